@@ -1,0 +1,133 @@
+import * as fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { Paths, gatewayConfPath, functionConfPath } from '../lib/paths';
+import { deployFunction, deleteFunction, applyUnits, ApplyReport } from '../lib/deploy';
+import { FunctionInput, listFunctionNames, loadFunctionConfig } from '../lib/function-config';
+import { buildGatewayConfig, readGatewayIni, renderGatewayIni } from '../lib/gateway-config';
+import { writeFileAtomic, readIfExists } from '../lib/fs-atomic';
+import { fail } from '../lib/errors';
+import { validateName } from '../lib/validate';
+import { functionUnitBase } from '../lib/units';
+
+export interface DeployArgs {
+  name: string;
+  runtime?: string;
+  fromFile?: string;
+  command?: string;
+  handler?: string;
+  env?: string[];
+  timeout?: number;
+  idle?: number;
+  maxInflight?: number;
+  workers?: number;
+  protocol?: string;
+  contentType?: string;
+  maxOutput?: string;
+  memoryMax?: string;
+  tasksMax?: number;
+  cpuQuota?: number;
+}
+
+function say(report: ApplyReport, what: string): void {
+  const u = report.units;
+  process.stdout.write(`${what}; units: ${u.written.length} written, ${u.removed.length} removed, ${u.unchanged.length} unchanged\n`);
+  if (report.systemd === 'unreachable') process.stderr.write('faassctl: no systemd user manager is reachable: units written but not loaded; run faassctl serve instead, or start one (systemctl --user)\n');
+}
+
+export function parseEnvPairs(pairs: string[] = []): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    if (i <= 0) fail('FAASS_E_USAGE', `Invalid --env ${JSON.stringify(p)}: expected KEY=VALUE`);
+    env[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return env;
+}
+
+export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
+  validateName(a.name);
+  if (!a.fromFile && a.command === undefined && !a.runtime) fail('FAASS_E_USAGE', 'deploy needs --runtime and --from-file PATH or --command CMD');
+  const input: FunctionInput = {
+    runtime: a.runtime ?? (a.command !== undefined ? 'exec' : undefined),
+    command: a.command,
+    protocol: a.protocol,
+    timeout: a.timeout,
+    idle: a.idle,
+    max_inflight: a.maxInflight,
+    workers: a.workers,
+    max_output: a.maxOutput,
+    content_type: a.contentType,
+    memory_max: a.memoryMax,
+    tasks_max: a.tasksMax,
+    cpu_quota: a.cpuQuota,
+    env: parseEnvPairs(a.env),
+  };
+  for (const k of Object.keys(input) as (keyof FunctionInput)[]) if (input[k] === undefined) delete input[k];
+  const numeric = ['timeout', 'idle', 'max_inflight', 'workers', 'tasks_max', 'cpu_quota'] as const;
+  for (const k of numeric) if (input[k] !== undefined) input[k] = String(input[k]);
+  const { config, report } = await deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler });
+  say(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
+  return 0;
+}
+
+export async function remove(paths: Paths, name: string): Promise<number> {
+  say(await deleteFunction(paths, name), `Deleted ${name}`);
+  return 0;
+}
+
+export function list(paths: Paths): number {
+  for (const name of listFunctionNames(paths)) {
+    try {
+      const c = loadFunctionConfig(paths, name);
+      process.stdout.write(`${name}\t${c.runtime}\t${c.command ?? c.file ?? ''}\n`);
+    } catch (e) {
+      process.stdout.write(`${name}\tINVALID\t${(e as Error).message}\n`);
+    }
+  }
+  return 0;
+}
+
+export function describe(paths: Paths, name: string): number {
+  const c = loadFunctionConfig(paths, name);
+  process.stdout.write(`# ${functionConfPath(paths, name)}\n${fs.readFileSync(functionConfPath(paths, name), 'utf8')}`);
+  process.stdout.write(`# units: ${functionUnitBase(c.name)}.socket, ${functionUnitBase(c.name)}.service\n`);
+  return 0;
+}
+
+export async function generateUnits(paths: Paths, dir?: string): Promise<number> {
+  const report = await applyUnits(paths, { dir, reload: dir === undefined });
+  say(report, `Units generated in ${dir ?? paths.unitDir}`);
+  return 0;
+}
+
+// Creates or updates faass.conf; keys not given keep their value.
+export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number }): Promise<number> {
+  const raw = readGatewayIni(paths);
+  if (a.listen !== undefined) raw.listen = a.listen;
+  else if (a.port !== undefined) raw.listen = `127.0.0.1:${a.port}`;
+  else if (raw.listen === undefined) raw.listen = '127.0.0.1:8080';
+  if (a.idle !== undefined) raw.idle = String(a.idle);
+  else if (raw.idle === undefined) raw.idle = '10';
+  buildGatewayConfig(raw);
+  const text = renderGatewayIni(raw);
+  if (readIfExists(gatewayConfPath(paths)) !== text) writeFileAtomic(gatewayConfPath(paths), text);
+  process.stdout.write(`Gateway settings in ${gatewayConfPath(paths)}: listen=${raw.listen} idle=${raw.idle}\n`);
+  return 0;
+}
+
+export function logs(name: string, a: { follow?: boolean; lines?: number; priority?: string; since?: string }): Promise<number> {
+  const unit = name === 'gateway' ? 'faass-gateway.service' : `${functionUnitBase(validateName(name))}.service`;
+  const args = [`--user-unit=${unit}`, '--no-pager', '-o', 'short-iso'];
+  if (a.follow) args.push('-f');
+  if (a.lines !== undefined) args.push('-n', String(a.lines));
+  if (a.priority) args.push('-p', a.priority);
+  if (a.since) args.push('--since', a.since);
+  return new Promise((resolve) => {
+    const child = spawn('journalctl', args, { stdio: 'inherit' });
+    child.on('error', (e) => {
+      process.stderr.write(`faassctl: cannot run journalctl: ${e.message}\n`);
+      resolve(6);
+    });
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}

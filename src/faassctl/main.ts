@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// faassctl(1): deploy, call and inspect faass functions.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { resolvePaths } from '../lib/paths';
+import { FaassError } from '../lib/errors';
+import { deploy, remove, list, describe, generateUnits, init, logs, DeployArgs } from './commands';
+import { invoke } from './invoke';
+import { status } from './status';
+import { serve } from './serve';
+
+const paths = resolvePaths();
+let result: Promise<number> | number = 0;
+const run = (f: () => Promise<number> | number) => {
+  result = Promise.resolve().then(f);
+};
+
+void yargs(hideBin(process.argv))
+  .scriptName('faassctl')
+  .usage('$0 <command> [options]\n\nsystemd-native functions as a service; see faassctl(1).')
+  .command('init', 'create or update the gateway settings (faass.conf)', (y) => y.option('port', { type: 'number', describe: 'gateway port on 127.0.0.1' }).option('listen', { type: 'string', describe: 'gateway address: HOST:PORT, [V6]:PORT or /path' }).option('idle', { type: 'number', describe: 'gateway idle exit, seconds (0 = never)' }), (a) => run(() => init(paths, a)))
+  .command(
+    'deploy <name>',
+    'create or update a function, its units, and (re)start it',
+    (y) =>
+      y
+        .positional('name', { type: 'string', demandOption: true, describe: 'lowercase DNS label' })
+        .option('runtime', { type: 'string', choices: undefined, describe: 'exec, node or python' })
+        .option('from-file', { type: 'string', describe: 'file or directory to copy as the function code' })
+        .option('command', { type: 'string', describe: 'command line (runtime exec)' })
+        .option('handler', { type: 'string', describe: 'export/function name, or FILE.NAME (Kubeless)' })
+        .option('env', { type: 'string', array: true, describe: 'KEY=VALUE for the function (repeatable)' })
+        .option('timeout', { type: 'number', describe: 'seconds a call may run (default 30)' })
+        .option('idle', { type: 'number', describe: 'seconds without calls before the runner exits (default 10, min 1)' })
+        .option('max-inflight', { type: 'number', describe: 'concurrent calls; more get 429 (default 100)' })
+        .option('workers', { type: 'number', describe: 'warm node/python workers (default 4)' })
+        .option('protocol', { type: 'string', describe: 'raw or framed (original faass output frames)' })
+        .option('content-type', { type: 'string', describe: 'response Content-Type (default text/plain)' })
+        .option('max-output', { type: 'string', describe: 'largest output, bytes with K/M/G (default 10M)' })
+        .option('memory-max', { type: 'string', describe: 'MemoryMax= of the function unit (e.g. 256M)' })
+        .option('tasks-max', { type: 'number', describe: 'TasksMax= of the function unit' })
+        .option('cpu-quota', { type: 'number', describe: 'CPUQuota= percent of one CPU' }),
+    (a) => run(() => deploy(paths, a as unknown as DeployArgs)),
+  )
+  .command('list', 'list functions', (y) => y, () => run(() => list(paths)))
+  .command('describe <name>', "show a function's configuration", (y) => y.positional('name', { type: 'string', demandOption: true }), (a) => run(() => describe(paths, a.name)))
+  .command('delete <name>', 'stop and remove a function, its code and units', (y) => y.positional('name', { type: 'string', demandOption: true }), (a) => run(() => remove(paths, a.name)))
+  .command('generate-units', 'write all units from the configuration', (y) => y.option('dir', { type: 'string', describe: 'write here instead of the user unit directory (no reload)' }), (a) => run(() => generateUnits(paths, a.dir)))
+  .command(
+    'invoke <name>',
+    'call a function through the gateway; the body goes to stdout',
+    (y) =>
+      y
+        .positional('name', { type: 'string', demandOption: true })
+        .option('data', { alias: 'd', type: 'string', describe: 'request body, @FILE, or @- for stdin' })
+        .option('method', { alias: 'X', type: 'string', describe: 'HTTP method (default POST)' })
+        .option('path', { type: 'string', describe: 'path after /function/NAME' })
+        .option('header', { alias: 'H', type: 'string', array: true, describe: '"Name: value" (repeatable)' }),
+    (a) => run(() => invoke(paths, { name: a.name, data: a.data, method: a.method, path: a.path, headers: a.header })),
+  )
+  .command('status', 'units, sockets and running faass processes (exit 1 if a unit failed)', (y) => y, () => run(() => status()))
+  .command(
+    'logs <name>',
+    'journal of a function (or "gateway")',
+    (y) =>
+      y
+        .positional('name', { type: 'string', demandOption: true })
+        .option('follow', { alias: 'f', type: 'boolean' })
+        .option('lines', { alias: 'n', type: 'number' })
+        .option('priority', { alias: 'p', type: 'string' })
+        .option('since', { type: 'string' }),
+    (a) => run(() => logs(a.name, a)),
+  )
+  .command('serve', 'run the gateway and all runners in the foreground, without systemd', (y) => y, () => run(() => serve(paths)))
+  .demandCommand(1, 'Name a command; see faassctl --help')
+  .strict()
+  .help()
+  .alias('help', 'h')
+  .version(false)
+  .fail((msg, err) => {
+    process.stderr.write(`faassctl: ${err ? err.message : msg}\n`);
+    process.exit(2);
+  })
+  .parse();
+
+Promise.resolve(result)
+  .then((code) => {
+    process.exitCode = code;
+  })
+  .catch((e: unknown) => {
+    process.stderr.write(`faassctl: ${e instanceof FaassError ? `${e.message} (${e.code})` : (e as Error).message}\n`);
+    process.exitCode = e instanceof FaassError ? e.exitCode : 1;
+  });

@@ -1,0 +1,178 @@
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as fs from 'node:fs';
+import { Address } from './validate';
+import { log } from './log';
+import { notify } from './notify';
+
+export interface InheritedFd {
+  fd: number;
+  name: string;
+}
+
+const SD_LISTEN_FDS_START = 3;
+
+// sd_listen_fds(3): the sockets systemd passed, if they are meant for this process.
+// The variables are removed so that children (functions, workers) do not see them.
+export function takeInheritedFds(env: NodeJS.ProcessEnv = process.env): InheritedFd[] {
+  const pid = env.LISTEN_PID;
+  const count = env.LISTEN_FDS;
+  const names = (env.LISTEN_FDNAMES ?? '').split(':');
+  delete env.LISTEN_PID;
+  delete env.LISTEN_FDS;
+  delete env.LISTEN_FDNAMES;
+  if (!pid || !count || Number(pid) !== process.pid) return [];
+  const n = Number(count);
+  if (!Number.isInteger(n) || n < 1) return [];
+  return Array.from({ length: n }, (_, i) => ({ fd: SD_LISTEN_FDS_START + i, name: names[i] || 'unknown' }));
+}
+
+export function listenOn(server: net.Server, target: { fd: number } | Address): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if ('fd' in target) server.listen({ fd: target.fd }, done);
+    else if (target.kind === 'unix') {
+      try {
+        fs.unlinkSync(target.path);
+      } catch {
+        // no stale socket to remove
+      }
+      server.listen({ path: target.path }, done);
+    } else server.listen({ host: target.host, port: target.port }, done);
+  });
+}
+
+type TrackedSocket = net.Socket & { faassServed?: number; faassBusy?: boolean };
+
+export interface LifecycleOptions {
+  name: string;
+  idleSeconds: number; // 0 = never exit when idle
+  drainSeconds: number; // how long a stop waits for accepted connections before cutting them
+  onExit?: () => Promise<void> | void;
+  status?: () => string;
+}
+
+// Tracks connections and requests of HTTP servers, exits when idle, drains on SIGTERM.
+// Idle means: no connection at all for idleSeconds. Keep-alive connections close on their own
+// after keepAliveTimeout, and a connection that has not sent its request yet is never idle
+// (closing it would reset a client whose request is on its way).
+export class Lifecycle {
+  private readonly servers: http.Server[] = [];
+  private readonly sockets = new Set<TrackedSocket>();
+  private inflight = 0;
+  private served = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private draining = false;
+  private statusTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: LifecycleOptions) {
+    process.once('SIGTERM', () => this.stop('SIGTERM'));
+    process.once('SIGINT', () => this.stop('SIGINT'));
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  get counts(): { inflight: number; connections: number; served: number } {
+    return { inflight: this.inflight, connections: this.sockets.size, served: this.served };
+  }
+
+  track(server: http.Server): void {
+    this.servers.push(server);
+    server.on('connection', (socket: TrackedSocket) => {
+      this.sockets.add(socket);
+      socket.faassServed = 0;
+      this.cancelIdle();
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        this.maybeIdle();
+      });
+    });
+    // Registered before the application's handler, so counts are right when it runs.
+    server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const socket = req.socket as TrackedSocket;
+      socket.faassBusy = true;
+      this.inflight++;
+      if (this.draining) res.shouldKeepAlive = false;
+      res.once('close', () => {
+        this.inflight--;
+        this.served++;
+        socket.faassBusy = false;
+        socket.faassServed = (socket.faassServed ?? 0) + 1;
+        if (this.draining && !socket.destroyed) socket.destroySoon();
+        this.maybeIdle();
+      });
+    });
+  }
+
+  ready(): void {
+    notify.ready();
+    this.updateStatus();
+    this.statusTimer = setInterval(() => this.updateStatus(), 1000);
+    this.statusTimer.unref();
+    this.maybeIdle();
+  }
+
+  private updateStatus(): void {
+    const extra = this.opts.status ? `, ${this.opts.status()}` : '';
+    notify.status(`${this.inflight} in flight, ${this.sockets.size} connections, ${this.served} served${extra}`);
+  }
+
+  private cancelIdle(): void {
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+  }
+
+  private maybeIdle(): void {
+    if (this.draining) {
+      if (this.sockets.size === 0) void this.exit();
+      return;
+    }
+    if (this.opts.idleSeconds <= 0 || this.sockets.size > 0 || this.inflight > 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.sockets.size === 0 && this.inflight === 0) {
+        log.info(`Idle for ${this.opts.idleSeconds}s after ${this.served} requests, exiting`);
+        this.stop('idle');
+      }
+    }, this.opts.idleSeconds * 1000);
+  }
+
+  // Stops accepting (our copy of the listening socket is closed; systemd keeps its own, so new
+  // connections wait in the kernel queue for the next instance), finishes what was accepted.
+  stop(reason: string): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.cancelIdle();
+    notify.stopping();
+    for (const server of this.servers) net.Server.prototype.close.call(server);
+    if (reason !== 'idle') log.info(`Stopping on ${reason}: ${this.inflight} requests in flight, ${this.sockets.size} connections`);
+    for (const socket of this.sockets) {
+      if (!socket.faassBusy && (socket.faassServed ?? 0) > 0) socket.destroy();
+    }
+    setTimeout(() => {
+      if (this.sockets.size > 0) log.warning(`Stop grace of ${this.opts.drainSeconds}s over, closing ${this.sockets.size} connections`);
+      for (const socket of this.sockets) socket.destroy();
+      void this.exit();
+    }, this.opts.drainSeconds * 1000).unref();
+    this.maybeIdle();
+  }
+
+  private exiting = false;
+  private async exit(): Promise<void> {
+    if (this.exiting) return;
+    this.exiting = true;
+    try {
+      await this.opts.onExit?.();
+    } finally {
+      process.exit(0);
+    }
+  }
+}

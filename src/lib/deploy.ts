@@ -1,0 +1,167 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Paths, functionCodeDir, functionConfPath } from './paths';
+import { FunctionConfig, FunctionInput, buildFunctionConfig, renderFunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
+import { loadGatewayConfig } from './gateway-config';
+import { UnitContext, renderAllUnits, functionUnitBase } from './units';
+import { applyUnitFiles, UnitChanges } from './unit-files';
+import { writeFileAtomic, replaceSymlink } from './fs-atomic';
+import { fail, FaassError } from './errors';
+import { validateName } from './validate';
+import { managerReachable, systemctl } from './systemctl';
+
+export interface DeploySpec {
+  name: string;
+  input: FunctionInput; // config keys; file/handler may be derived from fromFile
+  fromFile?: string; // a file or a directory to copy into the code directory
+  handlerSpec?: string; // Kubeless FILE.NAME or NAME
+}
+
+export interface ApplyReport {
+  units: UnitChanges;
+  systemd: 'applied' | 'unreachable' | 'skipped';
+}
+
+const HANDLER_EXTS: Record<string, string[]> = { node: ['.js', '.mjs', '.cjs'], python: ['.py'], exec: [''] };
+
+export function unitContext(paths: Paths): UnitContext {
+  return { node: process.execPath, dist: path.resolve(__dirname, '..'), xdg: { config: paths.xdg.config, data: paths.xdg.data, state: paths.xdg.state } };
+}
+
+function versionsDir(paths: Paths, name: string): string {
+  return path.join(paths.dataDir, 'code', name);
+}
+
+// Copies the code into a new version directory; the function's code path is a symlink swapped
+// atomically, so a running call keeps its files and the next one sees the new code whole.
+function stageCode(paths: Paths, name: string, fromFile: string): string {
+  const src = path.resolve(fromFile);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(src);
+  } catch {
+    fail('FAASS_E_FILE_MISSING', `Cannot read ${fromFile}: no such file or directory`);
+  }
+  const version = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const dir = path.join(versionsDir(paths, name), version);
+  const tmp = `${dir}.tmp`;
+  fs.mkdirSync(tmp, { recursive: true, mode: 0o755 });
+  try {
+    if (st.isDirectory()) fs.cpSync(src, tmp, { recursive: true, dereference: false, verbatimSymlinks: true });
+    else if (st.isFile()) {
+      const dest = path.join(tmp, path.basename(src));
+      fs.copyFileSync(src, dest);
+      fs.chmodSync(dest, (st.mode & 0o777) | 0o444);
+    } else fail('FAASS_E_FILE_MISSING', `${fromFile} is neither a file nor a directory`);
+    fs.renameSync(tmp, dir);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return version;
+}
+
+function emptyVersion(paths: Paths, name: string): string {
+  const version = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  fs.mkdirSync(path.join(versionsDir(paths, name), version), { recursive: true, mode: 0o755 });
+  return version;
+}
+
+// Derives file= and handler= from --from-file and --handler (Kubeless's FILE.NAME).
+function resolveHandler(spec: DeploySpec, runtime: string, codeDir: string, isDir: boolean): { file?: string; handler?: string } {
+  let file = spec.input.file as string | undefined;
+  let handler = spec.input.handler as string | undefined;
+  if (spec.handlerSpec) {
+    const dot = spec.handlerSpec.lastIndexOf('.');
+    if (dot > 0) {
+      handler = spec.handlerSpec.slice(dot + 1);
+      const base = spec.handlerSpec.slice(0, dot);
+      if (isDir || !file) file = (HANDLER_EXTS[runtime] ?? ['']).map((ext) => base + ext).find((f) => fs.existsSync(path.join(codeDir, f))) ?? file ?? base;
+    } else handler = spec.handlerSpec;
+  }
+  return { file, handler };
+}
+
+export async function deployFunction(paths: Paths, spec: DeploySpec, opts: { reload?: boolean } = {}): Promise<{ config: FunctionConfig; report: ApplyReport }> {
+  validateName(spec.name);
+  // Validate what can be validated before touching anything.
+  buildFunctionConfig(spec.name, { ...spec.input, file: spec.input.file ?? (spec.fromFile || spec.handlerSpec ? 'placeholder' : undefined) });
+  const link = functionCodeDir(paths, spec.name);
+  let version: string | null = null;
+  let isDir = false;
+  if (spec.fromFile) {
+    isDir = fs.statSync(path.resolve(spec.fromFile), { throwIfNoEntry: false })?.isDirectory() ?? false;
+    version = stageCode(paths, spec.name, spec.fromFile);
+  } else if (!fs.existsSync(link)) version = emptyVersion(paths, spec.name);
+  const codeDir = version ? path.join(versionsDir(paths, spec.name), version) : fs.realpathSync(link);
+  try {
+    const input: FunctionInput = { ...spec.input };
+    if (spec.fromFile && !isDir && !input.file && !spec.handlerSpec?.includes('.')) input.file = path.basename(spec.fromFile);
+    Object.assign(input, Object.fromEntries(Object.entries(resolveHandler(spec, String(input.runtime), codeDir, isDir)).filter(([, v]) => v !== undefined)));
+    const cfg = buildFunctionConfig(spec.name, input);
+    if (cfg.file !== undefined && !fs.existsSync(path.join(codeDir, cfg.file))) fail('FAASS_E_FILE_MISSING', `Function ${spec.name}: ${cfg.file} is not in the function's code${spec.fromFile ? ` (from ${spec.fromFile})` : ''}`);
+    writeFileAtomic(functionConfPath(paths, spec.name), renderFunctionConfig(cfg));
+    if (version) {
+      fs.mkdirSync(path.dirname(link), { recursive: true });
+      replaceSymlink(path.relative(path.dirname(link), path.join(versionsDir(paths, spec.name), version)), link);
+      pruneVersions(paths, spec.name, version);
+    }
+    const report = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name] });
+    return { config: cfg, report };
+  } catch (e) {
+    if (version) fs.rmSync(path.join(versionsDir(paths, spec.name), version), { recursive: true, force: true });
+    throw e;
+  }
+}
+
+// Keeps the current version and the one before (a call started just before the swap may still use it).
+function pruneVersions(paths: Paths, name: string, current: string): void {
+  const dir = versionsDir(paths, name);
+  const versions = fs.readdirSync(dir).filter((v) => !v.endsWith('.tmp') && v !== current).sort();
+  for (const v of versions.slice(0, -1)) fs.rmSync(path.join(dir, v), { recursive: true, force: true });
+}
+
+export async function deleteFunction(paths: Paths, name: string): Promise<ApplyReport> {
+  validateName(name);
+  if (!fs.existsSync(functionConfPath(paths, name))) fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}`);
+  const base = functionUnitBase(name);
+  const reachable = await managerReachable();
+  if (reachable) {
+    await systemctl('disable', '--now', `${base}.socket`).catch(() => undefined);
+    await systemctl('stop', `${base}.service`).catch(() => undefined);
+  }
+  fs.rmSync(functionConfPath(paths, name), { force: true });
+  fs.rmSync(functionCodeDir(paths, name), { force: true });
+  fs.rmSync(versionsDir(paths, name), { recursive: true, force: true });
+  const report = await applyUnits(paths, { reload: true });
+  if (reachable) await systemctl('reset-failed', `${base}.service`, `${base}.socket`).catch(() => undefined);
+  return report;
+}
+
+export function loadAllFunctions(paths: Paths): FunctionConfig[] {
+  return listFunctionNames(paths).map((n) => loadFunctionConfig(paths, n));
+}
+
+// Regenerates every unit from the config files; with a user manager, reloads it, enables the
+// sockets of `enable` and restarts the running services of `restart` (so they load new code).
+export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
+  const fns = loadAllFunctions(paths);
+  const units = renderAllUnits(loadGatewayConfig(paths), fns, unitContext(paths));
+  const changes = applyUnitFiles(opts.dir ?? paths.unitDir, units);
+  if (!opts.reload) return { units: changes, systemd: 'skipped' };
+  if (!(await managerReachable())) return { units: changes, systemd: 'unreachable' };
+  try {
+    if (changes.written.length || changes.removed.length) await systemctl('daemon-reload');
+    for (const name of opts.enable ?? []) {
+      const base = functionUnitBase(name);
+      await systemctl('reset-failed', `${base}.socket`, `${base}.service`).catch(() => undefined);
+      await systemctl('enable', '--now', `${base}.socket`);
+    }
+    for (const name of opts.restart ?? []) await systemctl('try-restart', `${functionUnitBase(name)}.service`);
+  } catch (e) {
+    if (e instanceof FaassError) throw e;
+    throw new FaassError('FAASS_E_SYSTEMD_FAILED', String(e));
+  }
+  return { units: changes, systemd: 'applied' };
+}

@@ -1,0 +1,51 @@
+// One catalog of faass errors: stable code, HTTP status, exit code (documented in faassctl(1) ERRORS).
+export const ERRORS = {
+  FAASS_E_USAGE: { status: 400, exit: 2, summary: 'bad command-line usage' },
+  FAASS_E_NAME_INVALID: { status: 400, exit: 2, summary: 'function name is not a lowercase DNS label' },
+  FAASS_E_CONFIG_INVALID: { status: 400, exit: 2, summary: 'a configuration value is invalid' },
+  FAASS_E_RUNTIME_UNKNOWN: { status: 400, exit: 2, summary: 'unknown runtime' },
+  FAASS_E_FILE_MISSING: { status: 400, exit: 2, summary: 'a file named in the command or configuration does not exist' },
+  FAASS_E_FUNCTION_NOT_FOUND: { status: 404, exit: 3, summary: 'no such function' },
+  FAASS_E_ROUTE_MISSING: { status: 404, exit: 3, summary: 'the request names no function' },
+  FAASS_E_BODY_TOO_LARGE: { status: 413, exit: 4, summary: 'request body over the limit' },
+  FAASS_E_TOO_MANY_REQUESTS: { status: 429, exit: 4, summary: 'max_inflight requests already running' },
+  FAASS_E_FUNCTION_FAILED: { status: 500, exit: 5, summary: 'the function exited non-zero or its handler threw' },
+  FAASS_E_HANDLER_LOAD: { status: 500, exit: 5, summary: 'the handler could not be loaded' },
+  FAASS_E_INTERNAL: { status: 500, exit: 1, summary: 'internal error' },
+  FAASS_E_FUNCTION_UNREACHABLE: { status: 502, exit: 5, summary: "the function's socket does not answer" },
+  FAASS_E_FRAME_MALFORMED: { status: 502, exit: 5, summary: 'framed output is malformed' },
+  FAASS_E_OUTPUT_TOO_LARGE: { status: 502, exit: 5, summary: 'function output over max_output' },
+  FAASS_E_WORKER_CRASHED: { status: 502, exit: 5, summary: 'the worker process died during the request' },
+  FAASS_E_FUNCTION_TIMEOUT: { status: 504, exit: 5, summary: 'the function ran past its timeout and was killed' },
+  FAASS_E_GATEWAY_TIMEOUT: { status: 504, exit: 5, summary: 'no answer from the function within the gateway timeout' },
+  FAASS_E_SYSTEMD_UNREACHABLE: { status: 503, exit: 6, summary: 'no systemd user manager is reachable' },
+  FAASS_E_SYSTEMD_FAILED: { status: 500, exit: 6, summary: 'a systemctl call failed' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class FaassError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'FaassError';
+  }
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+  get exitCode(): number {
+    return ERRORS[this.code].exit;
+  }
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function fail(code: ErrorCode, message: string): never {
+  throw new FaassError(code, message);
+}
+
+export function errorBody(code: ErrorCode, message: string): string {
+  return JSON.stringify({ error: { code, message } }) + '\n';
+}

@@ -1,0 +1,56 @@
+import * as http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, FaassError, errorBody } from './errors';
+
+export function sendError(res: http.ServerResponse, code: ErrorCode, message: string, status: number, extra: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = errorBody(code, message);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+  res.end(body);
+}
+
+export function sendFaassError(res: http.ServerResponse, e: FaassError, extra: Record<string, string> = {}): void {
+  sendError(res, e.code, e.message, e.status, extra);
+}
+
+// Reads a request body up to limit bytes; over it, rejects with FAASS_E_BODY_TOO_LARGE.
+export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new FaassError('FAASS_E_BODY_TOO_LARGE', `Request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (d: Buffer) => {
+      if (failed) return;
+      size += d.length;
+      if (size > limit) {
+        failed = true;
+        reject(new FaassError('FAASS_E_BODY_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(d);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (e) => {
+      if (!failed) reject(e);
+      failed = true;
+    });
+  });
+}
+
+const CALL_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+// A client-sent X-Call-Id is kept when it is sane, so one id follows a call through every log.
+export function callId(req: http.IncomingMessage): string {
+  const given = req.headers['x-call-id'];
+  return typeof given === 'string' && CALL_ID_RE.test(given) ? given : randomUUID();
+}

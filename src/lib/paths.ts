@@ -1,0 +1,35 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// XDG base directories (https://specifications.freedesktop.org/basedir-spec/latest/).
+export interface Paths {
+  configDir: string; // $XDG_CONFIG_HOME/faass
+  dataDir: string; // $XDG_DATA_HOME/faass
+  stateDir: string; // $XDG_STATE_HOME/faass
+  runtimeDir: string; // $XDG_RUNTIME_DIR/faass
+  unitDir: string; // $XDG_CONFIG_HOME/systemd/user
+  xdg: { config: string; data: string; state: string; runtime: string };
+}
+
+export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
+  const home = env.HOME || os.homedir();
+  const abs = (v: string | undefined, fallback: string) => (v && path.isAbsolute(v) ? v : fallback);
+  const config = abs(env.XDG_CONFIG_HOME, path.join(home, '.config'));
+  const data = abs(env.XDG_DATA_HOME, path.join(home, '.local', 'share'));
+  const state = abs(env.XDG_STATE_HOME, path.join(home, '.local', 'state'));
+  const runtime = abs(env.XDG_RUNTIME_DIR, `/run/user/${process.getuid?.() ?? 0}`);
+  return {
+    configDir: path.join(config, 'faass'),
+    dataDir: path.join(data, 'faass'),
+    stateDir: path.join(state, 'faass'),
+    runtimeDir: path.join(runtime, 'faass'),
+    unitDir: path.join(config, 'systemd', 'user'),
+    xdg: { config, data, state, runtime },
+  };
+}
+
+export const functionsConfDir = (p: Paths) => path.join(p.configDir, 'functions');
+export const functionConfPath = (p: Paths, name: string) => path.join(functionsConfDir(p), `${name}.conf`);
+export const functionCodeDir = (p: Paths, name: string) => path.join(p.dataDir, 'functions', name);
+export const functionSocketPath = (p: Paths, name: string) => path.join(p.runtimeDir, 'fn', `${name}.sock`);
+export const gatewayConfPath = (p: Paths) => path.join(p.configDir, 'faass.conf');

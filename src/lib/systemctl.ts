@@ -1,0 +1,39 @@
+import { execFile } from 'node:child_process';
+import { FaassError } from './errors';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: opts.timeoutMs ?? 60000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : 127) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr || (err && !stderr ? err.message : '')) });
+    });
+  });
+}
+
+export async function systemctl(...args: string[]): Promise<string> {
+  const r = await run('systemctl', ['--user', ...args]);
+  if (r.code !== 0) throw new FaassError('FAASS_E_SYSTEMD_FAILED', `systemctl --user ${args.join(' ')} failed: ${r.stderr.trim().split('\n')[0] || `exit ${r.code}`}`);
+  return r.stdout;
+}
+
+// A user manager answers on $XDG_RUNTIME_DIR/systemd/private (or the session bus).
+export async function managerReachable(): Promise<boolean> {
+  const r = await run('systemctl', ['--user', 'show', '--property=Version'], { timeoutMs: 10000 });
+  return r.code === 0 && r.stdout.startsWith('Version=');
+}
+
+export async function unitProperties(unit: string, props: string[]): Promise<Record<string, string>> {
+  const out = await systemctl('show', unit, ...props.map((p) => `--property=${p}`));
+  const res: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) res[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return res;
+}

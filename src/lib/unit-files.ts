@@ -1,0 +1,37 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MARKER, UnitSet } from './units';
+import { writeFileAtomic, readIfExists } from './fs-atomic';
+
+export interface UnitChanges {
+  written: string[];
+  removed: string[];
+  unchanged: string[];
+}
+
+// Writes the units that differ, removes faass's own units that are no longer wanted (only files
+// that start with the marker line: a user's hand-written faass-*.service is left alone).
+export function applyUnitFiles(dir: string, units: UnitSet): UnitChanges {
+  const changes: UnitChanges = { written: [], removed: [], unchanged: [] };
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [file, text] of Object.entries(units)) {
+    const target = path.join(dir, file);
+    const old = readIfExists(target);
+    if (old === text) {
+      changes.unchanged.push(file);
+      continue;
+    }
+    if (old !== null && !old.startsWith(MARKER)) throw new Error(`Refusing to overwrite ${target}: it was not written by faass (no marker line)`);
+    writeFileAtomic(target, text);
+    changes.written.push(file);
+  }
+  for (const file of fs.readdirSync(dir)) {
+    if (!file.startsWith('faass-') || file in units) continue;
+    const text = readIfExists(path.join(dir, file));
+    if (text !== null && text.startsWith(MARKER)) {
+      fs.rmSync(path.join(dir, file));
+      changes.removed.push(file);
+    }
+  }
+  return changes;
+}

@@ -1,0 +1,64 @@
+import { fail } from './errors';
+
+// Lowercase DNS label (RFC 1123): what a unit name, a socket file and a URL segment all accept.
+const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function validateName(name: unknown): string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    fail('FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(name)}: use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`);
+  }
+  return name;
+}
+
+export function isValidName(name: string): boolean {
+  return NAME_RE.test(name);
+}
+
+// Control characters would let a value inject lines into a unit or INI file.
+export function plainString(field: string, v: unknown, opts: { allowEmpty?: boolean } = {}): string {
+  if (typeof v !== 'string') fail('FAASS_E_CONFIG_INVALID', `Invalid ${field}: expected a value (KEY=VALUE)`);
+  if (/[\x00-\x1f\x7f]/.test(v)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field}: control characters and newlines are not allowed`);
+  if (!opts.allowEmpty && v.trim() === '') fail('FAASS_E_CONFIG_INVALID', `Invalid ${field}: empty value`);
+  return v;
+}
+
+export function number(field: string, v: unknown, min: number, max: number, opts: { integer?: boolean } = {}): number {
+  const s = typeof v === 'number' ? String(v) : plainString(field, v);
+  const re = opts.integer ? /^\d+$/ : /^\d+(\.\d+)?$/;
+  if (!re.test(s.trim())) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: expected ${opts.integer ? 'a whole number' : 'a number'}`);
+  const n = Number(s);
+  if (n < min || n > max) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${s}: must be between ${min} and ${max}`);
+  return n;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+// Sizes as systemd writes them: 512, 64K, 10M, 1G (base 1024).
+export function size(field: string, v: unknown, min: number, max: number): number {
+  const s = plainString(field, v).trim();
+  const m = /^(\d+)([KMG]?)$/.exec(s);
+  if (!m) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: expected bytes with an optional K, M or G suffix`);
+  const n = Number(m[1]) * SIZE_UNITS[m[2]];
+  if (n < min || n > max) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${s}: must be between ${min} and ${max} bytes`);
+  return n;
+}
+
+export function oneOf<T extends string>(field: string, v: unknown, choices: readonly T[]): T {
+  const s = plainString(field, v);
+  if (!(choices as readonly string[]).includes(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: expected one of ${choices.join(', ')}`);
+  return s as T;
+}
+
+export type Address = { kind: 'tcp'; host: string; port: number; text: string } | { kind: 'unix'; path: string; text: string };
+
+// Listen addresses as systemd's ListenStream= takes them: HOST:PORT, [V6]:PORT, PORT or /path.
+export function address(field: string, v: unknown): Address {
+  const s = plainString(field, v).trim();
+  if (s.startsWith('/')) return { kind: 'unix', path: s, text: s };
+  const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9a-fA-F:.]+)\]):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
+  if (!m) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: expected IPv4:PORT, [IPv6]:PORT, PORT or an absolute socket path`);
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: port must be 1-65535`);
+  if (m[1] && m[1].split('.').some((o) => Number(o) > 255)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: bad IPv4 address`);
+  return { kind: 'tcp', host: m[1] || m[2] || '::', port, text: s };
+}

@@ -1,0 +1,38 @@
+import { FunctionConfig } from '../lib/function-config';
+
+export interface Call {
+  readonly id: string;
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+export interface CallResult {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+// One way of running a function (exec, node, python): the runner's only view of a runtime.
+export interface Executor {
+  invoke(call: Call): Promise<CallResult>;
+  close(): Promise<void>;
+  describe(): string;
+}
+
+export type ExecutorFactory = (cfg: FunctionConfig, codeDir: string) => Executor;
+
+// OpenFaaS classic-watchdog names: Http_Method, Http_Path, Http_Query, Http_Content_Type, ...
+export function watchdogEnv(call: Call): Record<string, string> {
+  const env: Record<string, string> = { Http_Method: call.method, Http_Path: call.path, Http_Query: call.query };
+  for (const [k, v] of Object.entries(call.headers)) {
+    const canonical = k
+      .split('-')
+      .map((p) => (p ? p[0].toUpperCase() + p.slice(1).toLowerCase() : p))
+      .join('_');
+    env[`Http_${canonical}`] = v;
+  }
+  return env;
+}

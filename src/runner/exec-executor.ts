@@ -1,0 +1,118 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { FunctionConfig } from '../lib/function-config';
+import { FaassError } from '../lib/errors';
+import { Call, CallResult, Executor, watchdogEnv } from './call';
+import { parseFramed } from './framed';
+import { LineLogger } from './line-logger';
+
+const SIMPLE_COMMAND_RE = /^[A-Za-z0-9_./=:,@%+\- ]+$/;
+
+// A command line without shell syntax runs directly (one exec instead of two); anything else through sh.
+export function commandArgv(cfg: FunctionConfig, codeDir: string): string[] {
+  if (cfg.command !== undefined) {
+    const cmd = cfg.command.trim();
+    return SIMPLE_COMMAND_RE.test(cmd) ? cmd.split(/ +/) : ['/bin/sh', '-c', cmd];
+  }
+  return [path.join(codeDir, cfg.file as string)];
+}
+
+export function baseEnv(cfg: FunctionConfig): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'USER', 'TMPDIR']) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return { ...env, ...cfg.env };
+}
+
+// runtime=exec: a fresh process group per request, body on stdin, stdout is the answer.
+export class ExecExecutor implements Executor {
+  private readonly argv: string[];
+  private readonly env: Record<string, string>;
+
+  constructor(
+    private readonly cfg: FunctionConfig,
+    private readonly codeDir: string,
+  ) {
+    this.argv = commandArgv(cfg, codeDir);
+    this.env = baseEnv(cfg);
+  }
+
+  describe(): string {
+    return `exec ${JSON.stringify(this.argv)}`;
+  }
+
+  async close(): Promise<void> {}
+
+  invoke(call: Call): Promise<CallResult> {
+    const cfg = this.cfg;
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.argv[0], this.argv.slice(1), {
+        cwd: this.codeDir,
+        env: { ...this.env, ...watchdogEnv(call) },
+        detached: true, // own process group, so a timeout kills everything the function started
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const chunks: Buffer[] = [];
+      let outBytes = 0;
+      let settled = false;
+      const stderr = new LineLogger(`${cfg.name}[${call.id}]`, 'err');
+      const finish = (err: FaassError | null, result?: CallResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(result as CallResult);
+      };
+      const killGroup = () => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      };
+      const timer = setTimeout(() => {
+        killGroup();
+        finish(new FaassError('FAASS_E_FUNCTION_TIMEOUT', `Function ${cfg.name} timed out after ${cfg.timeout}s and was killed`));
+      }, cfg.timeout * 1000);
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        finish(new FaassError('FAASS_E_FUNCTION_FAILED', `Failed to start function ${cfg.name}: ${e.code === 'ENOENT' ? `command not found: ${this.argv[0]}` : e.message}`));
+      });
+      child.stdin.on('error', () => {
+        // the function need not read its input (EPIPE)
+      });
+      child.stdin.end(call.body);
+      child.stdout.on('data', (d: Buffer) => {
+        outBytes += d.length;
+        if (outBytes > cfg.maxOutput) {
+          killGroup();
+          finish(new FaassError('FAASS_E_OUTPUT_TOO_LARGE', `Function ${cfg.name} wrote more than max_output=${cfg.maxOutput} bytes and was killed`));
+          return;
+        }
+        chunks.push(d);
+      });
+      child.stderr.on('data', (d: Buffer) => stderr.write(d));
+      child.on('close', (code, signal) => {
+        stderr.end();
+        killGroup(); // leftovers of the group that closed their stdio but kept running
+        if (settled) return;
+        if (code !== 0) {
+          finish(new FaassError('FAASS_E_FUNCTION_FAILED', `Function ${cfg.name} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`));
+          return;
+        }
+        const out = Buffer.concat(chunks);
+        if (cfg.protocol === 'framed') {
+          const parsed = parseFramed(out);
+          if (!parsed.ok) {
+            finish(new FaassError('FAASS_E_FRAME_MALFORMED', `Function ${cfg.name} returned a malformed frame: ${parsed.reason}`));
+            return;
+          }
+          finish(null, parsed.value);
+          return;
+        }
+        finish(null, { status: 200, headers: { 'content-type': cfg.contentType ?? 'text/plain; charset=utf-8' }, body: out });
+      });
+    });
+  }
+}

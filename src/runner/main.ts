@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// faass-runner(8): serves one function on the socket systemd passes (or --listen), exits when idle.
+import * as http from 'node:http';
+import { parseArgs } from 'node:util';
+import { resolvePaths, functionCodeDir } from '../lib/paths';
+import { loadFunctionConfig } from '../lib/function-config';
+import { FaassError } from '../lib/errors';
+import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
+import { address, number } from '../lib/validate';
+import { log, errorMessage } from '../lib/log';
+import { createExecutor, createRunnerHandler } from './runner';
+
+const USAGE = 'Usage: faass-runner --function NAME [--listen ADDRESS] [--idle SECONDS]; see faass-runner(8)';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { function: { type: 'string' }, listen: { type: 'string' }, idle: { type: 'string' }, help: { type: 'boolean' } } });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (!values.function) throw new FaassError('FAASS_E_USAGE', USAGE);
+  const fds = takeInheritedFds();
+  const paths = resolvePaths();
+  const cfg = loadFunctionConfig(paths, values.function);
+  const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
+  const target = fds.length > 0 ? { fd: fds[0].fd } : values.listen ? address('--listen', values.listen) : null;
+  if (!target) throw new FaassError('FAASS_E_USAGE', `No socket from systemd (LISTEN_FDS) and no --listen. ${USAGE}`);
+  const executor = createExecutor(cfg, functionCodeDir(paths, cfg.name));
+  const lifecycle = new Lifecycle({ name: cfg.name, idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => executor.close() });
+  const server = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 10000, requestTimeout: 0 });
+  lifecycle.track(server);
+  server.on('request', createRunnerHandler(cfg, executor, lifecycle));
+  await listenOn(server, target);
+  lifecycle.ready();
+  log.info(`Serving function ${cfg.name} (${executor.describe()}) on ${'fd' in target ? 'socket from systemd' : target.text}, idle exit after ${idle}s`);
+}
+
+main().catch((e) => {
+  log.err(`Failed to start faass-runner: ${errorMessage(e)}`);
+  process.exit(e instanceof FaassError ? e.exitCode : 1);
+});

@@ -1,0 +1,103 @@
+// A warm node worker: loads the handler once, then serves requests from the runner, one at a time,
+// as JSON lines on fd 3. Usage: node-worker FILE [EXPORT]
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+type Handler = (event: unknown, context: unknown) => unknown;
+interface Request {
+  id: number;
+  event: { body: string; method: string; path: string; query: string; headers: Record<string, string> };
+  context: { functionName: string; callId: string; timeout: number };
+}
+
+const channel = new net.Socket({ fd: 3, readable: true, writable: true });
+const send = (msg: unknown) => channel.write(JSON.stringify(msg) + '\n');
+
+// Kubeless: module.exports = { NAME: fn }; Lambda style: exports.handler; or the module itself.
+function pick(mod: Record<string, unknown>, name: string | undefined): Handler {
+  const candidates = [mod, mod.default as Record<string, unknown> | undefined].filter(Boolean) as Record<string, unknown>[];
+  for (const m of candidates) {
+    if (name && typeof m[name] === 'function') return m[name] as Handler;
+  }
+  if (name) throw new Error(`the module does not export a function named ${name}`);
+  for (const m of candidates) {
+    if (typeof m === 'function') return m as unknown as Handler;
+    if (typeof m.handler === 'function') return m.handler as Handler;
+    if (typeof m.handle === 'function') return m.handle as Handler;
+  }
+  throw new Error('the module exports no function (export a function, or name one with handler=)');
+}
+
+function normalize(result: unknown): { status: number; headers: Record<string, string>; body: Buffer } {
+  const json = (v: unknown) => ({ status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(v)) });
+  if (result === undefined || result === null) return { status: 200, headers: {}, body: Buffer.alloc(0) };
+  if (typeof result === 'string') return { status: 200, headers: {}, body: Buffer.from(result) };
+  if (Buffer.isBuffer(result) || result instanceof Uint8Array) return { status: 200, headers: {}, body: Buffer.from(result) };
+  if (typeof result === 'object' && 'statusCode' in (result as object)) {
+    const r = result as { statusCode: unknown; headers?: Record<string, unknown>; body?: unknown; isBase64Encoded?: boolean };
+    const status = Number(r.statusCode);
+    if (!Number.isInteger(status) || status < 100 || status > 599) throw new Error(`statusCode must be an HTTP status, got ${JSON.stringify(r.statusCode)}`);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(r.headers ?? {})) headers[k.toLowerCase()] = String(v);
+    const inner = r.body === undefined || r.body === null ? { body: Buffer.alloc(0), headers: {} } : normalize(r.body);
+    const body = r.isBase64Encoded && typeof r.body === 'string' ? Buffer.from(r.body, 'base64') : inner.body;
+    return { status, headers: { ...inner.headers, ...headers }, body };
+  }
+  return json(result);
+}
+
+async function main(): Promise<void> {
+  const [file, exportName] = process.argv.slice(2);
+  let handler: Handler;
+  try {
+    const mod = (await import(pathToFileURL(path.resolve(file)).href)) as Record<string, unknown>;
+    handler = pick(mod, exportName || undefined);
+  } catch (e) {
+    send({ fatal: `Failed to load handler ${file}${exportName ? ' export ' + exportName : ''}: ${(e as Error).message}` });
+    channel.end();
+    return;
+  }
+  send({ ready: true });
+  let buffered = '';
+  channel.on('data', (d: Buffer) => {
+    buffered += d.toString('utf8');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      void serve(handler, JSON.parse(line) as Request);
+    }
+  });
+  channel.on('end', () => process.exit(0));
+}
+
+async function serve(handler: Handler, req: Request): Promise<void> {
+  const raw = Buffer.from(req.event.body, 'base64');
+  const body = raw.toString('utf8');
+  let data: unknown = body;
+  if (/json/i.test(req.event.headers['content-type'] ?? '')) {
+    try {
+      data = JSON.parse(body);
+    } catch {
+      data = body;
+    }
+  }
+  const started = Date.now();
+  const event = { ...req.event, body, rawBody: raw, data, extensions: {} };
+  const context = {
+    ...req.context,
+    'function-name': req.context.functionName,
+    runtime: 'nodejs' + process.versions.node.split('.')[0],
+    getRemainingTimeInMillis: () => Math.max(0, req.context.timeout * 1000 - (Date.now() - started)),
+  };
+  try {
+    const r = normalize(await handler(event, context));
+    send({ id: req.id, ok: true, status: r.status, headers: r.headers, body: r.body.toString('base64') });
+  } catch (e) {
+    const err = e as Error;
+    send({ id: req.id, ok: false, error: err && err.stack ? err.stack : String(e) });
+  }
+}
+
+void main();
