@@ -25,9 +25,13 @@ function bindSocket(addr: Address): Promise<net.Server> {
     server.once('error', reject);
     if (addr.kind === 'unix') {
       fs.mkdirSync(path.dirname(addr.path), { recursive: true, mode: 0o700 });
-      fs.rmSync(addr.path, { force: true });
-      server.listen({ path: addr.path, backlog: 4096 }, () => {
-        fs.chmodSync(addr.path, 0o600);
+      // libuv unlinks the path it bound when the server closes: bind a temporary name and
+      // rename it into place, so closing our copy leaves the child's socket reachable.
+      const tmp = `${addr.path}.${process.pid}.tmp`;
+      fs.rmSync(tmp, { force: true });
+      server.listen({ path: tmp, backlog: 4096 }, () => {
+        fs.chmodSync(tmp, 0o600);
+        fs.renameSync(tmp, addr.path);
         resolve(server);
       });
     } else server.listen({ host: addr.host, port: addr.port, backlog: 4096 }, () => resolve(server));

@@ -192,7 +192,7 @@ export class WorkerPool implements Executor {
     if (m.fatal) {
       log.err(`Function ${this.cfg.name}: ${m.fatal}`);
       // Every waiting call would meet the same failure: answer them now instead of respawning.
-      for (const p of this.queue.splice(0)) this.settle(p, new FaassError('FAASS_E_HANDLER_LOAD', `Function ${this.cfg.name}: ${m.fatal}`));
+      for (const p of this.queue.splice(0)) this.settle(p, new FaassError('FAASS_E_HANDLER_LOAD', `Function ${this.cfg.name}: the handler could not be loaded (details in the journal)`));
       w.kill();
       return;
     }
