@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# A real systemd user manager with its own journald, confined to cgroups of its own, for tests.
+# Usage: systemd-user.sh start DIR   (prints the environment to use, as KEY=VALUE lines)
+#        systemd-user.sh stop DIR
+# See ../../../shared/SYSTEMD-SANDBOX.md for why each step is here.
+set -euo pipefail
+
+cmd=${1:?usage: systemd-user.sh start|stop DIR}
+dir=${2:?usage: systemd-user.sh start|stop DIR}
+
+own_cgroup() { # own_cgroup HIERARCHY -> this process's path in it
+  local h=$1 line
+  while IFS= read -r line; do
+    local ctrls=${line#*:}; ctrls=${ctrls%%:*}
+    local path=${line#*:*:}
+    if [ "$h" = unified ] && [ -z "$ctrls" ]; then echo "$path"; return; fi
+    if [ "$h" = systemd ] && [ "$ctrls" = name=systemd ]; then echo "$path"; return; fi
+    case ",$ctrls," in *",$h,"*) echo "$path"; return ;; esac
+  done < /proc/self/cgroup
+  echo /
+}
+
+start() {
+  mkdir -p "$dir/runtime" "$dir/config" "$dir/data" "$dir/state" "$dir/home"
+  chmod 700 "$dir/runtime"
+  local name="faass-test-$$.slice/user.slice/user-$(id -u).slice/user@$(id -u).service"
+  : > "$dir/cgroups"
+  local h base
+  for h in /sys/fs/cgroup/*/; do
+    h=$(basename "$h")
+    [ -f "/sys/fs/cgroup/$h/cgroup.procs" ] || continue
+    base=/sys/fs/cgroup/$h$(own_cgroup "$h")
+    base=${base%/}
+    local p=$base part
+    IFS=/ read -ra parts <<< "$name"
+    for part in "${parts[@]}"; do
+      local parent=$p
+      p=$p/$part
+      mkdir -p "$p"
+      if [ "$h" = cpuset ]; then
+        cat "$parent/cpuset.cpus" > "$p/cpuset.cpus"
+        cat "$parent/cpuset.mems" > "$p/cpuset.mems"
+      fi
+    done
+    echo "$p" >> "$dir/cgroups"
+  done
+  export XDG_RUNTIME_DIR=$dir/runtime XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data XDG_STATE_HOME=$dir/state
+  (
+    while IFS= read -r p; do echo "$BASHPID" > "$p/cgroup.procs"; done < "$dir/cgroups"
+    exec unshare -m --propagation private sh -c '
+      mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system
+      /usr/lib/systemd/systemd-journald &
+      i=0; while [ ! -S /run/systemd/journal/stdout ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+      exec /usr/lib/systemd/systemd --user' > "$dir/manager.log" 2>&1 < /dev/null
+  ) &
+  echo $! > "$dir/manager.pid"
+  local i=0
+  until systemctl --user show --property=Version 2>/dev/null | grep -q '^Version='; do
+    i=$((i + 1))
+    if [ $i -gt 200 ]; then echo "systemd --user did not come up; see $dir/manager.log" >&2; cat "$dir/manager.log" >&2; exit 1; fi
+    sleep 0.05
+  done
+  env | grep -E '^XDG_(RUNTIME_DIR|CONFIG_HOME|DATA_HOME|STATE_HOME)='
+}
+
+stop() {
+  [ -f "$dir/cgroups" ] || return 0
+  if [ -S "$dir/runtime/systemd/private" ]; then
+    XDG_RUNTIME_DIR=$dir/runtime timeout 20 systemctl --user stop 'faass-*' >/dev/null 2>&1 || true
+  fi
+  local sd p pid tries=0
+  sd=$(grep '/sys/fs/cgroup/systemd/' "$dir/cgroups" | head -n1)
+  # End every process of the sandbox (manager and journald included), by PID, until none is left.
+  while :; do
+    local pids
+    pids=$(find "$sd" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
+    [ -n "$pids" ] || break
+    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+    tries=$((tries + 1))
+    [ $tries -lt 100 ] || { echo "processes left in $sd: $pids" >&2; break; }
+    sleep 0.05
+  done
+  while IFS= read -r p; do
+    find "$p" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    # the per-test slice levels above user@UID.service
+    local up=$p
+    for _ in 1 2 3; do up=$(dirname "$up"); rmdir "$up" 2>/dev/null || true; done
+  done < "$dir/cgroups"
+  rm -f "$dir/cgroups"
+}
+
+case $cmd in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: systemd-user.sh start|stop DIR" >&2; exit 2 ;;
+esac
