@@ -1,0 +1,190 @@
+// A real systemd user manager (with journald) per test file; see systemd-user.sh.
+import { execFile, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import * as http from 'node:http';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const FAASSCTL = path.join(ROOT, 'dist', 'faassctl', 'main.js');
+const SCRIPT = path.join(__dirname, 'systemd-user.sh');
+// Not under /tmp: generated units use PrivateTmp=, as they would for a real user.
+const BASE = process.env.FAASS_TEST_ROOT || '/var/lib/faass-test';
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Sandbox {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  port: number;
+  run(cmd: string, args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<Run>;
+  faassctlPath: string;
+  faassctl(...args: string[]): Promise<Run>;
+  systemctl(...args: string[]): Promise<Run>;
+  stop(): void;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export async function startSandbox(t: { teardown(f: () => unknown): void }): Promise<Sandbox> {
+  fs.mkdirSync(BASE, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(BASE, 'run-'));
+  const out = execFileSync('bash', [SCRIPT, 'start', dir], { encoding: 'utf8', env: { ...process.env, HOME: path.join(dir, 'home') } });
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: path.join(dir, 'home'), MANPATH: path.join(ROOT, 'man') + ':' };
+  for (const line of out.trim().split('\n')) {
+    const i = line.indexOf('=');
+    env[line.slice(0, i)] = line.slice(i + 1);
+  }
+  const port = await freePort();
+  const run = (cmd: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}) =>
+    new Promise<Run>((resolve) => {
+      const child = execFile(cmd, args, { env, timeout: opts.timeoutMs ?? 120000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      });
+      if (opts.input !== undefined) child.stdin?.end(opts.input);
+    });
+  let stopped = false;
+  const sb: Sandbox = {
+    dir,
+    env,
+    port,
+    run,
+    faassctlPath: FAASSCTL,
+    faassctl: (...args) => run(process.execPath, [sb.faassctlPath, ...args]),
+    systemctl: (...args) => run('systemctl', ['--user', ...args]),
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      execFileSync('bash', [SCRIPT, 'stop', dir], { stdio: 'inherit' });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  t.teardown(() => sb.stop());
+  return sb;
+}
+
+// The gateway's own processes and the runners', found through the sandbox's cgroups.
+export function faassPids(sb: Sandbox): number[] {
+  const cgroups = fs.readFileSync(path.join(sb.dir, 'cgroups'), 'utf8').split('\n');
+  const sd = cgroups.find((c) => c.startsWith('/sys/fs/cgroup/systemd/'));
+  if (!sd) throw new Error('no systemd cgroup hierarchy in the sandbox');
+  const pids: number[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const sub = path.join(d, e.name);
+      if (e.name.startsWith('faass-')) {
+        for (const p of fs.readFileSync(path.join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) pids.push(Number(p));
+      }
+      walk(sub);
+    }
+  };
+  walk(sd);
+  return pids;
+}
+
+export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 20000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export function request(port: number, urlPath: string, opts: { method?: string; body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const body = opts.body ?? '';
+    const req = http.request(
+      { host: '127.0.0.1', port, path: urlPath, method: opts.method ?? 'POST', agent: false, headers: { 'content-length': String(Buffer.byteLength(body)), ...opts.headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(opts.timeoutMs ?? 60000, () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export interface LoadResult {
+  sent: number;
+  ok: number;
+  failures: { status?: number; error?: string; body?: string }[];
+}
+
+// n requests, at most `concurrency` at a time, each on a fresh connection (as ab does).
+export async function load(port: number, urlPath: string, n: number, concurrency: number, check: (r: Reply) => boolean = (r) => r.status === 200): Promise<LoadResult> {
+  const result: LoadResult = { sent: 0, ok: 0, failures: [] };
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      result.sent++;
+      try {
+        const r = await request(port, urlPath, { body: `req-${i}` });
+        if (check(r)) result.ok++;
+        else result.failures.push({ status: r.status, body: r.body.slice(0, 200) });
+      } catch (e) {
+        result.failures.push({ error: (e as Error).message });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return result;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function unitState(sb: Sandbox, unit: string): Promise<string> {
+  const r = await sb.systemctl('show', unit, '--property=ActiveState', '--property=SubState', '--value');
+  return r.stdout.trim().split('\n').join('/');
+}
+
+// install.sh into the sandbox, as a user would run it.
+export async function install(sb: Sandbox, idle = 1): Promise<Run> {
+  const prefix = path.join(sb.dir, 'prefix');
+  const r = await sb.run('bash', [path.join(ROOT, 'install.sh'), '--prefix', prefix, '--port', String(sb.port), '--idle', String(idle)], { timeoutMs: 300000 });
+  sb.faassctlPath = path.join(prefix, 'bin', 'faassctl');
+  return r;
+}
+
+// Without install.sh: gateway settings, units, and the gateway socket enabled.
+export async function setupGateway(sb: Sandbox, idle = 1): Promise<void> {
+  for (const args of [['init', '--port', String(sb.port), '--idle', String(idle)], ['generate-units']]) {
+    const r = await sb.faassctl(...args);
+    if (r.code !== 0) throw new Error(`faassctl ${args.join(' ')} failed: ${r.stderr}`);
+  }
+  const r = await sb.systemctl('enable', '--now', 'faass-gateway.socket');
+  if (r.code !== 0) throw new Error(`enable faass-gateway.socket failed: ${r.stderr}`);
+}
+
+export function writeFixture(sb: Sandbox, name: string, text: string, mode = 0o644): string {
+  const file = path.join(sb.dir, 'fixtures', name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text, { mode });
+  return file;
+}
