@@ -1,0 +1,80 @@
+// Load across scale-to-zero boundaries, a runner killed with SIGKILL, and a redeploy under load:
+// not one request may be lost.
+import t from 'tap';
+import { startSandbox, setupGateway, request, load, faassPids, waitFor, sleep, writeFixture, unitState, Reply } from '../support/sandbox';
+
+t.test('load with idle exits, kill -9, redeploy', async (t) => {
+  const sb = await startSandbox(t);
+  await setupGateway(sb, 1);
+  t.equal((await sb.faassctl('deploy', 'cat', '--command', 'cat', '--idle', '1')).code, 0, 'deploy cat');
+  const handler = writeFixture(sb, 'v1/handler.js', "module.exports = async (event) => 'v1:' + event.body;\n");
+  t.equal((await sb.faassctl('deploy', 'echo', '--runtime', 'node', '--from-file', handler, '--idle', '1')).code, 0, 'deploy node echo');
+
+  t.test('3200 requests at concurrency 50 in bursts across idle exits', async (t) => {
+    let total = 0;
+    let failures = 0;
+    let exits = 0;
+    for (let burst = 0; burst < 4; burst++) {
+      const fn = burst % 2 === 0 ? 'cat' : 'echo';
+      const r = await load(sb.port, `/function/${fn}`, 800, 50, (res) => res.status === 200 && res.body.endsWith(`req-${res.body.split('req-')[1]}`));
+      total += r.sent;
+      failures += r.failures.length;
+      if (r.failures.length) t.comment(JSON.stringify(r.failures.slice(0, 5)));
+      // Longer than idle: gateway and runner both exit before the next burst.
+      await waitFor('the stack to scale to zero', () => faassPids(sb).length === 0, 15000);
+      exits++;
+    }
+    t.equal(total, 3200, 'all requests sent');
+    t.equal(failures, 0, 'zero failed requests');
+    t.equal(exits, 4, 'gateway and runners exited between every burst');
+    const starts = await sb.run('journalctl', ['--user-unit=faass-gateway.service', '-o', 'cat', '--no-pager']);
+    t.ok((starts.stdout.match(/Gateway serving/g) ?? []).length >= 4, 'the gateway was started at least 4 times');
+  });
+
+  t.test('kill -9 of a runner during load', async (t) => {
+    const running = load(sb.port, '/function/cat', 1500, 50);
+    await waitFor('the runner to run', async () => (await unitState(sb, 'faass-fn-cat.service')) === 'active/running', 10000);
+    await sleep(200);
+    const pid = (await sb.systemctl('show', 'faass-fn-cat.service', '--property=MainPID', '--value')).stdout.trim();
+    t.not(pid, '0', 'runner has a main pid');
+    process.kill(Number(pid), 'SIGKILL');
+    const during = await running;
+    t.comment(`during the kill: ${during.ok} ok, ${during.failures.length} failed ${JSON.stringify(during.failures.slice(0, 3))}`);
+    t.ok(during.failures.length <= 50, 'at most the calls in flight at the kill fail');
+    t.match(await unitState(sb, 'faass-fn-cat.socket'), /^active\/(listening|running)$/, 'the socket survives the kill');
+    const after = await load(sb.port, '/function/cat', 500, 50);
+    t.equal(after.failures.length, 0, 'every later request succeeds');
+  });
+
+  t.test('redeploy with new code while load runs', async (t) => {
+    const v2 = writeFixture(sb, 'v2/handler.js', "module.exports = async (event) => 'v2:' + event.body;\n");
+    const seen: { started: number; reply?: Reply; error?: string }[] = [];
+    let deployedAt = Infinity;
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        const rec: { started: number; reply?: Reply; error?: string } = { started: Date.now() };
+        seen.push(rec);
+        try {
+          rec.reply = await request(sb.port, '/function/echo', { body: 'x' });
+        } catch (e) {
+          rec.error = (e as Error).message;
+        }
+      }
+    };
+    const workers = Array.from({ length: 50 }, worker);
+    await sleep(1000);
+    const dep = await sb.faassctl('deploy', 'echo', '--runtime', 'node', '--from-file', v2, '--idle', '1');
+    deployedAt = Date.now();
+    t.equal(dep.code, 0, `redeploy exits 0 ${dep.stderr}`);
+    await sleep(1500);
+    stop = true;
+    await Promise.all(workers);
+    const bad = seen.filter((s) => s.error || s.reply?.status !== 200);
+    t.equal(bad.length, 0, `0 failed of ${seen.length} requests ${JSON.stringify(bad.slice(0, 3))}`);
+    const after = seen.filter((s) => s.started > deployedAt);
+    t.ok(after.length > 50, `requests after the deploy (${after.length})`);
+    t.ok(after.every((s) => s.reply?.body === 'v2:x'), 'every request after the deploy gets the new code');
+    t.ok(seen.some((s) => s.reply?.body === 'v1:x'), 'requests before it got the old code');
+  });
+});
