@@ -47,7 +47,11 @@ start() {
   export XDG_RUNTIME_DIR=$dir/runtime XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data XDG_STATE_HOME=$dir/state
   (
     while IFS= read -r p; do echo "$BASHPID" > "$p/cgroup.procs"; done < "$dir/cgroups"
-    exec unshare -m --propagation private sh -c '
+    # A clean environment, as a login's manager has: the test runner's NODE_OPTIONS and the
+    # like must not leak into every unit.
+    exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$dir/home" LANG=C.UTF-8 \
+      XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_CONFIG_HOME="$XDG_CONFIG_HOME" XDG_DATA_HOME="$XDG_DATA_HOME" XDG_STATE_HOME="$XDG_STATE_HOME" \
+      unshare -m --propagation private sh -c '
       mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system
       /usr/lib/systemd/systemd-journald &
       i=0; while [ ! -S /run/systemd/journal/stdout ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
