@@ -17,7 +17,7 @@ const START_LIMIT = ['StartLimitIntervalSec=10s', 'StartLimitBurst=50'];
 // Quoting for ExecStart=/Environment= (systemd.service(5) "Command lines"): specifiers and variables escaped.
 export function quote(s: string): string {
   const escaped = s.replace(/%/g, '%%').replace(/\$/g, '$$$$');
-  return /^[A-Za-z0-9_/.:=,@+-]+$/.test(escaped) ? escaped : '"' + escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
+  return /^[A-Za-z0-9_/.:=,@+%-]+$/.test(escaped) ? escaped : '"' + escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
 }
 
 function unit(sections: Record<string, (string | null | undefined | false)[]>): string {
@@ -52,7 +52,6 @@ function sandbox(ctx: UnitContext, readWrite: string[]): string[] {
     'ProtectClock=yes',
     'ProtectHostname=yes',
     'ProtectProc=invisible',
-    'ProcSubset=pid',
     'RestrictNamespaces=yes',
     'RestrictRealtime=yes',
     'RestrictSUIDSGID=yes',
@@ -61,7 +60,7 @@ function sandbox(ctx: UnitContext, readWrite: string[]): string[] {
     'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
     'SystemCallArchitectures=native',
     'SystemCallFilter=@system-service',
-    'SystemCallFilter=~@privileged @resources',
+    'SystemCallFilter=~@privileged',
     'SystemCallErrorNumber=EPERM',
     'UMask=0077',
   ].filter((l): l is string => l !== null);

@@ -23,7 +23,9 @@ own_cgroup() { # own_cgroup HIERARCHY -> this process's path in it
 start() {
   mkdir -p "$dir/runtime" "$dir/config" "$dir/data" "$dir/state" "$dir/home"
   chmod 700 "$dir/runtime"
-  local name="faass-test-$$.slice/user.slice/user-$(id -u).slice/user@$(id -u).service"
+  local uid name
+  uid=$(id -u)
+  name="faass-test-$$.slice/user.slice/user-$uid.slice/user@$uid.service"
   : > "$dir/cgroups"
   local h base
   for h in /sys/fs/cgroup/*/; do
@@ -47,6 +49,7 @@ start() {
   export XDG_RUNTIME_DIR=$dir/runtime XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data XDG_STATE_HOME=$dir/state
   (
     while IFS= read -r p; do echo "$BASHPID" > "$p/cgroup.procs"; done < "$dir/cgroups"
+    # shellcheck disable=SC2016 # the inner script expands its own variables
     # A clean environment, as a login's manager has: the test runner's NODE_OPTIONS and the
     # like must not leak into every unit.
     exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$dir/home" LANG=C.UTF-8 \

@@ -1,0 +1,62 @@
+// Generated units as systemd sees them: verify clean, sandboxed, documented; lint of man pages and scripts.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startSandbox, setupGateway, writeFixture, ROOT } from '../support/sandbox';
+
+t.test('generated units pass systemd-analyze verify and rate OK in security', async (t) => {
+  const sb = await startSandbox(t);
+  await setupGateway(sb, 1);
+  t.equal((await sb.faassctl('deploy', 'plain', '--command', 'cat')).code, 0);
+  const h = writeFixture(sb, 'h.js', 'module.exports = () => "x";\n');
+  t.equal((await sb.faassctl('deploy', 'limited', '--runtime', 'node', '--from-file', h, '--memory-max', '128M', '--tasks-max', '64', '--cpu-quota', '50')).code, 0);
+  const unitDir = path.join(sb.env.XDG_CONFIG_HOME as string, 'systemd', 'user');
+  const files = fs.readdirSync(unitDir).filter((f) => f.startsWith('faass-') && /\.(socket|service)$/.test(f));
+  t.equal(files.length, 6, 'gateway and two functions, socket and service each');
+  const verify = await sb.run('systemd-analyze', ['--user', 'verify', ...files.map((f) => path.join(unitDir, f))]);
+  t.equal(verify.code, 0, 'verify exits 0');
+  t.equal(verify.stderr.trim() + verify.stdout.trim(), '', `no warning at all: ${verify.stderr}`);
+  for (const unit of ['faass-fn-plain.service', 'faass-fn-limited.service', 'faass-gateway.service']) {
+    const sec = await sb.run('systemd-analyze', ['--user', 'security', '--no-pager', unit]);
+    const m = /Overall exposure level for \S+: (\d+\.\d+)/.exec(sec.stdout);
+    t.ok(m, `${unit}: security rated`);
+    t.ok(m && Number(m[1]) <= 5.0, `${unit}: exposure ${m?.[1]} <= 5.0`);
+  }
+  const props = await sb.systemctl('show', 'faass-fn-limited.service', '--property=MemoryMax', '--property=TasksMax', '--property=CPUQuotaPerSecUSec');
+  t.match(props.stdout, /MemoryMax=134217728/, 'memory limit from the config');
+  t.match(props.stdout, /TasksMax=64/, 'tasks limit from the config');
+  t.match(props.stdout, /CPUQuotaPerSecUSec=500ms/, 'CPU quota from the config');
+  const mode = await sb.run('stat', ['-c', '%a', path.join(sb.env.XDG_RUNTIME_DIR as string, 'faass', 'fn', 'plain.sock')]);
+  t.equal(mode.stdout.trim(), '600', 'function sockets are private to the user');
+
+  const before = Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(unitDir, f), 'utf8')]));
+  const regen = await sb.faassctl('generate-units');
+  t.match(regen.stdout, /0 written, 0 removed, 6 unchanged/, 'regenerating changes nothing');
+  t.same(Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(unitDir, f), 'utf8')])), before, 'byte-identical');
+  const alt = path.join(sb.dir, 'alt-units');
+  t.equal((await sb.faassctl('generate-units', '--dir', alt)).code, 0, 'generate-units --dir');
+  t.same(fs.readdirSync(alt).sort(), files.sort(), 'the same units in another directory');
+});
+
+t.test('man pages are mandoc-lint clean and have EXAMPLES; scripts are shellcheck-clean', async (t) => {
+  const pages = ['man1/faassctl.1', 'man5/faass.conf.5', 'man8/faass-gateway.8', 'man8/faass-runner.8'].map((p) => path.join(ROOT, 'man', p));
+  const { execFileSync } = await import('node:child_process');
+  for (const p of pages) {
+    let out = '';
+    try {
+      out = execFileSync('mandoc', ['-T', 'lint', '-W', 'warning', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      out = String((e as { stdout?: string }).stdout ?? '') + String((e as { stderr?: string }).stderr ?? '');
+    }
+    t.equal(out, '', `${path.basename(p)} lint clean`);
+    t.match(fs.readFileSync(p, 'utf8'), /^\.Sh EXAMPLES$/m, `${path.basename(p)} has EXAMPLES`);
+  }
+  const sc = (() => {
+    try {
+      return execFileSync('shellcheck', ['install.sh', '.ci/run', 'test/support/systemd-user.sh'], { cwd: ROOT, encoding: 'utf8' });
+    } catch (e) {
+      return String((e as { stdout?: string }).stdout);
+    }
+  })();
+  t.equal(sc, '', 'shellcheck clean');
+});

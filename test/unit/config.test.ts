@@ -1,0 +1,102 @@
+import t from 'tap';
+import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig, FUNCTION_DEFAULTS } from '../../src/lib/function-config';
+import { buildGatewayConfig, GATEWAY_DEFAULTS } from '../../src/lib/gateway-config';
+import { validateName, address } from '../../src/lib/validate';
+import { FaassError } from '../../src/lib/errors';
+
+const codeOf = (f: () => unknown) => {
+  try {
+    f();
+    return 'no error';
+  } catch (e) {
+    return e instanceof FaassError ? e.code : String(e);
+  }
+};
+
+t.test('names are lowercase DNS labels', async (t) => {
+  for (const ok of ['a', 'hello', 'a-b', 'x1', '0', 'a'.repeat(63)]) t.equal(validateName(ok), ok, `${ok} accepted`);
+  for (const bad of ['', 'A', 'a_b', '-a', 'a-', 'a.b', 'a/b', '..', 'a'.repeat(64), 'é', 'a b']) t.equal(codeOf(() => validateName(bad)), 'FAASS_E_NAME_INVALID', `${JSON.stringify(bad)} refused`);
+});
+
+t.test('function defaults and overrides, key by key', async (t) => {
+  const d = buildFunctionConfig('f', { runtime: 'exec', command: 'cat' });
+  t.equal(d.protocol, FUNCTION_DEFAULTS.protocol);
+  t.equal(d.timeout, FUNCTION_DEFAULTS.timeout);
+  t.equal(d.idle, FUNCTION_DEFAULTS.idle);
+  t.equal(d.maxInflight, FUNCTION_DEFAULTS.maxInflight);
+  t.equal(d.workers, FUNCTION_DEFAULTS.workers);
+  t.equal(d.maxOutput, FUNCTION_DEFAULTS.maxOutput);
+  t.equal(d.contentType, undefined);
+  const o = buildFunctionConfig('f', {
+    runtime: 'exec',
+    command: 'cat',
+    protocol: 'framed',
+    timeout: '2.5',
+    idle: '3',
+    max_inflight: '7',
+    workers: '2',
+    max_output: '1M',
+    content_type: 'application/json',
+    memory_max: '64M',
+    tasks_max: '10',
+    cpu_quota: '50',
+  });
+  t.same(
+    [o.protocol, o.timeout, o.idle, o.maxInflight, o.workers, o.maxOutput, o.contentType, o.memoryMax, o.tasksMax, o.cpuQuota],
+    ['framed', 2.5, 3, 7, 2, 1024 * 1024, 'application/json', String(64 * 1024 * 1024), 10, 50],
+  );
+  t.ok(Object.isFrozen(o), 'frozen');
+});
+
+t.test('bad values are errors naming the key', async (t) => {
+  const base = { runtime: 'exec', command: 'cat' };
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [{ runtime: 'ruby', command: 'x' }, 'FAASS_E_RUNTIME_UNKNOWN', /ruby/],
+    [{ command: 'x' }, 'FAASS_E_CONFIG_INVALID', /runtime is required/],
+    [{ runtime: 'exec' }, 'FAASS_E_CONFIG_INVALID', /command or a file/],
+    [{ runtime: 'node' }, 'FAASS_E_CONFIG_INVALID', /handler file/],
+    [{ ...base, timeout: '0' }, 'FAASS_E_CONFIG_INVALID', /timeout/],
+    [{ ...base, timeout: '-1' }, 'FAASS_E_CONFIG_INVALID', /timeout/],
+    [{ ...base, idle: '0.5' }, 'FAASS_E_CONFIG_INVALID', /idle/],
+    [{ ...base, max_inflight: '1.5' }, 'FAASS_E_CONFIG_INVALID', /max_inflight/],
+    [{ ...base, max_output: '10X' }, 'FAASS_E_CONFIG_INVALID', /max_output/],
+    [{ ...base, protocol: 'json' }, 'FAASS_E_CONFIG_INVALID', /protocol/],
+    [{ ...base, content_type: 'text' }, 'FAASS_E_CONFIG_INVALID', /content_type/],
+    [{ ...base, command: 'a\nExecStart=/bin/evil' }, 'FAASS_E_CONFIG_INVALID', /control characters/],
+    [{ ...base, file: '../etc/passwd' }, 'FAASS_E_CONFIG_INVALID', /file/],
+    [{ ...base, bogus: '1' }, 'FAASS_E_CONFIG_INVALID', /Unknown key "bogus"/],
+    [{ ...base, timeout: true }, 'FAASS_E_CONFIG_INVALID', /timeout/],
+    [{ ...base, env: { 'BAD-NAME': 'x' } }, 'FAASS_E_CONFIG_INVALID', /BAD-NAME/],
+  ];
+  for (const [raw, code, re] of cases) {
+    try {
+      buildFunctionConfig('f', raw);
+      t.fail(`${JSON.stringify(raw)} accepted`);
+    } catch (e) {
+      t.equal((e as FaassError).code, code, JSON.stringify(raw));
+      t.match((e as Error).message, re);
+    }
+  }
+});
+
+t.test('function files round-trip through INI, special characters included', async (t) => {
+  const cfg = buildFunctionConfig('f', { runtime: 'exec', command: 'sh -c "echo a; echo b # c"', env: { A: 'x=y', B: ' spaced ', C: '' } });
+  const text = renderFunctionConfig(cfg);
+  t.same(parseFunctionConfig('f', text), cfg);
+  t.equal(renderFunctionConfig(parseFunctionConfig('f', text)), text, 'rendering is stable');
+  t.equal(codeOf(() => parseFunctionConfig('f', '[function]\nruntime=exec\ncommand=cat\n[other]\nx=1\n')), 'FAASS_E_CONFIG_INVALID', 'unknown section refused');
+  t.equal(codeOf(() => parseFunctionConfig('f', '[function]\nruntime=exec\ncommand\n')), 'FAASS_E_CONFIG_INVALID', 'key without value refused');
+});
+
+t.test('gateway settings', async (t) => {
+  const d = buildGatewayConfig({});
+  t.equal(d.listen.text, GATEWAY_DEFAULTS.listen);
+  t.equal(d.idle, GATEWAY_DEFAULTS.idle);
+  t.equal(d.timeout, GATEWAY_DEFAULTS.timeout);
+  t.equal(d.maxBody, 10 * 1024 * 1024);
+  const o = buildGatewayConfig({ listen: '[::1]:9000', idle: '0', timeout: '5', max_body: '1K' });
+  t.same([o.listen, o.idle, o.timeout, o.maxBody], [{ kind: 'tcp', host: '::1', port: 9000, text: '[::1]:9000' }, 0, 5, 1024]);
+  t.same(address('listen', '/run/x.sock'), { kind: 'unix', path: '/run/x.sock', text: '/run/x.sock' });
+  for (const bad of ['localhost:80', '1.2.3.4:0', '1.2.3.4:70000', '300.1.1.1:80', 'x', '']) t.equal(codeOf(() => buildGatewayConfig({ listen: bad })), 'FAASS_E_CONFIG_INVALID', `listen ${bad} refused`);
+  t.equal(codeOf(() => buildGatewayConfig({ port: '80' })), 'FAASS_E_CONFIG_INVALID', 'unknown key refused');
+});

@@ -1,0 +1,53 @@
+// Unit renderers are pure: golden files pin their output; unit-files only touches faass's own files.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { renderAllUnits, quote, MARKER, UnitContext } from '../../src/lib/units';
+import { applyUnitFiles } from '../../src/lib/unit-files';
+import { buildFunctionConfig } from '../../src/lib/function-config';
+import { buildGatewayConfig } from '../../src/lib/gateway-config';
+
+const GOLDEN = path.join(__dirname, '..', 'golden');
+const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' } };
+const gw = buildGatewayConfig({ listen: '127.0.0.1:8080', idle: '10' });
+const fns = [
+  buildFunctionConfig('hello', { runtime: 'node', file: 'handler.js' }),
+  buildFunctionConfig('resize', { runtime: 'exec', command: 'convert - -resize 50% -', timeout: '10', memory_max: '256M', tasks_max: '32', cpu_quota: '50' }),
+];
+
+t.test('golden files', async (t) => {
+  const units = renderAllUnits(gw, fns, ctx);
+  t.same(Object.keys(units), ['faass-gateway.socket', 'faass-gateway.service', 'faass-fn-hello.socket', 'faass-fn-hello.service', 'faass-fn-resize.socket', 'faass-fn-resize.service']);
+  for (const [file, text] of Object.entries(units)) {
+    const golden = path.join(GOLDEN, file);
+    if (process.env.UPDATE_GOLDEN) fs.writeFileSync(golden, text);
+    t.equal(text, fs.readFileSync(golden, 'utf8'), `${file} matches its golden file`);
+    t.ok(text.startsWith(MARKER + '\n'), `${file} starts with the marker`);
+  }
+  t.same(renderAllUnits(gw, [...fns].reverse(), ctx), units, 'same input, byte-identical output, whatever the order');
+});
+
+t.test('quoting for ExecStart and Environment', async (t) => {
+  t.equal(quote('/usr/bin/node'), '/usr/bin/node');
+  t.equal(quote('/opt/my dir/x'), '"/opt/my dir/x"');
+  t.equal(quote('/a%b'), '/a%%b', 'specifiers escaped');
+  t.equal(quote('/a$b'), '"/a$$b"', 'variables escaped');
+  t.equal(quote('/a"b'), '"/a\\"b"');
+});
+
+t.test('applyUnitFiles writes what changed and removes only its own stale files', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-units-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const units = renderAllUnits(gw, fns, ctx);
+  t.equal(applyUnitFiles(dir, units).written.length, 6, 'first run writes all');
+  const again = applyUnitFiles(dir, units);
+  t.same([again.written.length, again.removed.length, again.unchanged.length], [0, 0, 6], 'second run changes nothing');
+  fs.writeFileSync(path.join(dir, 'faass-mine.service'), '[Service]\nExecStart=/bin/true\n');
+  const fewer = renderAllUnits(gw, [fns[0]], ctx);
+  const r = applyUnitFiles(dir, fewer);
+  t.same(r.removed.sort(), ['faass-fn-resize.service', 'faass-fn-resize.socket'], "a deleted function's units are removed");
+  t.ok(fs.existsSync(path.join(dir, 'faass-mine.service')), "a user's own faass-* file is left alone");
+  fs.writeFileSync(path.join(dir, 'faass-fn-hello.service'), '# mine\n');
+  t.throws(() => applyUnitFiles(dir, units), /not written by faass/, 'a hand-written file in the way is not overwritten');
+});
