@@ -52,6 +52,9 @@ function sandbox(ctx: UnitContext, readWrite: string[]): string[] {
     'ProtectClock=yes',
     'ProtectHostname=yes',
     'ProtectProc=invisible',
+    // Only /proc/PID: functions never read kernel state, and the full /proc's submounts can make
+    // the remounts of ProtectKernel*= fail (226/NAMESPACE, seen under nested mount namespaces).
+    'ProcSubset=pid',
     'RestrictNamespaces=yes',
     'RestrictRealtime=yes',
     'RestrictSUIDSGID=yes',

@@ -77,6 +77,12 @@ stop() {
   fi
   local sd p pid tries=0
   sd=$(grep '/sys/fs/cgroup/systemd/' "$dir/cgroups" | head -n1)
+  # journald first, politely, so that it closes its files cleanly (SIGKILL would leave them
+  # "uncleanly shut down" for the next one to rotate away).
+  find "$sd" -name cgroup.procs -exec cat {} + 2>/dev/null | while IFS= read -r pid; do
+    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = systemd-journal ]; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  sleep 0.2
   # End every process of the sandbox (manager and journald included), by PID, until none is left.
   while :; do
     local pids
