@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
   const target = fds.length > 0 ? { fd: fds[0].fd } : values.listen ? address('--listen', values.listen) : null;
   if (!target) throw new FaassError('FAASS_E_USAGE', `No socket from systemd (LISTEN_FDS) and no --listen. ${USAGE}`);
-  const executor = createExecutor(cfg, functionCodeDir(paths, cfg.name));
+  const codeDir = functionCodeDir(paths, cfg.name);
+  // Worker threads share the process's working directory: make it the function's code.
+  process.chdir(codeDir);
+  const executor = createExecutor(cfg, codeDir);
   const lifecycle = new Lifecycle({ name: cfg.name, idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => executor.close() });
   const server = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 10000, requestTimeout: 0 });
   lifecycle.track(server);

@@ -155,7 +155,7 @@ module.exports = async (event) => {
   if (event.query === 'throw') throw new Error('handler exploded');
   if (event.query === 'exit') process.exit(7);
   if (event.query === 'hang') await new Promise(() => {});
-  return 'ok ' + process.pid + ' ' + calls;
+  return 'ok ' + require('node:worker_threads').threadId + ' ' + calls;
 };
 `,
     );
@@ -175,7 +175,7 @@ module.exports = async (event) => {
     t.equal(hung.status, 504);
     const after = await request(sb.port, '/function/badnode');
     t.equal(after.status, 200, 'a replaced worker serves');
-    t.not(after.body.split(' ')[1], pid, 'by a new process');
+    t.not(after.body.split(' ')[1], pid, 'by a new worker');
 
     const broken = writeFixture(sb, 'broken.js', 'module.exports = (;\n');
     t.equal((await sb.faassctl('deploy', 'broken', '--runtime', 'node', '--from-file', broken, '--idle', '1')).code, 0);

@@ -1,18 +1,22 @@
-// A warm node worker: loads the handler once, then serves requests from the runner, one at a time,
-// as JSON lines on fd 3. Usage: node-worker FILE [EXPORT]
-import * as net from 'node:net';
-import * as path from 'node:path';
+// A warm node worker thread: loads the handler once, then serves the runner's requests one at a
+// time over its message port. workerData: { file (absolute), exportName }.
+import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 
 type Handler = (event: unknown, context: unknown) => unknown;
 interface Request {
   id: number;
-  event: { body: string; method: string; path: string; query: string; headers: Record<string, string> };
+  event: { body: Uint8Array; method: string; path: string; query: string; headers: Record<string, string> };
   context: { functionName: string; callId: string; timeout: number };
 }
+interface Normalized {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
 
-const channel = new net.Socket({ fd: 3, readable: true, writable: true });
-const send = (msg: unknown) => channel.write(JSON.stringify(msg) + '\n');
+const port = parentPort;
+if (!port) throw new Error('node-worker runs as a worker thread of faass-runner');
 
 // Kubeless: module.exports = { NAME: fn }; Lambda style: exports.handler; or the module itself.
 function pick(mod: Record<string, unknown>, name: string | undefined): Handler {
@@ -29,8 +33,7 @@ function pick(mod: Record<string, unknown>, name: string | undefined): Handler {
   throw new Error('the module exports no function (export a function, or name one with handler=)');
 }
 
-function normalize(result: unknown): { status: number; headers: Record<string, string>; body: Buffer } {
-  const json = (v: unknown) => ({ status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(v)) });
+function normalize(result: unknown): Normalized {
   if (result === undefined || result === null) return { status: 200, headers: {}, body: Buffer.alloc(0) };
   if (typeof result === 'string') return { status: 200, headers: {}, body: Buffer.from(result) };
   if (Buffer.isBuffer(result) || result instanceof Uint8Array) return { status: 200, headers: {}, body: Buffer.from(result) };
@@ -44,36 +47,11 @@ function normalize(result: unknown): { status: number; headers: Record<string, s
     const body = r.isBase64Encoded && typeof r.body === 'string' ? Buffer.from(r.body, 'base64') : inner.body;
     return { status, headers: { ...inner.headers, ...headers }, body };
   }
-  return json(result);
-}
-
-async function main(): Promise<void> {
-  const [file, exportName] = process.argv.slice(2);
-  let handler: Handler;
-  try {
-    const mod = (await import(pathToFileURL(path.resolve(file)).href)) as Record<string, unknown>;
-    handler = pick(mod, exportName || undefined);
-  } catch (e) {
-    send({ fatal: `Failed to load handler ${file}${exportName ? ' export ' + exportName : ''}: ${(e as Error).message}` });
-    channel.end();
-    return;
-  }
-  send({ ready: true });
-  let buffered = '';
-  channel.on('data', (d: Buffer) => {
-    buffered += d.toString('utf8');
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      void serve(handler, JSON.parse(line) as Request);
-    }
-  });
-  channel.on('end', () => process.exit(0));
+  return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(result)) };
 }
 
 async function serve(handler: Handler, req: Request): Promise<void> {
-  const raw = Buffer.from(req.event.body, 'base64');
+  const raw = Buffer.from(req.event.body.buffer, req.event.body.byteOffset, req.event.body.byteLength);
   const body = raw.toString('utf8');
   let data: unknown = body;
   if (/json/i.test(req.event.headers['content-type'] ?? '')) {
@@ -93,11 +71,24 @@ async function serve(handler: Handler, req: Request): Promise<void> {
   };
   try {
     const r = normalize(await handler(event, context));
-    send({ id: req.id, ok: true, status: r.status, headers: r.headers, body: r.body.toString('base64') });
+    port?.postMessage({ id: req.id, ok: true, status: r.status, headers: r.headers, body: r.body });
   } catch (e) {
     const err = e as Error;
-    send({ id: req.id, ok: false, error: err && err.stack ? err.stack : String(e) });
+    port?.postMessage({ id: req.id, ok: false, error: err && err.stack ? err.stack : String(e) });
   }
+}
+
+async function main(): Promise<void> {
+  const { file, exportName } = workerData as { file: string; exportName?: string };
+  let handler: Handler;
+  try {
+    handler = pick((await import(pathToFileURL(file).href)) as Record<string, unknown>, exportName || undefined);
+  } catch (e) {
+    port?.postMessage({ fatal: `Failed to load handler ${file}${exportName ? ' export ' + exportName : ''}: ${(e as Error).message}` });
+    return;
+  }
+  port?.on('message', (req: Request) => void serve(handler, req));
+  port?.postMessage({ ready: true });
 }
 
 void main();

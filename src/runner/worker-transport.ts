@@ -1,0 +1,107 @@
+import { spawn, ChildProcess } from 'node:child_process';
+import { Worker as Thread } from 'node:worker_threads';
+import * as net from 'node:net';
+import { log } from '../lib/log';
+import { LineLogger } from './line-logger';
+
+export interface WorkerMessage {
+  id?: number;
+  ready?: boolean;
+  fatal?: string;
+  ok?: boolean;
+  status?: number;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  error?: string;
+}
+
+export interface WorkerRequest {
+  id: number;
+  event: { body: Buffer; method: string; path: string; query: string; headers: Record<string, string> };
+  context: { functionName: string; callId: string; timeout: number };
+}
+
+export interface TransportEvents {
+  message(m: WorkerMessage): void;
+  exit(why: string): void;
+}
+
+// How the pool talks to one warm worker: a thread (node) or a process (python).
+export interface Transport {
+  readonly label: string;
+  send(req: WorkerRequest): void;
+  kill(): void;
+}
+
+// node: a worker thread; messages are structured clones, bodies are copied once, no parsing.
+export function threadTransport(script: string, data: object, env: Record<string, string>, tag: string, on: TransportEvents): Transport {
+  const thread = new Thread(script, { workerData: data, env, stdout: true, stderr: true });
+  const out = new LineLogger(tag, 'info');
+  const err = new LineLogger(tag, 'err');
+  thread.stdout.on('data', (d: Buffer) => out.write(d));
+  thread.stderr.on('data', (d: Buffer) => err.write(d));
+  thread.on('message', (m: WorkerMessage & { body?: Uint8Array }) => on.message(m.body ? { ...m, body: Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength) } : m));
+  let why = '';
+  thread.on('error', (e) => (why = `threw ${e && e.stack ? e.stack.split('\n')[0] : String(e)}`));
+  thread.on('exit', (code) => {
+    out.end();
+    err.end();
+    on.exit(why || `exited with status ${code}`);
+  });
+  return {
+    label: `thread ${thread.threadId}`,
+    send: (req) => thread.postMessage(req),
+    kill: () => void thread.terminate(),
+  };
+}
+
+// python: a process with its own process group; JSON lines on fd 3, bodies in base64.
+export function processTransport(argv: string[], cwd: string, env: Record<string, string>, tag: string, on: TransportEvents): Transport {
+  const child: ChildProcess = spawn(argv[0], argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const out = new LineLogger(tag, 'info');
+  const err = new LineLogger(tag, 'err');
+  child.stdout?.on('data', (d: Buffer) => out.write(d));
+  child.stderr?.on('data', (d: Buffer) => err.write(d));
+  const channel = child.stdio[3] as net.Socket;
+  const kill = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  let buffered = '';
+  channel.on('data', (d: Buffer) => {
+    buffered += d.toString('utf8');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let msg: WorkerMessage & { body?: string | Buffer };
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        log.err(`Failed to parse a message from worker ${child.pid} of ${tag}, replacing it`);
+        kill();
+        return;
+      }
+      on.message(typeof msg.body === 'string' ? { ...msg, body: Buffer.from(msg.body, 'base64') } : (msg as WorkerMessage));
+    }
+  });
+  channel.on('error', kill);
+  let exited = false;
+  const exit = (why: string) => {
+    if (exited) return;
+    exited = true;
+    out.end();
+    err.end();
+    on.exit(why);
+  };
+  child.on('error', (e) => exit(`failed to start: ${e.message}`));
+  child.on('exit', (code, signal) => exit(signal ? `was killed by ${signal}` : `exited with status ${code}`));
+  return {
+    label: `process ${child.pid}`,
+    send: (req) => channel.write(JSON.stringify({ ...req, event: { ...req.event, body: req.event.body.toString('base64') } }) + '\n'),
+    kill,
+  };
+}
