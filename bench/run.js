@@ -43,9 +43,11 @@ function timedRequest(port, urlPath, body = 'x') {
   });
 }
 
+// Each measurement is preceded by a warm-up run, so JIT and pools are warm on both sides.
 function ab(url, n, c) {
   const bodyFile = path.join(workDir, 'body.txt');
   fs.writeFileSync(bodyFile, 'hello faass\n');
+  execFileSync('ab', ['-q', '-n', String(Math.ceil(n / 2)), '-c', String(c), '-p', bodyFile, '-T', 'text/plain', url], { stdio: 'ignore' });
   const out = execFileSync('ab', ['-q', '-n', String(n), '-c', String(c), '-p', bodyFile, '-T', 'text/plain', url], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const num = (re) => {
     const m = re.exec(out);
