@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   for (const target of targets) {
     const server = http.createServer({ keepAliveTimeout: keepAlive, headersTimeout: 10000, requestTimeout: (cfg.timeout + 30) * 1000 });
     lifecycle.track(server);
+    lifecycle.trackHttp(server);
     server.on('request', gateway.handle);
     await listenOn(server, target);
   }

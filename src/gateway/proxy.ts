@@ -7,32 +7,32 @@ import { callId, readBody, sendError, sendFaassError } from '../lib/http-util';
 import { isValidName } from '../lib/validate';
 import { log, errorMessage } from '../lib/log';
 import { parseRoute } from './route';
+import { RpcClient, RpcConnectionError } from './rpc-client';
 
 // Pooled connections to a runner close after this long unused: well before any runner's idle
 // time (at least 1 s), so a warm gateway never keeps a function awake, and the pooling side
 // always drops first (no keep-alive race on the runner's close).
 export const POOL_IDLE_MS = 400;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'proxy-authorization']);
-const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'ECONNABORTED', 'EAGAIN']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'proxy-authorization', 'content-length', 'expect']);
 
 export class Gateway {
-  private readonly agents = new Map<string, http.Agent>();
+  private readonly clients = new Map<string, RpcClient>();
   constructor(
     private readonly cfg: GatewayConfig,
     private readonly paths: Paths,
   ) {}
 
-  private agent(name: string): http.Agent {
-    let a = this.agents.get(name);
-    if (!a) {
-      a = new http.Agent({ keepAlive: true, timeout: POOL_IDLE_MS, scheduling: 'lifo' });
-      this.agents.set(name, a);
+  private client(name: string): RpcClient {
+    let c = this.clients.get(name);
+    if (!c) {
+      c = new RpcClient(functionSocketPath(this.paths, name), POOL_IDLE_MS);
+      this.clients.set(name, c);
     }
-    return a;
+    return c;
   }
 
   close(): void {
-    for (const a of this.agents.values()) a.destroy();
+    for (const c of this.clients.values()) c.close();
   }
 
   readonly handle: http.RequestListener = (req, res) => {
@@ -73,50 +73,43 @@ export class Gateway {
       return;
     }
     const id = callId(req);
-    const headers: http.OutgoingHttpHeaders = {};
-    for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = v;
-    headers['content-length'] = String(body.length);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     headers['x-call-id'] = id;
     const fwd = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = (fwd ? `${fwd}, ` : '') + (req.socket.remoteAddress ?? 'unix');
-    this.forward(route.name, route.path, req.method ?? 'GET', headers, body, res, id, true);
+    await this.forward(route.name, route.path, req.method ?? 'GET', headers, body, res, id);
   }
 
-  // A request whose connection failed before any response byte came back is retried once on a
-  // fresh connection: the runner may have just exited idle, or been restarted.
-  private forward(name: string, path: string, method: string, headers: http.OutgoingHttpHeaders, body: Buffer, res: http.ServerResponse, id: string, mayRetry: boolean): void {
-    let answered = false;
-    const upstream = http.request({ socketPath: functionSocketPath(this.paths, name), path, method, headers, agent: mayRetry ? this.agent(name) : false }, (up) => {
-      answered = true;
-      clearTimeout(timer);
-      const out: http.OutgoingHttpHeaders = {};
-      for (const [k, v] of Object.entries(up.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
-      res.writeHead(up.statusCode ?? 502, out);
-      up.pipe(res);
-      up.on('error', () => res.destroy());
-    });
-    const timer = setTimeout(() => {
-      upstream.destroy();
-      if (!answered) sendError(res, 'FAASS_E_GATEWAY_TIMEOUT', `Function ${name} did not answer within ${this.cfg.timeout}s`, 504);
-    }, this.cfg.timeout * 1000);
-    upstream.on('error', (e: NodeJS.ErrnoException) => {
-      if (answered) {
-        res.destroy();
+  // A call whose connection failed before its answer came back is retried once on a fresh
+  // connection: the runner may have just exited idle, or been restarted.
+  private async forward(name: string, path: string, method: string, headers: Record<string, string>, body: Buffer, res: http.ServerResponse, id: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const call = this.client(name).call(method, path, headers, body, { fresh: attempt > 0, timeoutMs: this.cfg.timeout * 1000 });
+      const onClose = () => call.cancel();
+      res.once('close', onClose);
+      try {
+        const a = await call.answer;
+        res.off('close', onClose);
+        if (res.destroyed) return;
+        res.writeHead(a.status, { ...a.headers, 'content-length': String(a.body.length) });
+        res.end(a.body);
+        return;
+      } catch (e) {
+        res.off('close', onClose);
+        if (res.destroyed) return;
+        if (e instanceof RpcConnectionError && attempt === 0) {
+          log.debug(`Call ${id}: retrying ${name} on a fresh connection after ${e.code}`);
+          continue;
+        }
+        if (!(e instanceof RpcConnectionError)) {
+          sendError(res, 'FAASS_E_GATEWAY_TIMEOUT', `Function ${name} did not answer within ${this.cfg.timeout}s`, 504);
+          return;
+        }
+        log.warning(`Call ${id}: Failed to reach function ${name}: ${e.code}`);
+        sendError(res, 'FAASS_E_FUNCTION_UNREACHABLE', `Function ${name} is not reachable (${e.code}); is faass-fn-${name}.socket running?`, 502);
         return;
       }
-      clearTimeout(timer);
-      if (res.destroyed || res.headersSent) return;
-      if (mayRetry && RETRYABLE.has(e.code ?? '') || (mayRetry && e.message === 'socket hang up')) {
-        log.debug(`Call ${id}: retrying ${name} on a fresh connection after ${e.code ?? e.message}`);
-        this.forward(name, path, method, headers, body, res, id, false);
-        return;
-      }
-      log.warning(`Call ${id}: Failed to reach function ${name}: ${e.code ?? e.message}`);
-      sendError(res, 'FAASS_E_FUNCTION_UNREACHABLE', `Function ${name} is not reachable (${e.code ?? e.message}); is faass-fn-${name}.socket running?`, 502);
-    });
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    upstream.end(body);
+    }
   }
 }

@@ -46,7 +46,7 @@ export function listenOn(server: net.Server, target: { fd: number } | Address): 
   });
 }
 
-type TrackedSocket = net.Socket & { faassServed?: number; faassBusy?: boolean };
+type TrackedSocket = net.Socket & { faassServed?: number; faassInflight?: number };
 
 export interface LifecycleOptions {
   name: string;
@@ -56,12 +56,12 @@ export interface LifecycleOptions {
   status?: () => string;
 }
 
-// Tracks connections and requests of HTTP servers, exits when idle, drains on SIGTERM.
+// Tracks connections and calls, exits when idle, drains on SIGTERM.
 // Idle means: no connection at all for idleSeconds. Keep-alive connections close on their own
 // after keepAliveTimeout, and a connection that has not sent its request yet is never idle
 // (closing it would reset a client whose request is on its way).
 export class Lifecycle {
-  private readonly servers: http.Server[] = [];
+  private readonly servers: net.Server[] = [];
   private readonly sockets = new Set<TrackedSocket>();
   private inflight = 0;
   private served = 0;
@@ -82,32 +82,54 @@ export class Lifecycle {
     return { inflight: this.inflight, connections: this.sockets.size, served: this.served };
   }
 
-  track(server: http.Server): void {
+  // Connections of a listening server.
+  track(server: net.Server): void {
     this.servers.push(server);
     server.on('connection', (socket: TrackedSocket) => {
       this.sockets.add(socket);
       socket.faassServed = 0;
+      socket.faassInflight = 0;
       this.cancelIdle();
       socket.once('close', () => {
         this.sockets.delete(socket);
         this.maybeIdle();
       });
     });
+  }
+
+  // Calls of an HTTP server whose connections are tracked.
+  trackHttp(server: http.Server): void {
     // Registered before the application's handler, so counts are right when it runs.
     server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const socket = req.socket as TrackedSocket;
-      socket.faassBusy = true;
-      this.inflight++;
+      this.begin(req.socket);
       if (this.draining) res.shouldKeepAlive = false;
-      res.once('close', () => {
-        this.inflight--;
-        this.served++;
-        socket.faassBusy = false;
-        socket.faassServed = (socket.faassServed ?? 0) + 1;
-        if (this.draining && !socket.destroyed) socket.destroySoon();
-        this.maybeIdle();
-      });
+      res.once('close', () => this.end(req.socket));
     });
+  }
+
+  begin(socket: net.Socket): void {
+    const s = socket as TrackedSocket;
+    s.faassInflight = (s.faassInflight ?? 0) + 1;
+    this.inflight++;
+  }
+
+  // A connection that has served calls and has none running may be closed by a stop: its
+  // client (the gateway) retries anything it sends meanwhile on a new connection.
+  end(socket: net.Socket): void {
+    const s = socket as TrackedSocket;
+    s.faassInflight = (s.faassInflight ?? 1) - 1;
+    s.faassServed = (s.faassServed ?? 0) + 1;
+    this.inflight--;
+    this.served++;
+    if (this.draining && s.faassInflight === 0 && !s.destroyed) s.destroySoon();
+    this.maybeIdle();
+  }
+
+  // A connection whose client announced it will retry (faass-rpc): closable when not busy.
+  markRetrying(socket: net.Socket): void {
+    const s = socket as TrackedSocket;
+    s.faassServed = Math.max(1, s.faassServed ?? 0);
+    if (this.draining && !s.faassInflight) s.destroy();
   }
 
   ready(): void {
@@ -152,10 +174,10 @@ export class Lifecycle {
     this.draining = true;
     this.cancelIdle();
     notify.stopping();
-    for (const server of this.servers) net.Server.prototype.close.call(server);
+    for (const server of this.servers) net.Server.prototype.close.call(server); // not http's: it would cut fresh connections
     if (reason !== 'idle') log.info(`Stopping on ${reason}: ${this.inflight} requests in flight, ${this.sockets.size} connections`);
     for (const socket of this.sockets) {
-      if (!socket.faassBusy && (socket.faassServed ?? 0) > 0) socket.destroy();
+      if (!socket.faassInflight && (socket.faassServed ?? 0) > 0) socket.destroy();
     }
     setTimeout(() => {
       if (this.sockets.size > 0) log.warning(`Stop grace of ${this.opts.drainSeconds}s over, closing ${this.sockets.size} connections`);

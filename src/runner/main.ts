@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // faass-runner(8): serves one function on the socket systemd passes (or --listen), exits when idle.
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 import { resolvePaths, functionCodeDir } from '../lib/paths';
 import { loadFunctionConfig } from '../lib/function-config';
@@ -8,7 +9,7 @@ import { FaassError } from '../lib/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
 import { address, number } from '../lib/validate';
 import { log, errorMessage } from '../lib/log';
-import { createExecutor, createRunnerHandler } from './runner';
+import { CallRunner, connectionHandler, createExecutor, httpHandler } from './runner';
 
 const USAGE = 'Usage: faass-runner --function NAME [--listen ADDRESS] [--idle SECONDS]; see faass-runner(8)';
 
@@ -29,10 +30,12 @@ async function main(): Promise<void> {
   // Worker threads share the process's working directory: make it the function's code.
   process.chdir(codeDir);
   const executor = createExecutor(cfg, codeDir);
+  const calls = new CallRunner(cfg, executor);
   const lifecycle = new Lifecycle({ name: cfg.name, idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => executor.close() });
-  const server = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 10000, requestTimeout: 0 });
+  const httpServer = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 10000, requestTimeout: 0 }, httpHandler(calls));
+  lifecycle.trackHttp(httpServer);
+  const server = net.createServer(connectionHandler(calls, lifecycle, httpServer));
   lifecycle.track(server);
-  server.on('request', createRunnerHandler(cfg, executor, lifecycle));
   await listenOn(server, target);
   lifecycle.ready();
   log.info(`Serving function ${cfg.name} (${executor.describe()}) on ${'fd' in target ? 'socket from systemd' : target.text}, idle exit after ${idle}s`);

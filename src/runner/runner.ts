@@ -1,10 +1,13 @@
 import * as http from 'node:http';
+import * as net from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { FunctionConfig } from '../lib/function-config';
-import { FaassError } from '../lib/errors';
+import { FaassError, errorBody } from '../lib/errors';
 import { Lifecycle } from '../lib/activation';
-import { callId, readBody, sendError, sendFaassError } from '../lib/http-util';
+import { readBody } from '../lib/http-util';
+import { FrameDecoder, RPC_PREFACE, RpcRequestMeta, encodeFrame } from '../lib/rpc';
 import { log, errorMessage } from '../lib/log';
-import { Executor } from './call';
+import { Call, CallResult, Executor } from './call';
 import { ExecExecutor } from './exec-executor';
 import { WorkerPool } from './worker-pool';
 
@@ -21,42 +24,115 @@ export function createExecutor(cfg: FunctionConfig, codeDir: string): Executor {
 
 const RUNNER_BODY_LIMIT = 1024 ** 3;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+const CALL_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function createRunnerHandler(cfg: FunctionConfig, executor: Executor, lifecycle: Lifecycle | null): http.RequestListener {
-  let inflight = 0;
-  return async (req, res) => {
-    const id = callId(req);
+export interface CallInput {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+// One call, whatever carried it (HTTP or faass-rpc): limits, the executor, errors as answers.
+export class CallRunner {
+  private inflight = 0;
+  constructor(
+    private readonly cfg: FunctionConfig,
+    private readonly executor: Executor,
+  ) {}
+
+  async run(input: CallInput): Promise<CallResult> {
+    const cfg = this.cfg;
+    const given = input.headers['x-call-id'];
+    const id = given && CALL_ID_RE.test(given) ? given : randomUUID();
     const started = process.hrtime.bigint();
-    res.setHeader('x-call-id', id);
-    if (inflight >= cfg.maxInflight) {
-      log.warning(`Function ${cfg.name}: max_inflight=${cfg.maxInflight} reached, refusing call ${id}`);
-      sendError(res, 'FAASS_E_TOO_MANY_REQUESTS', `Function ${cfg.name} already runs max_inflight=${cfg.maxInflight} requests`, 429, { 'retry-after': '1' });
-      return;
-    }
-    inflight++;
-    try {
-      const body = await readBody(req, RUNNER_BODY_LIMIT);
-      const url = new URL(req.url ?? '/', 'http://runner');
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-      const result = await executor.invoke({ id, method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, body });
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const answer = (r: CallResult): CallResult => {
       const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(result.headers)) if (!HOP_BY_HOP.has(k.toLowerCase())) out[k] = v;
-      res.writeHead(result.status, { ...out, 'content-length': String(result.body.length), 'x-duration-seconds': seconds.toFixed(6) });
-      res.end(result.body);
+      for (const [k, v] of Object.entries(r.headers)) if (!HOP_BY_HOP.has(k.toLowerCase())) out[k] = v;
+      out['x-call-id'] = id;
+      out['x-duration-seconds'] = (Number(process.hrtime.bigint() - started) / 1e9).toFixed(6);
+      return { status: r.status, headers: out, body: r.body };
+    };
+    const fail = (e: FaassError, extra: Record<string, string> = {}) => answer({ status: e.status, headers: { 'content-type': 'application/json', ...extra }, body: Buffer.from(errorBody(e.code, e.message)) });
+    if (this.inflight >= cfg.maxInflight) {
+      log.warning(`Function ${cfg.name}: max_inflight=${cfg.maxInflight} reached, refusing call ${id}`);
+      return fail(new FaassError('FAASS_E_TOO_MANY_REQUESTS', `Function ${cfg.name} already runs max_inflight=${cfg.maxInflight} requests`), { 'retry-after': '1' });
+    }
+    this.inflight++;
+    try {
+      const q = input.url.indexOf('?');
+      const call: Call = { id, method: input.method, path: q >= 0 ? input.url.slice(0, q) : input.url, query: q >= 0 ? input.url.slice(q + 1) : '', headers: input.headers, body: input.body };
+      return answer(await this.executor.invoke(call));
     } catch (e) {
-      const seconds = (Number(process.hrtime.bigint() - started) / 1e9).toFixed(6);
       if (e instanceof FaassError) {
         if (e.status >= 500) log.err(`Call ${id}: ${e.message}`);
-        sendFaassError(res, e, { 'x-duration-seconds': seconds });
-      } else {
-        log.err(`Call ${id}: Failed to run function ${cfg.name}: ${errorMessage(e)}`);
-        sendError(res, 'FAASS_E_INTERNAL', `Internal error in the runner of ${cfg.name} (call ${id})`, 500);
+        return fail(e);
       }
+      log.err(`Call ${id}: Failed to run function ${cfg.name}: ${errorMessage(e)}`);
+      return fail(new FaassError('FAASS_E_INTERNAL', `Internal error in the runner of ${cfg.name} (call ${id})`));
     } finally {
-      inflight--;
-      void lifecycle;
+      this.inflight--;
     }
+  }
+}
+
+export function httpHandler(calls: CallRunner): http.RequestListener {
+  return async (req, res) => {
+    let body: Buffer;
+    try {
+      body = await readBody(req, RUNNER_BODY_LIMIT);
+    } catch {
+      res.destroy();
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    const r = await calls.run({ method: req.method ?? 'GET', url: req.url ?? '/', headers, body });
+    res.writeHead(r.status, { ...r.headers, 'content-length': String(r.body.length) });
+    res.end(r.body);
+  };
+}
+
+// A faass-rpc connection from the gateway: many calls in flight, answered as they finish.
+function serveRpc(socket: net.Socket, calls: CallRunner, lifecycle: Lifecycle): void {
+  const decoder = new FrameDecoder<RpcRequestMeta>(true);
+  lifecycle.markRetrying(socket);
+  socket.on('data', (chunk: Buffer) => {
+    let frames;
+    try {
+      frames = decoder.push(chunk);
+    } catch (e) {
+      log.warning(`Closing a faass-rpc connection: ${errorMessage(e)}`);
+      socket.destroy();
+      return;
+    }
+    for (const f of frames) {
+      // While stopping, calls are not started; the gateway retries them on a new connection.
+      if (lifecycle.isDraining) continue;
+      lifecycle.begin(socket);
+      void calls.run({ method: f.meta.m, url: f.meta.p, headers: f.meta.h, body: f.body }).then((r) => {
+        if (!socket.destroyed) socket.write(encodeFrame(f.id, { s: r.status, h: r.headers }, r.body));
+        lifecycle.end(socket);
+      });
+    }
+  });
+  socket.on('error', () => socket.destroy());
+}
+
+// One listening socket, two protocols: faass-rpc (starts with a NUL byte) from the gateway, HTTP
+// from anyone else (curl --unix-socket, a runner run by hand).
+export function connectionHandler(calls: CallRunner, lifecycle: Lifecycle, httpServer: http.Server): (socket: net.Socket) => void {
+  return (socket) => {
+    // A connection that never says anything would keep the runner from ever going idle.
+    const silent = setTimeout(() => socket.destroy(), 10000);
+    socket.once('close', () => clearTimeout(silent));
+    socket.once('data', (first: Buffer) => {
+      clearTimeout(silent);
+      socket.pause();
+      socket.unshift(first);
+      if (first[0] === RPC_PREFACE[0]) serveRpc(socket, calls, lifecycle);
+      else httpServer.emit('connection', socket);
+      socket.resume();
+    });
   };
 }

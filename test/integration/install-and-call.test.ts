@@ -3,6 +3,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as http from 'node:http';
 import { startSandbox, install, request, faassPids, waitFor, unitState, writeFixture, ROOT } from '../support/sandbox';
 
 t.test('install, deploy, call, scale to zero', async (t) => {
@@ -66,6 +67,18 @@ t.test('install, deploy, call, scale to zero', async (t) => {
   t.equal(ev.status, 202);
   t.equal(ev.headers['x-py'], 'yes');
   t.same(JSON.parse(ev.body), { data: { k: [1, 2] }, fn: 'evpy' });
+
+  // The function socket also speaks plain HTTP, for curl --unix-socket.
+  const direct = await new Promise<string>((resolve, reject) => {
+    const req = http.request({ socketPath: path.join(sb.env.XDG_RUNTIME_DIR as string, 'faass/fn/cat.sock'), path: '/', method: 'POST' }, (res) => {
+      let b = '';
+      res.on('data', (d) => (b += d));
+      res.on('end', () => resolve(b));
+    });
+    req.on('error', reject);
+    req.end('straight to the socket');
+  });
+  t.equal(direct, 'straight to the socket', "HTTP on the function's own socket");
 
   const inv = await sb.faassctl('invoke', 'cat', '-d', 'via faassctl');
   t.equal(inv.stdout, 'via faassctl', 'faassctl invoke prints the body');
