@@ -94,8 +94,12 @@ function faassProcs() {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       if (!e.isDirectory()) continue;
       const sub = path.join(d, e.name);
-      if (e.name.startsWith('faass-')) n += fs.readFileSync(path.join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).length;
-      walk(sub);
+      try {
+        if (e.name.startsWith('faass-')) n += fs.readFileSync(path.join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).length;
+        walk(sub);
+      } catch (err) {
+        if (err.code !== 'ENOENT') throw err; // the unit's cgroup went away as we looked
+      }
     }
   };
   walk(sd);

@@ -84,11 +84,21 @@ export function faassPids(sb: Sandbox): number[] {
   if (!sd) throw new Error('no systemd cgroup hierarchy in the sandbox');
   const pids: number[] = [];
   const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return; // the unit's cgroup went away as we looked
+    }
+    for (const e of entries) {
       if (!e.isDirectory()) continue;
       const sub = path.join(d, e.name);
       if (e.name.startsWith('faass-')) {
-        for (const p of fs.readFileSync(path.join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) pids.push(Number(p));
+        try {
+          for (const p of fs.readFileSync(path.join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) pids.push(Number(p));
+        } catch {
+          continue;
+        }
       }
       walk(sub);
     }
