@@ -58,8 +58,8 @@ t.test('bad input', async (t) => {
     t.equal(errorCode(none.body), 'FAASS_E_ROUTE_MISSING');
   });
 
-  t.test('oversize body: 413', async (t) => {
-    fs.appendFileSync(path.join(cfgDir, 'faass.conf'), 'max_body=64K\n');
+  t.test('oversize body: 413; gateway timeout: 504', async (t) => {
+    fs.appendFileSync(path.join(cfgDir, 'faass.conf'), 'max_body=64K\ntimeout=2\n');
     t.equal((await sb.faassctl('deploy', 'cat', '--command', 'cat', '--idle', '1')).code, 0);
     await sb.systemctl('stop', 'faass-gateway.service'); // pick up the new setting
     const big = await request(sb.port, '/function/cat', { body: Buffer.alloc(100 * 1024, 97) });
@@ -68,6 +68,12 @@ t.test('bad input', async (t) => {
     const ok = await request(sb.port, '/function/cat', { body: Buffer.alloc(60 * 1024, 97) });
     t.equal(ok.status, 200, 'a body under the limit passes');
     t.equal(ok.body.length, 60 * 1024);
+    t.equal((await sb.faassctl('deploy', 'sleepy', '--command', 'sleep 4', '--timeout', '10', '--idle', '1')).code, 0);
+    const started = Date.now();
+    const slow = await request(sb.port, '/function/sleepy');
+    t.equal(slow.status, 504, 'a function slower than the gateway timeout');
+    t.equal(errorCode(slow.body), 'FAASS_E_GATEWAY_TIMEOUT');
+    t.ok(Date.now() - started < 3500, 'answered at the gateway timeout');
   });
 
   t.test('malformed frames: 502 with a reason, never a crash', async (t) => {
