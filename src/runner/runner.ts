@@ -1,10 +1,9 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { randomUUID } from 'node:crypto';
 import { FunctionConfig } from '../lib/function-config';
 import { FaassError, errorBody } from '../lib/errors';
 import { Lifecycle } from '../lib/activation';
-import { readBody } from '../lib/http-util';
+import { callIdFrom, readBody } from '../lib/http-util';
 import { FrameDecoder, RPC_PREFACE, RpcRequestMeta, encodeFrame } from '../lib/rpc';
 import { log, errorMessage } from '../lib/log';
 import { Call, CallResult, Executor } from './call';
@@ -24,7 +23,6 @@ export function createExecutor(cfg: FunctionConfig, codeDir: string): Executor {
 
 const RUNNER_BODY_LIMIT = 1024 ** 3;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
-const CALL_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface CallInput {
   method: string;
@@ -43,8 +41,7 @@ export class CallRunner {
 
   async run(input: CallInput): Promise<CallResult> {
     const cfg = this.cfg;
-    const given = input.headers['x-call-id'];
-    const id = given && CALL_ID_RE.test(given) ? given : randomUUID();
+    const id = callIdFrom(input.headers['x-call-id']);
     const started = process.hrtime.bigint();
     const answer = (r: CallResult): CallResult => {
       const out: Record<string, string> = {};
