@@ -34,7 +34,9 @@ export function listenOn(server: net.Server, target: { fd: number } | Address): 
       server.off('error', reject);
       resolve();
     };
-    if ('fd' in target) server.listen({ fd: target.fd }, done);
+    // Node calls listen(2) again on an inherited socket: keep systemd's Backlog=, not Node's 511
+    // (for an fd, Node reads the backlog only from this positional argument).
+    if ('fd' in target) server.listen({ fd: target.fd }, 4096, done);
     else if (target.kind === 'unix') {
       try {
         fs.unlinkSync(target.path);
