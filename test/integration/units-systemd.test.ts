@@ -2,7 +2,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startSandbox, setupGateway, writeFixture, ROOT } from '../support/sandbox';
+import { startSandbox, setupGateway, writeFixture, request, ROOT } from '../support/sandbox';
 
 t.test('generated units pass systemd-analyze verify and rate OK in security', async (t) => {
   const sb = await startSandbox(t);
@@ -28,6 +28,10 @@ t.test('generated units pass systemd-analyze verify and rate OK in security', as
   t.match(props.stdout, /CPUQuotaPerSecUSec=500ms/, 'CPU quota from the config');
   const mode = await sb.run('stat', ['-c', '%a', path.join(sb.env.XDG_RUNTIME_DIR as string, 'faass', 'fn', 'plain.sock')]);
   t.equal(mode.stdout.trim(), '600', 'function sockets are private to the user');
+
+  t.equal((await request(sb.port, '/function/plain', { body: 'b' })).body, 'b');
+  const ss = await sb.run('ss', ['-ltnH', `sport = :${sb.port}`]);
+  t.match(ss.stdout, /LISTEN\s+\d+\s+4096\s/, "the gateway keeps the socket unit's backlog once it has started");
 
   const before = Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(unitDir, f), 'utf8')]));
   const regen = await sb.faassctl('generate-units');
