@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { Paths, gatewayConfPath, functionConfPath } from '../lib/paths';
 import { deployFunction, deleteFunction, applyUnits, ApplyReport } from '../lib/deploy';
 import { FunctionInput, listFunctionNames, loadFunctionConfig } from '../lib/function-config';
-import { buildGatewayConfig, readGatewayIni, renderGatewayIni } from '../lib/gateway-config';
+import { buildGatewayConfig, readGatewayIni, readDockerIni, renderGatewayIni, loadDockerConfig } from '../lib/gateway-config';
 import { writeFileAtomic, readIfExists } from '../lib/fs-atomic';
 import { fail } from '../lib/errors';
 import { validateName } from '../lib/validate';
@@ -14,6 +14,8 @@ export interface DeployArgs {
   runtime?: string;
   fromFile?: string;
   command?: string;
+  image?: string;
+  network?: string;
   handler?: string;
   env?: string[];
   timeout?: number;
@@ -46,10 +48,12 @@ export function parseEnvPairs(pairs: string[] = []): Record<string, string> {
 
 export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   validateName(a.name);
-  if (!a.fromFile && a.command === undefined && !a.runtime) fail('FAASS_E_USAGE', 'deploy needs --runtime and --from-file PATH or --command CMD');
+  if (!a.fromFile && a.command === undefined && a.image === undefined && !a.runtime) fail('FAASS_E_USAGE', 'deploy needs --runtime and --from-file PATH, --command CMD or --image IMAGE');
   const input: FunctionInput = {
-    runtime: a.runtime ?? (a.command !== undefined ? 'exec' : undefined),
+    runtime: a.runtime ?? (a.image !== undefined ? 'docker' : a.command !== undefined ? 'exec' : undefined),
     command: a.command,
+    image: a.image,
+    network: a.network,
     protocol: a.protocol,
     timeout: a.timeout,
     idle: a.idle,
@@ -101,16 +105,26 @@ export async function generateUnits(paths: Paths, dir?: string): Promise<number>
 }
 
 // Creates or updates faass.conf; keys not given keep their value.
-export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number }): Promise<number> {
+export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number; dockerHost?: string }): Promise<number> {
   const raw = readGatewayIni(paths);
+  const docker = readDockerIni(paths);
+  if (a.dockerHost !== undefined) docker.host = a.dockerHost;
   if (a.listen !== undefined) raw.listen = a.listen;
   else if (a.port !== undefined) raw.listen = `127.0.0.1:${a.port}`;
   else if (raw.listen === undefined) raw.listen = '127.0.0.1:8080';
   if (a.idle !== undefined) raw.idle = String(a.idle);
   else if (raw.idle === undefined) raw.idle = '10';
   buildGatewayConfig(raw);
-  const text = renderGatewayIni(raw);
-  if (readIfExists(gatewayConfPath(paths)) !== text) writeFileAtomic(gatewayConfPath(paths), text);
+  const text = renderGatewayIni(raw, docker);
+  const old = readIfExists(gatewayConfPath(paths));
+  writeFileAtomic(gatewayConfPath(paths), text);
+  try {
+    loadDockerConfig(paths);
+  } catch (e) {
+    if (old === null) fs.rmSync(gatewayConfPath(paths));
+    else writeFileAtomic(gatewayConfPath(paths), old);
+    throw e;
+  }
   process.stdout.write(`Gateway settings in ${gatewayConfPath(paths)}: listen=${raw.listen} idle=${raw.idle}\n`);
   return 0;
 }

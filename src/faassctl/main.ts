@@ -18,16 +18,18 @@ const run = (f: () => Promise<number> | number) => {
 void yargs(hideBin(process.argv))
   .scriptName('faassctl')
   .usage('$0 <command> [options]\n\nsystemd-native functions as a service; see faassctl(1).')
-  .command('init', 'create or update the gateway settings (faass.conf)', (y) => y.option('port', { type: 'number', describe: 'gateway port on 127.0.0.1' }).option('listen', { type: 'string', describe: 'gateway address: HOST:PORT, [V6]:PORT or /path' }).option('idle', { type: 'number', describe: 'gateway idle exit, seconds (0 = never)' }), (a) => run(() => init(paths, a)))
+  .command('init', 'create or update the gateway settings (faass.conf)', (y) => y.option('port', { type: 'number', describe: 'gateway port on 127.0.0.1' }).option('listen', { type: 'string', describe: 'gateway address: HOST:PORT, [V6]:PORT or /path' }).option('idle', { type: 'number', describe: 'gateway idle exit, seconds (0 = never)' }).option('docker-host', { type: 'string', describe: 'Docker Engine socket, unix:///path' }), (a) => run(() => init(paths, a)))
   .command(
     'deploy <name>',
     'create or update a function, its units, and (re)start it',
     (y) =>
       y
         .positional('name', { type: 'string', demandOption: true, describe: 'lowercase DNS label' })
-        .option('runtime', { type: 'string', choices: undefined, describe: 'exec, node or python' })
+        .option('runtime', { type: 'string', describe: 'exec, node, python or docker' })
+        .option('image', { type: 'string', describe: 'local image (runtime docker)' })
+        .option('network', { type: 'string', describe: 'none (default) or host (runtime docker)' })
         .option('from-file', { type: 'string', describe: 'file or directory to copy as the function code' })
-        .option('command', { type: 'string', describe: 'command line (runtime exec)' })
+        .option('command', { type: 'string', describe: 'command line (runtime exec; docker: inside the container)' })
         .option('handler', { type: 'string', describe: 'export/function name, or FILE.NAME (Kubeless)' })
         .option('env', { type: 'string', array: true, describe: 'KEY=VALUE for the function (repeatable)' })
         .option('timeout', { type: 'number', describe: 'seconds a call may run (default 30)' })

@@ -16,6 +16,8 @@ export const ERRORS = {
   FAASS_E_FRAME_MALFORMED: { status: 502, exit: 5, summary: 'framed output is malformed' },
   FAASS_E_OUTPUT_TOO_LARGE: { status: 502, exit: 5, summary: 'function output over max_output' },
   FAASS_E_WORKER_CRASHED: { status: 502, exit: 5, summary: 'the worker process died during the request' },
+  FAASS_E_ENGINE_UNREACHABLE: { status: 502, exit: 5, summary: 'the Docker engine does not answer' },
+  FAASS_E_IMAGE_MISSING: { status: 502, exit: 5, summary: "the function's image is not on this host" },
   FAASS_E_FUNCTION_TIMEOUT: { status: 504, exit: 5, summary: 'the function ran past its timeout and was killed' },
   FAASS_E_GATEWAY_TIMEOUT: { status: 504, exit: 5, summary: 'no answer from the function within the gateway timeout' },
   FAASS_E_SYSTEMD_UNREACHABLE: { status: 503, exit: 6, summary: 'no systemd user manager is reachable' },

@@ -4,15 +4,19 @@ import { fail, FaassError } from './errors';
 import { Paths, functionConfPath } from './paths';
 import { validateName, plainString, number, size, oneOf } from './validate';
 
-export const RUNTIMES = ['exec', 'node', 'python'] as const;
+export const RUNTIMES = ['exec', 'node', 'python', 'docker'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 export const PROTOCOLS = ['raw', 'framed'] as const;
+export const NETWORKS = ['none', 'host'] as const;
+export type Network = (typeof NETWORKS)[number];
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export interface FunctionConfig {
   readonly name: string;
   readonly runtime: Runtime;
-  readonly command?: string; // exec: command line, run in the code directory
+  readonly command?: string; // exec: command line, run in the code directory; docker: inside the container
+  readonly image?: string; // docker: a local image
+  readonly network: Network; // docker: the container's network
   readonly file?: string; // file inside the code directory (script or handler module)
   readonly handler?: string; // node: export name; python: function name
   readonly protocol: Protocol;
@@ -38,9 +42,11 @@ export const FUNCTION_DEFAULTS = {
 };
 
 // INI key -> field; the schema a function file may contain, nothing else.
-const KEYS = ['runtime', 'command', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota'] as const;
+const KEYS = ['runtime', 'command', 'image', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota'] as const;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+// docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest].
+const IMAGE_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 export type FunctionInput = Partial<Record<(typeof KEYS)[number], unknown>> & { env?: Record<string, unknown> };
 
@@ -66,9 +72,17 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid handler ${JSON.stringify(s)}: expected an identifier`);
     return s;
   });
+  const image = opt('image', (f, v) => {
+    const s = plainString(f, v);
+    if (!IMAGE_RE.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid image ${JSON.stringify(s)}: expected a docker image reference such as busybox:latest`);
+    return s;
+  });
   if (runtime === 'exec' && command === undefined && file === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime exec needs a command or a file`);
-  if (runtime !== 'exec' && file === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime ${runtime} needs a handler file`);
-  if (runtime !== 'exec' && command !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: command is only for runtime exec`);
+  if ((runtime === 'node' || runtime === 'python') && file === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime ${runtime} needs a handler file`);
+  if ((runtime === 'node' || runtime === 'python') && command !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: command is only for runtimes exec and docker`);
+  if (runtime === 'docker' && image === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime docker needs an image`);
+  if (runtime !== 'docker' && (image !== undefined || raw.network !== undefined)) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: image and network are only for runtime docker`);
+  if (runtime === 'docker' && file !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime docker takes its code from the image, not a file`);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw.env ?? {})) {
     if (!ENV_KEY_RE.test(k)) fail('FAASS_E_CONFIG_INVALID', `Invalid environment variable name ${JSON.stringify(k)}`);
@@ -78,6 +92,8 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     name,
     runtime,
     command,
+    image,
+    network: opt('network', (f, v) => oneOf(f, v, NETWORKS)) ?? 'none',
     file,
     handler,
     protocol: opt('protocol', (f, v) => oneOf(f, v, PROTOCOLS)) ?? FUNCTION_DEFAULTS.protocol,
@@ -115,6 +131,8 @@ export function renderFunctionConfig(cfg: FunctionConfig): string {
     if (v !== undefined) fn[k] = v;
   };
   put('command', cfg.command);
+  put('image', cfg.image);
+  if (cfg.runtime === 'docker') put('network', cfg.network);
   put('file', cfg.file);
   put('handler', cfg.handler);
   put('protocol', cfg.protocol);

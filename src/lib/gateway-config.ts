@@ -26,22 +26,47 @@ export function buildGatewayConfig(raw: Record<string, unknown>): GatewayConfig 
   });
 }
 
-export function parseGatewayIni(text: string): Record<string, unknown> {
+const SECTIONS = ['gateway', 'docker'];
+
+function parseSections(text: string): Record<string, Record<string, unknown>> {
   const doc = ini.parse(text) as Record<string, unknown>;
   for (const k of Object.keys(doc)) {
-    if (k !== 'gateway') fail('FAASS_E_CONFIG_INVALID', `Unexpected ${typeof doc[k] === 'object' ? 'section [' + k + ']' : 'key ' + JSON.stringify(k)} in faass.conf; expected [gateway]`);
+    if (!SECTIONS.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unexpected ${typeof doc[k] === 'object' ? 'section [' + k + ']' : 'key ' + JSON.stringify(k)} in faass.conf; expected [gateway] and [docker]`);
   }
-  return { ...((doc.gateway ?? {}) as Record<string, unknown>) };
+  return Object.fromEntries(SECTIONS.map((s) => [s, { ...((doc[s] ?? {}) as Record<string, unknown>) }]));
 }
 
-export function readGatewayIni(paths: Paths): Record<string, unknown> {
+export function parseGatewayIni(text: string): Record<string, unknown> {
+  return parseSections(text).gateway;
+}
+
+function readSections(paths: Paths): Record<string, Record<string, unknown>> {
   try {
-    return parseGatewayIni(fs.readFileSync(gatewayConfPath(paths), 'utf8'));
+    return parseSections(fs.readFileSync(gatewayConfPath(paths), 'utf8'));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { gateway: {}, docker: {} };
     if (e instanceof FaassError) throw new FaassError(e.code, `${gatewayConfPath(paths)}: ${e.message}`);
     throw e;
   }
+}
+
+export function readGatewayIni(paths: Paths): Record<string, unknown> {
+  return readSections(paths).gateway;
+}
+
+export interface DockerConfig {
+  readonly socketPath: string; // the Docker Engine API socket
+}
+
+// [docker] host= as DOCKER_HOST writes it (unix:///path) or a plain path; default: the
+// environment's DOCKER_HOST, then /var/run/docker.sock.
+export function loadDockerConfig(paths: Paths, env: NodeJS.ProcessEnv = process.env): DockerConfig {
+  const raw = readSections(paths).docker;
+  for (const k of Object.keys(raw)) if (k !== 'host') fail('FAASS_E_CONFIG_INVALID', `${gatewayConfPath(paths)}: Unknown key ${JSON.stringify(k)} in [docker]; known keys: host`);
+  const given = raw.host ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const s = typeof given === 'string' ? given.replace(/^unix:\/\//, '') : '';
+  if (!s.startsWith('/') || /[\x00-\x1f]/.test(s)) fail('FAASS_E_CONFIG_INVALID', `${gatewayConfPath(paths)}: Invalid [docker] host ${JSON.stringify(given)}: expected unix:///path/to/docker.sock`);
+  return { socketPath: s };
 }
 
 export function loadGatewayConfig(paths: Paths): GatewayConfig {
@@ -54,7 +79,13 @@ export function loadGatewayConfig(paths: Paths): GatewayConfig {
   }
 }
 
-export function renderGatewayIni(raw: Record<string, unknown>): string {
-  const sorted = Object.fromEntries(Object.entries(raw).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return '# faass gateway settings (faass.conf(5))\n' + ini.stringify({ gateway: sorted });
+export function renderGatewayIni(raw: Record<string, unknown>, docker: Record<string, unknown> = {}): string {
+  const sort = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const doc: Record<string, unknown> = { gateway: sort(raw) };
+  if (Object.keys(docker).length) doc.docker = sort(docker);
+  return '# faass settings (faass.conf(5))\n' + ini.stringify(doc);
+}
+
+export function readDockerIni(paths: Paths): Record<string, unknown> {
+  return readSections(paths).docker;
 }

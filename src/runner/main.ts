@@ -5,6 +5,8 @@ import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 import { resolvePaths, functionCodeDir } from '../lib/paths';
 import { loadFunctionConfig } from '../lib/function-config';
+import { loadDockerConfig } from '../lib/gateway-config';
+import { DockerExecutor } from './docker-executor';
 import { FaassError } from '../lib/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
 import { address, number } from '../lib/validate';
@@ -29,7 +31,14 @@ async function main(): Promise<void> {
   const codeDir = functionCodeDir(paths, cfg.name);
   // Worker threads share the process's working directory: make it the function's code.
   process.chdir(codeDir);
-  const executor = createExecutor(cfg, codeDir);
+  const executor = createExecutor(cfg, codeDir, loadDockerConfig(paths));
+  if (executor instanceof DockerExecutor) {
+    const removed = await executor.removeLeftovers().catch((e) => {
+      log.warning(`Failed to look for leftover containers of ${cfg.name}: ${errorMessage(e)}, ignoring`);
+      return 0;
+    });
+    if (removed) log.notice(`Removed ${removed} container(s) a previous runner of ${cfg.name} left behind`);
+  }
   const calls = new CallRunner(cfg, executor);
   const lifecycle = new Lifecycle({ name: cfg.name, idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => executor.close() });
   const httpServer = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 10000, requestTimeout: 0 }, httpHandler(calls));

@@ -9,15 +9,19 @@ import { log, errorMessage } from '../lib/log';
 import { Call, CallResult, Executor } from './call';
 import { ExecExecutor } from './exec-executor';
 import { WorkerPool } from './worker-pool';
+import { DockerExecutor } from './docker-executor';
+import { DockerConfig } from '../lib/gateway-config';
 
 // The closed set of runtimes, one switch.
-export function createExecutor(cfg: FunctionConfig, codeDir: string): Executor {
+export function createExecutor(cfg: FunctionConfig, codeDir: string, docker: DockerConfig): Executor {
   switch (cfg.runtime) {
     case 'exec':
       return new ExecExecutor(cfg, codeDir);
     case 'node':
     case 'python':
       return WorkerPool.forRuntime(cfg, codeDir);
+    case 'docker':
+      return new DockerExecutor(cfg, docker.socketPath);
   }
 }
 

@@ -1,0 +1,150 @@
+import Docker from 'dockerode';
+import { Writable } from 'node:stream';
+import { FunctionConfig } from '../lib/function-config';
+import { FaassError } from '../lib/errors';
+import { log, errorMessage } from '../lib/log';
+import { Call, CallResult, Executor, watchdogEnv } from './call';
+import { parseFramed } from './framed';
+import { LineLogger } from './line-logger';
+
+const SIMPLE_COMMAND_RE = /^[A-Za-z0-9_./=:,@%+\- ]+$/;
+const DEFAULT_MEMORY = 512 * 1024 * 1024;
+const DEFAULT_PIDS = 256;
+
+export const LABEL = 'faass.function';
+
+// The exec contract in a fresh container per call, through the Docker Engine API: created with
+// stdin open, attached, started, fed the body, waited for, removed. Locked down by default:
+// no network, read-only root with a tmpfs /tmp, no capabilities, no-new-privileges, limits.
+export class DockerExecutor implements Executor {
+  private readonly docker: Docker;
+
+  constructor(
+    private readonly cfg: FunctionConfig,
+    socketPath: string,
+  ) {
+    this.docker = new Docker({ socketPath });
+  }
+
+  describe(): string {
+    return `docker ${this.cfg.image}${this.cfg.command ? ' ' + JSON.stringify(this.cfg.command) : ''}, network ${this.cfg.network}`;
+  }
+
+  // Containers a previous runner of this function left (it was killed mid-call) are removed.
+  async removeLeftovers(): Promise<number> {
+    const left = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL}=${this.cfg.name}`] } });
+    await Promise.all(left.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    return left.length;
+  }
+
+  async close(): Promise<void> {}
+
+  private options(call: Call): Docker.ContainerCreateOptions {
+    const cfg = this.cfg;
+    const cmd = cfg.command === undefined ? undefined : SIMPLE_COMMAND_RE.test(cfg.command.trim()) ? cfg.command.trim().split(/ +/) : ['/bin/sh', '-c', cfg.command];
+    const env = { ...cfg.env, ...watchdogEnv(call) };
+    return {
+      Image: cfg.image,
+      Cmd: cmd,
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      OpenStdin: true,
+      StdinOnce: true,
+      Tty: false,
+      NetworkDisabled: cfg.network === 'none',
+      Labels: { [LABEL]: cfg.name, 'faass.call': call.id },
+      HostConfig: {
+        NetworkMode: cfg.network,
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
+        SecurityOpt: ['no-new-privileges'],
+        CapDrop: ['ALL'],
+        Memory: cfg.memoryMax !== undefined ? Number(cfg.memoryMax) : DEFAULT_MEMORY,
+        MemorySwap: cfg.memoryMax !== undefined ? Number(cfg.memoryMax) : DEFAULT_MEMORY,
+        PidsLimit: cfg.tasksMax ?? DEFAULT_PIDS,
+        NanoCpus: cfg.cpuQuota !== undefined ? cfg.cpuQuota * 1e7 : undefined,
+      },
+    };
+  }
+
+  private engineError(e: unknown): FaassError {
+    const err = e as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string } };
+    if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'EACCES') return new FaassError('FAASS_E_ENGINE_UNREACHABLE', `Function ${this.cfg.name}: the Docker engine is not reachable (${err.code})`);
+    if (err.statusCode === 404 && /image/i.test(err.json?.message ?? err.message)) return new FaassError('FAASS_E_IMAGE_MISSING', `Function ${this.cfg.name}: image ${this.cfg.image} is not on this host (build or load it first)`);
+    return new FaassError('FAASS_E_FUNCTION_FAILED', `Function ${this.cfg.name}: the Docker engine refused the container: ${err.json?.message ?? errorMessage(e)}`);
+  }
+
+  async invoke(call: Call): Promise<CallResult> {
+    const cfg = this.cfg;
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(this.options(call));
+    } catch (e) {
+      throw this.engineError(e);
+    }
+    // No container outlives its call: removed whatever happens below.
+    try {
+      return await this.run(container, call);
+    } finally {
+      await container.remove({ force: true }).catch((e) => log.warning(`Failed to remove container ${container.id.slice(0, 12)} of ${cfg.name}: ${errorMessage(e)}, ignoring`));
+    }
+  }
+
+  private async run(container: Docker.Container, call: Call): Promise<CallResult> {
+    const cfg = this.cfg;
+    const chunks: Buffer[] = [];
+    let outBytes = 0;
+    let tooMuch = false;
+    const stderrLog = new LineLogger(`${cfg.name}[${call.id}]`, 'err');
+    const stdout = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        outBytes += chunk.length;
+        if (outBytes > cfg.maxOutput) tooMuch = true;
+        else chunks.push(chunk);
+        cb();
+      },
+    });
+    const stderr = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        stderrLog.write(chunk);
+        cb();
+      },
+    });
+    let stream: NodeJS.ReadWriteStream;
+    try {
+      stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream;
+      container.modem.demuxStream(stream, stdout, stderr);
+      await container.start();
+    } catch (e) {
+      throw this.engineError(e);
+    }
+    const ended = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    stream.end(call.body);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), cfg.timeout * 1000)));
+    const outcome = await Promise.race([container.wait().then((r: { StatusCode: number }) => r.StatusCode), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') throw new FaassError('FAASS_E_FUNCTION_TIMEOUT', `Function ${cfg.name} timed out after ${cfg.timeout}s; its container was killed`);
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 1000))]);
+    stderrLog.end();
+    if (tooMuch) throw new FaassError('FAASS_E_OUTPUT_TOO_LARGE', `Function ${cfg.name} wrote more than max_output=${cfg.maxOutput} bytes`);
+    if (outcome !== 0) {
+      const state = await container.inspect().then((i) => i.State, () => null);
+      const oom = state?.OOMKilled ? ` (out of memory: memory_max=${cfg.memoryMax ?? DEFAULT_MEMORY})` : '';
+      throw new FaassError('FAASS_E_FUNCTION_FAILED', `Function ${cfg.name} exited with status ${outcome}${oom}`);
+    }
+    const out = Buffer.concat(chunks);
+    if (cfg.protocol === 'framed') {
+      const parsed = parseFramed(out);
+      if (!parsed.ok) throw new FaassError('FAASS_E_FRAME_MALFORMED', `Function ${cfg.name} returned a malformed frame: ${parsed.reason}`);
+      return parsed.value;
+    }
+    return { status: 200, headers: { 'content-type': cfg.contentType ?? 'text/plain; charset=utf-8' }, body: out };
+  }
+}
