@@ -79,6 +79,21 @@ t.test('bad values are errors naming the key', async (t) => {
   }
 });
 
+t.test('docker functions', async (t) => {
+  const d = buildFunctionConfig('f', { runtime: 'docker', image: 'busybox:1.36' });
+  t.equal(d.network, 'none', 'no network by default');
+  t.equal(buildFunctionConfig('f', { runtime: 'docker', image: 'registry.local:5000/team/app@sha256:' + 'a'.repeat(64), network: 'host' }).network, 'host');
+  for (const [raw, re] of [
+    [{ runtime: 'docker' }, /needs an image/],
+    [{ runtime: 'docker', image: 'Busy Box' }, /Invalid image/],
+    [{ runtime: 'docker', image: 'a', network: 'bridge' }, /network/],
+    [{ runtime: 'docker', image: 'a', file: 'x.js' }, /from the image/],
+    [{ runtime: 'exec', command: 'cat', image: 'a' }, /only for runtime docker/],
+  ] as [Record<string, unknown>, RegExp][]) t.throws(() => buildFunctionConfig('f', raw), re, JSON.stringify(raw));
+  const text = renderFunctionConfig(d);
+  t.same(parseFunctionConfig('f', text), d, 'round-trips');
+});
+
 t.test('function files round-trip through INI, special characters included', async (t) => {
   const cfg = buildFunctionConfig('f', { runtime: 'exec', command: 'sh -c "echo a; echo b # c"', env: { A: 'x=y', B: ' spaced ', C: '' } });
   const text = renderFunctionConfig(cfg);
