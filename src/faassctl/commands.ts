@@ -16,6 +16,10 @@ export interface DeployArgs {
   command?: string;
   image?: string;
   network?: string;
+  kind?: string;
+  port?: number;
+  health?: string;
+  readyTimeout?: number;
   handler?: string;
   env?: string[];
   timeout?: number;
@@ -54,6 +58,10 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
     command: a.command,
     image: a.image,
     network: a.network,
+    kind: a.kind,
+    port: a.port,
+    health: a.health,
+    ready_timeout: a.readyTimeout,
     protocol: a.protocol,
     timeout: a.timeout,
     idle: a.idle,
@@ -67,7 +75,7 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
     env: parseEnvPairs(a.env),
   };
   for (const k of Object.keys(input) as (keyof FunctionInput)[]) if (input[k] === undefined) delete input[k];
-  const numeric = ['timeout', 'idle', 'max_inflight', 'workers', 'tasks_max', 'cpu_quota'] as const;
+  const numeric = ['timeout', 'idle', 'max_inflight', 'workers', 'tasks_max', 'cpu_quota', 'port', 'ready_timeout'] as const;
   for (const k of numeric) if (input[k] !== undefined) input[k] = String(input[k]);
   const { config, report } = await deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler });
   say(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);

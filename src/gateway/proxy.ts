@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as fs from 'node:fs';
-import { Paths, functionSocketPath, functionConfPath } from '../lib/paths';
+import { Paths, functionSocketPath, functionConfPath, serviceFailurePath } from '../lib/paths';
 import { GatewayConfig } from '../lib/gateway-config';
 import { FaassError } from '../lib/errors';
 import { callId, readBody, sendError, sendFaassError } from '../lib/http-util';
@@ -15,8 +15,12 @@ import { RpcClient, RpcConnectionError } from './rpc-client';
 export const POOL_IDLE_MS = 400;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'proxy-authorization', 'content-length', 'expect']);
 
+const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'ECONNABORTED']);
+
 export class Gateway {
   private readonly clients = new Map<string, RpcClient>();
+  private readonly agents = new Map<string, http.Agent>();
+  private readonly kinds = new Map<string, { mtimeMs: number; kind: string }>();
   constructor(
     private readonly cfg: GatewayConfig,
     private readonly paths: Paths,
@@ -33,6 +37,25 @@ export class Gateway {
 
   close(): void {
     for (const c of this.clients.values()) c.close();
+    for (const a of this.agents.values()) a.destroy();
+  }
+
+  // function (faass-rpc to a runner) or service (HTTP to systemd-socket-proxyd); null: no such
+  // function. Re-read only when the file changes.
+  private kindOf(name: string): string | null {
+    const file = functionConfPath(this.paths, name);
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (!st) return null;
+    const known = this.kinds.get(name);
+    if (known && known.mtimeMs === st.mtimeMs) return known.kind;
+    let kind = 'function';
+    try {
+      kind = /^kind\s*=\s*service\s*$/m.test(fs.readFileSync(file, 'utf8')) ? 'service' : 'function';
+    } catch {
+      return null;
+    }
+    this.kinds.set(name, { mtimeMs: st.mtimeMs, kind });
+    return kind;
   }
 
   readonly handle: http.RequestListener = (req, res) => {
@@ -58,7 +81,8 @@ export class Gateway {
       sendError(res, 'FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(route.name.slice(0, 80))}: lowercase letters, digits and '-'`, 400);
       return;
     }
-    if (!fs.existsSync(functionConfPath(this.paths, route.name))) {
+    const kind = this.kindOf(route.name);
+    if (!kind) {
       sendError(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`, 404);
       return;
     }
@@ -78,7 +102,78 @@ export class Gateway {
     headers['x-call-id'] = id;
     const fwd = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = (fwd ? `${fwd}, ` : '') + (req.socket.remoteAddress ?? 'unix');
-    await this.forward(route.name, route.path, req.method ?? 'GET', headers, body, res, id);
+    if (kind === 'service') this.forwardHttp(route.name, route.path, req.method ?? 'GET', headers, body, res, id, true);
+    else await this.forward(route.name, route.path, req.method ?? 'GET', headers, body, res, id);
+  }
+
+  // Services: plain HTTP through systemd-socket-proxyd, keep-alive connections dropped after
+  // POOL_IDLE_MS (before the proxy's --exit-idle-time), retried once when they fail unanswered.
+  private forwardHttp(name: string, path: string, method: string, headers: Record<string, string>, body: Buffer, res: http.ServerResponse, id: string, mayRetry: boolean, asked = Date.now()): void {
+    let agent = this.agents.get(name);
+    if (!agent) {
+      agent = new http.Agent({ keepAlive: true, timeout: POOL_IDLE_MS, scheduling: 'lifo' });
+      this.agents.set(name, agent);
+    }
+    let answered = false;
+    // While the app starts, watch for its failure record: answer 503 then, not after the timeout.
+    const failure = (): string | null => {
+      const file = serviceFailurePath(this.paths, name);
+      const st = fs.statSync(file, { throwIfNoEntry: false });
+      if (!st || st.mtimeMs < asked - 1000) return null;
+      try {
+        return fs.readFileSync(file, 'utf8').trim();
+      } catch {
+        return null; // removed meanwhile: it got ready
+      }
+    };
+    const watch = setInterval(() => {
+      const why = answered ? null : failure();
+      if (why === null) return;
+      clearInterval(watch);
+      clearTimeout(timer);
+      up.destroy();
+      sendError(res, 'FAASS_E_SERVICE_NOT_READY', `Service ${name} did not get ready: ${why}`, 503);
+    }, 200);
+    const up = http.request({ socketPath: functionSocketPath(this.paths, name), path, method, headers: { ...headers, 'content-length': String(body.length) }, agent: mayRetry ? agent : false }, (r) => {
+      answered = true;
+      clearTimeout(timer);
+      clearInterval(watch);
+      const out: http.OutgoingHttpHeaders = {};
+      for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      if (r.headers['content-length'] !== undefined) out['content-length'] = r.headers['content-length'];
+      res.writeHead(r.statusCode ?? 502, out);
+      r.pipe(res);
+      r.on('error', () => res.destroy());
+    });
+    const timer = setTimeout(() => {
+      clearInterval(watch);
+      up.destroy();
+      if (!answered) sendError(res, 'FAASS_E_GATEWAY_TIMEOUT', `Service ${name} did not answer within ${this.cfg.timeout}s`, 504);
+    }, this.cfg.timeout * 1000);
+    up.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      clearInterval(watch);
+      if (answered || res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (res.destroyed) return;
+      const why = failure();
+      if (why !== null) {
+        sendError(res, 'FAASS_E_SERVICE_NOT_READY', `Service ${name} did not get ready: ${why}`, 503);
+        return;
+      }
+      if (mayRetry && (RETRYABLE.has(e.code ?? '') || e.message === 'socket hang up')) {
+        this.forwardHttp(name, path, method, headers, body, res, id, false, asked);
+        return;
+      }
+      log.warning(`Call ${id}: Failed to reach service ${name}: ${e.code ?? e.message}`);
+      sendError(res, 'FAASS_E_FUNCTION_UNREACHABLE', `Service ${name} is not reachable (${e.code ?? e.message}); see faassctl logs ${name}`, 502);
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    up.end(body);
   }
 
   // A call whose connection failed before its answer came back is retried once on a fresh

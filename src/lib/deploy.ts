@@ -25,8 +25,11 @@ export interface ApplyReport {
 
 const HANDLER_EXTS: Record<string, string[]> = { node: ['.js', '.mjs', '.cjs'], python: ['.py'], exec: [''] };
 
+const PROXYD = ['/usr/lib/systemd/systemd-socket-proxyd', '/lib/systemd/systemd-socket-proxyd'];
+
 export function unitContext(paths: Paths): UnitContext {
-  return { node: process.execPath, dist: path.resolve(__dirname, '..'), xdg: { config: paths.xdg.config, data: paths.xdg.data, state: paths.xdg.state } };
+  const proxyd = PROXYD.find((p) => fs.existsSync(p)) ?? PROXYD[0];
+  return { node: process.execPath, dist: path.resolve(__dirname, '..'), proxyd, xdg: { config: paths.xdg.config, data: paths.xdg.data, state: paths.xdg.state } };
 }
 
 function versionsDir(paths: Paths, name: string): string {
@@ -158,7 +161,11 @@ export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boo
       await systemctl('reset-failed', `${base}.socket`, `${base}.service`).catch(() => undefined);
       await systemctl('enable', '--now', `${base}.socket`);
     }
-    for (const name of opts.restart ?? []) await systemctl('try-restart', `${functionUnitBase(name)}.service`);
+    for (const name of opts.restart ?? []) {
+      const base = functionUnitBase(name);
+      const service = fns.find((f) => f.name === name)?.kind === 'service';
+      await systemctl('try-restart', `${base}.service`, ...(service ? [`${base}-app.service`] : []));
+    }
   } catch (e) {
     if (e instanceof FaassError) throw e;
     throw new FaassError('FAASS_E_SYSTEMD_FAILED', String(e));

@@ -8,12 +8,18 @@ export const RUNTIMES = ['exec', 'node', 'python', 'docker'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 export const PROTOCOLS = ['raw', 'framed'] as const;
 export const NETWORKS = ['none', 'host'] as const;
+export const KINDS = ['function', 'service'] as const;
+export type Kind = (typeof KINDS)[number];
 export type Network = (typeof NETWORKS)[number];
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export interface FunctionConfig {
   readonly name: string;
+  readonly kind: Kind; // function: a call per request; service: a long-running HTTP app
   readonly runtime: Runtime;
+  readonly port?: number; // service: the app's port on 127.0.0.1
+  readonly health?: string; // service: a path that answers 2xx/3xx once the app is ready
+  readonly readyTimeout: number; // service: seconds the app may take to get ready
   readonly command?: string; // exec: command line, run in the code directory; docker: inside the container
   readonly image?: string; // docker: a local image
   readonly network: Network; // docker: the container's network
@@ -42,7 +48,7 @@ export const FUNCTION_DEFAULTS = {
 };
 
 // INI key -> field; the schema a function file may contain, nothing else.
-const KEYS = ['runtime', 'command', 'image', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota'] as const;
+const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota'] as const;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 // docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest].
@@ -83,6 +89,19 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
   if (runtime === 'docker' && image === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime docker needs an image`);
   if (runtime !== 'docker' && (image !== undefined || raw.network !== undefined)) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: image and network are only for runtime docker`);
   if (runtime === 'docker' && file !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime docker takes its code from the image, not a file`);
+  const kind = opt('kind', (f, v) => oneOf(f, v, KINDS)) ?? 'function';
+  const port = opt('port', (f, v) => number(f, v, 1, 65535, { integer: true }));
+  const health = opt('health', (f, v) => {
+    const s = plainString(f, v);
+    if (!/^\/[\x21-\x7e]*$/.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid health ${JSON.stringify(s)}: expected a path starting with /`);
+    return s;
+  });
+  if (kind === 'service') {
+    if (port === undefined) fail('FAASS_E_CONFIG_INVALID', `Service ${name}: port is required (the app's port on 127.0.0.1)`);
+    if (runtime !== 'exec' && runtime !== 'docker') fail('FAASS_E_CONFIG_INVALID', `Service ${name}: runtime must be exec (a command) or docker (an image)`);
+    if (runtime === 'exec' && command === undefined) fail('FAASS_E_CONFIG_INVALID', `Service ${name}: runtime exec needs a command that serves HTTP on the port`);
+    if (raw.network === 'none') fail('FAASS_E_CONFIG_INVALID', `Service ${name}: network none would make the app unreachable; use host`);
+  } else if (port !== undefined || health !== undefined || raw.ready_timeout !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: port, health and ready_timeout are only for kind=service`);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw.env ?? {})) {
     if (!ENV_KEY_RE.test(k)) fail('FAASS_E_CONFIG_INVALID', `Invalid environment variable name ${JSON.stringify(k)}`);
@@ -90,10 +109,14 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
   }
   const cfg: FunctionConfig = {
     name,
+    kind,
     runtime,
+    port,
+    health,
+    readyTimeout: opt('ready_timeout', (f, v) => number(f, v, 0.1, 3600)) ?? 30,
     command,
     image,
-    network: opt('network', (f, v) => oneOf(f, v, NETWORKS)) ?? 'none',
+    network: opt('network', (f, v) => oneOf(f, v, NETWORKS)) ?? (kind === 'service' ? 'host' : 'none'),
     file,
     handler,
     protocol: opt('protocol', (f, v) => oneOf(f, v, PROTOCOLS)) ?? FUNCTION_DEFAULTS.protocol,
@@ -126,10 +149,17 @@ export function parseFunctionConfig(name: string, text: string): FunctionConfig 
 }
 
 export function renderFunctionConfig(cfg: FunctionConfig): string {
-  const fn: Record<string, string | number> = { runtime: cfg.runtime };
+  const fn: Record<string, string | number> = {};
   const put = (k: string, v: string | number | undefined) => {
     if (v !== undefined) fn[k] = v;
   };
+  if (cfg.kind === 'service') {
+    put('kind', cfg.kind);
+    put('port', cfg.port);
+    put('health', cfg.health);
+    put('ready_timeout', cfg.readyTimeout);
+  }
+  put('runtime', cfg.runtime);
   put('command', cfg.command);
   put('image', cfg.image);
   if (cfg.runtime === 'docker') put('network', cfg.network);

@@ -33,3 +33,5 @@ export const functionConfPath = (p: Paths, name: string) => path.join(functionsC
 export const functionCodeDir = (p: Paths, name: string) => path.join(p.dataDir, 'functions', name);
 export const functionSocketPath = (p: Paths, name: string) => path.join(p.runtimeDir, 'fn', `${name}.sock`);
 export const gatewayConfPath = (p: Paths) => path.join(p.configDir, 'faass.conf');
+// Written by a service's app when it fails to get ready, so the gateway can answer at once.
+export const serviceFailurePath = (p: Paths, name: string) => path.join(p.runtimeDir, 'svc', `${name}.failed`);

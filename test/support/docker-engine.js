@@ -2,7 +2,7 @@
 // (no bridge, no iptables: containers get --network none or host), and a busybox image
 // imported from Debian's busybox-static, since no registry is reachable. Ended by PID.
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -46,6 +46,15 @@ async function startEngine(onTeardown) {
     child.kill('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 30000))]);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // dockerd leaves its own mounts behind (netns/default, with host networking): ours to undo.
+    const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && (m.startsWith(execRoot + '/') || m.startsWith(dir + '/')));
+    for (const m of mounts.sort().reverse()) {
+      try {
+        execFileSync('umount', [m], { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+    }
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(execRoot, { recursive: true, force: true });
   });

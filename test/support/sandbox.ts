@@ -147,7 +147,7 @@ export interface LoadResult {
 }
 
 // n requests, at most `concurrency` at a time, each on a fresh connection (as ab does).
-export async function load(port: number, urlPath: string, n: number, concurrency: number, check: (r: Reply) => boolean = (r) => r.status === 200): Promise<LoadResult> {
+export async function load(port: number, urlPath: string, n: number, concurrency: number, check: (r: Reply) => boolean = (r) => r.status === 200, method = 'POST'): Promise<LoadResult> {
   const result: LoadResult = { sent: 0, ok: 0, failures: [] };
   let next = 0;
   const worker = async () => {
@@ -155,7 +155,7 @@ export async function load(port: number, urlPath: string, n: number, concurrency
       const i = next++;
       result.sent++;
       try {
-        const r = await request(port, urlPath, { body: `req-${i}` });
+        const r = await request(port, urlPath, method === 'GET' ? { method } : { body: `req-${i}` });
         if (check(r)) result.ok++;
         else result.failures.push({ status: r.status, body: r.body.slice(0, 200) });
       } catch (e) {

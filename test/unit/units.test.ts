@@ -9,16 +9,19 @@ import { buildFunctionConfig } from '../../src/lib/function-config';
 import { buildGatewayConfig } from '../../src/lib/gateway-config';
 
 const GOLDEN = path.join(__dirname, '..', 'golden');
-const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' } };
+const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', proxyd: '/usr/lib/systemd/systemd-socket-proxyd', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' } };
 const gw = buildGatewayConfig({ listen: '127.0.0.1:8080', idle: '10' });
 const fns = [
   buildFunctionConfig('hello', { runtime: 'node', file: 'handler.js' }),
   buildFunctionConfig('resize', { runtime: 'exec', command: 'convert - -resize 50% -', timeout: '10', memory_max: '256M', tasks_max: '32', cpu_quota: '50' }),
+  buildFunctionConfig('web', { kind: 'service', port: '8081', runtime: 'exec', command: 'busybox httpd -f -p 127.0.0.1:$PORT', idle: '30', memory_max: '128M' }),
 ];
 
 t.test('golden files', async (t) => {
   const units = renderAllUnits(gw, fns, ctx);
-  t.same(Object.keys(units), ['faass-gateway.socket', 'faass-gateway.service', 'faass-fn-hello.socket', 'faass-fn-hello.service', 'faass-fn-resize.socket', 'faass-fn-resize.service']);
+  t.same(Object.keys(units), ['faass-gateway.socket', 'faass-gateway.service', 'faass-fn-hello.socket', 'faass-fn-hello.service', 'faass-fn-resize.socket', 'faass-fn-resize.service', 'faass-fn-web.socket', 'faass-fn-web.service', 'faass-fn-web-app.service']);
+  t.match(units['faass-fn-web.service'], /^ExecStart=\/usr\/lib\/systemd\/systemd-socket-proxyd --exit-idle-time=30s 127\.0\.0\.1:8081$/m, 'a service is proxied, exiting when idle');
+  t.match(units['faass-fn-web-app.service'], /^StopWhenUnneeded=yes$/m, 'its app stops with the proxy');
   for (const [file, text] of Object.entries(units)) {
     const golden = path.join(GOLDEN, file);
     if (process.env.UPDATE_GOLDEN) fs.writeFileSync(golden, text);
@@ -40,13 +43,13 @@ t.test('applyUnitFiles writes what changed and removes only its own stale files'
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-units-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const units = renderAllUnits(gw, fns, ctx);
-  t.equal(applyUnitFiles(dir, units).written.length, 6, 'first run writes all');
+  t.equal(applyUnitFiles(dir, units).written.length, 9, 'first run writes all');
   const again = applyUnitFiles(dir, units);
-  t.same([again.written.length, again.removed.length, again.unchanged.length], [0, 0, 6], 'second run changes nothing');
+  t.same([again.written.length, again.removed.length, again.unchanged.length], [0, 0, 9], 'second run changes nothing');
   fs.writeFileSync(path.join(dir, 'faass-mine.service'), '[Service]\nExecStart=/bin/true\n');
   const fewer = renderAllUnits(gw, [fns[0]], ctx);
   const r = applyUnitFiles(dir, fewer);
-  t.same(r.removed.sort(), ['faass-fn-resize.service', 'faass-fn-resize.socket'], "a deleted function's units are removed");
+  t.same(r.removed.sort(), ['faass-fn-resize.service', 'faass-fn-resize.socket', 'faass-fn-web-app.service', 'faass-fn-web.service', 'faass-fn-web.socket'], "deleted functions' units are removed");
   t.ok(fs.existsSync(path.join(dir, 'faass-mine.service')), "a user's own faass-* file is left alone");
   fs.writeFileSync(path.join(dir, 'faass-fn-hello.service'), '# mine\n');
   t.throws(() => applyUnitFiles(dir, units), /not written by faass/, 'a hand-written file in the way is not overwritten');

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// faass-app: runs a service's app (process or container) for its unit, faass-fn-NAME-app.service:
+// READY=1 once the app's port accepts connections, stops it on SIGTERM within the grace time.
+import { parseArgs } from 'node:util';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { resolvePaths, functionCodeDir, serviceFailurePath } from '../lib/paths';
+import { writeFileAtomic } from '../lib/fs-atomic';
+import { loadFunctionConfig } from '../lib/function-config';
+import { loadDockerConfig } from '../lib/gateway-config';
+import { FaassError } from '../lib/errors';
+import { notify } from '../lib/notify';
+import { log, errorMessage } from '../lib/log';
+import { waitReady } from './ready';
+import { App, ProcessApp } from './process-app';
+import { ContainerApp } from './container-app';
+
+const USAGE = 'Usage: faass-app --function NAME; see faass-runner(8)';
+const STOP_GRACE = 10;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { function: { type: 'string' } } });
+  if (!values.function) throw new FaassError('FAASS_E_USAGE', USAGE);
+  const paths = resolvePaths();
+  const cfg = loadFunctionConfig(paths, values.function);
+  if (cfg.kind !== 'service' || cfg.port === undefined) throw new FaassError('FAASS_E_CONFIG_INVALID', `${cfg.name} is not a service (kind=service with a port)`);
+  const app: App = cfg.runtime === 'docker' ? new ContainerApp(cfg, loadDockerConfig(paths).socketPath) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    notify.stopping();
+    await app.stop(STOP_GRACE);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+  const started = Date.now();
+  await app.start();
+  const r = await waitReady(cfg.port, cfg.health, cfg.readyTimeout, () => app.alive());
+  if (r !== 'ready') {
+    const why = r === 'died' ? `the app ${await app.exited} before it was ready` : `the app did not accept connections on 127.0.0.1:${cfg.port}${cfg.health ? ` and answer ${cfg.health}` : ''} within ready_timeout=${cfg.readyTimeout}s`;
+    log.err(`Service ${cfg.name}: ${why}`);
+    try {
+      fs.mkdirSync(path.dirname(serviceFailurePath(paths, cfg.name)), { recursive: true, mode: 0o700 });
+      writeFileAtomic(serviceFailurePath(paths, cfg.name), why + '\n', 0o600);
+    } catch (e) {
+      log.warning(`Failed to record the failure for the gateway: ${errorMessage(e)}, ignoring`);
+    }
+    await app.stop(STOP_GRACE);
+    // Ready anyway, with nothing behind the port: systemd-socket-proxyd then accepts the waiting
+    // connections and closes them (the gateway answers 503 with the reason). Failing the unit
+    // instead would leave them queued, and every queued connection would start it again, forever.
+    notify.ready();
+    notify.status(`failed: ${why}`);
+    return new Promise(() => undefined); // until stopped (StopWhenUnneeded, with the proxy)
+  }
+  fs.rmSync(serviceFailurePath(paths, cfg.name), { force: true });
+  notify.ready();
+  notify.status(`${app.describe()} ready on 127.0.0.1:${cfg.port}`);
+  log.info(`Service ${cfg.name}: ${app.describe()} ready on 127.0.0.1:${cfg.port} after ${Date.now() - started} ms`);
+  const why = await app.exited;
+  if (stopping) return new Promise(() => undefined); // stop() exits
+  log.err(`Service ${cfg.name}: the app ${why}`);
+  return 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    log.err(`Failed to start the service: ${errorMessage(e)}`);
+    process.exit(e instanceof FaassError ? e.exitCode : 1);
+  },
+);

@@ -1,0 +1,67 @@
+// kind=service: a long-running HTTP app behind systemd-socket-proxyd, started by the first
+// request, stopped with the proxy when idle; as a process and as a container.
+import t from 'tap';
+import { startSandbox, setupGateway, request, load, waitFor, unitState, writeFixture, freePort } from '../support/sandbox';
+import { startEngine, BUSYBOX } from '../support/docker';
+import * as path from 'node:path';
+
+const errorCode = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
+
+t.test('services', async (t) => {
+  const engine = await startEngine(t);
+  const sb = await startSandbox(t);
+  t.equal((await sb.faassctl('init', '--port', String(sb.port), '--idle', '1', '--docker-host', `unix://${engine.socket}`)).code, 0);
+  await setupGateway(sb, 1);
+
+  t.test('a process app: cold start, idle stop, load', async (t) => {
+    const site = writeFixture(sb, 'site/index.html', 'hello from httpd\n');
+    const port = await freePort();
+    const dep = await sb.faassctl('deploy', 'web', '--kind', 'service', '--port', String(port), '--command', 'busybox httpd -f -p 127.0.0.1:$PORT -h .', '--from-file', path.dirname(site), '--idle', '1');
+    t.equal(dep.code, 0, `deploy a service ${dep.stderr}`);
+    t.equal(await unitState(sb, 'faass-fn-web-app.service'), 'inactive/dead', 'nothing runs before the first request');
+    const r = await request(sb.port, '/function/web/index.html', { method: 'GET' });
+    t.equal(r.status, 200, 'the first request starts proxy and app and is answered');
+    t.equal(r.body, 'hello from httpd\n');
+    t.equal(await unitState(sb, 'faass-fn-web-app.service'), 'active/running');
+    await waitFor('proxy and app to stop when idle', async () => (await unitState(sb, 'faass-fn-web-app.service')) === 'inactive/dead' && (await unitState(sb, 'faass-fn-web.service')) === 'inactive/dead', 20000);
+    t.pass('after idle both units are inactive');
+    t.equal(await unitState(sb, 'faass-fn-web.socket'), 'active/listening', 'the socket still listens');
+    const again = await request(sb.port, '/function/web/index.html', { method: 'GET' });
+    t.equal(again.body, 'hello from httpd\n', 'the next request starts them again');
+    const l = await load(sb.port, '/function/web/index.html', 1000, 50, (res) => res.status === 200 && res.body === 'hello from httpd\n', 'GET');
+    t.equal(l.failures.length, 0, `load through the gateway: 0 failures ${JSON.stringify(l.failures.slice(0, 3))}`);
+  });
+
+  t.test('a container app: stopped when idle, the same container started again', async (t) => {
+    const port = await freePort();
+    const dep = await sb.faassctl('deploy', 'box', '--kind', 'service', '--port', String(port), '--runtime', 'docker', '--image', BUSYBOX, '--command', 'sh -c "echo boxed > /tmp/index.html && exec busybox httpd -f -p 127.0.0.1:$PORT -h /tmp"', '--idle', '1');
+    t.equal(dep.code, 0, `deploy a container service ${dep.stderr}`);
+    const r = await request(sb.port, '/function/box/index.html', { method: 'GET' });
+    t.equal(r.status, 200);
+    t.equal(r.body, 'boxed\n');
+    const first = await engine.docker.getContainer('faass-svc-box').inspect();
+    t.ok(first.State.Running, 'the container runs');
+    await waitFor('the app to stop when idle', async () => (await unitState(sb, 'faass-fn-box-app.service')) === 'inactive/dead', 30000);
+    const stopped = await engine.docker.getContainer('faass-svc-box').inspect();
+    t.notOk(stopped.State.Running, 'the container is stopped, not removed');
+    t.equal((await request(sb.port, '/function/box/index.html', { method: 'GET' })).body, 'boxed\n', 'the next request is answered');
+    const again = await engine.docker.getContainer('faass-svc-box').inspect();
+    t.equal(again.Id, first.Id, 'by the same container, started again');
+  });
+
+  t.test('an app that never opens its port, one that crashes', async (t) => {
+    const port = await freePort();
+    t.equal((await sb.faassctl('deploy', 'mute', '--kind', 'service', '--port', String(port), '--command', 'sleep 600', '--ready-timeout', '2', '--idle', '1')).code, 0);
+    const started = Date.now();
+    const r = await request(sb.port, '/function/mute', { method: 'GET' });
+    t.equal(r.status, 503, 'the request fails');
+    t.equal(errorCode(r.body), 'FAASS_E_SERVICE_NOT_READY');
+    t.match(r.body, /ready_timeout=2s/, 'saying why');
+    t.ok(Date.now() - started < 5000, `within the readiness timeout, not the gateway's (${Date.now() - started} ms)`);
+    const j = await sb.run('journalctl', ['--user-unit=faass-fn-mute-app.service', '-p', 'err', '-o', 'cat', '--no-pager']);
+    t.match(j.stdout, /did not accept connections .* within ready_timeout=2s/, 'the journal says why');
+    const bad = await sb.faassctl('deploy', 'noport', '--kind', 'service', '--command', 'true');
+    t.equal(bad.code, 2, 'a service without a port is refused');
+    t.match(bad.stderr, /port is required/);
+  });
+});
