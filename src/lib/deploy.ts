@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Paths, functionCodeDir, functionConfPath } from './paths';
 import { FunctionConfig, FunctionInput, buildFunctionConfig, renderFunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
-import { loadGatewayConfig } from './gateway-config';
+import { loadGatewayConfig, loadDockerConfig } from './gateway-config';
 import { UnitContext, renderAllUnits, functionUnitBase } from './units';
 import { applyUnitFiles, UnitChanges } from './unit-files';
 import { writeFileAtomic, replaceSymlink } from './fs-atomic';
@@ -129,17 +129,38 @@ export async function deleteFunction(paths: Paths, name: string): Promise<ApplyR
   validateName(name);
   if (!fs.existsSync(functionConfPath(paths, name))) fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}`);
   const base = functionUnitBase(name);
+  const cfg = (() => {
+    try {
+      return loadFunctionConfig(paths, name);
+    } catch {
+      return null; // an invalid file is deleted all the same
+    }
+  })();
   const reachable = await managerReachable();
   if (reachable) {
     await systemctl('disable', '--now', `${base}.socket`).catch(() => undefined);
     await systemctl('stop', `${base}.service`).catch(() => undefined);
+    if (cfg?.kind === 'service') await systemctl('stop', `${base}-app.service`).catch(() => undefined);
   }
+  if (cfg?.runtime === 'docker') await removeContainers(paths, name);
   fs.rmSync(functionConfPath(paths, name), { force: true });
   fs.rmSync(functionCodeDir(paths, name), { force: true });
   fs.rmSync(versionsDir(paths, name), { recursive: true, force: true });
   const report = await applyUnits(paths, { reload: true });
   if (reachable) await systemctl('reset-failed', `${base}.service`, `${base}.socket`).catch(() => undefined);
   return report;
+}
+
+// A deleted function's containers (a service's stopped one, leftovers of a killed runner) go too.
+async function removeContainers(paths: Paths, name: string): Promise<void> {
+  const { default: Docker } = await import('dockerode');
+  const docker = new Docker({ socketPath: loadDockerConfig(paths).socketPath });
+  try {
+    const list = await docker.listContainers({ all: true, filters: { label: [`faass.function=${name}`] } });
+    await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+  } catch (e) {
+    process.stderr.write(`faassctl: Failed to remove the containers of ${name}: ${(e as Error).message}, ignoring\n`);
+  }
 }
 
 export function loadAllFunctions(paths: Paths): FunctionConfig[] {
