@@ -1,0 +1,92 @@
+// Shared by the benchmarks: sandboxed systemd user manager, ab runs, percentiles, requests.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const http = require('node:http');
+const net = require('node:net');
+
+const ROOT = path.resolve(__dirname, '..');
+const SANDBOX = path.join(ROOT, 'test/support/systemd-user.sh');
+const FAASSCTL = path.join(ROOT, 'dist/faassctl/main.js');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const summary = (ms) => ({ p50_ms: round(pct(ms, 50)), p90_ms: round(pct(ms, 90)), runs: ms.length });
+const progress = (m) => process.stderr.write(`bench: ${m}\n`);
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function timedRequest(port, urlPath, opts = {}) {
+  const body = opts.body ?? 'x';
+  const method = opts.method ?? 'POST';
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const req = http.request({ host: '127.0.0.1', port, path: urlPath, method, agent: false, headers: method === 'GET' ? {} : { 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(method === 'GET' ? undefined : body);
+  });
+}
+
+// ab, after a warm-up run of half as many requests; POST of a small body unless opts.get.
+function ab(url, n, c, opts = {}) {
+  const extra = opts.keepAlive ? ['-k'] : [];
+  if (!opts.get) {
+    const bodyFile = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'faass-ab-')), 'body.txt');
+    fs.writeFileSync(bodyFile, 'hello faass\n');
+    extra.push('-p', bodyFile, '-T', 'text/plain');
+  }
+  const args = (count) => ['-q', '-n', String(count), '-c', String(c), ...extra, url];
+  if (opts.warmup !== false) execFileSync('ab', args(Math.ceil(n / 2)), { stdio: 'ignore' });
+  const out = execFileSync('ab', args(n), { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const num = (re) => Number((re.exec(out) || [])[1] || 0);
+  return {
+    requests: n,
+    concurrency: c,
+    keep_alive: Boolean(opts.keepAlive),
+    rps: num(/Requests per second:\s+([\d.]+)/),
+    failed: num(/Failed requests:\s+(\d+)/) + num(/Non-2xx responses:\s+(\d+)/),
+    p50_ms: num(/^\s+50%\s+(\d+)/m),
+    p99_ms: num(/^\s+99%\s+(\d+)/m),
+  };
+}
+
+// A systemd user manager of our own; returns env and a stop function.
+function startManager() {
+  const base = process.env.FAASS_TEST_ROOT || '/var/lib/faass-test';
+  fs.mkdirSync(base, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(base, 'bench-'));
+  const out = execFileSync('bash', [SANDBOX, 'start', dir], { encoding: 'utf8' });
+  const env = { ...process.env, HOME: path.join(dir, 'home') };
+  for (const line of out.trim().split('\n')) env[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+  const ctl = (...args) => execFileSync(process.execPath, [FAASSCTL, ...args], { env, encoding: 'utf8' });
+  const systemctl = (...args) => execFileSync('systemctl', ['--user', ...args], { env, encoding: 'utf8' });
+  const stop = () => {
+    execFileSync('bash', [SANDBOX, 'stop', dir], { stdio: 'inherit' });
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { dir, env, ctl, systemctl, stop };
+}
+
+async function waitUntil(cond, timeoutMs = 30000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await sleep(20);
+  }
+  throw new Error('timed out waiting');
+}
+
+module.exports = { ROOT, FAASSCTL, sleep, round, pct, summary, progress, freePort, timedRequest, ab, startManager, waitUntil };

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Service benchmarks (kind=service): cold start after idle (a process app and a container app),
+// and warm throughput through the gateway against the app itself in the same run.
+'use strict';
+const { startEngine, BUSYBOX } = require('../test/support/docker-engine.js');
+const { summary, round, progress, freePort, timedRequest, ab, startManager, waitUntil } = require('./lib.js');
+
+const RUNS = process.argv.includes('--quick') ? 4 : 10;
+const AB_N = process.argv.includes('--quick') ? 1000 : 3000;
+
+async function main() {
+  const teardowns = [];
+  try {
+    const engine = await startEngine((f) => teardowns.unshift(f));
+    const m = startManager();
+    teardowns.unshift(async () => m.stop());
+    const port = await freePort();
+    m.ctl('init', '--port', String(port), '--idle', '300', '--docker-host', `unix://${engine.socket}`);
+    m.ctl('generate-units');
+    m.systemctl('enable', '--now', 'faass-gateway.socket');
+    const webPort = await freePort();
+    const boxPort = await freePort();
+    require('node:fs').mkdirSync(`${m.dir}/site`, { recursive: true });
+    require('node:fs').writeFileSync(`${m.dir}/site/index.html`, 'hello\n');
+    m.ctl('deploy', 'web', '--kind', 'service', '--port', String(webPort), '--command', 'busybox httpd -f -p 127.0.0.1:$PORT -h .', '--from-file', `${m.dir}/site`, '--idle', '1');
+    m.ctl('deploy', 'box', '--kind', 'service', '--port', String(boxPort), '--runtime', 'docker', '--image', BUSYBOX, '--command', 'sh -c "echo hello > /tmp/index.html && exec busybox httpd -f -p 127.0.0.1:$PORT -h /tmp"', '--idle', '1');
+    const inactive = (u) => m.systemctl('show', u, '--property=ActiveState', '--value').trim() !== 'active';
+    const cold = async (name) => {
+      const ms = [];
+      await timedRequest(port, `/function/${name}/index.html`, { method: 'GET' }); // creates the container once
+      for (let i = 0; i < RUNS; i++) {
+        await waitUntil(() => inactive(`faass-fn-${name}-app.service`) && inactive(`faass-fn-${name}.service`));
+        const r = await timedRequest(port, `/function/${name}/index.html`, { method: 'GET' });
+        if (r.status !== 200) throw new Error(`cold call to ${name} answered ${r.status}`);
+        ms.push(r.ms);
+      }
+      return summary(ms);
+    };
+    progress('service cold starts');
+    const result = { faass: { process_service_cold_start: await cold('web'), container_service_cold_start: await cold('box') } };
+    progress('warm throughput');
+    await timedRequest(port, '/function/box/index.html', { method: 'GET' });
+    const direct = ab(`http://127.0.0.1:${boxPort}/index.html`, AB_N, 50, { get: true });
+    const via = ab(`http://127.0.0.1:${port}/function/box/index.html`, AB_N, 50, { get: true });
+    const directKa = ab(`http://127.0.0.1:${boxPort}/index.html`, AB_N, 50, { get: true, keepAlive: true });
+    const viaKa = ab(`http://127.0.0.1:${port}/function/box/index.html`, AB_N, 50, { get: true, keepAlive: true });
+    result.baseline = { app_direct_ab_c50: direct, app_direct_ab_k_c50: directKa };
+    Object.assign(result.faass, { through_gateway_ab_c50: via, through_gateway_ab_k_c50: viaKa });
+    result.ratios = { warm_gateway_over_direct: round(via.rps / direct.rps), warm_gateway_over_direct_keepalive: round(viaKa.rps / directKa.rps) };
+    result.targets = { container_service_cold_start_p50_ms: '<= 300', warm_gateway_over_direct: '>= 0.6', warm_gateway_over_direct_keepalive: '>= 0.25' };
+    result.notes = 'app: busybox httpd in a container (host network); keep-alive measured with ab -k (wrk is not installed here); busybox httpd closes every connection, so -k changes little on the direct side.';
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    for (const f of teardowns) await f().catch((e) => progress(`teardown: ${e.message}`));
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: failed: ${e.stack || e}\n`);
+  process.exit(1);
+});
