@@ -24,7 +24,7 @@ async function main() {
     require('node:fs').writeFileSync(`${m.dir}/site/index.html`, 'hello\n');
     m.ctl('deploy', 'web', '--kind', 'service', '--port', String(webPort), '--command', 'busybox httpd -f -p 127.0.0.1:$PORT -h .', '--from-file', `${m.dir}/site`, '--idle', '1');
     m.ctl('deploy', 'box', '--kind', 'service', '--port', String(boxPort), '--runtime', 'docker', '--image', BUSYBOX, '--command', 'sh -c "echo hello > /tmp/index.html && exec busybox httpd -f -p 127.0.0.1:$PORT -h /tmp"', '--idle', '1');
-    const inactive = (u) => m.systemctl('show', u, '--property=ActiveState', '--value').trim() !== 'active';
+    const inactive = (u) => ['inactive', 'failed'].includes(m.systemctl('show', u, '--property=ActiveState', '--value').trim());
     const cold = async (name) => {
       const ms = [];
       await timedRequest(port, `/function/${name}/index.html`, { method: 'GET' }); // creates the container once

@@ -64,7 +64,7 @@ void yargs(hideBin(process.argv))
         .option('header', { alias: 'H', type: 'string', array: true, describe: '"Name: value" (repeatable)' }),
     (a) => run(() => invoke(paths, { name: a.name, data: a.data, method: a.method, path: a.path, headers: a.header })),
   )
-  .command('status', 'units, sockets and running faass processes (exit 1 if a unit failed)', (y) => y, () => run(() => status()))
+  .command('status', 'units, sockets and running faass processes (exit 1 if a unit failed)', (y) => y, () => run(() => status(paths)))
   .command(
     'logs <name>',
     'journal of a function (or "gateway")',

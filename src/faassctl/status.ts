@@ -1,5 +1,8 @@
 import * as fs from 'node:fs';
 import { run } from '../lib/systemctl';
+import { Paths } from '../lib/paths';
+import { loadDockerConfig } from '../lib/gateway-config';
+import { loadAllFunctions } from '../lib/deploy';
 
 interface Proc {
   pid: number;
@@ -25,7 +28,21 @@ export function faassProcesses(): Proc[] {
   return out.sort((a, b) => a.pid - b.pid);
 }
 
-export async function status(): Promise<number> {
+// Containers of docker functions and services, by their faass.function label.
+async function containers(paths: Paths): Promise<string> {
+  if (!loadAllFunctions(paths).some((f) => f.runtime === 'docker')) return '';
+  const { default: Docker } = await import('dockerode');
+  const socketPath = loadDockerConfig(paths).socketPath;
+  try {
+    const list = await new Docker({ socketPath }).listContainers({ all: true, filters: { label: ['faass.function'] } });
+    const rows = list.map((c) => `  ${(c.Labels['faass.function'] ?? '').padEnd(20)}  ${c.Names[0]?.replace(/^\//, '').padEnd(24)}  ${c.State.padEnd(8)}  ${c.Status}`);
+    return `Containers (${socketPath}): ${list.length}\n${rows.join('\n')}${rows.length ? '\n' : ''}`;
+  } catch (e) {
+    return `Containers: the Docker engine at ${socketPath} does not answer (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})\n`;
+  }
+}
+
+export async function status(paths: Paths): Promise<number> {
   const units = await run('systemctl', ['--user', 'list-units', '--all', '--no-pager', '--plain', 'faass-*']);
   if (units.code !== 0) {
     process.stderr.write(`faassctl: no systemd user manager is reachable (${units.stderr.trim().split('\n')[0]}); without one, use faassctl serve\n`);
@@ -37,5 +54,6 @@ export async function status(): Promise<number> {
   const procs = faassProcesses();
   process.stdout.write(`Running faass processes: ${procs.length}\n`);
   for (const p of procs) process.stdout.write(`  ${String(p.pid).padStart(7)}  ${p.unit.padEnd(32)}  ${p.command.slice(0, 100)}\n`);
+  process.stdout.write(await containers(paths));
   return /\bfailed\b/.test(units.stdout) ? 1 : 0;
 }

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { resolvePaths, functionCodeDir } from '../lib/paths';
 import { loadFunctionConfig } from '../lib/function-config';
 import { loadDockerConfig } from '../lib/gateway-config';
-import { DockerExecutor } from './docker-executor';
+import type { DockerExecutor } from './docker-executor';
 import { FaassError } from '../lib/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
 import { address, number } from '../lib/validate';
@@ -32,8 +32,8 @@ async function main(): Promise<void> {
   // Worker threads share the process's working directory: make it the function's code.
   process.chdir(codeDir);
   const executor = createExecutor(cfg, codeDir, loadDockerConfig(paths));
-  if (executor instanceof DockerExecutor) {
-    const removed = await executor.removeLeftovers().catch((e) => {
+  if (cfg.runtime === 'docker') {
+    const removed = await (executor as DockerExecutor).removeLeftovers().catch((e) => {
       log.warning(`Failed to look for leftover containers of ${cfg.name}: ${errorMessage(e)}, ignoring`);
       return 0;
     });

@@ -47,6 +47,8 @@ t.test('services', async (t) => {
     t.equal((await request(sb.port, '/function/box/index.html', { method: 'GET' })).body, 'boxed\n', 'the next request is answered');
     const again = await engine.docker.getContainer('faass-svc-box').inspect();
     t.equal(again.Id, first.Id, 'by the same container, started again');
+    const st = await sb.faassctl('status');
+    t.match(st.stdout, /Containers \(.*\): 1\n\s+box\s+faass-svc-box\s+running/, 'status shows the container of the service');
     t.equal((await sb.faassctl('delete', 'box')).code, 0, 'delete the service');
     t.equal(await engine.countContainers('box'), 0, 'its container is removed with it');
   });
