@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { FunctionConfig } from '../lib/function-config';
 import { log } from '../lib/log';
 import { LABEL } from '../runner/docker-executor';
+import { splitCommand } from '../runner/exec-executor';
 import { App } from './process-app';
 
-const SIMPLE_COMMAND_RE = /^[A-Za-z0-9_./=:,@%+\- ]+$/;
 
 // A service app in a long-lived container named faass-svc-NAME: stopped when idle, started
 // again as it is while its definition is unchanged (label faass.definition), recreated when not.
@@ -34,7 +34,7 @@ export class ContainerApp implements App {
 
   private options(): Docker.ContainerCreateOptions {
     const cfg = this.cfg;
-    const cmd = cfg.command === undefined ? undefined : SIMPLE_COMMAND_RE.test(cfg.command.trim()) ? cfg.command.trim().split(/ +/) : ['/bin/sh', '-c', cfg.command];
+    const cmd = cfg.command === undefined ? undefined : splitCommand(cfg.command);
     const opts: Docker.ContainerCreateOptions = {
       name: this.containerName,
       Image: cfg.image,

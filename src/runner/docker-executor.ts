@@ -5,9 +5,9 @@ import { FaassError } from '../lib/errors';
 import { log, errorMessage } from '../lib/log';
 import { Call, CallResult, Executor, watchdogEnv } from './call';
 import { parseFramed } from './framed';
+import { splitCommand } from './exec-executor';
 import { LineLogger } from './line-logger';
 
-const SIMPLE_COMMAND_RE = /^[A-Za-z0-9_./=:,@%+\- ]+$/;
 const DEFAULT_MEMORY = 512 * 1024 * 1024;
 const DEFAULT_PIDS = 256;
 
@@ -41,7 +41,7 @@ export class DockerExecutor implements Executor {
 
   private options(call: Call): Docker.ContainerCreateOptions {
     const cfg = this.cfg;
-    const cmd = cfg.command === undefined ? undefined : SIMPLE_COMMAND_RE.test(cfg.command.trim()) ? cfg.command.trim().split(/ +/) : ['/bin/sh', '-c', cfg.command];
+    const cmd = cfg.command === undefined ? undefined : splitCommand(cfg.command);
     const env = { ...cfg.env, ...watchdogEnv(call) };
     return {
       Image: cfg.image,

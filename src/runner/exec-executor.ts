@@ -9,12 +9,13 @@ import { LineLogger } from './line-logger';
 const SIMPLE_COMMAND_RE = /^[A-Za-z0-9_./=:,@%+\- ]+$/;
 
 // A command line without shell syntax runs directly (one exec instead of two); anything else through sh.
+export function splitCommand(command: string): string[] {
+  const cmd = command.trim();
+  return SIMPLE_COMMAND_RE.test(cmd) ? cmd.split(/ +/) : ['/bin/sh', '-c', cmd];
+}
+
 export function commandArgv(cfg: FunctionConfig, codeDir: string): string[] {
-  if (cfg.command !== undefined) {
-    const cmd = cfg.command.trim();
-    return SIMPLE_COMMAND_RE.test(cmd) ? cmd.split(/ +/) : ['/bin/sh', '-c', cmd];
-  }
-  return [path.join(codeDir, cfg.file as string)];
+  return cfg.command !== undefined ? splitCommand(cfg.command) : [path.join(codeDir, cfg.file as string)];
 }
 
 export function baseEnv(cfg: FunctionConfig): Record<string, string> {
