@@ -4,25 +4,17 @@
 // image in the same run, and ab -n 1500 -c 50 with leftovers counted. Needs root, dockerd, ab.
 'use strict';
 const { execFileSync } = require('node:child_process');
-const { startEngine, BUSYBOX } = require('../test/support/docker-engine.js');
-const { round, summary, progress, freePort, timedRequest, ab, startManager } = require('./lib.js');
+const { BUSYBOX } = require('../test/support/docker-engine.js');
+const { round, summary, progress, timedRequest, ab, startStack } = require('./lib.js');
 
 const RUNS = process.argv.includes('--quick') ? 5 : 20;
 const AB_N = process.argv.includes('--quick') ? 300 : 1500;
 
 async function main() {
-  const teardowns = [];
+  const { engine, m, port, close } = await startStack({ gatewayIdle: 60, docker: true });
   try {
-    const engine = await startEngine((f) => teardowns.unshift(f));
-    const m = startManager();
-    teardowns.unshift(async () => m.stop());
     const env = { ...m.env, DOCKER_HOST: `unix://${engine.socket}` };
-    const ctl = m.ctl;
-    const port = await freePort();
-    ctl('init', '--port', String(port), '--idle', '60', '--docker-host', `unix://${engine.socket}`);
-    ctl('generate-units');
-    m.systemctl('enable', '--now', 'faass-gateway.socket');
-    ctl('deploy', 'dcat', '--runtime', 'docker', '--image', BUSYBOX, '--command', 'cat', '--idle', '60');
+    m.ctl('deploy', 'dcat', '--runtime', 'docker', '--image', BUSYBOX, '--command', 'cat', '--idle', '60');
 
     progress('bare docker run --rm -i');
     const bare = [];
@@ -49,7 +41,7 @@ async function main() {
     result.targets = { container_call_p50_over_docker_run: '<= 1.1', ab_failed: 0, containers_left: 0 };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } finally {
-    for (const f of teardowns) await f().catch((e) => progress(`teardown: ${e.message}`));
+    await close();
   }
 }
 

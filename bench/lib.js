@@ -80,6 +80,32 @@ function startManager() {
   return { dir, env, ctl, systemctl, stop };
 }
 
+// The whole stack for a benchmark: a user manager, optionally a Docker engine, the gateway's
+// socket enabled on a free port. close() tears down everything, last started first.
+async function startStack({ gatewayIdle, docker = false }) {
+  const teardowns = [];
+  const close = async () => {
+    for (const f of teardowns) await f().catch((e) => progress(`teardown: ${e.message}`));
+  };
+  try {
+    let engine = null;
+    if (docker) {
+      const { startEngine } = require('../test/support/docker-engine.js');
+      engine = await startEngine((f) => teardowns.unshift(f));
+    }
+    const m = startManager();
+    teardowns.unshift(async () => m.stop());
+    const port = await freePort();
+    m.ctl('init', '--port', String(port), '--idle', String(gatewayIdle), ...(engine ? ['--docker-host', `unix://${engine.socket}`] : []));
+    m.ctl('generate-units');
+    m.systemctl('enable', '--now', 'faass-gateway.socket');
+    return { engine, m, port, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
 async function waitUntil(cond, timeoutMs = 30000) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
@@ -89,4 +115,4 @@ async function waitUntil(cond, timeoutMs = 30000) {
   throw new Error('timed out waiting');
 }
 
-module.exports = { ROOT, FAASSCTL, sleep, round, pct, summary, progress, freePort, timedRequest, ab, startManager, waitUntil };
+module.exports = { ROOT, FAASSCTL, sleep, round, pct, summary, progress, freePort, timedRequest, ab, startManager, startStack, waitUntil };

@@ -6,7 +6,7 @@
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { round, summary, progress, freePort, timedRequest, ab, startManager, waitUntil } = require('./lib.js');
+const { round, summary, progress, freePort, timedRequest, ab, startStack, waitUntil } = require('./lib.js');
 
 const QUICK = process.argv.includes('--quick');
 const COLD_RUNS = QUICK ? 5 : 20;
@@ -52,7 +52,7 @@ function faassProcs(dir) {
 }
 
 async function main() {
-  const m = startManager();
+  const { m, port, close } = await startStack({ gatewayIdle: 1 });
   try {
     const result = { machine: { node: process.version, cpus: require('node:os').cpus().length }, baselines: {}, faass: {}, ratios: {} };
     progress('baselines');
@@ -60,10 +60,6 @@ async function main() {
     result.baselines.bare_node_spawn_cat = await bareServer('cat');
     result.baselines.bare_node_inprocess = await bareServer('inprocess');
 
-    const port = await freePort();
-    m.ctl('init', '--port', String(port), '--idle', '1');
-    m.ctl('generate-units');
-    m.systemctl('enable', '--now', 'faass-gateway.socket');
     m.ctl('deploy', 'cat', '--command', 'cat', '--idle', '1');
     fs.writeFileSync(path.join(m.dir, 'handler.js'), "module.exports = async (event) => 'v1:' + event.body;\n");
     m.ctl('deploy', 'nodefn', '--runtime', 'node', '--from-file', path.join(m.dir, 'handler.js'), '--idle', '1');
@@ -106,7 +102,7 @@ async function main() {
     result.targets = { full_stack_cold_p50_over_node_startup: '<= 2.7', runner_cold_p50_over_node_startup: '<= 1.5', warm_cat_over_bare_spawn_cat: '>= 0.8', warm_node_over_bare_inprocess: '>= 0.3' };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } finally {
-    m.stop();
+    await close();
   }
 }
 

@@ -2,26 +2,20 @@
 // Service benchmarks (kind=service): cold start after idle (a process app and a container app),
 // and warm throughput through the gateway against the app itself in the same run.
 'use strict';
-const { startEngine, BUSYBOX } = require('../test/support/docker-engine.js');
-const { summary, round, progress, freePort, timedRequest, ab, startManager, waitUntil } = require('./lib.js');
+const fs = require('node:fs');
+const { BUSYBOX } = require('../test/support/docker-engine.js');
+const { summary, round, progress, freePort, timedRequest, ab, startStack, waitUntil } = require('./lib.js');
 
 const RUNS = process.argv.includes('--quick') ? 4 : 10;
 const AB_N = process.argv.includes('--quick') ? 1000 : 3000;
 
 async function main() {
-  const teardowns = [];
+  const { m, port, close } = await startStack({ gatewayIdle: 300, docker: true });
   try {
-    const engine = await startEngine((f) => teardowns.unshift(f));
-    const m = startManager();
-    teardowns.unshift(async () => m.stop());
-    const port = await freePort();
-    m.ctl('init', '--port', String(port), '--idle', '300', '--docker-host', `unix://${engine.socket}`);
-    m.ctl('generate-units');
-    m.systemctl('enable', '--now', 'faass-gateway.socket');
     const webPort = await freePort();
     const boxPort = await freePort();
-    require('node:fs').mkdirSync(`${m.dir}/site`, { recursive: true });
-    require('node:fs').writeFileSync(`${m.dir}/site/index.html`, 'hello\n');
+    fs.mkdirSync(`${m.dir}/site`, { recursive: true });
+    fs.writeFileSync(`${m.dir}/site/index.html`, 'hello\n');
     m.ctl('deploy', 'web', '--kind', 'service', '--port', String(webPort), '--command', 'busybox httpd -f -p 127.0.0.1:$PORT -h .', '--from-file', `${m.dir}/site`, '--idle', '1');
     m.ctl('deploy', 'box', '--kind', 'service', '--port', String(boxPort), '--runtime', 'docker', '--image', BUSYBOX, '--command', 'sh -c "echo hello > /tmp/index.html && exec busybox httpd -f -p 127.0.0.1:$PORT -h /tmp"', '--idle', '1');
     const inactive = (u) => ['inactive', 'failed'].includes(m.systemctl('show', u, '--property=ActiveState', '--value').trim());
@@ -51,7 +45,7 @@ async function main() {
     result.notes = 'app: busybox httpd in a container (host network); keep-alive measured with ab -k (wrk is not installed here); busybox httpd closes every connection, so -k changes little on the direct side.';
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } finally {
-    for (const f of teardowns) await f().catch((e) => progress(`teardown: ${e.message}`));
+    await close();
   }
 }
 

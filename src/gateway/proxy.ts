@@ -7,6 +7,7 @@ import { callId, readBody, sendError, sendFaassError } from '../lib/http-util';
 import { isValidName } from '../lib/validate';
 import { log, errorMessage } from '../lib/log';
 import { parseRoute } from './route';
+import { parseFunctionConfig } from '../lib/function-config';
 import { RpcClient, RpcConnectionError } from './rpc-client';
 
 // Pooled connections to a runner close after this long unused: well before any runner's idle
@@ -50,9 +51,11 @@ export class Gateway {
     if (known && known.mtimeMs === st.mtimeMs) return known.kind;
     let kind = 'function';
     try {
-      kind = /^kind\s*=\s*service\s*$/m.test(fs.readFileSync(file, 'utf8')) ? 'service' : 'function';
-    } catch {
-      return null;
+      kind = parseFunctionConfig(name, fs.readFileSync(file, 'utf8')).kind;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      // An invalid file: its runner reports why in the journal and the caller gets a 502.
+      log.warning(`Function ${name}: ${errorMessage(e)}, routing it as a function`);
     }
     this.kinds.set(name, { mtimeMs: st.mtimeMs, kind });
     return kind;
