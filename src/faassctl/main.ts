@@ -9,6 +9,12 @@ import { invoke } from './invoke';
 import { status } from './status';
 import { serve } from './serve';
 
+// A reader that has had enough (faassctl status | head) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const paths = resolvePaths();
 let result: Promise<number> | number = 0;
 const run = (f: () => Promise<number> | number) => {

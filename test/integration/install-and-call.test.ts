@@ -91,6 +91,8 @@ t.test('install, deploy, call, scale to zero', async (t) => {
   }
   const status = await sb.faassctl('status');
   t.match(status.stdout, /Running faass processes: 0/, 'status shows no running process');
+  const piped = await sb.run('sh', ['-c', `"${process.execPath}" "${sb.faassctlPath}" status | head -n 1`]);
+  t.equal(piped.stderr, '', 'faassctl status | head: no EPIPE crash');
 
   const cold = await request(sb.port, '/function/kube', { body: '{"who":"cold"}', headers: { 'content-type': 'application/json' } });
   t.equal(cold.body, 'kubeless cold kube', 'a cold call starts gateway and runner and is answered');
