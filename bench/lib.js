@@ -63,6 +63,29 @@ function ab(url, n, c, opts = {}) {
   };
 }
 
+// wrk (keep-alive load), after a warm-up of a second; GET.
+function wrk(url, seconds, c) {
+  const args = (d) => ['-t2', `-c${c}`, `-d${d}s`, '--latency', url];
+  execFileSync('wrk', args(1), { stdio: 'ignore' });
+  const out = execFileSync('wrk', args(seconds), { encoding: 'utf8' });
+  const ms = (re) => {
+    const m = re.exec(out);
+    if (!m) return 0;
+    return round(Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 }[m[2]] ?? 1));
+  };
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  return {
+    seconds,
+    concurrency: c,
+    keep_alive: true,
+    rps: Number((/Requests\/sec:\s+([\d.]+)/.exec(out) || [])[1] || 0),
+    failed: (errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0),
+    p50_ms: ms(/^\s+50%\s+([\d.]+)(us|ms|s)/m),
+    p99_ms: ms(/^\s+99%\s+([\d.]+)(us|ms|s)/m),
+  };
+}
+
 // A systemd user manager of our own; returns env and a stop function.
 function startManager() {
   const base = process.env.FAASS_TEST_ROOT || '/var/lib/faass-test';
@@ -115,4 +138,4 @@ async function waitUntil(cond, timeoutMs = 30000) {
   throw new Error('timed out waiting');
 }
 
-module.exports = { ROOT, FAASSCTL, sleep, round, pct, summary, progress, freePort, timedRequest, ab, startManager, startStack, waitUntil };
+module.exports = { ROOT, FAASSCTL, sleep, round, pct, summary, progress, freePort, timedRequest, ab, wrk, startManager, startStack, waitUntil };

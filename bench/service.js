@@ -4,10 +4,11 @@
 'use strict';
 const fs = require('node:fs');
 const { BUSYBOX } = require('../test/support/docker-engine.js');
-const { summary, round, progress, freePort, timedRequest, ab, startStack, waitUntil } = require('./lib.js');
+const { summary, round, progress, freePort, timedRequest, ab, wrk, startStack, waitUntil } = require('./lib.js');
 
 const RUNS = process.argv.includes('--quick') ? 4 : 10;
 const AB_N = process.argv.includes('--quick') ? 1000 : 3000;
+const WRK_SECONDS = process.argv.includes('--quick') ? 2 : 5;
 
 async function main() {
   const { m, port, close } = await startStack({ gatewayIdle: 300, docker: true });
@@ -33,16 +34,24 @@ async function main() {
     progress('service cold starts');
     const result = { faass: { process_service_cold_start: await cold('web'), container_service_cold_start: await cold('box') } };
     progress('warm throughput');
-    await timedRequest(port, '/function/box/index.html', { method: 'GET' });
-    const direct = ab(`http://127.0.0.1:${boxPort}/index.html`, AB_N, 50, { get: true });
-    const via = ab(`http://127.0.0.1:${port}/function/box/index.html`, AB_N, 50, { get: true });
-    const directKa = ab(`http://127.0.0.1:${boxPort}/index.html`, AB_N, 50, { get: true, keepAlive: true });
-    const viaKa = ab(`http://127.0.0.1:${port}/function/box/index.html`, AB_N, 50, { get: true, keepAlive: true });
-    result.baseline = { app_direct_ab_c50: direct, app_direct_ab_k_c50: directKa };
-    Object.assign(result.faass, { through_gateway_ab_c50: via, through_gateway_ab_k_c50: viaKa });
+    // The reference app is a small Node HTTP server, as in the issue's figures for of-watchdog.
+    const appPort = await freePort();
+    fs.mkdirSync(`${m.dir}/napp`, { recursive: true });
+    fs.writeFileSync(`${m.dir}/napp/app.js`, "require('node:http').createServer((q, s) => { s.writeHead(200, { 'content-type': 'text/plain' }); s.end('hello\\n'); }).listen(Number(process.env.PORT), '127.0.0.1');\n");
+    m.ctl('deploy', 'napp', '--kind', 'service', '--port', String(appPort), '--command', `${process.execPath} app.js`, '--from-file', `${m.dir}/napp`, '--idle', '30');
+    const first = await timedRequest(port, '/function/napp/', { method: 'GET' });
+    if (first.status !== 200) throw new Error(`napp answered ${first.status}`);
+    const directUrl = `http://127.0.0.1:${appPort}/`;
+    const viaUrl = `http://127.0.0.1:${port}/function/napp/`;
+    const direct = ab(directUrl, AB_N, 50, { get: true });
+    const via = ab(viaUrl, AB_N, 50, { get: true });
+    const directKa = wrk(directUrl, WRK_SECONDS, 50);
+    const viaKa = wrk(viaUrl, WRK_SECONDS, 50);
+    result.baseline = { app_direct_ab_c50: direct, app_direct_wrk_c50: directKa };
+    Object.assign(result.faass, { through_gateway_ab_c50: via, through_gateway_wrk_c50: viaKa });
     result.ratios = { warm_gateway_over_direct: round(via.rps / direct.rps), warm_gateway_over_direct_keepalive: round(viaKa.rps / directKa.rps) };
     result.targets = { container_service_cold_start_p50_ms: '<= 300', warm_gateway_over_direct: '>= 0.6', warm_gateway_over_direct_keepalive: '>= 0.25' };
-    result.notes = 'app: busybox httpd in a container (host network); keep-alive measured with ab -k (wrk is not installed here); busybox httpd closes every connection, so -k changes little on the direct side.';
+    result.notes = 'cold starts: busybox httpd as a process app and in a container (host network). Warm throughput: a Node HTTP app (process), no keep-alive with ab -c 50, keep-alive with wrk -c 50; both directions in the same run.';
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } finally {
     await close();

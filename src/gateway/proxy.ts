@@ -16,12 +16,22 @@ import { RpcClient, RpcConnectionError } from './rpc-client';
 export const POOL_IDLE_MS = 400;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'proxy-authorization', 'content-length', 'expect']);
 
+// A service's answer up to this size with a known length is sent in one write; larger ones stream.
+const BUFFER_LIMIT = 64 * 1024;
+const FAILURE_POLL_MS = 200;
+
+interface Upstream {
+  socketPath: string;
+  failurePath: string;
+  agent: http.Agent;
+}
+
 const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'ECONNABORTED']);
 
 export class Gateway {
   private readonly clients = new Map<string, RpcClient>();
-  private readonly agents = new Map<string, http.Agent>();
-  private readonly kinds = new Map<string, { mtimeMs: number; kind: string }>();
+  private readonly upstreams = new Map<string, Upstream>();
+  private readonly kinds = new Map<string, { file: string; mtimeMs: number; kind: string }>();
   constructor(
     private readonly cfg: GatewayConfig,
     private readonly paths: Paths,
@@ -38,16 +48,16 @@ export class Gateway {
 
   close(): void {
     for (const c of this.clients.values()) c.close();
-    for (const a of this.agents.values()) a.destroy();
+    for (const u of this.upstreams.values()) u.agent.destroy();
   }
 
   // function (faass-rpc to a runner) or service (HTTP to systemd-socket-proxyd); null: no such
   // function. Re-read only when the file changes.
   private kindOf(name: string): string | null {
-    const file = functionConfPath(this.paths, name);
+    const known = this.kinds.get(name);
+    const file = known?.file ?? functionConfPath(this.paths, name);
     const st = fs.statSync(file, { throwIfNoEntry: false });
     if (!st) return null;
-    const known = this.kinds.get(name);
     if (known && known.mtimeMs === st.mtimeMs) return known.kind;
     let kind = 'function';
     try {
@@ -57,7 +67,7 @@ export class Gateway {
       // An invalid file: its runner reports why in the journal and the caller gets a 502.
       log.warning(`Function ${name}: ${errorMessage(e)}, routing it as a function`);
     }
-    this.kinds.set(name, { mtimeMs: st.mtimeMs, kind });
+    this.kinds.set(name, { file, mtimeMs: st.mtimeMs, kind });
     return kind;
   }
 
@@ -109,58 +119,78 @@ export class Gateway {
     else await this.forward(route.name, route.path, req.method ?? 'GET', headers, body, res, id);
   }
 
+  private service(name: string): Upstream {
+    let u = this.upstreams.get(name);
+    if (!u) {
+      u = { socketPath: functionSocketPath(this.paths, name), failurePath: serviceFailurePath(this.paths, name), agent: new http.Agent({ keepAlive: true, timeout: POOL_IDLE_MS, scheduling: 'lifo' }) };
+      this.upstreams.set(name, u);
+    }
+    return u;
+  }
+
   // Services: plain HTTP through systemd-socket-proxyd, keep-alive connections dropped after
   // POOL_IDLE_MS (before the proxy's --exit-idle-time), retried once when they fail unanswered.
+  // One timer per call: it looks for the app's failure record while no answer has come (so a
+  // start that fails is a 503 at once, not after the timeout) and ends the call at the timeout.
   private forwardHttp(name: string, path: string, method: string, headers: Record<string, string>, body: Buffer, res: http.ServerResponse, id: string, mayRetry: boolean, asked = Date.now()): void {
-    let agent = this.agents.get(name);
-    if (!agent) {
-      agent = new http.Agent({ keepAlive: true, timeout: POOL_IDLE_MS, scheduling: 'lifo' });
-      this.agents.set(name, agent);
-    }
+    const u = this.service(name);
     let answered = false;
-    // While the app starts, watch for its failure record: answer 503 then, not after the timeout.
     const failure = (): string | null => {
-      const file = serviceFailurePath(this.paths, name);
-      const st = fs.statSync(file, { throwIfNoEntry: false });
+      const st = fs.statSync(u.failurePath, { throwIfNoEntry: false });
       if (!st || st.mtimeMs < asked - 1000) return null;
       try {
-        return fs.readFileSync(file, 'utf8').trim();
+        return fs.readFileSync(u.failurePath, 'utf8').trim();
       } catch {
         return null; // removed meanwhile: it got ready
       }
     };
-    const watch = setInterval(() => {
-      const why = answered ? null : failure();
-      if (why === null) return;
-      clearInterval(watch);
-      clearTimeout(timer);
-      up.destroy();
-      sendError(res, 'FAASS_E_SERVICE_NOT_READY', `Service ${name} did not get ready: ${why}`, 503);
-    }, 200);
-    const up = http.request({ socketPath: functionSocketPath(this.paths, name), path, method, headers: { ...headers, 'content-length': String(body.length) }, agent: mayRetry ? agent : false }, (r) => {
+    const deadline = asked + this.cfg.timeout * 1000;
+    const tick = (): void => {
+      if (answered) return;
+      const why = failure();
+      if (why !== null) {
+        up.destroy();
+        sendError(res, 'FAASS_E_SERVICE_NOT_READY', `Service ${name} did not get ready: ${why}`, 503);
+      } else if (Date.now() >= deadline) {
+        up.destroy();
+        sendError(res, 'FAASS_E_GATEWAY_TIMEOUT', `Service ${name} did not answer within ${this.cfg.timeout}s`, 504);
+      } else timer = setTimeout(tick, Math.min(FAILURE_POLL_MS, deadline - Date.now()));
+    };
+    let timer = setTimeout(tick, Math.min(FAILURE_POLL_MS, deadline - Date.now()));
+    headers['content-length'] = String(body.length);
+    const up = http.request({ socketPath: u.socketPath, path, method, headers, agent: mayRetry ? u.agent : false }, (r) => {
       answered = true;
       clearTimeout(timer);
-      clearInterval(watch);
       const out: http.OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-      if (r.headers['content-length'] !== undefined) out['content-length'] = r.headers['content-length'];
-      res.writeHead(r.statusCode ?? 502, out);
-      r.pipe(res);
+      const length = Number(r.headers['content-length']);
+      if (!(length <= BUFFER_LIMIT)) {
+        if (r.headers['content-length'] !== undefined) out['content-length'] = r.headers['content-length'];
+        res.writeHead(r.statusCode ?? 502, out);
+        r.pipe(res);
+        r.on('error', () => res.destroy());
+        return;
+      }
+      // A small answer of known length goes out in one write.
+      const chunks: Buffer[] = [];
+      r.on('data', (d: Buffer) => chunks.push(d));
+      r.on('end', () => {
+        if (res.destroyed) return;
+        const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        out['content-length'] = String(all.length);
+        res.writeHead(r.statusCode ?? 502, out);
+        res.end(all);
+      });
       r.on('error', () => res.destroy());
     });
-    const timer = setTimeout(() => {
-      clearInterval(watch);
-      up.destroy();
-      if (!answered) sendError(res, 'FAASS_E_GATEWAY_TIMEOUT', `Service ${name} did not answer within ${this.cfg.timeout}s`, 504);
-    }, this.cfg.timeout * 1000);
     up.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      clearInterval(watch);
       if (answered || res.headersSent) {
         res.destroy();
         return;
       }
       if (res.destroyed) return;
+      answered = true;
+      clearTimeout(timer);
       const why = failure();
       if (why !== null) {
         sendError(res, 'FAASS_E_SERVICE_NOT_READY', `Service ${name} did not get ready: ${why}`, 503);
@@ -174,7 +204,10 @@ export class Gateway {
       sendError(res, 'FAASS_E_FUNCTION_UNREACHABLE', `Service ${name} is not reachable (${e.code ?? e.message}); see faassctl logs ${name}`, 502);
     });
     res.on('close', () => {
-      if (!res.writableFinished) up.destroy();
+      if (!res.writableFinished) {
+        clearTimeout(timer);
+        up.destroy();
+      }
     });
     up.end(body);
   }

@@ -16,8 +16,15 @@ export function sendFaassError(res: http.ServerResponse, e: FaassError, extra: R
   sendError(res, e.code, e.message, e.status, extra);
 }
 
+const EMPTY = Buffer.alloc(0);
+
 // Reads a request body up to limit bytes; over it, rejects with FAASS_E_BODY_TOO_LARGE.
 export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  // No Content-Length and no Transfer-Encoding: the request has no body (RFC 9112 6.3).
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    req.resume();
+    return Promise.resolve(EMPTY);
+  }
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {

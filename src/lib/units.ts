@@ -108,11 +108,13 @@ function limits(cfg: FunctionConfig): (string | false)[] {
 }
 
 // kind=service: the socket's service is systemd-socket-proxyd, which exits when idle and pulls
-// in the app unit; the app unit stops when nothing needs it any more.
+// in the app unit; the app unit stops when nothing needs it any more. BindsTo=, not Requires=:
+// when the app dies on its own the proxy stops with it (a proxy in front of a dead port would
+// fail every request, and never idle out while they keep coming); the next connection starts both.
 export function renderServiceProxy(cfg: FunctionConfig, ctx: UnitContext): string {
   const base = functionUnitBase(cfg.name);
   return unit({
-    Unit: [`Description=faass service ${cfg.name} (proxy)`, 'Documentation=man:faass.conf(5) man:systemd-socket-proxyd(8)', `Requires=${base}.socket ${base}-app.service`, `After=${base}.socket ${base}-app.service`, ...START_LIMIT],
+    Unit: [`Description=faass service ${cfg.name} (proxy)`, 'Documentation=man:faass.conf(5) man:systemd-socket-proxyd(8)', `Requires=${base}.socket`, `BindsTo=${base}-app.service`, `After=${base}.socket ${base}-app.service`, ...START_LIMIT],
     Service: [`ExecStart=${quote(ctx.proxyd)} --exit-idle-time=${cfg.idle}s 127.0.0.1:${cfg.port}`, `SyslogIdentifier=${base}`, ...sandbox(ctx, [])],
   });
 }

@@ -53,7 +53,61 @@ t.test('services', async (t) => {
     t.equal(await engine.countContainers('box'), 0, 'its container is removed with it');
   });
 
-  t.test('an app that never opens its port, one that crashes', async (t) => {
+  t.test('a Node app: bodies both ways, large and streamed answers, a crash mid-life', async (t) => {
+    const app = writeFixture(
+      sb,
+      'napp/app.js',
+      `const http = require('node:http');
+http.createServer((req, res) => {
+  if (req.url === '/crash') process.exit(3);
+  if (req.url === '/big') { const b = Buffer.alloc(300 * 1024, 'b'); res.writeHead(200, { 'content-length': b.length }); return res.end(b); }
+  if (req.url === '/stream') { res.writeHead(200, { 'content-type': 'text/plain' }); let i = 0; const t = setInterval(() => { res.write('chunk ' + i + '\\n'); if (++i === 50) { clearInterval(t); res.end(); } }, 2); return; }
+  const chunks = []; req.on('data', (d) => chunks.push(d)); req.on('end', () => {
+    res.writeHead(201, { 'content-type': 'application/x-echo', 'x-seen-method': req.method, 'x-seen-test': String(req.headers['x-test']), 'x-seen-pid': String(process.pid) });
+    res.end(Buffer.concat(chunks));
+  });
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+    );
+    const port = await freePort();
+    const dep = await sb.faassctl('deploy', 'napp', '--kind', 'service', '--port', String(port), '--command', `${process.execPath} app.js`, '--from-file', path.dirname(app), '--idle', '5');
+    t.equal(dep.code, 0, `deploy ${dep.stderr}`);
+    const echo = await request(sb.port, '/function/napp/echo', { method: 'PUT', body: 'payload \u00e9', headers: { 'x-test': 'yes', 'content-type': 'text/plain' } });
+    t.equal(echo.status, 201, 'the status of the app comes through');
+    t.equal(echo.body, 'payload \u00e9', 'the body goes in and comes back');
+    t.equal(echo.headers['x-seen-method'], 'PUT');
+    t.equal(echo.headers['x-seen-test'], 'yes', 'request headers reach the app');
+    t.equal(echo.headers['content-type'], 'application/x-echo', 'response headers reach the client');
+    const big = await request(sb.port, '/function/napp/big', { method: 'GET' });
+    t.equal(big.body.length, 300 * 1024, 'a 300 KiB answer arrives whole');
+    t.equal(big.headers['content-length'], String(300 * 1024));
+    const streamed = await request(sb.port, '/function/napp/stream', { method: 'GET' });
+    t.equal(streamed.body.split('\n').filter(Boolean).length, 50, 'a streamed answer arrives whole');
+    t.equal(streamed.body.split('\n')[49], 'chunk 49');
+    const pid = echo.headers['x-seen-pid'];
+
+    const crash = await request(sb.port, '/function/napp/crash', { method: 'GET' });
+    t.equal(crash.status, 502, 'a request that crashes the app fails with 502');
+    t.equal(errorCode(crash.body), 'FAASS_E_FUNCTION_UNREACHABLE');
+    // Traffic goes on: the proxy must not outlive its app (it would never idle out, and every
+    // request would fail on a dead port); the next requests start both again.
+    const crashed = Date.now();
+    let after = await request(sb.port, '/function/napp/echo', { method: 'POST', body: 'again' });
+    while (after.status !== 201 && Date.now() - crashed < 8000) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await request(sb.port, '/function/napp/echo', { method: 'POST', body: 'again' });
+    }
+    t.equal(after.status, 201, `requests that keep coming start the app again (after ${Date.now() - crashed} ms)`);
+    t.ok(Date.now() - crashed < 4000, 'well within the idle time of the proxy (5 s)');
+    t.equal(after.body, 'again');
+    t.not(after.headers['x-seen-pid'], pid, 'in a new process');
+    const j = await sb.run('journalctl', ['--user-unit=faass-fn-napp-app.service', '-p', 'err', '-o', 'cat', '--no-pager']);
+    t.match(j.stdout, /the app exited with status 3/, 'the journal says the app crashed');
+    const l = await load(sb.port, '/function/napp/echo', 500, 50, (res) => res.status === 201 && res.body.startsWith('req-'));
+    t.equal(l.failures.length, 0, `load after the crash: 0 failures ${JSON.stringify(l.failures.slice(0, 3))}`);
+  });
+
+  t.test('an app that never opens its port, one that exits at start, one without a port', async (t) => {
     const port = await freePort();
     t.equal((await sb.faassctl('deploy', 'mute', '--kind', 'service', '--port', String(port), '--command', 'sleep 600', '--ready-timeout', '2', '--idle', '1')).code, 0);
     const started = Date.now();
@@ -64,6 +118,12 @@ t.test('services', async (t) => {
     t.ok(Date.now() - started < 5000, `within the readiness timeout, not the gateway's (${Date.now() - started} ms)`);
     const j = await sb.run('journalctl', ['--user-unit=faass-fn-mute-app.service', '-p', 'err', '-o', 'cat', '--no-pager']);
     t.match(j.stdout, /did not accept connections .* within ready_timeout=2s/, 'the journal says why');
+    t.equal((await sb.faassctl('deploy', 'dies', '--kind', 'service', '--port', String(await freePort()), '--command', 'sh -c "echo bad config >&2; exit 4"', '--idle', '1')).code, 0);
+    const died = await request(sb.port, '/function/dies', { method: 'GET' });
+    t.equal(died.status, 503, 'an app that exits before it is ready fails the request');
+    t.match(died.body, /exited with status 4 before it was ready/, 'saying how it ended');
+    const dj = await sb.run('journalctl', ['--user-unit=faass-fn-dies-app.service', '-o', 'cat', '--no-pager']);
+    t.match(dj.stdout, /bad config/, 'its stderr is in the journal');
     const bad = await sb.faassctl('deploy', 'noport', '--kind', 'service', '--command', 'true');
     t.equal(bad.code, 2, 'a service without a port is refused');
     t.match(bad.stderr, /port is required/);
