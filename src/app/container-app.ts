@@ -1,31 +1,33 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import { FunctionConfig } from '../lib/function-config';
 import { log } from '../lib/log';
-import { LABEL } from '../runner/docker-executor';
+import { LABEL, DEFINITION_LABEL, serviceContainerName } from '../lib/containers';
+import { EngineApi } from './engine-api';
 import { splitCommand } from '../runner/exec-executor';
 import { App } from './process-app';
 
-
 // A service app in a long-lived container named faass-svc-NAME: stopped when idle, started
 // again as it is while its definition is unchanged (label faass.definition), recreated when not.
+// The common path (inspect, start, wait, stop) uses EngineApi; dockerode is loaded only to
+// create a container (first start, or a changed definition).
 export class ContainerApp implements App {
-  private readonly docker: Docker;
-  private container: Docker.Container | null = null;
+  private readonly engine: EngineApi;
+  private started = false;
   private done = false;
   exited: Promise<string>;
   private resolveExit!: (why: string) => void;
 
   constructor(
     private readonly cfg: FunctionConfig,
-    socketPath: string,
+    private readonly socketPath: string,
   ) {
-    this.docker = new Docker({ socketPath });
+    this.engine = new EngineApi(socketPath);
     this.exited = new Promise((r) => (this.resolveExit = r));
   }
 
   get containerName(): string {
-    return `faass-svc-${this.cfg.name}`;
+    return serviceContainerName(this.cfg.name);
   }
 
   describe(): string {
@@ -55,34 +57,32 @@ export class ContainerApp implements App {
       },
     };
     const definition = createHash('sha256').update(JSON.stringify(opts)).digest('hex').slice(0, 16);
-    (opts.Labels as Record<string, string>)['faass.definition'] = definition;
+    (opts.Labels as Record<string, string>)[DEFINITION_LABEL] = definition;
     return opts;
   }
 
   async start(): Promise<void> {
     const opts = this.options();
-    const existing = this.docker.getContainer(this.containerName);
-    const info = await existing.inspect().catch((e: { statusCode?: number }) => {
-      if (e.statusCode === 404) return null;
-      throw e;
-    });
-    if (info && info.Config.Labels?.['faass.definition'] === opts.Labels?.['faass.definition']) {
-      this.container = existing;
-      if (!info.State.Running) await existing.start();
+    const info = await this.engine.inspect(this.containerName);
+    if (info && info.Config.Labels?.[DEFINITION_LABEL] === opts.Labels?.[DEFINITION_LABEL]) {
+      if (!info.State.Running) await this.engine.start(this.containerName);
       log.info(`Started container ${this.containerName} again (${info.Id.slice(0, 12)})`);
     } else {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const docker: Docker = new (require('dockerode') as typeof Docker)({ socketPath: this.socketPath });
       if (info) {
         log.info(`Definition of ${this.cfg.name} changed: recreating container ${this.containerName}`);
-        await existing.remove({ force: true });
+        await docker.getContainer(this.containerName).remove({ force: true });
       }
-      this.container = await this.docker.createContainer(opts);
-      await this.container.start();
-      log.info(`Created container ${this.containerName} (${this.container.id.slice(0, 12)})`);
+      const created = await docker.createContainer(opts);
+      await created.start();
+      log.info(`Created container ${this.containerName} (${created.id.slice(0, 12)})`);
     }
-    void this.container.wait().then(
-      (r: { StatusCode: number }) => {
+    this.started = true;
+    this.engine.wait(this.containerName).then(
+      (status) => {
         this.done = true;
-        this.resolveExit(`container exited with status ${r.StatusCode}`);
+        this.resolveExit(`container exited with status ${status}`);
       },
       (e: Error) => {
         this.done = true;
@@ -92,11 +92,11 @@ export class ContainerApp implements App {
   }
 
   alive(): boolean {
-    return this.container !== null && !this.done;
+    return this.started && !this.done;
   }
 
   async stop(graceSeconds: number): Promise<void> {
-    if (!this.container || this.done) return;
-    await this.container.stop({ t: Math.ceil(graceSeconds) }).catch(() => undefined);
+    if (!this.started || this.done) return;
+    await this.engine.stop(this.containerName, graceSeconds).catch(() => undefined);
   }
 }

@@ -37,10 +37,16 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
   const started = Date.now();
-  await app.start();
-  const r = await waitReady(cfg.port, cfg.health, cfg.readyTimeout, () => app.alive());
-  if (r !== 'ready') {
-    const why = r === 'died' ? `the app ${await app.exited} before it was ready` : `the app did not accept connections on 127.0.0.1:${cfg.port}${cfg.health ? ` and answer ${cfg.health}` : ''} within ready_timeout=${cfg.readyTimeout}s`;
+  let why: string | null = null;
+  try {
+    await app.start();
+    const r = await waitReady(cfg.port, cfg.health, cfg.readyTimeout, () => app.alive());
+    if (r === 'died') why = `the app ${await app.exited} before it was ready`;
+    else if (r === 'timeout') why = `the app did not accept connections on 127.0.0.1:${cfg.port}${cfg.health ? ` and answer ${cfg.health}` : ''} within ready_timeout=${cfg.readyTimeout}s`;
+  } catch (e) {
+    why = `the app could not be started: ${errorMessage(e)}`;
+  }
+  if (why !== null) {
     log.err(`Service ${cfg.name}: ${why}`);
     try {
       fs.mkdirSync(path.dirname(serviceFailurePath(paths, cfg.name)), { recursive: true, mode: 0o700 });
@@ -60,9 +66,9 @@ async function main(): Promise<number> {
   notify.ready();
   notify.status(`${app.describe()} ready on 127.0.0.1:${cfg.port}`);
   log.info(`Service ${cfg.name}: ${app.describe()} ready on 127.0.0.1:${cfg.port} after ${Date.now() - started} ms`);
-  const why = await app.exited;
+  const exit = await app.exited;
   if (stopping) return new Promise(() => undefined); // stop() exits
-  log.err(`Service ${cfg.name}: the app ${why}`);
+  log.err(`Service ${cfg.name}: the app ${exit}`);
   return 1;
 }
 

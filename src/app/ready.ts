@@ -24,13 +24,16 @@ function healthy(port: number, path: string): Promise<boolean> {
 }
 
 // Ready means the port accepts connections (and the health path answers 2xx/3xx, if there is
-// one): polled every 25 ms, never a fixed sleep. Gives up when alive() says the app is gone.
+// one): polled every 5 ms for the first second (a refused loopback connect costs microseconds,
+// and each poll saved is start-up latency), every 25 ms after that; never a fixed sleep.
+// Gives up when alive() says the app is gone.
 export async function waitReady(port: number, health: string | undefined, timeoutSeconds: number, alive: () => boolean): Promise<'ready' | 'timeout' | 'died'> {
-  const end = Date.now() + timeoutSeconds * 1000;
+  const begun = Date.now();
+  const end = begun + timeoutSeconds * 1000;
   while (Date.now() < end) {
     if (!alive()) return 'died';
     if ((await connects(port)) && (!health || (await healthy(port, health)))) return 'ready';
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, Date.now() - begun < 1000 ? 5 : 25));
   }
   return 'timeout';
 }

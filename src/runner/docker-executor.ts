@@ -7,11 +7,11 @@ import { Call, CallResult, Executor, watchdogEnv } from './call';
 import { parseFramed } from './framed';
 import { splitCommand } from './exec-executor';
 import { LineLogger } from './line-logger';
+import { LABEL } from '../lib/containers';
 
 const DEFAULT_MEMORY = 512 * 1024 * 1024;
 const DEFAULT_PIDS = 256;
 
-export const LABEL = 'faass.function';
 
 // The exec contract in a fresh container per call, through the Docker Engine API: created with
 // stdin open, attached, started, fed the body, waited for, removed. Locked down by default:

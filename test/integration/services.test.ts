@@ -124,6 +124,18 @@ http.createServer((req, res) => {
     t.match(died.body, /exited with status 4 before it was ready/, 'saying how it ended');
     const dj = await sb.run('journalctl', ['--user-unit=faass-fn-dies-app.service', '-o', 'cat', '--no-pager']);
     t.match(dj.stdout, /bad config/, 'its stderr is in the journal');
+    t.equal((await sb.faassctl('deploy', 'noimg', '--kind', 'service', '--port', String(await freePort()), '--runtime', 'docker', '--image', 'faass-test/absent:1', '--idle', '1')).code, 0);
+    const noimg = await request(sb.port, '/function/noimg', { method: 'GET' });
+    t.equal(noimg.status, 503, 'a container service whose image is missing fails the request');
+    t.match(noimg.body, /could not be started: .*[Nn]o such image/, 'saying the image is missing');
+    t.equal((await sb.faassctl('init', '--docker-host', 'unix:///nonexistent/docker.sock')).code, 0);
+    const down = await request(sb.port, '/function/box2', { method: 'GET' });
+    t.equal(down.status, 404, 'setup: box2 is not deployed yet');
+    t.equal((await sb.faassctl('deploy', 'box2', '--kind', 'service', '--port', String(await freePort()), '--runtime', 'docker', '--image', BUSYBOX, '--command', 'busybox httpd -f -p 127.0.0.1:$PORT', '--idle', '1')).code, 0);
+    const unreachable = await request(sb.port, '/function/box2', { method: 'GET' });
+    t.equal(unreachable.status, 503, 'a container service with the engine unreachable fails the request');
+    t.match(unreachable.body, /cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker.sock/, 'saying so');
+    t.equal((await sb.faassctl('init', '--docker-host', `unix://${engine.socket}`)).code, 0);
     const bad = await sb.faassctl('deploy', 'noport', '--kind', 'service', '--command', 'true');
     t.equal(bad.code, 2, 'a service without a port is refused');
     t.match(bad.stderr, /port is required/);

@@ -1,0 +1,78 @@
+// The four Docker Engine API calls a service's container needs on every cold start (inspect,
+// start, wait, stop), on node:http over the engine's unix socket. dockerode does these too, but
+// loading it takes 140-200 ms here (ssh2, grpc-js, protobufjs), most of a cold start's budget;
+// creating and removing containers, which happens only when a definition changes, still goes
+// through dockerode. API reference: https://docs.docker.com/reference/api/engine/
+import * as http from 'node:http';
+
+const API = '/v1.41'; // Docker 20.10 and later
+
+export class EngineError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ContainerInfo {
+  Id: string;
+  State: { Running: boolean };
+  Config: { Labels?: Record<string, string> | null };
+}
+
+export class EngineApi {
+  constructor(private readonly socketPath: string) {}
+
+  private call<T>(method: string, path: string, timeoutMs = 30000): Promise<{ status: number; body: T | null }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ socketPath: this.socketPath, method, path: API + path, headers: { host: 'docker' }, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          let body: unknown = null;
+          try {
+            body = text ? JSON.parse(text) : null;
+          } catch {
+            body = null;
+          }
+          if (status >= 400) {
+            const message = (body as { message?: string } | null)?.message ?? (text.trim() || `HTTP ${status}`);
+            reject(new EngineError(status, `${method} ${path}: ${message}`));
+          } else resolve({ status, body: body as T | null });
+        });
+      });
+      if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path}: no answer from the Docker engine within ${timeoutMs / 1000}s`)));
+      req.on('error', (e: NodeJS.ErrnoException) => reject(e.code ? new Error(`cannot reach the Docker engine at unix://${this.socketPath} (${e.code})`) : e));
+      req.end();
+    });
+  }
+
+  // null when there is no such container.
+  async inspect(name: string): Promise<ContainerInfo | null> {
+    try {
+      return (await this.call<ContainerInfo>('GET', `/containers/${encodeURIComponent(name)}/json`)).body;
+    } catch (e) {
+      if (e instanceof EngineError && e.statusCode === 404) return null;
+      throw e;
+    }
+  }
+
+  async start(name: string): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(name)}/start`); // 304: already running
+  }
+
+  async stop(name: string, graceSeconds: number): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(name)}/stop?t=${Math.ceil(graceSeconds)}`, (graceSeconds + 30) * 1000);
+  }
+
+  // Resolves with the exit status once the container stops (a long poll).
+  async wait(name: string): Promise<number> {
+    const r = await this.call<{ StatusCode: number }>('POST', `/containers/${encodeURIComponent(name)}/wait`, 0);
+    return r.body?.StatusCode ?? -1;
+  }
+}
