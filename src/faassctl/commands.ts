@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { Paths, gatewayConfPath, functionConfPath } from '../lib/paths';
 import { deployFunction, deleteFunction, applyUnits, ApplyReport } from '../lib/deploy';
-import { FunctionInput, listFunctionNames, loadFunctionConfig } from '../lib/function-config';
+import { FunctionInput, listFunctionNames, loadFunctionConfig, configInput } from '../lib/function-config';
+import { BuildProgress } from './progress';
 import { buildGatewayConfig, readGatewayIni, readDockerIni, renderGatewayIni, loadDockerConfig } from '../lib/gateway-config';
 import { writeFileAtomic, readIfExists } from '../lib/fs-atomic';
 import { fail } from '../lib/errors';
@@ -15,6 +16,7 @@ export interface DeployArgs {
   fromFile?: string;
   command?: string;
   image?: string;
+  build?: string;
   network?: string;
   kind?: string;
   port?: number;
@@ -52,11 +54,14 @@ export function parseEnvPairs(pairs: string[] = []): Record<string, string> {
 
 export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   validateName(a.name);
-  if (!a.fromFile && a.command === undefined && a.image === undefined && !a.runtime) fail('FAASS_E_USAGE', 'deploy needs --runtime and --from-file PATH, --command CMD or --image IMAGE');
+  if (!a.fromFile && a.command === undefined && a.image === undefined && a.build === undefined && !a.runtime) fail('FAASS_E_USAGE', 'deploy needs --runtime and --from-file PATH, --command CMD, --image IMAGE or --build');
+  const build = a.build === undefined ? undefined : a.build === '' ? '.' : a.build;
+  if (build !== undefined && !a.fromFile) fail('FAASS_E_USAGE', '--build needs --from-file DIR: the build context (a directory with a Dockerfile)');
   const input: FunctionInput = {
-    runtime: a.runtime ?? (a.image !== undefined ? 'docker' : a.command !== undefined ? 'exec' : undefined),
+    runtime: a.runtime ?? (a.image !== undefined || build !== undefined ? 'docker' : a.command !== undefined ? 'exec' : undefined),
     command: a.command,
     image: a.image,
+    build,
     network: a.network,
     kind: a.kind,
     port: a.port,
@@ -77,8 +82,32 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   for (const k of Object.keys(input) as (keyof FunctionInput)[]) if (input[k] === undefined) delete input[k];
   const numeric = ['timeout', 'idle', 'max_inflight', 'workers', 'tasks_max', 'cpu_quota', 'port', 'ready_timeout'] as const;
   for (const k of numeric) if (input[k] !== undefined) input[k] = String(input[k]);
-  const { config, report } = await deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler });
+  const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
+  const { config, report } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
   say(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
+  return 0;
+}
+
+async function withProgress<T>(progress: BuildProgress | null, f: () => Promise<T>): Promise<T> {
+  try {
+    const r = await f();
+    progress?.done(true);
+    return r;
+  } catch (e) {
+    progress?.done(false);
+    throw e;
+  }
+}
+
+// Builds the function's image again from its code (build=) and switches the function to it.
+export async function build(paths: Paths, name: string): Promise<number> {
+  const cfg = loadFunctionConfig(paths, name);
+  if (cfg.build === undefined) fail('FAASS_E_USAGE', `Function ${name} has no build context; deploy it with --from-file DIR --build`);
+  const input = configInput(cfg);
+  delete input.image;
+  const progress = new BuildProgress(process.stdout);
+  const { config, report } = await withProgress(progress, () => deployFunction(paths, { name, input, onBuild: progress.event }));
+  say(report, config.image === cfg.image ? `Image ${config.image} is unchanged` : `Built ${config.image}; ${name} uses it from now on (was ${cfg.image})`);
   return 0;
 }
 
@@ -102,7 +131,7 @@ export function list(paths: Paths): number {
 export function describe(paths: Paths, name: string): number {
   const c = loadFunctionConfig(paths, name);
   process.stdout.write(`# ${functionConfPath(paths, name)}\n${fs.readFileSync(functionConfPath(paths, name), 'utf8')}`);
-  process.stdout.write(`# units: ${functionUnitBase(c.name)}.socket, ${functionUnitBase(c.name)}.service\n`);
+  process.stdout.write(`# units: ${functionUnitBase(c.name)}.socket, ${functionUnitBase(c.name)}.service${c.kind === 'service' ? `, ${functionUnitBase(c.name)}-app.service` : ''}\n`);
   return 0;
 }
 

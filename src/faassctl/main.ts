@@ -4,7 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { resolvePaths } from '../lib/paths';
 import { FaassError } from '../lib/errors';
-import { deploy, remove, list, describe, generateUnits, init, logs, DeployArgs } from './commands';
+import { deploy, build, remove, list, describe, generateUnits, init, logs, DeployArgs } from './commands';
 import { invoke } from './invoke';
 import { status } from './status';
 import { serve } from './serve';
@@ -37,6 +37,7 @@ void yargs(hideBin(process.argv))
         .option('health', { type: 'string', describe: 'service: a path that answers 2xx/3xx when the app is ready' })
         .option('ready-timeout', { type: 'number', describe: 'service: seconds the app may take to get ready (default 30)' })
         .option('image', { type: 'string', describe: 'local image (runtime docker)' })
+        .option('build', { type: 'string', describe: 'build the image from the code (--from-file DIR), context DIR/PATH (default .)' })
         .option('network', { type: 'string', describe: 'none (default) or host (runtime docker)' })
         .option('from-file', { type: 'string', describe: 'file or directory to copy as the function code' })
         .option('command', { type: 'string', describe: 'command line (runtime exec; docker: inside the container)' })
@@ -54,6 +55,7 @@ void yargs(hideBin(process.argv))
         .option('cpu-quota', { type: 'number', describe: 'CPUQuota= percent of one CPU' }),
     (a) => run(() => deploy(paths, a as unknown as DeployArgs)),
   )
+  .command('build <name>', "build a function's image again from its code and switch to it", (y) => y.positional('name', { type: 'string', demandOption: true }), (a) => run(() => build(paths, a.name)))
   .command('list', 'list functions', (y) => y, () => run(() => list(paths)))
   .command('describe <name>', "show a function's configuration", (y) => y.positional('name', { type: 'string', demandOption: true }), (a) => run(() => describe(paths, a.name)))
   .command('delete <name>', 'stop and remove a function, its code and units', (y) => y.positional('name', { type: 'string', demandOption: true }), (a) => run(() => remove(paths, a.name)))

@@ -10,12 +10,14 @@ import { writeFileAtomic, replaceSymlink } from './fs-atomic';
 import { fail, FaassError } from './errors';
 import { validateName } from './validate';
 import { managerReachable, systemctl } from './systemctl';
+import { BuildEvent, buildImage, pruneImages, imageRepo } from './image-build';
 
 export interface DeploySpec {
   name: string;
   input: FunctionInput; // config keys; file/handler may be derived from fromFile
   fromFile?: string; // a file or a directory to copy into the code directory
   handlerSpec?: string; // Kubeless FILE.NAME or NAME
+  onBuild?: (e: BuildEvent) => void; // with build=: the build's progress
 }
 
 export interface ApplyReport {
@@ -89,8 +91,11 @@ function resolveHandler(spec: DeploySpec, runtime: string, codeDir: string, isDi
 export async function deployFunction(paths: Paths, spec: DeploySpec, opts: { reload?: boolean } = {}): Promise<{ config: FunctionConfig; report: ApplyReport }> {
   validateName(spec.name);
   // Validate what can be validated before touching anything.
-  buildFunctionConfig(spec.name, { ...spec.input, file: spec.input.file ?? (spec.fromFile || spec.handlerSpec ? 'placeholder' : undefined) });
+  const building = spec.input.build !== undefined;
+  buildFunctionConfig(spec.name, { ...spec.input, file: spec.input.file ?? ((spec.fromFile || spec.handlerSpec) && spec.input.runtime !== 'docker' ? 'placeholder' : undefined), image: building ? 'placeholder' : spec.input.image });
+  if (building && spec.input.image !== undefined) fail('FAASS_E_USAGE', `Function ${spec.name}: image and build exclude each other (a build names its image ${imageRepo(spec.name)}:ID)`);
   const link = functionCodeDir(paths, spec.name);
+  const previous = building ? currentConfig(paths, spec.name) : null;
   let version: string | null = null;
   let isDir = false;
   if (spec.fromFile) {
@@ -100,8 +105,13 @@ export async function deployFunction(paths: Paths, spec: DeploySpec, opts: { rel
   const codeDir = version ? path.join(versionsDir(paths, spec.name), version) : fs.realpathSync(link);
   try {
     const input: FunctionInput = { ...spec.input };
-    if (spec.fromFile && !isDir && !input.file && !spec.handlerSpec?.includes('.')) input.file = path.basename(spec.fromFile);
+    if (spec.fromFile && !isDir && !input.file && input.runtime !== 'docker' && !spec.handlerSpec?.includes('.')) input.file = path.basename(spec.fromFile);
     Object.assign(input, Object.fromEntries(Object.entries(resolveHandler(spec, String(input.runtime), codeDir, isDir)).filter(([, v]) => v !== undefined)));
+    // An image built from the code comes before anything is written: a failed build changes nothing.
+    if (building) {
+      const context = path.join(codeDir, String(input.build));
+      input.image = await buildImage(loadDockerConfig(paths).socketPath, spec.name, context, spec.onBuild ?? (() => undefined));
+    }
     const cfg = buildFunctionConfig(spec.name, input);
     if (cfg.file !== undefined && !fs.existsSync(path.join(codeDir, cfg.file))) fail('FAASS_E_FILE_MISSING', `Function ${spec.name}: ${cfg.file} is not in the function's code${spec.fromFile ? ` (from ${spec.fromFile})` : ''}`);
     writeFileAtomic(functionConfPath(paths, spec.name), renderFunctionConfig(cfg));
@@ -111,10 +121,19 @@ export async function deployFunction(paths: Paths, spec: DeploySpec, opts: { rel
       pruneVersions(paths, spec.name, version);
     }
     const report = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name] });
+    if (previous?.build !== undefined && previous.image !== undefined && cfg.image !== undefined && cfg.image !== previous.image) await pruneImages(loadDockerConfig(paths).socketPath, spec.name, [cfg.image, previous.image]);
     return { config: cfg, report };
   } catch (e) {
     if (version) fs.rmSync(path.join(versionsDir(paths, spec.name), version), { recursive: true, force: true });
     throw e;
+  }
+}
+
+function currentConfig(paths: Paths, name: string): FunctionConfig | null {
+  try {
+    return loadFunctionConfig(paths, name);
+  } catch {
+    return null; // none yet, or an invalid one being replaced
   }
 }
 
@@ -129,13 +148,7 @@ export async function deleteFunction(paths: Paths, name: string): Promise<ApplyR
   validateName(name);
   if (!fs.existsSync(functionConfPath(paths, name))) fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}`);
   const base = functionUnitBase(name);
-  const cfg = (() => {
-    try {
-      return loadFunctionConfig(paths, name);
-    } catch {
-      return null; // an invalid file is deleted all the same
-    }
-  })();
+  const cfg = currentConfig(paths, name); // an invalid file is deleted all the same
   const reachable = await managerReachable();
   if (reachable) {
     await systemctl('disable', '--now', `${base}.socket`).catch(() => undefined);
@@ -143,6 +156,7 @@ export async function deleteFunction(paths: Paths, name: string): Promise<ApplyR
     if (cfg?.kind === 'service') await systemctl('stop', `${base}-app.service`).catch(() => undefined);
   }
   if (cfg?.runtime === 'docker') await removeContainers(paths, name);
+  if (cfg?.build !== undefined) await pruneImages(loadDockerConfig(paths).socketPath, name, []);
   fs.rmSync(functionConfPath(paths, name), { force: true });
   fs.rmSync(functionCodeDir(paths, name), { force: true });
   fs.rmSync(versionsDir(paths, name), { recursive: true, force: true });

@@ -17,6 +17,7 @@ export const ERRORS = {
   FAASS_E_OUTPUT_TOO_LARGE: { status: 502, exit: 5, summary: 'function output over max_output' },
   FAASS_E_WORKER_CRASHED: { status: 502, exit: 5, summary: 'the worker process died during the request' },
   FAASS_E_ENGINE_UNREACHABLE: { status: 502, exit: 5, summary: 'the Docker engine does not answer' },
+  FAASS_E_BUILD_FAILED: { status: 400, exit: 2, summary: "the function's image could not be built" },
   FAASS_E_IMAGE_MISSING: { status: 502, exit: 5, summary: "the function's image is not on this host" },
   FAASS_E_FUNCTION_TIMEOUT: { status: 504, exit: 5, summary: 'the function ran past its timeout and was killed' },
   FAASS_E_GATEWAY_TIMEOUT: { status: 504, exit: 5, summary: 'no answer from the function within the gateway timeout' },

@@ -22,6 +22,7 @@ export interface FunctionConfig {
   readonly readyTimeout: number; // service: seconds the app may take to get ready
   readonly command?: string; // exec: command line, run in the code directory; docker: inside the container
   readonly image?: string; // docker: a local image
+  readonly build?: string; // docker: build context inside the code directory (faassctl build)
   readonly network: Network; // docker: the container's network
   readonly file?: string; // file inside the code directory (script or handler module)
   readonly handler?: string; // node: export name; python: function name
@@ -48,7 +49,7 @@ export const FUNCTION_DEFAULTS = {
 };
 
 // INI key -> field; the schema a function file may contain, nothing else.
-const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota'] as const;
+const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota'] as const;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 // docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest].
@@ -83,6 +84,12 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     if (!IMAGE_RE.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid image ${JSON.stringify(s)}: expected a docker image reference such as busybox:latest`);
     return s;
   });
+  const build = opt('build', (f, v) => {
+    const s = plainString(f, v);
+    if (s.startsWith('/') || s.split('/').includes('..')) fail('FAASS_E_CONFIG_INVALID', `Invalid build ${JSON.stringify(s)}: expected a directory inside the function's code, such as .`);
+    return s;
+  });
+  if (build !== undefined && runtime !== 'docker') fail('FAASS_E_CONFIG_INVALID', `Function ${name}: build is only for runtime docker`);
   if (runtime === 'exec' && command === undefined && file === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime exec needs a command or a file`);
   if ((runtime === 'node' || runtime === 'python') && file === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime ${runtime} needs a handler file`);
   if ((runtime === 'node' || runtime === 'python') && command !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: command is only for runtimes exec and docker`);
@@ -116,6 +123,7 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     readyTimeout: opt('ready_timeout', (f, v) => number(f, v, 0.1, 3600)) ?? 30,
     command,
     image,
+    build,
     network: opt('network', (f, v) => oneOf(f, v, NETWORKS)) ?? (kind === 'service' ? 'host' : 'none'),
     file,
     handler,
@@ -162,6 +170,7 @@ export function renderFunctionConfig(cfg: FunctionConfig): string {
   put('runtime', cfg.runtime);
   put('command', cfg.command);
   put('image', cfg.image);
+  put('build', cfg.build);
   if (cfg.runtime === 'docker') put('network', cfg.network);
   put('file', cfg.file);
   put('handler', cfg.handler);
@@ -208,4 +217,10 @@ export function listFunctionNames(paths: Paths): string[] {
     .map((f) => f.slice(0, -5))
     .filter((n) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(n))
     .sort();
+}
+
+// The config as input again (its INI keys), e.g. to redeploy it with one key changed.
+export function configInput(cfg: FunctionConfig): FunctionInput {
+  const doc = ini.parse(renderFunctionConfig(cfg)) as { function?: Record<string, unknown>; env?: Record<string, unknown> };
+  return { ...(doc.function ?? {}), env: { ...(doc.env ?? {}) } };
 }

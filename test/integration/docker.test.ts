@@ -1,6 +1,7 @@
 // runtime=docker against a real Docker engine and the real systemd user manager.
 import t from 'tap';
-import { startSandbox, setupGateway, request, load } from '../support/sandbox';
+import { startSandbox, setupGateway, request, load, writeFixture } from '../support/sandbox';
+import * as path from 'node:path';
 import { startEngine, BUSYBOX } from '../support/docker';
 import { encodeFramed } from '../../src/runner/framed';
 
@@ -65,6 +66,46 @@ t.test('container functions', async (t) => {
     t.equal(await engine.countContainers('dcat'), 1, 'a stray container is there');
     t.equal((await request(sb.port, '/function/dcat', { body: 'x' })).status, 200);
     t.equal(await engine.countContainers('dcat'), 0, 'the runner removed it when it started');
+  });
+
+  t.test('an image built from the code of the function', async (t) => {
+    const ctx = writeFixture(sb, 'ctx/Dockerfile', `FROM ${BUSYBOX}\nCOPY greet.sh /greet.sh\nRUN echo v1 > /version && echo preparing the image\nCMD ["sh", "/greet.sh"]\n`);
+    writeFixture(sb, 'ctx/greet.sh', 'read who; echo "hello $who from $(cat /version)"\n');
+    const dir = path.dirname(ctx);
+    const dep = await sb.faassctl('deploy', 'built', '--from-file', dir, '--build', '--idle', '1');
+    t.equal(dep.code, 0, `deploy --build ${dep.stderr}`);
+    t.match(dep.stdout, /^Step 1\/\d : FROM .*\n(.*\n)*?Step 2\/\d : COPY/m, 'progress: one line per step (no terminal)');
+    t.match(dep.stdout, /^  preparing the image$/m, "and the steps' output");
+    const image = /^image\s*=\s*(faass\/built:[0-9a-f]{12})$/m.exec((await sb.faassctl('describe', 'built')).stdout)?.[1];
+    t.ok(image, 'the function names the image it was built as');
+    const r = await request(sb.port, '/function/built', { body: 'world' });
+    t.equal(r.body, 'hello world from v1\n', 'a call runs the built image');
+
+    writeFixture(sb, 'ctx/Dockerfile', `FROM ${BUSYBOX}\nCOPY greet.sh /greet.sh\nRUN echo v2 > /version\nCMD ["sh", "/greet.sh"]\n`);
+    const redeploy = await sb.faassctl('deploy', 'built', '--from-file', dir, '--build', '--idle', '1');
+    t.equal(redeploy.code, 0, `deploy --build again ${redeploy.stderr}`);
+    t.equal((await request(sb.port, '/function/built', { body: 'again' })).body, 'hello again from v2\n', 'a changed context is a new image, used at once');
+    const rebuilt = await sb.faassctl('build', 'built');
+    t.equal(rebuilt.code, 0, `faassctl build ${rebuilt.stderr}`);
+    t.match(rebuilt.stdout, /is unchanged/, 'building the same code again keeps the image');
+
+    writeFixture(sb, 'ctx/Dockerfile', `FROM ${BUSYBOX}\nRUN echo about to fail && exit 7\n`);
+    const failed = await sb.faassctl('deploy', 'built', '--from-file', dir, '--build');
+    t.equal(failed.code, 2, 'a failing build fails the deploy');
+    t.match(failed.stderr, /^faassctl: Build of built failed: .*returned a non-zero code: 7 \(FAASS_E_BUILD_FAILED\)\n$/, 'with one line on stderr');
+    t.equal((await request(sb.port, '/function/built', { body: 'still' })).body, 'hello still from v2\n', 'and changes nothing: the function keeps its image');
+    const nofile = await sb.faassctl('deploy', 'nodockerfile', '--from-file', path.dirname(writeFixture(sb, 'empty/x', 'x')), '--build');
+    t.equal(nofile.code, 2);
+    t.match(nofile.stderr, /No Dockerfile in the build context/);
+    t.equal((await sb.faassctl('describe', 'nodockerfile')).code, 3, 'nothing deployed');
+    const notbuilt = await sb.faassctl('build', 'dcat');
+    t.equal(notbuilt.code, 2, 'build of a function without a build context is refused');
+    t.match(notbuilt.stderr, /has no build context/);
+
+    const images = async () => (await engine.docker.listImages({ filters: { reference: ['faass/built:*'] } })).flatMap((i) => i.RepoTags ?? []);
+    t.equal((await images()).length, 2, 'old images are pruned: the current one and the one before are kept');
+    t.equal((await sb.faassctl('delete', 'built')).code, 0);
+    t.same(await images(), [], 'delete removes the images it built');
   });
 
   t.test('bad input: missing image, engine unreachable', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig, FUNCTION_DEFAULTS } from '../../src/lib/function-config';
+import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig, FUNCTION_DEFAULTS, configInput } from '../../src/lib/function-config';
 import { buildGatewayConfig, GATEWAY_DEFAULTS } from '../../src/lib/gateway-config';
 import { validateName, address } from '../../src/lib/validate';
 import { FaassError } from '../../src/lib/errors';
@@ -82,6 +82,9 @@ t.test('bad values are errors naming the key', async (t) => {
 t.test('docker functions', async (t) => {
   const d = buildFunctionConfig('f', { runtime: 'docker', image: 'busybox:1.36' });
   t.equal(d.network, 'none', 'no network by default');
+  const built = buildFunctionConfig('f', { runtime: 'docker', image: 'faass/f:0123456789ab', build: 'ctx', env: { A: '1' } });
+  t.same(parseFunctionConfig('f', renderFunctionConfig(built)), built, 'build= survives the file');
+  t.same(buildFunctionConfig('f', configInput(built)), built, 'a config is its own input again');
   t.equal(buildFunctionConfig('f', { runtime: 'docker', image: 'registry.local:5000/team/app@sha256:' + 'a'.repeat(64), network: 'host' }).network, 'host');
   for (const [raw, re] of [
     [{ runtime: 'docker' }, /needs an image/],
@@ -89,6 +92,10 @@ t.test('docker functions', async (t) => {
     [{ runtime: 'docker', image: 'a', network: 'bridge' }, /network/],
     [{ runtime: 'docker', image: 'a', file: 'x.js' }, /from the image/],
     [{ runtime: 'exec', command: 'cat', image: 'a' }, /only for runtime docker/],
+    [{ runtime: 'exec', command: 'cat', build: '.' }, /build is only for runtime docker/],
+    [{ runtime: 'docker', image: 'a', build: '/etc' }, /Invalid build/],
+    [{ runtime: 'docker', image: 'a', build: 'sub/../../x' }, /Invalid build/],
+    [{ runtime: 'docker', image: 'a', build: 'x\ny' }, /build/],
   ] as [Record<string, unknown>, RegExp][]) t.throws(() => buildFunctionConfig('f', raw), re, JSON.stringify(raw));
   const text = renderFunctionConfig(d);
   t.same(parseFunctionConfig('f', text), d, 'round-trips');
