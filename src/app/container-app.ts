@@ -7,6 +7,39 @@ import { EngineApi } from './engine-api';
 import { splitCommand } from '../runner/exec-executor';
 import { App } from './process-app';
 
+// The container of a service: the app's port on 127.0.0.1 of the host, either directly (host
+// network) or published from a bridge network (the app then listens on 0.0.0.0:PORT inside).
+// Labelled with a hash of these options: a change of any of them recreates the container.
+export function serviceContainerOptions(cfg: FunctionConfig): Docker.ContainerCreateOptions {
+  const cmd = cfg.command === undefined ? undefined : splitCommand(cfg.command);
+  const port = `${cfg.port}/tcp`;
+  const bridge = cfg.network === 'bridge';
+  const opts: Docker.ContainerCreateOptions = {
+    name: serviceContainerName(cfg.name),
+    Image: cfg.image,
+    Cmd: cmd,
+    Env: Object.entries({ ...cfg.env, PORT: String(cfg.port) }).map(([k, v]) => `${k}=${v}`),
+    Labels: { [LABEL]: cfg.name },
+    ExposedPorts: bridge ? { [port]: {} } : undefined,
+    HostConfig: {
+      // An init as PID 1: an app that is PID 1 ignores SIGTERM, and every idle stop would
+      // wait out the grace time (10 s measured with busybox httpd) before SIGKILL.
+      Init: true,
+      NetworkMode: bridge ? 'bridge' : 'host',
+      PortBindings: bridge ? { [port]: [{ HostIp: '127.0.0.1', HostPort: String(cfg.port) }] } : undefined,
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
+      SecurityOpt: ['no-new-privileges'],
+      CapDrop: ['ALL'],
+      Memory: cfg.memoryMax !== undefined ? Number(cfg.memoryMax) : 512 * 1024 * 1024,
+      PidsLimit: cfg.tasksMax ?? 256,
+      NanoCpus: cfg.cpuQuota !== undefined ? cfg.cpuQuota * 1e7 : undefined,
+    },
+  };
+  const definition = createHash('sha256').update(JSON.stringify(opts)).digest('hex').slice(0, 16);
+  (opts.Labels as Record<string, string>)[DEFINITION_LABEL] = definition;
+  return opts;
+}
+
 // A service app in a long-lived container named faass-svc-NAME: stopped when idle, started
 // again as it is while its definition is unchanged (label faass.definition), recreated when not.
 // The common path (inspect, start, wait, stop) uses EngineApi; dockerode is loaded only to
@@ -34,35 +67,8 @@ export class ContainerApp implements App {
     return `container ${this.containerName} of ${this.cfg.image}`;
   }
 
-  private options(): Docker.ContainerCreateOptions {
-    const cfg = this.cfg;
-    const cmd = cfg.command === undefined ? undefined : splitCommand(cfg.command);
-    const opts: Docker.ContainerCreateOptions = {
-      name: this.containerName,
-      Image: cfg.image,
-      Cmd: cmd,
-      Env: Object.entries({ ...cfg.env, PORT: String(cfg.port) }).map(([k, v]) => `${k}=${v}`),
-      Labels: { [LABEL]: cfg.name },
-      HostConfig: {
-        // An init as PID 1: an app that is PID 1 ignores SIGTERM, and every idle stop would
-        // wait out the grace time (10 s measured with busybox httpd) before SIGKILL.
-        Init: true,
-        NetworkMode: 'host',
-        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
-        SecurityOpt: ['no-new-privileges'],
-        CapDrop: ['ALL'],
-        Memory: cfg.memoryMax !== undefined ? Number(cfg.memoryMax) : 512 * 1024 * 1024,
-        PidsLimit: cfg.tasksMax ?? 256,
-        NanoCpus: cfg.cpuQuota !== undefined ? cfg.cpuQuota * 1e7 : undefined,
-      },
-    };
-    const definition = createHash('sha256').update(JSON.stringify(opts)).digest('hex').slice(0, 16);
-    (opts.Labels as Record<string, string>)[DEFINITION_LABEL] = definition;
-    return opts;
-  }
-
   async start(): Promise<void> {
-    const opts = this.options();
+    const opts = serviceContainerOptions(this.cfg);
     const info = await this.engine.inspect(this.containerName);
     if (info && info.Config.Labels?.[DEFINITION_LABEL] === opts.Labels?.[DEFINITION_LABEL]) {
       if (!info.State.Running) await this.engine.start(this.containerName);

@@ -40,7 +40,7 @@ async function main(): Promise<number> {
   let why: string | null = null;
   try {
     await app.start();
-    const r = await waitReady(cfg.port, cfg.health, cfg.readyTimeout, () => app.alive());
+    const r = await waitReady(cfg.port, cfg.health, cfg.readyTimeout, () => app.alive(), cfg.runtime === 'docker' && cfg.network === 'bridge');
     if (r === 'died') why = `the app ${await app.exited} before it was ready`;
     else if (r === 'timeout') why = `the app did not accept connections on 127.0.0.1:${cfg.port}${cfg.health ? ` and answer ${cfg.health}` : ''} within ready_timeout=${cfg.readyTimeout}s`;
   } catch (e) {

@@ -12,11 +12,12 @@ function connects(port: number): Promise<boolean> {
   });
 }
 
-function healthy(port: number, path: string): Promise<boolean> {
+// path given: it answers 2xx/3xx; null: the app answers GET / with any HTTP status.
+function healthy(port: number, path: string | null): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 2000 }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: path ?? '/', agent: false, timeout: 2000 }, (res) => {
       res.resume();
-      resolve((res.statusCode ?? 500) < 400);
+      resolve(path === null || (res.statusCode ?? 500) < 400);
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
@@ -26,13 +27,15 @@ function healthy(port: number, path: string): Promise<boolean> {
 // Ready means the port accepts connections (and the health path answers 2xx/3xx, if there is
 // one): polled every 5 ms for the first second (a refused loopback connect costs microseconds,
 // and each poll saved is start-up latency), every 25 ms after that; never a fixed sleep.
-// Gives up when alive() says the app is gone.
-export async function waitReady(port: number, health: string | undefined, timeoutSeconds: number, alive: () => boolean): Promise<'ready' | 'timeout' | 'died'> {
+// Gives up when alive() says the app is gone. A port published from a bridge network accepts
+// connections before the app listens (docker-proxy takes them): there, ready means an HTTP answer.
+export async function waitReady(port: number, health: string | undefined, timeoutSeconds: number, alive: () => boolean, published = false): Promise<'ready' | 'timeout' | 'died'> {
+  const probe = health ?? (published ? null : undefined);
   const begun = Date.now();
   const end = begun + timeoutSeconds * 1000;
   while (Date.now() < end) {
     if (!alive()) return 'died';
-    if ((await connects(port)) && (!health || (await healthy(port, health)))) return 'ready';
+    if ((await connects(port)) && (probe === undefined || (await healthy(port, probe)))) return 'ready';
     await new Promise((r) => setTimeout(r, Date.now() - begun < 1000 ? 5 : 25));
   }
   return 'timeout';

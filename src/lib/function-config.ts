@@ -7,7 +7,7 @@ import { validateName, plainString, number, size, oneOf } from './validate';
 export const RUNTIMES = ['exec', 'node', 'python', 'docker'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 export const PROTOCOLS = ['raw', 'framed'] as const;
-export const NETWORKS = ['none', 'host'] as const;
+export const NETWORKS = ['none', 'host', 'bridge'] as const;
 export const KINDS = ['function', 'service'] as const;
 export type Kind = (typeof KINDS)[number];
 export type Network = (typeof NETWORKS)[number];
@@ -107,7 +107,7 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     if (port === undefined) fail('FAASS_E_CONFIG_INVALID', `Service ${name}: port is required (the app's port on 127.0.0.1)`);
     if (runtime !== 'exec' && runtime !== 'docker') fail('FAASS_E_CONFIG_INVALID', `Service ${name}: runtime must be exec (a command) or docker (an image)`);
     if (runtime === 'exec' && command === undefined) fail('FAASS_E_CONFIG_INVALID', `Service ${name}: runtime exec needs a command that serves HTTP on the port`);
-    if (raw.network === 'none') fail('FAASS_E_CONFIG_INVALID', `Service ${name}: network none would make the app unreachable; use host`);
+    if (raw.network === 'none') fail('FAASS_E_CONFIG_INVALID', `Service ${name}: network none would make the app unreachable; use host or bridge`);
   } else if (port !== undefined || health !== undefined || raw.ready_timeout !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: port, health and ready_timeout are only for kind=service`);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw.env ?? {})) {

@@ -89,7 +89,7 @@ t.test('docker functions', async (t) => {
   for (const [raw, re] of [
     [{ runtime: 'docker' }, /needs an image/],
     [{ runtime: 'docker', image: 'Busy Box' }, /Invalid image/],
-    [{ runtime: 'docker', image: 'a', network: 'bridge' }, /network/],
+    [{ runtime: 'docker', image: 'a', network: 'overlay' }, /network/],
     [{ runtime: 'docker', image: 'a', file: 'x.js' }, /from the image/],
     [{ runtime: 'exec', command: 'cat', image: 'a' }, /only for runtime docker/],
     [{ runtime: 'exec', command: 'cat', build: '.' }, /build is only for runtime docker/],

@@ -1,0 +1,51 @@
+// Pure parts of the service app: container options, and readiness probes on loopback sockets.
+import t from 'tap';
+import * as net from 'node:net';
+import * as http from 'node:http';
+import { buildFunctionConfig } from '../../src/lib/function-config';
+import { serviceContainerOptions } from '../../src/app/container-app';
+import { waitReady } from '../../src/app/ready';
+
+const svc = (extra: Record<string, unknown> = {}) => buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'docker', image: 'busybox', ...extra });
+
+t.test('container options: host network by default, bridge publishes on loopback only', async (t) => {
+  const host = serviceContainerOptions(svc());
+  t.equal(host.HostConfig?.NetworkMode, 'host');
+  t.equal(host.HostConfig?.PortBindings, undefined, 'nothing to publish on the host network');
+  t.equal(host.Name ?? host.name, 'faass-svc-web');
+  t.ok(host.Env?.includes('PORT=9001'), 'the app is told its port');
+  const bridge = serviceContainerOptions(svc({ network: 'bridge' }));
+  t.equal(bridge.HostConfig?.NetworkMode, 'bridge');
+  t.same(bridge.ExposedPorts, { '9001/tcp': {} });
+  t.same(bridge.HostConfig?.PortBindings, { '9001/tcp': [{ HostIp: '127.0.0.1', HostPort: '9001' }] }, 'published on 127.0.0.1, never on all addresses');
+  const def = (o: typeof host) => (o.Labels as Record<string, string>)['faass.definition'];
+  t.not(def(host), def(bridge), 'a network change is a new definition (the container is recreated)');
+  t.equal(def(serviceContainerOptions(svc())), def(host), 'the same config is the same definition (the container is reused)');
+  t.not(def(serviceContainerOptions(svc({ env: { A: '1' } }))), def(host), 'so is an env change');
+  t.throws(() => svc({ network: 'none' }), /network none would make the app unreachable/);
+});
+
+const listen = (server: net.Server) => new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as net.AddressInfo).port)));
+
+t.test('readiness: a published port that accepts but does not answer HTTP is not ready', async (t) => {
+  const mute = net.createServer((s) => s.on('error', () => undefined)); // like docker-proxy before the app listens
+  const port = await listen(mute);
+  t.teardown(() => mute.close());
+  t.equal(await waitReady(port, undefined, 0.3, () => true), 'ready', 'a process app: an accepted connection is enough');
+  t.equal(await waitReady(port, undefined, 0.5, () => true, true), 'timeout', 'a published port: it is not');
+});
+
+t.test('readiness: any HTTP answer for a published port, 2xx/3xx from a health path', async (t) => {
+  let healthy = false;
+  const app = http.createServer((req, res) => {
+    res.writeHead(req.url === '/health' ? (healthy ? 200 : 503) : 404);
+    res.end();
+  });
+  const port = await listen(app);
+  t.teardown(() => app.close());
+  t.equal(await waitReady(port, undefined, 2, () => true, true), 'ready', 'a 404 for / is an app that answers');
+  t.equal(await waitReady(port, '/health', 0.3, () => true, true), 'timeout', 'a health path answering 503 is not ready');
+  setTimeout(() => (healthy = true), 100);
+  t.equal(await waitReady(port, '/health', 2, () => true), 'ready', 'it is once the health path answers 200');
+  t.equal(await waitReady(port, '/health', 2, () => false), 'died', 'an app that is gone is not waited for');
+});
