@@ -85,6 +85,15 @@ export class ContainerApp implements App {
       log.info(`Created container ${this.containerName} (${created.id.slice(0, 12)})`);
     }
     this.started = true;
+    if (this.cfg.network === 'bridge') {
+      // An engine without a bridge (dockerd --bridge=none) runs the container unpublished:
+      // say so now rather than wait out the readiness timeout.
+      const ports = (await this.engine.inspect(this.containerName))?.NetworkSettings?.Ports?.[`${this.cfg.port}/tcp`];
+      if (!ports || ports.length === 0) {
+        await this.engine.stop(this.containerName, 0).catch(() => undefined);
+        throw new Error(`the Docker engine did not publish port ${this.cfg.port} of ${this.containerName} (has it a bridge network? dockerd --bridge=none has not); use network=host`);
+      }
+    }
     this.engine.wait(this.containerName).then(
       (status) => {
         this.done = true;

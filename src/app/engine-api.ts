@@ -20,6 +20,7 @@ export interface ContainerInfo {
   Id: string;
   State: { Running: boolean };
   Config: { Labels?: Record<string, string> | null };
+  NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
 }
 
 export class EngineApi {

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Paths, gatewayConfPath, functionConfPath } from '../lib/paths';
 import { deployFunction, deleteFunction, applyUnits, ApplyReport } from '../lib/deploy';
@@ -55,8 +56,10 @@ export function parseEnvPairs(pairs: string[] = []): Record<string, string> {
 export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   validateName(a.name);
   if (!a.fromFile && a.command === undefined && a.image === undefined && a.build === undefined && !a.runtime) fail('FAASS_E_USAGE', 'deploy needs --runtime and --from-file PATH, --command CMD, --image IMAGE or --build');
-  const build = a.build === undefined ? undefined : a.build === '' ? '.' : a.build;
-  if (build !== undefined && !a.fromFile) fail('FAASS_E_USAGE', '--build needs --from-file DIR: the build context (a directory with a Dockerfile)');
+  // --build DIR: a directory of the user's, rebuilt from in place by faassctl build; with
+  // --from-file DIR, --build [PATH] names the context inside the copied code (default .).
+  if (a.build === '' && !a.fromFile) fail('FAASS_E_USAGE', '--build needs a directory with a Dockerfile (or --from-file DIR --build)');
+  const build = a.build === undefined ? undefined : a.fromFile ? a.build || '.' : path.resolve(a.build);
   const input: FunctionInput = {
     runtime: a.runtime ?? (a.image !== undefined || build !== undefined ? 'docker' : a.command !== undefined ? 'exec' : undefined),
     command: a.command,
@@ -102,7 +105,7 @@ async function withProgress<T>(progress: BuildProgress | null, f: () => Promise<
 // Builds the function's image again from its code (build=) and switches the function to it.
 export async function build(paths: Paths, name: string): Promise<number> {
   const cfg = loadFunctionConfig(paths, name);
-  if (cfg.build === undefined) fail('FAASS_E_USAGE', `Function ${name} has no build context; deploy it with --from-file DIR --build`);
+  if (cfg.build === undefined) fail('FAASS_E_USAGE', `Function ${name} has no build context; deploy it with --build DIR`);
   const input = configInput(cfg);
   delete input.image;
   const progress = new BuildProgress(process.stdout);

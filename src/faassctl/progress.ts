@@ -33,7 +33,7 @@ export class BuildProgress {
       return;
     }
     const secs = ((Date.now() - this.stepStarted) / 1000).toFixed(1);
-    const width = Math.max(20, (this.out.columns ?? 80) - 1);
+    const width = Math.max(20, (this.out.columns || 80) - 1); // a pty may say 0
     const line = `  [${secs}s] ${e.text.replace(/[\x00-\x1f\x7f]/g, ' ')}`;
     this.out.write(`\r\x1b[K${line.length > width ? line.slice(0, width - 1) + '…' : line}`);
     this.status = true;

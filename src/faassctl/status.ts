@@ -10,17 +10,29 @@ interface Proc {
   command: string;
 }
 
-// Processes whose cgroup is a faass unit (systemd hierarchy on cgroup v1, the unified one on v2).
-export function faassProcesses(): Proc[] {
+// The faass unit a process runs in, from its /proc/PID/cgroup (the systemd hierarchy on cgroup
+// v1, the unified one on v2), counting only units of the user manager whose control group is
+// `manager` (another user's faass, or another manager's, is not ours to list).
+export function faassUnitOf(cgroupFile: string, manager: string): string | null {
+  for (const line of cgroupFile.split('\n')) {
+    const [, controllers, cgPath] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (cgPath === undefined || (controllers !== 'name=systemd' && controllers !== '')) continue;
+    if (!cgPath.startsWith(manager + '/')) continue;
+    const m = /\/(faass-[a-z0-9-]+\.service)(?:\/|$)/.exec(cgPath.slice(manager.length));
+    if (m) return m[1];
+  }
+  return null;
+}
+
+export function faassProcesses(manager: string): Proc[] {
   const out: Proc[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const cg = fs.readFileSync(`/proc/${entry}/cgroup`, 'utf8');
-      const m = /\/(faass-[a-z0-9-]+\.service)(?:\/|$)/m.exec(cg);
-      if (!m) continue;
+      const unit = faassUnitOf(fs.readFileSync(`/proc/${entry}/cgroup`, 'utf8'), manager);
+      if (!unit) continue;
       const command = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-      out.push({ pid: Number(entry), unit: m[1], command });
+      out.push({ pid: Number(entry), unit, command });
     } catch {
       // the process ended while we looked
     }
@@ -51,7 +63,8 @@ export async function status(paths: Paths): Promise<number> {
   process.stdout.write('Units:\n' + units.stdout.replace(/\n\s*\n[\s\S]*$/, '\n') + '\n');
   const sockets = await run('systemctl', ['--user', 'list-sockets', '--all', '--no-pager', 'faass-*']);
   process.stdout.write('Sockets:\n' + sockets.stdout.replace(/\n\s*\n[\s\S]*$/, '\n') + '\n');
-  const procs = faassProcesses();
+  const manager = (await run('systemctl', ['--user', 'show', '--property=ControlGroup', '--value'])).stdout.trim();
+  const procs = manager ? faassProcesses(manager) : [];
   process.stdout.write(`Running faass processes: ${procs.length}\n`);
   for (const p of procs) process.stdout.write(`  ${String(p.pid).padStart(7)}  ${p.unit.padEnd(32)}  ${p.command.slice(0, 100)}\n`);
   process.stdout.write(await containers(paths));

@@ -109,7 +109,7 @@ export async function deployFunction(paths: Paths, spec: DeploySpec, opts: { rel
     Object.assign(input, Object.fromEntries(Object.entries(resolveHandler(spec, String(input.runtime), codeDir, isDir)).filter(([, v]) => v !== undefined)));
     // An image built from the code comes before anything is written: a failed build changes nothing.
     if (building) {
-      const context = path.join(codeDir, String(input.build));
+      const context = path.isAbsolute(String(input.build)) ? String(input.build) : path.join(codeDir, String(input.build));
       input.image = await buildImage(loadDockerConfig(paths).socketPath, spec.name, context, spec.onBuild ?? (() => undefined));
     }
     const cfg = buildFunctionConfig(spec.name, input);

@@ -22,7 +22,7 @@ export interface FunctionConfig {
   readonly readyTimeout: number; // service: seconds the app may take to get ready
   readonly command?: string; // exec: command line, run in the code directory; docker: inside the container
   readonly image?: string; // docker: a local image
-  readonly build?: string; // docker: build context inside the code directory (faassctl build)
+  readonly build?: string; // docker: build context, absolute or inside the code directory (faassctl build)
   readonly network: Network; // docker: the container's network
   readonly file?: string; // file inside the code directory (script or handler module)
   readonly handler?: string; // node: export name; python: function name
@@ -86,7 +86,7 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
   });
   const build = opt('build', (f, v) => {
     const s = plainString(f, v);
-    if (s.startsWith('/') || s.split('/').includes('..')) fail('FAASS_E_CONFIG_INVALID', `Invalid build ${JSON.stringify(s)}: expected a directory inside the function's code, such as .`);
+    if (s.split('/').includes('..')) fail('FAASS_E_CONFIG_INVALID', `Invalid build ${JSON.stringify(s)}: expected an absolute directory, or one inside the function's code such as . (no ..)`);
     return s;
   });
   if (build !== undefined && runtime !== 'docker') fail('FAASS_E_CONFIG_INVALID', `Function ${name}: build is only for runtime docker`);

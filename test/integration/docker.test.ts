@@ -68,33 +68,40 @@ t.test('container functions', async (t) => {
     t.equal(await engine.countContainers('dcat'), 0, 'the runner removed it when it started');
   });
 
-  t.test('an image built from the code of the function', async (t) => {
+  t.test('images built from a build context, no registry', async (t) => {
     const ctx = writeFixture(sb, 'ctx/Dockerfile', `FROM ${BUSYBOX}\nCOPY greet.sh /greet.sh\nRUN echo v1 > /version && echo preparing the image\nCMD ["sh", "/greet.sh"]\n`);
     writeFixture(sb, 'ctx/greet.sh', 'read who; echo "hello $who from $(cat /version)"\n');
     const dir = path.dirname(ctx);
-    const dep = await sb.faassctl('deploy', 'built', '--from-file', dir, '--build', '--idle', '1');
-    t.equal(dep.code, 0, `deploy --build ${dep.stderr}`);
+    const dep = await sb.faassctl('deploy', 'built', '--build', dir, '--idle', '1');
+    t.equal(dep.code, 0, `deploy --build DIR ${dep.stderr}`);
     t.match(dep.stdout, /^Step 1\/\d : FROM .*\n(.*\n)*?Step 2\/\d : COPY/m, 'progress: one line per step (no terminal)');
     t.match(dep.stdout, /^  preparing the image$/m, "and the steps' output");
-    const image = /^image\s*=\s*(faass\/built:[0-9a-f]{12})$/m.exec((await sb.faassctl('describe', 'built')).stdout)?.[1];
+    const described = (await sb.faassctl('describe', 'built')).stdout;
+    const image = /^image\s*=\s*(faass\/built:[0-9a-f]{12})$/m.exec(described)?.[1];
     t.ok(image, 'the function names the image it was built as');
+    t.match(described, new RegExp(`^build\\s*=\\s*${dir}$`, 'm'), 'and the directory it builds from');
     const r = await request(sb.port, '/function/built', { body: 'world' });
     t.equal(r.body, 'hello world from v1\n', 'a call runs the built image');
 
     writeFixture(sb, 'ctx/Dockerfile', `FROM ${BUSYBOX}\nCOPY greet.sh /greet.sh\nRUN echo v2 > /version\nCMD ["sh", "/greet.sh"]\n`);
-    const redeploy = await sb.faassctl('deploy', 'built', '--from-file', dir, '--build', '--idle', '1');
-    t.equal(redeploy.code, 0, `deploy --build again ${redeploy.stderr}`);
-    t.equal((await request(sb.port, '/function/built', { body: 'again' })).body, 'hello again from v2\n', 'a changed context is a new image, used at once');
     const rebuilt = await sb.faassctl('build', 'built');
-    t.equal(rebuilt.code, 0, `faassctl build ${rebuilt.stderr}`);
-    t.match(rebuilt.stdout, /is unchanged/, 'building the same code again keeps the image');
+    t.equal(rebuilt.code, 0, `faassctl build after an edit in place ${rebuilt.stderr}`);
+    t.match(rebuilt.stdout, /^Built faass\/built:[0-9a-f]{12}; built uses it from now on/m);
+    t.equal((await request(sb.port, '/function/built', { body: 'again' })).body, 'hello again from v2\n', 'the next call runs the new image');
+    const same = await sb.faassctl('build', 'built');
+    t.equal(same.code, 0);
+    t.match(same.stdout, /is unchanged/, 'building unchanged sources again keeps the image');
 
     writeFixture(sb, 'ctx/Dockerfile', `FROM ${BUSYBOX}\nRUN echo about to fail && exit 7\n`);
-    const failed = await sb.faassctl('deploy', 'built', '--from-file', dir, '--build');
-    t.equal(failed.code, 2, 'a failing build fails the deploy');
+    const failed = await sb.faassctl('build', 'built');
+    t.equal(failed.code, 2, 'a failing build fails');
     t.match(failed.stderr, /^faassctl: Build of built failed: .*returned a non-zero code: 7 \(FAASS_E_BUILD_FAILED\)\n$/, 'with one line on stderr');
     t.equal((await request(sb.port, '/function/built', { body: 'still' })).body, 'hello still from v2\n', 'and changes nothing: the function keeps its image');
-    const nofile = await sb.faassctl('deploy', 'nodockerfile', '--from-file', path.dirname(writeFixture(sb, 'empty/x', 'x')), '--build');
+
+    const copied = await sb.faassctl('deploy', 'copied', '--from-file', path.dirname(path.dirname(writeFixture(sb, 'code/sub/Dockerfile', `FROM ${BUSYBOX}\nCMD ["echo", "from a copy"]\n`))), '--build', 'sub', '--idle', '1');
+    t.equal(copied.code, 0, `--from-file DIR --build PATH: a context inside the copied code ${copied.stderr}`);
+    t.equal((await request(sb.port, '/function/copied')).body, 'from a copy\n');
+    const nofile = await sb.faassctl('deploy', 'nodockerfile', '--build', path.dirname(writeFixture(sb, 'empty/x', 'x')));
     t.equal(nofile.code, 2);
     t.match(nofile.stderr, /No Dockerfile in the build context/);
     t.equal((await sb.faassctl('describe', 'nodockerfile')).code, 3, 'nothing deployed');
@@ -103,7 +110,10 @@ t.test('container functions', async (t) => {
     t.match(notbuilt.stderr, /has no build context/);
 
     const images = async () => (await engine.docker.listImages({ filters: { reference: ['faass/built:*'] } })).flatMap((i) => i.RepoTags ?? []);
-    t.equal((await images()).length, 2, 'old images are pruned: the current one and the one before are kept');
+    t.equal((await images()).length, 2, 'the current image and the one before are kept');
+    writeFixture(sb, 'ctx/Dockerfile', `FROM ${BUSYBOX}\nCOPY greet.sh /greet.sh\nRUN echo v3 > /version\nCMD ["sh", "/greet.sh"]\n`);
+    t.equal((await sb.faassctl('build', 'built')).code, 0);
+    t.equal((await images()).length, 2, 'older ones are pruned');
     t.equal((await sb.faassctl('delete', 'built')).code, 0);
     t.same(await images(), [], 'delete removes the images it built');
   });

@@ -128,6 +128,12 @@ http.createServer((req, res) => {
     const noimg = await request(sb.port, '/function/noimg', { method: 'GET' });
     t.equal(noimg.status, 503, 'a container service whose image is missing fails the request');
     t.match(noimg.body, /could not be started: .*[Nn]o such image/, 'saying the image is missing');
+    t.equal((await sb.faassctl('deploy', 'bridged', '--kind', 'service', '--port', String(await freePort()), '--runtime', 'docker', '--image', BUSYBOX, '--network', 'bridge', '--command', 'busybox httpd -f -p 0.0.0.0:$PORT', '--idle', '1')).code, 0);
+    const askedBridged = Date.now();
+    const bridged = await request(sb.port, '/function/bridged', { method: 'GET' });
+    t.equal(bridged.status, 503, 'network=bridge on an engine without a bridge fails the request');
+    t.match(bridged.body, /did not publish port \d+ .*bridge network/, 'saying why');
+    t.ok(Date.now() - askedBridged < 10000, 'at once, not after the readiness timeout (30 s)');
     t.equal((await sb.faassctl('init', '--docker-host', 'unix:///nonexistent/docker.sock')).code, 0);
     const down = await request(sb.port, '/function/box2', { method: 'GET' });
     t.equal(down.status, 404, 'setup: box2 is not deployed yet');
