@@ -35,6 +35,8 @@ export interface DeployArgs {
   memoryMax?: string;
   tasksMax?: number;
   cpuQuota?: number;
+  auth?: string;
+  passAuthorization?: boolean;
 }
 
 function say(report: ApplyReport, what: string): void {
@@ -80,8 +82,21 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
     memory_max: a.memoryMax,
     tasks_max: a.tasksMax,
     cpu_quota: a.cpuQuota,
+    auth: a.auth,
+    pass_authorization: a.passAuthorization,
     env: parseEnvPairs(a.env),
   };
+  // Who may call it is kept on a redeploy unless given (--auth '' makes it public): a code
+  // update must not open a protected function by forgetting a flag.
+  if (a.auth === undefined && fs.existsSync(functionConfPath(paths, a.name))) {
+    try {
+      const prev = loadFunctionConfig(paths, a.name);
+      if (prev.auth.length > 0) input.auth = prev.auth.join(',');
+      if (a.passAuthorization === undefined && prev.passAuthorization) input.pass_authorization = true;
+    } catch {
+      // an invalid file is replaced whole
+    }
+  }
   for (const k of Object.keys(input) as (keyof FunctionInput)[]) if (input[k] === undefined) delete input[k];
   const numeric = ['timeout', 'idle', 'max_inflight', 'workers', 'tasks_max', 'cpu_quota', 'port', 'ready_timeout'] as const;
   for (const k of numeric) if (input[k] !== undefined) input[k] = String(input[k]);

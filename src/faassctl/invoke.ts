@@ -11,6 +11,7 @@ export interface InvokeOptions {
   method?: string;
   path?: string;
   headers?: string[];
+  token?: string; // NAME.SECRET, sent as a Bearer token (default: $FAASS_TOKEN)
 }
 
 function readData(data: string | undefined): Buffer {
@@ -35,6 +36,8 @@ export function invoke(paths: Paths, o: InvokeOptions): Promise<number> {
     if (i <= 0) fail('FAASS_E_USAGE', `Invalid header ${JSON.stringify(h)}: expected "Name: value"`);
     headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
   }
+  const token = o.token ?? process.env.FAASS_TOKEN;
+  if (token !== undefined && headers.authorization === undefined) headers.authorization = `Bearer ${token}`;
   const target = gw.listen.kind === 'unix' ? { socketPath: gw.listen.path } : { host: gw.listen.host === '::' ? '127.0.0.1' : gw.listen.host, port: gw.listen.port };
   const suffix = o.path ? (o.path.startsWith('/') ? o.path : '/' + o.path) : '';
   return new Promise((resolve, reject) => {

@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { resolvePaths } from '../lib/paths';
 import { FaassError } from '../lib/errors';
+import { credentialsAdd, credentialsList, credentialsRemove } from './credentials';
 import { deploy, build, remove, list, describe, generateUnits, init, logs, DeployArgs } from './commands';
 import { invoke } from './invoke';
 import { status } from './status';
@@ -52,7 +53,9 @@ void yargs(hideBin(process.argv))
         .option('max-output', { type: 'string', describe: 'largest output, bytes with K/M/G (default 10M)' })
         .option('memory-max', { type: 'string', describe: 'MemoryMax= of the function unit (e.g. 256M)' })
         .option('tasks-max', { type: 'number', describe: 'TasksMax= of the function unit' })
-        .option('cpu-quota', { type: 'number', describe: 'CPUQuota= percent of one CPU' }),
+        .option('cpu-quota', { type: 'number', describe: 'CPUQuota= percent of one CPU' })
+        .option('auth', { type: 'string', describe: 'credentials that may call it, NAME[,NAME...] (admins always may); "" = public (default)' })
+        .option('pass-authorization', { type: 'boolean', describe: "forward the caller's Authorization header to the function" }),
     (a) => run(() => deploy(paths, a as unknown as DeployArgs)),
   )
   .command('build <name>', "build a function's image again from its code and switch to it", (y) => y.positional('name', { type: 'string', demandOption: true }), (a) => run(() => build(paths, a.name)))
@@ -69,8 +72,16 @@ void yargs(hideBin(process.argv))
         .option('data', { alias: 'd', type: 'string', describe: 'request body, @FILE, or @- for stdin' })
         .option('method', { alias: 'X', type: 'string', describe: 'HTTP method (default POST)' })
         .option('path', { type: 'string', describe: 'path after /function/NAME' })
-        .option('header', { alias: 'H', type: 'string', array: true, describe: '"Name: value" (repeatable)' }),
-    (a) => run(() => invoke(paths, { name: a.name, data: a.data, method: a.method, path: a.path, headers: a.header })),
+        .option('header', { alias: 'H', type: 'string', array: true, describe: '"Name: value" (repeatable)' })
+        .option('token', { type: 'string', describe: 'credential token NAME.SECRET (default: $FAASS_TOKEN)' }),
+    (a) => run(() => invoke(paths, { name: a.name, data: a.data, method: a.method, path: a.path, headers: a.header, token: a.token })),
+  )
+  .command('credentials', 'manage credentials for protected functions and the API', (y) =>
+    y
+      .command('add <name>', 'create a credential and print its token (shown once)', (y) => y.positional('name', { type: 'string', demandOption: true }).option('admin', { type: 'boolean', describe: 'may use the management API and call every function' }), (a) => run(() => credentialsAdd(paths, a.name, a.admin ?? false)))
+      .command('list', 'list credentials (names, admin, created; never secrets)', (y) => y, () => run(() => credentialsList(paths)))
+      .command('remove <name>', 'remove a credential: its token stops working at once', (y) => y.positional('name', { type: 'string', demandOption: true }), (a) => run(() => credentialsRemove(paths, a.name)))
+      .demandCommand(1, 'Name a credentials command: add, list or remove'),
   )
   .command('status', 'units, sockets and running faass processes (exit 1 if a unit failed)', (y) => y, () => run(() => status(paths)))
   .command(

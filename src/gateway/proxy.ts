@@ -2,7 +2,8 @@ import * as http from 'node:http';
 import * as fs from 'node:fs';
 import { Paths, functionSocketPath, functionConfPath, serviceFailurePath } from '../lib/paths';
 import { GatewayConfig } from '../lib/gateway-config';
-import { FaassError } from '../lib/errors';
+import { FaassError, ErrorCode } from '../lib/errors';
+import { Verifier, FailureLimiter, parseAuthorization } from '../lib/credentials';
 import { callId, readBody, sendError, sendFaassError } from '../lib/http-util';
 import { isValidName } from '../lib/validate';
 import { log, errorMessage } from '../lib/log';
@@ -20,6 +21,13 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 const BUFFER_LIMIT = 64 * 1024;
 const FAILURE_POLL_MS = 200;
 
+interface RouteInfo {
+  kind: string; // function or service
+  auth: readonly string[]; // credentials that may call it; empty: public
+  passAuthorization: boolean;
+  invalid: boolean; // its file does not parse: 502 for every caller
+}
+
 interface Upstream {
   socketPath: string;
   failurePath: string;
@@ -31,11 +39,15 @@ const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'ECO
 export class Gateway {
   private readonly clients = new Map<string, RpcClient>();
   private readonly upstreams = new Map<string, Upstream>();
-  private readonly kinds = new Map<string, { file: string; mtimeMs: number; kind: string }>();
+  private readonly infos = new Map<string, { file: string; mtimeMs: number; info: RouteInfo }>();
+  private readonly verifier: Verifier;
+  private readonly limiter = new FailureLimiter();
   constructor(
     private readonly cfg: GatewayConfig,
     private readonly paths: Paths,
-  ) {}
+  ) {
+    this.verifier = new Verifier(paths);
+  }
 
   private client(name: string): RpcClient {
     let c = this.clients.get(name);
@@ -51,24 +63,47 @@ export class Gateway {
     for (const u of this.upstreams.values()) u.agent.destroy();
   }
 
-  // function (faass-rpc to a runner) or service (HTTP to systemd-socket-proxyd); null: no such
-  // function. Re-read only when the file changes.
-  private kindOf(name: string): string | null {
-    const known = this.kinds.get(name);
+  // How to reach a function and who may call it: null when there is no such function. Re-read
+  // only when its file changes.
+  private infoOf(name: string): RouteInfo | null {
+    const known = this.infos.get(name);
     const file = known?.file ?? functionConfPath(this.paths, name);
     const st = fs.statSync(file, { throwIfNoEntry: false });
     if (!st) return null;
-    if (known && known.mtimeMs === st.mtimeMs) return known.kind;
-    let kind = 'function';
+    if (known && known.mtimeMs === st.mtimeMs) return known.info;
+    let info: RouteInfo = { kind: 'function', auth: [], passAuthorization: false, invalid: false };
     try {
-      kind = parseFunctionConfig(name, fs.readFileSync(file, 'utf8')).kind;
+      const cfg = parseFunctionConfig(name, fs.readFileSync(file, 'utf8'));
+      info = { kind: cfg.kind, auth: cfg.auth, passAuthorization: cfg.passAuthorization, invalid: false };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      // An invalid file: its runner reports why in the journal and the caller gets a 502.
-      log.warning(`Function ${name}: ${errorMessage(e)}, routing it as a function`);
+      // An invalid file: who may call it is unknown, so nobody is let through; the reason goes
+      // to the journal, not to the caller.
+      log.err(`Function ${name}: ${errorMessage(e)}`);
+      info = { kind: 'function', auth: [], passAuthorization: false, invalid: true };
     }
-    this.kinds.set(name, { file, mtimeMs: st.mtimeMs, kind });
-    return kind;
+    this.infos.set(name, { file, mtimeMs: st.mtimeMs, info });
+    return info;
+  }
+
+  // null: the caller may go on; otherwise the error to answer. Failures count per address.
+  private async authorize(req: http.IncomingMessage, name: string, info: RouteInfo): Promise<{ code: ErrorCode; message: string; status: number; headers: Record<string, string> } | null> {
+    if (info.invalid) return { code: 'FAASS_E_FUNCTION_UNREACHABLE', message: `Function ${name} has an invalid configuration; see faassctl logs gateway`, status: 502, headers: {} };
+    if (info.auth.length === 0) return null;
+    const from = req.socket.remoteAddress ?? 'unix';
+    const wait = this.limiter.retryAfter(from);
+    if (wait > 0) return { code: 'FAASS_E_AUTH_RATE_LIMITED', message: 'Too many failed authentication attempts from this address', status: 429, headers: { 'retry-after': String(wait) } };
+    const challenge = { 'www-authenticate': 'Bearer realm="faass", Basic realm="faass", charset="UTF-8"' };
+    const presented = parseAuthorization(req.headers.authorization);
+    if (presented === null) return { code: 'FAASS_E_AUTH_REQUIRED', message: `Function ${name} needs a credential: Authorization: Bearer NAME.SECRET`, status: 401, headers: challenge };
+    const cred = presented === 'malformed' ? null : await this.verifier.verify(presented);
+    if (!cred) {
+      this.limiter.failed(from);
+      log.warning(`Failed authentication for ${name} from ${from}${presented === 'malformed' ? ' (malformed Authorization header)' : ` as ${presented.name}`}`);
+      return { code: 'FAASS_E_AUTH_REQUIRED', message: 'The credential given is not valid', status: 401, headers: challenge };
+    }
+    if (cred.admin || info.auth.includes(cred.name)) return null;
+    return { code: 'FAASS_E_FORBIDDEN', message: `Credential ${cred.name} may not call ${name}`, status: 403, headers: {} };
   }
 
   readonly handle: http.RequestListener = (req, res) => {
@@ -94,11 +129,18 @@ export class Gateway {
       sendError(res, 'FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(route.name.slice(0, 80))}: lowercase letters, digits and '-'`, 400);
       return;
     }
-    const kind = this.kindOf(route.name);
-    if (!kind) {
+    const info = this.infoOf(route.name);
+    if (!info) {
       sendError(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`, 404);
       return;
     }
+    const denied = await this.authorize(req, route.name, info);
+    if (denied) {
+      req.resume();
+      sendError(res, denied.code, denied.message, denied.status, denied.headers);
+      return;
+    }
+    const kind = info.kind;
     let body: Buffer;
     try {
       body = await readBody(req, this.cfg.maxBody);
@@ -112,6 +154,7 @@ export class Gateway {
     const id = callId(req);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    if (!info.passAuthorization) delete headers.authorization; // the caller's credential stays here
     headers['x-call-id'] = id;
     const fwd = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = (fwd ? `${fwd}, ` : '') + (req.socket.remoteAddress ?? 'unix');

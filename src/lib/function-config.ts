@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as ini from 'ini';
 import { fail, FaassError } from './errors';
 import { Paths, functionConfPath } from './paths';
-import { validateName, plainString, number, size, oneOf } from './validate';
+import { validateName, isValidName, plainString, number, size, oneOf, boolean } from './validate';
 
 export const RUNTIMES = ['exec', 'node', 'python', 'docker'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
@@ -36,6 +36,8 @@ export interface FunctionConfig {
   readonly memoryMax?: string;
   readonly tasksMax?: number;
   readonly cpuQuota?: number; // percent of one CPU
+  readonly auth: readonly string[]; // credentials that may call it (admins always may); empty: public
+  readonly passAuthorization: boolean; // forward the caller's Authorization header to the function
   readonly env: Readonly<Record<string, string>>;
 }
 
@@ -49,7 +51,7 @@ export const FUNCTION_DEFAULTS = {
 };
 
 // INI key -> field; the schema a function file may contain, nothing else.
-const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota'] as const;
+const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'auth', 'pass_authorization'] as const;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 // docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest].
@@ -141,6 +143,14 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     memoryMax: opt('memory_max', (f, v) => String(size(f, v, 1024 * 1024, 1024 ** 4))),
     tasksMax: opt('tasks_max', (f, v) => number(f, v, 1, 1000000, { integer: true })),
     cpuQuota: opt('cpu_quota', (f, v) => number(f, v, 1, 100000, { integer: true })),
+    auth: Object.freeze(
+      opt('auth', (f, v) => {
+        const names = plainString(f, v, { allowEmpty: true }).split(',').map((n) => n.trim()).filter(Boolean);
+        for (const n of names) if (!isValidName(n)) fail('FAASS_E_CONFIG_INVALID', `Invalid auth ${JSON.stringify(n.slice(0, 80))}: expected credential names (lowercase letters, digits and '-'), separated by commas`);
+        return [...new Set(names)].sort();
+      }) ?? [],
+    ),
+    passAuthorization: opt('pass_authorization', (f, v) => boolean(f, v)) ?? false,
     env: Object.freeze(env),
   };
   return Object.freeze(cfg);
@@ -184,6 +194,8 @@ export function renderFunctionConfig(cfg: FunctionConfig): string {
   put('memory_max', cfg.memoryMax);
   put('tasks_max', cfg.tasksMax);
   put('cpu_quota', cfg.cpuQuota);
+  if (cfg.auth.length > 0) put('auth', cfg.auth.join(','));
+  if (cfg.passAuthorization) put('pass_authorization', 'yes');
   const sorted = Object.fromEntries(Object.entries(cfg.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return '# faass function ' + cfg.name + ' (faass.conf(5)); written by faassctl deploy\n' + ini.stringify({ function: fn, env: sorted });
 }

@@ -62,3 +62,12 @@ export function address(field: string, v: unknown): Address {
   if (m[1] && m[1].split('.').some((o) => Number(o) > 255)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: bad IPv4 address`);
   return { kind: 'tcp', host: m[1] || m[2] || '::', port, text: s };
 }
+
+// yes/no, true/false, on/off, 1/0 (INI files and command lines say all of them).
+export function boolean(field: string, v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  const s = String(v).trim().toLowerCase();
+  if (['yes', 'true', 'on', '1'].includes(s)) return true;
+  if (['no', 'false', 'off', '0'].includes(s)) return false;
+  return fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(String(v).slice(0, 40))}: expected yes or no`);
+}

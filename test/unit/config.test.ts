@@ -86,6 +86,11 @@ t.test('docker functions', async (t) => {
   t.same(parseFunctionConfig('f', renderFunctionConfig(built)), built, 'build= survives the file');
   t.same(buildFunctionConfig('f', configInput(built)), built, 'a config is its own input again');
   t.equal(buildFunctionConfig('f', { runtime: 'docker', image: 'a', build: '/home/me/src' }).build, '/home/me/src', 'a directory of the host');
+  const guarded = buildFunctionConfig('g', { runtime: 'exec', command: 'cat', auth: ' ops, ci ,ci', pass_authorization: 'yes' });
+  t.same(guarded.auth, ['ci', 'ops'], 'auth: names, trimmed, once each, sorted');
+  t.equal(guarded.passAuthorization, true);
+  t.same(parseFunctionConfig('g', renderFunctionConfig(guarded)), guarded, 'auth survives the file');
+  t.same(buildFunctionConfig('g', { runtime: 'exec', command: 'cat', auth: '' }).auth, [], 'empty: public');
   t.equal(buildFunctionConfig('f', { runtime: 'docker', image: 'registry.local:5000/team/app@sha256:' + 'a'.repeat(64), network: 'host' }).network, 'host');
   for (const [raw, re] of [
     [{ runtime: 'docker' }, /needs an image/],
@@ -94,6 +99,9 @@ t.test('docker functions', async (t) => {
     [{ runtime: 'docker', image: 'a', file: 'x.js' }, /from the image/],
     [{ runtime: 'exec', command: 'cat', image: 'a' }, /only for runtime docker/],
     [{ runtime: 'exec', command: 'cat', build: '.' }, /build is only for runtime docker/],
+    [{ runtime: 'exec', command: 'cat', auth: 'ci,Bad Name' }, /Invalid auth/],
+    [{ runtime: 'exec', command: 'cat', auth: 'ci\nExecStart=/bin/sh' }, /auth/],
+    [{ runtime: 'exec', command: 'cat', pass_authorization: 'maybe' }, /expected yes or no/],
     [{ runtime: 'docker', image: 'a', build: 'sub/../../x' }, /Invalid build/],
     [{ runtime: 'docker', image: 'a', build: 'x\ny' }, /build/],
   ] as [Record<string, unknown>, RegExp][]) t.throws(() => buildFunctionConfig('f', raw), re, JSON.stringify(raw));
