@@ -160,9 +160,13 @@ export async function generateUnits(paths: Paths, dir?: string): Promise<number>
 }
 
 // Creates or updates faass.conf; keys not given keep their value.
-export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number; dockerHost?: string }): Promise<number> {
+export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number; dockerHost?: string; tlsListen?: string; httpRedirect?: boolean }): Promise<number> {
   const raw = readGatewayIni(paths);
   const docker = readDockerIni(paths);
+  if (a.tlsListen === '') delete raw.tls_listen;
+  else if (a.tlsListen !== undefined) raw.tls_listen = a.tlsListen;
+  if (a.httpRedirect !== undefined) raw.http_redirect = a.httpRedirect ? 'yes' : 'no';
+  if (raw.tls_listen === undefined) delete raw.http_redirect;
   if (a.dockerHost !== undefined) docker.host = a.dockerHost;
   if (a.listen !== undefined) raw.listen = a.listen;
   else if (a.port !== undefined) raw.listen = `127.0.0.1:${a.port}`;

@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { resolvePaths } from '../lib/paths';
 import { FaassError } from '../lib/errors';
+import { tlsSelfSigned } from './tls';
 import { credentialsAdd, credentialsList, credentialsRemove } from './credentials';
 import { deploy, build, remove, list, describe, generateUnits, init, logs, DeployArgs } from './commands';
 import { invoke } from './invoke';
@@ -25,7 +26,7 @@ const run = (f: () => Promise<number> | number) => {
 void yargs(hideBin(process.argv))
   .scriptName('faassctl')
   .usage('$0 <command> [options]\n\nsystemd-native functions as a service; see faassctl(1).')
-  .command('init', 'create or update the gateway settings (faass.conf)', (y) => y.option('port', { type: 'number', describe: 'gateway port on 127.0.0.1' }).option('listen', { type: 'string', describe: 'gateway address: HOST:PORT, [V6]:PORT or /path' }).option('idle', { type: 'number', describe: 'gateway idle exit, seconds (0 = never)' }).option('docker-host', { type: 'string', describe: 'Docker Engine socket, unix:///path' }), (a) => run(() => init(paths, a)))
+  .command('init', 'create or update the gateway settings (faass.conf)', (y) => y.option('port', { type: 'number', describe: 'gateway port on 127.0.0.1' }).option('listen', { type: 'string', describe: 'gateway address: HOST:PORT, [V6]:PORT or /path' }).option('idle', { type: 'number', describe: 'gateway idle exit, seconds (0 = never)' }).option('docker-host', { type: 'string', describe: 'Docker Engine socket, unix:///path' }).option('tls-listen', { type: 'string', describe: 'HTTPS on a second address (needs a key pair: faassctl tls self-signed); "" = off' }).option('http-redirect', { type: 'boolean', describe: 'with --tls-listen: plain HTTP redirects to HTTPS' }), (a) => run(() => init(paths, a)))
   .command(
     'deploy <name>',
     'create or update a function, its units, and (re)start it',
@@ -82,6 +83,11 @@ void yargs(hideBin(process.argv))
       .command('list', 'list credentials (names, admin, created; never secrets)', (y) => y, () => run(() => credentialsList(paths)))
       .command('remove <name>', 'remove a credential: its token stops working at once', (y) => y.positional('name', { type: 'string', demandOption: true }), (a) => run(() => credentialsRemove(paths, a.name)))
       .demandCommand(1, 'Name a credentials command: add, list or remove'),
+  )
+  .command('tls', 'HTTPS for the gateway', (y) =>
+    y
+      .command('self-signed', 'write a self-signed key pair for local use and serve HTTPS with it', (y) => y.option('days', { type: 'number', describe: 'validity (default 365)' }).option('host', { type: 'string', array: true, describe: 'extra DNS names (localhost, 127.0.0.1 and ::1 are always in)' }), (a) => run(() => tlsSelfSigned(paths, a)))
+      .demandCommand(1, 'Name a tls command: self-signed'),
   )
   .command('status', 'units, sockets and running faass processes (exit 1 if a unit failed)', (y) => y, () => run(() => status(paths)))
   .command(

@@ -1,16 +1,29 @@
 #!/usr/bin/env node
 // faass-gateway(8): routes HTTP requests to function sockets; takes its socket from systemd, exits when idle.
 import * as http from 'node:http';
+import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolvePaths } from '../lib/paths';
 import { loadGatewayConfig } from '../lib/gateway-config';
 import { FaassError } from '../lib/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
-import { address, number } from '../lib/validate';
+import { Address, address, number } from '../lib/validate';
 import { log, errorMessage } from '../lib/log';
 import { Gateway } from './proxy';
 
 const USAGE = 'Usage: faass-gateway [--listen ADDRESS] [--idle SECONDS]; see faass-gateway(8)';
+
+// http_redirect: every plain HTTP request is sent to the same path over HTTPS (308 keeps the
+// method and body).
+function redirectTo(port: number): http.RequestListener {
+  return (req, res) => {
+    req.resume();
+    const host = (req.headers.host ?? '127.0.0.1').replace(/:\d+$/, '');
+    const safeHost = /^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(host) ? host : '127.0.0.1';
+    res.writeHead(308, { location: `https://${safeHost}:${port}${req.url ?? '/'}`, 'content-length': '0' });
+    res.end();
+  };
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { listen: { type: 'string' }, idle: { type: 'string' }, help: { type: 'boolean' } } });
@@ -24,18 +37,39 @@ async function main(): Promise<void> {
   const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
   const gateway = new Gateway(cfg, paths);
   const lifecycle = new Lifecycle({ name: 'gateway', idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => gateway.close() });
-  const targets = fds.length > 0 ? fds.map((f) => ({ fd: f.fd })) : [values.listen ? address('--listen', values.listen) : cfg.listen];
+  // What each socket speaks: systemd names them (FileDescriptorName=); without systemd, the
+  // settings say. HTTPS needs the key pair, read once here.
+  const main = cfg.tls && !cfg.tls.listen ? 'https' : 'http';
+  const targets: { target: { fd: number } | Address; name: string }[] =
+    fds.length > 0 ? fds.map((f) => ({ target: { fd: f.fd }, name: f.name === 'https' ? 'https' : 'http' })) : [{ target: values.listen ? address('--listen', values.listen) : cfg.listen, name: main }, ...(cfg.tls?.listen ? [{ target: cfg.tls.listen, name: 'https' }] : [])];
+  let tls: { cert: Buffer; key: Buffer } | null = null;
+  if (targets.some((t) => t.name === 'https')) {
+    if (!cfg.tls) throw new FaassError('FAASS_E_CONFIG_INVALID', 'systemd passed an https socket, but faass.conf sets no tls_cert and tls_key; run faassctl generate-units');
+    try {
+      tls = { cert: fs.readFileSync(cfg.tls.cert), key: fs.readFileSync(cfg.tls.key) };
+    } catch (e) {
+      throw new FaassError('FAASS_E_CONFIG_INVALID', `Cannot read the TLS key pair (tls_cert, tls_key): ${errorMessage(e)}`);
+    }
+  }
   // Keep-alive clients are let go before the idle time runs, so they cannot pin the gateway.
   const keepAlive = Math.max(500, Math.min(5000, idle > 0 ? idle * 500 : 5000));
-  for (const target of targets) {
-    const server = http.createServer({ keepAliveTimeout: keepAlive, headersTimeout: 10000, requestTimeout: (cfg.timeout + 30) * 1000 });
+  const httpsPort = cfg.tls?.listen?.kind === 'tcp' ? cfg.tls.listen.port : null;
+  for (const { target, name } of targets) {
+    const opts = { keepAliveTimeout: keepAlive, headersTimeout: 10000, requestTimeout: (cfg.timeout + 30) * 1000 };
+    let server: http.Server;
+    try {
+      // node:https (and tls) only when used: loading them costs every cold start.
+      server = name === 'https' && tls ? (require('node:https') as typeof import('node:https')).createServer({ ...opts, cert: tls.cert, key: tls.key }) : http.createServer(opts);
+    } catch (e) {
+      throw new FaassError('FAASS_E_CONFIG_INVALID', `Invalid TLS key pair (tls_cert, tls_key): ${errorMessage(e)}`);
+    }
     lifecycle.track(server);
     lifecycle.trackHttp(server);
-    server.on('request', gateway.handle);
+    server.on('request', name === 'http' && cfg.tls?.redirect && httpsPort !== null ? redirectTo(httpsPort) : gateway.handle);
     await listenOn(server, target);
   }
   lifecycle.ready();
-  log.info(`Gateway serving on ${fds.length > 0 ? `${fds.length} socket(s) from systemd` : targets.map((t) => ('text' in t ? t.text : '')).join(', ')}, idle exit after ${idle}s`);
+  log.info(`Gateway serving ${targets.map((t) => t.name).join(' and ')} on ${fds.length > 0 ? `${fds.length} socket(s) from systemd` : targets.map((t) => ('text' in t.target ? t.target.text : '')).join(', ')}, idle exit after ${idle}s`);
 }
 
 main().catch((e) => {

@@ -181,6 +181,27 @@ export function loadAllFunctions(paths: Paths): FunctionConfig[] {
   return listFunctionNames(paths).map((n) => loadFunctionConfig(paths, n));
 }
 
+// The gateway's sockets follow faass.conf: a changed socket unit (address, HTTP or HTTPS) is
+// restarted, the HTTPS socket is enabled or disabled with tls_listen. Only when the gateway is
+// enabled at all; its running service is stopped first (systemd will not start a socket whose
+// service runs) and comes back with the next connection.
+async function syncGatewaySockets(changes: UnitChanges): Promise<void> {
+  const touched = (u: string) => changes.written.includes(u) || changes.removed.includes(u);
+  if (!touched('faass-gateway.socket') && !touched('faass-gateway-https.socket')) return;
+  const enabled = await systemctl('is-enabled', 'faass-gateway.socket').then(
+    (out) => out.trim() === 'enabled',
+    () => false,
+  );
+  if (!enabled) return;
+  await systemctl('stop', 'faass-gateway.service');
+  if (changes.removed.includes('faass-gateway-https.socket')) await systemctl('disable', '--now', 'faass-gateway-https.socket').catch(() => undefined);
+  if (changes.written.includes('faass-gateway.socket')) await systemctl('restart', 'faass-gateway.socket');
+  if (changes.written.includes('faass-gateway-https.socket')) {
+    await systemctl('enable', 'faass-gateway-https.socket');
+    await systemctl('restart', 'faass-gateway-https.socket');
+  }
+}
+
 // Regenerates every unit from the config files; with a user manager, reloads it, enables the
 // sockets of `enable` and restarts the running services of `restart` (so they load new code).
 export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
@@ -191,6 +212,7 @@ export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boo
   if (!(await managerReachable())) return { units: changes, systemd: 'unreachable' };
   try {
     if (changes.written.length || changes.removed.length) await systemctl('daemon-reload');
+    await syncGatewaySockets(changes);
     for (const name of opts.enable ?? []) {
       const base = functionUnitBase(name);
       await systemctl('reset-failed', `${base}.socket`, `${base}.service`).catch(() => undefined);

@@ -2,24 +2,44 @@ import * as fs from 'node:fs';
 import * as ini from 'ini';
 import { fail, FaassError } from './errors';
 import { Paths, gatewayConfPath } from './paths';
-import { Address, address, number, size } from './validate';
+import * as path from 'node:path';
+import { Address, address, number, size, plainString, boolean } from './validate';
 
 export interface GatewayConfig {
   readonly listen: Address;
   readonly idle: number; // seconds without connections before the gateway exits; 0 = never
   readonly timeout: number; // seconds to wait for a function's answer
   readonly maxBody: number; // bytes
+  // HTTPS: on the main socket (HTTP off), or on a second socket tls_listen (the main one then
+  // serves HTTP, or redirects it to HTTPS with http_redirect).
+  readonly tls?: { readonly cert: string; readonly key: string; readonly listen?: Address; readonly redirect: boolean };
 }
 
 export const GATEWAY_DEFAULTS = { listen: '127.0.0.1:8080', idle: 10, timeout: 60, maxBody: '10M' };
-const KEYS = ['listen', 'idle', 'timeout', 'max_body'];
+const KEYS = ['listen', 'idle', 'timeout', 'max_body', 'tls_cert', 'tls_key', 'tls_listen', 'http_redirect'];
 
 export function buildGatewayConfig(raw: Record<string, unknown>): GatewayConfig {
   for (const k of Object.keys(raw)) {
     if (!KEYS.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in [gateway]; known keys: ${KEYS.join(', ')}`);
   }
+  const file = (k: string): string | undefined => {
+    if (raw[k] === undefined) return undefined;
+    const v = plainString(k, raw[k]);
+    if (!path.isAbsolute(v)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${k} ${JSON.stringify(v.slice(0, 80))}: expected an absolute path`);
+    return v;
+  };
+  const cert = file('tls_cert');
+  const key = file('tls_key');
+  if ((cert === undefined) !== (key === undefined)) fail('FAASS_E_CONFIG_INVALID', 'tls_cert and tls_key go together');
+  if (cert === undefined && (raw.tls_listen !== undefined || raw.http_redirect !== undefined)) fail('FAASS_E_CONFIG_INVALID', 'tls_listen and http_redirect need tls_cert and tls_key');
+  const tlsListen = raw.tls_listen === undefined ? undefined : address('tls_listen', raw.tls_listen);
+  const redirect = raw.http_redirect === undefined ? false : boolean('http_redirect', raw.http_redirect);
+  if (redirect && tlsListen === undefined) fail('FAASS_E_CONFIG_INVALID', 'http_redirect needs tls_listen (HTTPS on a second socket)');
+  const listen = address('listen', raw.listen ?? GATEWAY_DEFAULTS.listen);
+  if (tlsListen && tlsListen.text === listen.text) fail('FAASS_E_CONFIG_INVALID', 'tls_listen must differ from listen');
   return Object.freeze({
-    listen: address('listen', raw.listen ?? GATEWAY_DEFAULTS.listen),
+    listen,
+    tls: cert !== undefined && key !== undefined ? Object.freeze({ cert, key, listen: tlsListen, redirect }) : undefined,
     idle: raw.idle === undefined ? GATEWAY_DEFAULTS.idle : number('idle', raw.idle, 0, 86400),
     timeout: raw.timeout === undefined ? GATEWAY_DEFAULTS.timeout : number('timeout', raw.timeout, 0.1, 86400),
     maxBody: size('max_body', raw.max_body ?? GATEWAY_DEFAULTS.maxBody, 0, 1024 ** 3),

@@ -73,14 +73,25 @@ function sandbox(ctx: UnitContext, readWrite: string[]): string[] {
 export function renderGatewaySocket(gw: GatewayConfig): string {
   return unit({
     Unit: ['Description=faass gateway socket', 'Documentation=man:faass-gateway(8)'],
-    Socket: [`ListenStream=${gw.listen.text}`, 'FileDescriptorName=http', 'Backlog=4096', 'NoDelay=yes', 'TriggerLimitIntervalSec=2s', 'TriggerLimitBurst=200'],
+    // The name tells the gateway what to speak on it: HTTPS when TLS is on and has no socket of its own.
+    Socket: [`ListenStream=${gw.listen.text}`, `FileDescriptorName=${gw.tls && !gw.tls.listen ? 'https' : 'http'}`, 'Backlog=4096', 'NoDelay=yes', 'TriggerLimitIntervalSec=2s', 'TriggerLimitBurst=200'],
+    Install: ['WantedBy=sockets.target'],
+  });
+}
+
+// tls_listen: HTTPS on a second socket of the same gateway service.
+export function renderGatewayHttpsSocket(gw: GatewayConfig): string | null {
+  if (!gw.tls?.listen) return null;
+  return unit({
+    Unit: ['Description=faass gateway HTTPS socket', 'Documentation=man:faass-gateway(8)'],
+    Socket: [`ListenStream=${gw.tls.listen.text}`, 'FileDescriptorName=https', 'Service=faass-gateway.service', 'Backlog=4096', 'NoDelay=yes', 'TriggerLimitIntervalSec=2s', 'TriggerLimitBurst=200'],
     Install: ['WantedBy=sockets.target'],
   });
 }
 
 export function renderGatewayService(gw: GatewayConfig, ctx: UnitContext): string {
   return unit({
-    Unit: ['Description=faass gateway', 'Documentation=man:faass-gateway(8)', 'Requires=faass-gateway.socket', 'After=faass-gateway.socket', ...START_LIMIT],
+    Unit: ['Description=faass gateway', 'Documentation=man:faass-gateway(8)', ...(gw.tls?.listen ? ['Requires=faass-gateway.socket faass-gateway-https.socket', 'After=faass-gateway.socket faass-gateway-https.socket'] : ['Requires=faass-gateway.socket', 'After=faass-gateway.socket']), ...START_LIMIT],
     Service: [
       'Type=notify',
       `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/gateway/main.js`)}`,
@@ -165,6 +176,8 @@ export function renderAllUnits(gw: GatewayConfig, functions: FunctionConfig[], c
     'faass-gateway.socket': renderGatewaySocket(gw),
     'faass-gateway.service': renderGatewayService(gw, ctx),
   };
+  const https = renderGatewayHttpsSocket(gw);
+  if (https) out['faass-gateway-https.socket'] = https;
   for (const fn of [...functions].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     out[`${functionUnitBase(fn.name)}.socket`] = renderFunctionSocket(fn);
     out[`${functionUnitBase(fn.name)}.service`] = renderFunctionService(fn, ctx);

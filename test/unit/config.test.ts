@@ -147,3 +147,21 @@ t.test('gateway settings', async (t) => {
   for (const bad of ['localhost:80', '1.2.3.4:0', '1.2.3.4:70000', '300.1.1.1:80', 'x', '']) t.equal(codeOf(() => buildGatewayConfig({ listen: bad })), 'FAASS_E_CONFIG_INVALID', `listen ${bad} refused`);
   t.equal(codeOf(() => buildGatewayConfig({ port: '80' })), 'FAASS_E_CONFIG_INVALID', 'unknown key refused');
 });
+
+t.test('gateway TLS settings', async (t) => {
+  t.equal(buildGatewayConfig({}).tls, undefined, 'off by default');
+  const main = buildGatewayConfig({ tls_cert: '/c.pem', tls_key: '/k.pem' }).tls;
+  t.same([main?.cert, main?.key, main?.listen, main?.redirect], ['/c.pem', '/k.pem', undefined, false], 'HTTPS on the main socket');
+  const second = buildGatewayConfig({ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8443', http_redirect: 'yes' }).tls;
+  t.same([second?.listen?.text, second?.redirect], ['127.0.0.1:8443', true]);
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ tls_cert: '/c.pem' }, /go together/],
+    [{ tls_cert: 'c.pem', tls_key: '/k.pem' }, /absolute path/],
+    [{ tls_cert: '/c.pem\nExecStart=/bin/sh', tls_key: '/k.pem' }, /tls_cert/],
+    [{ tls_listen: '127.0.0.1:8443' }, /need tls_cert/],
+    [{ tls_cert: '/c.pem', tls_key: '/k.pem', http_redirect: 'yes' }, /needs tls_listen/],
+    [{ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8080' }, /must differ/],
+    [{ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8443', http_redirect: 'perhaps' }, /yes or no/],
+  ];
+  for (const [raw, re] of cases) t.throws(() => buildGatewayConfig(raw), re, JSON.stringify(raw).slice(0, 70));
+});

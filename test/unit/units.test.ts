@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { renderAllUnits, quote, MARKER, UnitContext } from '../../src/lib/units';
+import { buildGatewayConfig } from '../../src/lib/gateway-config';
 import { applyUnitFiles } from '../../src/lib/unit-files';
 import { buildFunctionConfig } from '../../src/lib/function-config';
 import { buildGatewayConfig } from '../../src/lib/gateway-config';
@@ -53,4 +54,14 @@ t.test('applyUnitFiles writes what changed and removes only its own stale files'
   t.ok(fs.existsSync(path.join(dir, 'faass-mine.service')), "a user's own faass-* file is left alone");
   fs.writeFileSync(path.join(dir, 'faass-fn-hello.service'), '# mine\n');
   t.throws(() => applyUnitFiles(dir, units), /not written by faass/, 'a hand-written file in the way is not overwritten');
+});
+
+t.test('TLS: the main socket named https, or a second socket for the same service', async (t) => {
+  const onMain = renderAllUnits(buildGatewayConfig({ tls_cert: '/c.pem', tls_key: '/k.pem' }), [], ctx);
+  t.match(onMain['faass-gateway.socket'], /^FileDescriptorName=https$/m);
+  t.notOk('faass-gateway-https.socket' in onMain);
+  const second = renderAllUnits(buildGatewayConfig({ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8443' }), [], ctx);
+  t.match(second['faass-gateway.socket'], /^FileDescriptorName=http$/m);
+  t.match(second['faass-gateway-https.socket'], /^ListenStream=127\.0\.0\.1:8443\nFileDescriptorName=https\nService=faass-gateway\.service$/m);
+  t.match(second['faass-gateway.service'], /^Requires=faass-gateway\.socket faass-gateway-https\.socket$/m);
 });

@@ -1,0 +1,41 @@
+// faassctl tls self-signed: a key pair for local HTTPS, made by openssl(1), put in faass.conf.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Paths, gatewayConfPath } from '../lib/paths';
+import { run } from '../lib/systemctl';
+import { readGatewayIni, readDockerIni, renderGatewayIni, buildGatewayConfig } from '../lib/gateway-config';
+import { writeFileAtomic } from '../lib/fs-atomic';
+import { applyUnits } from '../lib/deploy';
+import { fail } from '../lib/errors';
+import { number } from '../lib/validate';
+
+export async function tlsSelfSigned(paths: Paths, a: { days?: number; host?: string[] }): Promise<number> {
+  const days = number('--days', a.days ?? 365, 1, 3650, { integer: true });
+  const hosts = a.host ?? [];
+  for (const h of hosts) if (!/^[A-Za-z0-9.-]{1,253}$/.test(h)) fail('FAASS_E_USAGE', `Invalid --host ${JSON.stringify(h.slice(0, 80))}: expected a DNS name`);
+  const dir = path.join(paths.configDir, 'tls');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  const tmpKey = `${key}.${process.pid}.tmp`;
+  const tmpCert = `${cert}.${process.pid}.tmp`;
+  const san = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1', ...hosts.map((h) => `DNS:${h}`)].join(',');
+  const r = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', tmpKey, '-out', tmpCert, '-days', String(days), '-subj', '/CN=faass', '-addext', `subjectAltName=${san}`]);
+  if (r.code !== 0) {
+    fs.rmSync(tmpKey, { force: true });
+    fs.rmSync(tmpCert, { force: true });
+    fail('FAASS_E_INTERNAL', `openssl failed: ${(r.stderr.trim().split('\n').pop() ?? '').slice(0, 200) || `exit ${r.code}`}`);
+  }
+  fs.chmodSync(tmpKey, 0o600);
+  fs.renameSync(tmpKey, key);
+  fs.renameSync(tmpCert, cert);
+  const raw = readGatewayIni(paths);
+  raw.tls_cert = cert;
+  raw.tls_key = key;
+  buildGatewayConfig(raw);
+  writeFileAtomic(gatewayConfPath(paths), renderGatewayIni(raw, readDockerIni(paths)));
+  const report = await applyUnits(paths, { reload: true });
+  if (report.systemd === 'applied') await run('systemctl', ['--user', 'try-restart', 'faass-gateway.service']);
+  process.stdout.write(`Wrote ${cert} and ${key} (valid ${days} days for ${san}); the gateway now serves HTTPS${raw.tls_listen ? ` on ${String(raw.tls_listen)}` : ''}. Clients trust it with: curl --cacert ${cert}\n`);
+  return 0;
+}
