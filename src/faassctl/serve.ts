@@ -44,7 +44,9 @@ export async function serve(paths: Paths): Promise<number> {
   const gw = loadGatewayConfig(paths);
   const dist = path.resolve(__dirname, '..');
   const programs: Program[] = [
-    { label: 'gateway', script: path.join(dist, 'gateway/main.js'), args: ['--idle', '0'], address: gw.listen, fdName: 'http' },
+    // One socket each, as systemd names them: HTTPS on the main one when TLS has no socket of its own.
+    { label: 'gateway', script: path.join(dist, 'gateway/main.js'), args: ['--idle', '0'], address: gw.listen, fdName: gw.tls && !gw.tls.listen ? 'https' : 'http' },
+    ...(gw.tls?.listen ? [{ label: 'gateway (https)', script: path.join(dist, 'gateway/main.js'), args: ['--idle', '0'], address: gw.tls.listen, fdName: 'https' }] : []),
     ...listFunctionNames(paths).map((name) => ({
       label: name,
       script: path.join(dist, 'runner/main.js'),
