@@ -1,9 +1,24 @@
 // faassctl credentials add|list|remove: the store is $XDG_CONFIG_HOME/faass/auth.conf.
+import * as fs from 'node:fs';
 import { Paths } from '../lib/paths';
 import { addCredential, loadCredentials, removeCredential } from '../lib/credentials';
+import { applyUnits } from '../lib/deploy';
+import { managerReachable, systemctl } from '../lib/systemctl';
 
-export function credentialsAdd(paths: Paths, name: string, admin: boolean): number {
+// The API's socket listens while an admin credential exists (the gateway answers 404 without one).
+async function syncApiSocket(paths: Paths): Promise<void> {
+  if (!(await managerReachable())) return;
+  const admins = [...loadCredentials(paths).values()].some((c) => c.admin);
+  // The API's unit may write only these (ReadWritePaths=-): they must exist when it starts.
+  for (const d of [paths.configDir, paths.dataDir, paths.stateDir, paths.unitDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  await applyUnits(paths, { reload: true });
+  if (admins) await systemctl('enable', '--now', 'faass-api.socket');
+  else await systemctl('disable', '--now', 'faass-api.socket', 'faass-api.service').catch(() => undefined);
+}
+
+export async function credentialsAdd(paths: Paths, name: string, admin: boolean): Promise<number> {
   const token = addCredential(paths, name, admin);
+  if (admin) await syncApiSocket(paths);
   process.stdout.write(`${token}\n`);
   process.stderr.write(`faassctl: created ${admin ? 'admin ' : ''}credential ${name}; the token above is shown only now: keep it (send it as Authorization: Bearer TOKEN)\n`);
   return 0;
@@ -16,8 +31,10 @@ export function credentialsList(paths: Paths): number {
   return 0;
 }
 
-export function credentialsRemove(paths: Paths, name: string): number {
+export async function credentialsRemove(paths: Paths, name: string): Promise<number> {
+  const wasAdmin = loadCredentials(paths).get(name)?.admin ?? false;
   removeCredential(paths, name);
+  if (wasAdmin) await syncApiSocket(paths);
   process.stdout.write(`Removed credential ${name}\n`);
   return 0;
 }

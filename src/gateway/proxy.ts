@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Paths, functionSocketPath, functionConfPath, serviceFailurePath } from '../lib/paths';
 import { GatewayConfig } from '../lib/gateway-config';
 import { FaassError, ErrorCode } from '../lib/errors';
@@ -20,6 +21,9 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 // A service's answer up to this size with a known length is sent in one write; larger ones stream.
 const BUFFER_LIMIT = 64 * 1024;
 const FAILURE_POLL_MS = 200;
+
+// Not a valid credential name (names are DNS labels): stands for "admins only".
+const ADMINS_ONLY = '*admin*';
 
 interface RouteInfo {
   kind: string; // function or service
@@ -86,6 +90,38 @@ export class Gateway {
     return info;
   }
 
+  // The management API: off without an admin credential, admins only, forwarded to faass-api's
+  // unix socket (which may write settings and units; this process may not).
+  private async api(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!this.verifier.hasAdmin) {
+      req.resume();
+      sendError(res, 'FAASS_E_API_DISABLED', 'The management API is off: create an admin credential (faassctl credentials add NAME --admin)', 404);
+      return;
+    }
+    const denied = await this.authorize(req, 'the API', { kind: 'api', auth: [ADMINS_ONLY], passAuthorization: false, invalid: false });
+    if (denied) {
+      req.resume();
+      sendError(res, denied.code, denied.message, denied.status, denied.headers);
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && k !== 'authorization' && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    if (req.headers['content-length'] !== undefined) headers['content-length'] = String(req.headers['content-length']);
+    else if (req.headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = 'chunked';
+    const up = http.request({ socketPath: path.join(this.paths.runtimeDir, 'api.sock'), path: req.url, method: req.method, headers, agent: false, timeout: (this.cfg.timeout + 120) * 1000 }, (r) => {
+      const out: http.OutgoingHttpHeaders = {};
+      for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && (!HOP_BY_HOP.has(k) || k === 'content-length')) out[k] = v;
+      res.writeHead(r.statusCode ?? 502, out);
+      r.pipe(res);
+    });
+    up.on('timeout', () => up.destroy(new Error('timeout')));
+    up.on('error', (e: NodeJS.ErrnoException) => {
+      if (res.headersSent) return void res.destroy();
+      sendError(res, 'FAASS_E_API_DISABLED', `The management API does not answer (${e.code ?? e.message}); is faass-api.socket enabled (systemctl --user enable --now faass-api.socket)?`, 503);
+    });
+    req.pipe(up);
+  }
+
   // null: the caller may go on; otherwise the error to answer. Failures count per address.
   private async authorize(req: http.IncomingMessage, name: string, info: RouteInfo): Promise<{ code: ErrorCode; message: string; status: number; headers: Record<string, string> } | null> {
     if (info.invalid) return { code: 'FAASS_E_FUNCTION_UNREACHABLE', message: `Function ${name} has an invalid configuration; see faassctl logs gateway`, status: 502, headers: {} };
@@ -103,7 +139,7 @@ export class Gateway {
       return { code: 'FAASS_E_AUTH_REQUIRED', message: 'The credential given is not valid', status: 401, headers: challenge };
     }
     if (cred.admin || info.auth.includes(cred.name)) return null;
-    return { code: 'FAASS_E_FORBIDDEN', message: `Credential ${cred.name} may not call ${name}`, status: 403, headers: {} };
+    return { code: 'FAASS_E_FORBIDDEN', message: info.auth[0] === ADMINS_ONLY ? `Credential ${cred.name} is not an admin` : `Credential ${cred.name} may not call ${name}`, status: 403, headers: {} };
   }
 
   readonly handle: http.RequestListener = (req, res) => {
@@ -118,6 +154,10 @@ export class Gateway {
     if (url === '/healthz' || url.startsWith('/healthz?')) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"status":"ok"}\n');
+      return;
+    }
+    if (url.startsWith('/system/') || url.startsWith('/api/') || url === '/system' || url === '/api') {
+      await this.api(req, res);
       return;
     }
     const route = parseRoute(url, req.headers['x-function']);

@@ -79,6 +79,32 @@ export function renderGatewaySocket(gw: GatewayConfig): string {
   });
 }
 
+// The management API: a unix socket only the user can reach; the gateway forwards admins' API
+// requests to it. Its service may write faass's settings, code and units, which the gateway,
+// facing the network, may not.
+export function renderApiSocket(): string {
+  return unit({
+    Unit: ['Description=faass management API socket', 'Documentation=man:faass-gateway(8)'],
+    Socket: ['ListenStream=%t/faass/api.sock', 'SocketMode=0600', 'DirectoryMode=0700', 'RemoveOnStop=yes', 'FileDescriptorName=api'],
+    Install: ['WantedBy=sockets.target'],
+  });
+}
+
+export function renderApiService(ctx: UnitContext): string {
+  return unit({
+    Unit: ['Description=faass management API', 'Documentation=man:faass-gateway(8)', 'Requires=faass-api.socket', 'After=faass-api.socket', ...START_LIMIT],
+    Service: [
+      'Type=notify',
+      `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/api/main.js`)}`,
+      ...environment(ctx),
+      'KillMode=mixed',
+      'TimeoutStopSec=130s',
+      'SyslogIdentifier=faass-api',
+      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`, `${ctx.xdg.config}/faass`, `${ctx.xdg.data}/faass`, `${ctx.xdg.config}/systemd/user`]),
+    ],
+  });
+}
+
 // tls_listen: HTTPS on a second socket of the same gateway service.
 export function renderGatewayHttpsSocket(gw: GatewayConfig): string | null {
   if (!gw.tls?.listen) return null;
@@ -176,6 +202,8 @@ export function renderAllUnits(gw: GatewayConfig, functions: FunctionConfig[], c
     'faass-gateway.socket': renderGatewaySocket(gw),
     'faass-gateway.service': renderGatewayService(gw, ctx),
   };
+  out['faass-api.socket'] = renderApiSocket();
+  out['faass-api.service'] = renderApiService(ctx);
   const https = renderGatewayHttpsSocket(gw);
   if (https) out['faass-gateway-https.socket'] = https;
   for (const fn of [...functions].sort((a, b) => (a.name < b.name ? -1 : 1))) {

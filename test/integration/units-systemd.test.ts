@@ -13,7 +13,7 @@ t.test('generated units pass systemd-analyze verify and rate OK in security', as
   t.equal((await sb.faassctl('deploy', 'web', '--kind', 'service', '--port', '18999', '--command', 'busybox httpd -f -p 127.0.0.1:$PORT')).code, 0);
   const unitDir = path.join(sb.env.XDG_CONFIG_HOME as string, 'systemd', 'user');
   const files = fs.readdirSync(unitDir).filter((f) => f.startsWith('faass-') && /\.(socket|service)$/.test(f));
-  t.equal(files.length, 9, 'gateway, two functions and a service (socket, proxy, app)');
+  t.equal(files.length, 11, 'gateway, API, two functions and a service (socket, proxy, app)');
   const verify = await sb.run('systemd-analyze', ['--user', 'verify', ...files.map((f) => path.join(unitDir, f))]);
   t.equal(verify.code, 0, 'verify exits 0');
   t.equal(verify.stderr.trim() + verify.stdout.trim(), '', `no warning at all: ${verify.stderr}`);
@@ -36,7 +36,7 @@ t.test('generated units pass systemd-analyze verify and rate OK in security', as
 
   const before = Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(unitDir, f), 'utf8')]));
   const regen = await sb.faassctl('generate-units');
-  t.match(regen.stdout, /0 written, 0 removed, 9 unchanged/, 'regenerating changes nothing');
+  t.match(regen.stdout, /0 written, 0 removed, 11 unchanged/, 'regenerating changes nothing');
   t.same(Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(unitDir, f), 'utf8')])), before, 'byte-identical');
   const alt = path.join(sb.dir, 'alt-units');
   t.equal((await sb.faassctl('generate-units', '--dir', alt)).code, 0, 'generate-units --dir');

@@ -1,0 +1,186 @@
+// The management API (faass-api(8)): JSON over HTTP on a unix socket of the user's, reached
+// from outside only through the gateway, which authenticates admins first. Every change goes
+// through the same code as faassctl deploy/delete (lib/deploy.ts).
+import * as http from 'node:http';
+import { Paths } from '../lib/paths';
+import { FaassError } from '../lib/errors';
+import { deployFunction, deleteFunction } from '../lib/deploy';
+import { FunctionConfig, FunctionInput, listFunctionNames, loadFunctionConfig } from '../lib/function-config';
+import { loadGatewayConfig } from '../lib/gateway-config';
+import { readBody, sendError } from '../lib/http-util';
+import { isValidName } from '../lib/validate';
+import { log, errorMessage } from '../lib/log';
+
+const MAX_JSON = 1024 * 1024;
+
+// A function as the API shows it: its settings, never anything secret (there is none in a
+// function file; credentials live elsewhere and are never read here).
+export function functionView(cfg: FunctionConfig): Record<string, unknown> {
+  return {
+    name: cfg.name,
+    kind: cfg.kind,
+    runtime: cfg.runtime,
+    command: cfg.command,
+    image: cfg.image,
+    build: cfg.build,
+    network: cfg.runtime === 'docker' ? cfg.network : undefined,
+    port: cfg.port,
+    health: cfg.health,
+    ready_timeout: cfg.kind === 'service' ? cfg.readyTimeout : undefined,
+    file: cfg.file,
+    handler: cfg.handler,
+    protocol: cfg.protocol,
+    timeout: cfg.timeout,
+    idle: cfg.idle,
+    max_inflight: cfg.maxInflight,
+    workers: cfg.workers,
+    max_output: cfg.maxOutput,
+    content_type: cfg.contentType,
+    memory_max: cfg.memoryMax,
+    tasks_max: cfg.tasksMax,
+    cpu_quota: cfg.cpuQuota,
+    auth: cfg.auth,
+    pass_authorization: cfg.passAuthorization,
+    env: cfg.env,
+    url: `/function/${cfg.name}`,
+  };
+}
+
+const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', 'port', 'health', 'ready_timeout', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'auth', 'pass_authorization'] as const;
+
+// A JSON body into a deploy: faass's own keys (OpenFaaS's service/envVars accepted too). Only
+// scalars: no key reaches a unit file but through the function file's validation.
+export function inputFromJson(body: unknown): { name: string; input: FunctionInput } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new FaassError('FAASS_E_CONFIG_INVALID', 'Expected a JSON object');
+  const b = body as Record<string, unknown>;
+  const name = b.name ?? b.service;
+  if (typeof name !== 'string' || !isValidName(name)) throw new FaassError('FAASS_E_NAME_INVALID', `Invalid or missing name ${JSON.stringify(String(name ?? '')).slice(0, 80)}: lowercase letters, digits and '-'`);
+  const known = new Set<string>([...INPUT_KEYS, 'name', 'service', 'env', 'envVars']);
+  for (const k of Object.keys(b)) if (!known.has(k)) throw new FaassError('FAASS_E_CONFIG_INVALID', `Unknown field ${JSON.stringify(k.slice(0, 40))}; known fields: name, ${INPUT_KEYS.join(', ')}, env`);
+  const input: FunctionInput = {};
+  for (const k of INPUT_KEYS) {
+    const v = b[k];
+    if (v === undefined || v === null) continue;
+    if (k === 'auth' && Array.isArray(v) && v.every((x) => typeof x === 'string')) input.auth = v.join(',');
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') input[k] = typeof v === 'number' ? String(v) : v;
+    else throw new FaassError('FAASS_E_CONFIG_INVALID', `Invalid ${k}: expected a string, number or boolean`);
+  }
+  // Through the API a build context is inside the function's code only: never a host path.
+  if (typeof input.build === 'string' && input.build.startsWith('/')) throw new FaassError('FAASS_E_CONFIG_INVALID', 'Invalid build: through the API, a directory inside the function\'s code (such as .), not a host path');
+  const env = b.env ?? b.envVars;
+  if (env !== undefined) {
+    if (typeof env !== 'object' || env === null || Array.isArray(env)) throw new FaassError('FAASS_E_CONFIG_INVALID', 'Invalid env: expected an object of strings');
+    for (const [k, v] of Object.entries(env)) if (typeof v !== 'string') throw new FaassError('FAASS_E_CONFIG_INVALID', `Invalid env ${JSON.stringify(k.slice(0, 40))}: expected a string`);
+    input.env = env as Record<string, string>;
+  }
+  return { name, input };
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body) + '\n';
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const raw = await readBody(req, MAX_JSON);
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new FaassError('FAASS_E_CONFIG_INVALID', 'The request body is not valid JSON');
+  }
+}
+
+function exists(paths: Paths, name: string): boolean {
+  return listFunctionNames(paths).includes(name);
+}
+
+// Deploys or deletes run one at a time: each rewrites the unit set and reloads systemd.
+let queue: Promise<unknown> = Promise.resolve();
+function serialized<T>(f: () => Promise<T>): Promise<T> {
+  const next = queue.then(f, f);
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+export function apiHandler(paths: Paths): http.RequestListener {
+  return (req, res) => {
+    route(paths, req, res).catch((e) => {
+      if (e instanceof FaassError) {
+        res.shouldKeepAlive = false;
+        sendError(res, e.code, e.message, e.status);
+        return;
+      }
+      log.err(`API ${req.method} ${req.url}: ${errorMessage(e)}`);
+      sendError(res, 'FAASS_E_INTERNAL', 'Internal error in the API; see journalctl --user-unit=faass-api.service', 500);
+    });
+  };
+}
+
+async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://api');
+  const p = url.pathname.replace(/\/+$/, '') || '/';
+  const method = req.method ?? 'GET';
+  const notAllowed = (allowed: string) => {
+    res.setHeader('allow', allowed);
+    sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${method} is not allowed on ${p}; use ${allowed}`, 405);
+  };
+  if (p === '/system/functions') {
+    if (method === 'GET') return send(res, 200, listFunctionNames(paths).flatMap((n) => viewOrBroken(paths, n)));
+    if (method === 'POST' || method === 'PUT') {
+      const { name, input } = inputFromJson(await readJson(req));
+      const found = exists(paths, name);
+      if (method === 'POST' && found) throw new FaassError('FAASS_E_FUNCTION_EXISTS', `A function named ${name} exists; update it with PUT`);
+      if (method === 'PUT' && !found) throw new FaassError('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}; create it with POST`);
+      return deploy(paths, res, name, input, found ? 200 : 201);
+    }
+    if (method === 'DELETE') {
+      const body = (await readJson(req)) as { functionName?: unknown; name?: unknown } | null;
+      const name = body?.functionName ?? body?.name;
+      if (typeof name !== 'string' || !isValidName(name)) throw new FaassError('FAASS_E_NAME_INVALID', 'Expected {"functionName": NAME}');
+      return remove(paths, res, name);
+    }
+    return notAllowed('GET, POST, PUT, DELETE');
+  }
+  const one = /^\/(?:system\/function|api\/functions|api\/services)\/([^/]+)$/.exec(p);
+  if (one) {
+    const name = decodeURIComponent(one[1]);
+    if (!isValidName(name)) throw new FaassError('FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(name.slice(0, 80))}: lowercase letters, digits and '-'`);
+    if (method === 'GET') return send(res, 200, functionView(loadFunctionConfig(paths, name)));
+    if (method === 'DELETE') return remove(paths, res, name);
+    if ((method === 'PUT' || method === 'POST') && !p.startsWith('/system/')) {
+      // The original faass's API: PUT/POST /api/functions/NAME creates or replaces.
+      const body = (await readJson(req)) as Record<string, unknown> | null;
+      const { input } = inputFromJson({ ...(body ?? {}), name, service: undefined });
+      if (p.startsWith('/api/services/')) input.kind = 'service';
+      return deploy(paths, res, name, input, exists(paths, name) ? 200 : 201);
+    }
+    return notAllowed(p.startsWith('/system/') ? 'GET, DELETE' : 'GET, PUT, POST, DELETE');
+  }
+  if (p === '/api/configuration' || p === '/system/info') {
+    if (method !== 'GET') return notAllowed('GET');
+    const gw = loadGatewayConfig(paths);
+    return send(res, 200, { provider: 'faass', gateway: { listen: gw.listen.text, idle: gw.idle, timeout: gw.timeout, max_body: gw.maxBody, tls: gw.tls ? { listen: gw.tls.listen?.text ?? gw.listen.text, http_redirect: gw.tls.redirect } : null }, functions: listFunctionNames(paths).length });
+  }
+  sendError(res, 'FAASS_E_ROUTE_MISSING', `No API route ${p}; see faass-gateway(8)`, 404);
+}
+
+function viewOrBroken(paths: Paths, name: string): Record<string, unknown>[] {
+  try {
+    return [functionView(loadFunctionConfig(paths, name))];
+  } catch (e) {
+    return [{ name, error: e instanceof FaassError ? e.code : 'FAASS_E_INTERNAL' }];
+  }
+}
+
+async function deploy(paths: Paths, res: http.ServerResponse, name: string, input: FunctionInput, status: number): Promise<void> {
+  const { config, report } = await serialized(() => deployFunction(paths, { name, input }));
+  log.info(`API: deployed ${name} (${config.runtime}); units ${report.units.written.length} written`);
+  send(res, status, { ...functionView(config), systemd: report.systemd });
+}
+
+async function remove(paths: Paths, res: http.ServerResponse, name: string): Promise<void> {
+  const report = await serialized(() => deleteFunction(paths, name));
+  log.info(`API: deleted ${name}`);
+  send(res, 200, { name, deleted: true, systemd: report.systemd });
+}

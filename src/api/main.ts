@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// faass-api: the management API on a unix socket from systemd (faass-api.socket); exits when idle.
+import * as http from 'node:http';
+import { resolvePaths } from '../lib/paths';
+import { FaassError } from '../lib/errors';
+import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
+import { log, errorMessage } from '../lib/log';
+import { apiHandler } from './handlers';
+import * as path from 'node:path';
+
+const IDLE_SECONDS = 10;
+
+async function main(): Promise<void> {
+  const fds = takeInheritedFds();
+  const paths = resolvePaths();
+  const lifecycle = new Lifecycle({ name: 'api', idleSeconds: IDLE_SECONDS, drainSeconds: 120 });
+  const server = http.createServer({ keepAliveTimeout: 2000, headersTimeout: 10000, requestTimeout: 120000 });
+  lifecycle.track(server);
+  lifecycle.trackHttp(server);
+  server.on('request', apiHandler(paths));
+  const target = fds.length > 0 ? { fd: fds[0].fd } : { kind: 'unix' as const, path: path.join(paths.runtimeDir, 'api.sock'), text: path.join(paths.runtimeDir, 'api.sock') };
+  await listenOn(server, target);
+  lifecycle.ready();
+  log.info(`API serving on ${fds.length > 0 ? 'its socket from systemd' : target.text}, idle exit after ${IDLE_SECONDS}s`);
+}
+
+main().catch((e) => {
+  log.err(`Failed to start faass-api: ${errorMessage(e)}`);
+  process.exit(e instanceof FaassError ? e.exitCode : 1);
+});

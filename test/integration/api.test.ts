@@ -1,0 +1,116 @@
+// The management API through the real gateway and faass-api's socket unit: off without an
+// admin, admins only, the same deploys as faassctl, bad input refused, no secret echoed.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startSandbox, setupGateway, request, Reply } from '../support/sandbox';
+
+const errorCode = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
+
+t.test('management API', async (t) => {
+  const sb = await startSandbox(t);
+  await setupGateway(sb, 30);
+  const replies: Reply[] = [];
+  let token = '';
+  const api = async (method: string, p: string, body?: unknown, auth: string | null = token) => {
+    const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+    const r = await request(sb.port, p, { method, body: text, headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) } });
+    replies.push(r);
+    return r;
+  };
+
+  const off = await api('GET', '/system/functions');
+  t.equal(off.status, 404, 'without an admin credential the API is off');
+  t.equal(errorCode(off.body), 'FAASS_E_API_DISABLED');
+  const add = await sb.faassctl('credentials', 'add', 'root', '--admin');
+  t.equal(add.code, 0, `credentials add --admin ${add.stderr}`);
+  token = add.stdout.trim();
+  const ci = (await sb.faassctl('credentials', 'add', 'ci')).stdout.trim();
+  t.equal((await sb.systemctl('is-active', 'faass-api.socket')).stdout.trim(), 'active', 'adding an admin turns the API socket on');
+
+  t.test('auth', async (t) => {
+    t.equal((await api('GET', '/system/functions', undefined, null)).status, 401, 'no credential: 401');
+    t.equal((await api('GET', '/system/functions', undefined, `root.${'A'.repeat(43)}`)).status, 401, 'a wrong one: 401');
+    const notAdmin = await api('GET', '/system/functions', undefined, ci);
+    t.equal(notAdmin.status, 403, 'a credential that is not an admin: 403');
+    t.match(notAdmin.body, /not an admin/);
+    const list = await api('GET', '/system/functions');
+    t.equal(list.status, 200, 'an admin: 200');
+    t.same(JSON.parse(list.body), [], 'no functions yet');
+  });
+
+  t.test('create, call, update, get, list, delete', async (t) => {
+    const created = await api('POST', '/system/functions', { name: 'echo', runtime: 'exec', command: 'cat', env: { GREETING: 'hi' } });
+    t.equal(created.status, 201, `POST creates ${created.body}`);
+    t.equal(JSON.parse(created.body).url, '/function/echo');
+    t.equal((await request(sb.port, '/function/echo', { body: 'through the API' })).body, 'through the API', 'the function answers');
+    const again = await api('POST', '/system/functions', { name: 'echo', runtime: 'exec', command: 'cat' });
+    t.equal(again.status, 409, 'POST of an existing name: 409');
+    t.equal(errorCode(again.body), 'FAASS_E_FUNCTION_EXISTS');
+    t.equal((await api('PUT', '/system/functions', { name: 'echo', runtime: 'exec', command: 'tr a-z A-Z' })).status, 200, 'PUT updates');
+    t.equal((await request(sb.port, '/function/echo', { body: 'loud' })).body, 'LOUD', 'the next call runs the new definition');
+    t.equal((await api('PUT', '/system/functions', { name: 'nope', runtime: 'exec', command: 'cat' })).status, 404, 'PUT of a missing function: 404');
+    const one = JSON.parse((await api('GET', '/system/function/echo')).body);
+    t.same([one.name, one.runtime, one.command, one.timeout], ['echo', 'exec', 'tr a-z A-Z', 30]);
+    t.same(JSON.parse((await api('GET', '/system/functions')).body).map((f: { name: string }) => f.name), ['echo']);
+    t.equal((await sb.faassctl('describe', 'echo')).code, 0, 'faassctl sees what the API deployed');
+    const del = await api('DELETE', '/system/functions', { functionName: 'echo' });
+    t.equal(del.status, 200, 'DELETE with {functionName}');
+    t.equal((await request(sb.port, '/function/echo', { body: 'x' })).status, 404, 'the route is gone with it');
+    t.equal((await api('DELETE', '/system/function/echo')).status, 404, 'deleting it again: 404');
+  });
+
+  t.test("the original faass's routes", async (t) => {
+    t.equal((await api('PUT', '/api/functions/legacy', { runtime: 'exec', command: 'echo legacy' })).status, 201, 'PUT /api/functions/NAME creates');
+    t.equal((await request(sb.port, '/function/legacy', { body: '' })).body, 'legacy\n');
+    t.equal(JSON.parse((await api('GET', '/api/functions/legacy')).body).command, 'echo legacy');
+    const conf = JSON.parse((await api('GET', '/api/configuration')).body);
+    t.equal(conf.gateway.listen, `127.0.0.1:${sb.port}`);
+    t.equal((await api('DELETE', '/api/functions/legacy')).status, 200);
+    t.equal((await request(sb.port, '/function/legacy')).status, 404, 'DELETE removes the route too');
+  });
+
+  t.test('bad input: 400 with a code naming the field, nothing written', async (t) => {
+    const cases: [unknown, string, RegExp][] = [
+      [{ name: 'Bad_Name', runtime: 'exec', command: 'cat' }, 'FAASS_E_NAME_INVALID', /name/],
+      [{ name: 'r', runtime: 'ruby', command: 'cat' }, 'FAASS_E_RUNTIME_UNKNOWN', /ruby/],
+      [{ name: 'u', runtime: 'exec', command: 'cat', ExecStart: '/bin/sh' }, 'FAASS_E_CONFIG_INVALID', /Unknown field "ExecStart"/],
+      [{ name: 'n', runtime: 'exec', command: 'cat\nExecStartPre=/bin/sh' }, 'FAASS_E_CONFIG_INVALID', /command/],
+      [{ name: 'e', runtime: 'exec', command: 'cat', env: { A: 'x\ny' } }, 'FAASS_E_CONFIG_INVALID', /env A|control/],
+      [{ name: 't', runtime: 'exec', command: 'cat', timeout: 'soon' }, 'FAASS_E_CONFIG_INVALID', /timeout/],
+      [{ name: 'b', runtime: 'docker', image: 'x', build: '/etc' }, 'FAASS_E_CONFIG_INVALID', /not a host path/],
+      [{ name: 'o', runtime: 'exec', command: { nested: true } }, 'FAASS_E_CONFIG_INVALID', /command/],
+      ['{not json', 'FAASS_E_CONFIG_INVALID', /JSON/],
+      [[1, 2], 'FAASS_E_CONFIG_INVALID', /object/],
+    ];
+    for (const [body, code, re] of cases) {
+      const r = await api('POST', '/system/functions', body);
+      t.equal(r.status, 400, `${JSON.stringify(body).slice(0, 60)}: 400`);
+      t.equal(errorCode(r.body), code);
+      t.match(JSON.parse(r.body).error.message, re, 'naming the field');
+    }
+    const big = await api('POST', '/system/functions', JSON.stringify({ name: 'big', runtime: 'exec', command: 'cat', env: { A: 'x'.repeat(2 * 1024 * 1024) } }));
+    t.equal(big.status, 413, 'an oversize body: 413');
+    t.equal((await api('PATCH', '/system/functions', {})).status, 405, 'an unknown method: 405');
+    const fnDir = path.join(sb.env.XDG_CONFIG_HOME as string, 'faass', 'functions');
+    t.same(fs.existsSync(fnDir) ? fs.readdirSync(fnDir) : [], [], 'no function file was written');
+  });
+
+  t.test('two concurrent updates of one function: one of the two, whole', async (t) => {
+    t.equal((await api('POST', '/system/functions', { name: 'race', runtime: 'exec', command: 'echo start' })).status, 201);
+    const [a, b] = await Promise.all([api('PUT', '/system/functions', { name: 'race', runtime: 'exec', command: 'echo one', timeout: 11 }), api('PUT', '/system/functions', { name: 'race', runtime: 'exec', command: 'echo two', timeout: 22 })]);
+    t.same([a.status, b.status], [200, 200]);
+    const got = JSON.parse((await api('GET', '/system/function/race')).body);
+    t.ok((got.command === 'echo one' && got.timeout === 11) || (got.command === 'echo two' && got.timeout === 22), `the file is one update whole: ${got.command} ${got.timeout}`);
+    t.match((await request(sb.port, '/function/race', { body: '' })).body, /^(one|two)\n$/);
+  });
+
+  t.test('no secret in any API response; removing the last admin turns the API off', async (t) => {
+    const secrets = [token, ci].map((x) => x.split('.')[1]);
+    t.same(secrets.filter((s) => replies.some((r) => (JSON.stringify(r.headers) + r.body).includes(s))), [], `${replies.length} responses scanned`);
+    t.equal((await sb.faassctl('credentials', 'remove', 'root')).code, 0);
+    const after = await api('GET', '/system/functions');
+    t.equal(after.status, 404, 'the API is off again');
+    t.not((await sb.systemctl('is-active', 'faass-api.socket')).stdout.trim(), 'active', 'and its socket is stopped');
+  });
+});
