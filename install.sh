@@ -140,7 +140,8 @@ uninstall() {
     for fn in $("$BIN/faassctl" list | cut -f1); do "$BIN/faassctl" delete "$fn" || true; done
   fi
   if has_user_manager; then
-    systemctl --user disable --now faass-gateway.socket >/dev/null 2>&1 || true
+    local s
+    for s in faass-gateway.socket faass-gateway-https.socket faass-api.socket; do systemctl --user disable --now "$s" >/dev/null 2>&1 || true; done
     systemctl --user stop 'faass-*' >/dev/null 2>&1 || true
   fi
   local f
