@@ -65,6 +65,9 @@ export function inputFromJson(body: unknown): { name: string; input: FunctionInp
     else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') input[k] = typeof v === 'number' ? String(v) : v;
     else throw new FaassError('FAASS_E_CONFIG_INVALID', `Invalid ${k}: expected a string, number or boolean`);
   }
+  // As faassctl deploy does: an image (or a build) means docker, a command alone exec.
+  if (input.runtime === undefined) input.runtime = input.image !== undefined || input.build !== undefined ? 'docker' : input.command !== undefined ? 'exec' : undefined;
+  if (input.runtime === undefined) delete input.runtime;
   // Through the API a build context is inside the function's code only: never a host path.
   if (typeof input.build === 'string' && input.build.startsWith('/')) throw new FaassError('FAASS_E_CONFIG_INVALID', 'Invalid build: through the API, a directory inside the function\'s code (such as .), not a host path');
   const env = b.env ?? b.envVars;

@@ -61,7 +61,7 @@ t.test('management API', async (t) => {
   });
 
   t.test("the original faass's routes", async (t) => {
-    t.equal((await api('PUT', '/api/functions/legacy', { runtime: 'exec', command: 'echo legacy' })).status, 201, 'PUT /api/functions/NAME creates');
+    t.equal((await api('PUT', '/api/functions/legacy', { command: 'echo legacy' })).status, 201, 'PUT /api/functions/NAME creates (a command alone: runtime exec)');
     t.equal((await request(sb.port, '/function/legacy', { body: '' })).body, 'legacy\n');
     t.equal(JSON.parse((await api('GET', '/api/functions/legacy')).body).command, 'echo legacy');
     const conf = JSON.parse((await api('GET', '/api/configuration')).body);

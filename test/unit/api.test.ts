@@ -4,7 +4,8 @@ import { buildFunctionConfig } from '../../src/lib/function-config';
 
 t.test('JSON bodies into deploy input', async (t) => {
   t.same(inputFromJson({ name: 'f', runtime: 'exec', command: 'cat', timeout: 5, pass_authorization: true, env: { A: '1' } }), { name: 'f', input: { runtime: 'exec', command: 'cat', timeout: '5', pass_authorization: true, env: { A: '1' } } });
-  t.same(inputFromJson({ service: 'f', image: 'busybox', envVars: { B: '2' } }).input, { image: 'busybox', env: { B: '2' } }, "OpenFaaS's service and envVars");
+  t.same(inputFromJson({ service: 'f', image: 'busybox', envVars: { B: '2' } }).input, { image: 'busybox', runtime: 'docker', env: { B: '2' } }, "OpenFaaS's service and envVars; an image means docker");
+  t.equal(inputFromJson({ name: 'f', command: 'cat' }).input.runtime, 'exec', 'a command alone means exec');
   t.same(inputFromJson({ name: 'f', command: 'cat', auth: ['ci', 'ops'] }).input.auth, 'ci,ops', 'auth as a list');
   const bad: [unknown, RegExp][] = [
     [null, /JSON object/],
