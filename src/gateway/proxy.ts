@@ -22,6 +22,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 const BUFFER_LIMIT = 64 * 1024;
 const FAILURE_POLL_MS = 200;
 
+const API_MAX_BODY = 1024 * 1024;
+
 // Not a valid credential name (names are DNS labels): stands for "admins only".
 const ADMINS_ONLY = '*admin*';
 
@@ -104,10 +106,20 @@ export class Gateway {
       sendError(res, denied.code, denied.message, denied.status, denied.headers);
       return;
     }
+    // Read whole here (JSON of at most API_MAX_BODY): an oversize request is a clean 413, not a
+    // race between the API's early answer and this side still sending.
+    let body: Buffer;
+    try {
+      body = await readBody(req, API_MAX_BODY);
+    } catch (e) {
+      if (!(e instanceof FaassError)) return void res.destroy();
+      res.shouldKeepAlive = false;
+      sendFaassError(res, e);
+      return;
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && k !== 'authorization' && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    if (req.headers['content-length'] !== undefined) headers['content-length'] = String(req.headers['content-length']);
-    else if (req.headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = 'chunked';
+    headers['content-length'] = String(body.length);
     const up = http.request({ socketPath: path.join(this.paths.runtimeDir, 'api.sock'), path: req.url, method: req.method, headers, agent: false, timeout: (this.cfg.timeout + 120) * 1000 }, (r) => {
       const out: http.OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && (!HOP_BY_HOP.has(k) || k === 'content-length')) out[k] = v;
@@ -119,7 +131,7 @@ export class Gateway {
       if (res.headersSent) return void res.destroy();
       sendError(res, 'FAASS_E_API_DISABLED', `The management API does not answer (${e.code ?? e.message}); is faass-api.socket enabled (systemctl --user enable --now faass-api.socket)?`, 503);
     });
-    req.pipe(up);
+    up.end(body);
   }
 
   // null: the caller may go on; otherwise the error to answer. Failures count per address.
