@@ -5,7 +5,10 @@ import * as http from 'node:http';
 import { Paths } from '../lib/paths';
 import { FaassError } from '../lib/errors';
 import { deployFunction, deleteFunction } from '../lib/deploy';
-import { FunctionConfig, FunctionInput, listFunctionNames, loadFunctionConfig } from '../lib/function-config';
+import { FunctionConfig, FunctionInput, listFunctionNames, loadFunctionConfig, configInput } from '../lib/function-config';
+import { unpackTarGz, checkFileName } from './upload';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { loadGatewayConfig } from '../lib/gateway-config';
 import { readBody, sendError } from '../lib/http-util';
 import { isValidName } from '../lib/validate';
@@ -145,6 +148,11 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     }
     return notAllowed('GET, POST, PUT, DELETE');
   }
+  const code = /^\/system\/function\/([^/]+)\/code$/.exec(p);
+  if (code) {
+    if (method !== 'PUT' && method !== 'POST') return notAllowed('PUT, POST');
+    return upload(paths, req, res, decodeURIComponent(code[1]), url.searchParams.get('filename'));
+  }
   const one = /^\/(?:system\/function|api\/functions|api\/services)\/([^/]+)$/.exec(p);
   if (one) {
     const name = decodeURIComponent(one[1]);
@@ -166,6 +174,39 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     return send(res, 200, { provider: 'faass', gateway: { listen: gw.listen.text, idle: gw.idle, timeout: gw.timeout, max_body: gw.maxBody, tls: gw.tls ? { listen: gw.tls.listen?.text ?? gw.listen.text, http_redirect: gw.tls.redirect } : null }, functions: listFunctionNames(paths).length });
   }
   sendError(res, 'FAASS_E_ROUTE_MISSING', `No API route ${p}; see faass-gateway(8)`, 404);
+}
+
+const TAR_GZ = new Set(['application/gzip', 'application/x-gzip', 'application/x-tar+gzip', 'application/x-compressed-tar', 'application/tar+gzip']);
+
+// New code for an existing function: a tar.gz of its directory, or one file (?filename=), into a
+// new code version through the same deploy as faassctl deploy --from-file.
+async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerResponse, name: string, filename: string | null): Promise<void> {
+  if (!isValidName(name)) throw new FaassError('FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(name.slice(0, 80))}: lowercase letters, digits and '-'`);
+  const cfg = loadFunctionConfig(paths, name);
+  const body = await readBody(req, loadGatewayConfig(paths).maxBody);
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const staging = path.join(paths.dataDir, 'uploads');
+  fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
+  const tmp = fs.mkdtempSync(path.join(staging, `${name}-`));
+  try {
+    const input = configInput(cfg);
+    let from: string;
+    let files = 1;
+    if (TAR_GZ.has(type)) {
+      files = await unpackTarGz(body, tmp);
+      from = tmp;
+    } else {
+      const file = checkFileName(filename);
+      from = path.join(tmp, file);
+      fs.writeFileSync(from, body, { mode: 0o755 });
+      if (cfg.file !== undefined) input.file = file;
+    }
+    const { config, report } = await serialized(() => deployFunction(paths, { name, input, fromFile: from }));
+    log.info(`API: new code for ${name} (${files} file${files === 1 ? '' : 's'}, ${body.length} bytes)`);
+    send(res, 200, { ...functionView(config), files, bytes: body.length, systemd: report.systemd });
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 function viewOrBroken(paths: Paths, name: string): Record<string, unknown>[] {

@@ -106,11 +106,11 @@ export class Gateway {
       sendError(res, denied.code, denied.message, denied.status, denied.headers);
       return;
     }
-    // Read whole here (JSON of at most API_MAX_BODY): an oversize request is a clean 413, not a
+    // Read whole here (JSON of at most API_MAX_BODY, code uploads up to max_body): an oversize request is a clean 413, not a
     // race between the API's early answer and this side still sending.
     let body: Buffer;
     try {
-      body = await readBody(req, API_MAX_BODY);
+      body = await readBody(req, /^\/system\/function\/[^/?]+\/code(\?|$)/.test(req.url ?? '') ? this.cfg.maxBody : API_MAX_BODY);
     } catch (e) {
       if (!(e instanceof FaassError)) return void res.destroy();
       res.shouldKeepAlive = false;

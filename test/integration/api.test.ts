@@ -3,7 +3,34 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startSandbox, setupGateway, request, Reply } from '../support/sandbox';
+import * as zlib from 'node:zlib';
+import { startSandbox, setupGateway, request, Reply, writeFixture } from '../support/sandbox';
+
+// A tar.gz written by hand, so that entries a well-behaved tar would never make can be made.
+function rawTarGz(entries: { name: string; type?: string; linkname?: string; body?: string }[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const body = Buffer.from(e.body ?? '');
+    const h = Buffer.alloc(512);
+    h.write(e.name, 0, 100);
+    h.write('0000644\0', 100);
+    h.write('0000000\0', 108);
+    h.write('0000000\0', 116);
+    h.write(body.length.toString(8).padStart(11, '0') + '\0', 124);
+    h.write('00000000000\0', 136);
+    h.write('        ', 148);
+    h.write(e.type ?? '0', 156);
+    h.write(e.linkname ?? '', 157, 100);
+    h.write('ustar\0', 257);
+    h.write('00', 263);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+    blocks.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return zlib.gzipSync(Buffer.concat(blocks));
+}
 
 const errorCode = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
 
@@ -103,6 +130,48 @@ t.test('management API', async (t) => {
     const got = JSON.parse((await api('GET', '/system/function/race')).body);
     t.ok((got.command === 'echo one' && got.timeout === 11) || (got.command === 'echo two' && got.timeout === 22), `the file is one update whole: ${got.command} ${got.timeout}`);
     t.match((await request(sb.port, '/function/race', { body: '' })).body, /^(one|two)\n$/);
+  });
+
+  t.test('code upload: a tar.gz or one file, traversal refused, size limited', async (t) => {
+    const put = async (p: string, body: Buffer, type: string) => {
+      const r = await request(sb.port, p, { method: 'PUT', body, headers: { 'content-type': type, authorization: `Bearer ${token}` } });
+      replies.push(r);
+      return r;
+    };
+    writeFixture(sb, 'up/handler.js', "exports.handler = async (event) => 'v1 ' + event.data;\n");
+    t.equal((await sb.faassctl('deploy', 'up', '--runtime', 'node', '--from-file', path.join(sb.dir, 'fixtures', 'up'), '--handler', 'handler.handler')).code, 0);
+    t.equal((await request(sb.port, '/function/up', { body: 'a' })).body, 'v1 a');
+    const v2 = rawTarGz([{ name: 'handler.js', body: "exports.handler = async (event) => 'v2 ' + event.data;\n" }, { name: 'lib/', type: '5' }, { name: 'lib/x.txt', body: 'x' }]);
+    const ok = await put('/system/function/up/code', v2, 'application/gzip');
+    t.equal(ok.status, 200, `a tar.gz replaces the code ${ok.body}`);
+    t.equal(JSON.parse(ok.body).files, 2);
+    t.equal((await request(sb.port, '/function/up', { body: 'b' })).body, 'v2 b', 'the next call runs it');
+    const single = await put('/system/function/up/code?filename=handler.js', Buffer.from("exports.handler = async (event) => 'v3 ' + event.data;\n"), 'application/octet-stream');
+    t.equal(single.status, 200, `one file ${single.body}`);
+    t.equal((await request(sb.port, '/function/up', { body: 'c' })).body, 'v3 c');
+    const evil: [string, Buffer, RegExp][] = [
+      ['..', rawTarGz([{ name: 'handler.js', body: 'x' }, { name: '../../escape.js', body: 'x' }]), /a path with \.\./],
+      ['absolute', rawTarGz([{ name: '/tmp/abs.js', body: 'x' }]), /absolute path/],
+      ['symlink out', rawTarGz([{ name: 'handler.js', type: '2', linkname: '/etc/passwd' }]), /points out of the tree/],
+      ['relative symlink out', rawTarGz([{ name: 'a/handler.js', type: '2', linkname: '../../../etc/passwd' }]), /points out of the tree/],
+      ['hard link out', rawTarGz([{ name: 'h', type: '1', linkname: '../outside' }]), /\.\./],
+      ['device', rawTarGz([{ name: 'dev', type: '3' }]), /type CharacterDevice/],
+      ['not gzip', Buffer.from('plain text'), /valid tar\.gz/],
+    ];
+    for (const [what, body, re] of evil) {
+      const r = await put('/system/function/up/code', body, 'application/gzip');
+      t.equal(r.status, 400, `${what}: 400`);
+      t.equal(JSON.parse(r.body).error?.code, 'FAASS_E_UPLOAD_INVALID');
+      t.match(JSON.parse(r.body).error?.message ?? '', re, 'saying why');
+    }
+    t.equal((await put('/system/function/up/code?filename=../x.js', Buffer.from('x'), 'text/plain')).status, 400, 'a file name with a path: 400');
+    t.equal((await request(sb.port, '/function/up', { body: 'd' })).body, 'v3 d', 'the refused uploads changed nothing');
+    t.notOk(fs.existsSync(path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'escape.js')) || fs.existsSync('/tmp/abs.js'), 'and wrote nothing outside');
+    const uploads = path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'uploads');
+    t.same(fs.readdirSync(uploads), [], 'no staging directory is left behind');
+    const huge = await put('/system/function/up/code?filename=handler.js', Buffer.alloc(11 * 1024 * 1024, 'x'), 'application/octet-stream');
+    t.equal(huge.status, 413, 'an upload over max_body: 413');
+    t.equal((await put('/system/function/none/code?filename=a.js', Buffer.from('x'), 'text/plain')).status, 404, 'to a missing function: 404');
   });
 
   t.test('no secret in any API response; removing the last admin turns the API off', async (t) => {
