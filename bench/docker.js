@@ -5,7 +5,7 @@
 'use strict';
 const { execFileSync } = require('node:child_process');
 const { BUSYBOX } = require('../test/support/docker-engine.js');
-const { round, summary, progress, timedRequest, ab, startStack } = require('./lib.js');
+const { runBench, round, summary, progress, timedRequest, ab, startStack } = require('./lib.js');
 
 const RUNS = process.argv.includes('--quick') ? 5 : 20;
 const AB_N = process.argv.includes('--quick') ? 300 : 1500;
@@ -39,13 +39,10 @@ async function main() {
     };
     result.ratios = { container_call_p50_over_docker_run: round(result.faass.container_call.p50_ms / result.baseline.docker_run_rm_i.p50_ms) };
     result.targets = { container_call_p50_over_docker_run: '<= 1.1', ab_failed: 0, containers_left: 0 };
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return result;
   } finally {
     await close();
   }
 }
 
-main().catch((e) => {
-  process.stderr.write(`bench: failed: ${e.stack || e}\n`);
-  process.exit(1);
-});
+runBench(main);

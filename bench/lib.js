@@ -138,4 +138,15 @@ async function waitUntil(cond, timeoutMs = 30000) {
   throw new Error('timed out waiting');
 }
 
-module.exports = { ROOT, FAASSCTL, sleep, round, pct, summary, progress, freePort, timedRequest, ab, wrk, startManager, startStack, waitUntil };
+// A benchmark's entry point: its result as one JSON document on stdout, a failure as one line.
+function runBench(main) {
+  main().then(
+    (result) => process.stdout.write(JSON.stringify(result, null, 2) + '\n'),
+    (e) => {
+      process.stderr.write(`bench: failed: ${e.stack || e}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+module.exports = { runBench, ROOT, FAASSCTL, sleep, round, pct, summary, progress, freePort, timedRequest, ab, wrk, startManager, startStack, waitUntil };

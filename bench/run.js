@@ -6,7 +6,7 @@
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { round, summary, progress, freePort, timedRequest, ab, startStack, waitUntil } = require('./lib.js');
+const { runBench, round, summary, progress, freePort, timedRequest, ab, startStack, waitUntil } = require('./lib.js');
 
 const QUICK = process.argv.includes('--quick');
 const COLD_RUNS = QUICK ? 5 : 20;
@@ -100,13 +100,10 @@ async function main() {
       warm_node_over_bare_inprocess: round(f.warm_node_handler.rps / b.bare_node_inprocess.rps),
     };
     result.targets = { full_stack_cold_p50_over_node_startup: '<= 2.7', runner_cold_p50_over_node_startup: '<= 1.5', warm_cat_over_bare_spawn_cat: '>= 0.8', warm_node_over_bare_inprocess: '>= 0.3' };
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return result;
   } finally {
     await close();
   }
 }
 
-main().catch((e) => {
-  process.stderr.write(`bench: failed: ${e.stack || e}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -4,7 +4,7 @@
 'use strict';
 const fs = require('node:fs');
 const { BUSYBOX } = require('../test/support/docker-engine.js');
-const { summary, round, progress, freePort, timedRequest, ab, wrk, startStack, waitUntil } = require('./lib.js');
+const { runBench, summary, round, progress, freePort, timedRequest, ab, wrk, startStack, waitUntil } = require('./lib.js');
 
 const RUNS = process.argv.includes('--quick') ? 4 : 10;
 const AB_N = process.argv.includes('--quick') ? 1000 : 3000;
@@ -52,13 +52,10 @@ async function main() {
     result.ratios = { warm_gateway_over_direct: round(via.rps / direct.rps), warm_gateway_over_direct_keepalive: round(viaKa.rps / directKa.rps) };
     result.targets = { container_service_cold_start_p50_ms: '<= 300', warm_gateway_over_direct: '>= 0.6', warm_gateway_over_direct_keepalive: '>= 0.25' };
     result.notes = 'cold starts: busybox httpd as a process app and in a container (host network). Warm throughput: a Node HTTP app (process), no keep-alive with ab -c 50, keep-alive with wrk -c 50; both directions in the same run.';
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return result;
   } finally {
     await close();
   }
 }
 
-main().catch((e) => {
-  process.stderr.write(`bench: failed: ${e.stack || e}\n`);
-  process.exit(1);
-});
+runBench(main);
