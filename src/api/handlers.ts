@@ -4,7 +4,7 @@
 import * as http from 'node:http';
 import { Paths } from '../lib/paths';
 import { FaassError } from '../lib/errors';
-import { deployFunction, deleteFunction } from '../lib/deploy';
+import { deployFunction, deleteFunction, keepAccess, rebuildFunction, DeploySpec } from '../lib/deploy';
 import { FunctionConfig, FunctionInput, listFunctionNames, loadFunctionConfig, configInput } from '../lib/function-config';
 import { unpackTarGz, checkFileName } from './upload';
 import * as fs from 'node:fs';
@@ -153,6 +153,12 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     if (method !== 'PUT' && method !== 'POST') return notAllowed('PUT, POST');
     return upload(paths, req, res, decodeURIComponent(code[1]), url.searchParams.get('filename'));
   }
+  const build = /^\/system\/function\/([^/]+)\/build$/.exec(p);
+  if (build) {
+    if (method !== 'POST') return notAllowed('POST');
+    req.resume();
+    return rebuild(paths, res, decodeURIComponent(build[1]));
+  }
   const one = /^\/(?:system\/function|api\/functions|api\/services)\/([^/]+)$/.exec(p);
   if (one) {
     const name = decodeURIComponent(one[1]);
@@ -178,18 +184,32 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
 
 const TAR_GZ = new Set(['application/gzip', 'application/x-gzip', 'application/x-tar+gzip', 'application/x-compressed-tar', 'application/tar+gzip']);
 
-// New code for an existing function: a tar.gz of its directory, or one file (?filename=), into a
-// new code version through the same deploy as faassctl deploy --from-file.
+// New code: a tar.gz of the function's directory, or one file (?filename=), into a new code
+// version through the same deploy as faassctl deploy --from-file. Without X-Faass-Function the
+// function must exist and keeps its settings; with it (a JSON object as for POST, in ASCII) the
+// settings and the code change in one deploy, and a function that does not exist is created.
 async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerResponse, name: string, filename: string | null): Promise<void> {
   if (!isValidName(name)) throw new FaassError('FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(name.slice(0, 80))}: lowercase letters, digits and '-'`);
-  const cfg = loadFunctionConfig(paths, name);
+  const header = req.headers['x-faass-function'];
+  let settings: FunctionInput | null = null;
+  if (typeof header === 'string') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(header);
+    } catch {
+      throw new FaassError('FAASS_E_CONFIG_INVALID', 'The X-Faass-Function header is not valid JSON');
+    }
+    settings = inputFromJson({ ...(parsed as object), name, service: undefined }).input;
+  }
+  const cfg = settings ? null : loadFunctionConfig(paths, name);
+  const existed = exists(paths, name);
   const body = await readBody(req, loadGatewayConfig(paths).maxBody);
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   const staging = path.join(paths.dataDir, 'uploads');
   fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
   const tmp = fs.mkdtempSync(path.join(staging, `${name}-`));
   try {
-    const input = configInput(cfg);
+    const input = settings ?? configInput(cfg as FunctionConfig);
     let from: string;
     let files = 1;
     if (TAR_GZ.has(type)) {
@@ -199,14 +219,22 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
       const file = checkFileName(filename);
       from = path.join(tmp, file);
       fs.writeFileSync(from, body, { mode: 0o755 });
-      if (cfg.file !== undefined) input.file = file;
+      if (cfg?.file !== undefined) input.file = file;
     }
-    const { config, report } = await serialized(() => deployFunction(paths, { name, input, fromFile: from }));
-    log.info(`API: new code for ${name} (${files} file${files === 1 ? '' : 's'}, ${body.length} bytes)`);
-    send(res, 200, { ...functionView(config), files, bytes: body.length, systemd: report.systemd });
+    const { config, report } = await serialized(() => deployFunction(paths, settings ? deploySpec(paths, name, settings, from) : { name, input, fromFile: from }));
+    log.info(`API: ${settings && !existed ? 'created' : 'new code for'} ${name} (${files} file${files === 1 ? '' : 's'}, ${body.length} bytes)`);
+    send(res, settings && !existed ? 201 : 200, { ...functionView(config), files, bytes: body.length, systemd: report.systemd });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+// POST /system/function/NAME/build: the image built again from the function's build context.
+async function rebuild(paths: Paths, res: http.ServerResponse, name: string): Promise<void> {
+  if (!isValidName(name)) throw new FaassError('FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(name.slice(0, 80))}: lowercase letters, digits and '-'`);
+  const { previous, config, report } = await serialized(() => rebuildFunction(paths, name));
+  log.info(`API: rebuilt ${name}: ${config.image}${config.image === previous.image ? ' (unchanged)' : ''}`);
+  send(res, 200, { ...functionView(config), previous_image: previous.image, changed: config.image !== previous.image, systemd: report.systemd });
 }
 
 function viewOrBroken(paths: Paths, name: string): Record<string, unknown>[] {
@@ -217,8 +245,16 @@ function viewOrBroken(paths: Paths, name: string): Record<string, unknown>[] {
   }
 }
 
+// handler is read as faassctl deploy --handler reads it (NAME, or Kubeless's FILE.NAME), and an
+// update that does not name who may call the function keeps it as it was.
+function deploySpec(paths: Paths, name: string, input: FunctionInput, fromFile?: string): DeploySpec {
+  const { handler, ...rest } = input;
+  keepAccess(paths, name, rest);
+  return { name, input: rest, fromFile, handlerSpec: typeof handler === 'string' ? handler : undefined };
+}
+
 async function deploy(paths: Paths, res: http.ServerResponse, name: string, input: FunctionInput, status: number): Promise<void> {
-  const { config, report } = await serialized(() => deployFunction(paths, { name, input }));
+  const { config, report } = await serialized(() => deployFunction(paths, deploySpec(paths, name, input)));
   log.info(`API: deployed ${name} (${config.runtime}); units ${report.units.written.length} written`);
   send(res, status, { ...functionView(config), systemd: report.systemd });
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Paths, gatewayConfPath, functionConfPath } from '../lib/paths';
-import { deployFunction, deleteFunction, applyUnits, ApplyReport } from '../lib/deploy';
+import { deployFunction, deleteFunction, applyUnits, ApplyReport, keepAccess, rebuildFunction } from '../lib/deploy';
 import { FunctionInput, listFunctionNames, loadFunctionConfig, configInput } from '../lib/function-config';
 import { BuildProgress } from './progress';
 import { buildGatewayConfig, readGatewayIni, readDockerIni, renderGatewayIni, loadDockerConfig } from '../lib/gateway-config';
@@ -55,13 +55,12 @@ export function parseEnvPairs(pairs: string[] = []): Record<string, string> {
   return env;
 }
 
-export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
+// The settings a deploy gives, as the function file's keys (shared by local and remote mode).
+// build: the build context as it will be seen where the deploy runs.
+export function deployInput(a: DeployArgs, build: string | undefined): FunctionInput {
   validateName(a.name);
   if (!a.fromFile && a.command === undefined && a.image === undefined && a.build === undefined && !a.runtime) fail('FAASS_E_USAGE', 'deploy needs --runtime and --from-file PATH, --command CMD, --image IMAGE or --build');
-  // --build DIR: a directory of the user's, rebuilt from in place by faassctl build; with
-  // --from-file DIR, --build [PATH] names the context inside the copied code (default .).
   if (a.build === '' && !a.fromFile) fail('FAASS_E_USAGE', '--build needs a directory with a Dockerfile (or --from-file DIR --build)');
-  const build = a.build === undefined ? undefined : a.fromFile ? a.build || '.' : path.resolve(a.build);
   const input: FunctionInput = {
     runtime: a.runtime ?? (a.image !== undefined || build !== undefined ? 'docker' : a.command !== undefined ? 'exec' : undefined),
     command: a.command,
@@ -86,20 +85,18 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
     pass_authorization: a.passAuthorization,
     env: parseEnvPairs(a.env),
   };
-  // Who may call it is kept on a redeploy unless given (--auth '' makes it public): a code
-  // update must not open a protected function by forgetting a flag.
-  if (a.auth === undefined && fs.existsSync(functionConfPath(paths, a.name))) {
-    try {
-      const prev = loadFunctionConfig(paths, a.name);
-      if (prev.auth.length > 0) input.auth = prev.auth.join(',');
-      if (a.passAuthorization === undefined && prev.passAuthorization) input.pass_authorization = true;
-    } catch {
-      // an invalid file is replaced whole
-    }
-  }
   for (const k of Object.keys(input) as (keyof FunctionInput)[]) if (input[k] === undefined) delete input[k];
   const numeric = ['timeout', 'idle', 'max_inflight', 'workers', 'tasks_max', 'cpu_quota', 'port', 'ready_timeout'] as const;
   for (const k of numeric) if (input[k] !== undefined) input[k] = String(input[k]);
+  return input;
+}
+
+export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
+  // --build DIR: a directory of the user's, rebuilt from in place by faassctl build; with
+  // --from-file DIR, --build [PATH] names the context inside the copied code (default .).
+  const build = a.build === undefined ? undefined : a.fromFile ? a.build || '.' : a.build && path.resolve(a.build);
+  const input = deployInput(a, build);
+  keepAccess(paths, a.name, input);
   const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
   const { config, report } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
   say(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
@@ -119,13 +116,10 @@ async function withProgress<T>(progress: BuildProgress | null, f: () => Promise<
 
 // Builds the function's image again from its code (build=) and switches the function to it.
 export async function build(paths: Paths, name: string): Promise<number> {
-  const cfg = loadFunctionConfig(paths, name);
-  if (cfg.build === undefined) fail('FAASS_E_USAGE', `Function ${name} has no build context; deploy it with --build DIR`);
-  const input = configInput(cfg);
-  delete input.image;
+  validateName(name);
   const progress = new BuildProgress(process.stdout);
-  const { config, report } = await withProgress(progress, () => deployFunction(paths, { name, input, onBuild: progress.event }));
-  say(report, config.image === cfg.image ? `Image ${config.image} is unchanged` : `Built ${config.image}; ${name} uses it from now on (was ${cfg.image})`);
+  const { previous, config, report } = await withProgress(progress, () => rebuildFunction(paths, name, progress.event));
+  say(report, config.image === previous.image ? `Image ${config.image} is unchanged` : `Built ${config.image}; ${name} uses it from now on (was ${previous.image})`);
   return 0;
 }
 

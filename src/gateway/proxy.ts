@@ -129,7 +129,7 @@ export class Gateway {
     up.on('timeout', () => up.destroy(new Error('timeout')));
     up.on('error', (e: NodeJS.ErrnoException) => {
       if (res.headersSent) return void res.destroy();
-      sendError(res, 'FAASS_E_API_DISABLED', `The management API does not answer (${e.code ?? e.message}); is faass-api.socket enabled (systemctl --user enable --now faass-api.socket)?`, 503);
+      sendError(res, 'FAASS_E_API_UNREACHABLE', `The management API does not answer (${e.code ?? e.message}); is faass-api.socket enabled (systemctl --user enable --now faass-api.socket)?`, 503);
     });
     up.end(body);
   }
@@ -143,7 +143,7 @@ export class Gateway {
     if (wait > 0) return { code: 'FAASS_E_AUTH_RATE_LIMITED', message: 'Too many failed authentication attempts from this address', status: 429, headers: { 'retry-after': String(wait) } };
     const challenge = { 'www-authenticate': 'Bearer realm="faass", Basic realm="faass", charset="UTF-8"' };
     const presented = parseAuthorization(req.headers.authorization);
-    if (presented === null) return { code: 'FAASS_E_AUTH_REQUIRED', message: `Function ${name} needs a credential: Authorization: Bearer NAME.SECRET`, status: 401, headers: challenge };
+    if (presented === null) return { code: 'FAASS_E_AUTH_REQUIRED', message: `${info.kind === 'api' ? 'The management API' : `Function ${name}`} needs a credential: Authorization: Bearer NAME.SECRET`, status: 401, headers: challenge };
     const cred = presented === 'malformed' ? null : await this.verifier.verify(presented);
     if (!cred) {
       this.limiter.failed(from);

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { Paths } from './paths';
 import { fail, FaassError } from './errors';
 import { isValidName } from './validate';
-import { writeFileAtomic } from './fs-atomic';
+import { writeFileAtomic, withLock } from './fs-atomic';
 
 export interface Credential {
   readonly name: string;
@@ -117,28 +117,12 @@ function renderStore(creds: Map<string, Credential>): string {
 function updateStore<T>(paths: Paths, change: (creds: Map<string, Credential>) => T): T {
   const file = authConfPath(paths);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const lock = `${file}.lock`;
-  const until = Date.now() + 10000;
-  for (;;) {
-    try {
-      fs.closeSync(fs.openSync(lock, 'wx', 0o600));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const st = fs.statSync(lock, { throwIfNoEntry: false });
-      if (st && Date.now() - st.mtimeMs > 30000) fs.rmSync(lock, { force: true }); // left by a crash
-      if (Date.now() > until) fail('FAASS_E_INTERNAL', `${lock} is held by another faassctl; try again`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-    }
-  }
-  try {
+  return withLock(file, () => {
     const creds = loadCredentials(paths);
     const r = change(creds);
     writeFileAtomic(file, renderStore(creds), 0o600);
     return r;
-  } finally {
-    fs.rmSync(lock, { force: true });
-  }
+  });
 }
 
 // Creates a credential; returns its token, which is never stored nor shown again.

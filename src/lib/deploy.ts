@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Paths, functionCodeDir, functionConfPath } from './paths';
-import { FunctionConfig, FunctionInput, buildFunctionConfig, renderFunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
+import { FunctionConfig, FunctionInput, buildFunctionConfig, renderFunctionConfig, listFunctionNames, loadFunctionConfig, configInput } from './function-config';
 import { loadGatewayConfig, loadDockerConfig } from './gateway-config';
 import { UnitContext, renderAllUnits, functionUnitBase } from './units';
 import { applyUnitFiles, UnitChanges } from './unit-files';
@@ -127,6 +127,25 @@ export async function deployFunction(paths: Paths, spec: DeploySpec, opts: { rel
     if (version) fs.rmSync(path.join(versionsDir(paths, spec.name), version), { recursive: true, force: true });
     throw e;
   }
+}
+
+// Builds the function's image again from its build context and switches the function to it.
+export async function rebuildFunction(paths: Paths, name: string, onBuild?: (e: BuildEvent) => void): Promise<{ previous: FunctionConfig; config: FunctionConfig; report: ApplyReport }> {
+  const previous = loadFunctionConfig(paths, name);
+  if (previous.build === undefined) fail('FAASS_E_USAGE', `Function ${name} has no build context; deploy it with --build DIR`);
+  const input = configInput(previous);
+  delete input.image;
+  return { previous, ...(await deployFunction(paths, { name, input, onBuild })) };
+}
+
+// Who may call a function is kept on an update that does not say (auth '' makes it public):
+// a code or settings update, local or through the API, must not open a protected function by
+// leaving a field out.
+export function keepAccess(paths: Paths, name: string, input: FunctionInput): void {
+  const prev = currentConfig(paths, name);
+  if (!prev) return;
+  if (input.auth === undefined && prev.auth.length > 0) input.auth = prev.auth.join(',');
+  if (input.pass_authorization === undefined && prev.passAuthorization) input.pass_authorization = true;
 }
 
 function currentConfig(paths: Paths, name: string): FunctionConfig | null {

@@ -30,6 +30,8 @@ export const ERRORS = {
   FAASS_E_FUNCTION_TIMEOUT: { status: 504, exit: 5, summary: 'the function ran past its timeout and was killed' },
   FAASS_E_GATEWAY_TIMEOUT: { status: 504, exit: 5, summary: 'no answer from the function within the gateway timeout' },
   FAASS_E_SERVICE_NOT_READY: { status: 503, exit: 5, summary: "the service's app did not get ready" },
+  FAASS_E_API_UNREACHABLE: { status: 503, exit: 6, summary: "the management API's socket (faass-api.socket) does not answer" },
+  FAASS_E_GATEWAY_UNREACHABLE: { status: 502, exit: 5, summary: 'faassctl cannot connect to the gateway (or does not trust its certificate)' },
   FAASS_E_SYSTEMD_UNREACHABLE: { status: 503, exit: 6, summary: 'no systemd user manager is reachable' },
   FAASS_E_SYSTEMD_FAILED: { status: 500, exit: 6, summary: 'a systemctl call failed' },
 } as const;

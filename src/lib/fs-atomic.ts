@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { fail } from './errors';
 
 // Readers see the old file or the new one, never a torn one: write a temp file, fsync, rename.
 export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
@@ -39,5 +40,29 @@ export function readIfExists(file: string): string | null {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
+  }
+}
+
+// Runs f holding FILE.lock, so two faassctl runs doing read-modify-write on one file never lose
+// each other's change. A lock older than 30 s was left by a crash and is taken over.
+export function withLock<T>(file: string, f: () => T): T {
+  const lock = `${file}.lock`;
+  const until = Date.now() + 10000;
+  for (;;) {
+    try {
+      fs.closeSync(fs.openSync(lock, 'wx', 0o600));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const st = fs.statSync(lock, { throwIfNoEntry: false });
+      if (st && Date.now() - st.mtimeMs > 30000) fs.rmSync(lock, { force: true });
+      if (Date.now() > until) fail('FAASS_E_INTERNAL', `${lock} is held by another faassctl; try again`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+  try {
+    return f();
+  } finally {
+    fs.rmSync(lock, { force: true });
   }
 }

@@ -185,6 +185,39 @@ t.test('management API', async (t) => {
     t.equal((await put('/system/function/none/code?filename=a.js', Buffer.from('x'), 'text/plain')).status, 404, 'to a missing function: 404');
   });
 
+  t.test('code and settings in one request (X-Faass-Function); rebuild route', async (t) => {
+    const put = async (p: string, body: Buffer, settings: string | null) => {
+      const r = await request(sb.port, p, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${token}`, ...(settings === null ? {} : { 'x-faass-function': settings }) } });
+      replies.push(r);
+      return r;
+    };
+    const script = Buffer.from('#!/bin/sh\necho "made $(cat) $WHO"\n');
+    const made = await put('/system/function/made/code?filename=run.sh', script, JSON.stringify({ runtime: 'exec', command: './run.sh', env: { WHO: 'here' }, auth: 'ci' }));
+    t.equal(made.status, 201, `a function created with its code ${made.body}`);
+    t.equal((await request(sb.port, '/function/made', { body: 'x', headers: { authorization: `Bearer ${ci}` } })).body, 'made x here\n', 'runs at once, with its settings');
+    const upd = await put('/system/function/made/code?filename=run.sh', script, JSON.stringify({ runtime: 'exec', command: './run.sh', env: { WHO: 'there' } }));
+    t.equal(upd.status, 200, 'an update: 200');
+    t.same(JSON.parse(upd.body).auth, ['ci'], 'an update that does not name who may call keeps it');
+    const bad: [string, RegExp][] = [
+      ['{not json', /not valid JSON/],
+      [JSON.stringify({ runtime: 'exec', command: './run.sh', Extra: 1 }), /Unknown field "Extra"/],
+      [JSON.stringify({ runtime: 'exec', command: './run.sh', timeout: 'soon' }), /timeout/],
+    ];
+    for (const [settings, re] of bad) {
+      const r = await put('/system/function/made/code?filename=run.sh', Buffer.from('#!/bin/sh\necho broken\n'), settings);
+      t.equal(r.status, 400, `bad settings ${settings.slice(0, 20)}: 400`);
+      t.match(JSON.parse(r.body).error?.message ?? '', re);
+    }
+    t.equal((await request(sb.port, '/function/made', { body: 'y', headers: { authorization: `Bearer ${ci}` } })).body, 'made y there\n', 'refused settings changed nothing');
+    const nobuild = await request(sb.port, '/system/function/made/build', { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    replies.push(nobuild);
+    t.equal(nobuild.status, 400, 'rebuilding a function without a build context: 400');
+    const get = await request(sb.port, '/system/function/made/build', { method: 'GET', headers: { authorization: `Bearer ${token}` } });
+    replies.push(get);
+    t.equal(get.status, 405, 'GET on the build route: 405');
+    t.equal((await api('DELETE', '/system/function/made')).status, 200);
+  });
+
   t.test('no secret in any API response; removing the last admin turns the API off', async (t) => {
     const secrets = [token, ci].map((x) => x.split('.')[1]);
     t.same(secrets.filter((s) => replies.some((r) => (JSON.stringify(r.headers) + r.body).includes(s))), [], `${replies.length} responses scanned`);

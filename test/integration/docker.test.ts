@@ -118,6 +118,26 @@ t.test('container functions', async (t) => {
     t.same(await images(), [], 'delete removes the images it built');
   });
 
+  t.test('remote: deploy --build DIR uploads the context, build rebuilds it there', async (t) => {
+    const token = (await sb.faassctl('credentials', 'add', 'builder', '--admin')).stdout.trim();
+    const gw = ['--gateway', `http://127.0.0.1:${sb.port}`, '--token', token];
+    const ctx = path.dirname(writeFixture(sb, 'rctx/Dockerfile', `FROM ${BUSYBOX}\nCOPY greet.sh /greet.sh\nCMD ["sh", "/greet.sh"]\n`));
+    writeFixture(sb, 'rctx/greet.sh', 'echo "remote build"\n');
+    const dep = await sb.faassctl(...gw, 'deploy', 'rbuilt', '--build', ctx, '--idle', '1');
+    t.equal(dep.code, 0, `remote deploy --build ${dep.stderr}`);
+    t.equal((await request(sb.port, '/function/rbuilt')).body, 'remote build\n', 'a call runs the image built on the gateway host');
+    const described = (await sb.faassctl('describe', 'rbuilt')).stdout;
+    t.match(described, /^build=\.$/m, 'built from the uploaded code, not from a path of the client');
+    const again = await sb.faassctl(...gw, 'build', 'rbuilt');
+    t.equal(again.code, 0, `remote build ${again.stderr}`);
+    t.match(again.stdout, /is unchanged/, 'rebuilding unchanged code keeps the image');
+    const bad = await sb.faassctl(...gw, 'deploy', 'rbad', '--build', path.dirname(writeFixture(sb, 'rbad/Dockerfile', `FROM ${BUSYBOX}\nRUN exit 3\n`)));
+    t.equal(bad.code, 2, 'a failing remote build exits 2');
+    t.match(bad.stderr, /FAASS_E_BUILD_FAILED/);
+    t.equal((await sb.faassctl('describe', 'rbad')).code, 3, 'and deploys nothing');
+    t.equal((await sb.faassctl(...gw, 'delete', 'rbuilt')).code, 0);
+  });
+
   t.test('bad input: missing image, engine unreachable', async (t) => {
     const r = await sb.faassctl('deploy', 'noimage', '--runtime', 'docker', '--image', 'faass-test/absent:1', '--idle', '1');
     t.equal(r.code, 0, 'deploy takes the image name (it may be loaded later)');

@@ -1,0 +1,149 @@
+// faassctl --gateway URL: the same verbs through the management API (faass-gateway(8)).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tar from 'tar';
+import * as ini from 'ini';
+import { Paths } from '../lib/paths';
+import { FaassError, fail } from '../lib/errors';
+import { validateName } from '../lib/validate';
+import { DeployArgs, deployInput } from './commands';
+import { Target, send, sendJson, replyError, updateTokens, gatewayKey, parseGatewayUrl, checkToken, remoteTarget } from './client';
+
+interface FunctionView {
+  name: string;
+  runtime?: string;
+  command?: string;
+  file?: string;
+  image?: string;
+  error?: string;
+  [k: string]: unknown;
+}
+
+// Settings travel in a header next to uploaded code: JSON made pure ASCII, of a size every
+// HTTP server takes.
+const MAX_SETTINGS_HEADER = 12 * 1024;
+export function settingsHeader(input: Record<string, unknown>): string {
+  const text = JSON.stringify(input).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (text.length > MAX_SETTINGS_HEADER) fail('FAASS_E_USAGE', `The settings are too large to send with code (${text.length} bytes, at most ${MAX_SETTINGS_HEADER}); use fewer or shorter --env values`);
+  return text;
+}
+
+async function tarGz(dir: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const stream = tar.c({ gzip: true, cwd: dir, portable: true }, ['.']);
+  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+export async function remoteDeploy(t: Target, a: DeployArgs): Promise<number> {
+  // --build DIR without --from-file: DIR is uploaded as the code and built from its top.
+  const code = a.fromFile ?? (a.build || undefined);
+  const build = a.build === undefined ? undefined : a.fromFile ? a.build || '.' : '.';
+  const input = deployInput(a, build);
+  if (a.handler !== undefined) input.handler = a.handler;
+  let fn: FunctionView;
+  if (code === undefined) {
+    fn = (await sendJson(t, 'PUT', `/api/functions/${a.name}`, input)) as FunctionView;
+  } else {
+    const st = fs.statSync(code, { throwIfNoEntry: false });
+    if (!st || (!st.isFile() && !st.isDirectory())) fail('FAASS_E_FILE_MISSING', `Cannot read ${code}: no such file or directory`);
+    const headers: Record<string, string> = { 'x-faass-function': settingsHeader(input) };
+    let urlPath = `/system/function/${a.name}/code`;
+    let body: Buffer;
+    if (st.isDirectory()) {
+      body = await tarGz(code);
+      headers['content-type'] = 'application/gzip';
+    } else {
+      body = fs.readFileSync(code);
+      headers['content-type'] = 'application/octet-stream';
+      urlPath += `?filename=${encodeURIComponent(path.basename(code))}`;
+    }
+    if (build !== undefined) process.stdout.write(`Uploading ${body.length} bytes; the image is built on the gateway's host\n`);
+    const r = await send(t, 'PUT', urlPath, { headers, body });
+    if (r.status >= 300) throw replyError(t, r);
+    fn = JSON.parse(r.body.toString('utf8')) as FunctionView;
+  }
+  process.stdout.write(`Deployed ${fn.name} (${fn.runtime}) on ${t.label}; call it at ${t.url}/function/${fn.name}\n`);
+  return 0;
+}
+
+export async function remoteBuild(t: Target, name: string): Promise<number> {
+  validateName(name);
+  const r = (await sendJson(t, 'POST', `/system/function/${name}/build`)) as FunctionView & { previous_image?: string; changed?: boolean };
+  process.stdout.write(r.changed ? `Built ${r.image}; ${name} uses it from now on (was ${r.previous_image})\n` : `Image ${r.image} is unchanged\n`);
+  return 0;
+}
+
+export async function remoteList(t: Target): Promise<number> {
+  const fns = (await sendJson(t, 'GET', '/system/functions')) as FunctionView[];
+  for (const f of fns) process.stdout.write(f.error ? `${f.name}\tINVALID\t${f.error}\n` : `${f.name}\t${f.runtime}\t${f.command ?? f.file ?? ''}\n`);
+  return 0;
+}
+
+// The settings as the function's file on the gateway's host has them (faass.conf(5)).
+export function renderView(f: FunctionView): string {
+  const fn: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(f)) {
+    if (k === 'name' || k === 'env' || k === 'url' || v === undefined || v === null || v === false) continue;
+    if (k === 'kind' && v === 'function') continue;
+    if (Array.isArray(v)) {
+      if (v.length > 0) fn[k] = v.join(',');
+    } else fn[k] = v === true ? 'yes' : typeof v === 'number' ? v : String(v);
+  }
+  const env = Object.fromEntries(Object.entries((f.env ?? {}) as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return ini.stringify({ function: fn, ...(Object.keys(env).length ? { env } : {}) });
+}
+
+export async function remoteDescribe(t: Target, name: string): Promise<number> {
+  validateName(name);
+  const f = (await sendJson(t, 'GET', `/system/function/${name}`)) as FunctionView;
+  process.stdout.write(`# ${name} on ${t.label}\n${renderView(f)}`);
+  return 0;
+}
+
+export async function remoteDelete(t: Target, name: string): Promise<number> {
+  validateName(name);
+  await sendJson(t, 'DELETE', `/system/function/${name}`);
+  process.stdout.write(`Deleted ${name} on ${t.label}\n`);
+  return 0;
+}
+
+async function readStdinToken(): Promise<string> {
+  if (process.stdin.isTTY) fail('FAASS_E_USAGE', '--token-stdin reads the token from a pipe or file: faassctl login --gateway URL --token-stdin < FILE');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+// Checks the token against the gateway, then keeps it for that gateway (mode 0600).
+export async function login(paths: Paths, a: { gateway?: string; token?: string; tokenStdin?: boolean; cacert?: string }): Promise<number> {
+  if (!a.gateway) fail('FAASS_E_USAGE', 'login needs --gateway URL (or FAASS_GATEWAY)');
+  const url = parseGatewayUrl(a.gateway);
+  const raw = a.tokenStdin ? await readStdinToken() : a.token;
+  if (!raw) fail('FAASS_E_USAGE', 'login needs a token: --token-stdin (a pipe or file), or --token TOKEN');
+  const token = checkToken(raw, a.tokenStdin ? 'stdin' : '--token');
+  const t = remoteTarget(url, token, a.cacert);
+  const r = await send(t, 'GET', '/system/info');
+  let what: string;
+  if (r.status === 200) what = 'an admin token: the management API and every function';
+  else {
+    const e = replyError(t, r);
+    if (e.code === 'FAASS_E_FORBIDDEN') what = 'not an admin: it may call the functions that name it';
+    else if (e.code === 'FAASS_E_API_DISABLED') what = 'not checked: the management API is off there (no admin credential)';
+    else throw new FaassError(e.code, `Not saved: ${e.message}`);
+  }
+  updateTokens(paths, (tokens) => tokens.set(gatewayKey(url), token));
+  process.stdout.write(`Token for ${gatewayKey(url)} saved in ${path.join(paths.configDir, 'credentials')} (${what})\n`);
+  return 0;
+}
+
+export function logout(paths: Paths, a: { gateway?: string }): number {
+  if (!a.gateway) fail('FAASS_E_USAGE', 'logout needs --gateway URL (or FAASS_GATEWAY)');
+  const key = gatewayKey(parseGatewayUrl(a.gateway));
+  let found = false;
+  updateTokens(paths, (tokens) => {
+    found = tokens.delete(key);
+  });
+  process.stdout.write(found ? `Token for ${key} removed\n` : `No token for ${key} was saved\n`);
+  return 0;
+}
