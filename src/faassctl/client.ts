@@ -98,7 +98,10 @@ export async function send(t: Target, method: string, urlPath: string, opts: { h
     req.on('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? e.message;
       if (TLS_TRUST.has(code)) reject(new FaassError('FAASS_E_GATEWAY_UNREACHABLE', `The certificate of ${t.label} is not trusted (${code}); give its CA with --cacert FILE (or FAASS_CACERT)`));
-      else reject(new FaassError('FAASS_E_GATEWAY_UNREACHABLE', `Cannot reach the gateway at ${t.label}: ${code}${t.socketPath || t.host === '127.0.0.1' ? '; is faass-gateway.socket listening (faassctl status)?' : ''}`));
+      else {
+        const hint = code === 'ECONNRESET' && !t.https ? '; if it serves HTTPS, use an https:// URL' : code === 'ECONNREFUSED' && (t.socketPath || t.host === '127.0.0.1') ? '; is faass-gateway.socket listening (faassctl status)?' : '';
+        reject(new FaassError('FAASS_E_GATEWAY_UNREACHABLE', `Cannot reach the gateway at ${t.label}: ${code}${hint}`));
+      }
     });
     req.end(body);
   });
