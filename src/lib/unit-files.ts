@@ -25,8 +25,10 @@ export function applyUnitFiles(dir: string, units: UnitSet): UnitChanges {
     writeFileAtomic(target, text);
     changes.written.push(file);
   }
-  for (const file of fs.readdirSync(dir)) {
-    if (!file.startsWith('faass-') || file in units) continue;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const file = entry.name;
+    // Drop-in directories (systemctl --user edit faass-fn-NAME.service) are the user's.
+    if (!entry.isFile() || !file.startsWith('faass-') || file in units) continue;
     const text = readIfExists(path.join(dir, file));
     if (text !== null && text.startsWith(MARKER)) {
       fs.rmSync(path.join(dir, file));

@@ -52,6 +52,10 @@ t.test('applyUnitFiles writes what changed and removes only its own stale files'
   const r = applyUnitFiles(dir, fewer);
   t.same(r.removed.sort(), ['faass-fn-resize.service', 'faass-fn-resize.socket', 'faass-fn-web-app.service', 'faass-fn-web.service', 'faass-fn-web.socket'], "deleted functions' units are removed");
   t.ok(fs.existsSync(path.join(dir, 'faass-mine.service')), "a user's own faass-* file is left alone");
+  fs.mkdirSync(path.join(dir, 'faass-fn-hello.service.d'));
+  fs.writeFileSync(path.join(dir, 'faass-fn-hello.service.d', 'override.conf'), '[Service]\nCPUQuota=10%\n');
+  t.same(applyUnitFiles(dir, fewer).removed, [], 'a drop-in directory (systemctl --user edit) is not read as a unit');
+  t.ok(fs.existsSync(path.join(dir, 'faass-fn-hello.service.d', 'override.conf')), 'and is left alone');
   fs.writeFileSync(path.join(dir, 'faass-fn-hello.service'), '# mine\n');
   t.throws(() => applyUnitFiles(dir, units), /not written by faass/, 'a hand-written file in the way is not overwritten');
 });
