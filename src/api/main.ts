@@ -7,13 +7,16 @@ import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
 import { log, errorMessage } from '../lib/log';
 import { apiHandler } from './handlers';
 import * as path from 'node:path';
+import { MetricsStore } from '../lib/metrics-store';
 
 const IDLE_SECONDS = 10;
 
 async function main(): Promise<void> {
   const fds = takeInheritedFds();
   const paths = resolvePaths();
-  const lifecycle = new Lifecycle({ name: 'api', idleSeconds: IDLE_SECONDS, drainSeconds: 120 });
+  const metrics = new MetricsStore(paths);
+  metrics.add({ activations: { api: 1 } });
+  const lifecycle = new Lifecycle({ name: 'api', idleSeconds: IDLE_SECONDS, drainSeconds: 120, onExit: () => metrics.flush() });
   const server = http.createServer({ keepAliveTimeout: 2000, headersTimeout: 10000, requestTimeout: 120000 });
   lifecycle.track(server);
   lifecycle.trackHttp(server);

@@ -7,12 +7,14 @@ import * as path from 'node:path';
 import { resolvePaths, functionCodeDir, serviceFailurePath } from '../lib/paths';
 import { writeFileAtomic } from '../lib/fs-atomic';
 import { loadFunctionConfig } from '../lib/function-config';
-import { loadDockerConfig } from '../lib/gateway-config';
+import { loadDockerConfig, loadGatewayConfig } from '../lib/gateway-config';
 import { FaassError } from '../lib/errors';
 import { notify } from '../lib/notify';
-import { log, errorMessage } from '../lib/log';
+import { log, logWithFields, errorMessage } from '../lib/log';
 import { waitReady } from './ready';
 import { App, ProcessApp } from './process-app';
+import { ProcessAccounting } from '../lib/accounting';
+import { functionUnitBase } from '../lib/units';
 
 const USAGE = 'Usage: faass-app --function NAME; see faass-runner(8)';
 const STOP_GRACE = 10;
@@ -22,16 +24,19 @@ async function main(): Promise<number> {
   if (!values.function) throw new FaassError('FAASS_E_USAGE', USAGE);
   const paths = resolvePaths();
   const cfg = loadFunctionConfig(paths, values.function);
+  logWithFields({ SYSLOG_IDENTIFIER: `${functionUnitBase(cfg.name)}-app`, FAASS_FUNCTION: cfg.name });
   if (cfg.kind !== 'service' || cfg.port === undefined) throw new FaassError('FAASS_E_CONFIG_INVALID', `${cfg.name} is not a service (kind=service with a port)`);
   // dockerode is loaded only for container apps (it costs ~200 ms at start).
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const app: App = cfg.runtime === 'docker' ? new (require('./container-app') as typeof import('./container-app')).ContainerApp(cfg, loadDockerConfig(paths).socketPath) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
+  const accounting = loadGatewayConfig(paths).metrics ? new ProcessAccounting(paths, 'app', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}-app.service`) : null;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     notify.stopping();
     await app.stop(STOP_GRACE);
+    accounting?.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());
@@ -69,6 +74,7 @@ async function main(): Promise<number> {
   const exit = await app.exited;
   if (stopping) return new Promise(() => undefined); // stop() exits
   log.err(`Service ${cfg.name}: the app ${exit}`);
+  accounting?.close();
   return 1;
 }
 

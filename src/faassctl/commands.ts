@@ -154,7 +154,7 @@ export async function generateUnits(paths: Paths, dir?: string): Promise<number>
 }
 
 // Creates or updates faass.conf; keys not given keep their value.
-export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number; dockerHost?: string; tlsListen?: string; httpRedirect?: boolean }): Promise<number> {
+export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number; dockerHost?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; logCalls?: boolean }): Promise<number> {
   const raw = readGatewayIni(paths);
   const docker = readDockerIni(paths);
   if (a.tlsListen === '') delete raw.tls_listen;
@@ -165,6 +165,8 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   if (a.listen !== undefined) raw.listen = a.listen;
   else if (a.port !== undefined) raw.listen = `127.0.0.1:${a.port}`;
   else if (raw.listen === undefined) raw.listen = '127.0.0.1:8080';
+  if (a.metrics !== undefined) raw.metrics = a.metrics ? 'yes' : 'no';
+  if (a.logCalls !== undefined) raw.log_calls = a.logCalls ? 'yes' : 'no';
   if (a.idle !== undefined) raw.idle = String(a.idle);
   else if (raw.idle === undefined) raw.idle = '10';
   buildGatewayConfig(raw);
@@ -182,9 +184,21 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   return 0;
 }
 
-export function logs(name: string, a: { follow?: boolean; lines?: number; priority?: string; since?: string }): Promise<number> {
-  const unit = name === 'gateway' ? 'faass-gateway.service' : `${functionUnitBase(validateName(name))}.service`;
-  const args = [`--user-unit=${unit}`, '--no-pager', '-o', 'short-iso'];
+// A function's journal: its runner's (or app's and proxy's) lines, the call lines the gateway
+// logs for a service, and the manager's messages about its units; --call: one call's lines only.
+export function logs(name: string, a: { follow?: boolean; lines?: number; priority?: string; since?: string; call?: string }): Promise<number> {
+  const args = ['--no-pager', '-o', 'short-iso'];
+  if (name === 'gateway') args.push('--user-unit=faass-gateway.service');
+  else {
+    const base = functionUnitBase(validateName(name));
+    if (a.call !== undefined) {
+      if (!/^[A-Za-z0-9._:-]{1,128}$/.test(a.call)) fail('FAASS_E_USAGE', `Invalid call id ${JSON.stringify(a.call.slice(0, 80))}: letters, digits and . _ : - (as in X-Call-Id)`);
+      args.push(`FAASS_FUNCTION=${name}`, `FAASS_CALL_ID=${a.call}`);
+    } else {
+      const units = [`${base}.service`, `${base}-app.service`];
+      args.push(`FAASS_FUNCTION=${name}`, ...units.flatMap((u) => ['+', `_SYSTEMD_USER_UNIT=${u}`, '+', `USER_UNIT=${u}`]));
+    }
+  }
   if (a.follow) args.push('-f');
   if (a.lines !== undefined) args.push('-n', String(a.lines));
   if (a.priority) args.push('-p', a.priority);

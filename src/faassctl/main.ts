@@ -60,7 +60,7 @@ void yargs(hideBin(process.argv))
   .option('gateway', { type: 'string', global: true, describe: 'drive a gateway through its management API: http(s)://HOST:PORT (default: $FAASS_GATEWAY; none = this host)' })
   .option('token', { type: 'string', global: true, describe: 'credential token NAME.SECRET (default: $FAASS_TOKEN, then the one faassctl login saved for --gateway)' })
   .option('cacert', { type: 'string', global: true, describe: "with an https gateway: trust this CA or certificate file (default: $FAASS_CACERT)" })
-  .command('init', 'create or update the gateway settings (faass.conf)', (y) => y.option('port', { type: 'number', describe: 'gateway port on 127.0.0.1' }).option('listen', { type: 'string', describe: 'gateway address: HOST:PORT, [V6]:PORT or /path' }).option('idle', { type: 'number', describe: 'gateway idle exit, seconds (0 = never)' }).option('docker-host', { type: 'string', describe: 'Docker Engine socket, unix:///path' }).option('tls-listen', { type: 'string', describe: 'HTTPS on a second address (needs a key pair: faassctl tls self-signed); "" = off' }).option('http-redirect', { type: 'boolean', describe: 'with --tls-listen: plain HTTP redirects to HTTPS' }), (a) => local(a, 'init', () => init(paths, a)))
+  .command('init', 'create or update the gateway settings (faass.conf)', (y) => y.option('port', { type: 'number', describe: 'gateway port on 127.0.0.1' }).option('listen', { type: 'string', describe: 'gateway address: HOST:PORT, [V6]:PORT or /path' }).option('idle', { type: 'number', describe: 'gateway idle exit, seconds (0 = never)' }).option('docker-host', { type: 'string', describe: 'Docker Engine socket, unix:///path' }).option('tls-listen', { type: 'string', describe: 'HTTPS on a second address (needs a key pair: faassctl tls self-signed); "" = off' }).option('http-redirect', { type: 'boolean', describe: 'with --tls-listen: plain HTTP redirects to HTTPS' }).option('metrics', { type: 'boolean', describe: 'GET /metrics and the counting behind it (default on; --no-metrics)' }).option('log-calls', { type: 'boolean', describe: 'one journal line per call (default on; --no-log-calls)' }), (a) => local(a, 'init', () => init(paths, a)))
   .command(
     'deploy <name>',
     'create or update a function, its units, and (re)start it',
@@ -134,7 +134,8 @@ void yargs(hideBin(process.argv))
         .option('follow', { alias: 'f', type: 'boolean' })
         .option('lines', { alias: 'n', type: 'number' })
         .option('priority', { alias: 'p', type: 'string' })
-        .option('since', { type: 'string' }),
+        .option('since', { type: 'string' })
+        .option('call', { type: 'string', describe: "one call's lines: its X-Call-Id (returned with every answer)" }),
     (a) => local(a, 'logs', () => logs(a.name, a)),
   )
   .command('serve', 'run the gateway and all runners in the foreground, without systemd', (y) => y, (a) => local(a, 'serve', () => serve(paths)))

@@ -8,8 +8,8 @@ import { loadGatewayConfig } from '../lib/gateway-config';
 import { FaassError } from '../lib/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
 import { Address, address, number } from '../lib/validate';
-import { log, errorMessage } from '../lib/log';
-import { Gateway } from './proxy';
+import { log, logWithFields, errorMessage } from '../lib/log';
+import { Gateway, isPassive } from './proxy';
 
 const USAGE = 'Usage: faass-gateway [--listen ADDRESS] [--idle SECONDS]; see faass-gateway(8)';
 
@@ -32,11 +32,12 @@ async function main(): Promise<void> {
     return;
   }
   const fds = takeInheritedFds();
+  logWithFields({ SYSLOG_IDENTIFIER: 'faass-gateway' });
   const paths = resolvePaths();
   const cfg = loadGatewayConfig(paths);
   const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
   const gateway = new Gateway(cfg, paths);
-  const lifecycle = new Lifecycle({ name: 'gateway', idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => gateway.close() });
+  const lifecycle = new Lifecycle({ name: 'gateway', idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => gateway.close(), passive: isPassive });
   // What each socket speaks: systemd names them (FileDescriptorName=); without systemd, the
   // settings say. HTTPS needs the key pair, read once here.
   const main = cfg.tls && !cfg.tls.listen ? 'https' : 'http';

@@ -7,10 +7,17 @@ import { FaassError, ErrorCode } from '../lib/errors';
 import { Verifier, FailureLimiter, parseAuthorization } from '../lib/credentials';
 import { callId, readBody, sendError, sendFaassError } from '../lib/http-util';
 import { isValidName } from '../lib/validate';
-import { log, errorMessage } from '../lib/log';
+import { log, logLine, errorMessage } from '../lib/log';
+import { callLine, callPriority } from '../lib/call-log';
 import { parseRoute } from './route';
 import { parseFunctionConfig } from '../lib/function-config';
 import { RpcClient, RpcConnectionError } from './rpc-client';
+import { GatewayMetrics, METRICS_CONTENT_TYPE } from './metrics';
+
+const isPath = (url: string, p: string) => url === p || url.startsWith(p + '?');
+
+// A metrics scrape or a health check: answered, but no reason to stay up (activation.ts).
+export const isPassive = (req: http.IncomingMessage): boolean => (req.method === 'GET' || req.method === 'HEAD') && (isPath(req.url ?? '', '/metrics') || isPath(req.url ?? '', '/healthz'));
 
 // Pooled connections to a runner close after this long unused: well before any runner's idle
 // time (at least 1 s), so a warm gateway never keeps a function awake, and the pooling side
@@ -48,11 +55,13 @@ export class Gateway {
   private readonly infos = new Map<string, { file: string; mtimeMs: number; info: RouteInfo }>();
   private readonly verifier: Verifier;
   private readonly limiter = new FailureLimiter();
+  readonly metrics: GatewayMetrics | null; // null: metrics = no
   constructor(
     private readonly cfg: GatewayConfig,
     private readonly paths: Paths,
   ) {
     this.verifier = new Verifier(paths);
+    this.metrics = cfg.metrics ? new GatewayMetrics(paths) : null;
   }
 
   private client(name: string): RpcClient {
@@ -65,6 +74,7 @@ export class Gateway {
   }
 
   close(): void {
+    this.metrics?.close();
     for (const c of this.clients.values()) c.close();
     for (const u of this.upstreams.values()) u.agent.destroy();
   }
@@ -163,9 +173,20 @@ export class Gateway {
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = req.url ?? '/';
-    if (url === '/healthz' || url.startsWith('/healthz?')) {
+    if (isPath(url, '/healthz')) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"status":"ok"}\n');
+      return;
+    }
+    if (isPath(url, '/metrics') && this.metrics) {
+      req.resume();
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /metrics; use GET`, 405, { allow: 'GET, HEAD' });
+        return;
+      }
+      const text = await this.metrics.render();
+      res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+      res.end(req.method === 'HEAD' ? undefined : text);
       return;
     }
     if (url.startsWith('/system/') || url.startsWith('/api/') || url === '/system' || url === '/api') {
@@ -185,6 +206,10 @@ export class Gateway {
     if (!info) {
       sendError(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`, 404);
       return;
+    }
+    if (this.metrics) {
+      const done = this.metrics.begin(route.name);
+      res.once('close', () => done(res.writableFinished ? res.statusCode : 499)); // 499: the client went away
     }
     const denied = await this.authorize(req, route.name, info);
     if (denied) {
@@ -210,7 +235,12 @@ export class Gateway {
     headers['x-call-id'] = id;
     const fwd = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = (fwd ? `${fwd}, ` : '') + (req.socket.remoteAddress ?? 'unix');
-    if (kind === 'service') this.forwardHttp(route.name, route.path, req.method ?? 'GET', headers, body, res, id, true);
+    if (kind === 'service') {
+      // A service's calls are logged here (its app does not see call ids); a function's by its runner.
+      const started = process.hrtime.bigint();
+      if (this.cfg.logCalls) res.once('close', () => logLine(callPriority(res.statusCode), callLine(id, route.name, res.writableFinished ? res.statusCode : 499, Number(process.hrtime.bigint() - started) / 1e9, null), { FAASS_FUNCTION: route.name, FAASS_CALL_ID: id }));
+      this.forwardHttp(route.name, route.path, req.method ?? 'GET', headers, body, res, id, true);
+    }
     else await this.forward(route.name, route.path, req.method ?? 'GET', headers, body, res, id);
   }
 
@@ -258,6 +288,7 @@ export class Gateway {
       clearTimeout(timer);
       const out: http.OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      out['x-call-id'] = id;
       const length = Number(r.headers['content-length']);
       if (!(length <= BUFFER_LIMIT)) {
         if (r.headers['content-length'] !== undefined) out['content-length'] = r.headers['content-length'];

@@ -48,7 +48,7 @@ export function listenOn(server: net.Server, target: { fd: number } | Address): 
   });
 }
 
-type TrackedSocket = net.Socket & { faassServed?: number; faassInflight?: number };
+type TrackedSocket = net.Socket & { faassServed?: number; faassInflight?: number; faassActive?: boolean; faassPassive?: boolean };
 
 export interface LifecycleOptions {
   name: string;
@@ -56,22 +56,36 @@ export interface LifecycleOptions {
   drainSeconds: number; // how long a stop waits for accepted connections before cutting them
   onExit?: () => Promise<void> | void;
   status?: () => string;
+  // Requests that do not count as activity (a metrics scrape, a health check): they are
+  // answered, but do not postpone the idle exit.
+  passive?: (req: http.IncomingMessage) => boolean;
 }
 
+// The connection 'connection' gave for a request's socket: over HTTPS the request's socket is
+// the TLS socket wrapped around it (Node keeps the one it wraps as _parent).
+const connectionOf = (s: net.Socket): net.Socket => (s as net.Socket & { _parent?: net.Socket })._parent ?? s;
+
+// A process started without activity (by a scrape, or by hand) stays at least this long.
+const START_GRACE_MS = 1000;
+
 // Tracks connections and calls, exits when idle, drains on SIGTERM.
-// Idle means: no connection at all for idleSeconds. Keep-alive connections close on their own
-// after keepAliveTimeout, and a connection that has not sent its request yet is never idle
-// (closing it would reset a client whose request is on its way).
+// Idle means: for idleSeconds, no connection but passive ones (which have only sent passive
+// requests, answered). Keep-alive connections close on their own after keepAliveTimeout, and a
+// connection that has not sent its request yet is never idle (closing it would reset a client
+// whose request is on its way).
 export class Lifecycle {
   private readonly servers: net.Server[] = [];
   private readonly sockets = new Set<TrackedSocket>();
+  private passiveSockets = 0;
   private inflight = 0;
   private served = 0;
+  private lastActive: number;
   private idleTimer: NodeJS.Timeout | null = null;
   private draining = false;
   private statusTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: LifecycleOptions) {
+    this.lastActive = Date.now() - opts.idleSeconds * 1000 + Math.min(START_GRACE_MS, opts.idleSeconds * 1000);
     process.once('SIGTERM', () => this.stop('SIGTERM'));
     process.once('SIGINT', () => this.stop('SIGINT'));
   }
@@ -94,6 +108,8 @@ export class Lifecycle {
       this.cancelIdle();
       socket.once('close', () => {
         this.sockets.delete(socket);
+        if (socket.faassPassive) this.passiveSockets--;
+        else this.lastActive = Date.now();
         this.maybeIdle();
       });
     });
@@ -103,26 +119,39 @@ export class Lifecycle {
   trackHttp(server: http.Server): void {
     // Registered before the application's handler, so counts are right when it runs.
     server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      this.begin(req.socket);
+      const active = !this.opts.passive?.(req);
+      const socket = connectionOf(req.socket);
+      this.begin(socket, active);
       if (this.draining) res.shouldKeepAlive = false;
-      res.once('close', () => this.end(req.socket));
+      res.once('close', () => this.end(socket, active));
     });
   }
 
-  begin(socket: net.Socket): void {
+  begin(socket: net.Socket, active = true): void {
     const s = socket as TrackedSocket;
+    if (s.faassPassive) {
+      s.faassPassive = false;
+      this.passiveSockets--;
+    }
+    if (active) s.faassActive = true;
     s.faassInflight = (s.faassInflight ?? 0) + 1;
     this.inflight++;
+    this.cancelIdle();
   }
 
   // A connection that has served calls and has none running may be closed by a stop: its
   // client (the gateway) retries anything it sends meanwhile on a new connection.
-  end(socket: net.Socket): void {
+  end(socket: net.Socket, active = true): void {
     const s = socket as TrackedSocket;
     s.faassInflight = (s.faassInflight ?? 1) - 1;
     s.faassServed = (s.faassServed ?? 0) + 1;
     this.inflight--;
     this.served++;
+    if (active) this.lastActive = Date.now();
+    if (!s.faassActive && s.faassInflight === 0 && !s.destroyed && this.sockets.has(s)) {
+      s.faassPassive = true;
+      this.passiveSockets++;
+    }
     if (this.draining && s.faassInflight === 0 && !s.destroyed) s.destroySoon();
     this.maybeIdle();
   }
@@ -154,19 +183,24 @@ export class Lifecycle {
     }
   }
 
+  private get busy(): boolean {
+    return this.inflight > 0 || this.sockets.size > this.passiveSockets;
+  }
+
   private maybeIdle(): void {
     if (this.draining) {
       if (this.sockets.size === 0) void this.exit();
       return;
     }
-    if (this.opts.idleSeconds <= 0 || this.sockets.size > 0 || this.inflight > 0 || this.idleTimer) return;
+    if (this.opts.idleSeconds <= 0 || this.busy || this.idleTimer) return;
+    const wait = Math.max(0, this.lastActive + this.opts.idleSeconds * 1000 - Date.now());
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
-      if (this.sockets.size === 0 && this.inflight === 0) {
+      if (!this.busy) {
         log.info(`Idle for ${this.opts.idleSeconds}s after ${this.served} requests, exiting`);
         this.stop('idle');
       }
-    }, this.opts.idleSeconds * 1000);
+    }, wait);
   }
 
   // Stops accepting (our copy of the listening socket is closed; systemd keeps its own, so new

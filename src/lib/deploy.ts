@@ -228,6 +228,8 @@ export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boo
   const units = renderAllUnits(loadGatewayConfig(paths), fns, unitContext(paths));
   const changes = applyUnitFiles(opts.dir ?? paths.unitDir, units);
   if (!opts.reload) return { units: changes, systemd: 'skipped' };
+  // The units may write only here (ReadWritePaths=-, ignored if missing): it must exist first.
+  fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   if (!(await managerReachable())) return { units: changes, systemd: 'unreachable' };
   try {
     if (changes.written.length || changes.removed.length) await systemctl('daemon-reload');

@@ -13,10 +13,12 @@ export interface GatewayConfig {
   // HTTPS: on the main socket (HTTP off), or on a second socket tls_listen (the main one then
   // serves HTTP, or redirects it to HTTPS with http_redirect).
   readonly tls?: { readonly cert: string; readonly key: string; readonly listen?: Address; readonly redirect: boolean };
+  readonly metrics: boolean; // GET /metrics, and the counting behind it
+  readonly logCalls: boolean; // one journal line per call
 }
 
 export const GATEWAY_DEFAULTS = { listen: '127.0.0.1:8080', idle: 10, timeout: 60, maxBody: '10M' };
-const KEYS = ['listen', 'idle', 'timeout', 'max_body', 'tls_cert', 'tls_key', 'tls_listen', 'http_redirect'];
+const KEYS = ['listen', 'idle', 'timeout', 'max_body', 'tls_cert', 'tls_key', 'tls_listen', 'http_redirect', 'metrics', 'log_calls'];
 
 export function buildGatewayConfig(raw: Record<string, unknown>): GatewayConfig {
   for (const k of Object.keys(raw)) {
@@ -43,6 +45,8 @@ export function buildGatewayConfig(raw: Record<string, unknown>): GatewayConfig 
     idle: raw.idle === undefined ? GATEWAY_DEFAULTS.idle : number('idle', raw.idle, 0, 86400),
     timeout: raw.timeout === undefined ? GATEWAY_DEFAULTS.timeout : number('timeout', raw.timeout, 0.1, 86400),
     maxBody: size('max_body', raw.max_body ?? GATEWAY_DEFAULTS.maxBody, 0, 1024 ** 3),
+    metrics: raw.metrics === undefined ? true : boolean('metrics', raw.metrics),
+    logCalls: raw.log_calls === undefined ? true : boolean('log_calls', raw.log_calls),
   });
 }
 

@@ -35,7 +35,10 @@ function environment(ctx: UnitContext): string[] {
 
 // What a user manager can enforce without privileges, keeping what Node and functions need
 // (no MemoryDenyWriteExecute: V8's JIT writes code).
-function sandbox(ctx: UnitContext, readWrite: string[]): string[] {
+// journal: the unit logs through journald's native socket (fields of its own, lib/log.ts); it
+// is bound in explicitly, as the private /proc of ProcSubset= can leave it out of the unit's
+// mount namespace (seen under a nested manager).
+function sandbox(ctx: UnitContext, readWrite: string[], journal = false): string[] {
   const underTmp = [ctx.xdg.config, ctx.xdg.data, ctx.xdg.state, ctx.dist].some((p) => /^\/(var\/)?tmp(\/|$)/.test(p));
   return [
     'NoNewPrivileges=yes',
@@ -46,6 +49,7 @@ function sandbox(ctx: UnitContext, readWrite: string[]): string[] {
     'ProtectSystem=strict',
     'ProtectHome=read-only',
     ...readWrite.map((p) => `ReadWritePaths=-${p}`),
+    journal ? 'BindReadOnlyPaths=-/run/systemd/journal/socket' : null,
     'ProtectKernelTunables=yes',
     'ProtectKernelModules=yes',
     'ProtectKernelLogs=yes',
@@ -125,7 +129,7 @@ export function renderGatewayService(gw: GatewayConfig, ctx: UnitContext): strin
       'KillMode=mixed',
       `TimeoutStopSec=${Math.ceil(gw.timeout) + 5}s`,
       'SyslogIdentifier=faass-gateway',
-      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`]),
+      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`], true),
     ],
   });
 }
@@ -169,7 +173,7 @@ export function renderServiceApp(cfg: FunctionConfig, ctx: UnitContext): string 
       'TimeoutStopSec=20s',
       `SyslogIdentifier=${base}-app`,
       ...limits(cfg),
-      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`]),
+      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`], true),
     ],
   });
 }
@@ -188,7 +192,7 @@ export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext): st
       `TimeoutStopSec=${Math.ceil(cfg.timeout) + 5}s`,
       `SyslogIdentifier=${base}`,
       ...limits(cfg),
-      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`]),
+      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`], true),
     ],
   });
 }

@@ -5,13 +5,15 @@ import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 import { resolvePaths, functionCodeDir } from '../lib/paths';
 import { loadFunctionConfig } from '../lib/function-config';
-import { loadDockerConfig } from '../lib/gateway-config';
+import { loadDockerConfig, loadGatewayConfig } from '../lib/gateway-config';
 import type { DockerExecutor } from './docker-executor';
 import { FaassError } from '../lib/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
 import { address, number } from '../lib/validate';
-import { log, errorMessage } from '../lib/log';
+import { log, logWithFields, errorMessage } from '../lib/log';
 import { CallRunner, connectionHandler, createExecutor, httpHandler } from './runner';
+import { ProcessAccounting } from '../lib/accounting';
+import { functionUnitBase } from '../lib/units';
 
 const USAGE = 'Usage: faass-runner --function NAME [--listen ADDRESS] [--idle SECONDS]; see faass-runner(8)';
 
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
   const fds = takeInheritedFds();
   const paths = resolvePaths();
   const cfg = loadFunctionConfig(paths, values.function);
+  logWithFields({ SYSLOG_IDENTIFIER: `${functionUnitBase(cfg.name)}`, FAASS_FUNCTION: cfg.name });
   const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
   const target = fds.length > 0 ? { fd: fds[0].fd } : values.listen ? address('--listen', values.listen) : null;
   if (!target) throw new FaassError('FAASS_E_USAGE', `No socket from systemd (LISTEN_FDS) and no --listen. ${USAGE}`);
@@ -39,8 +42,18 @@ async function main(): Promise<void> {
     });
     if (removed) log.notice(`Removed ${removed} container(s) a previous runner of ${cfg.name} left behind`);
   }
-  const calls = new CallRunner(cfg, executor);
-  const lifecycle = new Lifecycle({ name: cfg.name, idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => executor.close() });
+  const gw = loadGatewayConfig(paths);
+  const accounting = gw.metrics ? new ProcessAccounting(paths, 'runner', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}.service`) : null;
+  const calls = new CallRunner(cfg, executor, gw.logCalls);
+  const lifecycle = new Lifecycle({
+    name: cfg.name,
+    idleSeconds: idle,
+    drainSeconds: cfg.timeout + 1,
+    onExit: async () => {
+      await executor.close();
+      accounting?.close();
+    },
+  });
   const httpServer = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 10000, requestTimeout: 0 }, httpHandler(calls));
   lifecycle.trackHttp(httpServer);
   const server = net.createServer(connectionHandler(calls, lifecycle, httpServer));

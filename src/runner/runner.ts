@@ -5,7 +5,8 @@ import { FaassError, errorBody } from '../lib/errors';
 import { Lifecycle } from '../lib/activation';
 import { callIdFrom, readBody } from '../lib/http-util';
 import { FrameDecoder, RPC_PREFACE, RpcRequestMeta, encodeFrame } from '../lib/rpc';
-import { log, errorMessage } from '../lib/log';
+import { log, logLine, errorMessage } from '../lib/log';
+import { callLine, callPriority } from '../lib/call-log';
 import { Call, CallResult, Executor } from './call';
 import { ExecExecutor } from './exec-executor';
 import { WorkerPool } from './worker-pool';
@@ -41,20 +42,26 @@ export interface CallInput {
 // One call, whatever carried it (HTTP or faass-rpc): limits, the executor, errors as answers.
 export class CallRunner {
   private inflight = 0;
+  private started = 0;
   constructor(
     private readonly cfg: FunctionConfig,
     private readonly executor: Executor,
+    private readonly logCalls = true,
   ) {}
 
   async run(input: CallInput): Promise<CallResult> {
     const cfg = this.cfg;
     const id = callIdFrom(input.headers['x-call-id']);
     const started = process.hrtime.bigint();
+    const cold = this.started++ === 0; // the first call of this runner's life
     const answer = (r: CallResult): CallResult => {
       const out: Record<string, string> = {};
       for (const [k, v] of Object.entries(r.headers)) if (!HOP_BY_HOP.has(k.toLowerCase())) out[k] = v;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       out['x-call-id'] = id;
-      out['x-duration-seconds'] = (Number(process.hrtime.bigint() - started) / 1e9).toFixed(6);
+      out['x-duration-seconds'] = seconds.toFixed(6);
+      out['x-faass-start'] = cold ? 'cold' : 'warm';
+      if (this.logCalls) logLine(callPriority(r.status), callLine(id, cfg.name, r.status, seconds, cold), { FAASS_CALL_ID: id });
       return { status: r.status, headers: out, body: r.body };
     };
     const fail = (e: FaassError, extra: Record<string, string> = {}) => answer({ status: e.status, headers: { 'content-type': 'application/json', ...extra }, body: Buffer.from(errorBody(e.code, e.message)) });

@@ -146,6 +146,10 @@ t.test('gateway settings', async (t) => {
   t.same(address('listen', '/run/x.sock'), { kind: 'unix', path: '/run/x.sock', text: '/run/x.sock' });
   for (const bad of ['localhost:80', '1.2.3.4:0', '1.2.3.4:70000', '300.1.1.1:80', 'x', '']) t.equal(codeOf(() => buildGatewayConfig({ listen: bad })), 'FAASS_E_CONFIG_INVALID', `listen ${bad} refused`);
   t.equal(codeOf(() => buildGatewayConfig({ port: '80' })), 'FAASS_E_CONFIG_INVALID', 'unknown key refused');
+  t.same([d.metrics, d.logCalls], [true, true], 'metrics and call lines on by default');
+  const off = buildGatewayConfig({ metrics: 'no', log_calls: false });
+  t.same([off.metrics, off.logCalls], [false, false]);
+  t.equal(codeOf(() => buildGatewayConfig({ metrics: 'sometimes' })), 'FAASS_E_CONFIG_INVALID', 'metrics takes yes or no');
 });
 
 t.test('gateway TLS settings', async (t) => {

@@ -1,0 +1,139 @@
+// Metrics that survive scale to zero, CPU accounting from the runner's cgroup, and the journal:
+// a real systemd user manager and journald, real sockets, promtool from Debian's prometheus.
+import t from 'tap';
+import { startSandbox, setupGateway, request, waitFor, writeFixture, sleep, Sandbox } from '../support/sandbox';
+
+// One sample of a metric, 0 when the exposition has none.
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = (m[2] ?? '').split(',').filter(Boolean);
+    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
+  }
+  return 0;
+}
+
+const mainPid = async (sb: Sandbox, unit: string) => Number((await sb.systemctl('show', unit, '-p', 'MainPID', '--value')).stdout.trim());
+
+t.test('observability', async (t) => {
+  const sb = await startSandbox(t);
+  await setupGateway(sb, 1);
+  const scrape = async () => {
+    const r = await request(sb.port, '/metrics', { method: 'GET' });
+    t.equal(r.status, 200, 'GET /metrics');
+    return r.body;
+  };
+  const deploy = async (...args: string[]) => {
+    const r = await sb.faassctl('deploy', ...args);
+    if (r.code !== 0) throw new Error(`deploy ${args.join(' ')}: ${r.stderr}`);
+  };
+  await deploy('echo', '--command', 'cat', '--idle', '1');
+
+  t.test('counters keep counting across three idle exits of the gateway', async (t) => {
+    let calls = 0;
+    let activations = 0;
+    for (let round = 1; round <= 3; round++) {
+      for (let i = 0; i < 5; i++) t.equal((await request(sb.port, '/function/echo', { body: `r${round}` })).status, 200);
+      calls += 5;
+      t.equal((await request(sb.port, '/function/nope', { body: 'x' })).status, 404);
+      await waitFor('the gateway to exit idle', async () => (await mainPid(sb, 'faass-gateway.service')) === 0, 15000);
+      const m = await scrape(); // starts a fresh gateway, which reads what the last ones wrote
+      t.equal(sample(m, 'gateway_function_invocation_total', { function_name: 'echo', code: '200' }), calls, `round ${round}: ${calls} calls counted`);
+      t.equal(sample(m, 'gateway_functions_seconds_count', { function_name: 'echo' }), calls, 'and as many durations');
+      t.equal(sample(m, 'gateway_functions_seconds_bucket', { function_name: 'echo', le: '+Inf' }), calls);
+      const now = sample(m, 'faass_activations_total', { program: 'gateway' });
+      t.ok(now > activations, `gateway activations grow (${activations} → ${now})`);
+      activations = now;
+      t.notMatch(m, /function_name="nope"/, 'a name that is no function does not become a label');
+    }
+    t.ok(sample(await scrape(), 'faass_function_cold_starts_total', { function_name: 'echo' }) >= 1, 'cold starts of the runner are counted');
+  });
+
+  t.test('promtool check metrics passes', async (t) => {
+    const text = await scrape();
+    const r = await sb.run('promtool', ['check', 'metrics'], { input: text });
+    t.equal(r.code, 0, `promtool: ${r.stdout}${r.stderr}`);
+    t.match(text, /^# TYPE gateway_functions_seconds histogram$/m);
+    t.match(text, /^# TYPE faass_function_inflight gauge$/m);
+  });
+
+  t.test('a scrape does not keep the gateway awake', async (t) => {
+    t.equal((await sb.faassctl('init', '--idle', '2')).code, 0);
+    await sb.systemctl('stop', 'faass-gateway.service');
+    t.equal((await request(sb.port, '/function/echo', { body: 'x' })).status, 200);
+    const called = Date.now();
+    const first = await mainPid(sb, 'faass-gateway.service');
+    t.ok(first > 0, 'a gateway serves the call');
+    let exitedAfter = -1;
+    while (Date.now() - called < 8000) {
+      await scrape();
+      if ((await mainPid(sb, 'faass-gateway.service')) !== first) {
+        exitedAfter = Date.now() - called;
+        break;
+      }
+      await sleep(250);
+    }
+    t.ok(exitedAfter > 0 && exitedAfter < 2000 + 1500, `scraped every 250 ms, it still exited ${exitedAfter} ms after the last call (idle 2 s)`);
+    await scrape();
+    await waitFor('a gateway started by a scrape alone to exit', async () => (await mainPid(sb, 'faass-gateway.service')) === 0, 4000);
+    t.pass('a gateway started by a scrape exits soon after');
+  });
+
+  t.test('CPU accounting: the CPU a function burns, from its cgroup', async (t) => {
+    writeFixture(sb, 'burn.py', 'import time, sys\nsys.stdin.read()\nwhile time.process_time() < 0.8:\n    pass\nprint(time.process_time())\n', 0o755);
+    await deploy('burn', '--runtime', 'exec', '--command', `python3 ${sb.dir}/fixtures/burn.py`, '--idle', '1');
+    const before = sample(await scrape(), 'faass_function_cpu_seconds_total', { function_name: 'burn' });
+    let burned = 0;
+    for (let i = 0; i < 3; i++) {
+      const r = await request(sb.port, '/function/burn', { body: 'x' });
+      t.equal(r.status, 200);
+      burned += Number(r.body);
+    }
+    await waitFor('the runner to exit idle', async () => (await mainPid(sb, 'faass-fn-burn.service')) === 0, 15000);
+    const m = await scrape();
+    const cpu = sample(m, 'faass_function_cpu_seconds_total', { function_name: 'burn' }) - before;
+    t.ok(cpu >= burned * 0.95 && cpu <= burned * 1.2, `cgroup CPU ${cpu.toFixed(3)} s for ${burned.toFixed(3)} s burned by the function (within 20 %)`);
+    t.equal(sample(m, 'faass_function_cold_starts_total', { function_name: 'burn' }), 1, 'three calls in a row: one cold start');
+  });
+
+  t.test('the journal: one line per call, stderr tagged, findable by function and call id', async (t) => {
+    writeFixture(sb, 'noisy.sh', '#!/bin/sh\nread -r what\necho "complaining about $what" >&2\necho "id=$Http_X_Call_Id"\n[ "$what" != fail ] || exit 3\n', 0o755);
+    await deploy('noisy', '--runtime', 'exec', '--command', `${sb.dir}/fixtures/noisy.sh`, '--idle', '1');
+    const r = await request(sb.port, '/function/noisy', { body: 'things\n', headers: { 'x-call-id': 'obs-call-1' } });
+    t.equal(r.headers['x-call-id'], 'obs-call-1', 'the caller\'s X-Call-Id comes back');
+    t.equal(r.body, 'id=obs-call-1\n', 'and the function gets it as Http_X_Call_Id');
+    t.equal(r.headers['x-faass-start'], 'cold', 'the first call of a runner says it was cold');
+    const made = await request(sb.port, '/function/noisy', { body: 'fail\n' });
+    t.equal(made.status, 500);
+    t.match(made.headers['x-call-id'], /^[0-9a-f-]{36}$/, 'without one, an id is made');
+    t.equal(made.headers['x-faass-start'], 'warm');
+    const failedId = String(made.headers['x-call-id']);
+    const journal = async (...args: string[]) => (await sb.run('journalctl', ['--no-pager', '-o', 'cat', ...args])).stdout;
+    await waitFor('the call lines in the journal', async () => (await journal('FAASS_FUNCTION=noisy')).includes(`call=${failedId}`), 10000);
+    const all = await journal('FAASS_FUNCTION=noisy');
+    t.match(all, /^call=obs-call-1 function=noisy status=200 duration=\d+\.\d{6} start=cold$/m, 'journalctl FAASS_FUNCTION=noisy: the call line');
+    t.match(all, /^noisy\[obs-call-1\]: complaining about things$/m, "and the function's stderr, tagged with the call id");
+    const errors = await journal('FAASS_FUNCTION=noisy', '-p', 'err');
+    t.match(errors, new RegExp(`^call=${failedId} function=noisy status=500 `, 'm'), 'a failed call is logged at priority err');
+    t.notMatch(errors, /obs-call-1 function/, 'a good one is not');
+    const one = await sb.faassctl('logs', 'noisy', '--call', 'obs-call-1');
+    t.equal(one.code, 0);
+    t.match(one.stdout, /complaining about things/, 'faassctl logs --call ID: that call\'s lines');
+    t.match(one.stdout, /call=obs-call-1 /);
+    t.notMatch(one.stdout, new RegExp(failedId), 'and no other call\'s');
+    const bad = await sb.faassctl('logs', 'noisy', '--call', 'a b');
+    t.equal(bad.code, 2, 'a call id that cannot be one: exit 2');
+  });
+
+  t.test('services: the gateway logs their calls and returns the call id', async (t) => {
+    writeFixture(sb, 'site/index.html', 'hello from the service\n');
+    await deploy('site', '--kind', 'service', '--port', '19876', '--command', `python3 -m http.server 19876 --bind 127.0.0.1 --directory ${sb.dir}/fixtures/site`, '--idle', '2');
+    const r = await request(sb.port, '/function/site/index.html', { method: 'GET', headers: { 'x-call-id': 'svc-call-1' } });
+    t.equal(r.status, 200, r.body);
+    t.equal(r.headers['x-call-id'], 'svc-call-1');
+    await waitFor('the service call line', async () => (await sb.run('journalctl', ['--no-pager', '-o', 'cat', 'FAASS_FUNCTION=site', 'FAASS_CALL_ID=svc-call-1'])).stdout.includes('status=200'), 10000);
+    t.equal(sample(await scrape(), 'gateway_function_invocation_total', { function_name: 'site', code: '200' }), 1, 'and counts them');
+  });
+});
