@@ -11,6 +11,7 @@ import { invoke } from './invoke';
 import { Target, localTarget, remoteTarget, parseGatewayUrl, readTokens, gatewayKey, checkToken } from './client';
 import { remoteDeploy, remoteBuild, remoteList, remoteDescribe, remoteDelete, login, logout } from './remote';
 import { status } from './status';
+import { stats } from './stats';
 import { serve } from './serve';
 
 // A reader that has had enough (faassctl status | head) is not an error.
@@ -124,6 +125,7 @@ void yargs(hideBin(process.argv))
   )
   .command('login', "check a token against --gateway URL and keep it for that gateway ($XDG_CONFIG_HOME/faass/credentials, mode 0600)", (y) => y.option('token-stdin', { type: 'boolean', describe: 'read the token from stdin (a pipe or file; keeps it out of the process list)' }), (a) => run(() => login(paths, { gateway: gatewayOf(a), token: a.token ?? (process.env.FAASS_TOKEN || undefined), tokenStdin: a.tokenStdin, cacert: a.cacert ?? (process.env.FAASS_CACERT || undefined) })))
   .command('logout', 'forget the token kept for --gateway URL', (y) => y, (a) => run(() => logout(paths, { gateway: gatewayOf(a) })))
+  .command('stats <name>', "a function's calls, errors, durations, cold starts and CPU per invocation, since counting began", (y) => y.positional('name', { type: 'string', demandOption: true }), (a) => local(a, 'stats', () => stats(paths, a.name)))
   .command('status', 'units, sockets and running faass processes (exit 1 if a unit failed)', (y) => y, (a) => local(a, 'status', () => status(paths)))
   .command(
     'logs <name>',

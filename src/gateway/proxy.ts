@@ -8,7 +8,7 @@ import { Verifier, FailureLimiter, parseAuthorization } from '../lib/credentials
 import { callId, readBody, sendError, sendFaassError } from '../lib/http-util';
 import { isValidName } from '../lib/validate';
 import { log, logLine, errorMessage } from '../lib/log';
-import { callLine, callPriority } from '../lib/call-log';
+import { CallLog } from '../lib/call-log';
 import { parseRoute } from './route';
 import { parseFunctionConfig } from '../lib/function-config';
 import { RpcClient, RpcConnectionError } from './rpc-client';
@@ -52,6 +52,7 @@ const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'ECO
 export class Gateway {
   private readonly clients = new Map<string, RpcClient>();
   private readonly upstreams = new Map<string, Upstream>();
+  private readonly callLogs = new Map<string, CallLog>();
   private readonly infos = new Map<string, { file: string; mtimeMs: number; info: RouteInfo }>();
   private readonly verifier: Verifier;
   private readonly limiter = new FailureLimiter();
@@ -238,10 +239,22 @@ export class Gateway {
     if (kind === 'service') {
       // A service's calls are logged here (its app does not see call ids); a function's by its runner.
       const started = process.hrtime.bigint();
-      if (this.cfg.logCalls) res.once('close', () => logLine(callPriority(res.statusCode), callLine(id, route.name, res.writableFinished ? res.statusCode : 499, Number(process.hrtime.bigint() - started) / 1e9, null), { FAASS_FUNCTION: route.name, FAASS_CALL_ID: id }));
+      const log = this.serviceLogs(route.name);
+      if (log) res.once('close', () => log.record(id, route.name, res.writableFinished ? res.statusCode : 499, Number(process.hrtime.bigint() - started) / 1e9, null));
       this.forwardHttp(route.name, route.path, req.method ?? 'GET', headers, body, res, id, true);
     }
     else await this.forward(route.name, route.path, req.method ?? 'GET', headers, body, res, id);
+  }
+
+  // A service's call lines, budgeted per service, with its FAASS_FUNCTION field.
+  private serviceLogs(name: string): CallLog | null {
+    if (!this.cfg.logCalls) return null;
+    let l = this.callLogs.get(name);
+    if (!l) {
+      l = new CallLog(undefined, (priority, message, fields) => logLine(priority, message, { ...fields, FAASS_FUNCTION: name }));
+      this.callLogs.set(name, l);
+    }
+    return l;
   }
 
   private service(name: string): Upstream {

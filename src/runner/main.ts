@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     drainSeconds: cfg.timeout + 1,
     onExit: async () => {
       await executor.close();
+      calls.close();
       accounting?.close();
     },
   });

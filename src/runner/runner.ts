@@ -6,7 +6,7 @@ import { Lifecycle } from '../lib/activation';
 import { callIdFrom, readBody } from '../lib/http-util';
 import { FrameDecoder, RPC_PREFACE, RpcRequestMeta, encodeFrame } from '../lib/rpc';
 import { log, logLine, errorMessage } from '../lib/log';
-import { callLine, callPriority } from '../lib/call-log';
+import { CallLog } from '../lib/call-log';
 import { Call, CallResult, Executor } from './call';
 import { ExecExecutor } from './exec-executor';
 import { WorkerPool } from './worker-pool';
@@ -43,11 +43,19 @@ export interface CallInput {
 export class CallRunner {
   private inflight = 0;
   private started = 0;
+  private readonly callLog: CallLog | null;
   constructor(
     private readonly cfg: FunctionConfig,
     private readonly executor: Executor,
-    private readonly logCalls = true,
-  ) {}
+    logCalls = true,
+  ) {
+    this.callLog = logCalls ? new CallLog() : null;
+  }
+
+  // The last second's summary of unlogged calls, before the runner exits.
+  close(): void {
+    this.callLog?.summarize(this.cfg.name);
+  }
 
   async run(input: CallInput): Promise<CallResult> {
     const cfg = this.cfg;
@@ -61,7 +69,7 @@ export class CallRunner {
       out['x-call-id'] = id;
       out['x-duration-seconds'] = seconds.toFixed(6);
       out['x-faass-start'] = cold ? 'cold' : 'warm';
-      if (this.logCalls) logLine(callPriority(r.status), callLine(id, cfg.name, r.status, seconds, cold), { FAASS_CALL_ID: id });
+      this.callLog?.record(id, cfg.name, r.status, seconds, cold);
       return { status: r.status, headers: out, body: r.body };
     };
     const fail = (e: FaassError, extra: Record<string, string> = {}) => answer({ status: e.status, headers: { 'content-type': 'application/json', ...extra }, body: Buffer.from(errorBody(e.code, e.message)) });

@@ -96,6 +96,13 @@ t.test('observability', async (t) => {
     const cpu = sample(m, 'faass_function_cpu_seconds_total', { function_name: 'burn' }) - before;
     t.ok(cpu >= burned * 0.95 && cpu <= burned * 1.2, `cgroup CPU ${cpu.toFixed(3)} s for ${burned.toFixed(3)} s burned by the function (within 20 %)`);
     t.equal(sample(m, 'faass_function_cold_starts_total', { function_name: 'burn' }), 1, 'three calls in a row: one cold start');
+    const st = await sb.faassctl('stats', 'burn');
+    t.equal(st.code, 0, `faassctl stats ${st.stderr}`);
+    t.match(st.stdout, /^invocations\s+3 \(200: 3\)$/m, 'faassctl stats: the calls');
+    const perCall = Number(/^cpu\s+[\d.]+ s in all, ([\d.]+) ms per invocation$/m.exec(st.stdout)?.[1]);
+    t.ok(perCall >= (burned / 3) * 1000 * 0.95 && perCall <= (burned / 3) * 1000 * 1.2, `and the CPU per invocation (${perCall} ms)`);
+    t.match(st.stdout, /^memory\s+not measured/m, 'a figure it does not have is said so');
+    t.equal((await sb.faassctl('stats', 'nope')).code, 3, 'stats of no function: exit 3');
   });
 
   t.test('the journal: one line per call, stderr tagged, findable by function and call id', async (t) => {

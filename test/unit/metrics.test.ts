@@ -4,8 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BUCKETS, MetricsStore, emptyMetrics, merge, observe, readMetrics, metricsPath } from '../../src/lib/metrics-store';
 import { cgroupCpuStat, parseCpuStat } from '../../src/lib/accounting';
-import { callLine, callPriority } from '../../src/lib/call-log';
+import { callLine, callPriority, CallLog } from '../../src/lib/call-log';
 import { resolvePaths } from '../../src/lib/paths';
+import { quantile, renderStats } from '../../src/faassctl/stats';
 
 const tmpPaths = (t: { teardown(f: () => void): void }) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-metrics-'));
@@ -68,4 +69,42 @@ t.test('call lines', async (t) => {
   t.equal(callLine('abc', 'f', 200, 0.0123456789, true), 'call=abc function=f status=200 duration=0.012346 start=cold');
   t.match(callLine('abc', 'f', 502, 1, null), /start=-$/);
   t.same([callPriority(200), callPriority(404), callPriority(429), callPriority(500)], ['info', 'warning', 'warning', 'err']);
+});
+
+t.test('call lines are budgeted per second; the rest summed up', async (t) => {
+  let now = 10_000;
+  const lines: [string, string, Record<string, string> | undefined][] = [];
+  const log = new CallLog(3, (p, m, f) => lines.push([p, m, f]), () => now);
+  for (let i = 0; i < 5; i++) log.record(`ok${i}`, 'f', 200, 0.001 * i, false);
+  for (let i = 0; i < 4; i++) log.record(`bad${i}`, 'f', 500, 0.5, false);
+  t.same(lines.map((l) => l[1].split(' ')[0]), ['call=ok0', 'call=ok1', 'call=ok2', 'call=bad0', 'call=bad1', 'call=bad2'], 'the first 3 calls and the first 3 failures of a second, one by one');
+  t.same(lines[0][2], { FAASS_CALL_ID: 'ok0' });
+  t.equal(lines[3][0], 'err');
+  now += 1000;
+  log.record('next', 'f', 200, 0.002, false);
+  t.equal(lines.length, 8, 'the next second: the summary, then the call');
+  t.equal(lines[6][1], 'calls=3 function=f status_200=2 status_500=1 max_duration=0.500000 not logged one by one (over 3 a second; /metrics counts every call)');
+  t.equal(lines[6][0], 'err', 'at the priority of the worst call in it');
+  t.match(lines[7][1], /^call=next /);
+  log.summarize('f');
+  t.equal(lines.length, 8, 'nothing skipped: no summary');
+});
+
+t.test('stats: quantiles from buckets, figures per invocation, and saying what is not measured', async (t) => {
+  const h = { counts: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
+  t.equal(quantile(h, 0.5), null, 'no calls: no quantile');
+  for (let i = 0; i < 100; i++) observe(h, i < 90 ? 0.007 : 0.2); // 90 in (0.005, 0.01], 10 in (0.1, 0.25]
+  t.ok(Math.abs((quantile(h, 0.5) as number) - (0.005 + 0.005 * (50 / 90))) < 1e-12, 'p50 interpolated in its bucket');
+  t.ok((quantile(h, 0.99) as number) > 0.1 && (quantile(h, 0.99) as number) <= 0.25, 'p99 in the slow bucket');
+  observe(h, 60);
+  t.equal(quantile(h, 1), null, 'past the last bound: unknown');
+  const d = merge(emptyMetrics(), { invocations: { f: { '200': 98, '500': 1, '429': 1 } }, seconds: { f: h }, coldStarts: { f: 2 }, cpuSeconds: { f: 1.5 } });
+  const text = renderStats('f', d, 'exec');
+  t.match(text, /^invocations\s+100 \(200: 98, 429: 1, 500: 1\)$/m);
+  t.match(text, /^errors \(5xx\)\s+1 \(1\.0 %\)$/m);
+  t.match(text, /^refused \(4xx\)\s+1 \(1\.0 %\)$/m);
+  t.match(text, /^cpu\s+1\.500 s in all, 15\.0 ms per invocation$/m);
+  t.match(text, /^cold starts\s+2 \(2\.0 % of calls\)$/m);
+  t.match(renderStats('g', emptyMetrics(), 'docker'), /^cpu\s+not measured: containers/m, 'a figure that does not exist is said so, not printed as zero');
+  t.match(renderStats('g', emptyMetrics(), 'exec'), /^duration\s+no calls yet$/m);
 });

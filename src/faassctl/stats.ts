@@ -1,0 +1,69 @@
+// faassctl stats NAME: a function's figures from the metrics file, as a bill would show them
+// per invocation. Totals since the counting began ($XDG_STATE_HOME/faass/metrics.json).
+import { Paths } from '../lib/paths';
+import { fail } from '../lib/errors';
+import { validateName } from '../lib/validate';
+import { listFunctionNames, loadFunctionConfig } from '../lib/function-config';
+import { BUCKETS, Histogram, MetricsData, readMetrics } from '../lib/metrics-store';
+
+// Prometheus' histogram_quantile: linear within the bucket the rank falls in; null past the
+// last finite bound (then only "more than 10 s" is known).
+export function quantile(h: Histogram, q: number): number | null {
+  if (h.count === 0) return null;
+  const rank = q * h.count;
+  let below = 0;
+  for (let i = 0; i < BUCKETS.length; i++) {
+    const inBucket = h.counts[i];
+    if (below + inBucket >= rank && inBucket > 0) {
+      const lower = i === 0 ? 0 : BUCKETS[i - 1];
+      return lower + (BUCKETS[i] - lower) * ((rank - below) / inBucket);
+    }
+    below += inBucket;
+  }
+  return null;
+}
+
+const ms = (s: number | null) => (s === null ? `> ${BUCKETS[BUCKETS.length - 1]} s` : s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`);
+const pct = (a: number, b: number) => (b === 0 ? '0 %' : `${((100 * a) / b).toFixed(1)} %`);
+
+export function renderStats(name: string, d: MetricsData, runtime: string): string {
+  const codes = d.invocations[name] ?? {};
+  const calls = Object.values(codes).reduce((a, b) => a + b, 0);
+  const failed = Object.entries(codes).reduce((n, [c, k]) => (Number(c) >= 500 ? n + k : n), 0);
+  const refused = Object.entries(codes).reduce((n, [c, k]) => (Number(c) >= 400 && Number(c) < 500 ? n + k : n), 0);
+  const h = d.seconds[name];
+  const cpu = d.cpuSeconds[name];
+  const cold = d.coldStarts[name] ?? 0;
+  const rows: [string, string][] = [
+    ['function', name],
+    ['invocations', `${calls}${calls ? ` (${Object.entries(codes).map(([c, k]) => `${c}: ${k}`).join(', ')})` : ''}`],
+    ['errors (5xx)', `${failed} (${pct(failed, calls)})`],
+    ['refused (4xx)', `${refused} (${pct(refused, calls)})`],
+    ['duration', h && h.count ? `p50 ${ms(quantile(h, 0.5))}, p99 ${ms(quantile(h, 0.99))}, mean ${ms(h.sum / h.count)} (through the gateway)` : 'no calls yet'],
+    ['cold starts', `${cold}${calls ? ` (${pct(cold, calls)} of calls)` : ''}`],
+    [
+      'cpu',
+      cpu !== undefined
+        ? `${cpu.toFixed(3)} s in all${calls ? `, ${ms(cpu / calls)} per invocation` : ''}`
+        : runtime === 'docker'
+          ? 'not measured: containers run in the Docker engine\'s cgroups'
+          : 'not measured: no cgroup v2 figure for its unit on this machine (or no runner ran yet)',
+    ],
+    ['memory', 'not measured yet (memory.peak needs the memory controller delegated to the user manager, and systemd forgets MemoryPeak when the unit stops)'],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
+}
+
+export function stats(paths: Paths, name: string): number {
+  validateName(name);
+  if (!listFunctionNames(paths).includes(name)) fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}`);
+  let runtime = 'unknown';
+  try {
+    runtime = loadFunctionConfig(paths, name).runtime;
+  } catch {
+    // an invalid file: its figures are still shown
+  }
+  process.stdout.write(renderStats(name, readMetrics(paths), runtime));
+  return 0;
+}
