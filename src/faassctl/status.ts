@@ -3,6 +3,9 @@ import { run } from '../lib/systemctl';
 import { Paths } from '../lib/paths';
 import { loadDockerConfig } from '../lib/gateway-config';
 import { loadAllFunctions } from '../lib/deploy';
+import { listFunctionNames, loadFunctionConfig } from '../lib/function-config';
+import { functionUnitBase } from '../lib/units';
+import { readMetrics } from '../lib/metrics-store';
 
 interface Proc {
   pid: number;
@@ -54,19 +57,101 @@ async function containers(paths: Paths): Promise<string> {
   }
 }
 
+interface UnitState {
+  active: string; // ActiveState
+  sub: string; // SubState
+  load: string; // LoadState
+}
+
+// systemctl show's blocks ("Id=...\nActiveState=...\n\n...") by unit.
+export function parseShow(text: string): Map<string, UnitState> {
+  const out = new Map<string, UnitState>();
+  for (const block of text.split(/\n\s*\n/)) {
+    const f = Object.fromEntries(block.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    if (f.Id) out.set(f.Id, { active: f.ActiveState ?? '?', sub: f.SubState ?? '?', load: f.LoadState ?? '?' });
+  }
+  return out;
+}
+
+export function ago(ms: number | undefined, now = Date.now()): string {
+  if (!ms) return 'never';
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 120) return `${s}s ago`;
+  if (s < 7200) return `${Math.round(s / 60)}m ago`;
+  if (s < 172800) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
+
+export interface FunctionRow {
+  name: string;
+  kind: string;
+  socket: string;
+  process: string;
+  running: number;
+  calls: number;
+  errors: number;
+  lastCall?: number;
+}
+
+// An active socket listens, whether its service runs (SubState running) or not (listening).
+const describeSocket = (u: UnitState | undefined) => (!u || u.load === 'not-found' ? 'missing' : u.active === 'active' ? 'listening' : u.active);
+const describeService = (u: UnitState | undefined) => (!u || u.load === 'not-found' ? 'missing' : u.active === 'inactive' ? 'idle' : u.active === 'active' ? u.sub : u.active);
+
+export function renderTable(rows: FunctionRow[], now = Date.now()): string {
+  const head = ['FUNCTION', 'KIND', 'SOCKET', 'PROCESS', 'RUNNING', 'CALLS', '5XX', 'LAST CALL'];
+  const body = rows.map((r) => [r.name, r.kind, r.socket, r.process, String(r.running), String(r.calls), r.calls ? `${((100 * r.errors) / r.calls).toFixed(1)}%` : '-', ago(r.lastCall, now)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  return [head, ...body].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+}
+
+// At a glance: the gateway, each function's units, processes and calls; exit 1 when a unit failed.
 export async function status(paths: Paths): Promise<number> {
-  const units = await run('systemctl', ['--user', 'list-units', '--all', '--no-pager', '--plain', 'faass-*']);
-  if (units.code !== 0) {
-    process.stderr.write(`faassctl: no systemd user manager is reachable (${units.stderr.trim().split('\n')[0]}); without one, use faassctl serve\n`);
+  const fns = listFunctionNames(paths).map((name) => {
+    try {
+      return { name, kind: loadFunctionConfig(paths, name).kind };
+    } catch {
+      return { name, kind: 'INVALID' };
+    }
+  });
+  const gatewayUnits = ['faass-gateway.socket', 'faass-gateway-https.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service'];
+  const fnUnits = fns.flatMap((f) => [`${functionUnitBase(f.name)}.socket`, `${functionUnitBase(f.name)}.service`, ...(f.kind === 'service' ? [`${functionUnitBase(f.name)}-app.service`] : [])]);
+  const shown = await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,SubState,LoadState', '--', ...gatewayUnits, ...fnUnits]);
+  if (shown.code !== 0) {
+    process.stderr.write(`faassctl: no systemd user manager is reachable (${shown.stderr.trim().split('\n')[0]}); without one, use faassctl serve\n`);
     return 6;
   }
-  process.stdout.write('Units:\n' + units.stdout.replace(/\n\s*\n[\s\S]*$/, '\n') + '\n');
-  const sockets = await run('systemctl', ['--user', 'list-sockets', '--all', '--no-pager', 'faass-*']);
-  process.stdout.write('Sockets:\n' + sockets.stdout.replace(/\n\s*\n[\s\S]*$/, '\n') + '\n');
+  const units = parseShow(shown.stdout);
   const manager = (await run('systemctl', ['--user', 'show', '--property=ControlGroup', '--value'])).stdout.trim();
   const procs = manager ? faassProcesses(manager) : [];
-  process.stdout.write(`Running faass processes: ${procs.length}\n`);
+  const running = (unit: string) => procs.filter((p) => p.unit === unit).length;
+  const m = readMetrics(paths);
+  const gw = (u: string) => units.get(u);
+  const https = gw('faass-gateway-https.socket');
+  process.stdout.write(
+    `Gateway: socket ${describeSocket(gw('faass-gateway.socket'))}${https && https.load !== 'not-found' ? `, https socket ${describeSocket(https)}` : ''}, process ${describeService(gw('faass-gateway.service'))} (${running('faass-gateway.service')} running); API socket ${gw('faass-api.socket')?.active === 'active' ? 'listening' : 'off'}\n\n`,
+  );
+  const rows: FunctionRow[] = fns.map((f) => {
+    const base = functionUnitBase(f.name);
+    const service = units.get(`${base}.service`);
+    const app = units.get(`${base}-app.service`);
+    const calls = Object.values(m.invocations[f.name] ?? {}).reduce((a, b) => a + b, 0);
+    const errors = Object.entries(m.invocations[f.name] ?? {}).reduce((n, [c, k]) => (Number(c) >= 500 ? n + k : n), 0);
+    return {
+      name: f.name,
+      kind: f.kind,
+      socket: describeSocket(units.get(`${base}.socket`)),
+      process: f.kind === 'service' ? `proxy ${describeService(service)}, app ${describeService(app)}` : describeService(service),
+      running: running(`${base}.service`) + running(`${base}-app.service`),
+      calls,
+      errors,
+      lastCall: m.lastCall[f.name],
+    };
+  });
+  process.stdout.write(rows.length ? renderTable(rows) : 'No functions (faassctl deploy NAME ...)\n');
+  const failed = [...units.entries()].filter(([, u]) => u.active === 'failed').map(([id]) => id);
+  if (failed.length) process.stdout.write(`\nFailed: ${failed.join(', ')} (systemctl --user status UNIT; faassctl logs NAME; a redeploy resets it)\n`);
+  process.stdout.write(`\nRunning faass processes: ${procs.length}\n`);
   for (const p of procs) process.stdout.write(`  ${String(p.pid).padStart(7)}  ${p.unit.padEnd(32)}  ${p.command.slice(0, 100)}\n`);
   process.stdout.write(await containers(paths));
-  return /\bfailed\b/.test(units.stdout) ? 1 : 0;
+  return failed.length ? 1 : 0;
 }

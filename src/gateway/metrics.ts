@@ -32,6 +32,7 @@ export class GatewayMetrics {
       const codes = (p.invocations[fn] ??= {});
       codes[status] = (codes[status] ?? 0) + 1;
       observe((p.seconds[fn] ??= { counts: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 }), Number(process.hrtime.bigint() - started) / 1e9);
+      p.lastCall[fn] = Date.now();
     };
   }
 

@@ -23,9 +23,10 @@ export interface MetricsData {
   activations: Record<string, number>; // program (gateway, runner, app, api) → process starts
   coldStarts: Record<string, number>; // function → starts of its runner (or service app)
   cpuSeconds: Record<string, number>; // function → CPU of its runner's (app's) cgroup
+  lastCall: Record<string, number>; // function → when its last call through the gateway ended (ms since the epoch); merged by max
 }
 
-export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {} });
+export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {} });
 
 export const metricsPath = (paths: Paths) => path.join(paths.stateDir, 'metrics.json');
 
@@ -58,11 +59,12 @@ export function merge(a: MetricsData, b: Partial<MetricsData>): MetricsData {
   addFlat(a.activations, b.activations);
   addFlat(a.coldStarts, b.coldStarts);
   addFlat(a.cpuSeconds, b.cpuSeconds);
+  for (const [k, v] of Object.entries(b.lastCall ?? {})) if (isCount(v)) a.lastCall[k] = Math.max(a.lastCall[k] ?? 0, v);
   return a;
 }
 
 export function isEmpty(d: MetricsData): boolean {
-  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds].every((o) => Object.keys(o).length === 0);
+  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall].every((o) => Object.keys(o).length === 0);
 }
 
 // The file as it is now; an unreadable one counts as empty (and is kept aside once by the next flush).

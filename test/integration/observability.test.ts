@@ -1,6 +1,8 @@
 // Metrics that survive scale to zero, CPU accounting from the runner's cgroup, and the journal:
 // a real systemd user manager and journald, real sockets, promtool from Debian's prometheus.
 import t from 'tap';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { startSandbox, setupGateway, request, waitFor, writeFixture, sleep, Sandbox } from '../support/sandbox';
 
 // One sample of a metric, 0 when the exposition has none.
@@ -132,6 +134,27 @@ t.test('observability', async (t) => {
     t.notMatch(one.stdout, new RegExp(failedId), 'and no other call\'s');
     const bad = await sb.faassctl('logs', 'noisy', '--call', 'a b');
     t.equal(bad.code, 2, 'a call id that cannot be one: exit 2');
+  });
+
+  t.test('status: a table at a glance, exit 1 while a unit has failed', async (t) => {
+    // The gateway adds its counts to the file every 2 s.
+    await waitFor('the calls of the journal test in the counts', async () => /^noisy\s.*\s2\s+50\.0%/m.test((await sb.faassctl('status')).stdout), 10000);
+    const ok = await sb.faassctl('status');
+    t.equal(ok.code, 0, 'nothing failed: exit 0');
+    t.match(ok.stdout, /^Gateway: socket listening, /m);
+    t.match(ok.stdout, /^FUNCTION\s+KIND\s+SOCKET\s+PROCESS\s+RUNNING\s+CALLS\s+5XX\s+LAST CALL$/m);
+    t.match(ok.stdout, /^echo\s+function\s+listening\s+\S+\s+\d+\s+(\d+)\s+0\.0%\s+\d+[smh] ago$/m, 'a function, its socket, calls, error rate and last call');
+    t.match(ok.stdout, /^noisy\s+function\s+listening\s+\S+\s+\d+\s+2\s+50\.0%/m, 'the error rate counts 5xx');
+    await deploy('broken', '--command', 'cat', '--idle', '1');
+    fs.rmSync(path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'functions', 'broken'), { recursive: true, force: true });
+    t.equal((await request(sb.port, '/function/broken', { body: 'x' })).status, 502, 'a runner that cannot start: 502');
+    await waitFor('the runner unit to fail', async () => (await sb.systemctl('is-failed', 'faass-fn-broken.service')).stdout.trim() === 'failed', 10000);
+    const failed = await sb.faassctl('status');
+    t.equal(failed.code, 1, 'a failed unit: exit 1');
+    t.match(failed.stdout, /^broken\s+function\s+\S+\s+failed\s/m, 'its row says so');
+    t.match(failed.stdout, /^Failed: .*faass-fn-broken\.service/m, 'and names the failed units');
+    t.equal((await sb.faassctl('delete', 'broken')).code, 0);
+    t.equal((await sb.faassctl('status')).code, 0, 'gone with it: exit 0 again');
   });
 
   t.test('services: the gateway logs their calls and returns the call id', async (t) => {

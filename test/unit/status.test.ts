@@ -1,5 +1,5 @@
 import t from 'tap';
-import { faassUnitOf } from '../../src/faassctl/status';
+import { faassUnitOf, parseShow, renderTable, ago } from '../../src/faassctl/status';
 
 const mine = '/user.slice/user-1000.slice/user@1000.service';
 
@@ -15,4 +15,16 @@ t.test("not ours: another user's or another manager's faass, other units, other 
   t.equal(faassUnitOf(`0::${mine}/app.slice/nginx.service\n`, mine), null);
   t.equal(faassUnitOf(`4:memory:${mine}/app.slice/faass-gateway.service\n0::/\n`, mine), null, 'only the systemd or unified hierarchy counts');
   t.equal(faassUnitOf(`0::${mine}-x/app.slice/faass-gateway.service\n`, mine), null, 'a prefix of the path is not the manager');
+});
+
+t.test('status: systemctl show blocks, the table, ages', async (t) => {
+  const units = parseShow('Id=faass-fn-a.socket\nActiveState=active\nSubState=listening\nLoadState=loaded\n\nId=faass-fn-a.service\nActiveState=failed\nSubState=failed\nLoadState=loaded\n\nId=faass-api.socket\nActiveState=inactive\nSubState=dead\nLoadState=not-found\n');
+  t.same(units.get('faass-fn-a.service'), { active: 'failed', sub: 'failed', load: 'loaded' });
+  t.equal(units.get('faass-api.socket')?.load, 'not-found');
+  const now = 1_000_000_000;
+  t.same([ago(undefined, now), ago(now - 5000, now), ago(now - 600_000, now), ago(now - 3 * 3600_000, now), ago(now - 3 * 86400_000, now)], ['never', '5s ago', '10m ago', '3h ago', '3d ago']);
+  const table = renderTable([{ name: 'a', kind: 'function', socket: 'listening', process: 'failed', running: 0, calls: 200, errors: 3, lastCall: now - 5000 }, { name: 'web', kind: 'service', socket: 'listening', process: 'proxy idle, app idle', running: 0, calls: 0, errors: 0 }], now);
+  t.equal(table.split('\n')[0], 'FUNCTION  KIND      SOCKET     PROCESS               RUNNING  CALLS  5XX   LAST CALL');
+  t.match(table, /^a\s+function\s+listening\s+failed\s+0\s+200\s+1\.5%\s+5s ago$/m);
+  t.match(table, /^web\s+service\s+listening\s+proxy idle, app idle\s+0\s+0\s+-\s+never$/m);
 });
