@@ -12,6 +12,7 @@ import { Target, localTarget, remoteTarget, parseGatewayUrl, readTokens, gateway
 import { remoteDeploy, remoteBuild, remoteList, remoteDescribe, remoteDelete, login, logout } from './remote';
 import { status } from './status';
 import { stats } from './stats';
+import { top } from './top';
 import { serve } from './serve';
 
 // A reader that has had enough (faassctl status | head) is not an error.
@@ -126,6 +127,7 @@ void yargs(hideBin(process.argv))
   .command('login', "check a token against --gateway URL and keep it for that gateway ($XDG_CONFIG_HOME/faass/credentials, mode 0600)", (y) => y.option('token-stdin', { type: 'boolean', describe: 'read the token from stdin (a pipe or file; keeps it out of the process list)' }), (a) => run(() => login(paths, { gateway: gatewayOf(a), token: a.token ?? (process.env.FAASS_TOKEN || undefined), tokenStdin: a.tokenStdin, cacert: a.cacert ?? (process.env.FAASS_CACERT || undefined) })))
   .command('logout', 'forget the token kept for --gateway URL', (y) => y, (a) => run(() => logout(paths, { gateway: gatewayOf(a) })))
   .command('stats <name>', "a function's calls, errors, durations, cold starts and CPU per invocation, since counting began", (y) => y.positional('name', { type: 'string', demandOption: true }), (a) => local(a, 'stats', () => stats(paths, a.name)))
+  .command('top', 'a live table of what each function uses now: CPU, tasks, memory, calls per second', (y) => y.option('interval', { type: 'number', describe: 'seconds between tables (default 2)' }).option('iterations', { alias: 'n', type: 'number', describe: 'print this many tables, then exit (default: until Ctrl-C)' }), (a) => local(a, 'top', () => top(paths, a)))
   .command('status', 'units, sockets and running faass processes (exit 1 if a unit failed)', (y) => y, (a) => local(a, 'status', () => status(paths)))
   .command(
     'logs <name>',

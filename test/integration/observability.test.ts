@@ -153,6 +153,11 @@ t.test('observability', async (t) => {
     t.equal(failed.code, 1, 'a failed unit: exit 1');
     t.match(failed.stdout, /^broken\s+function\s+\S+\s+failed\s/m, 'its row says so');
     t.match(failed.stdout, /^Failed: .*faass-fn-broken\.service/m, 'and names the failed units');
+    const top = await sb.faassctl('top', '-n', '1', '--interval', '0.5');
+    t.equal(top.code, 0, `faassctl top -n 1 ${top.stderr}`);
+    t.match(top.stdout, /^FUNCTION\s+STATE\s+CPU%\s+TASKS\s+MEMORY\s+CALLS\/S$/m, 'top: a table');
+    t.match(top.stdout, /^broken\s+failed\s/m, 'with each function');
+    t.equal((await sb.faassctl('top', '--interval', '0')).code, 2, 'a bad interval: exit 2');
     t.equal((await sb.faassctl('delete', 'broken')).code, 0);
     t.equal((await sb.faassctl('status')).code, 0, 'gone with it: exit 0 again');
   });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { faassUnitOf, parseShow, renderTable, ago } from '../../src/faassctl/status';
+import { renderTop } from '../../src/faassctl/top';
 
 const mine = '/user.slice/user-1000.slice/user@1000.service';
 
@@ -27,4 +28,17 @@ t.test('status: systemctl show blocks, the table, ages', async (t) => {
   t.equal(table.split('\n')[0], 'FUNCTION  KIND      SOCKET     PROCESS               RUNNING  CALLS  5XX   LAST CALL');
   t.match(table, /^a\s+function\s+listening\s+failed\s+0\s+200\s+1\.5%\s+5s ago$/m);
   t.match(table, /^web\s+service\s+listening\s+proxy idle, app idle\s+0\s+0\s+-\s+never$/m);
+});
+
+t.test('top: n/a where the machine gives no figure, - for idle functions', async (t) => {
+  const text = renderTop(
+    [
+      { name: 'busy', state: 'running', cpuPercent: 72.55, tasks: 15, memory: null, callsPerSecond: 1234.56 },
+      { name: 'quiet', state: 'idle', cpuPercent: 0, tasks: 0, memory: 0, callsPerSecond: 0 },
+    ],
+    2,
+  );
+  t.match(text, /^busy\s+running\s+72\.5\s+15\s+n\/a\s+1234\.6$/m);
+  t.match(text, /^quiet\s+idle\s+-\s+-\s+-\s+0\.0$/m);
+  t.match(text, /^n\/a: /m, 'and says why there is n/a');
 });
