@@ -4,7 +4,7 @@ import { Paths } from '../lib/paths';
 import { fail } from '../lib/errors';
 import { validateName } from '../lib/validate';
 import { listFunctionNames, loadFunctionConfig } from '../lib/function-config';
-import { BUCKETS, Histogram, MetricsData, readMetrics } from '../lib/metrics-store';
+import { BUCKETS, Histogram, MetricsData, readMetrics, snapshotAt, subtract, emptyMetrics } from '../lib/metrics-store';
 
 // Prometheus' histogram_quantile: linear within the bucket the rank falls in; null past the
 // last finite bound (then only "more than 10 s" is known).
@@ -55,7 +55,17 @@ export function renderStats(name: string, d: MetricsData, runtime: string): stri
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
 }
 
-export function stats(paths: Paths, name: string): number {
+// --since: 30s, 10m, 2h, 7d ago, or a date and time (2026-11-22 10:00, ISO 8601).
+export function parseSince(text: string, now = Date.now()): number {
+  const rel = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(text.trim());
+  if (rel) return now - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's' | 'm' | 'h' | 'd'];
+  const at = Date.parse(text.trim().replace(' ', 'T'));
+  if (!Number.isFinite(at)) fail('FAASS_E_USAGE', `Invalid --since ${JSON.stringify(text.slice(0, 60))}: 30s, 10m, 2h, 7d, or a date and time such as 2026-11-22 10:00`);
+  if (at > now) fail('FAASS_E_USAGE', `--since ${text} is in the future`);
+  return at;
+}
+
+export function stats(paths: Paths, name: string, since?: string): number {
   validateName(name);
   if (!listFunctionNames(paths).includes(name)) fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}`);
   let runtime = 'unknown';
@@ -64,6 +74,16 @@ export function stats(paths: Paths, name: string): number {
   } catch {
     // an invalid file: its figures are still shown
   }
-  process.stdout.write(renderStats(name, readMetrics(paths), runtime));
+  const now = readMetrics(paths);
+  if (since === undefined) {
+    process.stdout.write(renderStats(name, now, runtime));
+    return 0;
+  }
+  // A window is the difference of the totals now and the last snapshot before its start
+  // (snapshots are taken at most a minute apart while calls come).
+  const from = parseSince(since);
+  const base = snapshotAt(paths, from);
+  process.stdout.write(`# since ${new Date(base ? base.at : from).toISOString()}${base ? ' (the snapshot of the counts nearest before ' + new Date(from).toISOString() + ')' : ' (no snapshot before it: every call since counting began)'}\n`);
+  process.stdout.write(renderStats(name, subtract(now, base ? base.data : emptyMetrics()), runtime));
   return 0;
 }

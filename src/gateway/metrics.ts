@@ -4,9 +4,11 @@
 // only (it costs ~70 ms, which every cold start would pay otherwise).
 import type * as Prom from 'prom-client';
 import { Paths } from '../lib/paths';
-import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, observe, readMetrics } from '../lib/metrics-store';
+import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, observe, readMetrics, appendSnapshot } from '../lib/metrics-store';
+import { log, errorMessage } from '../lib/log';
 
 const FLUSH_MS = 2000;
+const SNAPSHOT_MS = 60_000;
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -18,8 +20,27 @@ export class GatewayMetrics {
   constructor(private readonly paths: Paths) {
     this.store = new MetricsStore(paths);
     this.store.add({ activations: { gateway: 1 } });
-    this.timer = setInterval(() => this.store.flush(), FLUSH_MS);
+    this.timer = setInterval(() => this.flush(false), FLUSH_MS);
     this.timer.unref();
+  }
+
+  private unsnapshotted = false; // calls written since the last snapshot
+  private lastSnapshot = 0;
+
+  // Writes the counts; a snapshot for the history (faassctl stats --since) at most once a
+  // SNAPSHOT_MS while calls come, and at exit.
+  private flush(exiting: boolean): void {
+    const calls = Object.keys(this.store.pending.invocations).length > 0;
+    if (this.store.flush() && calls) this.unsnapshotted = true;
+    if (this.unsnapshotted && (exiting || Date.now() - this.lastSnapshot >= SNAPSHOT_MS)) {
+      try {
+        appendSnapshot(this.paths, readMetrics(this.paths));
+        this.unsnapshotted = false;
+        this.lastSnapshot = Date.now();
+      } catch (e) {
+        log.warning(`Failed to write the metrics history: ${errorMessage(e)}`);
+      }
+    }
   }
 
   // A call to an existing function begins; the returned function ends it with its status.
@@ -38,7 +59,7 @@ export class GatewayMetrics {
 
   close(): void {
     clearInterval(this.timer);
-    this.store.flush();
+    this.flush(true);
   }
 
   // What the file holds plus what this process has not written yet.

@@ -91,9 +91,10 @@ export class MetricsStore {
     merge(this.pending, delta);
   }
 
-  // Adds what is pending to the file. Errors are logged, the counts kept for the next try.
-  flush(): void {
-    if (isEmpty(this.pending)) return;
+  // Adds what is pending to the file; true when it wrote. Errors are logged, the counts kept
+  // for the next try.
+  flush(): boolean {
+    if (isEmpty(this.pending)) return false;
     const file = metricsPath(this.paths);
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -112,8 +113,65 @@ export class MetricsStore {
         writeFileAtomic(file, JSON.stringify(merge(base, this.pending)) + '\n', 0o600);
       });
       this.pending = emptyMetrics();
+      return true;
     } catch (e) {
       log.warning(`Failed to write ${file}: ${errorMessage(e)}; keeping the counts for the next try`);
+      return false;
     }
   }
+}
+
+// History for windows (faassctl stats --since): now and then a snapshot of the file's totals,
+// one JSON line appended to a file per day; a line torn by a crash is skipped when read. Kept
+// HISTORY_DAYS days. Counters only grow, so a window is the difference of two snapshots.
+export const HISTORY_DAYS = 35;
+const historyDir = (paths: Paths) => path.join(paths.stateDir, 'metrics-history');
+
+export function appendSnapshot(paths: Paths, data: MetricsData, at = Date.now()): void {
+  const dir = historyDir(paths);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const day = new Date(at).toISOString().slice(0, 10);
+  fs.appendFileSync(path.join(dir, `${day}.jsonl`), JSON.stringify({ at, data }) + '\n', { mode: 0o600 });
+  const oldest = new Date(at - HISTORY_DAYS * 86400_000).toISOString().slice(0, 10);
+  for (const f of fs.readdirSync(dir)) if (/^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f) && f.slice(0, 10) < oldest) fs.rmSync(path.join(dir, f), { force: true });
+}
+
+// The last snapshot taken at or before `at`, or null when the history starts later.
+export function snapshotAt(paths: Paths, at: number): { at: number; data: MetricsData } | null {
+  let files: string[];
+  try {
+    files = fs.readdirSync(historyDir(paths)).filter((f) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f)).sort();
+  } catch {
+    return null;
+  }
+  const day = new Date(at).toISOString().slice(0, 10);
+  for (const f of files.filter((x) => x.slice(0, 10) <= day).reverse()) {
+    let best: { at: number; data: MetricsData } | null = null;
+    for (const line of fs.readFileSync(path.join(historyDir(paths), f), 'utf8').split('\n')) {
+      try {
+        const s = JSON.parse(line) as { at: number; data: Partial<MetricsData> };
+        if (typeof s.at === 'number' && s.at <= at && (!best || s.at >= best.at)) best = { at: s.at, data: merge(emptyMetrics(), s.data) };
+      } catch {
+        // a torn or empty line
+      }
+    }
+    if (best) return best;
+  }
+  return null;
+}
+
+// What was counted between two snapshots (b taken before a).
+export function subtract(a: MetricsData, b: MetricsData): MetricsData {
+  const out = emptyMetrics();
+  const flat = (x: Record<string, number>, y: Record<string, number>) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, Math.max(0, v - (y[k] ?? 0))]));
+  for (const [fn, codes] of Object.entries(a.invocations)) out.invocations[fn] = flat(codes, b.invocations[fn] ?? {});
+  for (const [fn, h] of Object.entries(a.seconds)) {
+    const old = b.seconds[fn];
+    out.seconds[fn] = { counts: h.counts.map((c, i) => Math.max(0, c - (old?.counts[i] ?? 0))), sum: Math.max(0, h.sum - (old?.sum ?? 0)), count: Math.max(0, h.count - (old?.count ?? 0)) };
+  }
+  out.activations = flat(a.activations, b.activations);
+  out.coldStarts = flat(a.coldStarts, b.coldStarts);
+  out.cpuSeconds = flat(a.cpuSeconds, b.cpuSeconds);
+  out.lastCall = { ...a.lastCall };
+  return out;
 }

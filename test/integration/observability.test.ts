@@ -105,6 +105,15 @@ t.test('observability', async (t) => {
     t.ok(perCall >= (burned / 3) * 1000 * 0.95 && perCall <= (burned / 3) * 1000 * 1.2, `and the CPU per invocation (${perCall} ms)`);
     t.match(st.stdout, /^memory\s+not measured/m, 'a figure it does not have is said so');
     t.equal((await sb.faassctl('stats', 'nope')).code, 3, 'stats of no function: exit 3');
+    // The gateway snapshots the counts when it exits: a window after that has none of these calls.
+    await waitFor('the gateway to exit idle', async () => (await mainPid(sb, 'faass-gateway.service')) === 0, 15000);
+    await sleep(1500);
+    const hour = await sb.faassctl('stats', 'burn', '--since', '1h');
+    t.match(hour.stdout, /^invocations\s+3 \(200: 3\)$/m, 'stats --since 1h: the three calls');
+    const recent = await sb.faassctl('stats', 'burn', '--since', '1s');
+    t.equal(recent.code, 0);
+    t.match(recent.stdout, /^invocations\s+0$/m, 'stats --since 1s: none of them');
+    t.equal((await sb.faassctl('stats', 'burn', '--since', 'soon')).code, 2, 'a bad --since: exit 2');
   });
 
   t.test('the journal: one line per call, stderr tagged, findable by function and call id', async (t) => {

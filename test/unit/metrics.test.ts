@@ -2,11 +2,12 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BUCKETS, MetricsStore, emptyMetrics, merge, observe, readMetrics, metricsPath } from '../../src/lib/metrics-store';
+import { BUCKETS, MetricsStore, emptyMetrics, merge, observe, readMetrics, metricsPath, appendSnapshot, snapshotAt, subtract } from '../../src/lib/metrics-store';
 import { cgroupCpuStat, parseCpuStat } from '../../src/lib/accounting';
 import { callLine, callPriority, CallLog } from '../../src/lib/call-log';
 import { resolvePaths } from '../../src/lib/paths';
-import { quantile, renderStats } from '../../src/faassctl/stats';
+import type { MetricsData } from '../../src/lib/metrics-store';
+import { quantile, renderStats, parseSince } from '../../src/faassctl/stats';
 
 const tmpPaths = (t: { teardown(f: () => void): void }) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-metrics-'));
@@ -107,4 +108,33 @@ t.test('stats: quantiles from buckets, figures per invocation, and saying what i
   t.match(text, /^cold starts\s+2 \(2\.0 % of calls\)$/m);
   t.match(renderStats('g', emptyMetrics(), 'docker'), /^cpu\s+not measured: containers/m, 'a figure that does not exist is said so, not printed as zero');
   t.match(renderStats('g', emptyMetrics(), 'exec'), /^duration\s+no calls yet$/m);
+});
+
+t.test('history: snapshots by day, the last one before a time, windows by difference', async (t) => {
+  const paths = tmpPaths(t);
+  const day = Date.parse('2026-11-20T12:00:00Z');
+  const at = (d: MetricsData['invocations']) => merge(emptyMetrics(), { invocations: d });
+  appendSnapshot(paths, at({ f: { '200': 10 } }), day);
+  appendSnapshot(paths, at({ f: { '200': 15, '500': 1 } }), day + 60_000);
+  appendSnapshot(paths, at({ f: { '200': 40, '500': 2 } }), day + 86_400_000);
+  fs.appendFileSync(path.join(paths.stateDir, 'metrics-history', '2026-11-21.jsonl'), '{"at": 17'); // torn by a crash
+  t.equal(snapshotAt(paths, day - 1), null, 'before the history: none');
+  t.equal(snapshotAt(paths, day + 30_000)?.at, day, 'the last one at or before');
+  t.equal(snapshotAt(paths, day + 3_600_000)?.at, day + 60_000, 'also from the day before');
+  t.equal(snapshotAt(paths, day + 2 * 86_400_000)?.at, day + 86_400_000, 'a torn line is skipped');
+  const w = subtract(at({ f: { '200': 50, '500': 2 }, g: { '200': 1 } }), (snapshotAt(paths, day + 30_000) as { data: MetricsData }).data);
+  t.same(w.invocations, { f: { '200': 40, '500': 2 }, g: { '200': 1 } }, 'a window: now minus then');
+  appendSnapshot(paths, emptyMetrics(), day + 40 * 86_400_000);
+  t.same(fs.readdirSync(path.join(paths.stateDir, 'metrics-history')).sort(), ['2026-12-30.jsonl'], `files older than the kept days go`);
+});
+
+t.test('--since', async (t) => {
+  const now = Date.parse('2026-11-22T12:00:00Z');
+  t.equal(parseSince('10m', now), now - 600_000);
+  t.equal(parseSince('2h', now), now - 7_200_000);
+  t.equal(parseSince('1.5d', now), now - 1.5 * 86_400_000);
+  t.equal(parseSince('2026-11-22T10:00:00Z', now), Date.parse('2026-11-22T10:00:00Z'));
+  t.ok(Number.isFinite(parseSince('2026-11-22 10:00', now)), 'a date and time with a space');
+  t.throws(() => parseSince('yesterday-ish', now), /Invalid --since/);
+  t.throws(() => parseSince('2030-01-01', now), /in the future/);
 });
