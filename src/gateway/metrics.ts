@@ -6,6 +6,9 @@ import type * as Prom from 'prom-client';
 import { Paths } from '../lib/paths';
 import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, observe, readMetrics, appendSnapshot } from '../lib/metrics-store';
 import { log, errorMessage } from '../lib/log';
+import * as fs from 'node:fs';
+import { liveUse, unitParents } from '../lib/accounting';
+import { listFunctionNames } from '../lib/function-config';
 
 const FLUSH_MS = 2000;
 const SNAPSHOT_MS = 60_000;
@@ -57,6 +60,18 @@ export class GatewayMetrics {
     };
   }
 
+  private parents: ReturnType<typeof unitParents> | null = null;
+  private cgroupParents(): ReturnType<typeof unitParents> {
+    if (!this.parents) {
+      try {
+        this.parents = unitParents(fs.readFileSync('/proc/self/cgroup', 'utf8'), 'faass-gateway.service');
+      } catch {
+        this.parents = [];
+      }
+    }
+    return this.parents;
+  }
+
   close(): void {
     clearInterval(this.timer);
     this.flush(true);
@@ -81,6 +96,15 @@ export class GatewayMetrics {
     for (const [fn, n] of Object.entries(data.coldStarts)) cold.inc({ function_name: fn }, n);
     const activations = new prom.Counter({ name: 'faass_activations_total', help: 'Process starts by socket activation, by program', labelNames: ['program'], registers });
     for (const [program, n] of Object.entries(data.activations)) activations.inc({ program }, n);
+    // Live: what the function's units that run now use (none runs: no sample).
+    const tasks = new prom.Gauge({ name: 'faass_function_tasks', help: "Tasks (processes and threads) in the function's running units", labelNames: ['function_name'], registers });
+    const memory = new prom.Gauge({ name: 'faass_function_memory_bytes', help: "Memory of the function's running units (cgroup memory.current), where the machine gives it", labelNames: ['function_name'], registers });
+    const parents = this.cgroupParents();
+    for (const fn of listFunctionNames(this.paths)) {
+      const use = liveUse(parents, [`faass-fn-${fn}.service`, `faass-fn-${fn}-app.service`]);
+      if (use.tasks) tasks.set({ function_name: fn }, use.tasks);
+      if (use.memoryBytes) memory.set({ function_name: fn }, use.memoryBytes);
+    }
     const cpu = new prom.Counter({ name: 'faass_function_cpu_seconds_total', help: "CPU time of a function's runner (service app) cgroup: the runner, its workers and the processes it ran", labelNames: ['function_name'], registers });
     for (const [fn, n] of Object.entries(data.cpuSeconds)) cpu.inc({ function_name: fn }, n);
     return registry.metrics();

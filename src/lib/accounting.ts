@@ -80,3 +80,53 @@ export class ProcessAccounting {
     this.flush();
   }
 }
+
+// What the units of a function use now, read from their cgroups next to the calling process's
+// own unit (the gateway's): tasks (pids.current), memory (memory.current on cgroup v2,
+// memory.usage_in_bytes on v1). null where the machine's cgroup setup has no such file.
+export interface LiveUse {
+  tasks: number | null;
+  memoryBytes: number | null;
+}
+
+// Each hierarchy's directory holding this process's unit: [files' base, directory].
+export function unitParents(procSelfCgroup: string, ownUnit: string): { controllers: string; dir: string }[] {
+  const out: { controllers: string; dir: string }[] = [];
+  for (const line of procSelfCgroup.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (!m || !m[2].endsWith(`/${ownUnit}`)) continue;
+    const parent = m[2].slice(0, -ownUnit.length - 1);
+    if (m[1] === '') out.push({ controllers: '', dir: `/sys/fs/cgroup${parent}` }, { controllers: '', dir: `/sys/fs/cgroup/unified${parent}` });
+    else for (const c of m[1].split(',')) out.push({ controllers: c, dir: `/sys/fs/cgroup/${c}${parent}` });
+  }
+  return out;
+}
+
+function readNumber(file: string): number | null {
+  try {
+    const v = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isFinite(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+export function liveUse(parents: { controllers: string; dir: string }[], units: string[]): LiveUse {
+  let tasks: number | null = null;
+  let memoryBytes: number | null = null;
+  for (const unit of units) {
+    const pick = (controller: string, file: string): number | null => {
+      for (const p of parents) {
+        if (p.controllers !== '' && p.controllers !== controller) continue;
+        const v = readNumber(`${p.dir}/${unit}/${file}`);
+        if (v !== null) return v;
+      }
+      return null;
+    };
+    const t = pick('pids', 'pids.current');
+    const mem = pick('memory', 'memory.current') ?? pick('memory', 'memory.usage_in_bytes');
+    if (t !== null) tasks = (tasks ?? 0) + t;
+    if (mem !== null) memoryBytes = (memoryBytes ?? 0) + mem;
+  }
+  return { tasks, memoryBytes };
+}

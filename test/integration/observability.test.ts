@@ -54,7 +54,9 @@ t.test('observability', async (t) => {
   });
 
   t.test('promtool check metrics passes', async (t) => {
+    t.equal((await request(sb.port, '/function/echo', { body: 'x' })).status, 200);
     const text = await scrape();
+    t.ok(sample(text, 'faass_function_tasks', { function_name: 'echo' }) >= 1, 'the tasks of a running runner, live');
     const r = await sb.run('promtool', ['check', 'metrics'], { input: text });
     t.equal(r.code, 0, `promtool: ${r.stdout}${r.stderr}`);
     t.match(text, /^# TYPE gateway_functions_seconds histogram$/m);

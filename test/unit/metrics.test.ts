@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BUCKETS, MetricsStore, emptyMetrics, merge, observe, readMetrics, metricsPath, appendSnapshot, snapshotAt, subtract } from '../../src/lib/metrics-store';
-import { cgroupCpuStat, parseCpuStat } from '../../src/lib/accounting';
+import { cgroupCpuStat, parseCpuStat, unitParents, liveUse } from '../../src/lib/accounting';
 import { callLine, callPriority, CallLog } from '../../src/lib/call-log';
 import { resolvePaths } from '../../src/lib/paths';
 import type { MetricsData } from '../../src/lib/metrics-store';
@@ -137,4 +137,18 @@ t.test('--since', async (t) => {
   t.ok(Number.isFinite(parseSince('2026-11-22 10:00', now)), 'a date and time with a space');
   t.throws(() => parseSince('yesterday-ish', now), /Invalid --since/);
   t.throws(() => parseSince('2030-01-01', now), /in the future/);
+});
+
+t.test('live use from the cgroups next to the gateway', async (t) => {
+  const v1 = unitParents('12:pids:/m/app.slice/faass-gateway.service\n4:memory:/\n1:name=systemd:/m/app.slice/faass-gateway.service\n0::/m/app.slice/faass-gateway.service\n', 'faass-gateway.service');
+  t.same(v1.map((p) => p.dir), ['/sys/fs/cgroup/pids/m/app.slice', '/sys/fs/cgroup/name=systemd/m/app.slice', '/sys/fs/cgroup/m/app.slice', '/sys/fs/cgroup/unified/m/app.slice'], 'each hierarchy where the gateway sits in its unit');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-cg-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  for (const [dir, file, v] of [['pids/faass-fn-a.service', 'pids.current', '7'], ['v2/faass-fn-a-app.service', 'pids.current', '3'], ['v2/faass-fn-a-app.service', 'memory.current', '1048576']]) {
+    fs.mkdirSync(path.join(root, path.dirname(`${dir}/${file}`)), { recursive: true });
+    fs.writeFileSync(path.join(root, dir, file), v + '\n');
+  }
+  const parents = [{ controllers: 'pids', dir: path.join(root, 'pids') }, { controllers: '', dir: path.join(root, 'v2') }];
+  t.same(liveUse(parents, ['faass-fn-a.service', 'faass-fn-a-app.service']), { tasks: 10, memoryBytes: 1048576 }, 'summed over the units, from v1 or v2 files');
+  t.same(liveUse(parents, ['faass-fn-b.service']), { tasks: null, memoryBytes: null }, 'a unit that is not running: no figure');
 });
