@@ -97,7 +97,7 @@ export class DockerExecutor implements Executor {
     const chunks: Buffer[] = [];
     let outBytes = 0;
     let tooMuch = false;
-    const stderrLog = new LineLogger(`${cfg.name}[${call.id}]`, 'err', call.id);
+    const stderrLog = new LineLogger(cfg.name, 'err', call.id);
     const stdout = new Writable({
       write(chunk: Buffer, _enc, cb) {
         outBytes += chunk.length;

@@ -58,7 +58,7 @@ export class ExecExecutor implements Executor {
       const chunks: Buffer[] = [];
       let outBytes = 0;
       let settled = false;
-      const stderr = new LineLogger(`${cfg.name}[${call.id}]`, 'err', call.id);
+      const stderr = new LineLogger(cfg.name, 'err', call.id);
       const finish = (err: FaassError | null, result?: CallResult) => {
         if (settled) return;
         settled = true;

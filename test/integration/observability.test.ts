@@ -143,6 +143,21 @@ t.test('observability', async (t) => {
     t.match(one.stdout, /complaining about things/, 'faassctl logs --call ID: that call\'s lines');
     t.match(one.stdout, /call=obs-call-1 /);
     t.notMatch(one.stdout, new RegExp(failedId), 'and no other call\'s');
+    // Warm workers: the output of each call carries its id too.
+    writeFixture(sb, 'warm/handler.js', "exports.handler = async (event) => { console.error('node says ' + event.body); return 'ok'; };\n");
+    writeFixture(sb, 'warm/handler.py', "def handle(req):\n    print('python says ' + req)\n    return 'ok'\n");
+    await deploy('wnode', '--runtime', 'node', '--from-file', `${sb.dir}/fixtures/warm/handler.js`, '--handler', 'handler', '--idle', '1');
+    await deploy('wpy', '--runtime', 'python', '--from-file', `${sb.dir}/fixtures/warm/handler.py`, '--idle', '1');
+    for (const [fn, i] of [['wnode', 1], ['wnode', 2], ['wpy', 1], ['wpy', 2]] as const) {
+      const w = await request(sb.port, `/function/${fn}`, { body: `hi${i}`, headers: { 'x-call-id': `${fn}-call-${i}` } });
+      t.equal(w.status, 200, `${fn} ${w.body}`);
+    }
+    for (const [fn, says] of [['wnode', 'node says'], ['wpy', 'python says']]) {
+      await waitFor(`${fn}'s output in the journal`, async () => (await journal(`FAASS_FUNCTION=${fn}`, `FAASS_CALL_ID=${fn}-call-2`)).includes(`${says} hi2`), 10000);
+      const second = await journal(`FAASS_FUNCTION=${fn}`, `FAASS_CALL_ID=${fn}-call-2`);
+      t.match(second, new RegExp(`^${fn}\\[${fn}-call-2\\]: ${says} hi2$`, 'm'), `${fn}: a warm worker's output is tagged with its call`);
+      t.notMatch(second, /hi1/, "and not with another call's");
+    }
     const bad = await sb.faassctl('logs', 'noisy', '--call', 'a b');
     t.equal(bad.code, 2, 'a call id that cannot be one: exit 2');
   });

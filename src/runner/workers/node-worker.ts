@@ -51,6 +51,10 @@ function normalize(result: unknown): Normalized {
 }
 
 async function serve(handler: Handler, req: Request): Promise<void> {
+  // What the handler prints from now on is this call's (line-logger.ts's CALL_MARK, kept in
+  // step by hand: this file runs in the worker, without the runner's modules).
+  process.stdout.write(`\u0000faass-call ${req.context.callId}\n`);
+  process.stderr.write(`\u0000faass-call ${req.context.callId}\n`);
   const raw = Buffer.from(req.event.body.buffer, req.event.body.byteOffset, req.event.body.byteLength);
   const body = raw.toString('utf8');
   let data: unknown = body;

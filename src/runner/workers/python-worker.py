@@ -73,6 +73,10 @@ def main():
     send(chan, {"ready": True})
     for line in chan:
         req = json.loads(line)
+        # What the handler prints from now on is this call's (CALL_MARK of line-logger.ts).
+        for stream in (sys.stdout, sys.stderr):
+            stream.write("\0faass-call %s\n" % req["context"]["callId"])
+            stream.flush()
         ev = req["event"]
         raw = base64.b64decode(ev["body"])
         body = raw.decode("utf-8", "replace")
