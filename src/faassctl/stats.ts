@@ -24,6 +24,8 @@ export function quantile(h: Histogram, q: number): number | null {
 }
 
 const ms = (s: number | null) => (s === null ? `> ${BUCKETS[BUCKETS.length - 1]} s` : s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`);
+const mib = (b: number | undefined) => (b === undefined ? 'unknown' : `${(b / 1048576).toFixed(1)} MiB`);
+const mibs = (bs: number) => `${(bs / 1048576).toFixed(2)} MiB-s`;
 const pct = (a: number, b: number) => (b === 0 ? '0 %' : `${((100 * a) / b).toFixed(1)} %`);
 
 export function renderStats(name: string, d: MetricsData, runtime: string): string {
@@ -49,7 +51,20 @@ export function renderStats(name: string, d: MetricsData, runtime: string): stri
           ? 'not measured: containers run in the Docker engine\'s cgroups'
           : 'not measured: no cgroup v2 figure for its unit on this machine (or no runner ran yet)',
     ],
-    ['memory', 'not measured yet (memory.peak needs the memory controller delegated to the user manager, and systemd forgets MemoryPeak when the unit stops)'],
+    [
+      'memory',
+      d.memoryPeakBytes[name] !== undefined || d.memoryByteSeconds[name] !== undefined
+        ? `peak ${mib(d.memoryPeakBytes[name])}, ${mibs(d.memoryByteSeconds[name] ?? 0)} in all${calls ? `, ${mibs((d.memoryByteSeconds[name] ?? 0) / calls)} per invocation` : ''}`
+        : runtime === 'docker'
+          ? "not measured: containers run in the Docker engine's cgroups"
+          : 'not measured: no memory controller for user units on this machine (cgroup v2 with it delegated gives memory.current and memory.peak)',
+    ],
+    [
+      'io',
+      d.ioReadBytes[name] !== undefined || d.ioWriteBytes[name] !== undefined
+        ? `${mib(d.ioReadBytes[name] ?? 0)} read, ${mib(d.ioWriteBytes[name] ?? 0)} written`
+        : 'not measured: no io controller for user units on this machine',
+    ],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';

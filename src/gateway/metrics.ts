@@ -107,6 +107,15 @@ export class GatewayMetrics {
     }
     const cpu = new prom.Counter({ name: 'faass_function_cpu_seconds_total', help: "CPU time of a function's runner (service app) cgroup: the runner, its workers and the processes it ran", labelNames: ['function_name'], registers });
     for (const [fn, n] of Object.entries(data.cpuSeconds)) cpu.inc({ function_name: fn }, n);
+    // Where the machine gives them (memory and io controllers for user units): else no sample.
+    const peak = new prom.Gauge({ name: 'faass_function_memory_peak_bytes', help: "Highest memory.peak of the function's runner (service app) cgroup", labelNames: ['function_name'], registers });
+    for (const [fn, n] of Object.entries(data.memoryPeakBytes)) peak.set({ function_name: fn }, n);
+    const memSeconds = new prom.Counter({ name: 'faass_function_memory_byte_seconds_total', help: "memory.current of the function's runner (service app) cgroup times time, sampled every 2 s", labelNames: ['function_name'], registers });
+    for (const [fn, n] of Object.entries(data.memoryByteSeconds)) memSeconds.inc({ function_name: fn }, n);
+    const ioRead = new prom.Counter({ name: 'faass_function_io_read_bytes_total', help: "Bytes read by the function's runner (service app) cgroup (io.stat)", labelNames: ['function_name'], registers });
+    for (const [fn, n] of Object.entries(data.ioReadBytes)) ioRead.inc({ function_name: fn }, n);
+    const ioWrite = new prom.Counter({ name: 'faass_function_io_write_bytes_total', help: "Bytes written by the function's runner (service app) cgroup (io.stat)", labelNames: ['function_name'], registers });
+    for (const [fn, n] of Object.entries(data.ioWriteBytes)) ioWrite.inc({ function_name: fn }, n);
     return registry.metrics();
   }
 }

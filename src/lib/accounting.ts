@@ -4,7 +4,7 @@
 // read from the cgroup itself because systemd drops it when the unit stops at its idle exit.
 import * as fs from 'node:fs';
 import { Paths } from './paths';
-import { MetricsStore } from './metrics-store';
+import { MetricsData, MetricsStore } from './metrics-store';
 
 const FLUSH_MS = 2000;
 
@@ -29,13 +29,46 @@ export function parseCpuStat(text: string): number | null {
   return m ? Number(m[1]) / 1e6 : null;
 }
 
+// What a unit's cgroup-v2 directory says now; null for each file it does not have (memory.*
+// need the memory controller, io.stat the io controller, delegated to the user manager).
+export interface CgroupUse {
+  cpuSeconds: number | null;
+  memoryBytes: number | null; // memory.current
+  memoryPeakBytes: number | null; // memory.peak
+  ioReadBytes: number | null;
+  ioWriteBytes: number | null;
+}
+
+export function readCgroupUse(dir: string): CgroupUse {
+  const read = (f: string): string | null => {
+    try {
+      return fs.readFileSync(`${dir}/${f}`, 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const num = (t: string | null) => (t === null || !/^\d+\s*$/.test(t) ? null : Number(t.trim()));
+  const cpu = read('cpu.stat');
+  const io = read('io.stat');
+  let ioRead: number | null = null;
+  let ioWrite: number | null = null;
+  if (io !== null) {
+    ioRead = 0;
+    ioWrite = 0;
+    for (const m of io.matchAll(/\brbytes=(\d+)/g)) ioRead += Number(m[1]);
+    for (const m of io.matchAll(/\bwbytes=(\d+)/g)) ioWrite += Number(m[1]);
+  }
+  return { cpuSeconds: cpu === null ? null : parseCpuStat(cpu), memoryBytes: num(read('memory.current')), memoryPeakBytes: num(read('memory.peak')), ioReadBytes: ioRead, ioWriteBytes: ioWrite };
+}
+
 export class ProcessAccounting {
   private readonly store: MetricsStore;
-  private readonly cpuStat: string | null;
-  private reported = 0;
+  private readonly dir: string | null; // the unit's cgroup-v2 directory
+  private reported = { cpu: 0, ioRead: 0, ioWrite: 0 };
+  private lastSample = Date.now();
   private readonly timer: NodeJS.Timeout;
 
-  // unit: the unit whose cgroup holds this process; null: do not measure CPU (a container's
+  // unit: the unit whose cgroup holds this process; null: do not measure (a container's
   // processes are in the engine's cgroups, not ours).
   constructor(
     paths: Paths,
@@ -49,28 +82,33 @@ export class ProcessAccounting {
     try {
       if (unit) cgroup = fs.readFileSync('/proc/self/cgroup', 'utf8');
     } catch {
-      // no /proc: no CPU figure
+      // no /proc: no figures
     }
-    this.cpuStat = unit ? cgroupCpuStat(cgroup, unit) : null;
+    const stat = unit ? cgroupCpuStat(cgroup, unit) : null;
+    this.dir = stat ? stat.slice(0, -'/cpu.stat'.length) : null;
     this.timer = setInterval(() => this.flush(), FLUSH_MS);
     this.timer.unref();
   }
 
-  get measuresCpu(): boolean {
-    return this.cpuStat !== null;
-  }
-
+  // Counters grow by what the cgroup used since the last look; memory adds byte-seconds
+  // (memory.current times the time since the last sample) and keeps the peak.
   flush(): void {
-    if (this.cpuStat) {
-      try {
-        const used = parseCpuStat(fs.readFileSync(this.cpuStat, 'utf8'));
-        if (used !== null && used > this.reported) {
-          this.store.add({ cpuSeconds: { [this.fn]: used - this.reported } });
-          this.reported = used;
-        }
-      } catch {
-        // the cgroup went away (stopping): what was reported stays
-      }
+    if (this.dir) {
+      const u = readCgroupUse(this.dir);
+      const now = Date.now();
+      const delta: Partial<MetricsData> = {};
+      const grow = (key: 'cpu' | 'ioRead' | 'ioWrite', v: number | null, into: 'cpuSeconds' | 'ioReadBytes' | 'ioWriteBytes') => {
+        if (v === null || v <= this.reported[key]) return;
+        delta[into] = { [this.fn]: v - this.reported[key] };
+        this.reported[key] = v;
+      };
+      grow('cpu', u.cpuSeconds, 'cpuSeconds');
+      grow('ioRead', u.ioReadBytes, 'ioReadBytes');
+      grow('ioWrite', u.ioWriteBytes, 'ioWriteBytes');
+      if (u.memoryBytes !== null) delta.memoryByteSeconds = { [this.fn]: (u.memoryBytes * (now - this.lastSample)) / 1000 };
+      if (u.memoryPeakBytes !== null) delta.memoryPeakBytes = { [this.fn]: u.memoryPeakBytes };
+      this.lastSample = now;
+      this.store.add(delta);
     }
     this.store.flush();
   }

@@ -24,9 +24,13 @@ export interface MetricsData {
   coldStarts: Record<string, number>; // function → starts of its runner (or service app)
   cpuSeconds: Record<string, number>; // function → CPU of its runner's (app's) cgroup
   lastCall: Record<string, number>; // function → when its last call through the gateway ended (ms since the epoch); merged by max
+  memoryPeakBytes: Record<string, number>; // function → the highest memory.peak of a runner's cgroup; merged by max
+  memoryByteSeconds: Record<string, number>; // function → memory.current × time, sampled every 2 s
+  ioReadBytes: Record<string, number>;
+  ioWriteBytes: Record<string, number>;
 }
 
-export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {} });
+export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {} });
 
 export const metricsPath = (paths: Paths) => path.join(paths.stateDir, 'metrics.json');
 
@@ -59,12 +63,16 @@ export function merge(a: MetricsData, b: Partial<MetricsData>): MetricsData {
   addFlat(a.activations, b.activations);
   addFlat(a.coldStarts, b.coldStarts);
   addFlat(a.cpuSeconds, b.cpuSeconds);
+  addFlat(a.memoryByteSeconds, b.memoryByteSeconds);
+  addFlat(a.ioReadBytes, b.ioReadBytes);
+  addFlat(a.ioWriteBytes, b.ioWriteBytes);
   for (const [k, v] of Object.entries(b.lastCall ?? {})) if (isCount(v)) a.lastCall[k] = Math.max(a.lastCall[k] ?? 0, v);
+  for (const [k, v] of Object.entries(b.memoryPeakBytes ?? {})) if (isCount(v)) a.memoryPeakBytes[k] = Math.max(a.memoryPeakBytes[k] ?? 0, v);
   return a;
 }
 
 export function isEmpty(d: MetricsData): boolean {
-  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall].every((o) => Object.keys(o).length === 0);
+  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes].every((o) => Object.keys(o).length === 0);
 }
 
 // The file as it is now; an unreadable one counts as empty (and is kept aside once by the next flush).
@@ -172,6 +180,10 @@ export function subtract(a: MetricsData, b: MetricsData): MetricsData {
   out.activations = flat(a.activations, b.activations);
   out.coldStarts = flat(a.coldStarts, b.coldStarts);
   out.cpuSeconds = flat(a.cpuSeconds, b.cpuSeconds);
+  out.memoryByteSeconds = flat(a.memoryByteSeconds, b.memoryByteSeconds);
+  out.ioReadBytes = flat(a.ioReadBytes, b.ioReadBytes);
+  out.ioWriteBytes = flat(a.ioWriteBytes, b.ioWriteBytes);
   out.lastCall = { ...a.lastCall };
+  out.memoryPeakBytes = { ...a.memoryPeakBytes }; // a peak has no window: the highest ever
   return out;
 }

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BUCKETS, MetricsStore, emptyMetrics, merge, observe, readMetrics, metricsPath, appendSnapshot, snapshotAt, subtract } from '../../src/lib/metrics-store';
-import { cgroupCpuStat, parseCpuStat, unitParents, liveUse } from '../../src/lib/accounting';
+import { cgroupCpuStat, parseCpuStat, unitParents, liveUse, readCgroupUse } from '../../src/lib/accounting';
 import { callLine, callPriority, CallLog } from '../../src/lib/call-log';
 import { resolvePaths } from '../../src/lib/paths';
 import type { MetricsData } from '../../src/lib/metrics-store';
@@ -106,6 +106,11 @@ t.test('stats: quantiles from buckets, figures per invocation, and saying what i
   t.match(text, /^refused \(4xx\)\s+1 \(1\.0 %\)$/m);
   t.match(text, /^cpu\s+1\.500 s in all, 15\.0 ms per invocation$/m);
   t.match(text, /^cold starts\s+2 \(2\.0 % of calls\)$/m);
+  t.match(text, /^memory\s+not measured: no memory controller/m, 'no memory figure: said so');
+  t.match(text, /^io\s+not measured/m);
+  const withMemory = merge(merge(emptyMetrics(), d), { memoryPeakBytes: { f: 50 * 1048576 }, memoryByteSeconds: { f: 200 * 1048576 }, ioReadBytes: { f: 1048576 } });
+  t.match(renderStats('f', withMemory, 'exec'), /^memory\s+peak 50\.0 MiB, 200\.00 MiB-s in all, 2\.00 MiB-s per invocation$/m, 'where the machine gives it: peak and MiB-seconds per invocation');
+  t.match(renderStats('f', withMemory, 'exec'), /^io\s+1\.0 MiB read, 0\.0 MiB written$/m);
   t.match(renderStats('g', emptyMetrics(), 'docker'), /^cpu\s+not measured: containers/m, 'a figure that does not exist is said so, not printed as zero');
   t.match(renderStats('g', emptyMetrics(), 'exec'), /^duration\s+no calls yet$/m);
 });
@@ -151,4 +156,19 @@ t.test('live use from the cgroups next to the gateway', async (t) => {
   const parents = [{ controllers: 'pids', dir: path.join(root, 'pids') }, { controllers: '', dir: path.join(root, 'v2') }];
   t.same(liveUse(parents, ['faass-fn-a.service', 'faass-fn-a-app.service']), { tasks: 10, memoryBytes: 1048576 }, 'summed over the units, from v1 or v2 files');
   t.same(liveUse(parents, ['faass-fn-b.service']), { tasks: null, memoryBytes: null }, 'a unit that is not running: no figure');
+});
+
+t.test('a unit cgroup\'s figures, each only where its file exists', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-cgu-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'cpu.stat'), 'usage_usec 1500000\nuser_usec 1000000\n');
+  t.same(readCgroupUse(dir), { cpuSeconds: 1.5, memoryBytes: null, memoryPeakBytes: null, ioReadBytes: null, ioWriteBytes: null }, 'cgroup v2 without controllers: CPU only');
+  fs.writeFileSync(path.join(dir, 'memory.current'), '8388608\n');
+  fs.writeFileSync(path.join(dir, 'memory.peak'), '16777216\n');
+  fs.writeFileSync(path.join(dir, 'io.stat'), '8:0 rbytes=4096 wbytes=100 rios=1 wios=1 dbytes=0 dios=0\n8:16 rbytes=4096 wbytes=0 rios=1 wios=0\n');
+  t.same(readCgroupUse(dir), { cpuSeconds: 1.5, memoryBytes: 8388608, memoryPeakBytes: 16777216, ioReadBytes: 8192, ioWriteBytes: 100 }, 'with the memory and io controllers: all, io summed over devices');
+  const m = merge(emptyMetrics(), { memoryPeakBytes: { f: 10 } });
+  merge(m, { memoryPeakBytes: { f: 7 }, memoryByteSeconds: { f: 3 } });
+  merge(m, { memoryByteSeconds: { f: 4 } });
+  t.same([m.memoryPeakBytes.f, m.memoryByteSeconds.f], [10, 7], 'a peak merges by max, byte-seconds add up');
 });
