@@ -27,7 +27,10 @@ function micro() {
     for (let i = 0; i < N; i++) f(i);
     return round(Number(process.hrtime.bigint() - t0) / N, 0);
   };
-  const metricsNs = time((i) => metrics.begin(`fn${i & 7}`)(200));
+  const metricsNs = time((i) => {
+    metrics.begin(`fn${i & 7}`);
+    metrics.end(`fn${i & 7}`, 200, 0.001);
+  });
   let lines = 0;
   const log = new CallLog(100, () => lines++);
   const logNs = time(() => log.record('id', 'fn', 200, 0.001, false));

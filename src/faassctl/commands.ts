@@ -10,6 +10,7 @@ import { writeFileAtomic, readIfExists } from '../lib/fs-atomic';
 import { fail } from '../lib/errors';
 import { validateName } from '../lib/validate';
 import { functionUnitBase } from '../lib/units';
+import { isValidCallId } from '../lib/http-util';
 
 export interface DeployArgs {
   name: string;
@@ -192,7 +193,7 @@ export function logs(name: string, a: { follow?: boolean; lines?: number; priori
   else {
     const base = functionUnitBase(validateName(name));
     if (a.call !== undefined) {
-      if (!/^[A-Za-z0-9._:-]{1,128}$/.test(a.call)) fail('FAASS_E_USAGE', `Invalid call id ${JSON.stringify(a.call.slice(0, 80))}: letters, digits and . _ : - (as in X-Call-Id)`);
+      if (!isValidCallId(a.call)) fail('FAASS_E_USAGE', `Invalid call id ${JSON.stringify(a.call.slice(0, 80))}: letters, digits and . _ : - (as in X-Call-Id)`);
       args.push(`FAASS_FUNCTION=${name}`, `FAASS_CALL_ID=${a.call}`);
     } else {
       const units = [`${base}.service`, `${base}-app.service`];

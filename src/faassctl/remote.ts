@@ -7,7 +7,7 @@ import { Paths } from '../lib/paths';
 import { FaassError, fail } from '../lib/errors';
 import { validateName } from '../lib/validate';
 import { DeployArgs, deployInput } from './commands';
-import { Target, send, sendJson, replyError, updateTokens, gatewayKey, parseGatewayUrl, checkToken, remoteTarget } from './client';
+import { Target, send, sendJson, replyError, updateTokens, gatewayKey, parseGatewayUrl, checkToken, remoteTarget, credentialsFile } from './client';
 
 interface FunctionView {
   name: string;
@@ -133,7 +133,7 @@ export async function login(paths: Paths, a: { gateway?: string; token?: string;
     else throw new FaassError(e.code, `Not saved: ${e.message}`);
   }
   updateTokens(paths, (tokens) => tokens.set(gatewayKey(url), token));
-  process.stdout.write(`Token for ${gatewayKey(url)} saved in ${path.join(paths.configDir, 'credentials')} (${what})\n`);
+  process.stdout.write(`Token for ${gatewayKey(url)} saved in ${credentialsFile(paths)} (${what})\n`);
   return 0;
 }
 

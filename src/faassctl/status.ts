@@ -57,18 +57,12 @@ async function containers(paths: Paths): Promise<string> {
   }
 }
 
-interface UnitState {
-  active: string; // ActiveState
-  sub: string; // SubState
-  load: string; // LoadState
-}
-
-// systemctl show's blocks ("Id=...\nActiveState=...\n\n...") by unit.
-export function parseShow(text: string): Map<string, UnitState> {
-  const out = new Map<string, UnitState>();
+// systemctl show's blocks ("Id=...\nActiveState=...\n\n...") by unit: every property given.
+export function parseShow(text: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
   for (const block of text.split(/\n\s*\n/)) {
     const f = Object.fromEntries(block.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    if (f.Id) out.set(f.Id, { active: f.ActiveState ?? '?', sub: f.SubState ?? '?', load: f.LoadState ?? '?' });
+    if (f.Id) out.set(f.Id, f);
   }
   return out;
 }
@@ -94,8 +88,8 @@ export interface FunctionRow {
 }
 
 // An active socket listens, whether its service runs (SubState running) or not (listening).
-const describeSocket = (u: UnitState | undefined) => (!u || u.load === 'not-found' ? 'missing' : u.active === 'active' ? 'listening' : u.active);
-const describeService = (u: UnitState | undefined) => (!u || u.load === 'not-found' ? 'missing' : u.active === 'inactive' ? 'idle' : u.active === 'active' ? u.sub : u.active);
+const describeSocket = (u: Record<string, string> | undefined) => (!u || u.LoadState === 'not-found' ? 'missing' : u.ActiveState === 'active' ? 'listening' : u.ActiveState);
+const describeService = (u: Record<string, string> | undefined) => (!u || u.LoadState === 'not-found' ? 'missing' : u.ActiveState === 'inactive' ? 'idle' : u.ActiveState === 'active' ? u.SubState : u.ActiveState);
 
 export function renderTable(rows: FunctionRow[], now = Date.now()): string {
   const head = ['FUNCTION', 'KIND', 'SOCKET', 'PROCESS', 'RUNNING', 'CALLS', '5XX', 'LAST CALL'];
@@ -128,7 +122,7 @@ export async function status(paths: Paths): Promise<number> {
   const gw = (u: string) => units.get(u);
   const https = gw('faass-gateway-https.socket');
   process.stdout.write(
-    `Gateway: socket ${describeSocket(gw('faass-gateway.socket'))}${https && https.load !== 'not-found' ? `, https socket ${describeSocket(https)}` : ''}, process ${describeService(gw('faass-gateway.service'))} (${running('faass-gateway.service')} running); API socket ${gw('faass-api.socket')?.active === 'active' ? 'listening' : 'off'}\n\n`,
+    `Gateway: socket ${describeSocket(gw('faass-gateway.socket'))}${https && https.LoadState !== 'not-found' ? `, https socket ${describeSocket(https)}` : ''}, process ${describeService(gw('faass-gateway.service'))} (${running('faass-gateway.service')} running); API socket ${gw('faass-api.socket')?.ActiveState === 'active' ? 'listening' : 'off'}\n\n`,
   );
   const rows: FunctionRow[] = fns.map((f) => {
     const base = functionUnitBase(f.name);
@@ -148,7 +142,7 @@ export async function status(paths: Paths): Promise<number> {
     };
   });
   process.stdout.write(rows.length ? renderTable(rows) : 'No functions (faassctl deploy NAME ...)\n');
-  const failed = [...units.entries()].filter(([, u]) => u.active === 'failed').map(([id]) => id);
+  const failed = [...units.entries()].filter(([, u]) => u.ActiveState === 'failed').map(([id]) => id);
   if (failed.length) process.stdout.write(`\nFailed: ${failed.join(', ')} (systemctl --user status UNIT; faassctl logs NAME; a redeploy resets it)\n`);
   process.stdout.write(`\nRunning faass processes: ${procs.length}\n`);
   for (const p of procs) process.stdout.write(`  ${String(p.pid).padStart(7)}  ${p.unit.padEnd(32)}  ${p.command.slice(0, 100)}\n`);

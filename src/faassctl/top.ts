@@ -1,14 +1,13 @@
 // faassctl top: a live table of what each function uses now — processes, CPU, tasks, memory
 // of its units (systemd's accounting where the machine gives it, else the cgroup's own
 // cpu.stat), and calls per second from the metrics file. Ctrl-C ends it.
-import * as fs from 'node:fs';
 import { Paths } from '../lib/paths';
 import { run } from '../lib/systemctl';
 import { fail } from '../lib/errors';
 import { listFunctionNames, loadFunctionConfig } from '../lib/function-config';
 import { functionUnitBase } from '../lib/units';
 import { readMetrics } from '../lib/metrics-store';
-import { parseCpuStat } from '../lib/accounting';
+import { readCgroupUse } from '../lib/accounting';
 import { parseShow } from './status';
 
 const RATE_WINDOW_S = 4;
@@ -36,11 +35,8 @@ function cgroupCpu(fields: Record<string, string>): number | null {
   const cg = fields.ControlGroup;
   if (!cg) return null;
   for (const base of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
-    try {
-      return parseCpuStat(fs.readFileSync(`${base}${cg}/cpu.stat`, 'utf8'));
-    } catch {
-      // not there
-    }
+    const cpu = readCgroupUse(`${base}${cg}`).cpuSeconds;
+    if (cpu !== null) return cpu;
   }
   return null;
 }
@@ -80,9 +76,7 @@ export async function top(paths: Paths, a: { interval?: number; iterations?: num
       process.stderr.write(`faassctl: no systemd user manager is reachable (${r.stderr.trim().split('\n')[0]})\n`);
       return 6;
     }
-    const blocks = r.stdout.split(/\n\s*\n/).map((b) => Object.fromEntries(b.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])) as Record<string, string>);
-    const byUnit = new Map(blocks.filter((b) => b.Id).map((b) => [b.Id, b]));
-    const states = parseShow(r.stdout);
+    const byUnit = parseShow(r.stdout);
     const m = readMetrics(paths);
     const now: Sample = { at: Date.now(), cpu: new Map(), calls: new Map() };
     for (const [u, f] of byUnit) {
@@ -96,8 +90,8 @@ export async function top(paths: Paths, a: { interval?: number; iterations?: num
       const rateDt = (now.at - base.at) / 1000;
       const rows: TopRow[] = names.map((n) => {
         const own = [`${functionUnitBase(n)}.service`, `${functionUnitBase(n)}-app.service`].filter((u) => byUnit.has(u));
-        const active = own.filter((u) => states.get(u)?.active === 'active');
-        const state = active.length ? 'running' : own.some((u) => states.get(u)?.active === 'failed') ? 'failed' : 'idle';
+        const active = own.filter((u) => byUnit.get(u)?.ActiveState === 'active');
+        const state = active.length ? 'running' : own.some((u) => byUnit.get(u)?.ActiveState === 'failed') ? 'failed' : 'idle';
         let cpu: number | null = active.length ? 0 : null;
         let tasks: number | null = active.length ? 0 : null;
         let memory: number | null = active.length ? 0 : null;

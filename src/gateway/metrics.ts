@@ -4,7 +4,7 @@
 // only (it costs ~70 ms, which every cold start would pay otherwise).
 import type * as Prom from 'prom-client';
 import { Paths } from '../lib/paths';
-import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, observe, readMetrics, appendSnapshot } from '../lib/metrics-store';
+import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, observe, readMetrics, appendSnapshot, emptyHistogram } from '../lib/metrics-store';
 import { log, errorMessage } from '../lib/log';
 import * as fs from 'node:fs';
 import { liveUse, unitParents } from '../lib/accounting';
@@ -46,18 +46,18 @@ export class GatewayMetrics {
     }
   }
 
-  // A call to an existing function begins; the returned function ends it with its status.
-  begin(fn: string): (status: number) => void {
-    const started = process.hrtime.bigint();
+  // A call to an existing function begins, and ends with its status after `seconds`.
+  begin(fn: string): void {
     this.inflight.set(fn, (this.inflight.get(fn) ?? 0) + 1);
-    return (status) => {
-      this.inflight.set(fn, (this.inflight.get(fn) ?? 1) - 1);
-      const p = this.store.pending;
-      const codes = (p.invocations[fn] ??= {});
-      codes[status] = (codes[status] ?? 0) + 1;
-      observe((p.seconds[fn] ??= { counts: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 }), Number(process.hrtime.bigint() - started) / 1e9);
-      p.lastCall[fn] = Date.now();
-    };
+  }
+
+  end(fn: string, status: number, seconds: number): void {
+    this.inflight.set(fn, (this.inflight.get(fn) ?? 1) - 1);
+    const p = this.store.pending;
+    const codes = (p.invocations[fn] ??= {});
+    codes[status] = (codes[status] ?? 0) + 1;
+    observe((p.seconds[fn] ??= emptyHistogram()), seconds);
+    p.lastCall[fn] = Date.now();
   }
 
   private parents: ReturnType<typeof unitParents> | null = null;

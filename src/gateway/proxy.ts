@@ -208,9 +208,18 @@ export class Gateway {
       sendError(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`, 404);
       return;
     }
-    if (this.metrics) {
-      const done = this.metrics.begin(route.name);
-      res.once('close', () => done(res.writableFinished ? res.statusCode : 499)); // 499: the client went away
+    // One look at the end of the call, for the metrics and (a service's) call line.
+    const started = process.hrtime.bigint();
+    let serviceLog: CallLog | null = null;
+    let id = '';
+    this.metrics?.begin(route.name);
+    if (this.metrics || (info.kind === 'service' && this.cfg.logCalls)) {
+      res.once('close', () => {
+        const status = res.writableFinished ? res.statusCode : 499; // 499: the client went away
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        this.metrics?.end(route.name, status, seconds);
+        serviceLog?.record(id, route.name, status, seconds, null);
+      });
     }
     const denied = await this.authorize(req, route.name, info);
     if (denied) {
@@ -229,7 +238,7 @@ export class Gateway {
       } else res.destroy();
       return;
     }
-    const id = callId(req);
+    id = callId(req);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     if (!info.passAuthorization) delete headers.authorization; // the caller's credential stays here
@@ -238,9 +247,7 @@ export class Gateway {
     headers['x-forwarded-for'] = (fwd ? `${fwd}, ` : '') + (req.socket.remoteAddress ?? 'unix');
     if (kind === 'service') {
       // A service's calls are logged here (its app does not see call ids); a function's by its runner.
-      const started = process.hrtime.bigint();
-      const log = this.serviceLogs(route.name);
-      if (log) res.once('close', () => log.record(id, route.name, res.writableFinished ? res.statusCode : 499, Number(process.hrtime.bigint() - started) / 1e9, null));
+      serviceLog = this.serviceLogs(route.name);
       this.forwardHttp(route.name, route.path, req.method ?? 'GET', headers, body, res, id, true);
     }
     else await this.forward(route.name, route.path, req.method ?? 'GET', headers, body, res, id);

@@ -57,8 +57,10 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Buff
 const CALL_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 // A client-sent X-Call-Id is kept when it is sane, so one id follows a call through every log.
+export const isValidCallId = (id: string): boolean => CALL_ID_RE.test(id);
+
 export function callIdFrom(given: string | string[] | undefined): string {
-  return typeof given === 'string' && CALL_ID_RE.test(given) ? given : randomUUID();
+  return typeof given === 'string' && isValidCallId(given) ? given : randomUUID();
 }
 
 export function callId(req: http.IncomingMessage): string {

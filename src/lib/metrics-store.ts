@@ -34,7 +34,7 @@ export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, 
 
 export const metricsPath = (paths: Paths) => path.join(paths.stateDir, 'metrics.json');
 
-const emptyHistogram = (): Histogram => ({ counts: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
+export const emptyHistogram = (): Histogram => ({ counts: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
 
 export function observe(h: Histogram, seconds: number): void {
   let i = BUCKETS.findIndex((b) => seconds <= b);

@@ -20,8 +20,8 @@ t.test("not ours: another user's or another manager's faass, other units, other 
 
 t.test('status: systemctl show blocks, the table, ages', async (t) => {
   const units = parseShow('Id=faass-fn-a.socket\nActiveState=active\nSubState=listening\nLoadState=loaded\n\nId=faass-fn-a.service\nActiveState=failed\nSubState=failed\nLoadState=loaded\n\nId=faass-api.socket\nActiveState=inactive\nSubState=dead\nLoadState=not-found\n');
-  t.same(units.get('faass-fn-a.service'), { active: 'failed', sub: 'failed', load: 'loaded' });
-  t.equal(units.get('faass-api.socket')?.load, 'not-found');
+  t.same(units.get('faass-fn-a.service'), { Id: 'faass-fn-a.service', ActiveState: 'failed', SubState: 'failed', LoadState: 'loaded' });
+  t.equal(units.get('faass-api.socket')?.LoadState, 'not-found');
   const now = 1_000_000_000;
   t.same([ago(undefined, now), ago(now - 5000, now), ago(now - 600_000, now), ago(now - 3 * 3600_000, now), ago(now - 3 * 86400_000, now)], ['never', '5s ago', '10m ago', '3h ago', '3d ago']);
   const table = renderTable([{ name: 'a', kind: 'function', socket: 'listening', process: 'failed', running: 0, calls: 200, errors: 3, lastCall: now - 5000 }, { name: 'web', kind: 'service', socket: 'listening', process: 'proxy idle, app idle', running: 0, calls: 0, errors: 0 }], now);
