@@ -77,8 +77,9 @@ export async function startSandbox(t: { teardown(f: () => unknown): void }): Pro
   return sb;
 }
 
-// The gateway's own processes and the runners', found through the sandbox's cgroups.
-export function faassPids(sb: Sandbox): number[] {
+// The gateway's own processes and the runners', found through the sandbox's cgroups; with
+// `unit`, only that unit's (so a test looks at what it started, not at an earlier test's calls).
+export function faassPids(sb: Sandbox, unit?: string): number[] {
   const cgroups = fs.readFileSync(path.join(sb.dir, 'cgroups'), 'utf8').split('\n');
   const sd = cgroups.find((c) => c.startsWith('/sys/fs/cgroup/systemd/'));
   if (!sd) throw new Error('no systemd cgroup hierarchy in the sandbox');
@@ -93,7 +94,7 @@ export function faassPids(sb: Sandbox): number[] {
     for (const e of entries) {
       if (!e.isDirectory()) continue;
       const sub = path.join(d, e.name);
-      if (e.name.startsWith('faass-')) {
+      if (unit ? e.name === unit : e.name.startsWith('faass-')) {
         try {
           for (const p of fs.readFileSync(path.join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) pids.push(Number(p));
         } catch {
