@@ -37,6 +37,7 @@ export interface DeployArgs {
   tasksMax?: number;
   cpuQuota?: number;
   auth?: string;
+  public?: boolean;
   passAuthorization?: boolean;
 }
 
@@ -61,6 +62,7 @@ export function parseEnvPairs(pairs: string[] = []): Record<string, string> {
 export function deployInput(a: DeployArgs, build: string | undefined): FunctionInput {
   validateName(a.name);
   if (!a.fromFile && a.command === undefined && a.image === undefined && a.build === undefined && !a.runtime) fail('FAASS_E_USAGE', 'deploy needs --runtime and --from-file PATH, --command CMD, --image IMAGE or --build');
+  if (a.public && a.auth) fail('FAASS_E_USAGE', '--public and --auth exclude each other');
   if (a.build === '' && !a.fromFile) fail('FAASS_E_USAGE', '--build needs a directory with a Dockerfile (or --from-file DIR --build)');
   const input: FunctionInput = {
     runtime: a.runtime ?? (a.image !== undefined || build !== undefined ? 'docker' : a.command !== undefined ? 'exec' : undefined),
@@ -82,7 +84,7 @@ export function deployInput(a: DeployArgs, build: string | undefined): FunctionI
     memory_max: a.memoryMax,
     tasks_max: a.tasksMax,
     cpu_quota: a.cpuQuota,
-    auth: a.auth,
+    auth: a.public ? '' : a.auth,
     pass_authorization: a.passAuthorization,
     env: parseEnvPairs(a.env),
   };

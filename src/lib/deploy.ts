@@ -140,19 +140,29 @@ export async function rebuildFunction(paths: Paths, name: string, onBuild?: (e: 
 
 // Who may call a function is kept on an update that does not say (auth '' makes it public):
 // a code or settings update, local or through the API, must not open a protected function by
-// leaving a field out.
+// leaving a field out. When the existing file cannot be read, its rules are unknown: the update
+// is refused unless it says who may call (fail closed, never "public" by default).
 export function keepAccess(paths: Paths, name: string, input: FunctionInput): void {
-  const prev = currentConfig(paths, name);
-  if (!prev) return;
+  let prev: FunctionConfig;
+  try {
+    prev = loadFunctionConfig(paths, name);
+  } catch (e) {
+    if (e instanceof FaassError && e.code === 'FAASS_E_FUNCTION_NOT_FOUND') return; // a new function
+    if (input.auth !== undefined) return; // the update says; pass_authorization then defaults to off
+    const reason = e instanceof FaassError ? e.message : `${functionConfPath(paths, name)}: ${(e as Error).message}`;
+    fail('FAASS_E_ACCESS_UNKNOWN', `Cannot tell who may call ${name}: ${reason}; say it with --auth NAME[,NAME...] or --public ("auth" through the API)`);
+  }
   if (input.auth === undefined && prev.auth.length > 0) input.auth = prev.auth.join(',');
   if (input.pass_authorization === undefined && prev.passAuthorization) input.pass_authorization = true;
 }
 
+// The function as it is now, or null when there is none or its file is broken: only for
+// choices where a missing answer is safe (which images to prune, which units to stop).
 function currentConfig(paths: Paths, name: string): FunctionConfig | null {
   try {
     return loadFunctionConfig(paths, name);
   } catch {
-    return null; // none yet, or an invalid one being replaced
+    return null;
   }
 }
 

@@ -1,0 +1,104 @@
+// Who may call a function survives a redeploy, and an unreadable function file fails closed:
+// faassctl deploy (in-process, with no user manager reachable) against temporary XDG dirs.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { resolvePaths, functionConfPath } from '../../src/lib/paths';
+import { deploy } from '../../src/faassctl/commands';
+import { loadFunctionConfig } from '../../src/lib/function-config';
+import { keepAccess } from '../../src/lib/deploy';
+import { FaassError } from '../../src/lib/errors';
+
+function tempPaths(t: { teardown(f: () => void): void }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-access-'));
+  const env = { HOME: dir, XDG_CONFIG_HOME: `${dir}/config`, XDG_DATA_HOME: `${dir}/data`, XDG_STATE_HOME: `${dir}/state`, XDG_RUNTIME_DIR: `${dir}/run` };
+  fs.mkdirSync(env.XDG_RUNTIME_DIR, { mode: 0o700 });
+  // systemctl --user finds no manager here: deploy writes files and units, loads nothing.
+  const saved = { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS };
+  process.env.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
+  delete process.env.DBUS_SESSION_BUS_ADDRESS;
+  t.teardown(() => {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return resolvePaths(env);
+}
+
+const quietly = async <T>(f: () => Promise<T>): Promise<T> => {
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    return await f();
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+};
+
+const codeOf = async (f: () => Promise<unknown>) => {
+  try {
+    await quietly(f);
+    return 'no error';
+  } catch (e) {
+    return e instanceof FaassError ? e.code : String(e);
+  }
+};
+
+t.test('a redeploy without --auth keeps who may call the function', async (t) => {
+  const paths = tempPaths(t);
+  await quietly(() => deploy(paths, { name: 'report', command: 'cat', auth: 'ci' }));
+  t.same(loadFunctionConfig(paths, 'report').auth, ['ci']);
+  await quietly(() => deploy(paths, { name: 'report', command: 'tr a-z A-Z' }));
+  t.same(loadFunctionConfig(paths, 'report').auth, ['ci'], 'still only ci');
+  t.equal(loadFunctionConfig(paths, 'report').command, 'tr a-z A-Z', 'and the update applied');
+  await quietly(() => deploy(paths, { name: 'report', command: 'cat', public: true }));
+  t.same(loadFunctionConfig(paths, 'report').auth, [], '--public opens it');
+  t.equal(await codeOf(() => deploy(paths, { name: 'report', command: 'cat', public: true, auth: 'ci' })), 'FAASS_E_USAGE', '--public with --auth is refused');
+});
+
+t.test('a redeploy over an unreadable function file is refused unless it says who may call', async (t) => {
+  const paths = tempPaths(t);
+  await quietly(() => deploy(paths, { name: 'report', command: 'cat', auth: 'ci' }));
+  const file = functionConfPath(paths, 'report');
+  const broken = fs.readFileSync(file, 'utf8').replace(/^timeout=.*$/m, 'timeout=soon') + 'timeout=soon\n';
+  fs.writeFileSync(file, broken);
+  let message = '';
+  try {
+    await quietly(() => deploy(paths, { name: 'report', command: 'cat' }));
+  } catch (e) {
+    t.equal((e as FaassError).code, 'FAASS_E_ACCESS_UNKNOWN', 'refused with its own code');
+    message = (e as Error).message;
+  }
+  t.match(message, file, 'the message names the file');
+  t.match(message, /--auth NAME.*--public/, 'and the way out');
+  t.equal(fs.readFileSync(file, 'utf8'), broken, 'the file is left as it was: nothing half-written');
+
+  fs.rmSync(file);
+  fs.mkdirSync(file); // unreadable as a file (EISDIR), not absent
+  t.equal(await codeOf(() => deploy(paths, { name: 'report', command: 'cat' })), 'FAASS_E_ACCESS_UNKNOWN', 'an unreadable file too');
+  fs.rmdirSync(file);
+  fs.writeFileSync(file, broken);
+
+  await quietly(() => deploy(paths, { name: 'report', command: 'cat', auth: 'ci,ops' }));
+  t.same(loadFunctionConfig(paths, 'report').auth, ['ci', 'ops'], '--auth replaces the broken file');
+  fs.writeFileSync(file, broken);
+  await quietly(() => deploy(paths, { name: 'report', command: 'cat', public: true }));
+  t.same(loadFunctionConfig(paths, 'report').auth, [], 'so does an explicit --public');
+});
+
+t.test('the API path fails closed the same way', async (t) => {
+  const paths = tempPaths(t);
+  fs.mkdirSync(path.dirname(functionConfPath(paths, 'x')), { recursive: true });
+  fs.writeFileSync(functionConfPath(paths, 'x'), '[function\n');
+  t.throws(() => keepAccess(paths, 'x', { command: 'cat' }), { code: 'FAASS_E_ACCESS_UNKNOWN' });
+  const input: Record<string, unknown> = { command: 'cat', auth: '' };
+  keepAccess(paths, 'x', input);
+  t.equal(input.auth, '', 'an explicit auth goes through');
+  const fresh: Record<string, unknown> = { command: 'cat' };
+  keepAccess(paths, 'new', fresh);
+  t.equal(fresh.auth, undefined, 'a new function has nothing to keep');
+});
