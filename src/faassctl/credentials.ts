@@ -4,6 +4,7 @@ import { Paths } from '../lib/paths';
 import { addCredential, loadCredentials, removeCredential } from '../lib/credentials';
 import { applyUnits } from '../lib/deploy';
 import { managerReachable, systemctl } from '../lib/systemctl';
+import { Register } from './cli';
 
 // The API's socket listens while an admin credential exists (the gateway answers 404 without one).
 async function syncApiSocket(paths: Paths): Promise<void> {
@@ -38,3 +39,22 @@ export async function credentialsRemove(paths: Paths, name: string): Promise<num
   process.stdout.write(`Removed credential ${name}\n`);
   return 0;
 }
+
+export const register: Register = (y, cli) =>
+  y.command('credentials', 'manage credentials for protected functions and the API', (y) =>
+    y
+      .command(
+        'add <name>',
+        'create a credential and print its token (shown once)',
+        (y) => y.positional('name', { type: 'string', demandOption: true }).option('admin', { type: 'boolean', describe: 'may use the management API and call every function' }),
+        (a) => cli.local(a, 'credentials', () => credentialsAdd(cli.paths, a.name, a.admin ?? false)),
+      )
+      .command('list', 'list credentials (names, admin, created; never secrets)', (y) => y, (a) => cli.local(a, 'credentials', () => credentialsList(cli.paths)))
+      .command(
+        'remove <name>',
+        'remove a credential: its token stops working at once',
+        (y) => y.positional('name', { type: 'string', demandOption: true }),
+        (a) => cli.local(a, 'credentials', () => credentialsRemove(cli.paths, a.name)),
+      )
+      .demandCommand(1, 'Name a credentials command: add, list or remove'),
+  );

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
-import { fail } from '../lib/errors';
+import { ERRORS, fail } from '../lib/errors';
 import { validateName } from '../lib/validate';
 import { Target, send, replyError } from './client';
+import { Register } from './cli';
 
 export interface InvokeOptions {
   name: string;
@@ -43,8 +44,22 @@ export async function invoke(target: Target, o: InvokeOptions): Promise<number> 
   if (e.code === 'FAASS_E_GATEWAY_UNREACHABLE') {
     // not a faass error: the function's own answer
     process.stderr.write(`faassctl: HTTP ${r.status}: ${r.body.toString('utf8').trim().split('\n')[0]}\n`);
-    return 5;
+    return ERRORS.FAASS_E_FUNCTION_FAILED.exit;
   }
   process.stderr.write(`faassctl: HTTP ${r.status} ${e.code}: ${e.message.split('\n')[0]}\n`);
   return e.exitCode;
 }
+
+export const register: Register = (y, cli) =>
+  y.command(
+    'invoke <name>',
+    'call a function through the gateway; the body goes to stdout',
+    (y) =>
+      y
+        .positional('name', { type: 'string', demandOption: true })
+        .option('data', { alias: 'd', type: 'string', describe: 'request body, @FILE, or @- for stdin' })
+        .option('method', { alias: 'X', type: 'string', describe: 'HTTP method (default POST)' })
+        .option('path', { type: 'string', describe: 'path after /function/NAME' })
+        .option('header', { alias: 'H', type: 'string', array: true, describe: '"Name: value" (repeatable)' }),
+    (a) => cli.run(() => invoke(cli.target(a), { name: a.name, data: a.data, method: a.method, path: a.path, headers: a.header })),
+  );

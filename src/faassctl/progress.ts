@@ -45,3 +45,15 @@ export class BuildProgress {
     if (ok) this.out.write(`Built in ${((Date.now() - this.started) / 1000).toFixed(1)}s\n`);
   }
 }
+
+// Runs f with a progress display (or none), closing the display with f's outcome.
+export async function withProgress<T>(progress: BuildProgress | null, f: () => Promise<T>): Promise<T> {
+  try {
+    const r = await f();
+    progress?.done(true);
+    return r;
+  } catch (e) {
+    progress?.done(false);
+    throw e;
+  }
+}

@@ -7,6 +7,7 @@ import { loadGatewayConfig } from '../lib/gateway-config';
 import { listFunctionNames } from '../lib/function-config';
 import { Address } from '../lib/validate';
 import { log } from '../lib/log';
+import { Register } from './cli';
 
 interface Program {
   label: string;
@@ -88,3 +89,6 @@ export async function serve(paths: Paths): Promise<number> {
     process.once('SIGTERM', stop);
   });
 }
+
+export const register: Register = (y, cli) =>
+  y.command('serve', 'run the gateway and all runners in the foreground, without systemd', (y) => y, (a) => cli.local(a, 'serve', () => serve(cli.paths)));

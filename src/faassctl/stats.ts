@@ -5,6 +5,7 @@ import { fail } from '../lib/errors';
 import { validateName } from '../lib/validate';
 import { listFunctionNames, loadFunctionConfig } from '../lib/function-config';
 import { BUCKETS, Histogram, MetricsData, readMetrics, snapshotAt, subtract, emptyMetrics } from '../lib/metrics-store';
+import { Register } from './cli';
 
 // Prometheus' histogram_quantile: linear within the bucket the rank falls in; null past the
 // last finite bound (then only "more than 10 s" is known).
@@ -102,3 +103,14 @@ export function stats(paths: Paths, name: string, since?: string): number {
   process.stdout.write(renderStats(name, subtract(now, base ? base.data : emptyMetrics()), runtime));
   return 0;
 }
+
+export const register: Register = (y, cli) =>
+  y.command(
+    'stats <name>',
+    "a function's calls, errors, durations, cold starts and CPU per invocation, since counting began",
+    (y) =>
+      y
+        .positional('name', { type: 'string', demandOption: true })
+        .option('since', { type: 'string', describe: 'only calls since then: 30s, 10m, 2h, 7d, or a date and time' }),
+    (a) => cli.local(a, 'stats', () => stats(cli.paths, a.name, a.since)),
+  );

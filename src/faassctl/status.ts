@@ -1,11 +1,13 @@
 import * as fs from 'node:fs';
 import { run } from '../lib/systemctl';
+import { fail } from '../lib/errors';
 import { Paths } from '../lib/paths';
 import { loadDockerConfig } from '../lib/gateway-config';
 import { loadAllFunctions } from '../lib/deploy';
 import { listFunctionNames, loadFunctionConfig } from '../lib/function-config';
 import { functionUnitBase } from '../lib/units';
 import { readMetrics } from '../lib/metrics-store';
+import { Register } from './cli';
 
 interface Proc {
   pid: number;
@@ -110,10 +112,7 @@ export async function status(paths: Paths): Promise<number> {
   const gatewayUnits = ['faass-gateway.socket', 'faass-gateway-https.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service'];
   const fnUnits = fns.flatMap((f) => [`${functionUnitBase(f.name)}.socket`, `${functionUnitBase(f.name)}.service`, ...(f.kind === 'service' ? [`${functionUnitBase(f.name)}-app.service`] : [])]);
   const shown = await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,SubState,LoadState', '--', ...gatewayUnits, ...fnUnits]);
-  if (shown.code !== 0) {
-    process.stderr.write(`faassctl: no systemd user manager is reachable (${shown.stderr.trim().split('\n')[0]}); without one, use faassctl serve\n`);
-    return 6;
-  }
+  if (shown.code !== 0) fail('FAASS_E_SYSTEMD_UNREACHABLE', `No systemd user manager is reachable (${shown.stderr.trim().split('\n')[0]}); without one, use faassctl serve`);
   const units = parseShow(shown.stdout);
   const manager = (await run('systemctl', ['--user', 'show', '--property=ControlGroup', '--value'])).stdout.trim();
   const procs = manager ? faassProcesses(manager) : [];
@@ -149,3 +148,6 @@ export async function status(paths: Paths): Promise<number> {
   process.stdout.write(await containers(paths));
   return failed.length ? 1 : 0;
 }
+
+export const register: Register = (y, cli) =>
+  y.command('status', 'units, sockets and running faass processes (exit 1 if a unit failed)', (y) => y, (a) => cli.local(a, 'status', () => status(cli.paths)));

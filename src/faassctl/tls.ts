@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../lib/fs-atomic';
 import { applyUnits } from '../lib/deploy';
 import { fail } from '../lib/errors';
 import { number } from '../lib/validate';
+import { Register } from './cli';
 
 export async function tlsSelfSigned(paths: Paths, a: { days?: number; host?: string[] }): Promise<number> {
   const days = number('--days', a.days ?? 365, 1, 3650, { integer: true });
@@ -39,3 +40,18 @@ export async function tlsSelfSigned(paths: Paths, a: { days?: number; host?: str
   process.stdout.write(`Wrote ${cert} and ${key} (valid ${days} days for ${san}); the gateway now serves HTTPS${raw.tls_listen ? ` on ${String(raw.tls_listen)}` : ''}. Clients trust it with: curl --cacert ${cert}\n`);
   return 0;
 }
+
+export const register: Register = (y, cli) =>
+  y.command('tls', 'HTTPS for the gateway', (y) =>
+    y
+      .command(
+        'self-signed',
+        'write a self-signed key pair for local use and serve HTTPS with it',
+        (y) =>
+          y
+            .option('days', { type: 'number', describe: 'validity (default 365)' })
+            .option('host', { type: 'string', array: true, describe: 'extra DNS names (localhost, 127.0.0.1 and ::1 are always in)' }),
+        (a) => cli.local(a, 'tls', () => tlsSelfSigned(cli.paths, a)),
+      )
+      .demandCommand(1, 'Name a tls command: self-signed'),
+  );

@@ -9,6 +9,7 @@ import { functionUnitBase } from '../lib/units';
 import { readMetrics } from '../lib/metrics-store';
 import { readCgroupUse } from '../lib/accounting';
 import { parseShow } from './status';
+import { Register } from './cli';
 
 const RATE_WINDOW_S = 4;
 const UNSET = new Set(['', '[not set]', '18446744073709551615']);
@@ -72,10 +73,7 @@ export async function top(paths: Paths, a: { interval?: number; iterations?: num
       return [`${functionUnitBase(n)}.service`, ...(service ? [`${functionUnitBase(n)}-app.service`] : [])];
     });
     const r = await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,SubState,LoadState,ControlGroup,CPUUsageNSec,TasksCurrent,MemoryCurrent', '--', ...units]);
-    if (r.code !== 0) {
-      process.stderr.write(`faassctl: no systemd user manager is reachable (${r.stderr.trim().split('\n')[0]})\n`);
-      return 6;
-    }
+    if (r.code !== 0) fail('FAASS_E_SYSTEMD_UNREACHABLE', `No systemd user manager is reachable (${r.stderr.trim().split('\n')[0]})`);
     const byUnit = parseShow(r.stdout);
     const m = readMetrics(paths);
     const now: Sample = { at: Date.now(), cpu: new Map(), calls: new Map() };
@@ -117,3 +115,14 @@ export async function top(paths: Paths, a: { interval?: number; iterations?: num
   }
   return 0;
 }
+
+export const register: Register = (y, cli) =>
+  y.command(
+    'top',
+    'a live table of what each function uses now: CPU, tasks, memory, calls per second',
+    (y) =>
+      y
+        .option('interval', { type: 'number', describe: 'seconds between tables (default 2)' })
+        .option('iterations', { alias: 'n', type: 'number', describe: 'print this many tables, then exit (default: until Ctrl-C)' }),
+    (a) => cli.local(a, 'top', () => top(cli.paths, a)),
+  );

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolvePaths, functionConfPath } from '../../src/lib/paths';
-import { deploy } from '../../src/faassctl/commands';
+import { deploy } from '../../src/faassctl/deploy';
 import { loadFunctionConfig } from '../../src/lib/function-config';
 import { keepAccess } from '../../src/lib/deploy';
 import { FaassError } from '../../src/lib/errors';

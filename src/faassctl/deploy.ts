@@ -1,0 +1,134 @@
+// faassctl deploy NAME: create or update a function from the command line's settings.
+import * as path from 'node:path';
+import { Paths } from '../lib/paths';
+import { deployFunction, keepAccess } from '../lib/deploy';
+import { FunctionInput } from '../lib/function-config';
+import { fail } from '../lib/errors';
+import { validateName } from '../lib/validate';
+import { BuildProgress, withProgress } from './progress';
+import { sayApplied } from './report';
+import { remoteDeploy } from './remote';
+import { Register } from './cli';
+
+export interface DeployArgs {
+  name: string;
+  runtime?: string;
+  fromFile?: string;
+  command?: string;
+  image?: string;
+  build?: string;
+  network?: string;
+  kind?: string;
+  port?: number;
+  health?: string;
+  readyTimeout?: number;
+  handler?: string;
+  env?: string[];
+  timeout?: number;
+  idle?: number;
+  maxInflight?: number;
+  workers?: number;
+  protocol?: string;
+  contentType?: string;
+  maxOutput?: string;
+  memoryMax?: string;
+  tasksMax?: number;
+  cpuQuota?: number;
+  auth?: string;
+  public?: boolean;
+  passAuthorization?: boolean;
+}
+
+export function parseEnvPairs(pairs: string[] = []): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    if (i <= 0) fail('FAASS_E_USAGE', `Invalid --env ${JSON.stringify(p)}: expected KEY=VALUE`);
+    env[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return env;
+}
+
+// The settings a deploy gives, as the function file's keys (shared by local and remote mode).
+// build: the build context as it will be seen where the deploy runs.
+export function deployInput(a: DeployArgs, build: string | undefined): FunctionInput {
+  validateName(a.name);
+  if (!a.fromFile && a.command === undefined && a.image === undefined && a.build === undefined && !a.runtime) fail('FAASS_E_USAGE', 'deploy needs --runtime and --from-file PATH, --command CMD, --image IMAGE or --build');
+  if (a.public && a.auth) fail('FAASS_E_USAGE', '--public and --auth exclude each other');
+  if (a.build === '' && !a.fromFile) fail('FAASS_E_USAGE', '--build needs a directory with a Dockerfile (or --from-file DIR --build)');
+  const input: FunctionInput = {
+    runtime: a.runtime ?? (a.image !== undefined || build !== undefined ? 'docker' : a.command !== undefined ? 'exec' : undefined),
+    command: a.command,
+    image: a.image,
+    build,
+    network: a.network,
+    kind: a.kind,
+    port: a.port,
+    health: a.health,
+    ready_timeout: a.readyTimeout,
+    protocol: a.protocol,
+    timeout: a.timeout,
+    idle: a.idle,
+    max_inflight: a.maxInflight,
+    workers: a.workers,
+    max_output: a.maxOutput,
+    content_type: a.contentType,
+    memory_max: a.memoryMax,
+    tasks_max: a.tasksMax,
+    cpu_quota: a.cpuQuota,
+    auth: a.public ? '' : a.auth,
+    pass_authorization: a.passAuthorization,
+    env: parseEnvPairs(a.env),
+  };
+  for (const k of Object.keys(input) as (keyof FunctionInput)[]) if (input[k] === undefined) delete input[k];
+  const numeric = ['timeout', 'idle', 'max_inflight', 'workers', 'tasks_max', 'cpu_quota', 'port', 'ready_timeout'] as const;
+  for (const k of numeric) if (input[k] !== undefined) input[k] = String(input[k]);
+  return input;
+}
+
+export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
+  // --build DIR: a directory of the user's, rebuilt from in place by faassctl build; with
+  // --from-file DIR, --build [PATH] names the context inside the copied code (default .).
+  const build = a.build === undefined ? undefined : a.fromFile ? a.build || '.' : a.build && path.resolve(a.build);
+  const input = deployInput(a, build);
+  keepAccess(paths, a.name, input);
+  const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
+  const { config, report } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
+  sayApplied(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
+  return 0;
+}
+
+export const register: Register = (y, cli) =>
+  y.command(
+    'deploy <name>',
+    'create or update a function, its units, and (re)start it',
+    (y) =>
+      y
+        .positional('name', { type: 'string', demandOption: true, describe: 'lowercase DNS label' })
+        .option('runtime', { type: 'string', describe: 'exec, node, python or docker' })
+        .option('kind', { type: 'string', describe: 'function (default) or service (a long-running HTTP app)' })
+        .option('port', { type: 'number', describe: "service: the app's port on 127.0.0.1 (also given to it as PORT)" })
+        .option('health', { type: 'string', describe: 'service: a path that answers 2xx/3xx when the app is ready' })
+        .option('ready-timeout', { type: 'number', describe: 'service: seconds the app may take to get ready (default 30)' })
+        .option('image', { type: 'string', describe: 'local image (runtime docker)' })
+        .option('build', { type: 'string', describe: 'build the image from DIR/Dockerfile (faassctl build rebuilds from DIR); with --from-file: a path inside the code (default .)' })
+        .option('network', { type: 'string', describe: "runtime docker: none (functions' default), host (services' default) or bridge (a service's port published on 127.0.0.1)" })
+        .option('from-file', { type: 'string', describe: 'file or directory to copy as the function code' })
+        .option('command', { type: 'string', describe: 'command line (runtime exec; docker: inside the container)' })
+        .option('handler', { type: 'string', describe: 'export/function name, or FILE.NAME (Kubeless)' })
+        .option('env', { type: 'string', array: true, describe: 'KEY=VALUE for the function (repeatable)' })
+        .option('timeout', { type: 'number', describe: 'seconds a call may run (default 30)' })
+        .option('idle', { type: 'number', describe: 'seconds without calls before the runner exits (default 10, min 1)' })
+        .option('max-inflight', { type: 'number', describe: 'concurrent calls; more get 429 (default 100)' })
+        .option('workers', { type: 'number', describe: 'warm node/python workers (default 4)' })
+        .option('protocol', { type: 'string', describe: 'raw or framed (original faass output frames)' })
+        .option('content-type', { type: 'string', describe: 'response Content-Type (default text/plain)' })
+        .option('max-output', { type: 'string', describe: 'largest output, bytes with K/M/G (default 10M)' })
+        .option('memory-max', { type: 'string', describe: 'MemoryMax= of the function unit (e.g. 256M)' })
+        .option('tasks-max', { type: 'number', describe: 'TasksMax= of the function unit' })
+        .option('cpu-quota', { type: 'number', describe: 'CPUQuota= percent of one CPU' })
+        .option('auth', { type: 'string', describe: 'credentials that may call it, NAME[,NAME...] (admins always may); "" = public (the default for a new function; an update keeps what was)' })
+        .option('public', { type: 'boolean', describe: 'anyone may call it (the same as --auth "")' })
+        .option('pass-authorization', { type: 'boolean', describe: "forward the caller's Authorization header to the function" }),
+    (a) => cli.either(a, (t) => remoteDeploy(t, a as unknown as DeployArgs), () => deploy(cli.paths, a as unknown as DeployArgs)),
+  );

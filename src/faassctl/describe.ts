@@ -1,0 +1,22 @@
+// faassctl describe NAME: the function's file as written, and its units.
+import * as fs from 'node:fs';
+import { Paths, functionConfPath } from '../lib/paths';
+import { loadFunctionConfig } from '../lib/function-config';
+import { functionUnitBase } from '../lib/units';
+import { remoteDescribe } from './remote';
+import { Register } from './cli';
+
+export function describe(paths: Paths, name: string): number {
+  const c = loadFunctionConfig(paths, name);
+  process.stdout.write(`# ${functionConfPath(paths, name)}\n${fs.readFileSync(functionConfPath(paths, name), 'utf8')}`);
+  process.stdout.write(`# units: ${functionUnitBase(c.name)}.socket, ${functionUnitBase(c.name)}.service${c.kind === 'service' ? `, ${functionUnitBase(c.name)}-app.service` : ''}\n`);
+  return 0;
+}
+
+export const register: Register = (y, cli) =>
+  y.command(
+    'describe <name>',
+    "show a function's configuration",
+    (y) => y.positional('name', { type: 'string', demandOption: true }),
+    (a) => cli.either(a, (t) => remoteDescribe(t, a.name), () => describe(cli.paths, a.name)),
+  );

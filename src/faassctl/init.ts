@@ -1,0 +1,54 @@
+// faassctl init: create or update the gateway settings (faass.conf).
+import * as fs from 'node:fs';
+import { Paths, gatewayConfPath } from '../lib/paths';
+import { buildGatewayConfig, readGatewayIni, readDockerIni, renderGatewayIni, loadDockerConfig } from '../lib/gateway-config';
+import { writeFileAtomic, readIfExists } from '../lib/fs-atomic';
+import { Register } from './cli';
+
+// Creates or updates faass.conf; keys not given keep their value.
+export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number; dockerHost?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; logCalls?: boolean }): Promise<number> {
+  const raw = readGatewayIni(paths);
+  const docker = readDockerIni(paths);
+  if (a.tlsListen === '') delete raw.tls_listen;
+  else if (a.tlsListen !== undefined) raw.tls_listen = a.tlsListen;
+  if (a.httpRedirect !== undefined) raw.http_redirect = a.httpRedirect ? 'yes' : 'no';
+  if (raw.tls_listen === undefined) delete raw.http_redirect;
+  if (a.dockerHost !== undefined) docker.host = a.dockerHost;
+  if (a.listen !== undefined) raw.listen = a.listen;
+  else if (a.port !== undefined) raw.listen = `127.0.0.1:${a.port}`;
+  else if (raw.listen === undefined) raw.listen = '127.0.0.1:8080';
+  if (a.metrics !== undefined) raw.metrics = a.metrics ? 'yes' : 'no';
+  if (a.logCalls !== undefined) raw.log_calls = a.logCalls ? 'yes' : 'no';
+  if (a.idle !== undefined) raw.idle = String(a.idle);
+  else if (raw.idle === undefined) raw.idle = '10';
+  buildGatewayConfig(raw);
+  const text = renderGatewayIni(raw, docker);
+  const old = readIfExists(gatewayConfPath(paths));
+  writeFileAtomic(gatewayConfPath(paths), text);
+  try {
+    loadDockerConfig(paths);
+  } catch (e) {
+    if (old === null) fs.rmSync(gatewayConfPath(paths));
+    else writeFileAtomic(gatewayConfPath(paths), old);
+    throw e;
+  }
+  process.stdout.write(`Gateway settings in ${gatewayConfPath(paths)}: listen=${raw.listen} idle=${raw.idle}\n`);
+  return 0;
+}
+
+export const register: Register = (y, cli) =>
+  y.command(
+    'init',
+    'create or update the gateway settings (faass.conf)',
+    (y) =>
+      y
+        .option('port', { type: 'number', describe: 'gateway port on 127.0.0.1' })
+        .option('listen', { type: 'string', describe: 'gateway address: HOST:PORT, [V6]:PORT or /path' })
+        .option('idle', { type: 'number', describe: 'gateway idle exit, seconds (0 = never)' })
+        .option('docker-host', { type: 'string', describe: 'Docker Engine socket, unix:///path' })
+        .option('tls-listen', { type: 'string', describe: 'HTTPS on a second address (needs a key pair: faassctl tls self-signed); "" = off' })
+        .option('http-redirect', { type: 'boolean', describe: 'with --tls-listen: plain HTTP redirects to HTTPS' })
+        .option('metrics', { type: 'boolean', describe: 'GET /metrics and the counting behind it (default on; --no-metrics)' })
+        .option('log-calls', { type: 'boolean', describe: 'one journal line per call (default on; --no-log-calls)' }),
+    (a) => cli.local(a, 'init', () => init(cli.paths, a)),
+  );
