@@ -261,6 +261,7 @@ async function deploy(paths: Paths, res: http.ServerResponse, name: string, inpu
 
 async function remove(paths: Paths, res: http.ServerResponse, name: string): Promise<void> {
   const report = await serialized(() => deleteFunction(paths, name));
+  for (const w of report.warnings) log.warning(`API: ${w}, ignoring`);
   log.info(`API: deleted ${name}`);
   send(res, 200, { name, deleted: true, systemd: report.systemd });
 }

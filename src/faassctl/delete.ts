@@ -6,7 +6,9 @@ import { remoteDelete } from './remote';
 import { Register } from './cli';
 
 export async function remove(paths: Paths, name: string): Promise<number> {
-  sayApplied(await deleteFunction(paths, name), `Deleted ${name}`);
+  const report = await deleteFunction(paths, name);
+  for (const w of report.warnings) process.stderr.write(`faassctl: ${w}, ignoring\n`);
+  sayApplied(report, `Deleted ${name}`);
   return 0;
 }
 

@@ -1,0 +1,78 @@
+// Units follow the configuration files: render them all, write what changed, and (with a user
+// manager) reload it, enable new sockets and restart what runs old code.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Paths } from './paths';
+import { FunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
+import { loadGatewayConfig } from './gateway-config';
+import { UnitContext, renderAllUnits, functionUnitBase } from './units';
+import { applyUnitFiles, UnitChanges } from './unit-files';
+import { FaassError } from './errors';
+import { managerReachable, systemctl } from './systemctl';
+
+export interface ApplyReport {
+  units: UnitChanges;
+  systemd: 'applied' | 'unreachable' | 'skipped';
+}
+
+const PROXYD = ['/usr/lib/systemd/systemd-socket-proxyd', '/lib/systemd/systemd-socket-proxyd'];
+
+export function unitContext(paths: Paths): UnitContext {
+  const proxyd = PROXYD.find((p) => fs.existsSync(p)) ?? PROXYD[0];
+  return { node: process.execPath, dist: path.resolve(__dirname, '..'), proxyd, xdg: { config: paths.xdg.config, data: paths.xdg.data, state: paths.xdg.state } };
+}
+
+export function loadAllFunctions(paths: Paths): FunctionConfig[] {
+  return listFunctionNames(paths).map((n) => loadFunctionConfig(paths, n));
+}
+
+// The gateway's sockets follow faass.conf: a changed socket unit (address, HTTP or HTTPS) is
+// restarted, the HTTPS socket is enabled or disabled with tls_listen. Only when the gateway is
+// enabled at all; its running service is stopped first (systemd will not start a socket whose
+// service runs) and comes back with the next connection.
+async function syncGatewaySockets(changes: UnitChanges): Promise<void> {
+  const touched = (u: string) => changes.written.includes(u) || changes.removed.includes(u);
+  if (!touched('faass-gateway.socket') && !touched('faass-gateway-https.socket')) return;
+  const enabled = await systemctl('is-enabled', 'faass-gateway.socket').then(
+    (out) => out.trim() === 'enabled',
+    () => false,
+  );
+  if (!enabled) return;
+  await systemctl('stop', 'faass-gateway.service');
+  if (changes.removed.includes('faass-gateway-https.socket')) await systemctl('disable', '--now', 'faass-gateway-https.socket').catch(() => undefined);
+  if (changes.written.includes('faass-gateway.socket')) await systemctl('restart', 'faass-gateway.socket');
+  if (changes.written.includes('faass-gateway-https.socket')) {
+    await systemctl('enable', 'faass-gateway-https.socket');
+    await systemctl('restart', 'faass-gateway-https.socket');
+  }
+}
+
+// Regenerates every unit from the config files; with a user manager, reloads it, enables the
+// sockets of `enable` and restarts the running services of `restart` (so they load new code).
+export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
+  const fns = loadAllFunctions(paths);
+  const units = renderAllUnits(loadGatewayConfig(paths), fns, unitContext(paths));
+  const changes = applyUnitFiles(opts.dir ?? paths.unitDir, units);
+  if (!opts.reload) return { units: changes, systemd: 'skipped' };
+  // The units may write only here (ReadWritePaths=-, ignored if missing): it must exist first.
+  fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  if (!(await managerReachable())) return { units: changes, systemd: 'unreachable' };
+  try {
+    if (changes.written.length || changes.removed.length) await systemctl('daemon-reload');
+    await syncGatewaySockets(changes);
+    for (const name of opts.enable ?? []) {
+      const base = functionUnitBase(name);
+      await systemctl('reset-failed', `${base}.socket`, `${base}.service`).catch(() => undefined);
+      await systemctl('enable', '--now', `${base}.socket`);
+    }
+    for (const name of opts.restart ?? []) {
+      const base = functionUnitBase(name);
+      const service = fns.find((f) => f.name === name)?.kind === 'service';
+      await systemctl('try-restart', `${base}.service`, ...(service ? [`${base}-app.service`] : []));
+    }
+  } catch (e) {
+    if (e instanceof FaassError) throw e;
+    throw new FaassError('FAASS_E_SYSTEMD_FAILED', String(e));
+  }
+  return { units: changes, systemd: 'applied' };
+}
