@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadGatewayConfig } from '../lib/gateway-config';
 import { readBody, sendError } from '../lib/http-util';
-import { isValidName } from '../lib/validate';
+import { isValidName, validateName } from '../lib/validate';
 import { log, errorMessage } from '../lib/log';
 
 const MAX_JSON = 1024 * 1024;
@@ -56,8 +56,7 @@ const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', '
 export function inputFromJson(body: unknown): { name: string; input: FunctionInput } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new FaassError('FAASS_E_CONFIG_INVALID', 'Expected a JSON object');
   const b = body as Record<string, unknown>;
-  const name = b.name ?? b.service;
-  if (typeof name !== 'string' || !isValidName(name)) throw new FaassError('FAASS_E_NAME_INVALID', `Invalid or missing name ${JSON.stringify(String(name ?? '')).slice(0, 80)}: lowercase letters, digits and '-'`);
+  const name = validateName(b.name ?? b.service);
   const known = new Set<string>([...INPUT_KEYS, 'name', 'service', 'env', 'envVars']);
   for (const k of Object.keys(b)) if (!known.has(k)) throw new FaassError('FAASS_E_CONFIG_INVALID', `Unknown field ${JSON.stringify(k.slice(0, 40))}; known fields: name, ${INPUT_KEYS.join(', ')}, env`);
   const input: FunctionInput = {};
@@ -162,7 +161,7 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   const one = /^\/(?:system\/function|api\/functions|api\/services)\/([^/]+)$/.exec(p);
   if (one) {
     const name = decodeURIComponent(one[1]);
-    if (!isValidName(name)) throw new FaassError('FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(name.slice(0, 80))}: lowercase letters, digits and '-'`);
+    validateName(name);
     if (method === 'GET') return send(res, 200, functionView(loadFunctionConfig(paths, name)));
     if (method === 'DELETE') return remove(paths, res, name);
     if ((method === 'PUT' || method === 'POST') && !p.startsWith('/system/')) {
@@ -189,7 +188,7 @@ const TAR_GZ = new Set(['application/gzip', 'application/x-gzip', 'application/x
 // function must exist and keeps its settings; with it (a JSON object as for POST, in ASCII) the
 // settings and the code change in one deploy, and a function that does not exist is created.
 async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerResponse, name: string, filename: string | null): Promise<void> {
-  if (!isValidName(name)) throw new FaassError('FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(name.slice(0, 80))}: lowercase letters, digits and '-'`);
+  validateName(name);
   const header = req.headers['x-faass-function'];
   let settings: FunctionInput | null = null;
   if (typeof header === 'string') {
@@ -231,7 +230,7 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
 
 // POST /system/function/NAME/build: the image built again from the function's build context.
 async function rebuild(paths: Paths, res: http.ServerResponse, name: string): Promise<void> {
-  if (!isValidName(name)) throw new FaassError('FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(name.slice(0, 80))}: lowercase letters, digits and '-'`);
+  validateName(name);
   const { previous, config, report } = await serialized(() => rebuildFunction(paths, name));
   log.info(`API: rebuilt ${name}: ${config.image}${config.image === previous.image ? ' (unchanged)' : ''}`);
   send(res, 200, { ...functionView(config), previous_image: previous.image, changed: config.image !== previous.image, systemd: report.systemd });

@@ -9,7 +9,7 @@ import { randomBytes, scrypt, scryptSync, timingSafeEqual, createHash, ScryptOpt
 import { promisify } from 'node:util';
 import { Paths } from './paths';
 import { fail, FaassError } from './errors';
-import { isValidName } from './validate';
+import { isValidName, validateName } from './validate';
 import { writeFileAtomic, withLock } from './fs-atomic';
 
 export interface Credential {
@@ -127,7 +127,7 @@ function updateStore<T>(paths: Paths, change: (creds: Map<string, Credential>) =
 
 // Creates a credential; returns its token, which is never stored nor shown again.
 export function addCredential(paths: Paths, name: string, admin: boolean, now = new Date()): string {
-  if (!isValidName(name)) fail('FAASS_E_NAME_INVALID', `Invalid credential name ${JSON.stringify(name.slice(0, 80))}: lowercase letters, digits and '-'`);
+  validateName(name, 'credential');
   const secret = randomBytes(32).toString('base64url');
   updateStore(paths, (creds) => {
     if (creds.has(name)) fail('FAASS_E_CONFIG_INVALID', `A credential named ${name} exists; remove it first to replace it`);

@@ -227,7 +227,7 @@ export function listFunctionNames(paths: Paths): string[] {
   return entries
     .filter((f) => f.endsWith('.conf'))
     .map((f) => f.slice(0, -5))
-    .filter((n) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(n))
+    .filter(isValidName)
     .sort();
 }
 

@@ -18,35 +18,59 @@ export interface GatewayConfig {
 }
 
 export const GATEWAY_DEFAULTS = { listen: '127.0.0.1:8080', idle: 10, timeout: 60, maxBody: '10M' };
-const KEYS = ['listen', 'idle', 'timeout', 'max_body', 'tls_cert', 'tls_key', 'tls_listen', 'http_redirect', 'metrics', 'log_calls'];
+
+const absolutePath = (k: string, v: unknown): string => {
+  const s = plainString(k, v);
+  if (!path.isAbsolute(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${k} ${JSON.stringify(s.slice(0, 80))}: expected an absolute path`);
+  return s;
+};
+
+// One parser per [gateway] key: the only place a key's type and range are decided.
+const PARSERS = {
+  listen: (k: string, v: unknown) => address(k, v),
+  idle: (k: string, v: unknown) => number(k, v, 0, 86400),
+  timeout: (k: string, v: unknown) => number(k, v, 0.1, 86400),
+  max_body: (k: string, v: unknown) => size(k, v, 0, 1024 ** 3),
+  tls_cert: absolutePath,
+  tls_key: absolutePath,
+  tls_listen: (k: string, v: unknown) => address(k, v),
+  http_redirect: (k: string, v: unknown) => boolean(k, v),
+  metrics: (k: string, v: unknown) => boolean(k, v),
+  log_calls: (k: string, v: unknown) => boolean(k, v),
+};
+type Key = keyof typeof PARSERS;
+const KEYS = Object.keys(PARSERS) as Key[];
+const DEFAULTS: Partial<Record<Key, unknown>> = { listen: GATEWAY_DEFAULTS.listen, idle: GATEWAY_DEFAULTS.idle, timeout: GATEWAY_DEFAULTS.timeout, max_body: GATEWAY_DEFAULTS.maxBody, http_redirect: false, metrics: true, log_calls: true };
+
+// Each key through its parser (a given value, else the default); undefined: neither.
+function parseKeys(raw: Record<string, unknown>): { [K in Key]: ReturnType<(typeof PARSERS)[K]> | undefined } {
+  for (const k of Object.keys(raw)) {
+    if (!(KEYS as string[]).includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in [gateway]; known keys: ${KEYS.join(', ')}`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of KEYS) {
+    const v = raw[k] ?? DEFAULTS[k];
+    out[k] = v === undefined ? undefined : PARSERS[k](k, v);
+  }
+  return out as { [K in Key]: ReturnType<(typeof PARSERS)[K]> | undefined };
+}
 
 export function buildGatewayConfig(raw: Record<string, unknown>): GatewayConfig {
-  for (const k of Object.keys(raw)) {
-    if (!KEYS.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in [gateway]; known keys: ${KEYS.join(', ')}`);
-  }
-  const file = (k: string): string | undefined => {
-    if (raw[k] === undefined) return undefined;
-    const v = plainString(k, raw[k]);
-    if (!path.isAbsolute(v)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${k} ${JSON.stringify(v.slice(0, 80))}: expected an absolute path`);
-    return v;
-  };
-  const cert = file('tls_cert');
-  const key = file('tls_key');
-  if ((cert === undefined) !== (key === undefined)) fail('FAASS_E_CONFIG_INVALID', 'tls_cert and tls_key go together');
-  if (cert === undefined && (raw.tls_listen !== undefined || raw.http_redirect !== undefined)) fail('FAASS_E_CONFIG_INVALID', 'tls_listen and http_redirect need tls_cert and tls_key');
-  const tlsListen = raw.tls_listen === undefined ? undefined : address('tls_listen', raw.tls_listen);
-  const redirect = raw.http_redirect === undefined ? false : boolean('http_redirect', raw.http_redirect);
-  if (redirect && tlsListen === undefined) fail('FAASS_E_CONFIG_INVALID', 'http_redirect needs tls_listen (HTTPS on a second socket)');
-  const listen = address('listen', raw.listen ?? GATEWAY_DEFAULTS.listen);
-  if (tlsListen && tlsListen.text === listen.text) fail('FAASS_E_CONFIG_INVALID', 'tls_listen must differ from listen');
+  const v = parseKeys(raw);
+  // Rules between keys, checked in the order a user would fix them.
+  if ((v.tls_cert === undefined) !== (v.tls_key === undefined)) fail('FAASS_E_CONFIG_INVALID', 'tls_cert and tls_key go together');
+  if (v.tls_cert === undefined && (raw.tls_listen !== undefined || raw.http_redirect !== undefined)) fail('FAASS_E_CONFIG_INVALID', 'tls_listen and http_redirect need tls_cert and tls_key');
+  if (v.http_redirect && v.tls_listen === undefined) fail('FAASS_E_CONFIG_INVALID', 'http_redirect needs tls_listen (HTTPS on a second socket)');
+  const listen = v.listen as Address;
+  if (v.tls_listen && v.tls_listen.text === listen.text) fail('FAASS_E_CONFIG_INVALID', 'tls_listen must differ from listen');
   return Object.freeze({
     listen,
-    tls: cert !== undefined && key !== undefined ? Object.freeze({ cert, key, listen: tlsListen, redirect }) : undefined,
-    idle: raw.idle === undefined ? GATEWAY_DEFAULTS.idle : number('idle', raw.idle, 0, 86400),
-    timeout: raw.timeout === undefined ? GATEWAY_DEFAULTS.timeout : number('timeout', raw.timeout, 0.1, 86400),
-    maxBody: size('max_body', raw.max_body ?? GATEWAY_DEFAULTS.maxBody, 0, 1024 ** 3),
-    metrics: raw.metrics === undefined ? true : boolean('metrics', raw.metrics),
-    logCalls: raw.log_calls === undefined ? true : boolean('log_calls', raw.log_calls),
+    tls: v.tls_cert !== undefined && v.tls_key !== undefined ? Object.freeze({ cert: v.tls_cert, key: v.tls_key, listen: v.tls_listen, redirect: v.http_redirect as boolean }) : undefined,
+    idle: v.idle as number,
+    timeout: v.timeout as number,
+    maxBody: v.max_body as number,
+    metrics: v.metrics as boolean,
+    logCalls: v.log_calls as boolean,
   });
 }
 
@@ -58,10 +82,6 @@ function parseSections(text: string): Record<string, Record<string, unknown>> {
     if (!SECTIONS.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unexpected ${typeof doc[k] === 'object' ? 'section [' + k + ']' : 'key ' + JSON.stringify(k)} in faass.conf; expected [gateway] and [docker]`);
   }
   return Object.fromEntries(SECTIONS.map((s) => [s, { ...((doc[s] ?? {}) as Record<string, unknown>) }]));
-}
-
-export function parseGatewayIni(text: string): Record<string, unknown> {
-  return parseSections(text).gateway;
 }
 
 function readSections(paths: Paths): Record<string, Record<string, unknown>> {

@@ -27,13 +27,3 @@ export async function managerReachable(): Promise<boolean> {
   const r = await run('systemctl', ['--user', 'show', '--property=Version'], { timeoutMs: 10000 });
   return r.code === 0 && r.stdout.startsWith('Version=');
 }
-
-export async function unitProperties(unit: string, props: string[]): Promise<Record<string, string>> {
-  const out = await systemctl('show', unit, ...props.map((p) => `--property=${p}`));
-  const res: Record<string, string> = {};
-  for (const line of out.split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) res[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return res;
-}

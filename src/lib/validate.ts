@@ -3,9 +3,13 @@ import { fail } from './errors';
 // Lowercase DNS label (RFC 1123): what a unit name, a socket file and a URL segment all accept.
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export function validateName(name: unknown): string {
+const NAME_RULE = "1-63 lowercase letters, digits and '-', starting and ending with a letter or digit";
+
+// The one refusal of a bad name (a function's or a credential's), whatever route it came by.
+export function validateName(name: unknown, what: 'function' | 'credential' = 'function'): string {
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    fail('FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(name)}: use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`);
+    const shown = JSON.stringify(typeof name === 'string' ? name.slice(0, 80) : (name ?? ''));
+    fail('FAASS_E_NAME_INVALID', `Invalid ${what} name ${shown}: use ${NAME_RULE}`);
   }
   return name;
 }
