@@ -1,5 +1,5 @@
-// The management API (faass-api(8)): JSON over HTTP on a unix socket of the user's, reached
-// from outside only through the gateway, which authenticates admins first. Every change goes
+// The management API (faass-gateway(8), "Management API"): JSON over HTTP on a unix socket of
+// the user's, reached from outside only through the gateway, which authenticates admins first. Every change goes
 // through the same code as faassctl deploy/delete (lib/deploy.ts).
 import * as http from 'node:http';
 import { Paths } from '../lib/paths';

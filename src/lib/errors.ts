@@ -1,4 +1,5 @@
-// One catalog of faass errors: stable code, HTTP status, exit code (documented in faassctl(1) ERRORS).
+// One catalog of faass errors: stable code, HTTP status, exit code. faassctl(1) DIAGNOSTICS
+// lists them; test/unit/errors.test.ts keeps the two the same.
 export const ERRORS = {
   FAASS_E_USAGE: { status: 400, exit: 2, summary: 'bad command-line usage' },
   FAASS_E_NAME_INVALID: { status: 400, exit: 2, summary: 'function name is not a lowercase DNS label' },
