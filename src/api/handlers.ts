@@ -1,6 +1,6 @@
 // The management API (faass-gateway(8), "Management API"): JSON over HTTP on a unix socket of
-// the user's, reached from outside only through the gateway, which authenticates admins first. Every change goes
-// through the same code as faassctl deploy/delete (lib/deploy.ts).
+// the user's, reached from outside only through the gateway, which authenticates admins first.
+// Every change goes through the same code as faassctl deploy/delete (lib/deploy.ts).
 import * as http from 'node:http';
 import { Paths } from '../lib/paths';
 import { FaassError } from '../lib/errors';
