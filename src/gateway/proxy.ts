@@ -5,7 +5,7 @@ import { Paths, functionSocketPath, functionConfPath, serviceFailurePath } from 
 import { GatewayConfig } from '../lib/gateway-config';
 import { FaassError, ErrorCode } from '../lib/errors';
 import { Verifier, FailureLimiter, parseAuthorization } from '../lib/credentials';
-import { callId, readBody, sendError, sendFaassError } from '../lib/http-util';
+import { callId, readBody, sendFaassError } from '../lib/http-util';
 import { isValidName } from '../lib/validate';
 import { log, logLine, errorMessage } from '../lib/log';
 import { CallLog } from '../lib/call-log';
@@ -45,6 +45,17 @@ interface Upstream {
   socketPath: string;
   failurePath: string;
   agent: http.Agent;
+}
+
+// Errors are answered from the catalog (src/lib/errors.ts), which decides the status.
+function refuse(res: http.ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
+  sendFaassError(res, new FaassError(code, message), headers);
+}
+
+// Why a caller may not go on, and the headers that say how to (WWW-Authenticate, Retry-After).
+interface Refusal {
+  error: FaassError;
+  headers: Record<string, string>;
 }
 
 const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'ECONNABORTED']);
@@ -108,13 +119,13 @@ export class Gateway {
   private async api(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (!this.verifier.hasAdmin) {
       req.resume();
-      sendError(res, 'FAASS_E_API_DISABLED', 'The management API is off: create an admin credential (faassctl credentials add NAME --admin)', 404);
+      refuse(res, 'FAASS_E_API_DISABLED', 'The management API is off: create an admin credential (faassctl credentials add NAME --admin)');
       return;
     }
     const denied = await this.authorize(req, 'the API', { kind: 'api', auth: [ADMINS_ONLY], passAuthorization: false, invalid: false });
     if (denied) {
       req.resume();
-      sendError(res, denied.code, denied.message, denied.status, denied.headers);
+      sendFaassError(res, denied.error, denied.headers);
       return;
     }
     // Read whole here (JSON of at most API_MAX_BODY, code uploads up to max_body): an oversize request is a clean 413, not a
@@ -140,35 +151,35 @@ export class Gateway {
     up.on('timeout', () => up.destroy(new Error('timeout')));
     up.on('error', (e: NodeJS.ErrnoException) => {
       if (res.headersSent) return void res.destroy();
-      sendError(res, 'FAASS_E_API_UNREACHABLE', `The management API does not answer (${e.code ?? e.message}); is faass-api.socket enabled (systemctl --user enable --now faass-api.socket)?`, 503);
+      refuse(res, 'FAASS_E_API_UNREACHABLE', `The management API does not answer (${e.code ?? e.message}); is faass-api.socket enabled (systemctl --user enable --now faass-api.socket)?`);
     });
     up.end(body);
   }
 
   // null: the caller may go on; otherwise the error to answer. Failures count per address.
-  private async authorize(req: http.IncomingMessage, name: string, info: RouteInfo): Promise<{ code: ErrorCode; message: string; status: number; headers: Record<string, string> } | null> {
-    if (info.invalid) return { code: 'FAASS_E_FUNCTION_UNREACHABLE', message: `Function ${name} has an invalid configuration; see faassctl logs gateway`, status: 502, headers: {} };
+  private async authorize(req: http.IncomingMessage, name: string, info: RouteInfo): Promise<Refusal | null> {
+    if (info.invalid) return { error: new FaassError('FAASS_E_FUNCTION_UNREACHABLE', `Function ${name} has an invalid configuration; see faassctl logs gateway`), headers: {} };
     if (info.auth.length === 0) return null;
     const from = req.socket.remoteAddress ?? 'unix';
     const wait = this.limiter.retryAfter(from);
-    if (wait > 0) return { code: 'FAASS_E_AUTH_RATE_LIMITED', message: 'Too many failed authentication attempts from this address', status: 429, headers: { 'retry-after': String(wait) } };
+    if (wait > 0) return { error: new FaassError('FAASS_E_AUTH_RATE_LIMITED', 'Too many failed authentication attempts from this address'), headers: { 'retry-after': String(wait) } };
     const challenge = { 'www-authenticate': 'Bearer realm="faass", Basic realm="faass", charset="UTF-8"' };
     const presented = parseAuthorization(req.headers.authorization);
-    if (presented === null) return { code: 'FAASS_E_AUTH_REQUIRED', message: `${info.kind === 'api' ? 'The management API' : `Function ${name}`} needs a credential: Authorization: Bearer NAME.SECRET`, status: 401, headers: challenge };
+    if (presented === null) return { error: new FaassError('FAASS_E_AUTH_REQUIRED', `${info.kind === 'api' ? 'The management API' : `Function ${name}`} needs a credential: Authorization: Bearer NAME.SECRET`), headers: challenge };
     const cred = presented === 'malformed' ? null : await this.verifier.verify(presented);
     if (!cred) {
       this.limiter.failed(from);
       log.warning(`Failed authentication for ${name} from ${from}${presented === 'malformed' ? ' (malformed Authorization header)' : ` as ${presented.name}`}`);
-      return { code: 'FAASS_E_AUTH_REQUIRED', message: 'The credential given is not valid', status: 401, headers: challenge };
+      return { error: new FaassError('FAASS_E_AUTH_REQUIRED', 'The credential given is not valid'), headers: challenge };
     }
     if (cred.admin || info.auth.includes(cred.name)) return null;
-    return { code: 'FAASS_E_FORBIDDEN', message: info.auth[0] === ADMINS_ONLY ? `Credential ${cred.name} is not an admin` : `Credential ${cred.name} may not call ${name}`, status: 403, headers: {} };
+    return { error: new FaassError('FAASS_E_FORBIDDEN', info.auth[0] === ADMINS_ONLY ? `Credential ${cred.name} is not an admin` : `Credential ${cred.name} may not call ${name}`), headers: {} };
   }
 
   readonly handle: http.RequestListener = (req, res) => {
     this.route(req, res).catch((e) => {
       log.err(`Failed to answer ${req.method} ${req.url}: ${errorMessage(e)}`);
-      sendError(res, 'FAASS_E_INTERNAL', 'Internal error in the gateway', 500);
+      refuse(res, 'FAASS_E_INTERNAL', 'Internal error in the gateway');
     });
   };
 
@@ -182,7 +193,7 @@ export class Gateway {
     if (isPath(url, '/metrics') && this.metrics) {
       req.resume();
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /metrics; use GET`, 405, { allow: 'GET, HEAD' });
+        refuse(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /metrics; use GET`, { allow: 'GET, HEAD' });
         return;
       }
       const text = await this.metrics.render();
@@ -196,16 +207,16 @@ export class Gateway {
     }
     const route = parseRoute(url, req.headers['x-function']);
     if (!route) {
-      sendError(res, 'FAASS_E_ROUTE_MISSING', 'No function named: use /function/NAME, /lambda/NAME or the X-Function header', 404);
+      refuse(res, 'FAASS_E_ROUTE_MISSING', 'No function named: use /function/NAME, /lambda/NAME or the X-Function header');
       return;
     }
     if (!isValidName(route.name)) {
-      sendError(res, 'FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(route.name.slice(0, 80))}: lowercase letters, digits and '-'`, 400);
+      refuse(res, 'FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(route.name.slice(0, 80))}: lowercase letters, digits and '-'`);
       return;
     }
     const info = this.infoOf(route.name);
     if (!info) {
-      sendError(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`, 404);
+      refuse(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`);
       return;
     }
     // One look at the end of the call, for the metrics and (a service's) call line.
@@ -224,7 +235,7 @@ export class Gateway {
     const denied = await this.authorize(req, route.name, info);
     if (denied) {
       req.resume();
-      sendError(res, denied.code, denied.message, denied.status, denied.headers);
+      sendFaassError(res, denied.error, denied.headers);
       return;
     }
     const kind = info.kind;
@@ -295,10 +306,10 @@ export class Gateway {
       const why = failure();
       if (why !== null) {
         up.destroy();
-        sendError(res, 'FAASS_E_SERVICE_NOT_READY', `Service ${name} did not get ready: ${why}`, 503);
+        refuse(res, 'FAASS_E_SERVICE_NOT_READY', `Service ${name} did not get ready: ${why}`);
       } else if (Date.now() >= deadline) {
         up.destroy();
-        sendError(res, 'FAASS_E_GATEWAY_TIMEOUT', `Service ${name} did not answer within ${this.cfg.timeout}s`, 504);
+        refuse(res, 'FAASS_E_GATEWAY_TIMEOUT', `Service ${name} did not answer within ${this.cfg.timeout}s`);
       } else timer = setTimeout(tick, Math.min(FAILURE_POLL_MS, deadline - Date.now()));
     };
     let timer = setTimeout(tick, Math.min(FAILURE_POLL_MS, deadline - Date.now()));
@@ -339,7 +350,7 @@ export class Gateway {
       clearTimeout(timer);
       const why = failure();
       if (why !== null) {
-        sendError(res, 'FAASS_E_SERVICE_NOT_READY', `Service ${name} did not get ready: ${why}`, 503);
+        refuse(res, 'FAASS_E_SERVICE_NOT_READY', `Service ${name} did not get ready: ${why}`);
         return;
       }
       if (mayRetry && (RETRYABLE.has(e.code ?? '') || e.message === 'socket hang up')) {
@@ -347,7 +358,7 @@ export class Gateway {
         return;
       }
       log.warning(`Call ${id}: Failed to reach service ${name}: ${e.code ?? e.message}`);
-      sendError(res, 'FAASS_E_FUNCTION_UNREACHABLE', `Service ${name} is not reachable (${e.code ?? e.message}); see faassctl logs ${name}`, 502);
+      refuse(res, 'FAASS_E_FUNCTION_UNREACHABLE', `Service ${name} is not reachable (${e.code ?? e.message}); see faassctl logs ${name}`);
     });
     res.on('close', () => {
       if (!res.writableFinished) {
@@ -380,11 +391,11 @@ export class Gateway {
           continue;
         }
         if (!(e instanceof RpcConnectionError)) {
-          sendError(res, 'FAASS_E_GATEWAY_TIMEOUT', `Function ${name} did not answer within ${this.cfg.timeout}s`, 504);
+          refuse(res, 'FAASS_E_GATEWAY_TIMEOUT', `Function ${name} did not answer within ${this.cfg.timeout}s`);
           return;
         }
         log.warning(`Call ${id}: Failed to reach function ${name}: ${e.code}`);
-        sendError(res, 'FAASS_E_FUNCTION_UNREACHABLE', `Function ${name} is not reachable (${e.code}); is faass-fn-${name}.socket running?`, 502);
+        refuse(res, 'FAASS_E_FUNCTION_UNREACHABLE', `Function ${name} is not reachable (${e.code}); is faass-fn-${name}.socket running?`);
         return;
       }
     }
