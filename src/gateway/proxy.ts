@@ -13,6 +13,7 @@ import { parseRoute } from './route';
 import { parseFunctionConfig } from '../lib/function-config';
 import { RpcClient, RpcConnectionError } from './rpc-client';
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from './metrics';
+import { callHeaders, requestHeaders, responseHeaders } from './headers';
 
 const isPath = (url: string, p: string) => url === p || url.startsWith(p + '?');
 
@@ -23,7 +24,6 @@ export const isPassive = (req: http.IncomingMessage): boolean => (req.method ===
 // time (at least 1 s), so a warm gateway never keeps a function awake, and the pooling side
 // always drops first (no keep-alive race on the runner's close).
 export const POOL_IDLE_MS = 400;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'proxy-authorization', 'content-length', 'expect']);
 
 // A service's answer up to this size with a known length is sent in one write; larger ones stream.
 const BUFFER_LIMIT = 64 * 1024;
@@ -139,13 +139,10 @@ export class Gateway {
       sendFaassError(res, e);
       return;
     }
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && k !== 'authorization' && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    const headers = requestHeaders(req, false);
     headers['content-length'] = String(body.length);
     const up = http.request({ socketPath: path.join(this.paths.runtimeDir, 'api.sock'), path: req.url, method: req.method, headers, agent: false, timeout: (this.cfg.timeout + 120) * 1000 }, (r) => {
-      const out: http.OutgoingHttpHeaders = {};
-      for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && (!HOP_BY_HOP.has(k) || k === 'content-length')) out[k] = v;
-      res.writeHead(r.statusCode ?? 502, out);
+      res.writeHead(r.statusCode ?? 502, responseHeaders(r.headers, true));
       r.pipe(res);
     });
     up.on('timeout', () => up.destroy(new Error('timeout')));
@@ -250,12 +247,7 @@ export class Gateway {
       return;
     }
     id = callId(req);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    if (!info.passAuthorization) delete headers.authorization; // the caller's credential stays here
-    headers['x-call-id'] = id;
-    const fwd = req.headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = (fwd ? `${fwd}, ` : '') + (req.socket.remoteAddress ?? 'unix');
+    const headers = callHeaders(req, id, info.passAuthorization);
     if (kind === 'service') {
       // A service's calls are logged here (its app does not see call ids); a function's by its runner.
       serviceLog = this.serviceLogs(route.name);
@@ -317,8 +309,7 @@ export class Gateway {
     const up = http.request({ socketPath: u.socketPath, path, method, headers, agent: mayRetry ? u.agent : false }, (r) => {
       answered = true;
       clearTimeout(timer);
-      const out: http.OutgoingHttpHeaders = {};
-      for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      const out = responseHeaders(r.headers, false);
       out['x-call-id'] = id;
       const length = Number(r.headers['content-length']);
       if (!(length <= BUFFER_LIMIT)) {
