@@ -3,13 +3,8 @@ import type * as http from 'node:http';
 import { Paths, functionSocketPath } from '../lib/paths';
 import { log } from '../lib/log';
 import { RpcClient, RpcConnectionError } from './rpc-client';
-import { ForwardedCall } from './call';
+import { ForwardedCall, POOL_IDLE_MS } from './call';
 import { refuse } from './answer';
-
-// Pooled connections to a runner close after this long unused: well before any runner's idle
-// time (at least 1 s), so a warm gateway never keeps a function awake, and the pooling side
-// always drops first (no keep-alive race on the runner's close).
-export const POOL_IDLE_MS = 400;
 
 export class RunnerForwarder {
   private readonly clients = new Map<string, RpcClient>();

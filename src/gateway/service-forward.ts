@@ -6,10 +6,9 @@ import * as fs from 'node:fs';
 import { Paths, functionSocketPath, serviceFailurePath } from '../lib/paths';
 import { log, logLine } from '../lib/log';
 import { CallLog } from '../lib/call-log';
-import { ForwardedCall } from './call';
+import { ForwardedCall, POOL_IDLE_MS } from './call';
 import { refuse } from './answer';
 import { responseHeaders } from './headers';
-import { POOL_IDLE_MS } from './runner-forward';
 
 // A service's answer up to this size with a known length is sent in one write; larger ones stream.
 const BUFFER_LIMIT = 64 * 1024;
