@@ -9,7 +9,8 @@ import { FaassError } from '../lib/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
 import { Address, address, number } from '../lib/validate';
 import { log, logWithFields, errorMessage } from '../lib/log';
-import { Gateway, isPassive } from './proxy';
+import { Gateway } from './gateway';
+import { isPassive } from './route';
 
 const USAGE = 'Usage: faass-gateway [--listen ADDRESS] [--idle SECONDS]; see faass-gateway(8)';
 

@@ -1,8 +1,38 @@
-// Which function a request is for: /function/NAME[/rest], /lambda/NAME[/rest] (the original
-// faass's path) or any path with the header X-Function: NAME.
+// Where a request goes, from its URL and headers only (no file, no credential): the gateway's
+// own endpoints, the management API, or a function by /function/NAME[/rest], /lambda/NAME[/rest]
+// (the original faass's path) or any path with the header X-Function: NAME.
+import type * as http from 'node:http';
+import { FaassError } from '../lib/errors';
+import { isValidName } from '../lib/validate';
+
 export interface Route {
   name: string;
   path: string; // path passed to the function, with the query
+}
+
+export type Destination =
+  | { to: 'health' }
+  | { to: 'metrics' } // only with metrics on; otherwise /metrics is a path like any other
+  | { to: 'api' }
+  | ({ to: 'function' } & Route)
+  | { to: 'nowhere'; error: FaassError }; // answered at once, with the error's status
+
+const isPath = (url: string, p: string) => url === p || url.startsWith(p + '?');
+
+const isApiPath = (url: string): boolean => url.startsWith('/system/') || url.startsWith('/api/') || url === '/system' || url === '/api';
+
+// A metrics scrape or a health check: answered, but no reason to stay up (activation.ts).
+export const isPassive = (req: http.IncomingMessage): boolean => (req.method === 'GET' || req.method === 'HEAD') && (isPath(req.url ?? '', '/metrics') || isPath(req.url ?? '', '/healthz'));
+
+export function routeOf(url: string, xFunction: string | string[] | undefined, opts: { metrics: boolean }): Destination {
+  if (isPath(url, '/healthz')) return { to: 'health' };
+  if (isPath(url, '/metrics') && opts.metrics) return { to: 'metrics' };
+  if (isApiPath(url)) return { to: 'api' };
+  const route = parseRoute(url, xFunction);
+  if (!route) return { to: 'nowhere', error: new FaassError('FAASS_E_ROUTE_MISSING', 'No function named: use /function/NAME, /lambda/NAME or the X-Function header') };
+  // The name is decoded first, so a %2F or %2E%2E is refused here, never made into a path.
+  if (!isValidName(route.name)) return { to: 'nowhere', error: new FaassError('FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(route.name.slice(0, 80))}: lowercase letters, digits and '-'`) };
+  return { to: 'function', ...route };
 }
 
 export function parseRoute(url: string, xFunction: string | string[] | undefined): Route | null {

@@ -16,6 +16,10 @@ export function sendFaassError(res: http.ServerResponse, e: FaassError, extra: R
   sendError(res, e.code, e.message, e.status, extra);
 }
 
+// Headers that belong to one connection (RFC 9110 7.6.1), and Content-Length, which each side
+// sets for the body it sends: never copied from one hop to the next.
+export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length']);
+
 const EMPTY = Buffer.alloc(0);
 
 // Reads a request body up to limit bytes; over it, rejects with FAASS_E_BODY_TOO_LARGE.

@@ -1,0 +1,25 @@
+// The answers the gateway gives itself: errors from the catalog, and a request body read whole.
+import type * as http from 'node:http';
+import { ErrorCode, FaassError } from '../lib/errors';
+import { readBody, sendFaassError } from '../lib/http-util';
+
+// The catalog (lib/errors.ts) decides the status; headers say how to go on (Allow, Retry-After…).
+export function refuse(res: http.ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
+  sendFaassError(res, new FaassError(code, message), headers);
+}
+
+// The body, or null when it was answered already (413) or the client went away. Read whole before
+// forwarding: an oversize request is a clean 413, not a race with the next hop's early answer.
+export async function readWhole(req: http.IncomingMessage, res: http.ServerResponse, limit: number): Promise<Buffer | null> {
+  try {
+    return await readBody(req, limit);
+  } catch (e) {
+    if (!(e instanceof FaassError)) {
+      res.destroy();
+      return null;
+    }
+    res.shouldKeepAlive = false; // the rest of the body is not read
+    sendFaassError(res, e);
+    return null;
+  }
+}

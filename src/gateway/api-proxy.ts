@@ -1,0 +1,45 @@
+// The management API, forwarded to faass-api's unix socket: that program may write settings
+// and units, this one (facing the network) may not. Who may reach it is decided before
+// (authorize.ts: admins only).
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { Paths } from '../lib/paths';
+import { refuse } from './answer';
+import { requestHeaders, responseHeaders } from './headers';
+
+// JSON requests; code uploads may be as large as any call's body (max_body).
+const API_MAX_BODY = 1024 * 1024;
+const CODE_UPLOAD = /^\/system\/function\/[^/?]+\/code(\?|$)/;
+
+
+export class ApiProxy {
+  private readonly socketPath: string;
+
+  constructor(
+    paths: Paths,
+    private readonly maxBody: number,
+    private readonly timeoutSeconds: number, // a call's timeout; a deploy may take longer (builds)
+  ) {
+    this.socketPath = path.join(paths.runtimeDir, 'api.sock');
+  }
+
+  bodyLimit(url: string): number {
+    return CODE_UPLOAD.test(url) ? this.maxBody : API_MAX_BODY;
+  }
+
+  // The request without the caller's credential (faass-api trusts its socket's peers).
+  forward(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
+    const headers = requestHeaders(req, false);
+    headers['content-length'] = String(body.length);
+    const up = http.request({ socketPath: this.socketPath, path: req.url, method: req.method, headers, agent: false, timeout: (this.timeoutSeconds + 120) * 1000 }, (r) => {
+      res.writeHead(r.statusCode ?? 502, responseHeaders(r.headers, true));
+      r.pipe(res);
+    });
+    up.on('timeout', () => up.destroy(new Error('timeout')));
+    up.on('error', (e: NodeJS.ErrnoException) => {
+      if (res.headersSent) return void res.destroy();
+      refuse(res, 'FAASS_E_API_UNREACHABLE', `The management API does not answer (${e.code ?? e.message}); is faass-api.socket enabled (systemctl --user enable --now faass-api.socket)?`);
+    });
+    up.end(body);
+  }
+}

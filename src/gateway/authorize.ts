@@ -1,0 +1,69 @@
+// Who may pass: a function's `auth=` credentials (none: public), admins everywhere, and only
+// admins to the management API. Failed attempts are counted per source address: after 10 in a
+// minute the address gets 429 until the minute ends (lib/credentials FailureLimiter).
+import type * as http from 'node:http';
+import { FaassError } from '../lib/errors';
+import { Credential, FailureLimiter, Presented, parseAuthorization } from '../lib/credentials';
+import { log } from '../lib/log';
+
+// What authorization looks at in a request.
+export interface Caller {
+  address: string;
+  authorization: string | undefined;
+}
+
+export const callerOf = (req: http.IncomingMessage): Caller => ({ address: req.socket.remoteAddress ?? 'unix', authorization: req.headers.authorization });
+
+// What is asked for. A function whose file does not parse has `invalid`: who may call it is
+// unknown, so nobody passes.
+export type Door = { kind: 'function'; name: string; auth: readonly string[]; invalid: boolean } | { kind: 'api' };
+
+export const API_DOOR: Door = { kind: 'api' };
+
+// Why a caller may not go on, and the headers that say how to (WWW-Authenticate, Retry-After).
+export interface Refusal {
+  error: FaassError;
+  headers: Record<string, string>;
+}
+
+// The credential store as authorization uses it (lib/credentials Verifier).
+export interface CredentialCheck {
+  readonly hasAdmin: boolean;
+  verify(p: Presented): Promise<Credential | null>;
+}
+
+const CHALLENGE = { 'www-authenticate': 'Bearer realm="faass", Basic realm="faass", charset="UTF-8"' };
+
+export class Authorizer {
+  constructor(
+    private readonly credentials: CredentialCheck,
+    private readonly limiter = new FailureLimiter(),
+  ) {}
+
+  // The API is off while no admin credential exists.
+  get apiEnabled(): boolean {
+    return this.credentials.hasAdmin;
+  }
+
+  // null: the caller may go on.
+  async check(caller: Caller, door: Door): Promise<Refusal | null> {
+    if (door.kind === 'function' && door.invalid) return refusal('FAASS_E_FUNCTION_UNREACHABLE', `Function ${door.name} has an invalid configuration; see faassctl logs gateway`);
+    if (door.kind === 'function' && door.auth.length === 0) return null;
+    const wait = this.limiter.retryAfter(caller.address);
+    if (wait > 0) return refusal('FAASS_E_AUTH_RATE_LIMITED', 'Too many failed authentication attempts from this address', { 'retry-after': String(wait) });
+    const presented = parseAuthorization(caller.authorization);
+    if (presented === null) return refusal('FAASS_E_AUTH_REQUIRED', `${door.kind === 'api' ? 'The management API' : `Function ${door.name}`} needs a credential: Authorization: Bearer NAME.SECRET`, CHALLENGE);
+    const cred = presented === 'malformed' ? null : await this.credentials.verify(presented);
+    if (!cred) {
+      this.limiter.failed(caller.address);
+      const as = presented === 'malformed' ? ' (malformed Authorization header)' : ` as ${presented.name}`;
+      log.warning(`Failed authentication for ${door.kind === 'api' ? 'the API' : door.name} from ${caller.address}${as}`);
+      return refusal('FAASS_E_AUTH_REQUIRED', 'The credential given is not valid', CHALLENGE);
+    }
+    if (cred.admin) return null;
+    if (door.kind === 'api') return refusal('FAASS_E_FORBIDDEN', `Credential ${cred.name} is not an admin`);
+    return door.auth.includes(cred.name) ? null : refusal('FAASS_E_FORBIDDEN', `Credential ${cred.name} may not call ${door.name}`);
+  }
+}
+
+const refusal = (code: FaassError['code'], message: string, headers: Record<string, string> = {}): Refusal => ({ error: new FaassError(code, message), headers });

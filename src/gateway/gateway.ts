@@ -1,0 +1,135 @@
+// The walk a request takes: route → authorize → forward to a runner, a service or the API.
+// Each step is its own module; this one only puts them in order and counts the call.
+import type * as http from 'node:http';
+import { Paths } from '../lib/paths';
+import { GatewayConfig } from '../lib/gateway-config';
+import { Verifier } from '../lib/credentials';
+import { callId, sendFaassError } from '../lib/http-util';
+import { log, errorMessage } from '../lib/log';
+import { CallLog } from '../lib/call-log';
+import { Route, routeOf } from './route';
+import { API_DOOR, Authorizer, Door, callerOf } from './authorize';
+import { FunctionTable } from './function-table';
+import { RunnerForwarder } from './runner-forward';
+import { ServiceForwarder } from './service-forward';
+import { ApiProxy } from './api-proxy';
+import { callHeaders } from './headers';
+import { readWhole, refuse } from './answer';
+import { GatewayMetrics, METRICS_CONTENT_TYPE } from './metrics';
+
+// Set once a call is forwarded to a service: its id and call line for the end of the call.
+interface CallEnd {
+  id: string;
+  log: CallLog | null;
+}
+
+export class Gateway {
+  private readonly functions: FunctionTable;
+  private readonly auth: Authorizer;
+  private readonly runners: RunnerForwarder;
+  private readonly services: ServiceForwarder;
+  private readonly api: ApiProxy;
+  readonly metrics: GatewayMetrics | null; // null: metrics = no
+
+  constructor(
+    private readonly cfg: GatewayConfig,
+    paths: Paths,
+  ) {
+    this.functions = new FunctionTable(paths);
+    this.auth = new Authorizer(new Verifier(paths));
+    this.runners = new RunnerForwarder(paths, cfg.timeout);
+    this.services = new ServiceForwarder(paths, cfg.timeout, cfg.logCalls);
+    this.api = new ApiProxy(paths, cfg.maxBody, cfg.timeout);
+    this.metrics = cfg.metrics ? new GatewayMetrics(paths) : null;
+  }
+
+  close(): void {
+    this.metrics?.close();
+    this.runners.close();
+    this.services.close();
+  }
+
+  readonly handle: http.RequestListener = (req, res) => {
+    this.walk(req, res).catch((e) => {
+      log.err(`Failed to answer ${req.method} ${req.url}: ${errorMessage(e)}`);
+      refuse(res, 'FAASS_E_INTERNAL', 'Internal error in the gateway');
+    });
+  };
+
+  private async walk(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const to = routeOf(req.url ?? '/', req.headers['x-function'], { metrics: this.metrics !== null });
+    switch (to.to) {
+      case 'health':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end('{"status":"ok"}\n');
+      case 'metrics':
+        return this.scrape(req, res);
+      case 'api':
+        return this.toApi(req, res);
+      case 'nowhere':
+        return sendFaassError(res, to.error);
+      case 'function':
+        return this.toFunction(req, res, to);
+    }
+  }
+
+  private async toApi(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!this.auth.apiEnabled) {
+      req.resume();
+      return refuse(res, 'FAASS_E_API_DISABLED', 'The management API is off: create an admin credential (faassctl credentials add NAME --admin)');
+    }
+    if (!(await this.authorized(req, res, API_DOOR))) return;
+    const body = await readWhole(req, res, this.api.bodyLimit(req.url ?? ''));
+    if (body) this.api.forward(req, body, res);
+  }
+
+  private async toFunction(req: http.IncomingMessage, res: http.ServerResponse, route: Route): Promise<void> {
+    const fn = this.functions.lookup(route.name);
+    if (!fn) return refuse(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`);
+    const end = this.countCall(route.name, fn.kind === 'service', res);
+    if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, invalid: fn.invalid }))) return;
+    const body = await readWhole(req, res, this.cfg.maxBody);
+    if (!body) return;
+    const id = callId(req);
+    const call = { id, name: route.name, method: req.method ?? 'GET', path: route.path, headers: callHeaders(req, id, fn.passAuthorization), body };
+    if (fn.kind !== 'service') return this.runners.forward(call, res);
+    // A service's calls are logged here (its app does not see call ids); a function's by its runner.
+    end.id = id;
+    end.log = this.services.callLog(route.name);
+    this.services.forward(call, res);
+  }
+
+  // false: refused, and answered.
+  private async authorized(req: http.IncomingMessage, res: http.ServerResponse, door: Door): Promise<boolean> {
+    const refusal = await this.auth.check(callerOf(req), door);
+    if (!refusal) return true;
+    req.resume();
+    sendFaassError(res, refusal.error, refusal.headers);
+    return false;
+  }
+
+  // One look at the end of the call, for the metrics and (a service's) call line.
+  private countCall(name: string, service: boolean, res: http.ServerResponse): CallEnd {
+    const end: CallEnd = { id: '', log: null };
+    const started = process.hrtime.bigint();
+    this.metrics?.begin(name);
+    if (!this.metrics && !(service && this.cfg.logCalls)) return end;
+    res.once('close', () => {
+      const status = res.writableFinished ? res.statusCode : 499; // 499: the client went away
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics?.end(name, status, seconds);
+      end.log?.record(end.id, name, status, seconds, null);
+    });
+    return end;
+  }
+
+  // GET /metrics; other methods are refused.
+  private async scrape(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    req.resume();
+    if (!this.metrics) return;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /metrics; use GET`, { allow: 'GET, HEAD' });
+    const text = await this.metrics.render();
+    res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+    res.end(req.method === 'HEAD' ? undefined : text);
+  }
+}

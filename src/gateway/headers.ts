@@ -1,0 +1,36 @@
+// Header hygiene at the gateway: what crosses from the client's connection to a function's or
+// the API's, and back.
+import type * as http from 'node:http';
+import { HOP_BY_HOP } from '../lib/http-util';
+
+// The gateway stops two request headers more than a runner does (lib/http-util HOP_BY_HOP):
+// Proxy-Authorization is for the proxy the client spoke to, which is this one (RFC 9110
+// 11.7.1), and Expect: 100-continue was answered here, where the body is read whole; passed on,
+// it would ask the next hop for a 100 the client no longer waits for.
+const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'proxy-authorization', 'expect']);
+
+// The client's request headers for the next hop; its credential only when the target may see it.
+export function requestHeaders(req: http.IncomingMessage, keepAuthorization: boolean): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (NOT_FORWARDED.has(k) || v === undefined || (k === 'authorization' && !keepAuthorization)) continue;
+    headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return headers;
+}
+
+// A call's headers for a function or service: its call id, and who asked (X-Forwarded-For).
+export function callHeaders(req: http.IncomingMessage, id: string, passAuthorization: boolean): Record<string, string> {
+  const headers = requestHeaders(req, passAuthorization);
+  headers['x-call-id'] = id;
+  const fwd = req.headers['x-forwarded-for'];
+  headers['x-forwarded-for'] = (fwd ? `${fwd}, ` : '') + (req.socket.remoteAddress ?? 'unix');
+  return headers;
+}
+
+// An answer's headers for the client; Content-Length only where the body is relayed as it came.
+export function responseHeaders(from: http.IncomingHttpHeaders, keepLength: boolean): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(from)) if (v !== undefined && (!NOT_FORWARDED.has(k) || (keepLength && k === 'content-length'))) out[k] = v;
+  return out;
+}

@@ -1,0 +1,162 @@
+// Calls to a service (kind=service): plain HTTP through systemd-socket-proxyd on the function's
+// socket. Keep-alive connections are dropped after POOL_IDLE_MS (before the proxy's
+// --exit-idle-time) and a call is retried once when its connection fails unanswered.
+import * as http from 'node:http';
+import * as fs from 'node:fs';
+import { Paths, functionSocketPath, serviceFailurePath } from '../lib/paths';
+import { log, logLine } from '../lib/log';
+import { CallLog } from '../lib/call-log';
+import { ForwardedCall, POOL_IDLE_MS } from './call';
+import { refuse } from './answer';
+import { responseHeaders } from './headers';
+
+// A service's answer up to this size with a known length is sent in one write; larger ones stream.
+const BUFFER_LIMIT = 64 * 1024;
+const FAILURE_POLL_MS = 200;
+const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ECONNREFUSED', 'ENOENT']);
+
+interface Upstream {
+  socketPath: string;
+  failurePath: string;
+  agent: http.Agent;
+}
+
+export class ServiceForwarder {
+  private readonly upstreams = new Map<string, Upstream>();
+  private readonly callLogs = new Map<string, CallLog>();
+
+  constructor(
+    private readonly paths: Paths,
+    private readonly timeoutSeconds: number,
+    private readonly logCalls: boolean,
+  ) {}
+
+  forward(call: ForwardedCall, res: http.ServerResponse): void {
+    new Attempt(this.upstream(call.name), call, res, this.timeoutSeconds, Date.now(), true);
+  }
+
+  // A service's call lines (its app does not see call ids), budgeted per service, with its
+  // FAASS_FUNCTION field; null with log_calls off.
+  callLog(name: string): CallLog | null {
+    if (!this.logCalls) return null;
+    let l = this.callLogs.get(name);
+    if (!l) {
+      l = new CallLog(undefined, (priority, message, fields) => logLine(priority, message, { ...fields, FAASS_FUNCTION: name }));
+      this.callLogs.set(name, l);
+    }
+    return l;
+  }
+
+  close(): void {
+    for (const u of this.upstreams.values()) u.agent.destroy();
+  }
+
+  private upstream(name: string): Upstream {
+    let u = this.upstreams.get(name);
+    if (!u) {
+      u = { socketPath: functionSocketPath(this.paths, name), failurePath: serviceFailurePath(this.paths, name), agent: new http.Agent({ keepAlive: true, timeout: POOL_IDLE_MS, scheduling: 'lifo' }) };
+      this.upstreams.set(name, u);
+    }
+    return u;
+  }
+}
+
+// One try of a call. One timer: it looks for the app's failure record while no answer has come
+// (so a start that fails is a 503 at once, not after the timeout) and ends the call at the timeout.
+class Attempt {
+  private answered = false;
+  private timer: NodeJS.Timeout;
+  private readonly up: http.ClientRequest;
+  private readonly deadline: number;
+
+  constructor(
+    private readonly u: Upstream,
+    private readonly call: ForwardedCall,
+    private readonly res: http.ServerResponse,
+    private readonly timeoutSeconds: number,
+    private readonly asked: number, // when the first try began: the timeout and the failure record count from it
+    private readonly mayRetry: boolean,
+  ) {
+    this.deadline = asked + timeoutSeconds * 1000;
+    this.timer = setTimeout(this.tick, Math.min(FAILURE_POLL_MS, this.deadline - Date.now()));
+    call.headers['content-length'] = String(call.body.length);
+    this.up = http.request({ socketPath: u.socketPath, path: call.path, method: call.method, headers: call.headers, agent: mayRetry ? u.agent : false }, this.answer);
+    this.up.on('error', this.failed);
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        clearTimeout(this.timer);
+        this.up.destroy();
+      }
+    });
+    this.up.end(call.body);
+  }
+
+  private readonly tick = (): void => {
+    if (this.answered) return;
+    const why = this.failure();
+    if (why !== null) {
+      this.up.destroy();
+      refuse(this.res, 'FAASS_E_SERVICE_NOT_READY', `Service ${this.call.name} did not get ready: ${why}`);
+    } else if (Date.now() >= this.deadline) {
+      this.up.destroy();
+      refuse(this.res, 'FAASS_E_GATEWAY_TIMEOUT', `Service ${this.call.name} did not answer within ${this.timeoutSeconds}s`);
+    } else this.timer = setTimeout(this.tick, Math.min(FAILURE_POLL_MS, this.deadline - Date.now()));
+  };
+
+  private readonly answer = (r: http.IncomingMessage): void => {
+    this.answered = true;
+    clearTimeout(this.timer);
+    relay(r, this.res, this.call.id);
+  };
+
+  private readonly failed = (e: NodeJS.ErrnoException): void => {
+    const { res, call } = this;
+    if (this.answered || res.headersSent) return void res.destroy();
+    if (res.destroyed) return;
+    this.answered = true;
+    clearTimeout(this.timer);
+    const why = this.failure();
+    if (why !== null) return refuse(res, 'FAASS_E_SERVICE_NOT_READY', `Service ${call.name} did not get ready: ${why}`);
+    if (this.mayRetry && (RETRYABLE.has(e.code ?? '') || e.message === 'socket hang up')) {
+      new Attempt(this.u, call, res, this.timeoutSeconds, this.asked, false);
+      return;
+    }
+    log.warning(`Call ${call.id}: Failed to reach service ${call.name}: ${e.code ?? e.message}`);
+    refuse(res, 'FAASS_E_FUNCTION_UNREACHABLE', `Service ${call.name} is not reachable (${e.code ?? e.message}); see faassctl logs ${call.name}`);
+  };
+
+  // Why the app did not get ready, when it wrote so during this call; else null.
+  private failure(): string | null {
+    const st = fs.statSync(this.u.failurePath, { throwIfNoEntry: false });
+    if (!st || st.mtimeMs < this.asked - 1000) return null;
+    try {
+      return fs.readFileSync(this.u.failurePath, 'utf8').trim();
+    } catch {
+      return null; // removed meanwhile: it got ready
+    }
+  }
+}
+
+// The service's answer to the client: a small one of known length in one write, others streamed.
+function relay(r: http.IncomingMessage, res: http.ServerResponse, id: string): void {
+  const out = responseHeaders(r.headers, false);
+  out['x-call-id'] = id;
+  const length = Number(r.headers['content-length']);
+  if (!(length <= BUFFER_LIMIT)) {
+    if (r.headers['content-length'] !== undefined) out['content-length'] = r.headers['content-length'];
+    res.writeHead(r.statusCode ?? 502, out);
+    r.pipe(res);
+    r.on('error', () => res.destroy());
+    return;
+  }
+  const chunks: Buffer[] = [];
+  r.on('data', (d: Buffer) => chunks.push(d));
+  r.on('end', () => {
+    if (res.destroyed) return;
+    const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    out['content-length'] = String(all.length);
+    res.writeHead(r.statusCode ?? 502, out);
+    res.end(all);
+  });
+  r.on('error', () => res.destroy());
+}
