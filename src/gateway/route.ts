@@ -3,7 +3,7 @@
 // (the original faass's path) or any path with the header X-Function: NAME.
 import type * as http from 'node:http';
 import { FaassError } from '../lib/errors';
-import { isValidName } from '../lib/validate';
+import { isValidName, invalidName } from '../lib/validate';
 
 export interface Route {
   name: string;
@@ -31,7 +31,7 @@ export function routeOf(url: string, xFunction: string | string[] | undefined, o
   const route = parseRoute(url, xFunction);
   if (!route) return { to: 'nowhere', error: new FaassError('FAASS_E_ROUTE_MISSING', 'No function named: use /function/NAME, /lambda/NAME or the X-Function header') };
   // The name is decoded first, so a %2F or %2E%2E is refused here, never made into a path.
-  if (!isValidName(route.name)) return { to: 'nowhere', error: new FaassError('FAASS_E_NAME_INVALID', `Invalid function name ${JSON.stringify(route.name.slice(0, 80))}: lowercase letters, digits and '-'`) };
+  if (!isValidName(route.name)) return { to: 'nowhere', error: invalidName(route.name) };
   return { to: 'function', ...route };
 }
 

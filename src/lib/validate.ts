@@ -1,4 +1,4 @@
-import { fail } from './errors';
+import { fail, FaassError } from './errors';
 
 // Lowercase DNS label (RFC 1123): what a unit name, a socket file and a URL segment all accept.
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -6,11 +6,13 @@ const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const NAME_RULE = "1-63 lowercase letters, digits and '-', starting and ending with a letter or digit";
 
 // The one refusal of a bad name (a function's or a credential's), whatever route it came by.
+export function invalidName(name: unknown, what: 'function' | 'credential' = 'function'): FaassError {
+  const shown = JSON.stringify(typeof name === 'string' ? name.slice(0, 80) : (name ?? ''));
+  return new FaassError('FAASS_E_NAME_INVALID', `Invalid ${what} name ${shown}: use ${NAME_RULE}`);
+}
+
 export function validateName(name: unknown, what: 'function' | 'credential' = 'function'): string {
-  if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    const shown = JSON.stringify(typeof name === 'string' ? name.slice(0, 80) : (name ?? ''));
-    fail('FAASS_E_NAME_INVALID', `Invalid ${what} name ${shown}: use ${NAME_RULE}`);
-  }
+  if (typeof name !== 'string' || !NAME_RE.test(name)) throw invalidName(name, what);
   return name;
 }
 
