@@ -9,11 +9,19 @@ import { HOP_BY_HOP } from '../lib/http-util';
 // it would ask the next hop for a 100 the client no longer waits for.
 const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'proxy-authorization', 'expect']);
 
+// Headers the sender names in Connection are hop-by-hop too (RFC 9110 7.6.1).
+function namedInConnection(headers: http.IncomingHttpHeaders): Set<string> {
+  const c = headers.connection;
+  const text = Array.isArray(c) ? c.join(',') : (c ?? '');
+  return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
 // The client's request headers for the next hop; its credential only when the target may see it.
 export function requestHeaders(req: http.IncomingMessage, keepAuthorization: boolean): Record<string, string> {
   const headers: Record<string, string> = {};
+  const named = namedInConnection(req.headers);
   for (const [k, v] of Object.entries(req.headers)) {
-    if (NOT_FORWARDED.has(k) || v === undefined || (k === 'authorization' && !keepAuthorization)) continue;
+    if (NOT_FORWARDED.has(k) || named.has(k) || v === undefined || (k === 'authorization' && !keepAuthorization)) continue;
     headers[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   return headers;
@@ -31,6 +39,7 @@ export function callHeaders(req: http.IncomingMessage, id: string, passAuthoriza
 // An answer's headers for the client; Content-Length only where the body is relayed as it came.
 export function responseHeaders(from: http.IncomingHttpHeaders, keepLength: boolean): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(from)) if (v !== undefined && (!NOT_FORWARDED.has(k) || (keepLength && k === 'content-length'))) out[k] = v;
+  const named = namedInConnection(from);
+  for (const [k, v] of Object.entries(from)) if (v !== undefined && !named.has(k) && (!NOT_FORWARDED.has(k) || (keepLength && k === 'content-length'))) out[k] = v;
   return out;
 }

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const cfg = loadGatewayConfig(paths);
   const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
   const gateway = new Gateway(cfg, paths);
-  const lifecycle = new Lifecycle({ name: 'gateway', idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => gateway.close(), passive: isPassive });
+  const lifecycle = new Lifecycle({ name: 'gateway', idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => gateway.close(), passive: (req) => isPassive(req, cfg) });
   // What each socket speaks: systemd names them (FileDescriptorName=); without systemd, the
   // settings say. HTTPS needs the key pair, read once here.
   const main = cfg.tls && !cfg.tls.listen ? 'https' : 'http';

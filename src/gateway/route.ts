@@ -21,8 +21,13 @@ const isPath = (url: string, p: string) => url === p || url.startsWith(p + '?');
 
 const isApiPath = (url: string): boolean => url.startsWith('/system/') || url.startsWith('/api/') || url === '/system' || url === '/api';
 
-// A metrics scrape or a health check: answered, but no reason to stay up (activation.ts).
-export const isPassive = (req: http.IncomingMessage): boolean => (req.method === 'GET' || req.method === 'HEAD') && (isPath(req.url ?? '', '/metrics') || isPath(req.url ?? '', '/healthz'));
+// A metrics scrape or a health check: answered, but no reason to stay up (activation.ts). Decided
+// by the route itself: with metrics off, GET /metrics + X-Function is a call like any other.
+export function isPassive(req: http.IncomingMessage, opts: { metrics: boolean }): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const to = routeOf(req.url ?? '', req.headers['x-function'], opts).to;
+  return to === 'health' || to === 'metrics';
+}
 
 export function routeOf(url: string, xFunction: string | string[] | undefined, opts: { metrics: boolean }): Destination {
   if (isPath(url, '/healthz')) return { to: 'health' };

@@ -48,10 +48,14 @@ t.test('bad names and traversal attempts: 400 FAASS_E_NAME_INVALID, never a path
 });
 
 t.test('passive requests: GET or HEAD of /metrics and /healthz only', async (t) => {
-  const req = (method: string, url: string) => ({ method, url }) as http.IncomingMessage;
-  t.ok(isPassive(req('GET', '/metrics')));
-  t.ok(isPassive(req('HEAD', '/healthz?x')));
-  t.notOk(isPassive(req('POST', '/metrics')));
-  t.notOk(isPassive(req('GET', '/function/metrics')));
-  t.notOk(isPassive(req('GET', '/metrics/x')));
+  const req = (method: string, url: string, headers: http.IncomingHttpHeaders = {}) => ({ method, url, headers }) as http.IncomingMessage;
+  const on = { metrics: true };
+  t.ok(isPassive(req('GET', '/metrics'), on));
+  t.ok(isPassive(req('HEAD', '/healthz?x'), on));
+  t.notOk(isPassive(req('POST', '/metrics'), on));
+  t.notOk(isPassive(req('GET', '/function/metrics'), on));
+  t.notOk(isPassive(req('GET', '/metrics/x'), on));
+  t.ok(isPassive(req('GET', '/metrics', { 'x-function': 'echo' }), on), 'a scrape, X-Function or not');
+  t.notOk(isPassive(req('GET', '/metrics', { 'x-function': 'echo' }), { metrics: false }), 'with metrics off, a call to echo: it keeps the gateway up');
+  t.notOk(isPassive(req('GET', '/metrics'), { metrics: false }), 'with metrics off, not a scrape');
 });

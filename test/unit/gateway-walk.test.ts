@@ -33,7 +33,7 @@ let received: http.IncomingHttpHeaders = {};
 const app = http.createServer((req, res) => {
   received = req.headers;
   req.resume();
-  res.writeHead(201, { 'x-app': 'yes', 'keep-alive': 'timeout=99', 'proxy-connection': 'x', 'content-type': 'text/plain' });
+  res.writeHead(201, { 'x-app': 'yes', 'keep-alive': 'timeout=99', 'proxy-connection': 'x', 'content-type': 'text/plain', connection: 'x-app-hop', 'x-app-hop': 'no' });
   res.end('made');
 });
 
@@ -82,7 +82,7 @@ t.test('a protected service: 401 without a credential, forwarded with one', asyn
   const denied = await call('/function/svc');
   t.match(denied, { status: 401, code: 'FAASS_E_AUTH_REQUIRED' });
   t.match(denied.headers['www-authenticate'], /^Bearer realm="faass"/);
-  const r = await call('/function/svc/a?b=1', { authorization: `Bearer ${ci}`, 'proxy-authorization': 'Basic eDp5', 'x-mine': 'kept', 'x-call-id': 'call-1', 'x-forwarded-for': '198.51.100.7' }, 'POST');
+  const r = await call('/function/svc/a?b=1', { authorization: `Bearer ${ci}`, 'proxy-authorization': 'Basic eDp5', 'x-mine': 'kept', 'x-call-id': 'call-1', 'x-forwarded-for': '198.51.100.7', connection: 'close, x-client-hop', 'x-client-hop': 'no' }, 'POST');
   t.match(r, { status: 201, text: 'made' });
   t.equal(r.headers['x-app'], 'yes');
   t.equal(r.headers['x-call-id'], 'call-1', "the client's call id is kept and answered");
@@ -91,6 +91,8 @@ t.test('a protected service: 401 without a credential, forwarded with one', asyn
   t.equal(received.authorization, undefined, "the caller's credential stays in the gateway");
   t.equal(received['proxy-authorization'], undefined);
   t.equal(received['x-mine'], 'kept');
+  t.equal(received['x-client-hop'], undefined, 'a header the client named in Connection is hop-by-hop (RFC 9110 7.6.1)');
+  t.equal(r.headers['x-app-hop'], undefined, 'so is one the service named');
   t.equal(received['x-call-id'], 'call-1');
   t.equal(received['x-forwarded-for'], '198.51.100.7, 127.0.0.1');
   t.equal(received['content-length'], '0');
