@@ -7,7 +7,6 @@ import { renderAllUnits, quote, MARKER, UnitContext } from '../../src/lib/units'
 import { buildGatewayConfig } from '../../src/lib/gateway-config';
 import { applyUnitFiles } from '../../src/lib/unit-files';
 import { buildFunctionConfig } from '../../src/lib/function-config';
-import { buildGatewayConfig } from '../../src/lib/gateway-config';
 
 const GOLDEN = path.join(__dirname, '..', 'golden');
 const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', proxyd: '/usr/lib/systemd/systemd-socket-proxyd', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' } };
