@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as http from 'node:http';
-import { startSandbox, setupGateway, request, Reply, writeFixture } from '../support/sandbox';
+import { startSandbox, setupGateway, request, Reply, writeFixture, errorCode } from '../support/sandbox';
 
 // A tar.gz written by hand, so that entries a well-behaved tar would never make can be made.
 function rawTarGz(entries: { name: string; type?: string; linkname?: string; body?: string }[]): Buffer {
@@ -32,8 +32,6 @@ function rawTarGz(entries: { name: string; type?: string; linkname?: string; bod
   blocks.push(Buffer.alloc(1024));
   return zlib.gzipSync(Buffer.concat(blocks));
 }
-
-const errorCode = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
 
 t.test('management API', async (t) => {
   const sb = await startSandbox(t);

@@ -1,11 +1,10 @@
 // runtime=docker against a real Docker engine and the real systemd user manager.
 import t from 'tap';
-import { startSandbox, setupGateway, request, load, writeFixture } from '../support/sandbox';
+import { startSandbox, setupGateway, request, load, writeFixture, errorCode } from '../support/sandbox';
 import * as path from 'node:path';
 import { startEngine, BUSYBOX } from '../support/docker';
 import { encodeFramed } from '../../src/runner/framed';
 
-const errorCode = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
 const octal = (b: Buffer) => [...b].map((c) => '\\' + c.toString(8).padStart(3, '0')).join('');
 
 t.test('container functions', async (t) => {

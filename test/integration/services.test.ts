@@ -1,11 +1,9 @@
 // kind=service: a long-running HTTP app behind systemd-socket-proxyd, started by the first
 // request, stopped with the proxy when idle; as a process and as a container.
 import t from 'tap';
-import { startSandbox, setupGateway, request, load, waitFor, unitState, writeFixture, freePort } from '../support/sandbox';
+import { startSandbox, setupGateway, request, load, waitFor, unitState, writeFixture, freePort, errorCode } from '../support/sandbox';
 import { startEngine, BUSYBOX } from '../support/docker';
 import * as path from 'node:path';
-
-const errorCode = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
 
 t.test('services', async (t) => {
   const engine = await startEngine(t);
