@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as http from 'node:http';
-import { startSandbox, setupGateway, request, Reply, writeFixture } from '../support/sandbox';
+import { startSandbox, setupGateway, request, Reply, writeFixture, errorCode } from '../support/sandbox';
 
 // A tar.gz written by hand, so that entries a well-behaved tar would never make can be made.
 function rawTarGz(entries: { name: string; type?: string; linkname?: string; body?: string }[]): Buffer {
@@ -32,8 +32,6 @@ function rawTarGz(entries: { name: string; type?: string; linkname?: string; bod
   blocks.push(Buffer.alloc(1024));
   return zlib.gzipSync(Buffer.concat(blocks));
 }
-
-const errorCode = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
 
 t.test('management API', async (t) => {
   const sb = await startSandbox(t);
@@ -159,15 +157,22 @@ t.test('management API', async (t) => {
       ['device', rawTarGz([{ name: 'dev', type: '3' }]), /type CharacterDevice/],
       ['not gzip', Buffer.from('plain text'), /valid tar\.gz/],
     ];
+    // faass-api runs with PrivateTmp=: what it might write to /tmp lands in its own /tmp, which
+    // the host sees only through the process (/proc/PID/root), and only while it runs.
+    const apiPid = async () => Number((await sb.systemctl('show', 'faass-api.service', '-p', 'MainPID', '--value')).stdout.trim());
+    const pid = await apiPid();
+    t.ok(pid > 0, 'the API serves the uploads');
     for (const [what, body, re] of evil) {
       const r = await put('/system/function/up/code', body, 'application/gzip');
       t.equal(r.status, 400, `${what}: 400`);
-      t.equal(JSON.parse(r.body).error?.code, 'FAASS_E_UPLOAD_INVALID');
+      t.equal(errorCode(r.body), 'FAASS_E_UPLOAD_INVALID');
       t.match(JSON.parse(r.body).error?.message ?? '', re, 'saying why');
     }
     t.equal((await put('/system/function/up/code?filename=../x.js', Buffer.from('x'), 'text/plain')).status, 400, 'a file name with a path: 400');
     t.equal((await request(sb.port, '/function/up', { body: 'd' })).body, 'v3 d', 'the refused uploads changed nothing');
-    t.notOk(fs.existsSync(path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'escape.js')) || fs.existsSync('/tmp/abs.js'), 'and wrote nothing outside');
+    t.notOk(fs.existsSync(path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'escape.js')), 'and wrote nothing outside the staging directory');
+    t.equal(await apiPid(), pid, 'the same API process served them all (so its /tmp is the one they saw)');
+    t.same(fs.readdirSync(`/proc/${pid}/root/tmp`), [], "nothing in the API's own /tmp (no /tmp/abs.js)");
     const uploads = path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'uploads');
     t.same(fs.readdirSync(uploads), [], 'no staging directory is left behind');
     // Declares 11 MiB and sends 1 KiB: the gateway answers from the declared length at once (a

@@ -1,12 +1,8 @@
 // runtime=docker against a real Docker engine and the real systemd user manager.
 import t from 'tap';
-import { startSandbox, setupGateway, request, load, writeFixture } from '../support/sandbox';
+import { startSandbox, setupGateway, request, load, writeFixture, errorCode } from '../support/sandbox';
 import * as path from 'node:path';
 import { startEngine, BUSYBOX } from '../support/docker';
-import { encodeFramed } from '../../src/runner/framed';
-
-const errorCode = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
-const octal = (b: Buffer) => [...b].map((c) => '\\' + c.toString(8).padStart(3, '0')).join('');
 
 t.test('container functions', async (t) => {
   const engine = await startEngine(t);
@@ -26,8 +22,10 @@ t.test('container functions', async (t) => {
     t.match(r.headers['x-call-id'], /^[0-9a-f-]{36}$/);
     await deploy('denv', '--command', 'echo "$Http_Method $Http_Path $Http_Query $GREETING"', '--env', 'GREETING=hello');
     t.equal((await request(sb.port, '/function/denv/p?q=1', { method: 'PUT' })).body, 'PUT /p q=1 hello\n', 'Http_* and the function env inside the container');
-    const frame = encodeFramed(201, { 'X-Boxed': 'yes' }, 'framed body');
-    await deploy('dframed', '--command', `printf '${octal(frame)}'`, '--protocol', 'framed');
+    // Written by hand from faass.conf(5), not with the runner's encoder (the code under test):
+    // [u32 BE 40]{"code":201,"headers":{"X-Boxed":"yes"}}[u32 BE 11]framed body
+    const frame = `\\000\\000\\000\\050{"code":201,"headers":{"X-Boxed":"yes"}}\\000\\000\\000\\013framed body`;
+    await deploy('dframed', '--command', `printf '${frame}'`, '--protocol', 'framed');
     const f = await request(sb.port, '/function/dframed');
     t.equal(f.status, 201, 'frame code');
     t.equal(f.headers['x-boxed'], 'yes', 'frame headers');
@@ -45,11 +43,12 @@ t.test('container functions', async (t) => {
     t.equal(mem.status, 500, 'over its memory limit');
     t.match(mem.body, /out of memory/, 'says it ran out of memory');
     await deploy('dhang', '--command', 'sleep 60', '--timeout', '1');
-    const started = Date.now();
     const hang = await request(sb.port, '/function/dhang');
     t.equal(hang.status, 504);
+    // The code, not the clock, says it was the function's 1 s timeout (sleep 60 would end at
+    // the client's 60 s; the gateway's would be FAASS_E_GATEWAY_TIMEOUT).
     t.equal(errorCode(hang.body), 'FAASS_E_FUNCTION_TIMEOUT');
-    t.ok(Date.now() - started < 6000, 'answered soon after the timeout');
+    // The runner removes a call's container before it answers: no wait is needed, none is allowed.
     t.equal(await engine.countContainers('dhang'), 0, 'the timed-out container is gone');
   });
 

@@ -1,11 +1,9 @@
 // kind=service: a long-running HTTP app behind systemd-socket-proxyd, started by the first
 // request, stopped with the proxy when idle; as a process and as a container.
 import t from 'tap';
-import { startSandbox, setupGateway, request, load, waitFor, unitState, writeFixture, freePort } from '../support/sandbox';
+import { startSandbox, setupGateway, request, load, waitFor, unitState, writeFixture, freePort, errorCode } from '../support/sandbox';
 import { startEngine, BUSYBOX } from '../support/docker';
 import * as path from 'node:path';
-
-const errorCode = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
 
 t.test('services', async (t) => {
   const engine = await startEngine(t);
@@ -23,8 +21,9 @@ t.test('services', async (t) => {
     t.equal(r.status, 200, 'the first request starts proxy and app and is answered');
     t.equal(r.body, 'hello from httpd\n');
     t.equal(await unitState(sb, 'faass-fn-web-app.service'), 'active/running');
-    await waitFor('proxy and app to stop when idle', async () => (await unitState(sb, 'faass-fn-web-app.service')) === 'inactive/dead' && (await unitState(sb, 'faass-fn-web.service')) === 'inactive/dead', 20000);
-    t.pass('after idle both units are inactive');
+    const states = async () => [await unitState(sb, 'faass-fn-web.service'), await unitState(sb, 'faass-fn-web-app.service')];
+    await waitFor('proxy and app to stop when idle', async () => (await states()).every((s) => s === 'inactive/dead'), 30000).catch(() => undefined);
+    t.same(await states(), ['inactive/dead', 'inactive/dead'], 'after idle, proxy and app are stopped');
     t.equal(await unitState(sb, 'faass-fn-web.socket'), 'active/listening', 'the socket still listens');
     const again = await request(sb.port, '/function/web/index.html', { method: 'GET' });
     t.equal(again.body, 'hello from httpd\n', 'the next request starts them again');
@@ -41,7 +40,8 @@ t.test('services', async (t) => {
     t.equal(r.body, 'boxed\n');
     const first = await engine.docker.getContainer('faass-svc-box').inspect();
     t.ok(first.State.Running, 'the container runs');
-    await waitFor('the app to stop when idle', async () => (await unitState(sb, 'faass-fn-box-app.service')) === 'inactive/dead', 30000);
+    await waitFor('the app to stop when idle', async () => (await unitState(sb, 'faass-fn-box-app.service')) === 'inactive/dead', 30000).catch(() => undefined);
+    t.equal(await unitState(sb, 'faass-fn-box-app.service'), 'inactive/dead', 'the app unit stops when idle');
     const stopped = await engine.docker.getContainer('faass-svc-box').inspect();
     t.notOk(stopped.State.Running, 'the container is stopped, not removed');
     t.equal((await request(sb.port, '/function/box/index.html', { method: 'GET' })).body, 'boxed\n', 'the next request is answered');
@@ -90,15 +90,12 @@ http.createServer((req, res) => {
     t.equal(crash.status, 502, 'a request that crashes the app fails with 502');
     t.equal(errorCode(crash.body), 'FAASS_E_FUNCTION_UNREACHABLE');
     // Traffic goes on: the proxy must not outlive its app (it would never idle out, and every
-    // request would fail on a dead port); the next requests start both again.
-    const crashed = Date.now();
+    // request would fail on a dead port); the next requests start both again. A request every
+    // 100 ms keeps a proxy that outlived its app from ever idling out (5 s), so a success within
+    // the deadline proves it did not: no clock bound is needed.
     let after = await request(sb.port, '/function/napp/echo', { method: 'POST', body: 'again' });
-    while (after.status !== 201 && Date.now() - crashed < 8000) {
-      await new Promise((r) => setTimeout(r, 100));
-      after = await request(sb.port, '/function/napp/echo', { method: 'POST', body: 'again' });
-    }
-    t.equal(after.status, 201, `requests that keep coming start the app again (after ${Date.now() - crashed} ms)`);
-    t.ok(Date.now() - crashed < 4000, 'well within the idle time of the proxy (5 s)');
+    await waitFor('a request to start the app again', async () => (after = await request(sb.port, '/function/napp/echo', { method: 'POST', body: 'again' })).status === 201, 30000).catch(() => undefined);
+    t.equal(after.status, 201, 'requests that keep coming start the app again');
     t.equal(after.body, 'again');
     t.not(after.headers['x-seen-pid'], pid, 'in a new process');
     const j = await sb.run('journalctl', ['--user-unit=faass-fn-napp-app.service', '-p', 'err', '-o', 'cat', '--no-pager']);
@@ -112,10 +109,13 @@ http.createServer((req, res) => {
     t.equal((await sb.faassctl('deploy', 'mute', '--kind', 'service', '--port', String(port), '--command', 'sleep 600', '--ready-timeout', '2', '--idle', '1')).code, 0);
     const started = Date.now();
     const r = await request(sb.port, '/function/mute', { method: 'GET' });
+    const took = Date.now() - started;
     t.equal(r.status, 503, 'the request fails');
     t.equal(errorCode(r.body), 'FAASS_E_SERVICE_NOT_READY');
     t.match(r.body, /ready_timeout=2s/, 'saying why');
-    t.ok(Date.now() - started < 5000, `within the readiness timeout, not the gateway's (${Date.now() - started} ms)`);
+    // Timing is the behaviour: the app's 2 s readiness timeout ends the request, not the
+    // gateway's 60 s; 30 s of margin for a busy machine.
+    t.ok(took >= 1900 && took < 30000, `at the readiness timeout (2 s), not the gateway's (60 s): ${took} ms`);
     const j = await sb.run('journalctl', ['--user-unit=faass-fn-mute-app.service', '-p', 'err', '-o', 'cat', '--no-pager']);
     t.match(j.stdout, /did not accept connections .* within ready_timeout=2s/, 'the journal says why');
     t.equal((await sb.faassctl('deploy', 'dies', '--kind', 'service', '--port', String(await freePort()), '--command', 'sh -c "echo bad config >&2; exit 4"', '--idle', '1')).code, 0);
@@ -128,12 +128,14 @@ http.createServer((req, res) => {
     const noimg = await request(sb.port, '/function/noimg', { method: 'GET' });
     t.equal(noimg.status, 503, 'a container service whose image is missing fails the request');
     t.match(noimg.body, /could not be started: .*[Nn]o such image/, 'saying the image is missing');
-    t.equal((await sb.faassctl('deploy', 'bridged', '--kind', 'service', '--port', String(await freePort()), '--runtime', 'docker', '--image', BUSYBOX, '--network', 'bridge', '--command', 'busybox httpd -f -p 0.0.0.0:$PORT', '--idle', '1')).code, 0);
+    t.equal((await sb.faassctl('deploy', 'bridged', '--kind', 'service', '--port', String(await freePort()), '--runtime', 'docker', '--image', BUSYBOX, '--network', 'bridge', '--command', 'busybox httpd -f -p 0.0.0.0:$PORT', '--ready-timeout', '120', '--idle', '1')).code, 0);
     const askedBridged = Date.now();
     const bridged = await request(sb.port, '/function/bridged', { method: 'GET' });
     t.equal(bridged.status, 503, 'network=bridge on an engine without a bridge fails the request');
     t.match(bridged.body, /did not publish port \d+ .*bridge network/, 'saying why');
-    t.ok(Date.now() - askedBridged < 10000, 'at once, not after the readiness timeout (30 s)');
+    // Timing is the behaviour: said at once, not after the readiness timeout (120 s, so the
+    // gateway's 60 s would answer 504 first); 30 s of margin for a busy machine.
+    t.ok(Date.now() - askedBridged < 30000, `at once, not after the readiness timeout (${Date.now() - askedBridged} ms)`);
     t.equal((await sb.faassctl('init', '--docker-host', 'unix:///nonexistent/docker.sock')).code, 0);
     const down = await request(sb.port, '/function/box2', { method: 'GET' });
     t.equal(down.status, 404, 'setup: box2 is not deployed yet');

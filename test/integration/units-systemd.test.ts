@@ -17,11 +17,15 @@ t.test('generated units pass systemd-analyze verify and rate OK in security', as
   const verify = await sb.run('systemd-analyze', ['--user', 'verify', ...files.map((f) => path.join(unitDir, f))]);
   t.equal(verify.code, 0, 'verify exits 0');
   t.equal(verify.stderr.trim() + verify.stdout.trim(), '', `no warning at all: ${verify.stderr}`);
+  // docs/DESIGN.md: "Function and gateway units rate 1.9 "OK" in systemd-analyze --user
+  // security". Measured here: 2.0 (systemd 252, root's user manager); 2.0 is the bound, so a
+  // lost sandboxing line (each weighs 0.1 to 1.0 of 10) fails, where 5.0 let half of them go.
   for (const unit of ['faass-fn-plain.service', 'faass-fn-limited.service', 'faass-gateway.service', 'faass-fn-web.service', 'faass-fn-web-app.service']) {
     const sec = await sb.run('systemd-analyze', ['--user', 'security', '--no-pager', unit]);
-    const m = /Overall exposure level for \S+: (\d+\.\d+)/.exec(sec.stdout);
-    t.ok(m, `${unit}: security rated`);
-    t.ok(m && Number(m[1]) <= 5.0, `${unit}: exposure ${m?.[1]} <= 5.0`);
+    const m = /Overall exposure level for \S+: (\d+\.\d+) (\w+)/.exec(sec.stdout);
+    t.ok(m, `${unit}: security rated ${sec.stderr}`);
+    t.ok(m && Number(m[1]) <= 2.0, `${unit}: exposure ${m?.[1]} <= 2.0, as docs/DESIGN.md says`);
+    t.equal(m?.[2], 'OK', `${unit}: rated OK`);
   }
   const props = await sb.systemctl('show', 'faass-fn-limited.service', '--property=MemoryMax', '--property=TasksMax', '--property=CPUQuotaPerSecUSec');
   t.match(props.stdout, /MemoryMax=134217728/, 'memory limit from the config');
@@ -45,23 +49,16 @@ t.test('generated units pass systemd-analyze verify and rate OK in security', as
 
 t.test('man pages are mandoc-lint clean and have EXAMPLES; scripts are shellcheck-clean', async (t) => {
   const pages = ['man1/faassctl.1', 'man5/faass.conf.5', 'man8/faass-gateway.8', 'man8/faass-runner.8'].map((p) => path.join(ROOT, 'man', p));
-  const { execFileSync } = await import('node:child_process');
+  const { spawnSync } = await import('node:child_process');
   for (const p of pages) {
-    let out = '';
-    try {
-      out = execFileSync('mandoc', ['-T', 'lint', '-W', 'warning', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      out = String((e as { stdout?: string }).stdout ?? '') + String((e as { stderr?: string }).stderr ?? '');
-    }
+    const lint = spawnSync('mandoc', ['-T', 'lint', '-W', 'warning', p], { encoding: 'utf8' });
+    const out = lint.error ? String(lint.error) : lint.stdout + lint.stderr;
     t.equal(out, '', `${path.basename(p)} lint clean`);
+    t.equal(lint.status, 0, `${path.basename(p)}: mandoc exits 0`);
     t.match(fs.readFileSync(p, 'utf8'), /^\.Sh EXAMPLES$/m, `${path.basename(p)} has EXAMPLES`);
   }
-  const sc = (() => {
-    try {
-      return execFileSync('shellcheck', ['install.sh', '.ci/run', 'test/support/systemd-user.sh'], { cwd: ROOT, encoding: 'utf8' });
-    } catch (e) {
-      return String((e as { stdout?: string }).stdout);
-    }
-  })();
-  t.equal(sc, '', 'shellcheck clean');
+  const sc = spawnSync('shellcheck', ['install.sh', '.ci/run', 'test/support/systemd-user.sh'], { cwd: ROOT, encoding: 'utf8' });
+  t.equal(sc.error, undefined, 'shellcheck runs');
+  t.equal(sc.status, 0, `shellcheck exits 0 ${sc.stderr}`);
+  t.equal(sc.stdout + sc.stderr, '', 'shellcheck clean: nothing on stdout or stderr');
 });

@@ -123,6 +123,18 @@ export interface Reply {
   body: string;
 }
 
+// The code of a faass JSON error body ({"error": {"code": ...}}); anything else comes back as a
+// string that names what was there, so an assertion on it fails with the body in view.
+export function errorCode(body: string): string {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } } | null)?.error?.code;
+    if (typeof code === 'string') return code;
+  } catch {
+    // not JSON: said below
+  }
+  return `(no error code in ${JSON.stringify(body.slice(0, 200))})`;
+}
+
 export function request(port: number, urlPath: string, opts: { method?: string; body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const body = opts.body ?? '';

@@ -12,7 +12,7 @@ t.test('container options: host network by default, bridge publishes on loopback
   const host = serviceContainerOptions(svc());
   t.equal(host.HostConfig?.NetworkMode, 'host');
   t.equal(host.HostConfig?.PortBindings, undefined, 'nothing to publish on the host network');
-  t.equal(host.Name ?? host.name, 'faass-svc-web');
+  t.equal(host.name, 'faass-svc-web');
   t.ok(host.Env?.includes('PORT=9001'), 'the app is told its port');
   const bridge = serviceContainerOptions(svc({ network: 'bridge' }));
   t.equal(bridge.HostConfig?.NetworkMode, 'bridge');
