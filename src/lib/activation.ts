@@ -59,7 +59,29 @@ export interface LifecycleOptions {
   // Requests that do not count as activity (a metrics scrape, a health check): they are
   // answered, but do not postpone the idle exit.
   passive?: (req: http.IncomingMessage) => boolean;
+  host?: LifecycleHost; // the clock, signals and exit (tests pass a fake clock)
 }
+
+export interface Timer {
+  unref(): unknown;
+}
+
+// What the lifecycle takes from the process: a clock and timers, the stop signals, exit(2).
+export interface LifecycleHost {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): Timer;
+  clearTimeout(timer: Timer): void;
+  signals: Pick<NodeJS.EventEmitter, 'once'>;
+  exit(code: number): void;
+}
+
+const processHost: LifecycleHost = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+  signals: process,
+  exit: (code) => process.exit(code),
+};
 
 // The connection 'connection' gave for a request's socket: over HTTPS the request's socket is
 // the TLS socket wrapped around it (Node keeps the one it wraps as _parent).
@@ -80,14 +102,17 @@ export class Lifecycle {
   private inflight = 0;
   private served = 0;
   private lastActive: number;
-  private idleTimer: NodeJS.Timeout | null = null;
+  private idleTimer: Timer | null = null;
   private draining = false;
   private statusTimer: NodeJS.Timeout | null = null;
 
+  private readonly host: LifecycleHost;
+
   constructor(private readonly opts: LifecycleOptions) {
-    this.lastActive = Date.now() - opts.idleSeconds * 1000 + Math.min(START_GRACE_MS, opts.idleSeconds * 1000);
-    process.once('SIGTERM', () => this.stop('SIGTERM'));
-    process.once('SIGINT', () => this.stop('SIGINT'));
+    this.host = opts.host ?? processHost;
+    this.lastActive = this.host.now() - opts.idleSeconds * 1000 + Math.min(START_GRACE_MS, opts.idleSeconds * 1000);
+    this.host.signals.once('SIGTERM', () => this.stop('SIGTERM'));
+    this.host.signals.once('SIGINT', () => this.stop('SIGINT'));
   }
 
   get isDraining(): boolean {
@@ -109,7 +134,7 @@ export class Lifecycle {
       socket.once('close', () => {
         this.sockets.delete(socket);
         if (socket.faassPassive) this.passiveSockets--;
-        else this.lastActive = Date.now();
+        else this.lastActive = this.host.now();
         this.maybeIdle();
       });
     });
@@ -147,7 +172,7 @@ export class Lifecycle {
     s.faassServed = (s.faassServed ?? 0) + 1;
     this.inflight--;
     this.served++;
-    if (active) this.lastActive = Date.now();
+    if (active) this.lastActive = this.host.now();
     if (!s.faassActive && s.faassInflight === 0 && !s.destroyed && this.sockets.has(s)) {
       s.faassPassive = true;
       this.passiveSockets++;
@@ -178,7 +203,7 @@ export class Lifecycle {
 
   private cancelIdle(): void {
     if (this.idleTimer) {
-      clearTimeout(this.idleTimer);
+      this.host.clearTimeout(this.idleTimer);
       this.idleTimer = null;
     }
   }
@@ -193,8 +218,8 @@ export class Lifecycle {
       return;
     }
     if (this.opts.idleSeconds <= 0 || this.busy || this.idleTimer) return;
-    const wait = Math.max(0, this.lastActive + this.opts.idleSeconds * 1000 - Date.now());
-    this.idleTimer = setTimeout(() => {
+    const wait = Math.max(0, this.lastActive + this.opts.idleSeconds * 1000 - this.host.now());
+    this.idleTimer = this.host.setTimeout(() => {
       this.idleTimer = null;
       if (!this.busy) {
         log.info(`Idle for ${this.opts.idleSeconds}s after ${this.served} requests, exiting`);
@@ -215,7 +240,7 @@ export class Lifecycle {
     for (const socket of this.sockets) {
       if (!socket.faassInflight && (socket.faassServed ?? 0) > 0) socket.destroy();
     }
-    setTimeout(() => {
+    this.host.setTimeout(() => {
       if (this.sockets.size > 0) log.warning(`Stop grace of ${this.opts.drainSeconds}s over, closing ${this.sockets.size} connections`);
       for (const socket of this.sockets) socket.destroy();
       void this.exit();
@@ -230,7 +255,7 @@ export class Lifecycle {
     try {
       await this.opts.onExit?.();
     } finally {
-      process.exit(0);
+      this.host.exit(0);
     }
   }
 }

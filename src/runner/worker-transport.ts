@@ -34,8 +34,10 @@ export interface Transport {
 }
 
 // node: a worker thread; messages are structured clones, bodies are copied once, no parsing.
-export function threadTransport(script: string, data: object, env: Record<string, string>, tag: string, on: TransportEvents): Transport {
-  const thread = new Thread(script, { workerData: data, env, stdout: true, stderr: true });
+// execArgv: the thread's node options, the runner's by default (tests start threads without
+// their test runner's loaders).
+export function threadTransport(script: string, data: object, env: Record<string, string>, tag: string, on: TransportEvents, execArgv?: string[]): Transport {
+  const thread = new Thread(script, { workerData: data, env, stdout: true, stderr: true, execArgv });
   const out = new LineLogger(tag, 'info');
   const err = new LineLogger(tag, 'err');
   thread.stdout.on('data', (d: Buffer) => out.write(d));
