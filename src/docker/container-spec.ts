@@ -17,13 +17,17 @@ export type ContainerUse = { kind: 'call'; callId: string; env: Record<string, s
 
 export const memoryLimit = (cfg: FunctionConfig): number => (cfg.memoryMax !== undefined ? Number(cfg.memoryMax) : DEFAULT_MEMORY);
 
-function limits(cfg: FunctionConfig, use: ContainerUse): Docker.HostConfig {
+function limits(cfg: FunctionConfig): Docker.HostConfig {
   return {
     Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
     SecurityOpt: ['no-new-privileges'],
     CapDrop: ['ALL'],
     Memory: memoryLimit(cfg),
-    MemorySwap: use.kind === 'call' ? memoryLimit(cfg) : undefined,
+    // No swap (MemorySwap, memory plus swap, equal to Memory), for calls and services alike.
+    // Given Memory alone, the engine allows as much swap again on a host that has swap: a
+    // container over memory_max would crawl, swapping, into its timeout instead of being
+    // OOM-killed and reported as out of memory, and memory_max would not mean what it says.
+    MemorySwap: memoryLimit(cfg),
     PidsLimit: cfg.tasksMax ?? DEFAULT_PIDS,
     NanoCpus: cfg.cpuQuota !== undefined ? cfg.cpuQuota * 1e7 : undefined, // cpu_quota is in % of one CPU
   };
@@ -49,10 +53,10 @@ export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.Co
         Tty: false,
         NetworkDisabled: cfg.network === 'none',
         Labels: { [LABEL]: cfg.name, 'faass.call': use.callId },
-        HostConfig: { NetworkMode: cfg.network, ReadonlyRootfs: true, ...limits(cfg, use) },
+        HostConfig: { NetworkMode: cfg.network, ReadonlyRootfs: true, ...limits(cfg) },
       };
     case 'service':
-      return serviceSpec(cfg, Cmd, limits(cfg, use));
+      return serviceSpec(cfg, Cmd, limits(cfg));
   }
 }
 
