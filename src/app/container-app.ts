@@ -1,7 +1,7 @@
 import { FunctionConfig } from '../lib/function-config';
-import { log } from '../lib/log';
+import { log, errorMessage } from '../lib/log';
 import { DEFINITION_LABEL, serviceContainerName } from '../docker/names';
-import { EngineApi } from '../docker/engine-api';
+import { EngineApi, EngineError } from '../docker/engine-api';
 import { containerSpec } from '../docker/container-spec';
 import { engineClient } from '../docker/engine';
 import { App } from './process-app';
@@ -13,6 +13,7 @@ import { App } from './process-app';
 export class ContainerApp implements App {
   private readonly engine: EngineApi;
   private started = false;
+  private id: string | null = null;
   private done = false;
   exited: Promise<string>;
   private resolveExit!: (why: string) => void;
@@ -38,7 +39,8 @@ export class ContainerApp implements App {
     const info = await this.engine.inspect(this.containerName);
     if (info && info.Config.Labels?.[DEFINITION_LABEL] === opts.Labels?.[DEFINITION_LABEL]) {
       if (!info.State.Running) await this.engine.start(this.containerName);
-      log.info(`Started container ${this.containerName} again (${info.Id.slice(0, 12)})`);
+      this.id = info.Id.slice(0, 12);
+      log.info(`Started container ${this.containerName} again (${this.id})`);
     } else {
       const docker = engineClient(this.socketPath);
       if (info) {
@@ -47,7 +49,8 @@ export class ContainerApp implements App {
       }
       const created = await docker.createContainer(opts);
       await created.start();
-      log.info(`Created container ${this.containerName} (${created.id.slice(0, 12)})`);
+      this.id = created.id.slice(0, 12);
+      log.info(`Created container ${this.containerName} (${this.id})`);
     }
     this.started = true;
     if (this.cfg.network === 'bridge') {
@@ -55,7 +58,7 @@ export class ContainerApp implements App {
       // say so now rather than wait out the readiness timeout.
       const ports = (await this.engine.inspect(this.containerName))?.NetworkSettings?.Ports?.[`${this.cfg.port}/tcp`];
       if (!ports || ports.length === 0) {
-        await this.engine.stop(this.containerName, 0).catch(() => undefined);
+        await this.stopContainer(0);
         throw new Error(`the Docker engine did not publish port ${this.cfg.port} of ${this.containerName} (has it a bridge network? dockerd --bridge=none has not); use network=host`);
       }
     }
@@ -77,6 +80,23 @@ export class ContainerApp implements App {
 
   async stop(graceSeconds: number): Promise<void> {
     if (!this.started || this.done) return;
-    await this.engine.stop(this.containerName, graceSeconds).catch(() => undefined);
+    await this.stopContainer(graceSeconds);
+  }
+
+  // A stop the engine refuses is said once and tried again within what is left of the grace;
+  // then the container is killed and removed (the next start creates it anew): one left running
+  // would hold its port, memory and CPU with no unit to show for it.
+  private async stopContainer(graceSeconds: number): Promise<void> {
+    const started = Date.now();
+    const stop = (grace: number) =>
+      this.engine.stop(this.containerName, grace).then(
+        () => null,
+        (e: unknown) => (e instanceof EngineError && e.statusCode === 404 ? null : e), // gone already
+      );
+    const refused = await stop(graceSeconds);
+    if (refused === null) return;
+    log.warning(`Failed to stop container ${this.id ?? this.containerName}: ${errorMessage(refused)}, retrying`);
+    if ((await stop(Math.max(0, graceSeconds - (Date.now() - started) / 1000))) === null) return;
+    await this.engine.remove(this.containerName).catch((e) => log.err(`Failed to kill container ${this.id ?? this.containerName}: ${errorMessage(e)}; it is left running`));
   }
 }
