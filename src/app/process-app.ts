@@ -2,6 +2,7 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { FunctionConfig } from '../lib/function-config';
 import { commandArgv, baseEnv } from '../runner/exec-executor';
 import { LineLogger } from '../runner/line-logger';
+import { killGroup } from '../lib/process-group';
 
 export interface App {
   start(): Promise<void>;
@@ -56,16 +57,6 @@ export class ProcessApp implements App {
   async stop(graceSeconds: number): Promise<void> {
     const pid = this.child?.pid;
     if (!pid || this.done) return;
-    const signal = (s: NodeJS.Signals) => {
-      try {
-        process.kill(-pid, s);
-      } catch {
-        // gone
-      }
-    };
-    signal('SIGTERM');
-    const timer = setTimeout(() => signal('SIGKILL'), graceSeconds * 1000);
-    await this.exited;
-    clearTimeout(timer);
+    await killGroup(pid, graceSeconds, this.exited);
   }
 }

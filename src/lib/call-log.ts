@@ -1,5 +1,6 @@
 // One journal line per call (faass-runner(8)), in logfmt, so that faassctl logs --call can find
-// it: 5xx at err, 4xx at warning, the rest at info. Under load, lines are budgeted: journald
+// it: 5xx at err, 4xx at warning, the rest at info; a failed call's line says why, and is the
+// only line faass writes about that failure. Under load, lines are budgeted: journald
 // itself drops what a unit writes beyond its rate limit (10000 per 30 s by default), at random
 // and at a cost to the calls (measured: 25 % of warm throughput at ~5000 calls/s). So each
 // second the first PER_SECOND calls and the first PER_SECOND failures are logged one by one, and
@@ -8,9 +9,17 @@ import { Priority, logLine } from './log';
 
 export const PER_SECOND = 100;
 
+// Why a call failed, in its line: the error code and, quoted (JSON string syntax, so a handler's
+// stack stays one line), the reason.
+export interface CallError {
+  code: string;
+  reason: string;
+}
+
 // cold: null when it is not known (a service's call, seen from the gateway).
-export function callLine(id: string, fn: string, status: number, seconds: number, cold: boolean | null): string {
-  return `call=${id} function=${fn} status=${status} duration=${seconds.toFixed(6)} start=${cold === null ? '-' : cold ? 'cold' : 'warm'}`;
+export function callLine(id: string, fn: string, status: number, seconds: number, cold: boolean | null, error?: CallError): string {
+  const line = `call=${id} function=${fn} status=${status} duration=${seconds.toFixed(6)} start=${cold === null ? '-' : cold ? 'cold' : 'warm'}`;
+  return error ? `${line} error=${error.code} reason=${JSON.stringify(error.reason)}` : line;
 }
 
 export const callPriority = (status: number): Priority => (status >= 500 ? 'err' : status >= 400 ? 'warning' : 'info');
@@ -33,7 +42,7 @@ export class CallLog {
     private readonly now: () => number = Date.now,
   ) {}
 
-  record(id: string, fn: string, status: number, seconds: number, cold: boolean | null): void {
+  record(id: string, fn: string, status: number, seconds: number, cold: boolean | null, error?: CallError): void {
     const second = Math.floor(this.now() / 1000);
     if (second !== this.second) {
       this.summarize(fn);
@@ -43,7 +52,7 @@ export class CallLog {
     }
     const isError = status >= 400;
     if (isError ? this.failed++ < this.perSecond : this.ok++ < this.perSecond) {
-      this.write(callPriority(status), callLine(id, fn, status, seconds, cold), { FAASS_CALL_ID: id });
+      this.write(callPriority(status), callLine(id, fn, status, seconds, cold, error), { FAASS_CALL_ID: id });
       return;
     }
     this.skipped++;

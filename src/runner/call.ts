@@ -1,4 +1,5 @@
 import { FunctionConfig } from '../lib/function-config';
+import { ErrorCode, FaassError } from '../lib/errors';
 
 export interface Call {
   readonly id: string;
@@ -23,6 +24,19 @@ export interface Executor {
 }
 
 export type ExecutorFactory = (cfg: FunctionConfig, codeDir: string) => Executor;
+
+// A call's failure as an executor reports it: the answer's code and message, and what only the
+// journal gets (a handler's stack, which worker was replaced). The runner logs it, once, in the
+// call's line.
+export class CallFailure extends FaassError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly detail: string,
+  ) {
+    super(code, message);
+  }
+}
 
 // OpenFaaS classic-watchdog names: Http_Method, Http_Path, Http_Query, Http_Content_Type, ...
 export function watchdogEnv(call: Call): Record<string, string> {

@@ -1,17 +1,13 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { Writable } from 'node:stream';
 import { FunctionConfig } from '../lib/function-config';
 import { FaassError } from '../lib/errors';
 import { log, errorMessage } from '../lib/log';
 import { Call, CallResult, Executor, watchdogEnv } from './call';
 import { parseFramed } from './framed';
-import { splitCommand } from './exec-executor';
 import { LineLogger } from './line-logger';
-import { LABEL } from '../lib/containers';
-
-const DEFAULT_MEMORY = 512 * 1024 * 1024;
-const DEFAULT_PIDS = 256;
-
+import { containerSpec, memoryLimit } from '../docker/container-spec';
+import { engineClient, removeFunctionContainers, unreachableCode } from '../docker/engine';
 
 // The exec contract in a fresh container per call, through the Docker Engine API: created with
 // stdin open, attached, started, fed the body, waited for, removed. Locked down by default:
@@ -23,7 +19,7 @@ export class DockerExecutor implements Executor {
     private readonly cfg: FunctionConfig,
     socketPath: string,
   ) {
-    this.docker = new Docker({ socketPath });
+    this.docker = engineClient(socketPath);
   }
 
   describe(): string {
@@ -32,46 +28,15 @@ export class DockerExecutor implements Executor {
 
   // Containers a previous runner of this function left (it was killed mid-call) are removed.
   async removeLeftovers(): Promise<number> {
-    const left = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL}=${this.cfg.name}`] } });
-    await Promise.all(left.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-    return left.length;
+    return removeFunctionContainers(this.docker, this.cfg.name);
   }
 
   async close(): Promise<void> {}
 
-  private options(call: Call): Docker.ContainerCreateOptions {
-    const cfg = this.cfg;
-    const cmd = cfg.command === undefined ? undefined : splitCommand(cfg.command);
-    const env = { ...cfg.env, ...watchdogEnv(call) };
-    return {
-      Image: cfg.image,
-      Cmd: cmd,
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      AttachStdin: true,
-      AttachStdout: true,
-      AttachStderr: true,
-      OpenStdin: true,
-      StdinOnce: true,
-      Tty: false,
-      NetworkDisabled: cfg.network === 'none',
-      Labels: { [LABEL]: cfg.name, 'faass.call': call.id },
-      HostConfig: {
-        NetworkMode: cfg.network,
-        ReadonlyRootfs: true,
-        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
-        SecurityOpt: ['no-new-privileges'],
-        CapDrop: ['ALL'],
-        Memory: cfg.memoryMax !== undefined ? Number(cfg.memoryMax) : DEFAULT_MEMORY,
-        MemorySwap: cfg.memoryMax !== undefined ? Number(cfg.memoryMax) : DEFAULT_MEMORY,
-        PidsLimit: cfg.tasksMax ?? DEFAULT_PIDS,
-        NanoCpus: cfg.cpuQuota !== undefined ? cfg.cpuQuota * 1e7 : undefined,
-      },
-    };
-  }
-
   private engineError(e: unknown): FaassError {
     const err = e as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string } };
-    if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'EACCES') return new FaassError('FAASS_E_ENGINE_UNREACHABLE', `Function ${this.cfg.name}: the Docker engine is not reachable (${err.code})`);
+    const unreachable = unreachableCode(e);
+    if (unreachable) return new FaassError('FAASS_E_ENGINE_UNREACHABLE', `Function ${this.cfg.name}: the Docker engine is not reachable (${unreachable})`);
     if (err.statusCode === 404 && /image/i.test(err.json?.message ?? err.message)) return new FaassError('FAASS_E_IMAGE_MISSING', `Function ${this.cfg.name}: image ${this.cfg.image} is not on this host (build or load it first)`);
     return new FaassError('FAASS_E_FUNCTION_FAILED', `Function ${this.cfg.name}: the Docker engine refused the container: ${err.json?.message ?? errorMessage(e)}`);
   }
@@ -80,7 +45,7 @@ export class DockerExecutor implements Executor {
     const cfg = this.cfg;
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(this.options(call));
+      container = await this.docker.createContainer(containerSpec(this.cfg, { kind: 'call', callId: call.id, env: watchdogEnv(call) }));
     } catch (e) {
       throw this.engineError(e);
     }
@@ -136,7 +101,7 @@ export class DockerExecutor implements Executor {
     if (tooMuch) throw new FaassError('FAASS_E_OUTPUT_TOO_LARGE', `Function ${cfg.name} wrote more than max_output=${cfg.maxOutput} bytes`);
     if (outcome !== 0) {
       const state = await container.inspect().then((i) => i.State, () => null);
-      const oom = state?.OOMKilled ? ` (out of memory: memory_max=${cfg.memoryMax ?? DEFAULT_MEMORY})` : '';
+      const oom = state?.OOMKilled ? ` (out of memory: memory_max=${cfg.memoryMax ?? memoryLimit(cfg)})` : '';
       throw new FaassError('FAASS_E_FUNCTION_FAILED', `Function ${cfg.name} exited with status ${outcome}${oom}`);
     }
     const out = Buffer.concat(chunks);

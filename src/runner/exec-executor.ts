@@ -5,6 +5,7 @@ import { FaassError } from '../lib/errors';
 import { Call, CallResult, Executor, watchdogEnv } from './call';
 import { parseFramed } from './framed';
 import { LineLogger } from './line-logger';
+import { killGroup as killProcessGroup } from '../lib/process-group';
 
 const SIMPLE_COMMAND_RE = /^[A-Za-z0-9_./=:,@%+\- ]+$/;
 
@@ -66,13 +67,7 @@ export class ExecExecutor implements Executor {
         if (err) reject(err);
         else resolve(result as CallResult);
       };
-      const killGroup = () => {
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      };
+      const killGroup = () => void killProcessGroup(child.pid);
       const timer = setTimeout(() => {
         killGroup();
         finish(new FaassError('FAASS_E_FUNCTION_TIMEOUT', `Function ${cfg.name} timed out after ${cfg.timeout}s and was killed`));

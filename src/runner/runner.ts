@@ -5,9 +5,9 @@ import { FaassError, errorBody } from '../lib/errors';
 import { Lifecycle } from '../lib/activation';
 import { callIdFrom, readBody } from '../lib/http-util';
 import { FrameDecoder, RPC_PREFACE, RpcRequestMeta, encodeFrame } from '../lib/rpc';
-import { log, logLine, errorMessage } from '../lib/log';
-import { CallLog } from '../lib/call-log';
-import { Call, CallResult, Executor } from './call';
+import { log, errorMessage } from '../lib/log';
+import { CallError, CallLog } from '../lib/call-log';
+import { Call, CallFailure, CallResult, Executor } from './call';
 import { ExecExecutor } from './exec-executor';
 import { WorkerPool } from './worker-pool';
 import { DockerConfig } from '../lib/gateway-config';
@@ -40,21 +40,21 @@ export interface CallInput {
 }
 
 // One call, whatever carried it (HTTP or faass-rpc): limits, the executor, errors as answers.
+// The boundary that handles a call's failure, and so the one place that logs it: in the call's
+// line (with log_calls=no, only failed calls get theirs), under the call log's budget.
 export class CallRunner {
   private inflight = 0;
   private started = 0;
-  private readonly callLog: CallLog | null;
+  private readonly callLog = new CallLog();
   constructor(
     private readonly cfg: FunctionConfig,
     private readonly executor: Executor,
-    logCalls = true,
-  ) {
-    this.callLog = logCalls ? new CallLog() : null;
-  }
+    private readonly logCalls = true,
+  ) {}
 
   // The last second's summary of unlogged calls, before the runner exits.
   close(): void {
-    this.callLog?.summarize(this.cfg.name);
+    this.callLog.summarize(this.cfg.name);
   }
 
   async run(input: CallInput): Promise<CallResult> {
@@ -62,19 +62,19 @@ export class CallRunner {
     const id = callIdFrom(input.headers['x-call-id']);
     const started = process.hrtime.bigint();
     const cold = this.started++ === 0; // the first call of this runner's life
-    const answer = (r: CallResult): CallResult => {
+    const answer = (r: CallResult, error?: CallError): CallResult => {
       const out: Record<string, string> = {};
       for (const [k, v] of Object.entries(r.headers)) if (!HOP_BY_HOP.has(k.toLowerCase())) out[k] = v;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       out['x-call-id'] = id;
       out['x-duration-seconds'] = seconds.toFixed(6);
       out['x-faass-start'] = cold ? 'cold' : 'warm';
-      this.callLog?.record(id, cfg.name, r.status, seconds, cold);
+      if (this.logCalls || error) this.callLog.record(id, cfg.name, r.status, seconds, cold, error);
       return { status: r.status, headers: out, body: r.body };
     };
-    const fail = (e: FaassError, extra: Record<string, string> = {}) => answer({ status: e.status, headers: { 'content-type': 'application/json', ...extra }, body: Buffer.from(errorBody(e.code, e.message)) });
+    const fail = (e: FaassError, extra: Record<string, string> = {}) =>
+      answer({ status: e.status, headers: { 'content-type': 'application/json', ...extra }, body: Buffer.from(errorBody(e.code, e.message)) }, { code: e.code, reason: e instanceof CallFailure ? e.detail : e.message });
     if (this.inflight >= cfg.maxInflight) {
-      log.warning(`Function ${cfg.name}: max_inflight=${cfg.maxInflight} reached, refusing call ${id}`);
       return fail(new FaassError('FAASS_E_TOO_MANY_REQUESTS', `Function ${cfg.name} already runs max_inflight=${cfg.maxInflight} requests`), { 'retry-after': '1' });
     }
     this.inflight++;
@@ -83,12 +83,8 @@ export class CallRunner {
       const call: Call = { id, method: input.method, path: q >= 0 ? input.url.slice(0, q) : input.url, query: q >= 0 ? input.url.slice(q + 1) : '', headers: input.headers, body: input.body };
       return answer(await this.executor.invoke(call));
     } catch (e) {
-      if (e instanceof FaassError) {
-        if (e.status >= 500) log.err(`Call ${id}: ${e.message}`);
-        return fail(e);
-      }
-      log.err(`Call ${id}: Failed to run function ${cfg.name}: ${errorMessage(e)}`);
-      return fail(new FaassError('FAASS_E_INTERNAL', `Internal error in the runner of ${cfg.name} (call ${id})`));
+      if (e instanceof FaassError) return fail(e);
+      return fail(new CallFailure('FAASS_E_INTERNAL', `Internal error in the runner of ${cfg.name} (call ${id})`, `Failed to run function ${cfg.name}: ${errorMessage(e)}`));
     } finally {
       this.inflight--;
     }

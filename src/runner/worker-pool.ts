@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { FunctionConfig } from '../lib/function-config';
 import { FaassError } from '../lib/errors';
 import { log } from '../lib/log';
-import { Call, CallResult, Executor } from './call';
+import { Call, CallFailure, CallResult, Executor } from './call';
 import { baseEnv } from './exec-executor';
 import { Transport, TransportEvents, WorkerMessage, processTransport, threadTransport } from './worker-transport';
 
@@ -71,12 +71,14 @@ export class WorkerPool implements Executor {
     const i = this.queue.indexOf(p);
     if (i >= 0) this.queue.splice(i, 1);
     const w = p.worker;
+    const message = `Function ${this.cfg.name} timed out after ${this.cfg.timeout}s`;
     if (w && w.current === p) {
       w.current = null;
-      log.warning(`Function ${this.cfg.name} call ${p.call.id} timed out, replacing its worker (${w.transport.label})`);
       w.transport.kill();
+      p.reject(new CallFailure('FAASS_E_FUNCTION_TIMEOUT', message, `${message}; its worker (${w.transport.label}) was replaced`));
+      return;
     }
-    p.reject(new FaassError('FAASS_E_FUNCTION_TIMEOUT', `Function ${this.cfg.name} timed out after ${this.cfg.timeout}s`));
+    p.reject(new FaassError('FAASS_E_FUNCTION_TIMEOUT', message));
   }
 
   private dispatch(): void {
@@ -144,8 +146,7 @@ export class WorkerPool implements Executor {
     } else if (m.ok) {
       this.settle(p, null, { status: m.status ?? 200, headers: { 'content-type': this.cfg.contentType ?? 'text/plain; charset=utf-8', ...(m.headers ?? {}) }, body });
     } else {
-      log.err(`Function ${this.cfg.name} call ${p.call.id} failed: ${m.error ?? 'unknown error'}`);
-      this.settle(p, new FaassError('FAASS_E_FUNCTION_FAILED', `Function ${this.cfg.name} raised an error (details in the journal, call ${p.call.id})`));
+      this.settle(p, new CallFailure('FAASS_E_FUNCTION_FAILED', `Function ${this.cfg.name} raised an error (details in the journal, call ${p.call.id})`, m.error ?? 'unknown error'));
     }
     this.dispatch();
   }
@@ -157,8 +158,7 @@ export class WorkerPool implements Executor {
     const p = w.current;
     w.current = null;
     if (p) {
-      log.err(`Worker (${w.transport.label}) of ${this.cfg.name} ${why} during call ${p.call.id}`);
-      this.settle(p, new FaassError('FAASS_E_WORKER_CRASHED', `Function ${this.cfg.name}: the worker ${why} during the request`));
+      this.settle(p, new CallFailure('FAASS_E_WORKER_CRASHED', `Function ${this.cfg.name}: the worker ${why} during the request`, `the worker (${w.transport.label}) ${why} during the call`));
     } else if (!this.closed) log.debug(`Worker (${w.transport.label}) of ${this.cfg.name} ${why}`);
     if (!this.closed) this.dispatch();
   }

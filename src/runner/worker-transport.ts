@@ -3,6 +3,7 @@ import { Worker as Thread } from 'node:worker_threads';
 import * as net from 'node:net';
 import { log } from '../lib/log';
 import { LineLogger } from './line-logger';
+import { killGroup } from '../lib/process-group';
 
 export interface WorkerMessage {
   id?: number;
@@ -65,13 +66,7 @@ export function processTransport(argv: string[], cwd: string, env: Record<string
   child.stdout?.on('data', (d: Buffer) => out.write(d));
   child.stderr?.on('data', (d: Buffer) => err.write(d));
   const channel = child.stdio[3] as net.Socket;
-  const kill = () => {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
+  const kill = () => void killGroup(child.pid);
   let buffered = '';
   channel.on('data', (d: Buffer) => {
     buffered += d.toString('utf8');

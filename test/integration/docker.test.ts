@@ -3,6 +3,11 @@ import t from 'tap';
 import { startSandbox, setupGateway, request, load, writeFixture, errorCode } from '../support/sandbox';
 import * as path from 'node:path';
 import { startEngine, BUSYBOX } from '../support/docker';
+import { buildFunctionConfig } from '../../src/lib/function-config';
+import { ContainerApp } from '../../src/app/container-app';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as http from 'node:http';
 
 t.test('container functions', async (t) => {
   const engine = await startEngine(t);
@@ -152,5 +157,46 @@ t.test('container functions', async (t) => {
     t.equal(down.status, 502);
     t.equal(errorCode(down.body), 'FAASS_E_ENGINE_UNREACHABLE');
     t.equal((await sb.faassctl('init', '--docker-host', 'tcp://1.2.3.4:2375')).code, 2, 'a non-unix engine address is refused');
+  });
+
+  t.test('a service container the engine refuses to stop: said once with its id, stopped all the same', async (t) => {
+    // The real engine behind a proxy of the test's own that answers the first stop with a 500.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-refuse-'));
+    const socketPath = path.join(dir, 'docker.sock');
+    let stops = 0;
+    const proxy = http.createServer((req, res) => {
+      if (req.method === 'POST' && /\/containers\/faass-svc-drefuse\/stop\b/.test(req.url ?? '') && stops++ === 0) {
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'refused by the test' }));
+        return;
+      }
+      const up = http.request({ socketPath: engine.socket, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(socketPath, r));
+    t.teardown(async () => {
+      await engine.docker.getContainer('faass-svc-drefuse').remove({ force: true }).catch(() => undefined);
+      proxy.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const cfg = buildFunctionConfig('drefuse', { kind: 'service', port: '9', runtime: 'docker', image: BUSYBOX, command: 'sleep 300' });
+    const app = new ContainerApp(cfg, socketPath);
+    await app.start();
+    const id = (await engine.docker.getContainer('faass-svc-drefuse').inspect()).Id.slice(0, 12);
+    const lines: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (lines.push(...String(chunk).split('\n').filter(Boolean)), true)) as typeof process.stderr.write;
+    try {
+      await app.stop(10);
+    } finally {
+      process.stderr.write = write;
+    }
+    t.equal(stops, 2, 'the refused stop was tried again');
+    const state = await engine.docker.getContainer('faass-svc-drefuse').inspect().then((i) => i.State, () => null);
+    t.notOk(state?.Running, 'no container is left running');
+    t.same(lines.filter((l) => /Failed to stop/.test(l)), [`warning: Failed to stop container ${id}: POST /containers/faass-svc-drefuse/stop?t=10: refused by the test, retrying`], 'one line, with the container id');
   });
 });

@@ -3,25 +3,25 @@ import t from 'tap';
 import * as net from 'node:net';
 import * as http from 'node:http';
 import { buildFunctionConfig } from '../../src/lib/function-config';
-import { serviceContainerOptions } from '../../src/app/container-app';
+import { containerSpec } from '../../src/docker/container-spec';
 import { waitReady } from '../../src/app/ready';
 
 const svc = (extra: Record<string, unknown> = {}) => buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'docker', image: 'busybox', ...extra });
 
 t.test('container options: host network by default, bridge publishes on loopback only', async (t) => {
-  const host = serviceContainerOptions(svc());
+  const host = containerSpec(svc(), { kind: 'service' });
   t.equal(host.HostConfig?.NetworkMode, 'host');
   t.equal(host.HostConfig?.PortBindings, undefined, 'nothing to publish on the host network');
   t.equal(host.name, 'faass-svc-web');
   t.ok(host.Env?.includes('PORT=9001'), 'the app is told its port');
-  const bridge = serviceContainerOptions(svc({ network: 'bridge' }));
+  const bridge = containerSpec(svc({ network: 'bridge' }), { kind: 'service' });
   t.equal(bridge.HostConfig?.NetworkMode, 'bridge');
   t.same(bridge.ExposedPorts, { '9001/tcp': {} });
   t.same(bridge.HostConfig?.PortBindings, { '9001/tcp': [{ HostIp: '127.0.0.1', HostPort: '9001' }] }, 'published on 127.0.0.1, never on all addresses');
   const def = (o: typeof host) => (o.Labels as Record<string, string>)['faass.definition'];
   t.not(def(host), def(bridge), 'a network change is a new definition (the container is recreated)');
-  t.equal(def(serviceContainerOptions(svc())), def(host), 'the same config is the same definition (the container is reused)');
-  t.not(def(serviceContainerOptions(svc({ env: { A: '1' } }))), def(host), 'so is an env change');
+  t.equal(def(containerSpec(svc(), { kind: 'service' })), def(host), 'the same config is the same definition (the container is reused)');
+  t.not(def(containerSpec(svc({ env: { A: '1' } }), { kind: 'service' })), def(host), 'so is an env change');
   t.throws(() => svc({ network: 'none' }), /network none would make the app unreachable/);
 });
 

@@ -1,5 +1,5 @@
 // The four Docker Engine API calls a service's container needs on every cold start (inspect,
-// start, wait, stop), on node:http over the engine's unix socket. dockerode does these too, but
+// start, wait, stop), and the removal of one that would not stop, on node:http over the engine's unix socket. dockerode does these too, but
 // loading it takes 140-200 ms here (ssh2, grpc-js, protobufjs), most of a cold start's budget;
 // creating and removing containers, which happens only when a definition changes, still goes
 // through dockerode. API reference: https://docs.docker.com/reference/api/engine/
@@ -69,6 +69,15 @@ export class EngineApi {
 
   async stop(name: string, graceSeconds: number): Promise<void> {
     await this.call('POST', `/containers/${encodeURIComponent(name)}/stop?t=${Math.ceil(graceSeconds)}`, (graceSeconds + 30) * 1000);
+  }
+
+  // Kills (SIGKILL) and removes the container; one that is not there is not an error.
+  async remove(name: string): Promise<void> {
+    try {
+      await this.call('DELETE', `/containers/${encodeURIComponent(name)}?force=true`);
+    } catch (e) {
+      if (!(e instanceof EngineError && e.statusCode === 404)) throw e;
+    }
   }
 
   // Resolves with the exit status once the container stops (a long poll).

@@ -1,0 +1,33 @@
+// The Docker engine client (dockerode) for the socket faass.conf names ([docker] host), and the
+// few things every caller does with it. dockerode is loaded on first use, never at import:
+// loading it costs 140-200 ms (ssh2, grpc-js, protobufjs), most of a cold start's budget.
+import type Docker from 'dockerode';
+import { Paths } from '../lib/paths';
+import { loadDockerConfig } from '../lib/gateway-config';
+import { LABEL } from './names';
+
+export function engineClient(socketPath: string): Docker {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return new (require('dockerode') as typeof Docker)({ socketPath });
+}
+
+// The client for the configured engine, with its socket (for messages).
+export function configuredEngine(paths: Paths): { docker: Docker; socketPath: string } {
+  const { socketPath } = loadDockerConfig(paths);
+  return { docker: engineClient(socketPath), socketPath };
+}
+
+// The errno code when the engine's socket cannot be reached (no engine, no permission), else null.
+export function unreachableCode(e: unknown): string | null {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' ? code : null;
+}
+
+// Removes every container of a function (label faass.function=NAME: a service's, leftovers of a
+// killed runner); resolves with how many there were. Listing fails loudly, a removal that fails
+// (the container went meanwhile) does not.
+export async function removeFunctionContainers(docker: Docker, name: string): Promise<number> {
+  const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL}=${name}`] } });
+  await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  return left.length;
+}

@@ -1,0 +1,101 @@
+// Images without a registry: a function's build context (a directory of its code with a
+// Dockerfile) built through dockerode, tagged faass/NAME:ID (the first 12 hex digits of the
+// image id), so a rebuild that changes anything is a new image reference, which recreates
+// service containers and is what the next call uses.
+import type Docker from 'dockerode';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fail, FaassError } from '../lib/errors';
+import { LABEL } from './names';
+import { engineClient, unreachableCode } from './engine';
+
+export type BuildEvent = { kind: 'step'; text: string } | { kind: 'output'; text: string };
+
+export const imageRepo = (name: string): string => `faass/${name}`;
+
+function engineError(socketPath: string, e: unknown): FaassError {
+  const err = e as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string } };
+  const unreachable = unreachableCode(e);
+  if (unreachable) return new FaassError('FAASS_E_ENGINE_UNREACHABLE', `The Docker engine at unix://${socketPath} is not reachable (${unreachable})`);
+  return new FaassError('FAASS_E_BUILD_FAILED', `Build failed: ${(err.json?.message ?? err.message ?? String(e)).trim()}`);
+}
+
+// Every regular file and link under dir, relative, for the build's tar (what docker build sends
+// too, less .dockerignore, which is not read).
+function contextFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const ent of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${ent.name}` : ent.name;
+      if (ent.isDirectory()) walk(p);
+      else if (ent.isFile() || ent.isSymbolicLink()) out.push(p);
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+// Builds contextDir/Dockerfile; resolves with the image reference. Build steps run with no
+// network (there is no registry to reach, and a build must not reach out on its own).
+export async function buildImage(socketPath: string, name: string, contextDir: string, onEvent: (e: BuildEvent) => void): Promise<string> {
+  if (!fs.statSync(contextDir, { throwIfNoEntry: false })?.isDirectory()) fail('FAASS_E_FILE_MISSING', `Build context ${contextDir} is not a directory`);
+  if (!fs.existsSync(path.join(contextDir, 'Dockerfile'))) fail('FAASS_E_FILE_MISSING', `No Dockerfile in the build context of ${name} (${contextDir})`);
+  const d = engineClient(socketPath);
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await d.buildImage({ context: contextDir, src: contextFiles(contextDir) }, { networkmode: 'none', rm: true, forcerm: true, labels: { [LABEL]: name } });
+  } catch (e) {
+    throw engineError(socketPath, e);
+  }
+  let id: string | null = null;
+  let error: string | null = null;
+  let partial = '';
+  await new Promise<void>((resolve, reject) => {
+    d.modem.followProgress(
+      stream,
+      (err: Error | null) => (err && !error ? reject(engineError(socketPath, err)) : resolve()),
+      (ev: { stream?: string; aux?: { ID?: string }; error?: string; errorDetail?: { message?: string } }) => {
+        if (ev.error || ev.errorDetail) error = (ev.errorDetail?.message ?? ev.error ?? 'unknown error').trim();
+        if (ev.aux?.ID) id = ev.aux.ID;
+        if (ev.stream === undefined) return;
+        // Lines may arrive split across events ("Step 1/4 : FROM x" then "\n").
+        const lines = (partial + ev.stream).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line.trim() === '') continue;
+          onEvent(/^Step \d+\/\d+ : /.test(line) ? { kind: 'step', text: line } : { kind: 'output', text: line });
+        }
+      },
+    );
+  });
+  if (partial.trim()) onEvent({ kind: /^Step \d+\/\d+ : /.test(partial) ? 'step' : 'output', text: partial });
+  if (error !== null) fail('FAASS_E_BUILD_FAILED', `Build of ${name} failed: ${(error as string).split('\n')[0]}`);
+  if (id === null) fail('FAASS_E_BUILD_FAILED', `Build of ${name} ended without an image`);
+  const tag = (id as string).replace(/^sha256:/, '').slice(0, 12);
+  try {
+    await d.getImage(id).tag({ repo: imageRepo(name), tag });
+  } catch (e) {
+    throw engineError(socketPath, e);
+  }
+  return `${imageRepo(name)}:${tag}`;
+}
+
+// Removes faass/NAME images but keep (a container still using one keeps it: errors are ignored).
+export async function pruneImages(socketPath: string, name: string, keep: string[]): Promise<void> {
+  const d = engineClient(socketPath);
+  let images: Docker.ImageInfo[];
+  try {
+    images = await d.listImages({ filters: { reference: [`${imageRepo(name)}:*`] } });
+  } catch {
+    return;
+  }
+  for (const img of images) {
+    for (const ref of img.RepoTags ?? []) {
+      if (keep.includes(ref)) continue;
+      await d
+        .getImage(ref)
+        .remove()
+        .catch(() => undefined);
+    }
+  }
+}
