@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import { FunctionConfig } from '../lib/function-config';
-import { splitCommand } from '../runner/exec-executor';
+import { splitCommand } from '../lib/command-line';
 import { LABEL, DEFINITION_LABEL, serviceContainerName } from './names';
 
 export const DEFAULT_MEMORY = 512 * 1024 * 1024;

@@ -1,7 +1,7 @@
 // Build progress for faassctl: on a terminal, each step on its own line and the step's output
 // on one status line rewritten in place (the last line, cut to the terminal's width); otherwise
 // every line as it comes, so logs and pipes get the whole build.
-import type { BuildEvent } from '../lib/image-build';
+import type { BuildEvent } from '../docker/image-build';
 
 export interface ProgressOut {
   write(s: string): unknown;

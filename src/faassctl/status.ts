@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { run } from '../lib/systemctl';
 import { fail } from '../lib/errors';
 import { Paths } from '../lib/paths';
-import { loadDockerConfig } from '../lib/gateway-config';
+import { configuredEngine } from '../docker/engine';
 import { loadAllFunctions } from '../lib/deploy';
 import { listFunctionNames, loadFunctionConfig } from '../lib/function-config';
 import { functionUnitBase } from '../lib/units';
@@ -48,10 +48,9 @@ export function faassProcesses(manager: string): Proc[] {
 // Containers of docker functions and services, by their faass.function label.
 async function containers(paths: Paths): Promise<string> {
   if (!loadAllFunctions(paths).some((f) => f.runtime === 'docker')) return '';
-  const { default: Docker } = await import('dockerode');
-  const socketPath = loadDockerConfig(paths).socketPath;
+  const { docker, socketPath } = configuredEngine(paths);
   try {
-    const list = await new Docker({ socketPath }).listContainers({ all: true, filters: { label: ['faass.function'] } });
+    const list = await docker.listContainers({ all: true, filters: { label: ['faass.function'] } });
     const rows = list.map((c) => `  ${(c.Labels['faass.function'] ?? '').padEnd(20)}  ${c.Names[0]?.replace(/^\//, '').padEnd(24)}  ${c.State.padEnd(8)}  ${c.Status}`);
     return `Containers (${socketPath}): ${list.length}\n${rows.join('\n')}${rows.length ? '\n' : ''}`;
   } catch (e) {

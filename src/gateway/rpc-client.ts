@@ -1,11 +1,7 @@
 import * as net from 'node:net';
-import { FrameDecoder, RPC_PREFACE, RpcResponseMeta, encodeFrame } from '../lib/rpc';
+import { FrameDecoder, FunctionAnswer, RPC_PREFACE, RpcResponseMeta, encodeFrame } from '../lib/rpc';
 
-export interface RpcAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
+export type RpcAnswer = FunctionAnswer;
 
 // The connection died (or could not be made) before the answer came: the call may be retried.
 export class RpcConnectionError extends Error {
@@ -101,7 +97,8 @@ export class RpcClient {
 
   private connection(fresh: boolean): Connection {
     if (fresh && this.conn) this.conn = null;
-    if (!this.conn || this.conn.closed) {
+    // A connection whose idle end() was sent is closing, even before its close event: not reused.
+    if (!this.conn || this.conn.closed || this.conn.socket.writableEnded) {
       this.conn = new Connection(this.path, this.idleMs, (c) => {
         if (this.conn === c) this.conn = null;
       });

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { FunctionConfig, FunctionInput, buildFunctionConfig } from './function-config';
 import { fail } from './errors';
-import { imageRepo } from './image-build';
+import { imageRepo } from '../docker/image-build';
 
 export interface DeploySpec {
   name: string;

@@ -11,7 +11,8 @@ import { writeFileAtomic } from './fs-atomic';
 import { fail, FaassError } from './errors';
 import { validateName } from './validate';
 import { managerReachable, systemctl } from './systemctl';
-import { BuildEvent, buildImage, pruneImages } from './image-build';
+import { BuildEvent, buildImage, pruneImages } from '../docker/image-build';
+import { configuredEngine, removeFunctionContainers } from '../docker/engine';
 import { DeploySpec, checkSpec, planInput, planConfig, carryAccess } from './deploy-plan';
 import { stageCode, emptyVersion, versionPath, switchVersion, dropVersion, removeAllCode } from './code-versions';
 import { ApplyReport, applyUnits } from './apply-units';
@@ -115,19 +116,11 @@ export async function deleteFunction(paths: Paths, name: string): Promise<Delete
     if (cfg?.kind === 'service') await systemctl('stop', `${base}-app.service`).catch(() => undefined);
   }
   const warnings: string[] = [];
-  if (cfg?.runtime === 'docker') await removeContainers(paths, name).catch((e: Error) => warnings.push(`Failed to remove the containers of ${name}: ${e.message}`));
+  if (cfg?.runtime === 'docker') await removeFunctionContainers(configuredEngine(paths).docker, name).catch((e: Error) => warnings.push(`Failed to remove the containers of ${name}: ${e.message}`));
   if (cfg?.build !== undefined) await pruneImages(loadDockerConfig(paths).socketPath, name, []);
   fs.rmSync(functionConfPath(paths, name), { force: true });
   removeAllCode(paths, name);
   const report = await applyUnits(paths, { reload: true });
   if (reachable) await systemctl('reset-failed', `${base}.service`, `${base}.socket`).catch(() => undefined);
   return { ...report, warnings };
-}
-
-// A deleted function's containers (a service's stopped one, leftovers of a killed runner) go too.
-async function removeContainers(paths: Paths, name: string): Promise<void> {
-  const { default: Docker } = await import('dockerode');
-  const docker = new Docker({ socketPath: loadDockerConfig(paths).socketPath });
-  const list = await docker.listContainers({ all: true, filters: { label: [`faass.function=${name}`] } });
-  await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
 }

@@ -7,6 +7,13 @@
 export const RPC_PREFACE = Buffer.from('\0faass-rpc/1\n');
 export const MAX_FRAME = 2 * 1024 ** 3 - 1;
 
+// A function's answer, whoever produced it (an executor, a framed output, the runner's link).
+export interface FunctionAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
 export interface RpcRequestMeta {
   m: string;
   p: string;

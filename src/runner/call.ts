@@ -1,4 +1,4 @@
-import { FunctionConfig } from '../lib/function-config';
+import type { FunctionAnswer } from '../lib/rpc';
 import { ErrorCode, FaassError } from '../lib/errors';
 
 export interface Call {
@@ -10,11 +10,7 @@ export interface Call {
   readonly body: Buffer;
 }
 
-export interface CallResult {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
+export type CallResult = FunctionAnswer;
 
 // One way of running a function (exec, node, python): the runner's only view of a runtime.
 export interface Executor {
@@ -22,8 +18,6 @@ export interface Executor {
   close(): Promise<void>;
   describe(): string;
 }
-
-export type ExecutorFactory = (cfg: FunctionConfig, codeDir: string) => Executor;
 
 // A call's failure as an executor reports it: the answer's code and message, and what only the
 // journal gets (a handler's stack, which worker was replaced). The runner logs it, once, in the

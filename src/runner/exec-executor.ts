@@ -6,14 +6,8 @@ import { Call, CallResult, Executor, watchdogEnv } from './call';
 import { parseFramed } from './framed';
 import { LineLogger } from './line-logger';
 import { killGroup as killProcessGroup } from '../lib/process-group';
+import { splitCommand } from '../lib/command-line';
 
-const SIMPLE_COMMAND_RE = /^[A-Za-z0-9_./=:,@%+\- ]+$/;
-
-// A command line without shell syntax runs directly (one exec instead of two); anything else through sh.
-export function splitCommand(command: string): string[] {
-  const cmd = command.trim();
-  return SIMPLE_COMMAND_RE.test(cmd) ? cmd.split(/ +/) : ['/bin/sh', '-c', cmd];
-}
 
 export function commandArgv(cfg: FunctionConfig, codeDir: string): string[] {
   return cfg.command !== undefined ? splitCommand(cfg.command) : [path.join(codeDir, cfg.file as string)];

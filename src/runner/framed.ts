@@ -1,10 +1,7 @@
 // The original faass's framed output: [u32 BE H][H bytes JSON {"code":N,"headers":{...}}][u32 BE B][B bytes body].
 // Parsed strictly: anything else is the function's error, reported, never thrown past the runner.
-export interface FramedResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
+import type { FunctionAnswer } from '../lib/rpc';
+export type FramedResponse = FunctionAnswer;
 
 export const MAX_FRAME_HEADER = 1024 * 1024;
 const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

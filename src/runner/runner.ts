@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { FunctionConfig } from '../lib/function-config';
 import { FaassError, errorBody } from '../lib/errors';
 import { Lifecycle } from '../lib/activation';
-import { callIdFrom, readBody } from '../lib/http-util';
+import { HOP_BY_HOP, callIdFrom, readBody } from '../lib/http-util';
 import { FrameDecoder, RPC_PREFACE, RpcRequestMeta, encodeFrame } from '../lib/rpc';
 import { log, errorMessage } from '../lib/log';
 import { CallError, CallLog } from '../lib/call-log';
@@ -30,7 +30,6 @@ export function createExecutor(cfg: FunctionConfig, codeDir: string, docker: Doc
 }
 
 const RUNNER_BODY_LIMIT = 1024 ** 3;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
 export interface CallInput {
   method: string;

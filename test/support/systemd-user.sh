@@ -2,7 +2,8 @@
 # A real systemd user manager with its own journald, confined to cgroups of its own, for tests.
 # Usage: systemd-user.sh start DIR   (prints the environment to use, as KEY=VALUE lines)
 #        systemd-user.sh stop DIR
-# See ../../../shared/SYSTEMD-SANDBOX.md for why each step is here.
+# Each step answers a fact of these machines (a user manager where systemd is not PID 1, its own
+# cgroups, journald, private XDG dirs): see the comments at each step and README.md "Test".
 set -euo pipefail
 
 cmd=${1:?usage: systemd-user.sh start|stop DIR}
