@@ -4,10 +4,9 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const http = require('node:http');
-const net = require('node:net');
+const { startUserManager, freePort } = require('../test/support/user-manager.js');
 
 const ROOT = path.resolve(__dirname, '..');
-const SANDBOX = path.join(ROOT, 'test/support/systemd-user.sh');
 const FAASSCTL = path.join(ROOT, 'dist/faassctl/main.js');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -15,15 +14,6 @@ const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const summary = (ms) => ({ p50_ms: round(pct(ms, 50)), p90_ms: round(pct(ms, 90)), runs: ms.length });
 const progress = (m) => process.stderr.write(`bench: ${m}\n`);
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function timedRequest(port, urlPath, opts = {}) {
   const body = opts.body ?? 'x';
@@ -86,20 +76,11 @@ function wrk(url, seconds, c) {
   };
 }
 
-// A systemd user manager of our own; returns env and a stop function.
+// A systemd user manager of our own (test/support/user-manager.js); with faassctl and systemctl.
 function startManager() {
-  const base = process.env.FAASS_TEST_ROOT || '/var/lib/faass-test';
-  fs.mkdirSync(base, { recursive: true });
-  const dir = fs.mkdtempSync(path.join(base, 'bench-'));
-  const out = execFileSync('bash', [SANDBOX, 'start', dir], { encoding: 'utf8' });
-  const env = { ...process.env, HOME: path.join(dir, 'home') };
-  for (const line of out.trim().split('\n')) env[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+  const { dir, env, stop } = startUserManager('bench-');
   const ctl = (...args) => execFileSync(process.execPath, [FAASSCTL, ...args], { env, encoding: 'utf8' });
   const systemctl = (...args) => execFileSync('systemctl', ['--user', ...args], { env, encoding: 'utf8' });
-  const stop = () => {
-    execFileSync('bash', [SANDBOX, 'stop', dir], { stdio: 'inherit' });
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
   return { dir, env, ctl, systemctl, stop };
 }
 

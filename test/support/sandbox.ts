@@ -1,15 +1,11 @@
 // A real systemd user manager (with journald) per test file; see systemd-user.sh.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import * as http from 'node:http';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const FAASSCTL = path.join(ROOT, 'dist', 'faassctl', 'main.js');
-const SCRIPT = path.join(__dirname, 'systemd-user.sh');
-// Not under /tmp: generated units use PrivateTmp=, as they would for a real user.
-const BASE = process.env.FAASS_TEST_ROOT || '/var/lib/faass-test';
 
 export interface Run {
   code: number;
@@ -28,26 +24,16 @@ export interface Sandbox {
   stop(): void;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const manager = require('./user-manager.js') as {
+  startUserManager(prefix: string): { dir: string; env: NodeJS.ProcessEnv; stop(): void };
+  freePort(): Promise<number>;
+};
+export const freePort = manager.freePort;
 
 export async function startSandbox(t: { teardown(f: () => unknown): void }): Promise<Sandbox> {
-  fs.mkdirSync(BASE, { recursive: true });
-  const dir = fs.mkdtempSync(path.join(BASE, 'run-'));
-  const out = execFileSync('bash', [SCRIPT, 'start', dir], { encoding: 'utf8', env: { ...process.env, HOME: path.join(dir, 'home') } });
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: path.join(dir, 'home'), MANPATH: path.join(ROOT, 'man') + ':' };
-  for (const line of out.trim().split('\n')) {
-    const i = line.indexOf('=');
-    env[line.slice(0, i)] = line.slice(i + 1);
-  }
+  const { dir, env: managerEnv, stop } = manager.startUserManager('run-');
+  const env: NodeJS.ProcessEnv = { ...managerEnv, MANPATH: path.join(ROOT, 'man') + ':' };
   const port = await freePort();
   const run = (cmd: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}) =>
     new Promise<Run>((resolve) => {
@@ -57,7 +43,6 @@ export async function startSandbox(t: { teardown(f: () => unknown): void }): Pro
       });
       if (opts.input !== undefined) child.stdin?.end(opts.input);
     });
-  let stopped = false;
   const sb: Sandbox = {
     dir,
     env,
@@ -66,12 +51,7 @@ export async function startSandbox(t: { teardown(f: () => unknown): void }): Pro
     faassctlPath: FAASSCTL,
     faassctl: (...args) => run(process.execPath, [sb.faassctlPath, ...args]),
     systemctl: (...args) => run('systemctl', ['--user', ...args]),
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      execFileSync('bash', [SCRIPT, 'stop', dir], { stdio: 'inherit' });
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
   t.teardown(() => sb.stop());
   return sb;

@@ -1,0 +1,48 @@
+// A sandboxed systemd user manager (systemd-user.sh) and a free loopback port, shared by the
+// tests (through sandbox.ts) and the benchmarks (bench/lib.js): one copy of how a sandbox is
+// started, read and stopped.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+
+const SCRIPT = path.join(__dirname, 'systemd-user.sh');
+
+// Not under /tmp: generated units use PrivateTmp=, as they would for a real user.
+const base = () => process.env.FAASS_TEST_ROOT || '/var/lib/faass-test';
+
+// Starts a manager in a new directory under the test root; returns its directory, the
+// environment to reach it (XDG_*, HOME) and stop(), which ends it and removes the directory.
+function startUserManager(prefix) {
+  fs.mkdirSync(base(), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(base(), prefix));
+  const home = path.join(dir, 'home');
+  const out = execFileSync('bash', [SCRIPT, 'start', dir], { encoding: 'utf8', env: { ...process.env, HOME: home } });
+  const env = { ...process.env, HOME: home };
+  for (const line of out.trim().split('\n')) {
+    const i = line.indexOf('=');
+    env[line.slice(0, i)] = line.slice(i + 1);
+  }
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    execFileSync('bash', [SCRIPT, 'stop', dir], { stdio: 'inherit' });
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { dir, env, stop };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+module.exports = { startUserManager, freePort };
