@@ -18,8 +18,8 @@ function micro() {
   const path = require('node:path');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-observe-'));
   const { GatewayMetrics } = require('../dist/gateway/metrics.js');
-  const { CallLog } = require('../dist/lib/call-log.js');
-  const { resolvePaths } = require('../dist/lib/paths.js');
+  const { CallLog } = require('../dist/observe/call-log.js');
+  const { resolvePaths } = require('../dist/core/paths.js');
   const metrics = new GatewayMetrics(resolvePaths({ ...process.env, XDG_STATE_HOME: dir }));
   const N = 1e6;
   const time = (f) => {

@@ -1,18 +1,18 @@
 // The management API (faass-gateway(8), "Management API"): JSON over HTTP on a unix socket of
 // the user's, reached from outside only through the gateway, which authenticates admins first.
-// Every change goes through the same code as faassctl deploy/delete (lib/deploy.ts).
+// Every change goes through the same code as faassctl deploy/delete (functions/deploy.ts).
 import * as http from 'node:http';
-import { Paths } from '../lib/paths';
-import { FaassError } from '../lib/errors';
-import { deployFunction, deleteFunction, keepAccess, rebuildFunction, DeploySpec } from '../lib/deploy';
-import { FunctionConfig, FunctionInput, listFunctionNames, loadFunctionConfig, configInput } from '../lib/function-config';
+import { Paths } from '../core/paths';
+import { FaassError } from '../core/errors';
+import { deployFunction, deleteFunction, keepAccess, rebuildFunction, DeploySpec } from '../functions/deploy';
+import { FunctionConfig, FunctionInput, listFunctionNames, loadFunctionConfig, configInput } from '../functions/function-config';
 import { unpackTarGz, checkFileName } from './upload';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadGatewayConfig } from '../lib/gateway-config';
-import { readBody, sendError } from '../lib/http-util';
-import { isValidName, validateName } from '../lib/validate';
-import { log, errorMessage } from '../lib/log';
+import { loadSettings } from '../core/settings';
+import { readBody, sendError } from '../core/http-util';
+import { isValidName, validateName } from '../core/validate';
+import { log, errorMessage } from '../observe/log';
 
 const MAX_JSON = 1024 * 1024;
 
@@ -175,7 +175,7 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   }
   if (p === '/api/configuration' || p === '/system/info') {
     if (method !== 'GET') return notAllowed('GET');
-    const gw = loadGatewayConfig(paths);
+    const gw = loadSettings(paths);
     return send(res, 200, { provider: 'faass', gateway: { listen: gw.listen.text, idle: gw.idle, timeout: gw.timeout, max_body: gw.maxBody, tls: gw.tls ? { listen: gw.tls.listen?.text ?? gw.listen.text, http_redirect: gw.tls.redirect } : null }, functions: listFunctionNames(paths).length });
   }
   sendError(res, 'FAASS_E_ROUTE_MISSING', `No API route ${p}; see faass-gateway(8)`, 404);
@@ -202,7 +202,7 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
   }
   const cfg = settings ? null : loadFunctionConfig(paths, name);
   const existed = exists(paths, name);
-  const body = await readBody(req, loadGatewayConfig(paths).maxBody);
+  const body = await readBody(req, loadSettings(paths).maxBody);
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   const staging = path.join(paths.dataDir, 'uploads');
   fs.mkdirSync(staging, { recursive: true, mode: 0o700 });

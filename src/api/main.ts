@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // faass-api: the management API on a unix socket from systemd (faass-api.socket); exits when idle.
 import * as http from 'node:http';
-import { resolvePaths } from '../lib/paths';
-import { FaassError } from '../lib/errors';
-import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
-import { log, errorMessage } from '../lib/log';
+import { resolvePaths } from '../core/paths';
+import { FaassError } from '../core/errors';
+import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
+import { log, errorMessage } from '../observe/log';
 import { apiHandler } from './handlers';
 import * as path from 'node:path';
-import { MetricsStore } from '../lib/metrics-store';
+import { MetricsStore } from '../observe/metrics-store';
 
 const IDLE_SECONDS = 10;
 

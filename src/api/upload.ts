@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar';
-import { FaassError } from '../lib/errors';
+import { FaassError } from '../core/errors';
 
 export const MAX_UNPACKED = 256 * 1024 * 1024;
 

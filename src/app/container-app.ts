@@ -1,5 +1,5 @@
-import { FunctionConfig } from '../lib/function-config';
-import { log, errorMessage } from '../lib/log';
+import { FunctionConfig } from '../functions/function-config';
+import { log, errorMessage } from '../observe/log';
 import { DEFINITION_LABEL, serviceContainerName } from '../docker/names';
 import { EngineApi, EngineError } from '../docker/engine-api';
 import { containerSpec } from '../docker/container-spec';

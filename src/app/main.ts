@@ -4,17 +4,17 @@
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolvePaths, functionCodeDir, serviceFailurePath } from '../lib/paths';
-import { writeFileAtomic } from '../lib/fs-atomic';
-import { loadFunctionConfig } from '../lib/function-config';
-import { loadDockerConfig, loadGatewayConfig } from '../lib/gateway-config';
-import { FaassError } from '../lib/errors';
-import { notify } from '../lib/notify';
-import { log, logWithFields, errorMessage } from '../lib/log';
+import { resolvePaths, functionCodeDir, serviceFailurePath } from '../core/paths';
+import { writeFileAtomic } from '../core/fs-atomic';
+import { loadFunctionConfig } from '../functions/function-config';
+import { loadDockerSettings, loadSettings } from '../core/settings';
+import { FaassError } from '../core/errors';
+import { notify } from '../systemd/notify';
+import { log, logWithFields, errorMessage } from '../observe/log';
 import { waitReady } from './ready';
 import { App, ProcessApp } from './process-app';
-import { ProcessAccounting } from '../lib/accounting';
-import { functionUnitBase } from '../lib/units';
+import { ProcessAccounting } from '../observe/accounting';
+import { functionUnitBase } from '../systemd/units';
 
 const USAGE = 'Usage: faass-app --function NAME; see faass-runner(8)';
 const STOP_GRACE = 10;
@@ -28,8 +28,8 @@ async function main(): Promise<number> {
   if (cfg.kind !== 'service' || cfg.port === undefined) throw new FaassError('FAASS_E_CONFIG_INVALID', `${cfg.name} is not a service (kind=service with a port)`);
   // dockerode is loaded only for container apps (it costs ~200 ms at start).
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const app: App = cfg.runtime === 'docker' ? new (require('./container-app') as typeof import('./container-app')).ContainerApp(cfg, loadDockerConfig(paths).socketPath) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
-  const accounting = loadGatewayConfig(paths).metrics ? new ProcessAccounting(paths, 'app', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}-app.service`) : null;
+  const app: App = cfg.runtime === 'docker' ? new (require('./container-app') as typeof import('./container-app')).ContainerApp(cfg, loadDockerSettings(paths).socketPath) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
+  const accounting = loadSettings(paths).metrics ? new ProcessAccounting(paths, 'app', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}-app.service`) : null;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

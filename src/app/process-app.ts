@@ -1,8 +1,8 @@
 import { spawn, ChildProcess } from 'node:child_process';
-import { FunctionConfig } from '../lib/function-config';
+import { FunctionConfig } from '../functions/function-config';
 import { commandArgv, baseEnv } from '../runner/exec-executor';
 import { LineLogger } from '../runner/line-logger';
-import { killGroup } from '../lib/process-group';
+import { killGroup } from '../core/process-group';
 
 export interface App {
   start(): Promise<void>;

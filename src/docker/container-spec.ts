@@ -5,8 +5,8 @@
 // What differs, and why, is in containerSpec's one switch.
 import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
-import { FunctionConfig } from '../lib/function-config';
-import { splitCommand } from '../lib/command-line';
+import { FunctionConfig } from '../functions/function-config';
+import { splitCommand } from '../functions/command-line';
 import { LABEL, DEFINITION_LABEL, serviceContainerName } from './names';
 
 export const DEFAULT_MEMORY = 512 * 1024 * 1024;

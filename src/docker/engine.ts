@@ -2,8 +2,8 @@
 // few things every caller does with it. dockerode is loaded on first use, never at import:
 // loading it costs 140-200 ms (ssh2, grpc-js, protobufjs), most of a cold start's budget.
 import type Docker from 'dockerode';
-import { Paths } from '../lib/paths';
-import { loadDockerConfig } from '../lib/gateway-config';
+import { Paths } from '../core/paths';
+import { loadDockerSettings } from '../core/settings';
 import { LABEL } from './names';
 
 export function engineClient(socketPath: string): Docker {
@@ -13,7 +13,7 @@ export function engineClient(socketPath: string): Docker {
 
 // The client for the configured engine, with its socket (for messages).
 export function configuredEngine(paths: Paths): { docker: Docker; socketPath: string } {
-  const { socketPath } = loadDockerConfig(paths);
+  const { socketPath } = loadDockerSettings(paths);
   return { docker: engineClient(socketPath), socketPath };
 }
 

@@ -5,7 +5,7 @@
 import type Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fail, FaassError } from '../lib/errors';
+import { fail, FaassError } from '../core/errors';
 import { LABEL } from './names';
 import { engineClient, unreachableCode } from './engine';
 

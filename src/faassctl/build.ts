@@ -1,7 +1,7 @@
 // faassctl build NAME: the function's image again from its build context.
-import { Paths } from '../lib/paths';
-import { rebuildFunction } from '../lib/deploy';
-import { validateName } from '../lib/validate';
+import { Paths } from '../core/paths';
+import { rebuildFunction } from '../functions/deploy';
+import { validateName } from '../core/validate';
 import { BuildProgress, withProgress } from './progress';
 import { sayApplied } from './report';
 import { remoteBuild } from './remote';

@@ -1,8 +1,8 @@
 // What every faassctl command's handler shares: the paths, the global options, where a call
 // goes (this host or --gateway), and the one pending result that main turns into an exit code.
 import type { Argv } from 'yargs';
-import { Paths } from '../lib/paths';
-import { FaassError } from '../lib/errors';
+import { Paths } from '../core/paths';
+import { FaassError } from '../core/errors';
 import { Target, localTarget, remoteTarget, parseGatewayUrl, readTokens, gatewayKey, checkToken } from './client';
 
 export interface Global {

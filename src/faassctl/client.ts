@@ -3,10 +3,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as http from 'node:http';
-import { Paths } from '../lib/paths';
-import { loadGatewayConfig } from '../lib/gateway-config';
-import { ERRORS, ErrorCode, FaassError, fail } from '../lib/errors';
-import { writeFileAtomic, withLock, readIfExists } from '../lib/fs-atomic';
+import { Paths } from '../core/paths';
+import { loadSettings } from '../core/settings';
+import { ERRORS, ErrorCode, FaassError, fail } from '../core/errors';
+import { writeFileAtomic, withLock, readIfExists } from '../core/fs-atomic';
 
 export interface Target {
   label: string; // the gateway as shown in messages (a URL or an address; never a secret)
@@ -69,7 +69,7 @@ export function remoteTarget(url: URL, token: string | undefined, caFile: string
 // The local gateway, as faass.conf says: plain HTTP, or HTTPS with its own certificate trusted
 // when the main socket serves HTTPS.
 export function localTarget(paths: Paths, token: string | undefined): Target {
-  const gw = loadGatewayConfig(paths);
+  const gw = loadSettings(paths);
   const l = gw.listen;
   const https = gw.tls !== undefined && gw.tls.listen === undefined;
   const ca = https ? fs.readFileSync(gw.tls!.cert) : undefined;

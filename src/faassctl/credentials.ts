@@ -1,9 +1,9 @@
 // faassctl credentials add|list|remove: the store is $XDG_CONFIG_HOME/faass/auth.conf.
 import * as fs from 'node:fs';
-import { Paths } from '../lib/paths';
-import { addCredential, loadCredentials, removeCredential } from '../lib/credentials';
-import { applyUnits } from '../lib/deploy';
-import { managerReachable, systemctl } from '../lib/systemctl';
+import { Paths } from '../core/paths';
+import { addCredential, loadCredentials, removeCredential } from '../auth/credentials';
+import { applyUnits } from '../functions/deploy';
+import { managerReachable, systemctl } from '../systemd/systemctl';
 import { Register } from './cli';
 
 // The API's socket listens while an admin credential exists (the gateway answers 404 without one).

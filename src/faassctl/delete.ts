@@ -1,6 +1,6 @@
 // faassctl delete NAME: the function, its code, units and containers go.
-import { Paths } from '../lib/paths';
-import { deleteFunction } from '../lib/deploy';
+import { Paths } from '../core/paths';
+import { deleteFunction } from '../functions/deploy';
 import { sayApplied } from './report';
 import { remoteDelete } from './remote';
 import { Register } from './cli';

@@ -1,90 +1,12 @@
 // faassctl deploy NAME: create or update a function from the command line's settings.
 import * as path from 'node:path';
-import { Paths } from '../lib/paths';
-import { deployFunction, keepAccess } from '../lib/deploy';
-import { FunctionInput } from '../lib/function-config';
-import { fail } from '../lib/errors';
-import { validateName } from '../lib/validate';
+import { Paths } from '../core/paths';
+import { deployFunction, keepAccess } from '../functions/deploy';
 import { BuildProgress, withProgress } from './progress';
 import { sayApplied } from './report';
 import { remoteDeploy } from './remote';
 import { Register } from './cli';
-
-export interface DeployArgs {
-  name: string;
-  runtime?: string;
-  fromFile?: string;
-  command?: string;
-  image?: string;
-  build?: string;
-  network?: string;
-  kind?: string;
-  port?: number;
-  health?: string;
-  readyTimeout?: number;
-  handler?: string;
-  env?: string[];
-  timeout?: number;
-  idle?: number;
-  maxInflight?: number;
-  workers?: number;
-  protocol?: string;
-  contentType?: string;
-  maxOutput?: string;
-  memoryMax?: string;
-  tasksMax?: number;
-  cpuQuota?: number;
-  auth?: string;
-  public?: boolean;
-  passAuthorization?: boolean;
-}
-
-export function parseEnvPairs(pairs: string[] = []): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const p of pairs) {
-    const i = p.indexOf('=');
-    if (i <= 0) fail('FAASS_E_USAGE', `Invalid --env ${JSON.stringify(p)}: expected KEY=VALUE`);
-    env[p.slice(0, i)] = p.slice(i + 1);
-  }
-  return env;
-}
-
-// The settings a deploy gives, as the function file's keys (shared by local and remote mode).
-// build: the build context as it will be seen where the deploy runs.
-export function deployInput(a: DeployArgs, build: string | undefined): FunctionInput {
-  validateName(a.name);
-  if (!a.fromFile && a.command === undefined && a.image === undefined && a.build === undefined && !a.runtime) fail('FAASS_E_USAGE', 'deploy needs --runtime and --from-file PATH, --command CMD, --image IMAGE or --build');
-  if (a.public && a.auth) fail('FAASS_E_USAGE', '--public and --auth exclude each other');
-  if (a.build === '' && !a.fromFile) fail('FAASS_E_USAGE', '--build needs a directory with a Dockerfile (or --from-file DIR --build)');
-  const input: FunctionInput = {
-    runtime: a.runtime ?? (a.image !== undefined || build !== undefined ? 'docker' : a.command !== undefined ? 'exec' : undefined),
-    command: a.command,
-    image: a.image,
-    build,
-    network: a.network,
-    kind: a.kind,
-    port: a.port,
-    health: a.health,
-    ready_timeout: a.readyTimeout,
-    protocol: a.protocol,
-    timeout: a.timeout,
-    idle: a.idle,
-    max_inflight: a.maxInflight,
-    workers: a.workers,
-    max_output: a.maxOutput,
-    content_type: a.contentType,
-    memory_max: a.memoryMax,
-    tasks_max: a.tasksMax,
-    cpu_quota: a.cpuQuota,
-    auth: a.public ? '' : a.auth,
-    pass_authorization: a.passAuthorization,
-    env: parseEnvPairs(a.env),
-  };
-  for (const k of Object.keys(input) as (keyof FunctionInput)[]) if (input[k] === undefined) delete input[k];
-  const numeric = ['timeout', 'idle', 'max_inflight', 'workers', 'tasks_max', 'cpu_quota', 'port', 'ready_timeout'] as const;
-  for (const k of numeric) if (input[k] !== undefined) input[k] = String(input[k]);
-  return input;
-}
+import { DeployArgs, deployInput } from './deploy-input';
 
 export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   // --build DIR: a directory of the user's, rebuilt from in place by faassctl build; with

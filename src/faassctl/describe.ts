@@ -1,8 +1,8 @@
 // faassctl describe NAME: the function's file as written, and its units.
 import * as fs from 'node:fs';
-import { Paths, functionConfPath } from '../lib/paths';
-import { loadFunctionConfig } from '../lib/function-config';
-import { functionUnitBase } from '../lib/units';
+import { Paths, functionConfPath } from '../core/paths';
+import { loadFunctionConfig } from '../functions/function-config';
+import { functionUnitBase } from '../systemd/units';
 import { remoteDescribe } from './remote';
 import { Register } from './cli';
 

@@ -1,6 +1,6 @@
 // faassctl generate-units: every unit from the configuration files (idempotent).
-import { Paths } from '../lib/paths';
-import { applyUnits } from '../lib/deploy';
+import { Paths } from '../core/paths';
+import { applyUnits } from '../functions/deploy';
 import { sayApplied } from './report';
 import { Register } from './cli';
 

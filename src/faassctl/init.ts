@@ -1,13 +1,13 @@
 // faassctl init: create or update the gateway settings (faass.conf).
 import * as fs from 'node:fs';
-import { Paths, gatewayConfPath } from '../lib/paths';
-import { buildGatewayConfig, readGatewayIni, readDockerIni, renderGatewayIni, loadDockerConfig } from '../lib/gateway-config';
-import { writeFileAtomic, readIfExists } from '../lib/fs-atomic';
+import { Paths, gatewayConfPath } from '../core/paths';
+import { buildSettings, readSettingsIni, readDockerIni, renderSettingsIni, loadDockerSettings } from '../core/settings';
+import { writeFileAtomic, readIfExists } from '../core/fs-atomic';
 import { Register } from './cli';
 
 // Creates or updates faass.conf; keys not given keep their value.
 export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number; dockerHost?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; logCalls?: boolean }): Promise<number> {
-  const raw = readGatewayIni(paths);
+  const raw = readSettingsIni(paths);
   const docker = readDockerIni(paths);
   if (a.tlsListen === '') delete raw.tls_listen;
   else if (a.tlsListen !== undefined) raw.tls_listen = a.tlsListen;
@@ -21,12 +21,12 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   if (a.logCalls !== undefined) raw.log_calls = a.logCalls ? 'yes' : 'no';
   if (a.idle !== undefined) raw.idle = String(a.idle);
   else if (raw.idle === undefined) raw.idle = '10';
-  buildGatewayConfig(raw);
-  const text = renderGatewayIni(raw, docker);
+  buildSettings(raw);
+  const text = renderSettingsIni(raw, docker);
   const old = readIfExists(gatewayConfPath(paths));
   writeFileAtomic(gatewayConfPath(paths), text);
   try {
-    loadDockerConfig(paths);
+    loadDockerSettings(paths);
   } catch (e) {
     if (old === null) fs.rmSync(gatewayConfPath(paths));
     else writeFileAtomic(gatewayConfPath(paths), old);

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import { ERRORS, fail } from '../lib/errors';
-import { validateName } from '../lib/validate';
+import { ERRORS, fail } from '../core/errors';
+import { validateName } from '../core/validate';
 import { Target, send, replyError } from './client';
 import { Register } from './cli';
 

@@ -1,6 +1,6 @@
 // faassctl list: a line per function (name, runtime, command or file).
-import { Paths } from '../lib/paths';
-import { listFunctionNames, loadFunctionConfig } from '../lib/function-config';
+import { Paths } from '../core/paths';
+import { listFunctionNames, loadFunctionConfig } from '../functions/function-config';
 import { remoteList } from './remote';
 import { Register } from './cli';
 

@@ -1,6 +1,6 @@
 // faassctl login|logout --gateway URL: a token kept per gateway ($XDG_CONFIG_HOME/faass/credentials).
-import { Paths } from '../lib/paths';
-import { FaassError, fail } from '../lib/errors';
+import { Paths } from '../core/paths';
+import { FaassError, fail } from '../core/errors';
 import { send, replyError, updateTokens, gatewayKey, parseGatewayUrl, checkToken, remoteTarget, credentialsFile } from './client';
 import { Register } from './cli';
 

@@ -1,9 +1,9 @@
 // faassctl logs NAME: the function's journal (or the gateway's).
 import { spawn } from 'node:child_process';
-import { FaassError, fail } from '../lib/errors';
-import { validateName } from '../lib/validate';
-import { functionUnitBase } from '../lib/units';
-import { isValidCallId } from '../lib/http-util';
+import { FaassError, fail } from '../core/errors';
+import { validateName } from '../core/validate';
+import { functionUnitBase } from '../systemd/units';
+import { isValidCallId } from '../core/http-util';
 import { Register } from './cli';
 
 // A function's journal: its runner's (or app's and proxy's) lines, the call lines the gateway

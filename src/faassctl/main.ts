@@ -3,8 +3,8 @@
 // options, handler and work); this file only wires them and maps the outcome to an exit code.
 import yargs, { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { resolvePaths } from '../lib/paths';
-import { FaassError } from '../lib/errors';
+import { resolvePaths } from '../core/paths';
+import { FaassError } from '../core/errors';
 import { Cli, Global, Register } from './cli';
 import * as init from './init';
 import * as deploy from './deploy';

@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tar from 'tar';
 import * as ini from 'ini';
-import { Paths } from '../lib/paths';
-import { FaassError, fail } from '../lib/errors';
-import { validateName } from '../lib/validate';
-import { DeployArgs, deployInput } from './deploy';
+import { Paths } from '../core/paths';
+import { FaassError, fail } from '../core/errors';
+import { validateName } from '../core/validate';
+import { DeployArgs, deployInput } from './deploy-input';
 import { Target, send, sendJson, replyError, updateTokens, gatewayKey, parseGatewayUrl, checkToken, remoteTarget, credentialsFile } from './client';
 
 interface FunctionView {

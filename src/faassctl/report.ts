@@ -1,5 +1,5 @@
 // What a change to the files and units did, said once the same way by every command.
-import { ApplyReport } from '../lib/deploy';
+import { ApplyReport } from '../functions/deploy';
 
 export function sayApplied(report: ApplyReport, what: string): void {
   const u = report.units;

@@ -2,11 +2,11 @@ import * as net from 'node:net';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, ChildProcess } from 'node:child_process';
-import { Paths, functionSocketPath } from '../lib/paths';
-import { loadGatewayConfig } from '../lib/gateway-config';
-import { listFunctionNames } from '../lib/function-config';
-import { Address } from '../lib/validate';
-import { log } from '../lib/log';
+import { Paths, functionSocketPath } from '../core/paths';
+import { loadSettings } from '../core/settings';
+import { listFunctionNames } from '../functions/function-config';
+import { Address } from '../core/validate';
+import { log } from '../observe/log';
 import { Register } from './cli';
 
 interface Program {
@@ -42,7 +42,7 @@ function bindSocket(addr: Address): Promise<net.Server> {
 // faassctl serve: the gateway and one runner per function in the foreground, each handed its
 // socket as LISTEN_FDS the way systemd does, never exiting when idle; restarted if they crash.
 export async function serve(paths: Paths): Promise<number> {
-  const gw = loadGatewayConfig(paths);
+  const gw = loadSettings(paths);
   const dist = path.resolve(__dirname, '..');
   const programs: Program[] = [
     // One socket each, as systemd names them: HTTPS on the main one when TLS has no socket of its own.

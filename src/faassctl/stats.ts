@@ -1,10 +1,10 @@
 // faassctl stats NAME: a function's figures from the metrics file, as a bill would show them
 // per invocation. Totals since the counting began ($XDG_STATE_HOME/faass/metrics.json).
-import { Paths } from '../lib/paths';
-import { fail } from '../lib/errors';
-import { validateName } from '../lib/validate';
-import { listFunctionNames, loadFunctionConfig } from '../lib/function-config';
-import { BUCKETS, Histogram, MetricsData, readMetrics, snapshotAt, subtract, emptyMetrics } from '../lib/metrics-store';
+import { Paths } from '../core/paths';
+import { fail } from '../core/errors';
+import { validateName } from '../core/validate';
+import { listFunctionNames, loadFunctionConfig } from '../functions/function-config';
+import { BUCKETS, Histogram, MetricsData, readMetrics, snapshotAt, subtract, emptyMetrics } from '../observe/metrics-store';
 import { Register } from './cli';
 
 // Prometheus' histogram_quantile: linear within the bucket the rank falls in; null past the

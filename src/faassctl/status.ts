@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
-import { run } from '../lib/systemctl';
-import { fail } from '../lib/errors';
-import { Paths } from '../lib/paths';
+import { run } from '../systemd/systemctl';
+import { fail } from '../core/errors';
+import { Paths } from '../core/paths';
 import { configuredEngine } from '../docker/engine';
-import { loadAllFunctions } from '../lib/deploy';
-import { listFunctionNames, loadFunctionConfig } from '../lib/function-config';
-import { functionUnitBase } from '../lib/units';
-import { readMetrics } from '../lib/metrics-store';
+import { loadAllFunctions } from '../functions/deploy';
+import { listFunctionNames, loadFunctionConfig } from '../functions/function-config';
+import { functionUnitBase } from '../systemd/units';
+import { readMetrics } from '../observe/metrics-store';
 import { Register } from './cli';
 
 interface Proc {

@@ -1,13 +1,13 @@
 // faassctl tls self-signed: a key pair for local HTTPS, made by openssl(1), put in faass.conf.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths, gatewayConfPath } from '../lib/paths';
-import { run } from '../lib/systemctl';
-import { readGatewayIni, readDockerIni, renderGatewayIni, buildGatewayConfig } from '../lib/gateway-config';
-import { writeFileAtomic } from '../lib/fs-atomic';
-import { applyUnits } from '../lib/deploy';
-import { fail } from '../lib/errors';
-import { number } from '../lib/validate';
+import { Paths, gatewayConfPath } from '../core/paths';
+import { run } from '../systemd/systemctl';
+import { readSettingsIni, readDockerIni, renderSettingsIni, buildSettings } from '../core/settings';
+import { writeFileAtomic } from '../core/fs-atomic';
+import { applyUnits } from '../functions/deploy';
+import { fail } from '../core/errors';
+import { number } from '../core/validate';
 import { Register } from './cli';
 
 export async function tlsSelfSigned(paths: Paths, a: { days?: number; host?: string[] }): Promise<number> {
@@ -30,11 +30,11 @@ export async function tlsSelfSigned(paths: Paths, a: { days?: number; host?: str
   fs.chmodSync(tmpKey, 0o600);
   fs.renameSync(tmpKey, key);
   fs.renameSync(tmpCert, cert);
-  const raw = readGatewayIni(paths);
+  const raw = readSettingsIni(paths);
   raw.tls_cert = cert;
   raw.tls_key = key;
-  buildGatewayConfig(raw);
-  writeFileAtomic(gatewayConfPath(paths), renderGatewayIni(raw, readDockerIni(paths)));
+  buildSettings(raw);
+  writeFileAtomic(gatewayConfPath(paths), renderSettingsIni(raw, readDockerIni(paths)));
   const report = await applyUnits(paths, { reload: true });
   if (report.systemd === 'applied') await run('systemctl', ['--user', 'try-restart', 'faass-gateway.service']);
   process.stdout.write(`Wrote ${cert} and ${key} (valid ${days} days for ${san}); the gateway now serves HTTPS${raw.tls_listen ? ` on ${String(raw.tls_listen)}` : ''}. Clients trust it with: curl --cacert ${cert}\n`);

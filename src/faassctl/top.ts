@@ -1,13 +1,13 @@
 // faassctl top: a live table of what each function uses now — processes, CPU, tasks, memory
 // of its units (systemd's accounting where the machine gives it, else the cgroup's own
 // cpu.stat), and calls per second from the metrics file. Ctrl-C ends it.
-import { Paths } from '../lib/paths';
-import { run } from '../lib/systemctl';
-import { fail } from '../lib/errors';
-import { listFunctionNames, loadFunctionConfig } from '../lib/function-config';
-import { functionUnitBase } from '../lib/units';
-import { readMetrics } from '../lib/metrics-store';
-import { readCgroupUse } from '../lib/accounting';
+import { Paths } from '../core/paths';
+import { run } from '../systemd/systemctl';
+import { fail } from '../core/errors';
+import { listFunctionNames, loadFunctionConfig } from '../functions/function-config';
+import { functionUnitBase } from '../systemd/units';
+import { readMetrics } from '../observe/metrics-store';
+import { readCgroupUse } from '../observe/accounting';
 import { parseShow } from './status';
 import { Register } from './cli';
 

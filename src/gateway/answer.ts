@@ -1,9 +1,9 @@
 // The answers the gateway gives itself: errors from the catalog, and a request body read whole.
 import type * as http from 'node:http';
-import { ErrorCode, FaassError } from '../lib/errors';
-import { readBody, sendFaassError } from '../lib/http-util';
+import { ErrorCode, FaassError } from '../core/errors';
+import { readBody, sendFaassError } from '../core/http-util';
 
-// The catalog (lib/errors.ts) decides the status; headers say how to go on (Allow, Retry-After…).
+// The catalog (core/errors.ts) decides the status; headers say how to go on (Allow, Retry-After…).
 export function refuse(res: http.ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
   sendFaassError(res, new FaassError(code, message), headers);
 }

@@ -3,7 +3,7 @@
 // (authorize.ts: admins only).
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { Paths } from '../lib/paths';
+import { Paths } from '../core/paths';
 import { refuse } from './answer';
 import { requestHeaders, responseHeaders } from './headers';
 

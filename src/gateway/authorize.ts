@@ -1,10 +1,10 @@
 // Who may pass: a function's `auth=` credentials (none: public), admins everywhere, and only
 // admins to the management API. Failed attempts are counted per source address: after 10 in a
-// minute the address gets 429 until the minute ends (lib/credentials FailureLimiter).
+// minute the address gets 429 until the minute ends (auth/credentials FailureLimiter).
 import type * as http from 'node:http';
-import { FaassError } from '../lib/errors';
-import { Credential, FailureLimiter, Presented, parseAuthorization } from '../lib/credentials';
-import { log } from '../lib/log';
+import { FaassError } from '../core/errors';
+import { Credential, FailureLimiter, Presented, parseAuthorization } from '../auth/credentials';
+import { log } from '../observe/log';
 
 // What authorization looks at in a request.
 export interface Caller {
@@ -26,7 +26,7 @@ export interface Refusal {
   headers: Record<string, string>;
 }
 
-// The credential store as authorization uses it (lib/credentials Verifier).
+// The credential store as authorization uses it (auth/credentials Verifier).
 export interface CredentialCheck {
   readonly hasAdmin: boolean;
   verify(p: Presented): Promise<Credential | null>;

@@ -1,9 +1,9 @@
 // What the gateway knows of each function: its kind and who may call it, read from its file and
 // re-read only when the file changes (a stat per request, no parse).
 import * as fs from 'node:fs';
-import { Paths, functionConfPath } from '../lib/paths';
-import { Kind, parseFunctionConfig } from '../lib/function-config';
-import { log, errorMessage } from '../lib/log';
+import { Paths, functionConfPath } from '../core/paths';
+import { Kind, parseFunctionConfig } from '../functions/function-config';
+import { log, errorMessage } from '../observe/log';
 
 export interface FunctionEntry {
   kind: Kind;

@@ -1,12 +1,12 @@
 // The walk a request takes: route → authorize → forward to a runner, a service or the API.
 // Each step is its own module; this one only puts them in order and counts the call.
 import type * as http from 'node:http';
-import { Paths } from '../lib/paths';
-import { GatewayConfig } from '../lib/gateway-config';
-import { Verifier } from '../lib/credentials';
-import { callId, sendFaassError } from '../lib/http-util';
-import { log, errorMessage } from '../lib/log';
-import { CallLog } from '../lib/call-log';
+import { Paths } from '../core/paths';
+import { Settings } from '../core/settings';
+import { Verifier } from '../auth/credentials';
+import { callId, sendFaassError } from '../core/http-util';
+import { log, errorMessage } from '../observe/log';
+import { CallLog } from '../observe/call-log';
 import { Route, routeOf } from './route';
 import { API_DOOR, Authorizer, Door, callerOf } from './authorize';
 import { FunctionTable } from './function-table';
@@ -32,7 +32,7 @@ export class Gateway {
   readonly metrics: GatewayMetrics | null; // null: metrics = no
 
   constructor(
-    private readonly cfg: GatewayConfig,
+    private readonly cfg: Settings,
     paths: Paths,
   ) {
     this.functions = new FunctionTable(paths);

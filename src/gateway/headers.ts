@@ -1,9 +1,9 @@
 // Header hygiene at the gateway: what crosses from the client's connection to a function's or
 // the API's, and back.
 import type * as http from 'node:http';
-import { HOP_BY_HOP } from '../lib/http-util';
+import { HOP_BY_HOP } from '../core/http-util';
 
-// The gateway stops two request headers more than a runner does (lib/http-util HOP_BY_HOP):
+// The gateway stops two request headers more than a runner does (core/http-util HOP_BY_HOP):
 // Proxy-Authorization is for the proxy the client spoke to, which is this one (RFC 9110
 // 11.7.1), and Expect: 100-continue was answered here, where the body is read whole; passed on,
 // it would ask the next hop for a 100 the client no longer waits for.

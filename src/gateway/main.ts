@@ -3,12 +3,12 @@
 import * as http from 'node:http';
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolvePaths } from '../lib/paths';
-import { loadGatewayConfig } from '../lib/gateway-config';
-import { FaassError } from '../lib/errors';
-import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
-import { Address, address, number } from '../lib/validate';
-import { log, logWithFields, errorMessage } from '../lib/log';
+import { resolvePaths } from '../core/paths';
+import { loadSettings } from '../core/settings';
+import { FaassError } from '../core/errors';
+import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
+import { Address, address, number } from '../core/validate';
+import { log, logWithFields, errorMessage } from '../observe/log';
 import { Gateway } from './gateway';
 import { isPassive } from './route';
 
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const fds = takeInheritedFds();
   logWithFields({ SYSLOG_IDENTIFIER: 'faass-gateway' });
   const paths = resolvePaths();
-  const cfg = loadGatewayConfig(paths);
+  const cfg = loadSettings(paths);
   const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
   const gateway = new Gateway(cfg, paths);
   const lifecycle = new Lifecycle({ name: 'gateway', idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => gateway.close(), passive: (req) => isPassive(req, cfg) });

@@ -1,14 +1,14 @@
 // GET /metrics: Prometheus text (prom-client), with OpenFaaS' names for calls and durations.
-// Counts live in lib/metrics-store's file, so they survive the gateway's idle exits; this
+// Counts live in observe/metrics-store's file, so they survive the gateway's idle exits; this
 // process adds what it counted since its last flush. prom-client is loaded at the first scrape
 // only (it costs ~70 ms, which every cold start would pay otherwise).
 import type * as Prom from 'prom-client';
-import { Paths } from '../lib/paths';
-import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, observe, readMetrics, appendSnapshot, emptyHistogram } from '../lib/metrics-store';
-import { log, errorMessage } from '../lib/log';
+import { Paths } from '../core/paths';
+import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, observe, readMetrics, appendSnapshot, emptyHistogram } from '../observe/metrics-store';
+import { log, errorMessage } from '../observe/log';
 import * as fs from 'node:fs';
-import { liveUse, unitParents } from '../lib/accounting';
-import { listFunctionNames } from '../lib/function-config';
+import { liveUse, unitParents } from '../observe/accounting';
+import { listFunctionNames } from '../functions/function-config';
 
 const FLUSH_MS = 2000;
 const SNAPSHOT_MS = 60_000;

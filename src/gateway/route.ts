@@ -2,8 +2,8 @@
 // own endpoints, the management API, or a function by /function/NAME[/rest], /lambda/NAME[/rest]
 // (the original faass's path) or any path with the header X-Function: NAME.
 import type * as http from 'node:http';
-import { FaassError } from '../lib/errors';
-import { isValidName, invalidName } from '../lib/validate';
+import { FaassError } from '../core/errors';
+import { isValidName, invalidName } from '../core/validate';
 
 export interface Route {
   name: string;

@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { FrameDecoder, FunctionAnswer, RPC_PREFACE, RpcResponseMeta, encodeFrame } from '../lib/rpc';
+import { FrameDecoder, FunctionAnswer, RPC_PREFACE, RpcResponseMeta, encodeFrame } from '../core/rpc';
 
 export type RpcAnswer = FunctionAnswer;
 

@@ -1,7 +1,7 @@
 // Calls to a function's runner over faass-rpc, one pooled connection set per function.
 import type * as http from 'node:http';
-import { Paths, functionSocketPath } from '../lib/paths';
-import { log } from '../lib/log';
+import { Paths, functionSocketPath } from '../core/paths';
+import { log } from '../observe/log';
 import { RpcClient, RpcConnectionError } from './rpc-client';
 import { ForwardedCall, POOL_IDLE_MS } from './call';
 import { refuse } from './answer';

@@ -3,9 +3,9 @@
 // --exit-idle-time) and a call is retried once when its connection fails unanswered.
 import * as http from 'node:http';
 import * as fs from 'node:fs';
-import { Paths, functionSocketPath, serviceFailurePath } from '../lib/paths';
-import { log, logLine } from '../lib/log';
-import { CallLog } from '../lib/call-log';
+import { Paths, functionSocketPath, serviceFailurePath } from '../core/paths';
+import { log, logLine } from '../observe/log';
+import { CallLog } from '../observe/call-log';
 import { ForwardedCall, POOL_IDLE_MS } from './call';
 import { refuse } from './answer';
 import { responseHeaders } from './headers';

@@ -1,5 +1,5 @@
-import type { FunctionAnswer } from '../lib/rpc';
-import { ErrorCode, FaassError } from '../lib/errors';
+import type { FunctionAnswer } from '../core/rpc';
+import { ErrorCode, FaassError } from '../core/errors';
 
 export interface Call {
   readonly id: string;

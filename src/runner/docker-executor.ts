@@ -1,8 +1,8 @@
 import type Docker from 'dockerode';
 import { Writable } from 'node:stream';
-import { FunctionConfig } from '../lib/function-config';
-import { FaassError } from '../lib/errors';
-import { log, errorMessage } from '../lib/log';
+import { FunctionConfig } from '../functions/function-config';
+import { FaassError } from '../core/errors';
+import { log, errorMessage } from '../observe/log';
 import { Call, CallResult, Executor, watchdogEnv } from './call';
 import { parseFramed } from './framed';
 import { LineLogger } from './line-logger';

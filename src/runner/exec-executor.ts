@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { FunctionConfig } from '../lib/function-config';
-import { FaassError } from '../lib/errors';
+import { FunctionConfig } from '../functions/function-config';
+import { FaassError } from '../core/errors';
 import { Call, CallResult, Executor, watchdogEnv } from './call';
 import { parseFramed } from './framed';
 import { LineLogger } from './line-logger';
-import { killGroup as killProcessGroup } from '../lib/process-group';
-import { splitCommand } from '../lib/command-line';
+import { killGroup as killProcessGroup } from '../core/process-group';
+import { splitCommand } from '../functions/command-line';
 
 
 export function commandArgv(cfg: FunctionConfig, codeDir: string): string[] {

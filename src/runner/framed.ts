@@ -1,6 +1,6 @@
 // The original faass's framed output: [u32 BE H][H bytes JSON {"code":N,"headers":{...}}][u32 BE B][B bytes body].
 // Parsed strictly: anything else is the function's error, reported, never thrown past the runner.
-import type { FunctionAnswer } from '../lib/rpc';
+import type { FunctionAnswer } from '../core/rpc';
 export type FramedResponse = FunctionAnswer;
 
 export const MAX_FRAME_HEADER = 1024 * 1024;

@@ -1,4 +1,4 @@
-import { Priority, logLine } from '../lib/log';
+import { Priority, logLine } from '../observe/log';
 
 const MAX_LINE = 8192;
 

@@ -3,17 +3,17 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { parseArgs } from 'node:util';
-import { resolvePaths, functionCodeDir } from '../lib/paths';
-import { loadFunctionConfig } from '../lib/function-config';
-import { loadDockerConfig, loadGatewayConfig } from '../lib/gateway-config';
+import { resolvePaths, functionCodeDir } from '../core/paths';
+import { loadFunctionConfig } from '../functions/function-config';
+import { loadDockerSettings, loadSettings } from '../core/settings';
 import type { DockerExecutor } from './docker-executor';
-import { FaassError } from '../lib/errors';
-import { Lifecycle, listenOn, takeInheritedFds } from '../lib/activation';
-import { address, number } from '../lib/validate';
-import { log, logWithFields, errorMessage } from '../lib/log';
+import { FaassError } from '../core/errors';
+import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
+import { address, number } from '../core/validate';
+import { log, logWithFields, errorMessage } from '../observe/log';
 import { CallRunner, connectionHandler, createExecutor, httpHandler } from './runner';
-import { ProcessAccounting } from '../lib/accounting';
-import { functionUnitBase } from '../lib/units';
+import { ProcessAccounting } from '../observe/accounting';
+import { functionUnitBase } from '../systemd/units';
 
 const USAGE = 'Usage: faass-runner --function NAME [--listen ADDRESS] [--idle SECONDS]; see faass-runner(8)';
 
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const codeDir = functionCodeDir(paths, cfg.name);
   // Worker threads share the process's working directory: make it the function's code.
   process.chdir(codeDir);
-  const executor = createExecutor(cfg, codeDir, loadDockerConfig(paths));
+  const executor = createExecutor(cfg, codeDir, loadDockerSettings(paths));
   if (cfg.runtime === 'docker') {
     const removed = await (executor as DockerExecutor).removeLeftovers().catch((e) => {
       log.warning(`Failed to look for leftover containers of ${cfg.name}: ${errorMessage(e)}, ignoring`);
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     });
     if (removed) log.notice(`Removed ${removed} container(s) a previous runner of ${cfg.name} left behind`);
   }
-  const gw = loadGatewayConfig(paths);
+  const gw = loadSettings(paths);
   const accounting = gw.metrics ? new ProcessAccounting(paths, 'runner', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}.service`) : null;
   const calls = new CallRunner(cfg, executor, gw.logCalls);
   const lifecycle = new Lifecycle({

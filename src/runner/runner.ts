@@ -1,19 +1,19 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { FunctionConfig } from '../lib/function-config';
-import { FaassError, errorBody } from '../lib/errors';
-import { Lifecycle } from '../lib/activation';
-import { HOP_BY_HOP, callIdFrom, readBody } from '../lib/http-util';
-import { FrameDecoder, RPC_PREFACE, RpcRequestMeta, encodeFrame } from '../lib/rpc';
-import { log, errorMessage } from '../lib/log';
-import { CallError, CallLog } from '../lib/call-log';
+import { FunctionConfig } from '../functions/function-config';
+import { FaassError, errorBody } from '../core/errors';
+import { Lifecycle } from '../systemd/activation';
+import { HOP_BY_HOP, callIdFrom, readBody } from '../core/http-util';
+import { FrameDecoder, RPC_PREFACE, RpcRequestMeta, encodeFrame } from '../core/rpc';
+import { log, errorMessage } from '../observe/log';
+import { CallError, CallLog } from '../observe/call-log';
 import { Call, CallFailure, CallResult, Executor } from './call';
 import { ExecExecutor } from './exec-executor';
 import { WorkerPool } from './worker-pool';
-import { DockerConfig } from '../lib/gateway-config';
+import { DockerSettings } from '../core/settings';
 
 // The closed set of runtimes, one switch.
-export function createExecutor(cfg: FunctionConfig, codeDir: string, docker: DockerConfig): Executor {
+export function createExecutor(cfg: FunctionConfig, codeDir: string, docker: DockerSettings): Executor {
   switch (cfg.runtime) {
     case 'exec':
       return new ExecExecutor(cfg, codeDir);

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
-import { FunctionConfig } from '../lib/function-config';
-import { FaassError } from '../lib/errors';
-import { log } from '../lib/log';
+import { FunctionConfig } from '../functions/function-config';
+import { FaassError } from '../core/errors';
+import { log } from '../observe/log';
 import { Call, CallFailure, CallResult, Executor } from './call';
 import { baseEnv } from './exec-executor';
 import { Transport, TransportEvents, WorkerMessage, processTransport, threadTransport } from './worker-transport';

@@ -1,9 +1,9 @@
 import { spawn, ChildProcess } from 'node:child_process';
 import { Worker as Thread } from 'node:worker_threads';
 import * as net from 'node:net';
-import { log } from '../lib/log';
+import { log } from '../observe/log';
 import { LineLogger } from './line-logger';
-import { killGroup } from '../lib/process-group';
+import { killGroup } from '../core/process-group';
 
 export interface WorkerMessage {
   id?: number;

@@ -3,7 +3,7 @@ import t from 'tap';
 import { startSandbox, setupGateway, request, load, writeFixture, errorCode } from '../support/sandbox';
 import * as path from 'node:path';
 import { startEngine, BUSYBOX } from '../support/docker';
-import { buildFunctionConfig } from '../../src/lib/function-config';
+import { buildFunctionConfig } from '../../src/functions/function-config';
 import { ContainerApp } from '../../src/app/container-app';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

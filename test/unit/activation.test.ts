@@ -1,10 +1,10 @@
-// The Lifecycle (src/lib/activation.ts): idle exit, start grace, drain on SIGTERM. A fake clock
+// The Lifecycle (src/systemd/activation.ts): idle exit, start grace, drain on SIGTERM. A fake clock
 // drives the timers; the connections are real, to an HTTP server on 127.0.0.1.
 import t, { type Test } from 'tap';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { EventEmitter, once } from 'node:events';
-import { Lifecycle, LifecycleHost, LifecycleOptions, Timer } from '../../src/lib/activation';
+import { Lifecycle, LifecycleHost, LifecycleOptions, Timer } from '../../src/systemd/activation';
 
 delete process.env.NOTIFY_SOCKET; // sd_notify stays a no-op
 t.setTimeout(60_000);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { inputFromJson, functionView } from '../../src/api/handlers';
-import { buildFunctionConfig } from '../../src/lib/function-config';
+import { buildFunctionConfig } from '../../src/functions/function-config';
 
 t.test('JSON bodies into deploy input', async (t) => {
   t.same(inputFromJson({ name: 'f', runtime: 'exec', command: 'cat', timeout: 5, pass_authorization: true, env: { A: '1' } }), { name: 'f', input: { runtime: 'exec', command: 'cat', timeout: '5', pass_authorization: true, env: { A: '1' } } });

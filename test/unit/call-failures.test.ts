@@ -3,7 +3,7 @@ import t, { Test } from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildFunctionConfig, FunctionConfig } from '../../src/lib/function-config';
+import { buildFunctionConfig, FunctionConfig } from '../../src/functions/function-config';
 import { CallRunner } from '../../src/runner/runner';
 import { WorkerPool } from '../../src/runner/worker-pool';
 import { processTransport, Transport, TransportEvents } from '../../src/runner/worker-transport';

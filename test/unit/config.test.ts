@@ -1,8 +1,8 @@
 import t from 'tap';
-import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig, FUNCTION_DEFAULTS, configInput } from '../../src/lib/function-config';
-import { buildGatewayConfig, GATEWAY_DEFAULTS } from '../../src/lib/gateway-config';
-import { validateName, address } from '../../src/lib/validate';
-import { FaassError } from '../../src/lib/errors';
+import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig, FUNCTION_DEFAULTS, configInput } from '../../src/functions/function-config';
+import { buildSettings, SETTINGS_DEFAULTS } from '../../src/core/settings';
+import { validateName, address } from '../../src/core/validate';
+import { FaassError } from '../../src/core/errors';
 
 const codeOf = (f: () => unknown) => {
   try {
@@ -136,27 +136,27 @@ t.test('function files round-trip through INI, special characters included', asy
 });
 
 t.test('gateway settings', async (t) => {
-  const d = buildGatewayConfig({});
-  t.equal(d.listen.text, GATEWAY_DEFAULTS.listen);
-  t.equal(d.idle, GATEWAY_DEFAULTS.idle);
-  t.equal(d.timeout, GATEWAY_DEFAULTS.timeout);
+  const d = buildSettings({});
+  t.equal(d.listen.text, SETTINGS_DEFAULTS.listen);
+  t.equal(d.idle, SETTINGS_DEFAULTS.idle);
+  t.equal(d.timeout, SETTINGS_DEFAULTS.timeout);
   t.equal(d.maxBody, 10 * 1024 * 1024);
-  const o = buildGatewayConfig({ listen: '[::1]:9000', idle: '0', timeout: '5', max_body: '1K' });
+  const o = buildSettings({ listen: '[::1]:9000', idle: '0', timeout: '5', max_body: '1K' });
   t.same([o.listen, o.idle, o.timeout, o.maxBody], [{ kind: 'tcp', host: '::1', port: 9000, text: '[::1]:9000' }, 0, 5, 1024]);
   t.same(address('listen', '/run/x.sock'), { kind: 'unix', path: '/run/x.sock', text: '/run/x.sock' });
-  for (const bad of ['localhost:80', '1.2.3.4:0', '1.2.3.4:70000', '300.1.1.1:80', 'x', '']) t.equal(codeOf(() => buildGatewayConfig({ listen: bad })), 'FAASS_E_CONFIG_INVALID', `listen ${bad} refused`);
-  t.equal(codeOf(() => buildGatewayConfig({ port: '80' })), 'FAASS_E_CONFIG_INVALID', 'unknown key refused');
+  for (const bad of ['localhost:80', '1.2.3.4:0', '1.2.3.4:70000', '300.1.1.1:80', 'x', '']) t.equal(codeOf(() => buildSettings({ listen: bad })), 'FAASS_E_CONFIG_INVALID', `listen ${bad} refused`);
+  t.equal(codeOf(() => buildSettings({ port: '80' })), 'FAASS_E_CONFIG_INVALID', 'unknown key refused');
   t.same([d.metrics, d.logCalls], [true, true], 'metrics and call lines on by default');
-  const off = buildGatewayConfig({ metrics: 'no', log_calls: false });
+  const off = buildSettings({ metrics: 'no', log_calls: false });
   t.same([off.metrics, off.logCalls], [false, false]);
-  t.equal(codeOf(() => buildGatewayConfig({ metrics: 'sometimes' })), 'FAASS_E_CONFIG_INVALID', 'metrics takes yes or no');
+  t.equal(codeOf(() => buildSettings({ metrics: 'sometimes' })), 'FAASS_E_CONFIG_INVALID', 'metrics takes yes or no');
 });
 
 t.test('gateway TLS settings', async (t) => {
-  t.equal(buildGatewayConfig({}).tls, undefined, 'off by default');
-  const main = buildGatewayConfig({ tls_cert: '/c.pem', tls_key: '/k.pem' }).tls;
+  t.equal(buildSettings({}).tls, undefined, 'off by default');
+  const main = buildSettings({ tls_cert: '/c.pem', tls_key: '/k.pem' }).tls;
   t.same([main?.cert, main?.key, main?.listen, main?.redirect], ['/c.pem', '/k.pem', undefined, false], 'HTTPS on the main socket');
-  const second = buildGatewayConfig({ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8443', http_redirect: 'yes' }).tls;
+  const second = buildSettings({ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8443', http_redirect: 'yes' }).tls;
   t.same([second?.listen?.text, second?.redirect], ['127.0.0.1:8443', true]);
   const cases: [Record<string, string>, RegExp][] = [
     [{ tls_cert: '/c.pem' }, /go together/],
@@ -167,5 +167,5 @@ t.test('gateway TLS settings', async (t) => {
     [{ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8080' }, /must differ/],
     [{ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8443', http_redirect: 'perhaps' }, /yes or no/],
   ];
-  for (const [raw, re] of cases) t.throws(() => buildGatewayConfig(raw), re, JSON.stringify(raw).slice(0, 70));
+  for (const [raw, re] of cases) t.throws(() => buildSettings(raw), re, JSON.stringify(raw).slice(0, 70));
 });

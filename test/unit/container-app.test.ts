@@ -5,7 +5,7 @@ import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildFunctionConfig } from '../../src/lib/function-config';
+import { buildFunctionConfig } from '../../src/functions/function-config';
 import { containerSpec } from '../../src/docker/container-spec';
 import { ContainerApp } from '../../src/app/container-app';
 

@@ -1,6 +1,6 @@
 // The one container spec: what a per-call container and a service's container get.
 import t from 'tap';
-import { buildFunctionConfig } from '../../src/lib/function-config';
+import { buildFunctionConfig } from '../../src/functions/function-config';
 import { containerSpec } from '../../src/docker/container-spec';
 
 const MiB = 1024 * 1024;

@@ -2,8 +2,8 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { hashSecret, verifySecret, parseAuthorization, addCredential, removeCredential, loadCredentials, authConfPath, Verifier, FailureLimiter } from '../../src/lib/credentials';
-import { resolvePaths } from '../../src/lib/paths';
+import { hashSecret, verifySecret, parseAuthorization, addCredential, removeCredential, loadCredentials, authConfPath, Verifier, FailureLimiter } from '../../src/auth/credentials';
+import { resolvePaths } from '../../src/core/paths';
 
 const tmpPaths = (t: { teardown(f: () => void): void }) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-cred-'));

@@ -4,11 +4,11 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolvePaths, functionConfPath } from '../../src/lib/paths';
+import { resolvePaths, functionConfPath } from '../../src/core/paths';
 import { deploy } from '../../src/faassctl/deploy';
-import { loadFunctionConfig } from '../../src/lib/function-config';
-import { keepAccess } from '../../src/lib/deploy';
-import { FaassError } from '../../src/lib/errors';
+import { loadFunctionConfig } from '../../src/functions/function-config';
+import { keepAccess } from '../../src/functions/deploy';
+import { FaassError } from '../../src/core/errors';
 
 function tempPaths(t: { teardown(f: () => void): void }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-access-'));

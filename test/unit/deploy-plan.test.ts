@@ -1,8 +1,8 @@
 // Deploy planning is pure: what a deploy writes, decided from the spec and the staged code's files.
 import t from 'tap';
-import { checkSpec, resolveHandler, planInput, planConfig, carryAccess, DeploySpec } from '../../src/lib/deploy-plan';
-import { buildFunctionConfig } from '../../src/lib/function-config';
-import { FaassError } from '../../src/lib/errors';
+import { checkSpec, resolveHandler, planInput, planConfig, carryAccess, DeploySpec } from '../../src/functions/deploy-plan';
+import { buildFunctionConfig } from '../../src/functions/function-config';
+import { FaassError } from '../../src/core/errors';
 
 const codeOf = (f: () => unknown) => {
   try {

@@ -2,7 +2,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ERRORS, FaassError } from '../../src/lib/errors';
+import { ERRORS, FaassError } from '../../src/core/errors';
 
 t.test('every error code is documented with its status and exit code', async (t) => {
   const page = fs.readFileSync(path.join(__dirname, '..', '..', 'man', 'man1', 'faassctl.1'), 'utf8');

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Authorizer, API_DOOR, Door, Caller, CredentialCheck, Refusal } from '../../src/gateway/authorize';
-import { Credential, FailureLimiter, Presented, Verifier, addCredential } from '../../src/lib/credentials';
-import { resolvePaths } from '../../src/lib/paths';
-import { log } from '../../src/lib/log';
+import { Credential, FailureLimiter, Presented, Verifier, addCredential } from '../../src/auth/credentials';
+import { resolvePaths } from '../../src/core/paths';
+import { log } from '../../src/observe/log';
 
 // An in-memory credential store: NAME.SECRET tokens, no scrypt.
 class Store implements CredentialCheck {

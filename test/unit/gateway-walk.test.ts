@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { Gateway } from '../../src/gateway/gateway';
-import { buildGatewayConfig } from '../../src/lib/gateway-config';
-import { addCredential } from '../../src/lib/credentials';
-import { resolvePaths, functionConfPath, functionSocketPath } from '../../src/lib/paths';
-import { log } from '../../src/lib/log';
+import { buildSettings } from '../../src/core/settings';
+import { addCredential } from '../../src/auth/credentials';
+import { resolvePaths, functionConfPath, functionSocketPath } from '../../src/core/paths';
+import { log } from '../../src/observe/log';
 
 const quiet = { warning: log.warning, err: log.err };
 log.warning = log.err = () => undefined;
@@ -37,7 +37,7 @@ const app = http.createServer((req, res) => {
   res.end('made');
 });
 
-const gateway = new Gateway(buildGatewayConfig({ metrics: 'no', log_calls: 'no', timeout: '5' }), paths);
+const gateway = new Gateway(buildSettings({ metrics: 'no', log_calls: 'no', timeout: '5' }), paths);
 const server = http.createServer(gateway.handle);
 let port = 0;
 t.before(async () => {

@@ -2,11 +2,11 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BUCKETS, MetricsStore, emptyMetrics, merge, observe, readMetrics, metricsPath, appendSnapshot, snapshotAt, subtract } from '../../src/lib/metrics-store';
-import { cgroupCpuStat, parseCpuStat, unitParents, liveUse, readCgroupUse } from '../../src/lib/accounting';
-import { callLine, callPriority, CallLog } from '../../src/lib/call-log';
-import { resolvePaths } from '../../src/lib/paths';
-import type { MetricsData } from '../../src/lib/metrics-store';
+import { BUCKETS, MetricsStore, emptyMetrics, merge, observe, readMetrics, metricsPath, appendSnapshot, snapshotAt, subtract } from '../../src/observe/metrics-store';
+import { cgroupCpuStat, parseCpuStat, unitParents, liveUse, readCgroupUse } from '../../src/observe/accounting';
+import { callLine, callPriority, CallLog } from '../../src/observe/call-log';
+import { resolvePaths } from '../../src/core/paths';
+import type { MetricsData } from '../../src/observe/metrics-store';
 import { quantile, renderStats, parseSince } from '../../src/faassctl/stats';
 
 const tmpPaths = (t: { teardown(f: () => void): void }) => {

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { killGroup } from '../../src/lib/process-group';
+import { killGroup } from '../../src/core/process-group';
 
 const alive = (pid: number) => {
   try {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { parseRoute } from '../../src/gateway/route';
 import { watchdogEnv } from '../../src/runner/call';
 import { commandArgv } from '../../src/runner/exec-executor';
-import { buildFunctionConfig } from '../../src/lib/function-config';
+import { buildFunctionConfig } from '../../src/functions/function-config';
 
 t.test('routes', async (t) => {
   t.same(parseRoute('/function/hello', undefined), { name: 'hello', path: '/' });

@@ -1,5 +1,5 @@
 // The gateway's faass-rpc client (src/gateway/rpc-client.ts) as a black box, against a fake
-// runner on a unix socket in a temp dir that speaks the protocol of src/lib/rpc.ts.
+// runner on a unix socket in a temp dir that speaks the protocol of src/core/rpc.ts.
 import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventEmitter, once } from 'node:events';
 import { RpcClient, RpcConnectionError, RpcAnswer } from '../../src/gateway/rpc-client';
-import { Frame, FrameDecoder, RpcRequestMeta, encodeFrame } from '../../src/lib/rpc';
+import { Frame, FrameDecoder, RpcRequestMeta, encodeFrame } from '../../src/core/rpc';
 
 t.setTimeout(60_000);
 

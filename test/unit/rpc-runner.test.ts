@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { EventEmitter, once } from 'node:events';
 import { RpcClient, RpcConnectionError } from '../../src/gateway/rpc-client';
 import { CallRunner, connectionHandler } from '../../src/runner/runner';
-import { Lifecycle, LifecycleHost, Timer } from '../../src/lib/activation';
-import { buildFunctionConfig } from '../../src/lib/function-config';
+import { Lifecycle, LifecycleHost, Timer } from '../../src/systemd/activation';
+import { buildFunctionConfig } from '../../src/functions/function-config';
 import { Call, CallResult, Executor } from '../../src/runner/call';
 
 delete process.env.NOTIFY_SOCKET;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { FrameDecoder, RPC_PREFACE, encodeFrame } from '../../src/lib/rpc';
+import { FrameDecoder, RPC_PREFACE, encodeFrame } from '../../src/core/rpc';
 
 t.test('frames survive any chunking', async (t) => {
   const big = Buffer.alloc(200000, 7);

@@ -2,7 +2,7 @@
 import t from 'tap';
 import * as net from 'node:net';
 import * as http from 'node:http';
-import { buildFunctionConfig } from '../../src/lib/function-config';
+import { buildFunctionConfig } from '../../src/functions/function-config';
 import { containerSpec } from '../../src/docker/container-spec';
 import { waitReady } from '../../src/app/ready';
 

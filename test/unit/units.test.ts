@@ -3,14 +3,14 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { renderAllUnits, quote, MARKER, UnitContext } from '../../src/lib/units';
-import { buildGatewayConfig } from '../../src/lib/gateway-config';
-import { applyUnitFiles } from '../../src/lib/unit-files';
-import { buildFunctionConfig } from '../../src/lib/function-config';
+import { renderAllUnits, quote, MARKER, UnitContext } from '../../src/systemd/units';
+import { buildSettings } from '../../src/core/settings';
+import { applyUnitFiles } from '../../src/systemd/unit-files';
+import { buildFunctionConfig } from '../../src/functions/function-config';
 
 const GOLDEN = path.join(__dirname, '..', 'golden');
 const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', proxyd: '/usr/lib/systemd/systemd-socket-proxyd', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' } };
-const gw = buildGatewayConfig({ listen: '127.0.0.1:8080', idle: '10' });
+const gw = buildSettings({ listen: '127.0.0.1:8080', idle: '10' });
 const fns = [
   buildFunctionConfig('hello', { runtime: 'node', file: 'handler.js' }),
   buildFunctionConfig('resize', { runtime: 'exec', command: 'convert - -resize 50% -', timeout: '10', memory_max: '256M', tasks_max: '32', cpu_quota: '50' }),
@@ -64,10 +64,10 @@ t.test('applyUnitFiles writes what changed and removes only its own stale files'
 });
 
 t.test('TLS: the main socket named https, or a second socket for the same service', async (t) => {
-  const onMain = renderAllUnits(buildGatewayConfig({ tls_cert: '/c.pem', tls_key: '/k.pem' }), [], ctx);
+  const onMain = renderAllUnits(buildSettings({ tls_cert: '/c.pem', tls_key: '/k.pem' }), [], ctx);
   t.match(onMain['faass-gateway.socket'], /^FileDescriptorName=https$/m);
   t.notOk('faass-gateway-https.socket' in onMain);
-  const second = renderAllUnits(buildGatewayConfig({ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8443' }), [], ctx);
+  const second = renderAllUnits(buildSettings({ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8443' }), [], ctx);
   t.match(second['faass-gateway.socket'], /^FileDescriptorName=http$/m);
   t.match(second['faass-gateway-https.socket'], /^ListenStream=127\.0\.0\.1:8443\nFileDescriptorName=https\nService=faass-gateway\.service$/m);
   t.match(second['faass-gateway.service'], /^Requires=faass-gateway\.socket faass-gateway-https\.socket$/m);

@@ -10,8 +10,8 @@ import { BroadcastChannel } from 'node:worker_threads';
 import * as ts from 'typescript';
 import { WorkerPool } from '../../src/runner/worker-pool';
 import { processTransport, threadTransport } from '../../src/runner/worker-transport';
-import { buildFunctionConfig } from '../../src/lib/function-config';
-import { FaassError } from '../../src/lib/errors';
+import { buildFunctionConfig } from '../../src/functions/function-config';
+import { FaassError } from '../../src/core/errors';
 import { Call } from '../../src/runner/call';
 
 t.setTimeout(120_000);

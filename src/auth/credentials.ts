@@ -7,10 +7,10 @@ import * as path from 'node:path';
 import * as ini from 'ini';
 import { randomBytes, scrypt, scryptSync, timingSafeEqual, createHash, ScryptOptions } from 'node:crypto';
 import { promisify } from 'node:util';
-import { Paths } from './paths';
-import { fail, FaassError } from './errors';
-import { isValidName, validateName } from './validate';
-import { writeFileAtomic, withLock } from './fs-atomic';
+import { Paths } from '../core/paths';
+import { fail, FaassError } from '../core/errors';
+import { isValidName, validateName } from '../core/validate';
+import { writeFileAtomic, withLock } from '../core/fs-atomic';
 
 export interface Credential {
   readonly name: string;

@@ -1,3 +1,5 @@
+// faass.conf: the host's settings, [gateway] (read by the gateway, and by runners, apps, the
+// API and faassctl for what concerns them: metrics, call lines, body limits) and [docker].
 import * as fs from 'node:fs';
 import * as ini from 'ini';
 import { fail, FaassError } from './errors';
@@ -5,7 +7,7 @@ import { Paths, gatewayConfPath } from './paths';
 import * as path from 'node:path';
 import { Address, address, number, size, plainString, boolean } from './validate';
 
-export interface GatewayConfig {
+export interface Settings {
   readonly listen: Address;
   readonly idle: number; // seconds without connections before the gateway exits; 0 = never
   readonly timeout: number; // seconds to wait for a function's answer
@@ -17,7 +19,7 @@ export interface GatewayConfig {
   readonly logCalls: boolean; // one journal line per call
 }
 
-export const GATEWAY_DEFAULTS = { listen: '127.0.0.1:8080', idle: 10, timeout: 60, maxBody: '10M' };
+export const SETTINGS_DEFAULTS = { listen: '127.0.0.1:8080', idle: 10, timeout: 60, maxBody: '10M' };
 
 const absolutePath = (k: string, v: unknown): string => {
   const s = plainString(k, v);
@@ -40,7 +42,7 @@ const PARSERS = {
 };
 type Key = keyof typeof PARSERS;
 const KEYS = Object.keys(PARSERS) as Key[];
-const DEFAULTS: Partial<Record<Key, unknown>> = { listen: GATEWAY_DEFAULTS.listen, idle: GATEWAY_DEFAULTS.idle, timeout: GATEWAY_DEFAULTS.timeout, max_body: GATEWAY_DEFAULTS.maxBody, http_redirect: false, metrics: true, log_calls: true };
+const DEFAULTS: Partial<Record<Key, unknown>> = { listen: SETTINGS_DEFAULTS.listen, idle: SETTINGS_DEFAULTS.idle, timeout: SETTINGS_DEFAULTS.timeout, max_body: SETTINGS_DEFAULTS.maxBody, http_redirect: false, metrics: true, log_calls: true };
 
 // Each key through its parser (a given value, else the default); undefined: neither.
 function parseKeys(raw: Record<string, unknown>): { [K in Key]: ReturnType<(typeof PARSERS)[K]> | undefined } {
@@ -55,7 +57,7 @@ function parseKeys(raw: Record<string, unknown>): { [K in Key]: ReturnType<(type
   return out as { [K in Key]: ReturnType<(typeof PARSERS)[K]> | undefined };
 }
 
-export function buildGatewayConfig(raw: Record<string, unknown>): GatewayConfig {
+export function buildSettings(raw: Record<string, unknown>): Settings {
   const v = parseKeys(raw);
   // Rules between keys, checked in the order a user would fix them.
   if ((v.tls_cert === undefined) !== (v.tls_key === undefined)) fail('FAASS_E_CONFIG_INVALID', 'tls_cert and tls_key go together');
@@ -94,17 +96,17 @@ function readSections(paths: Paths): Record<string, Record<string, unknown>> {
   }
 }
 
-export function readGatewayIni(paths: Paths): Record<string, unknown> {
+export function readSettingsIni(paths: Paths): Record<string, unknown> {
   return readSections(paths).gateway;
 }
 
-export interface DockerConfig {
+export interface DockerSettings {
   readonly socketPath: string; // the Docker Engine API socket
 }
 
 // [docker] host= as DOCKER_HOST writes it (unix:///path) or a plain path; default: the
 // environment's DOCKER_HOST, then /var/run/docker.sock.
-export function loadDockerConfig(paths: Paths, env: NodeJS.ProcessEnv = process.env): DockerConfig {
+export function loadDockerSettings(paths: Paths, env: NodeJS.ProcessEnv = process.env): DockerSettings {
   const raw = readSections(paths).docker;
   for (const k of Object.keys(raw)) if (k !== 'host') fail('FAASS_E_CONFIG_INVALID', `${gatewayConfPath(paths)}: Unknown key ${JSON.stringify(k)} in [docker]; known keys: host`);
   const given = raw.host ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
@@ -113,17 +115,17 @@ export function loadDockerConfig(paths: Paths, env: NodeJS.ProcessEnv = process.
   return { socketPath: s };
 }
 
-export function loadGatewayConfig(paths: Paths): GatewayConfig {
-  const raw = readGatewayIni(paths);
+export function loadSettings(paths: Paths): Settings {
+  const raw = readSettingsIni(paths);
   try {
-    return buildGatewayConfig(raw);
+    return buildSettings(raw);
   } catch (e) {
     if (e instanceof FaassError) throw new FaassError(e.code, `${gatewayConfPath(paths)}: ${e.message}`);
     throw e;
   }
 }
 
-export function renderGatewayIni(raw: Record<string, unknown>, docker: Record<string, unknown> = {}): string {
+export function renderSettingsIni(raw: Record<string, unknown>, docker: Record<string, unknown> = {}): string {
   const sort = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
   const doc: Record<string, unknown> = { gateway: sort(raw) };
   if (Object.keys(docker).length) doc.docker = sort(docker);

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as ini from 'ini';
-import { fail, FaassError } from './errors';
-import { Paths, functionConfPath } from './paths';
-import { validateName, isValidName, plainString, number, size, oneOf, boolean } from './validate';
+import { fail, FaassError } from '../core/errors';
+import { Paths, functionConfPath } from '../core/paths';
+import { validateName, isValidName, plainString, number, size, oneOf, boolean } from '../core/validate';
 
 export const RUNTIMES = ['exec', 'node', 'python', 'docker'] as const;
 export type Runtime = (typeof RUNTIMES)[number];

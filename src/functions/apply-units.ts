@@ -2,13 +2,13 @@
 // manager) reload it, enable new sockets and restart what runs old code.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths } from './paths';
+import { Paths } from '../core/paths';
 import { FunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
-import { loadGatewayConfig } from './gateway-config';
-import { UnitContext, renderAllUnits, functionUnitBase } from './units';
-import { applyUnitFiles, UnitChanges } from './unit-files';
-import { FaassError } from './errors';
-import { managerReachable, systemctl } from './systemctl';
+import { loadSettings } from '../core/settings';
+import { UnitContext, renderAllUnits, functionUnitBase } from '../systemd/units';
+import { applyUnitFiles, UnitChanges } from '../systemd/unit-files';
+import { FaassError } from '../core/errors';
+import { managerReachable, systemctl } from '../systemd/systemctl';
 
 export interface ApplyReport {
   units: UnitChanges;
@@ -51,7 +51,7 @@ async function syncGatewaySockets(changes: UnitChanges): Promise<void> {
 // sockets of `enable` and restarts the running services of `restart` (so they load new code).
 export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
   const fns = loadAllFunctions(paths);
-  const units = renderAllUnits(loadGatewayConfig(paths), fns, unitContext(paths));
+  const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths));
   const changes = applyUnitFiles(opts.dir ?? paths.unitDir, units);
   if (!opts.reload) return { units: changes, systemd: 'skipped' };
   // The units may write only here (ReadWritePaths=-, ignored if missing): it must exist first.

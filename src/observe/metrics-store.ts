@@ -4,8 +4,8 @@
 // loses at most what was not flushed yet, never the file. Everything in it only grows.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths } from './paths';
-import { writeFileAtomic, withLock } from './fs-atomic';
+import { Paths } from '../core/paths';
+import { writeFileAtomic, withLock } from '../core/fs-atomic';
 import { log, errorMessage } from './log';
 
 // Prometheus' default buckets, as OpenFaaS' gateway_functions_seconds uses them.

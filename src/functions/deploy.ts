@@ -3,14 +3,14 @@
 // happened (reports, warnings) and throws FaassErrors; the CLI and the API say it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths, functionCodeDir, functionConfPath } from './paths';
+import { Paths, functionCodeDir, functionConfPath } from '../core/paths';
 import { FunctionConfig, FunctionInput, renderFunctionConfig, loadFunctionConfig, configInput } from './function-config';
-import { loadDockerConfig } from './gateway-config';
-import { functionUnitBase } from './units';
-import { writeFileAtomic } from './fs-atomic';
-import { fail, FaassError } from './errors';
-import { validateName } from './validate';
-import { managerReachable, systemctl } from './systemctl';
+import { loadDockerSettings } from '../core/settings';
+import { functionUnitBase } from '../systemd/units';
+import { writeFileAtomic } from '../core/fs-atomic';
+import { fail, FaassError } from '../core/errors';
+import { validateName } from '../core/validate';
+import { managerReachable, systemctl } from '../systemd/systemctl';
 import { BuildEvent, buildImage, pruneImages } from '../docker/image-build';
 import { configuredEngine, removeFunctionContainers } from '../docker/engine';
 import { DeploySpec, checkSpec, planInput, planConfig, carryAccess } from './deploy-plan';
@@ -58,13 +58,13 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
     // An image built from the code comes before anything is written: a failed build changes nothing.
     if (input.build !== undefined) {
       const context = path.isAbsolute(String(input.build)) ? String(input.build) : path.join(staged.codeDir, String(input.build));
-      input.image = await buildImage(loadDockerConfig(paths).socketPath, spec.name, context, spec.onBuild ?? (() => undefined));
+      input.image = await buildImage(loadDockerSettings(paths).socketPath, spec.name, context, spec.onBuild ?? (() => undefined));
     }
     const cfg = planConfig(spec, input, exists);
     writeFileAtomic(functionConfPath(paths, spec.name), renderFunctionConfig(cfg));
     if (staged.version) switchVersion(paths, spec.name, staged.version);
     const report = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name] });
-    if (previous?.build !== undefined && previous.image !== undefined && cfg.image !== undefined && cfg.image !== previous.image) await pruneImages(loadDockerConfig(paths).socketPath, spec.name, [cfg.image, previous.image]);
+    if (previous?.build !== undefined && previous.image !== undefined && cfg.image !== undefined && cfg.image !== previous.image) await pruneImages(loadDockerSettings(paths).socketPath, spec.name, [cfg.image, previous.image]);
     return { config: cfg, report };
   } catch (e) {
     if (staged.version) dropVersion(paths, spec.name, staged.version);
@@ -117,7 +117,7 @@ export async function deleteFunction(paths: Paths, name: string): Promise<Delete
   }
   const warnings: string[] = [];
   if (cfg?.runtime === 'docker') await removeFunctionContainers(configuredEngine(paths).docker, name).catch((e: Error) => warnings.push(`Failed to remove the containers of ${name}: ${e.message}`));
-  if (cfg?.build !== undefined) await pruneImages(loadDockerConfig(paths).socketPath, name, []);
+  if (cfg?.build !== undefined) await pruneImages(loadDockerSettings(paths).socketPath, name, []);
   fs.rmSync(functionConfPath(paths, name), { force: true });
   removeAllCode(paths, name);
   const report = await applyUnits(paths, { reload: true });

@@ -3,7 +3,7 @@
 // holds it, its workers and every process it ran — the figure systemd shows as CPUUsageNSec,
 // read from the cgroup itself because systemd drops it when the unit stops at its idle exit.
 import * as fs from 'node:fs';
-import { Paths } from './paths';
+import { Paths } from '../core/paths';
 import { MetricsData, MetricsStore } from './metrics-store';
 
 const FLUSH_MS = 2000;

@@ -2,7 +2,7 @@
 // is the `exists` function it is given (is this file in the staged code?).
 import * as path from 'node:path';
 import { FunctionConfig, FunctionInput, buildFunctionConfig } from './function-config';
-import { fail } from './errors';
+import { fail } from '../core/errors';
 import { imageRepo } from '../docker/image-build';
 
 export interface DeploySpec {

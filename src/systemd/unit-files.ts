@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MARKER, UnitSet } from './units';
-import { writeFileAtomic, readIfExists } from './fs-atomic';
+import { writeFileAtomic, readIfExists } from '../core/fs-atomic';
 
 export interface UnitChanges {
   written: string[];

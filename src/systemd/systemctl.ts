@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { FaassError } from './errors';
+import { FaassError } from '../core/errors';
 
 export interface RunResult {
   code: number;

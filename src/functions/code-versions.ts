@@ -4,9 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Paths, functionCodeDir } from './paths';
-import { replaceSymlink } from './fs-atomic';
-import { fail } from './errors';
+import { Paths, functionCodeDir } from '../core/paths';
+import { replaceSymlink } from '../core/fs-atomic';
+import { fail } from '../core/errors';
 
 export function versionsDir(paths: Paths, name: string): string {
   return path.join(paths.dataDir, 'code', name);

@@ -1,8 +1,8 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as fs from 'node:fs';
-import { Address } from './validate';
-import { log } from './log';
+import { Address } from '../core/validate';
+import { log } from '../observe/log';
 import { notify } from './notify';
 
 export interface InheritedFd {
