@@ -113,11 +113,11 @@ export function apiHandler(paths: Paths): http.RequestListener {
     route(paths, req, res).catch((e) => {
       if (e instanceof FaassError) {
         res.shouldKeepAlive = false;
-        sendError(res, e.code, e.message, e.status);
+        sendError(res, e.code, e.message);
         return;
       }
       log.err(`API ${req.method} ${req.url}: ${errorMessage(e)}`);
-      sendError(res, 'FAASS_E_INTERNAL', 'Internal error in the API; see journalctl --user-unit=faass-api.service', 500);
+      sendError(res, 'FAASS_E_INTERNAL', 'Internal error in the API; see journalctl --user-unit=faass-api.service');
     });
   };
 }
@@ -127,8 +127,7 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   const p = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
   const notAllowed = (allowed: string) => {
-    res.setHeader('allow', allowed);
-    sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${method} is not allowed on ${p}; use ${allowed}`, 405);
+    sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${method} is not allowed on ${p}; use ${allowed}`, { allow: allowed });
   };
   if (p === '/system/functions') {
     if (method === 'GET') return send(res, 200, listFunctionNames(paths).flatMap((n) => viewOrBroken(paths, n)));
@@ -178,7 +177,7 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     const gw = loadSettings(paths);
     return send(res, 200, { provider: 'faass', gateway: { listen: gw.listen.text, idle: gw.idle, timeout: gw.timeout, max_body: gw.maxBody, tls: gw.tls ? { listen: gw.tls.listen?.text ?? gw.listen.text, http_redirect: gw.tls.redirect } : null }, functions: listFunctionNames(paths).length });
   }
-  sendError(res, 'FAASS_E_ROUTE_MISSING', `No API route ${p}; see faass-gateway(8)`, 404);
+  sendError(res, 'FAASS_E_ROUTE_MISSING', `No API route ${p}; see faass-gateway(8)`);
 }
 
 const TAR_GZ = new Set(['application/gzip', 'application/x-gzip', 'application/x-tar+gzip', 'application/x-compressed-tar', 'application/tar+gzip']);

@@ -16,7 +16,8 @@ import { App, ProcessApp } from './process-app';
 import { ProcessAccounting } from '../observe/accounting';
 import { functionUnitBase } from '../systemd/units';
 
-const USAGE = 'Usage: faass-app --function NAME; see faass-runner(8)';
+// Started only by a service's -app unit (faass.conf(5), kind=service).
+const USAGE = 'Usage: faass-app --function NAME; see faass.conf(5), kind=service';
 const STOP_GRACE = 10;
 
 async function main(): Promise<number> {
@@ -26,7 +27,7 @@ async function main(): Promise<number> {
   const cfg = loadFunctionConfig(paths, values.function);
   logWithFields({ SYSLOG_IDENTIFIER: `${functionUnitBase(cfg.name)}-app`, FAASS_FUNCTION: cfg.name });
   if (cfg.kind !== 'service' || cfg.port === undefined) throw new FaassError('FAASS_E_CONFIG_INVALID', `${cfg.name} is not a service (kind=service with a port)`);
-  // dockerode is loaded only for container apps (it costs ~200 ms at start).
+  // Container apps' code is loaded only for them (dockerode, when a container must be created, costs ~200 ms).
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const app: App = cfg.runtime === 'docker' ? new (require('./container-app') as typeof import('./container-app')).ContainerApp(cfg, loadDockerSettings(paths).socketPath) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
   const accounting = loadSettings(paths).metrics ? new ProcessAccounting(paths, 'app', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}-app.service`) : null;

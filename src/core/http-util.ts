@@ -1,19 +1,21 @@
 import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, FaassError, errorBody } from './errors';
+import { ERRORS, ErrorCode, FaassError, errorBody } from './errors';
 
-export function sendError(res: http.ServerResponse, code: ErrorCode, message: string, status: number, extra: Record<string, string> = {}): void {
+// An error answer; the catalog (errors.ts) decides its status, headers say how to go on
+// (Allow, Retry-After, WWW-Authenticate).
+export function sendError(res: http.ServerResponse, code: ErrorCode, message: string, extra: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const body = errorBody(code, message);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+  res.writeHead(ERRORS[code].status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
   res.end(body);
 }
 
 export function sendFaassError(res: http.ServerResponse, e: FaassError, extra: Record<string, string> = {}): void {
-  sendError(res, e.code, e.message, e.status, extra);
+  sendError(res, e.code, e.message, extra);
 }
 
 // Headers that belong to one connection (RFC 9110 7.6.1), and Content-Length, which each side

@@ -7,7 +7,7 @@ const NAME_RULE = "1-63 lowercase letters, digits and '-', starting and ending w
 
 // The one refusal of a bad name (a function's or a credential's), whatever route it came by.
 export function invalidName(name: unknown, what: 'function' | 'credential' = 'function'): FaassError {
-  const shown = JSON.stringify(typeof name === 'string' ? name.slice(0, 80) : (name ?? ''));
+  const shown = JSON.stringify(String(name ?? '').slice(0, 80)); // the name as given, never whole
   return new FaassError('FAASS_E_NAME_INVALID', `Invalid ${what} name ${shown}: use ${NAME_RULE}`);
 }
 

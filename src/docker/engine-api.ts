@@ -1,8 +1,8 @@
-// The four Docker Engine API calls a service's container needs on every cold start (inspect,
-// start, wait, stop), and the removal of one that would not stop, on node:http over the engine's unix socket. dockerode does these too, but
-// loading it takes 140-200 ms here (ssh2, grpc-js, protobufjs), most of a cold start's budget;
-// creating and removing containers, which happens only when a definition changes, still goes
-// through dockerode. API reference: https://docs.docker.com/reference/api/engine/
+// The Docker Engine API calls a service's container needs on every cold start (inspect, start,
+// wait, stop) and the removal of one that would not stop, on node:http over the engine's unix
+// socket. dockerode does these too, but loading it takes 140-200 ms here (ssh2, grpc-js,
+// protobufjs), most of a cold start's budget; creating a container, which happens only when a
+// definition changes, still goes through dockerode. API reference: https://docs.docker.com/reference/api/engine/
 import * as http from 'node:http';
 
 const API = '/v1.41'; // Docker 20.10 and later

@@ -24,10 +24,11 @@ export function unreachableCode(e: unknown): string | null {
 }
 
 // Removes every container of a function (label faass.function=NAME: a service's, leftovers of a
-// killed runner); resolves with how many there were. Listing fails loudly, a removal that fails
-// (the container went meanwhile) does not.
-export async function removeFunctionContainers(docker: Docker, name: string): Promise<number> {
+// killed runner). Listing fails loudly; each removal that fails is reported in `failed` (the
+// caller decides whether a container that went meanwhile matters).
+export async function removeFunctionContainers(docker: Docker, name: string): Promise<{ found: number; failed: string[] }> {
   const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL}=${name}`] } });
-  await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-  return left.length;
+  const failed: string[] = [];
+  await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch((e: Error) => failed.push(`${c.Id.slice(0, 12)}: ${e.message}`))));
+  return { found: left.length, failed };
 }

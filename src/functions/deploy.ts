@@ -116,7 +116,10 @@ export async function deleteFunction(paths: Paths, name: string): Promise<Delete
     if (cfg?.kind === 'service') await systemctl('stop', `${base}-app.service`).catch(() => undefined);
   }
   const warnings: string[] = [];
-  if (cfg?.runtime === 'docker') await removeFunctionContainers(configuredEngine(paths).docker, name).catch((e: Error) => warnings.push(`Failed to remove the containers of ${name}: ${e.message}`));
+  if (cfg?.runtime === 'docker') {
+    const removal = await removeFunctionContainers(configuredEngine(paths).docker, name).catch((e: Error) => ({ found: 0, failed: [e.message] }));
+    for (const f of removal.failed) warnings.push(`Failed to remove a container of ${name} (${f})`);
+  }
   if (cfg?.build !== undefined) await pruneImages(loadDockerSettings(paths).socketPath, name, []);
   fs.rmSync(functionConfPath(paths, name), { force: true });
   removeAllCode(paths, name);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as ini from 'ini';
 import { fail, FaassError } from '../core/errors';
 import { Paths, functionConfPath } from '../core/paths';
-import { validateName, isValidName, plainString, number, size, oneOf, boolean } from '../core/validate';
+import { validateName, isValidName, invalidName, plainString, number, size, oneOf, boolean } from '../core/validate';
 
 export const RUNTIMES = ['exec', 'node', 'python', 'docker'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
@@ -59,101 +59,138 @@ const IMAGE_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]
 
 export type FunctionInput = Partial<Record<(typeof KEYS)[number], unknown>> & { env?: Record<string, unknown> };
 
-// Validates raw values (from INI or from the command line) into a frozen config.
-export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionConfig {
-  validateName(name);
+// A plain string that must match a pattern, refused with what was expected.
+const matching = (re: RegExp, expected: string) => (k: string, v: unknown): string => {
+  const s = plainString(k, v);
+  if (!re.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${k} ${JSON.stringify(s)}: ${expected}`);
+  return s;
+};
+
+const buildContext = (k: string, v: unknown): string => {
+  const s = plainString(k, v);
+  if (s.split('/').includes('..')) fail('FAASS_E_CONFIG_INVALID', `Invalid build ${JSON.stringify(s)}: expected an absolute directory, or one inside the function's code such as . (no ..)`);
+  return s;
+};
+
+const credentialNames = (k: string, v: unknown): readonly string[] => {
+  const names = plainString(k, v, { allowEmpty: true }).split(',').map((n) => n.trim()).filter(Boolean);
+  // The name rule's own words (validate.ts), under this key's code.
+  for (const n of names) if (!isValidName(n)) fail('FAASS_E_CONFIG_INVALID', `auth: ${invalidName(n, 'credential').message}; names are separated by commas`);
+  return Object.freeze([...new Set(names)].sort());
+};
+
+// One parser per key but runtime (parsed first: the rules between keys depend on it). The only
+// place a key's type and range are decided.
+const PARSERS = {
+  kind: (k: string, v: unknown) => oneOf(k, v, KINDS),
+  port: (k: string, v: unknown) => number(k, v, 1, 65535, { integer: true }),
+  health: matching(/^\/[\x21-\x7e]*$/, 'expected a path starting with /'),
+  ready_timeout: (k: string, v: unknown) => number(k, v, 0.1, 3600),
+  command: (k: string, v: unknown) => plainString(k, v),
+  image: matching(IMAGE_RE, 'expected a docker image reference such as busybox:latest'),
+  build: buildContext,
+  network: (k: string, v: unknown) => oneOf(k, v, NETWORKS),
+  file: matching(FILE_RE, "a plain file name inside the function's code directory"),
+  handler: matching(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'expected an identifier'),
+  protocol: (k: string, v: unknown) => oneOf(k, v, PROTOCOLS),
+  timeout: (k: string, v: unknown) => number(k, v, 0.1, 86400),
+  idle: (k: string, v: unknown) => number(k, v, 1, 86400),
+  max_inflight: (k: string, v: unknown) => number(k, v, 1, 100000, { integer: true }),
+  workers: (k: string, v: unknown) => number(k, v, 1, 256, { integer: true }),
+  max_output: (k: string, v: unknown) => size(k, v, 1, 1024 ** 3),
+  content_type: matching(/^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*$/, 'expected a media type such as text/plain'),
+  memory_max: (k: string, v: unknown) => String(size(k, v, 1024 * 1024, 1024 ** 4)),
+  tasks_max: (k: string, v: unknown) => number(k, v, 1, 1000000, { integer: true }),
+  cpu_quota: (k: string, v: unknown) => number(k, v, 1, 100000, { integer: true }),
+  auth: credentialNames,
+  pass_authorization: (k: string, v: unknown) => boolean(k, v),
+};
+type Parsed = { [K in keyof typeof PARSERS]?: ReturnType<(typeof PARSERS)[K]> };
+
+function parseRuntime(name: string, raw: unknown): Runtime {
+  if (raw === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime is required (${RUNTIMES.join(', ')})`);
+  const text = plainString('runtime', raw);
+  if (!(RUNTIMES as readonly string[]).includes(text)) fail('FAASS_E_RUNTIME_UNKNOWN', `Unknown runtime ${JSON.stringify(text)}: expected one of ${RUNTIMES.join(', ')}`);
+  return text as Runtime;
+}
+
+function parseKeys(name: string, raw: FunctionInput): Parsed {
   for (const k of Object.keys(raw)) {
     if (k !== 'env' && !(KEYS as readonly string[]).includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in function ${name}; known keys: ${KEYS.join(', ')}`);
   }
-  if (raw.runtime === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime is required (${RUNTIMES.join(', ')})`);
-  const runtimeText = plainString('runtime', raw.runtime);
-  if (!(RUNTIMES as readonly string[]).includes(runtimeText)) fail('FAASS_E_RUNTIME_UNKNOWN', `Unknown runtime ${JSON.stringify(runtimeText)}: expected one of ${RUNTIMES.join(', ')}`);
-  const runtime = runtimeText as Runtime;
-  const opt = <T>(k: (typeof KEYS)[number], f: (field: string, v: unknown) => T): T | undefined => (raw[k] === undefined ? undefined : f(k, raw[k]));
-  const command = opt('command', (f, v) => plainString(f, v));
-  const file = opt('file', (f, v) => {
-    const s = plainString(f, v);
-    if (!FILE_RE.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid file ${JSON.stringify(s)}: a plain file name inside the function's code directory`);
-    return s;
-  });
-  const handler = opt('handler', (f, v) => {
-    const s = plainString(f, v);
-    if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid handler ${JSON.stringify(s)}: expected an identifier`);
-    return s;
-  });
-  const image = opt('image', (f, v) => {
-    const s = plainString(f, v);
-    if (!IMAGE_RE.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid image ${JSON.stringify(s)}: expected a docker image reference such as busybox:latest`);
-    return s;
-  });
-  const build = opt('build', (f, v) => {
-    const s = plainString(f, v);
-    if (s.split('/').includes('..')) fail('FAASS_E_CONFIG_INVALID', `Invalid build ${JSON.stringify(s)}: expected an absolute directory, or one inside the function's code such as . (no ..)`);
-    return s;
-  });
-  if (build !== undefined && runtime !== 'docker') fail('FAASS_E_CONFIG_INVALID', `Function ${name}: build is only for runtime docker`);
-  if (runtime === 'exec' && command === undefined && file === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime exec needs a command or a file`);
-  if ((runtime === 'node' || runtime === 'python') && file === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime ${runtime} needs a handler file`);
-  if ((runtime === 'node' || runtime === 'python') && command !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: command is only for runtimes exec and docker`);
-  if (runtime === 'docker' && image === undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime docker needs an image`);
-  if (runtime !== 'docker' && (image !== undefined || raw.network !== undefined)) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: image and network are only for runtime docker`);
-  if (runtime === 'docker' && file !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: runtime docker takes its code from the image, not a file`);
-  const kind = opt('kind', (f, v) => oneOf(f, v, KINDS)) ?? 'function';
-  const port = opt('port', (f, v) => number(f, v, 1, 65535, { integer: true }));
-  const health = opt('health', (f, v) => {
-    const s = plainString(f, v);
-    if (!/^\/[\x21-\x7e]*$/.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid health ${JSON.stringify(s)}: expected a path starting with /`);
-    return s;
-  });
+  const out: Record<string, unknown> = {};
+  for (const [k, parse] of Object.entries(PARSERS)) if (raw[k as keyof FunctionInput] !== undefined) out[k] = (parse as (k: string, v: unknown) => unknown)(k, raw[k as keyof FunctionInput]);
+  return out as Parsed;
+}
+
+// Which keys go with which runtime.
+function checkRuntime(name: string, runtime: Runtime, v: Parsed): void {
+  const refuse = (why: string) => fail('FAASS_E_CONFIG_INVALID', `Function ${name}: ${why}`);
+  if (v.build !== undefined && runtime !== 'docker') refuse('build is only for runtime docker');
+  if (runtime === 'exec' && v.command === undefined && v.file === undefined) refuse('runtime exec needs a command or a file');
+  if ((runtime === 'node' || runtime === 'python') && v.file === undefined) refuse(`runtime ${runtime} needs a handler file`);
+  if ((runtime === 'node' || runtime === 'python') && v.command !== undefined) refuse('command is only for runtimes exec and docker');
+  if (runtime === 'docker' && v.image === undefined) refuse('runtime docker needs an image');
+  if (runtime !== 'docker' && (v.image !== undefined || v.network !== undefined)) refuse('image and network are only for runtime docker');
+  if (runtime === 'docker' && v.file !== undefined) refuse('runtime docker takes its code from the image, not a file');
+}
+
+// Which keys go with which kind.
+function checkKind(name: string, kind: Kind, runtime: Runtime, v: Parsed): void {
   if (kind === 'service') {
-    if (port === undefined) fail('FAASS_E_CONFIG_INVALID', `Service ${name}: port is required (the app's port on 127.0.0.1)`);
-    if (runtime !== 'exec' && runtime !== 'docker') fail('FAASS_E_CONFIG_INVALID', `Service ${name}: runtime must be exec (a command) or docker (an image)`);
-    if (runtime === 'exec' && command === undefined) fail('FAASS_E_CONFIG_INVALID', `Service ${name}: runtime exec needs a command that serves HTTP on the port`);
-    if (raw.network === 'none') fail('FAASS_E_CONFIG_INVALID', `Service ${name}: network none would make the app unreachable; use host or bridge`);
-  } else if (port !== undefined || health !== undefined || raw.ready_timeout !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: port, health and ready_timeout are only for kind=service`);
+    const refuse = (why: string) => fail('FAASS_E_CONFIG_INVALID', `Service ${name}: ${why}`);
+    if (v.port === undefined) refuse("port is required (the app's port on 127.0.0.1)");
+    if (runtime !== 'exec' && runtime !== 'docker') refuse('runtime must be exec (a command) or docker (an image)');
+    if (runtime === 'exec' && v.command === undefined) refuse('runtime exec needs a command that serves HTTP on the port');
+    if (v.network === 'none') refuse('network none would make the app unreachable; use host or bridge');
+  } else if (v.port !== undefined || v.health !== undefined || v.ready_timeout !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: port, health and ready_timeout are only for kind=service`);
+}
+
+function parseEnv(raw: Record<string, unknown> = {}): Readonly<Record<string, string>> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw.env ?? {})) {
+  for (const [k, v] of Object.entries(raw)) {
     if (!ENV_KEY_RE.test(k)) fail('FAASS_E_CONFIG_INVALID', `Invalid environment variable name ${JSON.stringify(k)}`);
     env[k] = plainString(`env ${k}`, v, { allowEmpty: true });
   }
-  const cfg: FunctionConfig = {
+  return Object.freeze(env);
+}
+
+// Validates raw values (from INI or from the command line) into a frozen config.
+export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionConfig {
+  validateName(name);
+  const runtime = parseRuntime(name, raw.runtime);
+  const v = parseKeys(name, raw);
+  checkRuntime(name, runtime, v);
+  const kind = v.kind ?? 'function';
+  checkKind(name, kind, runtime, v);
+  const d = FUNCTION_DEFAULTS;
+  return Object.freeze({
     name,
     kind,
     runtime,
-    port,
-    health,
-    readyTimeout: opt('ready_timeout', (f, v) => number(f, v, 0.1, 3600)) ?? 30,
-    command,
-    image,
-    build,
-    network: opt('network', (f, v) => oneOf(f, v, NETWORKS)) ?? (kind === 'service' ? 'host' : 'none'),
-    file,
-    handler,
-    protocol: opt('protocol', (f, v) => oneOf(f, v, PROTOCOLS)) ?? FUNCTION_DEFAULTS.protocol,
-    timeout: opt('timeout', (f, v) => number(f, v, 0.1, 86400)) ?? FUNCTION_DEFAULTS.timeout,
-    idle: opt('idle', (f, v) => number(f, v, 1, 86400)) ?? FUNCTION_DEFAULTS.idle,
-    maxInflight: opt('max_inflight', (f, v) => number(f, v, 1, 100000, { integer: true })) ?? FUNCTION_DEFAULTS.maxInflight,
-    workers: opt('workers', (f, v) => number(f, v, 1, 256, { integer: true })) ?? FUNCTION_DEFAULTS.workers,
-    maxOutput: opt('max_output', (f, v) => size(f, v, 1, 1024 ** 3)) ?? FUNCTION_DEFAULTS.maxOutput,
-    contentType: opt('content_type', (f, v) => {
-      const s = plainString(f, v);
-      if (!/^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*$/.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid content_type ${JSON.stringify(s)}: expected a media type such as text/plain`);
-      return s;
-    }),
-    memoryMax: opt('memory_max', (f, v) => String(size(f, v, 1024 * 1024, 1024 ** 4))),
-    tasksMax: opt('tasks_max', (f, v) => number(f, v, 1, 1000000, { integer: true })),
-    cpuQuota: opt('cpu_quota', (f, v) => number(f, v, 1, 100000, { integer: true })),
-    auth: Object.freeze(
-      opt('auth', (f, v) => {
-        const names = plainString(f, v, { allowEmpty: true }).split(',').map((n) => n.trim()).filter(Boolean);
-        for (const n of names) if (!isValidName(n)) fail('FAASS_E_CONFIG_INVALID', `Invalid auth ${JSON.stringify(n.slice(0, 80))}: expected credential names (lowercase letters, digits and '-'), separated by commas`);
-        return [...new Set(names)].sort();
-      }) ?? [],
-    ),
-    passAuthorization: opt('pass_authorization', (f, v) => boolean(f, v)) ?? false,
-    env: Object.freeze(env),
-  };
-  return Object.freeze(cfg);
+    port: v.port,
+    health: v.health,
+    readyTimeout: v.ready_timeout ?? 30,
+    command: v.command,
+    image: v.image,
+    build: v.build,
+    network: v.network ?? (kind === 'service' ? 'host' : 'none'),
+    file: v.file,
+    handler: v.handler,
+    protocol: v.protocol ?? d.protocol,
+    timeout: v.timeout ?? d.timeout,
+    idle: v.idle ?? d.idle,
+    maxInflight: v.max_inflight ?? d.maxInflight,
+    workers: v.workers ?? d.workers,
+    maxOutput: v.max_output ?? d.maxOutput,
+    contentType: v.content_type,
+    memoryMax: v.memory_max,
+    tasksMax: v.tasks_max,
+    cpuQuota: v.cpu_quota,
+    auth: v.auth ?? Object.freeze([]),
+    passAuthorization: v.pass_authorization ?? false,
+    env: parseEnv(raw.env),
+  });
 }
 
 export function parseFunctionConfig(name: string, text: string): FunctionConfig {
@@ -197,7 +234,7 @@ export function renderFunctionConfig(cfg: FunctionConfig): string {
   if (cfg.auth.length > 0) put('auth', cfg.auth.join(','));
   if (cfg.passAuthorization) put('pass_authorization', 'yes');
   const sorted = Object.fromEntries(Object.entries(cfg.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return '# faass function ' + cfg.name + ' (faass.conf(5)); written by faassctl deploy\n' + ini.stringify({ function: fn, env: sorted });
+  return '# faass function ' + cfg.name + ' (faass.conf(5)); written by faassctl deploy or the management API\n' + ini.stringify({ function: fn, env: sorted });
 }
 
 export function loadFunctionConfig(paths: Paths, name: string): FunctionConfig {

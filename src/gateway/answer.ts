@@ -1,12 +1,10 @@
 // The answers the gateway gives itself: errors from the catalog, and a request body read whole.
 import type * as http from 'node:http';
-import { ErrorCode, FaassError } from '../core/errors';
-import { readBody, sendFaassError } from '../core/http-util';
+import { FaassError } from '../core/errors';
+import { readBody, sendError, sendFaassError } from '../core/http-util';
 
 // The catalog (core/errors.ts) decides the status; headers say how to go on (Allow, Retry-After…).
-export function refuse(res: http.ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
-  sendFaassError(res, new FaassError(code, message), headers);
-}
+export const refuse = sendError;
 
 // The body, or null when it was answered already (413) or the client went away. Read whole before
 // forwarding: an oversize request is a clean 413, not a race with the next hop's early answer.

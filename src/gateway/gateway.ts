@@ -126,7 +126,7 @@ export class Gateway {
   // GET /metrics; other methods are refused.
   private async scrape(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     req.resume();
-    if (!this.metrics) return;
+    if (!this.metrics) return refuse(res, 'FAASS_E_ROUTE_MISSING', 'Metrics are off (faass.conf metrics=no)');
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /metrics; use GET`, { allow: 'GET, HEAD' });
     const text = await this.metrics.render();
     res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });

@@ -28,7 +28,7 @@ export class DockerExecutor implements Executor {
 
   // Containers a previous runner of this function left (it was killed mid-call) are removed.
   async removeLeftovers(): Promise<number> {
-    return removeFunctionContainers(this.docker, this.cfg.name);
+    return (await removeFunctionContainers(this.docker, this.cfg.name)).found; // one that went meanwhile does not matter
   }
 
   async close(): Promise<void> {}

@@ -99,7 +99,7 @@ t.test('docker functions', async (t) => {
     [{ runtime: 'docker', image: 'a', file: 'x.js' }, /from the image/],
     [{ runtime: 'exec', command: 'cat', image: 'a' }, /only for runtime docker/],
     [{ runtime: 'exec', command: 'cat', build: '.' }, /build is only for runtime docker/],
-    [{ runtime: 'exec', command: 'cat', auth: 'ci,Bad Name' }, /Invalid auth/],
+    [{ runtime: 'exec', command: 'cat', auth: 'ci,Bad Name' }, /auth: Invalid credential name "Bad Name"/],
     [{ runtime: 'exec', command: 'cat', auth: 'ci\nExecStart=/bin/sh' }, /auth/],
     [{ runtime: 'exec', command: 'cat', pass_authorization: 'maybe' }, /expected yes or no/],
     [{ runtime: 'docker', image: 'a', build: 'sub/../../x' }, /Invalid build/],

@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { resolvePaths, functionConfPath } from '../../src/core/paths';
 import { deploy } from '../../src/faassctl/deploy';
 import { loadFunctionConfig } from '../../src/functions/function-config';
-import { keepAccess } from '../../src/functions/deploy';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { apiHandler } from '../../src/api/handlers';
 import { FaassError } from '../../src/core/errors';
 
 function tempPaths(t: { teardown(f: () => void): void }) {
@@ -90,15 +92,31 @@ t.test('a redeploy over an unreadable function file is refused unless it says wh
   t.same(loadFunctionConfig(paths, 'report').auth, [], 'so does an explicit --public');
 });
 
-t.test('the API path fails closed the same way', async (t) => {
+t.test('the API fails closed the same way: PUT over a broken file is 409 until it says', async (t) => {
   const paths = tempPaths(t);
-  fs.mkdirSync(path.dirname(functionConfPath(paths, 'x')), { recursive: true });
-  fs.writeFileSync(functionConfPath(paths, 'x'), '[function\n');
-  t.throws(() => keepAccess(paths, 'x', { command: 'cat' }), { code: 'FAASS_E_ACCESS_UNKNOWN' });
-  const input: Record<string, unknown> = { command: 'cat', auth: '' };
-  keepAccess(paths, 'x', input);
-  t.equal(input.auth, '', 'an explicit auth goes through');
-  const fresh: Record<string, unknown> = { command: 'cat' };
-  keepAccess(paths, 'new', fresh);
-  t.equal(fresh.auth, undefined, 'a new function has nothing to keep');
+  await quietly(() => deploy(paths, { name: 'x', command: 'cat', auth: 'ci' }));
+  const file = functionConfPath(paths, 'x');
+  fs.writeFileSync(file, '[function]\nruntime=exec\ncommand=cat\ntimeout=soon\n');
+  const server = http.createServer(apiHandler(paths));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const put = (body: object) =>
+    new Promise<{ status: number; code?: string; message?: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/system/functions', method: 'PUT', headers: { 'content-type': 'application/json' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const j = JSON.parse(Buffer.concat(chunks).toString() || '{}') as { error?: { code: string; message: string } };
+          resolve({ status: res.statusCode ?? 0, code: j.error?.code, message: j.error?.message });
+        });
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  const refused = await quietly(() => put({ name: 'x', command: 'tr a-z A-Z' }));
+  t.match(refused, { status: 409, code: 'FAASS_E_ACCESS_UNKNOWN', message: /"auth"/ }, 'an update that does not say who may call is refused');
+  t.match(fs.readFileSync(file, 'utf8'), /timeout=soon/, 'and the file is untouched');
+  const said = await quietly(() => put({ name: 'x', command: 'tr a-z A-Z', auth: 'ci' }));
+  t.equal(said.status, 200, 'one that says goes through');
+  t.same(loadFunctionConfig(paths, 'x').auth, ['ci']);
 });

@@ -3,6 +3,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { once } from 'node:events';
@@ -99,5 +100,16 @@ t.test('a protected service: 401 without a credential, forwarded with one', asyn
 });
 
 t.test('a function whose runner cannot be reached: 502 after one retry', async (t) => {
-  t.match(await call('/function/open'), { status: 502, code: 'FAASS_E_FUNCTION_UNREACHABLE' });
+  t.match(await call('/function/open'), { status: 502, code: 'FAASS_E_FUNCTION_UNREACHABLE' }, 'no socket at all');
+  // A "runner" that takes each connection and drops it before any answer byte: tried twice.
+  let connections = 0;
+  const dropper = net.createServer((c) => {
+    connections++;
+    c.destroy();
+  });
+  dropper.listen(functionSocketPath(paths, 'open'));
+  await once(dropper, 'listening');
+  t.teardown(() => dropper.close());
+  t.match(await call('/function/open'), { status: 502, code: 'FAASS_E_FUNCTION_UNREACHABLE' }, 'a runner that drops the call');
+  t.equal(connections, 2, 'the call and one retry on a fresh connection, no more');
 });

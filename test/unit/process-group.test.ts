@@ -42,7 +42,7 @@ t.test('with a grace, SIGTERM first; SIGKILL for a group that ignores it', async
   t.teardown(() => void killGroup(child.pid));
   await killGroup(child.pid, 0.3, exited);
   t.equal(child.signalCode, 'SIGKILL', 'the leader, which ignored SIGTERM, was killed after the grace');
-  t.ok(await gone(grandchild), 'the sleep, which did not ignore SIGTERM, is gone');
+  t.ok(await gone(grandchild), 'the sleep (which inherited the ignored SIGTERM) is gone: the SIGKILL reached the whole group');
 });
 
 t.test('with a grace, a leader that stops on SIGTERM is not killed', async (t) => {
