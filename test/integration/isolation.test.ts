@@ -1,0 +1,127 @@
+// A function reaches nothing of faass: a hostile function, deployed as a user would, tries the
+// management API's socket, another (protected) function's socket, the credentials, another
+// function's settings and code, and reports what it reached.
+import t from 'tap';
+import { startSandbox, setupGateway, request, writeFixture } from '../support/sandbox';
+
+// Each probe prints "reached" or "refused: WHY"; the function answers them as one JSON object.
+const HOSTILE = `#!/usr/bin/python3
+import json, os, socket, sys
+sys.stdin.read()
+rt, cfg, data = os.environ["RT"], os.environ["CFG"], os.environ["DATA"]
+def connect(p):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(p)
+    s.sendall(b"GET /system/functions HTTP/1.0\\r\\n\\r\\n" if p.endswith("api.sock") else b"POST / HTTP/1.0\\r\\ncontent-length: 1\\r\\n\\r\\nx")
+    return s.recv(100)
+def read(p):
+    with open(p, "rb") as f:
+        return f.read(100)
+probes = {
+    "api": lambda: connect(rt + "/faass/api.sock"),
+    "other function": lambda: connect(rt + "/faass/fn/secret.sock"),
+    "credentials": lambda: read(cfg + "/faass/auth.conf"),
+    "other settings": lambda: read(cfg + "/faass/functions/secret.conf"),
+    "other code": lambda: os.listdir(data + "/faass/functions/secret"),
+    "own settings": lambda: read(cfg + "/faass/functions/hostile.conf"),
+}
+out = {}
+for name, probe in probes.items():
+    try:
+        probe()
+        out[name] = "reached"
+    except Exception as e:
+        out[name] = "refused: " + type(e).__name__
+print(json.dumps(out))
+`;
+
+// The same probes as warm-worker handlers: a node module and an OpenFaaS-style python handle().
+const NODE_PROBES = `const fs = require('node:fs');
+const net = require('node:net');
+const connect = (p) => new Promise((resolve, reject) => {
+  const s = net.connect(p, () => { s.destroy(); resolve(); });
+  s.on('error', reject);
+});
+module.exports = async () => {
+  const { RT: rt, CFG: cfg, DATA: data } = process.env;
+  const probes = {
+    api: () => connect(rt + '/faass/api.sock'),
+    'other function': () => connect(rt + '/faass/fn/secret.sock'),
+    credentials: async () => fs.readFileSync(cfg + '/faass/auth.conf'),
+    'other settings': async () => fs.readFileSync(cfg + '/faass/functions/secret.conf'),
+    'other code': async () => fs.readdirSync(data + '/faass/functions/secret'),
+  };
+  const out = {};
+  for (const [name, probe] of Object.entries(probes)) {
+    try {
+      await probe();
+      out[name] = 'reached';
+    } catch (e) {
+      out[name] = 'refused: ' + e.code;
+    }
+  }
+  return JSON.stringify(out);
+};
+`;
+const PYTHON_PROBES = `import json, os, socket
+def handle(req):
+    rt, cfg, data = os.environ["RT"], os.environ["CFG"], os.environ["DATA"]
+    def connect(p):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(p)
+        s.close()
+    probes = {
+        "api": lambda: connect(rt + "/faass/api.sock"),
+        "other function": lambda: connect(rt + "/faass/fn/secret.sock"),
+        "credentials": lambda: open(cfg + "/faass/auth.conf", "rb").read(1),
+        "other settings": lambda: open(cfg + "/faass/functions/secret.conf", "rb").read(1),
+        "other code": lambda: os.listdir(data + "/faass/functions/secret"),
+    }
+    out = {}
+    for name, probe in probes.items():
+        try:
+            probe()
+            out[name] = "reached"
+        except Exception as e:
+            out[name] = "refused: " + type(e).__name__
+    return json.dumps(out)
+`;
+
+t.test('a function reaches nothing of faass', async (t) => {
+  const sb = await startSandbox(t);
+  await setupGateway(sb, 1);
+  const env = sb.env as Record<string, string>;
+  t.equal((await sb.faassctl('credentials', 'add', 'root', '--admin')).code, 0, 'an admin: the API socket listens');
+  const ci = (await sb.faassctl('credentials', 'add', 'ci')).stdout.trim();
+  const secretCode = writeFixture(sb, 'secret.sh', '#!/bin/sh\necho "the secret is $TOKEN"\n', 0o755);
+  t.equal((await sb.faassctl('deploy', 'secret', '--runtime', 'exec', '--from-file', secretCode, '--auth', 'ci', '--env', 'TOKEN=s3cret')).code, 0);
+  const hostile = writeFixture(sb, 'hostile.py', HOSTILE, 0o755);
+  const deployed = await sb.faassctl('deploy', 'hostile', '--runtime', 'exec', '--from-file', hostile, '--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`);
+  t.equal(deployed.code, 0, deployed.stderr);
+
+  const r = await request(sb.port, '/function/hostile');
+  t.equal(r.status, 200, 'the hostile function runs (its own code is there)');
+  const reached = JSON.parse(r.body) as Record<string, string>;
+  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code']) t.match(reached[probe], /^refused/, `${probe}: ${reached[probe]}`);
+  t.equal(reached['own settings'], 'reached', 'its own settings are readable (its runner reads them)');
+
+  // Warm workers live in the runner's unit too: the same walls hold for them.
+  const probeEnv = ['--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`];
+  const node = writeFixture(sb, 'probes.js', NODE_PROBES);
+  const python = writeFixture(sb, 'probes.py', PYTHON_PROBES);
+  t.equal((await sb.faassctl('deploy', 'hostile-node', '--runtime', 'node', '--from-file', node, ...probeEnv)).code, 0);
+  t.equal((await sb.faassctl('deploy', 'hostile-py', '--runtime', 'python', '--from-file', python, ...probeEnv)).code, 0);
+  for (const fn of ['hostile-node', 'hostile-py']) {
+    const w = await request(sb.port, `/function/${fn}`);
+    t.equal(w.status, 200, `${fn} runs`);
+    const got = JSON.parse(w.body) as Record<string, string>;
+    for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code']) t.match(got[probe], /^refused/, `${fn}, ${probe}: ${got[probe]}`);
+  }
+
+  // The isolation costs the gateway nothing: the protected function still answers through it.
+  t.equal((await request(sb.port, '/function/secret')).status, 401, 'the protected function wants a credential');
+  const ok = await request(sb.port, '/function/secret', { headers: { authorization: `Bearer ${ci}` } });
+  t.equal(ok.body, 'the secret is s3cret\n', 'and answers with one');
+});
