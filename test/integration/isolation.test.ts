@@ -97,8 +97,10 @@ t.test('a function reaches nothing of faass', async (t) => {
   const ci = (await sb.faassctl('credentials', 'add', 'ci')).stdout.trim();
   const secretCode = writeFixture(sb, 'secret.sh', '#!/bin/sh\necho "the secret is $TOKEN"\n', 0o755);
   t.equal((await sb.faassctl('deploy', 'secret', '--runtime', 'exec', '--from-file', secretCode, '--auth', 'ci', '--env', 'TOKEN=s3cret')).code, 0);
+  // Where faass keeps things, given to the probes as they are given to no function by faass.
+  const probeEnv = ['--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`];
   const hostile = writeFixture(sb, 'hostile.py', HOSTILE, 0o755);
-  const deployed = await sb.faassctl('deploy', 'hostile', '--runtime', 'exec', '--from-file', hostile, '--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`);
+  const deployed = await sb.faassctl('deploy', 'hostile', '--runtime', 'exec', '--from-file', hostile, ...probeEnv);
   t.equal(deployed.code, 0, deployed.stderr);
 
   const r = await request(sb.port, '/function/hostile');
@@ -108,7 +110,6 @@ t.test('a function reaches nothing of faass', async (t) => {
   t.equal(reached['own settings'], 'reached', 'its own settings are readable (its runner reads them)');
 
   // Warm workers live in the runner's unit too: the same walls hold for them.
-  const probeEnv = ['--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`];
   const node = writeFixture(sb, 'probes.js', NODE_PROBES);
   const python = writeFixture(sb, 'probes.py', PYTHON_PROBES);
   t.equal((await sb.faassctl('deploy', 'hostile-node', '--runtime', 'node', '--from-file', node, ...probeEnv)).code, 0);

@@ -5,6 +5,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { EventEmitter, once } from 'node:events';
 import { Lifecycle, LifecycleHost, LifecycleOptions, Timer } from '../../src/systemd/activation';
+import { within } from '../support/within';
 
 delete process.env.NOTIFY_SOCKET; // sd_notify stays a no-op
 t.setTimeout(60_000);
@@ -49,18 +50,6 @@ class FakeHost implements LifecycleHost {
       due.fn();
     }
     this.time = end;
-  }
-}
-
-// A real-time deadline for events that should come at once: a broken Lifecycle fails the test
-// instead of hanging it. Generous: nothing here waits on purpose.
-async function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([p, deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -8,20 +8,24 @@ import * as path from 'node:path';
 import { EventEmitter, once } from 'node:events';
 import { RpcClient, RpcConnectionError, RpcAnswer } from '../../src/gateway/rpc-client';
 import { Frame, FrameDecoder, RpcRequestMeta, encodeFrame } from '../../src/core/rpc';
+import { within } from '../support/within';
 
 t.setTimeout(60_000);
 
-async function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([p, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 const tick = () => new Promise((r) => setImmediate(r));
+
+// The runner closed a connection; the client learns it from its socket's close event, a moment
+// later, and then drops the connection from its pool: wait for that, not for a fixed time.
+async function clientSawClose(c: RpcClient): Promise<void> {
+  const pooled = () => (c as unknown as { conn: unknown }).conn;
+  await within(
+    new Promise<void>((resolve) => {
+      const check = () => (pooled() === null ? resolve() : setImmediate(check));
+      check();
+    }),
+    'the client to drop the closed connection',
+  );
+}
 
 interface Received {
   conn: net.Socket;
@@ -282,7 +286,7 @@ t.test('keep-alive: calls close together share a connection; after idleMs unused
   await within(once(conn, 'end'), 'the client closing the unused connection');
   t.equal(runner.ended[0], conn, 'the client closed it (the pooling side drops first, before the runner’s idle exit)');
   await within(conn.closed ? Promise.resolve([]) : once(conn, 'close'), 'close');
-  await new Promise((r) => setTimeout(r, 50)); // the client's socket sees its close a moment later
+  await clientSawClose(c);
   await serve(3);
   t.equal(runner.connections.length, 2, 'the next call opens a new connection');
 });
@@ -322,7 +326,7 @@ t.test('a connection the runner closed while idle (its idle exit) is not used ag
   await within(first, 'answer');
   ra.conn.end();
   await within(once(ra.conn, 'close'), 'close');
-  await new Promise((r) => setTimeout(r, 50)); // the client's socket sees the close a moment later
+  await clientSawClose(c);
   const second = call(c, 'b').answer;
   const [, rb] = await runner.requests(2);
   t.not(rb.conn, ra.conn, 'a new connection');

@@ -13,19 +13,10 @@ import { CallRunner, connectionHandler } from '../../src/runner/runner';
 import { Lifecycle, LifecycleHost, Timer } from '../../src/systemd/activation';
 import { buildFunctionConfig } from '../../src/functions/function-config';
 import { Call, CallResult, Executor } from '../../src/runner/call';
+import { within } from '../support/within';
 
 delete process.env.NOTIFY_SOCKET;
 t.setTimeout(60_000);
-
-async function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([p, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // Calls wait until the test finishes them by body.
 class HeldExecutor extends EventEmitter implements Executor {

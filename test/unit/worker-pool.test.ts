@@ -13,20 +13,11 @@ import { processTransport, threadTransport } from '../../src/runner/worker-trans
 import { buildFunctionConfig } from '../../src/functions/function-config';
 import { FaassError } from '../../src/core/errors';
 import { Call } from '../../src/runner/call';
+import { within } from '../support/within';
 
 t.setTimeout(120_000);
 
 const WORKERS = path.join(__dirname, '../../src/runner/workers');
-
-async function within<T>(p: Promise<T>, what: string, ms = 20_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([p, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // Polls a condition the test cannot wait for as an event (a process gone, a log line written).
 async function until(what: string, cond: () => boolean, ms = 20_000): Promise<boolean> {
