@@ -24,8 +24,10 @@ const isApiPath = (url: string): boolean => url.startsWith('/system/') || url.st
 // A metrics scrape or a health check: answered, but no reason to stay up (activation.ts). Decided
 // by the route itself: with metrics off, GET /metrics + X-Function is a call like any other.
 export function isPassive(req: http.IncomingMessage, opts: { metrics: boolean }): boolean {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  const to = routeOf(req.url ?? '', req.headers['x-function'], opts).to;
+  const url = req.url ?? '';
+  // Cheap checks first: this runs for every request, and a call is never passive.
+  if ((req.method !== 'GET' && req.method !== 'HEAD') || !(isPath(url, '/metrics') || isPath(url, '/healthz'))) return false;
+  const to = routeOf(url, req.headers['x-function'], opts).to;
   return to === 'health' || to === 'metrics';
 }
 
