@@ -36,24 +36,32 @@ function environment(ctx: UnitContext): string[] {
 
 // What a user manager can enforce without privileges, keeping what Node and functions need
 // (no MemoryDenyWriteExecute: V8's JIT writes code).
+// PrivateUsers=: a user manager that is not root may set up namespaces and capability sets only
+// inside a user namespace of the unit's own; without one, systemd 252 refuses the unit
+// (CapabilityBoundingSet= fails with 218/CAPABILITIES, TemporaryFileSystem= with 226/NAMESPACE)
+// or silently skips the setting (ProtectSystem= leaves / writable, PrivateNetwork= keeps the host's
+// network). Root's manager forgives all of it, which is why the tests run as an ordinary user.
+// No ProtectKernelTunables=/ProtectKernelLogs=: in a user namespace their remounts of /proc fail
+// (226/NAMESPACE, seen here), and they add nothing there: a process with no capability over the
+// host's namespaces can write no tunable and read no kernel log.
 // journal: the unit logs through journald's native socket (fields of its own, observe/log.ts); it
 // is bound in explicitly, as the private /proc of ProcSubset= can leave it out of the unit's
 // mount namespace (seen under a nested manager).
 function sandbox(ctx: UnitContext, readWrite: string[], journal = false): string[] {
   const underTmp = [ctx.xdg.config, ctx.xdg.data, ctx.xdg.state, ctx.dist].some((p) => /^\/(var\/)?tmp(\/|$)/.test(p));
   return [
+    'PrivateUsers=yes',
     'NoNewPrivileges=yes',
     'CapabilityBoundingSet=',
     'AmbientCapabilities=',
     underTmp ? null : 'PrivateTmp=yes', // a private /tmp would hide faass's own files kept there
     'PrivateDevices=yes',
+    'PrivateMounts=yes', // the unit has a mount namespace anyway: nothing it mounts reaches the host
     'ProtectSystem=strict',
     'ProtectHome=read-only',
     ...readWrite.map((p) => `ReadWritePaths=-${p}`),
     journal ? 'BindReadOnlyPaths=-/run/systemd/journal/socket' : null,
-    'ProtectKernelTunables=yes',
     'ProtectKernelModules=yes',
-    'ProtectKernelLogs=yes',
     'ProtectControlGroups=yes',
     'ProtectClock=yes',
     'ProtectHostname=yes',
@@ -66,6 +74,7 @@ function sandbox(ctx: UnitContext, readWrite: string[], journal = false): string
     'RestrictSUIDSGID=yes',
     'LockPersonality=yes',
     'RemoveIPC=yes',
+    'KeyringMode=private', // a user manager's units share the user's session keyring by default
     'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
     'SystemCallArchitectures=native',
     'SystemCallFilter=@system-service',

@@ -2,7 +2,7 @@
 // management API's socket, another (protected) function's socket, the credentials, another
 // function's settings and code, and reports what it reached.
 import t from 'tap';
-import { startSandbox, setupGateway, request, writeFixture } from '../support/sandbox';
+import { startSandbox, setupGateway, request, writeFixture, TEST_USER } from '../support/sandbox';
 
 // Each probe prints "reached" or "refused: WHY"; the function answers them as one JSON object.
 const HOSTILE = `#!/usr/bin/python3
@@ -90,7 +90,7 @@ def handle(req):
 `;
 
 t.test('a function reaches nothing of faass', async (t) => {
-  const sb = await startSandbox(t);
+  const sb = await startSandbox(t, { user: TEST_USER });
   await setupGateway(sb, 1);
   const env = sb.env as Record<string, string>;
   t.equal((await sb.faassctl('credentials', 'add', 'root', '--admin')).code, 0, 'an admin: the API socket listens');

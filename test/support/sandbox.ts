@@ -26,18 +26,25 @@ export interface Sandbox {
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const manager = require('./user-manager.js') as {
-  startUserManager(prefix: string): { dir: string; env: NodeJS.ProcessEnv; stop(): void };
+  startUserManager(prefix: string, user?: string): { dir: string; env: NodeJS.ProcessEnv; as: string[]; stop(): void };
   freePort(): Promise<number>;
 };
 export const freePort = manager.freePort;
 
-export async function startSandbox(t: { teardown(f: () => unknown): void }): Promise<Sandbox> {
-  const { dir, env: managerEnv, stop } = manager.startUserManager('run-');
+// The account ordinary-user sandboxes run as (created by systemd-user.sh when missing).
+export const TEST_USER = 'faass-test';
+
+// opts.user: run the manager, and every command the sandbox runs, as an ordinary account
+// instead of root, as faass runs on a real machine (root's user manager forgives sandboxing
+// settings an ordinary user's refuses).
+export async function startSandbox(t: { teardown(f: () => unknown): void }, opts: { user?: string } = {}): Promise<Sandbox> {
+  const { dir, env: managerEnv, as, stop } = manager.startUserManager('run-', opts.user);
   const env: NodeJS.ProcessEnv = { ...managerEnv, MANPATH: path.join(ROOT, 'man') + ':' };
   const port = await freePort();
   const run = (cmd: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}) =>
     new Promise<Run>((resolve) => {
-      const child = execFile(cmd, args, { env, timeout: opts.timeoutMs ?? 120000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const [file, ...argv] = [...as, cmd, ...args];
+      const child = execFile(file, argv, { env, timeout: opts.timeoutMs ?? 120000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : 1) : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       });

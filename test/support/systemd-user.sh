@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
 # A real systemd user manager with its own journald, confined to cgroups of its own, for tests.
-# Usage: systemd-user.sh start DIR   (prints the environment to use, as KEY=VALUE lines)
+# Usage: systemd-user.sh start DIR [USER]   (prints the environment to use, as KEY=VALUE lines)
 #        systemd-user.sh stop DIR
+# With USER (an ordinary account, created when missing), the manager and everything it starts
+# run as that user, as they do on a real machine: systemd grants a user manager that is not
+# root none of the privileges sandboxing options need without a user namespace (seen: units
+# that start as root fail with 218/CAPABILITIES or 226/NAMESPACE as anyone else).
 # Each step answers a fact of these machines (a user manager where systemd is not PID 1, its own
 # cgroups, journald, private XDG dirs): see the comments at each step and README.md "Test".
 set -euo pipefail
 
-cmd=${1:?usage: systemd-user.sh start|stop DIR}
-dir=${2:?usage: systemd-user.sh start|stop DIR}
+cmd=${1:?usage: systemd-user.sh start|stop DIR [USER]}
+dir=${2:?usage: systemd-user.sh start|stop DIR [USER]}
+user=${3:-}
+
+# An ordinary account for the tests: no login, no home of its own (each run has one), in
+# systemd-journal so that journalctl shows it the sandbox's journal (kept in /run, which
+# journald does not split per user).
+ensure_user() {
+  id -u "$1" >/dev/null 2>&1 && return 0
+  useradd --system --no-create-home --shell /usr/sbin/nologin --groups systemd-journal "$1" 2>/dev/null || id -u "$1" >/dev/null
+}
 
 own_cgroup() { # own_cgroup HIERARCHY -> this process's path in it
   local h=$1 line
@@ -24,8 +37,15 @@ own_cgroup() { # own_cgroup HIERARCHY -> this process's path in it
 start() {
   mkdir -p "$dir/runtime" "$dir/config" "$dir/data" "$dir/state" "$dir/home"
   chmod 700 "$dir/runtime"
-  local uid name
+  local uid name as=()
   uid=$(id -u)
+  if [ -n "$user" ]; then
+    ensure_user "$user"
+    uid=$(id -u "$user")
+    chmod 755 "$dir"
+    chown -R "$user:" "$dir/runtime" "$dir/config" "$dir/data" "$dir/state" "$dir/home"
+    as=(setpriv --reuid="$uid" --regid="$(id -g "$user")" --init-groups)
+  fi
   name="faass-test-$$.slice/user.slice/user-$uid.slice/user@$uid.service"
   : > "$dir/cgroups"
   local h base
@@ -45,6 +65,8 @@ start() {
         cat "$parent/cpuset.mems" > "$p/cpuset.mems"
       fi
     done
+    # The manager creates its units' cgroups below its own: delegated to it, as logind does.
+    [ -z "$user" ] || chown -R "$user:" "$p"
     echo "$p" >> "$dir/cgroups"
   done
   export XDG_RUNTIME_DIR=$dir/runtime XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data XDG_STATE_HOME=$dir/state
@@ -59,11 +81,11 @@ start() {
       mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system
       /usr/lib/systemd/systemd-journald &
       i=0; while [ ! -S /run/systemd/journal/stdout ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
-      exec /usr/lib/systemd/systemd --user' > "$dir/manager.log" 2>&1 < /dev/null
+      exec "$@" /usr/lib/systemd/systemd --user' sh "${as[@]}" > "$dir/manager.log" 2>&1 < /dev/null
   ) &
   echo $! > "$dir/manager.pid"
   local i=0
-  until systemctl --user show --property=Version 2>/dev/null | grep -q '^Version='; do
+  until "${as[@]}" systemctl --user show --property=Version 2>/dev/null | grep -q '^Version='; do
     i=$((i + 1))
     if [ $i -gt 200 ]; then echo "systemd --user did not come up; see $dir/manager.log" >&2; cat "$dir/manager.log" >&2; exit 1; fi
     sleep 0.05
@@ -74,7 +96,10 @@ start() {
 stop() {
   [ -f "$dir/cgroups" ] || return 0
   if [ -S "$dir/runtime/systemd/private" ]; then
-    XDG_RUNTIME_DIR=$dir/runtime timeout 20 systemctl --user stop 'faass-*' >/dev/null 2>&1 || true
+    local owner as=()
+    owner=$(stat -c %u "$dir/runtime")
+    [ "$owner" = 0 ] || as=(setpriv --reuid="$owner" --regid="$(stat -c %g "$dir/runtime")" --init-groups)
+    XDG_RUNTIME_DIR=$dir/runtime timeout 20 "${as[@]}" systemctl --user stop 'faass-*' >/dev/null 2>&1 || true
   fi
   local sd p pid tries=0
   sd=$(grep '/sys/fs/cgroup/systemd/' "$dir/cgroups" | head -n1)

@@ -13,17 +13,22 @@ const SCRIPT = path.join(__dirname, 'systemd-user.sh');
 const base = () => process.env.FAASS_TEST_ROOT || '/var/lib/faass-test';
 
 // Starts a manager in a new directory under the test root; returns its directory, the
-// environment to reach it (XDG_*, HOME) and stop(), which ends it and removes the directory.
-function startUserManager(prefix) {
+// environment to reach it (XDG_*, HOME), `as` (the command prefix that runs a command as the
+// manager's user: empty for root) and stop(), which ends it and removes the directory.
+// (`as` also drops NODE_OPTIONS, which tap sets on every child to track it, writing under the
+// checkout, where that user may not.)
+// user: an ordinary account to run the manager as (systemd-user.sh creates it when missing).
+function startUserManager(prefix, user) {
   fs.mkdirSync(base(), { recursive: true });
   const dir = fs.mkdtempSync(path.join(base(), prefix));
   const home = path.join(dir, 'home');
-  const out = execFileSync('bash', [SCRIPT, 'start', dir], { encoding: 'utf8', env: { ...process.env, HOME: home } });
+  const out = execFileSync('bash', [SCRIPT, 'start', dir, ...(user ? [user] : [])], { encoding: 'utf8', env: { ...process.env, HOME: home } });
   const env = { ...process.env, HOME: home };
   for (const line of out.trim().split('\n')) {
     const i = line.indexOf('=');
     env[line.slice(0, i)] = line.slice(i + 1);
   }
+  const as = user ? ['setpriv', `--reuid=${user}`, `--regid=${execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim()}`, '--init-groups', 'env', '-u', 'NODE_OPTIONS'] : [];
   let stopped = false;
   const stop = () => {
     if (stopped) return;
@@ -31,7 +36,7 @@ function startUserManager(prefix) {
     execFileSync('bash', [SCRIPT, 'stop', dir], { stdio: 'inherit' });
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  return { dir, env, stop };
+  return { dir, env, as, stop };
 }
 
 function freePort() {
