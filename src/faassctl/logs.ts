@@ -1,26 +1,19 @@
-// faassctl logs NAME: the function's journal (or the gateway's).
+// faassctl logs NAME: the function's journal (or the gateway's, or the API's).
 import { spawn } from 'node:child_process';
 import { FaassError, fail } from '../core/errors';
 import { validateName } from '../core/validate';
-import { functionUnitBase } from '../systemd/units';
+import { journalMatch, isFaassLogName } from '../systemd/journal-match';
 import { isValidCallId } from '../core/http-util';
 import { Register } from './cli';
 
 // A function's journal: its runner's (or app's and proxy's) lines, the call lines the gateway
 // logs for a service, and the manager's messages about its units; --call: one call's lines only.
+// Chosen by the units journald saw send them, never by fields a sender sets (journal-match.ts):
+// a function can write lines into its own log only.
 export function logs(name: string, a: { follow?: boolean; lines?: number; priority?: string; since?: string; call?: string }): Promise<number> {
-  const args = ['--no-pager', '-o', 'short-iso'];
-  if (name === 'gateway') args.push('--user-unit=faass-gateway.service');
-  else {
-    const base = functionUnitBase(validateName(name));
-    if (a.call !== undefined) {
-      if (!isValidCallId(a.call)) fail('FAASS_E_USAGE', `Invalid call id ${JSON.stringify(a.call.slice(0, 80))}: letters, digits and . _ : - (as in X-Call-Id)`);
-      args.push(`FAASS_FUNCTION=${name}`, `FAASS_CALL_ID=${a.call}`);
-    } else {
-      const units = [`${base}.service`, `${base}-app.service`];
-      args.push(`FAASS_FUNCTION=${name}`, ...units.flatMap((u) => ['+', `_SYSTEMD_USER_UNIT=${u}`, '+', `USER_UNIT=${u}`]));
-    }
-  }
+  if (!isFaassLogName(name)) validateName(name);
+  if (a.call !== undefined && !isValidCallId(a.call)) fail('FAASS_E_USAGE', `Invalid call id ${JSON.stringify(a.call.slice(0, 80))}: letters, digits and . _ : - (as in X-Call-Id)`);
+  const args = ['--no-pager', '-o', 'short-iso', ...journalMatch(name, process.getuid?.() ?? 0, a.call)];
   if (a.follow) args.push('-f');
   if (a.lines !== undefined) args.push('-n', String(a.lines));
   if (a.priority) args.push('-p', a.priority);
@@ -37,7 +30,7 @@ export function logs(name: string, a: { follow?: boolean; lines?: number; priori
 export const register: Register = (y, cli) =>
   y.command(
     'logs <name>',
-    'journal of a function (or "gateway")',
+    'journal of a function (or "gateway", "api")',
     (y) =>
       y
         .positional('name', { type: 'string', demandOption: true })

@@ -199,6 +199,8 @@ t.test('observability', async (t) => {
     t.equal(r.status, 200, r.body);
     t.equal(r.headers['x-call-id'], 'svc-call-1');
     await waitFor('the service call line', async () => (await sb.run('journalctl', ['--no-pager', '-o', 'cat', 'FAASS_FUNCTION=site', 'FAASS_CALL_ID=svc-call-1'])).stdout.includes('status=200'), 30000);
+    const logged = await sb.faassctl('logs', 'site', '--call', 'svc-call-1');
+    t.match(logged.stdout, /call=svc-call-1 function=site status=200 /, "faassctl logs --call: the gateway's line for a service's call");
     t.equal(sample(await scrape(), 'gateway_function_invocation_total', { function_name: 'site', code: '200' }), 1, 'and counts them');
   });
 });

@@ -1,0 +1,43 @@
+// Which journal lines are a function's (or the gateway's, or the API's), as journalctl(1)
+// matches. Any process can send journald's native protocol every field it likes (FAASS_FUNCTION=,
+// FAASS_CALL_ID=, USER_UNIT=, SYSLOG_IDENTIFIER=) but none starting with "_": those journald
+// sets itself from the sender's credentials and cgroup. So a line is selected by its trusted
+// unit (_SYSTEMD_USER_UNIT=) and uid (_UID=), and a field a sender sets is believed only from
+// a unit that has the right to say it: a function's own units about that function, the gateway
+// and the API about any. A line whose sender journald could not place (it exited before
+// journald looked) has no trusted unit and is shown nowhere.
+import { functionUnitBase } from './units';
+
+export const GATEWAY_UNIT = 'faass-gateway.service';
+export const API_UNIT = 'faass-api.service';
+// Where a user manager logs from (user@UID.service/init.scope): its lines about a unit carry
+// USER_UNIT=, which only there is the manager's word.
+const MANAGER_UNIT = 'init.scope';
+
+// The names `faassctl logs` takes besides functions'.
+const OWN_UNITS = new Map([
+  ['gateway', GATEWAY_UNIT],
+  ['api', API_UNIT],
+]);
+
+type Term = [field: string, values: string[]][];
+
+// One conjunction: journalctl ORs the values of one field and ANDs the fields.
+const conjunction = (term: Term): string[] => term.flatMap(([field, values]) => values.map((v) => `${field}=${v}`));
+
+// journalctl's arguments that select NAME's lines (a function's, or "gateway"/"api"), those of
+// one call with `call`, for the user `uid` (the one whose manager runs faass).
+export function journalMatch(name: string, uid: number, call?: string): string[] {
+  const faassUnit = OWN_UNITS.get(name);
+  const ownUnits = faassUnit ? [faassUnit] : [`${functionUnitBase(name)}.service`, `${functionUnitBase(name)}-app.service`];
+  const byUid: Term = [['_UID', [String(uid)]]];
+  const ofCall: Term = call === undefined ? [] : [['FAASS_CALL_ID', [call]]];
+  const terms: Term[] = [[['_SYSTEMD_USER_UNIT', ownUnits], ...ofCall, ...byUid]];
+  // The gateway logs a service's calls, each with FAASS_FUNCTION= of that service.
+  if (!faassUnit) terms.push([['_SYSTEMD_USER_UNIT', [GATEWAY_UNIT, API_UNIT]], ['FAASS_FUNCTION', [name]], ...ofCall, ...byUid]);
+  // The manager's lines (started, failed, ...) are about a unit, never about a call.
+  if (call === undefined) terms.push([['_SYSTEMD_USER_UNIT', [MANAGER_UNIT]], ['USER_UNIT', ownUnits], ...byUid]);
+  return terms.flatMap((term, i) => (i === 0 ? conjunction(term) : ['+', ...conjunction(term)]));
+}
+
+export const isFaassLogName = (name: string): boolean => OWN_UNITS.has(name);
