@@ -6,7 +6,7 @@
 // none of them shows in `faassctl logs victim|gateway|api`, while the genuine ones do.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { startSandbox, setupGateway, request, waitFor, writeFixture } from '../support/sandbox';
+import { startSandbox, setupGateway, request, waitFor, writeFixture, TEST_USER } from '../support/sandbox';
 
 // Its body: "CALL_ID TOKEN". Each entry claims what the real sender's lines carry. It goes by
 // journald's native protocol, as sd_journal_send(3) would; the sender stays alive until journald
@@ -30,7 +30,7 @@ print("sent")
 `;
 
 t.test('log lines cannot be forged into another unit\'s log', async (t) => {
-  const sb = await startSandbox(t);
+  const sb = await startSandbox(t, { user: TEST_USER });
   await setupGateway(sb, 30);
   // The journal is shared with whatever else runs on the machine: look for this run's token only.
   const token = randomBytes(6).toString('hex');

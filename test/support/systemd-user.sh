@@ -45,6 +45,12 @@ start() {
     chmod 755 "$dir"
     chown -R "$user:" "$dir/runtime" "$dir/config" "$dir/data" "$dir/state" "$dir/home"
     as=(setpriv --reuid="$uid" --regid="$(id -g "$user")" --init-groups)
+    # The journal readable by systemd-journal, as systemd-tmpfiles leaves it on a booted system
+    # (here nothing ran it: the files are root's alone, and journalctl shows that user nothing).
+    mkdir -p /run/log/journal
+    chgrp -R systemd-journal /run/log/journal
+    chmod 2755 /run/log/journal
+    find /run/log/journal -mindepth 1 -type d -exec chmod 2755 {} + -o -type f -exec chmod g+r {} +
   fi
   name="faass-test-$$.slice/user.slice/user-$uid.slice/user@$uid.service"
   : > "$dir/cgroups"
