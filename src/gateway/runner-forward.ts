@@ -5,6 +5,9 @@ import { log } from '../observe/log';
 import { RpcClient, RpcConnectionError } from './rpc-client';
 import { ForwardedCall, POOL_IDLE_MS } from './call';
 import { refuse } from './answer';
+import { isFinalStatus, onTheWire, passableHeaders, statusRefused } from '../core/function-answer';
+import { sendFaassError } from '../core/http-util';
+import type { FunctionAnswer } from '../core/rpc';
 
 export class RunnerForwarder {
   private readonly clients = new Map<string, RpcClient>();
@@ -39,9 +42,7 @@ export class RunnerForwarder {
         const a = await pending.answer;
         res.off('close', onClose);
         if (res.destroyed) return;
-        res.writeHead(a.status, { ...a.headers, 'content-length': String(a.body.length) });
-        res.end(a.body);
-        return;
+        return answer(call, a, res);
       } catch (e) {
         res.off('close', onClose);
         if (res.destroyed) return;
@@ -55,4 +56,17 @@ export class RunnerForwarder {
       }
     }
   }
+}
+
+// The runner's answer to the client. The runner keeps to the rules of core/function-answer.ts;
+// they are checked again here, where the client's connection is, since a node handler runs in
+// the runner's own process and could write any frame.
+function answer(call: ForwardedCall, a: FunctionAnswer, res: http.ServerResponse): void {
+  if (!isFinalStatus(a.status)) {
+    log.warning(`Call ${call.id}: the runner of ${call.name} answered status ${a.status}, not passed on`);
+    return sendFaassError(res, statusRefused(call.name, a.status));
+  }
+  const wire = onTheWire({ status: a.status, headers: { ...passableHeaders(a.headers), 'x-call-id': call.id }, body: a.body });
+  res.writeHead(a.status, wire.headers);
+  res.end(wire.body);
 }

@@ -9,6 +9,8 @@ import { CallLog } from '../observe/call-log';
 import { ForwardedCall, POOL_IDLE_MS } from './call';
 import { refuse } from './answer';
 import { responseHeaders } from './headers';
+import { isBodiless, isFinalStatus, statusRefused } from '../core/function-answer';
+import { sendFaassError } from '../core/http-util';
 
 // A service's answer up to this size with a known length is sent in one write; larger ones stream.
 const BUFFER_LIMIT = 64 * 1024;
@@ -106,7 +108,7 @@ class Attempt {
   private readonly answer = (r: http.IncomingMessage): void => {
     this.answered = true;
     clearTimeout(this.timer);
-    relay(r, this.res, this.call.id);
+    relay(r, this.res, this.call);
   };
 
   private readonly failed = (e: NodeJS.ErrnoException): void => {
@@ -138,13 +140,23 @@ class Attempt {
 }
 
 // The service's answer to the client: a small one of known length in one write, others streamed.
-function relay(r: http.IncomingMessage, res: http.ServerResponse, id: string): void {
+// The rules of core/function-answer hold for a service too: a 1xx node:http passes up (a 101
+// the gateway never asked for) is refused, and its connection, whose protocol the app says it
+// switched, is closed; a 204 or 304 has no body and goes without a length, whatever the app said.
+function relay(r: http.IncomingMessage, res: http.ServerResponse, call: ForwardedCall): void {
+  const status = r.statusCode ?? 502;
+  if (!isFinalStatus(status)) {
+    r.destroy();
+    log.warning(`Call ${call.id}: service ${call.name} answered status ${status}, not passed on`);
+    return sendFaassError(res, statusRefused(call.name, status));
+  }
   const out = responseHeaders(r.headers, false);
-  out['x-call-id'] = id;
-  const length = Number(r.headers['content-length']);
+  out['x-call-id'] = call.id;
+  const bodiless = isBodiless(status);
+  const length = bodiless ? 0 : Number(r.headers['content-length']);
   if (!(length <= BUFFER_LIMIT)) {
     if (r.headers['content-length'] !== undefined) out['content-length'] = r.headers['content-length'];
-    res.writeHead(r.statusCode ?? 502, out);
+    res.writeHead(status, out);
     r.pipe(res);
     r.on('error', () => res.destroy());
     return;
@@ -154,9 +166,9 @@ function relay(r: http.IncomingMessage, res: http.ServerResponse, id: string): v
   r.on('end', () => {
     if (res.destroyed) return;
     const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    out['content-length'] = String(all.length);
-    res.writeHead(r.statusCode ?? 502, out);
-    res.end(all);
+    if (!bodiless) out['content-length'] = String(all.length);
+    res.writeHead(status, out);
+    res.end(bodiless ? undefined : all);
   });
   r.on('error', () => res.destroy());
 }

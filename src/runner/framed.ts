@@ -20,7 +20,8 @@ export function parseFramed(buf: Buffer): { ok: true; value: FramedResponse } | 
   }
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return bad('header JSON is not an object');
   const { code, headers } = meta as { code?: unknown; headers?: unknown };
-  if (typeof code !== 'number' || !Number.isInteger(code) || code < 100 || code > 599) return bad(`header "code" must be an integer HTTP status 100-599, got ${JSON.stringify(code)}`);
+  // Which statuses a function may answer is the runner's rule for every runtime (core/function-answer).
+  if (typeof code !== 'number' || !Number.isInteger(code)) return bad(`header "code" must be an integer HTTP status, got ${JSON.stringify(code)}`);
   const out: Record<string, string> = {};
   if (headers !== undefined && headers !== null) {
     if (typeof headers !== 'object' || Array.isArray(headers)) return bad('header "headers" must be an object');

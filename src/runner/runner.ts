@@ -4,6 +4,7 @@ import { FunctionConfig } from '../functions/function-config';
 import { FaassError, errorBody } from '../core/errors';
 import { Lifecycle } from '../systemd/activation';
 import { HOP_BY_HOP, callIdFrom, readBody } from '../core/http-util';
+import { FAASS_ANSWER_HEADERS, isFinalStatus, onTheWire, passableHeaders, statusRefused } from '../core/function-answer';
 import { FrameDecoder, RPC_PREFACE, RpcRequestMeta, encodeFrame } from '../core/rpc';
 import { log, errorMessage } from '../observe/log';
 import { CallError, CallLog } from '../observe/call-log';
@@ -62,8 +63,7 @@ export class CallRunner {
     const started = process.hrtime.bigint();
     const cold = this.started++ === 0; // the first call of this runner's life
     const answer = (r: CallResult, error?: CallError): CallResult => {
-      const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(r.headers)) if (!HOP_BY_HOP.has(k.toLowerCase())) out[k] = v;
+      const out = passableHeaders(r.headers, FAASS_ANSWER_HEADERS);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       out['x-call-id'] = id;
       out['x-duration-seconds'] = seconds.toFixed(6);
@@ -80,7 +80,9 @@ export class CallRunner {
     try {
       const q = input.url.indexOf('?');
       const call: Call = { id, method: input.method, path: q >= 0 ? input.url.slice(0, q) : input.url, query: q >= 0 ? input.url.slice(q + 1) : '', headers: input.headers, body: input.body };
-      return answer(await this.executor.invoke(call));
+      const r = await this.executor.invoke(call);
+      if (!isFinalStatus(r.status)) return fail(statusRefused(cfg.name, r.status)); // the call's line says which status
+      return answer(r);
     } catch (e) {
       if (e instanceof FaassError) return fail(e);
       return fail(new CallFailure('FAASS_E_INTERNAL', `Internal error in the runner of ${cfg.name} (call ${id})`, `Failed to run function ${cfg.name}: ${errorMessage(e)}`));
@@ -102,8 +104,9 @@ export function httpHandler(calls: CallRunner): http.RequestListener {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     const r = await calls.run({ method: req.method ?? 'GET', url: req.url ?? '/', headers, body });
-    res.writeHead(r.status, { ...r.headers, 'content-length': String(r.body.length) });
-    res.end(r.body);
+    const wire = onTheWire(r);
+    res.writeHead(r.status, wire.headers);
+    res.end(wire.body);
   };
 }
 

@@ -28,7 +28,7 @@ t.test('malformed frames are reported, never thrown', async (t) => {
     ['not JSON', Buffer.concat([u32(3), Buffer.from('{{{'), u32(0)]), /not JSON/],
     ['JSON array', Buffer.concat([u32(2), Buffer.from('[]'), u32(0)]), /not an object/],
     ['code a string', Buffer.concat([u32(14), Buffer.from('{"code":"200"}'), u32(0)]), /integer HTTP status/],
-    ['code out of range', Buffer.concat([u32(12), Buffer.from('{"code":999}'), u32(0)]), /integer HTTP status/],
+    ['code not an integer', Buffer.concat([u32(12), Buffer.from('{"code":2.5}'), u32(0)]), /integer HTTP status/],
     ['headers an array', Buffer.concat([u32(26), Buffer.from('{"code":200,"headers":[1]}'), u32(0)]), /"headers" must be an object/],
     ['header value with CRLF', encodeFramed(200, { 'X-A': 'a\r\nb' }, ''), /invalid value/],
     ['header name with space', encodeFramed(200, { 'X A': 'b' }, ''), /invalid response header name/],

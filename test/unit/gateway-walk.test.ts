@@ -34,6 +34,9 @@ let received: http.IncomingHttpHeaders = {};
 const app = http.createServer((req, res) => {
   received = req.headers;
   req.resume();
+  // A 204 or 304 with a length (node:http sends what it is given): the length stops at the gateway.
+  const bodiless = Number(/^\/nobody\/(\d+)/.exec(req.url ?? '')?.[1]);
+  if (bodiless) return void res.writeHead(bodiless, { 'content-length': '0', 'x-app': 'yes' }).end();
   res.writeHead(201, { 'x-app': 'yes', 'keep-alive': 'timeout=99', 'proxy-connection': 'x', 'content-type': 'text/plain', connection: 'x-app-hop', 'x-app-hop': 'no' });
   res.end('made');
 });
@@ -97,6 +100,26 @@ t.test('a protected service: 401 without a credential, forwarded with one', asyn
   t.equal(received['x-call-id'], 'call-1');
   t.equal(received['x-forwarded-for'], '198.51.100.7, 127.0.0.1');
   t.equal(received['content-length'], '0');
+});
+
+t.test("a service's 204 and 304 reach the client with no Content-Length", async (t) => {
+  for (const status of [204, 304]) {
+    const s = net.connect(port, '127.0.0.1');
+    s.write(`GET /function/svc/nobody/${status} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ci}\r\nConnection: close\r\n\r\n`);
+    const chunks: Buffer[] = [];
+    s.on('data', (d: Buffer) => chunks.push(d));
+    await once(s, 'close');
+    const text = Buffer.concat(chunks).toString('latin1');
+    t.match(text, new RegExp(`^HTTP/1.1 ${status} `));
+    t.match(text, /\r\nx-app: yes\r\n/i, 'the answer is the service\'s');
+    t.notMatch(text, /content-length/i, `${status}: no Content-Length`);
+    t.ok(text.endsWith('\r\n\r\n'), `${status}: nothing after the head`);
+  }
+});
+
+t.test('a service answering 101 with no upgrade asked: refused, and the next call is answered', async (t) => {
+  t.match(await call('/function/svc/nobody/101', { authorization: `Bearer ${ci}` }), { status: 502, code: 'FAASS_E_STATUS_INVALID', text: /Function svc answered status 101;/ });
+  t.match(await call('/function/svc/a', { authorization: `Bearer ${ci}` }), { status: 201, text: 'made' });
 });
 
 t.test('a function whose runner cannot be reached: 502 after one retry', async (t) => {
