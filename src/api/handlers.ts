@@ -6,10 +6,11 @@ import { Paths } from '../core/paths';
 import { FaassError } from '../core/errors';
 import { deployFunction, deleteFunction, keepAccess, rebuildFunction, DeploySpec } from '../functions/deploy';
 import { FunctionConfig, FunctionInput, listFunctionNames, loadFunctionConfig, configInput } from '../functions/function-config';
-import { unpackTarGz, checkFileName } from './upload';
+import { unpackTarGz, checkFileName, newStaging } from './upload';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadSettings } from '../core/settings';
+import { PRIVATE_EXEC } from '../core/private-files';
 import { readBody, sendError } from '../core/http-util';
 import { isValidName, validateName } from '../core/validate';
 import { log, errorMessage } from '../observe/log';
@@ -203,9 +204,7 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
   const existed = exists(paths, name);
   const body = await readBody(req, loadSettings(paths).maxBody);
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  const staging = path.join(paths.dataDir, 'uploads');
-  fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
-  const tmp = fs.mkdtempSync(path.join(staging, `${name}-`));
+  const tmp = newStaging(paths, name);
   try {
     const input = settings ?? configInput(cfg as FunctionConfig);
     let from: string;
@@ -216,7 +215,7 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
     } else {
       const file = checkFileName(filename);
       from = path.join(tmp, file);
-      fs.writeFileSync(from, body, { mode: 0o755 });
+      fs.writeFileSync(from, body, { mode: PRIVATE_EXEC }); // a script may be the command
       if (cfg?.file !== undefined) input.file = file;
     }
     const { config, report } = await serialized(() => deployFunction(paths, settings ? deploySpec(paths, name, settings, from) : { name, input, fromFile: from }));

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // faass-api: the management API on a unix socket from systemd (faass-api.socket); exits when idle.
 import * as http from 'node:http';
-import { resolvePaths } from '../core/paths';
+import { Paths, resolvePaths } from '../core/paths';
+import { continueWhenRead } from '../core/http-util';
 import { FaassError } from '../core/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
 import { log, errorMessage } from '../observe/log';
 import { apiHandler } from './handlers';
+import { removeStaleUploads } from './upload';
 import * as path from 'node:path';
 import { MetricsStore } from '../observe/metrics-store';
 
@@ -17,14 +19,25 @@ async function main(): Promise<void> {
   const metrics = new MetricsStore(paths);
   metrics.add({ activations: { api: 1 } });
   const lifecycle = new Lifecycle({ name: 'api', idleSeconds: IDLE_SECONDS, drainSeconds: 120, onExit: () => void metrics.flush() });
+  cleanUploads(paths);
   const server = http.createServer({ keepAliveTimeout: 2000, headersTimeout: 10000, requestTimeout: 120000 });
   lifecycle.track(server);
   lifecycle.trackHttp(server);
   server.on('request', apiHandler(paths));
+  continueWhenRead(server);
   const target = fds.length > 0 ? { fd: fds[0].fd } : { kind: 'unix' as const, path: path.join(paths.runtimeDir, 'api.sock'), text: path.join(paths.runtimeDir, 'api.sock') };
   await listenOn(server, target);
   lifecycle.ready();
   log.info(`API serving on ${fds.length > 0 ? 'its socket from systemd' : target.text}, idle exit after ${IDLE_SECONDS}s`);
+}
+
+// Uploads an API that died mid-deploy left behind; one that fails here does not stop the API.
+function cleanUploads(paths: Paths): void {
+  try {
+    for (const n of removeStaleUploads(paths)) log.info(`Removed uploads/${n}, left by an API that stopped mid-upload`);
+  } catch (e) {
+    log.warning(`Failed to remove stale uploads: ${errorMessage(e)}, ignoring`);
+  }
 }
 
 main().catch((e) => {

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolvePaths, functionCodeDir, serviceFailurePath } from '../core/paths';
 import { writeFileAtomic } from '../core/fs-atomic';
+import { privateDir } from '../core/private-files';
 import { loadFunctionConfig } from '../functions/function-config';
 import { loadDockerSettings, loadSettings } from '../core/settings';
 import { FaassError } from '../core/errors';
@@ -55,7 +56,7 @@ async function main(): Promise<number> {
   if (why !== null) {
     log.err(`Service ${cfg.name}: ${why}`);
     try {
-      fs.mkdirSync(path.dirname(serviceFailurePath(paths, cfg.name)), { recursive: true, mode: 0o700 });
+      privateDir(paths, path.dirname(serviceFailurePath(paths, cfg.name)));
       writeFileAtomic(serviceFailurePath(paths, cfg.name), why + '\n', 0o600);
     } catch (e) {
       log.warning(`Failed to record the failure for the gateway: ${errorMessage(e)}, ignoring`);

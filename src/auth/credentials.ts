@@ -11,6 +11,7 @@ import { Paths } from '../core/paths';
 import { fail, FaassError } from '../core/errors';
 import { isValidName, validateName } from '../core/validate';
 import { writeFileAtomic, withLock } from '../core/fs-atomic';
+import { privateDir } from '../core/private-files';
 
 export interface Credential {
   readonly name: string;
@@ -116,7 +117,7 @@ function renderStore(creds: Map<string, Credential>): string {
 // Read-modify-write under a lock file, so two faassctl runs never lose each other's change.
 function updateStore<T>(paths: Paths, change: (creds: Map<string, Credential>) => T): T {
   const file = authConfPath(paths);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  privateDir(paths, path.dirname(file));
   return withLock(file, () => {
     const creds = loadCredentials(paths);
     const r = change(creds);

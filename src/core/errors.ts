@@ -27,7 +27,7 @@ export const ERRORS = {
   FAASS_E_OUTPUT_TOO_LARGE: { status: 502, exit: 5, summary: 'function output over max_output' },
   FAASS_E_WORKER_CRASHED: { status: 502, exit: 5, summary: 'the worker process died during the request' },
   FAASS_E_ENGINE_UNREACHABLE: { status: 502, exit: 5, summary: 'the Docker engine does not answer' },
-  FAASS_E_UPLOAD_INVALID: { status: 400, exit: 2, summary: 'an uploaded file or archive is refused (path out of the tree, link out, not tar.gz, too large unpacked)' },
+  FAASS_E_UPLOAD_INVALID: { status: 400, exit: 2, summary: 'an uploaded file or archive is refused (path out of the tree, link out, setuid mode, not tar.gz, too many entries or too large unpacked)' },
   FAASS_E_BUILD_FAILED: { status: 400, exit: 2, summary: "the function's image could not be built" },
   FAASS_E_IMAGE_MISSING: { status: 502, exit: 5, summary: "the function's image is not on this host" },
   FAASS_E_FUNCTION_TIMEOUT: { status: 504, exit: 5, summary: 'the function ran past its timeout and was killed' },

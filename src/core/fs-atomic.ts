@@ -2,10 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fail } from './errors';
+import { PRIVATE_DIR, PRIVATE_FILE } from './private-files';
 
 // Readers see the old file or the new one, never a torn one: write a temp file, fsync, rename.
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+// Private unless told (private-files.ts); the new file's mode replaces the old one's.
+export function writeFileAtomic(file: string, data: string | Buffer, mode = PRIVATE_FILE): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = fs.openSync(tmp, 'w', mode);
   try {

@@ -24,6 +24,26 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-aliv
 
 const EMPTY = Buffer.alloc(0);
 
+// Expect: 100-continue (RFC 9110 10.1.1): Node sends the 100 before any handler runs, so a client
+// pushed its whole body into a 401 or a 413. Here the 100 goes out when a handler reads the body
+// (readBody) and only if the declared length is within its limit: refusals come first.
+const awaitingContinue = new WeakMap<http.IncomingMessage, http.ServerResponse>();
+
+// The request goes on as any other ('request': the idle tracking and the handler both see it).
+export function continueWhenRead(server: http.Server): void {
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    awaitingContinue.set(req, res);
+    server.emit('request', req, res);
+  });
+}
+
+function sendContinue(req: http.IncomingMessage): void {
+  const res = awaitingContinue.get(req);
+  if (!res) return;
+  awaitingContinue.delete(req);
+  res.writeContinue();
+}
+
 // Reads a request body up to limit bytes; over it, rejects with FAASS_E_BODY_TOO_LARGE.
 export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   // No Content-Length and no Transfer-Encoding: the request has no body (RFC 9112 6.3).
@@ -37,6 +57,7 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Buff
       reject(new FaassError('FAASS_E_BODY_TOO_LARGE', `Request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
       return;
     }
+    sendContinue(req);
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;

@@ -5,6 +5,7 @@
 import type Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as tar from 'tar';
 import { fail, FaassError } from '../core/errors';
 import { LABEL } from './names';
 import { engineClient, unreachableCode } from './engine';
@@ -22,7 +23,7 @@ function engineError(socketPath: string, e: unknown): FaassError {
 
 // Every regular file and link under dir, relative, for the build's tar (what docker build sends
 // too, less .dockerignore, which is not read).
-function contextFiles(dir: string): string[] {
+export function contextFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
     for (const ent of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
@@ -35,6 +36,14 @@ function contextFiles(dir: string): string[] {
   return out.sort();
 }
 
+// The build context as a tar whose modes are what a checkout has (0644, 0755 when executable):
+// faass keeps its copy of the code private (0600/0700, core/private-files.ts), and an image
+// copies modes as they come, so a container running as another user could not read its files.
+export function contextTar(dir: string, files: string[]): NodeJS.ReadableStream {
+  const shareable = (mode: number) => mode | ((mode & 0o500) >> 3) | ((mode & 0o500) >> 6);
+  return tar.c({ cwd: dir, portable: true, onWriteEntry: (e) => e.stat && (e.stat.mode = shareable(e.stat.mode)) }, files) as unknown as NodeJS.ReadableStream;
+}
+
 // Builds contextDir/Dockerfile; resolves with the image reference. Build steps run with no
 // network (there is no registry to reach, and a build must not reach out on its own).
 export async function buildImage(socketPath: string, name: string, contextDir: string, onEvent: (e: BuildEvent) => void): Promise<string> {
@@ -43,7 +52,7 @@ export async function buildImage(socketPath: string, name: string, contextDir: s
   const d = engineClient(socketPath);
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await d.buildImage({ context: contextDir, src: contextFiles(contextDir) }, { networkmode: 'none', rm: true, forcerm: true, labels: { [LABEL]: name } });
+    stream = await d.buildImage(contextTar(contextDir, contextFiles(contextDir)), { networkmode: 'none', rm: true, forcerm: true, labels: { [LABEL]: name } });
   } catch (e) {
     throw engineError(socketPath, e);
   }

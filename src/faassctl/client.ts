@@ -7,6 +7,7 @@ import { Paths } from '../core/paths';
 import { loadSettings } from '../core/settings';
 import { ERRORS, ErrorCode, FaassError, fail } from '../core/errors';
 import { writeFileAtomic, withLock, readIfExists } from '../core/fs-atomic';
+import { privateDir } from '../core/private-files';
 
 export interface Target {
   label: string; // the gateway as shown in messages (a URL or an address; never a secret)
@@ -167,7 +168,7 @@ export function readTokens(paths: Paths): Map<string, string> {
 
 export function updateTokens(paths: Paths, change: (tokens: Map<string, string>) => void): void {
   const file = credentialsFile(paths);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  privateDir(paths, path.dirname(file));
   withLock(file, () => {
     const tokens = readTokens(paths);
     change(tokens);

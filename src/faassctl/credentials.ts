@@ -5,13 +5,15 @@ import { addCredential, loadCredentials, removeCredential } from '../auth/creden
 import { applyUnits } from '../functions/deploy';
 import { managerReachable, systemctl } from '../systemd/systemctl';
 import { Register } from './cli';
+import { privateDir } from '../core/private-files';
 
 // The API's socket listens while an admin credential exists (the gateway answers 404 without one).
 async function syncApiSocket(paths: Paths): Promise<void> {
   if (!(await managerReachable())) return;
   const admins = [...loadCredentials(paths).values()].some((c) => c.admin);
   // The API's unit may write only these (ReadWritePaths=-): they must exist when it starts.
-  for (const d of [paths.configDir, paths.dataDir, paths.stateDir, paths.unitDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [paths.configDir, paths.dataDir, paths.stateDir]) privateDir(paths, d);
+  fs.mkdirSync(paths.unitDir, { recursive: true, mode: 0o700 });
   await applyUnits(paths, { reload: true });
   if (admins) await systemctl('enable', '--now', 'faass-api.socket');
   else await systemctl('disable', '--now', 'faass-api.socket', 'faass-api.service').catch(() => undefined);

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { Paths, gatewayConfPath } from '../core/paths';
 import { buildSettings, readSettingsIni, readDockerIni, renderSettingsIni, loadDockerSettings } from '../core/settings';
 import { writeFileAtomic, readIfExists } from '../core/fs-atomic';
+import { privateDir } from '../core/private-files';
 import { Register } from './cli';
 
 // Creates or updates faass.conf; keys not given keep their value.
@@ -24,6 +25,7 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   buildSettings(raw);
   const text = renderSettingsIni(raw, docker);
   const old = readIfExists(gatewayConfPath(paths));
+  privateDir(paths, paths.configDir);
   writeFileAtomic(gatewayConfPath(paths), text);
   try {
     loadDockerSettings(paths);

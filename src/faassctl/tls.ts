@@ -5,6 +5,7 @@ import { Paths, gatewayConfPath } from '../core/paths';
 import { run } from '../systemd/systemctl';
 import { readSettingsIni, readDockerIni, renderSettingsIni, buildSettings } from '../core/settings';
 import { writeFileAtomic } from '../core/fs-atomic';
+import { privateDir } from '../core/private-files';
 import { applyUnits } from '../functions/deploy';
 import { fail } from '../core/errors';
 import { number } from '../core/validate';
@@ -15,7 +16,7 @@ export async function tlsSelfSigned(paths: Paths, a: { days?: number; host?: str
   const hosts = a.host ?? [];
   for (const h of hosts) if (!/^[A-Za-z0-9.-]{1,253}$/.test(h)) fail('FAASS_E_USAGE', `Invalid --host ${JSON.stringify(h.slice(0, 80))}: expected a DNS name`);
   const dir = path.join(paths.configDir, 'tls');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  privateDir(paths, dir);
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
   const tmpKey = `${key}.${process.pid}.tmp`;
@@ -28,6 +29,7 @@ export async function tlsSelfSigned(paths: Paths, a: { days?: number; host?: str
     fail('FAASS_E_INTERNAL', `openssl failed: ${(r.stderr.trim().split('\n').pop() ?? '').slice(0, 200) || `exit ${r.code}`}`);
   }
   fs.chmodSync(tmpKey, 0o600);
+  fs.chmodSync(tmpCert, 0o600); // openssl follows the umask; everything under faass's config is private
   fs.renameSync(tmpKey, key);
   fs.renameSync(tmpCert, cert);
   const raw = readSettingsIni(paths);

@@ -8,6 +8,7 @@ import { loadSettings } from '../core/settings';
 import { UnitContext, renderAllUnits, functionUnitBase } from '../systemd/units';
 import { applyUnitFiles, UnitChanges } from '../systemd/unit-files';
 import { FaassError } from '../core/errors';
+import { privateDir } from '../core/private-files';
 import { managerReachable, systemctl } from '../systemd/systemctl';
 
 export interface ApplyReport {
@@ -55,7 +56,7 @@ export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boo
   const changes = applyUnitFiles(opts.dir ?? paths.unitDir, units);
   if (!opts.reload) return { units: changes, systemd: 'skipped' };
   // The units may write only here (ReadWritePaths=-, ignored if missing): it must exist first.
-  fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  privateDir(paths, paths.stateDir);
   if (!(await managerReachable())) return { units: changes, systemd: 'unreachable' };
   try {
     if (changes.written.length || changes.removed.length) await systemctl('daemon-reload');

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Paths, functionCodeDir } from '../core/paths';
 import { replaceSymlink } from '../core/fs-atomic';
+import { privateDir, privateTree, PRIVATE_DIR } from '../core/private-files';
 import { fail } from '../core/errors';
 
 export function versionsDir(paths: Paths, name: string): string {
@@ -15,7 +16,8 @@ export function versionsDir(paths: Paths, name: string): string {
 const newVersionId = () => `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
 // Copies a file or a directory into a new version directory (written under .tmp, then renamed:
-// a crash leaves no half-copied version); returns the version's id.
+// a crash leaves no half-copied version); returns the version's id. The copy is private to the
+// user whatever the source's modes (private-files.ts): files 0600, or 0700 when executable.
 export function stageCode(paths: Paths, name: string, fromFile: string): string {
   const src = path.resolve(fromFile);
   let st: fs.Stats;
@@ -27,14 +29,13 @@ export function stageCode(paths: Paths, name: string, fromFile: string): string 
   const version = newVersionId();
   const dir = path.join(versionsDir(paths, name), version);
   const tmp = `${dir}.tmp`;
-  fs.mkdirSync(tmp, { recursive: true, mode: 0o755 });
+  privateDir(paths, versionsDir(paths, name));
+  fs.mkdirSync(tmp, { mode: PRIVATE_DIR });
   try {
     if (st.isDirectory()) fs.cpSync(src, tmp, { recursive: true, dereference: false, verbatimSymlinks: true });
-    else if (st.isFile()) {
-      const dest = path.join(tmp, path.basename(src));
-      fs.copyFileSync(src, dest);
-      fs.chmodSync(dest, (st.mode & 0o777) | 0o444);
-    } else fail('FAASS_E_FILE_MISSING', `${fromFile} is neither a file nor a directory`);
+    else if (st.isFile()) fs.copyFileSync(src, path.join(tmp, path.basename(src)));
+    else fail('FAASS_E_FILE_MISSING', `${fromFile} is neither a file nor a directory`);
+    privateTree(tmp);
     fs.renameSync(tmp, dir);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -46,7 +47,7 @@ export function stageCode(paths: Paths, name: string, fromFile: string): string 
 // A function deployed with no code of its own (a command, an image) still gets a directory.
 export function emptyVersion(paths: Paths, name: string): string {
   const version = newVersionId();
-  fs.mkdirSync(path.join(versionsDir(paths, name), version), { recursive: true, mode: 0o755 });
+  privateDir(paths, path.join(versionsDir(paths, name), version));
   return version;
 }
 
@@ -55,7 +56,7 @@ export const versionPath = (paths: Paths, name: string, version: string) => path
 // Points the function's code at `version` and prunes the older ones.
 export function switchVersion(paths: Paths, name: string, version: string): void {
   const link = functionCodeDir(paths, name);
-  fs.mkdirSync(path.dirname(link), { recursive: true });
+  privateDir(paths, path.dirname(link));
   replaceSymlink(path.relative(path.dirname(link), versionPath(paths, name, version)), link);
   pruneVersions(paths, name, version);
 }

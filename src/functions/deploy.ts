@@ -3,11 +3,12 @@
 // happened (reports, warnings) and throws FaassErrors; the CLI and the API say it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths, functionCodeDir, functionConfPath } from '../core/paths';
+import { Paths, functionCodeDir, functionConfPath, functionsConfDir } from '../core/paths';
 import { FunctionConfig, FunctionInput, renderFunctionConfig, loadFunctionConfig, configInput } from './function-config';
 import { loadDockerSettings } from '../core/settings';
 import { functionUnitBase } from '../systemd/units';
 import { writeFileAtomic } from '../core/fs-atomic';
+import { privateDir } from '../core/private-files';
 import { fail, FaassError } from '../core/errors';
 import { validateName } from '../core/validate';
 import { managerReachable, systemctl } from '../systemd/systemctl';
@@ -61,6 +62,7 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
       input.image = await buildImage(loadDockerSettings(paths).socketPath, spec.name, context, spec.onBuild ?? (() => undefined));
     }
     const cfg = planConfig(spec, input, exists);
+    privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
     writeFileAtomic(functionConfPath(paths, spec.name), renderFunctionConfig(cfg));
     if (staged.version) switchVersion(paths, spec.name, staged.version);
     const report = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name] });

@@ -10,6 +10,7 @@ import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
 import { Address, address, number } from '../core/validate';
 import { log, logWithFields, errorMessage } from '../observe/log';
 import { Gateway } from './gateway';
+import { continueWhenRead } from '../core/http-util';
 import { isPassive } from './route';
 
 const USAGE = 'Usage: faass-gateway [--listen ADDRESS] [--idle SECONDS]; see faass-gateway(8)';
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
     lifecycle.track(server);
     lifecycle.trackHttp(server);
     server.on('request', name === 'http' && cfg.tls?.redirect && httpsPort !== null ? redirectTo(httpsPort) : gateway.handle);
+    continueWhenRead(server);
     await listenOn(server, target);
   }
   lifecycle.ready();

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths } from '../core/paths';
 import { writeFileAtomic, withLock } from '../core/fs-atomic';
+import { privateDir } from '../core/private-files';
 import { log, errorMessage } from './log';
 
 // Prometheus' default buckets, as OpenFaaS' gateway_functions_seconds uses them.
@@ -105,7 +106,7 @@ export class MetricsStore {
     if (isEmpty(this.pending)) return false;
     const file = metricsPath(this.paths);
     try {
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      privateDir(this.paths, path.dirname(file));
       withLock(file, () => {
         let base = emptyMetrics();
         const text = fs.readFileSync(file, { encoding: 'utf8', flag: 'a+' });
@@ -137,7 +138,7 @@ const historyDir = (paths: Paths) => path.join(paths.stateDir, 'metrics-history'
 
 export function appendSnapshot(paths: Paths, data: MetricsData, at = Date.now()): void {
   const dir = historyDir(paths);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  privateDir(paths, dir);
   const day = new Date(at).toISOString().slice(0, 10);
   fs.appendFileSync(path.join(dir, `${day}.jsonl`), JSON.stringify({ at, data }) + '\n', { mode: 0o600 });
   const oldest = new Date(at - HISTORY_DAYS * 86400_000).toISOString().slice(0, 10);

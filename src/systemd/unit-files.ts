@@ -13,7 +13,7 @@ export interface UnitChanges {
 // that start with the marker line: a user's hand-written faass-*.service is left alone).
 export function applyUnitFiles(dir: string, units: UnitSet): UnitChanges {
   const changes: UnitChanges = { written: [], removed: [], unchanged: [] };
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); // created private; an existing one is systemd's, left as it is
   for (const [file, text] of Object.entries(units)) {
     const target = path.join(dir, file);
     const old = readIfExists(target);

@@ -3,35 +3,12 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
+import * as net from 'node:net';
+import { spawnSync } from 'node:child_process';
 import * as http from 'node:http';
-import { startSandbox, setupGateway, request, Reply, writeFixture, errorCode } from '../support/sandbox';
-
-// A tar.gz written by hand, so that entries a well-behaved tar would never make can be made.
-function rawTarGz(entries: { name: string; type?: string; linkname?: string; body?: string }[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const e of entries) {
-    const body = Buffer.from(e.body ?? '');
-    const h = Buffer.alloc(512);
-    h.write(e.name, 0, 100);
-    h.write('0000644\0', 100);
-    h.write('0000000\0', 108);
-    h.write('0000000\0', 116);
-    h.write(body.length.toString(8).padStart(11, '0') + '\0', 124);
-    h.write('00000000000\0', 136);
-    h.write('        ', 148);
-    h.write(e.type ?? '0', 156);
-    h.write(e.linkname ?? '', 157, 100);
-    h.write('ustar\0', 257);
-    h.write('00', 263);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-    blocks.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return zlib.gzipSync(Buffer.concat(blocks));
-}
+import { startSandbox, setupGateway, request, Reply, writeFixture, errorCode, waitFor } from '../support/sandbox';
+import { rawTarGz } from '../support/raw-tar';
+import { MAX_ENTRIES } from '../../src/api/upload';
 
 t.test('management API', async (t) => {
   const sb = await startSandbox(t);
@@ -156,6 +133,10 @@ t.test('management API', async (t) => {
       ['hard link out', rawTarGz([{ name: 'h', type: '1', linkname: '../outside' }]), /\.\./],
       ['device', rawTarGz([{ name: 'dev', type: '3' }]), /type CharacterDevice/],
       ['not gzip', Buffer.from('plain text'), /valid tar\.gz/],
+      ['a file under a link', rawTarGz([{ name: 'd/', type: '5' }, { name: 'l', type: '2', linkname: 'd' }, { name: 'l/handler.js', body: 'x' }]), /under the link "l"/],
+      ['setuid and setgid', rawTarGz([{ name: 'handler.js', body: 'x', mode: 0o6777 }]), /setuid, setgid or sticky/],
+      ['sticky directory', rawTarGz([{ name: 'd/', type: '5', mode: 0o1777 }, { name: 'handler.js', body: 'x' }]), /setuid, setgid or sticky/],
+      ['too many entries', rawTarGz([{ name: 'handler.js', body: "exports.handler = async () => 'many';\n" }, ...Array.from({ length: MAX_ENTRIES }, (_, i) => ({ name: `f${i}`, body: '' }))]), new RegExp(`more than ${MAX_ENTRIES} entries`)],
     ];
     // faass-api runs with PrivateTmp=: what it might write to /tmp lands in its own /tmp, which
     // the host sees only through the process (/proc/PID/root), and only while it runs.
@@ -189,6 +170,55 @@ t.test('management API', async (t) => {
     });
     t.equal(huge, 413, 'an upload over max_body: 413');
     t.equal((await put('/system/function/none/code?filename=a.js', Buffer.from('x'), 'text/plain')).status, 404, 'to a missing function: 404');
+    const linked = rawTarGz([{ name: 'real.js', body: "exports.handler = async (event) => 'v4 ' + event.data;\n" }, { name: 'handler.js', type: '2', linkname: 'real.js' }]);
+    const withLink = await put('/system/function/up/code', linked, 'application/gzip');
+    t.equal(withLink.status, 200, `a link inside the tree is code like any other ${withLink.body}`);
+    t.equal((await request(sb.port, '/function/up', { body: 'e' })).body, 'v4 e', 'and runs');
+  });
+
+  // The first line the server sends after the request head (an interim 100 or the final answer).
+  const firstLine = (head: string) =>
+    new Promise<string>((resolve, reject) => {
+      const s = net.connect(sb.port, '127.0.0.1', () => s.write(head));
+      let got = '';
+      s.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+        if (got.includes('\r\n')) s.destroy();
+      });
+      s.on('error', reject);
+      s.on('close', () => resolve(got.split('\r\n')[0]));
+    });
+
+  t.test('Expect: 100-continue: no 100 for a body that will be refused', async (t) => {
+    const head = (length: number, auth: string | null) => `PUT /system/function/up/code?filename=handler.js HTTP/1.1\r\nHost: faass\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n${auth ? `Authorization: Bearer ${auth}\r\n` : ''}\r\n`;
+    t.match(await firstLine(head(11 * 1024 * 1024, token)), /^HTTP\/1\.1 413 /, 'over max_body: 413 first, before any 100 Continue');
+    t.match(await firstLine(head(10, null)), /^HTTP\/1\.1 401 /, 'no credential: 401 first');
+    t.match(await firstLine(head(10, token)), /^HTTP\/1\.1 100 /, 'within the limit and allowed: 100 Continue');
+    const json = JSON.stringify({ name: 'cont', runtime: 'exec', command: 'cat' });
+    const r = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: sb.port, method: 'POST', path: '/system/functions', agent: false, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)), expect: '100-continue', authorization: `Bearer ${token}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('continue', () => req.end(json)); // the body goes only after the 100
+      req.on('error', reject);
+    });
+    t.equal(r, 201, 'a client that waits for the 100 is answered in full');
+    t.equal((await api('DELETE', '/system/function/cont')).status, 200);
+  });
+
+  t.test('half-done uploads of an API that died are removed when the next one starts', async (t) => {
+    const uploads = path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'uploads');
+    const dead = spawnSync('true').pid as number; // exited: no process has this PID now
+    const stale = path.join(uploads, `half-${dead}-up-abc123`);
+    const live = path.join(uploads, `half-${process.pid}-up-def456`); // as if another API were mid-upload
+    for (const d of [stale, live]) fs.mkdirSync(path.join(d, 'lib'), { recursive: true });
+    fs.writeFileSync(path.join(stale, 'lib', 'handler.js'), 'x');
+    t.teardown(() => fs.rmSync(live, { recursive: true, force: true }));
+    t.equal((await sb.systemctl('stop', 'faass-api.service')).code, 0, 'the API stopped');
+    t.equal((await api('GET', '/system/functions')).status, 200, 'the next request starts it again');
+    await waitFor('the stale staging directory to go', () => !fs.existsSync(stale));
+    t.ok(fs.existsSync(live), "one whose process lives is left alone");
   });
 
   t.test('code and settings in one request (X-Faass-Function); rebuild route', async (t) => {
