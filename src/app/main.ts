@@ -4,9 +4,8 @@
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolvePaths, functionCodeDir, serviceFailurePath } from '../core/paths';
+import { Paths, resolvePaths, functionCodeDir, serviceFailurePath, serviceAppSocket } from '../core/paths';
 import { writeFileAtomic } from '../core/fs-atomic';
-import { privateDir } from '../core/private-files';
 import { loadFunctionConfig } from '../functions/function-config';
 import { loadDockerSettings, loadSettings } from '../core/settings';
 import { FaassError } from '../core/errors';
@@ -14,6 +13,7 @@ import { notify } from '../systemd/notify';
 import { log, logWithFields, errorMessage } from '../observe/log';
 import { waitReady } from './ready';
 import { App, ProcessApp } from './process-app';
+import { Forwarder } from './forwarder';
 import { ProcessAccounting } from '../observe/accounting';
 import { functionUnitBase } from '../systemd/units';
 
@@ -22,7 +22,8 @@ const USAGE = 'Usage: faass-app --function NAME; see faass.conf(5), kind=service
 const STOP_GRACE = 10;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { function: { type: 'string' } } });
+  // --forward-with PROXYD: the app has a network of its own; open the way into it (forwarder.ts).
+  const { values } = parseArgs({ options: { function: { type: 'string' }, 'forward-with': { type: 'string' } } });
   if (!values.function) throw new FaassError('FAASS_E_USAGE', USAGE);
   const paths = resolvePaths();
   const cfg = loadFunctionConfig(paths, values.function);
@@ -32,11 +33,14 @@ async function main(): Promise<number> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const app: App = cfg.runtime === 'docker' ? new (require('./container-app') as typeof import('./container-app')).ContainerApp(cfg, loadDockerSettings(paths).socketPath) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
   const accounting = loadSettings(paths).metrics ? new ProcessAccounting(paths, 'app', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}-app.service`) : null;
+  const proxyd = values['forward-with'];
+  const forwarder = proxyd ? new Forwarder(serviceAppSocket(paths, cfg.name), cfg.port, proxyd) : null;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     notify.stopping();
+    await forwarder?.stop(1);
     await app.stop(STOP_GRACE);
     accounting?.close();
     process.exit(0);
@@ -53,14 +57,11 @@ async function main(): Promise<number> {
   } catch (e) {
     why = `the app could not be started: ${errorMessage(e)}`;
   }
+  if (why === null && forwarder) why = await forwarder.start().then(() => null, (e) => `the way into the app's network could not be opened: ${errorMessage(e)}`);
   if (why !== null) {
     log.err(`Service ${cfg.name}: ${why}`);
-    try {
-      privateDir(paths, path.dirname(serviceFailurePath(paths, cfg.name)));
-      writeFileAtomic(serviceFailurePath(paths, cfg.name), why + '\n', 0o600);
-    } catch (e) {
-      log.warning(`Failed to record the failure for the gateway: ${errorMessage(e)}, ignoring`);
-    }
+    recordFailure(paths, cfg.name, why);
+    await forwarder?.stop(1);
     await app.stop(STOP_GRACE);
     // Ready anyway, with nothing behind the port: systemd-socket-proxyd then accepts the waiting
     // connections and closes them (the gateway answers 503 with the reason). Failing the unit
@@ -73,11 +74,24 @@ async function main(): Promise<number> {
   notify.ready();
   notify.status(`${app.describe()} ready on 127.0.0.1:${cfg.port}`);
   log.info(`Service ${cfg.name}: ${app.describe()} ready on 127.0.0.1:${cfg.port} after ${Date.now() - started} ms`);
-  const exit = await app.exited;
+  const exit = await Promise.race([app.exited.then((why) => `the app ${why}`), ...(forwarder ? [forwarder.exited] : [])]);
   if (stopping) return new Promise(() => undefined); // stop() exits
-  log.err(`Service ${cfg.name}: the app ${exit}`);
+  log.err(`Service ${cfg.name}: ${exit}`);
+  await forwarder?.stop(1);
+  await app.stop(STOP_GRACE);
   accounting?.close();
   return 1;
+}
+
+// For the gateway, which answers 503 with it at once. The directory is the unit's runtime
+// directory (made by systemd, 0700), or made here when the app runs elsewhere.
+function recordFailure(paths: Paths, name: string, why: string): void {
+  try {
+    fs.mkdirSync(path.dirname(serviceFailurePath(paths, name)), { recursive: true, mode: 0o700 });
+    writeFileAtomic(serviceFailurePath(paths, name), why + '\n', 0o600);
+  } catch (e) {
+    log.warning(`Failed to record the failure for the gateway: ${errorMessage(e)}, ignoring`);
+  }
 }
 
 main().then(

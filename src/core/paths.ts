@@ -33,5 +33,11 @@ export const functionConfPath = (p: Paths, name: string) => path.join(functionsC
 export const functionCodeDir = (p: Paths, name: string) => path.join(p.dataDir, 'functions', name);
 export const functionSocketPath = (p: Paths, name: string) => path.join(p.runtimeDir, 'fn', `${name}.sock`);
 export const gatewayConfPath = (p: Paths) => path.join(p.configDir, 'faass.conf');
+// A service's runtime directory, made by systemd for its app unit (RuntimeDirectory=) and the
+// only part of faass's runtime directory the app's unit sees.
+export const serviceRuntimeDir = (p: Paths, name: string) => path.join(p.runtimeDir, 'svc', name);
 // Written by a service's app when it fails to get ready, so the gateway can answer at once.
-export const serviceFailurePath = (p: Paths, name: string) => path.join(p.runtimeDir, 'svc', `${name}.failed`);
+export const serviceFailurePath = (p: Paths, name: string) => path.join(serviceRuntimeDir(p, name), 'failed');
+// The way into an app in a network namespace of its own (network=none): the unix socket the
+// proxy connects to, forwarded to the app's port inside.
+export const serviceAppSocket = (p: Paths, name: string) => path.join(serviceRuntimeDir(p, name), 'app.sock');

@@ -158,33 +158,49 @@ function limits(cfg: FunctionConfig): (string | false)[] {
   return [cfg.memoryMax !== undefined && `MemoryMax=${cfg.memoryMax}`, cfg.tasksMax !== undefined && `TasksMax=${cfg.tasksMax}`, cfg.cpuQuota !== undefined && `CPUQuota=${cfg.cpuQuota}%`];
 }
 
+// A process app (runtime exec) with network=none lives in a network namespace of its own:
+// nothing outside its unit reaches its port, loopback included, so --auth cannot be bypassed.
+export const privateNetwork = (cfg: FunctionConfig): boolean => cfg.kind === 'service' && cfg.runtime !== 'docker' && cfg.network === 'none';
+
 // kind=service: the socket's service is systemd-socket-proxyd, which exits when idle and pulls
 // in the app unit; the app unit stops when nothing needs it any more. BindsTo=, not Requires=:
 // when the app dies on its own the proxy stops with it (a proxy in front of a dead port would
 // fail every request, and never idle out while they keep coming); the next connection starts both.
+// An app in a network of its own is reached through the unix socket its unit forwards to its
+// port (a proxy joining the app's namespace, JoinsNamespaceOf=, does not work for an ordinary
+// user: each unit has a user namespace of its own, and systemd 252 silently left the proxy in the
+// host's network).
 export function renderServiceProxy(cfg: FunctionConfig, ctx: UnitContext): string {
   const base = functionUnitBase(cfg.name);
+  const target = privateNetwork(cfg) ? `%t/faass/svc/${cfg.name}/app.sock` : `127.0.0.1:${cfg.port}`;
   return unit({
     Unit: [`Description=faass service ${cfg.name} (proxy)`, 'Documentation=man:faass.conf(5) man:systemd-socket-proxyd(8)', `Requires=${base}.socket`, `BindsTo=${base}-app.service`, `After=${base}.socket ${base}-app.service`, ...START_LIMIT],
-    Service: [`ExecStart=${quote(ctx.proxyd)} --exit-idle-time=${cfg.idle}s 127.0.0.1:${cfg.port}`, `SyslogIdentifier=${base}`, ...sandbox(ctx, [])],
+    Service: [`ExecStart=${quote(ctx.proxyd)} --exit-idle-time=${cfg.idle}s ${target}`, `SyslogIdentifier=${base}`, ...sandbox(ctx, [])],
   });
 }
 
 export function renderServiceApp(cfg: FunctionConfig, ctx: UnitContext): string {
   const base = functionUnitBase(cfg.name);
+  const isolated = privateNetwork(cfg);
   return unit({
     Unit: [`Description=faass service ${cfg.name} (app: ${cfg.runtime === 'docker' ? cfg.image : 'process'})`, 'Documentation=man:faass.conf(5)', 'StopWhenUnneeded=yes', ...START_LIMIT],
     Service: [
       'Type=notify',
-      `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/app/main.js`)} --function ${cfg.name}`,
+      `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/app/main.js`)} --function ${cfg.name}${isolated ? ` --forward-with ${quote(ctx.proxyd)}` : ''}`,
       ...environment(ctx),
       'KillMode=mixed',
       `TimeoutStartSec=${Math.ceil(cfg.readyTimeout) + 10}s`,
       'TimeoutStopSec=20s',
       `SyslogIdentifier=${base}-app`,
+      // Its failure record and, with a network of its own, the socket into it (core/paths.ts).
+      `RuntimeDirectory=faass/svc/${cfg.name}`,
+      'RuntimeDirectoryMode=0700',
+      isolated ? 'PrivateNetwork=yes' : null,
       ...limits(cfg),
-      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`], true),
-    ],
+      ...sandbox(ctx, [`${ctx.xdg.state}/faass`], true),
+      ...ownView(cfg.name, ctx),
+      `BindPaths=%t/faass/svc/${cfg.name}`,
+    ].filter((l): l is string => l !== null),
   });
 }
 
@@ -203,21 +219,27 @@ export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext): st
       `SyslogIdentifier=${base}`,
       ...limits(cfg),
       ...sandbox(ctx, [`${ctx.xdg.state}/faass`], true),
-      ...functionView(cfg.name, ctx),
+      ...ownView(cfg.name, ctx),
     ],
   });
 }
 
-// What a runner, and so the function it runs, sees of faass: its own settings and code,
-// read-only, and nothing else. Empty file systems cover faass's sockets (the API's, the other
-// functions'), its settings (credentials, TLS key, other functions' env) and its code; the two
-// files and the code it needs are bound back in. Its own socket comes as a descriptor. The code
-// is bound where the symlink was, so a runner serves the version it started with.
-function functionView(name: string, ctx: UnitContext): string[] {
+// What a runner or a service's app, and so the function or app it runs, sees of faass: its own
+// settings and code, read-only, and nothing else. Empty file systems cover faass's settings
+// (credentials, TLS key, other functions' env) and code, and the user's whole runtime directory:
+// faass's sockets (the API's, the other functions'), the user manager's (systemctl --user, and
+// systemd-run --user would run anything outside every sandbox), the session bus, a rootless
+// container engine's. The two files and the code it needs are bound back in, and the manager's
+// notification socket (READY=1; systemd takes it from the main process only). A runner's own
+// socket comes as a descriptor. The code is bound where the symlink was, so a runner serves the
+// version it started with. (InaccessiblePaths= would be the finer tool, but systemd 252 fails
+// every unit that has it, 226/NAMESPACE, for an ordinary user: seen here.)
+function ownView(name: string, ctx: UnitContext): string[] {
   const config = pathArg(`${ctx.xdg.config}/faass`);
   const data = pathArg(`${ctx.xdg.data}/faass`);
   return [
-    'TemporaryFileSystem=%t/faass:ro',
+    'TemporaryFileSystem=%t:ro',
+    'BindReadOnlyPaths=%t/systemd/notify',
     `TemporaryFileSystem=${config}:ro`,
     `BindReadOnlyPaths=-${config}/faass.conf`,
     `BindReadOnlyPaths=${config}/functions/${name}.conf`,

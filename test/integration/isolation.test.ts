@@ -1,8 +1,12 @@
-// A function reaches nothing of faass: a hostile function, deployed as a user would, tries the
-// management API's socket, another (protected) function's socket, the credentials, another
-// function's settings and code, and reports what it reached.
+// A function or a service reaches nothing of faass: hostile ones, deployed as an ordinary user
+// would, try the management API's socket, another (protected) function's socket, the
+// credentials, another function's settings and code, the container engine's socket, the user
+// manager's (and a service, the gateway's port), and report what they reached.
 import t from 'tap';
-import { startSandbox, setupGateway, request, writeFixture, TEST_USER } from '../support/sandbox';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { startSandbox, setupGateway, request, writeFixture, freePort, TEST_USER } from '../support/sandbox';
 
 // Each probe prints "reached" or "refused: WHY"; the function answers them as one JSON object.
 const HOSTILE = `#!/usr/bin/python3
@@ -15,6 +19,11 @@ def connect(p):
     s.connect(p)
     s.sendall(b"GET /system/functions HTTP/1.0\\r\\n\\r\\n" if p.endswith("api.sock") else b"POST / HTTP/1.0\\r\\ncontent-length: 1\\r\\n\\r\\nx")
     return s.recv(100)
+def reach(p):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(p)
+    s.close()
 def read(p):
     with open(p, "rb") as f:
         return f.read(100)
@@ -24,6 +33,8 @@ probes = {
     "credentials": lambda: read(cfg + "/faass/auth.conf"),
     "other settings": lambda: read(cfg + "/faass/functions/secret.conf"),
     "other code": lambda: os.listdir(data + "/faass/functions/secret"),
+    "engine": lambda: reach(os.environ["ENGINE"]),
+    "user manager": lambda: reach(rt + "/systemd/private"),
     "own settings": lambda: read(cfg + "/faass/functions/hostile.conf"),
 }
 out = {}
@@ -51,6 +62,8 @@ module.exports = async () => {
     credentials: async () => fs.readFileSync(cfg + '/faass/auth.conf'),
     'other settings': async () => fs.readFileSync(cfg + '/faass/functions/secret.conf'),
     'other code': async () => fs.readdirSync(data + '/faass/functions/secret'),
+    engine: () => connect(process.env.ENGINE),
+    'user manager': () => connect(rt + '/systemd/private'),
   };
   const out = {};
   for (const [name, probe] of Object.entries(probes)) {
@@ -78,6 +91,8 @@ def handle(req):
         "credentials": lambda: open(cfg + "/faass/auth.conf", "rb").read(1),
         "other settings": lambda: open(cfg + "/faass/functions/secret.conf", "rb").read(1),
         "other code": lambda: os.listdir(data + "/faass/functions/secret"),
+        "engine": lambda: connect(os.environ["ENGINE"]),
+        "user manager": lambda: connect(rt + "/systemd/private"),
     }
     out = {}
     for name, probe in probes.items():
@@ -89,8 +104,55 @@ def handle(req):
     return json.dumps(out)
 `;
 
-t.test('a function reaches nothing of faass', async (t) => {
+// A service's app with the same probes (and one more: the gateway's port, which an app in a
+// network of its own cannot reach), answering any GET with what it reached.
+const SERVICE_PROBES = `import json, os, socket
+from http.server import BaseHTTPRequestHandler, HTTPServer
+def connect(p):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(p)
+    s.close()
+def tcp(port):
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+rt, cfg, data = os.environ["RT"], os.environ["CFG"], os.environ["DATA"]
+probes = {
+    "api": lambda: connect(rt + "/faass/api.sock"),
+    "other function": lambda: connect(rt + "/faass/fn/secret.sock"),
+    "credentials": lambda: open(cfg + "/faass/auth.conf", "rb").read(1),
+    "other settings": lambda: open(cfg + "/faass/functions/secret.conf", "rb").read(1),
+    "other code": lambda: os.listdir(data + "/faass/functions/secret"),
+    "engine": lambda: connect(os.environ["ENGINE"]),
+    "user manager": lambda: connect(rt + "/systemd/private"),
+    "gateway": lambda: tcp(int(os.environ["GATEWAY_PORT"])),
+}
+class Probe(BaseHTTPRequestHandler):
+    def do_GET(self):
+        out = {}
+        for name, probe in probes.items():
+            try:
+                probe()
+                out[name] = "reached"
+            except Exception as e:
+                out[name] = "refused: " + type(e).__name__
+        body = json.dumps(out).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Probe).serve_forever()
+`;
+
+t.test('a function or a service reaches nothing of faass', async (t) => {
   const sb = await startSandbox(t, { user: TEST_USER });
+  // A stand-in for a rootless container engine's socket, where faass is told the engine is:
+  // whatever connects to it has reached the engine.
+  const engineSocket = path.join(sb.env.XDG_RUNTIME_DIR as string, 'docker.sock');
+  const engine = net.createServer((c) => c.destroy());
+  await new Promise<void>((resolve) => engine.listen(engineSocket, resolve));
+  t.teardown(() => engine.close());
+  fs.chownSync(engineSocket, fs.statSync(sb.env.XDG_RUNTIME_DIR as string).uid, -1);
+  t.equal((await sb.faassctl('init', '--port', String(sb.port), '--docker-host', `unix://${engineSocket}`)).code, 0);
   await setupGateway(sb, 1);
   const env = sb.env as Record<string, string>;
   t.equal((await sb.faassctl('credentials', 'add', 'root', '--admin')).code, 0, 'an admin: the API socket listens');
@@ -98,15 +160,15 @@ t.test('a function reaches nothing of faass', async (t) => {
   const secretCode = writeFixture(sb, 'secret.sh', '#!/bin/sh\necho "the secret is $TOKEN"\n', 0o755);
   t.equal((await sb.faassctl('deploy', 'secret', '--runtime', 'exec', '--from-file', secretCode, '--auth', 'ci', '--env', 'TOKEN=s3cret')).code, 0);
   // Where faass keeps things, given to the probes as they are given to no function by faass.
-  const probeEnv = ['--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`];
+  const probeEnv = ['--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`, '--env', `ENGINE=${engineSocket}`];
   const hostile = writeFixture(sb, 'hostile.py', HOSTILE, 0o755);
   const deployed = await sb.faassctl('deploy', 'hostile', '--runtime', 'exec', '--from-file', hostile, ...probeEnv);
   t.equal(deployed.code, 0, deployed.stderr);
 
   const r = await request(sb.port, '/function/hostile');
-  t.equal(r.status, 200, 'the hostile function runs (its own code is there)');
+  t.equal(r.status, 200, `the hostile function runs (its own code is there) ${r.body}`);
   const reached = JSON.parse(r.body) as Record<string, string>;
-  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code']) t.match(reached[probe], /^refused/, `${probe}: ${reached[probe]}`);
+  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'user manager']) t.match(reached[probe], /^refused/, `${probe}: ${reached[probe]}`);
   t.equal(reached['own settings'], 'reached', 'its own settings are readable (its runner reads them)');
 
   // Warm workers live in the runner's unit too: the same walls hold for them.
@@ -118,8 +180,28 @@ t.test('a function reaches nothing of faass', async (t) => {
     const w = await request(sb.port, `/function/${fn}`);
     t.equal(w.status, 200, `${fn} runs`);
     const got = JSON.parse(w.body) as Record<string, string>;
-    for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code']) t.match(got[probe], /^refused/, `${fn}, ${probe}: ${got[probe]}`);
+    for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'user manager']) t.match(got[probe], /^refused/, `${fn}, ${probe}: ${got[probe]}`);
   }
+
+  // A service's app: the same walls, and a network of its own. Protected with --auth, it answers
+  // through the gateway only: nothing listens for it on the host's loopback.
+  const svcPort = await freePort();
+  const svcCode = writeFixture(sb, 'svc/app.py', SERVICE_PROBES);
+  const svc = await sb.faassctl('deploy', 'hostile-svc', '--kind', 'service', '--port', String(svcPort), '--command', 'python3 app.py', '--from-file', path.dirname(svcCode), '--auth', 'ci', '--idle', '30', ...probeEnv, '--env', `GATEWAY_PORT=${sb.port}`);
+  t.equal(svc.code, 0, svc.stderr);
+  t.equal((await request(sb.port, '/function/hostile-svc/', { method: 'GET' })).status, 401, 'the protected service wants a credential');
+  const s = await request(sb.port, '/function/hostile-svc/', { method: 'GET', headers: { authorization: `Bearer ${ci}` } });
+  t.equal(s.status, 200, `the hostile service runs ${s.body}`);
+  const fromSvc = JSON.parse(s.body) as Record<string, string>;
+  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'user manager', 'gateway']) t.match(fromSvc[probe], /^refused/, `hostile-svc, ${probe}: ${fromSvc[probe]}`);
+  const direct = await new Promise<string>((resolve) => {
+    const c = net.connect(svcPort, '127.0.0.1', () => {
+      c.destroy();
+      resolve('connected');
+    });
+    c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+  t.equal(direct, 'ECONNREFUSED', "the service's port, while it runs, is not reachable on the host's loopback");
 
   // The isolation costs the gateway nothing: the protected function still answers through it.
   t.equal((await request(sb.port, '/function/secret')).status, 401, 'the protected function wants a credential');

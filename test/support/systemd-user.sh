@@ -85,6 +85,10 @@ start() {
       XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_CONFIG_HOME="$XDG_CONFIG_HOME" XDG_DATA_HOME="$XDG_DATA_HOME" XDG_STATE_HOME="$XDG_STATE_HOME" \
       unshare -m --propagation private sh -c '
       mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system
+      # What PID 1 makes on a booted system: the nodes root'"'"'s manager mounts over InaccessiblePaths=
+      # (an ordinary user'"'"'s manager makes its own under $XDG_RUNTIME_DIR/systemd).
+      ina=/run/systemd/inaccessible; mkdir -p $ina/dir && touch $ina/reg && mkfifo $ina/fifo && mknod $ina/chr c 0 0 && mknod $ina/blk b 0 0
+      python3 -c "import socket; socket.socket(socket.AF_UNIX).bind(\"$ina/sock\")" && chmod 0000 $ina/*
       /usr/lib/systemd/systemd-journald &
       i=0; while [ ! -S /run/systemd/journal/stdout ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
       exec "$@" /usr/lib/systemd/systemd --user' sh "${as[@]}" > "$dir/manager.log" 2>&1 < /dev/null

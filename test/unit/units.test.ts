@@ -20,7 +20,9 @@ const fns = [
 t.test('golden files', async (t) => {
   const units = renderAllUnits(gw, fns, ctx);
   t.same(Object.keys(units), ['faass-gateway.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service', 'faass-fn-hello.socket', 'faass-fn-hello.service', 'faass-fn-resize.socket', 'faass-fn-resize.service', 'faass-fn-web.socket', 'faass-fn-web.service', 'faass-fn-web-app.service']);
-  t.match(units['faass-fn-web.service'], /^ExecStart=\/usr\/lib\/systemd\/systemd-socket-proxyd --exit-idle-time=30s 127\.0\.0\.1:8081$/m, 'a service is proxied, exiting when idle');
+  t.match(units['faass-fn-web.service'], /^ExecStart=\/usr\/lib\/systemd\/systemd-socket-proxyd --exit-idle-time=30s %t\/faass\/svc\/web\/app\.sock$/m, 'a service is proxied, exiting when idle, into the app\'s own network');
+  t.match(units['faass-fn-web-app.service'], /^PrivateNetwork=yes$/m, 'a process app has a network of its own');
+  t.match(units['faass-fn-hello.service'], /^TemporaryFileSystem=%t:ro$/m, "a function sees nothing of the user's runtime directory");
   t.match(units['faass-fn-web-app.service'], /^StopWhenUnneeded=yes$/m, 'its app stops with the proxy');
   for (const [file, text] of Object.entries(units)) {
     t.ok(text.startsWith(MARKER + '\n'), `${file} starts with the marker`);
