@@ -3,7 +3,12 @@
 // flight on one connection, answered in any order. A connection starts with RPC_PREFACE
 // (its NUL byte is never the start of an HTTP request), then frames in both directions:
 //   [u32 BE n = 8 + metaLen + bodyLen][u32 BE id][u32 BE metaLen][meta JSON][body]
-// request meta {m: method, p: path with query, h: headers}; response meta {s: status, h: headers}.
+// request meta {m: method, p: path with query, h: headers, a: 1}; response meta {s: status, h: headers}.
+// Acknowledgement: a request with a: 1 is acknowledged with a frame of meta {a: 1} and no body
+// before the runner starts it, so the gateway knows what it may send again after the connection
+// dies: only calls with no acknowledgement (never started). The flag keeps either side of an
+// upgrade working: a runner that predates it sends none (its calls are retried as before), a
+// gateway that predates it asks for none.
 export const RPC_PREFACE = Buffer.from('\0faass-rpc/1\n');
 export const MAX_FRAME = 2 * 1024 ** 3 - 1;
 
@@ -18,11 +23,18 @@ export interface RpcRequestMeta {
   m: string;
   p: string;
   h: Record<string, string>;
+  a?: 1; // acknowledge before starting
 }
-export interface RpcResponseMeta {
+export interface RpcAnswerMeta {
   s: number;
   h: Record<string, string>;
 }
+export interface RpcAckMeta {
+  a: 1;
+}
+export type RpcResponseMeta = RpcAnswerMeta | RpcAckMeta;
+
+export const isAck = (meta: RpcResponseMeta): meta is RpcAckMeta => !('s' in meta);
 export interface Frame<M> {
   id: number;
   meta: M;
@@ -37,6 +49,8 @@ export function encodeFrame(id: number, meta: object, body: Buffer): Buffer {
   head.writeUInt32BE(m.length, 8);
   return Buffer.concat([head, m, body]);
 }
+
+export const encodeAck = (id: number): Buffer => encodeFrame(id, { a: 1 }, Buffer.alloc(0));
 
 // Collects chunks and yields whole frames; copies each byte at most once more.
 export class FrameDecoder<M> {

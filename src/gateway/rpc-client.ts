@@ -1,10 +1,22 @@
 import * as net from 'node:net';
-import { FrameDecoder, FunctionAnswer, RPC_PREFACE, RpcResponseMeta, encodeFrame } from '../core/rpc';
+import { FrameDecoder, FunctionAnswer, RPC_PREFACE, RpcResponseMeta, encodeFrame, isAck } from '../core/rpc';
 
 export type RpcAnswer = FunctionAnswer;
 
-// The connection died (or could not be made) before the answer came: the call may be retried.
+// The connection died (or could not be made) before the runner acknowledged the call: it was
+// never started, and may be retried.
 export class RpcConnectionError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// The connection died after the runner acknowledged the call, before its answer: the call may
+// have run, in part; sending it again could run it twice.
+export class RpcCallInterrupted extends Error {
   constructor(
     readonly code: string,
     message: string,
@@ -16,6 +28,7 @@ export class RpcConnectionError extends Error {
 interface Waiter {
   resolve: (a: RpcAnswer) => void;
   reject: (e: Error) => void;
+  accepted?: boolean; // the runner acknowledged it: it started
 }
 
 class Connection {
@@ -44,6 +57,10 @@ class Connection {
       for (const f of frames) {
         const w = this.waiting.get(f.id);
         if (!w) continue;
+        if (isAck(f.meta)) {
+          w.accepted = true;
+          continue;
+        }
         this.waiting.delete(f.id);
         w.resolve({ status: f.meta.s, headers: f.meta.h, body: f.body });
       }
@@ -55,7 +72,8 @@ class Connection {
       if (this.idleTimer) clearTimeout(this.idleTimer);
       const err = (this.socket as net.Socket & { errored?: NodeJS.ErrnoException }).errored;
       const code = err?.code ?? 'ECONNRESET';
-      for (const w of this.waiting.values()) w.reject(new RpcConnectionError(code, `connection to the runner ${err ? 'failed: ' + code : 'closed before the answer'}`));
+      const why = `connection to the runner ${err ? 'failed: ' + code : 'closed before the answer'}`;
+      for (const w of this.waiting.values()) w.reject(w.accepted ? new RpcCallInterrupted(code, why) : new RpcConnectionError(code, why));
       this.waiting.clear();
       this.onClosed(this);
     });
@@ -115,7 +133,7 @@ export class RpcClient {
         conn.forget(id);
         reject(new Error('timeout'));
       }, opts.timeoutMs);
-      conn.send(id, encodeFrame(id, { m: method, p: urlPath, h: headers }, body), {
+      conn.send(id, encodeFrame(id, { m: method, p: urlPath, h: headers, a: 1 }, body), {
         resolve: (a) => {
           if (timer) clearTimeout(timer);
           resolve(a);

@@ -2,7 +2,7 @@
 import type * as http from 'node:http';
 import { Paths, functionSocketPath } from '../core/paths';
 import { log } from '../observe/log';
-import { RpcClient, RpcConnectionError } from './rpc-client';
+import { RpcCallInterrupted, RpcClient, RpcConnectionError } from './rpc-client';
 import { ForwardedCall, POOL_IDLE_MS } from './call';
 import { refuse } from './answer';
 import { isFinalStatus, onTheWire, passableHeaders, statusRefused } from '../core/function-answer';
@@ -30,8 +30,9 @@ export class RunnerForwarder {
     for (const c of this.clients.values()) c.close();
   }
 
-  // A call whose connection failed before its answer came back is retried once on a fresh
-  // connection: the runner may have just exited idle, or been restarted.
+  // A call the runner never acknowledged (it never started) is retried once on a fresh
+  // connection: the runner may have just exited idle, or been restarted. One it acknowledged is
+  // never sent again: if its runner stops before answering, the caller gets a 502 that says so.
   async forward(call: ForwardedCall, res: http.ServerResponse): Promise<void> {
     const { id, name } = call;
     for (let attempt = 0; ; attempt++) {
@@ -49,6 +50,10 @@ export class RunnerForwarder {
         if (e instanceof RpcConnectionError && attempt === 0) {
           log.debug(`Call ${id}: retrying ${name} on a fresh connection after ${e.code}`);
           continue;
+        }
+        if (e instanceof RpcCallInterrupted) {
+          log.warning(`Call ${id}: The runner of ${name} stopped during the call (${e.code}), not retrying it`);
+          return refuse(res, 'FAASS_E_RUNNER_STOPPED', `The runner of function ${name} stopped during the call; the call was not retried, as it may have run (in part)`);
         }
         if (!(e instanceof RpcConnectionError)) return refuse(res, 'FAASS_E_GATEWAY_TIMEOUT', `Function ${name} did not answer within ${this.timeoutSeconds}s`);
         log.warning(`Call ${id}: Failed to reach function ${name}: ${e.code}`);

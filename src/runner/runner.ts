@@ -5,7 +5,7 @@ import { FaassError, errorBody } from '../core/errors';
 import { Lifecycle } from '../systemd/activation';
 import { HOP_BY_HOP, callIdFrom, readBody } from '../core/http-util';
 import { FAASS_ANSWER_HEADERS, isFinalStatus, onTheWire, passableHeaders, statusRefused } from '../core/function-answer';
-import { FrameDecoder, RPC_PREFACE, RpcRequestMeta, encodeFrame } from '../core/rpc';
+import { FrameDecoder, RPC_PREFACE, RpcRequestMeta, encodeAck, encodeFrame } from '../core/rpc';
 import { log, errorMessage } from '../observe/log';
 import { CallError, CallLog } from '../observe/call-log';
 import { Call, CallFailure, CallResult, Executor } from './call';
@@ -123,15 +123,26 @@ function serveRpc(socket: net.Socket, calls: CallRunner, lifecycle: Lifecycle): 
       socket.destroy();
       return;
     }
-    for (const f of frames) {
-      // While stopping, calls are not started; the gateway retries them on a new connection.
-      if (lifecycle.isDraining) continue;
-      lifecycle.begin(socket);
-      void calls.run({ method: f.meta.m, url: f.meta.p, headers: f.meta.h, body: f.body }).then((r) => {
-        if (!socket.destroyed) socket.write(encodeFrame(f.id, { s: r.status, h: r.headers }, r.body));
-        lifecycle.end(socket);
-      });
-    }
+    // While stopping, calls are neither acknowledged nor started; the gateway retries them on a new connection.
+    if (lifecycle.isDraining || frames.length === 0) return;
+    for (let i = 0; i < frames.length; i++) lifecycle.begin(socket);
+    const start = () => {
+      for (const f of frames) {
+        void calls.run({ method: f.meta.m, url: f.meta.p, headers: f.meta.h, body: f.body }).then((r) => {
+          if (!socket.destroyed) socket.write(encodeFrame(f.id, { s: r.status, h: r.headers }, r.body));
+          lifecycle.end(socket);
+        });
+      }
+    };
+    const acks = frames.filter((f) => f.meta.a === 1).map((f) => encodeAck(f.id));
+    if (acks.length === 0) return start(); // a gateway that asks for none
+    // Started only once the acknowledgements are in the kernel's hands: an acknowledged call is
+    // never sent again, so one that is not must not have run. Once written, they are started even
+    // if a stop begins meanwhile (the gateway would not retry them).
+    socket.write(acks.length === 1 ? acks[0] : Buffer.concat(acks), (err) => {
+      if (!err) return start();
+      for (let i = 0; i < frames.length; i++) lifecycle.end(socket);
+    });
   });
   socket.on('error', () => socket.destroy());
 }

@@ -42,6 +42,10 @@ t.test('load with idle exits, kill -9, redeploy', async (t) => {
     const during = await running;
     t.comment(`during the kill: ${during.ok} ok, ${during.failures.length} failed ${JSON.stringify(during.failures.slice(0, 3))}`);
     t.ok(during.failures.length <= 50, 'at most the calls in flight at the kill fail');
+    t.ok(
+      during.failures.every((f) => f.status === 502 && /"FAASS_E_RUNNER_STOPPED"/.test(f.body ?? '')),
+      'each of them is a 502 saying the runner stopped during the call (a started call is not replayed)',
+    );
     t.match(await unitState(sb, 'faass-fn-cat.socket'), /^active\/(listening|running)$/, 'the socket survives the kill');
     const after = await load(sb.port, '/function/cat', 500, 50);
     t.equal(after.failures.length, 0, 'every later request succeeds');

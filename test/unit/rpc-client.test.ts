@@ -6,8 +6,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventEmitter, once } from 'node:events';
-import { RpcClient, RpcConnectionError, RpcAnswer } from '../../src/gateway/rpc-client';
-import { Frame, FrameDecoder, RpcRequestMeta, encodeFrame } from '../../src/core/rpc';
+import { RpcCallInterrupted, RpcClient, RpcConnectionError, RpcAnswer } from '../../src/gateway/rpc-client';
+import { Frame, FrameDecoder, RpcRequestMeta, encodeAck, encodeFrame } from '../../src/core/rpc';
 import { within } from '../support/within';
 
 t.setTimeout(60_000);
@@ -204,6 +204,34 @@ t.test('the runner dying mid-answer fails every call on the connection as retrya
   t.not(again.conn, first.conn, 'on a new connection');
   again.conn.write(FakeRunner.answer(again, 200, 'second time'));
   t.equal((await within(retry, 'answer')).body.toString(), 'second time');
+});
+
+t.test('the runner dying after it acknowledged a call fails that call as interrupted (not retryable), and the unacknowledged one as retryable', async (t) => {
+  const runner = await FakeRunner.start(t, tempDir(t));
+  const c = client(t, runner.path);
+  const started = call(c, 'started').answer;
+  const queued = call(c, 'queued').answer;
+  const [rs, rq] = await runner.requests(2);
+  t.equal(rs.frame.meta.a, 1, 'each call asks to be acknowledged');
+  t.equal(rq.frame.meta.a, 1);
+  rs.conn.write(encodeAck(rs.frame.id));
+  await tick();
+  rs.conn.destroy(); // kill -9
+  const es = await rejection(started);
+  t.type(es, RpcCallInterrupted, 'the acknowledged call may have run: it must not be sent again');
+  t.notOk(es instanceof RpcConnectionError);
+  const eq = await rejection(queued);
+  t.type(eq, RpcConnectionError, 'the call never acknowledged never started: retryable');
+});
+
+t.test('an acknowledgement is not an answer: the call waits for its answer', async (t) => {
+  const runner = await FakeRunner.start(t, tempDir(t));
+  const c = client(t, runner.path);
+  const p = call(c, 'x').answer;
+  const [r] = await runner.requests(1);
+  r.conn.write(Buffer.concat([encodeAck(r.frame.id), FakeRunner.answer(r, 201, 'answer')]));
+  const a = await within(p, 'answer');
+  t.same([a.status, a.body.toString()], [201, 'answer']);
 });
 
 t.test('no runner: the call fails as a connection error naming the cause', async (t) => {

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventEmitter, once } from 'node:events';
-import { RpcClient, RpcConnectionError } from '../../src/gateway/rpc-client';
+import { RpcCallInterrupted, RpcClient, RpcConnectionError } from '../../src/gateway/rpc-client';
 import { CallRunner, connectionHandler } from '../../src/runner/runner';
 import { Lifecycle, LifecycleHost, Timer } from '../../src/systemd/activation';
 import { buildFunctionConfig } from '../../src/functions/function-config';
@@ -128,6 +128,20 @@ t.test('SIGTERM: the call in flight is answered; a call sent during the drain is
   await next.executor.started(1);
   next.executor.finish('late');
   t.equal((await within(retry, 'answer')).body.toString(), 'done late', 'the retry is answered by the next runner');
+});
+
+t.test('a call the runner started, whose connection then dies (kill -9), fails as interrupted: not retryable', async (t) => {
+  const { socketPath, client } = setup(t);
+  const runner = await startRunner(t, socketPath);
+  const accepted: net.Socket[] = [];
+  runner.server.on('connection', (s: net.Socket) => accepted.push(s));
+  const running = client.call('POST', '/', {}, Buffer.from('running'), OPTS).answer;
+  running.catch(() => undefined);
+  await runner.executor.started(1);
+  for (const s of accepted) s.destroy(); // the runner's end of the connection goes, as with kill -9
+  const e = await within(running.then(() => null, (err: Error) => err), 'the call to fail');
+  t.type(e, RpcCallInterrupted, 'the runner acknowledged it before starting it: the gateway must not send it again');
+  t.notOk(e instanceof RpcConnectionError, 'not a retryable connection error');
 });
 
 t.test('garbage instead of frames closes that connection only', async (t) => {
