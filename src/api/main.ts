@@ -9,14 +9,14 @@ import { log, errorMessage } from '../observe/log';
 import { apiHandler } from './handlers';
 import { removeStaleUploads } from './upload';
 import * as path from 'node:path';
-import { MetricsStore } from '../observe/metrics-store';
+import { MetricsStore, metricsPath } from '../observe/metrics-store';
 
 const IDLE_SECONDS = 10;
 
 async function main(): Promise<void> {
   const fds = takeInheritedFds();
   const paths = resolvePaths();
-  const metrics = new MetricsStore(paths);
+  const metrics = new MetricsStore(paths, metricsPath(paths));
   metrics.add({ activations: { api: 1 } });
   const lifecycle = new Lifecycle({ name: 'api', idleSeconds: IDLE_SECONDS, drainSeconds: 120, onExit: () => void metrics.flush() });
   cleanUploads(paths);

@@ -33,6 +33,9 @@ export const functionConfPath = (p: Paths, name: string) => path.join(functionsC
 export const functionCodeDir = (p: Paths, name: string) => path.join(p.dataDir, 'functions', name);
 export const functionSocketPath = (p: Paths, name: string) => path.join(p.runtimeDir, 'fn', `${name}.sock`);
 export const gatewayConfPath = (p: Paths) => path.join(p.configDir, 'faass.conf');
+// The only part of faass's state a function's (or a service app's) unit may write: what its
+// runner or app counts (observe/metrics-store.ts).
+export const functionStateDir = (p: Paths, name: string) => path.join(p.stateDir, 'fn', name);
 // A service's runtime directory, made by systemd for its app unit (RuntimeDirectory=) and the
 // only part of faass's runtime directory the app's unit sees.
 export const serviceRuntimeDir = (p: Paths, name: string) => path.join(p.runtimeDir, 'svc', name);

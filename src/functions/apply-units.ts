@@ -2,7 +2,7 @@
 // manager) reload it, enable new sockets and restart what runs old code.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths } from '../core/paths';
+import { Paths, functionStateDir } from '../core/paths';
 import { FunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
 import { loadSettings } from '../core/settings';
 import { UnitContext, renderAllUnits, functionUnitBase } from '../systemd/units';
@@ -55,8 +55,10 @@ export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boo
   const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths));
   const changes = applyUnitFiles(opts.dir ?? paths.unitDir, units);
   if (!opts.reload) return { units: changes, systemd: 'skipped' };
-  // The units may write only here (ReadWritePaths=-, ignored if missing): it must exist first.
+  // The units may write only here (ReadWritePaths=-, BindPaths=-: ignored if missing): each
+  // must exist first.
   privateDir(paths, paths.stateDir);
+  for (const fn of fns) privateDir(paths, functionStateDir(paths, fn.name));
   if (!(await managerReachable())) return { units: changes, systemd: 'unreachable' };
   try {
     if (changes.written.length || changes.removed.length) await systemctl('daemon-reload');

@@ -4,7 +4,7 @@
 // only (it costs ~70 ms, which every cold start would pay otherwise).
 import type * as Prom from 'prom-client';
 import { Paths } from '../core/paths';
-import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, observe, readMetrics, appendSnapshot, emptyHistogram } from '../observe/metrics-store';
+import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, observe, readMetrics, appendSnapshot, emptyHistogram, metricsPath } from '../observe/metrics-store';
 import { log, errorMessage } from '../observe/log';
 import * as fs from 'node:fs';
 import { liveUse, unitParents } from '../observe/accounting';
@@ -21,7 +21,7 @@ export class GatewayMetrics {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly paths: Paths) {
-    this.store = new MetricsStore(paths);
+    this.store = new MetricsStore(paths, metricsPath(paths));
     this.store.add({ activations: { gateway: 1 } });
     this.timer = setInterval(() => this.flush(false), FLUSH_MS);
     this.timer.unref();

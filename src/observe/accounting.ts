@@ -4,7 +4,7 @@
 // read from the cgroup itself because systemd drops it when the unit stops at its idle exit.
 import * as fs from 'node:fs';
 import { Paths } from '../core/paths';
-import { MetricsData, MetricsStore } from './metrics-store';
+import { MetricsData, MetricsStore, functionMetricsPath } from './metrics-store';
 
 const FLUSH_MS = 2000;
 
@@ -76,7 +76,7 @@ export class ProcessAccounting {
     private readonly fn: string,
     unit: string | null,
   ) {
-    this.store = new MetricsStore(paths);
+    this.store = new MetricsStore(paths, functionMetricsPath(paths, fn));
     this.store.add({ activations: { [program]: 1 }, coldStarts: { [fn]: 1 } });
     let cgroup = '';
     try {

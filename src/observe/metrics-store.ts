@@ -1,10 +1,15 @@
 // Counters that outlive the processes counting them: the gateway, runners and apps exit when
-// idle, so each keeps what it counted since its last flush and adds it to one file,
-// $XDG_STATE_HOME/faass/metrics.json, under a lock, written whole (temp file + rename): a crash
-// loses at most what was not flushed yet, never the file. Everything in it only grows.
+// idle, so each keeps what it counted since its last flush and adds it to a file under a lock,
+// written whole (temp file + rename): a crash loses at most what was not flushed yet, never the
+// file. Everything in it only grows. The gateway and the API write
+// $XDG_STATE_HOME/faass/metrics.json; a function's runner (or a service's app) writes
+// fn/NAME/metrics.json, the only state its unit may write, and readers take from that file only
+// what that runner counts about that function: a function can misstate its own resource use,
+// never another function's figures or its calls (the gateway counts those).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths } from '../core/paths';
+import { Paths, functionStateDir } from '../core/paths';
+import { isValidName } from '../core/validate';
 import { writeFileAtomic, withLock } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
 import { log, errorMessage } from './log';
@@ -34,6 +39,10 @@ export interface MetricsData {
 export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {} });
 
 export const metricsPath = (paths: Paths) => path.join(paths.stateDir, 'metrics.json');
+export const functionMetricsPath = (paths: Paths, name: string) => path.join(functionStateDir(paths, name), 'metrics.json');
+
+// The programs whose starts are counted; keys elsewhere in activations are dropped.
+const PROGRAMS = ['gateway', 'api', 'runner', 'app'];
 
 export const emptyHistogram = (): Histogram => ({ counts: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
 
@@ -76,25 +85,70 @@ export function isEmpty(d: MetricsData): boolean {
   return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes].every((o) => Object.keys(o).length === 0);
 }
 
-// The file as it is now; an unreadable one counts as empty (and is kept aside once by the next flush).
+function readFile(file: string): Partial<MetricsData> {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<MetricsData>;
+  } catch {
+    return {}; // missing, or unreadable (kept aside once by the next flush)
+  }
+}
+
+const pick = <T>(from: Record<string, T> | undefined, keep: (k: string) => boolean): Record<string, T> => Object.fromEntries(Object.entries(from ?? {}).filter(([k]) => keep(k)));
+
+// Only keys that can be labels: function names by faass's name rules, statuses of three
+// digits, the known programs. A hand-edited or forged file cannot put control characters, or
+// anything else, into /metrics.
+export function onlyLabels(d: Partial<MetricsData>): Partial<MetricsData> {
+  const fn = (k: string) => isValidName(k);
+  return {
+    invocations: Object.fromEntries(Object.entries(pick(d.invocations, fn)).map(([k, codes]) => [k, pick(codes, (c) => /^[1-5]\d\d$/.test(c))])),
+    seconds: pick(d.seconds, fn),
+    activations: pick(d.activations, (k) => PROGRAMS.includes(k)),
+    coldStarts: pick(d.coldStarts, fn),
+    cpuSeconds: pick(d.cpuSeconds, fn),
+    lastCall: pick(d.lastCall, fn),
+    memoryPeakBytes: pick(d.memoryPeakBytes, fn),
+    memoryByteSeconds: pick(d.memoryByteSeconds, fn),
+    ioReadBytes: pick(d.ioReadBytes, fn),
+    ioWriteBytes: pick(d.ioWriteBytes, fn),
+  };
+}
+
+// From a function's own file, what its runner or app counts, about that function alone.
+export function ownFigures(name: string, d: Partial<MetricsData>): Partial<MetricsData> {
+  const own = (k: string) => k === name;
+  return {
+    activations: pick(d.activations, (k) => k === 'runner' || k === 'app'),
+    coldStarts: pick(d.coldStarts, own),
+    cpuSeconds: pick(d.cpuSeconds, own),
+    memoryPeakBytes: pick(d.memoryPeakBytes, own),
+    memoryByteSeconds: pick(d.memoryByteSeconds, own),
+    ioReadBytes: pick(d.ioReadBytes, own),
+    ioWriteBytes: pick(d.ioWriteBytes, own),
+  };
+}
+
+// The totals as they are now: faass's own file and every function's.
 export function readMetrics(paths: Paths): MetricsData {
-  let text: string;
+  const out = merge(emptyMetrics(), onlyLabels(readFile(metricsPath(paths))));
+  let names: string[] = [];
   try {
-    text = fs.readFileSync(metricsPath(paths), 'utf8');
+    names = fs.readdirSync(path.join(paths.stateDir, 'fn')).filter(isValidName);
   } catch {
-    return emptyMetrics();
+    // no function has counted anything yet
   }
-  try {
-    return merge(emptyMetrics(), JSON.parse(text) as Partial<MetricsData>);
-  } catch {
-    return emptyMetrics();
-  }
+  for (const name of names) merge(out, ownFigures(name, readFile(functionMetricsPath(paths, name))));
+  return out;
 }
 
 // What one process counted and has not written yet.
 export class MetricsStore {
   pending = emptyMetrics();
-  constructor(private readonly paths: Paths) {}
+  // file: where this process adds its counts (metricsPath, or a runner's functionMetricsPath)
+  constructor(
+    private readonly paths: Paths,
+    private readonly file: string,
+  ) {}
 
   add(delta: Partial<MetricsData>): void {
     merge(this.pending, delta);
@@ -104,9 +158,11 @@ export class MetricsStore {
   // for the next try.
   flush(): boolean {
     if (isEmpty(this.pending)) return false;
-    const file = metricsPath(this.paths);
+    const file = this.file;
     try {
-      privateDir(this.paths, path.dirname(file));
+      // Made only when missing: a runner's directory is there (its unit binds it in), and the
+      // empty read-only file system around it must not be touched.
+      if (!fs.existsSync(path.dirname(file))) privateDir(this.paths, path.dirname(file));
       withLock(file, () => {
         let base = emptyMetrics();
         const text = fs.readFileSync(file, { encoding: 'utf8', flag: 'a+' });

@@ -197,7 +197,7 @@ export function renderServiceApp(cfg: FunctionConfig, ctx: UnitContext): string 
       'RuntimeDirectoryMode=0700',
       isolated ? 'PrivateNetwork=yes' : null,
       ...limits(cfg),
-      ...sandbox(ctx, [`${ctx.xdg.state}/faass`], true),
+      ...sandbox(ctx, [], true),
       ...ownView(cfg.name, ctx),
       `BindPaths=%t/faass/svc/${cfg.name}`,
     ].filter((l): l is string => l !== null),
@@ -218,15 +218,16 @@ export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext): st
       `TimeoutStopSec=${Math.ceil(cfg.timeout) + 5}s`,
       `SyslogIdentifier=${base}`,
       ...limits(cfg),
-      ...sandbox(ctx, [`${ctx.xdg.state}/faass`], true),
+      ...sandbox(ctx, [], true),
       ...ownView(cfg.name, ctx),
     ],
   });
 }
 
 // What a runner or a service's app, and so the function or app it runs, sees of faass: its own
-// settings and code, read-only, and nothing else. Empty file systems cover faass's settings
-// (credentials, TLS key, other functions' env) and code, and the user's whole runtime directory:
+// settings and code, read-only, its own counters, and nothing else. Empty file systems cover
+// faass's settings (credentials, TLS key, other functions' env), code and state (the metrics of
+// the gateway and of other functions, their history), and the user's whole runtime directory:
 // faass's sockets (the API's, the other functions'), the user manager's (systemctl --user, and
 // systemd-run --user would run anything outside every sandbox), the session bus, a rootless
 // container engine's. The two files and the code it needs are bound back in, and the manager's
@@ -237,6 +238,7 @@ export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext): st
 function ownView(name: string, ctx: UnitContext): string[] {
   const config = pathArg(`${ctx.xdg.config}/faass`);
   const data = pathArg(`${ctx.xdg.data}/faass`);
+  const state = pathArg(`${ctx.xdg.state}/faass`);
   return [
     'TemporaryFileSystem=%t:ro',
     'BindReadOnlyPaths=%t/systemd/notify',
@@ -245,6 +247,10 @@ function ownView(name: string, ctx: UnitContext): string[] {
     `BindReadOnlyPaths=${config}/functions/${name}.conf`,
     `TemporaryFileSystem=${data}:ro`,
     `BindReadOnlyPaths=${data}/functions/${name}`,
+    // What its runner counts (observe/metrics-store.ts); '-': made by every unit write, a
+    // function whose directory went missing still runs, uncounted.
+    `TemporaryFileSystem=${state}:ro`,
+    `BindPaths=-${state}/fn/${name}`,
   ];
 }
 

@@ -35,6 +35,7 @@ probes = {
     "other code": lambda: os.listdir(data + "/faass/functions/secret"),
     "engine": lambda: reach(os.environ["ENGINE"]),
     "user manager": lambda: reach(rt + "/systemd/private"),
+    "metrics": lambda: open(os.environ["STATE"] + "/faass/metrics.json", "a").write("{}"),
     "own settings": lambda: read(cfg + "/faass/functions/hostile.conf"),
 }
 out = {}
@@ -160,7 +161,7 @@ t.test('a function or a service reaches nothing of faass', async (t) => {
   const secretCode = writeFixture(sb, 'secret.sh', '#!/bin/sh\necho "the secret is $TOKEN"\n', 0o755);
   t.equal((await sb.faassctl('deploy', 'secret', '--runtime', 'exec', '--from-file', secretCode, '--auth', 'ci', '--env', 'TOKEN=s3cret')).code, 0);
   // Where faass keeps things, given to the probes as they are given to no function by faass.
-  const probeEnv = ['--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`, '--env', `ENGINE=${engineSocket}`];
+  const probeEnv = ['--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`, '--env', `ENGINE=${engineSocket}`, '--env', `STATE=${env.XDG_STATE_HOME}`];
   const hostile = writeFixture(sb, 'hostile.py', HOSTILE, 0o755);
   const deployed = await sb.faassctl('deploy', 'hostile', '--runtime', 'exec', '--from-file', hostile, ...probeEnv);
   t.equal(deployed.code, 0, deployed.stderr);
@@ -168,7 +169,7 @@ t.test('a function or a service reaches nothing of faass', async (t) => {
   const r = await request(sb.port, '/function/hostile');
   t.equal(r.status, 200, `the hostile function runs (its own code is there) ${r.body}`);
   const reached = JSON.parse(r.body) as Record<string, string>;
-  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'user manager']) t.match(reached[probe], /^refused/, `${probe}: ${reached[probe]}`);
+  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'user manager', 'metrics']) t.match(reached[probe], /^refused/, `${probe}: ${reached[probe]}`);
   t.equal(reached['own settings'], 'reached', 'its own settings are readable (its runner reads them)');
 
   // Warm workers live in the runner's unit too: the same walls hold for them.

@@ -102,9 +102,11 @@ t.test('observability', async (t) => {
     const cpu = sample(m, 'faass_function_cpu_seconds_total', { function_name: 'burn' }) - before;
     t.ok(cpu >= burned * 0.95 && cpu <= burned * 1.2, `cgroup CPU ${cpu.toFixed(3)} s for ${burned.toFixed(3)} s burned by the function (within 20 %)`);
     t.equal(sample(m, 'faass_function_cold_starts_total', { function_name: 'burn' }), 1, 'three calls in a row: one cold start');
-    const st = await sb.faassctl('stats', 'burn');
+    // faassctl stats reads the file, which the gateway writes every few seconds while it runs.
+    let st = await sb.faassctl('stats', 'burn');
+    await waitFor('the gateway to write the counts', async () => /^invocations\s+3 /m.test((st = await sb.faassctl('stats', 'burn')).stdout), 30000).catch(() => undefined);
     t.equal(st.code, 0, `faassctl stats ${st.stderr}`);
-    t.match(st.stdout, /^invocations\s+3 \(200: 3\)$/m, 'faassctl stats: the calls');
+    t.match(st.stdout, /^invocations\s+3 \(200: 3\)$/m, `faassctl stats: the calls ${st.stdout}`);
     const perCall = Number(/^cpu\s+[\d.]+ s in all, ([\d.]+) ms per invocation$/m.exec(st.stdout)?.[1]);
     t.ok(perCall >= (burned / 3) * 1000 * 0.95 && perCall <= (burned / 3) * 1000 * 1.2, `and the CPU per invocation (${perCall} ms)`);
     t.match(st.stdout, /^memory\s+not measured/m, 'a figure it does not have is said so');

@@ -2,7 +2,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BUCKETS, MetricsStore, emptyMetrics, merge, observe, readMetrics, metricsPath, appendSnapshot, snapshotAt, subtract } from '../../src/observe/metrics-store';
+import { BUCKETS, MetricsStore, emptyMetrics, merge, observe, readMetrics, metricsPath, appendSnapshot, snapshotAt, subtract, functionMetricsPath } from '../../src/observe/metrics-store';
 import { cgroupCpuStat, parseCpuStat, unitParents, liveUse, readCgroupUse } from '../../src/observe/accounting';
 import { callLine, callPriority, CallLog } from '../../src/observe/call-log';
 import { resolvePaths } from '../../src/core/paths';
@@ -39,8 +39,8 @@ t.test('merge adds, and ignores what is not a count', async (t) => {
 
 t.test('store: flushes add to the file; a corrupt file is kept aside, not trusted', async (t) => {
   const paths = tmpPaths(t);
-  const a = new MetricsStore(paths);
-  const b = new MetricsStore(paths);
+  const a = new MetricsStore(paths, metricsPath(paths));
+  const b = new MetricsStore(paths, metricsPath(paths));
   a.add({ invocations: { f: { '200': 2 } } });
   b.add({ invocations: { f: { '200': 3 } }, coldStarts: { f: 1 } });
   a.flush();
@@ -171,4 +171,22 @@ t.test('a unit cgroup\'s figures, each only where its file exists', async (t) =>
   merge(m, { memoryPeakBytes: { f: 7 }, memoryByteSeconds: { f: 3 } });
   merge(m, { memoryByteSeconds: { f: 4 } });
   t.same([m.memoryPeakBytes.f, m.memoryByteSeconds.f], [10, 7], 'a peak merges by max, byte-seconds add up');
+});
+
+t.test("a function's own file: only what its runner counts, about itself; no label that is not one", async (t) => {
+  const paths = tmpPaths(t);
+  const own = new MetricsStore(paths, functionMetricsPath(paths, 'f'));
+  own.add({ activations: { runner: 1 }, coldStarts: { f: 1 }, cpuSeconds: { f: 0.25 } });
+  t.ok(own.flush(), "a runner writes its function's file");
+  // What a hostile function could write there instead: other functions, calls, odd labels.
+  fs.writeFileSync(functionMetricsPath(paths, 'f'), JSON.stringify({ activations: { runner: 1, gateway: 999 }, coldStarts: { f: 1, g: 999 }, cpuSeconds: { f: 1 }, invocations: { g: { '200': 999999 } }, lastCall: { g: 1 } }));
+  const main = new MetricsStore(paths, metricsPath(paths));
+  main.add({ invocations: { f: { '200': 2 }, 'x\u001b[31m': { '200': 1 } }, activations: { gateway: 1, 'evil\n': 5 }, coldStarts: { g: 1 } });
+  main.flush();
+  const m = readMetrics(paths);
+  t.same(m.invocations, { f: { '200': 2 } }, "calls come from faass's own file only, and only under names that are names");
+  t.same(m.activations, { gateway: 1, runner: 1 }, 'a function adds runner starts, never the gateway\'s, and no made-up program');
+  t.same(m.coldStarts, { f: 1, g: 1 }, 'nor cold starts of another function');
+  t.same(m.cpuSeconds, { f: 1 }, 'its own CPU figure is its own to misstate');
+  t.same(m.lastCall, {}, 'nor when another function was last called');
 });

@@ -22,7 +22,7 @@ t.test('container options: host network by default, bridge publishes on loopback
   t.not(def(host), def(bridge), 'a network change is a new definition (the container is recreated)');
   t.equal(def(containerSpec(svc(), { kind: 'service' })), def(host), 'the same config is the same definition (the container is reused)');
   t.not(def(containerSpec(svc({ env: { A: '1' } }), { kind: 'service' })), def(host), 'so is an env change');
-  t.throws(() => svc({ network: 'none' }), /network none would make the app unreachable/);
+  t.throws(() => svc({ network: 'none' }), /network none would make the container unreachable/);
 });
 
 const listen = (server: net.Server) => new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as net.AddressInfo).port)));
@@ -48,4 +48,12 @@ t.test('readiness: any HTTP answer for a published port, 2xx/3xx from a health p
   setTimeout(() => (healthy = true), 100);
   t.equal(await waitReady(port, '/health', 2, () => true), 'ready', 'it is once the health path answers 200');
   t.equal(await waitReady(port, '/health', 2, () => false), 'died', 'an app that is gone is not waited for');
+});
+
+t.test('a process app: a network of its own unless it asks for the host', async (t) => {
+  const proc = (extra: Record<string, unknown> = {}) => buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'exec', command: 'httpd', ...extra });
+  t.equal(proc().network, 'none', 'none by default: reached only through faass');
+  t.equal(proc({ network: 'host' }).network, 'host', 'host when asked');
+  t.throws(() => proc({ network: 'bridge' }), /network bridge is only for containers/);
+  t.throws(() => buildFunctionConfig('f', { runtime: 'exec', command: 'cat', network: 'host' }), /network is only for runtime docker and for services/, 'a process function has no network setting');
 });
