@@ -17,6 +17,8 @@ export interface Executor {
   invoke(call: Call): Promise<CallResult>;
   close(): Promise<void>;
   describe(): string;
+  // Processes it keeps between calls (warm workers): not strays (runner/strays.ts).
+  keptPids?(): number[];
 }
 
 // A call's failure as an executor reports it: the answer's code and message, and what only the

@@ -11,6 +11,7 @@ import { FaassError } from '../core/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
 import { address, number } from '../core/validate';
 import { log, logWithFields, errorMessage } from '../observe/log';
+import { StraySweeper } from './strays';
 import { CallRunner, connectionHandler, createExecutor, httpHandler } from './runner';
 import { ProcessAccounting } from '../observe/accounting';
 import { functionUnitBase } from '../systemd/units';
@@ -45,6 +46,9 @@ async function main(): Promise<void> {
   const gw = loadSettings(paths);
   const accounting = gw.metrics ? new ProcessAccounting(paths, 'runner', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}.service`) : null;
   const calls = new CallRunner(cfg, executor, gw.logCalls);
+  // A container's processes are the engine's, not the unit's: nothing of a call stays here.
+  const sweeper = cfg.runtime === 'docker' ? null : StraySweeper.forUnit(`${functionUnitBase(cfg.name)}.service`, () => executor.keptPids?.() ?? []);
+  if (sweeper) calls.onQuiet = () => sweeper.sweep();
   const lifecycle = new Lifecycle({
     name: cfg.name,
     idleSeconds: idle,

@@ -44,6 +44,7 @@ export interface CallInput {
 // line (with log_calls=no, only failed calls get theirs), under the call log's budget.
 export class CallRunner {
   private inflight = 0;
+  onQuiet?: () => void; // no call runs any more (strays.ts sweeps then)
   private started = 0;
   private readonly callLog = new CallLog();
   constructor(
@@ -87,7 +88,7 @@ export class CallRunner {
       if (e instanceof FaassError) return fail(e);
       return fail(new CallFailure('FAASS_E_INTERNAL', `Internal error in the runner of ${cfg.name} (call ${id})`, `Failed to run function ${cfg.name}: ${errorMessage(e)}`));
     } finally {
-      this.inflight--;
+      if (--this.inflight === 0) this.onQuiet?.();
     }
   }
 }

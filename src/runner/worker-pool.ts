@@ -30,6 +30,10 @@ let nextRequestId = 1;
 // crashes or runs past the timeout is dropped and replaced on demand.
 export class WorkerPool implements Executor {
   private readonly workers = new Set<Slot>();
+
+  keptPids(): number[] {
+    return [...this.workers].map((w) => w.transport?.pid).filter((p): p is number => p !== undefined);
+  }
   private readonly queue: Pending[] = [];
   private closed = false;
 

@@ -30,6 +30,7 @@ export interface TransportEvents {
 // How the pool talks to one warm worker: a thread (node) or a process (python).
 export interface Transport {
   readonly label: string;
+  readonly pid?: number; // a process worker's (a thread has none)
   send(req: WorkerRequest): void;
   kill(): void;
 }
@@ -98,6 +99,7 @@ export function processTransport(argv: string[], cwd: string, env: Record<string
   child.on('exit', (code, signal) => exit(signal ? `was killed by ${signal}` : `exited with status ${code}`));
   return {
     label: `process ${child.pid}`,
+    pid: child.pid,
     send: (req) => channel.write(JSON.stringify({ ...req, event: { ...req.event, body: req.event.body.toString('base64') } }) + '\n'),
     kill,
   };

@@ -6,7 +6,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { startSandbox, setupGateway, request, writeFixture, freePort, TEST_USER } from '../support/sandbox';
+import { startSandbox, setupGateway, request, writeFixture, freePort, waitFor, faassPids, TEST_USER } from '../support/sandbox';
 
 // Each probe prints "reached" or "refused: WHY"; the function answers them as one JSON object.
 const HOSTILE = `#!/usr/bin/python3
@@ -208,4 +208,20 @@ t.test('a function or a service reaches nothing of faass', async (t) => {
   t.equal((await request(sb.port, '/function/secret')).status, 401, 'the protected function wants a credential');
   const ok = await request(sb.port, '/function/secret', { headers: { authorization: `Bearer ${ci}` } });
   t.equal(ok.body, 'the secret is s3cret\n', 'and answers with one');
+});
+
+// Item 6: a call's processes do not outlive it, even those that left its process group.
+t.test("what a call leaves behind does not outlive it", async (t) => {
+  const sb = await startSandbox(t, { user: TEST_USER });
+  await setupGateway(sb, 60);
+  // A background child in a session of its own, which keeps running after the call answers.
+  const code = writeFixture(sb, 'linger.sh', '#!/bin/sh\nsetsid sh -c "while :; do sleep 1; done" </dev/null >/dev/null 2>&1 &\necho started\n', 0o755);
+  t.equal((await sb.faassctl('deploy', 'linger', '--runtime', 'exec', '--from-file', code, '--idle', '60')).code, 0);
+  const unit = 'faass-fn-linger.service';
+  t.equal((await request(sb.port, '/function/linger')).body, 'started\n', 'the call answers');
+  const runner = Number((await sb.systemctl('show', unit, '-p', 'MainPID', '--value')).stdout.trim());
+  t.ok(runner > 0, 'its runner runs on (idle 60 s)');
+  await waitFor('only the runner left in the unit', () => faassPids(sb, unit).every((p) => p === runner), 30000).catch(() => undefined);
+  t.same(faassPids(sb, unit), [runner], 'the child the call left behind is gone, the runner is not');
+  t.equal((await request(sb.port, '/function/linger')).body, 'started\n', 'and the next call runs as before');
 });

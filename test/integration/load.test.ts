@@ -52,7 +52,9 @@ t.test('load with idle exits, kill -9, redeploy', async (t) => {
   });
 
   t.test('redeploy with new code while load runs', async (t) => {
-    const v2 = writeFixture(sb, 'v2/handler.js', "module.exports = async (event) => 'v2:' + event.body;\n");
+    // Under another file name (issue 11 item 9): a runner that looked its code up through the
+    // new version's settings while serving the old version's tree failed calls.
+    const v2 = writeFixture(sb, 'v2/handler-v2.js', "module.exports = async (event) => 'v2:' + event.body;\n");
     const seen: { started: number; reply?: Reply; error?: string }[] = [];
     let deployedAt = Infinity;
     let stop = false;
