@@ -5,7 +5,7 @@ import { Paths, resolvePaths } from '../core/paths';
 import { continueWhenRead } from '../core/http-util';
 import { FaassError } from '../core/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
-import { log, errorMessage } from '../observe/log';
+import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { apiHandler } from './handlers';
 import { removeStaleUploads } from './upload';
 import * as path from 'node:path';
@@ -15,6 +15,7 @@ const IDLE_SECONDS = 10;
 
 async function main(): Promise<void> {
   const fds = takeInheritedFds();
+  logWithFields({ SYSLOG_IDENTIFIER: 'faass-api' });
   const paths = resolvePaths();
   const metrics = new MetricsStore(paths);
   metrics.add({ activations: { api: 1 } });
@@ -42,5 +43,5 @@ function cleanUploads(paths: Paths): void {
 
 main().catch((e) => {
   log.err(`Failed to start faass-api: ${errorMessage(e)}`);
-  process.exit(e instanceof FaassError ? e.exitCode : 1);
+  exitAfterLog(e instanceof FaassError ? e.exitCode : 1);
 });
