@@ -19,7 +19,11 @@ async function main(): Promise<void> {
   const paths = resolvePaths();
   const metrics = new MetricsStore(paths);
   metrics.add({ activations: { api: 1 } });
-  const lifecycle = new Lifecycle({ name: 'api', idleSeconds: IDLE_SECONDS, drainSeconds: 120, onExit: () => void metrics.flush() });
+  const lifecycle = new Lifecycle({ name: 'api', idleSeconds: IDLE_SECONDS, drainSeconds: 120, onExit: () => {
+      metrics.addDroppedLogLines('api');
+      void metrics.flush();
+    },
+  });
   cleanUploads(paths);
   const server = http.createServer({ keepAliveTimeout: 2000, headersTimeout: 10000, requestTimeout: 120000 });
   lifecycle.track(server);
