@@ -63,7 +63,7 @@ install_package() {
   cd "$SRC"
   if [ ! -d node_modules/sd-notify ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing dependencies (npm ci)"
-    npm ci --no-audit --no-fund >/dev/null || die "npm ci failed; sd-notify and systemd-journald need libsystemd-dev, pkg-config, python3, make and g++ to build"
+    npm ci --no-audit --no-fund >/dev/null || die "npm ci failed; the sd-notify and unix-dgram addons need python3, make and g++ to build (sd-notify also libsystemd-dev and pkg-config)"
   fi
   if [ ! -f dist/.built ] || [ -n "$(find src package.json tsconfig.json -newer dist/.built -print -quit)" ]; then
     say "building"

@@ -5,7 +5,7 @@ import { Paths, resolvePaths } from '../core/paths';
 import { continueWhenRead } from '../core/http-util';
 import { FaassError } from '../core/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
-import { log, errorMessage } from '../observe/log';
+import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { apiHandler } from './handlers';
 import { removeStaleUploads } from './upload';
 import * as path from 'node:path';
@@ -15,10 +15,15 @@ const IDLE_SECONDS = 10;
 
 async function main(): Promise<void> {
   const fds = takeInheritedFds();
+  logWithFields({ SYSLOG_IDENTIFIER: 'faass-api' });
   const paths = resolvePaths();
   const metrics = new MetricsStore(paths, metricsPath(paths));
   metrics.add({ activations: { api: 1 } });
-  const lifecycle = new Lifecycle({ name: 'api', idleSeconds: IDLE_SECONDS, drainSeconds: 120, onExit: () => void metrics.flush() });
+  const lifecycle = new Lifecycle({ name: 'api', idleSeconds: IDLE_SECONDS, drainSeconds: 120, onExit: () => {
+      metrics.addDroppedLogLines('api');
+      void metrics.flush();
+    },
+  });
   cleanUploads(paths);
   const server = http.createServer({ keepAliveTimeout: 2000, headersTimeout: 10000, requestTimeout: 120000 });
   lifecycle.track(server);
@@ -42,5 +47,5 @@ function cleanUploads(paths: Paths): void {
 
 main().catch((e) => {
   log.err(`Failed to start faass-api: ${errorMessage(e)}`);
-  process.exit(e instanceof FaassError ? e.exitCode : 1);
+  exitAfterLog(e instanceof FaassError ? e.exitCode : 1);
 });

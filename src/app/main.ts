@@ -10,7 +10,7 @@ import { loadFunctionConfig } from '../functions/function-config';
 import { loadDockerSettings, loadSettings } from '../core/settings';
 import { FaassError } from '../core/errors';
 import { notify } from '../systemd/notify';
-import { log, logWithFields, errorMessage } from '../observe/log';
+import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { waitReady } from './ready';
 import { App, ProcessApp } from './process-app';
 import { Forwarder } from './forwarder';
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
     await forwarder?.stop(1);
     await app.stop(STOP_GRACE);
     accounting?.close();
-    process.exit(0);
+    exitAfterLog(0);
   };
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
@@ -95,9 +95,9 @@ function recordFailure(paths: Paths, name: string, why: string): void {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => exitAfterLog(code),
   (e) => {
     log.err(`Failed to start the service: ${errorMessage(e)}`);
-    process.exit(e instanceof FaassError ? e.exitCode : 1);
+    exitAfterLog(e instanceof FaassError ? e.exitCode : 1);
   },
 );

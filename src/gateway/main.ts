@@ -8,7 +8,7 @@ import { loadSettings } from '../core/settings';
 import { FaassError } from '../core/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
 import { Address, address, number } from '../core/validate';
-import { log, logWithFields, errorMessage } from '../observe/log';
+import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { Gateway } from './gateway';
 import { continueWhenRead } from '../core/http-util';
 import { isPassive } from './route';
@@ -78,5 +78,5 @@ async function main(): Promise<void> {
 
 main().catch((e) => {
   log.err(`Failed to start faass-gateway: ${errorMessage(e)}`);
-  process.exit(e instanceof FaassError ? e.exitCode : 1);
+  exitAfterLog(e instanceof FaassError ? e.exitCode : 1);
 });

@@ -34,6 +34,7 @@ export class GatewayMetrics {
   // SNAPSHOT_MS while calls come, and at exit.
   private flush(exiting: boolean): void {
     const calls = Object.keys(this.store.pending.invocations).length > 0;
+    this.store.addDroppedLogLines('gateway');
     if (this.store.flush() && calls) this.unsnapshotted = true;
     if (this.unsnapshotted && (exiting || Date.now() - this.lastSnapshot >= SNAPSHOT_MS)) {
       try {
@@ -96,6 +97,8 @@ export class GatewayMetrics {
     for (const [fn, n] of Object.entries(data.coldStarts)) cold.inc({ function_name: fn }, n);
     const activations = new prom.Counter({ name: 'faass_activations_total', help: 'Process starts by socket activation, by program', labelNames: ['program'], registers });
     for (const [program, n] of Object.entries(data.activations)) activations.inc({ program }, n);
+    const dropped = new prom.Counter({ name: 'faass_log_lines_dropped_total', help: 'Log lines dropped because journald did not take them in time, by program', labelNames: ['program'], registers });
+    for (const [program, n] of Object.entries(data.logLinesDropped)) dropped.inc({ program }, n);
     // Live: what the function's units that run now use (none runs: no sample).
     const tasks = new prom.Gauge({ name: 'faass_function_tasks', help: "Tasks (processes and threads) in the function's running units", labelNames: ['function_name'], registers });
     const memory = new prom.Gauge({ name: 'faass_function_memory_bytes', help: "Memory of the function's running units (cgroup memory.current), where the machine gives it", labelNames: ['function_name'], registers });

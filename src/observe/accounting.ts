@@ -72,7 +72,7 @@ export class ProcessAccounting {
   // processes are in the engine's cgroups, not ours).
   constructor(
     paths: Paths,
-    program: string,
+    private readonly program: string,
     private readonly fn: string,
     unit: string | null,
   ) {
@@ -110,6 +110,7 @@ export class ProcessAccounting {
       this.lastSample = now;
       this.store.add(delta);
     }
+    this.store.addDroppedLogLines(this.program);
     this.store.flush();
   }
 

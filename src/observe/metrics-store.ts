@@ -12,7 +12,7 @@ import { Paths, functionStateDir } from '../core/paths';
 import { isValidName } from '../core/validate';
 import { writeFileAtomic, withLock } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
-import { log, errorMessage } from './log';
+import { log, errorMessage, droppedLogLines } from './log';
 
 // Prometheus' default buckets, as OpenFaaS' gateway_functions_seconds uses them.
 export const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -34,9 +34,10 @@ export interface MetricsData {
   memoryByteSeconds: Record<string, number>; // function → memory.current × time, sampled every 2 s
   ioReadBytes: Record<string, number>;
   ioWriteBytes: Record<string, number>;
+  logLinesDropped: Record<string, number>; // program → log lines journald did not take in time (log.ts)
 }
 
-export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {} });
+export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {}, logLinesDropped: {} });
 
 export const metricsPath = (paths: Paths) => path.join(paths.stateDir, 'metrics.json');
 export const functionMetricsPath = (paths: Paths, name: string) => path.join(functionStateDir(paths, name), 'metrics.json');
@@ -76,13 +77,14 @@ export function merge(a: MetricsData, b: Partial<MetricsData>): MetricsData {
   addFlat(a.memoryByteSeconds, b.memoryByteSeconds);
   addFlat(a.ioReadBytes, b.ioReadBytes);
   addFlat(a.ioWriteBytes, b.ioWriteBytes);
+  addFlat(a.logLinesDropped, b.logLinesDropped);
   for (const [k, v] of Object.entries(b.lastCall ?? {})) if (isCount(v)) a.lastCall[k] = Math.max(a.lastCall[k] ?? 0, v);
   for (const [k, v] of Object.entries(b.memoryPeakBytes ?? {})) if (isCount(v)) a.memoryPeakBytes[k] = Math.max(a.memoryPeakBytes[k] ?? 0, v);
   return a;
 }
 
 export function isEmpty(d: MetricsData): boolean {
-  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes].every((o) => Object.keys(o).length === 0);
+  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes, d.logLinesDropped].every((o) => Object.keys(o).length === 0);
 }
 
 function readFile(file: string): Partial<MetricsData> {
@@ -152,6 +154,14 @@ export class MetricsStore {
 
   add(delta: Partial<MetricsData>): void {
     merge(this.pending, delta);
+  }
+
+  // The log lines this process dropped since the last call, counted for `program`.
+  private droppedCounted = 0;
+  addDroppedLogLines(program: string): void {
+    const total = droppedLogLines();
+    if (total > this.droppedCounted) this.add({ logLinesDropped: { [program]: total - this.droppedCounted } });
+    this.droppedCounted = total;
   }
 
   // Adds what is pending to the file; true when it wrote. Errors are logged, the counts kept
@@ -240,6 +250,7 @@ export function subtract(a: MetricsData, b: MetricsData): MetricsData {
   out.memoryByteSeconds = flat(a.memoryByteSeconds, b.memoryByteSeconds);
   out.ioReadBytes = flat(a.ioReadBytes, b.ioReadBytes);
   out.ioWriteBytes = flat(a.ioWriteBytes, b.ioWriteBytes);
+  out.logLinesDropped = flat(a.logLinesDropped, b.logLinesDropped);
   out.lastCall = { ...a.lastCall };
   out.memoryPeakBytes = { ...a.memoryPeakBytes }; // a peak has no window: the highest ever
   return out;

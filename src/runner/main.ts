@@ -10,7 +10,7 @@ import type { DockerExecutor } from './docker-executor';
 import { FaassError } from '../core/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
 import { address, number } from '../core/validate';
-import { log, logWithFields, errorMessage } from '../observe/log';
+import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { StraySweeper } from './strays';
 import { CallRunner, connectionHandler, createExecutor, httpHandler } from './runner';
 import { ProcessAccounting } from '../observe/accounting';
@@ -70,5 +70,5 @@ async function main(): Promise<void> {
 
 main().catch((e) => {
   log.err(`Failed to start faass-runner: ${errorMessage(e)}`);
-  process.exit(e instanceof FaassError ? e.exitCode : 1);
+  exitAfterLog(e instanceof FaassError ? e.exitCode : 1);
 });

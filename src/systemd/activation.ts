@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as fs from 'node:fs';
 import { Address } from '../core/validate';
-import { log } from '../observe/log';
+import { flushLog, log } from '../observe/log';
 import { notify } from './notify';
 
 export interface InheritedFd {
@@ -255,6 +255,7 @@ export class Lifecycle {
     try {
       await this.opts.onExit?.();
     } finally {
+      await flushLog();
       this.host.exit(0);
     }
   }

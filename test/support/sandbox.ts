@@ -95,6 +95,39 @@ export function faassPids(sb: Sandbox, unit?: string): number[] {
   return pids;
 }
 
+// Every process in the sandbox's cgroups (the manager and journald included), by PID.
+export function sandboxPids(sb: Sandbox): number[] {
+  const cgroups = fs.readFileSync(path.join(sb.dir, 'cgroups'), 'utf8').split('\n');
+  const sd = cgroups.find((c) => c.startsWith('/sys/fs/cgroup/systemd/'));
+  if (!sd) throw new Error('no systemd cgroup hierarchy in the sandbox');
+  const pids: number[] = [];
+  const walk = (d: string) => {
+    try {
+      pids.push(...fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+    } catch {
+      // a unit's cgroup went away as we looked
+    }
+  };
+  walk(sd);
+  return pids;
+}
+
+// The sandbox's own journald (systemd-user.sh starts it in the sandbox's cgroup): found there by
+// PID, never by name on the whole machine, where other sandboxes run theirs.
+export function journaldPid(sb: Sandbox): number {
+  const comm = (pid: number) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const pid = sandboxPids(sb).find((p) => comm(p) === 'systemd-journal');
+  if (pid === undefined) throw new Error("no journald among the sandbox's processes");
+  return pid;
+}
+
 export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 20000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
