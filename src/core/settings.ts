@@ -17,9 +17,11 @@ export interface Settings {
   readonly tls?: { readonly cert: string; readonly key: string; readonly listen?: Address; readonly redirect: boolean };
   readonly metrics: boolean; // GET /metrics, and the counting behind it
   readonly logCalls: boolean; // one journal line per call
+  readonly maxClientConnections: number; // open connections per client address; more are closed at once
+  readonly headersTimeout: number; // seconds a connection has to send a request's headers
 }
 
-export const SETTINGS_DEFAULTS = { listen: '127.0.0.1:8080', idle: 10, timeout: 60, maxBody: '10M' };
+export const SETTINGS_DEFAULTS = { listen: '127.0.0.1:8080', idle: 10, timeout: 60, maxBody: '10M', maxClientConnections: 256, headersTimeout: 10 };
 
 const absolutePath = (k: string, v: unknown): string => {
   const s = plainString(k, v);
@@ -39,10 +41,12 @@ const PARSERS = {
   http_redirect: (k: string, v: unknown) => boolean(k, v),
   metrics: (k: string, v: unknown) => boolean(k, v),
   log_calls: (k: string, v: unknown) => boolean(k, v),
+  max_client_connections: (k: string, v: unknown) => number(k, v, 1, 1_000_000, { integer: true }),
+  headers_timeout: (k: string, v: unknown) => number(k, v, 1, 3600),
 };
 type Key = keyof typeof PARSERS;
 const KEYS = Object.keys(PARSERS) as Key[];
-const DEFAULTS: Partial<Record<Key, unknown>> = { listen: SETTINGS_DEFAULTS.listen, idle: SETTINGS_DEFAULTS.idle, timeout: SETTINGS_DEFAULTS.timeout, max_body: SETTINGS_DEFAULTS.maxBody, http_redirect: false, metrics: true, log_calls: true };
+const DEFAULTS: Partial<Record<Key, unknown>> = { listen: SETTINGS_DEFAULTS.listen, idle: SETTINGS_DEFAULTS.idle, timeout: SETTINGS_DEFAULTS.timeout, max_body: SETTINGS_DEFAULTS.maxBody, http_redirect: false, metrics: true, log_calls: true, max_client_connections: SETTINGS_DEFAULTS.maxClientConnections, headers_timeout: SETTINGS_DEFAULTS.headersTimeout };
 
 // Each key through its parser (a given value, else the default); undefined: neither.
 function parseKeys(raw: Record<string, unknown>): { [K in Key]: ReturnType<(typeof PARSERS)[K]> | undefined } {
@@ -73,6 +77,8 @@ export function buildSettings(raw: Record<string, unknown>): Settings {
     maxBody: v.max_body as number,
     metrics: v.metrics as boolean,
     logCalls: v.log_calls as boolean,
+    maxClientConnections: v.max_client_connections as number,
+    headersTimeout: v.headers_timeout as number,
   });
 }
 

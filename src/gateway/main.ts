@@ -12,6 +12,7 @@ import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { Gateway } from './gateway';
 import { continueWhenRead } from '../core/http-util';
 import { isPassive } from './route';
+import { ConnectionGuard, connectionBound, readDescriptorLimit } from './connections';
 
 const USAGE = 'Usage: faass-gateway [--listen ADDRESS] [--idle SECONDS]; see faass-gateway(8)';
 
@@ -57,8 +58,13 @@ async function main(): Promise<void> {
   // Keep-alive clients are let go before the idle time runs, so they cannot pin the gateway.
   const keepAlive = Math.max(500, Math.min(5000, idle > 0 ? idle * 500 : 5000));
   const httpsPort = cfg.tls?.listen?.kind === 'tcp' ? cfg.tls.listen.port : null;
+  // One guard for every socket: they share the process's descriptors.
+  const guard = new ConnectionGuard(cfg.maxClientConnections, connectionBound(readDescriptorLimit()));
+  // A connection that sends no headers (nothing at all, or a dribble) is answered 408 and closed
+  // after headers_timeout; Node looks every connectionsCheckingInterval (30 s by default, which
+  // let a silent connection live 40 s), here every second.
+  const opts = { keepAliveTimeout: keepAlive, headersTimeout: cfg.headersTimeout * 1000, requestTimeout: Math.max(cfg.timeout + 30, cfg.headersTimeout) * 1000, connectionsCheckingInterval: 1000 };
   for (const { target, name } of targets) {
-    const opts = { keepAliveTimeout: keepAlive, headersTimeout: 10000, requestTimeout: (cfg.timeout + 30) * 1000 };
     let server: http.Server;
     try {
       // node:https (and tls) only when used: loading them costs every cold start.
@@ -68,12 +74,13 @@ async function main(): Promise<void> {
     }
     lifecycle.track(server);
     lifecycle.trackHttp(server);
+    guard.track(server);
     server.on('request', name === 'http' && cfg.tls?.redirect && httpsPort !== null ? redirectTo(httpsPort) : gateway.handle);
     continueWhenRead(server);
     await listenOn(server, target);
   }
   lifecycle.ready();
-  log.info(`Gateway serving ${targets.map((t) => t.name).join(' and ')} on ${fds.length > 0 ? `${fds.length} socket(s) from systemd` : targets.map((t) => ('text' in t.target ? t.target.text : '')).join(', ')}, idle exit after ${idle}s`);
+  log.info(`Gateway serving ${targets.map((t) => t.name).join(' and ')} on ${fds.length > 0 ? `${fds.length} socket(s) from systemd` : targets.map((t) => ('text' in t.target ? t.target.text : '')).join(', ')}, idle exit after ${idle}s, at most ${Number.isFinite(guard.bound) ? guard.bound : 'unbounded'} connections (${cfg.maxClientConnections} per client)`);
 }
 
 main().catch((e) => {

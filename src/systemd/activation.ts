@@ -85,7 +85,7 @@ const processHost: LifecycleHost = {
 
 // The connection 'connection' gave for a request's socket: over HTTPS the request's socket is
 // the TLS socket wrapped around it (Node keeps the one it wraps as _parent).
-const connectionOf = (s: net.Socket): net.Socket => (s as net.Socket & { _parent?: net.Socket })._parent ?? s;
+export const connectionOf = (s: net.Socket): net.Socket => (s as net.Socket & { _parent?: net.Socket })._parent ?? s;
 
 // A process started without activity (by a scrape, or by hand) stays at least this long.
 const START_GRACE_MS = 1000;

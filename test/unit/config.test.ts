@@ -150,6 +150,12 @@ t.test('gateway settings', async (t) => {
   const off = buildSettings({ metrics: 'no', log_calls: false });
   t.same([off.metrics, off.logCalls], [false, false]);
   t.equal(codeOf(() => buildSettings({ metrics: 'sometimes' })), 'FAASS_E_CONFIG_INVALID', 'metrics takes yes or no');
+  t.same([d.maxClientConnections, d.headersTimeout], [256, 10], 'connection cap and headers timeout defaults');
+  const c = buildSettings({ max_client_connections: '20', headers_timeout: '2.5' });
+  t.same([c.maxClientConnections, c.headersTimeout], [20, 2.5]);
+  for (const bad of [{ max_client_connections: '0' }, { max_client_connections: '1.5' }, { max_client_connections: 'many' }, { headers_timeout: '0' }, { headers_timeout: '-1' }]) {
+    t.throws(() => buildSettings(bad), { code: 'FAASS_E_CONFIG_INVALID', message: new RegExp(Object.keys(bad)[0]) }, `${JSON.stringify(bad)} refused, naming the key`);
+  }
 });
 
 t.test('gateway TLS settings', async (t) => {
