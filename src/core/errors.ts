@@ -33,6 +33,7 @@ export const ERRORS = {
   FAASS_E_IMAGE_MISSING: { status: 502, exit: 5, summary: "the function's image is not on this host" },
   FAASS_E_FUNCTION_TIMEOUT: { status: 504, exit: 5, summary: 'the function ran past its timeout and was killed' },
   FAASS_E_GATEWAY_TIMEOUT: { status: 504, exit: 5, summary: 'no answer from the function within the gateway timeout' },
+  FAASS_E_CONFIG_BROKEN: { status: 503, exit: 2, summary: "a file of faass's own configuration (faass.conf, a function's file, the TLS key pair) is invalid: what it governs answers 503, naming the file and what is wrong, until it is fixed" },
   FAASS_E_SERVICE_NOT_READY: { status: 503, exit: 5, summary: "the service's app did not get ready" },
   FAASS_E_API_UNREACHABLE: { status: 503, exit: 6, summary: "the management API's socket (faass-api.socket) does not answer" },
   FAASS_E_GATEWAY_UNREACHABLE: { status: 502, exit: 5, summary: 'faassctl cannot connect to the gateway (or does not trust its certificate)' },
@@ -66,4 +67,18 @@ export function fail(code: ErrorCode, message: string): never {
 
 export function errorBody(code: ErrorCode, message: string): string {
   return JSON.stringify({ error: { code, message } }) + '\n';
+}
+
+// A file of faass's own configuration that does not parse, or cannot be read: FAASS_E_CONFIG_BROKEN,
+// naming the file and what is wrong (a value the user gave on a command line or in an API call is
+// FAASS_E_CONFIG_INVALID instead). The reasons name keys, and values only of keys that hold no
+// secret (validate.ts, function-config.ts parseEnv), cut to 80 characters.
+export function brokenFile(file: string, e: unknown): FaassError {
+  if (e instanceof FaassError) return new FaassError('FAASS_E_CONFIG_BROKEN', e.message.startsWith(`${file}: `) ? e.message : `${file}: ${e.message}`);
+  const code = (e as NodeJS.ErrnoException).code;
+  return new FaassError('FAASS_E_CONFIG_BROKEN', `${file}: cannot be read (${code ?? 'unknown error'})`);
+}
+
+export function isBroken(e: unknown): e is FaassError {
+  return e instanceof FaassError && e.code === 'FAASS_E_CONFIG_BROKEN';
 }

@@ -2,7 +2,9 @@
 // API and faassctl for what concerns them: metrics, call lines, body limits) and [docker].
 import * as fs from 'node:fs';
 import * as ini from 'ini';
-import { fail, FaassError } from './errors';
+import { fail, brokenFile } from './errors';
+import { writeFileAtomic } from './fs-atomic';
+import { privateDir } from './private-files';
 import { Paths, gatewayConfPath } from './paths';
 import * as path from 'node:path';
 import { Address, address, number, size, plainString, boolean } from './validate';
@@ -93,12 +95,12 @@ function parseSections(text: string): Record<string, Record<string, unknown>> {
 }
 
 function readSections(paths: Paths): Record<string, Record<string, unknown>> {
+  const file = gatewayConfPath(paths);
   try {
-    return parseSections(fs.readFileSync(gatewayConfPath(paths), 'utf8'));
+    return parseSections(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { gateway: {}, docker: {} };
-    if (e instanceof FaassError) throw new FaassError(e.code, `${gatewayConfPath(paths)}: ${e.message}`);
-    throw e;
+    throw brokenFile(file, e);
   }
 }
 
@@ -112,13 +114,21 @@ export interface DockerSettings {
 
 // [docker] host= as DOCKER_HOST writes it (unix:///path) or a plain path; default: the
 // environment's DOCKER_HOST, then /var/run/docker.sock.
-export function loadDockerSettings(paths: Paths, env: NodeJS.ProcessEnv = process.env): DockerSettings {
-  const raw = readSections(paths).docker;
-  for (const k of Object.keys(raw)) if (k !== 'host') fail('FAASS_E_CONFIG_INVALID', `${gatewayConfPath(paths)}: Unknown key ${JSON.stringify(k)} in [docker]; known keys: host`);
+export function buildDockerSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): DockerSettings {
+  for (const k of Object.keys(raw)) if (k !== 'host') fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in [docker]; known keys: host`);
   const given = raw.host ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   const s = typeof given === 'string' ? given.replace(/^unix:\/\//, '') : '';
-  if (!s.startsWith('/') || /[\x00-\x1f]/.test(s)) fail('FAASS_E_CONFIG_INVALID', `${gatewayConfPath(paths)}: Invalid [docker] host ${JSON.stringify(given)}: expected unix:///path/to/docker.sock`);
+  if (!s.startsWith('/') || /[\x00-\x1f]/.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid [docker] host ${JSON.stringify(String(given).slice(0, 80))}: expected unix:///path/to/docker.sock`);
   return { socketPath: s };
+}
+
+export function loadDockerSettings(paths: Paths, env: NodeJS.ProcessEnv = process.env): DockerSettings {
+  const raw = readSections(paths).docker;
+  try {
+    return buildDockerSettings(raw, env);
+  } catch (e) {
+    throw brokenFile(gatewayConfPath(paths), e);
+  }
 }
 
 export function loadSettings(paths: Paths): Settings {
@@ -126,9 +136,36 @@ export function loadSettings(paths: Paths): Settings {
   try {
     return buildSettings(raw);
   } catch (e) {
-    if (e instanceof FaassError) throw new FaassError(e.code, `${gatewayConfPath(paths)}: ${e.message}`);
-    throw e;
+    throw brokenFile(gatewayConfPath(paths), e);
   }
+}
+
+// The gateway's idle time even when the file is broken (the gateway then answers 503 and exits
+// idle as usual): the file's idle= if that one parses, else the default.
+export function idleOrDefault(paths: Paths): number {
+  try {
+    return PARSERS.idle('idle', readSettingsIni(paths).idle ?? DEFAULTS.idle);
+  } catch {
+    return SETTINGS_DEFAULTS.idle;
+  }
+}
+
+// The whole text faass.conf would have, checked as the gateway and the runners will read it
+// (FAASS_E_CONFIG_INVALID when it would not do).
+export function checkedSettingsText(raw: Record<string, unknown>, docker: Record<string, unknown>): string {
+  const text = renderSettingsIni(raw, docker);
+  const parsed = parseSections(text);
+  buildSettings(parsed.gateway);
+  buildDockerSettings(parsed.docker, {});
+  return text;
+}
+
+// The one way faass.conf is written (faassctl init, tls): checked whole, and only then put in
+// place, so a bad input leaves the old file untouched and no reader ever sees a bad file.
+export function writeSettings(paths: Paths, raw: Record<string, unknown>, docker: Record<string, unknown>): void {
+  const text = checkedSettingsText(raw, docker);
+  privateDir(paths, paths.configDir);
+  writeFileAtomic(gatewayConfPath(paths), text);
 }
 
 export function renderSettingsIni(raw: Record<string, unknown>, docker: Record<string, unknown> = {}): string {

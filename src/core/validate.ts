@@ -31,9 +31,9 @@ export function plainString(field: string, v: unknown, opts: { allowEmpty?: bool
 export function number(field: string, v: unknown, min: number, max: number, opts: { integer?: boolean } = {}): number {
   const s = typeof v === 'number' ? String(v) : plainString(field, v);
   const re = opts.integer ? /^\d+$/ : /^\d+(\.\d+)?$/;
-  if (!re.test(s.trim())) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: expected ${opts.integer ? 'a whole number' : 'a number'}`);
+  if (!re.test(s.trim())) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s.slice(0, 80))}: expected ${opts.integer ? 'a whole number' : 'a number'}`);
   const n = Number(s);
-  if (n < min || n > max) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${s}: must be between ${min} and ${max}`);
+  if (n < min || n > max) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${s.slice(0, 80)}: must be between ${min} and ${max}`);
   return n;
 }
 
@@ -43,15 +43,15 @@ const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 10
 export function size(field: string, v: unknown, min: number, max: number): number {
   const s = plainString(field, v).trim();
   const m = /^(\d+)([KMG]?)$/.exec(s);
-  if (!m) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: expected bytes with an optional K, M or G suffix`);
+  if (!m) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s.slice(0, 80))}: expected bytes with an optional K, M or G suffix`);
   const n = Number(m[1]) * SIZE_UNITS[m[2]];
-  if (n < min || n > max) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${s}: must be between ${min} and ${max} bytes`);
+  if (n < min || n > max) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${s.slice(0, 80)}: must be between ${min} and ${max} bytes`);
   return n;
 }
 
 export function oneOf<T extends string>(field: string, v: unknown, choices: readonly T[]): T {
   const s = plainString(field, v);
-  if (!(choices as readonly string[]).includes(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: expected one of ${choices.join(', ')}`);
+  if (!(choices as readonly string[]).includes(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s.slice(0, 80))}: expected one of ${choices.join(', ')}`);
   return s as T;
 }
 
@@ -62,10 +62,10 @@ export function address(field: string, v: unknown): Address {
   const s = plainString(field, v).trim();
   if (s.startsWith('/')) return { kind: 'unix', path: s, text: s };
   const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9a-fA-F:.]+)\]):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
-  if (!m) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: expected IPv4:PORT, [IPv6]:PORT, PORT or an absolute socket path`);
+  if (!m) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s.slice(0, 80))}: expected IPv4:PORT, [IPv6]:PORT, PORT or an absolute socket path`);
   const port = Number(m[3]);
-  if (port < 1 || port > 65535) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: port must be 1-65535`);
-  if (m[1] && m[1].split('.').some((o) => Number(o) > 255)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s)}: bad IPv4 address`);
+  if (port < 1 || port > 65535) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s.slice(0, 80))}: port must be 1-65535`);
+  if (m[1] && m[1].split('.').some((o) => Number(o) > 255)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s.slice(0, 80))}: bad IPv4 address`);
   return { kind: 'tcp', host: m[1] || m[2] || '::', port, text: s };
 }
 

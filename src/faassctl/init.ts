@@ -1,9 +1,6 @@
 // faassctl init: create or update the gateway settings (faass.conf).
-import * as fs from 'node:fs';
 import { Paths, gatewayConfPath } from '../core/paths';
-import { buildSettings, readSettingsIni, readDockerIni, renderSettingsIni, loadDockerSettings } from '../core/settings';
-import { writeFileAtomic, readIfExists } from '../core/fs-atomic';
-import { privateDir } from '../core/private-files';
+import { readSettingsIni, readDockerIni, writeSettings } from '../core/settings';
 import { Register } from './cli';
 
 // Creates or updates faass.conf; keys not given keep their value.
@@ -22,18 +19,7 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   if (a.logCalls !== undefined) raw.log_calls = a.logCalls ? 'yes' : 'no';
   if (a.idle !== undefined) raw.idle = String(a.idle);
   else if (raw.idle === undefined) raw.idle = '10';
-  buildSettings(raw);
-  const text = renderSettingsIni(raw, docker);
-  const old = readIfExists(gatewayConfPath(paths));
-  privateDir(paths, paths.configDir);
-  writeFileAtomic(gatewayConfPath(paths), text);
-  try {
-    loadDockerSettings(paths);
-  } catch (e) {
-    if (old === null) fs.rmSync(gatewayConfPath(paths));
-    else writeFileAtomic(gatewayConfPath(paths), old);
-    throw e;
-  }
+  writeSettings(paths, raw, docker); // checked whole before it is written: a bad input leaves the old file
   process.stdout.write(`Gateway settings in ${gatewayConfPath(paths)}: listen=${raw.listen} idle=${raw.idle}\n`);
   return 0;
 }

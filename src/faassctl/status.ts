@@ -99,7 +99,14 @@ export function renderTable(rows: FunctionRow[], now = Date.now()): string {
   return [head, ...body].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
 }
 
-// At a glance: the gateway, each function's units, processes and calls; exit 1 when a unit failed.
+// Functions that cannot be called, and why: a file that does not parse, or a socket that does
+// not listen (a deploy killed before it enabled the socket, a socket stopped by hand).
+export function brokenFunctions(rows: FunctionRow[]): string[] {
+  return rows.filter((r) => r.kind === 'INVALID' || r.socket !== 'listening').map((r) => `${r.name} (${r.kind === 'INVALID' ? 'its file does not parse' : `socket ${r.socket}`})`);
+}
+
+// At a glance: the gateway, each function's units, processes and calls; exit 1 when a unit failed
+// or a function is broken.
 export async function status(paths: Paths): Promise<number> {
   const fns = listFunctionNames(paths).map((name) => {
     try {
@@ -142,11 +149,13 @@ export async function status(paths: Paths): Promise<number> {
   process.stdout.write(rows.length ? renderTable(rows) : 'No functions (faassctl deploy NAME ...)\n');
   const failed = [...units.entries()].filter(([, u]) => u.ActiveState === 'failed').map(([id]) => id);
   if (failed.length) process.stdout.write(`\nFailed: ${failed.join(', ')} (systemctl --user status UNIT; faassctl logs NAME; a redeploy resets it)\n`);
+  const broken = brokenFunctions(rows);
+  if (broken.length) process.stdout.write(`\nBroken: ${broken.join(', ')}; faassctl generate-units brings sockets back, faassctl describe NAME says what is wrong with a file\n`);
   process.stdout.write(`\nRunning faass processes: ${procs.length}\n`);
   for (const p of procs) process.stdout.write(`  ${String(p.pid).padStart(7)}  ${p.unit.padEnd(32)}  ${p.command.slice(0, 100)}\n`);
   process.stdout.write(await containers(paths));
-  return failed.length ? 1 : 0;
+  return failed.length || broken.length ? 1 : 0;
 }
 
 export const register: Register = (y, cli) =>
-  y.command('status', 'units, sockets and running faass processes (exit 1 if a unit failed)', (y) => y, (a) => cli.local(a, 'status', () => status(cli.paths)));
+  y.command('status', 'units, sockets and running faass processes (exit 1 if a unit failed or a function is broken)', (y) => y, (a) => cli.local(a, 'status', () => status(cli.paths)));

@@ -1,10 +1,9 @@
 // faassctl tls self-signed: a key pair for local HTTPS, made by openssl(1), put in faass.conf.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths, gatewayConfPath } from '../core/paths';
+import { Paths } from '../core/paths';
 import { run } from '../systemd/systemctl';
-import { readSettingsIni, readDockerIni, renderSettingsIni, buildSettings } from '../core/settings';
-import { writeFileAtomic } from '../core/fs-atomic';
+import { readSettingsIni, readDockerIni, writeSettings, checkedSettingsText } from '../core/settings';
 import { privateDir } from '../core/private-files';
 import { applyUnits } from '../functions/deploy';
 import { fail } from '../core/errors';
@@ -21,6 +20,11 @@ export async function tlsSelfSigned(paths: Paths, a: { days?: number; host?: str
   const key = path.join(dir, 'key.pem');
   const tmpKey = `${key}.${process.pid}.tmp`;
   const tmpCert = `${cert}.${process.pid}.tmp`;
+  const raw = readSettingsIni(paths);
+  raw.tls_cert = cert;
+  raw.tls_key = key;
+  const docker = readDockerIni(paths);
+  checkedSettingsText(raw, docker); // before anything is made: a file that cannot take the pair is refused as it is
   const san = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1', ...hosts.map((h) => `DNS:${h}`)].join(',');
   const r = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', tmpKey, '-out', tmpCert, '-days', String(days), '-subj', '/CN=faass', '-addext', `subjectAltName=${san}`]);
   if (r.code !== 0) {
@@ -32,11 +36,7 @@ export async function tlsSelfSigned(paths: Paths, a: { days?: number; host?: str
   fs.chmodSync(tmpCert, 0o600); // openssl follows the umask; everything under faass's config is private
   fs.renameSync(tmpKey, key);
   fs.renameSync(tmpCert, cert);
-  const raw = readSettingsIni(paths);
-  raw.tls_cert = cert;
-  raw.tls_key = key;
-  buildSettings(raw);
-  writeFileAtomic(gatewayConfPath(paths), renderSettingsIni(raw, readDockerIni(paths)));
+  writeSettings(paths, raw, docker);
   const report = await applyUnits(paths, { reload: true });
   if (report.systemd === 'applied') await run('systemctl', ['--user', 'try-restart', 'faass-gateway.service']);
   process.stdout.write(`Wrote ${cert} and ${key} (valid ${days} days for ${san}); the gateway now serves HTTPS${raw.tls_listen ? ` on ${String(raw.tls_listen)}` : ''}. Clients trust it with: curl --cacert ${cert}\n`);

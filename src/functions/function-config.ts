@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as ini from 'ini';
-import { fail, FaassError } from '../core/errors';
+import { fail, brokenFile } from '../core/errors';
 import { Paths, functionConfPath } from '../core/paths';
 import { validateName, isValidName, invalidName, plainString, number, size, oneOf, boolean } from '../core/validate';
 
@@ -62,13 +62,13 @@ export type FunctionInput = Partial<Record<(typeof KEYS)[number], unknown>> & { 
 // A plain string that must match a pattern, refused with what was expected.
 const matching = (re: RegExp, expected: string) => (k: string, v: unknown): string => {
   const s = plainString(k, v);
-  if (!re.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${k} ${JSON.stringify(s)}: ${expected}`);
+  if (!re.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid ${k} ${JSON.stringify(s.slice(0, 80))}: ${expected}`);
   return s;
 };
 
 const buildContext = (k: string, v: unknown): string => {
   const s = plainString(k, v);
-  if (s.split('/').includes('..')) fail('FAASS_E_CONFIG_INVALID', `Invalid build ${JSON.stringify(s)}: expected an absolute directory, or one inside the function's code such as . (no ..)`);
+  if (s.split('/').includes('..')) fail('FAASS_E_CONFIG_INVALID', `Invalid build ${JSON.stringify(s.slice(0, 80))}: expected an absolute directory, or one inside the function's code such as . (no ..)`);
   return s;
 };
 
@@ -242,18 +242,18 @@ export function renderFunctionConfig(cfg: FunctionConfig): string {
 
 export function loadFunctionConfig(paths: Paths, name: string): FunctionConfig {
   validateName(name);
+  const file = functionConfPath(paths, name);
   let text: string;
   try {
-    text = fs.readFileSync(functionConfPath(paths, name), 'utf8');
+    text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name} (no ${functionConfPath(paths, name)})`);
-    throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name} (no ${file})`);
+    throw brokenFile(file, e);
   }
   try {
     return parseFunctionConfig(name, text);
   } catch (e) {
-    if (e instanceof FaassError) throw new FaassError(e.code, `${functionConfPath(paths, name)}: ${e.message}`);
-    throw e;
+    throw brokenFile(file, e);
   }
 }
 

@@ -14,9 +14,9 @@ export interface Caller {
 
 export const callerOf = (req: http.IncomingMessage): Caller => ({ address: req.socket.remoteAddress ?? 'unix', authorization: req.headers.authorization });
 
-// What is asked for. A function whose file does not parse has `invalid`: who may call it is
-// unknown, so nobody passes.
-export type Door = { kind: 'function'; name: string; auth: readonly string[]; invalid: boolean } | { kind: 'api' };
+// What is asked for. A function whose file does not parse is `broken` (the reason): who may call
+// it is unknown, so nobody passes.
+export type Door = { kind: 'function'; name: string; auth: readonly string[]; broken: FaassError | null } | { kind: 'api' };
 
 export const API_DOOR: Door = { kind: 'api' };
 
@@ -47,7 +47,7 @@ export class Authorizer {
 
   // null: the caller may go on.
   async check(caller: Caller, door: Door): Promise<Refusal | null> {
-    if (door.kind === 'function' && door.invalid) return refusal('FAASS_E_FUNCTION_UNREACHABLE', `Function ${door.name} has an invalid configuration; see faassctl logs gateway`);
+    if (door.kind === 'function' && door.broken) return { error: door.broken, headers: {} };
     if (door.kind === 'function' && door.auth.length === 0) return null;
     const wait = this.limiter.retryAfter(caller.address);
     if (wait > 0) return refusal('FAASS_E_AUTH_RATE_LIMITED', 'Too many failed authentication attempts from this address', { 'retry-after': String(wait) });

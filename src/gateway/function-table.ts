@@ -3,13 +3,14 @@
 import * as fs from 'node:fs';
 import { Paths, functionConfPath } from '../core/paths';
 import { Kind, parseFunctionConfig } from '../functions/function-config';
-import { log, errorMessage } from '../observe/log';
+import { FaassError, brokenFile } from '../core/errors';
+import { log } from '../observe/log';
 
 export interface FunctionEntry {
   kind: Kind;
   auth: readonly string[]; // credentials that may call it; empty: public
   passAuthorization: boolean;
-  invalid: boolean; // its file does not parse: 502 for every caller
+  broken: FaassError | null; // its file does not parse: 503 with the reason for every caller
 }
 
 export class FunctionTable {
@@ -34,12 +35,14 @@ export class FunctionTable {
 function read(name: string, file: string): FunctionEntry | null {
   try {
     const cfg = parseFunctionConfig(name, fs.readFileSync(file, 'utf8'));
-    return { kind: cfg.kind, auth: cfg.auth, passAuthorization: cfg.passAuthorization, invalid: false };
+    return { kind: cfg.kind, auth: cfg.auth, passAuthorization: cfg.passAuthorization, broken: null };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    // An invalid file: who may call it is unknown, so nobody is let through; the reason goes
-    // to the journal, not to the caller.
-    log.err(`Function ${name}: ${errorMessage(e)}`);
-    return { kind: 'function', auth: [], passAuthorization: false, invalid: true };
+    // An invalid file: who may call it is unknown, so nobody is let through. Callers get the
+    // file and what is wrong (FAASS_E_CONFIG_BROKEN names keys, never a value of [env]); the
+    // other functions are not affected.
+    const broken = brokenFile(file, e);
+    log.err(`Function ${name}: ${broken.message}`);
+    return { kind: 'function', auth: [], passAuthorization: false, broken };
   }
 }

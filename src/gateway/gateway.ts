@@ -87,7 +87,7 @@ export class Gateway {
     const fn = this.functions.lookup(route.name);
     if (!fn) return refuse(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`);
     const end = this.countCall(route.name, fn.kind === 'service', res);
-    if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, invalid: fn.invalid }))) return;
+    if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, broken: fn.broken }))) return;
     const body = await readWhole(req, res, this.cfg.maxBody);
     if (!body) return;
     const id = callId(req);

@@ -3,16 +3,17 @@
 import * as http from 'node:http';
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolvePaths } from '../core/paths';
-import { loadSettings } from '../core/settings';
-import { FaassError } from '../core/errors';
-import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
+import { Paths, resolvePaths, gatewayConfPath } from '../core/paths';
+import { Settings, idleOrDefault, loadSettings } from '../core/settings';
+import { FaassError, isBroken } from '../core/errors';
+import { InheritedFd, Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
 import { Address, address, number } from '../core/validate';
 import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { Gateway } from './gateway';
 import { continueWhenRead } from '../core/http-util';
 import { isPassive } from './route';
 import { ConnectionGuard, connectionBound, readDescriptorLimit } from './connections';
+import { serveBroken } from './broken';
 
 const USAGE = 'Usage: faass-gateway [--listen ADDRESS] [--idle SECONDS]; see faass-gateway(8)';
 
@@ -28,6 +29,38 @@ function redirectTo(port: number): http.RequestListener {
   };
 }
 
+interface Setup {
+  cfg: Settings;
+  targets: { target: { fd: number } | Address; name: string }[];
+  tls: { cert: Buffer; key: Buffer } | null;
+}
+
+// What the configuration makes of the sockets, read and checked before any is taken; a bad file
+// (faass.conf, the key pair) is FAASS_E_CONFIG_BROKEN.
+function configured(paths: Paths, fds: InheritedFd[], listen: string | undefined): Setup {
+  const cfg = loadSettings(paths);
+  // What each socket speaks: systemd names them (FileDescriptorName=); without systemd, the
+  // settings say. HTTPS needs the key pair, read once here.
+  const main = cfg.tls && !cfg.tls.listen ? 'https' : 'http';
+  const targets: Setup['targets'] =
+    fds.length > 0 ? fds.map((f) => ({ target: { fd: f.fd }, name: f.name === 'https' ? 'https' : 'http' })) : [{ target: listen ? address('--listen', listen) : cfg.listen, name: main }, ...(cfg.tls?.listen ? [{ target: cfg.tls.listen, name: 'https' }] : [])];
+  if (!targets.some((t) => t.name === 'https')) return { cfg, targets, tls: null };
+  const conf = gatewayConfPath(paths);
+  if (!cfg.tls) throw new FaassError('FAASS_E_CONFIG_BROKEN', `${conf}: systemd passed an https socket, but no tls_cert and tls_key are set; run faassctl generate-units`);
+  let tls: { cert: Buffer; key: Buffer };
+  try {
+    tls = { cert: fs.readFileSync(cfg.tls.cert), key: fs.readFileSync(cfg.tls.key) };
+  } catch (e) {
+    throw new FaassError('FAASS_E_CONFIG_BROKEN', `${conf}: cannot read the TLS key pair (tls_cert, tls_key): ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`);
+  }
+  try {
+    (require('node:tls') as typeof import('node:tls')).createSecureContext(tls);
+  } catch (e) {
+    throw new FaassError('FAASS_E_CONFIG_BROKEN', `${conf}: invalid TLS key pair (tls_cert, tls_key): ${errorMessage(e)}`);
+  }
+  return { cfg, targets, tls };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { listen: { type: 'string' }, idle: { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
@@ -37,24 +70,19 @@ async function main(): Promise<void> {
   const fds = takeInheritedFds();
   logWithFields({ SYSLOG_IDENTIFIER: 'faass-gateway' });
   const paths = resolvePaths();
-  const cfg = loadSettings(paths);
-  const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
+  const idleArg = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : undefined;
+  let setup: Setup;
+  try {
+    setup = configured(paths, fds, values.listen);
+  } catch (e) {
+    // Under systemd a bad file must not fail the unit (broken.ts says why); by hand, it says why and exits 2.
+    if (fds.length > 0 && isBroken(e)) return serveBroken(paths, fds, idleArg ?? idleOrDefault(paths), e);
+    throw e;
+  }
+  const { cfg, targets, tls } = setup;
+  const idle = idleArg ?? cfg.idle;
   const gateway = new Gateway(cfg, paths);
   const lifecycle = new Lifecycle({ name: 'gateway', idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => gateway.close(), passive: (req) => isPassive(req, cfg) });
-  // What each socket speaks: systemd names them (FileDescriptorName=); without systemd, the
-  // settings say. HTTPS needs the key pair, read once here.
-  const main = cfg.tls && !cfg.tls.listen ? 'https' : 'http';
-  const targets: { target: { fd: number } | Address; name: string }[] =
-    fds.length > 0 ? fds.map((f) => ({ target: { fd: f.fd }, name: f.name === 'https' ? 'https' : 'http' })) : [{ target: values.listen ? address('--listen', values.listen) : cfg.listen, name: main }, ...(cfg.tls?.listen ? [{ target: cfg.tls.listen, name: 'https' }] : [])];
-  let tls: { cert: Buffer; key: Buffer } | null = null;
-  if (targets.some((t) => t.name === 'https')) {
-    if (!cfg.tls) throw new FaassError('FAASS_E_CONFIG_INVALID', 'systemd passed an https socket, but faass.conf sets no tls_cert and tls_key; run faassctl generate-units');
-    try {
-      tls = { cert: fs.readFileSync(cfg.tls.cert), key: fs.readFileSync(cfg.tls.key) };
-    } catch (e) {
-      throw new FaassError('FAASS_E_CONFIG_INVALID', `Cannot read the TLS key pair (tls_cert, tls_key): ${errorMessage(e)}`);
-    }
-  }
   // Keep-alive clients are let go before the idle time runs, so they cannot pin the gateway.
   const keepAlive = Math.max(500, Math.min(5000, idle > 0 ? idle * 500 : 5000));
   const httpsPort = cfg.tls?.listen?.kind === 'tcp' ? cfg.tls.listen.port : null;
@@ -65,13 +93,8 @@ async function main(): Promise<void> {
   // let a silent connection live 40 s), here every second.
   const opts = { keepAliveTimeout: keepAlive, headersTimeout: cfg.headersTimeout * 1000, requestTimeout: Math.max(cfg.timeout + 30, cfg.headersTimeout) * 1000, connectionsCheckingInterval: 1000 };
   for (const { target, name } of targets) {
-    let server: http.Server;
-    try {
-      // node:https (and tls) only when used: loading them costs every cold start.
-      server = name === 'https' && tls ? (require('node:https') as typeof import('node:https')).createServer({ ...opts, cert: tls.cert, key: tls.key }) : http.createServer(opts);
-    } catch (e) {
-      throw new FaassError('FAASS_E_CONFIG_INVALID', `Invalid TLS key pair (tls_cert, tls_key): ${errorMessage(e)}`);
-    }
+    // node:https (and tls) only when used: loading them costs every cold start.
+    const server = name === 'https' && tls ? (require('node:https') as typeof import('node:https')).createServer({ ...opts, cert: tls.cert, key: tls.key }) : http.createServer(opts);
     lifecycle.track(server);
     lifecycle.trackHttp(server);
     guard.track(server);

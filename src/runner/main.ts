@@ -4,10 +4,11 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 import { resolvePaths, functionCodeDir } from '../core/paths';
-import { loadFunctionConfig } from '../functions/function-config';
-import { loadDockerSettings, loadSettings } from '../core/settings';
+import { FunctionConfig, loadFunctionConfig } from '../functions/function-config';
+import { DockerSettings, Settings, loadDockerSettings, loadSettings } from '../core/settings';
 import type { DockerExecutor } from './docker-executor';
-import { FaassError } from '../core/errors';
+import { FaassError, isBroken } from '../core/errors';
+import { serveBroken } from './broken';
 import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
 import { address, number } from '../core/validate';
 import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
@@ -27,7 +28,18 @@ async function main(): Promise<void> {
   if (!values.function) throw new FaassError('FAASS_E_USAGE', USAGE);
   const fds = takeInheritedFds();
   const paths = resolvePaths();
-  const cfg = loadFunctionConfig(paths, values.function);
+  let files: { cfg: FunctionConfig; docker: DockerSettings; gw: Settings };
+  try {
+    files = { cfg: loadFunctionConfig(paths, values.function), docker: loadDockerSettings(paths), gw: loadSettings(paths) };
+  } catch (e) {
+    // Under systemd a bad file must not fail the unit (broken.ts); by hand, it says why and exits 2.
+    if (fds.length > 0 && isBroken(e)) {
+      logWithFields({ SYSLOG_IDENTIFIER: functionUnitBase(values.function), FAASS_FUNCTION: values.function });
+      return serveBroken(values.function, fds[0].fd, e);
+    }
+    throw e;
+  }
+  const { cfg, docker, gw } = files;
   logWithFields({ SYSLOG_IDENTIFIER: `${functionUnitBase(cfg.name)}`, FAASS_FUNCTION: cfg.name });
   const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
   const target = fds.length > 0 ? { fd: fds[0].fd } : values.listen ? address('--listen', values.listen) : null;
@@ -35,7 +47,7 @@ async function main(): Promise<void> {
   const codeDir = functionCodeDir(paths, cfg.name);
   // Worker threads share the process's working directory: make it the function's code.
   process.chdir(codeDir);
-  const executor = createExecutor(cfg, codeDir, loadDockerSettings(paths));
+  const executor = createExecutor(cfg, codeDir, docker);
   if (cfg.runtime === 'docker') {
     const removed = await (executor as DockerExecutor).removeLeftovers().catch((e) => {
       log.warning(`Failed to look for leftover containers of ${cfg.name}: ${errorMessage(e)}, ignoring`);
@@ -43,7 +55,6 @@ async function main(): Promise<void> {
     });
     if (removed) log.notice(`Removed ${removed} container(s) a previous runner of ${cfg.name} left behind`);
   }
-  const gw = loadSettings(paths);
   const accounting = gw.metrics ? new ProcessAccounting(paths, 'runner', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}.service`) : null;
   const calls = new CallRunner(cfg, executor, gw.logCalls);
   // A container's processes are the engine's, not the unit's: nothing of a call stays here.

@@ -12,6 +12,11 @@ export interface InheritedFd {
 
 const SD_LISTEN_FDS_START = 3;
 
+// How long a gateway or runner serving a broken configuration (answering 503) lives before it
+// exits, so that the next start reads the files again: one start per 5 s under constant load,
+// far under the units' start limit.
+export const BROKEN_LIFETIME = 5;
+
 // sd_listen_fds(3): the sockets systemd passed, if they are meant for this process.
 // The variables are removed so that children (functions, workers) do not see them.
 export function takeInheritedFds(env: NodeJS.ProcessEnv = process.env): InheritedFd[] {
@@ -59,6 +64,9 @@ export interface LifecycleOptions {
   // Requests that do not count as activity (a metrics scrape, a health check): they are
   // answered, but do not postpone the idle exit.
   passive?: (req: http.IncomingMessage) => boolean;
+  // Stop this long after ready, whatever the traffic (a process serving a broken configuration:
+  // the next start reads the files again; see gateway/broken.ts).
+  lifetimeSeconds?: number;
   host?: LifecycleHost; // the clock, signals and exit (tests pass a fake clock)
 }
 
@@ -193,6 +201,8 @@ export class Lifecycle {
     this.updateStatus();
     this.statusTimer = setInterval(() => this.updateStatus(), 1000);
     this.statusTimer.unref();
+    const life = this.opts.lifetimeSeconds;
+    if (life !== undefined) this.host.setTimeout(() => this.stop(`the end of its ${life}s lifetime`), life * 1000);
     this.maybeIdle();
   }
 

@@ -357,3 +357,18 @@ t.test('faass-rpc: calls counted by hand postpone the exit; SIGTERM closes a ret
   await t.resolves(within(busyClosed, 'close'), 'its call done, the connection is closed');
   t.equal(await within(r.host.exited, 'exit'), 0, 'then the process exits, before the drain deadline');
 });
+
+t.test('lifetimeSeconds: stops that long after ready even while busy, finishing what it accepted', async (t) => {
+  const r = await rig(t, { idleSeconds: 60, lifetimeSeconds: 5 });
+  const c = await Client.open(t, r);
+  c.send('/hold');
+  await waitHeld(r, 1);
+  r.host.advance(4999);
+  await settle();
+  t.notOk(r.lifecycle.isDraining, 'serving until then');
+  r.host.advance(1);
+  t.ok(r.lifecycle.isDraining, 'then stops taking connections');
+  t.notOk(r.exited(), 'but answers the call it holds first');
+  r.held[0].end('done');
+  t.equal(await within(r.host.exited, 'exit'), 0, 'and exits 0');
+});

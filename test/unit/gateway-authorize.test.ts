@@ -6,6 +6,7 @@ import { Authorizer, API_DOOR, Door, Caller, CredentialCheck, Refusal } from '..
 import { Credential, FailureLimiter, Presented, Verifier, addCredential } from '../../src/auth/credentials';
 import { resolvePaths } from '../../src/core/paths';
 import { log } from '../../src/observe/log';
+import { FaassError } from '../../src/core/errors';
 
 // An in-memory credential store: NAME.SECRET tokens, no scrypt.
 class Store implements CredentialCheck {
@@ -26,7 +27,8 @@ const store = () => new Store({ ci: { secret: S('a'), admin: false }, ops: { sec
 const bearer = (name: string, secret: string) => `Bearer ${name}.${secret}`;
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const from = (authorization?: string, address = '192.0.2.1'): Caller => ({ address, authorization });
-const fn = (auth: string[], invalid = false): Door => ({ kind: 'function', name: 'report', auth, invalid });
+const BROKEN = new FaassError('FAASS_E_CONFIG_BROKEN', '/home/u/.config/faass/functions/report.conf: Invalid timeout "soon": expected a number');
+const fn = (auth: string[], broken = false): Door => ({ kind: 'function', name: 'report', auth, broken: broken ? BROKEN : null });
 // What the client gets: the code, the status the catalog gives it, the message and headers.
 const seen = (r: Refusal | null) => r && { code: r.error.code, status: r.error.status, message: r.error.message, headers: r.headers };
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="faass", Basic realm="faass", charset="UTF-8"' };
@@ -68,9 +70,9 @@ t.test('no credential or a wrong one: 401 with a challenge; a valid one not allo
   t.same(seen(await a.check(from(bearer('ops', S('b'))), door)), { code: 'FAASS_E_FORBIDDEN', status: 403, message: 'Credential ops may not call report', headers: {} });
 });
 
-t.test('an invalid function file: 502 for everyone, admins too', async (t) => {
+t.test('an invalid function file: 503 with the file and the reason for everyone, admins too', async (t) => {
   const a = new Authorizer(store());
-  const bad = { code: 'FAASS_E_FUNCTION_UNREACHABLE', status: 502, message: 'Function report has an invalid configuration; see faassctl logs gateway', headers: {} };
+  const bad = { code: 'FAASS_E_CONFIG_BROKEN', status: 503, message: BROKEN.message, headers: {} };
   t.same(seen(await a.check(from(), fn([], true))), bad);
   t.same(seen(await a.check(from(bearer('root', S('c'))), fn([], true))), bad);
 });
@@ -99,7 +101,7 @@ t.test('after 10 failures from an address: 429 with Retry-After, even for a righ
   t.equal((await a.check(from(undefined), API_DOOR))?.error.status, 429, 'the API shares the count');
   t.equal(await a.check(from(bearer('ci', S('a')), '192.0.2.2'), door), null, 'another address');
   t.equal(await a.check(from(undefined), fn([])), null, 'a public function is not limited');
-  t.same(seen(await a.check(from(undefined), fn([], true)))?.status, 502, 'an invalid file says so first');
+  t.same(seen(await a.check(from(undefined), fn([], true)))?.status, 503, 'an invalid file says so first');
   now += 60_000;
   t.equal(await a.check(from(bearer('ci', S('a'))), door), null, 'the minute over, the right token passes');
 });

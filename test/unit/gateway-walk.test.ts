@@ -77,7 +77,7 @@ t.test('answers of its own, each with the status of its code', async (t) => {
   t.match(await call('/function/%2e%2e'), { status: 400, code: 'FAASS_E_NAME_INVALID' });
   t.match(await call('/function/nope'), { status: 404, code: 'FAASS_E_FUNCTION_NOT_FOUND' });
   t.match(await call('/', { 'x-function': 'nope' }), { status: 404, code: 'FAASS_E_FUNCTION_NOT_FOUND' });
-  t.match(await call('/function/broken'), { status: 502, code: 'FAASS_E_FUNCTION_UNREACHABLE' }, 'a file that does not parse');
+  t.match(await call('/function/broken'), { status: 503, code: 'FAASS_E_CONFIG_BROKEN' }, 'a file that does not parse');
   t.match(await call('/metrics'), { status: 404, code: 'FAASS_E_ROUTE_MISSING' }, 'metrics = no');
   t.match(await call('/system/functions', { authorization: `Bearer ${ci}` }), { status: 404, code: 'FAASS_E_API_DISABLED' }, 'no admin credential: no API');
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { faassUnitOf, parseShow, renderTable, ago } from '../../src/faassctl/status';
+import { faassUnitOf, parseShow, renderTable, ago, brokenFunctions } from '../../src/faassctl/status';
 import { renderTop } from '../../src/faassctl/top';
 
 const mine = '/user.slice/user-1000.slice/user@1000.service';
@@ -41,4 +41,10 @@ t.test('top: n/a where the machine gives no figure, - for idle functions', async
   t.match(text, /^busy\s+running\s+72\.5\s+15\s+n\/a\s+1234\.6$/m);
   t.match(text, /^quiet\s+idle\s+-\s+-\s+-\s+0\.0$/m);
   t.match(text, /^n\/a: /m, 'and says why there is n/a');
+});
+
+t.test('status: a function is broken when its file does not parse or its socket does not listen', async (t) => {
+  const row = (name: string, kind: string, socket: string) => ({ name, kind, socket, process: 'idle', running: 0, calls: 0, errors: 0 });
+  t.same(brokenFunctions([row('a', 'function', 'listening'), row('b', 'function', 'inactive'), row('c', 'INVALID', 'listening'), row('d', 'service', 'failed'), row('e', 'function', 'missing')]), ['b (socket inactive)', 'c (its file does not parse)', 'd (socket failed)', 'e (socket missing)']);
+  t.same(brokenFunctions([row('a', 'service', 'listening')]), [], 'none');
 });
