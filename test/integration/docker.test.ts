@@ -57,6 +57,17 @@ t.test('container functions', async (t) => {
     t.equal(await engine.countContainers('dhang'), 0, 'the timed-out container is gone');
   });
 
+  // Issue 11: a hostile container function looks for faass's sockets, credentials, the engine's
+  // socket and the gateway's port, and says what it reached.
+  t.test('a hostile container reaches nothing of faass', async (t) => {
+    const env = sb.env as Record<string, string>;
+    const probe = 'for p in "$RT/faass/api.sock" "$RT/systemd/private" "$CFG/faass/auth.conf" "$DATA/faass" "$ENGINE" /var/run/docker.sock /run/docker.sock; do [ -e "$p" ] && echo "reached $p"; done; wget -q -T 3 -O /dev/null "http://127.0.0.1:$GW/healthz" 2>/dev/null && echo "reached the gateway"; echo probed';
+    await deploy('dhostile', '--command', probe, '--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`, '--env', `ENGINE=${engine.socket}`, '--env', `GW=${sb.port}`);
+    const r = await request(sb.port, '/function/dhostile');
+    t.equal(r.status, 200, 'the probe runs');
+    t.equal(r.body, 'probed\n', `it reached nothing: ${r.body}`);
+  });
+
   t.test('1500 calls at concurrency 50: 0 failures, 0 containers left', async (t) => {
     const r = await load(sb.port, '/function/dcat', 1500, 50, (res) => res.status === 200 && res.body.startsWith('req-'));
     t.equal(r.failures.length, 0, `0 failed of ${r.sent} ${JSON.stringify(r.failures.slice(0, 3))}`);
