@@ -113,6 +113,7 @@ export function onlyLabels(d: Partial<MetricsData>): Partial<MetricsData> {
     memoryByteSeconds: pick(d.memoryByteSeconds, fn),
     ioReadBytes: pick(d.ioReadBytes, fn),
     ioWriteBytes: pick(d.ioWriteBytes, fn),
+    logLinesDropped: pick(d.logLinesDropped, (k) => PROGRAMS.includes(k)),
   };
 }
 
@@ -127,6 +128,7 @@ export function ownFigures(name: string, d: Partial<MetricsData>): Partial<Metri
     memoryByteSeconds: pick(d.memoryByteSeconds, own),
     ioReadBytes: pick(d.ioReadBytes, own),
     ioWriteBytes: pick(d.ioWriteBytes, own),
+    logLinesDropped: pick(d.logLinesDropped, (k) => k === 'runner' || k === 'app'),
   };
 }
 

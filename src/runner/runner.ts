@@ -130,8 +130,11 @@ function serveRpc(socket: net.Socket, calls: CallRunner, lifecycle: Lifecycle): 
     const start = () => {
       for (const f of frames) {
         void calls.run({ method: f.meta.m, url: f.meta.p, headers: f.meta.h, body: f.body }).then((r) => {
-          if (!socket.destroyed) socket.write(encodeFrame(f.id, { s: r.status, h: r.headers }, r.body));
-          lifecycle.end(socket);
+          if (socket.destroyed) return lifecycle.end(socket);
+          // The call ends when its answer is in the kernel's hands, not when it is queued: a stop
+          // closes connections with no call in flight at once, and would cut an answer still
+          // queued behind a slow reader (an acknowledged call, which the gateway never resends).
+          socket.write(encodeFrame(f.id, { s: r.status, h: r.headers }, r.body), () => lifecycle.end(socket));
         });
       }
     };
