@@ -68,3 +68,11 @@ export function carryAccess(name: string, input: FunctionInput, previous: Functi
   if (input.auth === undefined && previous.auth.length > 0) input.auth = previous.auth.join(',');
   if (input.pass_authorization === undefined && previous.passAuthorization) input.pass_authorization = true;
 }
+
+// A service whose app listens on the host's network must not take the gateway's port (the
+// gateway's socket holds it: the app would never get ready, or on another address would answer
+// in the gateway's place). An app in a network of its own (network=none) has its own ports.
+export function checkServicePort(cfg: FunctionConfig, gatewayPorts: readonly number[]): void {
+  if (cfg.kind !== 'service' || cfg.port === undefined || (cfg.runtime !== 'docker' && cfg.network === 'none')) return;
+  if (gatewayPorts.includes(cfg.port)) fail('FAASS_E_CONFIG_INVALID', `Service ${cfg.name}: port ${cfg.port} is the gateway's; choose another port (or network=none for a process app)`);
+}

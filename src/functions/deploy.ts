@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, functionCodeDir, functionConfPath, functionsConfDir } from '../core/paths';
 import { FunctionConfig, FunctionInput, renderFunctionConfig, loadFunctionConfig, configInput } from './function-config';
-import { loadDockerSettings } from '../core/settings';
+import { loadDockerSettings, loadSettings } from '../core/settings';
 import { functionUnitBase } from '../systemd/units';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
@@ -14,7 +14,7 @@ import { validateName } from '../core/validate';
 import { managerReachable, systemctl } from '../systemd/systemctl';
 import { BuildEvent, buildImage, pruneImages } from '../docker/image-build';
 import { configuredEngine, removeFunctionContainers } from '../docker/engine';
-import { DeploySpec, checkSpec, planInput, planConfig, carryAccess } from './deploy-plan';
+import { DeploySpec, checkSpec, planInput, planConfig, carryAccess, checkServicePort } from './deploy-plan';
 import { stageCode, emptyVersion, versionPath, switchVersion, dropVersion, removeAllCode } from './code-versions';
 import { ApplyReport, applyUnits } from './apply-units';
 
@@ -62,6 +62,7 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
       input.image = await buildImage(loadDockerSettings(paths).socketPath, spec.name, context, spec.onBuild ?? (() => undefined));
     }
     const cfg = planConfig(spec, input, exists);
+    checkServicePort(cfg, gatewayPorts(paths));
     privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
     writeFileAtomic(functionConfPath(paths, spec.name), renderFunctionConfig(cfg));
     if (staged.version) switchVersion(paths, spec.name, staged.version);
@@ -71,6 +72,17 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
   } catch (e) {
     if (staged.version) dropVersion(paths, spec.name, staged.version);
     throw e;
+  }
+}
+
+// The gateway's TCP ports (HTTP and HTTPS); none known when faass.conf is unreadable (the gateway
+// then answers 503 with the reason, and the next deploy checks again).
+function gatewayPorts(paths: Paths): number[] {
+  try {
+    const gw = loadSettings(paths);
+    return [gw.listen, gw.tls?.listen].flatMap((a) => (a?.kind === 'tcp' ? [a.port] : []));
+  } catch {
+    return [];
   }
 }
 

@@ -5,6 +5,7 @@ import * as http from 'node:http';
 import { buildFunctionConfig } from '../../src/functions/function-config';
 import { containerSpec } from '../../src/docker/container-spec';
 import { waitReady } from '../../src/app/ready';
+import { checkServicePort } from '../../src/functions/deploy-plan';
 
 const svc = (extra: Record<string, unknown> = {}) => buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'docker', image: 'busybox', ...extra });
 
@@ -56,4 +57,12 @@ t.test('a process app: a network of its own unless it asks for the host', async 
   t.equal(proc({ network: 'host' }).network, 'host', 'host when asked');
   t.throws(() => proc({ network: 'bridge' }), /network bridge is only for containers/);
   t.throws(() => buildFunctionConfig('f', { runtime: 'exec', command: 'cat', network: 'host' }), /network is only for runtime docker and for services/, 'a process function has no network setting');
+});
+
+t.test("a service on the host's network cannot take the gateway's port", async (t) => {
+  const on = (extra: Record<string, unknown>) => buildFunctionConfig('web', { kind: 'service', port: '8080', runtime: 'exec', command: 'httpd', ...extra });
+  t.throws(() => checkServicePort(on({ network: 'host' }), [8080]), /port 8080 is the gateway's/);
+  t.throws(() => checkServicePort(svc({ port: '8080' }), [8443, 8080]), /port 8080 is the gateway's/, 'a container on the host network neither');
+  t.doesNotThrow(() => checkServicePort(on({}), [8080]), 'a process app in a network of its own has its own ports');
+  t.doesNotThrow(() => checkServicePort(on({ network: 'host' }), [8443]), 'another port is fine');
 });
