@@ -150,6 +150,9 @@ t.test('gateway settings', async (t) => {
   const off = buildSettings({ metrics: 'no', log_calls: false });
   t.same([off.metrics, off.logCalls], [false, false]);
   t.equal(codeOf(() => buildSettings({ metrics: 'sometimes' })), 'FAASS_E_CONFIG_INVALID', 'metrics takes yes or no');
+  t.equal(d.metricsAccess, 'filtered', 'metrics_access: filtered by default');
+  t.equal(buildSettings({ metrics_access: 'admin' }).metricsAccess, 'admin');
+  t.throws(() => buildSettings({ metrics_access: 'public' }), { code: 'FAASS_E_CONFIG_INVALID', message: 'Invalid metrics_access "public": expected one of filtered, admin, open' });
 });
 
 t.test('gateway TLS settings', async (t) => {
