@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Paths } from '../core/paths';
 import { deployFunction, keepAccess } from '../functions/deploy';
 import { BuildProgress, withProgress } from './progress';
-import { sayApplied } from './report';
+import { sayApplied, sayWarnings } from './report';
 import { remoteDeploy } from './remote';
 import { Register } from './cli';
 import { DeployArgs, deployInput } from './deploy-input';
@@ -15,8 +15,9 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   const input = deployInput(a, build);
   keepAccess(paths, a.name, input);
   const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
-  const { config, report } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
+  const { config, report, warnings } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
   sayApplied(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
+  sayWarnings(warnings);
   return 0;
 }
 

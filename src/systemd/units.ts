@@ -154,8 +154,15 @@ export function renderFunctionSocket(cfg: FunctionConfig): string {
   });
 }
 
+// TasksMax= of a function's units without tasks_max=: room for the runner, its workers' threads
+// (a node process has about 11) and the processes of its calls, while a fork bomb in one function
+// stops here rather than at the host's pid_max (32768 by default: 64 functions at their limit).
+// systemd's own default for each unit, DefaultTasksMax=15% of pid_max (4915), lets a few
+// functions exhaust the host.
+export const DEFAULT_TASKS_MAX = 512;
+
 function limits(cfg: FunctionConfig): (string | false)[] {
-  return [cfg.memoryMax !== undefined && `MemoryMax=${cfg.memoryMax}`, cfg.tasksMax !== undefined && `TasksMax=${cfg.tasksMax}`, cfg.cpuQuota !== undefined && `CPUQuota=${cfg.cpuQuota}%`];
+  return [cfg.memoryMax !== undefined && `MemoryMax=${cfg.memoryMax}`, `TasksMax=${cfg.tasksMax ?? DEFAULT_TASKS_MAX}`, cfg.cpuQuota !== undefined && `CPUQuota=${cfg.cpuQuota}%`];
 }
 
 // A process app (runtime exec) with network=none lives in a network namespace of its own:
