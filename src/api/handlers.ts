@@ -43,6 +43,7 @@ export function functionView(cfg: FunctionConfig): Record<string, unknown> {
     memory_max: cfg.memoryMax,
     tasks_max: cfg.tasksMax,
     cpu_quota: cfg.cpuQuota,
+    scratch_max: cfg.scratchMax,
     auth: cfg.auth,
     pass_authorization: cfg.passAuthorization,
     env: cfg.env,
@@ -50,7 +51,7 @@ export function functionView(cfg: FunctionConfig): Record<string, unknown> {
   };
 }
 
-const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', 'port', 'health', 'ready_timeout', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'auth', 'pass_authorization'] as const;
+const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', 'port', 'health', 'ready_timeout', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization'] as const;
 
 // A JSON body into a deploy: faass's own keys (OpenFaaS's service/envVars accepted too). Only
 // scalars: no key reaches a unit file but through the function file's validation.

@@ -50,6 +50,7 @@ export const register: Register = (y, cli) =>
         .option('memory-max', { type: 'string', describe: 'MemoryMax= of the function unit (e.g. 256M)' })
         .option('tasks-max', { type: 'number', describe: 'TasksMax= of the function unit' })
         .option('cpu-quota', { type: 'number', describe: 'CPUQuota= percent of one CPU' })
+        .option('scratch-max', { type: 'string', describe: 'size of each of its own /tmp, /var/tmp and /dev/shm (memory-backed), bytes with K/M/G (default 64M)' })
         .option('auth', { type: 'string', describe: 'credentials that may call it, NAME[,NAME...] (admins always may); "" = public (the default for a new function; an update keeps what was)' })
         .option('public', { type: 'boolean', describe: 'anyone may call it (the same as --auth "")' })
         .option('pass-authorization', { type: 'boolean', describe: "forward the caller's Authorization header to the function" }),

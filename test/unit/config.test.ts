@@ -27,6 +27,9 @@ t.test('function defaults and overrides, key by key', async (t) => {
   t.equal(d.workers, FUNCTION_DEFAULTS.workers);
   t.equal(d.maxOutput, FUNCTION_DEFAULTS.maxOutput);
   t.equal(d.contentType, undefined);
+  t.equal(d.scratchMax, 64 * 1024 * 1024, 'scratch space: 64M by default');
+  t.equal(buildFunctionConfig('f', { runtime: 'exec', command: 'cat', scratch_max: '8M' }).scratchMax, 8 * 1024 * 1024);
+  t.throws(() => buildFunctionConfig('f', { runtime: 'exec', command: 'cat', scratch_max: '100K' }), { code: 'FAASS_E_CONFIG_INVALID' }, 'under 1M: refused');
   const o = buildFunctionConfig('f', {
     runtime: 'exec',
     command: 'cat',
