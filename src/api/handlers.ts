@@ -43,6 +43,7 @@ export function functionView(cfg: FunctionConfig): Record<string, unknown> {
     memory_max: cfg.memoryMax,
     tasks_max: cfg.tasksMax,
     cpu_quota: cfg.cpuQuota,
+    scratch_max: cfg.scratchMax,
     auth: cfg.auth,
     pass_authorization: cfg.passAuthorization,
     env: cfg.env,
@@ -50,7 +51,7 @@ export function functionView(cfg: FunctionConfig): Record<string, unknown> {
   };
 }
 
-const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', 'port', 'health', 'ready_timeout', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'auth', 'pass_authorization'] as const;
+const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', 'port', 'health', 'ready_timeout', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization'] as const;
 
 // A JSON body into a deploy: faass's own keys (OpenFaaS's service/envVars accepted too). Only
 // scalars: no key reaches a unit file but through the function file's validation.
@@ -218,9 +219,9 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
       fs.writeFileSync(from, body, { mode: PRIVATE_EXEC }); // a script may be the command
       if (cfg?.file !== undefined) input.file = file;
     }
-    const { config, report } = await serialized(() => deployFunction(paths, settings ? deploySpec(paths, name, settings, from) : { name, input, fromFile: from }));
+    const { config, report, warnings } = await serialized(() => deployFunction(paths, settings ? deploySpec(paths, name, settings, from) : { name, input, fromFile: from }));
     log.info(`API: ${settings && !existed ? 'created' : 'new code for'} ${name} (${files} file${files === 1 ? '' : 's'}, ${body.length} bytes)`);
-    send(res, settings && !existed ? 201 : 200, { ...functionView(config), files, bytes: body.length, systemd: report.systemd });
+    send(res, settings && !existed ? 201 : 200, { ...functionView(config), files, bytes: body.length, systemd: report.systemd, warnings });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -229,9 +230,9 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
 // POST /system/function/NAME/build: the image built again from the function's build context.
 async function rebuild(paths: Paths, res: http.ServerResponse, name: string): Promise<void> {
   validateName(name);
-  const { previous, config, report } = await serialized(() => rebuildFunction(paths, name));
+  const { previous, config, report, warnings } = await serialized(() => rebuildFunction(paths, name));
   log.info(`API: rebuilt ${name}: ${config.image}${config.image === previous.image ? ' (unchanged)' : ''}`);
-  send(res, 200, { ...functionView(config), previous_image: previous.image, changed: config.image !== previous.image, systemd: report.systemd });
+  send(res, 200, { ...functionView(config), previous_image: previous.image, changed: config.image !== previous.image, systemd: report.systemd, warnings });
 }
 
 function viewOrBroken(paths: Paths, name: string): Record<string, unknown>[] {
@@ -251,9 +252,9 @@ function deploySpec(paths: Paths, name: string, input: FunctionInput, fromFile?:
 }
 
 async function deploy(paths: Paths, res: http.ServerResponse, name: string, input: FunctionInput, status: number): Promise<void> {
-  const { config, report } = await serialized(() => deployFunction(paths, deploySpec(paths, name, input)));
+  const { config, report, warnings } = await serialized(() => deployFunction(paths, deploySpec(paths, name, input)));
   log.info(`API: deployed ${name} (${config.runtime}); units ${report.units.written.length} written`);
-  send(res, status, { ...functionView(config), systemd: report.systemd });
+  send(res, status, { ...functionView(config), systemd: report.systemd, warnings });
 }
 
 async function remove(paths: Paths, res: http.ServerResponse, name: string): Promise<void> {

@@ -7,7 +7,12 @@ import { writeFileAtomic } from './fs-atomic';
 import { privateDir } from './private-files';
 import { Paths, gatewayConfPath } from './paths';
 import * as path from 'node:path';
-import { Address, address, number, size, plainString, boolean } from './validate';
+import { Address, address, number, size, plainString, boolean, oneOf } from './validate';
+
+// Who may read /metrics: filtered (anyone, but only the series of public functions and
+// faass-wide ones unless an admin credential is given), admin (admins only), open (anyone, all).
+export const METRICS_ACCESS = ['filtered', 'admin', 'open'] as const;
+export type MetricsAccess = (typeof METRICS_ACCESS)[number];
 
 export interface Settings {
   readonly listen: Address;
@@ -18,6 +23,7 @@ export interface Settings {
   // serves HTTP, or redirects it to HTTPS with http_redirect).
   readonly tls?: { readonly cert: string; readonly key: string; readonly listen?: Address; readonly redirect: boolean };
   readonly metrics: boolean; // GET /metrics, and the counting behind it
+  readonly metricsAccess: MetricsAccess;
   readonly logCalls: boolean; // one journal line per call
   readonly maxClientConnections: number; // open connections per client address; more are closed at once
   readonly headersTimeout: number; // seconds a connection has to send a request's headers
@@ -42,13 +48,14 @@ const PARSERS = {
   tls_listen: (k: string, v: unknown) => address(k, v),
   http_redirect: (k: string, v: unknown) => boolean(k, v),
   metrics: (k: string, v: unknown) => boolean(k, v),
+  metrics_access: (k: string, v: unknown) => oneOf(k, v, METRICS_ACCESS),
   log_calls: (k: string, v: unknown) => boolean(k, v),
   max_client_connections: (k: string, v: unknown) => number(k, v, 1, 1_000_000, { integer: true }),
   headers_timeout: (k: string, v: unknown) => number(k, v, 1, 3600),
 };
 type Key = keyof typeof PARSERS;
 const KEYS = Object.keys(PARSERS) as Key[];
-const DEFAULTS: Partial<Record<Key, unknown>> = { listen: SETTINGS_DEFAULTS.listen, idle: SETTINGS_DEFAULTS.idle, timeout: SETTINGS_DEFAULTS.timeout, max_body: SETTINGS_DEFAULTS.maxBody, http_redirect: false, metrics: true, log_calls: true, max_client_connections: SETTINGS_DEFAULTS.maxClientConnections, headers_timeout: SETTINGS_DEFAULTS.headersTimeout };
+const DEFAULTS: Partial<Record<Key, unknown>> = { listen: SETTINGS_DEFAULTS.listen, idle: SETTINGS_DEFAULTS.idle, timeout: SETTINGS_DEFAULTS.timeout, max_body: SETTINGS_DEFAULTS.maxBody, http_redirect: false, metrics: true, metrics_access: 'filtered', log_calls: true, max_client_connections: SETTINGS_DEFAULTS.maxClientConnections, headers_timeout: SETTINGS_DEFAULTS.headersTimeout };
 
 // Each key through its parser (a given value, else the default); undefined: neither.
 function parseKeys(raw: Record<string, unknown>): { [K in Key]: ReturnType<(typeof PARSERS)[K]> | undefined } {
@@ -78,6 +85,7 @@ export function buildSettings(raw: Record<string, unknown>): Settings {
     timeout: v.timeout as number,
     maxBody: v.max_body as number,
     metrics: v.metrics as boolean,
+    metricsAccess: v.metrics_access as MetricsAccess,
     logCalls: v.log_calls as boolean,
     maxClientConnections: v.max_client_connections as number,
     headersTimeout: v.headers_timeout as number,

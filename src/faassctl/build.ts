@@ -3,7 +3,7 @@ import { Paths } from '../core/paths';
 import { rebuildFunction } from '../functions/deploy';
 import { validateName } from '../core/validate';
 import { BuildProgress, withProgress } from './progress';
-import { sayApplied } from './report';
+import { sayApplied, sayWarnings } from './report';
 import { remoteBuild } from './remote';
 import { Register } from './cli';
 
@@ -11,8 +11,9 @@ import { Register } from './cli';
 export async function build(paths: Paths, name: string): Promise<number> {
   validateName(name);
   const progress = new BuildProgress(process.stdout);
-  const { previous, config, report } = await withProgress(progress, () => rebuildFunction(paths, name, progress.event));
+  const { previous, config, report, warnings } = await withProgress(progress, () => rebuildFunction(paths, name, progress.event));
   sayApplied(report, config.image === previous.image ? `Image ${config.image} is unchanged` : `Built ${config.image}; ${name} uses it from now on (was ${previous.image})`);
+  sayWarnings(warnings);
   return 0;
 }
 

@@ -28,6 +28,7 @@ export interface DeployArgs {
   memoryMax?: string;
   tasksMax?: number;
   cpuQuota?: number;
+  scratchMax?: string;
   auth?: string;
   public?: boolean;
   passAuthorization?: boolean;
@@ -70,6 +71,7 @@ export function deployInput(a: DeployArgs, build: string | undefined): FunctionI
     memory_max: a.memoryMax,
     tasks_max: a.tasksMax,
     cpu_quota: a.cpuQuota,
+    scratch_max: a.scratchMax,
     auth: a.public ? '' : a.auth,
     pass_authorization: a.passAuthorization,
     env: parseEnvPairs(a.env),

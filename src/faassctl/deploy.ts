@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Paths } from '../core/paths';
 import { deployFunction, keepAccess } from '../functions/deploy';
 import { BuildProgress, withProgress } from './progress';
-import { sayApplied } from './report';
+import { sayApplied, sayWarnings } from './report';
 import { remoteDeploy } from './remote';
 import { Register } from './cli';
 import { DeployArgs, deployInput } from './deploy-input';
@@ -15,8 +15,9 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   const input = deployInput(a, build);
   keepAccess(paths, a.name, input);
   const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
-  const { config, report } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
+  const { config, report, warnings } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
   sayApplied(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
+  sayWarnings(warnings);
   return 0;
 }
 
@@ -49,6 +50,7 @@ export const register: Register = (y, cli) =>
         .option('memory-max', { type: 'string', describe: 'MemoryMax= of the function unit (e.g. 256M)' })
         .option('tasks-max', { type: 'number', describe: 'TasksMax= of the function unit' })
         .option('cpu-quota', { type: 'number', describe: 'CPUQuota= percent of one CPU' })
+        .option('scratch-max', { type: 'string', describe: 'size of each of its own /tmp, /var/tmp and /dev/shm (memory-backed), bytes with K/M/G (default 64M)' })
         .option('auth', { type: 'string', describe: 'credentials that may call it, NAME[,NAME...] (admins always may); "" = public (the default for a new function; an update keeps what was)' })
         .option('public', { type: 'boolean', describe: 'anyone may call it (the same as --auth "")' })
         .option('pass-authorization', { type: 'boolean', describe: "forward the caller's Authorization header to the function" }),

@@ -1,10 +1,10 @@
 // faassctl init: create or update the gateway settings (faass.conf).
 import { Paths, gatewayConfPath } from '../core/paths';
-import { readSettingsIni, readDockerIni, writeSettings } from '../core/settings';
+import { METRICS_ACCESS, readSettingsIni, readDockerIni, writeSettings } from '../core/settings';
 import { Register } from './cli';
 
 // Creates or updates faass.conf; keys not given keep their value.
-export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number; dockerHost?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; logCalls?: boolean }): Promise<number> {
+export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number; dockerHost?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; metricsAccess?: string; logCalls?: boolean }): Promise<number> {
   const raw = readSettingsIni(paths);
   const docker = readDockerIni(paths);
   if (a.tlsListen === '') delete raw.tls_listen;
@@ -16,6 +16,7 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   else if (a.port !== undefined) raw.listen = `127.0.0.1:${a.port}`;
   else if (raw.listen === undefined) raw.listen = '127.0.0.1:8080';
   if (a.metrics !== undefined) raw.metrics = a.metrics ? 'yes' : 'no';
+  if (a.metricsAccess !== undefined) raw.metrics_access = a.metricsAccess;
   if (a.logCalls !== undefined) raw.log_calls = a.logCalls ? 'yes' : 'no';
   if (a.idle !== undefined) raw.idle = String(a.idle);
   else if (raw.idle === undefined) raw.idle = '10';
@@ -37,6 +38,7 @@ export const register: Register = (y, cli) =>
         .option('tls-listen', { type: 'string', describe: 'HTTPS on a second address (needs a key pair: faassctl tls self-signed); "" = off' })
         .option('http-redirect', { type: 'boolean', describe: 'with --tls-listen: plain HTTP redirects to HTTPS' })
         .option('metrics', { type: 'boolean', describe: 'GET /metrics and the counting behind it (default on; --no-metrics)' })
+        .option('metrics-access', { type: 'string', choices: METRICS_ACCESS, describe: 'who reads /metrics: filtered (anyone; protected functions for admins only), admin, open' })
         .option('log-calls', { type: 'boolean', describe: 'one journal line per call (default on; --no-log-calls)' }),
     (a) => cli.local(a, 'init', () => init(cli.paths, a)),
   );

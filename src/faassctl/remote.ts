@@ -7,6 +7,7 @@ import { Paths } from '../core/paths';
 import { FaassError, fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { DeployArgs, deployInput } from './deploy-input';
+import { sayWarnings } from './report';
 import { Target, send, sendJson, replyError, updateTokens, gatewayKey, parseGatewayUrl, checkToken, remoteTarget, credentialsFile } from './client';
 
 interface FunctionView {
@@ -16,6 +17,7 @@ interface FunctionView {
   file?: string;
   image?: string;
   error?: string;
+  warnings?: string[]; // limits the host will not enforce, as faassctl deploy says them
   [k: string]: unknown;
 }
 
@@ -64,6 +66,7 @@ export async function remoteDeploy(t: Target, a: DeployArgs): Promise<number> {
     fn = JSON.parse(r.body.toString('utf8')) as FunctionView;
   }
   process.stdout.write(`Deployed ${fn.name} (${fn.runtime}) on ${t.label}; call it at ${t.url}/function/${fn.name}\n`);
+  sayWarnings(fn.warnings);
   return 0;
 }
 
@@ -71,6 +74,7 @@ export async function remoteBuild(t: Target, name: string): Promise<number> {
   validateName(name);
   const r = (await sendJson(t, 'POST', `/system/function/${name}/build`)) as FunctionView & { previous_image?: string; changed?: boolean };
   process.stdout.write(r.changed ? `Built ${r.image}; ${name} uses it from now on (was ${r.previous_image})\n` : `Image ${r.image} is unchanged\n`);
+  sayWarnings(r.warnings);
   return 0;
 }
 

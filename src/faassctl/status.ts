@@ -7,6 +7,8 @@ import { loadAllFunctions } from '../functions/deploy';
 import { listFunctionNames, loadFunctionConfig } from '../functions/function-config';
 import { functionUnitBase } from '../systemd/units';
 import { readMetrics } from '../observe/metrics-store';
+import { managerControllers } from '../systemd/controllers';
+import { unenforcedLimits, unenforcedDefaults } from '../functions/limits';
 import { Register } from './cli';
 
 interface Proc {
@@ -110,9 +112,10 @@ export function brokenFunctions(rows: FunctionRow[]): string[] {
 export async function status(paths: Paths): Promise<number> {
   const fns = listFunctionNames(paths).map((name) => {
     try {
-      return { name, kind: loadFunctionConfig(paths, name).kind };
+      const cfg = loadFunctionConfig(paths, name);
+      return { name, kind: cfg.kind, cfg };
     } catch {
-      return { name, kind: 'INVALID' };
+      return { name, kind: 'INVALID', cfg: null };
     }
   });
   const gatewayUnits = ['faass-gateway.socket', 'faass-gateway-https.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service'];
@@ -147,6 +150,9 @@ export async function status(paths: Paths): Promise<number> {
     };
   });
   process.stdout.write(rows.length ? renderTable(rows) : 'No functions (faassctl deploy NAME ...)\n');
+  const controllers = manager ? managerControllers(manager) : null;
+  const unenforced = [...fns.flatMap((f) => (f.cfg ? unenforcedLimits(f.cfg, controllers) : [])), ...unenforcedDefaults(controllers)];
+  if (unenforced.length) process.stdout.write(`\nLimits not enforced:\n${unenforced.map((w) => `  ${w}\n`).join('')}`);
   const failed = [...units.entries()].filter(([, u]) => u.ActiveState === 'failed').map(([id]) => id);
   if (failed.length) process.stdout.write(`\nFailed: ${failed.join(', ')} (systemctl --user status UNIT; faassctl logs NAME; a redeploy resets it)\n`);
   const broken = brokenFunctions(rows);

@@ -17,6 +17,8 @@ import { configuredEngine, removeFunctionContainers } from '../docker/engine';
 import { DeploySpec, checkSpec, planInput, planConfig, carryAccess, checkServicePort } from './deploy-plan';
 import { stageCode, emptyVersion, versionPath, switchVersion, dropVersion, removeAllCode } from './code-versions';
 import { ApplyReport, applyUnits } from './apply-units';
+import { unenforcedLimits } from './limits';
+import { userManagerControllers } from '../systemd/controllers';
 
 export type { DeploySpec } from './deploy-plan';
 export type { ApplyReport } from './apply-units';
@@ -48,7 +50,8 @@ function stage(paths: Paths, spec: DeploySpec): Staged {
   return { version, codeDir: versionPath(paths, spec.name, version), isDir: false };
 }
 
-export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { reload?: boolean } = {}): Promise<{ config: FunctionConfig; report: ApplyReport }> {
+// warnings: what the function asks for that this host will not do (limits/unenforcedLimits).
+export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { reload?: boolean } = {}): Promise<{ config: FunctionConfig; report: ApplyReport; warnings: string[] }> {
   validateName(spec.name);
   checkSpec(spec); // before touching anything
   const previous = spec.input.build !== undefined ? currentConfig(paths, spec.name) : null;
@@ -68,7 +71,8 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
     if (staged.version) switchVersion(paths, spec.name, staged.version);
     const report = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name] });
     if (previous?.build !== undefined && previous.image !== undefined && cfg.image !== undefined && cfg.image !== previous.image) await pruneImages(loadDockerSettings(paths).socketPath, spec.name, [cfg.image, previous.image]);
-    return { config: cfg, report };
+    const warnings = report.systemd === 'applied' ? unenforcedLimits(cfg, await userManagerControllers()) : [];
+    return { config: cfg, report, warnings };
   } catch (e) {
     if (staged.version) dropVersion(paths, spec.name, staged.version);
     throw e;
@@ -87,7 +91,7 @@ function gatewayPorts(paths: Paths): number[] {
 }
 
 // Builds the function's image again from its build context and switches the function to it.
-export async function rebuildFunction(paths: Paths, name: string, onBuild?: (e: BuildEvent) => void): Promise<{ previous: FunctionConfig; config: FunctionConfig; report: ApplyReport }> {
+export async function rebuildFunction(paths: Paths, name: string, onBuild?: (e: BuildEvent) => void): Promise<{ previous: FunctionConfig; config: FunctionConfig; report: ApplyReport; warnings: string[] }> {
   const previous = loadFunctionConfig(paths, name);
   if (previous.build === undefined) fail('FAASS_E_USAGE', `Function ${name} has no build context; deploy it with --build DIR`);
   const input = configInput(previous);

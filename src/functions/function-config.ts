@@ -36,6 +36,7 @@ export interface FunctionConfig {
   readonly memoryMax?: string;
   readonly tasksMax?: number;
   readonly cpuQuota?: number; // percent of one CPU
+  readonly scratchMax: number; // bytes: the size of each of its own /tmp, /var/tmp and /dev/shm
   readonly auth: readonly string[]; // credentials that may call it (admins always may); empty: public
   readonly passAuthorization: boolean; // forward the caller's Authorization header to the function
   readonly env: Readonly<Record<string, string>>;
@@ -48,10 +49,11 @@ export const FUNCTION_DEFAULTS = {
   maxInflight: 100,
   workers: 4,
   maxOutput: 10 * 1024 * 1024,
+  scratchMax: 64 * 1024 * 1024,
 };
 
 // INI key -> field; the schema a function file may contain, nothing else.
-const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'auth', 'pass_authorization'] as const;
+const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization'] as const;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 // docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest].
@@ -102,6 +104,7 @@ const PARSERS = {
   memory_max: (k: string, v: unknown) => String(size(k, v, 1024 * 1024, 1024 ** 4)),
   tasks_max: (k: string, v: unknown) => number(k, v, 1, 1000000, { integer: true }),
   cpu_quota: (k: string, v: unknown) => number(k, v, 1, 100000, { integer: true }),
+  scratch_max: (k: string, v: unknown) => size(k, v, 1024 * 1024, 1024 ** 4),
   auth: credentialNames,
   pass_authorization: (k: string, v: unknown) => boolean(k, v),
 };
@@ -190,6 +193,7 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     memoryMax: v.memory_max,
     tasksMax: v.tasks_max,
     cpuQuota: v.cpu_quota,
+    scratchMax: v.scratch_max ?? d.scratchMax,
     auth: v.auth ?? Object.freeze([]),
     passAuthorization: v.pass_authorization ?? false,
     env: parseEnv(raw.env),
@@ -234,6 +238,7 @@ export function renderFunctionConfig(cfg: FunctionConfig): string {
   put('memory_max', cfg.memoryMax);
   put('tasks_max', cfg.tasksMax);
   put('cpu_quota', cfg.cpuQuota);
+  put('scratch_max', cfg.scratchMax);
   if (cfg.auth.length > 0) put('auth', cfg.auth.join(','));
   if (cfg.passAuthorization) put('pass_authorization', 'yes');
   const sorted = Object.fromEntries(Object.entries(cfg.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -1,10 +1,12 @@
 // Who may pass: a function's `auth=` credentials (none: public), admins everywhere, and only
-// admins to the management API. Failed attempts are counted per source address: after 10 in a
-// minute the address gets 429 until the minute ends (auth/credentials FailureLimiter).
+// admins to the management API; and what a scrape of /metrics shows. Failed attempts are
+// counted per source address: after 10 in a minute the address gets 429 until the minute ends
+// (auth/credentials FailureLimiter).
 import type * as http from 'node:http';
 import { FaassError } from '../core/errors';
 import { Credential, FailureLimiter, Presented, parseAuthorization } from '../auth/credentials';
 import { log } from '../observe/log';
+import type { MetricsAccess } from '../core/settings';
 
 // What authorization looks at in a request.
 export interface Caller {
@@ -49,21 +51,52 @@ export class Authorizer {
   async check(caller: Caller, door: Door): Promise<Refusal | null> {
     if (door.kind === 'function' && door.broken) return { error: door.broken, headers: {} };
     if (door.kind === 'function' && door.auth.length === 0) return null;
-    const wait = this.limiter.retryAfter(caller.address);
-    if (wait > 0) return refusal('FAASS_E_AUTH_RATE_LIMITED', 'Too many failed authentication attempts from this address', { 'retry-after': String(wait) });
-    const presented = parseAuthorization(caller.authorization);
-    if (presented === null) return refusal('FAASS_E_AUTH_REQUIRED', `${door.kind === 'api' ? 'The management API' : `Function ${door.name}`} needs a credential: Authorization: Bearer NAME.SECRET`, CHALLENGE);
-    const cred = presented === 'malformed' ? null : await this.credentials.verify(presented);
-    if (!cred) {
-      this.limiter.failed(caller.address);
-      const as = presented === 'malformed' ? ' (malformed Authorization header)' : ` as ${presented.name}`;
-      log.warning(`Failed authentication for ${door.kind === 'api' ? 'the API' : door.name} from ${caller.address}${as}`);
-      return refusal('FAASS_E_AUTH_REQUIRED', 'The credential given is not valid', CHALLENGE);
-    }
+    const cred = await this.identify(caller, door.kind === 'api' ? { needs: 'The management API', logged: 'the API' } : { needs: `Function ${door.name}`, logged: door.name });
+    if (!isCredential(cred)) return cred;
     if (cred.admin) return null;
     if (door.kind === 'api') return refusal('FAASS_E_FORBIDDEN', `Credential ${cred.name} is not an admin`);
     return door.auth.includes(cred.name) ? null : refusal('FAASS_E_FORBIDDEN', `Credential ${cred.name} may not call ${door.name}`);
   }
+
+  // Whose series a scrape of /metrics shows (faass.conf metrics_access). filtered: an anonymous
+  // scrape sees public functions only, as a public function's call passes without a look at the
+  // limiter; any credential given is checked as on other paths (a wrong one: 401, counted).
+  async viewer(caller: Caller, access: MetricsAccess): Promise<Refusal | Viewer> {
+    if (access === 'open') return { all: true };
+    if (access === 'filtered' && parseAuthorization(caller.authorization) === null) return { all: false, credential: null };
+    const cred = await this.identify(caller, { needs: '/metrics', logged: '/metrics' });
+    if (!isCredential(cred)) return cred;
+    if (cred.admin) return { all: true };
+    if (access === 'admin') return refusal('FAASS_E_FORBIDDEN', `Credential ${cred.name} is not an admin`);
+    return { all: false, credential: cred.name };
+  }
+
+  // The caller's valid credential, or why not: rate-limited, none given, or a wrong one (counted).
+  private async identify(caller: Caller, what: { needs: string; logged: string }): Promise<Refusal | Credential> {
+    const wait = this.limiter.retryAfter(caller.address);
+    if (wait > 0) return refusal('FAASS_E_AUTH_RATE_LIMITED', 'Too many failed authentication attempts from this address', { 'retry-after': String(wait) });
+    const presented = parseAuthorization(caller.authorization);
+    if (presented === null) return refusal('FAASS_E_AUTH_REQUIRED', `${what.needs} needs a credential: Authorization: Bearer NAME.SECRET`, CHALLENGE);
+    const cred = presented === 'malformed' ? null : await this.credentials.verify(presented);
+    if (cred) return cred;
+    this.limiter.failed(caller.address);
+    const as = presented === 'malformed' ? ' (malformed Authorization header)' : ` as ${presented.name}`;
+    log.warning(`Failed authentication for ${what.logged} from ${caller.address}${as}`);
+    return refusal('FAASS_E_AUTH_REQUIRED', 'The credential given is not valid', CHALLENGE);
+  }
 }
+
+// What a scrape may see: every series, or faass-wide ones and those of the functions mayView lets through.
+export type Viewer = { all: true } | { all: false; credential: string | null };
+
+// Whether a non-admin viewer sees a function's series: it is public, or the viewer may call it.
+// No file, or one that does not parse (a deleted function's counters stay): who may call it is
+// unknown, so it stays hidden.
+export function mayView(fn: { auth: readonly string[]; broken: unknown } | null, credential: string | null): boolean {
+  if (!fn || fn.broken) return false;
+  return fn.auth.length === 0 || (credential !== null && fn.auth.includes(credential));
+}
+
+const isCredential = (r: Refusal | Credential): r is Credential => !('error' in r);
 
 const refusal = (code: FaassError['code'], message: string, headers: Record<string, string> = {}): Refusal => ({ error: new FaassError(code, message), headers });

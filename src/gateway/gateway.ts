@@ -8,7 +8,7 @@ import { callId, sendFaassError } from '../core/http-util';
 import { log, errorMessage } from '../observe/log';
 import { CallLog } from '../observe/call-log';
 import { Route, routeOf } from './route';
-import { API_DOOR, Authorizer, Door, callerOf } from './authorize';
+import { API_DOOR, Authorizer, Door, callerOf, mayView } from './authorize';
 import { FunctionTable } from './function-table';
 import { RunnerForwarder } from './runner-forward';
 import { ServiceForwarder } from './service-forward';
@@ -123,12 +123,14 @@ export class Gateway {
     return end;
   }
 
-  // GET /metrics; other methods are refused.
+  // GET /metrics; other methods are refused. Who sees which series: faass.conf metrics_access.
   private async scrape(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     req.resume();
     if (!this.metrics) return refuse(res, 'FAASS_E_ROUTE_MISSING', 'Metrics are off (faass.conf metrics=no)');
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /metrics; use GET`, { allow: 'GET, HEAD' });
-    const text = await this.metrics.render();
+    const viewer = await this.auth.viewer(callerOf(req), this.cfg.metricsAccess);
+    if ('error' in viewer) return sendFaassError(res, viewer.error, viewer.headers);
+    const text = await this.metrics.render(viewer.all ? undefined : (fn) => mayView(this.functions.lookup(fn), viewer.credential));
     res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
     res.end(req.method === 'HEAD' ? undefined : text);
   }

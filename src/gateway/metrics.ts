@@ -4,7 +4,7 @@
 // only (it costs ~70 ms, which every cold start would pay otherwise).
 import type * as Prom from 'prom-client';
 import { Paths } from '../core/paths';
-import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, observe, readMetrics, appendSnapshot, emptyHistogram, metricsPath } from '../observe/metrics-store';
+import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, onlyFunctions, observe, readMetrics, appendSnapshot, emptyHistogram, metricsPath } from '../observe/metrics-store';
 import { log, errorMessage } from '../observe/log';
 import * as fs from 'node:fs';
 import { liveUse, unitParents } from '../observe/accounting';
@@ -83,16 +83,17 @@ export class GatewayMetrics {
     return merge(readMetrics(this.paths), this.store.pending);
   }
 
-  async render(): Promise<string> {
+  // Every series, or the faass-wide ones and those of the functions `visible` lets through.
+  async render(visible: (fn: string) => boolean = () => true): Promise<string> {
     const prom = require('prom-client') as typeof Prom;
-    const data = this.snapshot();
+    const data = onlyFunctions(this.snapshot(), visible);
     const registry = new prom.Registry();
     const registers = [registry];
     const invocations = new prom.Counter({ name: 'gateway_function_invocation_total', help: 'Calls of a function through the gateway, by HTTP status', labelNames: ['function_name', 'code'], registers });
     for (const [fn, codes] of Object.entries(data.invocations)) for (const [code, n] of Object.entries(codes)) invocations.inc({ function_name: fn, code }, n);
     registry.registerMetric(histogramMetric('gateway_functions_seconds', 'Duration of calls through the gateway, seconds', data.seconds) as unknown as Prom.Metric);
     const inflight = new prom.Gauge({ name: 'faass_function_inflight', help: 'Calls running now', labelNames: ['function_name'], registers });
-    for (const fn of new Set([...Object.keys(data.invocations), ...this.inflight.keys()])) inflight.set({ function_name: fn }, this.inflight.get(fn) ?? 0);
+    for (const fn of new Set([...Object.keys(data.invocations), ...[...this.inflight.keys()].filter(visible)])) inflight.set({ function_name: fn }, this.inflight.get(fn) ?? 0);
     const cold = new prom.Counter({ name: 'faass_function_cold_starts_total', help: "Starts of a function's runner (of a service's app)", labelNames: ['function_name'], registers });
     for (const [fn, n] of Object.entries(data.coldStarts)) cold.inc({ function_name: fn }, n);
     const activations = new prom.Counter({ name: 'faass_activations_total', help: 'Process starts by socket activation, by program', labelNames: ['program'], registers });
@@ -103,7 +104,7 @@ export class GatewayMetrics {
     const tasks = new prom.Gauge({ name: 'faass_function_tasks', help: "Tasks (processes and threads) in the function's running units", labelNames: ['function_name'], registers });
     const memory = new prom.Gauge({ name: 'faass_function_memory_bytes', help: "Memory of the function's running units (cgroup memory.current), where the machine gives it", labelNames: ['function_name'], registers });
     const parents = this.cgroupParents();
-    for (const fn of listFunctionNames(this.paths)) {
+    for (const fn of listFunctionNames(this.paths).filter(visible)) {
       const use = liveUse(parents, [`faass-fn-${fn}.service`, `faass-fn-${fn}-app.service`]);
       if (use.tasks) tasks.set({ function_name: fn }, use.tasks);
       if (use.memoryBytes) memory.set({ function_name: fn }, use.memoryBytes);

@@ -97,6 +97,14 @@ function readFile(file: string): Partial<MetricsData> {
 
 const pick = <T>(from: Record<string, T> | undefined, keep: (k: string) => boolean): Record<string, T> => Object.fromEntries(Object.entries(from ?? {}).filter(([k]) => keep(k)));
 
+// The counts of the functions `keep` lets through, and the faass-wide ones (activations). Every
+// other field is keyed by function, a field added later included: it is filtered too.
+export function onlyFunctions(d: MetricsData, keep: (fn: string) => boolean): MetricsData {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(d)) out[k] = k === 'activations' ? v : pick(v as Record<string, unknown>, keep);
+  return out as unknown as MetricsData;
+}
+
 // Only keys that can be labels: function names by faass's name rules, statuses of three
 // digits, the known programs. A hand-edited or forged file cannot put control characters, or
 // anything else, into /metrics.

@@ -47,14 +47,16 @@ function environment(ctx: UnitContext): string[] {
 // journal: the unit logs through journald's native socket (fields of its own, observe/log.ts); it
 // is bound in explicitly, as the private /proc of ProcSubset= can leave it out of the unit's
 // mount namespace (seen under a nested manager).
-function sandbox(ctx: UnitContext, readWrite: string[], journal = false): string[] {
+// scratch: a function's or an app's unit, whose writable places are bounded (scratchSpace).
+function sandbox(ctx: UnitContext, readWrite: string[], journal = false, scratch?: number): string[] {
   const underTmp = [ctx.xdg.config, ctx.xdg.data, ctx.xdg.state, ctx.dist].some((p) => /^\/(var\/)?tmp(\/|$)/.test(p));
   return [
     'PrivateUsers=yes',
     'NoNewPrivileges=yes',
     'CapabilityBoundingSet=',
     'AmbientCapabilities=',
-    underTmp ? null : 'PrivateTmp=yes', // a private /tmp would hide faass's own files kept there
+    // A private /tmp would hide faass's own files kept there.
+    ...(scratch === undefined ? [underTmp ? null : 'PrivateTmp=yes'] : scratchSpace(scratch, underTmp)),
     'PrivateDevices=yes',
     'PrivateMounts=yes', // the unit has a mount namespace anyway: nothing it mounts reaches the host
     'ProtectSystem=strict',
@@ -82,6 +84,17 @@ function sandbox(ctx: UnitContext, readWrite: string[], journal = false): string
     'SystemCallErrorNumber=EPERM',
     'UMask=0077',
   ].filter((l): l is string => l !== null);
+}
+
+// What a function or an app may write, each a tmpfs of `bytes` (scratch_max): /tmp and /var/tmp
+// instead of PrivateTmp=, whose directories are on the host's disk with no bound (systemd 252
+// lets PrivateTmp= win over a TemporaryFileSystem= on the same path: seen here), and /dev/shm,
+// which PrivateDevices= binds from the host: shared by every unit, half the host's RAM. The rest
+// is read-only (ProtectSystem=strict, ProtectHome=read-only), but for its own metrics file.
+// Where faass lives under /tmp, /tmp stays the host's.
+function scratchSpace(bytes: number, underTmp: boolean): string[] {
+  const tmpfs = (p: string) => `${p}:size=${bytes},mode=1777,nosuid,nodev`;
+  return [`TemporaryFileSystem=${[...(underTmp ? [] : ['/tmp', '/var/tmp']), '/dev/shm'].map(tmpfs).join(' ')}`];
 }
 
 export function renderGatewaySocket(gw: Settings): string {
@@ -154,8 +167,15 @@ export function renderFunctionSocket(cfg: FunctionConfig): string {
   });
 }
 
+// TasksMax= of a function's units without tasks_max=: room for the runner, its workers' threads
+// (a node process has about 11) and the processes of its calls, while a fork bomb in one function
+// stops here rather than at the host's pid_max (32768 by default: 64 functions at their limit).
+// systemd's own default for each unit, DefaultTasksMax=15% of pid_max (4915), lets a few
+// functions exhaust the host.
+export const DEFAULT_TASKS_MAX = 512;
+
 function limits(cfg: FunctionConfig): (string | false)[] {
-  return [cfg.memoryMax !== undefined && `MemoryMax=${cfg.memoryMax}`, cfg.tasksMax !== undefined && `TasksMax=${cfg.tasksMax}`, cfg.cpuQuota !== undefined && `CPUQuota=${cfg.cpuQuota}%`];
+  return [cfg.memoryMax !== undefined && `MemoryMax=${cfg.memoryMax}`, `TasksMax=${cfg.tasksMax ?? DEFAULT_TASKS_MAX}`, cfg.cpuQuota !== undefined && `CPUQuota=${cfg.cpuQuota}%`];
 }
 
 // A process app (runtime exec) with network=none lives in a network namespace of its own:
@@ -197,7 +217,7 @@ export function renderServiceApp(cfg: FunctionConfig, ctx: UnitContext): string 
       'RuntimeDirectoryMode=0700',
       isolated ? 'PrivateNetwork=yes' : null,
       ...limits(cfg),
-      ...sandbox(ctx, [], true),
+      ...sandbox(ctx, [], true, cfg.scratchMax),
       ...ownView(cfg.name, ctx),
       `BindPaths=%t/faass/svc/${cfg.name}`,
     ].filter((l): l is string => l !== null),
@@ -218,7 +238,7 @@ export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext): st
       `TimeoutStopSec=${Math.ceil(cfg.timeout) + 5}s`,
       `SyslogIdentifier=${base}`,
       ...limits(cfg),
-      ...sandbox(ctx, [], true),
+      ...sandbox(ctx, [], true, cfg.scratchMax),
       ...ownView(cfg.name, ctx),
     ],
   });

@@ -68,6 +68,32 @@ t.test('credentials and per-function access', async (t) => {
     t.match(noTok.stderr, /401 FAASS_E_AUTH_REQUIRED/);
   });
 
+  t.test('/metrics names protected functions to admins only (metrics_access)', async (t) => {
+    const scrape = (headers: Record<string, string> = {}) => request(sb.port, '/metrics', { method: 'GET', headers });
+    const names = (text: string) => [...new Set([...text.matchAll(/function_name="([^"]+)"/g)].map((m) => m[1]))].sort();
+    const anon = await scrape();
+    t.equal(anon.status, 200, 'anyone may scrape');
+    t.same(names(anon.body), ['open'], 'but an anonymous scrape names only the public function');
+    t.match(anon.body, /^faass_activations_total\{program="gateway"\} \d+$/m, 'and the faass-wide series');
+    t.same(names((await scrape({ authorization: `Bearer ${root}` })).body), ['closed', 'open', 'passing'], 'an admin sees them all');
+    t.same(names((await scrape({ authorization: `Bearer ${other}` })).body), ['open'], 'a credential no function names sees the public one');
+    const wrong = await scrape({ authorization: `Bearer root.${'A'.repeat(43)}` });
+    t.equal(wrong.status, 401, 'a wrong credential: 401');
+    t.match(wrong.headers['www-authenticate'], /Bearer realm="faass"/);
+    const init = await sb.faassctl('init', '--metrics-access', 'admin');
+    t.equal(init.code, 0, `init --metrics-access admin ${init.stderr}`);
+    t.match(fs.readFileSync(path.join(sb.env.XDG_CONFIG_HOME as string, 'faass', 'faass.conf'), 'utf8'), /^metrics_access=admin$/m);
+    await sb.systemctl('stop', 'faass-gateway.service'); // the next connection starts one that reads it
+    const refused = await scrape();
+    t.equal(refused.status, 401, 'metrics_access=admin: an anonymous scrape is refused');
+    t.equal(errorCode(refused.body), 'FAASS_E_AUTH_REQUIRED');
+    t.equal((await scrape({ authorization: `Bearer ${ci}` })).status, 403, 'so is a credential that is not an admin');
+    t.same(names((await scrape({ authorization: `Bearer ${root}` })).body), ['closed', 'open', 'passing'], 'an admin sees them all');
+    t.equal((await sb.faassctl('init', '--metrics-access', 'public')).code, 2, 'an unknown value is refused');
+    t.equal((await sb.faassctl('init', '--metrics-access', 'filtered')).code, 0);
+    await sb.systemctl('stop', 'faass-gateway.service');
+  });
+
   t.test('redeploy keeps access; removal revokes at once', async (t) => {
     t.equal((await sb.faassctl('deploy', 'closed', '--command', 'echo v2')).code, 0, 'redeploy without --auth');
     t.equal((await call('closed')).status, 401, 'is still protected');

@@ -27,6 +27,9 @@ t.test('function defaults and overrides, key by key', async (t) => {
   t.equal(d.workers, FUNCTION_DEFAULTS.workers);
   t.equal(d.maxOutput, FUNCTION_DEFAULTS.maxOutput);
   t.equal(d.contentType, undefined);
+  t.equal(d.scratchMax, 64 * 1024 * 1024, 'scratch space: 64M by default');
+  t.equal(buildFunctionConfig('f', { runtime: 'exec', command: 'cat', scratch_max: '8M' }).scratchMax, 8 * 1024 * 1024);
+  t.throws(() => buildFunctionConfig('f', { runtime: 'exec', command: 'cat', scratch_max: '100K' }), { code: 'FAASS_E_CONFIG_INVALID' }, 'under 1M: refused');
   const o = buildFunctionConfig('f', {
     runtime: 'exec',
     command: 'cat',
@@ -156,6 +159,9 @@ t.test('gateway settings', async (t) => {
   for (const bad of [{ max_client_connections: '0' }, { max_client_connections: '1.5' }, { max_client_connections: 'many' }, { headers_timeout: '0' }, { headers_timeout: '-1' }]) {
     t.throws(() => buildSettings(bad), { code: 'FAASS_E_CONFIG_INVALID', message: new RegExp(Object.keys(bad)[0]) }, `${JSON.stringify(bad)} refused, naming the key`);
   }
+  t.equal(d.metricsAccess, 'filtered', 'metrics_access: filtered by default');
+  t.equal(buildSettings({ metrics_access: 'admin' }).metricsAccess, 'admin');
+  t.throws(() => buildSettings({ metrics_access: 'public' }), { code: 'FAASS_E_CONFIG_INVALID', message: 'Invalid metrics_access "public": expected one of filtered, admin, open' });
 });
 
 t.test('gateway TLS settings', async (t) => {

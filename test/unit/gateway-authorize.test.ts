@@ -2,7 +2,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Authorizer, API_DOOR, Door, Caller, CredentialCheck, Refusal } from '../../src/gateway/authorize';
+import { Authorizer, API_DOOR, Door, Caller, CredentialCheck, Refusal, Viewer, mayView } from '../../src/gateway/authorize';
 import { Credential, FailureLimiter, Presented, Verifier, addCredential } from '../../src/auth/credentials';
 import { resolvePaths } from '../../src/core/paths';
 import { log } from '../../src/observe/log';
@@ -31,6 +31,8 @@ const BROKEN = new FaassError('FAASS_E_CONFIG_BROKEN', '/home/u/.config/faass/fu
 const fn = (auth: string[], broken = false): Door => ({ kind: 'function', name: 'report', auth, broken: broken ? BROKEN : null });
 // What the client gets: the code, the status the catalog gives it, the message and headers.
 const seen = (r: Refusal | null) => r && { code: r.error.code, status: r.error.status, message: r.error.message, headers: r.headers };
+// A /metrics refusal as seen; null when the scrape is let through.
+const refused = (r: Refusal | Viewer) => ('error' in r ? seen(r) : null);
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="faass", Basic realm="faass", charset="UTF-8"' };
 
 // Failed attempts are logged (log.warning); keep the test output clean.
@@ -86,6 +88,42 @@ t.test('the API: admins only', async (t) => {
   t.same(seen(await a.check(from(), API_DOOR)), { code: 'FAASS_E_AUTH_REQUIRED', status: 401, message: 'The management API needs a credential: Authorization: Bearer NAME.SECRET', headers: CHALLENGE });
   t.same(seen(await a.check(from(bearer('root', S('z'))), API_DOOR))?.status, 401);
   t.notOk(new Authorizer(new Store({ ci: { secret: S('a'), admin: false } })).apiEnabled, 'off without an admin credential');
+});
+
+t.test('/metrics: who sees every series, by metrics_access', async (t) => {
+  const s = store();
+  const a = new Authorizer(s);
+  const root = from(bearer('root', S('c')));
+  const ci = from(bearer('ci', S('a')));
+  const wrong = from(bearer('ci', S('z')));
+  t.same(await a.viewer(from(), 'open'), { all: true }, 'open: anyone sees all');
+  t.same(await a.viewer(wrong, 'open'), { all: true }, 'and a credential is not looked at');
+  t.same(await a.viewer(from(), 'filtered'), { all: false, credential: null }, 'filtered, anonymous: public functions only');
+  t.same(await a.viewer(root, 'filtered'), { all: true }, 'filtered, an admin: all');
+  t.same(await a.viewer(ci, 'filtered'), { all: false, credential: 'ci' }, 'filtered, another credential: public ones and its own');
+  t.same(refused(await a.viewer(wrong, 'filtered'))?.status, 401, 'filtered, a wrong credential: refused');
+  t.same(refused(await a.viewer(from('Bearer nonsense'), 'filtered'))?.status, 401, 'filtered, a malformed header: refused');
+  t.same(await a.viewer(root, 'admin'), { all: true }, 'admin, an admin: all');
+  t.same(refused(await a.viewer(from(), 'admin')), { code: 'FAASS_E_AUTH_REQUIRED', status: 401, message: '/metrics needs a credential: Authorization: Bearer NAME.SECRET', headers: CHALLENGE });
+  t.same(refused(await a.viewer(ci, 'admin')), { code: 'FAASS_E_FORBIDDEN', status: 403, message: 'Credential ci is not an admin', headers: {} });
+  t.same(refused(await a.viewer(wrong, 'admin'))?.status, 401);
+});
+
+t.test('/metrics: wrong credentials count toward the limit; anonymous filtered scrapes are not limited', async (t) => {
+  const a = new Authorizer(store());
+  for (let i = 0; i < 10; i++) await a.viewer(from(bearer('root', S('z'))), 'filtered');
+  t.equal((await a.check(from(bearer('ci', S('a'))), fn(['ci'])))?.error.status, 429, 'failed scrapes block calls from that address too');
+  t.equal(refused(await a.viewer(from(bearer('root', S('c'))), 'filtered'))?.status, 429, 'and scrapes with a credential');
+  t.same(await a.viewer(from(), 'filtered'), { all: false, credential: null }, 'an anonymous scrape still gets the public view');
+});
+
+t.test("mayView: a function's series are seen by who may call it; unknown or invalid: by admins only", async (t) => {
+  t.ok(mayView({ auth: [], broken: null }, null), 'public');
+  t.notOk(mayView({ auth: ['ci'], broken: null }, null), 'protected, anonymous');
+  t.ok(mayView({ auth: ['ci', 'ops'], broken: null }, 'ops'), 'protected, named');
+  t.notOk(mayView({ auth: ['ci'], broken: null }, 'ops'), 'protected, another credential');
+  t.notOk(mayView({ auth: [], broken: new Error('bad file') }, null), 'a file that does not parse');
+  t.notOk(mayView(null, null), 'no file (deleted, counters kept)');
 });
 
 t.test('after 10 failures from an address: 429 with Retry-After, even for a right token; other addresses go on', async (t) => {
