@@ -34,24 +34,39 @@ async function main() {
     progress('service cold starts');
     const result = { faass: { process_service_cold_start: await cold('web'), container_service_cold_start: await cold('box') } };
     progress('warm throughput');
-    // The reference app is a small Node HTTP server, as in the issue's figures for of-watchdog.
+    // The reference app is a small Node HTTP server, as in the issue's figures for of-watchdog,
+    // deployed twice: in a network of its own (network=none, the default: the proxy reaches it
+    // through a unix socket its unit forwards to the port) and on the host's network (one proxy
+    // hop, and a port anyone on the host reaches: the direct baseline).
     const appPort = await freePort();
+    const hostPort = await freePort();
     fs.mkdirSync(`${m.dir}/napp`, { recursive: true });
     fs.writeFileSync(`${m.dir}/napp/app.js`, "require('node:http').createServer((q, s) => { s.writeHead(200, { 'content-type': 'text/plain' }); s.end('hello\\n'); }).listen(Number(process.env.PORT), '127.0.0.1');\n");
     m.ctl('deploy', 'napp', '--kind', 'service', '--port', String(appPort), '--command', `${process.execPath} app.js`, '--from-file', `${m.dir}/napp`, '--idle', '30');
-    const first = await timedRequest(port, '/function/napp/', { method: 'GET' });
-    if (first.status !== 200) throw new Error(`napp answered ${first.status}`);
-    const directUrl = `http://127.0.0.1:${appPort}/`;
+    m.ctl('deploy', 'nhost', '--kind', 'service', '--network', 'host', '--port', String(hostPort), '--command', `${process.execPath} app.js`, '--from-file', `${m.dir}/napp`, '--idle', '30');
+    for (const name of ['napp', 'nhost']) {
+      const first = await timedRequest(port, `/function/${name}/`, { method: 'GET' });
+      if (first.status !== 200) throw new Error(`${name} answered ${first.status}`);
+    }
+    const directUrl = `http://127.0.0.1:${hostPort}/`;
     const viaUrl = `http://127.0.0.1:${port}/function/napp/`;
+    const viaHostUrl = `http://127.0.0.1:${port}/function/nhost/`;
     const direct = ab(directUrl, AB_N, 50, { get: true });
     const via = ab(viaUrl, AB_N, 50, { get: true });
+    const viaHost = ab(viaHostUrl, AB_N, 50, { get: true });
     const directKa = wrk(directUrl, WRK_SECONDS, 50);
     const viaKa = wrk(viaUrl, WRK_SECONDS, 50);
+    const viaHostKa = wrk(viaHostUrl, WRK_SECONDS, 50);
     result.baseline = { app_direct_ab_c50: direct, app_direct_wrk_c50: directKa };
-    Object.assign(result.faass, { through_gateway_ab_c50: via, through_gateway_wrk_c50: viaKa });
-    result.ratios = { warm_gateway_over_direct: round(via.rps / direct.rps), warm_gateway_over_direct_keepalive: round(viaKa.rps / directKa.rps) };
+    Object.assign(result.faass, { through_gateway_ab_c50: via, through_gateway_wrk_c50: viaKa, host_network_through_gateway_ab_c50: viaHost, host_network_through_gateway_wrk_c50: viaHostKa });
+    result.ratios = {
+      warm_gateway_over_direct: round(via.rps / direct.rps),
+      warm_gateway_over_direct_keepalive: round(viaKa.rps / directKa.rps),
+      own_network_over_host_network: round(via.rps / viaHost.rps),
+      own_network_over_host_network_keepalive: round(viaKa.rps / viaHostKa.rps),
+    };
     result.targets = { container_service_cold_start_p50_ms: '<= 300', warm_gateway_over_direct: '>= 0.6', warm_gateway_over_direct_keepalive: '>= 0.25' };
-    result.notes = 'cold starts: busybox httpd as a process app and in a container (host network). Warm throughput: a Node HTTP app (process), no keep-alive with ab -c 50, keep-alive with wrk -c 50; both directions in the same run.';
+    result.notes = 'cold starts: busybox httpd as a process app (a network of its own) and in a container (host network). Warm throughput: a Node HTTP app (process), in a network of its own and on the host network (the direct baseline is the latter\'s port), no keep-alive with ab -c 50, keep-alive with wrk -c 50; all in the same run.';
     return result;
   } finally {
     await close();

@@ -225,7 +225,7 @@ export function renderFunctionConfig(cfg: FunctionConfig): string {
   put('command', cfg.command);
   put('image', cfg.image);
   put('build', cfg.build);
-  if (cfg.runtime === 'docker') put('network', cfg.network);
+  if (cfg.runtime === 'docker' || cfg.kind === 'service') put('network', cfg.network);
   put('file', cfg.file);
   put('handler', cfg.handler);
   put('protocol', cfg.protocol);

@@ -2,7 +2,7 @@
 import t from 'tap';
 import * as net from 'node:net';
 import * as http from 'node:http';
-import { buildFunctionConfig } from '../../src/functions/function-config';
+import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
 import { containerSpec } from '../../src/docker/container-spec';
 import { waitReady } from '../../src/app/ready';
 import { checkServicePort } from '../../src/functions/deploy-plan';
@@ -55,6 +55,7 @@ t.test('a process app: a network of its own unless it asks for the host', async 
   const proc = (extra: Record<string, unknown> = {}) => buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'exec', command: 'httpd', ...extra });
   t.equal(proc().network, 'none', 'none by default: reached only through faass');
   t.equal(proc({ network: 'host' }).network, 'host', 'host when asked');
+  t.equal(parseFunctionConfig('web', renderFunctionConfig(proc({ network: 'host' }))).network, 'host', 'and kept in its file');
   t.throws(() => proc({ network: 'bridge' }), /network bridge is only for containers/);
   t.throws(() => buildFunctionConfig('f', { runtime: 'exec', command: 'cat', network: 'host' }), /network is only for runtime docker and for services/, 'a process function has no network setting');
 });
