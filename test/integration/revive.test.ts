@@ -28,8 +28,12 @@ t.test('a socket failed by a crash loop is revived once the cause is fixed', asy
   };
   const callers = Promise.all(Array.from({ length: 4 }, caller));
   await waitFor('the socket to fail', async () => (failed = (await unitState(sb, 'faass-fn-crashy.socket')).startsWith('failed')), 120000).finally(() => (failed = true));
+  // faassctl status while faass-revive waits its first 3 s (the callers' last answers can wait).
+  const failedStatus = await sb.faassctl('status');
   await callers;
   t.pass('the socket failed under load');
+  t.equal(failedStatus.code, 1, 'faassctl status: exit 1 while it is failed');
+  t.match(failedStatus.stdout, /^crashy\s+function\s+failed, reviving\s/m, 'its row says it is failed and will be started again');
   const result = (await sb.systemctl('show', 'faass-fn-crashy.socket', '--property=Result', '--value')).stdout.trim();
   t.match(result, /^(service-start-limit-hit|trigger-limit-hit)$/, `it failed on a limit (${result})`);
 
@@ -45,5 +49,5 @@ t.test('a socket failed by a crash loop is revived once the cause is fixed', asy
   await waitFor('the revive to end', async () => (await unitState(sb, revive)).startsWith('inactive'), 30000);
   t.equal((await sb.systemctl('show', revive, '--property=Result', '--value')).stdout.trim(), 'success', 'and ended well');
   const status = await sb.faassctl('status');
-  t.match(status.stdout, /^crashy\s+function\s+listening\s/m, 'faassctl status: listening again');
+  t.match(status.stdout, /^crashy\s+function\s+listening, revived \d+s ago\s/m, 'faassctl status: listening again, revived lately');
 });
