@@ -16,45 +16,54 @@ t.test('units that fail', async (t) => {
   await setupGateway(sb, 60);
 
   t.test('a socket failed by a crash loop is revived once the cause is fixed', async (t) => {
-    const deploy = await sb.faassctl('deploy', 'crashy', '--command', 'cat', '--idle', '1');
-    t.equal(deploy.code, 0, `deploy crashy ${deploy.stderr}`);
-    t.equal((await request(sb.port, '/function/crashy', { body: 'before' })).body, 'before', 'served before');
-    await waitFor('the runner to exit idle', async () => (await unitState(sb, 'faass-fn-crashy.service')).startsWith('inactive'), 30000);
+    // A name of this run's own: the journal is the machine's, earlier runs' lines are in it.
+    const name = `crashy-${process.pid}`;
+    const socket = `faass-fn-${name}.socket`;
+    const deploy = await sb.faassctl('deploy', name, '--command', 'cat', '--idle', '1');
+    t.equal(deploy.code, 0, `deploy ${name} ${deploy.stderr}`);
+    t.equal((await request(sb.port, `/function/${name}`, { body: 'before' })).body, 'before', 'served before');
+    await waitFor('the runner to exit idle', async () => (await unitState(sb, `faass-fn-${name}.service`)).startsWith('inactive'), 30000);
 
     // The runner cannot start without its code: its unit fails at every start.
-    const code = path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'functions', 'crashy');
+    const code = path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'functions', name);
     fs.renameSync(code, `${code}.away`);
     t.teardown(() => fs.existsSync(`${code}.away`) && fs.renameSync(`${code}.away`, code));
 
     // Modest load (4 callers) until systemd gives up on the socket; the callers stop when it has.
     let failed = false;
     const caller = async () => {
-      while (!failed) await request(sb.port, '/function/crashy', { body: 'x', timeoutMs: 20000 }).catch(() => undefined);
+      while (!failed) await request(sb.port, `/function/${name}`, { body: 'x', timeoutMs: 20000 }).catch(() => undefined);
     };
     const callers = Promise.all(Array.from({ length: 4 }, caller));
-    await waitFor('the socket to fail', async () => (failed = (await unitState(sb, 'faass-fn-crashy.socket')).startsWith('failed')), 120000).finally(() => (failed = true));
+    // The socket's state and why, read together (the revive resets both a few seconds later).
+    let result = '';
+    const socketFailed = async () => {
+      const shown = (await sb.systemctl('show', socket, '--property=ActiveState,Result')).stdout;
+      result = /^Result=(.*)$/m.exec(shown)?.[1] ?? '';
+      return /^ActiveState=failed$/m.test(shown);
+    };
+    await waitFor('the socket to fail', async () => (failed = await socketFailed()), 120000).finally(() => (failed = true));
     // faassctl status while faass-revive waits its first 3 s (the callers' last answers can wait).
     const failedStatus = await sb.faassctl('status');
     await callers;
     t.pass('the socket failed under load');
     t.equal(failedStatus.code, 1, 'faassctl status: exit 1 while it is failed');
-    t.match(failedStatus.stdout, /^crashy\s+function\s+failed, reviving\s/m, 'its row says it is failed and will be started again');
-    const result = (await sb.systemctl('show', 'faass-fn-crashy.socket', '--property=Result', '--value')).stdout.trim();
+    t.match(failedStatus.stdout, new RegExp(`^${name}\\s+function\\s+failed, reviving\\s`, 'm'), 'its row says it is failed and will be started again');
     t.match(result, /^(service-start-limit-hit|trigger-limit-hit)$/, `it failed on a limit (${result})`);
 
     // Fixed: nobody runs reset-failed, calls are served again and the socket listens.
     fs.renameSync(`${code}.away`, code);
-    await waitFor('a call served after the fix', async () => (await request(sb.port, '/function/crashy', { body: 'after', timeoutMs: 20000 }).catch(() => null))?.body === 'after', 120000);
+    await waitFor('a call served after the fix', async () => (await request(sb.port, `/function/${name}`, { body: 'after', timeoutMs: 20000 }).catch(() => null))?.body === 'after', 120000);
     t.pass('served again, with no reset-failed');
-    t.match(await unitState(sb, 'faass-fn-crashy.socket'), /^active\/(running|listening)$/, 'the socket is active');
-    const revived = async () => (await sb.run('journalctl', ['--no-pager', '-o', 'cat', '--user-unit=faass-revive@faass-fn-crashy.socket.service'])).stdout;
-    await waitFor('the revive to say what it did', async () => /^Revived faass-fn-crashy\.socket \(it had failed: /m.test(await revived()), 30000);
+    t.match(await unitState(sb, socket), /^active\/(running|listening)$/, 'the socket is active');
+    const revived = async () => (await sb.run('journalctl', ['--no-pager', '-o', 'cat', `--user-unit=faass-revive@${socket}.service`])).stdout;
+    await waitFor('the revive to say what it did', async () => (await revived()).includes(`Revived ${socket} (it had failed: `), 30000);
     t.pass('the journal says the socket was revived, and why it had failed');
-    const revive = 'faass-revive@faass-fn-crashy.socket.service';
+    const revive = `faass-revive@${socket}.service`;
     await waitFor('the revive to end', async () => (await unitState(sb, revive)).startsWith('inactive'), 30000);
     t.equal((await sb.systemctl('show', revive, '--property=Result', '--value')).stdout.trim(), 'success', 'and ended well');
     const status = await sb.faassctl('status');
-    t.match(status.stdout, /^crashy\s+function\s+listening, revived \d+s ago\s/m, 'faassctl status: listening again, revived lately');
+    t.match(status.stdout, new RegExp(`^${name}\\s+function\\s+listening, revived \\d+s ago\\s`, 'm'), 'faassctl status: listening again, revived lately');
   });
 
   t.test("a service's app that finds faass.conf bad: 503 with the reason, its unit does not fail", async (t) => {
