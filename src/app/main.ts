@@ -6,9 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, resolvePaths, functionCodeDir, serviceFailurePath, serviceAppSocket } from '../core/paths';
 import { writeFileAtomic } from '../core/fs-atomic';
-import { loadFunctionConfig } from '../functions/function-config';
-import { loadDockerSettings, loadSettings } from '../core/settings';
-import { FaassError } from '../core/errors';
+import { FunctionConfig, loadFunctionConfig } from '../functions/function-config';
+import { DockerSettings, Settings, loadDockerSettings, loadSettings } from '../core/settings';
+import { FaassError, isBroken } from '../core/errors';
+import { BROKEN_LIFETIME } from '../systemd/activation';
 import { notify } from '../systemd/notify';
 import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { waitReady } from './ready';
@@ -26,13 +27,22 @@ async function main(): Promise<number> {
   const { values } = parseArgs({ options: { function: { type: 'string' }, 'forward-with': { type: 'string' } } });
   if (!values.function) throw new FaassError('FAASS_E_USAGE', USAGE);
   const paths = resolvePaths();
-  const cfg = loadFunctionConfig(paths, values.function);
+  let files: { cfg: FunctionConfig; gw: Settings; docker: DockerSettings };
+  try {
+    files = { cfg: loadFunctionConfig(paths, values.function), gw: loadSettings(paths), docker: loadDockerSettings(paths) };
+  } catch (e) {
+    // Under systemd a bad file must not fail the unit (as for a runner, runner/broken.ts); by hand, it says why and exits 2.
+    if (!process.env.NOTIFY_SOCKET || !isBroken(e)) throw e;
+    logWithFields({ SYSLOG_IDENTIFIER: `${functionUnitBase(values.function)}-app`, FAASS_FUNCTION: values.function });
+    return serveBroken(paths, values.function, e);
+  }
+  const { cfg, gw, docker } = files;
   logWithFields({ SYSLOG_IDENTIFIER: `${functionUnitBase(cfg.name)}-app`, FAASS_FUNCTION: cfg.name });
   if (cfg.kind !== 'service' || cfg.port === undefined) throw new FaassError('FAASS_E_CONFIG_INVALID', `${cfg.name} is not a service (kind=service with a port)`);
   // Container apps' code is loaded only for them (dockerode, when a container must be created, costs ~200 ms).
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const app: App = cfg.runtime === 'docker' ? new (require('./container-app') as typeof import('./container-app')).ContainerApp(cfg, loadDockerSettings(paths).socketPath) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
-  const accounting = loadSettings(paths).metrics ? new ProcessAccounting(paths, 'app', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}-app.service`) : null;
+  const app: App = cfg.runtime === 'docker' ? new (require('./container-app') as typeof import('./container-app')).ContainerApp(cfg, docker.socketPath) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
+  const accounting = gw.metrics ? new ProcessAccounting(paths, 'app', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}-app.service`) : null;
   const proxyd = values['forward-with'];
   const forwarder = proxyd ? new Forwarder(serviceAppSocket(paths, cfg.name), cfg.port, proxyd) : null;
   let stopping = false;
@@ -81,6 +91,30 @@ async function main(): Promise<number> {
   await app.stop(STOP_GRACE);
   accounting?.close();
   return 1;
+}
+
+// A file the app needs is broken (faass.conf, the function's file): a unit failing at every start
+// would reach its start limit under load (gateway/broken.ts says what follows). So, as when the app
+// does not get ready, the reason is recorded for the gateway (503 with it) and the unit is ready
+// with nothing behind the port. It lives at most BROKEN_LIFETIME seconds: the unit sees the files
+// as they were at its start, only the next start reads a fixed one.
+async function serveBroken(paths: Paths, name: string, error: FaassError): Promise<number> {
+  const why = `its configuration is broken: ${error.message}`;
+  log.err(`Service ${name}: ${why}`);
+  recordFailure(paths, name, why);
+  notify.ready();
+  notify.status(`failed: ${why}`);
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, BROKEN_LIFETIME * 1000);
+    const stop = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  notify.stopping();
+  return 0;
 }
 
 // For the gateway, which answers 503 with it at once. The directory is the unit's runtime

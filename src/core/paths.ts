@@ -44,3 +44,5 @@ export const serviceFailurePath = (p: Paths, name: string) => path.join(serviceR
 // The way into an app in a network namespace of its own (network=none): the unix socket the
 // proxy connects to, forwarded to the app's port inside.
 export const serviceAppSocket = (p: Paths, name: string) => path.join(serviceRuntimeDir(p, name), 'app.sock');
+// faass-revive's record of its revives of one socket (revive/backoff.ts).
+export const reviveRecordPath = (p: Paths, socket: string) => path.join(p.runtimeDir, 'revive', socket);

@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import { run } from '../systemd/systemctl';
 import { fail } from '../core/errors';
-import { Paths } from '../core/paths';
+import { Paths, reviveRecordPath } from '../core/paths';
+import { readIfExists } from '../core/fs-atomic';
+import { FORGET_SECONDS, parseRecord } from '../revive/backoff';
 import { configuredEngine } from '../docker/engine';
 import { loadAllFunctions } from '../functions/deploy';
 import { listFunctionNames, loadFunctionConfig } from '../functions/function-config';
@@ -88,7 +90,26 @@ export interface FunctionRow {
   calls: number;
   errors: number;
   lastCall?: number;
+  revive?: ReviveView;
 }
+
+// What faass-revive does about a socket: waiting to start it again (its unit runs), and when it
+// last did (its record, revive/backoff.ts).
+export interface ReviveView {
+  reviving: boolean;
+  lastRevive?: number;
+}
+
+// The socket's column: a failed socket about to be started again says so, and a socket started
+// again lately too (while a new failure would still count as one more in a row): something
+// behind it fails at every start.
+export function socketColumn(socket: string, revive: ReviveView | undefined, now = Date.now()): string {
+  if (socket === 'failed' && revive?.reviving) return 'failed, reviving';
+  if (socket === 'listening' && revive?.lastRevive !== undefined && now - revive.lastRevive < FORGET_SECONDS * 1000) return `listening, revived ${ago(revive.lastRevive, now)}`;
+  return socket;
+}
+
+const reviveUnit = (socket: string) => `faass-revive@${socket}.service`;
 
 // An active socket listens, whether its service runs (SubState running) or not (listening).
 const describeSocket = (u: Record<string, string> | undefined) => (!u || u.LoadState === 'not-found' ? 'missing' : u.ActiveState === 'active' ? 'listening' : u.ActiveState);
@@ -96,7 +117,7 @@ const describeService = (u: Record<string, string> | undefined) => (!u || u.Load
 
 export function renderTable(rows: FunctionRow[], now = Date.now()): string {
   const head = ['FUNCTION', 'KIND', 'SOCKET', 'PROCESS', 'RUNNING', 'CALLS', '5XX', 'LAST CALL'];
-  const body = rows.map((r) => [r.name, r.kind, r.socket, r.process, String(r.running), String(r.calls), r.calls ? `${((100 * r.errors) / r.calls).toFixed(1)}%` : '-', ago(r.lastCall, now)]);
+  const body = rows.map((r) => [r.name, r.kind, socketColumn(r.socket, r.revive, now), r.process, String(r.running), String(r.calls), r.calls ? `${((100 * r.errors) / r.calls).toFixed(1)}%` : '-', ago(r.lastCall, now)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   return [head, ...body].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
 }
@@ -120,17 +141,20 @@ export async function status(paths: Paths): Promise<number> {
   });
   const gatewayUnits = ['faass-gateway.socket', 'faass-gateway-https.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service'];
   const fnUnits = fns.flatMap((f) => [`${functionUnitBase(f.name)}.socket`, `${functionUnitBase(f.name)}.service`, ...(f.kind === 'service' ? [`${functionUnitBase(f.name)}-app.service`] : [])]);
-  const shown = await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,SubState,LoadState', '--', ...gatewayUnits, ...fnUnits]);
+  const sockets = [...gatewayUnits, ...fnUnits].filter((u) => u.endsWith('.socket'));
+  const shown = await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,SubState,LoadState', '--', ...gatewayUnits, ...fnUnits, ...sockets.map(reviveUnit)]);
   if (shown.code !== 0) fail('FAASS_E_SYSTEMD_UNREACHABLE', `No systemd user manager is reachable (${shown.stderr.trim().split('\n')[0]}); without one, use faassctl serve`);
   const units = parseShow(shown.stdout);
   const manager = (await run('systemctl', ['--user', 'show', '--property=ControlGroup', '--value'])).stdout.trim();
   const procs = manager ? faassProcesses(manager) : [];
   const running = (unit: string) => procs.filter((p) => p.unit === unit).length;
   const m = readMetrics(paths);
+  const revive = (socket: string): ReviveView => ({ reviving: units.get(reviveUnit(socket))?.ActiveState === 'activating', lastRevive: parseRecord(readIfExists(reviveRecordPath(paths, socket)))?.at });
+  const socket = (u: string) => socketColumn(describeSocket(units.get(u)), revive(u));
   const gw = (u: string) => units.get(u);
   const https = gw('faass-gateway-https.socket');
   process.stdout.write(
-    `Gateway: socket ${describeSocket(gw('faass-gateway.socket'))}${https && https.LoadState !== 'not-found' ? `, https socket ${describeSocket(https)}` : ''}, process ${describeService(gw('faass-gateway.service'))} (${running('faass-gateway.service')} running); API socket ${gw('faass-api.socket')?.ActiveState === 'active' ? 'listening' : 'off'}\n\n`,
+    `Gateway: socket ${socket('faass-gateway.socket')}${https && https.LoadState !== 'not-found' ? `, https socket ${socket('faass-gateway-https.socket')}` : ''}, process ${describeService(gw('faass-gateway.service'))} (${running('faass-gateway.service')} running); API socket ${['active', 'failed'].includes(gw('faass-api.socket')?.ActiveState ?? '') ? socket('faass-api.socket') : 'off'}\n\n`,
   );
   const rows: FunctionRow[] = fns.map((f) => {
     const base = functionUnitBase(f.name);
@@ -142,6 +166,7 @@ export async function status(paths: Paths): Promise<number> {
       name: f.name,
       kind: f.kind,
       socket: describeSocket(units.get(`${base}.socket`)),
+      revive: revive(`${base}.socket`),
       process: f.kind === 'service' ? `proxy ${describeService(service)}, app ${describeService(app)}` : describeService(service),
       running: running(`${base}.service`) + running(`${base}-app.service`),
       calls,
@@ -154,7 +179,7 @@ export async function status(paths: Paths): Promise<number> {
   const unenforced = [...fns.flatMap((f) => (f.cfg ? unenforcedLimits(f.cfg, controllers) : [])), ...unenforcedDefaults(controllers)];
   if (unenforced.length) process.stdout.write(`\nLimits not enforced:\n${unenforced.map((w) => `  ${w}\n`).join('')}`);
   const failed = [...units.entries()].filter(([, u]) => u.ActiveState === 'failed').map(([id]) => id);
-  if (failed.length) process.stdout.write(`\nFailed: ${failed.join(', ')} (systemctl --user status UNIT; faassctl logs NAME; a redeploy resets it)\n`);
+  if (failed.length) process.stdout.write(`\nFailed: ${failed.join(', ')} (systemctl --user status UNIT; faassctl logs NAME; a redeploy resets it; a failed socket is started again after a pause by faass-revive)\n`);
   const broken = brokenFunctions(rows);
   if (broken.length) process.stdout.write(`\nBroken: ${broken.join(', ')}; faassctl generate-units brings sockets back, faassctl describe NAME says what is wrong with a file\n`);
   process.stdout.write(`\nRunning faass processes: ${procs.length}\n`);

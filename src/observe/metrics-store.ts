@@ -101,7 +101,8 @@ const pick = <T>(from: Record<string, T> | undefined, keep: (k: string) => boole
 // other field is keyed by function, a field added later included: it is filtered too.
 export function onlyFunctions(d: MetricsData, keep: (fn: string) => boolean): MetricsData {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(d)) out[k] = k === 'activations' ? v : pick(v as Record<string, unknown>, keep);
+  // activations and logLinesDropped are counted by program, not by function: faass-wide.
+  for (const [k, v] of Object.entries(d)) out[k] = k === 'activations' || k === 'logLinesDropped' ? v : pick(v as Record<string, unknown>, keep);
   return out as unknown as MetricsData;
 }
 

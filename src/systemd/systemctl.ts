@@ -27,3 +27,10 @@ export async function managerReachable(): Promise<boolean> {
   const r = await run('systemctl', ['--user', 'show', '--property=Version'], { timeoutMs: 10000 });
   return r.code === 0 && r.stdout.startsWith('Version=');
 }
+
+// The properties asked for, of one unit (systemctl show prints "Name=value" lines); a unit that
+// is not loaded still answers, with LoadState=not-found.
+export async function showUnit(unit: string, properties: string[]): Promise<Record<string, string>> {
+  const out = await systemctl('show', `--property=${properties.join(',')}`, '--', unit);
+  return Object.fromEntries(out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}

@@ -16,6 +16,11 @@ export interface UnitContext {
 // allow far more starts than idle exits can cause (≤ 1 per second), but stop a crash loop.
 const START_LIMIT = ['StartLimitIntervalSec=10s', 'StartLimitBurst=50'];
 
+// systemd never restarts a failed socket: a service failing at every start takes its socket down
+// with it at the start limit (service-start-limit-hit), refusing every connection until someone
+// runs reset-failed. Every socket of faass's has faass-revive@ start it again (revive/main.ts).
+const REVIVE = 'OnFailure=faass-revive@%n.service';
+
 // Quoting for ExecStart=/Environment= (systemd.service(5) "Command lines"): specifiers and variables escaped.
 export function quote(s: string): string {
   const escaped = s.replace(/%/g, '%%').replace(/\$/g, '$$$$');
@@ -99,7 +104,7 @@ function scratchSpace(bytes: number, underTmp: boolean): string[] {
 
 export function renderGatewaySocket(gw: Settings): string {
   return unit({
-    Unit: ['Description=faass gateway socket', 'Documentation=man:faass-gateway(8)'],
+    Unit: ['Description=faass gateway socket', 'Documentation=man:faass-gateway(8)', REVIVE],
     // The name tells the gateway what to speak on it: HTTPS when TLS is on and has no socket of its own.
     Socket: [`ListenStream=${gw.listen.text}`, `FileDescriptorName=${gw.tls && !gw.tls.listen ? 'https' : 'http'}`, 'Backlog=4096', 'NoDelay=yes', 'TriggerLimitIntervalSec=2s', 'TriggerLimitBurst=200'],
     Install: ['WantedBy=sockets.target'],
@@ -111,7 +116,7 @@ export function renderGatewaySocket(gw: Settings): string {
 // facing the network, may not.
 export function renderApiSocket(): string {
   return unit({
-    Unit: ['Description=faass management API socket', 'Documentation=man:faass-gateway(8)'],
+    Unit: ['Description=faass management API socket', 'Documentation=man:faass-gateway(8)', REVIVE],
     Socket: ['ListenStream=%t/faass/api.sock', 'SocketMode=0600', 'DirectoryMode=0700', 'RemoveOnStop=yes', 'FileDescriptorName=api'],
     Install: ['WantedBy=sockets.target'],
   });
@@ -136,7 +141,7 @@ export function renderApiService(ctx: UnitContext): string {
 export function renderGatewayHttpsSocket(gw: Settings): string | null {
   if (!gw.tls?.listen) return null;
   return unit({
-    Unit: ['Description=faass gateway HTTPS socket', 'Documentation=man:faass-gateway(8)'],
+    Unit: ['Description=faass gateway HTTPS socket', 'Documentation=man:faass-gateway(8)', REVIVE],
     Socket: [`ListenStream=${gw.tls.listen.text}`, 'FileDescriptorName=https', 'Service=faass-gateway.service', 'Backlog=4096', 'NoDelay=yes', 'TriggerLimitIntervalSec=2s', 'TriggerLimitBurst=200'],
     Install: ['WantedBy=sockets.target'],
   });
@@ -157,11 +162,31 @@ export function renderGatewayService(gw: Settings, ctx: UnitContext): string {
   });
 }
 
+// The template REVIVE names, instance the failed socket (%i: faass-fn-NAME.socket). No start
+// limit of its own: it must answer every failure, however often; its waits (revive/backoff.ts,
+// doubling from 3 s to 60 s) keep a crash loop from becoming a tight one. Sandboxed as the API
+// is, which also talks to the user manager: systemctl --user reaches it through
+// %t/systemd/private, which no setting here hides (ProtectSystem= makes paths read-only, and
+// connecting to a socket needs no write access to its file system).
+export function renderReviveService(ctx: UnitContext): string {
+  return unit({
+    Unit: ['Description=faass: start %i again after it failed', 'Documentation=man:faass-gateway(8)', 'StartLimitIntervalSec=0'],
+    Service: [
+      'Type=oneshot',
+      `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/revive/main.js`)} %i`,
+      ...environment(ctx),
+      'TimeoutStartSec=infinity', // it waits until the socket is back, or no longer failed
+      'SyslogIdentifier=faass-revive',
+      ...sandbox(ctx, ['%t/faass'], true),
+    ],
+  });
+}
+
 export const functionUnitBase = (name: string) => `faass-fn-${name}`;
 
 export function renderFunctionSocket(cfg: FunctionConfig): string {
   return unit({
-    Unit: [`Description=faass function ${cfg.name} socket`, 'Documentation=man:faass-runner(8)'],
+    Unit: [`Description=faass function ${cfg.name} socket`, 'Documentation=man:faass-runner(8)', REVIVE],
     Socket: [`ListenStream=%t/faass/fn/${cfg.name}.sock`, 'SocketMode=0600', 'DirectoryMode=0700', 'RemoveOnStop=yes', 'Backlog=4096', 'TriggerLimitIntervalSec=2s', 'TriggerLimitBurst=200'],
     Install: ['WantedBy=sockets.target'],
   });
@@ -292,6 +317,7 @@ export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: U
   };
   out['faass-api.socket'] = renderApiSocket();
   out['faass-api.service'] = renderApiService(ctx);
+  out['faass-revive@.service'] = renderReviveService(ctx);
   const https = renderGatewayHttpsSocket(gw);
   if (https) out['faass-gateway-https.socket'] = https;
   for (const fn of [...functions].sort((a, b) => (a.name < b.name ? -1 : 1))) {

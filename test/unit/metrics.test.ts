@@ -2,7 +2,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BUCKETS, MetricsStore, emptyMetrics, merge, observe, readMetrics, metricsPath, appendSnapshot, snapshotAt, subtract, functionMetricsPath } from '../../src/observe/metrics-store';
+import { BUCKETS, MetricsStore, emptyMetrics, merge, observe, readMetrics, metricsPath, appendSnapshot, snapshotAt, subtract, functionMetricsPath, onlyFunctions } from '../../src/observe/metrics-store';
 import { cgroupCpuStat, parseCpuStat, unitParents, liveUse, readCgroupUse } from '../../src/observe/accounting';
 import { callLine, callPriority, CallLog } from '../../src/observe/call-log';
 import { resolvePaths } from '../../src/core/paths';
@@ -189,4 +189,12 @@ t.test("a function's own file: only what its runner counts, about itself; no lab
   t.same(m.coldStarts, { f: 1, g: 1 }, 'nor cold starts of another function');
   t.same(m.cpuSeconds, { f: 1 }, 'its own CPU figure is its own to misstate');
   t.same(m.lastCall, {}, 'nor when another function was last called');
+});
+
+t.test('a filtered view keeps the figures counted by program, drops hidden functions', async (t) => {
+  const d = merge(emptyMetrics(), { invocations: { pub: { '200': 1 }, secret: { '200': 2 } }, activations: { runner: 3 }, logLinesDropped: { runner: 7 }, coldStarts: { secret: 1 } });
+  const seen = onlyFunctions(d, (fn) => fn === 'pub');
+  t.same(seen.invocations, { pub: { '200': 1 } });
+  t.same(seen.coldStarts, {});
+  t.same([seen.activations, seen.logLinesDropped], [{ runner: 3 }, { runner: 7 }], 'starts and dropped log lines are faass-wide');
 });

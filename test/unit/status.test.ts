@@ -1,5 +1,5 @@
 import t from 'tap';
-import { faassUnitOf, parseShow, renderTable, ago, brokenFunctions } from '../../src/faassctl/status';
+import { faassUnitOf, parseShow, renderTable, ago, brokenFunctions, socketColumn } from '../../src/faassctl/status';
 import { renderTop } from '../../src/faassctl/top';
 
 const mine = '/user.slice/user-1000.slice/user@1000.service';
@@ -47,4 +47,16 @@ t.test('status: a function is broken when its file does not parse or its socket 
   const row = (name: string, kind: string, socket: string) => ({ name, kind, socket, process: 'idle', running: 0, calls: 0, errors: 0 });
   t.same(brokenFunctions([row('a', 'function', 'listening'), row('b', 'function', 'inactive'), row('c', 'INVALID', 'listening'), row('d', 'service', 'failed'), row('e', 'function', 'missing')]), ['b (socket inactive)', 'c (its file does not parse)', 'd (socket failed)', 'e (socket missing)']);
   t.same(brokenFunctions([row('a', 'service', 'listening')]), [], 'none');
+});
+
+t.test('status: a socket faass-revive looks after says so', async (t) => {
+  const now = 1_000_000_000;
+  t.equal(socketColumn('failed', { reviving: true }, now), 'failed, reviving', 'failed, about to be started again');
+  t.equal(socketColumn('failed', { reviving: false, lastRevive: now - 5000 }, now), 'failed', 'failed, and nothing will start it');
+  t.equal(socketColumn('listening', { reviving: false, lastRevive: now - 12_000 }, now), 'listening, revived 12s ago', 'started again lately: something behind it failed');
+  t.equal(socketColumn('listening', { reviving: false, lastRevive: now - 3600_000 }, now), 'listening', 'long ago: nothing to say');
+  t.equal(socketColumn('listening', undefined, now), 'listening');
+  const row = { name: 'a', kind: 'function', socket: 'failed', process: 'failed', running: 0, calls: 0, errors: 0, revive: { reviving: true } };
+  t.match(renderTable([row], now), /^a\s+function\s+failed, reviving\s+failed\s/m, 'in the table');
+  t.same(brokenFunctions([row]), ['a (socket failed)'], 'and still broken until it listens');
 });
