@@ -45,6 +45,10 @@ export interface CallInput {
 export class CallRunner {
   private inflight = 0;
   onQuiet?: () => void; // no call runs any more (strays.ts sweeps then)
+
+  get quiet(): boolean {
+    return this.inflight === 0;
+  }
   private started = 0;
   private readonly callLog = new CallLog();
   constructor(

@@ -30,8 +30,15 @@ export function strays(procs: string, keep: ReadonlySet<number>): number[] {
     .filter((pid) => Number.isInteger(pid) && pid > 0 && !keep.has(pid));
 }
 
+// A sequential client makes a quiet moment after every call: one sweep (a read of cgroup.procs)
+// per SWEEP_MS at most, the last one deferred to the end of the window, so no quiet moment goes
+// unswept and a hot path of short calls does not pay a file read each.
+export const SWEEP_MS = 200;
+
 export class StraySweeper {
   private swept = 0;
+  private lastSweep = -Infinity;
+  private deferred: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly procsFile: string,
@@ -47,6 +54,23 @@ export class StraySweeper {
     }
     const file = unitProcsFile(cgroup, unit);
     return file ? new StraySweeper(file, kept) : null;
+  }
+
+  // No call runs now: sweep, or once the window is over if it is still quiet then (a call that
+  // has begun meanwhile ends in a quiet moment of its own, which asks again).
+  whenQuiet(stillQuiet: () => boolean, now = Date.now()): void {
+    const wait = this.lastSweep + SWEEP_MS - now;
+    if (wait <= 0) {
+      this.lastSweep = now;
+      this.sweep();
+      return;
+    }
+    if (this.deferred) return;
+    this.deferred = setTimeout(() => {
+      this.deferred = null;
+      if (stillQuiet()) this.whenQuiet(stillQuiet);
+    }, wait);
+    this.deferred.unref();
   }
 
   // Kills what no call owns now; returns how many it killed.
