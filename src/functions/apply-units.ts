@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, functionStateDir } from '../core/paths';
 import { FunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
-import { loadSettings } from '../core/settings';
+import { loadSettings, loadDockerSettings } from '../core/settings';
 import { UnitContext, renderAllUnits, functionUnitBase } from '../systemd/units';
 import { applyUnitFiles, UnitChanges } from '../systemd/unit-files';
 import { FaassError } from '../core/errors';
@@ -20,7 +20,28 @@ const PROXYD = ['/usr/lib/systemd/systemd-socket-proxyd', '/lib/systemd/systemd-
 
 export function unitContext(paths: Paths): UnitContext {
   const proxyd = PROXYD.find((p) => fs.existsSync(p)) ?? PROXYD[0];
-  return { node: process.execPath, dist: path.resolve(__dirname, '..'), proxyd, xdg: { config: paths.xdg.config, data: paths.xdg.data, state: paths.xdg.state } };
+  const engine = loadDockerSettings(paths).socketPath;
+  return {
+    node: process.execPath,
+    dist: path.resolve(__dirname, '..'),
+    proxyd,
+    xdg: { config: paths.xdg.config, data: paths.xdg.data, state: paths.xdg.state },
+    engine,
+    runtime: paths.xdg.runtime,
+    engineExists: fs.existsSync(engine),
+    resolvConf: resolvConfUnderRun(),
+  };
+}
+
+// Functions resolve names through /etc/resolv.conf, which often leads into /run (systemd-resolved,
+// resolvconf), hidden from them (units.ts noEngine): that one file is given back.
+function resolvConfUnderRun(): string | undefined {
+  try {
+    const target = fs.realpathSync('/etc/resolv.conf');
+    return target.startsWith('/run/') && !/[\s"'\\:%]/.test(target) ? target : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function loadAllFunctions(paths: Paths): FunctionConfig[] {

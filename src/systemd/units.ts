@@ -10,6 +10,10 @@ export interface UnitContext {
   readonly dist: string; // absolute path of faass's dist/ directory
   readonly proxyd: string; // absolute path of systemd-socket-proxyd
   readonly xdg: { readonly config: string; readonly data: string; readonly state: string };
+  readonly engine: string; // the container engine's socket faass is configured with ([docker] host)
+  readonly resolvConf?: string; // where /etc/resolv.conf leads, when that is under /run
+  readonly runtime?: string; // the user's runtime directory (%t), hidden from functions anyway
+  readonly engineExists?: boolean; // whether the engine's socket exists as the units are written
 }
 
 // systemd's start limit would take scale-to-zero down (a unit exiting idle restarts often):
@@ -244,6 +248,7 @@ export function renderServiceApp(cfg: FunctionConfig, ctx: UnitContext): string 
       ...limits(cfg),
       ...sandbox(ctx, [], true, cfg.scratchMax),
       ...ownView(cfg.name, ctx),
+      ...(cfg.runtime === 'docker' ? [] : noEngine(ctx)),
       `BindPaths=%t/faass/svc/${cfg.name}`,
     ].filter((l): l is string => l !== null),
   });
@@ -265,6 +270,7 @@ export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext): st
       ...limits(cfg),
       ...sandbox(ctx, [], true, cfg.scratchMax),
       ...ownView(cfg.name, ctx),
+      ...(cfg.runtime === 'docker' ? [] : noEngine(ctx)),
     ],
   });
 }
@@ -297,6 +303,34 @@ function ownView(name: string, ctx: UnitContext): string[] {
     `TemporaryFileSystem=${state}:ro`,
     `BindPaths=-${state}/fn/${name}`,
   ];
+}
+
+// Where the code a user deployed runs in the unit (every runtime but docker, whose runner alone
+// talks to the engine, asking only for what faass fixes), no container engine is reachable: its
+// socket gives root on the host (a container with / bound in). A rootless engine's socket is in
+// %t, already hidden (ownView). A system engine's is /run/docker.sock (podman's
+// /run/podman/podman.sock, containerd's under /run): all of /run is an empty file system but for
+// the journal's sockets and the resolver's file, so an engine started later, or one faass does
+// not know about, is hidden too. One configured elsewhere has its directory hidden the same way,
+// unless that directory holds faass itself; then the socket alone is covered, if it exists now
+// (systemd 252 fails a unit whose bind target is missing, and refuses InaccessiblePaths= for an
+// ordinary user, 226/NAMESPACE: both seen here).
+function noEngine(ctx: UnitContext): string[] {
+  // The journal's native socket is bound back by sandbox(); /dev/log leads to dev-log.
+  const back = ['/run/systemd/journal/dev-log', ...(ctx.resolvConf ? [ctx.resolvConf] : [])];
+  const out = ['TemporaryFileSystem=/run:ro', `BindReadOnlyPaths=${back.map((p) => `-${pathArg(p)}`).join(' ')}`];
+  const engine = ctx.engine;
+  if (['/run', '/var/run', ctx.runtime].some((d) => d && under(engine, d))) return out;
+  const dir = engine.slice(0, engine.lastIndexOf('/')) || '/';
+  const needed = [ctx.xdg.config, ctx.xdg.data, ctx.xdg.state, ctx.dist, ctx.node];
+  if (dir !== '/' && !needed.some((p) => under(p, dir))) out.push(`TemporaryFileSystem=${pathArg(dir)}:ro`);
+  else if (ctx.engineExists) out.push(`BindReadOnlyPaths=/dev/null:${pathArg(engine)}`);
+  return out;
+}
+
+// p is dir or lies beneath it.
+function under(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 }
 
 // A path in a path-list setting (TemporaryFileSystem=, BindReadOnlyPaths=): specifiers escaped;

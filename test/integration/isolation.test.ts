@@ -34,6 +34,7 @@ probes = {
     "other settings": lambda: read(cfg + "/faass/functions/secret.conf"),
     "other code": lambda: os.listdir(data + "/faass/functions/secret"),
     "engine": lambda: reach(os.environ["ENGINE"]),
+    "system engine": lambda: reach(os.environ["SYSTEM_ENGINE"]),
     "user manager": lambda: reach(rt + "/systemd/private"),
     "metrics": lambda: open(os.environ["STATE"] + "/faass/metrics.json", "a").write("{}"),
     "own settings": lambda: read(cfg + "/faass/functions/hostile.conf"),
@@ -64,6 +65,7 @@ module.exports = async () => {
     'other settings': async () => fs.readFileSync(cfg + '/faass/functions/secret.conf'),
     'other code': async () => fs.readdirSync(data + '/faass/functions/secret'),
     engine: () => connect(process.env.ENGINE),
+    'system engine': () => connect(process.env.SYSTEM_ENGINE),
     'user manager': () => connect(rt + '/systemd/private'),
   };
   const out = {};
@@ -93,6 +95,7 @@ def handle(req):
         "other settings": lambda: open(cfg + "/faass/functions/secret.conf", "rb").read(1),
         "other code": lambda: os.listdir(data + "/faass/functions/secret"),
         "engine": lambda: connect(os.environ["ENGINE"]),
+        "system engine": lambda: connect(os.environ["SYSTEM_ENGINE"]),
         "user manager": lambda: connect(rt + "/systemd/private"),
     }
     out = {}
@@ -124,6 +127,7 @@ probes = {
     "other settings": lambda: open(cfg + "/faass/functions/secret.conf", "rb").read(1),
     "other code": lambda: os.listdir(data + "/faass/functions/secret"),
     "engine": lambda: connect(os.environ["ENGINE"]),
+    "system engine": lambda: connect(os.environ["SYSTEM_ENGINE"]),
     "user manager": lambda: connect(rt + "/systemd/private"),
     "gateway": lambda: tcp(int(os.environ["GATEWAY_PORT"])),
 }
@@ -146,13 +150,26 @@ HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Probe).serve_forever()
 
 t.test('a function or a service reaches nothing of faass', async (t) => {
   const sb = await startSandbox(t, { user: TEST_USER });
-  // A stand-in for a rootless container engine's socket, where faass is told the engine is:
-  // whatever connects to it has reached the engine.
-  const engineSocket = path.join(sb.env.XDG_RUNTIME_DIR as string, 'docker.sock');
-  const engine = net.createServer((c) => c.destroy());
-  await new Promise<void>((resolve) => engine.listen(engineSocket, resolve));
-  t.teardown(() => engine.close());
-  fs.chownSync(engineSocket, fs.statSync(sb.env.XDG_RUNTIME_DIR as string).uid, -1);
+  // Stand-ins for container engines the user may reach (a rootful engine's socket is group
+  // docker's): whatever connects to one has reached the engine, and so root on the host. One
+  // where faass is told the engine is (outside the runtime directory, as a rootful engine
+  // configured elsewhere); one in /run where a system engine is, which faass is not told about.
+  // (The second is refused here anyway, where /run is no mount point and a unit's view of it is
+  // empty: SYSTEMD-SANDBOX.md; on a real host only the unit's TemporaryFileSystem=/run hides it.
+  // test/unit/units.test.ts checks that the units say so.)
+  const uid = fs.statSync(sb.env.XDG_RUNTIME_DIR as string).uid;
+  const listen = async (p: string) => {
+    const server = net.createServer((c) => c.destroy());
+    await new Promise<void>((resolve) => server.listen(p, resolve));
+    t.teardown(() => server.close());
+    fs.chownSync(p, uid, -1);
+  };
+  fs.mkdirSync(path.join(sb.dir, 'engine'));
+  fs.chownSync(path.join(sb.dir, 'engine'), uid, -1);
+  const engineSocket = path.join(sb.dir, 'engine', 'docker.sock');
+  const systemEngine = `/run/faass-test-engine-${process.pid}.sock`;
+  await listen(engineSocket);
+  await listen(systemEngine);
   t.equal((await sb.faassctl('init', '--port', String(sb.port), '--docker-host', `unix://${engineSocket}`)).code, 0);
   await setupGateway(sb, 1);
   const env = sb.env as Record<string, string>;
@@ -161,7 +178,7 @@ t.test('a function or a service reaches nothing of faass', async (t) => {
   const secretCode = writeFixture(sb, 'secret.sh', '#!/bin/sh\necho "the secret is $TOKEN"\n', 0o755);
   t.equal((await sb.faassctl('deploy', 'secret', '--runtime', 'exec', '--from-file', secretCode, '--auth', 'ci', '--env', 'TOKEN=s3cret')).code, 0);
   // Where faass keeps things, given to the probes as they are given to no function by faass.
-  const probeEnv = ['--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`, '--env', `ENGINE=${engineSocket}`, '--env', `STATE=${env.XDG_STATE_HOME}`];
+  const probeEnv = ['--env', `RT=${env.XDG_RUNTIME_DIR}`, '--env', `CFG=${env.XDG_CONFIG_HOME}`, '--env', `DATA=${env.XDG_DATA_HOME}`, '--env', `ENGINE=${engineSocket}`, '--env', `SYSTEM_ENGINE=${systemEngine}`, '--env', `STATE=${env.XDG_STATE_HOME}`];
   const hostile = writeFixture(sb, 'hostile.py', HOSTILE, 0o755);
   const deployed = await sb.faassctl('deploy', 'hostile', '--runtime', 'exec', '--from-file', hostile, ...probeEnv);
   t.equal(deployed.code, 0, deployed.stderr);
@@ -169,7 +186,7 @@ t.test('a function or a service reaches nothing of faass', async (t) => {
   const r = await request(sb.port, '/function/hostile');
   t.equal(r.status, 200, `the hostile function runs (its own code is there) ${r.body}`);
   const reached = JSON.parse(r.body) as Record<string, string>;
-  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'user manager', 'metrics']) t.match(reached[probe], /^refused/, `${probe}: ${reached[probe]}`);
+  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'system engine', 'user manager', 'metrics']) t.match(reached[probe], /^refused/, `${probe}: ${reached[probe]}`);
   t.equal(reached['own settings'], 'reached', 'its own settings are readable (its runner reads them)');
 
   // Warm workers live in the runner's unit too: the same walls hold for them.
@@ -181,7 +198,7 @@ t.test('a function or a service reaches nothing of faass', async (t) => {
     const w = await request(sb.port, `/function/${fn}`);
     t.equal(w.status, 200, `${fn} runs`);
     const got = JSON.parse(w.body) as Record<string, string>;
-    for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'user manager']) t.match(got[probe], /^refused/, `${fn}, ${probe}: ${got[probe]}`);
+    for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'system engine', 'user manager']) t.match(got[probe], /^refused/, `${fn}, ${probe}: ${got[probe]}`);
   }
 
   // A service's app: the same walls, and a network of its own. Protected with --auth, it answers
@@ -194,7 +211,7 @@ t.test('a function or a service reaches nothing of faass', async (t) => {
   const s = await request(sb.port, '/function/hostile-svc/', { method: 'GET', headers: { authorization: `Bearer ${ci}` } });
   t.equal(s.status, 200, `the hostile service runs ${s.body}`);
   const fromSvc = JSON.parse(s.body) as Record<string, string>;
-  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'user manager', 'gateway']) t.match(fromSvc[probe], /^refused/, `hostile-svc, ${probe}: ${fromSvc[probe]}`);
+  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'system engine', 'user manager', 'gateway']) t.match(fromSvc[probe], /^refused/, `hostile-svc, ${probe}: ${fromSvc[probe]}`);
   const direct = await new Promise<string>((resolve) => {
     const c = net.connect(svcPort, '127.0.0.1', () => {
       c.destroy();

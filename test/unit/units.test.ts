@@ -9,7 +9,7 @@ import { applyUnitFiles } from '../../src/systemd/unit-files';
 import { buildFunctionConfig } from '../../src/functions/function-config';
 
 const GOLDEN = path.join(__dirname, '..', 'golden');
-const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', proxyd: '/usr/lib/systemd/systemd-socket-proxyd', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' } };
+const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', proxyd: '/usr/lib/systemd/systemd-socket-proxyd', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' }, engine: '/var/run/docker.sock' };
 const gw = buildSettings({ listen: '127.0.0.1:8080', idle: '10' });
 const fns = [
   buildFunctionConfig('hello', { runtime: 'node', file: 'handler.js' }),
@@ -76,4 +76,23 @@ t.test('TLS: the main socket named https, or a second socket for the same servic
   t.match(second['faass-gateway.socket'], /^FileDescriptorName=http$/m);
   t.match(second['faass-gateway-https.socket'], /^ListenStream=127\.0\.0\.1:8443\nFileDescriptorName=https\nService=faass-gateway\.service$/m);
   t.match(second['faass-gateway.service'], /^Requires=faass-gateway\.socket faass-gateway-https\.socket$/m);
+});
+
+t.test('no container engine where deployed code runs: /run hidden, a configured socket elsewhere too', async (t) => {
+  const box = buildFunctionConfig('box', { runtime: 'docker', image: 'busybox', command: 'cat' });
+  const render = (over: Partial<UnitContext>) => renderAllUnits(gw, [...fns, box], { ...ctx, ...over });
+  const units = render({ resolvConf: '/run/systemd/resolve/stub-resolv.conf' });
+  for (const u of ['faass-fn-hello.service', 'faass-fn-resize.service', 'faass-fn-web-app.service']) {
+    t.match(units[u], /^TemporaryFileSystem=\/run:ro$/m, `${u}: the host's /run (a system engine's socket, the system bus) is empty`);
+    t.match(units[u], /^BindReadOnlyPaths=-\/run\/systemd\/journal\/dev-log -\/run\/systemd\/resolve\/stub-resolv\.conf$/m, `${u}: but for the journal and the resolver`);
+  }
+  t.notMatch(units['faass-fn-box.service'], /TemporaryFileSystem=\/run:ro/, "a container function's runner reaches the engine: it runs no deployed code");
+  t.notMatch(units['faass-fn-web.service'], /TemporaryFileSystem=\/run:ro/, 'nor does the proxy');
+  t.match(render({ engine: '/srv/engine/docker.sock' })['faass-fn-hello.service'], /^TemporaryFileSystem=\/srv\/engine:ro$/m, "an engine configured outside /run: its directory is hidden");
+  t.notMatch(render({ engine: '/srv/engine/docker.sock' })['faass-fn-box.service'], /\/srv\/engine/, 'from deployed code only');
+  const inHome = render({ engine: '/home/u/docker.sock', engineExists: true })['faass-fn-hello.service'];
+  t.notMatch(inHome, /TemporaryFileSystem=\/home\/u:ro/, "a directory that holds faass itself is not hidden (the function would not start)");
+  t.match(inHome, /^BindReadOnlyPaths=\/dev\/null:\/home\/u\/docker\.sock$/m, 'the socket alone is covered');
+  t.notMatch(render({ engine: '/home/u/docker.sock', engineExists: false })['faass-fn-hello.service'], /\/dev\/null/, 'when it exists: systemd fails a unit whose bind target is missing');
+  t.notMatch(render({ engine: '/home/u/.rt/docker.sock', runtime: '/home/u/.rt' })['faass-fn-hello.service'], /TemporaryFileSystem=\/home\/u\/\.rt:ro\n.*\n?TemporaryFileSystem=\/home\/u\/\.rt:ro/, 'a rootless engine in the runtime directory: hidden with it, once');
 });
