@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const calls = new CallRunner(cfg, executor, gw.logCalls);
   // A container's processes are the engine's, not the unit's: nothing of a call stays here.
   const sweeper = cfg.runtime === 'docker' ? null : StraySweeper.forUnit(`${functionUnitBase(cfg.name)}.service`, () => executor.keptPids?.() ?? []);
-  if (sweeper) calls.onQuiet = () => sweeper.whenQuiet(() => calls.quiet);
+  if (sweeper) calls.onCallEnd = () => sweeper.callEnded(() => calls.quiet);
   const lifecycle = new Lifecycle({
     name: cfg.name,
     idleSeconds: idle,

@@ -44,7 +44,7 @@ export interface CallInput {
 // line (with log_calls=no, only failed calls get theirs), under the call log's budget.
 export class CallRunner {
   private inflight = 0;
-  onQuiet?: () => void; // no call runs any more (strays.ts sweeps then)
+  onCallEnd?: () => void; // a call has ended (strays.ts sweeps then)
 
   get quiet(): boolean {
     return this.inflight === 0;
@@ -92,7 +92,8 @@ export class CallRunner {
       if (e instanceof FaassError) return fail(e);
       return fail(new CallFailure('FAASS_E_INTERNAL', `Internal error in the runner of ${cfg.name} (call ${id})`, `Failed to run function ${cfg.name}: ${errorMessage(e)}`));
     } finally {
-      if (--this.inflight === 0) this.onQuiet?.();
+      this.inflight--;
+      this.onCallEnd?.();
     }
   }
 }

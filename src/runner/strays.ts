@@ -1,9 +1,13 @@
 // What a call leaves behind: a function may start processes that outlive it (a setsid or
 // double-forked child escapes its process group, which is all a call's end kills). The unit's
-// cgroup knows every process of the unit, so whenever no call is running, every process in it
-// that is neither the runner nor a warm worker is a stray, and is killed. (While calls run, the
-// cgroup cannot say which call started what; under unbroken load strays live until the first
-// quiet moment, or until the runner stops, when systemd kills the rest of the unit.)
+// cgroup knows every process of the unit. Whenever no call is running, every process in it that
+// is neither the runner nor a warm worker is a stray, and is killed. While calls run, the cgroup
+// cannot say which call started what, but the process tree can: what a running call started
+// descends from the runner; what an ended call left behind was orphaned when the call's process
+// exited, and hangs from the user manager (a subreaper, outside the unit) or from another such
+// orphan. Those are killed too, so under unbroken load a stray lives for one sweep window, not
+// until the first quiet moment. (A call that daemonizes a helper and talks to it during the call
+// loses the helper: a call's processes are its own children.)
 import * as fs from 'node:fs';
 import { log } from '../observe/log';
 
@@ -23,16 +27,65 @@ export function unitProcsFile(procSelfCgroup: string, unit: string, exists: (p: 
 }
 
 export function strays(procs: string, keep: ReadonlySet<number>): number[] {
+  return pids(procs).filter((pid) => !keep.has(pid));
+}
+
+function pids(procs: string): number[] {
   return procs
     .split('\n')
     .filter(Boolean)
     .map(Number)
-    .filter((pid) => Number.isInteger(pid) && pid > 0 && !keep.has(pid));
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
 }
 
-// A sequential client makes a quiet moment after every call: one sweep (a read of cgroup.procs)
-// per SWEEP_MS at most, the last one deferred to the end of the window, so no quiet moment goes
-// unswept and a hot path of short calls does not pay a file read each.
+// The processes of the unit that no running call owns: those whose line of parents, within the
+// unit, does not reach the runner. parentOf: null when the process is gone (it is left alone).
+export function orphans(procs: string, runner: number, keep: ReadonlySet<number>, parentOf: (pid: number) => number | null): number[] {
+  const inUnit = new Set(pids(procs));
+  const owned = new Map<number, boolean>([[runner, true]]);
+  const ownedByRunner = (pid: number): boolean => {
+    const line: number[] = [];
+    let p: number | null = pid;
+    let verdict = false;
+    for (;;) {
+      const known = owned.get(p);
+      if (known !== undefined) {
+        verdict = known;
+        break;
+      }
+      line.push(p);
+      const parent = parentOf(p);
+      if (parent === null) {
+        verdict = true; // gone as we looked: nothing to kill, and never a guess that kills
+        break;
+      }
+      if (!inUnit.has(parent) || line.includes(parent)) break;
+      p = parent;
+    }
+    for (const q of line) owned.set(q, verdict);
+    return verdict;
+  };
+  return [...inUnit].filter((pid) => pid !== runner && !keep.has(pid) && !ownedByRunner(pid));
+}
+
+// The parent of a process, from /proc/PID/stat (the fourth field, after the command in
+// parentheses, which may itself hold spaces and parentheses); null once it is gone.
+export function parentFromStat(stat: string): number | null {
+  const m = /\) \S+ (\d+) /.exec(stat.slice(stat.lastIndexOf(')')));
+  return m ? Number(m[1]) : null;
+}
+
+function readParent(pid: number): number | null {
+  try {
+    return parentFromStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+// Calls end all the time under load: one sweep (a read of cgroup.procs, and under load of each
+// process's parent) per SWEEP_MS at most, the last one deferred to the end of the window, so no
+// call's end goes unswept and a hot path of short calls does not pay file reads each.
 export const SWEEP_MS = 200;
 
 export class StraySweeper {
@@ -56,33 +109,49 @@ export class StraySweeper {
     return file ? new StraySweeper(file, kept) : null;
   }
 
-  // No call runs now: sweep, or once the window is over if it is still quiet then (a call that
-  // has begun meanwhile ends in a quiet moment of its own, which asks again).
-  whenQuiet(stillQuiet: () => boolean, now = Date.now()): void {
+  // A call has ended: sweep, or once the window is over (a call that ends meanwhile asks again
+  // only if it is the last of the window). What a sweep kills depends on whether calls run then.
+  callEnded(quiet: () => boolean, now = Date.now()): void {
     const wait = this.lastSweep + SWEEP_MS - now;
     if (wait <= 0) {
       this.lastSweep = now;
-      this.sweep();
+      if (quiet()) this.sweep();
+      else this.sweepOrphans();
       return;
     }
     if (this.deferred) return;
     this.deferred = setTimeout(() => {
       this.deferred = null;
-      if (stillQuiet()) this.whenQuiet(stillQuiet);
+      this.callEnded(quiet);
     }, wait);
     this.deferred.unref();
   }
 
-  // Kills what no call owns now; returns how many it killed.
+  // Calls run: kills what none of them owns (orphans()); returns how many it killed.
+  sweepOrphans(): number {
+    const procs = this.readProcs();
+    if (procs === null) return 0;
+    return this.kill(orphans(procs, process.pid, new Set(this.kept()), readParent));
+  }
+
+  // No call runs: kills every process but the runner and its workers; returns how many.
   sweep(): number {
-    let procs: string;
+    const procs = this.readProcs();
+    if (procs === null) return 0;
+    return this.kill(strays(procs, new Set([process.pid, ...this.kept()])));
+  }
+
+  private readProcs(): string | null {
     try {
-      procs = fs.readFileSync(this.procsFile, 'utf8');
+      return fs.readFileSync(this.procsFile, 'utf8');
     } catch {
-      return 0; // the cgroup went away: the unit is stopping
+      return null; // the cgroup went away: the unit is stopping
     }
+  }
+
+  private kill(pids: number[]): number {
     let killed = 0;
-    for (const pid of strays(procs, new Set([process.pid, ...this.kept()]))) {
+    for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
         killed++;

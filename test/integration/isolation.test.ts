@@ -242,3 +242,44 @@ t.test("what a call leaves behind does not outlive it", async (t) => {
   t.same(faassPids(sb, unit), [runner], 'the child the call left behind is gone, the runner is not');
   t.equal((await request(sb.port, '/function/linger')).body, 'started\n', 'and the next call runs as before');
 });
+
+// Item 6 under load: with calls running all the time there is no quiet moment to sweep in, yet
+// what an ended call left behind goes, and the calls running meanwhile keep theirs.
+t.test('what a call leaves behind does not outlive it under unbroken load either', async (t) => {
+  const sb = await startSandbox(t, { user: TEST_USER });
+  await setupGateway(sb, 60);
+  const script = '#!/bin/sh\ncase "$Http_Query" in\n*linger*) setsid sh -c "while :; do sleep 1; done" </dev/null >/dev/null 2>&1 & echo $! ;;\n*) sh -c "sleep 2; echo slept" ;;\nesac\n';
+  t.equal((await sb.faassctl('deploy', 'busy', '--runtime', 'exec', '--from-file', writeFixture(sb, 'busy.sh', script, 0o755), '--idle', '60')).code, 0);
+  // Four clients calling 2-second calls, started half a second apart: some call always runs.
+  let stop = false;
+  let inflight = 0;
+  let gaps = 0;
+  const bad: string[] = [];
+  const client = async (delay: number) => {
+    await new Promise((r) => setTimeout(r, delay));
+    while (!stop) {
+      inflight++;
+      const r = await request(sb.port, '/function/busy');
+      if (--inflight === 0 && !stop) gaps++;
+      if (r.status !== 200 || r.body !== 'slept\n') bad.push(`${r.status} ${r.body}`);
+    }
+  };
+  const clients = [0, 500, 1000, 1500].map(client);
+  await waitFor('four calls running', () => inflight === 4, 30000);
+  const left = await request(sb.port, '/function/busy?linger');
+  const pid = Number(left.body.trim());
+  t.ok(pid > 0, `the call left a process behind (${left.body.trim()})`);
+  const alive = () => {
+    try {
+      return !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  await waitFor('the process the call left behind to be gone', () => !alive(), 30000).catch(() => undefined);
+  const goneUnderLoad = !alive() && gaps === 0;
+  stop = true;
+  await Promise.all(clients);
+  t.ok(goneUnderLoad, `it is gone while other calls still run (alive: ${alive()}, moments with no call: ${gaps})`);
+  t.same(bad, [], 'and every call running meanwhile finished with its own processes');
+});

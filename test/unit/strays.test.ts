@@ -1,6 +1,6 @@
 // What a call leaves behind: which processes of the unit's cgroup are strays.
 import t from 'tap';
-import { unitProcsFile, strays, StraySweeper } from '../../src/runner/strays';
+import { unitProcsFile, strays, orphans, parentFromStat, StraySweeper } from '../../src/runner/strays';
 
 t.test("the unit's cgroup.procs: v2, hybrid, v1's name=systemd, or none", async (t) => {
   const unit = 'faass-fn-x.service';
@@ -17,33 +17,52 @@ t.test('strays: every process but the runner and its kept workers', async (t) =>
   t.same(strays('x\n-1\n0\n', new Set()), [], 'nothing that is not a pid');
 });
 
-t.test('one sweep per window; a quiet moment inside it is swept at its end, if still quiet', async (t) => {
-  let sweeps = 0;
+t.test('orphans: while calls run, what hangs from the runner is theirs; what an ended call left is not', async (t) => {
+  // 10 runner; 11 a warm worker, 12 its handler's child; 20 a running call, 21 its child, 22 a
+  // grandchild; 30 and its child 31 orphans (their call ended: parent 1, the user manager outside
+  // the unit); 40 an orphan whose parent 41 is gone as we look.
+  const parents: Record<number, number | null> = { 11: 10, 12: 11, 20: 10, 21: 20, 22: 21, 30: 1, 31: 30, 40: 41, 41: null };
+  const procs = '10\n11\n12\n20\n21\n22\n30\n31\n40\n';
+  t.same(orphans(procs, 10, new Set([11]), (p) => parents[p] ?? null), [30, 31, 40], 'the orphans and their children, nothing of a running call or a worker');
+  t.same(orphans('10\n', 10, new Set(), () => 1), [], 'the runner alone');
+  t.same(orphans('10\n50\n51\n', 10, new Set(), (p) => (p === 50 ? 51 : 50)), [50, 51], 'a loop of parents ends (it cannot hang from the runner)');
+  t.same(orphans('10\n60\n', 10, new Set(), () => null), [], 'a process gone as we look is left alone');
+});
+
+t.test('the parent in /proc/PID/stat, whatever the command is called', async (t) => {
+  t.equal(parentFromStat('1234 (sh) S 1200 1234 1234 0 -1 4194560'), 1200);
+  t.equal(parentFromStat('1234 (a) b) (c) R 99 1 1 0'), 99, 'parentheses and spaces in the command');
+  t.equal(parentFromStat(''), null);
+});
+
+t.test('one sweep per window, at the end of it for ends inside it; which sweep depends on calls running then', async (t) => {
+  const sweeps: string[] = [];
   let swept: () => void = () => undefined;
   class Counting extends StraySweeper {
     sweep(): number {
-      sweeps++;
+      sweeps.push('all');
+      swept();
+      return 0;
+    }
+    sweepOrphans(): number {
+      sweeps.push('orphans');
       swept();
       return 0;
     }
   }
   const s = new Counting('/nonexistent/cgroup.procs', () => []);
   const alive = setInterval(() => undefined, 1000); // the sweeper's timer does not hold a process
-  s.whenQuiet(() => true);
-  t.equal(sweeps, 1, 'the first quiet moment: swept at once');
+  s.callEnded(() => true);
+  t.same(sweeps, ['all'], 'the first end, no call running: everything but the runner, at once');
   const next = new Promise<void>((r) => (swept = r));
-  s.whenQuiet(() => true);
-  s.whenQuiet(() => true);
-  t.equal(sweeps, 1, 'more quiet moments in the window: none at once');
+  s.callEnded(() => true);
+  s.callEnded(() => true);
+  t.same(sweeps, ['all'], 'more ends in the window: none at once');
   await next;
-  t.equal(sweeps, 2, 'one at the end of the window');
-  let asked: () => void = () => undefined;
-  const checked = new Promise<void>((r) => (asked = r));
-  s.whenQuiet(() => {
-    asked();
-    return false;
-  });
-  await checked;
-  t.equal(sweeps, 2, 'not when a call runs by then (its own end asks again)');
+  t.same(sweeps, ['all', 'all'], 'one at the end of the window');
+  const third = new Promise<void>((r) => (swept = r));
+  s.callEnded(() => false);
+  await third;
+  t.same(sweeps, ['all', 'all', 'orphans'], 'calls running then: only what no running call owns');
   clearInterval(alive);
 });
