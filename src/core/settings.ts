@@ -7,7 +7,7 @@ import { writeFileAtomic } from './fs-atomic';
 import { privateDir } from './private-files';
 import { Paths, gatewayConfPath } from './paths';
 import * as path from 'node:path';
-import { Address, address, number, size, plainString, boolean, oneOf } from './validate';
+import { Address, address, number, size, plainString, boolean, oneOf, timespan } from './validate';
 
 // Who may read /metrics: filtered (anyone, but only the series of public functions and
 // faass-wide ones unless an admin credential is given), admin (admins only), open (anyone, all).
@@ -40,8 +40,8 @@ const absolutePath = (k: string, v: unknown): string => {
 // One parser per [gateway] key: the only place a key's type and range are decided.
 const PARSERS = {
   listen: (k: string, v: unknown) => address(k, v),
-  idle: (k: string, v: unknown) => number(k, v, 0, 86400),
-  timeout: (k: string, v: unknown) => number(k, v, 0.1, 86400),
+  idle: (k: string, v: unknown) => timespan(k, v, 0, 86400),
+  timeout: (k: string, v: unknown) => timespan(k, v, 0.1, 86400),
   max_body: (k: string, v: unknown) => size(k, v, 0, 1024 ** 3),
   tls_cert: absolutePath,
   tls_key: absolutePath,
@@ -51,7 +51,7 @@ const PARSERS = {
   metrics_access: (k: string, v: unknown) => oneOf(k, v, METRICS_ACCESS),
   log_calls: (k: string, v: unknown) => boolean(k, v),
   max_client_connections: (k: string, v: unknown) => number(k, v, 1, 1_000_000, { integer: true }),
-  headers_timeout: (k: string, v: unknown) => number(k, v, 1, 3600),
+  headers_timeout: (k: string, v: unknown) => timespan(k, v, 1, 3600),
 };
 type Key = keyof typeof PARSERS;
 const KEYS = Object.keys(PARSERS) as Key[];

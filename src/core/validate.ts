@@ -1,4 +1,5 @@
 import { fail, FaassError } from './errors';
+import { parseTimespan } from './timespan';
 
 // Lowercase DNS label (RFC 1123): what a unit name, a socket file and a URL segment all accept.
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -34,6 +35,15 @@ export function number(field: string, v: unknown, min: number, max: number, opts
   if (!re.test(s.trim())) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s.slice(0, 80))}: expected ${opts.integer ? 'a whole number' : 'a number'}`);
   const n = Number(s);
   if (n < min || n > max) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${s.slice(0, 80)}: must be between ${min} and ${max}`);
+  return n;
+}
+
+// Seconds, written as a number or as systemd writes time spans (core/timespan.ts).
+export function timespan(field: string, v: unknown, min: number, max: number): number {
+  const s = typeof v === 'number' ? String(v) : plainString(field, v);
+  const n = parseTimespan(s);
+  if (n === null) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s.slice(0, 80))}: expected seconds or a time span such as 30s, 5min or 1h 30min`);
+  if (n < min || n > max) fail('FAASS_E_CONFIG_INVALID', `Invalid ${field} ${JSON.stringify(s.slice(0, 80))}: must be between ${min}s and ${max}s${max % 86400 === 0 ? ` (${max / 86400}d)` : max % 3600 === 0 ? ` (${max / 3600}h)` : ''}`);
   return n;
 }
 

@@ -15,11 +15,11 @@ export interface DeployArgs {
   kind?: string;
   port?: number;
   health?: string;
-  readyTimeout?: number;
+  readyTimeout?: string;
   handler?: string;
   env?: string[];
-  timeout?: number;
-  idle?: number;
+  timeout?: string;
+  idle?: string;
   maxInflight?: number;
   workers?: number;
   protocol?: string;

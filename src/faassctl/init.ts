@@ -4,7 +4,7 @@ import { METRICS_ACCESS, readSettingsIni, readDockerIni, writeSettings } from '.
 import { Register } from './cli';
 
 // Creates or updates faass.conf; keys not given keep their value.
-export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: number; dockerHost?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; metricsAccess?: string; logCalls?: boolean }): Promise<number> {
+export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: string; dockerHost?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; metricsAccess?: string; logCalls?: boolean }): Promise<number> {
   const raw = readSettingsIni(paths);
   const docker = readDockerIni(paths);
   if (a.tlsListen === '') delete raw.tls_listen;
@@ -33,7 +33,7 @@ export const register: Register = (y, cli) =>
       y
         .option('port', { type: 'number', describe: 'gateway port on 127.0.0.1' })
         .option('listen', { type: 'string', describe: 'gateway address: HOST:PORT, [V6]:PORT or /path' })
-        .option('idle', { type: 'number', describe: 'gateway idle exit, seconds (0 = never)' })
+        .option('idle', { type: 'string', describe: 'gateway idle exit: seconds or a systemd time span such as 30s, 5min (0 = never)' })
         .option('docker-host', { type: 'string', describe: 'Docker Engine socket, unix:///path' })
         .option('tls-listen', { type: 'string', describe: 'HTTPS on a second address (needs a key pair: faassctl tls self-signed); "" = off' })
         .option('http-redirect', { type: 'boolean', describe: 'with --tls-listen: plain HTTP redirects to HTTPS' })

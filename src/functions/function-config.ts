@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as ini from 'ini';
 import { fail, brokenFile } from '../core/errors';
 import { Paths, functionConfPath } from '../core/paths';
-import { validateName, isValidName, invalidName, plainString, number, size, oneOf, boolean } from '../core/validate';
+import { validateName, isValidName, invalidName, plainString, number, size, oneOf, boolean, timespan } from '../core/validate';
 
 export const RUNTIMES = ['exec', 'node', 'python', 'docker'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
@@ -87,7 +87,7 @@ const PARSERS = {
   kind: (k: string, v: unknown) => oneOf(k, v, KINDS),
   port: (k: string, v: unknown) => number(k, v, 1, 65535, { integer: true }),
   health: matching(/^\/[\x21-\x7e]*$/, 'expected a path starting with /'),
-  ready_timeout: (k: string, v: unknown) => number(k, v, 0.1, 3600),
+  ready_timeout: (k: string, v: unknown) => timespan(k, v, 0.1, 3600),
   command: (k: string, v: unknown) => plainString(k, v),
   image: matching(IMAGE_RE, 'expected a docker image reference such as busybox:latest'),
   build: buildContext,
@@ -95,8 +95,8 @@ const PARSERS = {
   file: matching(FILE_RE, "a plain file name inside the function's code directory"),
   handler: matching(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'expected an identifier'),
   protocol: (k: string, v: unknown) => oneOf(k, v, PROTOCOLS),
-  timeout: (k: string, v: unknown) => number(k, v, 0.1, 86400),
-  idle: (k: string, v: unknown) => number(k, v, 1, 86400),
+  timeout: (k: string, v: unknown) => timespan(k, v, 0.1, 86400),
+  idle: (k: string, v: unknown) => timespan(k, v, 1, 86400),
   max_inflight: (k: string, v: unknown) => number(k, v, 1, 100000, { integer: true }),
   workers: (k: string, v: unknown) => number(k, v, 1, 256, { integer: true }),
   max_output: (k: string, v: unknown) => size(k, v, 1, 1024 ** 3),

@@ -28,7 +28,7 @@ t.test('bad configuration files', async (t) => {
     t.same(result.failures.slice(0, 5), [], `all ${result.sent} calls answered 503 FAASS_E_CONFIG_BROKEN, none refused`);
     const one = await request(sb.port, '/healthz', { method: 'GET' });
     t.equal(one.status, 503, 'the health check says so too');
-    t.match(message(one.body), new RegExp(`^${conf.replace(/[.]/g, '\\.')}: Invalid timeout "soon": expected a number`), 'the message names the file and what is wrong');
+    t.match(message(one.body), new RegExp(`^${conf.replace(/[.]/g, '\\.')}: Invalid timeout "soon": expected seconds or a time span`), 'the message names the file and what is wrong');
     t.match(await unitState(sb, 'faass-gateway.socket'), /^active\/(running|listening)$/, 'the socket is taken, not failed');
     fs.writeFileSync(conf, good);
     await waitFor('a call served with the fixed file', async () => (await request(sb.port, '/function/cat', { body: 'x' })).status === 200);

@@ -16,8 +16,10 @@ t.test('bad input', async (t) => {
       [['deploy', 'a'.repeat(64), '--command', 'cat'], /Invalid function name "a{64}": use 1-63 .*\(FAASS_E_NAME_INVALID\)/, 2],
       [['deploy', 'nofile', '--runtime', 'node', '--from-file', '/nonexistent/handler.js'], /Cannot read \/nonexistent\/handler\.js: no such file .*\(FAASS_E_FILE_MISSING\)/, 2],
       [['deploy', 'ruby', '--runtime', 'ruby', '--command', 'cat'], /Unknown runtime "ruby": .*\(FAASS_E_RUNTIME_UNKNOWN\)/, 2],
-      [['deploy', 'badtimeout', '--command', 'cat', '--timeout', 'abc'], /Invalid timeout .*expected a number \(FAASS_E_CONFIG_INVALID\)/, 2],
-      [['deploy', 'badidle', '--command', 'cat', '--idle', '0.5'], /Invalid idle 0\.5: must be between 1 and .*\(FAASS_E_CONFIG_INVALID\)/, 2],
+      [['deploy', 'badtimeout', '--command', 'cat', '--timeout', 'abc'], /Invalid timeout "abc": expected seconds or a time span such as 30s, 5min or 1h 30min \(FAASS_E_CONFIG_INVALID\)/, 2],
+      [['deploy', 'badtimeout2', '--command', 'cat', '--timeout', '3 fortnights'], /Invalid timeout "3 fortnights": expected seconds or a time span/, 2],
+      [['deploy', 'badidle', '--command', 'cat', '--idle', '0.5'], /Invalid idle "0\.5": must be between 1s and .*\(FAASS_E_CONFIG_INVALID\)/, 2],
+      [['deploy', 'badidle2', '--command', 'cat', '--idle', '500ms'], /Invalid idle "500ms": must be between 1s and 86400s \(1d\) \(FAASS_E_CONFIG_INVALID\)/, 2],
       [['deploy', 'badenv', '--command', 'cat', '--env', 'NOVALUE'], /Invalid --env "NOVALUE": expected KEY=VALUE \(FAASS_E_USAGE\)/, 2],
       [['deploy', 'badenv2', '--command', 'cat', '--env', 'A=line1\nline2'], /Invalid env A: control characters .*\(FAASS_E_CONFIG_INVALID\)/, 2],
       [['deploy', 'badproto', '--command', 'cat', '--protocol', 'json'], /Invalid protocol "json": expected one of raw, framed \(FAASS_E_CONFIG_INVALID\)/, 2],
@@ -37,6 +39,14 @@ t.test('bad input', async (t) => {
     t.same(fs.existsSync(path.join(cfgDir, 'functions')) ? fs.readdirSync(path.join(cfgDir, 'functions')) : [], [], 'no function file was written');
     const dataDir = path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'code');
     t.same(fs.existsSync(dataDir) ? fs.readdirSync(dataDir).flatMap((d) => fs.readdirSync(path.join(dataDir, d))) : [], [], 'no code version was left behind');
+    // Time spans as systemd writes them (TimeoutSec=, RuntimeMaxSec=): the function file keeps
+    // seconds, and describe shows them.
+    const spans = await sb.faassctl('deploy', 'spans', '--command', 'cat', '--timeout', '1min 30s', '--idle', '5min');
+    t.equal(spans.code, 0, `--timeout 1min 30s --idle 5min is accepted: ${spans.stderr}`);
+    const described = (await sb.faassctl('describe', 'spans')).stdout;
+    t.match(described, /timeout\W+90\b/, `a timeout of 90 seconds: ${described}`);
+    t.match(described, /idle\W+300\b/, 'an idle time of 300 seconds');
+    t.equal((await sb.faassctl('delete', 'spans')).code, 0);
     const dir = fs.mkdtempSync(path.join(sb.dir, 'handlerdir-'));
     const missing = await sb.faassctl('deploy', 'kmissing', '--runtime', 'node', '--from-file', dir, '--handler', 'handler.hello');
     t.equal(missing.code, 2, 'a handler file missing from the directory is refused');

@@ -34,7 +34,7 @@ t.test('a bad faass.conf: FAASS_E_CONFIG_BROKEN (503), the file and what is wron
   const e = thrown(() => loadSettings(paths));
   t.equal(e.code, 'FAASS_E_CONFIG_BROKEN');
   t.equal(e.status, 503);
-  t.equal(e.message, `${conf}: Invalid timeout "soon": expected a number`);
+  t.equal(e.message, `${conf}: Invalid timeout "soon": expected seconds or a time span such as 30s, 5min or 1h 30min`);
   t.equal(idleOrDefault(paths), 3, 'the idle time still comes from the file when it parses');
   fs.writeFileSync(conf, '[gateway]\nidle=never\n');
   t.equal(idleOrDefault(paths), 10, 'else the default');
