@@ -4,6 +4,10 @@ import { ApplyReport } from '../functions/deploy';
 export function sayApplied(report: ApplyReport, what: string): void {
   const u = report.units;
   process.stdout.write(`${what}; units: ${u.written.length} written, ${u.removed.length} removed, ${u.unchanged.length} unchanged\n`);
+  const r = report.recovered;
+  if (r?.finished.length) process.stdout.write(`Finished the interrupted deploy of ${r.finished.join(', ')}\n`);
+  if (r?.undone.length) process.stdout.write(`Undid the interrupted deploy of ${r.undone.join(', ')}\n`);
+  for (const f of r?.failed ?? []) process.stderr.write(`faassctl: failed to finish the interrupted deploy of ${f}; the next command that touches units tries again\n`);
   if (report.systemd === 'unreachable') process.stderr.write('faassctl: no systemd user manager is reachable: units written but not loaded; run faassctl serve instead, or start one (systemctl --user)\n');
 }
 

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import { run } from '../systemd/systemctl';
-import { fail } from '../core/errors';
+import { ERRORS, fail } from '../core/errors';
+import { validateName } from '../core/validate';
+import { interruptedDeploys } from '../functions/deploy-intent';
 import { Paths, reviveRecordPath } from '../core/paths';
 import { readIfExists } from '../core/fs-atomic';
 import { FORGET_SECONDS, parseRecord } from '../revive/backoff';
@@ -91,6 +93,8 @@ export interface FunctionRow {
   errors: number;
   lastCall?: number;
   revive?: ReviveView;
+  failed?: string[]; // its units in the failed state, by role: runner, proxy, app
+  interrupted?: boolean; // a deploy of it was killed and nothing has finished it yet
 }
 
 // What faass-revive does about a socket: waiting to start it again (its unit runs), and when it
@@ -122,16 +126,41 @@ export function renderTable(rows: FunctionRow[], now = Date.now()): string {
   return [head, ...body].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
 }
 
-// Functions that cannot be called, and why: a file that does not parse, or a socket that does
-// not listen (a deploy killed before it enabled the socket, a socket stopped by hand).
-export function brokenFunctions(rows: FunctionRow[]): string[] {
-  return rows.filter((r) => r.kind === 'INVALID' || r.socket !== 'listening').map((r) => `${r.name} (${r.kind === 'INVALID' ? 'its file does not parse' : `socket ${r.socket}`})`);
+// A line per function that cannot be called (or not as deployed), saying what is wrong and the
+// command that fixes it: a file that does not parse, a socket that does not listen (a deploy
+// killed before it enabled it, a socket stopped by hand), a failed unit, a deploy interrupted.
+export function brokenFunctions(rows: FunctionRow[], now = Date.now()): string[] {
+  return rows.flatMap((r) => {
+    if (r.kind === 'INVALID') return [`${r.name}: its file does not parse; faassctl describe ${r.name} says what is wrong, then fix the file or deploy it again`];
+    const wrong = [...(r.socket === 'listening' ? [] : [`socket ${socketColumn(r.socket, r.revive, now)}`]), ...(r.failed ?? []).map((u) => `${u} failed`), ...(r.interrupted ? ['a deploy of it was interrupted'] : [])];
+    if (!wrong.length) return [];
+    const logs = r.failed?.length ? `faassctl logs ${r.name} says why; ` : '';
+    return [`${r.name}: ${wrong.join(', ')}; ${logs}faassctl generate-units ${r.interrupted ? 'finishes the deploy and ' : ''}starts it again`];
+  });
 }
 
-// At a glance: the gateway, each function's units, processes and calls; exit 1 when a unit failed
-// or a function is broken.
-export async function status(paths: Paths): Promise<number> {
-  const fns = listFunctionNames(paths).map((name) => {
+// Exit status: the catalog's code for a function that does not answer (calls to it fail 502).
+export const BROKEN_EXIT: number = ERRORS.FAASS_E_FUNCTION_UNREACHABLE.exit;
+
+// A function's units in the failed state, by role.
+function failedRoles(units: Map<string, Record<string, string>>, base: string): string[] {
+  const roles: [string, string][] = [[`${base}.service`, 'runner'], [`${base}-app.service`, 'app']];
+  return roles.filter(([u]) => units.get(u)?.ActiveState === 'failed').map(([, role]) => role);
+}
+
+// The functions to show: all, or the one named.
+function shownNames(paths: Paths, only: string | undefined): string[] {
+  const names = listFunctionNames(paths);
+  if (only === undefined) return names;
+  validateName(only);
+  if (!names.includes(only)) fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${only}`);
+  return [only];
+}
+
+// At a glance: the gateway, each function's units, processes and calls (or one function's);
+// exit BROKEN_EXIT when a unit shown failed or a function shown is broken.
+export async function status(paths: Paths, only?: string): Promise<number> {
+  const fns = shownNames(paths, only).map((name) => {
     try {
       const cfg = loadFunctionConfig(paths, name);
       return { name, kind: cfg.kind, cfg };
@@ -146,7 +175,9 @@ export async function status(paths: Paths): Promise<number> {
   if (shown.code !== 0) fail('FAASS_E_SYSTEMD_UNREACHABLE', `No systemd user manager is reachable (${shown.stderr.trim().split('\n')[0]}); without one, use faassctl serve`);
   const units = parseShow(shown.stdout);
   const manager = (await run('systemctl', ['--user', 'show', '--property=ControlGroup', '--value'])).stdout.trim();
-  const procs = manager ? faassProcesses(manager) : [];
+  const shownUnits = new Set([...gatewayUnits, ...fnUnits]);
+  const procs = manager ? faassProcesses(manager).filter((p) => shownUnits.has(p.unit)) : [];
+  const interrupted = new Set(interruptedDeploys(paths).map((i) => i.name));
   const running = (unit: string) => procs.filter((p) => p.unit === unit).length;
   const m = readMetrics(paths);
   const revive = (socket: string): ReviveView => ({ reviving: units.get(reviveUnit(socket))?.ActiveState === 'activating', lastRevive: parseRecord(readIfExists(reviveRecordPath(paths, socket)))?.at });
@@ -172,6 +203,8 @@ export async function status(paths: Paths): Promise<number> {
       calls,
       errors,
       lastCall: m.lastCall[f.name],
+      failed: failedRoles(units, base),
+      interrupted: interrupted.has(f.name),
     };
   });
   process.stdout.write(rows.length ? renderTable(rows) : 'No functions (faassctl deploy NAME ...)\n');
@@ -181,12 +214,17 @@ export async function status(paths: Paths): Promise<number> {
   const failed = [...units.entries()].filter(([, u]) => u.ActiveState === 'failed').map(([id]) => id);
   if (failed.length) process.stdout.write(`\nFailed: ${failed.join(', ')} (systemctl --user status UNIT; faassctl logs NAME; a redeploy resets it; a failed socket is started again after a pause by faass-revive)\n`);
   const broken = brokenFunctions(rows);
-  if (broken.length) process.stdout.write(`\nBroken: ${broken.join(', ')}; faassctl generate-units brings sockets back, faassctl describe NAME says what is wrong with a file\n`);
+  if (broken.length) process.stdout.write(`\nBroken:\n${broken.map((b) => `  ${b}\n`).join('')}`);
   process.stdout.write(`\nRunning faass processes: ${procs.length}\n`);
   for (const p of procs) process.stdout.write(`  ${String(p.pid).padStart(7)}  ${p.unit.padEnd(32)}  ${p.command.slice(0, 100)}\n`);
   process.stdout.write(await containers(paths));
-  return failed.length || broken.length ? 1 : 0;
+  return failed.length || broken.length ? BROKEN_EXIT : 0;
 }
 
 export const register: Register = (y, cli) =>
-  y.command('status', 'units, sockets and running faass processes (exit 1 if a unit failed or a function is broken)', (y) => y, (a) => cli.local(a, 'status', () => status(cli.paths)));
+  y.command(
+    'status [name]',
+    `units, sockets and running faass processes, of every function or one (exit ${BROKEN_EXIT} if a unit failed or a function is broken)`,
+    (y) => y.positional('name', { type: 'string', describe: 'only this function' }),
+    (a) => cli.local(a, 'status', () => status(cli.paths, a.name)),
+  );

@@ -10,10 +10,20 @@ import { applyUnitFiles, UnitChanges } from '../systemd/unit-files';
 import { FaassError } from '../core/errors';
 import { privateDir } from '../core/private-files';
 import { managerReachable, systemctl } from '../systemd/systemctl';
+import { Intent, interruptedDeploys, recoverFiles, endDeploy } from './deploy-intent';
 
 export interface ApplyReport {
   units: UnitChanges;
   systemd: 'applied' | 'unreachable' | 'skipped';
+  recovered?: Recovered; // deploys whose process was killed, found and dealt with
+}
+
+// What became of interrupted deploys (deploy-intent.ts): finished, undone, or still to finish
+// (a systemctl call failed: the reason; the next command tries again).
+export interface Recovered {
+  finished: string[];
+  undone: string[];
+  failed: string[];
 }
 
 const PROXYD = ['/usr/lib/systemd/systemd-socket-proxyd', '/lib/systemd/systemd-socket-proxyd'];
@@ -71,7 +81,47 @@ async function syncGatewaySockets(changes: UnitChanges): Promise<void> {
 
 // Regenerates every unit from the config files; with a user manager, reloads it, enables the
 // sockets of `enable` and restarts the running services of `restart` (so they load new code).
+// Interrupted deploys are finished or undone first (only for the real unit directory).
 export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
+  const interrupted = opts.dir === undefined && opts.reload ? interruptedDeploys(paths) : [];
+  const verdicts = interrupted.map((i) => ({ intent: i, verdict: recoverFiles(paths, i) }));
+  const report = await writeAndLoad(paths, opts);
+  if (!interrupted.length) return report;
+  const finishing = verdicts.filter((v) => v.verdict === 'finish').map((v) => v.intent);
+  const recovered: Recovered = { finished: [], undone: verdicts.filter((v) => v.verdict === 'undo').map((v) => v.intent.name), failed: [] };
+  for (const v of verdicts) if (v.verdict === 'undo') endDeploy(paths, v.intent);
+  for (const intent of finishing) {
+    const failure = report.systemd === 'applied' ? await startFinished(paths, intent) : null;
+    if (failure) recovered.failed.push(`${intent.name}: ${failure}`);
+    else {
+      endDeploy(paths, intent); // without a manager there is nothing more to do: faassctl serve binds every socket
+      recovered.finished.push(intent.name);
+    }
+  }
+  return { ...report, recovered };
+}
+
+// A finished deploy's last steps: its socket enabled and listening, a runner of old code restarted.
+async function startFinished(paths: Paths, intent: Intent): Promise<string | null> {
+  const base = functionUnitBase(intent.name);
+  let service = false;
+  try {
+    service = loadFunctionConfig(paths, intent.name).kind === 'service';
+  } catch {
+    // its file is broken: the gateway answers 503 naming it; the socket is started all the same
+  }
+  try {
+    const app = service ? [`${base}-app.service`] : [];
+    await systemctl('reset-failed', `${base}.socket`, `${base}.service`, ...app).catch(() => undefined);
+    await systemctl('enable', '--now', `${base}.socket`);
+    await systemctl('try-restart', `${base}.service`, ...app);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
   const fns = loadAllFunctions(paths);
   const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths));
   const changes = applyUnitFiles(opts.dir ?? paths.unitDir, units);
@@ -86,7 +136,8 @@ export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boo
     await syncGatewaySockets(changes);
     for (const name of opts.enable ?? []) {
       const base = functionUnitBase(name);
-      await systemctl('reset-failed', `${base}.socket`, `${base}.service`).catch(() => undefined);
+      const service = fns.find((f) => f.name === name)?.kind === 'service';
+      await systemctl('reset-failed', `${base}.socket`, `${base}.service`, ...(service ? [`${base}-app.service`] : [])).catch(() => undefined);
       await systemctl('enable', '--now', `${base}.socket`);
     }
     for (const name of opts.restart ?? []) {

@@ -13,12 +13,13 @@ export function versionsDir(paths: Paths, name: string): string {
   return path.join(paths.dataDir, 'code', name);
 }
 
-const newVersionId = () => `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+// Chosen before the code is staged, so a deploy's intent (deploy-intent.ts) names it first.
+export const newVersionId = () => `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
 // Copies a file or a directory into a new version directory (written under .tmp, then renamed:
 // a crash leaves no half-copied version); returns the version's id. The copy is private to the
 // user whatever the source's modes (private-files.ts): files 0600, or 0700 when executable.
-export function stageCode(paths: Paths, name: string, fromFile: string): string {
+export function stageCode(paths: Paths, name: string, fromFile: string, version = newVersionId()): string {
   const src = path.resolve(fromFile);
   let st: fs.Stats;
   try {
@@ -26,7 +27,6 @@ export function stageCode(paths: Paths, name: string, fromFile: string): string 
   } catch {
     fail('FAASS_E_FILE_MISSING', `Cannot read ${fromFile}: no such file or directory`);
   }
-  const version = newVersionId();
   const dir = path.join(versionsDir(paths, name), version);
   const tmp = `${dir}.tmp`;
   privateDir(paths, versionsDir(paths, name));
@@ -45,8 +45,7 @@ export function stageCode(paths: Paths, name: string, fromFile: string): string 
 }
 
 // A function deployed with no code of its own (a command, an image) still gets a directory.
-export function emptyVersion(paths: Paths, name: string): string {
-  const version = newVersionId();
+export function emptyVersion(paths: Paths, name: string, version = newVersionId()): string {
   privateDir(paths, path.join(versionsDir(paths, name), version));
   return version;
 }

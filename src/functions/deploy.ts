@@ -15,7 +15,8 @@ import { managerReachable, systemctl } from '../systemd/systemctl';
 import { BuildEvent, buildImage, pruneImages } from '../docker/image-build';
 import { configuredEngine, removeFunctionContainers } from '../docker/engine';
 import { DeploySpec, checkSpec, planInput, planConfig, carryAccess, checkServicePort } from './deploy-plan';
-import { stageCode, emptyVersion, versionPath, switchVersion, dropVersion, removeAllCode } from './code-versions';
+import { stageCode, emptyVersion, versionPath, switchVersion, removeAllCode, newVersionId } from './code-versions';
+import { Intent, beginDeploy, aboutToCommit, endDeploy, abandonDeploy, undoFiles, interruptedDeploys } from './deploy-intent';
 import { ApplyReport, applyUnits } from './apply-units';
 import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
@@ -38,45 +39,74 @@ interface Staged {
   isDir: boolean;
 }
 
-function stage(paths: Paths, spec: DeploySpec): Staged {
+// A new code version when code is given or the function has none yet; else the current code stays.
+function plannedVersion(paths: Paths, spec: DeploySpec): string | null {
+  return spec.fromFile || !fs.existsSync(functionCodeDir(paths, spec.name)) ? newVersionId() : null;
+}
+
+function stage(paths: Paths, spec: DeploySpec, version: string | null): Staged {
+  if (version === null) return { version, codeDir: fs.realpathSync(functionCodeDir(paths, spec.name)), isDir: false };
   if (spec.fromFile) {
     const isDir = fs.statSync(path.resolve(spec.fromFile), { throwIfNoEntry: false })?.isDirectory() ?? false;
-    const version = stageCode(paths, spec.name, spec.fromFile);
+    stageCode(paths, spec.name, spec.fromFile, version);
     return { version, codeDir: versionPath(paths, spec.name, version), isDir };
   }
-  const link = functionCodeDir(paths, spec.name);
-  if (fs.existsSync(link)) return { version: null, codeDir: fs.realpathSync(link), isDir: false };
-  const version = emptyVersion(paths, spec.name);
+  emptyVersion(paths, spec.name, version);
   return { version, codeDir: versionPath(paths, spec.name, version), isDir: false };
 }
 
 // warnings: what the function asks for that this host will not do (limits/unenforcedLimits).
+// Crash-safe (deploy-intent.ts): an intent is written before the first change and removed after
+// the last; the function's file is the commit point. An error before it undoes what was staged;
+// one after it leaves the intent for the next command to finish.
 export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { reload?: boolean } = {}): Promise<{ config: FunctionConfig; report: ApplyReport; warnings: string[] }> {
   validateName(spec.name);
   checkSpec(spec); // before touching anything
+  // A deploy of the same name killed before must not be overwritten half-done.
+  const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: opts.reload ?? true })).recovered : undefined;
   const previous = spec.input.build !== undefined ? currentConfig(paths, spec.name) : null;
-  const staged = stage(paths, spec);
+  const intent = beginDeploy(paths, spec.name, plannedVersion(paths, spec));
+  let committed = false;
   try {
-    const exists = (file: string) => fs.existsSync(path.join(staged.codeDir, file));
-    const input = planInput(spec, staged.isDir, exists);
-    // An image built from the code comes before anything is written: a failed build changes nothing.
-    if (input.build !== undefined) {
-      const context = path.isAbsolute(String(input.build)) ? String(input.build) : path.join(staged.codeDir, String(input.build));
-      input.image = await buildImage(loadDockerSettings(paths).socketPath, spec.name, context, spec.onBuild ?? (() => undefined));
-    }
-    const cfg = planConfig(spec, input, exists);
-    checkServicePort(cfg, gatewayPorts(paths));
+    const staged = stage(paths, spec, intent.version);
+    const cfg = await planDeploy(paths, spec, staged);
+    const text = renderFunctionConfig(cfg);
+    aboutToCommit(paths, intent, text);
     privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
-    writeFileAtomic(functionConfPath(paths, spec.name), renderFunctionConfig(cfg));
+    writeFileAtomic(functionConfPath(paths, spec.name), text);
+    committed = true;
     if (staged.version) switchVersion(paths, spec.name, staged.version);
     const report = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name] });
+    endDeploy(paths, intent);
     if (previous?.build !== undefined && previous.image !== undefined && cfg.image !== undefined && cfg.image !== previous.image) await pruneImages(loadDockerSettings(paths).socketPath, spec.name, [cfg.image, previous.image]);
     const warnings = report.systemd === 'applied' ? unenforcedLimits(cfg, await userManagerControllers()) : [];
-    return { config: cfg, report, warnings };
+    return { config: cfg, report: { ...report, recovered: report.recovered ?? recovered }, warnings };
   } catch (e) {
-    if (staged.version) dropVersion(paths, spec.name, staged.version);
+    settleFailed(paths, intent, committed);
     throw e;
   }
+}
+
+// The config a deploy writes, from the staged code; an image built from that code comes before
+// anything is written: a failed build changes nothing.
+async function planDeploy(paths: Paths, spec: DeployRequest, staged: Staged): Promise<FunctionConfig> {
+  const exists = (file: string) => fs.existsSync(path.join(staged.codeDir, file));
+  const input = planInput(spec, staged.isDir, exists);
+  if (input.build !== undefined) {
+    const context = path.isAbsolute(String(input.build)) ? String(input.build) : path.join(staged.codeDir, String(input.build));
+    input.image = await buildImage(loadDockerSettings(paths).socketPath, spec.name, context, spec.onBuild ?? (() => undefined));
+  }
+  const cfg = planConfig(spec, input, exists);
+  checkServicePort(cfg, gatewayPorts(paths));
+  return cfg;
+}
+
+// A deploy that failed before its commit point is undone at once; after it, the intent is left
+// for the next command that touches units to finish (this process may live on: the API's).
+function settleFailed(paths: Paths, intent: Intent, committed: boolean): void {
+  if (committed) return abandonDeploy(paths, intent);
+  undoFiles(paths, intent);
+  endDeploy(paths, intent);
 }
 
 // The gateway's TCP ports (HTTP and HTTPS); none known when faass.conf is unreadable (the gateway

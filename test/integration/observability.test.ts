@@ -168,7 +168,7 @@ t.test('observability', async (t) => {
     t.equal(bad.code, 2, 'a call id that cannot be one: exit 2');
   });
 
-  t.test('status: a table at a glance, exit 1 while a unit has failed', async (t) => {
+  t.test('status: a table at a glance, exit 5 while a unit has failed', async (t) => {
     // The gateway adds its counts to the file every 2 s.
     await waitFor('the calls of the journal test in the counts', async () => /^noisy\s.*\s2\s+50\.0%/m.test((await sb.faassctl('status')).stdout), 30000);
     const ok = await sb.faassctl('status');
@@ -182,7 +182,7 @@ t.test('observability', async (t) => {
     t.equal((await request(sb.port, '/function/broken', { body: 'x' })).status, 502, 'a runner that cannot start: 502');
     await waitFor('the runner unit to fail', async () => (await sb.systemctl('is-failed', 'faass-fn-broken.service')).stdout.trim() === 'failed', 30000);
     const failed = await sb.faassctl('status');
-    t.equal(failed.code, 1, 'a failed unit: exit 1');
+    t.equal(failed.code, 5, 'a failed unit: exit 5');
     // Its socket may have failed too (the queued connection starts the unit again and again, to
     // its start limit); faass-revive then starts it again.
     t.match(failed.stdout, /^broken\s+function\s+(listening|failed|failed, reviving)\s+failed\s/m, 'its row says so');

@@ -50,7 +50,7 @@ t.test('units that fail', async (t) => {
     await waitFor('faassctl status to show it failed and waiting to be revived', async () => reviving.test((failedStatus = await sb.faassctl('status')).stdout), 60000).catch(() => undefined);
     await callers;
     t.pass('the socket failed under load');
-    t.equal(failedStatus.code, 1, 'faassctl status: exit 1 while it is failed');
+    t.equal(failedStatus.code, 5, 'faassctl status: exit 5 while it is failed');
     t.match(failedStatus.stdout, reviving, 'its row says it is failed and will be started again');
     t.match(result, /^(service-start-limit-hit|trigger-limit-hit)$/, `it failed on a limit (${result})`);
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { faassUnitOf, parseShow, renderTable, ago, brokenFunctions, socketColumn } from '../../src/faassctl/status';
+import { faassUnitOf, parseShow, renderTable, ago, brokenFunctions, socketColumn, BROKEN_EXIT } from '../../src/faassctl/status';
 import { renderTop } from '../../src/faassctl/top';
 
 const mine = '/user.slice/user-1000.slice/user@1000.service';
@@ -43,10 +43,19 @@ t.test('top: n/a where the machine gives no figure, - for idle functions', async
   t.match(text, /^n\/a: /m, 'and says why there is n/a');
 });
 
-t.test('status: a function is broken when its file does not parse or its socket does not listen', async (t) => {
-  const row = (name: string, kind: string, socket: string) => ({ name, kind, socket, process: 'idle', running: 0, calls: 0, errors: 0 });
-  t.same(brokenFunctions([row('a', 'function', 'listening'), row('b', 'function', 'inactive'), row('c', 'INVALID', 'listening'), row('d', 'service', 'failed'), row('e', 'function', 'missing')]), ['b (socket inactive)', 'c (its file does not parse)', 'd (socket failed)', 'e (socket missing)']);
+t.test('status: a line per broken function, what is wrong and the command that fixes it', async (t) => {
+  const row = (name: string, kind: string, socket: string, more: { failed?: string[]; interrupted?: boolean } = {}) => ({ name, kind, socket, process: 'idle', running: 0, calls: 0, errors: 0, ...more });
+  t.same(brokenFunctions([row('a', 'function', 'listening'), row('b', 'function', 'inactive'), row('c', 'INVALID', 'listening'), row('d', 'service', 'failed'), row('e', 'function', 'missing')]), [
+    'b: socket inactive; faassctl generate-units starts it again',
+    'c: its file does not parse; faassctl describe c says what is wrong, then fix the file or deploy it again',
+    'd: socket failed; faassctl generate-units starts it again',
+    'e: socket missing; faassctl generate-units starts it again',
+  ]);
   t.same(brokenFunctions([row('a', 'service', 'listening')]), [], 'none');
+  t.same(brokenFunctions([row('r', 'function', 'listening', { failed: ['runner'] })]), ['r: runner failed; faassctl logs r says why; faassctl generate-units starts it again'], 'a failed runner behind a listening socket');
+  t.same(brokenFunctions([row('s', 'service', 'listening', { failed: ['runner', 'app'] })]), ['s: runner failed, app failed; faassctl logs s says why; faassctl generate-units starts it again'], "a service's proxy and app");
+  t.same(brokenFunctions([row('k', 'function', 'inactive', { interrupted: true })]), ['k: socket inactive, a deploy of it was interrupted; faassctl generate-units finishes the deploy and starts it again'], 'a killed deploy');
+  t.equal(BROKEN_EXIT, 5, "the catalog's exit code of a function that does not answer");
 });
 
 t.test('status: a socket faass-revive looks after says so', async (t) => {
@@ -58,5 +67,5 @@ t.test('status: a socket faass-revive looks after says so', async (t) => {
   t.equal(socketColumn('listening', undefined, now), 'listening');
   const row = { name: 'a', kind: 'function', socket: 'failed', process: 'failed', running: 0, calls: 0, errors: 0, revive: { reviving: true } };
   t.match(renderTable([row], now), /^a\s+function\s+failed, reviving\s+failed\s/m, 'in the table');
-  t.same(brokenFunctions([row]), ['a (socket failed)'], 'and still broken until it listens');
+  t.same(brokenFunctions([row]), ['a: socket failed, reviving; faassctl generate-units starts it again'], 'and still broken until it listens');
 });

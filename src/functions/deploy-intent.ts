@@ -1,0 +1,131 @@
+// A deploy is crash-safe: before its first change it writes an intent file (fsync'd, renamed into
+// place), and removes it after its last. A command that touches units and finds the intent of a
+// deploy whose process is gone (SIGKILL, power loss) finishes it or undoes it (docs/DESIGN.md
+// "Crash-safe deploy"): the function is then either all there (file, code, units, socket enabled
+// and listening) or as it was before. The commit point is the function's file: written whole or
+// not at all (writeFileAtomic), so the intent records a digest of the text it is about to write.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { Paths, functionCodeDir, functionConfPath } from '../core/paths';
+import { readIfExists, writeFileAtomic } from '../core/fs-atomic';
+import { versionPath, versionsDir, switchVersion, dropVersion } from './code-versions';
+
+export interface Intent {
+  name: string;
+  pid: number;
+  start: string; // the process's start time (/proc/PID/stat field 22): a reused PID is not it
+  version: string | null; // the code version it stages, or null: the current code stays
+  config: string | null; // sha256 of the file it writes, once decided (null: not yet committed)
+}
+
+export const intentsDir = (paths: Paths) => path.join(paths.stateDir, 'deploying');
+const intentPath = (paths: Paths, name: string) => path.join(intentsDir(paths), `${name}.json`);
+export const digest = (text: string) => createHash('sha256').update(text).digest('hex');
+
+// A process's start time, or null when it is gone (or a zombie, dead but not yet reaped).
+export function processStart(pid: number): string | null {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ESRCH') return null;
+    throw e; // cannot tell: the deploy is left alone (fail closed)
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // the name may hold spaces and ')'
+  return fields[0] === 'Z' ? null : (fields[19] ?? null);
+}
+
+const write = (paths: Paths, intent: Intent) => writeFileAtomic(intentPath(paths, intent.name), JSON.stringify(intent) + '\n');
+
+export function beginDeploy(paths: Paths, name: string, version: string | null): Intent {
+  const intent: Intent = { name, pid: process.pid, start: processStart(process.pid) ?? '', version, config: null };
+  write(paths, intent);
+  return intent;
+}
+
+// Just before the commit point: what the function's file will hold.
+export function aboutToCommit(paths: Paths, intent: Intent, configText: string): void {
+  intent.config = digest(configText);
+  write(paths, intent);
+}
+
+// Removes the intent if it is still this one (a later deploy of the same name may have replaced it).
+export function endDeploy(paths: Paths, intent: Intent): void {
+  const now = readIntent(intentPath(paths, intent.name));
+  if (now && now.pid === intent.pid && now.start === intent.start && now.version === intent.version) fs.rmSync(intentPath(paths, intent.name), { force: true });
+}
+
+// A deploy that failed past its commit point in a process that lives on (the API's) hands its
+// intent to the next command: pid 0 is no process.
+export function abandonDeploy(paths: Paths, intent: Intent): void {
+  if (readIntent(intentPath(paths, intent.name))?.pid !== intent.pid) return;
+  write(paths, { ...intent, pid: 0, start: '' });
+}
+
+function readIntent(file: string): Intent | null {
+  const text = readIfExists(file);
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as Intent;
+    return typeof v.name === 'string' && Number.isInteger(v.pid) ? v : null;
+  } catch {
+    return null; // torn it cannot be (written atomically); another program's file is not ours
+  }
+}
+
+// Pure: finish (the function's file is the one the deploy wrote) or undo (it never got there).
+export function decide(intent: Intent, configText: string | null): 'finish' | 'undo' {
+  return intent.config !== null && configText !== null && digest(configText) === intent.config ? 'finish' : 'undo';
+}
+
+// Intents of deploys whose process is gone.
+export function interruptedDeploys(paths: Paths, started: (pid: number) => string | null = processStart): Intent[] {
+  let files: string[];
+  try {
+    files = fs.readdirSync(intentsDir(paths)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return files.map((f) => readIntent(path.join(intentsDir(paths), f))).filter((i): i is Intent => i !== null && gone(i, started));
+}
+
+function gone(intent: Intent, started: (pid: number) => string | null): boolean {
+  try {
+    return started(intent.pid) !== intent.start;
+  } catch {
+    return false; // cannot tell whether it still runs: left alone
+  }
+}
+
+// The file-level half of a recovery (the caller then applies units, enables and restarts the
+// finished ones, and calls endDeploy): idempotent, so a recovery killed in turn is done again.
+export function recoverFiles(paths: Paths, intent: Intent): 'finish' | 'undo' {
+  const verdict = decide(intent, readIfExists(functionConfPath(paths, intent.name)));
+  const version = intent.version;
+  if (verdict === 'finish') {
+    if (version !== null && fs.existsSync(versionPath(paths, intent.name, version)) && currentVersion(paths, intent.name) !== version) switchVersion(paths, intent.name, version);
+    return verdict;
+  }
+  undoFiles(paths, intent);
+  return verdict;
+}
+
+// Drops the code the deploy staged (unless it is the function's code now); a first deploy
+// undone leaves no directory behind.
+export function undoFiles(paths: Paths, intent: Intent): void {
+  const version = intent.version;
+  if (version !== null && currentVersion(paths, intent.name) !== version) {
+    dropVersion(paths, intent.name, version);
+    fs.rmSync(`${versionPath(paths, intent.name, version)}.tmp`, { recursive: true, force: true });
+  }
+  if (!fs.existsSync(functionCodeDir(paths, intent.name))) fs.rmSync(versionsDir(paths, intent.name), { recursive: true, force: true });
+}
+
+function currentVersion(paths: Paths, name: string): string | null {
+  try {
+    return path.basename(fs.readlinkSync(functionCodeDir(paths, name)));
+  } catch {
+    return null;
+  }
+}
