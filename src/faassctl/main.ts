@@ -32,6 +32,13 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+// yargs reads `deploy -echo` as the flags -e -c -h -o and then finds no NAME: say why.
+function dashHint(msg: string): string {
+  if (!/^Not enough non-option arguments/.test(msg ?? '')) return '';
+  const dashed = hideBin(process.argv).find((a) => /^-[^-]./.test(a));
+  return dashed ? ` (${JSON.stringify(dashed)} was read as options: a name starts with a letter or digit)` : '';
+}
+
 const cli = new Cli(resolvePaths());
 const parser: Argv<Global> = yargs(hideBin(process.argv))
   .scriptName('faassctl')
@@ -46,7 +53,7 @@ COMMANDS.reduce((y, register) => register(y, cli), parser)
   .alias('help', 'h')
   .version(false)
   .fail((msg, err) => {
-    process.stderr.write(`faassctl: ${err ? err.message : msg}\n`);
+    process.stderr.write(`faassctl: ${err ? err.message : msg}${err ? '' : dashHint(msg)}\n`);
     process.exit(2);
   })
   .parse();

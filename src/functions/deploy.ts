@@ -10,7 +10,7 @@ import { functionUnitBase } from '../systemd/units';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
 import { fail, FaassError } from '../core/errors';
-import { validateName } from '../core/validate';
+import { validateName, refuseReservedName } from '../core/validate';
 import { managerReachable, systemctl } from '../systemd/systemctl';
 import { BuildEvent, buildImage, pruneImages } from '../docker/image-build';
 import { configuredEngine, removeFunctionContainers } from '../docker/engine';
@@ -61,6 +61,7 @@ function stage(paths: Paths, spec: DeploySpec, version: string | null): Staged {
 // one after it leaves the intent for the next command to finish.
 export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { reload?: boolean } = {}): Promise<{ config: FunctionConfig; report: ApplyReport; warnings: string[] }> {
   validateName(spec.name);
+  if (!fs.existsSync(functionConfPath(paths, spec.name))) refuseReservedName(spec.name);
   checkSpec(spec); // before touching anything
   // A deploy of the same name killed before must not be overwritten half-done.
   const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: opts.reload ?? true })).recovered : undefined;

@@ -12,7 +12,9 @@ t.test('bad input', async (t) => {
   t.test('faassctl refuses bad deploys with one line and an exit code, writing nothing', async (t) => {
     const cases: [string[], RegExp, number][] = [
       [['deploy', 'Bad_Name', '--command', 'cat'], /Invalid function name "Bad_Name": .*\(FAASS_E_NAME_INVALID\)/, 2],
-      [['deploy', '-leading', '--command', 'cat'], /Not enough non-option arguments/, 2], // read as an option, so no name is left
+      [['deploy', '-leading', '--command', 'cat'], /Not enough non-option arguments: got 0, need at least 1 \("-leading" was read as options: a name starts with a letter or digit\)/, 2], // read as an option, so no name is left
+      [['deploy', 'gateway', '--command', 'cat'], /Function name "gateway" is reserved: faassctl logs gateway shows faass's own gateway journal; choose another name .*\(FAASS_E_NAME_INVALID\)/, 2],
+      [['deploy', 'api', '--command', 'cat'], /Function name "api" is reserved/, 2],
       [['deploy', 'a'.repeat(64), '--command', 'cat'], /Invalid function name "a{64}": use 1-63 .*\(FAASS_E_NAME_INVALID\)/, 2],
       [['deploy', 'nofile', '--runtime', 'node', '--from-file', '/nonexistent/handler.js'], /Cannot read \/nonexistent\/handler\.js: no such file .*\(FAASS_E_FILE_MISSING\)/, 2],
       [['deploy', 'ruby', '--runtime', 'ruby', '--command', 'cat'], /Unknown runtime "ruby": .*\(FAASS_E_RUNTIME_UNKNOWN\)/, 2],
