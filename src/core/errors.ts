@@ -39,6 +39,7 @@ export const ERRORS = {
   FAASS_E_GATEWAY_UNREACHABLE: { status: 502, exit: 5, summary: 'faassctl cannot connect to the gateway (or does not trust its certificate)' },
   FAASS_E_SYSTEMD_UNREACHABLE: { status: 503, exit: 6, summary: 'no systemd user manager is reachable' },
   FAASS_E_SYSTEMD_FAILED: { status: 500, exit: 6, summary: 'a systemctl call failed' },
+  FAASS_E_JOURNAL_UNREADABLE: { status: 503, exit: 6, summary: 'journalctl opened no journal file: the journal is not kept, or this user may not read it' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

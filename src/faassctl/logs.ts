@@ -14,18 +14,32 @@ export function logs(name: string, a: { follow?: boolean; lines?: number; priori
   if (!isFaassLogName(name)) validateName(name);
   if (a.call !== undefined && !isValidCallId(a.call)) fail('FAASS_E_USAGE', `Invalid call id ${JSON.stringify(a.call.slice(0, 80))}: letters, digits and . _ : - (as in X-Call-Id)`);
   const args = ['--no-pager', '-o', 'short-iso', ...journalMatch(name, process.getuid?.() ?? 0, a.call)];
+  if (a.lines !== undefined && !(Number.isInteger(a.lines) && a.lines >= 0)) fail('FAASS_E_USAGE', `Invalid --lines ${JSON.stringify(String(a.lines))}: expected a whole number`);
   if (a.follow) args.push('-f');
   if (a.lines !== undefined) args.push('-n', String(a.lines));
   if (a.priority) args.push('-p', a.priority);
   if (a.since) args.push('--since', a.since);
   return new Promise((resolve, reject) => {
-    const child = spawn('journalctl', args, { stdio: 'inherit' });
+    // stderr is read, not inherited: journalctl says it opened no journal file on stderr and
+    // exits 0, and a user would take the empty output for a function that logged nothing.
+    const child = spawn('journalctl', args, { stdio: ['inherit', 'inherit', 'pipe'] });
+    let unreadable = false;
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (NO_JOURNAL.test(d)) unreadable = true;
+      else process.stderr.write(d);
+    });
     child.on('error', (e) => {
       reject(new FaassError('FAASS_E_SYSTEMD_UNREACHABLE', `Cannot run journalctl: ${e.message}`));
     });
-    child.on('exit', (code) => resolve(code ?? 1));
+    child.on('close', (code) => {
+      if (unreadable) reject(new FaassError('FAASS_E_JOURNAL_UNREADABLE', `Cannot read the journal of ${name}: journalctl opened no journal file (is journald keeping this user's journal, Storage= in journald.conf(5)? may this user read it: the systemd-journal group?)`));
+      else resolve(code ?? 1);
+    });
   });
 }
+
+const NO_JOURNAL = /No journal files were (opened|found)/;
 
 export const register: Register = (y, cli) =>
   y.command(
@@ -33,11 +47,11 @@ export const register: Register = (y, cli) =>
     'journal of a function (or "gateway", "api")',
     (y) =>
       y
-        .positional('name', { type: 'string', demandOption: true })
-        .option('follow', { alias: 'f', type: 'boolean' })
-        .option('lines', { alias: 'n', type: 'number' })
-        .option('priority', { alias: 'p', type: 'string' })
-        .option('since', { type: 'string' })
+        .positional('name', { type: 'string', demandOption: true, describe: 'a function, or gateway, or api' })
+        .option('follow', { alias: 'f', type: 'boolean', describe: 'keep printing new lines as they come (journalctl -f)' })
+        .option('lines', { alias: 'n', type: 'number', describe: 'only the last N lines' })
+        .option('priority', { alias: 'p', type: 'string', describe: 'only lines of this priority or more urgent: err, warning, info, debug (journalctl -p)' })
+        .option('since', { type: 'string', describe: 'only lines since: "10 min ago", "today", "2026-12-01 09:00" (journalctl --since)' })
         .option('call', { type: 'string', describe: "one call's lines: its X-Call-Id (returned with every answer)" }),
     (a) => cli.local(a, 'logs', () => logs(a.name, a)),
   );
