@@ -21,6 +21,7 @@ export class ContainerApp implements App {
   constructor(
     private readonly cfg: FunctionConfig,
     private readonly socketPath: string,
+    private readonly install: string, // names.ts installId
   ) {
     this.engine = new EngineApi(socketPath);
     this.exited = new Promise((r) => (this.resolveExit = r));
@@ -35,7 +36,7 @@ export class ContainerApp implements App {
   }
 
   async start(): Promise<void> {
-    const opts = containerSpec(this.cfg, { kind: 'service' });
+    const opts = containerSpec(this.cfg, { kind: 'service', install: this.install });
     const info = await this.engine.inspect(this.containerName);
     if (info && info.Config.Labels?.[DEFINITION_LABEL] === opts.Labels?.[DEFINITION_LABEL]) {
       if (!info.State.Running) await this.engine.start(this.containerName);

@@ -8,6 +8,7 @@ import { Paths, resolvePaths, functionCodeDir, serviceFailurePath, serviceAppSoc
 import { writeFileAtomic } from '../core/fs-atomic';
 import { FunctionConfig, loadFunctionConfig } from '../functions/function-config';
 import { DockerSettings, Settings, loadDockerSettings, loadSettings } from '../core/settings';
+import { installId } from '../docker/names';
 import { FaassError, isBroken } from '../core/errors';
 import { BROKEN_LIFETIME } from '../systemd/activation';
 import { notify } from '../systemd/notify';
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
   if (cfg.kind !== 'service' || cfg.port === undefined) throw new FaassError('FAASS_E_CONFIG_INVALID', `${cfg.name} is not a service (kind=service with a port)`);
   // Container apps' code is loaded only for them (dockerode, when a container must be created, costs ~200 ms).
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const app: App = cfg.runtime === 'docker' ? new (require('./container-app') as typeof import('./container-app')).ContainerApp(cfg, docker.socketPath) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
+  const app: App = cfg.runtime === 'docker' ? new (require('./container-app') as typeof import('./container-app')).ContainerApp(cfg, docker.socketPath, installId(paths.configDir)) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
   const accounting = gw.metrics ? new ProcessAccounting(paths, 'app', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}-app.service`) : null;
   const proxyd = values['forward-with'];
   const forwarder = proxyd ? new Forwarder(serviceAppSocket(paths, cfg.name), cfg.port, proxyd) : null;

@@ -1,35 +1,93 @@
 // The one container spec of faass (pure: config in, Engine API create options out), for both
 // kinds of container: a fresh one per call of a docker function, and the long-lived one of a
-// container service. Shared: image, command, env, the faass.function label, the sandbox (no
+// container service. Shared: image, command, env, the labels (function, install), the sandbox (no
 // capabilities, no-new-privileges, a 64M tmpfs /tmp) and the limits (memory, pids, CPU).
 // What differs, and why, is in containerSpec's one switch.
 import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
-import { FunctionConfig } from '../functions/function-config';
+import type { FunctionConfig } from '../functions/function-config';
 import { splitCommand } from '../functions/command-line';
-import { LABEL, DEFINITION_LABEL, serviceContainerName } from './names';
+import { LABEL, INSTALL_LABEL, CALL_LABEL, DEFINITION_LABEL, serviceContainerName } from './names';
 
-export const DEFAULT_MEMORY = 512 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+// A function's limits (memory_max, tasks_max, cpu_quota) bound the function as a whole, whatever
+// runs it. A service is one container: it gets them. A function's calls run in at most `workers`
+// containers at once (the runner queues the rest), and each gets an equal share: the sum never
+// exceeds the function's limit. Without memory_max or tasks_max a function may use
+// DEFAULT_FUNCTION_* in all (at the default workers=4, what a container got before: 512M, 256
+// pids), a service DEFAULT_*; without cpu_quota, neither has a CPU limit.
+export const DEFAULT_MEMORY = 512 * MiB;
 export const DEFAULT_PIDS = 256;
+export const DEFAULT_FUNCTION_MEMORY = 2048 * MiB;
+export const DEFAULT_FUNCTION_PIDS = 1024;
+// The least share a call's container may get; a deploy that would give less is refused
+// (shareProblem). The engine refuses under 6M of memory; a shell and its command need a few
+// pids (sh -c 'a | b': 3); 1% of a CPU is the engine's least (NanoCpus 1e7).
+export const MIN_CONTAINER_MEMORY = 16 * MiB;
+export const MIN_CONTAINER_PIDS = 4;
+export const MIN_CONTAINER_CPU = 1;
 
-// One call's container: its id (label faass.call) and the call's environment.
-export type ContainerUse = { kind: 'call'; callId: string; env: Record<string, string> } | { kind: 'service' };
+// One call's container: its id (label faass.call) and the call's environment. install: the
+// install's id (names.ts), on every container.
+export type ContainerUse = { kind: 'call'; install: string; callId: string; env: Record<string, string> } | { kind: 'service'; install: string };
 
-export const memoryLimit = (cfg: FunctionConfig): number => (cfg.memoryMax !== undefined ? Number(cfg.memoryMax) : DEFAULT_MEMORY);
+interface Limits {
+  memory: number; // bytes
+  pids: number;
+  cpu?: number; // percent of one CPU
+}
+
+// What the function may use in all.
+export function functionLimits(cfg: FunctionConfig): Limits {
+  const calls = cfg.kind === 'function';
+  return {
+    memory: cfg.memoryMax !== undefined ? Number(cfg.memoryMax) : calls ? DEFAULT_FUNCTION_MEMORY : DEFAULT_MEMORY,
+    pids: cfg.tasksMax ?? (calls ? DEFAULT_FUNCTION_PIDS : DEFAULT_PIDS),
+    cpu: cfg.cpuQuota,
+  };
+}
+
+// What one of its containers gets: all of it for a service, a share for a call. Memory is
+// rounded down to whole pages (the kernel would round up), so shares never add up to more.
+export function containerLimits(cfg: FunctionConfig): Limits {
+  const all = functionLimits(cfg);
+  if (cfg.kind === 'service') return all;
+  const n = cfg.workers;
+  return { memory: Math.floor(all.memory / n / 4096) * 4096, pids: Math.floor(all.pids / n), cpu: all.cpu === undefined ? undefined : all.cpu / n };
+}
+
+export const memoryLimit = (cfg: FunctionConfig): number => containerLimits(cfg).memory;
+
+export const mib = (bytes: number): string => `${Number((bytes / MiB).toFixed(1))}M`;
+
+// Why a container function's limits cannot be shared among its containers, or null.
+export function shareProblem(cfg: FunctionConfig): string | null {
+  if (cfg.runtime !== 'docker' || cfg.kind !== 'function') return null;
+  const all = functionLimits(cfg);
+  const each = containerLimits(cfg);
+  const by = `shared by workers=${cfg.workers} containers leaves`;
+  const dflt = (set: unknown) => (set === undefined ? ' (the default)' : '');
+  if (each.memory < MIN_CONTAINER_MEMORY) return `memory_max=${mib(all.memory)}${dflt(cfg.memoryMax)} ${by} ${mib(each.memory)} each, below the ${mib(MIN_CONTAINER_MEMORY)} a container needs: raise memory_max or lower workers`;
+  if (each.pids < MIN_CONTAINER_PIDS) return `tasks_max=${all.pids}${dflt(cfg.tasksMax)} ${by} ${each.pids} each, below the ${MIN_CONTAINER_PIDS} a container needs: raise tasks_max or lower workers`;
+  if (each.cpu !== undefined && each.cpu < MIN_CONTAINER_CPU) return `cpu_quota=${all.cpu} ${by} ${Number(each.cpu.toFixed(2))}% of a CPU each, below the engine's least, ${MIN_CONTAINER_CPU}%: raise cpu_quota or lower workers`;
+  return null;
+}
 
 function limits(cfg: FunctionConfig): Docker.HostConfig {
+  const own = containerLimits(cfg);
   return {
     Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
     SecurityOpt: ['no-new-privileges'],
     CapDrop: ['ALL'],
-    Memory: memoryLimit(cfg),
+    Memory: own.memory,
     // No swap (MemorySwap, memory plus swap, equal to Memory), for calls and services alike.
     // Given Memory alone, the engine allows as much swap again on a host that has swap: a
     // container over memory_max would crawl, swapping, into its timeout instead of being
     // OOM-killed and reported as out of memory, and memory_max would not mean what it says.
-    MemorySwap: memoryLimit(cfg),
-    PidsLimit: cfg.tasksMax ?? DEFAULT_PIDS,
-    NanoCpus: cfg.cpuQuota !== undefined ? cfg.cpuQuota * 1e7 : undefined, // cpu_quota is in % of one CPU
+    MemorySwap: own.memory,
+    PidsLimit: own.pids,
+    NanoCpus: own.cpu !== undefined ? Math.floor(own.cpu * 1e7) : undefined, // cpu_quota is in % of one CPU
   };
 }
 
@@ -52,11 +110,11 @@ export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.Co
         StdinOnce: true,
         Tty: false,
         NetworkDisabled: cfg.network === 'none',
-        Labels: { [LABEL]: cfg.name, 'faass.call': use.callId },
+        Labels: { [LABEL]: cfg.name, [INSTALL_LABEL]: use.install, [CALL_LABEL]: use.callId },
         HostConfig: { NetworkMode: cfg.network, ReadonlyRootfs: true, ...limits(cfg) },
       };
     case 'service':
-      return serviceSpec(cfg, Cmd, limits(cfg));
+      return serviceSpec(cfg, use.install, Cmd, limits(cfg));
   }
 }
 
@@ -64,7 +122,7 @@ export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.Co
 // from a bridge network (the app then listens on 0.0.0.0:PORT inside). Its root stays writable
 // (an app may keep state in its container across idle stops). Labelled with a hash of these
 // options: a change of any of them recreates the container.
-function serviceSpec(cfg: FunctionConfig, Cmd: string[] | undefined, hostLimits: Docker.HostConfig): Docker.ContainerCreateOptions {
+function serviceSpec(cfg: FunctionConfig, install: string, Cmd: string[] | undefined, hostLimits: Docker.HostConfig): Docker.ContainerCreateOptions {
   const port = `${cfg.port}/tcp`;
   const bridge = cfg.network === 'bridge';
   const opts: Docker.ContainerCreateOptions = {
@@ -72,7 +130,7 @@ function serviceSpec(cfg: FunctionConfig, Cmd: string[] | undefined, hostLimits:
     Image: cfg.image,
     Cmd,
     Env: envList({ ...cfg.env, PORT: String(cfg.port) }),
-    Labels: { [LABEL]: cfg.name },
+    Labels: { [LABEL]: cfg.name, [INSTALL_LABEL]: install },
     ExposedPorts: bridge ? { [port]: {} } : undefined,
     HostConfig: {
       // An init as PID 1: an app that is PID 1 ignores SIGTERM, and every idle stop would

@@ -1,5 +1,6 @@
 // The Docker Engine API calls a service's container needs on every cold start (inspect, start,
-// wait, stop) and the removal of one that would not stop, on node:http over the engine's unix
+// wait, stop), the removal of one that would not stop, and the listing by label that a
+// function unit's ExecStopPost= removes its calls' containers with (runner/reap.ts), on node:http over the engine's unix
 // socket. dockerode does these too, but loading it takes 140-200 ms here (ssh2, grpc-js,
 // protobufjs), most of a cold start's budget; creating a container, which happens only when a
 // definition changes, still goes through dockerode. API reference: https://docs.docker.com/reference/api/engine/
@@ -48,7 +49,8 @@ export class EngineApi {
         });
       });
       if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path}: no answer from the Docker engine within ${timeoutMs / 1000}s`)));
-      req.on('error', (e: NodeJS.ErrnoException) => reject(e.code ? new Error(`cannot reach the Docker engine at unix://${this.socketPath} (${e.code})`) : e));
+      // The errno code is kept (engine.ts unreachableCode tells an absent engine from a failing one).
+      req.on('error', (e: NodeJS.ErrnoException) => reject(e.code ? Object.assign(new Error(`cannot reach the Docker engine at unix://${this.socketPath} (${e.code})`), { code: e.code }) : e));
       req.end();
     });
   }
@@ -78,6 +80,13 @@ export class EngineApi {
     } catch (e) {
       if (!(e instanceof EngineError && e.statusCode === 404)) throw e;
     }
+  }
+
+  // Ids of every container (running or not) that carries all these labels (KEY or KEY=VALUE).
+  async list(labels: string[]): Promise<string[]> {
+    const filters = encodeURIComponent(JSON.stringify({ label: labels }));
+    const r = await this.call<{ Id: string }[]>('GET', `/containers/json?all=true&filters=${filters}`);
+    return (r.body ?? []).map((c) => c.Id);
   }
 
   // Resolves with the exit status once the container stops (a long poll).

@@ -4,7 +4,7 @@
 import type Docker from 'dockerode';
 import { Paths } from '../core/paths';
 import { loadDockerSettings } from '../core/settings';
-import { LABEL } from './names';
+import { functionFilter } from './names';
 
 export function engineClient(socketPath: string): Docker {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -23,11 +23,12 @@ export function unreachableCode(e: unknown): string | null {
   return code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' ? code : null;
 }
 
-// Removes every container of a function (label faass.function=NAME: a service's, leftovers of a
-// killed runner). Listing fails loudly; each removal that fails is reported in `failed` (the
-// caller decides whether a container that went meanwhile matters).
-export async function removeFunctionContainers(docker: Docker, name: string): Promise<{ found: number; failed: string[] }> {
-  const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL}=${name}`] } });
+// Removes every container of a function of this install (labels faass.install and
+// faass.function: a service's, leftovers of a killed runner); another install's are not touched.
+// Listing fails loudly; each removal that fails is reported in `failed` (the caller decides
+// whether a container that went meanwhile matters).
+export async function removeFunctionContainers(docker: Docker, install: string, name: string): Promise<{ found: number; failed: string[] }> {
+  const left = await docker.listContainers({ all: true, filters: { label: functionFilter(install, name) } });
   const failed: string[] = [];
   await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch((e: Error) => failed.push(`${c.Id.slice(0, 12)}: ${e.message}`))));
   return { found: left.length, failed };

@@ -14,6 +14,7 @@ import { validateName, refuseReservedName } from '../core/validate';
 import { managerReachable, systemctl } from '../systemd/systemctl';
 import { BuildEvent, buildImage, pruneImages } from '../docker/image-build';
 import { configuredEngine, removeFunctionContainers } from '../docker/engine';
+import { installId } from '../docker/names';
 import { DeploySpec, checkSpec, planInput, planConfig, carryAccess, checkServicePort } from './deploy-plan';
 import { stageCode, emptyVersion, versionPath, switchVersion, removeAllCode, newVersionId } from './code-versions';
 import { Intent, beginDeploy, aboutToCommit, endDeploy, abandonDeploy, undoFiles, interruptedDeploys } from './deploy-intent';
@@ -166,7 +167,7 @@ export async function deleteFunction(paths: Paths, name: string): Promise<Delete
   }
   const warnings: string[] = [];
   if (cfg?.runtime === 'docker') {
-    const removal = await removeFunctionContainers(configuredEngine(paths).docker, name).catch((e: Error) => ({ found: 0, failed: [e.message] }));
+    const removal = await removeFunctionContainers(configuredEngine(paths).docker, installId(paths.configDir), name).catch((e: Error) => ({ found: 0, failed: [e.message] }));
     for (const f of removal.failed) warnings.push(`Failed to remove a container of ${name} (${f})`);
   }
   if (cfg?.build !== undefined) await pruneImages(loadDockerSettings(paths).socketPath, name, []);

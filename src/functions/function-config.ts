@@ -3,6 +3,7 @@ import * as ini from 'ini';
 import { fail, brokenFile } from '../core/errors';
 import { Paths, functionConfPath } from '../core/paths';
 import { validateName, isValidName, invalidName, plainString, number, size, oneOf, boolean, timespan } from '../core/validate';
+import { shareProblem } from '../docker/container-spec';
 
 export const RUNTIMES = ['exec', 'node', 'python', 'docker'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
@@ -169,7 +170,7 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
   const kind = v.kind ?? 'function';
   checkKind(name, kind, runtime, v);
   const d = FUNCTION_DEFAULTS;
-  return Object.freeze({
+  const cfg: FunctionConfig = Object.freeze({
     name,
     kind,
     runtime,
@@ -198,6 +199,10 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     passAuthorization: v.pass_authorization ?? false,
     env: parseEnv(raw.env),
   });
+  // A container function's limits are shared among its containers (container-spec.ts).
+  const unshareable = shareProblem(cfg);
+  if (unshareable) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: ${unshareable}`);
+  return cfg;
 }
 
 export function parseFunctionConfig(name: string, text: string): FunctionConfig {

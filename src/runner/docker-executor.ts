@@ -6,32 +6,49 @@ import { log, errorMessage } from '../observe/log';
 import { Call, CallResult, Executor, watchdogEnv } from './call';
 import { parseFramed } from './framed';
 import { LineLogger } from './line-logger';
-import { containerSpec, memoryLimit } from '../docker/container-spec';
+import { Slots } from './slots';
+import { containerSpec, functionLimits, memoryLimit, mib } from '../docker/container-spec';
 import { engineClient, removeFunctionContainers, unreachableCode } from '../docker/engine';
 
 // The exec contract in a fresh container per call, through the Docker Engine API: created with
 // stdin open, attached, started, fed the body, waited for, removed. Locked down by default:
 // no network, read-only root with a tmpfs /tmp, no capabilities, no-new-privileges, limits.
+// At most cfg.workers containers at once, each with its share of the function's limits
+// (container-spec.ts); later calls wait their turn within their timeout.
 export class DockerExecutor implements Executor {
   private readonly docker: Docker;
+  private readonly slots: Slots;
+  private readonly running = new Set<Docker.Container>();
 
   constructor(
     private readonly cfg: FunctionConfig,
     socketPath: string,
+    private readonly install: string, // names.ts installId
   ) {
     this.docker = engineClient(socketPath);
+    this.slots = new Slots(cfg.workers);
   }
 
   describe(): string {
-    return `docker ${this.cfg.image}${this.cfg.command ? ' ' + JSON.stringify(this.cfg.command) : ''}, network ${this.cfg.network}`;
+    return `docker ${this.cfg.image}${this.cfg.command ? ' ' + JSON.stringify(this.cfg.command) : ''}, network ${this.cfg.network}, up to ${this.cfg.workers} containers at once`;
   }
 
   // Containers a previous runner of this function left (it was killed mid-call) are removed.
   async removeLeftovers(): Promise<number> {
-    return (await removeFunctionContainers(this.docker, this.cfg.name)).found; // one that went meanwhile does not matter
+    return (await removeFunctionContainers(this.docker, this.install, this.cfg.name)).found; // one that went meanwhile does not matter
   }
 
-  async close(): Promise<void> {}
+  // The runner exits: calls still waiting for a container get none, and the containers of calls
+  // still running (their callers gone, or the stop's grace over) are removed now, not left to
+  // run on with nobody to wait for them. The unit's ExecStopPost= (reap.ts) does the same after
+  // a runner that could not (SIGKILL).
+  async close(): Promise<void> {
+    this.slots.close(new FaassError('FAASS_E_RUNNER_STOPPED', `The runner of ${this.cfg.name} stopped before the call got a container`));
+    const left = [...this.running];
+    if (left.length === 0) return;
+    await Promise.all(left.map((c) => c.remove({ force: true }).catch((e) => log.warning(`Failed to remove container ${c.id.slice(0, 12)} of ${this.cfg.name} at exit: ${errorMessage(e)}`))));
+    log.notice(`Removed ${left.length} container(s) of calls of ${this.cfg.name} still running at exit`);
+  }
 
   private engineError(e: unknown): FaassError {
     const err = e as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string } };
@@ -43,21 +60,28 @@ export class DockerExecutor implements Executor {
 
   async invoke(call: Call): Promise<CallResult> {
     const cfg = this.cfg;
+    const deadline = Date.now() + cfg.timeout * 1000;
+    const release = await this.slots.acquire(cfg.timeout * 1000, () => new FaassError('FAASS_E_FUNCTION_TIMEOUT', `Function ${cfg.name} timed out after ${cfg.timeout}s waiting for a container: workers=${cfg.workers} ran at once all that time`));
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(containerSpec(this.cfg, { kind: 'call', callId: call.id, env: watchdogEnv(call) }));
+      container = await this.docker.createContainer(containerSpec(this.cfg, { kind: 'call', install: this.install, callId: call.id, env: watchdogEnv(call) }));
     } catch (e) {
+      release();
       throw this.engineError(e);
     }
-    // No container outlives its call: removed whatever happens below.
+    this.running.add(container);
+    // No container outlives its call: removed whatever happens below, and only then is its
+    // slot free (a slot is a share of the function's limits).
     try {
-      return await this.run(container, call);
+      return await this.run(container, call, deadline);
     } finally {
       await container.remove({ force: true }).catch((e) => log.warning(`Failed to remove container ${container.id.slice(0, 12)} of ${cfg.name}: ${errorMessage(e)}, ignoring`));
+      this.running.delete(container);
+      release();
     }
   }
 
-  private async run(container: Docker.Container, call: Call): Promise<CallResult> {
+  private async run(container: Docker.Container, call: Call, deadline: number): Promise<CallResult> {
     const cfg = this.cfg;
     const chunks: Buffer[] = [];
     let outBytes = 0;
@@ -92,7 +116,7 @@ export class DockerExecutor implements Executor {
     });
     stream.end(call.body);
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), cfg.timeout * 1000)));
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))));
     const outcome = await Promise.race([container.wait().then((r: { StatusCode: number }) => r.StatusCode), timeout]);
     clearTimeout(timer);
     if (outcome === 'timeout') throw new FaassError('FAASS_E_FUNCTION_TIMEOUT', `Function ${cfg.name} timed out after ${cfg.timeout}s; its container was killed`);
@@ -101,7 +125,7 @@ export class DockerExecutor implements Executor {
     if (tooMuch) throw new FaassError('FAASS_E_OUTPUT_TOO_LARGE', `Function ${cfg.name} wrote more than max_output=${cfg.maxOutput} bytes`);
     if (outcome !== 0) {
       const state = await container.inspect().then((i) => i.State, () => null);
-      const oom = state?.OOMKilled ? ` (out of memory: memory_max=${cfg.memoryMax ?? memoryLimit(cfg)})` : '';
+      const oom = state?.OOMKilled ? ` (out of memory: ${mib(memoryLimit(cfg))}, its container's share of memory_max=${mib(functionLimits(cfg).memory)} among workers=${cfg.workers})` : '';
       throw new FaassError('FAASS_E_FUNCTION_FAILED', `Function ${cfg.name} exited with status ${outcome}${oom}`);
     }
     const out = Buffer.concat(chunks);

@@ -16,6 +16,7 @@ import { StraySweeper } from './strays';
 import { CallRunner, connectionHandler, createExecutor, httpHandler } from './runner';
 import { ProcessAccounting } from '../observe/accounting';
 import { functionUnitBase } from '../systemd/units';
+import { installId } from '../docker/names';
 
 const USAGE = 'Usage: faass-runner --function NAME [--listen ADDRESS] [--idle SECONDS]; see faass-runner(8)';
 
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
   const codeDir = functionCodeDir(paths, cfg.name);
   // Worker threads share the process's working directory: make it the function's code.
   process.chdir(codeDir);
-  const executor = createExecutor(cfg, codeDir, docker);
+  const executor = createExecutor(cfg, codeDir, docker, installId(paths.configDir));
   if (cfg.runtime === 'docker') {
     const removed = await (executor as DockerExecutor).removeLeftovers().catch((e) => {
       log.warning(`Failed to look for leftover containers of ${cfg.name}: ${errorMessage(e)}, ignoring`);

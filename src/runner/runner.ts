@@ -14,7 +14,7 @@ import { WorkerPool } from './worker-pool';
 import { DockerSettings } from '../core/settings';
 
 // The closed set of runtimes, one switch.
-export function createExecutor(cfg: FunctionConfig, codeDir: string, docker: DockerSettings): Executor {
+export function createExecutor(cfg: FunctionConfig, codeDir: string, docker: DockerSettings, install: string): Executor {
   switch (cfg.runtime) {
     case 'exec':
       return new ExecExecutor(cfg, codeDir);
@@ -25,7 +25,7 @@ export function createExecutor(cfg: FunctionConfig, codeDir: string, docker: Doc
       // Loaded only for docker functions: dockerode and its dependencies cost ~200 ms at start.
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const { DockerExecutor } = require('./docker-executor') as typeof import('./docker-executor');
-      return new DockerExecutor(cfg, docker.socketPath);
+      return new DockerExecutor(cfg, docker.socketPath, install);
     }
   }
 }

@@ -203,7 +203,11 @@ export function renderFunctionSocket(cfg: FunctionConfig): string {
 // functions exhaust the host.
 export const DEFAULT_TASKS_MAX = 512;
 
+// A container function's or service's limits are its containers' (docker/container-spec.ts):
+// its unit holds faass's own runner or app, which gets the default, as a unit without limits
+// would (a node process under a function's memory_max=32M or tasks_max=8 would not run at all).
 function limits(cfg: FunctionConfig): (string | false)[] {
+  if (cfg.runtime === 'docker') return [`TasksMax=${DEFAULT_TASKS_MAX}`];
   return [cfg.memoryMax !== undefined && `MemoryMax=${cfg.memoryMax}`, `TasksMax=${cfg.tasksMax ?? DEFAULT_TASKS_MAX}`, cfg.cpuQuota !== undefined && `CPUQuota=${cfg.cpuQuota}%`];
 }
 
@@ -262,6 +266,9 @@ export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext): st
     Service: [
       'Type=notify',
       `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/runner/main.js`)} --function ${cfg.name}`,
+      // A container's processes are the engine's, not the unit's: whatever ends the runner
+      // (SIGKILL included), systemd runs this after it, and it removes the calls' containers.
+      cfg.runtime === 'docker' && `ExecStopPost=${quote(ctx.node)} ${quote(`${ctx.dist}/runner/reap.js`)} --function ${cfg.name}`,
       ...environment(ctx),
       // SIGTERM to the runner only: it lets running calls finish, then its children are killed.
       'KillMode=mixed',

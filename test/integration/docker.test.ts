@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { startEngine, BUSYBOX } from '../support/docker';
 import { buildFunctionConfig } from '../../src/functions/function-config';
 import { ContainerApp } from '../../src/app/container-app';
+import { installId } from '../../src/docker/names';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as http from 'node:http';
@@ -43,7 +44,7 @@ t.test('container functions', async (t) => {
     await deploy('dro', '--command', 'touch /tmp/ok && touch /etc/nope');
     const ro = await request(sb.port, '/function/dro');
     t.equal(ro.status, 500, 'the root filesystem is read-only (/tmp is writable)');
-    await deploy('dmem', '--command', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}', '--memory-max', '32M');
+    await deploy('dmem', '--command', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}', '--memory-max', '32M', '--workers', '1');
     const mem = await request(sb.port, '/function/dmem');
     t.equal(mem.status, 500, 'over its memory limit');
     t.match(mem.body, /out of memory/, 'says it ran out of memory');
@@ -75,7 +76,8 @@ t.test('container functions', async (t) => {
   });
 
   t.test('leftovers of a killed runner are removed at the next start', async (t) => {
-    const c = await engine.docker.createContainer({ Image: BUSYBOX, Cmd: ['sleep', '600'], Labels: { 'faass.function': 'dcat' } });
+    const install = installId(path.join(sb.env.XDG_CONFIG_HOME as string, 'faass')); // this sandbox's install
+    const c = await engine.docker.createContainer({ Image: BUSYBOX, Cmd: ['sleep', '600'], Labels: { 'faass.function': 'dcat', 'faass.install': install } });
     await c.start();
     await sb.systemctl('stop', 'faass-fn-dcat.service');
     t.equal(await engine.countContainers('dcat'), 1, 'a stray container is there');
@@ -194,7 +196,7 @@ t.test('container functions', async (t) => {
       fs.rmSync(dir, { recursive: true, force: true });
     });
     const cfg = buildFunctionConfig('drefuse', { kind: 'service', port: '9', runtime: 'docker', image: BUSYBOX, command: 'sleep 300' });
-    const app = new ContainerApp(cfg, socketPath);
+    const app = new ContainerApp(cfg, socketPath, 'test-install');
     await app.start();
     const id = (await engine.docker.getContainer('faass-svc-drefuse').inspect()).Id.slice(0, 12);
     const lines: string[] = [];

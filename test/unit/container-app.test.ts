@@ -11,7 +11,7 @@ import { ContainerApp } from '../../src/app/container-app';
 
 const ID = '0123456789abcdef0123456789abcdef';
 const cfg = buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'docker', image: 'busybox' });
-const definition = (containerSpec(cfg, { kind: 'service' }).Labels as Record<string, string>)['faass.definition'];
+const definition = (containerSpec(cfg, { kind: 'service', install: 'i-1' }).Labels as Record<string, string>)['faass.definition'];
 
 // The engine's side of the five calls faass-app makes on the common path, for one container
 // that exists stopped, with its current definition; `refuse` stops (or removals) fail with 500.
@@ -80,7 +80,7 @@ async function logLines(fn: () => Promise<void>): Promise<string[]> {
 
 t.test('the engine refuses the first stop: said once with the container id, tried again, stopped', async (t) => {
   const engine = await fakeEngine(t, { stops: 1, removals: 0 });
-  const app = new ContainerApp(cfg, engine.socketPath);
+  const app = new ContainerApp(cfg, engine.socketPath, 'i-1');
   await app.start();
   t.ok(engine.state.running, 'the container runs');
   const lines = await logLines(() => app.stop(10));
@@ -95,7 +95,7 @@ t.test('the engine refuses the first stop: said once with the container id, trie
 
 t.test('the engine refuses every stop: the container is killed and removed', async (t) => {
   const engine = await fakeEngine(t, { stops: Infinity, removals: 0 });
-  const app = new ContainerApp(cfg, engine.socketPath);
+  const app = new ContainerApp(cfg, engine.socketPath, 'i-1');
   await app.start();
   const lines = await logLines(() => app.stop(10));
   t.notOk(engine.state.running, 'no container is left running');
@@ -106,7 +106,7 @@ t.test('the engine refuses every stop: the container is killed and removed', asy
 
 t.test('the engine refuses the stops and the removal: the log says the container is left running', async (t) => {
   const engine = await fakeEngine(t, { stops: Infinity, removals: 1 });
-  const app = new ContainerApp(cfg, engine.socketPath);
+  const app = new ContainerApp(cfg, engine.socketPath, 'i-1');
   await app.start();
   const lines = await logLines(() => app.stop(10));
   t.ok(engine.state.running, 'the engine kept it running');

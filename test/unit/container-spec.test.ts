@@ -6,41 +6,68 @@ import { containerSpec } from '../../src/docker/container-spec';
 const MiB = 1024 * 1024;
 const fn = (extra: Record<string, unknown> = {}) => buildFunctionConfig('up', { runtime: 'docker', image: 'busybox', command: 'tr a-z A-Z', ...extra });
 const svc = (extra: Record<string, unknown> = {}) => buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'docker', image: 'busybox', ...extra });
-const call = { kind: 'call' as const, callId: 'c-1', env: { Http_Method: 'POST' } };
-const service = { kind: 'service' as const };
+const call = { kind: 'call' as const, install: 'i-1', callId: 'c-1', env: { Http_Method: 'POST' } };
+const service = { kind: 'service' as const, install: 'i-1' };
 
-t.test('both kinds: the same memory limit and no swap, by default and with memory_max', async (t) => {
+t.test('a service: the limits are its container\'s, 512M and no swap by default', async (t) => {
+  t.equal(containerSpec(svc(), service).HostConfig?.Memory, 512 * MiB, '512M by default');
+  t.equal(containerSpec(svc(), service).HostConfig?.MemorySwap, 512 * MiB, 'memory plus swap = memory, no swap');
+  const h = containerSpec(svc({ memory_max: '64M', tasks_max: '10', cpu_quota: '50' }), service).HostConfig ?? {};
+  t.equal(h.Memory, 64 * MiB, 'memory_max');
+  t.equal(h.MemorySwap, 64 * MiB, 'and no swap beyond it');
+  t.equal(h.PidsLimit, 10, 'tasks_max');
+  t.equal(h.NanoCpus, 0.5e9, 'cpu_quota=50 is half a CPU');
+  t.equal(containerSpec(svc(), service).HostConfig?.PidsLimit, 256, 'pids: 256 by default');
+  t.equal(containerSpec(svc(), service).HostConfig?.NanoCpus, undefined, 'no CPU limit unless cpu_quota says');
+});
+
+// Issue 11 item 21: a function's limits bound the function as a whole; at most `workers` of its
+// containers run at once, so each gets a share and the sum never exceeds the limit.
+t.test("a call: its share of the function's limits, the sum never more", async (t) => {
+  const h = containerSpec(fn({ memory_max: '64M', tasks_max: '16', cpu_quota: '40' }), call).HostConfig ?? {};
+  t.equal(h.Memory, 16 * MiB, 'memory_max=64M among workers=4: 16M each');
+  t.equal(h.MemorySwap, 16 * MiB, 'and no swap beyond it');
+  t.equal(h.PidsLimit, 4, 'tasks_max=16: 4 each');
+  t.equal(h.NanoCpus, 0.1e9, 'cpu_quota=40: 10% of a CPU each');
+  const odd = containerSpec(fn({ memory_max: '100M', tasks_max: '50', cpu_quota: '100', workers: '3' }), call).HostConfig ?? {};
+  t.ok((odd.Memory ?? 0) * 3 <= 100 * MiB && (odd.Memory ?? 0) % 4096 === 0, 'shares that do not divide evenly: whole pages, rounded down');
+  t.ok((odd.PidsLimit ?? 0) * 3 <= 50 && (odd.NanoCpus ?? 0) * 3 <= 1e9, 'pids and CPU rounded down too');
+  const d = containerSpec(fn(), call).HostConfig ?? {};
+  t.equal(d.Memory, 512 * MiB, 'by default 2G in all: 512M each at the default workers=4');
+  t.equal(d.PidsLimit, 256, 'and 1024 pids in all: 256 each');
+  t.equal(d.NanoCpus, undefined, 'no CPU limit unless cpu_quota says');
+  t.equal(containerSpec(fn({ workers: '8' }), call).HostConfig?.Memory, 256 * MiB, 'more workers, smaller shares of the default');
+});
+
+t.test('a share below what a container needs is refused at deploy, with why', async (t) => {
+  t.throws(() => fn({ memory_max: '64M', workers: '8' }), { code: 'FAASS_E_CONFIG_INVALID', message: 'Function up: memory_max=64M shared by workers=8 containers leaves 8M each, below the 16M a container needs: raise memory_max or lower workers' });
+  t.throws(() => fn({ workers: '256' }), { message: /memory_max=2048M \(the default\) shared by workers=256 containers leaves 8M each/ }, 'the default too');
+  t.throws(() => fn({ tasks_max: '10', workers: '4' }), { message: /tasks_max=10 shared by workers=4 containers leaves 2 each, below the 4 a container needs/ });
+  t.throws(() => fn({ cpu_quota: '3', workers: '4' }), { message: /cpu_quota=3 shared by workers=4 containers leaves 0.75% of a CPU each/ });
+  t.doesNotThrow(() => fn({ memory_max: '64M', tasks_max: '16', cpu_quota: '4' }), 'exactly the least share is enough');
+  t.doesNotThrow(() => svc({ memory_max: '16M', tasks_max: '4' }), 'a service is one container: nothing to share');
+  t.doesNotThrow(() => buildFunctionConfig('x', { runtime: 'exec', command: 'cat', memory_max: '8M', workers: '64' }), 'other runtimes: the unit holds the limit');
+});
+
+t.test('labels: the function, the install, the call', async (t) => {
+  const labels = containerSpec(fn(), call).Labels ?? {};
+  t.same(labels, { 'faass.function': 'up', 'faass.install': 'i-1', 'faass.call': 'c-1' });
+  const s = containerSpec(svc(), service).Labels ?? {};
+  t.equal(s['faass.function'], 'web');
+  t.equal(s['faass.install'], 'i-1', "a service's container: its install too");
+  t.equal(s['faass.call'], undefined, 'and no call');
+});
+
+t.test('both kinds: the same sandbox', async (t) => {
   for (const [what, spec] of [
     ['a call', containerSpec(fn(), call)],
     ['a service', containerSpec(svc(), service)],
-  ] as const) {
-    t.equal(spec.HostConfig?.Memory, 512 * MiB, `${what}: 512M by default`);
-    t.equal(spec.HostConfig?.MemorySwap, spec.HostConfig?.Memory, `${what}: memory plus swap = memory, no swap`);
-  }
-  for (const [what, spec] of [
-    ['a call', containerSpec(fn({ memory_max: '64M' }), call)],
-    ['a service', containerSpec(svc({ memory_max: '64M' }), service)],
-  ] as const) {
-    t.equal(spec.HostConfig?.Memory, 64 * MiB, `${what}: memory_max`);
-    t.equal(spec.HostConfig?.MemorySwap, 64 * MiB, `${what}: and no swap beyond it`);
-  }
-});
-
-t.test('both kinds: the same sandbox and limits', async (t) => {
-  for (const [what, name, spec] of [
-    ['a call', 'up', containerSpec(fn({ tasks_max: '10', cpu_quota: '50' }), call)],
-    ['a service', 'web', containerSpec(svc({ tasks_max: '10', cpu_quota: '50' }), service)],
   ] as const) {
     const h = spec.HostConfig ?? {};
     t.same(h.CapDrop, ['ALL'], `${what}: no capabilities`);
     t.same(h.SecurityOpt, ['no-new-privileges'], `${what}: no-new-privileges`);
     t.same(h.Tmpfs, { '/tmp': 'rw,nosuid,nodev,size=64m' }, `${what}: a 64M tmpfs /tmp`);
-    t.equal(h.PidsLimit, 10, `${what}: tasks_max`);
-    t.equal(h.NanoCpus, 0.5e9, `${what}: cpu_quota=50 is half a CPU`);
-    t.equal((spec.Labels ?? {})['faass.function'], name, `${what}: labelled with its function`);
   }
-  t.equal(containerSpec(fn(), call).HostConfig?.PidsLimit, 256, 'pids: 256 by default');
-  t.equal(containerSpec(svc(), service).HostConfig?.NanoCpus, undefined, 'no CPU limit unless cpu_quota says');
 });
 
 t.test('a call: no network, a read-only root, stdin attached, its call id and environment', async (t) => {

@@ -10,19 +10,19 @@ import { checkServicePort } from '../../src/functions/deploy-plan';
 const svc = (extra: Record<string, unknown> = {}) => buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'docker', image: 'busybox', ...extra });
 
 t.test('container options: host network by default, bridge publishes on loopback only', async (t) => {
-  const host = containerSpec(svc(), { kind: 'service' });
+  const host = containerSpec(svc(), { kind: 'service', install: 'i-1' });
   t.equal(host.HostConfig?.NetworkMode, 'host');
   t.equal(host.HostConfig?.PortBindings, undefined, 'nothing to publish on the host network');
   t.equal(host.name, 'faass-svc-web');
   t.ok(host.Env?.includes('PORT=9001'), 'the app is told its port');
-  const bridge = containerSpec(svc({ network: 'bridge' }), { kind: 'service' });
+  const bridge = containerSpec(svc({ network: 'bridge' }), { kind: 'service', install: 'i-1' });
   t.equal(bridge.HostConfig?.NetworkMode, 'bridge');
   t.same(bridge.ExposedPorts, { '9001/tcp': {} });
   t.same(bridge.HostConfig?.PortBindings, { '9001/tcp': [{ HostIp: '127.0.0.1', HostPort: '9001' }] }, 'published on 127.0.0.1, never on all addresses');
   const def = (o: typeof host) => (o.Labels as Record<string, string>)['faass.definition'];
   t.not(def(host), def(bridge), 'a network change is a new definition (the container is recreated)');
-  t.equal(def(containerSpec(svc(), { kind: 'service' })), def(host), 'the same config is the same definition (the container is reused)');
-  t.not(def(containerSpec(svc({ env: { A: '1' } }), { kind: 'service' })), def(host), 'so is an env change');
+  t.equal(def(containerSpec(svc(), { kind: 'service', install: 'i-1' })), def(host), 'the same config is the same definition (the container is reused)');
+  t.not(def(containerSpec(svc({ env: { A: '1' } }), { kind: 'service', install: 'i-1' })), def(host), 'so is an env change');
   t.throws(() => svc({ network: 'none' }), /network none would make the container unreachable/);
 });
 

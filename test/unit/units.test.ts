@@ -96,3 +96,15 @@ t.test('no container engine where deployed code runs: /run hidden, a configured 
   t.notMatch(render({ engine: '/home/u/docker.sock', engineExists: false })['faass-fn-hello.service'], /\/dev\/null/, 'when it exists: systemd fails a unit whose bind target is missing');
   t.notMatch(render({ engine: '/home/u/.rt/docker.sock', runtime: '/home/u/.rt' })['faass-fn-hello.service'], /TemporaryFileSystem=\/home\/u\/\.rt:ro\n.*\n?TemporaryFileSystem=\/home\/u\/\.rt:ro/, 'a rootless engine in the runtime directory: hidden with it, once');
 });
+
+// Issue 11 item 22: a container's processes are the engine's, not the unit's; whatever ends the
+// runner, the unit's stop removes its calls' containers.
+t.test("a container function's unit removes its calls' containers when it stops", async (t) => {
+  const docker = renderAllUnits(gw, [buildFunctionConfig('up', { runtime: 'docker', image: 'busybox', command: 'cat' })], ctx)['faass-fn-up.service'];
+  t.match(docker, /^ExecStopPost=\/usr\/bin\/node \/home\/u\/\.local\/lib\/faass\/dist\/runner\/reap\.js --function up$/m, 'ExecStopPost= runs even after a SIGKILL of the runner');
+  const limited = renderAllUnits(gw, [buildFunctionConfig('up', { runtime: 'docker', image: 'busybox', memory_max: '64M', tasks_max: '16', cpu_quota: '40' })], ctx)['faass-fn-up.service'];
+  t.notMatch(limited, /^(MemoryMax|CPUQuota)=/m, "the function's limits are its containers', not its runner's");
+  t.match(limited, /^TasksMax=512$/m, 'the runner gets the default');
+  const units = renderAllUnits(gw, fns, ctx);
+  for (const f of ['faass-fn-hello.service', 'faass-fn-resize.service', 'faass-fn-web-app.service']) t.notMatch(units[f], /ExecStopPost=/, `${f}: no containers, nothing to remove`);
+});
