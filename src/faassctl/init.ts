@@ -2,6 +2,8 @@
 import { Paths, gatewayConfPath } from '../core/paths';
 import { METRICS_ACCESS, readSettingsIni, readDockerIni, writeSettings } from '../core/settings';
 import { Register } from './cli';
+import { applyUnits } from '../functions/deploy';
+import { sayApplied } from './report';
 
 // Creates or updates faass.conf; keys not given keep their value.
 export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: string; dockerHost?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; metricsAccess?: string; logCalls?: boolean }): Promise<number> {
@@ -22,6 +24,9 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   else if (raw.idle === undefined) raw.idle = '10';
   writeSettings(paths, raw, docker); // checked whole before it is written: a bad input leaves the old file
   process.stdout.write(`Gateway settings in ${gatewayConfPath(paths)}: listen=${raw.listen} idle=${raw.idle}\n`);
+  // The units follow at once: the gateway's sockets (listen, tls_listen), and what every function
+  // unit hides of the container engine (units.ts noEngine).
+  sayApplied(await applyUnits(paths, { reload: true }), 'Units updated');
   return 0;
 }
 
