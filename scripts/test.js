@@ -1,9 +1,36 @@
-// Runs the tap suite, passes its output through, and ends with one plain summary line
-// ("N passed, N failed") that CI systems read; exits with tap's status.
+// Runs the tap suite over the tests compiled to dist-test/ (scripts/compile-tests.js), passes
+// its output through, and ends with one plain summary line ("N passed, N failed") that CI
+// systems read; exits with tap's status.
+//   node scripts/test.js [TAP-OPTION...] [test/DIR-OR-FILE.test.ts...]
+// Paths name the sources (none: every test/**/*.test.ts); any argument starting with "-" goes
+// to tap as is (give option values with "=", e.g. --jobs=2).
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
+const { compileTests, outputOf, ROOT } = require('./compile-tests');
 
-const tap = spawn(process.execPath, [path.join(__dirname, '..', 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...process.argv.slice(2)], { stdio: ['inherit', 'pipe', 'inherit'] });
+function selectTests(sources, paths) {
+  const tests = sources.filter((f) => f.startsWith(path.join(ROOT, 'test') + path.sep) && f.endsWith('.test.ts'));
+  if (paths.length === 0) return tests;
+  return paths.flatMap((p) => {
+    const abs = path.resolve(p);
+    const chosen = tests.filter((f) => f === abs || f.startsWith(abs + path.sep));
+    if (!fs.existsSync(abs) || chosen.length === 0) {
+      process.stderr.write(`test: no test files at ${p} (give test/... paths to .test.ts files or directories)\n`);
+      process.exit(2);
+    }
+    return chosen;
+  });
+}
+
+const args = process.argv.slice(2);
+const tests = selectTests(
+  compileTests(),
+  args.filter((a) => !a.startsWith('-')),
+);
+const tapArgs = [...args.filter((a) => a.startsWith('-')), ...tests.map((f) => path.relative(ROOT, outputOf(f)))];
+
+const tap = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...tapArgs], { cwd: ROOT, stdio: ['inherit', 'pipe', 'inherit'] });
 let tail = '';
 tap.stdout.on('data', (d) => {
   process.stdout.write(d);

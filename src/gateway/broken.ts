@@ -13,6 +13,7 @@ import { readSettingsIni } from '../core/settings';
 import { sendFaassError } from '../core/http-util';
 import { BROKEN_LIFETIME, InheritedFd, Lifecycle, listenOn } from '../systemd/activation';
 import { log } from '../observe/log';
+import { tlsServerOptions } from './tls-options';
 
 // An https socket speaks TLS to its clients even now, when the key pair named in faass.conf can
 // be read; else its clients get a handshake error (the journal says why).
@@ -21,7 +22,7 @@ function httpsServer(paths: Paths, opts: http.ServerOptions): http.Server | null
     const raw = readSettingsIni(paths);
     const cert = fs.readFileSync(String(raw.tls_cert));
     const key = fs.readFileSync(String(raw.tls_key));
-    return (require('node:https') as typeof import('node:https')).createServer({ ...opts, cert, key });
+    return (require('node:https') as typeof import('node:https')).createServer({ ...opts, ...tlsServerOptions({ cert, key }) });
   } catch {
     return null;
   }

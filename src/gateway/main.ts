@@ -14,6 +14,7 @@ import { continueWhenRead } from '../core/http-util';
 import { isPassive } from './route';
 import { ConnectionGuard, connectionBound, readDescriptorLimit } from './connections';
 import { serveBroken } from './broken';
+import { tlsServerOptions } from './tls-options';
 
 const USAGE = 'Usage: faass-gateway [--listen ADDRESS] [--idle SECONDS]; see faass-gateway(8)';
 
@@ -54,7 +55,7 @@ function configured(paths: Paths, fds: InheritedFd[], listen: string | undefined
     throw new FaassError('FAASS_E_CONFIG_BROKEN', `${conf}: cannot read the TLS key pair (tls_cert, tls_key): ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`);
   }
   try {
-    (require('node:tls') as typeof import('node:tls')).createSecureContext(tls);
+    (require('node:tls') as typeof import('node:tls')).createSecureContext(tlsServerOptions(tls));
   } catch (e) {
     throw new FaassError('FAASS_E_CONFIG_BROKEN', `${conf}: invalid TLS key pair (tls_cert, tls_key): ${errorMessage(e)}`);
   }
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
   const opts = { keepAliveTimeout: keepAlive, headersTimeout: cfg.headersTimeout * 1000, requestTimeout: Math.max(cfg.timeout + 30, cfg.headersTimeout) * 1000, connectionsCheckingInterval: 1000 };
   for (const { target, name } of targets) {
     // node:https (and tls) only when used: loading them costs every cold start.
-    const server = name === 'https' && tls ? (require('node:https') as typeof import('node:https')).createServer({ ...opts, cert: tls.cert, key: tls.key }) : http.createServer(opts);
+    const server = name === 'https' && tls ? (require('node:https') as typeof import('node:https')).createServer({ ...opts, ...tlsServerOptions(tls) }) : http.createServer(opts);
     lifecycle.track(server);
     lifecycle.trackHttp(server);
     guard.track(server);

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as https from 'node:https';
 import * as http from 'node:http';
+import * as tls from 'node:tls';
 import { startSandbox, setupGateway, request, freePort } from '../support/sandbox';
 
 function httpsGet(port: number, urlPath: string, ca: Buffer, body = 'x'): Promise<{ status: number; body: string }> {
@@ -16,6 +17,18 @@ function httpsGet(port: number, urlPath: string, ca: Buffer, body = 'x'): Promis
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+// The suite a TLS 1.2 client offering only `ciphers` agrees on, or the handshake's error.
+function tls12Handshake(port: number, ciphers: string, ca: Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost', maxVersion: 'TLSv1.2', ciphers });
+    s.once('secureConnect', () => {
+      resolve(s.getCipher().name);
+      s.destroy();
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code ?? e.message}`));
   });
 }
 
@@ -42,6 +55,11 @@ t.test('TLS', async (t) => {
     );
     t.not(plain, 200, `plain HTTP is off on it (${plain})`);
     await t.rejects(httpsGet(sb.port, '/healthz', Buffer.from('')), 'an unverified certificate is refused by a strict client');
+  });
+
+  t.test('TLS 1.2: only suites with forward secrecy and authenticated encryption', async (t) => {
+    for (const suite of ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256']) t.match(await tls12Handshake(sb.port, suite, ca), /^error .*SSL/, `a client offering only ${suite} (CBC) is refused`);
+    t.equal(await tls12Handshake(sb.port, 'ECDHE-ECDSA-AES128-GCM-SHA256', ca), 'ECDHE-ECDSA-AES128-GCM-SHA256', 'one offering ECDHE-ECDSA-AES128-GCM-SHA256 is served');
   });
 
   t.test('HTTPS on a second socket, HTTP redirected', async (t) => {

@@ -1,7 +1,9 @@
 // Typed view of docker-engine.js (shared with bench/).
 import type Docker from 'dockerode';
+import * as path from 'node:path';
+import { ROOT } from './root';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const engine = require('./docker-engine.js') as {
+const engine = require(path.join(ROOT, 'test', 'support', 'docker-engine.js')) as {
   startEngine(onTeardown: (f: () => Promise<void>) => void): Promise<Engine>;
   BUSYBOX: string;
 };

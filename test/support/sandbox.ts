@@ -3,8 +3,9 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as http from 'node:http';
+import { ROOT } from './root';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+export { ROOT };
 export const FAASSCTL = path.join(ROOT, 'dist', 'faassctl', 'main.js');
 
 export interface Run {
@@ -25,7 +26,7 @@ export interface Sandbox {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const manager = require('./user-manager.js') as {
+const manager = require(path.join(ROOT, 'test', 'support', 'user-manager.js')) as {
   startUserManager(prefix: string, user?: string): { dir: string; env: NodeJS.ProcessEnv; as: string[]; stop(): void };
   freePort(): Promise<number>;
 };

@@ -8,8 +8,9 @@ import { CallRunner } from '../../src/runner/runner';
 import { WorkerPool } from '../../src/runner/worker-pool';
 import { processTransport, Transport, TransportEvents } from '../../src/runner/worker-transport';
 import { CallResult, Executor } from '../../src/runner/call';
+import { ROOT } from '../support/root';
 
-const PYTHON_WORKER = path.join(__dirname, '../../src/runner/workers/python-worker.py');
+const PYTHON_WORKER = path.join(ROOT, 'src/runner/workers/python-worker.py');
 
 // The log lines written while fn runs (no journal here: log.ts writes "PRIORITY: message" to stderr).
 async function logLines<T>(fn: () => Promise<T>): Promise<{ lines: string[]; value: T }> {

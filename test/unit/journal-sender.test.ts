@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { once } from 'node:events';
 import { BoundedQueue } from '../../src/observe/bounded-queue';
 import { DatagramSocket, JournalSender, SendResult, journalEntry, unixDatagramSocket } from '../../src/observe/journal-sender';
+import { ROOT } from '../support/root';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -106,7 +107,7 @@ t.test('the real socket never blocks while its receiver is stopped', async (t) =
   const receiver = spawn(
     process.execPath,
     ['-e', `const s = require('unix-dgram').createSocket('unix_dgram'); let n = 0, want = Infinity; const tell = () => n >= want && process.stdout.write(n + '\\n'); s.on('message', () => (n++, tell())); s.bind(${JSON.stringify(sock)}); process.stdout.write('ready\\n'); process.stdin.on('data', (d) => ((want = Number(d)), tell()));`],
-    { cwd: path.resolve(__dirname, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] },
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   t.teardown(() => {
     receiver.kill('SIGCONT');

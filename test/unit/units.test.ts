@@ -7,8 +7,9 @@ import { renderAllUnits, quote, MARKER, UnitContext } from '../../src/systemd/un
 import { buildSettings } from '../../src/core/settings';
 import { applyUnitFiles } from '../../src/systemd/unit-files';
 import { buildFunctionConfig } from '../../src/functions/function-config';
+import { ROOT } from '../support/root';
 
-const GOLDEN = path.join(__dirname, '..', 'golden');
+const GOLDEN = path.join(ROOT, 'test', 'golden');
 const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', proxyd: '/usr/lib/systemd/systemd-socket-proxyd', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' }, engine: '/var/run/docker.sock' };
 const gw = buildSettings({ listen: '127.0.0.1:8080', idle: '10' });
 const fns = [

@@ -14,10 +14,11 @@ import { buildFunctionConfig } from '../../src/functions/function-config';
 import { FaassError } from '../../src/core/errors';
 import { Call } from '../../src/runner/call';
 import { within } from '../support/within';
+import { ROOT } from '../support/root';
 
 t.setTimeout(120_000);
 
-const WORKERS = path.join(__dirname, '../../src/runner/workers');
+const WORKERS = path.join(ROOT, 'src/runner/workers');
 
 // Polls a condition the test cannot wait for as an event (a process gone, a log line written).
 async function until(what: string, cond: () => boolean, ms = 20_000): Promise<boolean> {
