@@ -73,7 +73,9 @@ async function main(): Promise<void> {
   });
   const httpServer = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 10000, requestTimeout: 0 }, httpHandler(calls));
   lifecycle.trackHttp(httpServer);
-  const server = net.createServer(connectionHandler(calls, lifecycle, httpServer));
+  // Half-open connections: a stop half-closes a faass-rpc connection and reads on until the
+  // gateway has read every answer (activation.ts closeDone); http.Server expects them too.
+  const server = net.createServer({ allowHalfOpen: true }, connectionHandler(calls, lifecycle, httpServer));
   lifecycle.track(server);
   await listenOn(server, target);
   lifecycle.ready();

@@ -154,6 +154,9 @@ function serveRpc(socket: net.Socket, calls: CallRunner, lifecycle: Lifecycle): 
     });
   });
   socket.on('error', () => socket.destroy());
+  // The gateway's end (its idle close, or its answer to ours): end ours too (the server allows
+  // half-open connections, main.ts), once what is written has gone.
+  socket.on('end', () => socket.end());
 }
 
 // One listening socket, two protocols: faass-rpc (starts with a NUL byte) from the gateway, HTTP
@@ -163,7 +166,12 @@ export function connectionHandler(calls: CallRunner, lifecycle: Lifecycle, httpS
     // A connection that never says anything would keep the runner from ever going idle.
     const silent = setTimeout(() => socket.destroy(), 10000);
     socket.once('close', () => clearTimeout(silent));
+    let spoke = false;
+    socket.once('end', () => {
+      if (!spoke) socket.end(); // ended before it said anything
+    });
     socket.once('data', (first: Buffer) => {
+      spoke = true;
       clearTimeout(silent);
       socket.pause();
       socket.unshift(first);

@@ -53,7 +53,20 @@ export function listenOn(server: net.Server, target: { fd: number } | Address): 
   });
 }
 
-type TrackedSocket = net.Socket & { faassServed?: number; faassInflight?: number; faassActive?: boolean; faassPassive?: boolean };
+// faassRpc: a faass-rpc connection (markRetrying), closed by half-closing it (closeDone).
+type TrackedSocket = net.Socket & { faassServed?: number; faassInflight?: number; faassActive?: boolean; faassPassive?: boolean; faassRpc?: boolean };
+
+// A connection a stop closes once it has no call running. A faass-rpc connection is half-closed,
+// never cut: the answers just written may still wait unread in the peer's buffer, and a cut
+// connection makes the gateway's next write fail (EPIPE), which makes Node drop those unread
+// answers: acknowledged calls the gateway then reported as stopped (seen under load at a
+// redeploy). Half-closed, the gateway reads every answer, then the end, and closes its side;
+// what it sent meanwhile was not acknowledged, and it sends that again on a new connection.
+function closeDone(s: TrackedSocket, soon: boolean): void {
+  if (s.faassRpc) s.end();
+  else if (soon) s.destroySoon();
+  else s.destroy();
+}
 
 export interface LifecycleOptions {
   name: string;
@@ -185,7 +198,7 @@ export class Lifecycle {
       s.faassPassive = true;
       this.passiveSockets++;
     }
-    if (this.draining && s.faassInflight === 0 && !s.destroyed) s.destroySoon();
+    if (this.draining && s.faassInflight === 0 && !s.destroyed) closeDone(s, true);
     this.maybeIdle();
   }
 
@@ -193,7 +206,8 @@ export class Lifecycle {
   markRetrying(socket: net.Socket): void {
     const s = socket as TrackedSocket;
     s.faassServed = Math.max(1, s.faassServed ?? 0);
-    if (this.draining && !s.faassInflight) s.destroy();
+    s.faassRpc = true;
+    if (this.draining && !s.faassInflight) closeDone(s, false);
   }
 
   ready(): void {
@@ -248,7 +262,7 @@ export class Lifecycle {
     for (const server of this.servers) net.Server.prototype.close.call(server); // not http's: it would cut fresh connections
     if (reason !== 'idle') log.info(`Stopping on ${reason}: ${this.inflight} requests in flight, ${this.sockets.size} connections`);
     for (const socket of this.sockets) {
-      if (!socket.faassInflight && (socket.faassServed ?? 0) > 0) socket.destroy();
+      if (!socket.faassInflight && (socket.faassServed ?? 0) > 0) closeDone(socket, false);
     }
     this.host.setTimeout(() => {
       if (this.sockets.size > 0) log.warning(`Stop grace of ${this.opts.drainSeconds}s over, closing ${this.sockets.size} connections`);
