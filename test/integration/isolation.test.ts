@@ -248,23 +248,23 @@ t.test("what a call leaves behind does not outlive it", async (t) => {
 t.test('what a call leaves behind does not outlive it under unbroken load either', async (t) => {
   const sb = await startSandbox(t, { user: TEST_USER });
   await setupGateway(sb, 60);
-  const script = '#!/bin/sh\ncase "$Http_Query" in\n*linger*) setsid sh -c "while :; do sleep 1; done" </dev/null >/dev/null 2>&1 & echo $! ;;\n*) sh -c "sleep 2; echo slept" ;;\nesac\n';
+  const script = '#!/bin/sh\ncase "$Http_Query" in\n*linger*) setsid sh -c "while :; do sleep 1; done" </dev/null >/dev/null 2>&1 & echo $! ;;\n*) sh -c "sleep ${Http_Query#d=}; echo slept" ;;\nesac\n';
   t.equal((await sb.faassctl('deploy', 'busy', '--runtime', 'exec', '--from-file', writeFixture(sb, 'busy.sh', script, 0o755), '--idle', '60')).code, 0);
-  // Four clients calling 2-second calls, started half a second apart: some call always runs.
+  // Four clients calling calls of 2, 2.5, 3 and 3.5 s, started together: they end at different
+  // moments, so some call always runs.
   let stop = false;
   let inflight = 0;
   let gaps = 0;
   const bad: string[] = [];
-  const client = async (delay: number) => {
-    await new Promise((r) => setTimeout(r, delay));
+  const client = async (seconds: string) => {
     while (!stop) {
       inflight++;
-      const r = await request(sb.port, '/function/busy');
+      const r = await request(sb.port, `/function/busy?d=${seconds}`);
       if (--inflight === 0 && !stop) gaps++;
       if (r.status !== 200 || r.body !== 'slept\n') bad.push(`${r.status} ${r.body}`);
     }
   };
-  const clients = [0, 500, 1000, 1500].map(client);
+  const clients = ['2', '2.5', '3', '3.5'].map(client);
   await waitFor('four calls running', () => inflight === 4, 30000);
   const left = await request(sb.port, '/function/busy?linger');
   const pid = Number(left.body.trim());

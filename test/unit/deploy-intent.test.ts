@@ -72,13 +72,19 @@ t.test('recoverFiles: a first deploy killed before its file was written is undon
   t.notOk(fs.existsSync(functionCodeDir(paths, 'f')), 'no code link');
 });
 
-t.test('recoverFiles: an update killed after its file was written switches to its code', async (t) => {
+// A function with a running version (old) and an update of it begun and staged (i).
+function updateUnderway(t: { teardown(f: () => void): void }) {
   const paths = tempPaths(t);
   const old = emptyVersion(paths, 'f', newVersionId());
   switchVersion(paths, 'f', old);
   writeConf(paths, 'f', 'command = old\n');
   const i = beginDeploy(paths, 'f', newVersionId());
   emptyVersion(paths, 'f', i.version as string);
+  return { paths, old, i };
+}
+
+t.test('recoverFiles: an update killed after its file was written switches to its code', async (t) => {
+  const { paths, old, i } = updateUnderway(t);
   aboutToCommit(paths, i, 'command = new\n');
   writeConf(paths, 'f', 'command = new\n'); // then killed
   t.equal(recoverFiles(paths, i), 'finish');
@@ -87,12 +93,7 @@ t.test('recoverFiles: an update killed after its file was written switches to it
 });
 
 t.test('recoverFiles: an update killed before its file was written keeps the old code and file', async (t) => {
-  const paths = tempPaths(t);
-  const old = emptyVersion(paths, 'f', newVersionId());
-  switchVersion(paths, 'f', old);
-  writeConf(paths, 'f', 'command = old\n');
-  const i = beginDeploy(paths, 'f', newVersionId());
-  emptyVersion(paths, 'f', i.version as string);
+  const { paths, old, i } = updateUnderway(t);
   fs.mkdirSync(`${versionPath(paths, 'f', i.version as string)}.tmp`);
   aboutToCommit(paths, i, 'command = new\n'); // then killed
   t.equal(recoverFiles(paths, i), 'undo');
