@@ -27,6 +27,9 @@ export interface Recovered {
 }
 
 const PROXYD = ['/usr/lib/systemd/systemd-socket-proxyd', '/lib/systemd/systemd-socket-proxyd'];
+// Debian's bubblewrap. Found or not, the same everywhere units are written (faassctl, the API's
+// sandboxed unit), so the units do not change with who wrote them last.
+const BWRAP = '/usr/bin/bwrap';
 
 export function unitContext(paths: Paths): UnitContext {
   const proxyd = PROXYD.find((p) => fs.existsSync(p)) ?? PROXYD[0];
@@ -40,6 +43,7 @@ export function unitContext(paths: Paths): UnitContext {
     runtime: paths.xdg.runtime,
     engineExists: fs.existsSync(engine),
     resolvConf: resolvConfUnderRun(),
+    bwrap: fs.existsSync(BWRAP) ? BWRAP : undefined,
   };
 }
 

@@ -68,6 +68,16 @@ export function orphans(procs: string, runner: number, keep: ReadonlySet<number>
   return [...inUnit].filter((pid) => pid !== runner && !keep.has(pid) && !ownedByRunner(pid));
 }
 
+// The processes of the unit above `pid`: in a PID namespace of the unit's own (units.ts
+// ownPidsExec), bwrap, the namespace's init, is the runner's parent and in the unit; it is never a
+// stray. Outside one, the runner's parent is the user manager, not in the unit: none.
+export function ancestorsInUnit(procs: string, pid: number, parentOf: (pid: number) => number | null): number[] {
+  const inUnit = new Set(pids(procs));
+  const out: number[] = [];
+  for (let p = parentOf(pid); p !== null && inUnit.has(p) && !out.includes(p); p = parentOf(p)) out.push(p);
+  return out;
+}
+
 // The parent of a process, from /proc/PID/stat (the fourth field, after the command in
 // parentheses, which may itself hold spaces and parentheses); null once it is gone.
 export function parentFromStat(stat: string): number | null {
@@ -92,6 +102,7 @@ export class StraySweeper {
   private swept = 0;
   private lastSweep = -Infinity;
   private deferred: NodeJS.Timeout | null = null;
+  private ancestors: number[] | null = null; // above()
 
   constructor(
     private readonly procsFile: string,
@@ -131,14 +142,20 @@ export class StraySweeper {
   sweepOrphans(): number {
     const procs = this.readProcs();
     if (procs === null) return 0;
-    return this.kill(orphans(procs, process.pid, new Set(this.kept()), readParent));
+    return this.kill(orphans(procs, process.pid, new Set([...this.above(procs), ...this.kept()]), readParent));
   }
 
   // No call runs: kills every process but the runner and its workers; returns how many.
   sweep(): number {
     const procs = this.readProcs();
     if (procs === null) return 0;
-    return this.kill(strays(procs, new Set([process.pid, ...this.kept()])));
+    return this.kill(strays(procs, new Set([process.pid, ...this.above(procs), ...this.kept()])));
+  }
+
+  // The runner's ancestors in the unit, found once: they outlive the runner.
+  private above(procs: string): number[] {
+    if (this.ancestors === null) this.ancestors = ancestorsInUnit(procs, process.pid, readParent);
+    return this.ancestors;
   }
 
   private readProcs(): string | null {

@@ -14,6 +14,9 @@ export interface UnitContext {
   readonly resolvConf?: string; // where /etc/resolv.conf leads, when that is under /run
   readonly runtime?: string; // the user's runtime directory (%t), hidden from functions anyway
   readonly engineExists?: boolean; // whether the engine's socket exists as the units are written
+  // bubblewrap, when it is installed and can make a PID namespace here: the code a user deployed
+  // then runs in one (pidNamespace()); without it, units run as before and faassctl says so.
+  readonly bwrap?: string;
 }
 
 // systemd's start limit would take scale-to-zero down (a unit exiting idle restarts often):
@@ -57,7 +60,7 @@ function environment(ctx: UnitContext): string[] {
 // is bound in explicitly, as the private /proc of ProcSubset= can leave it out of the unit's
 // mount namespace (seen under a nested manager).
 // scratch: a function's or an app's unit, whose writable places are bounded (scratchSpace).
-function sandbox(ctx: UnitContext, readWrite: string[], journal = false, scratch?: number): string[] {
+function sandbox(ctx: UnitContext, readWrite: string[], journal = false, scratch?: number, ownPids = false): string[] {
   const underTmp = [ctx.xdg.config, ctx.xdg.data, ctx.xdg.state, ctx.dist].some((p) => /^\/(var\/)?tmp(\/|$)/.test(p));
   return [
     'PrivateUsers=yes',
@@ -80,7 +83,8 @@ function sandbox(ctx: UnitContext, readWrite: string[], journal = false, scratch
     // Only /proc/PID: functions never read kernel state, and the full /proc's submounts can make
     // the remounts of ProtectKernel*= fail (226/NAMESPACE, seen under nested mount namespaces).
     'ProcSubset=pid',
-    'RestrictNamespaces=yes',
+    // bwrap makes the unit's PID namespace, in a user namespace of its own (pidNamespace()).
+    ownPids ? 'RestrictNamespaces=user pid mnt' : 'RestrictNamespaces=yes',
     'RestrictRealtime=yes',
     'RestrictSUIDSGID=yes',
     'LockPersonality=yes',
@@ -90,6 +94,8 @@ function sandbox(ctx: UnitContext, readWrite: string[], journal = false, scratch
     'SystemCallArchitectures=native',
     'SystemCallFilter=@system-service',
     'SystemCallFilter=~@privileged',
+    // What bwrap calls to set its namespaces up; in them, nothing has a capability to use them.
+    ownPids ? 'SystemCallFilter=mount umount2 pivot_root capset' : null,
     'SystemCallErrorNumber=EPERM',
     'UMask=0077',
   ].filter((l): l is string => l !== null);
@@ -235,11 +241,12 @@ export function renderServiceProxy(cfg: FunctionConfig, ctx: UnitContext): strin
 export function renderServiceApp(cfg: FunctionConfig, ctx: UnitContext): string {
   const base = functionUnitBase(cfg.name);
   const isolated = privateNetwork(cfg);
+  const ownPids = cfg.runtime !== 'docker' && ctx.bwrap !== undefined;
   return unit({
     Unit: [`Description=faass service ${cfg.name} (app: ${cfg.runtime === 'docker' ? cfg.image : 'process'})`, 'Documentation=man:faass.conf(5)', 'StopWhenUnneeded=yes', ...START_LIMIT],
     Service: [
       'Type=notify',
-      `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/app/main.js`)} --function ${cfg.name}${isolated ? ` --forward-with ${quote(ctx.proxyd)}` : ''}`,
+      ...ownPidsExec(ownPids, ctx, `${quote(ctx.node)} ${quote(`${ctx.dist}/app/main.js`)} --function ${cfg.name}${isolated ? ` --forward-with ${quote(ctx.proxyd)}` : ''}`),
       ...environment(ctx),
       'KillMode=mixed',
       `TimeoutStartSec=${Math.ceil(cfg.readyTimeout) + 10}s`,
@@ -250,7 +257,7 @@ export function renderServiceApp(cfg: FunctionConfig, ctx: UnitContext): string 
       'RuntimeDirectoryMode=0700',
       isolated ? 'PrivateNetwork=yes' : null,
       ...limits(cfg),
-      ...sandbox(ctx, [], true, cfg.scratchMax),
+      ...sandbox(ctx, [], true, cfg.scratchMax, ownPids),
       ...ownView(cfg.name, ctx),
       ...(cfg.runtime === 'docker' ? [] : noEngine(ctx)),
       `BindPaths=%t/faass/svc/${cfg.name}`,
@@ -261,11 +268,12 @@ export function renderServiceApp(cfg: FunctionConfig, ctx: UnitContext): string 
 export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext): string {
   if (cfg.kind === 'service') return renderServiceProxy(cfg, ctx);
   const base = functionUnitBase(cfg.name);
+  const ownPids = cfg.runtime !== 'docker' && ctx.bwrap !== undefined;
   return unit({
     Unit: [`Description=faass function ${cfg.name} (${cfg.runtime})`, 'Documentation=man:faass-runner(8) man:faass.conf(5)', `Requires=${base}.socket`, `After=${base}.socket`, ...START_LIMIT],
     Service: [
       'Type=notify',
-      `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/runner/main.js`)} --function ${cfg.name}`,
+      ...ownPidsExec(ownPids, ctx, `${quote(ctx.node)} ${quote(`${ctx.dist}/runner/main.js`)} --function ${cfg.name}`),
       // A container's processes are the engine's, not the unit's: whatever ends the runner
       // (SIGKILL included), systemd runs this after it, and it removes the calls' containers.
       cfg.runtime === 'docker' && `ExecStopPost=${quote(ctx.node)} ${quote(`${ctx.dist}/runner/reap.js`)} --function ${cfg.name}`,
@@ -275,12 +283,32 @@ export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext): st
       `TimeoutStopSec=${Math.ceil(cfg.timeout) + 5}s`,
       `SyslogIdentifier=${base}`,
       ...limits(cfg),
-      ...sandbox(ctx, [], true, cfg.scratchMax),
+      ...sandbox(ctx, [], true, cfg.scratchMax, ownPids),
       ...ownView(cfg.name, ctx),
       ...(cfg.runtime === 'docker' ? [] : noEngine(ctx)),
     ],
   });
 }
+
+// A PID namespace for the code a user deployed (a runner of exec, node or python functions, and
+// so its warm workers and node handlers, which are threads of the runner; a process service's
+// app): it sees its own processes, not the gateway's, the other functions', or the user's, whose
+// environment and command lines the same uid could read otherwise (ProtectProc= hides nothing
+// from the same uid, and systemd 252 has no PrivatePIDs=). bwrap makes it in a user namespace of
+// its own, keeps the unit's mounts (--dev-bind / /: PrivateDevices= already made /dev), mounts a
+// /proc of the namespace, and takes user namespaces away from what runs inside, so nothing in it
+// can gain a capability to undo any of this. The program is pid 2 in it (bwrap stays as pid 1 to
+// reap orphans); a shell sets LISTEN_PID to that, as sd_listen_fds(3) wants. bwrap being the
+// main process, its child must be allowed to notify, and a stop must reach the program itself
+// (stop-in-namespace.sh), or SIGTERM would end bwrap and every running call with it.
+function ownPidsExec(ownPids: boolean, ctx: UnitContext, command: string): string[] {
+  if (!ownPids || ctx.bwrap === undefined) return [`ExecStart=${command}`];
+  const wrap = [quote(ctx.bwrap), ...BWRAP_ARGS, '--', '/bin/sh', '-c', quote('LISTEN_PID=$$ exec "$0" "$@"')].join(' ');
+  return [`ExecStart=${wrap} ${command}`, 'NotifyAccess=all', `ExecStop=/bin/sh ${quote(`${ctx.dist}/runner/stop-in-namespace.sh`)}`];
+}
+
+// Also the probe that decides whether units use bwrap (apply-units.ts).
+export const BWRAP_ARGS = ['--unshare-user', '--unshare-pid', '--disable-userns', '--die-with-parent', '--dev-bind', '/', '/', '--proc', '/proc'];
 
 // What a runner or a service's app, and so the function or app it runs, sees of faass: its own
 // settings and code, read-only, its own counters, and nothing else. Empty file systems cover

@@ -1,6 +1,6 @@
 // What a call leaves behind: which processes of the unit's cgroup are strays.
 import t from 'tap';
-import { unitProcsFile, strays, orphans, parentFromStat, StraySweeper } from '../../src/runner/strays';
+import { unitProcsFile, strays, orphans, parentFromStat, StraySweeper, ancestorsInUnit } from '../../src/runner/strays';
 
 t.test("the unit's cgroup.procs: v2, hybrid, v1's name=systemd, or none", async (t) => {
   const unit = 'faass-fn-x.service';
@@ -65,4 +65,13 @@ t.test('one sweep per window, at the end of it for ends inside it; which sweep d
   await third;
   t.same(sweeps, ['all', 'all', 'orphans'], 'calls running then: only what no running call owns');
   clearInterval(alive);
+});
+
+// Issue 11 item 5: in the unit's PID namespace, the runner's parent is bwrap (the namespace's
+// init, in the unit): never a stray. Outside one, the parent is the user manager: not in the unit.
+t.test("the runner's ancestors in the unit are kept", async (t) => {
+  const parents = new Map([[2, 1], [1, 0], [9, 2], [500, 77]]);
+  const parentOf = (p: number) => parents.get(p) ?? null;
+  t.same(ancestorsInUnit('1\n2\n9\n', 2, parentOf), [1], 'in a namespace: bwrap, pid 1');
+  t.same(ancestorsInUnit('500\n501\n', 500, parentOf), [], 'without one: none (the manager is elsewhere)');
 });

@@ -109,3 +109,22 @@ t.test("a container function's unit removes its calls' containers when it stops"
   const units = renderAllUnits(gw, fns, ctx);
   for (const f of ['faass-fn-hello.service', 'faass-fn-resize.service', 'faass-fn-web-app.service']) t.notMatch(units[f], /ExecStopPost=/, `${f}: no containers, nothing to remove`);
 });
+
+// Issue 11 item 5: the code a user deployed runs in a PID namespace of its own when bubblewrap is
+// there; faass's own programs and a container function's runner (no deployed code) do not.
+t.test('a PID namespace for deployed code, with bwrap', async (t) => {
+  const box = buildFunctionConfig('box', { runtime: 'docker', image: 'busybox', command: 'cat' });
+  const units = renderAllUnits(gw, [...fns, box], { ...ctx, bwrap: '/usr/bin/bwrap' });
+  for (const u of ['faass-fn-hello.service', 'faass-fn-resize.service', 'faass-fn-web-app.service']) {
+    t.match(units[u], /^ExecStart=\/usr\/bin\/bwrap --unshare-user --unshare-pid --disable-userns --die-with-parent --dev-bind \/ \/ --proc \/proc -- \/bin\/sh -c "LISTEN_PID=\$\$\$\$ exec \\"\$\$0\\" \\"\$\$@\\"" \/usr\/bin\/node /m, `${u}: its program runs in bwrap's namespace, told its own pid there`);
+    t.match(units[u], /^NotifyAccess=all$/m, `${u}: the program, bwrap's child, may say READY=1`);
+    t.match(units[u], /^ExecStop=\/bin\/sh \/home\/u\/\.local\/lib\/faass\/dist\/runner\/stop-in-namespace\.sh$/m, `${u}: a stop reaches the program, not bwrap`);
+    t.match(units[u], /^RestrictNamespaces=user pid mnt$/m, `${u}: the namespaces bwrap makes, no others`);
+    t.match(units[u], /^SystemCallFilter=mount umount2 pivot_root capset$/m, `${u}: the calls bwrap sets them up with`);
+  }
+  for (const u of ['faass-fn-box.service', 'faass-fn-web.service', 'faass-gateway.service', 'faass-api.service']) {
+    t.notMatch(units[u], /bwrap|NotifyAccess|ExecStop=/, `${u}: runs no deployed code, no namespace`);
+    t.match(units[u], /^RestrictNamespaces=yes$/m, `${u}: and may make none`);
+  }
+  t.notMatch(renderAllUnits(gw, fns, ctx)['faass-fn-hello.service'], /bwrap/, 'without bwrap, units run the program directly');
+});
