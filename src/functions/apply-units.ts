@@ -28,8 +28,12 @@ export interface Recovered {
 
 const PROXYD = ['/usr/lib/systemd/systemd-socket-proxyd', '/lib/systemd/systemd-socket-proxyd'];
 // Debian's bubblewrap. Found or not, the same everywhere units are written (faassctl, the API's
-// sandboxed unit), so the units do not change with who wrote them last.
+// sandboxed unit), so the units do not change with who wrote them last. Not for root's manager:
+// a unit's user namespace maps root to root, and mapping uid 0 again in bwrap's needs
+// CAP_SETFCAP (Linux 5.12), which no unit has (bwrap: "setting up uid map: Operation not
+// permitted", seen here).
 const BWRAP = '/usr/bin/bwrap';
+const bwrap = (): string | undefined => (process.getuid?.() !== 0 && fs.existsSync(BWRAP) ? BWRAP : undefined);
 
 export function unitContext(paths: Paths): UnitContext {
   const proxyd = PROXYD.find((p) => fs.existsSync(p)) ?? PROXYD[0];
@@ -43,7 +47,7 @@ export function unitContext(paths: Paths): UnitContext {
     runtime: paths.xdg.runtime,
     engineExists: fs.existsSync(engine),
     resolvConf: resolvConfUnderRun(),
-    bwrap: fs.existsSync(BWRAP) ? BWRAP : undefined,
+    bwrap: bwrap(),
   };
 }
 
