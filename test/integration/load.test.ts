@@ -1,10 +1,12 @@
 // Load across scale-to-zero boundaries, a runner killed with SIGKILL, and a redeploy under load:
 // not one request may be lost.
 import t from 'tap';
-import { startSandbox, setupGateway, request, load, faassPids, waitFor, writeFixture, unitState, Reply } from '../support/sandbox';
+import { startSandbox, setupGateway, request, load, faassPids, waitFor, writeFixture, unitState, Reply, TEST_USER } from '../support/sandbox';
 
 t.test('load with idle exits, kill -9, redeploy', async (t) => {
-  const sb = await startSandbox(t);
+  // As an ordinary user: runners start in their PID namespace (bwrap), whose stops go through
+  // ExecStop= (units.ts ownPidsExec): the redeploys below must lose no call through it.
+  const sb = await startSandbox(t, { user: TEST_USER });
   await setupGateway(sb, 1);
   t.equal((await sb.faassctl('deploy', 'cat', '--command', 'cat', '--idle', '1')).code, 0, 'deploy cat');
   const handler = writeFixture(sb, 'v1/handler.js', "module.exports = async (event) => 'v1:' + event.body;\n");
