@@ -109,19 +109,25 @@ export async function send(t: Target, method: string, urlPath: string, opts: { h
 }
 
 // A faass error body back into its error; anything else says what answered.
-export function replyError(t: Target, r: Reply): FaassError {
-  const text = r.body.toString('utf8').trim();
+// The faass error an answer's body carries ({"error":{"code","message"}}), if it is one.
+export function faassErrorIn(body: Buffer): FaassError | null {
   try {
-    const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    const parsed = JSON.parse(body.toString('utf8').trim()) as { error?: { code?: string; message?: string } };
     const code = parsed.error?.code;
-    if (code && code in ERRORS) {
-      let message = String(parsed.error?.message ?? code);
-      if (code === 'FAASS_E_AUTH_REQUIRED' && t.token === undefined) message += '; give a token with --token, FAASS_TOKEN or faassctl login';
-      return new FaassError(code as ErrorCode, message);
-    }
+    if (code && code in ERRORS) return new FaassError(code as ErrorCode, String(parsed.error?.message ?? code));
   } catch {
     // not JSON
   }
+  return null;
+}
+
+export function replyError(t: Target, r: Reply): FaassError {
+  const e = faassErrorIn(r.body);
+  if (e) {
+    if (e.code === 'FAASS_E_AUTH_REQUIRED' && t.token === undefined) return new FaassError(e.code, `${e.message}; give a token with --token, FAASS_TOKEN or faassctl login`);
+    return e;
+  }
+  const text = r.body.toString('utf8').trim();
   return new FaassError('FAASS_E_GATEWAY_UNREACHABLE', `${t.label} answered HTTP ${r.status} without a faass error (${JSON.stringify(text.split("\n")[0].slice(0, 80))}); is it a faass gateway?`);
 }
 
