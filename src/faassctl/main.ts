@@ -48,6 +48,8 @@ const parser: Argv<Global> = yargs(hideBin(process.argv))
   .option('token', { type: 'string', global: true, describe: 'credential token NAME.SECRET (default: $FAASS_TOKEN, then the one faassctl login saved for --gateway)' })
   .option('cacert', { type: 'string', global: true, describe: 'with an https gateway: trust this CA or certificate file (default: $FAASS_CACERT)' });
 COMMANDS.reduce((y, register) => register(y, cli), parser)
+  // bash (and zsh) completion of commands and options; install.sh installs the script.
+  .completion('completion', 'print the shell completion script (bash; zsh when $SHELL is zsh)')
   .demandCommand(1, 'Name a command; see faassctl --help')
   .strict()
   .help()

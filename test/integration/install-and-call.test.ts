@@ -4,7 +4,9 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as http from 'node:http';
-import { startSandbox, install, request, faassPids, waitFor, unitState, writeFixture, ROOT } from '../support/sandbox';
+import * as os from 'node:os';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { startSandbox, install, request, faassPids, waitFor, unitState, writeFixture, freePort, ROOT } from '../support/sandbox';
 
 t.test('install, deploy, call, scale to zero', async (t) => {
   const sb = await startSandbox(t);
@@ -12,7 +14,8 @@ t.test('install, deploy, call, scale to zero', async (t) => {
   t.equal(inst.code, 0, `install.sh exits 0: ${inst.stderr}`);
   t.ok(fs.existsSync(path.join(sb.dir, 'prefix/bin/faassctl')), 'faassctl is on PREFIX/bin');
   t.ok(fs.existsSync(path.join(sb.dir, 'prefix/share/man/man1/faassctl.1')), 'man page installed');
-  t.equal(await unitState(sb, 'faass-gateway.socket'), 'active/listening', 'gateway socket listening');
+  t.match(await unitState(sb, 'faass-gateway.socket'), /^active\/(listening|running)$/, 'gateway socket active');
+  t.match(inst.stdout, /the gateway at 127\.0\.0\.1:\d+ answers \(faassctl invoke hello -d you: Hello, you!\)/, 'install.sh called hello through the gateway');
 
   const hello = await request(sb.port, '/function/hello', { body: 'tester' });
   t.equal(hello.status, 200, 'example function answers');
@@ -99,9 +102,102 @@ t.test('install, deploy, call, scale to zero', async (t) => {
   t.equal(await unitState(sb, 'faass-gateway.service'), 'active/running', 'gateway started again');
   t.equal(await unitState(sb, 'faass-fn-kube.service'), 'active/running', 'runner started again');
 
+  // A gateway that cannot start: install.sh's own call through it fails, and so does install.sh.
+  const dropIn = path.join(sb.env.XDG_CONFIG_HOME as string, 'systemd/user/faass-gateway.service.d');
+  fs.mkdirSync(dropIn, { recursive: true });
+  fs.writeFileSync(path.join(dropIn, 'broken.conf'), '[Service]\nExecStart=\nExecStart=/bin/false\n');
+  await sb.systemctl('daemon-reload');
+  const broken = await install(sb, 1);
+  t.equal(broken.code, 1, 'install.sh exits 1 when the gateway does not answer');
+  t.match(broken.stderr, /installed, but the gateway at 127\.0\.0\.1:\d+ does not answer/, `it says so: ${broken.stderr}`);
+  t.notMatch(broken.stdout, /done|curl/, 'and claims no answer');
+  fs.rmSync(dropIn, { recursive: true });
+
   const un = await sb.run('bash', [path.join(ROOT, 'install.sh'), '--prefix', path.join(sb.dir, 'prefix'), '--uninstall']);
   t.equal(un.code, 0, 'uninstall exits 0');
   t.notOk(fs.existsSync(path.join(sb.dir, 'prefix/bin/faassctl')), 'bins removed');
   t.notOk(fs.existsSync(path.join(sb.env.XDG_CONFIG_HOME as string, 'systemd/user/faass-gateway.socket')), 'gateway units removed');
   t.ok(fs.existsSync(path.join(sb.env.XDG_CONFIG_HOME as string, 'faass/functions/cat.conf')), 'functions kept without --purge');
 });
+
+// install.sh as on a fresh machine without systemd: HOME empty, no npm cache, npm offline (so
+// nothing can be downloaded), no user manager. The source comes with node_modules (as from a
+// release or an earlier npm ci) but without the native addons built.
+t.test('offline, empty HOME, no user manager: builds the addons from local headers, starts nothing, uninstall leaves nothing', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-offline-'));
+  t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const src = copySource(tmp, 'src', true);
+  const home = path.join(tmp, 'home');
+  const runtime = path.join(tmp, 'run');
+  fs.mkdirSync(home);
+  fs.mkdirSync(runtime, { mode: 0o700 });
+  // Nothing of the caller's npm settings (npm test passes its config down as npm_config_*).
+  const env = { PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, HOME: home, XDG_RUNTIME_DIR: runtime, npm_config_offline: 'true', TMPDIR: tmp };
+  const port = String(await freePort());
+  const installSh = (args: string[], wrap: string[] = []) => {
+    const r = spawnSync(wrap[0] ?? 'bash', [...wrap.slice(1), ...(wrap.length ? ['bash'] : []), path.join(src, 'install.sh'), ...args], { env, encoding: 'utf8', timeout: 300000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  // Where the running node's headers are, hidden in a mount namespace of its own: one line, no download.
+  const headers = path.resolve(process.execPath, '../../include/node');
+  if (fs.existsSync(headers)) {
+    const hidden = installSh(['--port', port], ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs tmpfs ${headers} && exec "$@"`, 'sh']);
+    t.equal(hidden.code, 1, 'without the headers install.sh fails');
+    t.equal(hidden.stderr.trim().split('\n').length, 1, `one line: ${hidden.stderr}`);
+    t.match(hidden.stderr, `headers not found in ${headers}`, 'it says which headers are missing, and where');
+    t.notMatch(hidden.stderr, /python3|g\+\+|libsystemd-dev/, 'and blames no build tool');
+  }
+
+  const inst = installSh(['--port', port]);
+  t.equal(inst.code, 0, `install.sh exits 0: ${inst.stderr}`);
+  t.match(inst.stdout, /building sd-notify unix-dgram/, 'the native addons are built');
+  t.ok(fs.existsSync(path.join(src, 'node_modules/sd-notify/build/Release/notify.node')), 'sd-notify built');
+  t.notOk(fs.existsSync(path.join(home, '.cache/node-gyp')), 'node-gyp downloaded no headers');
+  t.match(inst.stdout, /nothing was started/, 'it says it started nothing');
+  t.match(inst.stdout, /faassctl serve/, 'and how to run faass');
+  t.notMatch(inst.stdout, /curl|done/, 'it claims no answer');
+  if (!fs.existsSync('/run/systemd/system')) t.notMatch(inst.stdout, /enable-linger/, 'no lingering advice where systemd does not run the machine');
+  t.equal((inst.stdout + inst.stderr).match(/no systemd user manager is reachable/g)?.length, 1, 'the missing manager is said once');
+  const prefix = path.join(home, '.local');
+  t.ok(fs.existsSync(path.join(prefix, 'share/bash-completion/completions/faassctl')), 'bash completion installed');
+  const complete = spawnSync(path.join(prefix, 'bin/faassctl'), ['--get-yargs-completions', 'faassctl', 'deploy', '--ti'], { env, encoding: 'utf8' });
+  t.match(complete.stdout, /^--timeout$/m, 'the installed faassctl completes an option');
+
+  // What a faassctl serve killed on the spot leaves: a socket nothing listens on.
+  fs.mkdirSync(path.join(runtime, 'faass/fn'), { recursive: true });
+  spawnSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(path.join(runtime, 'faass/fn/hello.sock'))})`]);
+  const un = installSh(['--uninstall', '--purge']);
+  t.equal(un.code, 0, `uninstall exits 0: ${un.stderr}`);
+  t.equal((un.stdout + un.stderr).match(/no systemd user manager is reachable/g)?.length, 1, 'uninstall says it once');
+  const left = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => [path.join(dir, e.name), ...(e.isDirectory() ? left(path.join(dir, e.name)) : [])]);
+  t.same(left(home).filter((f) => !f.startsWith(path.join(home, '.npm'))), [], "nothing left in HOME but npm's own cache and logs");
+  t.same(left(runtime), [], 'nothing left in XDG_RUNTIME_DIR');
+
+  // Without node_modules and with nothing cached, npm ci cannot work offline: one line saying so.
+  const bare = copySource(tmp, 'bare', false);
+  const ci = spawnSync('bash', [path.join(bare, 'install.sh'), '--port', port], { env, encoding: 'utf8', timeout: 300000 });
+  t.equal(ci.status, 1, 'offline with no node_modules and no cache fails');
+  t.equal(ci.stderr.trim().split('\n').length, 1, `one line: ${ci.stderr}`);
+  t.match(ci.stderr, /npm is offline and its cache .* does not hold them/, 'it says npm is offline and has no cache');
+});
+
+// The repository's files in tmp/NAME, as a release would carry them, with node_modules
+// hardlinked (withModules) but the native addons unbuilt; what npm or node-gyp writes there is
+// a file of the copy's own.
+function copySource(tmp: string, name: string, withModules: boolean): string {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir);
+  for (const e of fs.readdirSync(ROOT)) {
+    if (['node_modules', '.git', 'dist-test', '.tap', 'coverage'].includes(e)) continue;
+    fs.cpSync(path.join(ROOT, e), path.join(dir, e), { recursive: true, preserveTimestamps: true });
+  }
+  fs.writeFileSync(path.join(dir, 'dist/.built'), '');
+  if (!withModules) return dir;
+  execFileSync('cp', ['-al', path.join(ROOT, 'node_modules'), dir]);
+  const lock = path.join(dir, 'node_modules/.package-lock.json');
+  fs.rmSync(lock);
+  fs.copyFileSync(path.join(ROOT, 'node_modules/.package-lock.json'), lock);
+  for (const addon of ['sd-notify', 'unix-dgram']) fs.rmSync(path.join(dir, 'node_modules', addon, 'build'), { recursive: true, force: true });
+  return dir;
+}

@@ -7,18 +7,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BroadcastChannel } from 'node:worker_threads';
-import * as ts from 'typescript';
 import { WorkerPool } from '../../src/runner/worker-pool';
 import { processTransport, threadTransport } from '../../src/runner/worker-transport';
 import { buildFunctionConfig } from '../../src/functions/function-config';
 import { FaassError } from '../../src/core/errors';
 import { Call } from '../../src/runner/call';
 import { within } from '../support/within';
-import { ROOT } from '../support/root';
+import { compileNodeWorker, WORKERS } from '../support/workers';
 
 t.setTimeout(120_000);
-
-const WORKERS = path.join(ROOT, 'src/runner/workers');
 
 // Polls a condition the test cannot wait for as an event (a process gone, a log line written).
 async function until(what: string, cond: () => boolean, ms = 20_000): Promise<boolean> {
@@ -36,16 +33,8 @@ function tempDir(t: Test): string {
   return dir;
 }
 
-// The node worker from source, compiled as the build does (node16 modules keep its import()):
-// a worker thread cannot load .ts without tap's loader compiling it again, slowly.
 const nodeWorkerDir = tempDir(t);
-fs.writeFileSync(
-  path.join(nodeWorkerDir, 'node-worker.js'),
-  ts.transpileModule(fs.readFileSync(path.join(WORKERS, 'node-worker.ts'), 'utf8'), {
-    fileName: 'node-worker.ts',
-    compilerOptions: { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-  }).outputText,
-);
+compileNodeWorker(nodeWorkerDir);
 
 let callSeq = 0;
 const call = (body = '', id = `call-${++callSeq}`): Call => ({ id, method: 'POST', path: '/', query: '', headers: { 'content-type': 'text/plain' }, body: Buffer.from(body) });
