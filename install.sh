@@ -150,6 +150,15 @@ install_packages() {
     || die "apt-get install $* failed; install them and run ./install.sh again"
 }
 
+# bubblewrap gives the code a user deploys a PID namespace of its own (faass-runner(8)). faass
+# runs without it, but functions then see the user's other processes: installed where that
+# needs no password, else said once.
+ensure_bwrap() {
+  command -v bwrap >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then install_packages bubblewrap; return 0; fi
+  say "warning: bubblewrap (bwrap) is missing, so functions will see your other processes; install it (apt-get install bubblewrap) and run ./install.sh again"
+}
+
 ensure_system() {
   local pkgs
   pkgs=$(node_packages)
@@ -159,6 +168,7 @@ ensure_system() {
   pkgs=$(build_packages)
   # shellcheck disable=SC2086
   install_packages $pkgs
+  ensure_bwrap
 }
 
 # --- The package -----------------------------------------------------------------------
