@@ -209,8 +209,6 @@ export class Stack {
 
   private async apply(snap: Snapshot): Promise<void> {
     this.snapshot = snap;
-    await this.applyGateway(snap);
-    await this.applyApi(snap.admin);
     const work: Promise<void>[] = [];
     for (const name of this.functions.keys()) if (!snap.functions.has(name)) work.push(this.drop(name).then(() => this.say(`faassctl serve: ${name} deleted, its runner stopped`)));
     for (const [name, want] of snap.functions) {
@@ -219,6 +217,9 @@ export class Stack {
       else if (have.digest !== want.digest) work.push(this.redeploy(name, have, want.cfg, want.digest).then(() => this.say(`faassctl serve: ${name} redeployed, its ${have.service ? 'app stops; the next call starts the new one' : 'runner restarted'}`)));
     }
     await Promise.all(work.map((w) => w.catch((e) => this.sayOnce(`faassctl serve: ${errorMessage(e)}`))));
+    await this.applyApi(snap.admin);
+    // Last: at the start, the gateway answers once what it forwards to is ready.
+    await this.applyGateway(snap);
   }
 
   private gatewaySockets(s: Settings): { key: string; want: { address: Address; name: string }[] } {
