@@ -240,11 +240,20 @@ export class Stack {
       this.say('faassctl serve: faass.conf or the TLS key pair changed, gateway restarted');
       return;
     }
-    // New addresses: bound before the old ones go, so a bad address keeps the old gateway.
-    const held = want.map((w) => ({ socket: HeldSocket.bind(w.address), name: w.name }));
+    // A socket whose address stays is kept (only what it speaks may change); new addresses are
+    // bound before the old ones go, so a bad address keeps the old gateway.
+    const kept = (a: Address) => gw?.sockets.held.find((h) => h.socket.address.text === a.text)?.socket;
+    const fresh: HeldSocket[] = [];
+    let held: { socket: HeldSocket; name: string }[];
+    try {
+      held = want.map((w) => ({ socket: kept(w.address) ?? fresh[fresh.push(HeldSocket.bind(w.address)) - 1], name: w.name }));
+    } catch (e) {
+      fresh.forEach((f) => f.close());
+      throw e;
+    }
     if (gw) {
       await gw.program.stop();
-      gw.sockets.held.forEach((h) => h.socket.close());
+      gw.sockets.held.filter((h) => !held.some((n) => n.socket === h.socket)).forEach((h) => h.socket.close());
     }
     if (gw) await gw.program.close();
     const program = new Program({ script: path.join(this.dist, 'gateway/main.js'), args: ['--idle', '0'], sockets: held }, this.notifyPath('gateway'), this.logFile('gateway'), this.changed);

@@ -5,6 +5,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as https from 'node:https';
 import { spawn, execFile } from 'node:child_process';
 import { FAASSCTL, freePort, request, waitFor } from '../support/sandbox';
 
@@ -117,6 +118,22 @@ t.test('faassctl serve', async (t) => {
     t.ok(pid && alive(pid), 'its app runs');
     await waitFor('the idle app to stop', () => pidOf('web') === null && !alive(pid as number), 15000);
     t.equal((await request(port, '/function/web', { body: 'again', timeoutMs: 20000 })).body, 'svc again', 'the next call starts it again');
+  });
+
+  await t.test('TLS turned on after start: the gateway serves HTTPS on the same address', async (t) => {
+    const tls = await ctl('tls', 'self-signed');
+    t.equal(tls.code, 0, tls.stderr);
+    const ca = fs.readFileSync(path.join(dir, 'config', 'faass', 'tls', 'cert.pem'));
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port, path: '/function/cat', method: 'POST', ca, agent: false }, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(b));
+      });
+      req.on('error', reject);
+      req.end('secure');
+    });
+    t.equal(body, 'secure', 'answered over HTTPS once tls returned');
   });
 
   const before = served();
