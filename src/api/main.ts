@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // faass-api: the management API on a unix socket from systemd (faass-api.socket); exits when idle.
 import * as http from 'node:http';
+import { parseArgs } from 'node:util';
 import { Paths, resolvePaths } from '../core/paths';
+import { number } from '../core/validate';
 import { continueWhenRead } from '../core/http-util';
 import { FaassError } from '../core/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
@@ -11,15 +13,18 @@ import { removeStaleUploads } from './upload';
 import * as path from 'node:path';
 import { MetricsStore, metricsPath } from '../observe/metrics-store';
 
+// --idle SECONDS (0: never; faassctl serve, which cannot start it again on a connection).
 const IDLE_SECONDS = 10;
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { idle: { type: 'string' } } });
+  const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : IDLE_SECONDS;
   const fds = takeInheritedFds();
   logWithFields({ SYSLOG_IDENTIFIER: 'faass-api' });
   const paths = resolvePaths();
   const metrics = new MetricsStore(paths, metricsPath(paths));
   metrics.add({ activations: { api: 1 } });
-  const lifecycle = new Lifecycle({ name: 'api', idleSeconds: IDLE_SECONDS, drainSeconds: 120, onExit: () => {
+  const lifecycle = new Lifecycle({ name: 'api', idleSeconds: idle, drainSeconds: 120, onExit: () => {
       metrics.addDroppedLogLines('api');
       void metrics.flush();
     },
@@ -33,7 +38,7 @@ async function main(): Promise<void> {
   const target = fds.length > 0 ? { fd: fds[0].fd } : { kind: 'unix' as const, path: path.join(paths.runtimeDir, 'api.sock'), text: path.join(paths.runtimeDir, 'api.sock') };
   await listenOn(server, target);
   lifecycle.ready();
-  log.info(`API serving on ${fds.length > 0 ? 'its socket from systemd' : target.text}, idle exit after ${IDLE_SECONDS}s`);
+  log.info(`API serving on ${fds.length > 0 ? 'its socket from systemd' : target.text}, idle exit after ${idle}s`);
 }
 
 // Uploads an API that died mid-deploy left behind; one that fails here does not stop the API.

@@ -3,13 +3,15 @@ import * as fs from 'node:fs';
 import { Paths } from '../core/paths';
 import { addCredential, loadCredentials, removeCredential } from '../auth/credentials';
 import { applyUnits } from '../functions/deploy';
+import { serveTakeUp } from '../systemd/serve-link';
 import { managerReachable, systemctl } from '../systemd/systemctl';
 import { Register } from './cli';
 import { privateDir } from '../core/private-files';
 
 // The API's socket listens while an admin credential exists (the gateway answers 404 without one).
+// Without a manager, a running faassctl serve starts or stops the API as the credentials say.
 async function syncApiSocket(paths: Paths): Promise<void> {
-  if (!(await managerReachable())) return;
+  if (!(await managerReachable())) return void (await serveTakeUp(paths));
   const admins = [...loadCredentials(paths).values()].some((c) => c.admin);
   // The API's unit may write only these (ReadWritePaths=-): they must exist when it starts.
   for (const d of [paths.configDir, paths.dataDir, paths.stateDir]) privateDir(paths, d);

@@ -4,15 +4,19 @@ import { FaassError, fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { journalMatch, isFaassLogName } from '../systemd/journal-match';
 import { isValidCallId } from '../core/http-util';
+import { Paths, resolvePaths } from '../core/paths';
+import { readServeState } from '../systemd/serve-link';
+import { followLog, logFilter, readLogLines, serveLogPath } from '../serve/log-files';
 import { Register } from './cli';
 
 // A function's journal: its runner's (or app's and proxy's) lines, the call lines the gateway
 // logs for a service, and the manager's messages about its units; --call: one call's lines only.
 // Chosen by the units journald saw send them, never by fields a sender sets (journal-match.ts):
 // a function can write lines into its own log only.
-export function logs(name: string, a: { follow?: boolean; lines?: number; priority?: string; since?: string; call?: string }): Promise<number> {
+export function logs(name: string, a: { follow?: boolean; lines?: number; priority?: string; since?: string; call?: string }, paths: Paths = resolvePaths()): Promise<number> {
   if (!isFaassLogName(name)) validateName(name);
   if (a.call !== undefined && !isValidCallId(a.call)) fail('FAASS_E_USAGE', `Invalid call id ${JSON.stringify(a.call.slice(0, 80))}: letters, digits and . _ : - (as in X-Call-Id)`);
+  if (readServeState(paths)) return serveLogs(paths, name, a);
   const args = ['--no-pager', '-o', 'short-iso', ...journalMatch(name, process.getuid?.() ?? 0, a.call)];
   if (a.lines !== undefined && !(Number.isInteger(a.lines) && a.lines >= 0)) fail('FAASS_E_USAGE', `Invalid --lines ${JSON.stringify(String(a.lines))}: expected a whole number`);
   if (a.follow) args.push('-f');
@@ -39,6 +43,20 @@ export function logs(name: string, a: { follow?: boolean; lines?: number; priori
   });
 }
 
+// While faassctl serve runs, its programs log to files of its own (serve/log-files.ts), not to
+// the journal: those are read instead, with the same options but --since (journalctl's dates).
+async function serveLogs(paths: Paths, name: string, a: { follow?: boolean; lines?: number; priority?: string; since?: string; call?: string }): Promise<number> {
+  if (a.since !== undefined) fail('FAASS_E_USAGE', `--since reads the journal; while faassctl serve runs, the logs are its files (${serveLogPath(paths, name)}): use --lines N`);
+  if (a.lines !== undefined && !(Number.isInteger(a.lines) && a.lines >= 0)) fail('FAASS_E_USAGE', `Invalid --lines ${JSON.stringify(String(a.lines))}: expected a whole number`);
+  const keep = logFilter(a);
+  if (typeof keep === 'string') fail('FAASS_E_USAGE', keep);
+  const kept = readLogLines(paths, name).filter(keep);
+  const shown = a.lines === undefined ? kept : a.lines === 0 ? [] : kept.slice(-a.lines);
+  process.stdout.write(shown.map((l) => l + '\n').join(''));
+  if (a.follow) await followLog(paths, name, keep, (s) => process.stdout.write(s));
+  return 0;
+}
+
 const NO_JOURNAL = /No journal files were (opened|found)/;
 
 export const register: Register = (y, cli) =>
@@ -53,5 +71,5 @@ export const register: Register = (y, cli) =>
         .option('priority', { alias: 'p', type: 'string', describe: 'only lines of this priority or more urgent: err, warning, info, debug (journalctl -p)' })
         .option('since', { type: 'string', describe: 'only lines since: "10 min ago", "today", "2026-12-01 09:00" (journalctl --since)' })
         .option('call', { type: 'string', describe: "one call's lines: its X-Call-Id (returned with every answer)" }),
-    (a) => cli.local(a, 'logs', () => logs(a.name, a)),
+    (a) => cli.local(a, 'logs', () => logs(a.name, a, cli.paths)),
   );

@@ -1,94 +1,70 @@
-import * as net from 'node:net';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { spawn, ChildProcess } from 'node:child_process';
-import { Paths, functionSocketPath } from '../core/paths';
+// faassctl serve: faass without a user manager (a container, a CI shell, WSL), the same product
+// in one process tree: serve/stack.ts runs the programs the units run, handing them sockets as
+// systemd does, and follows every change of the shared state without a restart.
+import { Paths } from '../core/paths';
+import { Address, address } from '../core/validate';
 import { loadSettings } from '../core/settings';
-import { listFunctionNames } from '../functions/function-config';
-import { Address } from '../core/validate';
-import { log } from '../observe/log';
+import { fail } from '../core/errors';
+import { Stack } from '../serve/stack';
+import { Watcher } from '../serve/watch';
+import { removeServeState, readServeState, writeServeState } from '../systemd/serve-link';
+import { serveLogDir } from '../serve/log-files';
 import { Register } from './cli';
 
-interface Program {
-  label: string;
-  script: string;
-  args: string[];
-  address: Address;
-  fdName: string;
-  child?: ChildProcess;
+// --port N: the configured host on port N; --listen ADDR: any address faass.conf's listen takes.
+// For this run only: faass.conf is not changed.
+export function listenOverride(paths: Paths, a: { port?: string; listen?: string }): Address | undefined {
+  if (a.port !== undefined && a.listen !== undefined) fail('FAASS_E_USAGE', 'Give --port or --listen, not both');
+  if (a.listen !== undefined) return address('--listen', a.listen);
+  if (a.port === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(a.port) || Number(a.port) < 1 || Number(a.port) > 65535) fail('FAASS_E_USAGE', `Invalid --port ${JSON.stringify(String(a.port))}: a port number, 1-65535`);
+  const l = loadSettings(paths).listen;
+  const host = l.kind === 'tcp' ? l.host : '127.0.0.1';
+  return address('--port', `${host.includes(':') ? `[${host}]` : host}:${a.port}`);
 }
 
-// Binds a listening socket and returns its fd; the server is closed in the same tick after the
-// child has its copy, so this process never accepts a connection meant for the child.
-function bindSocket(addr: Address): Promise<net.Server> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    if (addr.kind === 'unix') {
-      fs.mkdirSync(path.dirname(addr.path), { recursive: true, mode: 0o700 });
-      // libuv unlinks the path it bound when the server closes: bind a temporary name and
-      // rename it into place, so closing our copy leaves the child's socket reachable.
-      const tmp = `${addr.path}.${process.pid}.tmp`;
-      fs.rmSync(tmp, { force: true });
-      server.listen({ path: tmp, backlog: 4096 }, () => {
-        fs.chmodSync(tmp, 0o600);
-        fs.renameSync(tmp, addr.path);
-        resolve(server);
-      });
-    } else server.listen({ host: addr.host, port: addr.port, backlog: 4096 }, () => resolve(server));
-  });
-}
-
-// faassctl serve: the gateway and one runner per function in the foreground, each handed its
-// socket as LISTEN_FDS the way systemd does, never exiting when idle; restarted if they crash.
-export async function serve(paths: Paths): Promise<number> {
-  const gw = loadSettings(paths);
-  const dist = path.resolve(__dirname, '..');
-  const programs: Program[] = [
-    // One socket each, as systemd names them: HTTPS on the main one when TLS has no socket of its own.
-    { label: 'gateway', script: path.join(dist, 'gateway/main.js'), args: ['--idle', '0'], address: gw.listen, fdName: gw.tls && !gw.tls.listen ? 'https' : 'http' },
-    ...(gw.tls?.listen ? [{ label: 'gateway (https)', script: path.join(dist, 'gateway/main.js'), args: ['--idle', '0'], address: gw.tls.listen, fdName: 'https' }] : []),
-    ...listFunctionNames(paths).map((name) => ({
-      label: name,
-      script: path.join(dist, 'runner/main.js'),
-      args: ['--function', name, '--idle', '0'],
-      address: { kind: 'unix' as const, path: functionSocketPath(paths, name), text: functionSocketPath(paths, name) },
-      fdName: name,
-    })),
-  ];
-  let stopping = false;
-  const start = async (p: Program) => {
-    const server = await bindSocket(p.address);
-    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
-    // LISTEN_PID must be the child's own pid; a shell sets it between fork and exec.
-    p.child = spawn('/bin/sh', ['-c', 'LISTEN_PID=$$ exec "$0" "$@"', process.execPath, p.script, ...p.args], {
-      stdio: ['ignore', 'inherit', 'inherit', fd],
-      env: { ...process.env, LISTEN_FDS: '1', LISTEN_FDNAMES: p.fdName },
-    });
-    server.close();
-    p.child.on('exit', (code, signal) => {
-      if (stopping) return;
-      log.warning(`${p.label} exited (${signal ?? code}), restarting in 1s`);
-      setTimeout(() => void start(p).catch((e) => log.err(`Failed to restart ${p.label}: ${(e as Error).message}`)), 1000);
-    });
+export async function serve(paths: Paths, a: { port?: string; listen?: string }): Promise<number> {
+  const listen = listenOverride(paths, a);
+  const other = readServeState(paths);
+  if (other) fail('FAASS_E_USAGE', `faassctl serve already runs (pid ${other.pid}, on ${other.listen}); one serve per user`);
+  const started = new Date().toISOString();
+  const say = (line: string) => process.stderr.write(line + '\n');
+  const stack = new Stack(paths, listen, say);
+  const record = () => {
+    try {
+      writeServeState(paths, stack.state(started));
+    } catch (e) {
+      say(`faassctl serve: cannot write its state file: ${(e as Error).message}`);
+    }
   };
-  for (const p of programs) await start(p);
-  log.notice(`faassctl serve: gateway on ${gw.listen.text}, ${programs.length - 1} function(s); Ctrl-C stops`);
+  stack.onProgramsChange(record);
+  await stack.start();
+  record();
+  const watcher = new Watcher(() => stack.watched(), () => void stack.update().then(record));
+  const s = stack.state(started);
+  say(`faassctl serve: gateway on ${s.listen}${s.https ? ` and ${s.https}` : ''}, ${s.functions.length} function(s); logs in ${serveLogDir(paths)}; Ctrl-C stops`);
   return new Promise((resolve) => {
     const stop = () => {
-      stopping = true;
-      for (const p of programs) p.child?.kill('SIGTERM');
-      let left = programs.length;
-      for (const p of programs) {
-        if (!p.child || p.child.exitCode !== null) left--;
-        else p.child.once('exit', () => --left === 0 && resolve(0));
-      }
-      if (left === 0) resolve(0);
+      watcher.close();
+      void stack.stop().then(() => {
+        removeServeState(paths);
+        resolve(0);
+      });
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // A command changed the shared state and waits for it to be taken up (systemd/serve-link.ts).
+    process.on('SIGHUP', () => void stack.update().then(record));
   });
 }
 
 export const register: Register = (y, cli) =>
-  y.command('serve', 'run the gateway and all runners in the foreground, without systemd', (y) => y, (a) => cli.local(a, 'serve', () => serve(cli.paths)));
+  y.command(
+    'serve',
+    'run faass in the foreground without systemd: gateway, API, runners and services, following every deploy, delete and setting',
+    (y) =>
+      y
+        .option('port', { type: 'string', describe: "listen on this port (faass.conf listen's host) for this run only" })
+        .option('listen', { type: 'string', describe: 'listen on this address (HOST:PORT, [V6]:PORT, PORT or /path) for this run only' }),
+    (a) => cli.local(a, 'serve', () => serve(cli.paths, a)),
+  );

@@ -13,6 +13,7 @@ import { functionUnitBase } from '../systemd/units';
 import { readMetrics } from '../observe/metrics-store';
 import { managerControllers } from '../systemd/controllers';
 import { unenforcedLimits, unenforcedDefaults } from '../functions/limits';
+import { ServeState, readServeState } from '../systemd/serve-link';
 import { Register } from './cli';
 
 interface Proc {
@@ -160,6 +161,8 @@ function shownNames(paths: Paths, only: string | undefined): string[] {
 // At a glance: the gateway, each function's units, processes and calls (or one function's);
 // exit BROKEN_EXIT when a unit shown failed or a function shown is broken.
 export async function status(paths: Paths, only?: string): Promise<number> {
+  const served = readServeState(paths);
+  if (served) return serveStatus(paths, served, only);
   const fns = shownNames(paths, only).map((name) => {
     try {
       const cfg = loadFunctionConfig(paths, name);
@@ -219,6 +222,71 @@ export async function status(paths: Paths, only?: string): Promise<number> {
   for (const p of procs) process.stdout.write(`  ${String(p.pid).padStart(7)}  ${p.unit.padEnd(32)}  ${p.command.slice(0, 100)}\n`);
   process.stdout.write(await containers(paths));
   return failed.length || broken.length ? BROKEN_EXIT : 0;
+}
+
+// A process and every process below it (a runner's workers and calls, an app's), from /proc.
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // ended while we looked
+    }
+  }
+  const out: number[] = [];
+  for (let todo = [root]; todo.length; ) {
+    const pid = todo.pop() as number;
+    out.push(pid);
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+const commandOf = (pid: number): string => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
+};
+
+// The same view of faassctl serve's stack (systemd/serve-link.ts says what it runs): its
+// programs stand for the units, its sockets are listening while it runs.
+function serveStatus(paths: Paths, s: ServeState, only: string | undefined): number {
+  const names = shownNames(paths, only);
+  const m = readMetrics(paths);
+  const prog = (name: string) => s.programs.find((p) => p.name === name);
+  const tree = (pid: number | null | undefined) => (pid ? processTree(pid) : []);
+  const gw = prog('gateway');
+  process.stdout.write(`Gateway: faassctl serve (pid ${s.pid}, since ${s.started}) on ${s.listen}${s.https ? `, https on ${s.https}` : ''}, process ${gw?.pid ? 'running' : 'restarting'}; API socket ${s.api ? 'listening' : 'off'}\n\n`);
+  const rows: FunctionRow[] = names.map((name) => {
+    let kind = 'INVALID';
+    try {
+      kind = loadFunctionConfig(paths, name).kind;
+    } catch {
+      // shown as INVALID, and listed under Broken
+    }
+    const p = prog(name);
+    const served = s.functions.some((f) => f.name === name);
+    const calls = Object.values(m.invocations[name] ?? {}).reduce((a, b) => a + b, 0);
+    const errors = Object.entries(m.invocations[name] ?? {}).reduce((n, [c, k]) => (Number(c) >= 500 ? n + k : n), 0);
+    const state = p?.pid ? 'running' : 'idle';
+    return { name, kind, socket: served ? 'listening' : 'missing', process: kind === 'service' ? `app ${state}` : state, running: tree(p?.pid).length, calls, errors, lastCall: m.lastCall[name] };
+  });
+  process.stdout.write(rows.length ? renderTable(rows) : 'No functions (faassctl deploy NAME ...)\n');
+  const broken = rows.flatMap((r) =>
+    r.kind === 'INVALID' ? [`${r.name}: its file does not parse; faassctl describe ${r.name} says what is wrong, then fix the file or deploy it again`] : r.socket !== 'listening' ? [`${r.name}: faassctl serve does not serve it; its stderr and faassctl logs ${r.name} say why`] : [],
+  );
+  if (broken.length) process.stdout.write(`\nBroken:\n${broken.map((b) => `  ${b}\n`).join('')}`);
+  const shown = s.programs.filter((p) => p.pid && (only === undefined || p.name === only || p.role === 'gateway'));
+  const procs = [s.pid, ...shown.flatMap((p) => tree(p.pid))];
+  process.stdout.write(`\nRunning faass processes: ${procs.length}\n`);
+  for (const pid of procs) process.stdout.write(`  ${String(pid).padStart(7)}  ${commandOf(pid).slice(0, 132)}\n`);
+  return broken.length ? BROKEN_EXIT : 0;
 }
 
 export const register: Register = (y, cli) =>

@@ -11,11 +11,13 @@ import { FaassError } from '../core/errors';
 import { privateDir } from '../core/private-files';
 import { managerReachable, systemctl } from '../systemd/systemctl';
 import { Intent, interruptedDeploys, recoverFiles, endDeploy } from './deploy-intent';
+import { serveTakeUp } from '../systemd/serve-link';
 
 export interface ApplyReport {
   units: UnitChanges;
   systemd: 'applied' | 'unreachable' | 'skipped';
   recovered?: Recovered; // deploys whose process was killed, found and dealt with
+  serve?: { pid: number } | 'late'; // no manager, but faassctl serve runs: it took the change up (or not in time)
 }
 
 // What became of interrupted deploys (deploy-intent.ts): finished, undone, or still to finish
@@ -90,7 +92,21 @@ async function syncGatewaySockets(changes: UnitChanges): Promise<void> {
 // Regenerates every unit from the config files; with a user manager, reloads it, enables the
 // sockets of `enable` and restarts the running services of `restart` (so they load new code).
 // Interrupted deploys are finished or undone first (only for the real unit directory).
-export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
+// deferServe: the caller hands the change to faassctl serve itself (withServe), later (a deploy,
+// once its intent is gone: serve leaves a function alone while a deploy of it runs).
+export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[]; deferServe?: boolean }): Promise<ApplyReport> {
+  const report = await applyAndRecover(paths, opts);
+  return opts.deferServe ? report : withServe(paths, report);
+}
+
+// Without a user manager, a running faassctl serve takes the change up (systemd/serve-link.ts).
+export async function withServe(paths: Paths, report: ApplyReport): Promise<ApplyReport> {
+  if (report.systemd !== 'unreachable') return report;
+  const s = await serveTakeUp(paths);
+  return s === null ? report : { ...report, serve: s === 'late' ? 'late' : { pid: s.pid } };
+}
+
+async function applyAndRecover(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
   const interrupted = opts.dir === undefined && opts.reload ? interruptedDeploys(paths) : [];
   const verdicts = interrupted.map((i) => ({ intent: i, verdict: recoverFiles(paths, i) }));
   const report = await writeAndLoad(paths, opts);

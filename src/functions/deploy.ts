@@ -18,7 +18,7 @@ import { installId } from '../docker/names';
 import { DeploySpec, checkSpec, planInput, planConfig, carryAccess, checkServicePort } from './deploy-plan';
 import { stageCode, emptyVersion, versionPath, switchVersion, removeAllCode, newVersionId } from './code-versions';
 import { Intent, beginDeploy, aboutToCommit, endDeploy, abandonDeploy, undoFiles, interruptedDeploys } from './deploy-intent';
-import { ApplyReport, applyUnits } from './apply-units';
+import { ApplyReport, applyUnits, withServe } from './apply-units';
 import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
 
@@ -78,8 +78,9 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
     writeFileAtomic(functionConfPath(paths, spec.name), text);
     committed = true;
     if (staged.version) switchVersion(paths, spec.name, staged.version);
-    const report = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name] });
+    const applied = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name], deferServe: true });
     endDeploy(paths, intent);
+    const report = await withServe(paths, applied);
     if (previous?.build !== undefined && previous.image !== undefined && cfg.image !== undefined && cfg.image !== previous.image) await pruneImages(loadDockerSettings(paths).socketPath, spec.name, [cfg.image, previous.image]);
     const warnings = report.systemd === 'applied' ? unenforcedLimits(cfg, await userManagerControllers()) : [];
     return { config: cfg, report: { ...report, recovered: report.recovered ?? recovered }, warnings };
