@@ -4,6 +4,7 @@ import t from 'tap';
 import { startSandbox, setupGateway, request, load, waitFor, unitState, writeFixture, freePort, errorCode } from '../support/sandbox';
 import { startEngine, BUSYBOX } from '../support/docker';
 import * as path from 'node:path';
+import * as net from 'node:net';
 
 t.test('services', async (t) => {
   const engine = await startEngine(t);
@@ -104,6 +105,63 @@ http.createServer((req, res) => {
     t.match(j.stdout, /the app exited with status 3/, 'the journal says the app crashed');
     const l = await load(sb.port, '/function/napp/echo', 500, 50, (res) => res.status === 201 && res.body.startsWith('req-'));
     t.equal(l.failures.length, 0, `load after the crash: 0 failures ${JSON.stringify(l.failures.slice(0, 3))}`);
+  });
+
+  // Issue 11 item 24: an app that ends its lines with a bare LF is answered (the gateway's own
+  // parser stays strict for requests); what leniency must not pass on is refused with a 502.
+  t.test('an app answering with bare LF line endings; answers that cannot be passed on', async (t) => {
+    const app = writeFixture(
+      sb,
+      'rawapp/app.js',
+      `const net = require('node:net');
+const answers = {
+  '/lf': 'HTTP/1.1 200 OK\\nContent-Type: text/plain\\nContent-Length: 8\\n\\nbare LF\\n',
+  '/lf10': 'HTTP/1.0 200 OK\\nContent-Type: text/plain\\n\\nuntil close\\n',
+  '/ctl': 'HTTP/1.1 200 OK\\r\\nX-Bad: a\\x01b\\r\\nContent-Length: 2\\r\\n\\r\\nno',
+  '/clte': 'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\nno\\r\\n0\\r\\n\\r\\n',
+};
+net.createServer((s) => {
+  let got = '';
+  s.on('data', (d) => {
+    got += d;
+    let end;
+    while ((end = got.indexOf('\\r\\n\\r\\n')) >= 0) { // the gateway sends bodiless GETs
+      const path = got.split(' ')[1];
+      got = got.slice(end + 4);
+      s.write(answers[path] ?? 'HTTP/1.1 404 Not Found\\nContent-Length: 0\\n\\n');
+      if (path === '/lf10') s.end();
+    }
+  });
+  s.on('error', () => undefined);
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+    );
+    const dep = await sb.faassctl('deploy', 'rawapp', '--kind', 'service', '--port', String(await freePort()), '--command', `${process.execPath} app.js`, '--from-file', path.dirname(app), '--idle', '5');
+    t.equal(dep.code, 0, `deploy ${dep.stderr}`);
+    const lf = await request(sb.port, '/function/rawapp/lf', { method: 'GET' });
+    t.equal(lf.status, 200, `an answer with bare LF line endings is passed on ${lf.body}`);
+    t.equal(lf.body, 'bare LF\n');
+    t.equal(lf.headers['content-type'], 'text/plain', 'with its headers');
+    const lf10 = await request(sb.port, '/function/rawapp/lf10', { method: 'GET' });
+    t.equal(lf10.status, 200, 'an HTTP/1.0 answer ended by closing, with bare LF');
+    t.equal(lf10.body, 'until close\n');
+    const ctl = await request(sb.port, '/function/rawapp/ctl', { method: 'GET' });
+    t.equal(ctl.status, 502, 'a header with a control character is not passed on');
+    t.equal(errorCode(ctl.body), 'FAASS_E_ANSWER_MALFORMED');
+    t.match(ctl.body, /control characters in the value of header x-bad/, 'naming the header, not its value');
+    const clte = await request(sb.port, '/function/rawapp/clte', { method: 'GET' });
+    t.equal(clte.status, 502, 'an answer with both Content-Length and Transfer-Encoding is not passed on');
+    t.equal(errorCode(clte.body), 'FAASS_E_ANSWER_MALFORMED');
+    t.equal((await request(sb.port, '/function/rawapp/lf', { method: 'GET' })).body, 'bare LF\n', 'and the next answer is passed on');
+    const refused = await new Promise<string>((resolve) => {
+      const s = net.connect(sb.port, '127.0.0.1', () => s.write('GET /function/rawapp/lf HTTP/1.1\nHost: 127.0.0.1\n\n'));
+      let got = '';
+      s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      s.on('close', () => resolve(got));
+      s.on('error', () => undefined);
+    });
+    t.match(refused, /^HTTP\/1\.1 400 /, 'a request with bare LF line endings is still refused');
+    t.equal((await sb.faassctl('delete', 'rawapp')).code, 0);
   });
 
   t.test('an app that never opens its port, one that exits at start, one without a port', async (t) => {
