@@ -1,15 +1,15 @@
 import { FunctionConfig } from '../functions/function-config';
 import { log, errorMessage } from '../observe/log';
-import { DEFINITION_LABEL, serviceContainerName } from '../docker/names';
+import { serviceContainerName } from '../docker/names';
 import { EngineApi, EngineError } from '../docker/engine-api';
 import { containerSpec } from '../docker/container-spec';
-import { engineClient } from '../docker/engine';
 import { App } from './process-app';
 
-// A service app in a long-lived container named faass-svc-NAME: stopped when idle, started
-// again as it is while its definition is unchanged (label faass.definition), recreated when not.
-// The common path (inspect, start, wait, stop) uses EngineApi; dockerode is loaded only to
-// create a container (first start, or a changed definition).
+// A service app in a container named faass-svc-NAME, a fresh one at every start and removed at
+// every stop (idle, crash, redeploy), as a function's call gets: what the app wrote is gone with
+// it (a writable layer kept across idle stops grew to 734 MB), and what it may write while it
+// runs is bounded (container-spec.ts: a read-only root, a size-bounded tmpfs /tmp). All through
+// EngineApi: dockerode is never loaded here.
 export class ContainerApp implements App {
   private readonly engine: EngineApi;
   private started = false;
@@ -20,7 +20,7 @@ export class ContainerApp implements App {
 
   constructor(
     private readonly cfg: FunctionConfig,
-    private readonly socketPath: string,
+    socketPath: string,
     private readonly install: string, // names.ts installId
   ) {
     this.engine = new EngineApi(socketPath);
@@ -36,30 +36,18 @@ export class ContainerApp implements App {
   }
 
   async start(): Promise<void> {
-    const opts = containerSpec(this.cfg, { kind: 'service', install: this.install });
-    const info = await this.engine.inspect(this.containerName);
-    if (info && info.Config.Labels?.[DEFINITION_LABEL] === opts.Labels?.[DEFINITION_LABEL]) {
-      if (!info.State.Running) await this.engine.start(this.containerName);
-      this.id = info.Id.slice(0, 12);
-      log.info(`Started container ${this.containerName} again (${this.id})`);
-    } else {
-      const docker = engineClient(this.socketPath);
-      if (info) {
-        log.info(`Definition of ${this.cfg.name} changed: recreating container ${this.containerName}`);
-        await docker.getContainer(this.containerName).remove({ force: true });
-      }
-      const created = await docker.createContainer(opts);
-      await created.start();
-      this.id = created.id.slice(0, 12);
-      log.info(`Created container ${this.containerName} (${this.id})`);
-    }
+    // One left by an app that was killed (its stop never ran) holds the name: it goes first.
+    await this.engine.remove(this.containerName);
+    this.id = (await this.engine.create(containerSpec(this.cfg, { kind: 'service', install: this.install }))).slice(0, 12);
     this.started = true;
+    await this.engine.start(this.containerName);
+    log.info(`Created container ${this.containerName} (${this.id})`);
     if (this.cfg.network === 'bridge') {
       // An engine without a bridge (dockerd --bridge=none) runs the container unpublished:
       // say so now rather than wait out the readiness timeout.
       const ports = (await this.engine.inspect(this.containerName))?.NetworkSettings?.Ports?.[`${this.cfg.port}/tcp`];
       if (!ports || ports.length === 0) {
-        await this.stopContainer(0);
+        await this.stop(0);
         throw new Error(`the Docker engine did not publish port ${this.cfg.port} of ${this.containerName} (has it a bridge network? dockerd --bridge=none has not); use network=host`);
       }
     }
@@ -79,15 +67,18 @@ export class ContainerApp implements App {
     return this.started && !this.done;
   }
 
+  // Stopped (within the grace time), then removed, also when it ended by itself: nothing of it
+  // outlives the unit.
   async stop(graceSeconds: number): Promise<void> {
-    if (!this.started || this.done) return;
-    await this.stopContainer(graceSeconds);
+    if (!this.started) return;
+    if (!this.done && !(await this.stopContainer(graceSeconds))) return;
+    await this.engine.remove(this.containerName).catch((e) => log.warning(`Failed to remove container ${this.id ?? this.containerName}: ${errorMessage(e)}; the next start removes it`));
   }
 
   // A stop the engine refuses is said once and tried again within what is left of the grace;
-  // then the container is killed and removed (the next start creates it anew): one left running
-  // would hold its port, memory and CPU with no unit to show for it.
-  private async stopContainer(graceSeconds: number): Promise<void> {
+  // then the container is killed and removed: one left running would hold its port, memory and
+  // CPU with no unit to show for it. False when even that failed (it is left running).
+  private async stopContainer(graceSeconds: number): Promise<boolean> {
     const started = Date.now();
     const stop = (grace: number) =>
       this.engine.stop(this.containerName, grace).then(
@@ -95,9 +86,15 @@ export class ContainerApp implements App {
         (e: unknown) => (e instanceof EngineError && e.statusCode === 404 ? null : e), // gone already
       );
     const refused = await stop(graceSeconds);
-    if (refused === null) return;
+    if (refused === null) return true;
     log.warning(`Failed to stop container ${this.id ?? this.containerName}: ${errorMessage(refused)}, retrying`);
-    if ((await stop(Math.max(0, graceSeconds - (Date.now() - started) / 1000))) === null) return;
-    await this.engine.remove(this.containerName).catch((e) => log.err(`Failed to kill container ${this.id ?? this.containerName}: ${errorMessage(e)}; it is left running`));
+    if ((await stop(Math.max(0, graceSeconds - (Date.now() - started) / 1000))) === null) return true;
+    return this.engine.remove(this.containerName).then(
+      () => true,
+      (e) => {
+        log.err(`Failed to kill container ${this.id ?? this.containerName}: ${errorMessage(e)}; it is left running`);
+        return false;
+      },
+    );
   }
 }

@@ -12,10 +12,11 @@ function connects(port: number): Promise<boolean> {
   });
 }
 
-// path given: it answers 2xx/3xx; null: the app answers GET / with any HTTP status.
+// path given: it answers 2xx/3xx; null: the app answers GET / with any HTTP status. Parsed as
+// leniently as the gateway parses the app's answers (gateway/service-forward.ts): only the status is read.
 function healthy(port: number, path: string | null): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: path ?? '/', agent: false, timeout: 2000 }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: path ?? '/', agent: false, timeout: 2000, insecureHTTPParser: true }, (res) => {
       res.resume();
       resolve(path === null || (res.statusCode ?? 500) < 400);
     });

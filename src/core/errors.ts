@@ -24,6 +24,7 @@ export const ERRORS = {
   FAASS_E_FUNCTION_UNREACHABLE: { status: 502, exit: 5, summary: "the function's socket does not answer" },
   FAASS_E_FRAME_MALFORMED: { status: 502, exit: 5, summary: 'framed output is malformed' },
   FAASS_E_STATUS_INVALID: { status: 502, exit: 5, summary: 'the function answered a status it may not set (1xx, or outside 200-599)' },
+  FAASS_E_ANSWER_MALFORMED: { status: 502, exit: 5, summary: "the service's answer is not HTTP the gateway can pass on (unparseable, an ambiguous length, control characters in a header)" },
   FAASS_E_OUTPUT_TOO_LARGE: { status: 502, exit: 5, summary: 'function output over max_output' },
   FAASS_E_RUNNER_STOPPED: { status: 502, exit: 5, summary: "the function's runner stopped during the call; it was not retried, as it may have run" },
   FAASS_E_WORKER_CRASHED: { status: 502, exit: 5, summary: 'the worker process died during the request' },

@@ -118,16 +118,22 @@ export function readSettingsIni(paths: Paths): Record<string, unknown> {
 
 export interface DockerSettings {
   readonly socketPath: string; // the Docker Engine API socket
+  readonly buildTimeout: number; // seconds an image build may take before it is cancelled
 }
 
+// A build runs with no network (image-build.ts), so ten minutes is long for one; a build that
+// hangs (a RUN waiting on input, a loop) must not hold a deploy, and the API's connection, for ever.
+export const DEFAULT_BUILD_TIMEOUT = '10min';
+const DOCKER_KEYS = ['host', 'build_timeout'];
+
 // [docker] host= as DOCKER_HOST writes it (unix:///path) or a plain path; default: the
-// environment's DOCKER_HOST, then /var/run/docker.sock.
+// environment's DOCKER_HOST, then /var/run/docker.sock. build_timeout= a time span.
 export function buildDockerSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): DockerSettings {
-  for (const k of Object.keys(raw)) if (k !== 'host') fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in [docker]; known keys: host`);
+  for (const k of Object.keys(raw)) if (!DOCKER_KEYS.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in [docker]; known keys: ${DOCKER_KEYS.join(', ')}`);
   const given = raw.host ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   const s = typeof given === 'string' ? given.replace(/^unix:\/\//, '') : '';
   if (!s.startsWith('/') || /[\x00-\x1f]/.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid [docker] host ${JSON.stringify(String(given).slice(0, 80))}: expected unix:///path/to/docker.sock`);
-  return { socketPath: s };
+  return { socketPath: s, buildTimeout: timespan('build_timeout', raw.build_timeout ?? DEFAULT_BUILD_TIMEOUT, 1, 86400) };
 }
 
 export function loadDockerSettings(paths: Paths, env: NodeJS.ProcessEnv = process.env): DockerSettings {

@@ -1,13 +1,13 @@
 // The one container spec of faass (pure: config in, Engine API create options out), for both
 // kinds of container: a fresh one per call of a docker function, and the long-lived one of a
 // container service. Shared: image, command, env, the labels (function, install), the sandbox (no
-// capabilities, no-new-privileges, a 64M tmpfs /tmp) and the limits (memory, pids, CPU).
+// capabilities, no-new-privileges, a read-only root with a tmpfs /tmp of scratch_max: all a
+// container may write, counted in its memory too) and the limits (memory, pids, CPU).
 // What differs, and why, is in containerSpec's one switch.
 import type Docker from 'dockerode';
-import { createHash } from 'node:crypto';
 import type { FunctionConfig } from '../functions/function-config';
 import { splitCommand } from '../functions/command-line';
-import { LABEL, INSTALL_LABEL, CALL_LABEL, DEFINITION_LABEL, serviceContainerName } from './names';
+import { LABEL, INSTALL_LABEL, CALL_LABEL, serviceContainerName } from './names';
 
 const MiB = 1024 * 1024;
 
@@ -74,10 +74,17 @@ export function shareProblem(cfg: FunctionConfig): string | null {
   return null;
 }
 
+// What a container may write: its /tmp, scratch_max (64M by default) as for a process's, on a
+// read-only root. Bounded, and gone with the container. The engine's own bound on a writable
+// layer (--storage-opt size) exists only on some storage drivers (overlay2 on xfs with project
+// quotas), not on the ext4 of the usual host nor of the test machines.
+const tmpfsSize = (bytes: number): string => (bytes % MiB === 0 ? `${bytes / MiB}m` : String(bytes));
+
 function limits(cfg: FunctionConfig): Docker.HostConfig {
   const own = containerLimits(cfg);
   return {
-    Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
+    ReadonlyRootfs: true,
+    Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${tmpfsSize(cfg.scratchMax)}` },
     SecurityOpt: ['no-new-privileges'],
     CapDrop: ['ALL'],
     Memory: own.memory,
@@ -97,7 +104,7 @@ export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.Co
   const Cmd = cfg.command === undefined ? undefined : splitCommand(cfg.command);
   switch (use.kind) {
     case 'call':
-      // Locked down: the network the function asks for (none by default), a read-only root.
+      // Locked down: the network the function asks for (none by default).
       // Created with stdin open and attached: the body is its stdin, its stdout the answer.
       return {
         Image: cfg.image,
@@ -111,7 +118,7 @@ export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.Co
         Tty: false,
         NetworkDisabled: cfg.network === 'none',
         Labels: { [LABEL]: cfg.name, [INSTALL_LABEL]: use.install, [CALL_LABEL]: use.callId },
-        HostConfig: { NetworkMode: cfg.network, ReadonlyRootfs: true, ...limits(cfg) },
+        HostConfig: { NetworkMode: cfg.network, ...limits(cfg) },
       };
     case 'service':
       return serviceSpec(cfg, use.install, Cmd, limits(cfg));
@@ -119,13 +126,12 @@ export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.Co
 }
 
 // A service's app on 127.0.0.1:PORT of the host, either directly (host network) or published
-// from a bridge network (the app then listens on 0.0.0.0:PORT inside). Its root stays writable
-// (an app may keep state in its container across idle stops). Labelled with a hash of these
-// options: a change of any of them recreates the container.
+// from a bridge network (the app then listens on 0.0.0.0:PORT inside). A fresh container at each
+// start of the app (app/container-app.ts), so a change of any of these options needs nothing more.
 function serviceSpec(cfg: FunctionConfig, install: string, Cmd: string[] | undefined, hostLimits: Docker.HostConfig): Docker.ContainerCreateOptions {
   const port = `${cfg.port}/tcp`;
   const bridge = cfg.network === 'bridge';
-  const opts: Docker.ContainerCreateOptions = {
+  return {
     name: serviceContainerName(cfg.name),
     Image: cfg.image,
     Cmd,
@@ -141,7 +147,4 @@ function serviceSpec(cfg: FunctionConfig, install: string, Cmd: string[] | undef
       ...hostLimits,
     },
   };
-  const definition = createHash('sha256').update(JSON.stringify(opts)).digest('hex').slice(0, 16);
-  (opts.Labels as Record<string, string>)[DEFINITION_LABEL] = definition;
-  return opts;
 }

@@ -1,9 +1,8 @@
-// The Docker Engine API calls a service's container needs on every cold start (inspect, start,
-// wait, stop), the removal of one that would not stop, and the listing by label that a
-// function unit's ExecStopPost= removes its calls' containers with (runner/reap.ts), on node:http over the engine's unix
-// socket. dockerode does these too, but loading it takes 140-200 ms here (ssh2, grpc-js,
-// protobufjs), most of a cold start's budget; creating a container, which happens only when a
-// definition changes, still goes through dockerode. API reference: https://docs.docker.com/reference/api/engine/
+// The Docker Engine API calls a service's container needs on every cold start and stop
+// (remove a leftover, create, start, wait, stop, remove), and the listing by label that a
+// function unit's ExecStopPost= removes its calls' containers with (runner/reap.ts), on
+// node:http over the engine's unix socket. dockerode does these too, but loading it takes
+// 140-200 ms here (ssh2, grpc-js, protobufjs), most of a cold start's budget. API reference: https://docs.docker.com/reference/api/engine/
 import * as http from 'node:http';
 
 const API = '/v1.41'; // Docker 20.10 and later
@@ -27,9 +26,11 @@ export interface ContainerInfo {
 export class EngineApi {
   constructor(private readonly socketPath: string) {}
 
-  private call<T>(method: string, path: string, timeoutMs = 30000): Promise<{ status: number; body: T | null }> {
+  private call<T>(method: string, path: string, timeoutMs = 30000, json?: unknown): Promise<{ status: number; body: T | null }> {
+    const sent = json === undefined ? undefined : JSON.stringify(json);
     return new Promise((resolve, reject) => {
-      const req = http.request({ socketPath: this.socketPath, method, path: API + path, headers: { host: 'docker' }, agent: false }, (res) => {
+      const headers: http.OutgoingHttpHeaders = { host: 'docker', ...(sent !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(sent) } : {}) };
+      const req = http.request({ socketPath: this.socketPath, method, path: API + path, headers, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (d: Buffer) => chunks.push(d));
         res.on('error', reject);
@@ -51,7 +52,7 @@ export class EngineApi {
       if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path}: no answer from the Docker engine within ${timeoutMs / 1000}s`)));
       // The errno code is kept (engine.ts unreachableCode tells an absent engine from a failing one).
       req.on('error', (e: NodeJS.ErrnoException) => reject(e.code ? Object.assign(new Error(`cannot reach the Docker engine at unix://${this.socketPath} (${e.code})`), { code: e.code }) : e));
-      req.end();
+      req.end(sent);
     });
   }
 
@@ -63,6 +64,14 @@ export class EngineApi {
       if (e instanceof EngineError && e.statusCode === 404) return null;
       throw e;
     }
+  }
+
+  // Creates a container from Engine API create options (dockerode's, whose `name` goes in the
+  // query); resolves with its id.
+  async create(opts: { name?: string }): Promise<string> {
+    const { name, ...body } = opts;
+    const r = await this.call<{ Id: string }>('POST', `/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, 30000, body);
+    return r.body?.Id ?? '';
   }
 
   async start(name: string): Promise<void> {

@@ -6,6 +6,9 @@ import type Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tar from 'tar';
+import ignore from '@balena/dockerignore';
+import type { DockerSettings } from '../core/settings';
+import { formatSeconds } from '../core/timespan';
 import { fail, FaassError } from '../core/errors';
 import { LABEL } from './names';
 import { engineClient, unreachableCode } from './engine';
@@ -21,19 +24,38 @@ function engineError(socketPath: string, e: unknown): FaassError {
   return new FaassError('FAASS_E_BUILD_FAILED', `Build failed: ${(err.json?.message ?? err.message ?? String(e)).trim()}`);
 }
 
-// Every regular file and link under dir, relative, for the build's tar (what docker build sends
-// too, less .dockerignore, which is not read).
+// Every regular file and link under dir, relative, for the build's tar: what docker build sends,
+// so less what .dockerignore excludes (Docker's rules, @balena/dockerignore: a port of the
+// engine's matcher; a 2 GiB unused file used to be sent). The Dockerfile and .dockerignore go
+// always, as docker build sends them (the engine needs the one, COPY sees neither when ignored).
+// An ignored directory is not walked unless a `!` rule may take something in it back.
 export function contextFiles(dir: string): string[] {
+  const rules = readDockerignore(dir);
+  const mayReinclude = rules.some((r) => r.trim().startsWith('!'));
+  const ig = ignore().add(rules);
   const out: string[] = [];
   const walk = (rel: string) => {
     for (const ent of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${ent.name}` : ent.name;
-      if (ent.isDirectory()) walk(p);
-      else if (ent.isFile() || ent.isSymbolicLink()) out.push(p);
+      const ignored = ig.ignores(p) && !ALWAYS_SENT.has(p);
+      if (ent.isDirectory()) {
+        if (!ignored || mayReinclude) walk(p);
+      } else if ((ent.isFile() || ent.isSymbolicLink()) && !ignored) out.push(p);
     }
   };
   walk('');
   return out.sort();
+}
+
+const ALWAYS_SENT = new Set(['Dockerfile', '.dockerignore']);
+
+function readDockerignore(dir: string): string[] {
+  try {
+    return fs.readFileSync(path.join(dir, '.dockerignore'), 'utf8').split(/\r?\n/);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new FaassError('FAASS_E_FILE_MISSING', `Cannot read ${path.join(dir, '.dockerignore')}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
 }
 
 // The build context as a tar whose modes are what a checkout has (0644, 0755 when executable):
@@ -45,14 +67,30 @@ export function contextTar(dir: string, files: string[]): NodeJS.ReadableStream 
 }
 
 // Builds contextDir/Dockerfile; resolves with the image reference. Build steps run with no
-// network (there is no registry to reach, and a build must not reach out on its own).
-export async function buildImage(socketPath: string, name: string, contextDir: string, onEvent: (e: BuildEvent) => void): Promise<string> {
+// network (there is no registry to reach, and a build must not reach out on its own). A build
+// that takes longer than [docker] build_timeout is cancelled: its request to the engine is
+// aborted, which cancels the build there (the classic builder kills the step's container, and
+// forcerm removes it), and the caller keeps the image it had.
+export async function buildImage(docker: DockerSettings, name: string, contextDir: string, onEvent: (e: BuildEvent) => void): Promise<string> {
   if (!fs.statSync(contextDir, { throwIfNoEntry: false })?.isDirectory()) fail('FAASS_E_FILE_MISSING', `Build context ${contextDir} is not a directory`);
   if (!fs.existsSync(path.join(contextDir, 'Dockerfile'))) fail('FAASS_E_FILE_MISSING', `No Dockerfile in the build context of ${name} (${contextDir})`);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), docker.buildTimeout * 1000);
+  try {
+    return await build(docker.socketPath, name, contextDir, onEvent, abort.signal);
+  } catch (e) {
+    if (!abort.signal.aborted) throw e;
+    throw new FaassError('FAASS_E_BUILD_FAILED', `Build of ${name} was cancelled after build_timeout=${formatSeconds(docker.buildTimeout)} ([docker] in faass.conf); ${name} keeps the image it had`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function build(socketPath: string, name: string, contextDir: string, onEvent: (e: BuildEvent) => void, signal: AbortSignal): Promise<string> {
   const d = engineClient(socketPath);
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await d.buildImage(contextTar(contextDir, contextFiles(contextDir)), { networkmode: 'none', rm: true, forcerm: true, labels: { [LABEL]: name } });
+    stream = await d.buildImage(contextTar(contextDir, contextFiles(contextDir)), { networkmode: 'none', rm: true, forcerm: true, labels: { [LABEL]: name }, abortSignal: signal });
   } catch (e) {
     throw engineError(socketPath, e);
   }
@@ -81,6 +119,7 @@ export async function buildImage(socketPath: string, name: string, contextDir: s
   if (error !== null) fail('FAASS_E_BUILD_FAILED', `Build of ${name} failed: ${(error as string).split('\n')[0]}`);
   if (id === null) fail('FAASS_E_BUILD_FAILED', `Build of ${name} ended without an image`);
   const tag = (id as string).replace(/^sha256:/, '').slice(0, 12);
+  if (signal.aborted) throw new Error('aborted'); // the end of an aborted stream is no image
   try {
     await d.getImage(id).tag({ repo: imageRepo(name), tag });
   } catch (e) {

@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 export const LABEL = 'faass.function'; // every container of a function or service: its name
 export const INSTALL_LABEL = 'faass.install'; // every container: which install of faass made it (installId)
 export const CALL_LABEL = 'faass.call'; // a call's container: the call's id
-export const DEFINITION_LABEL = 'faass.definition'; // a service container: hash of its create options
 export const serviceContainerName = (name: string): string => `faass-svc-${name}`;
 
 // One install of faass on this host is one configuration directory ($XDG_CONFIG_HOME/faass):

@@ -6,7 +6,7 @@ import { applyUnits } from '../functions/deploy';
 import { sayApplied } from './report';
 
 // Creates or updates faass.conf; keys not given keep their value.
-export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: string; dockerHost?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; metricsAccess?: string; logCalls?: boolean }): Promise<number> {
+export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: string; dockerHost?: string; buildTimeout?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; metricsAccess?: string; logCalls?: boolean }): Promise<number> {
   const raw = readSettingsIni(paths);
   const docker = readDockerIni(paths);
   if (a.tlsListen === '') delete raw.tls_listen;
@@ -14,6 +14,7 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   if (a.httpRedirect !== undefined) raw.http_redirect = a.httpRedirect ? 'yes' : 'no';
   if (raw.tls_listen === undefined) delete raw.http_redirect;
   if (a.dockerHost !== undefined) docker.host = a.dockerHost;
+  if (a.buildTimeout !== undefined) docker.build_timeout = a.buildTimeout;
   if (a.listen !== undefined) raw.listen = a.listen;
   else if (a.port !== undefined) raw.listen = `127.0.0.1:${a.port}`;
   else if (raw.listen === undefined) raw.listen = '127.0.0.1:8080';
@@ -40,6 +41,7 @@ export const register: Register = (y, cli) =>
         .option('listen', { type: 'string', describe: 'gateway address: HOST:PORT, [V6]:PORT or /path' })
         .option('idle', { type: 'string', describe: 'gateway idle exit: seconds or a systemd time span such as 30s, 5min (0 = never)' })
         .option('docker-host', { type: 'string', describe: 'Docker Engine socket, unix:///path' })
+        .option('build-timeout', { type: 'string', describe: 'an image build is cancelled after this time span (default 10min)' })
         .option('tls-listen', { type: 'string', describe: 'HTTPS on a second address (needs a key pair: faassctl tls self-signed); "" = off' })
         .option('http-redirect', { type: 'boolean', describe: 'with --tls-listen: plain HTTP redirects to HTTPS' })
         .option('metrics', { type: 'boolean', describe: 'GET /metrics and the counting behind it (default on; --no-metrics)' })

@@ -97,7 +97,7 @@ async function planDeploy(paths: Paths, spec: DeployRequest, staged: Staged): Pr
   const input = planInput(spec, staged.isDir, exists);
   if (input.build !== undefined) {
     const context = path.isAbsolute(String(input.build)) ? String(input.build) : path.join(staged.codeDir, String(input.build));
-    input.image = await buildImage(loadDockerSettings(paths).socketPath, spec.name, context, spec.onBuild ?? (() => undefined));
+    input.image = await buildImage(loadDockerSettings(paths), spec.name, context, spec.onBuild ?? (() => undefined));
   }
   const cfg = planConfig(spec, input, exists);
   checkServicePort(cfg, gatewayPorts(paths));

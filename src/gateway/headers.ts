@@ -1,6 +1,6 @@
 // Header hygiene at the gateway: what crosses from the client's connection to a function's or
 // the API's, and back.
-import type * as http from 'node:http';
+import * as http from 'node:http';
 import { HOP_BY_HOP } from '../core/http-util';
 
 // The gateway stops two request headers more than a runner does (core/http-util HOP_BY_HOP):
@@ -42,4 +42,24 @@ export function responseHeaders(from: http.IncomingHttpHeaders, keepLength: bool
   const named = namedInConnection(from);
   for (const [k, v] of Object.entries(from)) if (v !== undefined && !named.has(k) && (!NOT_FORWARDED.has(k) || (keepLength && k === 'content-length'))) out[k] = v;
   return out;
+}
+
+// Why a service's answer may not be passed on, or null. A service's answer is parsed leniently
+// (service-forward.ts: bare LF line endings, obs-fold, any HTTP/x.y), and the lenient parser lets
+// through two things this refuses, failing closed: both Content-Length and Transfer-Encoding (which
+// one framed the body is a guess, and a wrong one leaves the kept-alive connection mid-answer), and
+// control characters in a header value, which node:http would refuse to write (it throws). Header
+// values are not named: they may be secrets.
+export function answerProblem(headers: http.IncomingHttpHeaders): string | null {
+  if (headers['content-length'] !== undefined && headers['transfer-encoding'] !== undefined) return 'both Content-Length and Transfer-Encoding, an ambiguous length';
+  for (const [k, v] of Object.entries(headers)) {
+    for (const one of Array.isArray(v) ? v : [v ?? '']) {
+      try {
+        http.validateHeaderValue(k, one);
+      } catch {
+        return `control characters in the value of header ${k}`;
+      }
+    }
+  }
+  return null;
 }

@@ -1,6 +1,11 @@
 // Calls to a service (kind=service): plain HTTP through systemd-socket-proxyd on the function's
 // socket. Keep-alive connections are dropped after POOL_IDLE_MS (before the proxy's
 // --exit-idle-time) and a call is retried once when its connection fails unanswered.
+// Answers are parsed leniently (insecureHTTPParser, per request: the gateway's own server stays
+// strict, a request with a bare LF is still a 400): apps that end lines with a bare LF are common
+// and harmless here. Nothing else reads a service's bytes (systemd-socket-proxyd copies them), the
+// answer is framed again for the client (its own length, hop-by-hop headers dropped), and what
+// leniency would let through unsafely is refused (headers.ts answerProblem).
 import * as http from 'node:http';
 import * as fs from 'node:fs';
 import { Paths, functionSocketPath, serviceFailurePath } from '../core/paths';
@@ -8,9 +13,10 @@ import { log, logLine } from '../observe/log';
 import { CallLog } from '../observe/call-log';
 import { ForwardedCall, POOL_IDLE_MS } from './call';
 import { refuse } from './answer';
-import { responseHeaders } from './headers';
+import { answerProblem, responseHeaders } from './headers';
 import { isBodiless, isFinalStatus, statusRefused } from '../core/function-answer';
 import { sendFaassError } from '../core/http-util';
+import { FaassError } from '../core/errors';
 
 // A service's answer up to this size with a known length is sent in one write; larger ones stream.
 const BUFFER_LIMIT = 64 * 1024;
@@ -82,7 +88,7 @@ class Attempt {
     this.deadline = asked + timeoutSeconds * 1000;
     this.timer = setTimeout(this.tick, Math.min(FAILURE_POLL_MS, this.deadline - Date.now()));
     call.headers['content-length'] = String(call.body.length);
-    this.up = http.request({ socketPath: u.socketPath, path: call.path, method: call.method, headers: call.headers, agent: mayRetry ? u.agent : false }, this.answer);
+    this.up = http.request({ socketPath: u.socketPath, path: call.path, method: call.method, headers: call.headers, agent: mayRetry ? u.agent : false, insecureHTTPParser: true }, this.answer);
     this.up.on('error', this.failed);
     res.on('close', () => {
       if (!res.writableFinished) {
@@ -119,6 +125,7 @@ class Attempt {
     clearTimeout(this.timer);
     const why = this.failure();
     if (why !== null) return refuse(res, 'FAASS_E_SERVICE_NOT_READY', `Service ${call.name} did not get ready: ${why}`);
+    if (e.code?.startsWith('HPE_')) return malformed(res, call, `${e.code}: ${e.message}`);
     if (this.mayRetry && (RETRYABLE.has(e.code ?? '') || e.message === 'socket hang up')) {
       new Attempt(this.u, call, res, this.timeoutSeconds, this.asked, false);
       return;
@@ -150,6 +157,11 @@ function relay(r: http.IncomingMessage, res: http.ServerResponse, call: Forwarde
     log.warning(`Call ${call.id}: service ${call.name} answered status ${status}, not passed on`);
     return sendFaassError(res, statusRefused(call.name, status));
   }
+  const problem = answerProblem(r.headers);
+  if (problem !== null) {
+    r.destroy(); // and its connection: where this answer ends is not known
+    return malformed(res, call, problem);
+  }
   const out = responseHeaders(r.headers, false);
   out['x-call-id'] = call.id;
   const bodiless = isBodiless(status);
@@ -171,4 +183,10 @@ function relay(r: http.IncomingMessage, res: http.ServerResponse, call: Forwarde
     res.end(bodiless ? undefined : all);
   });
   r.on('error', () => res.destroy());
+}
+
+// An answer the gateway cannot read or pass on: 502, and the journal says why.
+function malformed(res: http.ServerResponse, call: ForwardedCall, why: string): void {
+  log.warning(`Call ${call.id}: service ${call.name} answered what cannot be passed on (${why})`);
+  sendFaassError(res, new FaassError('FAASS_E_ANSWER_MALFORMED', `Service ${call.name} answered what is not HTTP the gateway can pass on: ${why}`));
 }

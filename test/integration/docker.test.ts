@@ -1,6 +1,6 @@
 // runtime=docker against a real Docker engine and the real systemd user manager.
 import t from 'tap';
-import { startSandbox, setupGateway, request, load, writeFixture, errorCode } from '../support/sandbox';
+import { startSandbox, setupGateway, request, load, writeFixture, errorCode, waitFor } from '../support/sandbox';
 import * as path from 'node:path';
 import { startEngine, BUSYBOX } from '../support/docker';
 import { buildFunctionConfig } from '../../src/functions/function-config';
@@ -136,6 +136,33 @@ t.test('container functions', async (t) => {
     t.equal((await images()).length, 2, 'older ones are pruned');
     t.equal((await sb.faassctl('delete', 'built')).code, 0);
     t.same(await images(), [], 'delete removes the images it built');
+  });
+
+  // Issue 11 item 24: what .dockerignore excludes is not sent (a 2 GiB unused file was), and a
+  // build that outlasts [docker] build_timeout is cancelled, the function keeping its image.
+  t.test('builds: .dockerignore is honoured; a build past build_timeout is cancelled', async (t) => {
+    const dir = path.dirname(writeFixture(sb, 'ictx/Dockerfile', `FROM ${BUSYBOX}\nCOPY . /ctx\nCMD ["ls", "/ctx", "/ctx/sub"]\n`));
+    writeFixture(sb, 'ictx/.dockerignore', '# not for the image\nbig.bin\n**/*.log\ncache\n');
+    writeFixture(sb, 'ictx/keep.txt', 'kept\n');
+    writeFixture(sb, 'ictx/sub/debug.log', 'x\n');
+    writeFixture(sb, 'ictx/sub/kept.txt', 'kept\n');
+    writeFixture(sb, 'ictx/cache/blob', 'x\n');
+    fs.truncateSync(writeFixture(sb, 'ictx/big.bin', ''), 64 * 1024 * 1024); // sparse: costs no disk
+    const dep = await sb.faassctl('deploy', 'ignored', '--build', dir, '--idle', '1');
+    t.equal(dep.code, 0, `deploy --build ${dep.stderr}`);
+    t.equal((await request(sb.port, '/function/ignored')).body, '/ctx:\nDockerfile\nkeep.txt\nsub\n\n/ctx/sub:\nkept.txt\n', 'what .dockerignore names is not in the image: it was not sent');
+
+    t.teardown(() => sb.faassctl('init', '--build-timeout', '10min'));
+    t.equal((await sb.faassctl('init', '--build-timeout', '2s')).code, 0, 'init --build-timeout');
+    writeFixture(sb, 'ictx/Dockerfile', `FROM ${BUSYBOX}\nRUN sleep 3601\n`);
+    const slow = await sb.faassctl('build', 'ignored');
+    t.equal(slow.code, 2, 'a build past build_timeout fails');
+    t.match(slow.stderr, /^faassctl: Build of ignored was cancelled after build_timeout=2s \(\[docker\] in faass.conf\); ignored keeps the image it had \(FAASS_E_BUILD_FAILED\)\n$/, 'with one line on stderr');
+    t.match((await request(sb.port, '/function/ignored')).body, /^\/ctx:\nDockerfile\n/, 'the function keeps its image');
+    const building = async () => (await engine.docker.listContainers({ all: true })).filter((c) => c.Command.includes('sleep 3601')).length;
+    await waitFor("the cancelled step's container to go", async () => (await building()) === 0, 30000).catch(() => undefined);
+    t.equal(await building(), 0, 'the engine cancelled the build: its step is no longer running');
+    t.equal((await sb.faassctl('delete', 'ignored')).code, 0);
   });
 
   t.test('remote: deploy --build DIR uploads the context, build rebuilds it there', async (t) => {

@@ -6,19 +6,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildFunctionConfig } from '../../src/functions/function-config';
-import { containerSpec } from '../../src/docker/container-spec';
 import { ContainerApp } from '../../src/app/container-app';
 
 const ID = '0123456789abcdef0123456789abcdef';
 const cfg = buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'docker', image: 'busybox' });
-const definition = (containerSpec(cfg, { kind: 'service', install: 'i-1' }).Labels as Record<string, string>)['faass.definition'];
 
-// The engine's side of the five calls faass-app makes on the common path, for one container
-// that exists stopped, with its current definition; `refuse` stops (or removals) fail with 500.
+// The engine's side of the calls faass-app makes: remove a leftover, create, start, wait, stop,
+// remove; `refuse` stops (or removals of a running container) fail with 500.
 async function fakeEngine(t: Test, refuse: { stops: number; removals: number }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-engine-'));
   const socketPath = path.join(dir, 'docker.sock');
-  const state = { exists: true, running: false, stops: 0, waiting: [] as http.ServerResponse[] };
+  const state = { exists: false, running: false, stops: 0, creates: 0, removals: 0, created: null as Record<string, unknown> | null, waiting: [] as http.ServerResponse[] };
   const exited = () => {
     for (const res of state.waiting.splice(0)) res.end(JSON.stringify({ StatusCode: 137 }));
   };
@@ -28,13 +26,25 @@ async function fakeEngine(t: Test, refuse: { stops: number; removals: number }) 
   };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://docker');
+    if (req.method === 'POST' && url.pathname === '/v1.41/containers/create' && url.searchParams.get('name') === 'faass-svc-web') {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        if (state.exists) return void res.writeHead(409).end(JSON.stringify({ message: 'Conflict: the name is in use' }));
+        state.exists = true;
+        state.creates++;
+        state.created = JSON.parse(body) as Record<string, unknown>;
+        res.writeHead(201).end(JSON.stringify({ Id: ID }));
+      });
+      return;
+    }
     const m = /^\/v1\.41\/containers\/faass-svc-web(?:\/(json|start|stop|wait))?$/.exec(url.pathname);
     if (!m || !state.exists) {
       res.writeHead(404).end(JSON.stringify({ message: 'No such container' }));
       return;
     }
     const route = `${req.method} ${m[1] ?? ''}`;
-    if (route === 'GET json') res.end(JSON.stringify({ Id: ID, State: { Running: state.running }, Config: { Labels: { 'faass.function': 'web', 'faass.definition': definition } } }));
+    if (route === 'GET json') res.end(JSON.stringify({ Id: ID, State: { Running: state.running }, Config: { Labels: { 'faass.function': 'web' } } }));
     else if (route === 'POST start') {
       state.running = true;
       res.writeHead(204).end();
@@ -46,9 +56,10 @@ async function fakeEngine(t: Test, refuse: { stops: number; removals: number }) 
       exited();
       res.writeHead(204).end();
     } else if (route === 'DELETE ') {
-      if (refuse.removals-- > 0) return refused(res, 'remove');
+      if (state.running && refuse.removals-- > 0) return refused(res, 'remove');
       state.running = false;
       state.exists = false;
+      state.removals++;
       exited();
       res.writeHead(204).end();
     } else res.writeHead(404).end('{}');
@@ -111,4 +122,25 @@ t.test('the engine refuses the stops and the removal: the log says the container
   const lines = await logLines(() => app.stop(10));
   t.ok(engine.state.running, 'the engine kept it running');
   t.match(lines.filter((l) => l.startsWith('err:')), [/^err: Failed to kill container 0123456789ab: .*permission denied; it is left running$/], 'one line at err says so');
+});
+
+t.test('a fresh container at every start, removed at every stop', async (t) => {
+  const engine = await fakeEngine(t, { stops: 0, removals: 0 });
+  const first = new ContainerApp(cfg, engine.socketPath, 'i-1');
+  await first.start();
+  t.equal(engine.state.created?.Image, 'busybox', 'created from the spec');
+  t.equal((engine.state.created?.HostConfig as Record<string, unknown>).ReadonlyRootfs, true, 'with a read-only root');
+  await first.stop(10);
+  t.notOk(engine.state.exists, 'removed when it stops: nothing it wrote is kept');
+  const second = new ContainerApp(cfg, engine.socketPath, 'i-1');
+  await second.start();
+  t.equal(engine.state.creates, 2, 'the next start creates it anew');
+  await second.stop(10);
+  const killed = new ContainerApp(cfg, engine.socketPath, 'i-1');
+  await killed.start(); // and is never stopped: its app was killed
+  const next = new ContainerApp(cfg, engine.socketPath, 'i-1');
+  await next.start();
+  t.equal(engine.state.creates, 4, 'a leftover of a killed app is removed first, not reused');
+  await next.stop(10);
+  t.notOk(engine.state.exists);
 });

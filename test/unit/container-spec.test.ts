@@ -82,9 +82,12 @@ t.test('a call: no network, a read-only root, stdin attached, its call id and en
   t.equal(containerSpec(fn({ network: 'bridge' }), call).HostConfig?.NetworkMode, 'bridge', 'the network the function asks for');
 });
 
-t.test('a service: an init, a writable root, named faass-svc-NAME', async (t) => {
+t.test('a service: an init, a read-only root with a bounded /tmp, named faass-svc-NAME', async (t) => {
   const spec = containerSpec(svc(), service);
   t.equal(spec.HostConfig?.Init, true);
-  t.notOk(spec.HostConfig?.ReadonlyRootfs, 'an app may write to its container');
+  t.equal(spec.HostConfig?.ReadonlyRootfs, true, 'an app writes only to /tmp (issue 11 item 24: a writable layer grew to 734 MB)');
+  t.same(spec.HostConfig?.Tmpfs, { '/tmp': 'rw,nosuid,nodev,size=64m' }, 'which is bounded: scratch_max, 64M by default');
+  t.same(containerSpec(svc({ scratch_max: '8M' }), service).HostConfig?.Tmpfs, { '/tmp': 'rw,nosuid,nodev,size=8m' }, 'or as set');
+  t.same(containerSpec(svc({ scratch_max: String(3 * 1024 * 1024 + 1) }), service).HostConfig?.Tmpfs, { '/tmp': `rw,nosuid,nodev,size=${3 * 1024 * 1024 + 1}` }, 'to the byte');
   t.equal(spec.name, 'faass-svc-web');
 });
