@@ -13,6 +13,7 @@ export interface InvokeOptions {
   method?: string;
   path?: string;
   headers?: string[];
+  async?: boolean; // queue it (/async-function/NAME): prints the call's id
 }
 
 function readData(data: string | undefined): Buffer {
@@ -44,7 +45,11 @@ export async function invoke(target: Target, o: InvokeOptions): Promise<number> 
   validateName(o.name);
   const body = readData(o.data);
   const headers = parseHeaders(o.headers);
-  const r = await send(target, o.method ?? 'POST', `/function/${o.name}${pathSuffix(o.path)}`, { headers, body });
+  const r = await send(target, o.method ?? 'POST', `/${o.async ? 'async-function' : 'function'}/${o.name}${pathSuffix(o.path)}`, { headers, body });
+  if (o.async && r.status === 202) {
+    process.stdout.write(`${r.headers['x-call-id'] ?? ''}\n`);
+    return 0;
+  }
   if (r.status < 400) {
     process.stdout.write(r.body);
     return 0;
@@ -91,6 +96,7 @@ export const register: Register = (y, cli) =>
         .option('method', { alias: 'X', type: 'string', describe: 'HTTP method (default POST)' })
         .option('path', { type: 'string', describe: 'path after /function/NAME' })
         .option('header', { alias: 'H', type: 'string', array: true, describe: '"Name: value" (repeatable)' })
+        .option('async', { type: 'boolean', describe: 'queue the call (202 once it is on disk) and print its id; the dispatcher delivers it, retrying failures' })
         .option('local', { type: 'boolean', describe: "run the handler once here, as its runner would, with no gateway or systemd (a function's own tests, CI); its code: the deployed function's, or --runtime/--from-file/--command" })
         .option('runtime', { type: 'string', describe: 'with --local: exec, node or python' })
         .option('from-file', { type: 'string', describe: "with --local: the handler's file or directory" })
@@ -101,5 +107,5 @@ export const register: Register = (y, cli) =>
     (a) =>
       a.local
         ? cli.local(a, 'invoke --local', () => invokeHere(cli.paths, { name: a.name, data: a.data, method: a.method, path: a.path, headers: a.header, runtime: a.runtime, fromFile: a['from-file'], command: a.command, handler: a.handler, env: a.env, timeout: a.timeout }))
-        : cli.run(() => invoke(cli.target(a), { name: a.name, data: a.data, method: a.method, path: a.path, headers: a.header })),
+        : cli.run(() => invoke(cli.target(a), { name: a.name, data: a.data, method: a.method, path: a.path, headers: a.header, async: a.async })),
   );

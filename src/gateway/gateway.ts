@@ -1,6 +1,7 @@
 // The walk a request takes: route → authorize → forward to a runner, a service or the API.
 // Each step is its own module; this one only puts them in order and counts the call.
 import type * as http from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { Paths } from '../core/paths';
 import { Settings } from '../core/settings';
 import { Verifier } from '../auth/credentials';
@@ -16,6 +17,8 @@ import { ApiProxy } from './api-proxy';
 import { callHeaders } from './headers';
 import { readWhole, refuse } from './answer';
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from './metrics';
+import { enqueue, QUEUE_MAX } from '../queue/spool';
+import { FaassError } from '../core/errors';
 
 // Set once a call is forwarded to a service: its id and call line for the end of the call.
 interface CallEnd {
@@ -33,7 +36,7 @@ export class Gateway {
 
   constructor(
     private readonly cfg: Settings,
-    paths: Paths,
+    private readonly paths: Paths,
   ) {
     this.functions = new FunctionTable(paths);
     this.auth = new Authorizer(new Verifier(paths));
@@ -70,7 +73,30 @@ export class Gateway {
         return sendFaassError(res, to.error);
       case 'function':
         return this.toFunction(req, res, to);
+      case 'async':
+        return this.toQueue(req, res, to);
     }
+  }
+
+  // An asynchronous call: checked as a synchronous one (the function exists, the caller may call
+  // it, the body is within the limit), then queued; 202 with its X-Call-Id once it is on disk.
+  private async toQueue(req: http.IncomingMessage, res: http.ServerResponse, route: Route): Promise<void> {
+    const fn = this.functions.lookup(route.name);
+    if (!fn) return refuse(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`);
+    if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, broken: fn.broken }))) return;
+    const body = await readWhole(req, res, this.cfg.maxBody);
+    if (!body) return;
+    const id = randomUUID(); // never the caller's: a queued call's id names one call only
+    const headers = callHeaders(req, id, fn.passAuthorization);
+    try {
+      await enqueue(this.paths, { id, name: route.name, method: req.method ?? 'POST', path: route.path, headers, enqueuedAt: Date.now(), body }, QUEUE_MAX);
+    } catch (e) {
+      if (e instanceof FaassError) return sendFaassError(res, e, e.code === 'FAASS_E_QUEUE_FULL' ? { 'retry-after': '5' } : {});
+      throw e;
+    }
+    const answer = JSON.stringify({ callId: id }) + '\n';
+    res.writeHead(202, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer), 'x-call-id': id });
+    res.end(answer);
   }
 
   private async toApi(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

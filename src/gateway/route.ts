@@ -1,6 +1,7 @@
 // Where a request goes, from its URL and headers only (no file, no credential): the gateway's
 // own endpoints, the management API, or a function by /function/NAME[/rest], /lambda/NAME[/rest]
-// (the original faass's path) or any path with the header X-Function: NAME.
+// (the original faass's path) or any path with the header X-Function: NAME; queued for later by
+// /async-function/NAME[/rest] (OpenFaaS's path).
 import type * as http from 'node:http';
 import { FaassError } from '../core/errors';
 import { isValidName, invalidName } from '../core/validate';
@@ -15,6 +16,7 @@ export type Destination =
   | { to: 'metrics' } // only with metrics on; otherwise /metrics is a path like any other
   | { to: 'api' }
   | ({ to: 'function' } & Route)
+  | ({ to: 'async' } & Route) // queued (queue/spool.ts), answered 202 once it is on disk
   | { to: 'nowhere'; error: FaassError }; // answered at once, with the error's status
 
 const isPath = (url: string, p: string) => url === p || url.startsWith(p + '?');
@@ -35,11 +37,18 @@ export function routeOf(url: string, xFunction: string | string[] | undefined, o
   if (isPath(url, '/healthz')) return { to: 'health' };
   if (isPath(url, '/metrics') && opts.metrics) return { to: 'metrics' };
   if (isApiPath(url)) return { to: 'api' };
-  const route = parseRoute(url, xFunction);
-  if (!route) return { to: 'nowhere', error: new FaassError('FAASS_E_ROUTE_MISSING', 'No function named: use /function/NAME, /lambda/NAME or the X-Function header') };
+  const queued = parseAsyncRoute(url);
+  const route = queued ?? parseRoute(url, xFunction);
+  if (!route) return { to: 'nowhere', error: new FaassError('FAASS_E_ROUTE_MISSING', 'No function named: use /function/NAME, /lambda/NAME, /async-function/NAME or the X-Function header') };
   // The name is decoded first, so a %2F or %2E%2E is refused here, never made into a path.
   if (!isValidName(route.name)) return { to: 'nowhere', error: invalidName(route.name) };
-  return { to: 'function', ...route };
+  return { to: queued ? 'async' : 'function', ...route };
+}
+
+function parseAsyncRoute(url: string): Route | null {
+  const q = url.indexOf('?');
+  const m = /^\/async-function\/([^/]*)(\/.*)?$/.exec(q >= 0 ? url.slice(0, q) : url);
+  return m ? { name: decodeSegment(m[1]), path: (m[2] || '/') + (q >= 0 ? url.slice(q) : '') } : null;
 }
 
 export function parseRoute(url: string, xFunction: string | string[] | undefined): Route | null {

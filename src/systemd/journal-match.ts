@@ -10,6 +10,7 @@ import { functionUnitBase } from './units';
 
 export const GATEWAY_UNIT = 'faass-gateway.service';
 export const API_UNIT = 'faass-api.service';
+export const DISPATCH_UNIT = 'faass-dispatch.service';
 // Where a user manager logs from (user@UID.service/init.scope): its lines about a unit carry
 // USER_UNIT=, which only there is the manager's word.
 const MANAGER_UNIT = 'init.scope';
@@ -33,8 +34,9 @@ export function journalMatch(name: string, uid: number, call?: string): string[]
   const byUid: Term = [['_UID', [String(uid)]]];
   const ofCall: Term = call === undefined ? [] : [['FAASS_CALL_ID', [call]]];
   const terms: Term[] = [[['_SYSTEMD_USER_UNIT', ownUnits], ...ofCall, ...byUid]];
-  // The gateway logs a service's calls, each with FAASS_FUNCTION= of that service.
-  if (!faassUnit) terms.push([['_SYSTEMD_USER_UNIT', [GATEWAY_UNIT, API_UNIT]], ['FAASS_FUNCTION', [name]], ...ofCall, ...byUid]);
+  // The gateway logs a service's calls, each with FAASS_FUNCTION= of that service; the
+  // dispatcher each attempt of an asynchronous call.
+  if (!faassUnit) terms.push([['_SYSTEMD_USER_UNIT', [GATEWAY_UNIT, API_UNIT, DISPATCH_UNIT]], ['FAASS_FUNCTION', [name]], ...ofCall, ...byUid]);
   // The manager's lines (started, failed, ...) are about a unit, never about a call.
   if (call === undefined) terms.push([['_SYSTEMD_USER_UNIT', [MANAGER_UNIT]], ['USER_UNIT', ownUnits], ...byUid]);
   return terms.flatMap((term, i) => (i === 0 ? conjunction(term) : ['+', ...conjunction(term)]));

@@ -114,7 +114,8 @@ function scratchSpace(bytes: number, underTmp: boolean): string[] {
 
 export function renderGatewaySocket(gw: Settings): string {
   return unit({
-    Unit: ['Description=faass gateway socket', 'Documentation=man:faass-gateway(8)', REVIVE],
+    // The dispatcher's path unit comes with the gateway: where calls are taken, queued ones go out.
+    Unit: ['Description=faass gateway socket', 'Documentation=man:faass-gateway(8)', REVIVE, 'Wants=faass-dispatch.path'],
     // The name tells the gateway what to speak on it: HTTPS when TLS is on and has no socket of its own.
     Socket: [`ListenStream=${gw.listen.text}`, `FileDescriptorName=${gw.tls && !gw.tls.listen ? 'https' : 'http'}`, 'Backlog=4096', 'NoDelay=yes', 'TriggerLimitIntervalSec=2s', 'TriggerLimitBurst=200'],
     Install: ['WantedBy=sockets.target'],
@@ -168,6 +169,35 @@ export function renderGatewayService(gw: Settings, ctx: UnitContext): string {
       `TimeoutStopSec=${Math.ceil(gw.timeout) + 5}s`,
       'SyslogIdentifier=faass-gateway',
       ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`], true),
+    ],
+  });
+}
+
+// Asynchronous calls (queue/spool.ts): the path unit starts the dispatcher while a doorbell rings
+// (a file in queue/.ready), which is also the case at login after a crash or a reboot with calls
+// waiting; systemd watches with inotify, so nothing of faass runs while nothing is queued. The
+// dispatcher exits when the queue is empty; should a call be queued as it exits, the path unit
+// sees the doorbell again once the service is inactive and starts it anew.
+export function renderDispatchPath(ctx: UnitContext): string {
+  return unit({
+    Unit: ['Description=faass asynchronous calls: starts the dispatcher when calls wait', 'Documentation=man:faass-gateway(8)'],
+    Path: [`DirectoryNotEmpty=${pathArg(`${ctx.xdg.state}/faass/queue/.ready`)}`, 'MakeDirectory=yes', 'DirectoryMode=0700', 'Unit=faass-dispatch.service'],
+  });
+}
+
+// Delivers through the functions' own sockets (%t/faass/fn), writes only the queue.
+export function renderDispatchService(ctx: UnitContext): string {
+  return unit({
+    Unit: ['Description=faass dispatcher of asynchronous calls', 'Documentation=man:faass-gateway(8)', ...START_LIMIT],
+    Service: [
+      'Type=notify',
+      `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/queue/main.js`)}`,
+      ...environment(ctx),
+      'KillMode=mixed',
+      // Its attempts end by their functions' timeouts; what is cut off is retried, never lost.
+      'TimeoutStopSec=60s',
+      'SyslogIdentifier=faass-dispatch',
+      ...sandbox(ctx, [`${ctx.xdg.state}/faass/queue`], true),
     ],
   });
 }
@@ -387,6 +417,8 @@ export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: U
   out['faass-api.socket'] = renderApiSocket();
   out['faass-api.service'] = renderApiService(ctx);
   out['faass-revive@.service'] = renderReviveService(ctx);
+  out['faass-dispatch.path'] = renderDispatchPath(ctx);
+  out['faass-dispatch.service'] = renderDispatchService(ctx);
   const https = renderGatewayHttpsSocket(gw);
   if (https) out['faass-gateway-https.socket'] = https;
   for (const fn of [...functions].sort((a, b) => (a.name < b.name ? -1 : 1))) {

@@ -20,7 +20,7 @@ const fns = [
 
 t.test('golden files', async (t) => {
   const units = renderAllUnits(gw, fns, ctx);
-  t.same(Object.keys(units), ['faass-gateway.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service', 'faass-revive@.service', 'faass-fn-hello.socket', 'faass-fn-hello.service', 'faass-fn-resize.socket', 'faass-fn-resize.service', 'faass-fn-web.socket', 'faass-fn-web.service', 'faass-fn-web-app.service']);
+  t.same(Object.keys(units), ['faass-gateway.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service', 'faass-revive@.service', 'faass-dispatch.path', 'faass-dispatch.service', 'faass-fn-hello.socket', 'faass-fn-hello.service', 'faass-fn-resize.socket', 'faass-fn-resize.service', 'faass-fn-web.socket', 'faass-fn-web.service', 'faass-fn-web-app.service']);
   t.match(units['faass-fn-web.service'], /^ExecStart=\/usr\/lib\/systemd\/systemd-socket-proxyd --exit-idle-time=30s %t\/faass\/svc\/web\/app\.sock$/m, 'a service is proxied, exiting when idle, into the app\'s own network');
   t.match(units['faass-fn-web-app.service'], /^PrivateNetwork=yes$/m, 'a process app has a network of its own');
   t.match(units['faass-fn-hello.service'], /^TemporaryFileSystem=%t:ro$/m, "a function sees nothing of the user's runtime directory");
@@ -53,9 +53,9 @@ t.test('applyUnitFiles writes what changed and removes only its own stale files'
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-units-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const units = renderAllUnits(gw, fns, ctx);
-  t.equal(applyUnitFiles(dir, units).written.length, 12, 'first run writes all');
+  t.equal(applyUnitFiles(dir, units).written.length, 14, 'first run writes all');
   const again = applyUnitFiles(dir, units);
-  t.same([again.written.length, again.removed.length, again.unchanged.length], [0, 0, 12], 'second run changes nothing');
+  t.same([again.written.length, again.removed.length, again.unchanged.length], [0, 0, 14], 'second run changes nothing');
   fs.writeFileSync(path.join(dir, 'faass-mine.service'), '[Service]\nExecStart=/bin/true\n');
   const fewer = renderAllUnits(gw, [fns[0]], ctx);
   const r = applyUnitFiles(dir, fewer);

@@ -1,0 +1,256 @@
+// The dispatcher delivers queued asynchronous calls (spool.ts) and exits when none is left:
+// systemd starts it again when a doorbell rings (faass-dispatch.path). One lane per function,
+// each delivering up to the function's max_inflight calls at once (at most LANE_MAX), oldest
+// first, skipping calls whose retry is not due, so a call that keeps failing never holds up
+// the calls behind it. Every attempt is recorded before it is made: an attempt this dispatcher
+// finds recorded but unfinished died with its dispatcher, and counts as a failed attempt, so a
+// call that kills its dispatcher (or its runner) every time still ends in the dead letters.
+import * as fs from 'node:fs';
+import { Paths } from '../core/paths';
+import { loadFunctionConfig } from '../functions/function-config';
+import { logLine, errorMessage } from '../observe/log';
+import { CallState, QueuedCall, bury, doorbells, functionQueue, queueRoot, readCall, readState, remove, rung, setAside, silence, waiting, writeState } from './spool';
+import { Outcome, Verdict, verdict } from './retry';
+import { deliver } from './deliver';
+
+export const LANE_MAX = 16;
+// A change nobody told us about (a lost fs.watch event) is seen within this.
+const RESCAN_MS = 1000;
+
+export type Deliver = (p: Paths, call: QueuedCall, attempt: number, timeoutSeconds: number) => Promise<Outcome>;
+
+// Resolves at the first of: wake(), the deadline, or RESCAN_MS.
+class Waker {
+  private resolve: (() => void) | null = null;
+  wake = (): void => {
+    this.resolve?.();
+  };
+  wait(until = Infinity, now = Date.now()): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, Math.min(RESCAN_MS, until - now)));
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.resolve = null;
+        resolve();
+      }
+      this.resolve = done;
+    });
+  }
+}
+
+function watch(dir: string, onChange: () => void): fs.FSWatcher | null {
+  try {
+    const w = fs.watch(dir, onChange);
+    w.on('error', () => undefined);
+    return w;
+  } catch {
+    return null; // not there yet: the rescan sees it
+  }
+}
+
+class Lane {
+  private readonly inFlight = new Set<string>();
+  private readonly states = new Map<string, CallState>();
+  private readonly waker = new Waker();
+  private watcher: fs.FSWatcher | null = null;
+
+  constructor(
+    private readonly p: Paths,
+    readonly name: string,
+    private readonly send: Deliver,
+    private readonly stopping: () => boolean,
+  ) {}
+
+  // Until the function has no call waiting (or a stop: then until its attempts have ended).
+  async run(): Promise<void> {
+    this.watcher = watch(functionQueue(this.p, this.name), this.waker.wake);
+    try {
+      for (;;) {
+        const entries = await waiting(this.p, this.name);
+        if (this.stopping()) {
+          if (this.inFlight.size === 0) return;
+        } else if (entries.length === 0 && this.inFlight.size === 0) {
+          await silence(this.p, this.name);
+          if ((await waiting(this.p, this.name)).length === 0) return;
+          continue; // queued as the doorbell stopped: carry on
+        }
+        const due = this.stopping() ? Infinity : await this.startDue(entries);
+        await this.waker.wait(due);
+      }
+    } finally {
+      this.watcher?.close();
+    }
+  }
+
+  wake(): void {
+    this.waker.wake();
+  }
+
+  // Starts what is due, up to the limit; returns when the next retry falls due.
+  private async startDue(entries: string[]): Promise<number> {
+    const limit = this.limit();
+    let next = Infinity;
+    for (const entry of entries) {
+      if (this.inFlight.size >= limit) break;
+      if (this.inFlight.has(entry)) continue;
+      const state = await this.state(entry);
+      if (!state) continue; // just buried
+      if (state.nextAt > Date.now()) {
+        next = Math.min(next, state.nextAt);
+        continue;
+      }
+      this.inFlight.add(entry);
+      void this.attempt(entry, state)
+        .catch((e) => logLine('err', `Failed to deliver ${entry} of ${this.name}: ${errorMessage(e)}`, { FAASS_FUNCTION: this.name }))
+        .finally(() => {
+          this.inFlight.delete(entry);
+          this.waker.wake();
+        });
+    }
+    return next;
+  }
+
+  private limit(): number {
+    try {
+      return Math.max(1, Math.min(LANE_MAX, loadFunctionConfig(this.p, this.name).maxInflight));
+    } catch {
+      return 1; // deleted or broken: its attempts fail one at a time, and say why
+    }
+  }
+
+  private timeout(): number {
+    try {
+      return loadFunctionConfig(this.p, this.name).timeout;
+    } catch {
+      return 30;
+    }
+  }
+
+  // The call's attempts so far, read once; an attempt left unfinished by an earlier dispatcher
+  // died with it. null: that made it dead, and it was buried.
+  private async state(entry: string): Promise<CallState | null> {
+    const known = this.states.get(entry);
+    if (known) return known;
+    const state = await readState(this.p, this.name, entry);
+    const last = state.attempts[state.attempts.length - 1];
+    if (last && last.endedAt === undefined) {
+      const call = await readCall(this.p, this.name, entry).catch(() => null);
+      if (!call) return this.setAside(entry);
+      const died: Outcome = { error: 'its dispatcher stopped during the attempt' };
+      last.endedAt = Date.now();
+      last.error = died.error;
+      if (!(await this.settle(entry, call, state, died))) return null;
+    }
+    this.states.set(entry, state);
+    return state;
+  }
+
+  private async attempt(entry: string, state: CallState): Promise<void> {
+    const call = await readCall(this.p, this.name, entry).catch(() => null);
+    if (!call) return void (await this.setAside(entry));
+    const n = state.attempts.length + 1;
+    const attempt: CallState['attempts'][number] = { n, startedAt: Date.now() };
+    state.attempts.push(attempt);
+    await writeState(this.p, this.name, entry, state); // before the attempt: see the top
+    const outcome = await this.send(this.p, call, n, this.timeout());
+    attempt.endedAt = Date.now();
+    if ('status' in outcome) attempt.status = outcome.status;
+    else attempt.error = outcome.error;
+    await this.settle(entry, call, state, outcome);
+  }
+
+  // After an attempt: the call is done, waits for its retry, or is dead. false: it is gone.
+  private async settle(entry: string, call: QueuedCall, state: CallState, outcome: Outcome): Promise<boolean> {
+    const n = state.attempts.length;
+    const v: Verdict = verdict(outcome, n, call.enqueuedAt, Date.now());
+    const result = 'status' in outcome ? `status=${outcome.status}` : `error=${JSON.stringify(outcome.error)}`;
+    const fields = { FAASS_FUNCTION: call.name, FAASS_CALL_ID: call.id };
+    if (v.then === 'done') {
+      logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);
+      await remove(this.p, this.name, entry);
+      this.states.delete(entry);
+      return false;
+    }
+    if (v.then === 'dead') {
+      logLine('warning', `async call=${call.id} function=${call.name} attempt=${n} ${result} dead: ${v.why}; kept in its dead letters`, fields);
+      await writeState(this.p, this.name, entry, state);
+      await bury(this.p, this.name, entry);
+      this.states.delete(entry);
+      return false;
+    }
+    state.nextAt = v.at;
+    logLine('notice', `async call=${call.id} function=${call.name} attempt=${n} ${result} retry in ${((v.at - Date.now()) / 1000).toFixed(1)}s`, fields);
+    await writeState(this.p, this.name, entry, state);
+    return true;
+  }
+
+  private async setAside(entry: string): Promise<null> {
+    logLine('err', `Queue entry ${entry} of ${this.name} is not a call faass wrote: moved to its dead letters as ${entry}.corrupt`, { FAASS_FUNCTION: this.name });
+    await setAside(this.p, this.name, entry).catch(() => undefined);
+    this.states.delete(entry);
+    return null;
+  }
+}
+
+export class Dispatcher {
+  private readonly lanes = new Map<string, Promise<void>>();
+  private readonly running = new Map<string, Lane>();
+  private readonly waker = new Waker();
+  private stopped = false;
+
+  constructor(
+    private readonly p: Paths,
+    private readonly send: Deliver = deliver,
+  ) {}
+
+  // Resolves when no call waits (or, after stop(), when the attempts under way have ended).
+  async run(): Promise<void> {
+    fs.mkdirSync(doorbells(this.p), { recursive: true, mode: 0o700 });
+    const watcher = watch(doorbells(this.p), this.waker.wake);
+    try {
+      // A call whose doorbell was lost (a crash between its write and the bell) is found here.
+      for (const name of await this.queuedAnywhere()) this.startLane(name);
+      for (;;) {
+        if (!this.stopped) for (const name of await rung(this.p)) this.startLane(name);
+        if (this.lanes.size === 0) return;
+        await Promise.race([this.waker.wait(), ...this.lanes.values()]);
+      }
+    } finally {
+      watcher?.close();
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const lane of this.running.values()) lane.wake();
+    this.waker.wake();
+  }
+
+  private startLane(name: string): void {
+    if (this.lanes.has(name)) return;
+    const lane = new Lane(this.p, name, this.send, () => this.stopped);
+    this.running.set(name, lane);
+    const done = lane
+      .run()
+      .catch((e) => logLine('err', `The queue of ${name} stopped: ${errorMessage(e)}`, { FAASS_FUNCTION: name }))
+      .finally(() => {
+        this.lanes.delete(name);
+        this.running.delete(name);
+        this.waker.wake();
+      });
+    this.lanes.set(name, done);
+  }
+
+  private async queuedAnywhere(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = (await fs.promises.readdir(queueRoot(this.p))).filter((n) => !n.startsWith('.'));
+    } catch {
+      return [];
+    }
+    const out: string[] = [];
+    for (const name of names) if ((await waiting(this.p, name)).length > 0) out.push(name);
+    return out;
+  }
+}

@@ -1,0 +1,226 @@
+// The durable queue of asynchronous calls: files under $XDG_STATE_HOME/faass/queue.
+//   queue/NAME/STAMP-ID.call   one call: a JSON line (what it asks), then the request body
+//   queue/NAME/STAMP-ID.state  its attempts so far (written before each attempt and after it)
+//   queue/NAME/dead/...        calls out of attempts or age, with their states
+//   queue/.ready/NAME          the doorbell: there may be work for NAME (faass-dispatch.path
+//                              starts the dispatcher while this directory is not empty)
+// A call is written to a hidden temporary name, fsync'd, renamed into place and its directory
+// fsync'd before anyone is told it is queued: after a crash it is there whole, or not at all
+// (a temporary file is never delivered, and is swept). STAMP (milliseconds, 13 digits) orders
+// the calls of a function by arrival. Names are DNS labels, so '.ready' and 'dead' can be no
+// function's and no call's.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Paths } from '../core/paths';
+import { FaassError } from '../core/errors';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../core/private-files';
+
+// Calls one function may have waiting: more are refused (429) until some are delivered.
+export const QUEUE_MAX = 10000;
+
+export const queueRoot = (p: Paths): string => path.join(p.stateDir, 'queue');
+export const functionQueue = (p: Paths, name: string): string => path.join(queueRoot(p), name);
+export const deadLetters = (p: Paths, name: string): string => path.join(functionQueue(p, name), 'dead');
+export const doorbells = (p: Paths): string => path.join(queueRoot(p), '.ready');
+
+export interface QueuedCall {
+  id: string;
+  name: string;
+  method: string;
+  path: string; // after /async-function/NAME, with the query: as the function sees it
+  headers: Record<string, string>;
+  enqueuedAt: number; // ms since the epoch
+  body: Buffer;
+}
+
+export interface Attempt {
+  n: number; // 1, 2, ...
+  startedAt: number;
+  endedAt?: number; // none: it was running when its dispatcher stopped
+  status?: number; // the answer's, when there was one
+  error?: string; // why it failed, when it did
+}
+
+export interface CallState {
+  attempts: Attempt[];
+  nextAt: number; // not before (ms since the epoch): a retry's backoff
+}
+
+// One call as its file holds it: the JSON line, then the body as it came.
+export function encodeCall(c: QueuedCall): Buffer {
+  const meta = { id: c.id, name: c.name, method: c.method, path: c.path, headers: c.headers, enqueuedAt: c.enqueuedAt };
+  return Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), c.body]);
+}
+
+// null: not a call faass wrote (torn by hand, or another file): the dispatcher moves it aside.
+export function decodeCall(buf: Buffer): QueuedCall | null {
+  const nl = buf.indexOf(10);
+  if (nl < 0) return null;
+  try {
+    const m = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Partial<QueuedCall>;
+    const strings = [m.id, m.name, m.method, m.path].every((v) => typeof v === 'string');
+    if (!strings || typeof m.enqueuedAt !== 'number' || typeof m.headers !== 'object' || m.headers === null) return null;
+    return { id: m.id as string, name: m.name as string, method: m.method as string, path: m.path as string, headers: m.headers, enqueuedAt: m.enqueuedAt, body: buf.subarray(nl + 1) };
+  } catch {
+    return null;
+  }
+}
+
+export const entryName = (c: { id: string; enqueuedAt: number }): string => `${String(c.enqueuedAt).padStart(13, '0')}-${c.id}`;
+export const isEntry = (file: string): boolean => /^\d{13}-[A-Za-z0-9._-]+\.call$/.test(file);
+
+// The calls waiting for NAME, oldest first (file names: entryName + .call).
+export async function waiting(p: Paths, name: string): Promise<string[]> {
+  try {
+    return (await fs.promises.readdir(functionQueue(p, name))).filter(isEntry).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await fs.promises.open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+// Writes file whole and durably: temporary name, fsync, rename, fsync of the directory. Never
+// blocks the event loop (the gateway serves others meanwhile).
+export async function writeDurably(file: string, data: Buffer): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.promises.mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  const h = await fs.promises.open(tmp, 'w', PRIVATE_FILE);
+  try {
+    try {
+      await h.writeFile(data);
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(dir);
+}
+
+// Queues a call durably and rings the doorbell; resolves once both are on disk. maxLength: a
+// full queue is refused (429), a full or unwritable disk too (503), leaving nothing half-written.
+export async function enqueue(p: Paths, call: QueuedCall, maxLength: number): Promise<void> {
+  if ((await waiting(p, call.name)).length >= maxLength) {
+    throw new FaassError('FAASS_E_QUEUE_FULL', `The queue of ${call.name} holds ${maxLength} calls (its queue_max): try again later`);
+  }
+  try {
+    await writeDurably(path.join(functionQueue(p, call.name), `${entryName(call)}.call`), encodeCall(call));
+    await ring(p, call.name);
+  } catch (e) {
+    if (e instanceof FaassError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new FaassError('FAASS_E_QUEUE_UNAVAILABLE', `Cannot queue the call for ${call.name}: ${code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : `the queue cannot be written (${code})`}`);
+  }
+}
+
+// The doorbell of NAME, made durable: after a crash, the path unit still sees work waiting.
+export async function ring(p: Paths, name: string): Promise<void> {
+  const bell = path.join(doorbells(p), name);
+  try {
+    await fs.promises.access(bell);
+    return;
+  } catch {
+    // not rung yet
+  }
+  await writeDurably(bell, Buffer.alloc(0));
+}
+
+export async function readCall(p: Paths, name: string, entry: string): Promise<QueuedCall | null> {
+  return decodeCall(await fs.promises.readFile(path.join(functionQueue(p, name), entry)));
+}
+
+const stateFile = (p: Paths, name: string, entry: string) => path.join(functionQueue(p, name), entry.replace(/\.call$/, '.state'));
+
+export async function readState(p: Paths, name: string, entry: string): Promise<CallState> {
+  try {
+    const s = JSON.parse(await fs.promises.readFile(stateFile(p, name, entry), 'utf8')) as CallState;
+    if (Array.isArray(s.attempts) && typeof s.nextAt === 'number') return s;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && !(e instanceof SyntaxError)) throw e;
+  }
+  return { attempts: [], nextAt: 0 };
+}
+
+export const writeState = (p: Paths, name: string, entry: string, s: CallState): Promise<void> => writeDurably(stateFile(p, name, entry), Buffer.from(JSON.stringify(s)));
+
+// Done (answered, or a final failure): the call and its state go.
+export async function remove(p: Paths, name: string, entry: string): Promise<void> {
+  await fs.promises.rm(path.join(functionQueue(p, name), entry), { force: true });
+  await fs.promises.rm(stateFile(p, name, entry), { force: true });
+  await fsyncDir(functionQueue(p, name));
+}
+
+// Out of attempts or age: the call and its state move to the dead letters (state first, so a
+// dead letter never lacks its history).
+export async function bury(p: Paths, name: string, entry: string): Promise<void> {
+  const dead = deadLetters(p, name);
+  await fs.promises.mkdir(dead, { recursive: true, mode: PRIVATE_DIR });
+  const state = stateFile(p, name, entry);
+  await fs.promises.rename(state, path.join(dead, path.basename(state))).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+  await fs.promises.rename(path.join(functionQueue(p, name), entry), path.join(dead, entry));
+  await fsyncDir(dead);
+  await fsyncDir(functionQueue(p, name));
+}
+
+// A file that is not a call faass wrote: moved aside (into dead/, named .corrupt) so it blocks
+// nothing and is kept for a look.
+export async function setAside(p: Paths, name: string, entry: string): Promise<void> {
+  const dead = deadLetters(p, name);
+  await fs.promises.mkdir(dead, { recursive: true, mode: PRIVATE_DIR });
+  await fs.promises.rename(path.join(functionQueue(p, name), entry), path.join(dead, `${entry}.corrupt`));
+}
+
+// The dead letters of NAME, oldest first, with their histories.
+export async function deadList(p: Paths, name: string): Promise<{ entry: string; call: QueuedCall | null; state: CallState }[]> {
+  let files: string[];
+  try {
+    files = (await fs.promises.readdir(deadLetters(p, name))).filter(isEntry).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const dead = deadLetters(p, name);
+  return Promise.all(
+    files.map(async (entry) => {
+      const call = decodeCall(await fs.promises.readFile(path.join(dead, entry)));
+      let state: CallState = { attempts: [], nextAt: 0 };
+      try {
+        state = JSON.parse(await fs.promises.readFile(path.join(dead, entry.replace(/\.call$/, '.state')), 'utf8')) as CallState;
+      } catch {
+        // no history kept
+      }
+      return { entry, call, state };
+    }),
+  );
+}
+
+// The functions whose doorbell rings.
+export async function rung(p: Paths): Promise<string[]> {
+  try {
+    return (await fs.promises.readdir(doorbells(p))).filter((f) => !f.startsWith('.')).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+// NAME has no call left: its doorbell stops. The caller looks at the queue again after this
+// (a call queued meanwhile rings again, and the path unit starts the dispatcher anew).
+export async function silence(p: Paths, name: string): Promise<void> {
+  await fs.promises.rm(path.join(doorbells(p), name), { force: true });
+}

@@ -1,0 +1,89 @@
+// Asynchronous calls (issue 13): queued durably, delivered by faass-dispatch through the
+// function's socket, retried, buried in dead letters, with nothing running once the queue is
+// empty; a dispatcher killed mid-run loses nothing.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startSandbox, setupGateway, request, writeFixture, waitFor, unitState, TEST_USER, Sandbox } from '../support/sandbox';
+
+// Fails the first time it sees a call id (its /tmp lives as long as its runner: idle 5 min).
+const FLAKY = '#!/bin/sh\nf=/tmp/seen-$(printf %s "$Http_X_Call_Id" | tr -dc "a-z0-9-")\nif [ -e "$f" ]; then echo "ok $Http_X_Faass_Attempt"; else : > "$f"; echo "first sight" >&2; exit 1; fi\n';
+
+// The dispatcher's lines saying a call is done, for these calls only (the journal is the user's:
+// another sandbox of the same user may have a function of the same name).
+const doneLines = async (sb: Sandbox, name: string, ids: string[]): Promise<string[]> =>
+  (await sb.faassctl('logs', name, '--lines', '5000')).stdout.split('\n').filter((l) => /faass-dispatch\[\d+\]: async call=\S+ .* done$/.test(l) && ids.some((id) => l.includes(`call=${id} `)));
+const queueFiles = (sb: Sandbox, name: string): string[] => {
+  try {
+    return fs.readdirSync(path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'queue', name)).filter((f) => f.endsWith('.call'));
+  } catch {
+    return [];
+  }
+};
+
+t.test('asynchronous calls', async (t) => {
+  const sb = await startSandbox(t, { user: TEST_USER });
+  await setupGateway(sb, 1);
+  t.equal((await sb.faassctl('deploy', 'flaky', '--runtime', 'exec', '--from-file', writeFixture(sb, 'flaky.sh', FLAKY, 0o755), '--idle', '5min')).code, 0);
+  t.match(await unitState(sb, 'faass-dispatch.path'), /^active\/waiting$/, 'the gateway socket brings the path unit, waiting');
+
+  t.test('every call is delivered once it succeeds, each after one failure', async (t) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const r = await request(sb.port, `/async-function/flaky/p${i}?n=${i}`, { body: `call ${i}` });
+      t.equal(r.status, 202, `call ${i} is accepted`);
+      ids.push(r.headers['x-call-id'] as string);
+    }
+    t.equal(new Set(ids).size, 30, 'each with an id of its own');
+    await waitFor('30 calls done', async () => (await doneLines(sb, 'flaky', ids)).length >= 30, 120000).catch(() => undefined);
+    const done = await doneLines(sb, 'flaky', ids);
+    t.equal(done.length, 30, 'the dispatcher says each is done, once');
+    for (const id of ids) t.ok(done.some((l) => l.includes(`call=${id} function=flaky attempt=2 status=200 done`)), `${id}: done at its second attempt`);
+    const logs = (await sb.faassctl('logs', 'flaky', '--lines', '5000')).stdout;
+    t.equal(ids.filter((id) => logs.includes(`call=${id} function=flaky attempt=1 status=500 retry in`)).length, 30, 'each failed once first: 60 deliveries for 30 calls, 30 retries');
+    await waitFor('the dispatcher to exit', async () => (await unitState(sb, 'faass-dispatch.service')).startsWith('inactive'), 30000).catch(() => undefined);
+    t.match(await unitState(sb, 'faass-dispatch.service'), /^inactive\//, 'with the queue empty, the dispatcher has exited');
+    t.match(await unitState(sb, 'faass-dispatch.path'), /^active\/waiting$/, 'and the path unit waits');
+    t.same(queueFiles(sb, 'flaky'), [], 'nothing is left in the queue');
+  });
+
+  t.test('refused at once: a function that does not exist, a caller without the credential', async (t) => {
+    t.equal((await request(sb.port, '/async-function/nope', { body: 'x' })).status, 404);
+    const ci = (await sb.faassctl('credentials', 'add', 'ci')).stdout.trim();
+    t.equal((await sb.faassctl('deploy', 'guarded', '--command', 'cat', '--auth', 'ci')).code, 0);
+    t.equal((await request(sb.port, '/async-function/guarded', { body: 'x' })).status, 401, 'no credential: 401, as a synchronous call');
+    t.same(queueFiles(sb, 'guarded'), [], 'and nothing was queued');
+    t.equal((await request(sb.port, '/async-function/guarded', { body: 'x', headers: { authorization: `Bearer ${ci}` } })).status, 202, 'with it: queued');
+    const cli = await sb.faassctl('invoke', 'flaky', '--async', '-d', 'from the cli');
+    t.equal(cli.code, 0, 'faassctl invoke --async');
+    t.match(cli.stdout, /^[0-9a-f-]{36}\n$/, 'prints the call id');
+  });
+
+  t.test('a call that always fails ends in the dead letters; the calls behind it are delivered', async (t) => {
+    t.equal((await sb.faassctl('deploy', 'poison', '--runtime', 'exec', '--from-file', writeFixture(sb, 'poison.sh', '#!/bin/sh\ncase "$Http_Path" in */bad) exit 1 ;; esac\necho fine\n', 0o755))).code, 0);
+    const bad = (await request(sb.port, '/async-function/poison/bad', { body: 'x' })).headers['x-call-id'] as string;
+    const good = [];
+    for (let i = 0; i < 5; i++) good.push((await request(sb.port, `/async-function/poison/good${i}`, { body: 'x' })).headers['x-call-id'] as string);
+    await waitFor('the bad call to be dead', async () => (await sb.faassctl('dlq', 'poison')).stdout.includes(bad), 60000).catch(() => undefined);
+    const dlq = (await sb.faassctl('dlq', 'poison')).stdout;
+    t.match(dlq, new RegExp(`^${bad}  queued \\S+  POST /bad  1 bytes$`, 'm'), 'faassctl dlq lists it');
+    t.equal((dlq.match(/HTTP 500/g) ?? []).length, 3, 'with its three attempts, each answered 500');
+    const done = await doneLines(sb, 'poison', good);
+    for (const id of good) t.ok(done.some((l) => l.includes(`call=${id} function=poison attempt=1 status=200 done`)), `${id}, queued behind it, is delivered at once`);
+  });
+
+  t.test('a dispatcher killed mid-run loses nothing', async (t) => {
+    t.equal((await sb.faassctl('deploy', 'slow', '--command', 'sh -c "sleep 2; echo slept"', '--idle', '5min')).code, 0);
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push((await request(sb.port, '/async-function/slow', { body: 'x' })).headers['x-call-id'] as string);
+    await waitFor('the dispatcher to run', async () => (await unitState(sb, 'faass-dispatch.service')) === 'active/running', 30000);
+    const pid = Number((await sb.systemctl('show', 'faass-dispatch.service', '-p', 'MainPID', '--value')).stdout.trim());
+    t.ok(pid > 0, 'the dispatcher runs');
+    process.kill(pid, 'SIGKILL');
+    await waitFor('8 calls done', async () => (await doneLines(sb, 'slow', ids)).length >= 8, 120000).catch(() => undefined);
+    const done = await doneLines(sb, 'slow', ids);
+    for (const id of ids) t.ok(done.some((l) => l.includes(`call=${id} `)), `${id} is delivered`);
+    t.ok(done.some((l) => / attempt=2 status=200 done$/.test(l)), 'the calls in flight at the kill were delivered again, as attempt 2');
+    t.same(queueFiles(sb, 'slow'), [], 'nothing is left in the queue');
+  });
+});

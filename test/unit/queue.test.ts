@@ -1,0 +1,64 @@
+// The queue's pure parts: a call's file, what follows an attempt (issue 13).
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { encodeCall, decodeCall, entryName, isEntry, enqueue, waiting, readCall, writeState, readState, bury, deadList, rung, silence, functionQueue } from '../../src/queue/spool';
+import { verdict, backoffMs, retryAfterMs, retryable } from '../../src/queue/retry';
+import { resolvePaths } from '../../src/core/paths';
+import { FaassError } from '../../src/core/errors';
+
+const call = { id: 'c0ffee00-0000-4000-8000-000000000001', name: 'fn', method: 'PUT', path: '/a?b=1', headers: { 'x-a': 'b' }, enqueuedAt: 1_700_000_000_000, body: Buffer.from([0, 10, 255, 13]) };
+
+t.test("a call's file: a JSON line, then the body byte for byte", async (t) => {
+  const back = decodeCall(encodeCall(call));
+  t.same(back, call, 'read back as written, binary body included');
+  t.equal(decodeCall(Buffer.from('no newline at all')), null, 'a torn file is no call');
+  t.equal(decodeCall(Buffer.from('{"id":1}\n')), null, 'nor one without its fields');
+  t.equal(entryName(call), '1700000000000-c0ffee00-0000-4000-8000-000000000001');
+  t.ok(isEntry(`${entryName(call)}.call`));
+  t.notOk(isEntry(`.${entryName(call)}.call.123.tmp`), 'a temporary file is never a call');
+});
+
+t.test('after an attempt: done, retried later, or dead', async (t) => {
+  const now = call.enqueuedAt + 1000;
+  const half = () => 0.5; // no jitter
+  t.same(verdict({ status: 200 }, 1, call.enqueuedAt, now, undefined, half), { then: 'done' }, 'an answer is the result');
+  t.same(verdict({ status: 404 }, 1, call.enqueuedAt, now, undefined, half), { then: 'done' }, 'a 4xx too: not retried');
+  t.same(verdict({ status: 503 }, 1, call.enqueuedAt, now, undefined, half), { then: 'retry', at: now + 1000 }, 'a 5xx: again in 1 s');
+  t.same(verdict({ error: 'ECONNREFUSED' }, 2, call.enqueuedAt, now, undefined, half), { then: 'retry', at: now + 2000 }, 'no answer: again, the wait doubled');
+  t.same(verdict({ status: 429, retryAfter: '30' }, 1, call.enqueuedAt, now, undefined, half), { then: 'retry', at: now + 30000 }, "429: not before the function's Retry-After");
+  t.equal(verdict({ status: 500 }, 3, call.enqueuedAt, now).then, 'dead', 'out of attempts (3 = 1 + 2 retries)');
+  t.equal(verdict({ status: 500 }, 1, call.enqueuedAt, call.enqueuedAt + 6 * 3600 * 1000, undefined, half).then, 'dead', 'too old at its next attempt');
+  t.ok(retryable({ status: 504 }) && !retryable({ status: 302 }));
+  t.equal(backoffMs(30, () => 0.5), 300000, 'the wait stops growing at 5 min');
+  t.equal(backoffMs(1, () => 0), 500, 'jitter: from half');
+  t.equal(backoffMs(1, () => 0.999), 1499, 'to one and a half');
+  t.equal(retryAfterMs('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:00 GMT')), 60000, 'Retry-After as a date');
+  t.equal(retryAfterMs('soon', 0), 0, 'or nothing usable');
+});
+
+t.test('the spool on disk: queued whole, limited, buried with its history', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-queue-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  await enqueue(p, call, 2);
+  const second = { ...call, id: 'c0ffee00-0000-4000-8000-000000000002', enqueuedAt: call.enqueuedAt + 1 };
+  await enqueue(p, second, 2);
+  const full = await enqueue(p, { ...call, id: 'c0ffee00-0000-4000-8000-000000000003' }, 2).then(() => null, (e: FaassError) => e);
+  t.equal(full?.code, 'FAASS_E_QUEUE_FULL', 'past queue_max: refused');
+  const entries = await waiting(p, 'fn');
+  t.same(entries, [`${entryName(call)}.call`, `${entryName(second)}.call`], 'oldest first, nothing half-written beside them');
+  t.same(fs.readdirSync(functionQueue(p, 'fn')).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+  t.same(await rung(p), ['fn'], 'the doorbell rings');
+  t.same(await readCall(p, 'fn', entries[0]), call);
+  await writeState(p, 'fn', entries[0], { attempts: [{ n: 1, startedAt: 1, endedAt: 2, status: 500 }], nextAt: 0 });
+  t.same((await readState(p, 'fn', entries[0])).attempts[0].status, 500);
+  await bury(p, 'fn', entries[0]);
+  const dead = await deadList(p, 'fn');
+  t.equal(dead.length, 1, 'a dead letter');
+  t.same(dead[0].state.attempts[0].status, 500, 'with its history');
+  t.same(await waiting(p, 'fn'), [entries[1]], 'and out of the queue');
+  await silence(p, 'fn');
+  t.same(await rung(p), [], 'silenced');
+});
