@@ -2,7 +2,7 @@
 // lists them; test/unit/errors.test.ts keeps the two the same.
 export const ERRORS = {
   FAASS_E_USAGE: { status: 400, exit: 2, summary: 'bad command-line usage' },
-  FAASS_E_NAME_INVALID: { status: 400, exit: 2, summary: 'function name is not a lowercase DNS label, or is reserved (gateway, api)' },
+  FAASS_E_NAME_INVALID: { status: 400, exit: 2, summary: 'function name is not a lowercase DNS label, or is reserved (gateway, api, dispatch)' },
   FAASS_E_CONFIG_INVALID: { status: 400, exit: 2, summary: 'a configuration value is invalid' },
   FAASS_E_RUNTIME_UNKNOWN: { status: 400, exit: 2, summary: 'unknown runtime' },
   FAASS_E_FILE_MISSING: { status: 400, exit: 2, summary: 'a file named in the command or configuration does not exist' },

@@ -19,7 +19,7 @@ export function validateName(name: unknown, what: 'function' | 'credential' = 'f
 
 // Names `faassctl logs NAME` reads as faass's own journals, not a function's: a function may
 // not be given one (one deployed before the rule keeps its name).
-export const RESERVED_FUNCTION_NAMES = ['gateway', 'api'];
+export const RESERVED_FUNCTION_NAMES = ['gateway', 'api', 'dispatch'];
 
 export function refuseReservedName(name: string): void {
   if (RESERVED_FUNCTION_NAMES.includes(name)) fail('FAASS_E_NAME_INVALID', `Function name ${JSON.stringify(name)} is reserved: faassctl logs ${name} shows faass's own ${name} journal; choose another name (reserved: ${RESERVED_FUNCTION_NAMES.join(', ')})`);

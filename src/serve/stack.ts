@@ -22,6 +22,7 @@ import { Program } from './program';
 import { LogFile } from './log-files';
 import { ServiceActivator, unservable } from './service-activator';
 import { ServeState, ServedProgram } from '../systemd/serve-link';
+import { doorbells } from '../queue/spool';
 
 interface Snapshot {
   settings: Settings;
@@ -71,6 +72,7 @@ export class Stack {
   private readonly functions = new Map<string, Served>();
   private gateway: { program: Program; sockets: GatewaySockets; digest: string } | null = null;
   private api: { program: Program; socket: HeldSocket } | null = null;
+  private dispatch: Program | null = null; // runs while asynchronous calls wait
   private snapshot: Snapshot | null = null;
   private busy: Promise<void> = Promise.resolve();
   private again = false;
@@ -86,7 +88,7 @@ export class Stack {
   // The directories whose changes a re-scan must see.
   watched(): string[] {
     const tls = this.snapshot?.settings.tls;
-    return [...new Set([this.paths.configDir, functionsConfDir(this.paths), path.join(this.paths.dataDir, 'functions'), intentsDir(this.paths), ...(tls ? [path.dirname(tls.cert), path.dirname(tls.key)] : [])])];
+    return [...new Set([this.paths.configDir, functionsConfDir(this.paths), path.join(this.paths.dataDir, 'functions'), intentsDir(this.paths), doorbells(this.paths), ...(tls ? [path.dirname(tls.cert), path.dirname(tls.key)] : [])])];
   }
 
   // Applies the state as it is now; calls made while one runs are folded into one more run.
@@ -123,6 +125,7 @@ export class Stack {
     for (const name of this.functions.keys()) all.push(this.drop(name));
     if (this.gateway) all.push(this.gateway.program.close().then(() => this.gateway?.sockets.held.forEach((h) => h.socket.close())));
     if (this.api) all.push(this.api.program.close().then(() => this.api?.socket.close()));
+    if (this.dispatch) all.push(this.dispatch.close());
     await Promise.all(all);
     for (const l of this.logs.values()) l.close();
   }
@@ -132,6 +135,7 @@ export class Stack {
     if (this.gateway) progs.push({ name: 'gateway', role: 'gateway', pid: this.gateway.program.pid });
     if (this.api) progs.push({ name: 'api', role: 'api', pid: this.api.program.pid });
     for (const [name, f] of this.functions) progs.push({ name, role: f.service ? 'app' : 'runner', pid: f.service ? f.service.pid : (f.runner?.program.pid ?? null) });
+    if (this.dispatch) progs.push({ name: 'dispatch', role: 'dispatch', pid: this.dispatch.pid });
     const held = this.gateway?.sockets.held ?? [];
     return {
       pid: process.pid,
@@ -220,6 +224,27 @@ export class Stack {
     await this.applyApi(snap.admin);
     // Last: at the start, the gateway answers once what it forwards to is ready.
     await this.applyGateway(snap);
+    this.applyDispatch();
+  }
+
+  // Asynchronous calls: the dispatcher runs while a doorbell rings, as faass-dispatch.path starts
+  // it, and exits when the queue is empty; its end makes a re-scan, which sees a call queued as
+  // it exited.
+  private applyDispatch(): void {
+    if (this.stopping || this.dispatch?.running) return;
+    let rung = false;
+    try {
+      rung = fs.readdirSync(doorbells(this.paths)).some((f) => !f.startsWith('.'));
+    } catch {
+      // no call was ever queued
+    }
+    if (!rung) return;
+    const ended = () => {
+      this.changed();
+      if (!this.dispatch?.running) void this.update();
+    };
+    this.dispatch ??= new Program({ script: path.join(this.dist, 'queue/main.js'), args: [], sockets: [] }, this.notifyPath('dispatch'), this.logFile('dispatch'), ended, false);
+    this.dispatch.start();
   }
 
   private gatewaySockets(s: Settings): { key: string; want: { address: Address; name: string }[] } {

@@ -19,6 +19,7 @@ const MANAGER_UNIT = 'init.scope';
 const OWN_UNITS = new Map([
   ['gateway', GATEWAY_UNIT],
   ['api', API_UNIT],
+  ['dispatch', DISPATCH_UNIT],
 ]);
 
 type Term = [field: string, values: string[]][];

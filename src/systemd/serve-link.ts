@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../core/fs-atomic';
 
 export interface ServedProgram {
   name: string; // gateway, api, or a function's name
-  role: 'gateway' | 'api' | 'runner' | 'app';
+  role: 'gateway' | 'api' | 'runner' | 'app' | 'dispatch';
   pid: number | null; // null: not running now (a service's app while idle, a program restarting)
 }
 

@@ -87,6 +87,16 @@ t.test('faassctl serve', async (t) => {
     t.notOk(fs.existsSync(path.join(runtime, 'faass', 'fn', 'late.sock')), 'its socket is gone');
   });
 
+  await t.test('an asynchronous call is delivered, and the dispatcher exits after', async (t) => {
+    const r = await request(port, '/async-function/cat', { body: 'later' });
+    t.equal(r.status, 202, 'queued');
+    const id = String(r.headers['x-call-id']);
+    await waitFor('the call to be delivered', async () => (await ctl('logs', 'cat', '--call', id)).stdout.includes(`call=${id} function=cat status=200`), 30000).catch(() => undefined);
+    t.match((await ctl('logs', 'cat', '--call', id)).stdout, `call=${id} function=cat status=200`, "the runner's line for the call");
+    await waitFor('the dispatcher to exit', () => !served().programs.some((p) => p.name === 'dispatch' && p.pid !== null), 30000).catch(() => undefined);
+    t.notOk(served().programs.some((p) => p.name === 'dispatch' && p.pid !== null), 'nothing delivers once the queue is empty');
+  });
+
   await t.test('credentials and the management API added after start', async (t) => {
     const ci = await ctl('credentials', 'add', 'ci');
     const token = ci.stdout.trim();
