@@ -3,6 +3,7 @@
 // Every change goes through the same code as faassctl deploy/delete (functions/deploy.ts).
 import * as http from 'node:http';
 import { Paths } from '../core/paths';
+import { callStatus } from '../queue/status';
 import { FaassError } from '../core/errors';
 import { deployFunction, deleteFunction, keepAccess, rebuildFunction, DeploySpec } from '../functions/deploy';
 import { FunctionConfig, FunctionInput, listFunctionNames, loadFunctionConfig, configInput } from '../functions/function-config';
@@ -173,6 +174,14 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
       return deploy(paths, res, name, input, exists(paths, name) ? 200 : 201);
     }
     return notAllowed(p.startsWith('/system/') ? 'GET, DELETE' : 'GET, PUT, POST, DELETE');
+  }
+  const asked = /^\/system\/calls\/([^/]+)$/.exec(p);
+  if (asked) {
+    if (method !== 'GET') return notAllowed('GET');
+    const id = decodeURIComponent(asked[1]);
+    const status = await callStatus(paths, id);
+    if (!status) throw new FaassError('FAASS_E_CALL_NOT_FOUND', `No asynchronous call ${id} (calls done are kept 24 h)`);
+    return send(res, 200, status);
   }
   if (p === '/api/configuration' || p === '/system/info') {
     if (method !== 'GET') return notAllowed('GET');

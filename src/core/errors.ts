@@ -7,6 +7,7 @@ export const ERRORS = {
   FAASS_E_RUNTIME_UNKNOWN: { status: 400, exit: 2, summary: 'unknown runtime' },
   FAASS_E_FILE_MISSING: { status: 400, exit: 2, summary: 'a file named in the command or configuration does not exist' },
   FAASS_E_FUNCTION_NOT_FOUND: { status: 404, exit: 3, summary: 'no such function' },
+  FAASS_E_CALL_NOT_FOUND: { status: 404, exit: 3, summary: 'no asynchronous call of that id (or it was done more than 24 h ago)' },
   FAASS_E_CREDENTIAL_NOT_FOUND: { status: 404, exit: 3, summary: 'no such credential' },
   FAASS_E_API_DISABLED: { status: 404, exit: 3, summary: 'the management API is off: no admin credential exists' },
   FAASS_E_METHOD_NOT_ALLOWED: { status: 405, exit: 2, summary: 'the API route does not take this method' },

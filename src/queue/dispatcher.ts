@@ -12,6 +12,7 @@ import { logLine, errorMessage } from '../observe/log';
 import { CallState, QueuedCall, bury, doorbells, functionQueue, queueRoot, readCall, readState, remove, rung, setAside, silence, waiting, writeState } from './spool';
 import { Outcome, Verdict, verdict } from './retry';
 import { deliver } from './deliver';
+import { forgetOld, recordDone } from './status';
 
 export const LANE_MAX = 16;
 // A change nobody told us about (a lost fs.watch event) is seen within this.
@@ -64,6 +65,7 @@ class Lane {
 
   // Until the function has no call waiting (or a stop: then until its attempts have ended).
   async run(): Promise<void> {
+    await forgetOld(this.p, this.name).catch(() => 0);
     this.watcher = watch(functionQueue(this.p, this.name), this.waker.wake);
     try {
       for (;;) {
@@ -168,6 +170,7 @@ class Lane {
     const fields = { FAASS_FUNCTION: call.name, FAASS_CALL_ID: call.id };
     if (v.then === 'done') {
       logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);
+      if ('status' in outcome) await recordDone(this.p, this.name, call.id, outcome.status, state);
       await remove(this.p, this.name, entry);
       this.states.delete(entry);
       return false;

@@ -45,6 +45,13 @@ t.test('asynchronous calls', async (t) => {
     t.match(await unitState(sb, 'faass-dispatch.service'), /^inactive\//, 'with the queue empty, the dispatcher has exited');
     t.match(await unitState(sb, 'faass-dispatch.path'), /^active\/waiting$/, 'and the path unit waits');
     t.same(queueFiles(sb, 'flaky'), [], 'nothing is left in the queue');
+    const shown = await sb.faassctl('calls', 'show', ids[0]);
+    t.equal(shown.code, 0, shown.stderr);
+    t.match(shown.stdout, new RegExp(`^${ids[0]}  flaky  done \\(HTTP 200, `), 'faassctl calls show: done, with its status');
+    t.match(shown.stdout, /attempt 1 at \S+: HTTP 500\n  attempt 2 at \S+: HTTP 200\n$/, 'and its attempts');
+    const unknown = await sb.faassctl('calls', 'show', '00000000-0000-4000-8000-000000000000');
+    t.equal(unknown.code, 3, 'an id never queued: exit 3');
+    t.match(unknown.stderr, /FAASS_E_CALL_NOT_FOUND/);
   });
 
   t.test('refused at once: a function that does not exist, a caller without the credential', async (t) => {
@@ -68,6 +75,11 @@ t.test('asynchronous calls', async (t) => {
     const dlq = (await sb.faassctl('dlq', 'poison')).stdout;
     t.match(dlq, new RegExp(`^${bad}  queued \\S+  POST /bad  1 bytes$`, 'm'), 'faassctl dlq lists it');
     t.equal((dlq.match(/HTTP 500/g) ?? []).length, 3, 'with its three attempts, each answered 500');
+    const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
+    const viaApi = await request(sb.port, `/system/calls/${bad}`, { method: 'GET', headers: { authorization: `Bearer ${root}` } });
+    t.equal(viaApi.status, 200, 'GET /system/calls/ID, as an admin');
+    t.match(JSON.parse(viaApi.body), { id: bad, function: 'poison', state: 'dead' }, 'says it is dead');
+    t.equal((await request(sb.port, `/system/calls/${bad}`, { method: 'GET' })).status, 401, 'and is the API: admins only');
     const done = await doneLines(sb, 'poison', good);
     for (const id of good) t.ok(done.some((l) => l.includes(`call=${id} function=poison attempt=1 status=200 done`)), `${id}, queued behind it, is delivered at once`);
   });

@@ -7,6 +7,7 @@ import { encodeCall, decodeCall, entryName, isEntry, enqueue, waiting, readCall,
 import { verdict, backoffMs, retryAfterMs, retryable } from '../../src/queue/retry';
 import { resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
+import { callStatus, recordDone, forgetOld } from '../../src/queue/status';
 
 const call = { id: 'c0ffee00-0000-4000-8000-000000000001', name: 'fn', method: 'PUT', path: '/a?b=1', headers: { 'x-a': 'b' }, enqueuedAt: 1_700_000_000_000, body: Buffer.from([0, 10, 255, 13]) };
 
@@ -61,4 +62,27 @@ t.test('the spool on disk: queued whole, limited, buried with its history', asyn
   t.same(await waiting(p, 'fn'), [entries[1]], 'and out of the queue');
   await silence(p, 'fn');
   t.same(await rung(p), [], 'silenced');
+});
+
+t.test("a call's status, from the spool's files", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-status-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  t.equal(await callStatus(p, call.id), null, 'never queued: none');
+  t.equal(await callStatus(p, '../etc'), null, 'an id that is no call id: none, and no path made of it');
+  await enqueue(p, call, 10);
+  const entry = `${entryName(call)}.call`;
+  t.match(await callStatus(p, call.id), { state: 'queued', function: 'fn', attempts: [] }, 'queued');
+  await writeState(p, 'fn', entry, { attempts: [{ n: 1, startedAt: 5 }], nextAt: 0 });
+  t.match(await callStatus(p, call.id), { state: 'running' }, 'an attempt under way: running');
+  await writeState(p, 'fn', entry, { attempts: [{ n: 1, startedAt: 5, endedAt: 6, status: 503 }], nextAt: 10_000 });
+  t.match(await callStatus(p, call.id, 9_000), { state: 'retrying', nextAt: new Date(10_000).toISOString() }, 'retrying, and when');
+  t.match(await callStatus(p, call.id, 11_000), { state: 'queued' }, 'due again: queued');
+  await bury(p, 'fn', entry);
+  t.match(await callStatus(p, call.id), { state: 'dead', attempts: [{ status: 503 }] }, 'dead');
+  const other = { ...call, id: 'c0ffee00-0000-4000-8000-00000000000d' };
+  await recordDone(p, 'fn', other.id, 201, { attempts: [{ n: 1, startedAt: 1, endedAt: 2, status: 201 }], nextAt: 0 });
+  t.match(await callStatus(p, other.id), { state: 'done', status: 201 }, 'done, with its status');
+  t.equal(await forgetOld(p, 'fn', Date.now() + 25 * 3600 * 1000), 1, 'forgotten after 24 h');
+  t.equal(await callStatus(p, other.id), null);
 });

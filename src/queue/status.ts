@@ -1,0 +1,95 @@
+// What became of an asynchronous call, from the spool's files alone: queued (and due), running,
+// retrying (when), done (its status), or dead. A done call's record is kept for RETAIN_MS
+// (queue/NAME/done/ID.json, written by the dispatcher); then it is forgotten.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Paths } from '../core/paths';
+import { isValidCallId } from '../core/http-util';
+import { Attempt, CallState, deadLetters, functionQueue, queueRoot, writeDurably } from './spool';
+
+export const RETAIN_MS = 24 * 3600 * 1000;
+
+export type CallStatus = {
+  id: string;
+  function: string;
+  state: 'queued' | 'running' | 'retrying' | 'done' | 'dead';
+  attempts: Attempt[];
+  nextAt?: string; // retrying: not before
+  status?: number; // done: the answer's
+  finishedAt?: string; // done, dead
+};
+
+const doneDir = (p: Paths, name: string) => path.join(functionQueue(p, name), 'done');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+// The dispatcher's record of a call it is done with.
+export async function recordDone(p: Paths, name: string, id: string, status: number, state: CallState): Promise<void> {
+  const record = { id, function: name, state: 'done', status, attempts: state.attempts, finishedAt: iso(Date.now()) };
+  await writeDurably(path.join(doneDir(p, name), `${id}.json`), Buffer.from(JSON.stringify(record)));
+}
+
+// Forgets the records of calls done longer ago than RETAIN_MS; returns how many.
+export async function forgetOld(p: Paths, name: string, now = Date.now()): Promise<number> {
+  let files: string[];
+  try {
+    files = await fs.promises.readdir(doneDir(p, name));
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const f of files) {
+    const file = path.join(doneDir(p, name), f);
+    const st = await fs.promises.stat(file).catch(() => null);
+    if (st && now - st.mtimeMs > RETAIN_MS) {
+      await fs.promises.rm(file, { force: true });
+      n++;
+    }
+  }
+  return n;
+}
+
+async function readJson<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse(await fs.promises.readFile(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+const entryOf = async (dir: string, id: string): Promise<string | null> => {
+  try {
+    return (await fs.promises.readdir(dir)).find((f) => f.endsWith(`-${id}.call`)) ?? null;
+  } catch {
+    return null;
+  }
+};
+
+// null: no such call (never queued, or done more than RETAIN_MS ago).
+export async function callStatus(p: Paths, id: string, now = Date.now()): Promise<CallStatus | null> {
+  if (!isValidCallId(id)) return null;
+  let names: string[];
+  try {
+    names = (await fs.promises.readdir(queueRoot(p))).filter((n) => !n.startsWith('.'));
+  } catch {
+    return null;
+  }
+  for (const name of names) {
+    const done = await readJson<CallStatus>(path.join(doneDir(p, name), `${id}.json`));
+    if (done) return done;
+    const waiting = await entryOf(functionQueue(p, name), id);
+    if (waiting) {
+      const s = (await readJson<CallState>(path.join(functionQueue(p, name), waiting.replace(/\.call$/, '.state')))) ?? { attempts: [], nextAt: 0 };
+      const last = s.attempts[s.attempts.length - 1];
+      if (last && last.endedAt === undefined) return { id, function: name, state: 'running', attempts: s.attempts };
+      if (s.nextAt > now) return { id, function: name, state: 'retrying', attempts: s.attempts, nextAt: iso(s.nextAt) };
+      return { id, function: name, state: 'queued', attempts: s.attempts };
+    }
+    const dead = await entryOf(deadLetters(p, name), id);
+    if (dead) {
+      const s = (await readJson<CallState>(path.join(deadLetters(p, name), dead.replace(/\.call$/, '.state')))) ?? { attempts: [], nextAt: 0 };
+      const last = s.attempts[s.attempts.length - 1];
+      return { id, function: name, state: 'dead', attempts: s.attempts, finishedAt: last?.endedAt ? iso(last.endedAt) : undefined };
+    }
+  }
+  return null;
+}
