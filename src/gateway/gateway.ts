@@ -17,7 +17,8 @@ import { ApiProxy } from './api-proxy';
 import { callHeaders } from './headers';
 import { readWhole, refuse } from './answer';
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from './metrics';
-import { enqueue, QUEUE_MAX } from '../queue/spool';
+import { QUEUE_MAX } from '../queue/spool';
+import { enqueueOnce } from '../queue/idempotency';
 import { FaassError } from '../core/errors';
 
 // Set once a call is forwarded to a service: its id and call line for the end of the call.
@@ -86,10 +87,12 @@ export class Gateway {
     if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, broken: fn.broken }))) return;
     const body = await readWhole(req, res, this.cfg.maxBody);
     if (!body) return;
-    const id = randomUUID(); // never the caller's: a queued call's id names one call only
-    const headers = callHeaders(req, id, fn.passAuthorization);
+    const fresh = randomUUID(); // never the caller's: a queued call's id names one call only
+    const headers = callHeaders(req, fresh, fn.passAuthorization);
+    const key = req.headers['idempotency-key'];
+    let id: string;
     try {
-      await enqueue(this.paths, { id, name: route.name, method: req.method ?? 'POST', path: route.path, headers, enqueuedAt: Date.now(), body }, QUEUE_MAX);
+      id = await enqueueOnce(this.paths, { id: fresh, name: route.name, method: req.method ?? 'POST', path: route.path, headers, enqueuedAt: Date.now(), body }, QUEUE_MAX, Array.isArray(key) ? key[0] : key);
     } catch (e) {
       if (e instanceof FaassError) return sendFaassError(res, e, e.code === 'FAASS_E_QUEUE_FULL' ? { 'retry-after': '5' } : {});
       throw e;

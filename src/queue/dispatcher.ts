@@ -13,6 +13,7 @@ import { CallState, QueuedCall, bury, doorbells, functionQueue, queueRoot, readC
 import { Outcome, Verdict, verdict } from './retry';
 import { deliver } from './deliver';
 import { forgetOld, recordDone } from './status';
+import { forgetOldKeys } from './idempotency';
 
 export const LANE_MAX = 16;
 // A change nobody told us about (a lost fs.watch event) is seen within this.
@@ -66,6 +67,7 @@ class Lane {
   // Until the function has no call waiting (or a stop: then until its attempts have ended).
   async run(): Promise<void> {
     await forgetOld(this.p, this.name).catch(() => 0);
+    await forgetOldKeys(this.p, this.name).catch(() => 0);
     this.watcher = watch(functionQueue(this.p, this.name), this.waker.wake);
     try {
       for (;;) {

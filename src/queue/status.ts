@@ -65,11 +65,12 @@ const entryOf = async (dir: string, id: string): Promise<string | null> => {
 };
 
 // null: no such call (never queued, or done more than RETAIN_MS ago).
-export async function callStatus(p: Paths, id: string, now = Date.now()): Promise<CallStatus | null> {
+// only: look in that function's queue alone.
+export async function callStatus(p: Paths, id: string, now = Date.now(), only?: string): Promise<CallStatus | null> {
   if (!isValidCallId(id)) return null;
   let names: string[];
   try {
-    names = (await fs.promises.readdir(queueRoot(p))).filter((n) => !n.startsWith('.'));
+    names = only !== undefined ? [only] : (await fs.promises.readdir(queueRoot(p))).filter((n) => !n.startsWith('.'));
   } catch {
     return null;
   }

@@ -61,6 +61,15 @@ t.test('asynchronous calls', async (t) => {
     t.equal((await request(sb.port, '/async-function/guarded', { body: 'x' })).status, 401, 'no credential: 401, as a synchronous call');
     t.same(queueFiles(sb, 'guarded'), [], 'and nothing was queued');
     t.equal((await request(sb.port, '/async-function/guarded', { body: 'x', headers: { authorization: `Bearer ${ci}` } })).status, 202, 'with it: queued');
+    const once = { body: 'x', headers: { authorization: `Bearer ${ci}`, 'idempotency-key': 'order-17' } };
+    const first = await request(sb.port, '/async-function/guarded', once);
+    const again = await request(sb.port, '/async-function/guarded', once);
+    t.equal(again.status, 202, 'a repeat with the same Idempotency-Key: 202');
+    t.equal(again.headers['x-call-id'], first.headers['x-call-id'], "with the first call's id");
+    const keyed = String(first.headers['x-call-id']);
+    await waitFor('the keyed call done', async () => (await doneLines(sb, 'guarded', [keyed])).length >= 1, 60000).catch(() => undefined);
+    const ran = (await sb.faassctl('logs', 'guarded', '--lines', '5000')).stdout.split('\n').filter((l) => l.includes(`call=${keyed} function=guarded status=`));
+    t.equal(ran.length, 1, 'and it ran once');
     const cli = await sb.faassctl('invoke', 'flaky', '--async', '-d', 'from the cli');
     t.equal(cli.code, 0, 'faassctl invoke --async');
     t.match(cli.stdout, /^[0-9a-f-]{36}\n$/, 'prints the call id');

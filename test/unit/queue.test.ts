@@ -8,6 +8,7 @@ import { verdict, backoffMs, retryAfterMs, retryable } from '../../src/queue/ret
 import { resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
 import { callStatus, recordDone, forgetOld } from '../../src/queue/status';
+import { enqueueOnce, forgetOldKeys } from '../../src/queue/idempotency';
 
 const call = { id: 'c0ffee00-0000-4000-8000-000000000001', name: 'fn', method: 'PUT', path: '/a?b=1', headers: { 'x-a': 'b' }, enqueuedAt: 1_700_000_000_000, body: Buffer.from([0, 10, 255, 13]) };
 
@@ -85,4 +86,26 @@ t.test("a call's status, from the spool's files", async (t) => {
   t.match(await callStatus(p, other.id), { state: 'done', status: 201 }, 'done, with its status');
   t.equal(await forgetOld(p, 'fn', Date.now() + 25 * 3600 * 1000), 1, 'forgotten after 24 h');
   t.equal(await callStatus(p, other.id), null);
+});
+
+t.test('Idempotency-Key: one call per key and function, also when requests race', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-keys-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  const mk = (n: number, name = 'fn') => ({ ...call, name, id: `c0ffee00-0000-4000-8000-${String(n).padStart(12, '0')}`, enqueuedAt: call.enqueuedAt + n });
+  t.equal(await enqueueOnce(p, mk(1), 100, 'order-17'), mk(1).id, 'the first: queued');
+  t.equal(await enqueueOnce(p, mk(2), 100, 'order-17'), mk(1).id, "a repeat: the first one's id");
+  t.equal((await waiting(p, 'fn')).length, 1, 'and nothing more queued');
+  t.equal(await enqueueOnce(p, mk(3, 'other'), 100, 'order-17'), mk(3).id, 'the same key for another function is another call');
+  const raced = await Promise.all([10, 11, 12, 13, 14, 15].map((n) => enqueueOnce(p, mk(n), 100, 'race')));
+  t.equal(new Set(raced).size, 1, 'six racing requests with one key: one id');
+  t.equal((await waiting(p, 'fn')).length, 2, 'and one call');
+  // A claim whose call never reached the disk (a crash between): taken over, never a lost call.
+  const keyDir = path.join(functionQueue(p, 'fn'), 'keys');
+  const stale = fs.readdirSync(keyDir).find((f) => fs.readFileSync(path.join(keyDir, f), 'utf8').startsWith(mk(1).id)) as string;
+  fs.writeFileSync(path.join(keyDir, stale), `c0ffee00-0000-4000-8000-00000000dead ${Date.now()}\n`);
+  t.equal(await enqueueOnce(p, mk(20), 100, 'order-17'), mk(20).id, 'a stale claim: the call is queued anew');
+  const bad = await enqueueOnce(p, mk(21), 100, 'new\nline').then(() => null, (e: FaassError) => e);
+  t.equal(bad?.code, 'FAASS_E_USAGE', 'a key with a control character is refused');
+  t.equal(await forgetOldKeys(p, 'fn', Date.now() + 25 * 3600 * 1000), 2, 'keys are forgotten after 24 h');
 });
