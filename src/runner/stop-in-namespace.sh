@@ -19,4 +19,4 @@ prog=$(awk -v main="$main" '
   }' /proc/[0-9]*/status 2>/dev/null)
 [ -n "$prog" ] || exit 0
 kill -TERM "$prog" 2>/dev/null || exit 0
-while kill -0 "$prog" 2>/dev/null; do sleep 0.05; done
+while kill -0 "$prog" 2>/dev/null; do sleep 0.01; done
