@@ -1,6 +1,7 @@
 // faassctl top: a live table of what each function uses now — processes, CPU, tasks, memory
 // of its units (systemd's accounting where the machine gives it, else the cgroup's own
-// cpu.stat), and calls per second from the metrics file. Ctrl-C ends it.
+// cpu.stat), or under faassctl serve of its program, and calls per second from the metrics
+// file. Ctrl-C ends it.
 import { Paths } from '../core/paths';
 import { run } from '../systemd/systemctl';
 import { fail } from '../core/errors';
@@ -8,7 +9,9 @@ import { listFunctionNames, loadFunctionConfig } from '../functions/function-con
 import { functionUnitBase } from '../systemd/units';
 import { readMetrics } from '../observe/metrics-store';
 import { readCgroupUse } from '../observe/accounting';
+import * as fs from 'node:fs';
 import { parseShow } from './status';
+import { ServeState, readServeState } from '../systemd/serve-link';
 import { Register } from './cli';
 
 const RATE_WINDOW_S = 4;
@@ -16,7 +19,7 @@ const UNSET = new Set(['', '[not set]', '18446744073709551615']);
 
 export interface Sample {
   at: number; // ms
-  cpu: Map<string, number>; // unit → CPU seconds of its cgroup now
+  cpu: Map<string, number>; // function → CPU seconds of its programs now (while it runs)
   calls: Map<string, number>; // function → calls counted so far
 }
 
@@ -54,6 +57,73 @@ export function renderTop(rows: TopRow[], interval: number): string {
   return `${lines.join('\n')}\n${missing ? 'n/a: this machine\'s cgroup setup gives no such figure for user units (see faassctl(1))\n' : ''}every ${interval}s; calls/s over the last ${RATE_WINDOW_S} s or more (the gateway writes its counts every 2 s)\n`;
 }
 
+// What a function's programs use now: its state, and (while it runs) the CPU seconds they used
+// so far, their tasks and memory; null where the machine gives no such figure.
+interface Use {
+  state: 'running' | 'idle' | 'failed';
+  cpu: number | null;
+  tasks: number | null;
+  memory: number | null;
+}
+
+// Under a user manager: the function's units, from systemd's accounting (or the cgroup's own).
+async function unitUse(paths: Paths, names: string[]): Promise<Map<string, Use>> {
+  const unitsOf = (n: string) => {
+    let service = false;
+    try {
+      service = loadFunctionConfig(paths, n).kind === 'service';
+    } catch {
+      // listed all the same
+    }
+    return [`${functionUnitBase(n)}.service`, ...(service ? [`${functionUnitBase(n)}-app.service`] : [])];
+  };
+  const r = await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,SubState,LoadState,ControlGroup,CPUUsageNSec,TasksCurrent,MemoryCurrent', '--', ...names.flatMap(unitsOf)]);
+  if (r.code !== 0) fail('FAASS_E_SYSTEMD_UNREACHABLE', `No systemd user manager is reachable (${r.stderr.trim().split('\n')[0]}); without one, run faassctl serve`);
+  const byUnit = parseShow(r.stdout);
+  const out = new Map<string, Use>();
+  for (const n of names) {
+    const own = unitsOf(n).filter((u) => byUnit.has(u));
+    const active = own.filter((u) => byUnit.get(u)?.ActiveState === 'active');
+    const use: Use = { state: active.length ? 'running' : own.some((u) => byUnit.get(u)?.ActiveState === 'failed') ? 'failed' : 'idle', cpu: 0, tasks: 0, memory: 0 };
+    for (const u of active) {
+      const f = byUnit.get(u) as Record<string, string>;
+      const c = cgroupCpu(f);
+      use.cpu = use.cpu === null || c === null ? null : use.cpu + c;
+      use.tasks = use.tasks === null || UNSET.has(f.TasksCurrent ?? '') ? null : use.tasks + Number(f.TasksCurrent);
+      use.memory = use.memory === null || UNSET.has(f.MemoryCurrent ?? '') ? null : use.memory + Number(f.MemoryCurrent);
+    }
+    out.set(n, use);
+  }
+  return out;
+}
+
+// Under faassctl serve: the function's program (runner or app), from /proc: its CPU and that
+// of the children it reaped (a call's processes), its threads, its resident memory.
+function serveUse(state: ServeState, names: string[]): Map<string, Use> {
+  const out = new Map<string, Use>();
+  for (const n of names) {
+    const pid = state.programs.find((p) => p.name === n && (p.role === 'runner' || p.role === 'app'))?.pid ?? null;
+    const proc = pid === null ? null : readProc(pid);
+    out.set(n, proc ? { state: 'running', ...proc } : { state: 'idle', cpu: 0, tasks: 0, memory: 0 });
+  }
+  return out;
+}
+
+function readProc(pid: number): { cpu: number; tasks: number; memory: number } | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
+    const ticks = [11, 12, 13, 14].reduce((a, i) => a + Number(f[i]), 0); // utime stime cutime cstime
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    return { cpu: ticks / CLOCK_TICKS, tasks: kb('Threads'), memory: kb('VmRSS') * 1024 };
+  } catch {
+    return null; // gone as we looked
+  }
+}
+
+const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
+
 export async function top(paths: Paths, a: { interval?: number; iterations?: number }): Promise<number> {
   const interval = a.interval ?? 2;
   if (!(interval >= 0.5 && interval <= 3600)) fail('FAASS_E_USAGE', `Invalid --interval ${a.interval}: 0.5 to 3600 seconds`);
@@ -63,46 +133,22 @@ export async function top(paths: Paths, a: { interval?: number; iterations?: num
   const history: Sample[] = []; // for calls/s over RATE_WINDOW_S
   for (let i = 0; a.iterations === undefined || i < a.iterations + 1; i++) {
     const names = listFunctionNames(paths);
-    const units = names.flatMap((n) => {
-      let service = false;
-      try {
-        service = loadFunctionConfig(paths, n).kind === 'service';
-      } catch {
-        // listed all the same
-      }
-      return [`${functionUnitBase(n)}.service`, ...(service ? [`${functionUnitBase(n)}-app.service`] : [])];
-    });
-    const r = await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,SubState,LoadState,ControlGroup,CPUUsageNSec,TasksCurrent,MemoryCurrent', '--', ...units]);
-    if (r.code !== 0) fail('FAASS_E_SYSTEMD_UNREACHABLE', `No systemd user manager is reachable (${r.stderr.trim().split('\n')[0]})`);
-    const byUnit = parseShow(r.stdout);
+    const served = readServeState(paths);
+    const use = served ? serveUse(served, names) : await unitUse(paths, names);
     const m = readMetrics(paths);
     const now: Sample = { at: Date.now(), cpu: new Map(), calls: new Map() };
-    for (const [u, f] of byUnit) {
-      const c = cgroupCpu(f);
-      if (c !== null) now.cpu.set(u, c);
-    }
+    for (const [n, u] of use) if (u.cpu !== null) now.cpu.set(n, u.cpu);
     for (const n of names) now.calls.set(n, Object.values(m.invocations[n] ?? {}).reduce((x, y) => x + y, 0));
     if (prev) {
       const dt = (now.at - prev.at) / 1000;
       const base = [...history].reverse().find((h) => now.at - h.at >= RATE_WINDOW_S * 1000) ?? history[0];
       const rateDt = (now.at - base.at) / 1000;
       const rows: TopRow[] = names.map((n) => {
-        const own = [`${functionUnitBase(n)}.service`, `${functionUnitBase(n)}-app.service`].filter((u) => byUnit.has(u));
-        const active = own.filter((u) => byUnit.get(u)?.ActiveState === 'active');
-        const state = active.length ? 'running' : own.some((u) => byUnit.get(u)?.ActiveState === 'failed') ? 'failed' : 'idle';
-        let cpu: number | null = active.length ? 0 : null;
-        let tasks: number | null = active.length ? 0 : null;
-        let memory: number | null = active.length ? 0 : null;
-        for (const u of active) {
-          const f = byUnit.get(u) as Record<string, string>;
-          const c1 = now.cpu.get(u);
-          const c0 = prev?.cpu.get(u) ?? 0; // a unit started meanwhile: all its CPU is new
-          cpu = cpu === null || c1 === undefined ? null : cpu + Math.max(0, c1 - c0);
-          tasks = tasks === null || UNSET.has(f.TasksCurrent ?? '') ? null : tasks + Number(f.TasksCurrent);
-          memory = memory === null || UNSET.has(f.MemoryCurrent ?? '') ? null : memory + Number(f.MemoryCurrent);
-        }
-        if (state === 'idle') [cpu, tasks, memory] = [0, 0, 0];
-        return { name: n, state, cpuPercent: cpu === null ? null : (100 * cpu) / dt, tasks, memory, callsPerSecond: Math.max(0, (now.calls.get(n) ?? 0) - (base.calls.get(n) ?? 0)) / rateDt };
+        const u = use.get(n) as Use;
+        const c1 = now.cpu.get(n);
+        const c0 = prev?.cpu.get(n) ?? 0; // started meanwhile: all its CPU is new
+        const cpu = u.state !== 'running' ? 0 : c1 === undefined ? null : Math.max(0, c1 - c0);
+        return { name: n, state: u.state, cpuPercent: cpu === null ? null : (100 * cpu) / dt, tasks: u.tasks, memory: u.memory, callsPerSecond: Math.max(0, (now.calls.get(n) ?? 0) - (base.calls.get(n) ?? 0)) / rateDt };
       });
       const text = renderTop(rows, interval);
       process.stdout.write(tty ? `\x1b[H\x1b[2J${text}` : `${text}\n`);

@@ -87,6 +87,13 @@ t.test('faassctl serve', async (t) => {
     t.notOk(fs.existsSync(path.join(runtime, 'faass', 'fn', 'late.sock')), 'its socket is gone');
   });
 
+  await t.test('top works against serve', async (t) => {
+    const top = await ctl('top', '-n', '1', '--interval', '0.5');
+    t.equal(top.code, 0, `faassctl top under serve (exit 6 before): ${top.stderr}`);
+    t.match(top.stdout, /^FUNCTION\s+STATE\s+CPU%\s+TASKS\s+MEMORY\s+CALLS\/S$/m, 'a table');
+    t.match(top.stdout, /^cat\s+running\s+[\d.]+\s+\d+\s+[\d.]+M\s+[\d.]+$/m, "its runner's CPU, threads and memory");
+  });
+
   await t.test('an asynchronous call is delivered, and the dispatcher exits after', async (t) => {
     const r = await request(port, '/async-function/cat', { body: 'later' });
     t.equal(r.status, 202, 'queued');
