@@ -12,6 +12,12 @@ import { LogFile, lineSplitter } from './log-files';
 
 export const RESTART_DELAY_MS = 1000;
 
+// A program gets SIGTERM when serve dies, however it dies (SIGKILL included), so none outlives
+// it holding a port: util-linux's setpriv sets the parent-death signal, which Node cannot, and it
+// lasts through the exec of the shell and of node. Without setpriv, as before.
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => fs.existsSync(f));
+const PDEATHSIG = SETPRIV ? [SETPRIV, '--pdeathsig', 'TERM'] : ['/usr/bin/env'];
+
 export interface ProgramSpec {
   script: string;
   args: string[];
@@ -80,7 +86,7 @@ export class Program {
         resolve(ok);
       };
     });
-    const child = spawn('/bin/sh', ['-c', 'LISTEN_PID=$$ exec "$0" "$@"', process.execPath, spec.script, ...spec.args], { stdio: ['ignore', 'pipe', 'pipe', ...fds], env });
+    const child = spawn(PDEATHSIG[0], [...PDEATHSIG.slice(1), '/bin/sh', '-c', 'LISTEN_PID=$$ exec "$0" "$@"', process.execPath, spec.script, ...spec.args], { stdio: ['ignore', 'pipe', 'pipe', ...fds], env });
     this.child = child;
     const pid = child.pid;
     for (const stream of [child.stdout, child.stderr]) {

@@ -162,3 +162,36 @@ t.test('faassctl serve', async (t) => {
   t.match(log, /faassctl serve: gateway on 127\.0\.0\.1:\d+/, 'serve said where it listens');
   t.equal((await ctl('status')).code, 6, 'with serve gone, status says no manager is reachable again');
 });
+
+// A serve killed with SIGKILL takes its programs with it (they get SIGTERM as it dies), so none
+// keeps the port, and the next serve starts.
+t.test('a serve killed with SIGKILL leaves no program behind', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-serve-kill-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const runtime = path.join(dir, 'runtime');
+  fs.mkdirSync(runtime, { mode: 0o700 });
+  const env = { ...process.env, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_DATA_HOME: path.join(dir, 'data'), XDG_STATE_HOME: path.join(dir, 'state'), XDG_RUNTIME_DIR: runtime };
+  const port = await freePort();
+  const ctl = (...args: string[]) => new Promise<number>((resolve) => execFile(process.execPath, [FAASSCTL, ...args], { env }, (err) => resolve(err ? 1 : 0)));
+  t.equal(await ctl('init', '--port', String(port)), 0);
+  t.equal(await ctl('deploy', 'cat', '--command', 'cat'), 0);
+  const start = () => {
+    const c = spawn(process.execPath, [FAASSCTL, 'serve'], { env, stdio: 'ignore' });
+    t.teardown(() => c.kill('SIGKILL'));
+    return c;
+  };
+  const first = start();
+  await waitFor('the gateway', async () => (await request(port, '/function/cat', { body: 'x' }).catch(() => ({ status: 0 }))).status === 200, 30000);
+  const state = JSON.parse(fs.readFileSync(path.join(runtime, 'faass', 'serve.json'), 'utf8')) as Served;
+  const programs = state.programs.map((p) => p.pid).filter((p): p is number => p !== null);
+  t.ok(programs.length >= 2, 'the gateway and the runner run');
+  first.kill('SIGKILL');
+  await waitFor('its programs to end', () => programs.every((p) => !alive(p)), 20000).catch(() => undefined);
+  t.same(programs.filter(alive), [], 'none outlives serve (they kept the port before)');
+  const second = start();
+  await waitFor('a new serve to answer', async () => (await request(port, '/function/cat', { body: 'y' }).catch(() => ({ status: 0 }))).status === 200, 30000).catch(() => undefined);
+  t.equal((await request(port, '/function/cat', { body: 'again' })).body, 'again', 'and the next serve takes the port');
+  const ended = new Promise((resolve) => second.once('exit', resolve));
+  second.kill('SIGTERM');
+  await ended; // before its directory goes
+});
