@@ -7,6 +7,7 @@ import { sayApplied, sayWarnings } from './report';
 import { remoteDeploy } from './remote';
 import { Register } from './cli';
 import { DeployArgs, deployInput } from './deploy-input';
+import { unservable } from '../serve/service-activator';
 
 export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   // --build DIR: a directory of the user's, rebuilt from in place by faassctl build; with
@@ -17,7 +18,9 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
   const { config, report, warnings } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
   sayApplied(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
-  sayWarnings(warnings);
+  // Under faassctl serve, a service it cannot run would fail only at its first call: said now.
+  const notUnderServe = report.serve ? unservable(config) : null;
+  sayWarnings(notUnderServe ? [...warnings, notUnderServe] : warnings);
   return 0;
 }
 

@@ -126,8 +126,12 @@ t.test('faassctl serve', async (t) => {
     const appPort = await freePort();
     const app = path.join(dir, 'app.js');
     fs.writeFileSync(app, "require('http').createServer((q, s) => { let b = ''; q.on('data', (d) => (b += d)); q.on('end', () => s.end('svc ' + b)); }).listen(Number(process.env.PORT), '127.0.0.1');\n");
+    const own = await ctl('deploy', 'own', '--kind', 'service', '--port', String(await freePort()), '--command', `${process.execPath} ${app}`);
+    t.match(own.stderr, /warning: faassctl serve cannot give a service a network of its own/, 'a service serve cannot run: said at its deploy, not first at its call');
+    t.equal((await ctl('delete', 'own')).code, 0);
     const d = await ctl('deploy', 'web', '--kind', 'service', '--port', String(appPort), '--network', 'host', '--idle', '1', '--command', `${process.execPath} ${app}`);
     t.equal(d.code, 0, d.stderr);
+    t.notMatch(d.stderr, /warning/, 'one it can: no warning');
     const r = await request(port, '/function/web', { body: 'hi', timeoutMs: 20000 });
     t.equal(r.status, 200);
     t.equal(r.body, 'svc hi', 'the service answers (was 504 after 30 s)');
