@@ -4,6 +4,9 @@
 import * as http from 'node:http';
 import { Paths } from '../core/paths';
 import { callStatus } from '../queue/status';
+import { purge, redrive } from '../queue/spool';
+import { deadCall, deadLetters } from '../queue/dead-letters';
+import { isValidCallId } from '../core/http-util';
 import { FaassError } from '../core/errors';
 import { deployFunction, deleteFunction, keepAccess, rebuildFunction, DeploySpec } from '../functions/deploy';
 import { FunctionConfig, FunctionInput, listFunctionNames, loadFunctionConfig, configInput } from '../functions/function-config';
@@ -175,6 +178,8 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     }
     return notAllowed(p.startsWith('/system/') ? 'GET, DELETE' : 'GET, PUT, POST, DELETE');
   }
+  const dead = /^\/system\/dlq\/([^/]+)(?:\/([^/]+))?$/.exec(p);
+  if (dead) return deadLettersRoute(paths, req, res, decodeURIComponent(dead[1]), dead[2] === undefined ? undefined : decodeURIComponent(dead[2]));
   const asked = /^\/system\/calls\/([^/]+)$/.exec(p);
   if (asked) {
     if (method !== 'GET') return notAllowed('GET');
@@ -189,6 +194,24 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     return send(res, 200, { provider: 'faass', gateway: { listen: gw.listen.text, idle: gw.idle, timeout: gw.timeout, max_body: gw.maxBody, tls: gw.tls ? { listen: gw.tls.listen?.text ?? gw.listen.text, http_redirect: gw.tls.redirect } : null }, functions: listFunctionNames(paths).length });
   }
   sendError(res, 'FAASS_E_ROUTE_MISSING', `No API route ${p}; see faass-gateway(8)`);
+}
+
+// GET /system/dlq/NAME (list), GET .../ID (one request, body base64), POST .../redrive and
+// POST .../purge with {"ids": [...]} or {"all": true} (faassctl dlq).
+async function deadLettersRoute(paths: Paths, req: http.IncomingMessage, res: http.ServerResponse, name: string, sub: string | undefined): Promise<void> {
+  validateName(name);
+  const method = req.method ?? 'GET';
+  if (sub === 'redrive' || sub === 'purge') {
+    if (method !== 'POST') return sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${method} is not allowed here; use POST`, { allow: 'POST' });
+    const body = (await readJson(req)) as { ids?: unknown; all?: unknown } | null;
+    const ids = body?.all === true ? undefined : Array.isArray(body?.ids) && body.ids.every((i) => typeof i === 'string' && isValidCallId(i)) && body.ids.length > 0 ? (body.ids as string[]) : null;
+    if (ids === null) throw new FaassError('FAASS_E_USAGE', 'Expected {"ids": [CALL_ID, ...]} or {"all": true}');
+    return send(res, 200, await (sub === 'redrive' ? redrive : purge)(paths, name, ids));
+  }
+  if (method !== 'GET') return sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${method} is not allowed here; use GET`, { allow: 'GET' });
+  if (sub === undefined) return send(res, 200, await deadLetters(paths, name));
+  const c = await deadCall(paths, name, sub);
+  return send(res, 200, { ...c, body: c.body.toString('base64') });
 }
 
 const TAR_GZ = new Set(['application/gzip', 'application/x-gzip', 'application/x-tar+gzip', 'application/x-compressed-tar', 'application/tar+gzip']);

@@ -224,3 +224,47 @@ export async function rung(p: Paths): Promise<string[]> {
 export async function silence(p: Paths, name: string): Promise<void> {
   await fs.promises.rm(path.join(doorbells(p), name), { force: true });
 }
+
+// The dead letters of NAME whose call ids are given (all of them with ids undefined): entries.
+async function deadEntries(p: Paths, name: string, ids: string[] | undefined): Promise<{ found: string[]; missing: string[] }> {
+  let files: string[];
+  try {
+    files = (await fs.promises.readdir(deadLetters(p, name))).filter(isEntry).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    files = [];
+  }
+  if (ids === undefined) return { found: files, missing: [] };
+  const idOf = (f: string) => f.slice(14, -'.call'.length);
+  return { found: files.filter((f) => ids.includes(idOf(f))), missing: ids.filter((id) => !files.some((f) => idOf(f) === id)) };
+}
+
+// Dead letters back into the queue, their attempts forgotten (a fresh start, three attempts
+// again), in their old place (oldest first); the doorbell rings. Returns the ids moved and those
+// not found among the dead letters.
+export async function redrive(p: Paths, name: string, ids: string[] | undefined): Promise<{ done: string[]; missing: string[] }> {
+  const { found, missing } = await deadEntries(p, name, ids);
+  const dead = deadLetters(p, name);
+  for (const entry of found) {
+    await fs.promises.rm(path.join(dead, entry.replace(/\.call$/, '.state')), { force: true });
+    await fs.promises.rename(path.join(dead, entry), path.join(functionQueue(p, name), entry));
+  }
+  if (found.length) {
+    await fsyncDir(dead);
+    await fsyncDir(functionQueue(p, name));
+    await ring(p, name);
+  }
+  return { done: found.map((f) => f.slice(14, -'.call'.length)), missing };
+}
+
+// Dead letters removed for good.
+export async function purge(p: Paths, name: string, ids: string[] | undefined): Promise<{ done: string[]; missing: string[] }> {
+  const { found, missing } = await deadEntries(p, name, ids);
+  const dead = deadLetters(p, name);
+  for (const entry of found) {
+    await fs.promises.rm(path.join(dead, entry.replace(/\.call$/, '.state')), { force: true });
+    await fs.promises.rm(path.join(dead, entry), { force: true });
+  }
+  if (found.length) await fsyncDir(dead);
+  return { done: found.map((f) => f.slice(14, -'.call'.length)), missing };
+}

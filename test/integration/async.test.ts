@@ -91,6 +91,24 @@ t.test('asynchronous calls', async (t) => {
     t.equal((await request(sb.port, `/system/calls/${bad}`, { method: 'GET' })).status, 401, 'and is the API: admins only');
     const done = await doneLines(sb, 'poison', good);
     for (const id of good) t.ok(done.some((l) => l.includes(`call=${id} function=poison attempt=1 status=200 done`)), `${id}, queued behind it, is delivered at once`);
+
+    // Looked at, fixed, sent again: its attempts start over, and it is delivered.
+    const shown = await sb.faassctl('dlq', 'poison', '--show', bad);
+    t.equal(shown.code, 0, shown.stderr);
+    t.match(shown.stdout, /^POST \/bad\n(.+\n)*x-call-id: \S+\n(.+\n)*\nx$/, '--show: its request as queued');
+    const listed = await request(sb.port, '/system/dlq/poison', { method: 'GET', headers: { authorization: `Bearer ${root}` } });
+    t.match(JSON.parse(listed.body), [{ id: bad, method: 'POST', path: '/bad' }], 'GET /system/dlq/NAME lists it');
+    t.equal((await request(sb.port, '/system/dlq/poison/redrive', { body: '{"ids":["no/such"]}', headers: { authorization: `Bearer ${root}`, 'content-type': 'application/json' } })).status, 400, 'a bad id: 400');
+    t.equal((await sb.faassctl('deploy', 'poison', '--runtime', 'exec', '--from-file', writeFixture(sb, 'fixed.sh', '#!/bin/sh\necho fixed\n', 0o755))).code, 0, 'the function is fixed');
+    const redriven = await sb.faassctl('dlq', 'poison', '--redrive', bad);
+    t.equal(redriven.code, 0, redriven.stderr);
+    t.match(redriven.stdout, `Redrove 1 dead letter(s) of poison: ${bad}`);
+    await waitFor('the redriven call done', async () => (await doneLines(sb, 'poison', [bad])).length >= 1, 60000).catch(() => undefined);
+    t.ok((await doneLines(sb, 'poison', [bad])).some((l) => l.includes(`call=${bad} function=poison attempt=1 status=200 done`)), 'delivered, at attempt 1 again');
+    t.match((await sb.faassctl('dlq', 'poison')).stdout, /^No dead letters for poison$/m, 'and out of the dead letters');
+    const again = await sb.faassctl('dlq', 'poison', '--purge', bad);
+    t.equal(again.code, 3, 'a call that is no dead letter (any more): exit 3');
+    t.equal((await sb.faassctl('dlq', 'poison', '--redrive')).code, 2, '--redrive without ids or --all: exit 2');
   });
 
   t.test('a dispatcher killed mid-run loses nothing', async (t) => {

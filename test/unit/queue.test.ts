@@ -3,7 +3,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeCall, decodeCall, entryName, isEntry, enqueue, waiting, readCall, writeState, readState, bury, deadList, rung, silence, functionQueue } from '../../src/queue/spool';
+import { encodeCall, decodeCall, entryName, isEntry, enqueue, waiting, readCall, writeState, readState, bury, deadList, rung, silence, functionQueue, redrive, purge } from '../../src/queue/spool';
 import { verdict, backoffMs, retryAfterMs, retryable } from '../../src/queue/retry';
 import { resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
@@ -108,4 +108,23 @@ t.test('Idempotency-Key: one call per key and function, also when requests race'
   const bad = await enqueueOnce(p, mk(21), 100, 'new\nline').then(() => null, (e: FaassError) => e);
   t.equal(bad?.code, 'FAASS_E_USAGE', 'a key with a control character is refused');
   t.equal(await forgetOldKeys(p, 'fn', Date.now() + 25 * 3600 * 1000), 2, 'keys are forgotten after 24 h');
+});
+
+t.test('dead letters: redriven with their attempts forgotten, or purged', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-dlq-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  const mk = (n: number) => ({ ...call, id: `c0ffee00-0000-4000-8000-${String(n).padStart(12, '0')}`, enqueuedAt: call.enqueuedAt + n });
+  for (const n of [1, 2, 3]) {
+    await enqueue(p, mk(n), 100);
+    await writeState(p, 'fn', `${entryName(mk(n))}.call`, { attempts: [{ n: 1, startedAt: 1, endedAt: 2, status: 500 }], nextAt: 0 });
+    await bury(p, 'fn', `${entryName(mk(n))}.call`);
+  }
+  await silence(p, 'fn');
+  t.same(await redrive(p, 'fn', [mk(2).id, 'c0ffee00-0000-4000-8000-0000000000ff']), { done: [mk(2).id], missing: ['c0ffee00-0000-4000-8000-0000000000ff'] }, 'one redriven, one unknown');
+  t.same(await waiting(p, 'fn'), [`${entryName(mk(2))}.call`], 'back in the queue');
+  t.same((await readState(p, 'fn', `${entryName(mk(2))}.call`)).attempts, [], 'its attempts forgotten');
+  t.same(await rung(p), ['fn'], 'the doorbell rings');
+  t.same((await purge(p, 'fn', undefined)).done, [mk(1).id, mk(3).id], '--all: the rest purged');
+  t.same(await deadList(p, 'fn'), [], 'none left');
 });
