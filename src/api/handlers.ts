@@ -5,6 +5,7 @@ import * as http from 'node:http';
 import { Paths } from '../core/paths';
 import { callStatus } from '../queue/status';
 import { purge, redrive } from '../queue/spool';
+import { QueuePolicy, queuePolicy, settleQueue } from '../queue/on-delete';
 import { deadCall, deadLetters } from '../queue/dead-letters';
 import { isValidCallId } from '../core/http-util';
 import { FaassError } from '../core/errors';
@@ -148,7 +149,7 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
       const body = (await readJson(req)) as { functionName?: unknown; name?: unknown } | null;
       const name = body?.functionName ?? body?.name;
       if (typeof name !== 'string' || !isValidName(name)) throw new FaassError('FAASS_E_NAME_INVALID', 'Expected {"functionName": NAME}');
-      return remove(paths, res, name);
+      return remove(paths, res, name, queuePolicy((body as { queue?: unknown } | null)?.queue));
     }
     return notAllowed('GET, POST, PUT, DELETE');
   }
@@ -168,7 +169,7 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     const name = decodeURIComponent(one[1]);
     validateName(name);
     if (method === 'GET') return send(res, 200, functionView(loadFunctionConfig(paths, name)));
-    if (method === 'DELETE') return remove(paths, res, name);
+    if (method === 'DELETE') return remove(paths, res, name, queuePolicy(url.searchParams.get('queue') ?? undefined));
     if ((method === 'PUT' || method === 'POST') && !p.startsWith('/system/')) {
       // The original faass's API: PUT/POST /api/functions/NAME creates or replaces.
       const body = (await readJson(req)) as Record<string, unknown> | null;
@@ -289,9 +290,13 @@ async function deploy(paths: Paths, res: http.ServerResponse, name: string, inpu
   send(res, status, { ...functionView(config), systemd: report.systemd, warnings });
 }
 
-async function remove(paths: Paths, res: http.ServerResponse, name: string): Promise<void> {
+// policy: what becomes of its queue (queue/on-delete.ts; ?queue=drain|discard).
+async function remove(paths: Paths, res: http.ServerResponse, name: string, policy: QueuePolicy = 'refuse'): Promise<void> {
+  validateName(name);
+  if (!exists(paths, name)) throw new FaassError('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}`);
+  const queue = await settleQueue(paths, name, policy);
   const report = await serialized(() => deleteFunction(paths, name));
   for (const w of report.warnings) log.warning(`API: ${w}, ignoring`);
-  log.info(`API: deleted ${name}`);
-  send(res, 200, { name, deleted: true, systemd: report.systemd });
+  log.info(`API: deleted ${name}${queue.discarded || queue.dead ? ` with ${queue.discarded} queued call(s) and ${queue.dead} dead letter(s)` : ''}`);
+  send(res, 200, { name, deleted: true, systemd: report.systemd, queue });
 }

@@ -12,6 +12,7 @@ export const ERRORS = {
   FAASS_E_API_DISABLED: { status: 404, exit: 3, summary: 'the management API is off: no admin credential exists' },
   FAASS_E_METHOD_NOT_ALLOWED: { status: 405, exit: 2, summary: 'the API route does not take this method' },
   FAASS_E_FUNCTION_EXISTS: { status: 409, exit: 2, summary: 'a function of that name exists (create with POST, update with PUT)' },
+  FAASS_E_QUEUE_NOT_EMPTY: { status: 409, exit: 2, summary: 'the function to delete has queued calls or dead letters: say --drain or --discard' },
   FAASS_E_ACCESS_UNKNOWN: { status: 409, exit: 2, summary: "the function's file cannot be read, so who may call it is unknown: the update must say (--auth or --public)" },
   FAASS_E_ROUTE_MISSING: { status: 404, exit: 3, summary: 'the request names no function' },
   FAASS_E_AUTH_REQUIRED: { status: 401, exit: 7, summary: 'the function or API needs a credential, and none (or a wrong one) was given' },

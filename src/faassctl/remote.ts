@@ -9,6 +9,7 @@ import { validateName } from '../core/validate';
 import { DeployArgs, deployInput } from './deploy-input';
 import { sayWarnings } from './report';
 import { Target, send, sendJson, replyError, updateTokens, gatewayKey, parseGatewayUrl, checkToken, remoteTarget, credentialsFile } from './client';
+import { QueuePolicy } from '../queue/on-delete';
 
 interface FunctionView {
   name: string;
@@ -105,9 +106,9 @@ export async function remoteDescribe(t: Target, name: string): Promise<number> {
   return 0;
 }
 
-export async function remoteDelete(t: Target, name: string): Promise<number> {
+export async function remoteDelete(t: Target, name: string, policy: QueuePolicy = 'refuse'): Promise<number> {
   validateName(name);
-  await sendJson(t, 'DELETE', `/system/function/${name}`);
+  await sendJson(t, 'DELETE', `/system/function/${name}${policy === 'refuse' ? '' : `?queue=${policy}`}`);
   process.stdout.write(`Deleted ${name} on ${t.label}\n`);
   return 0;
 }

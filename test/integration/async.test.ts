@@ -111,6 +111,26 @@ t.test('asynchronous calls', async (t) => {
     t.equal((await sb.faassctl('dlq', 'poison', '--redrive')).code, 2, '--redrive without ids or --all: exit 2');
   });
 
+  t.test("deleting a function asks what becomes of its queue", async (t) => {
+    t.equal((await sb.faassctl('deploy', 'busy', '--command', 'sh -c "sleep 1; echo done"', '--max-inflight', '1', '--idle', '5min')).code, 0);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await request(sb.port, '/async-function/busy', { body: 'x' })).headers['x-call-id'] as string);
+    const refused = await sb.faassctl('delete', 'busy');
+    t.equal(refused.code, 2, 'calls queued: a plain delete is refused');
+    t.match(refused.stderr, /busy has \d queued call\(s\) and 0 dead letter\(s\): delete it with --drain/);
+    t.equal((await sb.faassctl('describe', 'busy')).code, 0, 'and deleted nothing');
+    const drained = await sb.faassctl('delete', 'busy', '--drain');
+    t.equal(drained.code, 0, `--drain: ${drained.stderr}`);
+    t.equal((await doneLines(sb, 'busy', ids)).length, 4, 'every queued call was delivered before the delete');
+    t.equal((await request(sb.port, '/function/busy', { body: 'x' })).status, 404, 'then it was deleted');
+    t.equal((await sb.faassctl('deploy', 'busy', '--command', 'sh -c "sleep 5; echo done"', '--max-inflight', '1')).code, 0);
+    for (let i = 0; i < 3; i++) await request(sb.port, '/async-function/busy', { body: 'x' });
+    const discarded = await sb.faassctl('delete', 'busy', '--discard');
+    t.equal(discarded.code, 0, discarded.stderr);
+    t.match(discarded.stdout, /Deleted busy \(with [1-3] queued call\(s\) dropped and 0 dead letter\(s\)\)/, '--discard says what it dropped');
+    t.same(queueFiles(sb, 'busy'), [], 'and no queue is left for a function deployed later under the name');
+  });
+
   t.test('a dispatcher killed mid-run loses nothing', async (t) => {
     t.equal((await sb.faassctl('deploy', 'slow', '--command', 'sh -c "sleep 2; echo slept"', '--idle', '5min')).code, 0);
     const ids: string[] = [];

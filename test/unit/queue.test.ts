@@ -9,6 +9,7 @@ import { resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
 import { callStatus, recordDone, forgetOld } from '../../src/queue/status';
 import { enqueueOnce, forgetOldKeys } from '../../src/queue/idempotency';
+import { settleQueue, queuePolicy } from '../../src/queue/on-delete';
 
 const call = { id: 'c0ffee00-0000-4000-8000-000000000001', name: 'fn', method: 'PUT', path: '/a?b=1', headers: { 'x-a': 'b' }, enqueuedAt: 1_700_000_000_000, body: Buffer.from([0, 10, 255, 13]) };
 
@@ -127,4 +128,26 @@ t.test('dead letters: redriven with their attempts forgotten, or purged', async 
   t.same(await rung(p), ['fn'], 'the doorbell rings');
   t.same((await purge(p, 'fn', undefined)).done, [mk(1).id, mk(3).id], '--all: the rest purged');
   t.same(await deadList(p, 'fn'), [], 'none left');
+});
+
+t.test("deleting a function: its queue is never lost silently", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-ondelete-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  t.same(await settleQueue(p, 'fn', 'refuse'), { discarded: 0, dead: 0 }, 'nothing queued: nothing to ask');
+  await enqueue(p, call, 10);
+  const refused = await settleQueue(p, 'fn', 'refuse').then(() => null, (e: FaassError) => e);
+  t.equal(refused?.code, 'FAASS_E_QUEUE_NOT_EMPTY', 'a call queued: refused unless told');
+  t.match(refused?.message, /fn has 1 queued call\(s\) and 0 dead letter\(s\): delete it with --drain .* or --discard/);
+  t.equal((await waiting(p, 'fn')).length, 1, 'and the call is still there');
+  const late = await settleQueue(p, 'fn', 'drain', 300).then(() => null, (e: FaassError) => e);
+  t.match(late?.message, /still has 1 queued call\(s\) after 0s of draining; nothing was deleted/, 'a drain that does not end in time: refused');
+  // The dispatcher delivers it while the drain waits.
+  setTimeout(() => fs.rmSync(path.join(functionQueue(p, 'fn'), `${entryName(call)}.call`)), 300);
+  t.same(await settleQueue(p, 'fn', 'drain', 10000), { discarded: 0, dead: 0 }, 'drained: nothing dropped');
+  await enqueue(p, call, 10);
+  t.same(await settleQueue(p, 'fn', 'discard'), { discarded: 1, dead: 0 }, 'discard: dropped, and counted');
+  t.notOk(fs.existsSync(functionQueue(p, 'fn')), "the queue's directory goes with the function");
+  t.same(await rung(p), [], 'and its doorbell');
+  t.throws(() => queuePolicy('later'), /Invalid queue policy "later"/);
 });

@@ -1,0 +1,40 @@
+// What becomes of a function's queue when the function is deleted: never lost silently. With
+// calls queued or dead letters kept, a delete is refused unless told: drain (wait, a bounded
+// time, until no call is queued; the dead letters then go with the function, and are counted)
+// or discard (queued calls and dead letters go now, counted). The queue's directory goes with
+// the function either way, so a function deployed later under the name starts empty.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Paths } from '../core/paths';
+import { FaassError } from '../core/errors';
+import { deadList, doorbells, functionQueue, waiting } from './spool';
+
+export type QueuePolicy = 'refuse' | 'drain' | 'discard';
+export const DRAIN_WAIT_MS = 10 * 60 * 1000;
+
+export function queuePolicy(value: unknown): QueuePolicy {
+  if (value === undefined || value === null || value === '') return 'refuse';
+  if (value === 'drain' || value === 'discard') return value;
+  throw new FaassError('FAASS_E_USAGE', `Invalid queue policy ${JSON.stringify(value)}: drain or discard`);
+}
+
+// Run before the function is deleted; returns what went with it. Throws (deleting nothing) when
+// refused, or when a drain did not end in time.
+export async function settleQueue(p: Paths, name: string, policy: QueuePolicy, waitMs = DRAIN_WAIT_MS): Promise<{ discarded: number; dead: number }> {
+  let queued = (await waiting(p, name)).length;
+  let dead = (await deadList(p, name)).length;
+  if ((queued || dead) && policy === 'refuse') {
+    throw new FaassError('FAASS_E_QUEUE_NOT_EMPTY', `${name} has ${queued} queued call(s) and ${dead} dead letter(s): delete it with --drain (its queued calls are delivered first) or --discard (they are dropped); nothing was deleted`);
+  }
+  if (queued && policy === 'drain') {
+    const until = Date.now() + waitMs;
+    while ((queued = (await waiting(p, name)).length) > 0) {
+      if (Date.now() > until) throw new FaassError('FAASS_E_QUEUE_NOT_EMPTY', `${name} still has ${queued} queued call(s) after ${Math.round(waitMs / 1000)}s of draining; nothing was deleted (try again, or --discard)`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    dead = (await deadList(p, name)).length;
+  }
+  await fs.promises.rm(functionQueue(p, name), { recursive: true, force: true });
+  await fs.promises.rm(path.join(doorbells(p), name), { force: true });
+  return { discarded: queued, dead };
+}
