@@ -5,7 +5,7 @@ import * as http from 'node:http';
 import { Paths } from '../core/paths';
 import { callStatus } from '../queue/status';
 import { purge, redrive } from '../queue/spool';
-import { QueuePolicy, queuePolicy, settleQueue } from '../queue/on-delete';
+import { API_DRAIN_WAIT_MS, QueuePolicy, dropQueue, queuePolicy, reopenQueue, settleQueue } from '../queue/on-delete';
 import { deadCall, deadLetters } from '../queue/dead-letters';
 import { isValidCallId } from '../core/http-util';
 import { FaassError } from '../core/errors';
@@ -51,12 +51,15 @@ export function functionView(cfg: FunctionConfig): Record<string, unknown> {
     scratch_max: cfg.scratchMax,
     auth: cfg.auth,
     pass_authorization: cfg.passAuthorization,
+    retries: cfg.retries,
+    retry_max_age: cfg.retryMaxAge,
+    queue_max: cfg.queueMax,
     env: cfg.env,
     url: `/function/${cfg.name}`,
   };
 }
 
-const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', 'port', 'health', 'ready_timeout', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization'] as const;
+const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', 'port', 'health', 'ready_timeout', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization', 'retries', 'retry_max_age', 'queue_max'] as const;
 
 // A JSON body into a deploy: faass's own keys (OpenFaaS's service/envVars accepted too). Only
 // scalars: no key reaches a unit file but through the function file's validation.
@@ -294,8 +297,12 @@ async function deploy(paths: Paths, res: http.ServerResponse, name: string, inpu
 async function remove(paths: Paths, res: http.ServerResponse, name: string, policy: QueuePolicy = 'refuse'): Promise<void> {
   validateName(name);
   if (!exists(paths, name)) throw new FaassError('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}`);
-  const queue = await settleQueue(paths, name, policy);
-  const report = await serialized(() => deleteFunction(paths, name));
+  const queue = await settleQueue(paths, name, policy, API_DRAIN_WAIT_MS);
+  const report = await serialized(() => deleteFunction(paths, name)).catch(async (e) => {
+    await reopenQueue(paths, name);
+    throw e;
+  });
+  await dropQueue(paths, name);
   for (const w of report.warnings) log.warning(`API: ${w}, ignoring`);
   log.info(`API: deleted ${name}${queue.discarded || queue.dead ? ` with ${queue.discarded} queued call(s) and ${queue.dead} dead letter(s)` : ''}`);
   send(res, 200, { name, deleted: true, systemd: report.systemd, queue });

@@ -2,7 +2,7 @@
 // asynchronous calls too, as --drain or --discard says (queue/on-delete.ts).
 import { Paths } from '../core/paths';
 import { deleteFunction } from '../functions/deploy';
-import { QueuePolicy, settleQueue } from '../queue/on-delete';
+import { QueuePolicy, dropQueue, reopenQueue, settleQueue } from '../queue/on-delete';
 import { sayApplied } from './report';
 import { remoteDelete } from './remote';
 import { Register } from './cli';
@@ -10,7 +10,11 @@ import { fail } from '../core/errors';
 
 export async function remove(paths: Paths, name: string, policy: QueuePolicy = 'refuse'): Promise<number> {
   const queue = await settleQueue(paths, name, policy);
-  const report = await deleteFunction(paths, name);
+  const report = await deleteFunction(paths, name).catch(async (e) => {
+    await reopenQueue(paths, name);
+    throw e;
+  });
+  await dropQueue(paths, name);
   for (const w of report.warnings) process.stderr.write(`faassctl: ${w}, ignoring\n`);
   const went = queue.discarded || queue.dead ? ` (with ${queue.discarded} queued call(s) dropped and ${queue.dead} dead letter(s))` : '';
   sayApplied(report, `Deleted ${name}${went}`);

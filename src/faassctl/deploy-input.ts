@@ -32,6 +32,9 @@ export interface DeployArgs {
   auth?: string;
   public?: boolean;
   passAuthorization?: boolean;
+  retries?: number;
+  retryMaxAge?: string;
+  queueMax?: number;
 }
 
 export function parseEnvPairs(pairs: string[] = []): Record<string, string> {
@@ -74,10 +77,13 @@ export function deployInput(a: DeployArgs, build: string | undefined): FunctionI
     scratch_max: a.scratchMax,
     auth: a.public ? '' : a.auth,
     pass_authorization: a.passAuthorization,
+    retries: a.retries,
+    retry_max_age: a.retryMaxAge,
+    queue_max: a.queueMax,
     env: parseEnvPairs(a.env),
   };
   for (const k of Object.keys(input) as (keyof FunctionInput)[]) if (input[k] === undefined) delete input[k];
-  const numeric = ['timeout', 'idle', 'max_inflight', 'workers', 'tasks_max', 'cpu_quota', 'port', 'ready_timeout'] as const;
+  const numeric = ['timeout', 'idle', 'max_inflight', 'workers', 'tasks_max', 'cpu_quota', 'port', 'ready_timeout', 'retries', 'retry_max_age', 'queue_max'] as const;
   for (const k of numeric) if (input[k] !== undefined) input[k] = String(input[k]);
   return input;
 }

@@ -40,6 +40,10 @@ export interface FunctionConfig {
   readonly scratchMax: number; // bytes: the size of each of its own /tmp, /var/tmp and /dev/shm
   readonly auth: readonly string[]; // credentials that may call it (admins always may); empty: public
   readonly passAuthorization: boolean; // forward the caller's Authorization header to the function
+  // Asynchronous calls (queue/): attempts after the first, how old a call may get, how many wait.
+  readonly retries: number;
+  readonly retryMaxAge: number; // seconds
+  readonly queueMax: number;
   readonly env: Readonly<Record<string, string>>;
 }
 
@@ -51,10 +55,13 @@ export const FUNCTION_DEFAULTS = {
   workers: 4,
   maxOutput: 10 * 1024 * 1024,
   scratchMax: 64 * 1024 * 1024,
+  retries: 2,
+  retryMaxAge: 6 * 3600,
+  queueMax: 10000,
 };
 
 // INI key -> field; the schema a function file may contain, nothing else.
-const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization'] as const;
+const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization', 'retries', 'retry_max_age', 'queue_max'] as const;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 // docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest].
@@ -108,6 +115,9 @@ const PARSERS = {
   scratch_max: (k: string, v: unknown) => size(k, v, 1024 * 1024, 1024 ** 4),
   auth: credentialNames,
   pass_authorization: (k: string, v: unknown) => boolean(k, v),
+  retries: (k: string, v: unknown) => number(k, v, 0, 20, { integer: true }),
+  retry_max_age: (k: string, v: unknown) => timespan(k, v, 1, 30 * 86400),
+  queue_max: (k: string, v: unknown) => number(k, v, 1, 1000000, { integer: true }),
 };
 type Parsed = { [K in keyof typeof PARSERS]?: ReturnType<(typeof PARSERS)[K]> };
 
@@ -197,6 +207,9 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     scratchMax: v.scratch_max ?? d.scratchMax,
     auth: v.auth ?? Object.freeze([]),
     passAuthorization: v.pass_authorization ?? false,
+    retries: v.retries ?? d.retries,
+    retryMaxAge: v.retry_max_age ?? d.retryMaxAge,
+    queueMax: v.queue_max ?? d.queueMax,
     env: parseEnv(raw.env),
   });
   // A container function's limits are shared among its containers (container-spec.ts).
@@ -246,6 +259,10 @@ export function renderFunctionConfig(cfg: FunctionConfig): string {
   put('scratch_max', cfg.scratchMax);
   if (cfg.auth.length > 0) put('auth', cfg.auth.join(','));
   if (cfg.passAuthorization) put('pass_authorization', 'yes');
+  // Written only when set otherwise: files from before these keys read the same.
+  if (cfg.retries !== FUNCTION_DEFAULTS.retries) put('retries', cfg.retries);
+  if (cfg.retryMaxAge !== FUNCTION_DEFAULTS.retryMaxAge) put('retry_max_age', cfg.retryMaxAge);
+  if (cfg.queueMax !== FUNCTION_DEFAULTS.queueMax) put('queue_max', cfg.queueMax);
   const sorted = Object.fromEntries(Object.entries(cfg.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return '# faass function ' + cfg.name + ' (faass.conf(5)); written by faassctl deploy or the management API\n' + ini.stringify({ function: fn, env: sorted });
 }

@@ -10,6 +10,7 @@ export interface FunctionEntry {
   kind: Kind;
   auth: readonly string[]; // credentials that may call it; empty: public
   passAuthorization: boolean;
+  queueMax: number; // asynchronous calls that may wait
   broken: FaassError | null; // its file does not parse: 503 with the reason for every caller
 }
 
@@ -35,7 +36,7 @@ export class FunctionTable {
 function read(name: string, file: string): FunctionEntry | null {
   try {
     const cfg = parseFunctionConfig(name, fs.readFileSync(file, 'utf8'));
-    return { kind: cfg.kind, auth: cfg.auth, passAuthorization: cfg.passAuthorization, broken: null };
+    return { kind: cfg.kind, auth: cfg.auth, passAuthorization: cfg.passAuthorization, queueMax: cfg.queueMax, broken: null };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     // An invalid file: who may call it is unknown, so nobody is let through. Callers get the
@@ -43,6 +44,6 @@ function read(name: string, file: string): FunctionEntry | null {
     // other functions are not affected.
     const broken = brokenFile(file, e);
     log.err(`Function ${name}: ${broken.message}`);
-    return { kind: 'function', auth: [], passAuthorization: false, broken };
+    return { kind: 'function', auth: [], passAuthorization: false, queueMax: 0, broken };
   }
 }

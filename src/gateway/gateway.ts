@@ -17,7 +17,6 @@ import { ApiProxy } from './api-proxy';
 import { callHeaders } from './headers';
 import { readWhole, refuse } from './answer';
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from './metrics';
-import { QUEUE_MAX } from '../queue/spool';
 import { enqueueOnce } from '../queue/idempotency';
 import { FaassError } from '../core/errors';
 
@@ -85,6 +84,11 @@ export class Gateway {
     const fn = this.functions.lookup(route.name);
     if (!fn) return refuse(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`);
     if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, broken: fn.broken }))) return;
+    // Callbacks are not built yet: refused rather than accepted and never called back.
+    if (req.headers['x-callback-url'] !== undefined) {
+      req.resume();
+      return refuse(res, 'FAASS_E_USAGE', 'X-Callback-Url: callbacks are not supported yet; nothing was queued (ask for the result with GET /system/calls/ID)');
+    }
     const body = await readWhole(req, res, this.cfg.maxBody);
     if (!body) return;
     const fresh = randomUUID(); // never the caller's: a queued call's id names one call only
@@ -92,7 +96,7 @@ export class Gateway {
     const key = req.headers['idempotency-key'];
     let id: string;
     try {
-      id = await enqueueOnce(this.paths, { id: fresh, name: route.name, method: req.method ?? 'POST', path: route.path, headers, enqueuedAt: Date.now(), body }, QUEUE_MAX, Array.isArray(key) ? key[0] : key);
+      id = await enqueueOnce(this.paths, { id: fresh, name: route.name, method: req.method ?? 'POST', path: route.path, headers, enqueuedAt: Date.now(), body }, fn.queueMax, Array.isArray(key) ? key[0] : key);
     } catch (e) {
       if (e instanceof FaassError) return sendFaassError(res, e, e.code === 'FAASS_E_QUEUE_FULL' ? { 'retry-after': '5' } : {});
       throw e;

@@ -21,7 +21,8 @@ export function deliver(p: Paths, call: QueuedCall, attempt: number, timeoutSeco
       res.on('end', () => {
         clearTimeout(timer);
         const retryAfter = res.headers['retry-after'];
-        resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter });
+        const status = res.statusCode ?? 0;
+        resolve({ status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, notStarted: status === 429 });
       });
       res.on('error', (e) => {
         clearTimeout(timer);
@@ -30,7 +31,7 @@ export function deliver(p: Paths, call: QueuedCall, attempt: number, timeoutSeco
     });
     req.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve({ error: e.code ? `${e.code} on the function's socket` : e.message });
+      resolve({ error: e.code ? `${e.code} on the function's socket` : e.message, notStarted: e.code === 'ECONNREFUSED' || e.code === 'ENOENT' });
     });
     req.end(call.body);
   });

@@ -7,10 +7,10 @@
 // call that kills its dispatcher (or its runner) every time still ends in the dead letters.
 import * as fs from 'node:fs';
 import { Paths } from '../core/paths';
-import { loadFunctionConfig } from '../functions/function-config';
+import { FUNCTION_DEFAULTS, loadFunctionConfig } from '../functions/function-config';
 import { logLine, errorMessage } from '../observe/log';
-import { CallState, QueuedCall, bury, doorbells, functionQueue, queueRoot, readCall, readState, remove, rung, setAside, silence, waiting, writeState } from './spool';
-import { Outcome, Verdict, verdict } from './retry';
+import { CallState, QueuedCall, bury, doorbells, functionQueue, queueRoot, readCall, readState, remove, ring, rung, setAside, silence, sweepTemporary, waiting, writeState } from './spool';
+import { Outcome, RetryPolicy, Verdict, verdict } from './retry';
 import { deliver } from './deliver';
 import { forgetOld, recordDone } from './status';
 import { forgetOldKeys } from './idempotency';
@@ -68,6 +68,7 @@ class Lane {
   async run(): Promise<void> {
     await forgetOld(this.p, this.name).catch(() => 0);
     await forgetOldKeys(this.p, this.name).catch(() => 0);
+    await sweepTemporary(this.p, this.name).catch(() => 0);
     this.watcher = watch(functionQueue(this.p, this.name), this.waker.wake);
     try {
       for (;;) {
@@ -77,7 +78,8 @@ class Lane {
         } else if (entries.length === 0 && this.inFlight.size === 0) {
           await silence(this.p, this.name);
           if ((await waiting(this.p, this.name)).length === 0) return;
-          continue; // queued as the doorbell stopped: carry on
+          await ring(this.p, this.name); // queued as the doorbell stopped: ring again, carry on
+          continue;
         }
         const due = this.stopping() ? Infinity : await this.startDue(entries);
         await this.waker.wait(due);
@@ -127,7 +129,17 @@ class Lane {
     try {
       return loadFunctionConfig(this.p, this.name).timeout;
     } catch {
-      return 30;
+      return FUNCTION_DEFAULTS.timeout;
+    }
+  }
+
+  // The function's retries and max age as its file says now (a redeploy may change them).
+  private policy(): RetryPolicy {
+    try {
+      const cfg = loadFunctionConfig(this.p, this.name);
+      return { retries: cfg.retries, maxAgeMs: cfg.retryMaxAge * 1000 };
+    } catch {
+      return { retries: FUNCTION_DEFAULTS.retries, maxAgeMs: FUNCTION_DEFAULTS.retryMaxAge * 1000 };
     }
   }
 
@@ -161,13 +173,15 @@ class Lane {
     attempt.endedAt = Date.now();
     if ('status' in outcome) attempt.status = outcome.status;
     else attempt.error = outcome.error;
+    if (outcome.notStarted) attempt.notStarted = true;
     await this.settle(entry, call, state, outcome);
   }
 
   // After an attempt: the call is done, waits for its retry, or is dead. false: it is gone.
   private async settle(entry: string, call: QueuedCall, state: CallState, outcome: Outcome): Promise<boolean> {
     const n = state.attempts.length;
-    const v: Verdict = verdict(outcome, n, call.enqueuedAt, Date.now());
+    const counted = state.attempts.filter((a) => !a.notStarted).length;
+    const v: Verdict = verdict(outcome, counted, state.since ?? call.enqueuedAt, Date.now(), this.policy(), Math.random, n);
     const result = 'status' in outcome ? `status=${outcome.status}` : `error=${JSON.stringify(outcome.error)}`;
     const fields = { FAASS_FUNCTION: call.name, FAASS_CALL_ID: call.id };
     if (v.then === 'done') {
@@ -212,6 +226,9 @@ export class Dispatcher {
   // Resolves when no call waits (or, after stop(), when the attempts under way have ended).
   async run(): Promise<void> {
     fs.mkdirSync(doorbells(this.p), { recursive: true, mode: 0o700 });
+    // Nothing of faass writes a hidden file there now; one left by an older version would keep
+    // the path unit starting a dispatcher that finds no doorbell, into the start limit.
+    for (const f of fs.readdirSync(doorbells(this.p))) if (f.startsWith('.')) fs.rmSync(`${doorbells(this.p)}/${f}`, { force: true });
     const watcher = watch(doorbells(this.p), this.waker.wake);
     try {
       // A call whose doorbell was lost (a crash between its write and the bell) is found here.

@@ -3,9 +3,9 @@
 // is queued (queue/NAME/keys/SHA256-OF-KEY, holding the call's id, linked into place, which fails
 // if another request claimed it first), so two requests racing with one key queue one call. A
 // claim whose call never made it to disk (a crash between the two) is found stale by the next
-// request with that key (its call is nowhere: not queued, done or dead) and taken over: a key
-// never stands for a lost call. Two requests that both take over one stale claim at once may
-// both queue: only after a crash, and said in faass-gateway(8).
+// request with that key once it is a minute old (its call is nowhere: not queued, done or dead)
+// and taken over: a key never stands for a lost call. Two requests that both take over one
+// stale claim at once may both queue: only after a crash, and said in faass-gateway(8).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,6 +18,9 @@ import { callStatus } from './status';
 export const KEY_WINDOW_MS = 24 * 3600 * 1000;
 // A racing request waits this long for the winner's call to be on disk before answering with it.
 const WINNER_WAIT_MS = 5000;
+// A claim whose call is nowhere is stale (its request crashed) once it is this old: far longer
+// than queuing a call takes, so a request still queuing is never overtaken.
+const STALE_CLAIM_MS = 60_000;
 
 const keysDir = (p: Paths, name: string) => path.join(functionQueue(p, name), 'keys');
 const keyFile = (p: Paths, name: string, key: string) => path.join(keysDir(p, name), createHash('sha256').update(key).digest('hex'));
@@ -69,13 +72,16 @@ export async function enqueueOnce(p: Paths, call: QueuedCall, maxLength: number,
   checkKey(key);
   const file = keyFile(p, call.name, key);
   const prior = await claimant(file);
-  const fresh = prior !== null && Date.now() - prior.at < KEY_WINDOW_MS;
-  if (prior && fresh && (await exists(p, call.name, prior.id))) return prior.id;
+  const age = prior === null ? Infinity : Date.now() - prior.at;
+  if (prior && age < KEY_WINDOW_MS && (await exists(p, call.name, prior.id))) return prior.id;
+  // A claim this young whose call is not on disk yet is another request still queuing it.
+  if (prior && age < STALE_CLAIM_MS) return winner(p, call.name, file);
   if (!(await claim(file, call.id, prior !== null))) return winner(p, call.name, file);
   try {
     await enqueue(p, call, maxLength);
   } catch (e) {
-    await fs.promises.rm(file, { force: true }); // not queued: the key is free again
+    // Not queued: the key is free again, unless another request took it over meanwhile.
+    if ((await claimant(file))?.id === call.id) await fs.promises.rm(file, { force: true });
     throw e;
   }
   return call.id;

@@ -7,10 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths } from '../core/paths';
 import { FaassError } from '../core/errors';
-import { deadList, doorbells, functionQueue, waiting } from './spool';
+import { closeQueue, deadList, doorbells, functionQueue, reopenQueue, waiting } from './spool';
 
 export type QueuePolicy = 'refuse' | 'drain' | 'discard';
 export const DRAIN_WAIT_MS = 10 * 60 * 1000;
+// Through the API, under the gateway's proxy timeout, so the caller hears how it ended.
+export const API_DRAIN_WAIT_MS = 120 * 1000;
 
 export function queuePolicy(value: unknown): QueuePolicy {
   if (value === undefined || value === null || value === '') return 'refuse';
@@ -18,23 +20,36 @@ export function queuePolicy(value: unknown): QueuePolicy {
   throw new FaassError('FAASS_E_USAGE', `Invalid queue policy ${JSON.stringify(value)}: drain or discard`);
 }
 
-// Run before the function is deleted; returns what went with it. Throws (deleting nothing) when
-// refused, or when a drain did not end in time.
+// Run before the function is deleted; returns what goes with it. Throws (deleting nothing, the
+// queue open again) when refused, or when a drain did not end in time. From here on, calls
+// queued for the function are taken back out (closeQueue): the caller deletes the function, then
+// removes its queue (dropQueue), or reopens it (reopenQueue) if the delete failed.
 export async function settleQueue(p: Paths, name: string, policy: QueuePolicy, waitMs = DRAIN_WAIT_MS): Promise<{ discarded: number; dead: number }> {
   let queued = (await waiting(p, name)).length;
   let dead = (await deadList(p, name)).length;
   if ((queued || dead) && policy === 'refuse') {
     throw new FaassError('FAASS_E_QUEUE_NOT_EMPTY', `${name} has ${queued} queued call(s) and ${dead} dead letter(s): delete it with --drain (its queued calls are delivered first) or --discard (they are dropped); nothing was deleted`);
   }
+  await closeQueue(p, name);
   if (queued && policy === 'drain') {
     const until = Date.now() + waitMs;
     while ((queued = (await waiting(p, name)).length) > 0) {
-      if (Date.now() > until) throw new FaassError('FAASS_E_QUEUE_NOT_EMPTY', `${name} still has ${queued} queued call(s) after ${Math.round(waitMs / 1000)}s of draining; nothing was deleted (try again, or --discard)`);
+      if (Date.now() > until) {
+        await reopenQueue(p, name);
+        throw new FaassError('FAASS_E_QUEUE_NOT_EMPTY', `${name} still has ${queued} queued call(s) after ${Math.round(waitMs / 1000)}s of draining; nothing was deleted (try again, or --discard)`);
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
     dead = (await deadList(p, name)).length;
   }
-  await fs.promises.rm(functionQueue(p, name), { recursive: true, force: true });
-  await fs.promises.rm(path.join(doorbells(p), name), { force: true });
   return { discarded: queued, dead };
 }
+
+// The function is gone: its queue goes too (retried while a last attempt of the dispatcher
+// writes into it), so a function deployed later under the name starts empty.
+export async function dropQueue(p: Paths, name: string): Promise<void> {
+  await fs.promises.rm(functionQueue(p, name), { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  await fs.promises.rm(path.join(doorbells(p), name), { force: true });
+}
+
+export { reopenQueue };

@@ -3,12 +3,21 @@
 // time), a 5xx (the runner's own 504 for a timeout among them) and 429; every other answer is
 // the call's result, kept or not. Backoff doubles from 1 s up to 5 min, with jitter (half to one
 // and a half times), and never comes before a Retry-After the function gave.
-export const DEFAULT_RETRIES = 2; // so at most 3 attempts
-export const DEFAULT_MAX_AGE_MS = 6 * 3600 * 1000;
+import { FUNCTION_DEFAULTS } from '../functions/function-config';
+
+// The function's retries and retry_max_age; by default 2 retries (3 attempts) within 6 hours.
+export interface RetryPolicy {
+  retries: number;
+  maxAgeMs: number;
+}
+const DEFAULT_POLICY: RetryPolicy = { retries: FUNCTION_DEFAULTS.retries, maxAgeMs: FUNCTION_DEFAULTS.retryMaxAge * 1000 };
 const BASE_MS = 1000;
 const CAP_MS = 5 * 60 * 1000;
 
-export type Outcome = { status: number; retryAfter?: string } | { error: string };
+// notStarted: the function never took the call (429: busy, its max_inflight reached by other
+// calls; its socket refused or gone, as in a redeploy). Such attempts count toward its age only,
+// not its attempts: traffic or a redeploy never sends a call to the dead letters by itself.
+export type Outcome = ({ status: number; retryAfter?: string } | { error: string }) & { notStarted?: boolean };
 
 export type Verdict = { then: 'done' } | { then: 'retry'; at: number } | { then: 'dead'; why: string };
 
@@ -29,11 +38,12 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
   return Math.round(base * (0.5 + random()));
 }
 
-// attempts: how many were made, this one included; enqueuedAt: the call's age counts from there.
-export function verdict(o: Outcome, attempts: number, enqueuedAt: number, now: number, policy = { retries: DEFAULT_RETRIES, maxAgeMs: DEFAULT_MAX_AGE_MS }, random: () => number = Math.random): Verdict {
+// counted: the attempts the function took, this one included (not-started ones left out);
+// made: all attempts (the backoff grows with them); since: the call's age counts from there.
+export function verdict(o: Outcome, counted: number, since: number, now: number, policy: RetryPolicy = DEFAULT_POLICY, random: () => number = Math.random, made = counted): Verdict {
   if (!retryable(o)) return { then: 'done' };
-  if (attempts > policy.retries) return { then: 'dead', why: `${attempts} attempts failed` };
-  const at = now + Math.max(backoffMs(attempts, random), 'status' in o ? retryAfterMs(o.retryAfter, now) : 0);
-  if (at - enqueuedAt > policy.maxAgeMs) return { then: 'dead', why: `older than ${Math.round(policy.maxAgeMs / 1000)}s at its next attempt` };
+  if (counted > policy.retries) return { then: 'dead', why: `${counted} attempts failed` };
+  const at = now + Math.max(backoffMs(Math.max(1, made), random), 'status' in o ? retryAfterMs(o.retryAfter, now) : 0);
+  if (at - since > policy.maxAgeMs) return { then: 'dead', why: `older than ${Math.round(policy.maxAgeMs / 1000)}s at its next attempt` };
   return { then: 'retry', at };
 }

@@ -14,9 +14,8 @@ import * as path from 'node:path';
 import { Paths } from '../core/paths';
 import { FaassError } from '../core/errors';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../core/private-files';
-
-// Calls one function may have waiting: more are refused (429) until some are delivered.
-export const QUEUE_MAX = 10000;
+import { randomBytes } from 'node:crypto';
+import { logLine } from '../observe/log';
 
 export const queueRoot = (p: Paths): string => path.join(p.stateDir, 'queue');
 export const functionQueue = (p: Paths, name: string): string => path.join(queueRoot(p), name);
@@ -39,11 +38,13 @@ export interface Attempt {
   endedAt?: number; // none: it was running when its dispatcher stopped
   status?: number; // the answer's, when there was one
   error?: string; // why it failed, when it did
+  notStarted?: boolean; // the function never took it (busy: 429; its socket refused or gone)
 }
 
 export interface CallState {
   attempts: Attempt[];
   nextAt: number; // not before (ms since the epoch): a retry's backoff
+  since?: number; // its age counts from here (a redrive), else from its enqueue
 }
 
 // One call as its file holds it: the JSON line, then the body as it came.
@@ -88,12 +89,14 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-// Writes file whole and durably: temporary name, fsync, rename, fsync of the directory. Never
-// blocks the event loop (the gateway serves others meanwhile).
-export async function writeDurably(file: string, data: Buffer): Promise<void> {
+// Writes file whole and durably: a temporary name of its own (concurrent writers never share
+// one), fsync, rename, fsync of the directory. Never blocks the event loop (the gateway serves
+// others meanwhile). mkdir false: the directory must exist (a call's state or record is never
+// written into a queue a delete removed).
+export async function writeDurably(file: string, data: Buffer, opts: { mkdir?: boolean } = {}): Promise<void> {
   const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  if (opts.mkdir !== false) await fs.promises.mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const h = await fs.promises.open(tmp, 'w', PRIVATE_FILE);
   try {
     try {
@@ -110,32 +113,85 @@ export async function writeDurably(file: string, data: Buffer): Promise<void> {
   await fsyncDir(dir);
 }
 
-// Queues a call durably and rings the doorbell; resolves once both are on disk. maxLength: a
-// full queue is refused (429), a full or unwritable disk too (503), leaving nothing half-written.
-export async function enqueue(p: Paths, call: QueuedCall, maxLength: number): Promise<void> {
-  if ((await waiting(p, call.name)).length >= maxLength) {
-    throw new FaassError('FAASS_E_QUEUE_FULL', `The queue of ${call.name} holds ${maxLength} calls (its queue_max): try again later`);
-  }
+const closedMark = (p: Paths, name: string) => path.join(functionQueue(p, name), '.closed');
+
+// The calls waiting for NAME, counted (not sorted: this runs for every call queued).
+async function count(p: Paths, name: string): Promise<number> {
   try {
-    await writeDurably(path.join(functionQueue(p, call.name), `${entryName(call)}.call`), encodeCall(call));
-    await ring(p, call.name);
+    let n = 0;
+    for (const f of await fs.promises.readdir(functionQueue(p, name))) if (f.endsWith('.call') && !f.startsWith('.')) n++;
+    return n;
   } catch (e) {
-    if (e instanceof FaassError) throw e;
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new FaassError('FAASS_E_QUEUE_UNAVAILABLE', `Cannot queue the call for ${call.name}: ${code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : `the queue cannot be written (${code})`}`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw e;
   }
 }
 
-// The doorbell of NAME, made durable: after a crash, the path unit still sees work waiting.
-export async function ring(p: Paths, name: string): Promise<void> {
-  const bell = path.join(doorbells(p), name);
-  try {
-    await fs.promises.access(bell);
-    return;
-  } catch {
-    // not rung yet
+// Queues a call durably and rings the doorbell; resolves once the call is on disk. maxLength
+// (the function's queue_max): a full queue is refused (429), a full or unwritable disk too
+// (503), leaving nothing behind. A queue closed by a delete under way (on-delete.ts) takes the
+// call back out and says so (404). Once the call is in place it is never reported as failed:
+// a doorbell that cannot be made is logged (the next call's, or the dispatcher's start, finds
+// every queue).
+export async function enqueue(p: Paths, call: QueuedCall, maxLength: number): Promise<void> {
+  if ((await count(p, call.name)) >= maxLength) {
+    throw new FaassError('FAASS_E_QUEUE_FULL', `The queue of ${call.name} holds ${maxLength} calls (its queue_max): try again later`);
   }
-  await writeDurably(bell, Buffer.alloc(0));
+  const file = path.join(functionQueue(p, call.name), `${entryName(call)}.call`);
+  try {
+    await writeDurably(file, encodeCall(call));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new FaassError('FAASS_E_QUEUE_UNAVAILABLE', `Cannot queue the call for ${call.name}: ${code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : `the queue cannot be written (${code})`}`);
+  }
+  if (fs.existsSync(closedMark(p, call.name))) {
+    await fs.promises.rm(file, { force: true });
+    throw new FaassError('FAASS_E_FUNCTION_NOT_FOUND', `Function ${call.name} is being deleted; nothing was queued`);
+  }
+  await ring(p, call.name).catch((e: Error) => logLine('err', `Failed to ring the doorbell of ${call.name} (${e.message}): call ${call.id} waits for the next`, { FAASS_FUNCTION: call.name }));
+}
+
+// The doorbell of NAME: a file made in one step (no temporary name in the directory the path
+// unit watches, and concurrent rings simply find it made), then the directory fsync'd, so after
+// a crash the path unit still sees work waiting.
+export async function ring(p: Paths, name: string): Promise<void> {
+  await fs.promises.mkdir(doorbells(p), { recursive: true, mode: PRIVATE_DIR });
+  try {
+    await (await fs.promises.open(path.join(doorbells(p), name), 'wx', PRIVATE_FILE)).close();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw e;
+  }
+  await fsyncDir(doorbells(p));
+}
+
+// A delete under way (on-delete.ts): calls queued from now on are taken back out.
+export async function closeQueue(p: Paths, name: string): Promise<void> {
+  await fs.promises.mkdir(functionQueue(p, name), { recursive: true, mode: PRIVATE_DIR });
+  await (await fs.promises.open(closedMark(p, name), 'w', PRIVATE_FILE)).close();
+}
+
+export const reopenQueue = (p: Paths, name: string): Promise<void> => fs.promises.rm(closedMark(p, name), { force: true });
+
+// Temporary files older than an hour: what a crash between a write and its rename left.
+export async function sweepTemporary(p: Paths, name: string, now = Date.now()): Promise<number> {
+  let n = 0;
+  for (const dir of [functionQueue(p, name), doorbells(p)]) {
+    let files: string[] = [];
+    try {
+      files = (await fs.promises.readdir(dir)).filter((f) => f.startsWith('.') && f.endsWith('.tmp'));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      const st = await fs.promises.stat(path.join(dir, f)).catch(() => null);
+      if (st && now - st.mtimeMs > 3600 * 1000) {
+        await fs.promises.rm(path.join(dir, f), { force: true });
+        n++;
+      }
+    }
+  }
+  return n;
 }
 
 export async function readCall(p: Paths, name: string, entry: string): Promise<QueuedCall | null> {
@@ -154,7 +210,7 @@ export async function readState(p: Paths, name: string, entry: string): Promise<
   return { attempts: [], nextAt: 0 };
 }
 
-export const writeState = (p: Paths, name: string, entry: string, s: CallState): Promise<void> => writeDurably(stateFile(p, name, entry), Buffer.from(JSON.stringify(s)));
+export const writeState = (p: Paths, name: string, entry: string, s: CallState): Promise<void> => writeDurably(stateFile(p, name, entry), Buffer.from(JSON.stringify(s)), { mkdir: false });
 
 // Done (answered, or a final failure): the call and its state go.
 export async function remove(p: Paths, name: string, entry: string): Promise<void> {
@@ -246,6 +302,8 @@ export async function redrive(p: Paths, name: string, ids: string[] | undefined)
   const { found, missing } = await deadEntries(p, name, ids);
   const dead = deadLetters(p, name);
   for (const entry of found) {
+    // A fresh start: no attempts, its age from now (or an old call would be dead at once).
+    await writeDurably(stateFile(p, name, entry), Buffer.from(JSON.stringify({ attempts: [], nextAt: 0, since: Date.now() })));
     await fs.promises.rm(path.join(dead, entry.replace(/\.call$/, '.state')), { force: true });
     await fs.promises.rename(path.join(dead, entry), path.join(functionQueue(p, name), entry));
   }

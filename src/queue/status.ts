@@ -24,6 +24,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 // The dispatcher's record of a call it is done with.
 export async function recordDone(p: Paths, name: string, id: string, status: number, state: CallState): Promise<void> {
+  if (!fs.existsSync(functionQueue(p, name))) return; // deleted meanwhile: nothing to keep
   const record = { id, function: name, state: 'done', status, attempts: state.attempts, finishedAt: iso(Date.now()) };
   await writeDurably(path.join(doneDir(p, name), `${id}.json`), Buffer.from(JSON.stringify(record)));
 }

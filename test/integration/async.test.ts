@@ -56,6 +56,9 @@ t.test('asynchronous calls', async (t) => {
 
   t.test('refused at once: a function that does not exist, a caller without the credential', async (t) => {
     t.equal((await request(sb.port, '/async-function/nope', { body: 'x' })).status, 404);
+    const callback = await request(sb.port, '/async-function/flaky', { body: 'x', headers: { 'x-callback-url': 'http://127.0.0.1:9/' } });
+    t.equal(callback.status, 400, 'X-Callback-Url: refused while callbacks are not built, never accepted and ignored');
+    t.match(callback.body, /callbacks are not supported yet; nothing was queued/);
     const ci = (await sb.faassctl('credentials', 'add', 'ci')).stdout.trim();
     t.equal((await sb.faassctl('deploy', 'guarded', '--command', 'cat', '--auth', 'ci')).code, 0);
     t.equal((await request(sb.port, '/async-function/guarded', { body: 'x' })).status, 401, 'no credential: 401, as a synchronous call');
@@ -109,6 +112,18 @@ t.test('asynchronous calls', async (t) => {
     const again = await sb.faassctl('dlq', 'poison', '--purge', bad);
     t.equal(again.code, 3, 'a call that is no dead letter (any more): exit 3');
     t.equal((await sb.faassctl('dlq', 'poison', '--redrive')).code, 2, '--redrive without ids or --all: exit 2');
+  });
+
+  t.test("a function's own retries and queue_max", async (t) => {
+    t.equal((await sb.faassctl('deploy', 'once', '--runtime', 'exec', '--from-file', writeFixture(sb, 'fail.sh', '#!/bin/sh\nexit 1\n', 0o755), '--retries', '0', '--queue-max', '50')).code, 0);
+    const id = String((await request(sb.port, '/async-function/once', { body: 'x' })).headers['x-call-id']);
+    await waitFor('the call to be dead', async () => (await sb.faassctl('dlq', 'once')).stdout.includes(id), 60000).catch(() => undefined);
+    t.equal(((await sb.faassctl('dlq', 'once')).stdout.match(/HTTP 500/g) ?? []).length, 1, '--retries 0: dead after its one attempt');
+    t.equal((await sb.faassctl('deploy', 'full', '--command', 'sh -c "sleep 30"', '--max-inflight', '1', '--queue-max', '2')).code, 0);
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push((await request(sb.port, '/async-function/full', { body: 'x' })).status);
+    t.ok(answers.includes(429), `--queue-max 2: later calls refused with 429 (${answers.join(' ')})`);
+    t.equal((await sb.faassctl('delete', 'full', '--discard')).code, 0);
   });
 
   t.test("deleting a function asks what becomes of its queue", async (t) => {

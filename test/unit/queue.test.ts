@@ -9,7 +9,8 @@ import { resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
 import { callStatus, recordDone, forgetOld } from '../../src/queue/status';
 import { enqueueOnce, forgetOldKeys } from '../../src/queue/idempotency';
-import { settleQueue, queuePolicy } from '../../src/queue/on-delete';
+import { settleQueue, queuePolicy, dropQueue, reopenQueue } from '../../src/queue/on-delete';
+import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
 
 const call = { id: 'c0ffee00-0000-4000-8000-000000000001', name: 'fn', method: 'PUT', path: '/a?b=1', headers: { 'x-a': 'b' }, enqueuedAt: 1_700_000_000_000, body: Buffer.from([0, 10, 255, 13]) };
 
@@ -104,7 +105,7 @@ t.test('Idempotency-Key: one call per key and function, also when requests race'
   // A claim whose call never reached the disk (a crash between): taken over, never a lost call.
   const keyDir = path.join(functionQueue(p, 'fn'), 'keys');
   const stale = fs.readdirSync(keyDir).find((f) => fs.readFileSync(path.join(keyDir, f), 'utf8').startsWith(mk(1).id)) as string;
-  fs.writeFileSync(path.join(keyDir, stale), `c0ffee00-0000-4000-8000-00000000dead ${Date.now()}\n`);
+  fs.writeFileSync(path.join(keyDir, stale), `c0ffee00-0000-4000-8000-00000000dead ${Date.now() - 120_000}\n`); // two minutes old
   t.equal(await enqueueOnce(p, mk(20), 100, 'order-17'), mk(20).id, 'a stale claim: the call is queued anew');
   const bad = await enqueueOnce(p, mk(21), 100, 'new\nline').then(() => null, (e: FaassError) => e);
   t.equal(bad?.code, 'FAASS_E_USAGE', 'a key with a control character is refused');
@@ -135,6 +136,7 @@ t.test("deleting a function: its queue is never lost silently", async (t) => {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
   t.same(await settleQueue(p, 'fn', 'refuse'), { discarded: 0, dead: 0 }, 'nothing queued: nothing to ask');
+  await reopenQueue(p, 'fn'); // (that delete failed: the queue takes calls again)
   await enqueue(p, call, 10);
   const refused = await settleQueue(p, 'fn', 'refuse').then(() => null, (e: FaassError) => e);
   t.equal(refused?.code, 'FAASS_E_QUEUE_NOT_EMPTY', 'a call queued: refused unless told');
@@ -145,9 +147,57 @@ t.test("deleting a function: its queue is never lost silently", async (t) => {
   // The dispatcher delivers it while the drain waits.
   setTimeout(() => fs.rmSync(path.join(functionQueue(p, 'fn'), `${entryName(call)}.call`)), 300);
   t.same(await settleQueue(p, 'fn', 'drain', 10000), { discarded: 0, dead: 0 }, 'drained: nothing dropped');
+  await reopenQueue(p, 'fn');
   await enqueue(p, call, 10);
   t.same(await settleQueue(p, 'fn', 'discard'), { discarded: 1, dead: 0 }, 'discard: dropped, and counted');
+  const afterClose = await enqueue(p, { ...call, id: 'c0ffee00-0000-4000-8000-00000000beef' }, 10).then(() => null, (e: FaassError) => e);
+  t.equal(afterClose?.code, 'FAASS_E_FUNCTION_NOT_FOUND', 'a call queued while the delete runs is taken back out');
+  t.equal((await waiting(p, 'fn')).length, 1, 'and not left in the queue');
+  await dropQueue(p, 'fn');
   t.notOk(fs.existsSync(functionQueue(p, 'fn')), "the queue's directory goes with the function");
   t.same(await rung(p), [], 'and its doorbell');
   t.throws(() => queuePolicy('later'), /Invalid queue policy "later"/);
+});
+
+t.test("a function's queue settings: retries, retry_max_age, queue_max", async (t) => {
+  const plain = buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' });
+  t.same([plain.retries, plain.retryMaxAge, plain.queueMax], [2, 21600, 10000], 'defaults: 2 retries, 6 h, 10000');
+  t.notMatch(renderFunctionConfig(plain), /retries|retry_max_age|queue_max/, 'defaults are not written: older files read the same');
+  const set = buildFunctionConfig('fn', { runtime: 'exec', command: 'cat', retries: '0', retry_max_age: '30min', queue_max: '5' });
+  t.same([set.retries, set.retryMaxAge, set.queueMax], [0, 1800, 5], 'a time span for retry_max_age');
+  t.same(parseFunctionConfig('fn', renderFunctionConfig(set)), set, 'written and read back');
+  t.throws(() => buildFunctionConfig('fn', { runtime: 'exec', command: 'cat', retries: '-1' }), /retries/);
+  t.throws(() => buildFunctionConfig('fn', { runtime: 'exec', command: 'cat', retry_max_age: '3x' }), /"3x"/);
+  t.throws(() => buildFunctionConfig('fn', { runtime: 'exec', command: 'cat', queue_max: '0' }), /queue_max/);
+  t.same(verdict({ status: 500 }, 1, 0, 1, { retries: 0, maxAgeMs: 1000 }), { then: 'dead', why: '1 attempts failed' }, 'retries=0: dead at the first failure');
+  t.equal(verdict({ status: 500 }, 1, 0, 1, { retries: 5, maxAgeMs: 1000 }, () => 0.5).then, 'dead', 'past retry_max_age at the next attempt: dead');
+});
+
+t.test('what the review found: concurrent doorbells, busy functions, redrive age, young key claims', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-review-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  const mk = (n: number) => ({ ...call, id: `c0ffee00-0000-4000-8000-${String(n).padStart(12, '0')}`, enqueuedAt: call.enqueuedAt + n });
+  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => enqueue(p, mk(100 + i), 1000).then(() => 'ok', (e: FaassError) => e.code)));
+  t.same(results.filter((r) => r !== 'ok'), [], '20 calls queued at once to an idle function: every one answered as queued (they shared a doorbell temp name: 503s)');
+  t.same(await rung(p), ['fn'], 'one doorbell');
+  t.same(fs.readdirSync(path.join(p.stateDir, 'queue', '.ready')), ['fn'], 'and nothing hidden beside it');
+  // 429 (busy) and a refused socket: never taken, they count toward age, not attempts.
+  const busy = { status: 429, notStarted: true };
+  t.equal(verdict(busy, 0, 0, 1000, { retries: 0, maxAgeMs: 3600000 }, () => 0.5, 5).then, 'retry', 'busy five times, retries=0: still retried');
+  t.equal(verdict(busy, 0, 0, 3600000, { retries: 0, maxAgeMs: 3600000 }, () => 0.5, 5).then, 'dead', 'but not past its age');
+  // A redriven call's age starts again.
+  await bury(p, 'fn', `${entryName(mk(100))}.call`);
+  await redrive(p, 'fn', [mk(100).id]);
+  const st = await readState(p, 'fn', `${entryName(mk(100))}.call`);
+  t.ok(st.since !== undefined && Date.now() - (st.since as number) < 60000, 'redriven: its age counts from now');
+  // A young claim whose call is not on disk yet: the second request waits for it, never takes over.
+  const keyDir = path.join(functionQueue(p, 'fn'), 'keys');
+  fs.mkdirSync(keyDir, { recursive: true });
+  const { createHash } = await import('node:crypto');
+  fs.writeFileSync(path.join(keyDir, createHash('sha256').update('young').digest('hex')), `${mk(200).id} ${Date.now()}\n`);
+  const second = enqueueOnce(p, mk(201), 1000, 'young');
+  setTimeout(() => void enqueue(p, mk(200), 1000), 200); // the first request's call lands
+  t.equal(await second, mk(200).id, "the second answers the first's id");
+  t.notOk((await waiting(p, 'fn')).includes(`${entryName(mk(201))}.call`), 'and queued nothing');
 });
