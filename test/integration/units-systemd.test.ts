@@ -12,8 +12,8 @@ t.test('generated units pass systemd-analyze verify and rate OK in security', as
   t.equal((await sb.faassctl('deploy', 'limited', '--runtime', 'node', '--from-file', h, '--memory-max', '128M', '--tasks-max', '64', '--cpu-quota', '50')).code, 0);
   t.equal((await sb.faassctl('deploy', 'web', '--kind', 'service', '--port', '18999', '--command', 'busybox httpd -f -p 127.0.0.1:$PORT')).code, 0);
   const unitDir = path.join(sb.env.XDG_CONFIG_HOME as string, 'systemd', 'user');
-  const files = fs.readdirSync(unitDir).filter((f) => f.startsWith('faass-') && /\.(socket|service)$/.test(f));
-  t.equal(files.length, 12, 'gateway, API, the revive template, two functions and a service (socket, proxy, app)');
+  const files = fs.readdirSync(unitDir).filter((f) => f.startsWith('faass-') && /\.(socket|service|path)$/.test(f));
+  t.equal(files.length, 14, 'gateway, API, the revive template, the dispatcher (path, service), two functions and a service (socket, proxy, app)');
   // A template verifies as an instance, by name (from the unit directory).
   const revive = 'faass-revive@faass-fn-plain.socket.service';
   const verify = await sb.run('systemd-analyze', ['--user', 'verify', ...files.filter((f) => !f.includes('@')).map((f) => path.join(unitDir, f)), revive]);
@@ -23,7 +23,7 @@ t.test('generated units pass systemd-analyze verify and rate OK in security', as
   // 2.2 where faass lives under /tmp and its units cannot have a private /tmp (PrivateTmp=
   // weighs 0.2), and for function and app units, whose /tmp is a tmpfs of their own instead. That is the bound: a lost sandboxing line (each weighs 0.1 to 1.0 of 10)
   // fails it, where 5.0 let half of them go.
-  for (const unit of ['faass-fn-plain.service', 'faass-fn-limited.service', 'faass-gateway.service', 'faass-fn-web.service', 'faass-fn-web-app.service', revive]) {
+  for (const unit of ['faass-fn-plain.service', 'faass-fn-limited.service', 'faass-gateway.service', 'faass-fn-web.service', 'faass-fn-web-app.service', 'faass-dispatch.service', revive]) {
     const text = fs.readFileSync(path.join(unitDir, unit.replace(/@.*\./, '@.')), 'utf8');
     const privateTmp = text.includes('\nPrivateTmp=yes\n');
     // A function's /tmp is a bounded tmpfs of its own (scratch_max), as private as PrivateTmp=,
@@ -49,7 +49,7 @@ t.test('generated units pass systemd-analyze verify and rate OK in security', as
 
   const before = Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(unitDir, f), 'utf8')]));
   const regen = await sb.faassctl('generate-units');
-  t.match(regen.stdout, /0 written, 0 removed, 12 unchanged/, 'regenerating changes nothing');
+  t.match(regen.stdout, /0 written, 0 removed, 14 unchanged/, 'regenerating changes nothing');
   t.same(Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(unitDir, f), 'utf8')])), before, 'byte-identical');
   const alt = path.join(sb.dir, 'alt-units');
   t.equal((await sb.faassctl('generate-units', '--dir', alt)).code, 0, 'generate-units --dir');
