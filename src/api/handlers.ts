@@ -10,7 +10,7 @@ import { deadCall, deadLetters } from '../queue/dead-letters';
 import { isValidCallId } from '../core/http-util';
 import { FaassError } from '../core/errors';
 import { deployFunction, deleteFunction, keepAccess, rebuildFunction, DeploySpec } from '../functions/deploy';
-import { FunctionConfig, FunctionInput, listFunctionNames, loadFunctionConfig, configInput } from '../functions/function-config';
+import { FunctionConfig, FunctionInput, listFunctionNames, loadFunctionConfig, configInput, queueKeys } from '../functions/function-config';
 import { unpackTarGz, checkFileName, newStaging } from './upload';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -51,9 +51,7 @@ export function functionView(cfg: FunctionConfig): Record<string, unknown> {
     scratch_max: cfg.scratchMax,
     auth: cfg.auth,
     pass_authorization: cfg.passAuthorization,
-    retries: cfg.retries,
-    retry_max_age: cfg.retryMaxAge,
-    queue_max: cfg.queueMax,
+    ...queueKeys(cfg), // as the file has them: the defaults left out
     env: cfg.env,
     url: `/function/${cfg.name}`,
   };

@@ -228,6 +228,17 @@ export function parseFunctionConfig(name: string, text: string): FunctionConfig 
   return buildFunctionConfig(name, { ...fn, env: (doc.env ?? {}) as Record<string, unknown> });
 }
 
+// The asynchronous-call keys a function's file holds: only those set otherwise than the
+// default, so files from before these keys read the same (and the API's view shows the same).
+export function queueKeys(cfg: FunctionConfig): { retries?: number; retry_max_age?: number; queue_max?: number } {
+  const d = FUNCTION_DEFAULTS;
+  return {
+    ...(cfg.retries !== d.retries ? { retries: cfg.retries } : {}),
+    ...(cfg.retryMaxAge !== d.retryMaxAge ? { retry_max_age: cfg.retryMaxAge } : {}),
+    ...(cfg.queueMax !== d.queueMax ? { queue_max: cfg.queueMax } : {}),
+  };
+}
+
 export function renderFunctionConfig(cfg: FunctionConfig): string {
   const fn: Record<string, string | number> = {};
   const put = (k: string, v: string | number | undefined) => {
@@ -259,10 +270,7 @@ export function renderFunctionConfig(cfg: FunctionConfig): string {
   put('scratch_max', cfg.scratchMax);
   if (cfg.auth.length > 0) put('auth', cfg.auth.join(','));
   if (cfg.passAuthorization) put('pass_authorization', 'yes');
-  // Written only when set otherwise: files from before these keys read the same.
-  if (cfg.retries !== FUNCTION_DEFAULTS.retries) put('retries', cfg.retries);
-  if (cfg.retryMaxAge !== FUNCTION_DEFAULTS.retryMaxAge) put('retry_max_age', cfg.retryMaxAge);
-  if (cfg.queueMax !== FUNCTION_DEFAULTS.queueMax) put('queue_max', cfg.queueMax);
+  for (const [k, v] of Object.entries(queueKeys(cfg))) put(k, v);
   const sorted = Object.fromEntries(Object.entries(cfg.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return '# faass function ' + cfg.name + ' (faass.conf(5)); written by faassctl deploy or the management API\n' + ini.stringify({ function: fn, env: sorted });
 }
