@@ -44,7 +44,11 @@ async function startEngine(onTeardown) {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   onTeardown(async () => {
     child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 30000))]);
+    // The deadline's timer is cleared once dockerd has gone: left pending, it kept the test's
+    // process alive for 30 s after every file that started an engine.
+    let timer;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 30000)))]);
+    clearTimeout(timer);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     // dockerd leaves its own mounts behind (netns/default, with host networking): ours to undo.
     const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && (m.startsWith(execRoot + '/') || m.startsWith(dir + '/')));
