@@ -6,6 +6,7 @@ export const ERRORS = {
   FAASS_E_CONFIG_INVALID: { status: 400, exit: 2, summary: 'a configuration value is invalid' },
   FAASS_E_RUNTIME_UNKNOWN: { status: 400, exit: 2, summary: 'unknown runtime' },
   FAASS_E_FILE_MISSING: { status: 400, exit: 2, summary: 'a file named in the command or configuration does not exist' },
+  FAASS_E_CALLBACK_REFUSED: { status: 400, exit: 2, summary: 'X-Callback-Url (--callback) is not an http(s) URL without user info whose every address is inside faass.conf [async] callback_allow' },
   FAASS_E_FUNCTION_NOT_FOUND: { status: 404, exit: 3, summary: 'no such function' },
   FAASS_E_CALL_NOT_FOUND: { status: 404, exit: 3, summary: 'no asynchronous call of that id (or it was done more than 24 h ago)' },
   FAASS_E_CREDENTIAL_NOT_FOUND: { status: 404, exit: 3, summary: 'no such credential' },

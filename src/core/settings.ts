@@ -1,5 +1,6 @@
 // faass.conf: the host's settings, [gateway] (read by the gateway, and by runners, apps, the
-// API and faassctl for what concerns them: metrics, call lines, body limits) and [docker].
+// API and faassctl for what concerns them: metrics, call lines, body limits), [docker] and
+// [async] (asynchronous calls: where callbacks may go).
 import * as fs from 'node:fs';
 import * as ini from 'ini';
 import { fail, brokenFile } from './errors';
@@ -8,6 +9,7 @@ import { privateDir } from './private-files';
 import { Paths, gatewayConfPath } from './paths';
 import * as path from 'node:path';
 import { Address, address, number, size, plainString, boolean, oneOf, timespan } from './validate';
+import { Cidr, parseCidrList } from './cidr';
 
 // Who may read /metrics: filtered (anyone, but only the series of public functions and
 // faass-wide ones unless an admin credential is given), admin (admins only), open (anyone, all).
@@ -92,12 +94,12 @@ export function buildSettings(raw: Record<string, unknown>): Settings {
   });
 }
 
-const SECTIONS = ['gateway', 'docker'];
+const SECTIONS = ['gateway', 'docker', 'async'];
 
 function parseSections(text: string): Record<string, Record<string, unknown>> {
   const doc = ini.parse(text) as Record<string, unknown>;
   for (const k of Object.keys(doc)) {
-    if (!SECTIONS.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unexpected ${typeof doc[k] === 'object' ? 'section [' + k + ']' : 'key ' + JSON.stringify(k)} in faass.conf; expected [gateway] and [docker]`);
+    if (!SECTIONS.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unexpected ${typeof doc[k] === 'object' ? 'section [' + k + ']' : 'key ' + JSON.stringify(k)} in faass.conf; expected [gateway], [docker] and [async]`);
   }
   return Object.fromEntries(SECTIONS.map((s) => [s, { ...((doc[s] ?? {}) as Record<string, unknown>) }]));
 }
@@ -107,7 +109,7 @@ function readSections(paths: Paths): Record<string, Record<string, unknown>> {
   try {
     return parseSections(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { gateway: {}, docker: {} };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { gateway: {}, docker: {}, async: {} };
     throw brokenFile(file, e);
   }
 }
@@ -145,6 +147,34 @@ export function loadDockerSettings(paths: Paths, env: NodeJS.ProcessEnv = proces
   }
 }
 
+export interface AsyncSettings {
+  // Where X-Callback-Url may point: every address its host resolves to must be in one of these
+  // (checked at enqueue and again at each send, against the address connected to).
+  readonly callbackAllow: readonly Cidr[];
+}
+
+// Loopback only: a caller who can reach the gateway can make it post to these, so by default
+// only to this host (as the caller, on the host, could itself).
+export const DEFAULT_CALLBACK_ALLOW = '127.0.0.0/8 ::1/128';
+const ASYNC_KEYS = ['callback_allow'];
+
+export function buildAsyncSettings(raw: Record<string, unknown>): AsyncSettings {
+  for (const k of Object.keys(raw)) if (!ASYNC_KEYS.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in [async]; known keys: ${ASYNC_KEYS.join(', ')}`);
+  // ini reads `callback_allow =` (nothing) as an empty string: no callback may go anywhere.
+  return Object.freeze({ callbackAllow: parseCidrList('callback_allow', raw.callback_allow ?? DEFAULT_CALLBACK_ALLOW) });
+}
+
+// FAASS_E_CONFIG_BROKEN when faass.conf (any part of it) does not parse: callbacks then go
+// nowhere, failing closed.
+export function loadAsyncSettings(paths: Paths): AsyncSettings {
+  const raw = readSections(paths).async;
+  try {
+    return buildAsyncSettings(raw);
+  } catch (e) {
+    throw brokenFile(gatewayConfPath(paths), e);
+  }
+}
+
 export function loadSettings(paths: Paths): Settings {
   const raw = readSettingsIni(paths);
   try {
@@ -166,26 +196,29 @@ export function idleOrDefault(paths: Paths): number {
 
 // The whole text faass.conf would have, checked as the gateway and the runners will read it
 // (FAASS_E_CONFIG_INVALID when it would not do).
-export function checkedSettingsText(raw: Record<string, unknown>, docker: Record<string, unknown>): string {
-  const text = renderSettingsIni(raw, docker);
+export function checkedSettingsText(raw: Record<string, unknown>, docker: Record<string, unknown>, async: Record<string, unknown> = {}): string {
+  const text = renderSettingsIni(raw, docker, async);
   const parsed = parseSections(text);
   buildSettings(parsed.gateway);
   buildDockerSettings(parsed.docker, {});
+  buildAsyncSettings(parsed.async);
   return text;
 }
 
 // The one way faass.conf is written (faassctl init, tls): checked whole, and only then put in
-// place, so a bad input leaves the old file untouched and no reader ever sees a bad file.
+// place, so a bad input leaves the old file untouched and no reader ever sees a bad file. The
+// [async] section, which no command writes, is kept as the file has it.
 export function writeSettings(paths: Paths, raw: Record<string, unknown>, docker: Record<string, unknown>): void {
-  const text = checkedSettingsText(raw, docker);
+  const text = checkedSettingsText(raw, docker, readSections(paths).async);
   privateDir(paths, paths.configDir);
   writeFileAtomic(gatewayConfPath(paths), text);
 }
 
-export function renderSettingsIni(raw: Record<string, unknown>, docker: Record<string, unknown> = {}): string {
+export function renderSettingsIni(raw: Record<string, unknown>, docker: Record<string, unknown> = {}, async: Record<string, unknown> = {}): string {
   const sort = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
   const doc: Record<string, unknown> = { gateway: sort(raw) };
   if (Object.keys(docker).length) doc.docker = sort(docker);
+  if (Object.keys(async).length) doc.async = sort(async);
   return '# faass settings (faass.conf(5))\n' + ini.stringify(doc);
 }
 

@@ -5,6 +5,7 @@ import { fail } from '../core/errors';
 import { Paths } from '../core/paths';
 import { isValidCallId } from '../core/http-util';
 import { CallStatus, callStatus } from '../queue/status';
+import type { CallbackStatus } from '../queue/callback';
 import { Target, sendJson } from './client';
 import { Register } from './cli';
 
@@ -16,7 +17,17 @@ function print(s: CallStatus, json: boolean): number {
   const more = s.state === 'retrying' ? ` (next attempt at ${s.nextAt})` : s.state === 'done' ? ` (HTTP ${s.status}, ${s.finishedAt})` : s.state === 'dead' ? ' (in its dead letters: faassctl dlq ' + s.function + ')' : '';
   process.stdout.write(`${s.id}  ${s.function}  ${s.state}${more}\n`);
   for (const a of s.attempts) process.stdout.write(`  attempt ${a.n} at ${new Date(a.startedAt).toISOString()}: ${a.status !== undefined ? `HTTP ${a.status}` : a.error ?? 'running'}\n`);
+  if (s.callback) process.stdout.write(`  callback to ${s.callback.to}: ${callbackLine(s.callback)}\n`);
   return 0;
+}
+
+function callbackLine(c: CallbackStatus): string {
+  const n = c.attempts.length;
+  const tries = `${n} attempt${n === 1 ? '' : 's'}`;
+  if (c.state === 'delivered') return `delivered (HTTP ${c.status}, ${tries}, ${c.at})`;
+  if (c.state === 'failed') return `failed (${c.why}; ${tries}, ${c.at})`;
+  const last = c.attempts[n - 1];
+  return `pending${n ? ` (${tries}, the last: ${last.status !== undefined ? `HTTP ${last.status}` : last.error}${c.nextAt ? `; next at ${c.nextAt}` : ''})` : ''}`;
 }
 
 export async function showCall(paths: Paths, id: string, json: boolean): Promise<number> {

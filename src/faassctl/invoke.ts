@@ -14,6 +14,7 @@ export interface InvokeOptions {
   path?: string;
   headers?: string[];
   async?: boolean; // queue it (/async-function/NAME): prints the call's id
+  callback?: string; // with async: where its result is POSTed (X-Callback-Url)
 }
 
 function readData(data: string | undefined): Buffer {
@@ -45,6 +46,10 @@ export async function invoke(target: Target, o: InvokeOptions): Promise<number> 
   validateName(o.name);
   const body = readData(o.data);
   const headers = parseHeaders(o.headers);
+  if (o.callback !== undefined) {
+    if (!o.async) fail('FAASS_E_USAGE', '--callback needs --async: a synchronous call answers here');
+    headers['x-callback-url'] = o.callback; // checked by the gateway, which alone knows the allow-list in force
+  }
   const r = await send(target, o.method ?? 'POST', `/${o.async ? 'async-function' : 'function'}/${o.name}${pathSuffix(o.path)}`, { headers, body });
   if (o.async && r.status === 202) {
     process.stdout.write(`${r.headers['x-call-id'] ?? ''}\n`);
@@ -97,6 +102,7 @@ export const register: Register = (y, cli) =>
         .option('path', { type: 'string', describe: 'path after /function/NAME' })
         .option('header', { alias: 'H', type: 'string', array: true, describe: '"Name: value" (repeatable)' })
         .option('async', { type: 'boolean', describe: 'queue the call (202 once it is on disk) and print its id; the dispatcher delivers it, retrying failures' })
+        .option('callback', { type: 'string', describe: 'with --async: URL the result is POSTed to once final (X-Callback-Url; faass.conf [async] callback_allow)' })
         .option('local', { type: 'boolean', describe: "run the handler once here, as its runner would, with no gateway or systemd (a function's own tests, CI); its code: the deployed function's, or --runtime/--from-file/--command" })
         .option('runtime', { type: 'string', describe: 'with --local: exec, node or python' })
         .option('from-file', { type: 'string', describe: "with --local: the handler's file or directory" })
@@ -107,5 +113,5 @@ export const register: Register = (y, cli) =>
     (a) =>
       a.local
         ? cli.local(a, 'invoke --local', () => invokeHere(cli.paths, { name: a.name, data: a.data, method: a.method, path: a.path, headers: a.header, runtime: a.runtime, fromFile: a['from-file'], command: a.command, handler: a.handler, env: a.env, timeout: a.timeout }))
-        : cli.run(() => invoke(cli.target(a), { name: a.name, data: a.data, method: a.method, path: a.path, headers: a.header, async: a.async })),
+        : cli.run(() => invoke(cli.target(a), { name: a.name, data: a.data, method: a.method, path: a.path, headers: a.header, async: a.async, callback: a.callback })),
   );

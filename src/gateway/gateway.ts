@@ -19,6 +19,8 @@ import { readWhole, refuse } from './answer';
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from './metrics';
 import { enqueueOnce } from '../queue/idempotency';
 import { FaassError } from '../core/errors';
+import { loadAsyncSettings } from '../core/settings';
+import { checkCallbackUrl } from '../queue/callback-url';
 
 // Set once a call is forwarded to a service: its id and call line for the end of the call.
 interface CallEnd {
@@ -84,19 +86,24 @@ export class Gateway {
     const fn = this.functions.lookup(route.name);
     if (!fn) return refuse(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`);
     if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, broken: fn.broken }))) return;
-    // Callbacks are not built yet: refused rather than accepted and never called back.
-    if (req.headers['x-callback-url'] !== undefined) {
+    let callback: string | undefined;
+    try {
+      callback = await this.callbackOf(req);
+    } catch (e) {
       req.resume();
-      return refuse(res, 'FAASS_E_USAGE', 'X-Callback-Url: callbacks are not supported yet; nothing was queued (ask for the result with GET /system/calls/ID)');
+      if (e instanceof FaassError) return sendFaassError(res, e);
+      throw e;
     }
     const body = await readWhole(req, res, this.cfg.maxBody);
     if (!body) return;
     const fresh = randomUUID(); // never the caller's: a queued call's id names one call only
     const headers = callHeaders(req, fresh, fn.passAuthorization);
+    delete headers['x-callback-url']; // the call's, kept with it; not the function's business
     const key = req.headers['idempotency-key'];
     let id: string;
     try {
-      id = await enqueueOnce(this.paths, { id: fresh, name: route.name, method: req.method ?? 'POST', path: route.path, headers, enqueuedAt: Date.now(), body }, fn.queueMax, Array.isArray(key) ? key[0] : key);
+      const call = { id: fresh, name: route.name, method: req.method ?? 'POST', path: route.path, headers, enqueuedAt: Date.now(), body, ...(callback !== undefined ? { callback } : {}) };
+      id = await enqueueOnce(this.paths, call, fn.queueMax, Array.isArray(key) ? key[0] : key);
     } catch (e) {
       if (e instanceof FaassError) return sendFaassError(res, e, e.code === 'FAASS_E_QUEUE_FULL' ? { 'retry-after': '5' } : {});
       throw e;
@@ -104,6 +111,22 @@ export class Gateway {
     const answer = JSON.stringify({ callId: id }) + '\n';
     res.writeHead(202, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer), 'x-call-id': id });
     res.end(answer);
+  }
+
+  // X-Callback-Url, checked against faass.conf [async] callback_allow (read now: a change applies
+  // from the next call); FAASS_E_CALLBACK_REFUSED when it may not be called, and
+  // FAASS_E_CONFIG_BROKEN when the allow-list cannot be read (fail closed).
+  private async callbackOf(req: http.IncomingMessage): Promise<string | undefined> {
+    const given = req.headers['x-callback-url'];
+    if (given === undefined) return undefined;
+    if (Array.isArray(given)) throw new FaassError('FAASS_E_CALLBACK_REFUSED', 'X-Callback-Url given more than once; nothing was queued');
+    try {
+      await checkCallbackUrl(given, loadAsyncSettings(this.paths).callbackAllow);
+    } catch (e) {
+      if (e instanceof FaassError && e.code === 'FAASS_E_CALLBACK_REFUSED') throw new FaassError(e.code, `${e.message}; nothing was queued`);
+      throw e;
+    }
+    return given;
   }
 
   private async toApi(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

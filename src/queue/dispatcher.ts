@@ -14,6 +14,7 @@ import { Outcome, RetryPolicy, Verdict, verdict } from './retry';
 import { deliver } from './deliver';
 import { forgetOld, recordDone } from './status';
 import { forgetOldKeys } from './idempotency';
+import { CallbackSender, forgetOldCallbacks, pendingCallbacks, queueCallback } from './callback';
 
 export const LANE_MAX = 16;
 // A change nobody told us about (a lost fs.watch event) is seen within this.
@@ -56,32 +57,38 @@ class Lane {
   private readonly states = new Map<string, CallState>();
   private readonly waker = new Waker();
   private watcher: fs.FSWatcher | null = null;
+  private readonly callbacks: CallbackSender;
 
   constructor(
     private readonly p: Paths,
     readonly name: string,
     private readonly send: Deliver,
     private readonly stopping: () => boolean,
-  ) {}
+  ) {
+    this.callbacks = new CallbackSender(p, name, this.waker.wake);
+  }
 
   // Until the function has no call waiting (or a stop: then until its attempts have ended).
   async run(): Promise<void> {
     await forgetOld(this.p, this.name).catch(() => 0);
     await forgetOldKeys(this.p, this.name).catch(() => 0);
+    await forgetOldCallbacks(this.p, this.name).catch(() => 0);
     await sweepTemporary(this.p, this.name).catch(() => 0);
     this.watcher = watch(functionQueue(this.p, this.name), this.waker.wake);
     try {
       for (;;) {
         const entries = await waiting(this.p, this.name);
+        // A result's callback keeps the lane (and its doorbell) going until it is sent.
+        const callbacks = await pendingCallbacks(this.p, this.name);
         if (this.stopping()) {
-          if (this.inFlight.size === 0) return;
-        } else if (entries.length === 0 && this.inFlight.size === 0) {
+          if (this.inFlight.size === 0 && !this.callbacks.busy()) return;
+        } else if (entries.length === 0 && this.inFlight.size === 0 && callbacks.length === 0) {
           await silence(this.p, this.name);
           if ((await waiting(this.p, this.name)).length === 0) return;
           await ring(this.p, this.name); // queued as the doorbell stopped: ring again, carry on
           continue;
         }
-        const due = this.stopping() ? Infinity : await this.startDue(entries);
+        const due = this.stopping() ? Infinity : Math.min(await this.startDue(entries), await this.callbacks.startDue(callbacks));
         await this.waker.wait(due);
       }
     } finally {
@@ -184,6 +191,7 @@ class Lane {
     const v: Verdict = verdict(outcome, counted, state.since ?? call.enqueuedAt, Date.now(), this.policy(), Math.random, n);
     const result = 'status' in outcome ? `status=${outcome.status}` : `error=${JSON.stringify(outcome.error)}`;
     const fields = { FAASS_FUNCTION: call.name, FAASS_CALL_ID: call.id };
+    if (v.then !== 'retry') await queueCallback(this.p, call, state, outcome, v.then === 'dead' ? v.why : undefined); // before the call is done: see callback.ts
     if (v.then === 'done') {
       logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);
       if ('status' in outcome) await recordDone(this.p, this.name, call.id, outcome.status, state);
@@ -272,7 +280,7 @@ export class Dispatcher {
       return [];
     }
     const out: string[] = [];
-    for (const name of names) if ((await waiting(this.p, name)).length > 0) out.push(name);
+    for (const name of names) if ((await waiting(this.p, name)).length > 0 || (await pendingCallbacks(this.p, name)).length > 0) out.push(name);
     return out;
   }
 }

@@ -17,7 +17,14 @@ const CAP_MS = 5 * 60 * 1000;
 // notStarted: the function never took the call (429: busy, its max_inflight reached by other
 // calls; its socket refused or gone, as in a redeploy). Such attempts count toward its age only,
 // not its attempts: traffic or a redeploy never sends a call to the dead letters by itself.
-export type Outcome = ({ status: number; retryAfter?: string } | { error: string }) & { notStarted?: boolean };
+// answer: the function's answer headers and body, kept (up to its max_output) only when the
+// call wants a callback (callback.ts); its body beyond that is cut off, and truncated says so.
+export interface KeptAnswer {
+  headers: Record<string, string>;
+  body: Buffer;
+  truncated: boolean;
+}
+export type Outcome = ({ status: number; retryAfter?: string; answer?: KeptAnswer } | { error: string }) & { notStarted?: boolean };
 
 export type Verdict = { then: 'done' } | { then: 'retry'; at: number } | { then: 'dead'; why: string };
 

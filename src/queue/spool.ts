@@ -30,6 +30,7 @@ export interface QueuedCall {
   headers: Record<string, string>;
   enqueuedAt: number; // ms since the epoch
   body: Buffer;
+  callback?: string; // X-Callback-Url, checked at enqueue: where its result goes (callback.ts)
 }
 
 export interface Attempt {
@@ -49,7 +50,7 @@ export interface CallState {
 
 // One call as its file holds it: the JSON line, then the body as it came.
 export function encodeCall(c: QueuedCall): Buffer {
-  const meta = { id: c.id, name: c.name, method: c.method, path: c.path, headers: c.headers, enqueuedAt: c.enqueuedAt };
+  const meta = { id: c.id, name: c.name, method: c.method, path: c.path, headers: c.headers, enqueuedAt: c.enqueuedAt, ...(c.callback !== undefined ? { callback: c.callback } : {}) };
   return Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), c.body]);
 }
 
@@ -61,7 +62,10 @@ export function decodeCall(buf: Buffer): QueuedCall | null {
     const m = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Partial<QueuedCall>;
     const strings = [m.id, m.name, m.method, m.path].every((v) => typeof v === 'string');
     if (!strings || typeof m.enqueuedAt !== 'number' || typeof m.headers !== 'object' || m.headers === null) return null;
-    return { id: m.id as string, name: m.name as string, method: m.method as string, path: m.path as string, headers: m.headers, enqueuedAt: m.enqueuedAt, body: buf.subarray(nl + 1) };
+    if (m.callback !== undefined && typeof m.callback !== 'string') return null;
+    const call: QueuedCall = { id: m.id as string, name: m.name as string, method: m.method as string, path: m.path as string, headers: m.headers, enqueuedAt: m.enqueuedAt, body: buf.subarray(nl + 1) };
+    if (m.callback !== undefined) call.callback = m.callback;
+    return call;
   } catch {
     return null;
   }
@@ -80,7 +84,7 @@ export async function waiting(p: Paths, name: string): Promise<string[]> {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDir(dir: string): Promise<void> {
   const h = await fs.promises.open(dir, 'r');
   try {
     await h.sync();

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths } from '../core/paths';
 import { isValidCallId } from '../core/http-util';
-import { Attempt, CallState, deadLetters, functionQueue, queueRoot, writeDurably } from './spool';
+import { Attempt, CallState, deadLetters, functionQueue, queueRoot, readCall, writeDurably } from './spool';
+import { CallbackStatus, callbackStatus, origin } from './callback';
 
 export const RETAIN_MS = 24 * 3600 * 1000;
 
@@ -17,6 +18,7 @@ export type CallStatus = {
   nextAt?: string; // retrying: not before
   status?: number; // done: the answer's
   finishedAt?: string; // done, dead
+  callback?: CallbackStatus; // when it asked for one (X-Callback-Url)
 };
 
 const doneDir = (p: Paths, name: string) => path.join(functionQueue(p, name), 'done');
@@ -68,6 +70,19 @@ const entryOf = async (dir: string, id: string): Promise<string | null> => {
 // null: no such call (never queued, or done more than RETAIN_MS ago).
 // only: look in that function's queue alone.
 export async function callStatus(p: Paths, id: string, now = Date.now(), only?: string): Promise<CallStatus | null> {
+  const s = await stateOf(p, id, now, only);
+  if (!s) return s;
+  // Its callback: sent or failed (recorded), waiting to be sent, or (the call not final yet) to come.
+  let callback = await callbackStatus(p, s.function, id);
+  if (!callback && (s.state === 'queued' || s.state === 'running' || s.state === 'retrying')) {
+    const entry = await entryOf(functionQueue(p, s.function), id);
+    const call = entry ? await readCall(p, s.function, entry).catch(() => null) : null;
+    if (call?.callback !== undefined) callback = { state: 'pending', to: origin(call.callback), attempts: [] };
+  }
+  return callback ? { ...s, callback } : s;
+}
+
+async function stateOf(p: Paths, id: string, now: number, only?: string): Promise<CallStatus | null> {
   if (!isValidCallId(id)) return null;
   let names: string[];
   try {
