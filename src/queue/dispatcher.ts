@@ -14,6 +14,7 @@ import { Outcome, RetryPolicy, Verdict, verdict } from './retry';
 import { deliver } from './deliver';
 import { forgetOld, recordDone } from './status';
 import { forgetOldKeys } from './idempotency';
+import { attemptResult, countAttempt, flushQueueCounters } from './counters';
 
 export const LANE_MAX = 16;
 // A change nobody told us about (a lost fs.watch event) is seen within this.
@@ -184,6 +185,7 @@ class Lane {
     const v: Verdict = verdict(outcome, counted, state.since ?? call.enqueuedAt, Date.now(), this.policy(), Math.random, n);
     const result = 'status' in outcome ? `status=${outcome.status}` : `error=${JSON.stringify(outcome.error)}`;
     const fields = { FAASS_FUNCTION: call.name, FAASS_CALL_ID: call.id };
+    countAttempt(this.p, this.name, attemptResult(outcome, v));
     if (v.then === 'done') {
       logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);
       if ('status' in outcome) await recordDone(this.p, this.name, call.id, outcome.status, state);
@@ -240,6 +242,7 @@ export class Dispatcher {
       }
     } finally {
       watcher?.close();
+      flushQueueCounters();
     }
   }
 
