@@ -14,6 +14,7 @@ import { readMetrics } from '../observe/metrics-store';
 import { managerControllers } from '../systemd/controllers';
 import { unenforcedLimits, unenforcedDefaults } from '../functions/limits';
 import { ServeState, readServeState } from '../systemd/serve-link';
+import { QueueFigures, allQueueFigures } from '../queue/figures';
 import { Register } from './cli';
 
 interface Proc {
@@ -127,6 +128,19 @@ export function renderTable(rows: FunctionRow[], now = Date.now()): string {
   return [head, ...body].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
 }
 
+// The functions with asynchronous calls queued or dead letters kept, a row each, under a heading
+// of its own after the table (so the table's columns stay as scripts know them); nothing at all
+// when no function has any.
+export function renderQueues(queues: Map<string, QueueFigures>, now = Date.now()): string {
+  const rows = [...queues].filter(([, q]) => q.queued > 0 || q.dead > 0);
+  if (!rows.length) return '';
+  const head = ['FUNCTION', 'QUEUED', 'OLDEST', 'DEAD LETTERS'];
+  const body = rows.map(([fn, q]) => [fn, String(q.queued), q.oldestAt === null ? '-' : ago(q.oldestAt, now).replace(/ ago$/, ''), String(q.dead)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const lines = [head, ...body].map((cols) => `  ${cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}\n`);
+  return `\nAsynchronous calls (faassctl dlq NAME for the dead letters):\n${lines.join('')}`;
+}
+
 // A line per function that cannot be called (or not as deployed), saying what is wrong and the
 // command that fixes it: a file that does not parse, a socket that does not listen (a deploy
 // killed before it enabled it, a socket stopped by hand), a failed unit, a deploy interrupted.
@@ -211,6 +225,7 @@ export async function status(paths: Paths, only?: string): Promise<number> {
     };
   });
   process.stdout.write(rows.length ? renderTable(rows) : 'No functions (faassctl deploy NAME ...)\n');
+  process.stdout.write(renderQueues(await allQueueFigures(paths, (n) => fns.some((f) => f.name === n))));
   const controllers = manager ? managerControllers(manager) : null;
   const unenforced = [...fns.flatMap((f) => (f.cfg ? unenforcedLimits(f.cfg, controllers) : [])), ...unenforcedDefaults(controllers)];
   if (unenforced.length) process.stdout.write(`\nLimits not enforced:\n${unenforced.map((w) => `  ${w}\n`).join('')}`);
@@ -256,7 +271,7 @@ const commandOf = (pid: number): string => {
 
 // The same view of faassctl serve's stack (systemd/serve-link.ts says what it runs): its
 // programs stand for the units, its sockets are listening while it runs.
-function serveStatus(paths: Paths, s: ServeState, only: string | undefined): number {
+async function serveStatus(paths: Paths, s: ServeState, only: string | undefined): Promise<number> {
   const names = shownNames(paths, only);
   const m = readMetrics(paths);
   const prog = (name: string) => s.programs.find((p) => p.name === name);
@@ -278,6 +293,7 @@ function serveStatus(paths: Paths, s: ServeState, only: string | undefined): num
     return { name, kind, socket: served ? 'listening' : 'missing', process: kind === 'service' ? `app ${state}` : state, running: tree(p?.pid).length, calls, errors, lastCall: m.lastCall[name] };
   });
   process.stdout.write(rows.length ? renderTable(rows) : 'No functions (faassctl deploy NAME ...)\n');
+  process.stdout.write(renderQueues(await allQueueFigures(paths, (n) => names.includes(n))));
   const broken = rows.flatMap((r) =>
     r.kind === 'INVALID' ? [`${r.name}: its file does not parse; faassctl describe ${r.name} says what is wrong, then fix the file or deploy it again`] : r.socket !== 'listening' ? [`${r.name}: faassctl serve does not serve it; its stderr and faassctl logs ${r.name} say why`] : [],
   );

@@ -4,11 +4,12 @@
 // only (it costs ~70 ms, which every cold start would pay otherwise).
 import type * as Prom from 'prom-client';
 import { Paths } from '../core/paths';
-import { BUCKETS, Histogram, MetricsData, MetricsStore, merge, onlyFunctions, observe, readMetrics, appendSnapshot, emptyHistogram, metricsPath } from '../observe/metrics-store';
+import { ATTEMPT_RESULTS, BUCKETS, Histogram, MetricsData, MetricsStore, merge, onlyFunctions, observe, readMetrics, appendSnapshot, emptyHistogram, metricsPath } from '../observe/metrics-store';
 import { log, errorMessage } from '../observe/log';
 import * as fs from 'node:fs';
 import { liveUse, unitParents } from '../observe/accounting';
 import { listFunctionNames } from '../functions/function-config';
+import { NO_QUEUE, QueueFigures, allQueueFigures } from '../queue/figures';
 
 const FLUSH_MS = 2000;
 const SNAPSHOT_MS = 60_000;
@@ -120,8 +121,30 @@ export class GatewayMetrics {
     for (const [fn, n] of Object.entries(data.ioReadBytes)) ioRead.inc({ function_name: fn }, n);
     const ioWrite = new prom.Counter({ name: 'faass_function_io_write_bytes_total', help: "Bytes written by the function's runner (service app) cgroup (io.stat)", labelNames: ['function_name'], registers });
     for (const [fn, n] of Object.entries(data.ioWriteBytes)) ioWrite.inc({ function_name: fn }, n);
+    // The queues as the spool holds them now: every function's, 0 for one that never had a call
+    // queued (a series that is there at 0 can be alerted on; a delete takes the queue with it).
+    const queues = await allQueueFigures(this.paths, visible);
+    for (const fn of listFunctionNames(this.paths).filter(visible)) if (!queues.has(fn)) queues.set(fn, NO_QUEUE);
+    queueSeries(prom, registers, data, queues, Date.now());
     return registry.metrics();
   }
+}
+
+// Asynchronous calls: the spool's figures (gauges, read at the scrape: nothing resident counts
+// them) and the dispatcher's counts (counters, from the store).
+function queueSeries(prom: typeof Prom, registers: Prom.Registry[], data: MetricsData, queues: Map<string, QueueFigures>, now: number): void {
+  const depth = new prom.Gauge({ name: 'faass_async_queue_depth', help: 'Asynchronous calls waiting in the queue (running and waiting for a retry included)', labelNames: ['function_name'], registers });
+  const age = new prom.Gauge({ name: 'faass_async_queue_oldest_age_seconds', help: 'Age of the oldest call in the queue since it was first queued, seconds (0 when none is queued)', labelNames: ['function_name'], registers });
+  const dead = new prom.Gauge({ name: 'faass_async_dead_letters', help: 'Calls in the dead letters (out of attempts or age)', labelNames: ['function_name'], registers });
+  for (const [fn, q] of queues) {
+    depth.set({ function_name: fn }, q.queued);
+    age.set({ function_name: fn }, q.oldestAt === null ? 0 : Math.max(0, (now - q.oldestAt) / 1000));
+    dead.set({ function_name: fn }, q.dead);
+  }
+  const attempts = new prom.Counter({ name: 'faass_async_attempts_total', help: 'Attempts to deliver asynchronous calls, by result: success (answered below 400), error (answered 400 or more, not retried), retry, dead (the last, to the dead letters)', labelNames: ['function_name', 'result'], registers });
+  for (const [fn, results] of Object.entries(data.asyncAttempts)) for (const result of ATTEMPT_RESULTS) attempts.inc({ function_name: fn, result }, results[result] ?? 0);
+  const callbacks = new prom.Counter({ name: 'faass_async_callback_failures_total', help: 'Callbacks (X-Callback-Url) of asynchronous calls that failed after their retries', labelNames: ['function_name'], registers });
+  for (const [fn, n] of Object.entries(data.callbackFailures)) callbacks.inc({ function_name: fn }, n);
 }
 
 // A histogram from stored bucket counts (prom-client's Histogram can only observe).

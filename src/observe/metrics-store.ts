@@ -5,7 +5,10 @@
 // $XDG_STATE_HOME/faass/metrics.json; a function's runner (or a service's app) writes
 // fn/NAME/metrics.json, the only state its unit may write, and readers take from that file only
 // what that runner counts about that function: a function can misstate its own resource use,
-// never another function's figures or its calls (the gateway counts those).
+// never another function's figures or its calls (the gateway counts those). The dispatcher of
+// asynchronous calls may write only the queue (its unit's ReadWritePaths=), so it adds its
+// counts to queue/.metrics.json (hidden: every other name there is a function's queue), and
+// readers take from that file only what the dispatcher counts: attempts and callback failures.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, functionStateDir } from '../core/paths';
@@ -35,12 +38,21 @@ export interface MetricsData {
   ioReadBytes: Record<string, number>;
   ioWriteBytes: Record<string, number>;
   logLinesDropped: Record<string, number>; // program → log lines journald did not take in time (log.ts)
+  asyncAttempts: Record<string, Record<string, number>>; // function → ATTEMPT_RESULTS → attempts of queued calls
+  callbackFailures: Record<string, number>; // function → callbacks of asynchronous calls that failed for good
 }
 
-export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {}, logLinesDropped: {} });
+// How an attempt of a queued call ended (queue/counters.ts decides): its answer ended the call
+// (success: below 400; error: 4xx and other answers that are not retried), or it failed and the
+// call is tried again (retry) or moved to the dead letters (dead).
+export const ATTEMPT_RESULTS = ['success', 'error', 'retry', 'dead'] as const;
+export type AttemptResult = (typeof ATTEMPT_RESULTS)[number];
+
+export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {}, logLinesDropped: {}, asyncAttempts: {}, callbackFailures: {} });
 
 export const metricsPath = (paths: Paths) => path.join(paths.stateDir, 'metrics.json');
 export const functionMetricsPath = (paths: Paths, name: string) => path.join(functionStateDir(paths, name), 'metrics.json');
+export const queueMetricsPath = (paths: Paths) => path.join(paths.stateDir, 'queue', '.metrics.json');
 
 // The programs whose starts are counted; keys elsewhere in activations are dropped.
 const PROGRAMS = ['gateway', 'api', 'runner', 'app'];
@@ -64,6 +76,7 @@ export function merge(a: MetricsData, b: Partial<MetricsData>): MetricsData {
     for (const [k, v] of Object.entries(from ?? {})) if (isCount(v)) into[k] = (into[k] ?? 0) + v;
   };
   for (const [fn, codes] of Object.entries(b.invocations ?? {})) addFlat((a.invocations[fn] ??= {}), codes);
+  for (const [fn, results] of Object.entries(b.asyncAttempts ?? {})) addFlat((a.asyncAttempts[fn] ??= {}), results);
   for (const [fn, h] of Object.entries(b.seconds ?? {})) {
     if (!h || !Array.isArray(h.counts) || h.counts.length !== BUCKETS.length + 1 || !h.counts.every(isCount) || !isCount(h.sum) || !isCount(h.count)) continue;
     const into = (a.seconds[fn] ??= emptyHistogram());
@@ -78,13 +91,14 @@ export function merge(a: MetricsData, b: Partial<MetricsData>): MetricsData {
   addFlat(a.ioReadBytes, b.ioReadBytes);
   addFlat(a.ioWriteBytes, b.ioWriteBytes);
   addFlat(a.logLinesDropped, b.logLinesDropped);
+  addFlat(a.callbackFailures, b.callbackFailures);
   for (const [k, v] of Object.entries(b.lastCall ?? {})) if (isCount(v)) a.lastCall[k] = Math.max(a.lastCall[k] ?? 0, v);
   for (const [k, v] of Object.entries(b.memoryPeakBytes ?? {})) if (isCount(v)) a.memoryPeakBytes[k] = Math.max(a.memoryPeakBytes[k] ?? 0, v);
   return a;
 }
 
 export function isEmpty(d: MetricsData): boolean {
-  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes, d.logLinesDropped].every((o) => Object.keys(o).length === 0);
+  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes, d.logLinesDropped, d.asyncAttempts, d.callbackFailures].every((o) => Object.keys(o).length === 0);
 }
 
 function readFile(file: string): Partial<MetricsData> {
@@ -123,6 +137,17 @@ export function onlyLabels(d: Partial<MetricsData>): Partial<MetricsData> {
     ioReadBytes: pick(d.ioReadBytes, fn),
     ioWriteBytes: pick(d.ioWriteBytes, fn),
     logLinesDropped: pick(d.logLinesDropped, (k) => PROGRAMS.includes(k)),
+    ...dispatcherFigures(d),
+  };
+}
+
+// From the dispatcher's file, what it counts: attempts by result and callback failures, under
+// names that can be labels.
+export function dispatcherFigures(d: Partial<MetricsData>): Partial<MetricsData> {
+  const fn = (k: string) => isValidName(k);
+  return {
+    asyncAttempts: Object.fromEntries(Object.entries(pick(d.asyncAttempts, fn)).map(([k, r]) => [k, pick(r, (x) => (ATTEMPT_RESULTS as readonly string[]).includes(x))])),
+    callbackFailures: pick(d.callbackFailures, fn),
   };
 }
 
@@ -151,7 +176,7 @@ export function readMetrics(paths: Paths): MetricsData {
     // no function has counted anything yet
   }
   for (const name of names) merge(out, ownFigures(name, readFile(functionMetricsPath(paths, name))));
-  return out;
+  return merge(out, dispatcherFigures(readFile(queueMetricsPath(paths))));
 }
 
 // What one process counted and has not written yet.
@@ -251,6 +276,8 @@ export function subtract(a: MetricsData, b: MetricsData): MetricsData {
   const out = emptyMetrics();
   const flat = (x: Record<string, number>, y: Record<string, number>) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, Math.max(0, v - (y[k] ?? 0))]));
   for (const [fn, codes] of Object.entries(a.invocations)) out.invocations[fn] = flat(codes, b.invocations[fn] ?? {});
+  for (const [fn, results] of Object.entries(a.asyncAttempts)) out.asyncAttempts[fn] = flat(results, b.asyncAttempts[fn] ?? {});
+  out.callbackFailures = flat(a.callbackFailures, b.callbackFailures);
   for (const [fn, h] of Object.entries(a.seconds)) {
     const old = b.seconds[fn];
     out.seconds[fn] = { counts: h.counts.map((c, i) => Math.max(0, c - (old?.counts[i] ?? 0))), sum: Math.max(0, h.sum - (old?.sum ?? 0)), count: Math.max(0, h.count - (old?.count ?? 0)) };

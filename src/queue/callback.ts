@@ -6,9 +6,8 @@
 //   queue/NAME/callbacks/ID.cb        what to send: a JSON line (PendingCallback), then the body
 //   queue/NAME/callbacks/ID.cbstate   its attempts so far and when the next is due
 //   queue/NAME/callbacks/done/ID.json delivered or failed (kept RETAIN_MS, as a call's record)
-//   queue/NAME/callback-failures.json the failures counted, for the metrics
 // Failed (attempts used up, or refused at send) is recorded in all three of: the call's status,
-// a journal line with FAASS_CALL_ID=, and the counter. Never dropped silently.
+// a journal line with FAASS_CALL_ID=, and faass_async_callback_failures_total (counters.ts). Never dropped silently.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -22,6 +21,7 @@ import { logLine, errorMessage } from '../observe/log';
 import { CallState, QueuedCall, fsyncDir, functionQueue, writeDurably } from './spool';
 import { Outcome, backoffMs } from './retry';
 import { CallbackTarget, checkCallbackUrl, mayPassLater } from './callback-url';
+import { countCallbackFailure } from './counters';
 
 export const CALLBACK_ATTEMPTS = 4; // the first and three retries: about 1 s, 2 s, 4 s apart
 export const CALLBACK_TIMEOUT_MS = 10_000; // for the receiver's answer, each attempt
@@ -65,7 +65,6 @@ const pendingFile = (p: Paths, name: string, id: string) => path.join(outbox(p, 
 const stateFile = (p: Paths, name: string, id: string) => path.join(outbox(p, name), `${id}.cbstate`);
 const resultsDir = (p: Paths, name: string) => path.join(outbox(p, name), 'done');
 const resultFile = (p: Paths, name: string, id: string) => path.join(resultsDir(p, name), `${id}.json`);
-const failuresFile = (p: Paths, name: string) => path.join(functionQueue(p, name), 'callback-failures.json');
 
 // The receiver's origin: what logs and statuses name (the path and query may hold its secret).
 export function origin(url: string): string {
@@ -173,20 +172,6 @@ export async function callbackStatus(p: Paths, name: string, id: string): Promis
     return { state: 'pending', to: origin(pending.url), attempts: s.attempts, ...(s.nextAt > Date.now() ? { nextAt: new Date(s.nextAt).toISOString() } : {}) };
   }
   return done;
-}
-
-// The callbacks of NAME that failed for good, counted since its queue was made: read by the
-// metrics (faass_async_callback_failures_total{function_name="NAME"}).
-export async function callbackFailures(p: Paths, name: string): Promise<number> {
-  const n = (await readJson<{ failures?: unknown }>(failuresFile(p, name)))?.failures;
-  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : 0;
-}
-
-// One more failed callback of NAME. Only the dispatcher counts (one lane a function), so the
-// file needs no lock.
-export async function countCallbackFailure(p: Paths, name: string): Promise<void> {
-  if (!fs.existsSync(functionQueue(p, name))) return;
-  await writeDurably(failuresFile(p, name), Buffer.from(JSON.stringify({ failures: (await callbackFailures(p, name)) + 1 })), { mkdir: false });
 }
 
 // Forgets callback results older than RETAIN_MS (as the calls' records); returns how many.
@@ -347,7 +332,7 @@ export class CallbackSender {
       logLine('info', `callback call=${id} function=${this.name} attempt=${n} to ${result.to}: HTTP ${result.status} delivered`, this.fields(id));
     } else {
       logLine('warning', `callback call=${id} function=${this.name} to ${result.to} failed after ${n} attempt(s): ${result.why}`, this.fields(id));
-      await countCallbackFailure(this.p, this.name);
+      countCallbackFailure(this.p, this.name);
     }
     if (!fs.existsSync(functionQueue(this.p, this.name))) return void this.states.delete(id);
     await writeDurably(resultFile(this.p, this.name, id), Buffer.from(JSON.stringify(record)));

@@ -15,6 +15,7 @@ import { deliver } from './deliver';
 import { forgetOld, recordDone } from './status';
 import { forgetOldKeys } from './idempotency';
 import { CallbackSender, forgetOldCallbacks, pendingCallbacks, queueCallback } from './callback';
+import { attemptResult, countAttempt, flushQueueCounters } from './counters';
 
 export const LANE_MAX = 16;
 // A change nobody told us about (a lost fs.watch event) is seen within this.
@@ -192,6 +193,7 @@ class Lane {
     const result = 'status' in outcome ? `status=${outcome.status}` : `error=${JSON.stringify(outcome.error)}`;
     const fields = { FAASS_FUNCTION: call.name, FAASS_CALL_ID: call.id };
     if (v.then !== 'retry') await queueCallback(this.p, call, state, outcome, v.then === 'dead' ? v.why : undefined); // before the call is done: see callback.ts
+    countAttempt(this.p, this.name, attemptResult(outcome, v));
     if (v.then === 'done') {
       logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);
       if ('status' in outcome) await recordDone(this.p, this.name, call.id, outcome.status, state);
@@ -248,6 +250,7 @@ export class Dispatcher {
       }
     } finally {
       watcher?.close();
+      flushQueueCounters();
     }
   }
 

@@ -123,8 +123,9 @@ t.test('callbacks', async (t) => {
     t.match(JSON.parse(api.body), { id, state: 'done', callback: { state: 'failed', to: `http://127.0.0.1:${port}`, why: /ECONNREFUSED/ } }, 'GET /system/calls/ID the same');
     const logs = (await sb.faassctl('logs', 'echo', '--call', id)).stdout;
     t.match(logs, new RegExp(`callback call=${id} function=echo to http://127\\.0\\.0\\.1:${port} failed after 4 attempt\\(s\\)`), 'a journal line, found by the call id');
-    const failures = JSON.parse(fs.readFileSync(path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'queue', 'echo', 'callback-failures.json'), 'utf8')) as { failures: number };
-    t.equal(failures.failures, 1, 'and counted for the metrics');
+    const metric = () => request(sb.port, '/metrics', { method: 'GET', headers: { authorization: `Bearer ${root}` } }).then((r) => /^faass_async_callback_failures_total\{function_name="echo"\} (\d+)$/m.exec(r.body)?.[1]);
+    await waitFor('the count to be flushed', async () => (await metric()) === '1', 30000).catch(() => undefined);
+    t.equal(await metric(), '1', 'and counted in faass_async_callback_failures_total');
   });
 
   t.test('a dead call gets a callback saying it is dead', async (t) => {
