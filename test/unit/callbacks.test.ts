@@ -10,13 +10,14 @@ import { AddressInfo } from 'node:net';
 import { allowedAddress, parseCidrList, addressBytes } from '../../src/core/cidr';
 import { checkCallbackUrl, mayPassLater, Resolver } from '../../src/queue/callback-url';
 import { buildAsyncSettings, readSettingsIni, writeSettings, loadAsyncSettings } from '../../src/core/settings';
-import { callbackHeaders, callbackFailures, PendingCallback } from '../../src/queue/callback';
+import { callbackHeaders, callbackFailures, PendingCallback, queueCallback } from '../../src/queue/callback';
 import { Dispatcher } from '../../src/queue/dispatcher';
 import { enqueue, rung } from '../../src/queue/spool';
 import { callStatus } from '../../src/queue/status';
 import { Paths, gatewayConfPath, resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
 import { Outcome } from '../../src/queue/retry';
+import { reopenQueue, settleQueue } from '../../src/queue/on-delete';
 
 const LOOPBACK = parseCidrList('callback_allow', '127.0.0.0/8 ::1/128');
 const refusal = (p: Promise<unknown>) => p.then(() => null, (e: FaassError) => e);
@@ -183,4 +184,44 @@ t.test('a dead call gets a callback saying so; one that cannot be delivered is r
   const s = await callStatus(p, outside.id);
   t.match(s?.callback, { state: 'failed', why: /^refused at send: X-Callback-Url refused: 192\.0\.2\.1 is outside/ }, 'refused at send: failed, at once, and why');
   t.equal(await callbackFailures(p, 'fn'), 1, 'counted for the metrics');
+});
+
+// What the review found.
+
+// Polls for the event (a receiver's request, a file) on a shared machine: a generous bound.
+async function waitUntil(cond: () => boolean, ms = 60_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); ) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+t.test('deleting a function whose callbacks wait to be sent: refused unless told, drained, or discarded and counted', async (t) => {
+  const p = spoolDir(t);
+  const rx = await receiver(t, [503]); // the first attempt fails: the callback waits for its retry
+  const a = queued('4', `${rx.url}/cb`);
+  await enqueue(p, a, 10);
+  // The dispatcher delivers the call; its callback fails once and is pending when this stops it.
+  const d = new Dispatcher(p, async () => answer(200, 'ok'));
+  const running = d.run();
+  await waitUntil(() => rx.got.length === 1);
+  d.stop();
+  await running;
+  t.equal((await callStatus(p, a.id))?.callback?.state, 'pending', 'the call is done, its callback pending');
+  const refused = await settleQueue(p, 'fn', 'refuse').then(() => null, (e: FaassError) => e);
+  t.equal(refused?.code, 'FAASS_E_QUEUE_NOT_EMPTY', 'a delete is refused: the callback would be lost without a word');
+  t.match(refused?.message, /fn has 0 queued call\(s\), 1 callback\(s\) waiting to be sent and 0 dead letter\(s\): delete it with --drain .* or --discard/);
+  t.ok(fs.existsSync(path.join(p.stateDir, 'queue', 'fn', 'callbacks', `${a.id}.cb`)), 'and the callback is still there');
+
+  // --drain waits for it to be sent (the dispatcher, started again, sends it meanwhile).
+  const again = new Dispatcher(p, async () => answer(200, 'ok')).run();
+  t.same(await settleQueue(p, 'fn', 'drain', 30_000), { discarded: 0, dead: 0, callbacks: 0 }, 'drained: sent before the delete goes on');
+  await again;
+  t.equal(rx.got.length, 2, 'the receiver got it');
+  await reopenQueue(p, 'fn');
+
+  // --discard drops it, and says so.
+  const b = queued('5', `${rx.url}/cb`);
+  await queueCallback(p, b, { attempts: [{ n: 1, startedAt: Date.now(), endedAt: Date.now(), status: 200 }], nextAt: 0 }, answer(200, 'ok'));
+  t.same(await settleQueue(p, 'fn', 'discard'), { discarded: 0, dead: 0, callbacks: 1 }, 'discard: the callback dropped, and counted');
 });
