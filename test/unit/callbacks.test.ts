@@ -12,7 +12,7 @@ import { checkCallbackUrl, mayPassLater, Resolver } from '../../src/queue/callba
 import { buildAsyncSettings, readSettingsIni, writeSettings, loadAsyncSettings } from '../../src/core/settings';
 import { callbackHeaders, callbackFailures, PendingCallback, queueCallback } from '../../src/queue/callback';
 import { Dispatcher } from '../../src/queue/dispatcher';
-import { enqueue, rung } from '../../src/queue/spool';
+import { enqueue, redrive, rung } from '../../src/queue/spool';
 import { callStatus } from '../../src/queue/status';
 import { Paths, gatewayConfPath, resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
@@ -224,4 +224,43 @@ t.test('deleting a function whose callbacks wait to be sent: refused unless told
   const b = queued('5', `${rx.url}/cb`);
   await queueCallback(p, b, { attempts: [{ n: 1, startedAt: Date.now(), endedAt: Date.now(), status: 200 }], nextAt: 0 }, answer(200, 'ok'));
   t.same(await settleQueue(p, 'fn', 'discard'), { discarded: 0, dead: 0, callbacks: 1 }, 'discard: the callback dropped, and counted');
+});
+
+t.test("a redriven call's new result gets its own callback, even while the old result's is in flight", async (t) => {
+  const p = spoolDir(t);
+  // The receiver holds the first callback (the dead result's) until told; then answers 200.
+  const got: { state: string | undefined }[] = [];
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      got.push({ state: req.headers['x-faass-call-state'] as string | undefined });
+      if (got.length === 1) void held.then(() => res.writeHead(200).end());
+      else res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise((r) => server.close(r)));
+  const a = queued('6', `http://127.0.0.1:${(server.address() as AddressInfo).port}/cb`);
+  await enqueue(p, a, 10);
+  let broken = true; // the function fails until it is fixed, then answers
+  const running = new Dispatcher(p, async () => (broken ? { error: 'ECONNRESET' } : answer(200, 'fixed'))).run();
+  await waitUntil(() => got.length === 1); // dead, and its callback in flight
+  broken = false;
+  t.same((await redrive(p, 'fn', [a.id])).done, [a.id], 'redriven');
+  // The dead result's callback is answered once the new result is recorded. Before the fix that
+  // came at once, and the old attempt's end then removed the new result's file: never sent. Now
+  // the new result waits for the old attempt to end (here by its 10 s timeout, as with a
+  // receiver that hangs), and only then is written.
+  await waitUntil(() => fs.existsSync(path.join(p.stateDir, 'queue', 'fn', 'done', `${a.id}.json`)));
+  t.equal((await callStatus(p, a.id))?.state, 'done', 'the redriven call is done');
+  release();
+  await running;
+  t.same(
+    got.map((g) => g.state),
+    ['dead', 'done'],
+    'the receiver heard of both results: the new one was not taken for the old one sent',
+  );
+  t.match((await callStatus(p, a.id))?.callback, { state: 'delivered', attempts: [{ n: 1, status: 200 }] }, "and the call's status is the new callback's, its attempts its own");
 });
