@@ -12,7 +12,7 @@ import { checkCallbackUrl, mayPassLater, Resolver } from '../../src/queue/callba
 import { buildAsyncSettings, readSettingsIni, writeSettings, loadAsyncSettings } from '../../src/core/settings';
 import { callbackHeaders, callbackFailures, PendingCallback, queueCallback } from '../../src/queue/callback';
 import { Dispatcher } from '../../src/queue/dispatcher';
-import { enqueue, redrive, rung } from '../../src/queue/spool';
+import { enqueue, redrive, rung, sweepTemporary } from '../../src/queue/spool';
 import { callStatus } from '../../src/queue/status';
 import { Paths, gatewayConfPath, resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
@@ -263,4 +263,23 @@ t.test("a redriven call's new result gets its own callback, even while the old r
     'the receiver heard of both results: the new one was not taken for the old one sent',
   );
   t.match((await callStatus(p, a.id))?.callback, { state: 'delivered', attempts: [{ n: 1, status: 200 }] }, "and the call's status is the new callback's, its attempts its own");
+});
+
+t.test("a dispatcher killed while writing a callback's file leaves no temporary file there for good", async (t) => {
+  const p = spoolDir(t);
+  const outbox = path.join(p.stateDir, 'queue', 'fn', 'callbacks');
+  fs.mkdirSync(path.join(outbox, 'done'), { recursive: true });
+  // What writeDurably leaves when killed between its write and its rename, two hours ago.
+  const stale = [path.join(outbox, '.c0ffee00-0000-4000-8000-000000000007.cb.123.abcdef.tmp'), path.join(outbox, 'done', '.c0ffee00-0000-4000-8000-000000000007.json.123.abcdef.tmp')];
+  const old = new Date(Date.now() - 2 * 3600 * 1000);
+  for (const f of stale) {
+    fs.writeFileSync(f, 'x');
+    fs.utimesSync(f, old, old);
+  }
+  await sweepTemporary(p, 'fn');
+  t.same(
+    stale.filter((f) => fs.existsSync(f)),
+    [],
+    'swept, as those of the queue itself are',
+  );
 });
