@@ -302,6 +302,6 @@ async function remove(paths: Paths, res: http.ServerResponse, name: string, poli
   });
   await dropQueue(paths, name);
   for (const w of report.warnings) log.warning(`API: ${w}, ignoring`);
-  log.info(`API: deleted ${name}${queue.discarded || queue.dead ? ` with ${queue.discarded} queued call(s) and ${queue.dead} dead letter(s)` : ''}`);
+  log.info(`API: deleted ${name}${queue.discarded || queue.dead || queue.callbacks ? ` with ${queue.discarded} queued call(s), ${queue.callbacks} unsent callback(s) and ${queue.dead} dead letter(s)` : ''}`);
   send(res, 200, { name, deleted: true, systemd: report.systemd, queue });
 }

@@ -16,7 +16,8 @@ export async function remove(paths: Paths, name: string, policy: QueuePolicy = '
   });
   await dropQueue(paths, name);
   for (const w of report.warnings) process.stderr.write(`faassctl: ${w}, ignoring\n`);
-  const went = queue.discarded || queue.dead ? ` (with ${queue.discarded} queued call(s) dropped and ${queue.dead} dead letter(s))` : '';
+  const callbacks = queue.callbacks ? `, ${queue.callbacks} callback(s) dropped unsent` : '';
+  const went = queue.discarded || queue.dead || queue.callbacks ? ` (with ${queue.discarded} queued call(s) dropped${callbacks} and ${queue.dead} dead letter(s))` : '';
   sayApplied(report, `Deleted ${name}${went}`);
   return 0;
 }

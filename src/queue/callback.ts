@@ -235,8 +235,10 @@ export const post: Post = (target, cb) =>
 // Sends the pending callbacks of one function: started by its lane in the dispatcher, which
 // keeps running (and its doorbell ringing) while any is pending.
 export class CallbackSender {
-  private readonly inFlight = new Set<string>();
+  private readonly inFlight = new Map<string, Promise<void>>();
   private readonly states = new Map<string, CallbackState>();
+  private readonly held = new Set<string>(); // a new result being written: not started meanwhile
+  private replaced = 0; // results replaced so far: a state read across one may be the old one's
 
   constructor(
     private readonly p: Paths,
@@ -250,20 +252,38 @@ export class CallbackSender {
     return this.inFlight.size > 0;
   }
 
+  // Writes a new result's callback for call ID (write: queueCallback) once no attempt of an
+  // earlier one is under way, and starts none meanwhile. A call can have a second result (a
+  // dead call redriven): the earlier callback's attempt, ending, removes the pending file and
+  // would take the new result's with it, unsent; its cached attempts would count for the new one.
+  async replacing(id: string, write: () => Promise<void>): Promise<void> {
+    this.held.add(id);
+    try {
+      await this.inFlight.get(id);
+      this.states.delete(id);
+      this.replaced++;
+      await write();
+    } finally {
+      this.held.delete(id);
+      this.wake();
+    }
+  }
+
   // Starts what is due, up to CALLBACK_MAX at once; returns when the next retry falls due.
   async startDue(ids: string[], now = Date.now()): Promise<number> {
     let next = Infinity;
     for (const id of ids) {
       if (this.inFlight.size >= CALLBACK_MAX) break;
-      if (this.inFlight.has(id)) continue;
+      if (this.inFlight.has(id) || this.held.has(id)) continue;
+      const seen = this.replaced;
       const state = this.states.get(id) ?? (await readState(this.p, this.name, id));
+      if (this.replaced !== seen || this.held.has(id) || this.inFlight.has(id)) continue; // looked at again after the wake
       this.states.set(id, state);
       if (state.nextAt > now) {
         next = Math.min(next, state.nextAt);
         continue;
       }
-      this.inFlight.add(id);
-      void this.attempt(id, state)
+      const attempt = this.attempt(id, state)
         .catch((e) => {
           // The spool itself failed (a full disk): the callback stays pending, tried again later.
           state.nextAt = Date.now() + backoffMs(state.attempts.length + 1);
@@ -273,6 +293,7 @@ export class CallbackSender {
           this.inFlight.delete(id);
           this.wake();
         });
+      this.inFlight.set(id, attempt);
     }
     return next;
   }

@@ -192,7 +192,8 @@ class Lane {
     const v: Verdict = verdict(outcome, counted, state.since ?? call.enqueuedAt, Date.now(), this.policy(), Math.random, n);
     const result = 'status' in outcome ? `status=${outcome.status}` : `error=${JSON.stringify(outcome.error)}`;
     const fields = { FAASS_FUNCTION: call.name, FAASS_CALL_ID: call.id };
-    if (v.then !== 'retry') await queueCallback(this.p, call, state, outcome, v.then === 'dead' ? v.why : undefined); // before the call is done: see callback.ts
+    // Before the call is done (see callback.ts), and after any attempt of an earlier result's.
+    if (v.then !== 'retry') await this.callbacks.replacing(call.id, () => queueCallback(this.p, call, state, outcome, v.then === 'dead' ? v.why : undefined));
     countAttempt(this.p, this.name, attemptResult(outcome, v));
     if (v.then === 'done') {
       logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);

@@ -177,10 +177,18 @@ export async function closeQueue(p: Paths, name: string): Promise<void> {
 
 export const reopenQueue = (p: Paths, name: string): Promise<void> => fs.promises.rm(closedMark(p, name), { force: true });
 
-// Temporary files older than an hour: what a crash between a write and its rename left.
+// The directories under a function's queue, two levels down (done/, dead/, callbacks/done/...).
+async function queueDirs(dir: string, depth = 2): Promise<string[]> {
+  const subs = depth > 0 ? await fs.promises.readdir(dir, { withFileTypes: true }).catch(() => []) : [];
+  const below = await Promise.all(subs.filter((d) => d.isDirectory()).map((d) => queueDirs(path.join(dir, d.name), depth - 1)));
+  return [dir, ...below.flat()];
+}
+
+// Temporary files older than an hour: what a crash between a write and its rename left, in the
+// queue and every directory under it (a call's record, its callback, its dead letter).
 export async function sweepTemporary(p: Paths, name: string, now = Date.now()): Promise<number> {
   let n = 0;
-  for (const dir of [functionQueue(p, name), doorbells(p)]) {
+  for (const dir of [...(await queueDirs(functionQueue(p, name))), doorbells(p)]) {
     let files: string[] = [];
     try {
       files = (await fs.promises.readdir(dir)).filter((f) => f.startsWith('.') && f.endsWith('.tmp'));

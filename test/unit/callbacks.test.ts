@@ -10,15 +10,16 @@ import { AddressInfo } from 'node:net';
 import { allowedAddress, parseCidrList, addressBytes } from '../../src/core/cidr';
 import { checkCallbackUrl, mayPassLater, Resolver } from '../../src/queue/callback-url';
 import { buildAsyncSettings, readSettingsIni, writeSettings, loadAsyncSettings } from '../../src/core/settings';
-import { callbackHeaders, PendingCallback } from '../../src/queue/callback';
+import { callbackHeaders, PendingCallback, queueCallback } from '../../src/queue/callback';
 import { flushQueueCounters } from '../../src/queue/counters';
 import { readMetrics } from '../../src/observe/metrics-store';
 import { Dispatcher } from '../../src/queue/dispatcher';
-import { enqueue, rung } from '../../src/queue/spool';
+import { enqueue, redrive, rung, sweepTemporary } from '../../src/queue/spool';
 import { callStatus } from '../../src/queue/status';
 import { Paths, gatewayConfPath, resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
 import { Outcome } from '../../src/queue/retry';
+import { reopenQueue, settleQueue } from '../../src/queue/on-delete';
 
 const LOOPBACK = parseCidrList('callback_allow', '127.0.0.0/8 ::1/128');
 const refusal = (p: Promise<unknown>) => p.then(() => null, (e: FaassError) => e);
@@ -186,4 +187,102 @@ t.test('a dead call gets a callback saying so; one that cannot be delivered is r
   t.match(s?.callback, { state: 'failed', why: /^refused at send: X-Callback-Url refused: 192\.0\.2\.1 is outside/ }, 'refused at send: failed, at once, and why');
   flushQueueCounters();
   t.same(readMetrics(p).callbackFailures, { fn: 1 }, 'counted for the metrics');
+});
+
+// What the review found.
+
+// Polls for the event (a receiver's request, a file) on a shared machine: a generous bound.
+async function waitUntil(cond: () => boolean, ms = 60_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); ) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+t.test('deleting a function whose callbacks wait to be sent: refused unless told, drained, or discarded and counted', async (t) => {
+  const p = spoolDir(t);
+  const rx = await receiver(t, [503]); // the first attempt fails: the callback waits for its retry
+  const a = queued('4', `${rx.url}/cb`);
+  await enqueue(p, a, 10);
+  // The dispatcher delivers the call; its callback fails once and is pending when this stops it.
+  const d = new Dispatcher(p, async () => answer(200, 'ok'));
+  const running = d.run();
+  await waitUntil(() => rx.got.length === 1);
+  d.stop();
+  await running;
+  t.equal((await callStatus(p, a.id))?.callback?.state, 'pending', 'the call is done, its callback pending');
+  const refused = await settleQueue(p, 'fn', 'refuse').then(() => null, (e: FaassError) => e);
+  t.equal(refused?.code, 'FAASS_E_QUEUE_NOT_EMPTY', 'a delete is refused: the callback would be lost without a word');
+  t.match(refused?.message, /fn has 0 queued call\(s\), 1 callback\(s\) waiting to be sent and 0 dead letter\(s\): delete it with --drain .* or --discard/);
+  t.ok(fs.existsSync(path.join(p.stateDir, 'queue', 'fn', 'callbacks', `${a.id}.cb`)), 'and the callback is still there');
+
+  // --drain waits for it to be sent (the dispatcher, started again, sends it meanwhile).
+  const again = new Dispatcher(p, async () => answer(200, 'ok')).run();
+  t.same(await settleQueue(p, 'fn', 'drain', 30_000), { discarded: 0, dead: 0, callbacks: 0 }, 'drained: sent before the delete goes on');
+  await again;
+  t.equal(rx.got.length, 2, 'the receiver got it');
+  await reopenQueue(p, 'fn');
+
+  // --discard drops it, and says so.
+  const b = queued('5', `${rx.url}/cb`);
+  await queueCallback(p, b, { attempts: [{ n: 1, startedAt: Date.now(), endedAt: Date.now(), status: 200 }], nextAt: 0 }, answer(200, 'ok'));
+  t.same(await settleQueue(p, 'fn', 'discard'), { discarded: 0, dead: 0, callbacks: 1 }, 'discard: the callback dropped, and counted');
+});
+
+t.test("a redriven call's new result gets its own callback, even while the old result's is in flight", async (t) => {
+  const p = spoolDir(t);
+  // The receiver holds the first callback (the dead result's) until told; then answers 200.
+  const got: { state: string | undefined }[] = [];
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      got.push({ state: req.headers['x-faass-call-state'] as string | undefined });
+      if (got.length === 1) void held.then(() => res.writeHead(200).end());
+      else res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise((r) => server.close(r)));
+  const a = queued('6', `http://127.0.0.1:${(server.address() as AddressInfo).port}/cb`);
+  await enqueue(p, a, 10);
+  let broken = true; // the function fails until it is fixed, then answers
+  const running = new Dispatcher(p, async () => (broken ? { error: 'ECONNRESET' } : answer(200, 'fixed'))).run();
+  await waitUntil(() => got.length === 1); // dead, and its callback in flight
+  broken = false;
+  t.same((await redrive(p, 'fn', [a.id])).done, [a.id], 'redriven');
+  // The dead result's callback is answered once the new result is recorded. Before the fix that
+  // came at once, and the old attempt's end then removed the new result's file: never sent. Now
+  // the new result waits for the old attempt to end (here by its 10 s timeout, as with a
+  // receiver that hangs), and only then is written.
+  await waitUntil(() => fs.existsSync(path.join(p.stateDir, 'queue', 'fn', 'done', `${a.id}.json`)));
+  t.equal((await callStatus(p, a.id))?.state, 'done', 'the redriven call is done');
+  release();
+  await running;
+  t.same(
+    got.map((g) => g.state),
+    ['dead', 'done'],
+    'the receiver heard of both results: the new one was not taken for the old one sent',
+  );
+  t.match((await callStatus(p, a.id))?.callback, { state: 'delivered', attempts: [{ n: 1, status: 200 }] }, "and the call's status is the new callback's, its attempts its own");
+});
+
+t.test("a dispatcher killed while writing a callback's file leaves no temporary file there for good", async (t) => {
+  const p = spoolDir(t);
+  const outbox = path.join(p.stateDir, 'queue', 'fn', 'callbacks');
+  fs.mkdirSync(path.join(outbox, 'done'), { recursive: true });
+  // What writeDurably leaves when killed between its write and its rename, two hours ago.
+  const stale = [path.join(outbox, '.c0ffee00-0000-4000-8000-000000000007.cb.123.abcdef.tmp'), path.join(outbox, 'done', '.c0ffee00-0000-4000-8000-000000000007.json.123.abcdef.tmp')];
+  const old = new Date(Date.now() - 2 * 3600 * 1000);
+  for (const f of stale) {
+    fs.writeFileSync(f, 'x');
+    fs.utimesSync(f, old, old);
+  }
+  await sweepTemporary(p, 'fn');
+  t.same(
+    stale.filter((f) => fs.existsSync(f)),
+    [],
+    'swept, as those of the queue itself are',
+  );
 });

@@ -135,7 +135,7 @@ t.test("deleting a function: its queue is never lost silently", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-ondelete-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
-  t.same(await settleQueue(p, 'fn', 'refuse'), { discarded: 0, dead: 0 }, 'nothing queued: nothing to ask');
+  t.same(await settleQueue(p, 'fn', 'refuse'), { discarded: 0, dead: 0, callbacks: 0 }, 'nothing queued: nothing to ask');
   await reopenQueue(p, 'fn'); // (that delete failed: the queue takes calls again)
   await enqueue(p, call, 10);
   const refused = await settleQueue(p, 'fn', 'refuse').then(() => null, (e: FaassError) => e);
@@ -146,10 +146,10 @@ t.test("deleting a function: its queue is never lost silently", async (t) => {
   t.match(late?.message, /still has 1 queued call\(s\) after 0s of draining; nothing was deleted/, 'a drain that does not end in time: refused');
   // The dispatcher delivers it while the drain waits.
   setTimeout(() => fs.rmSync(path.join(functionQueue(p, 'fn'), `${entryName(call)}.call`)), 300);
-  t.same(await settleQueue(p, 'fn', 'drain', 10000), { discarded: 0, dead: 0 }, 'drained: nothing dropped');
+  t.same(await settleQueue(p, 'fn', 'drain', 10000), { discarded: 0, dead: 0, callbacks: 0 }, 'drained: nothing dropped');
   await reopenQueue(p, 'fn');
   await enqueue(p, call, 10);
-  t.same(await settleQueue(p, 'fn', 'discard'), { discarded: 1, dead: 0 }, 'discard: dropped, and counted');
+  t.same(await settleQueue(p, 'fn', 'discard'), { discarded: 1, dead: 0, callbacks: 0 }, 'discard: dropped, and counted');
   const afterClose = await enqueue(p, { ...call, id: 'c0ffee00-0000-4000-8000-00000000beef' }, 10).then(() => null, (e: FaassError) => e);
   t.equal(afterClose?.code, 'FAASS_E_FUNCTION_NOT_FOUND', 'a call queued while the delete runs is taken back out');
   t.equal((await waiting(p, 'fn')).length, 1, 'and not left in the queue');
