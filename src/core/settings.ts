@@ -147,10 +147,16 @@ export function loadDockerSettings(paths: Paths, env: NodeJS.ProcessEnv = proces
   }
 }
 
+// The gateway's TCP ports (HTTP, and HTTPS on a second socket): never a service's or a callback's.
+export const gatewayPorts = (gw: Settings): number[] => [gw.listen, gw.tls?.listen].flatMap((a) => (a?.kind === 'tcp' ? [a.port] : []));
+
 export interface AsyncSettings {
   // Where X-Callback-Url may point: every address its host resolves to must be in one of these
   // (checked at enqueue and again at each send, against the address connected to).
   readonly callbackAllow: readonly Cidr[];
+  // The gateway's own TCP ports (listen, tls_listen): never a callback's, whatever the address,
+  // so no callback reaches the gateway (a loop of calls, or an enqueue the caller could not make).
+  readonly gatewayPorts: readonly number[];
 }
 
 // Loopback only: a caller who can reach the gateway can make it post to these, so by default
@@ -158,18 +164,18 @@ export interface AsyncSettings {
 export const DEFAULT_CALLBACK_ALLOW = '127.0.0.0/8 ::1/128';
 const ASYNC_KEYS = ['callback_allow'];
 
-export function buildAsyncSettings(raw: Record<string, unknown>): AsyncSettings {
+export function buildAsyncSettings(raw: Record<string, unknown>, gateway: Settings | null = null): AsyncSettings {
   for (const k of Object.keys(raw)) if (!ASYNC_KEYS.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in [async]; known keys: ${ASYNC_KEYS.join(', ')}`);
   // ini reads `callback_allow =` (nothing) as an empty string: no callback may go anywhere.
-  return Object.freeze({ callbackAllow: parseCidrList('callback_allow', raw.callback_allow ?? DEFAULT_CALLBACK_ALLOW) });
+  return Object.freeze({ callbackAllow: parseCidrList('callback_allow', raw.callback_allow ?? DEFAULT_CALLBACK_ALLOW), gatewayPorts: Object.freeze(gateway ? gatewayPorts(gateway) : []) });
 }
 
 // FAASS_E_CONFIG_BROKEN when faass.conf (any part of it) does not parse: callbacks then go
 // nowhere, failing closed.
 export function loadAsyncSettings(paths: Paths): AsyncSettings {
-  const raw = readSections(paths).async;
+  const sections = readSections(paths);
   try {
-    return buildAsyncSettings(raw);
+    return buildAsyncSettings(sections.async, buildSettings(sections.gateway));
   } catch (e) {
     throw brokenFile(gatewayConfPath(paths), e);
   }

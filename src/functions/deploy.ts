@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, functionCodeDir, functionConfPath, functionsConfDir } from '../core/paths';
 import { FunctionConfig, FunctionInput, renderFunctionConfig, loadFunctionConfig, configInput } from './function-config';
-import { loadDockerSettings, loadSettings } from '../core/settings';
+import { gatewayPorts, loadDockerSettings, loadSettings } from '../core/settings';
 import { functionUnitBase } from '../systemd/units';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
@@ -100,7 +100,7 @@ async function planDeploy(paths: Paths, spec: DeployRequest, staged: Staged): Pr
     input.image = await buildImage(loadDockerSettings(paths), spec.name, context, spec.onBuild ?? (() => undefined));
   }
   const cfg = planConfig(spec, input, exists);
-  checkServicePort(cfg, gatewayPorts(paths));
+  checkServicePort(cfg, knownGatewayPorts(paths));
   return cfg;
 }
 
@@ -114,10 +114,9 @@ function settleFailed(paths: Paths, intent: Intent, committed: boolean): void {
 
 // The gateway's TCP ports (HTTP and HTTPS); none known when faass.conf is unreadable (the gateway
 // then answers 503 with the reason, and the next deploy checks again).
-function gatewayPorts(paths: Paths): number[] {
+function knownGatewayPorts(paths: Paths): number[] {
   try {
-    const gw = loadSettings(paths);
-    return [gw.listen, gw.tls?.listen].flatMap((a) => (a?.kind === 'tcp' ? [a.port] : []));
+    return gatewayPorts(loadSettings(paths));
   } catch {
     return [];
   }

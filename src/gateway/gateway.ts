@@ -121,7 +121,8 @@ export class Gateway {
     if (given === undefined) return undefined;
     if (Array.isArray(given)) throw new FaassError('FAASS_E_CALLBACK_REFUSED', 'X-Callback-Url given more than once; nothing was queued');
     try {
-      await checkCallbackUrl(given, loadAsyncSettings(this.paths).callbackAllow);
+      const settings = loadAsyncSettings(this.paths);
+      await checkCallbackUrl(given, settings.callbackAllow, undefined, settings.gatewayPorts);
     } catch (e) {
       if (e instanceof FaassError && e.code === 'FAASS_E_CALLBACK_REFUSED') throw new FaassError(e.code, `${e.message}; nothing was queued`);
       throw e;

@@ -7,7 +7,7 @@
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { FaassError } from '../core/errors';
-import { Cidr, allowedAddress } from '../core/cidr';
+import { Cidr, addressBytes, allowedAddress } from '../core/cidr';
 
 export const CALLBACK_URL_MAX = 2048;
 
@@ -48,9 +48,17 @@ export function parseCallbackUrl(text: string): URL {
   return url;
 }
 
-// Every address of the URL's host, each inside the allow-list; the first is the one to use.
-export async function checkCallbackUrl(text: string, allow: readonly Cidr[], resolve: Resolver = systemResolver): Promise<CallbackTarget> {
+// 0.0.0.0 and :: (and ::ffff:0.0.0.0): connecting there reaches this host on any address, so
+// they are never a callback's, whatever the allow-list says.
+const unspecified = (address: string): boolean => addressBytes(address)?.every((b) => b === 0) ?? false;
+
+const portOf = (url: URL): number => (url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80);
+
+// Every address of the URL's host, each inside the allow-list and none unspecified, on a port
+// that is not the gateway's; the first address is the one to use.
+export async function checkCallbackUrl(text: string, allow: readonly Cidr[], resolve: Resolver = systemResolver, gatewayPorts: readonly number[] = []): Promise<CallbackTarget> {
   const url = parseCallbackUrl(text);
+  if (gatewayPorts.includes(portOf(url))) throw refused(`port ${portOf(url)} is faass's gateway's own (a callback never calls faass)`);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   let addresses: { address: string; family: number }[];
   if (net.isIP(host)) addresses = [{ address: host, family: net.isIP(host) }];
@@ -62,6 +70,8 @@ export async function checkCallbackUrl(text: string, allow: readonly Cidr[], res
     }
     if (addresses.length === 0) throw unresolved(`host ${host.slice(0, 100)} does not resolve`);
   }
+  const open = addresses.find((a) => unspecified(a.address));
+  if (open) throw refused(`${host === open.address ? host : `host ${host.slice(0, 100)} resolves to ${open.address}, which`} is the unspecified address (every address of this host)`);
   const outside = addresses.find((a) => !allowedAddress(allow, a.address));
   if (outside) throw refused(`${host === outside.address ? `${host} is` : `host ${host.slice(0, 100)} resolves to ${outside.address}, which is`} outside faass.conf [async] callback_allow (${allow.map((r) => r.text).join(' ') || 'empty: callbacks go nowhere'})`);
   return { url, address: addresses[0].address, family: addresses[0].family === 6 ? 6 : 4 };

@@ -245,7 +245,10 @@ export class CallbackSender {
     private readonly name: string,
     private readonly wake: () => void,
     private readonly send: Post = post,
-    private readonly check: (url: string) => Promise<CallbackTarget> = (url) => checkCallbackUrl(url, loadAsyncSettings(this.p).callbackAllow),
+    private readonly check: (url: string) => Promise<CallbackTarget> = (url) => {
+      const settings = loadAsyncSettings(this.p);
+      return checkCallbackUrl(url, settings.callbackAllow, undefined, settings.gatewayPorts);
+    },
   ) {}
 
   busy(): boolean {

@@ -81,10 +81,20 @@ t.test('callback URLs: only http(s), no user info, every address inside the allo
   const gone = await refusal(checkCallbackUrl('http://nowhere/', LOOPBACK, resolve));
   t.match(gone?.message, /host nowhere does not resolve \(ENOTFOUND\)/, 'a name that does not resolve: refused');
   t.ok(mayPassLater(gone) && !mayPassLater(secret), 'and at send time, unlike an address outside, it may pass later');
+  const everything = [...LOOPBACK, ...parseCidrList('t', '0.0.0.0/0 ::/0')];
+  for (const url of ['http://0.0.0.0:9000/', 'http://[::]:9000/', 'http://[::ffff:0.0.0.0]:9000/', 'http://0:9000/']) {
+    t.match((await refusal(checkCallbackUrl(url, everything)))?.message, /is the unspecified address/, `${url}: never, even with an allow-list that holds it`);
+  }
+  const zeroes: Resolver = async () => [{ address: '0.0.0.0', family: 4 }];
+  t.match((await refusal(checkCallbackUrl('http://anywhere:9000/', everything, zeroes)))?.message, /host anywhere resolves to 0\.0\.0\.0, which is the unspecified address/, 'nor a name that resolves to it');
+  t.match((await refusal(checkCallbackUrl('http://127.0.0.1:8080/async-function/f', LOOPBACK, undefined, [8080, 8443])))?.message, /port 8080 is faass's gateway's own/, "the gateway's own port: never (no loops through the gateway)");
+  t.match((await refusal(checkCallbackUrl('https://localhost/x', LOOPBACK, async () => [{ address: '127.0.0.1', family: 4 }], [443])))?.message, /port 443 is faass's gateway's own/, 'its HTTPS port too, when the URL names none');
+  t.match(await checkCallbackUrl('http://127.0.0.1:8081/', LOOPBACK, undefined, [8080, 8443]), { address: '127.0.0.1' }, 'another port of the same address: allowed');
 });
 
 t.test('faass.conf [async] callback_allow: loopback by default, kept when other commands write the file', async (t) => {
   t.same(buildAsyncSettings({}).callbackAllow.map((r) => r.text), ['127.0.0.0/8', '::1/128'], 'default: loopback only');
+  t.same(loadAsyncSettings(resolvePaths({ HOME: '/nonexistent', XDG_CONFIG_HOME: '/nonexistent' })).gatewayPorts, [8080], "the gateway's port, from faass.conf (its default without one)");
   t.same(buildAsyncSettings({ callback_allow: '' }).callbackAllow, [], 'empty: nowhere');
   t.throws(() => buildAsyncSettings({ callback_allow: '10.0.0.0/40' }), { code: 'FAASS_E_CONFIG_INVALID' });
   t.throws(() => buildAsyncSettings({ callback_allowed: '10.0.0.0/8' }), { message: /Unknown key "callback_allowed" in \[async\]; known keys: callback_allow/ });
