@@ -259,7 +259,10 @@ t.test("a redriven call's new result gets its own callback, even while the old r
   await enqueue(p, a, 10);
   let broken = true; // the function fails until it is fixed, then answers
   const running = new Dispatcher(p, async () => (broken ? { error: 'ECONNRESET' } : answer(200, 'fixed'))).run();
-  await waitUntil(() => got.length === 1); // dead, and its callback in flight
+  // Dead, and its callback in flight: the callback is written before the call is buried and may
+  // reach the receiver first, so wait for the burial too (redrive takes only a buried call).
+  const buried = () => fs.readdirSync(path.join(p.stateDir, 'queue', 'fn', 'dead'), { withFileTypes: true }).some((d) => d.name.includes(a.id) && d.name.endsWith('.call'));
+  await waitUntil(() => got.length === 1 && fs.existsSync(path.join(p.stateDir, 'queue', 'fn', 'dead')) && buried());
   broken = false;
   t.same((await redrive(p, 'fn', [a.id])).done, [a.id], 'redriven');
   // The dead result's callback is answered once the new result is recorded. Before the fix that
