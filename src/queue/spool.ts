@@ -16,6 +16,7 @@ import { FaassError } from '../core/errors';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../core/private-files';
 import { randomBytes } from 'node:crypto';
 import { logLine } from '../observe/log';
+import { removeOlderThan } from '../core/old-files';
 
 export const queueRoot = (p: Paths): string => path.join(p.stateDir, 'queue');
 export const functionQueue = (p: Paths, name: string): string => path.join(queueRoot(p), name);
@@ -175,23 +176,8 @@ export const reopenQueue = (p: Paths, name: string): Promise<void> => fs.promise
 
 // Temporary files older than an hour: what a crash between a write and its rename left.
 export async function sweepTemporary(p: Paths, name: string, now = Date.now()): Promise<number> {
-  let n = 0;
-  for (const dir of [functionQueue(p, name), doorbells(p)]) {
-    let files: string[] = [];
-    try {
-      files = (await fs.promises.readdir(dir)).filter((f) => f.startsWith('.') && f.endsWith('.tmp'));
-    } catch {
-      continue;
-    }
-    for (const f of files) {
-      const st = await fs.promises.stat(path.join(dir, f)).catch(() => null);
-      if (st && now - st.mtimeMs > 3600 * 1000) {
-        await fs.promises.rm(path.join(dir, f), { force: true });
-        n++;
-      }
-    }
-  }
-  return n;
+  const match = (f: string) => f.startsWith('.') && f.endsWith('.tmp');
+  return (await removeOlderThan(functionQueue(p, name), 3600 * 1000, { now, match })) + (await removeOlderThan(doorbells(p), 3600 * 1000, { now, match }));
 }
 
 export async function readCall(p: Paths, name: string, entry: string): Promise<QueuedCall | null> {

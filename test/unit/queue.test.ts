@@ -3,7 +3,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeCall, decodeCall, entryName, isEntry, enqueue, waiting, readCall, writeState, readState, bury, deadList, rung, silence, functionQueue, redrive, purge } from '../../src/queue/spool';
+import { encodeCall, decodeCall, entryName, isEntry, enqueue, waiting, readCall, writeState, readState, bury, deadList, rung, silence, functionQueue, redrive, purge, sweepTemporary } from '../../src/queue/spool';
 import { verdict, backoffMs, retryAfterMs, retryable } from '../../src/queue/retry';
 import { resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
@@ -200,4 +200,18 @@ t.test('what the review found: concurrent doorbells, busy functions, redrive age
   setTimeout(() => void enqueue(p, mk(200), 1000), 200); // the first request's call lands
   t.equal(await second, mk(200).id, "the second answers the first's id");
   t.notOk((await waiting(p, 'fn')).includes(`${entryName(mk(201))}.call`), 'and queued nothing');
+});
+
+t.test('temporary files a crash left are swept after an hour; calls never', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-sweep-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  await enqueue(p, call, 10);
+  const q = functionQueue(p, 'fn');
+  fs.writeFileSync(path.join(q, '.torn.call.1.ab.tmp'), 'half');
+  fs.writeFileSync(path.join(p.stateDir, 'queue', '.ready', '.fn.1.cd.tmp'), '');
+  t.equal(await sweepTemporary(p, 'fn'), 0, 'young: kept (a write may be under way)');
+  t.equal(await sweepTemporary(p, 'fn', Date.now() + 2 * 3600 * 1000), 2, 'two hours on: both swept');
+  t.same(await waiting(p, 'fn'), [`${entryName(call)}.call`], 'the call stays');
+  t.same(fs.readdirSync(q).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
 });
