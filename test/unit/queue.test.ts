@@ -3,7 +3,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeCall, decodeCall, entryName, isEntry, enqueue, waiting, readCall, writeState, readState, bury, deadList, rung, silence, functionQueue, redrive, purge, sweepTemporary } from '../../src/queue/spool';
+import { encodeCall, decodeCall, entryName, isEntry, enqueue, waiting, readCall, writeState, readState, bury, deadList, rung, silence, functionQueue, redrive, purge, remove, sweepTemporary } from '../../src/queue/spool';
 import { verdict, backoffMs, retryAfterMs, retryable } from '../../src/queue/retry';
 import { resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
@@ -200,6 +200,23 @@ t.test('what the review found: concurrent doorbells, busy functions, redrive age
   setTimeout(() => void enqueue(p, mk(200), 1000), 200); // the first request's call lands
   t.equal(await second, mk(200).id, "the second answers the first's id");
   t.notOk((await waiting(p, 'fn')).includes(`${entryName(mk(201))}.call`), 'and queued nothing');
+});
+
+t.test('queue_max holds under racing enqueues, and counts again when calls leave', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-qmax-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  const mk = (n: number) => ({ ...call, id: `c0ffee00-0000-4000-8000-${String(n).padStart(12, '0')}`, enqueuedAt: call.enqueuedAt + n });
+  const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) => enqueue(p, mk(i), 10).then(() => 'queued', (e: FaassError) => e.code)));
+  t.equal((await waiting(p, 'fn')).length, 10, '60 racing enqueues into a queue_max of 10: exactly 10 queued');
+  t.equal(outcomes.filter((o) => o === 'queued').length, 10, 'and 10 answered queued');
+  t.equal(outcomes.filter((o) => o === 'FAASS_E_QUEUE_FULL').length, 50, 'the other 50 refused as full (429)');
+  t.equal(new FaassError('FAASS_E_QUEUE_FULL', 'x').status, 429);
+  // The dispatcher takes 3 out (another process): room for exactly 3 more, racing again.
+  for (const entry of (await waiting(p, 'fn')).slice(0, 3)) await remove(p, 'fn', entry);
+  const again = await Promise.all(Array.from({ length: 20 }, (_, i) => enqueue(p, mk(100 + i), 10).then(() => 'queued', (e: FaassError) => e.code)));
+  t.equal(again.filter((o) => o === 'queued').length, 3, 'three taken out: three more queued');
+  t.equal((await waiting(p, 'fn')).length, 10, 'and the queue holds 10 again');
 });
 
 t.test('temporary files a crash left are swept after an hour; calls never', async (t) => {
