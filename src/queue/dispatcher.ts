@@ -12,7 +12,7 @@ import { logLine, errorMessage } from '../observe/log';
 import { CallState, QueuedCall, bury, doorbells, functionQueue, queueRoot, readCall, readState, remove, ring, rung, setAside, silence, sweepTemporary, waiting, writeState } from './spool';
 import { Outcome, RetryPolicy, Verdict, verdict } from './retry';
 import { deliver } from './deliver';
-import { forgetOld, recordDone } from './status';
+import { forgetOld, isDone, recordDone } from './status';
 import { forgetOldKeys } from './idempotency';
 
 export const LANE_MAX = 16;
@@ -145,6 +145,12 @@ class Lane {
     if (last && last.endedAt === undefined) {
       const call = await readCall(this.p, this.name, entry).catch(() => null);
       if (!call) return this.setAside(entry);
+      if (await isDone(this.p, this.name, call.id)) {
+        // Its result was recorded as its dispatcher stopped: done, not to be delivered again.
+        logLine('notice', `async call=${call.id} function=${call.name} was done before its dispatcher stopped: removed from the queue`, { FAASS_FUNCTION: call.name, FAASS_CALL_ID: call.id });
+        await remove(this.p, this.name, entry);
+        return null;
+      }
       const died: Outcome = { error: 'its dispatcher stopped during the attempt' };
       last.endedAt = Date.now();
       last.error = died.error;
@@ -178,8 +184,10 @@ class Lane {
     const result = 'status' in outcome ? `status=${outcome.status}` : `error=${JSON.stringify(outcome.error)}`;
     const fields = { FAASS_FUNCTION: call.name, FAASS_CALL_ID: call.id };
     if (v.then === 'done') {
-      logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);
+      // Recorded first: a dispatcher killed from here on leaves a call whose result is known, which
+      // the next one removes without delivering it again (state()).
       if ('status' in outcome) await recordDone(this.p, this.name, call.id, outcome.status, state);
+      logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);
       await remove(this.p, this.name, entry);
       this.states.delete(entry);
       return false;

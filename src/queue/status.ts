@@ -30,6 +30,14 @@ export async function recordDone(p: Paths, name: string, id: string, status: num
   await writeDurably(path.join(doneDir(p, name), `${id}.json`), Buffer.from(JSON.stringify(record)));
 }
 
+// Whether the dispatcher recorded the call as done (a dispatcher that stopped after recording it
+// but before removing the call leaves both).
+export const isDone = (p: Paths, name: string, id: string): Promise<boolean> =>
+  fs.promises.access(path.join(doneDir(p, name), `${id}.json`)).then(
+    () => true,
+    () => false,
+  );
+
 // Forgets the records of calls done longer ago than RETAIN_MS; returns how many.
 export const forgetOld = (p: Paths, name: string, now = Date.now()): Promise<number> => removeOlderThan(doneDir(p, name), RETAIN_MS, { now });
 

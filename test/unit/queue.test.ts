@@ -10,9 +10,12 @@ import { FaassError } from '../../src/core/errors';
 import { callStatus, recordDone, forgetOld } from '../../src/queue/status';
 import { enqueueOnce, forgetOldKeys } from '../../src/queue/idempotency';
 import { settleQueue, queuePolicy, dropQueue, reopenQueue } from '../../src/queue/on-delete';
+import { Dispatcher } from '../../src/queue/dispatcher';
 import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
 
 const call = { id: 'c0ffee00-0000-4000-8000-000000000001', name: 'fn', method: 'PUT', path: '/a?b=1', headers: { 'x-a': 'b' }, enqueuedAt: 1_700_000_000_000, body: Buffer.from([0, 10, 255, 13]) };
+
+const plainCall = call;
 
 t.test("a call's file: a JSON line, then the body byte for byte", async (t) => {
   const back = decodeCall(encodeCall(call));
@@ -231,4 +234,23 @@ t.test('temporary files a crash left are swept after an hour; calls never', asyn
   t.equal(await sweepTemporary(p, 'fn', Date.now() + 2 * 3600 * 1000), 2, 'two hours on: both swept');
   t.same(await waiting(p, 'fn'), [`${entryName(call)}.call`], 'the call stays');
   t.same(fs.readdirSync(q).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+});
+
+t.test('a call whose result was recorded as its dispatcher died is not delivered again', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-died-done-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  const call = { ...plainCall, enqueuedAt: Date.now() }; // young: retried, were it not done
+  await enqueue(p, call, 10);
+  const entry = `${entryName(call)}.call`;
+  // Killed between its done record and removing the call: both are on disk, the attempt unfinished.
+  const state = { attempts: [{ n: 1, startedAt: 1 }], nextAt: 0 };
+  await writeState(p, 'fn', entry, state);
+  await recordDone(p, 'fn', call.id, 200, { attempts: [{ n: 1, startedAt: 1, endedAt: 2, status: 200 }], nextAt: 0 });
+  const sent: number[] = [];
+  await new Dispatcher(p, async (_p, _c, attempt) => (sent.push(attempt), { status: 200 })).run();
+  t.same(sent, [], 'the next dispatcher does not deliver it again');
+  t.same(await waiting(p, 'fn'), [], 'it removes it from the queue');
+  t.match(await callStatus(p, call.id), { state: 'done', status: 200 }, 'and it stays done');
+  t.same(await deadList(p, 'fn'), [], 'nothing in the dead letters');
 });
