@@ -12,7 +12,7 @@ import { logLine, errorMessage } from '../observe/log';
 import { CallState, QueuedCall, bury, doorbells, functionQueue, queueRoot, readCall, readState, remove, ring, rung, setAside, silence, sweepTemporary, waiting, writeState } from './spool';
 import { Outcome, RetryPolicy, Verdict, verdict } from './retry';
 import { deliver } from './deliver';
-import { forgetOld, recordDone } from './status';
+import { forgetOld, isDone, recordDone } from './status';
 import { forgetOldKeys } from './idempotency';
 import { CallbackSender, forgetOldCallbacks, pendingCallbacks, queueCallback } from './callback';
 import { attemptResult, countAttempt, flushQueueCounters } from './counters';
@@ -51,6 +51,13 @@ function watch(dir: string, onChange: () => void): fs.FSWatcher | null {
   } catch {
     return null; // not there yet: the rescan sees it
   }
+}
+
+// What a lane needs of the function's file: its concurrency limit, timeout and retry policy.
+interface Settings {
+  limit: number;
+  timeout: number;
+  policy: RetryPolicy;
 }
 
 class Lane {
@@ -103,7 +110,7 @@ class Lane {
 
   // Starts what is due, up to the limit; returns when the next retry falls due.
   private async startDue(entries: string[]): Promise<number> {
-    const limit = this.limit();
+    const limit = this.settings().limit;
     let next = Infinity;
     for (const entry of entries) {
       if (this.inFlight.size >= limit) break;
@@ -125,29 +132,14 @@ class Lane {
     return next;
   }
 
-  private limit(): number {
-    try {
-      return Math.max(1, Math.min(LANE_MAX, loadFunctionConfig(this.p, this.name).maxInflight));
-    } catch {
-      return 1; // deleted or broken: its attempts fail one at a time, and say why
-    }
-  }
-
-  private timeout(): number {
-    try {
-      return loadFunctionConfig(this.p, this.name).timeout;
-    } catch {
-      return FUNCTION_DEFAULTS.timeout;
-    }
-  }
-
-  // The function's retries and max age as its file says now (a redeploy may change them).
-  private policy(): RetryPolicy {
+  // The function's file as it says now (a redeploy may change it), read once per attempt (and
+  // once per scan, for the limit). Deleted or broken: its attempts fail one at a time, and say why.
+  private settings(): Settings {
     try {
       const cfg = loadFunctionConfig(this.p, this.name);
-      return { retries: cfg.retries, maxAgeMs: cfg.retryMaxAge * 1000 };
+      return { limit: Math.max(1, Math.min(LANE_MAX, cfg.maxInflight)), timeout: cfg.timeout, policy: { retries: cfg.retries, maxAgeMs: cfg.retryMaxAge * 1000 } };
     } catch {
-      return { retries: FUNCTION_DEFAULTS.retries, maxAgeMs: FUNCTION_DEFAULTS.retryMaxAge * 1000 };
+      return { limit: 1, timeout: FUNCTION_DEFAULTS.timeout, policy: { retries: FUNCTION_DEFAULTS.retries, maxAgeMs: FUNCTION_DEFAULTS.retryMaxAge * 1000 } };
     }
   }
 
@@ -161,10 +153,16 @@ class Lane {
     if (last && last.endedAt === undefined) {
       const call = await readCall(this.p, this.name, entry).catch(() => null);
       if (!call) return this.setAside(entry);
+      if (await isDone(this.p, this.name, call.id)) {
+        // Its result was recorded as its dispatcher stopped: done, not to be delivered again.
+        logLine('notice', `async call=${call.id} function=${call.name} was done before its dispatcher stopped: removed from the queue`, { FAASS_FUNCTION: call.name, FAASS_CALL_ID: call.id });
+        await remove(this.p, this.name, entry);
+        return null;
+      }
       const died: Outcome = { error: 'its dispatcher stopped during the attempt' };
       last.endedAt = Date.now();
       last.error = died.error;
-      if (!(await this.settle(entry, call, state, died))) return null;
+      if (!(await this.settle(entry, call, state, died, this.settings().policy))) return null;
     }
     this.states.set(entry, state);
     return state;
@@ -173,31 +171,34 @@ class Lane {
   private async attempt(entry: string, state: CallState): Promise<void> {
     const call = await readCall(this.p, this.name, entry).catch(() => null);
     if (!call) return void (await this.setAside(entry));
+    const settings = this.settings();
     const n = state.attempts.length + 1;
     const attempt: CallState['attempts'][number] = { n, startedAt: Date.now() };
     state.attempts.push(attempt);
     await writeState(this.p, this.name, entry, state); // before the attempt: see the top
-    const outcome = await this.send(this.p, call, n, this.timeout());
+    const outcome = await this.send(this.p, call, n, settings.timeout);
     attempt.endedAt = Date.now();
     if ('status' in outcome) attempt.status = outcome.status;
     else attempt.error = outcome.error;
     if (outcome.notStarted) attempt.notStarted = true;
-    await this.settle(entry, call, state, outcome);
+    await this.settle(entry, call, state, outcome, settings.policy);
   }
 
   // After an attempt: the call is done, waits for its retry, or is dead. false: it is gone.
-  private async settle(entry: string, call: QueuedCall, state: CallState, outcome: Outcome): Promise<boolean> {
+  private async settle(entry: string, call: QueuedCall, state: CallState, outcome: Outcome, policy: RetryPolicy): Promise<boolean> {
     const n = state.attempts.length;
     const counted = state.attempts.filter((a) => !a.notStarted).length;
-    const v: Verdict = verdict(outcome, counted, state.since ?? call.enqueuedAt, Date.now(), this.policy(), Math.random, n);
+    const v: Verdict = verdict(outcome, counted, state.since ?? call.enqueuedAt, Date.now(), policy, Math.random, n);
     const result = 'status' in outcome ? `status=${outcome.status}` : `error=${JSON.stringify(outcome.error)}`;
     const fields = { FAASS_FUNCTION: call.name, FAASS_CALL_ID: call.id };
     // Before the call is done (see callback.ts), and after any attempt of an earlier result's.
     if (v.then !== 'retry') await this.callbacks.replacing(call.id, () => queueCallback(this.p, call, state, outcome, v.then === 'dead' ? v.why : undefined));
     countAttempt(this.p, this.name, attemptResult(outcome, v));
     if (v.then === 'done') {
-      logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);
+      // Recorded first: a dispatcher killed from here on leaves a call whose result is known, which
+      // the next one removes without delivering it again (state()).
       if ('status' in outcome) await recordDone(this.p, this.name, call.id, outcome.status, state);
+      logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);
       await remove(this.p, this.name, entry);
       this.states.delete(entry);
       return false;

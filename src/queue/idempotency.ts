@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Paths } from '../core/paths';
 import { FaassError } from '../core/errors';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../core/private-files';
+import { removeOlderThan } from '../core/old-files';
 import { QueuedCall, enqueue, functionQueue } from './spool';
 import { callStatus } from './status';
 
@@ -99,20 +100,5 @@ async function winner(p: Paths, name: string, file: string): Promise<string> {
 }
 
 // The keys older than the window go (the dispatcher, as it starts a function's lane).
-export async function forgetOldKeys(p: Paths, name: string, now = Date.now()): Promise<number> {
-  let files: string[];
-  try {
-    files = await fs.promises.readdir(keysDir(p, name));
-  } catch {
-    return 0;
-  }
-  let n = 0;
-  for (const f of files) {
-    const c = await claimant(path.join(keysDir(p, name), f));
-    if (c && now - c.at > KEY_WINDOW_MS) {
-      await fs.promises.rm(path.join(keysDir(p, name), f), { force: true });
-      n++;
-    }
-  }
-  return n;
-}
+export const forgetOldKeys = (p: Paths, name: string, now = Date.now()): Promise<number> =>
+  removeOlderThan(keysDir(p, name), KEY_WINDOW_MS, { now, bornAt: async (file) => (await claimant(file))?.at ?? null });

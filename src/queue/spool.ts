@@ -16,6 +16,8 @@ import { FaassError } from '../core/errors';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../core/private-files';
 import { randomBytes } from 'node:crypto';
 import { logLine } from '../observe/log';
+import { removeOlderThan } from '../core/old-files';
+import { admit } from './admission';
 
 export const queueRoot = (p: Paths): string => path.join(p.stateDir, 'queue');
 export const functionQueue = (p: Paths, name: string): string => path.join(queueRoot(p), name);
@@ -119,7 +121,7 @@ export async function writeDurably(file: string, data: Buffer, opts: { mkdir?: b
 
 const closedMark = (p: Paths, name: string) => path.join(functionQueue(p, name), '.closed');
 
-// The calls waiting for NAME, counted (not sorted: this runs for every call queued).
+// The calls waiting for NAME, counted (not sorted), when admission.ts needs to know.
 async function count(p: Paths, name: string): Promise<number> {
   try {
     let n = 0;
@@ -138,9 +140,19 @@ async function count(p: Paths, name: string): Promise<number> {
 // a doorbell that cannot be made is logged (the next call's, or the dispatcher's start, finds
 // every queue).
 export async function enqueue(p: Paths, call: QueuedCall, maxLength: number): Promise<void> {
-  if ((await count(p, call.name)) >= maxLength) {
-    throw new FaassError('FAASS_E_QUEUE_FULL', `The queue of ${call.name} holds ${maxLength} calls (its queue_max): try again later`);
+  const done = await admit(functionQueue(p, call.name), maxLength, () => count(p, call.name));
+  if (!done) throw new FaassError('FAASS_E_QUEUE_FULL', `The queue of ${call.name} holds ${maxLength} calls (its queue_max): try again later`);
+  let queued = false;
+  try {
+    queued = await write(p, call);
+  } finally {
+    done(queued);
   }
+  await ring(p, call.name).catch((e: Error) => logLine('err', `Failed to ring the doorbell of ${call.name} (${e.message}): call ${call.id} waits for the next`, { FAASS_FUNCTION: call.name }));
+}
+
+// The call's file, durably; taken back out (and refused) when a delete closed the queue meanwhile.
+async function write(p: Paths, call: QueuedCall): Promise<boolean> {
   const file = path.join(functionQueue(p, call.name), `${entryName(call)}.call`);
   try {
     await writeDurably(file, encodeCall(call));
@@ -152,7 +164,7 @@ export async function enqueue(p: Paths, call: QueuedCall, maxLength: number): Pr
     await fs.promises.rm(file, { force: true });
     throw new FaassError('FAASS_E_FUNCTION_NOT_FOUND', `Function ${call.name} is being deleted; nothing was queued`);
   }
-  await ring(p, call.name).catch((e: Error) => logLine('err', `Failed to ring the doorbell of ${call.name} (${e.message}): call ${call.id} waits for the next`, { FAASS_FUNCTION: call.name }));
+  return true;
 }
 
 // The doorbell of NAME: a file made in one step (no temporary name in the directory the path
@@ -187,22 +199,9 @@ async function queueDirs(dir: string, depth = 2): Promise<string[]> {
 // Temporary files older than an hour: what a crash between a write and its rename left, in the
 // queue and every directory under it (a call's record, its callback, its dead letter).
 export async function sweepTemporary(p: Paths, name: string, now = Date.now()): Promise<number> {
+  const match = (f: string) => f.startsWith('.') && f.endsWith('.tmp');
   let n = 0;
-  for (const dir of [...(await queueDirs(functionQueue(p, name))), doorbells(p)]) {
-    let files: string[] = [];
-    try {
-      files = (await fs.promises.readdir(dir)).filter((f) => f.startsWith('.') && f.endsWith('.tmp'));
-    } catch {
-      continue;
-    }
-    for (const f of files) {
-      const st = await fs.promises.stat(path.join(dir, f)).catch(() => null);
-      if (st && now - st.mtimeMs > 3600 * 1000) {
-        await fs.promises.rm(path.join(dir, f), { force: true });
-        n++;
-      }
-    }
-  }
+  for (const dir of [...(await queueDirs(functionQueue(p, name))), doorbells(p)]) n += await removeOlderThan(dir, 3600 * 1000, { now, match });
   return n;
 }
 

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths } from '../core/paths';
 import { isValidCallId } from '../core/http-util';
+import { removeOlderThan } from '../core/old-files';
 import { Attempt, CallState, deadLetters, functionQueue, queueRoot, readCall, writeDurably } from './spool';
 import { CallbackStatus, callbackStatus, origin } from './callback';
 
@@ -31,25 +32,16 @@ export async function recordDone(p: Paths, name: string, id: string, status: num
   await writeDurably(path.join(doneDir(p, name), `${id}.json`), Buffer.from(JSON.stringify(record)));
 }
 
+// Whether the dispatcher recorded the call as done (a dispatcher that stopped after recording it
+// but before removing the call leaves both).
+export const isDone = (p: Paths, name: string, id: string): Promise<boolean> =>
+  fs.promises.access(path.join(doneDir(p, name), `${id}.json`)).then(
+    () => true,
+    () => false,
+  );
+
 // Forgets the records of calls done longer ago than RETAIN_MS; returns how many.
-export async function forgetOld(p: Paths, name: string, now = Date.now()): Promise<number> {
-  let files: string[];
-  try {
-    files = await fs.promises.readdir(doneDir(p, name));
-  } catch {
-    return 0;
-  }
-  let n = 0;
-  for (const f of files) {
-    const file = path.join(doneDir(p, name), f);
-    const st = await fs.promises.stat(file).catch(() => null);
-    if (st && now - st.mtimeMs > RETAIN_MS) {
-      await fs.promises.rm(file, { force: true });
-      n++;
-    }
-  }
-  return n;
-}
+export const forgetOld = (p: Paths, name: string, now = Date.now()): Promise<number> => removeOlderThan(doneDir(p, name), RETAIN_MS, { now });
 
 async function readJson<T>(file: string): Promise<T | null> {
   try {

@@ -3,16 +3,19 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeCall, decodeCall, entryName, isEntry, enqueue, waiting, readCall, writeState, readState, bury, deadList, rung, silence, functionQueue, redrive, purge } from '../../src/queue/spool';
+import { encodeCall, decodeCall, entryName, isEntry, enqueue, waiting, readCall, writeState, readState, bury, deadList, rung, silence, functionQueue, redrive, purge, remove, sweepTemporary } from '../../src/queue/spool';
 import { verdict, backoffMs, retryAfterMs, retryable } from '../../src/queue/retry';
 import { resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
 import { callStatus, recordDone, forgetOld } from '../../src/queue/status';
 import { enqueueOnce, forgetOldKeys } from '../../src/queue/idempotency';
 import { settleQueue, queuePolicy, dropQueue, reopenQueue } from '../../src/queue/on-delete';
+import { Dispatcher } from '../../src/queue/dispatcher';
 import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
 
 const call = { id: 'c0ffee00-0000-4000-8000-000000000001', name: 'fn', method: 'PUT', path: '/a?b=1', headers: { 'x-a': 'b' }, enqueuedAt: 1_700_000_000_000, body: Buffer.from([0, 10, 255, 13]) };
+
+const plainCall = call;
 
 t.test("a call's file: a JSON line, then the body byte for byte", async (t) => {
   const back = decodeCall(encodeCall(call));
@@ -200,4 +203,54 @@ t.test('what the review found: concurrent doorbells, busy functions, redrive age
   setTimeout(() => void enqueue(p, mk(200), 1000), 200); // the first request's call lands
   t.equal(await second, mk(200).id, "the second answers the first's id");
   t.notOk((await waiting(p, 'fn')).includes(`${entryName(mk(201))}.call`), 'and queued nothing');
+});
+
+t.test('queue_max holds under racing enqueues, and counts again when calls leave', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-qmax-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  const mk = (n: number) => ({ ...call, id: `c0ffee00-0000-4000-8000-${String(n).padStart(12, '0')}`, enqueuedAt: call.enqueuedAt + n });
+  const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) => enqueue(p, mk(i), 10).then(() => 'queued', (e: FaassError) => e.code)));
+  t.equal((await waiting(p, 'fn')).length, 10, '60 racing enqueues into a queue_max of 10: exactly 10 queued');
+  t.equal(outcomes.filter((o) => o === 'queued').length, 10, 'and 10 answered queued');
+  t.equal(outcomes.filter((o) => o === 'FAASS_E_QUEUE_FULL').length, 50, 'the other 50 refused as full (429)');
+  t.equal(new FaassError('FAASS_E_QUEUE_FULL', 'x').status, 429);
+  // The dispatcher takes 3 out (another process): room for exactly 3 more, racing again.
+  for (const entry of (await waiting(p, 'fn')).slice(0, 3)) await remove(p, 'fn', entry);
+  const again = await Promise.all(Array.from({ length: 20 }, (_, i) => enqueue(p, mk(100 + i), 10).then(() => 'queued', (e: FaassError) => e.code)));
+  t.equal(again.filter((o) => o === 'queued').length, 3, 'three taken out: three more queued');
+  t.equal((await waiting(p, 'fn')).length, 10, 'and the queue holds 10 again');
+});
+
+t.test('temporary files a crash left are swept after an hour; calls never', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-sweep-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  await enqueue(p, call, 10);
+  const q = functionQueue(p, 'fn');
+  fs.writeFileSync(path.join(q, '.torn.call.1.ab.tmp'), 'half');
+  fs.writeFileSync(path.join(p.stateDir, 'queue', '.ready', '.fn.1.cd.tmp'), '');
+  t.equal(await sweepTemporary(p, 'fn'), 0, 'young: kept (a write may be under way)');
+  t.equal(await sweepTemporary(p, 'fn', Date.now() + 2 * 3600 * 1000), 2, 'two hours on: both swept');
+  t.same(await waiting(p, 'fn'), [`${entryName(call)}.call`], 'the call stays');
+  t.same(fs.readdirSync(q).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+});
+
+t.test('a call whose result was recorded as its dispatcher died is not delivered again', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-died-done-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  const call = { ...plainCall, enqueuedAt: Date.now() }; // young: retried, were it not done
+  await enqueue(p, call, 10);
+  const entry = `${entryName(call)}.call`;
+  // Killed between its done record and removing the call: both are on disk, the attempt unfinished.
+  const state = { attempts: [{ n: 1, startedAt: 1 }], nextAt: 0 };
+  await writeState(p, 'fn', entry, state);
+  await recordDone(p, 'fn', call.id, 200, { attempts: [{ n: 1, startedAt: 1, endedAt: 2, status: 200 }], nextAt: 0 });
+  const sent: number[] = [];
+  await new Dispatcher(p, async (_p, _c, attempt) => (sent.push(attempt), { status: 200 })).run();
+  t.same(sent, [], 'the next dispatcher does not deliver it again');
+  t.same(await waiting(p, 'fn'), [], 'it removes it from the queue');
+  t.match(await callStatus(p, call.id), { state: 'done', status: 200 }, 'and it stays done');
+  t.same(await deadList(p, 'fn'), [], 'nothing in the dead letters');
 });
