@@ -11,13 +11,13 @@
 // function's and no call's.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths } from '../core/paths';
+import { Paths, queueRoot } from '../core/paths';
 import { FaassError } from '../core/errors';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../core/private-files';
 import { randomBytes } from 'node:crypto';
 import { logLine } from '../observe/log';
 
-export const queueRoot = (p: Paths): string => path.join(p.stateDir, 'queue');
+export { queueRoot };
 export const functionQueue = (p: Paths, name: string): string => path.join(queueRoot(p), name);
 export const deadLetters = (p: Paths, name: string): string => path.join(functionQueue(p, name), 'dead');
 export const doorbells = (p: Paths): string => path.join(queueRoot(p), '.ready');
