@@ -35,6 +35,12 @@ export const functionSocketPath = (p: Paths, name: string) => path.join(p.runtim
 export const gatewayConfPath = (p: Paths) => path.join(p.configDir, 'faass.conf');
 // The only part of faass's state a function's (or a service app's) unit may write: what its
 // runner or app counts (observe/metrics-store.ts).
+// Asynchronous calls (queue/spool.ts); the only part of faass's state the dispatcher's and the
+// schedules' units may write.
+export const queueRoot = (p: Paths) => path.join(p.stateDir, 'queue');
+// A schedule's fires (queue/schedule-fire.ts), in its function's queue: written by the schedule's
+// unit, which may write only the queue; removed with the schedule.
+export const scheduleStatePath = (p: Paths, name: string, id: string) => path.join(queueRoot(p), name, 'schedules', `${id}.json`);
 export const functionStateDir = (p: Paths, name: string) => path.join(p.stateDir, 'fn', name);
 // A service's runtime directory, made by systemd for its app unit (RuntimeDirectory=) and the
 // only part of faass's runtime directory the app's unit sees.

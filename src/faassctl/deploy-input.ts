@@ -35,6 +35,9 @@ export interface DeployArgs {
   retries?: number;
   retryMaxAge?: string;
   queueMax?: number;
+  schedule?: string; // not a key of the function's file: its schedules' (functions/schedules.ts)
+  scheduleTz?: string;
+  scheduleBody?: string;
 }
 
 export function parseEnvPairs(pairs: string[] = []): Record<string, string> {

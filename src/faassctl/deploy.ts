@@ -8,6 +8,9 @@ import { remoteDeploy } from './remote';
 import { Register } from './cli';
 import { DeployArgs, deployInput } from './deploy-input';
 import { unservable } from '../serve/service-activator';
+import { checkSchedule, ensureSchedule } from '../functions/triggers';
+import { describeSchedule, scheduleInput } from './trigger';
+import { fail } from '../core/errors';
 
 export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   // --build DIR: a directory of the user's, rebuilt from in place by faassctl build; with
@@ -15,13 +18,26 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   const build = a.build === undefined ? undefined : a.fromFile ? a.build || '.' : a.build && path.resolve(a.build);
   const input = deployInput(a, build);
   keepAccess(paths, a.name, input);
+  // --schedule: judged before anything is deployed, added once the function is there.
+  const schedule = a.schedule !== undefined ? scheduleInput({ schedule: a.schedule, tz: a.scheduleTz, body: a.scheduleBody }) : null;
+  if (schedule) await checkSchedule('0', schedule);
   const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
   const { config, report, warnings } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
   sayApplied(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
   // Under faassctl serve, a service it cannot run would fail only at its first call: said now.
   const notUnderServe = report.serve ? unservable(config) : null;
   sayWarnings(notUnderServe ? [...warnings, notUnderServe] : warnings);
+  if (schedule) {
+    const s = await ensureSchedule(paths, config.name, schedule);
+    process.stdout.write(`${s.added ? 'Added' : 'Kept'} ${describeSchedule(s.view, s.next)}\n`);
+  }
   return 0;
+}
+
+// Schedules are this host's timers: the API has no route for them yet.
+function noRemoteSchedule(a: DeployArgs): DeployArgs {
+  if (a.schedule !== undefined) fail('FAASS_E_USAGE', '--schedule works on the gateway\'s host only (faassctl trigger add there); it has no --gateway mode yet');
+  return a;
 }
 
 export const register: Register = (y, cli) =>
@@ -59,6 +75,9 @@ export const register: Register = (y, cli) =>
         .option('pass-authorization', { type: 'boolean', describe: "forward the caller's Authorization header to the function" })
         .option('retries', { type: 'number', describe: 'asynchronous calls: attempts after the first on 5xx, 429 or no answer (default 2)' })
         .option('retry-max-age', { type: 'string', describe: 'asynchronous calls: how old a call may get before it is dead: a time span such as 30min, 6h (default 6h)' })
-        .option('queue-max', { type: 'number', describe: 'asynchronous calls: how many may wait; more are refused with 429 (default 10000)' }),
-    (a) => cli.either(a, (t) => remoteDeploy(t, a as unknown as DeployArgs), () => deploy(cli.paths, a as unknown as DeployArgs)),
+        .option('queue-max', { type: 'number', describe: 'asynchronous calls: how many may wait; more are refused with 429 (default 10000)' })
+        .option('schedule', { type: 'string', describe: 'also call it on a schedule (faassctl trigger add): a calendar expression or a cron line; a redeploy with the same one adds nothing' })
+        .option('schedule-tz', { type: 'string', describe: "with --schedule: its time zone (default: the host's)" })
+        .option('schedule-body', { type: 'string', describe: "with --schedule: each call's body (default empty)" }),
+    (a) => cli.either(a, (t) => remoteDeploy(t, noRemoteSchedule(a as unknown as DeployArgs)), () => deploy(cli.paths, a as unknown as DeployArgs)),
   );

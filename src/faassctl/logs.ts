@@ -8,6 +8,7 @@ import { Paths, resolvePaths } from '../core/paths';
 import { readServeState } from '../systemd/serve-link';
 import { followLog, logFilter, readLogLines, serveLogPath } from '../serve/log-files';
 import { Register } from './cli';
+import { loadSchedules } from '../functions/schedules';
 
 // A function's journal: its runner's (or app's and proxy's) lines, the call lines the gateway
 // logs for a service, and the manager's messages about its units; --call: one call's lines only.
@@ -17,7 +18,7 @@ export function logs(name: string, a: { follow?: boolean; lines?: number; priori
   if (!isFaassLogName(name)) validateName(name);
   if (a.call !== undefined && !isValidCallId(a.call)) fail('FAASS_E_USAGE', `Invalid call id ${JSON.stringify(a.call.slice(0, 80))}: letters, digits and . _ : - (as in X-Call-Id)`);
   if (readServeState(paths)) return serveLogs(paths, name, a);
-  const args = ['--no-pager', '-o', 'short-iso', ...journalMatch(name, process.getuid?.() ?? 0, a.call)];
+  const args = ['--no-pager', '-o', 'short-iso', ...journalMatch(name, process.getuid?.() ?? 0, a.call, scheduleIds(paths, name))];
   if (a.lines !== undefined && !(Number.isInteger(a.lines) && a.lines >= 0)) fail('FAASS_E_USAGE', `Invalid --lines ${JSON.stringify(String(a.lines))}: expected a whole number`);
   if (a.follow) args.push('-f');
   if (a.lines !== undefined) args.push('-n', String(a.lines));
@@ -55,6 +56,16 @@ async function serveLogs(paths: Paths, name: string, a: { follow?: boolean; line
   process.stdout.write(shown.map((l) => l + '\n').join(''));
   if (a.follow) await followLog(paths, name, keep, (s) => process.stdout.write(s));
   return 0;
+}
+
+// The function's schedules, whose services log its fires; none when its schedules do not read.
+function scheduleIds(paths: Paths, name: string): string[] {
+  if (isFaassLogName(name)) return [];
+  try {
+    return loadSchedules(paths, name).map((s) => s.id);
+  } catch {
+    return [];
+  }
 }
 
 const NO_JOURNAL = /No journal files were (opened|found)/;

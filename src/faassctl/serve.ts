@@ -10,6 +10,8 @@ import { Watcher } from '../serve/watch';
 import { removeServeState, readServeState, writeServeState } from '../systemd/serve-link';
 import { serveLogDir } from '../serve/log-files';
 import { Register } from './cli';
+import { listFunctionNames } from '../functions/function-config';
+import { loadSchedules } from '../functions/schedules';
 
 // --port N: the configured host on port N; --listen ADDR: any address faass.conf's listen takes.
 // For this run only: faass.conf is not changed.
@@ -21,6 +23,19 @@ export function listenOverride(paths: Paths, a: { port?: string; listen?: string
   const l = loadSettings(paths).listen;
   const host = l.kind === 'tcp' ? l.host : '127.0.0.1';
   return address('--port', `${host.includes(':') ? `[${host}]` : host}:${a.port}`);
+}
+
+// Schedules are timers of a user manager: serve does not fire them, and says so once per
+// function that has some (a function whose schedules do not read is left to its own error).
+export function unfiredSchedules(paths: Paths): string[] {
+  return listFunctionNames(paths).flatMap((name) => {
+    try {
+      const ids = loadSchedules(paths, name).map((s) => s.id);
+      return ids.length ? [`faassctl serve: warning: ${name} has ${ids.length} schedule(s) (${ids.join(', ')}) that are not fired under serve: schedules are timers of a systemd user manager`] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 export async function serve(paths: Paths, a: { port?: string; listen?: string }): Promise<number> {
@@ -43,6 +58,7 @@ export async function serve(paths: Paths, a: { port?: string; listen?: string })
   const watcher = new Watcher(() => stack.watched(), () => void stack.update().then(record));
   const s = stack.state(started);
   say(`faassctl serve: gateway on ${s.listen}${s.https ? ` and ${s.https}` : ''}, ${s.functions.length} function(s); logs in ${serveLogDir(paths)}; Ctrl-C stops`);
+  for (const line of unfiredSchedules(paths)) say(line);
   return new Promise((resolve) => {
     const stop = () => {
       watcher.close();

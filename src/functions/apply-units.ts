@@ -2,10 +2,12 @@
 // manager) reload it, enable new sockets and restart what runs old code.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths, functionStateDir } from '../core/paths';
+import { Paths, functionStateDir, queueRoot } from '../core/paths';
 import { FunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
 import { loadSettings, loadDockerSettings } from '../core/settings';
-import { UnitContext, renderAllUnits, functionUnitBase } from '../systemd/units';
+import { UnitContext, renderAllUnits, functionUnitBase, ScheduleUnits, MARKER } from '../systemd/units';
+import { loadSchedules, onCalendar } from './schedules';
+import { readIfExists } from '../core/fs-atomic';
 import { applyUnitFiles, UnitChanges } from '../systemd/unit-files';
 import { FaassError } from '../core/errors';
 import { privateDir } from '../core/private-files';
@@ -66,6 +68,38 @@ function resolvConfUnderRun(): string | undefined {
 
 export function loadAllFunctions(paths: Paths): FunctionConfig[] {
   return listFunctionNames(paths).map((n) => loadFunctionConfig(paths, n));
+}
+
+// Every function's schedules, as the units want them.
+function allSchedules(fns: FunctionConfig[], paths: Paths): ScheduleUnits {
+  return Object.fromEntries(fns.map((f) => [f.name, loadSchedules(paths, f.name).map((schedule) => ({ schedule, onCalendar: onCalendar(schedule) }))]));
+}
+
+const isTimer = (file: string) => file.startsWith('faass-fn-') && file.endsWith('.timer');
+
+// faass's timers in the unit directory that the new set no longer has: stopped and disabled
+// while their files still exist (systemctl cannot disable a unit whose file is gone), with
+// their services, so a removed schedule never fires again.
+async function retireTimers(dir: string, keep: Record<string, string>): Promise<void> {
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir).filter((f) => isTimer(f) && !(f in keep) && (readIfExists(path.join(dir, f)) ?? '').startsWith(MARKER));
+  } catch {
+    return;
+  }
+  for (const timer of files) {
+    await systemctl('disable', '--now', timer).catch(() => undefined);
+    await systemctl('stop', timer.replace(/\.timer$/, '.service')).catch(() => undefined);
+  }
+}
+
+// Timers written anew (a schedule added or changed): enabled, and (re)started so their new
+// calendar counts from now.
+async function startTimers(written: string[]): Promise<void> {
+  for (const timer of written.filter(isTimer)) {
+    await systemctl('enable', timer);
+    await systemctl('restart', timer);
+  }
 }
 
 // The gateway's sockets follow faass.conf: a changed socket unit (address, HTTP or HTTPS) is
@@ -147,17 +181,22 @@ async function startFinished(paths: Paths, intent: Intent): Promise<string | nul
 
 async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
   const fns = loadAllFunctions(paths);
-  const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths));
-  const changes = applyUnitFiles(opts.dir ?? paths.unitDir, units);
+  const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths), allSchedules(fns, paths));
+  const dir = opts.dir ?? paths.unitDir;
+  const manager = opts.reload && (await managerReachable());
+  if (manager) await retireTimers(dir, units);
+  const changes = applyUnitFiles(dir, units);
   if (!opts.reload) return { units: changes, systemd: 'skipped' };
   // The units may write only here (ReadWritePaths=-, BindPaths=-: ignored if missing): each
   // must exist first.
   privateDir(paths, paths.stateDir);
+  privateDir(paths, queueRoot(paths)); // a schedule's service writes only there
   for (const fn of fns) privateDir(paths, functionStateDir(paths, fn.name));
-  if (!(await managerReachable())) return { units: changes, systemd: 'unreachable' };
+  if (!manager) return { units: changes, systemd: 'unreachable' };
   try {
     if (changes.written.length || changes.removed.length) await systemctl('daemon-reload');
     await syncGatewaySockets(changes);
+    await startTimers(changes.written);
     for (const name of opts.enable ?? []) {
       const base = functionUnitBase(name);
       const service = fns.find((f) => f.name === name)?.kind === 'service';

@@ -21,6 +21,8 @@ import { Intent, beginDeploy, aboutToCommit, endDeploy, abandonDeploy, undoFiles
 import { ApplyReport, applyUnits, withServe } from './apply-units';
 import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
+import { refuseScheduleClash } from './triggers';
+import { schedulesPath } from './schedules';
 
 export type { DeploySpec } from './deploy-plan';
 export type { ApplyReport } from './apply-units';
@@ -62,7 +64,10 @@ function stage(paths: Paths, spec: DeploySpec, version: string | null): Staged {
 // one after it leaves the intent for the next command to finish.
 export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { reload?: boolean } = {}): Promise<{ config: FunctionConfig; report: ApplyReport; warnings: string[] }> {
   validateName(spec.name);
-  if (!fs.existsSync(functionConfPath(paths, spec.name))) refuseReservedName(spec.name);
+  if (!fs.existsSync(functionConfPath(paths, spec.name))) {
+    refuseReservedName(spec.name);
+    refuseScheduleClash(paths, spec.name);
+  }
   checkSpec(spec); // before touching anything
   // A deploy of the same name killed before must not be overwritten half-done.
   const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: opts.reload ?? true })).recovered : undefined;
@@ -172,6 +177,7 @@ export async function deleteFunction(paths: Paths, name: string): Promise<Delete
   }
   if (cfg?.build !== undefined) await pruneImages(loadDockerSettings(paths).socketPath, name, []);
   fs.rmSync(functionConfPath(paths, name), { force: true });
+  fs.rmSync(schedulesPath(paths, name), { force: true }); // its timers go with the units below
   removeAllCode(paths, name);
   const report = await applyUnits(paths, { reload: true });
   if (reachable) await systemctl('reset-failed', `${base}.service`, `${base}.socket`).catch(() => undefined);

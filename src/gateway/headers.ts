@@ -9,6 +9,8 @@ import { HOP_BY_HOP } from '../core/http-util';
 // it would ask the next hop for a 100 the client no longer waits for.
 const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'proxy-authorization', 'expect']);
 
+export const TRIGGER_HEADERS = ['x-faass-trigger', 'x-faass-trigger-id', 'x-faass-scheduled-time'];
+
 // Headers the sender names in Connection are hop-by-hop too (RFC 9110 7.6.1).
 function namedInConnection(headers: http.IncomingHttpHeaders): Set<string> {
   const c = headers.connection;
@@ -30,6 +32,8 @@ export function requestHeaders(req: http.IncomingMessage, keepAuthorization: boo
 // A call's headers for a function or service: its call id, and who asked (X-Forwarded-For).
 export function callHeaders(req: http.IncomingMessage, id: string, passAuthorization: boolean): Record<string, string> {
   const headers = requestHeaders(req, passAuthorization);
+  // Said only by faass's own triggers (queue/schedule-fire.ts): a client cannot pass a call off as one.
+  for (const k of TRIGGER_HEADERS) delete headers[k];
   headers['x-call-id'] = id;
   const fwd = req.headers['x-forwarded-for'];
   headers['x-forwarded-for'] = (fwd ? `${fwd}, ` : '') + (req.socket.remoteAddress ?? 'unix');

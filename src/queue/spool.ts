@@ -11,7 +11,7 @@
 // function's and no call's.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths } from '../core/paths';
+import { Paths, queueRoot } from '../core/paths';
 import { FaassError } from '../core/errors';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../core/private-files';
 import { randomBytes } from 'node:crypto';
@@ -19,7 +19,7 @@ import { logLine } from '../observe/log';
 import { removeOlderThan } from '../core/old-files';
 import { admit } from './admission';
 
-export const queueRoot = (p: Paths): string => path.join(p.stateDir, 'queue');
+export { queueRoot };
 export const functionQueue = (p: Paths, name: string): string => path.join(queueRoot(p), name);
 export const deadLetters = (p: Paths, name: string): string => path.join(functionQueue(p, name), 'dead');
 export const doorbells = (p: Paths): string => path.join(queueRoot(p), '.ready');

@@ -1,5 +1,6 @@
 // Pure renderers: config in, unit text out (systemd.unit(5), systemd.socket(5), systemd.service(5)).
 import { FunctionConfig } from '../functions/function-config';
+import type { Schedule } from '../functions/schedules';
 import { Settings } from '../core/settings';
 import { fail } from '../core/errors';
 
@@ -223,6 +224,8 @@ export function renderReviveService(ctx: UnitContext): string {
 }
 
 export const functionUnitBase = (name: string) => `faass-fn-${name}`;
+// A schedule's timer and its service (functions/schedules.ts).
+export const scheduleUnitBase = (name: string, id: string) => `${functionUnitBase(name)}-at-${id}`;
 
 export function renderFunctionSocket(cfg: FunctionConfig): string {
   return unit({
@@ -405,11 +408,46 @@ function pathArg(p: string): string {
   return p.replace(/%/g, '%%');
 }
 
+// A schedule of a function: systemd's calendar fires it (AccuracySec=1s: on time to the second,
+// where systemd's default would let it drift up to a minute to batch wake-ups), Persistent= makes
+// a fire missed while the machine was off happen once at the next start (catch_up=once), and
+// RandomizedDelaySec= spreads fires (jitter). Each fire starts the service once.
+export function renderScheduleTimer(fn: string, s: Schedule, onCalendar: string[]): string {
+  return unit({
+    Unit: [`Description=faass function ${fn}: schedule ${s.id} (${s.spec.replace(/%/g, '%%')}, ${s.tz})`, 'Documentation=man:faassctl(1)'],
+    Timer: [...onCalendar.map((c) => `OnCalendar=${c}`), 'AccuracySec=1s', `Persistent=${s.catchUp === 'once' ? 'yes' : 'no'}`, s.jitter > 0 && `RandomizedDelaySec=${s.jitter}s`],
+    Install: ['WantedBy=timers.target'],
+  });
+}
+
+// The fire itself: a oneshot that queues one asynchronous call through the spool
+// (queue/schedule-fire.ts) and exits, sandboxed as the dispatcher is: it may write the queue
+// only. Restart=on-failure: a fire that could not be queued (a full disk) is tried again; the
+// call's idempotency key (the schedule and the fire's time) keeps a repeat from queuing twice.
+export function renderScheduleService(fn: string, s: Schedule, ctx: UnitContext): string {
+  return unit({
+    Unit: [`Description=faass function ${fn}: a call on schedule ${s.id}`, 'Documentation=man:faassctl(1)', ...START_LIMIT],
+    Service: [
+      'Type=oneshot',
+      `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/queue/schedule-main.js`)} --function ${fn} --schedule ${s.id}`,
+      ...environment(ctx),
+      'Restart=on-failure',
+      'RestartSec=5s',
+      'TimeoutStartSec=60s',
+      `SyslogIdentifier=${scheduleUnitBase(fn, s.id)}`,
+      ...sandbox(ctx, [`${ctx.xdg.state}/faass/queue`], true),
+    ],
+  });
+}
+
 export interface UnitSet {
   [file: string]: string;
 }
 
-export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: UnitContext): UnitSet {
+// A function's schedules with their OnCalendar= lines (functions/schedules.ts onCalendar).
+export type ScheduleUnits = Readonly<Record<string, readonly { schedule: Schedule; onCalendar: string[] }[]>>;
+
+export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: UnitContext, schedules: ScheduleUnits = {}): UnitSet {
   const out: UnitSet = {
     'faass-gateway.socket': renderGatewaySocket(gw),
     'faass-gateway.service': renderGatewayService(gw, ctx),
@@ -425,6 +463,10 @@ export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: U
     out[`${functionUnitBase(fn.name)}.socket`] = renderFunctionSocket(fn);
     out[`${functionUnitBase(fn.name)}.service`] = renderFunctionService(fn, ctx);
     if (fn.kind === 'service') out[`${functionUnitBase(fn.name)}-app.service`] = renderServiceApp(fn, ctx);
+    for (const { schedule, onCalendar } of schedules[fn.name] ?? []) {
+      out[`${scheduleUnitBase(fn.name, schedule.id)}.timer`] = renderScheduleTimer(fn.name, schedule, onCalendar);
+      out[`${scheduleUnitBase(fn.name, schedule.id)}.service`] = renderScheduleService(fn.name, schedule, ctx);
+    }
   }
   return out;
 }

@@ -1,0 +1,135 @@
+// A function's schedules (issue 14): the one place they are kept is a file beside the
+// function's own, functions/NAME.schedules (an INI section per schedule), so a redeploy, which
+// rewrites NAME.conf, keeps them, and a delete takes them with the function. Each becomes a
+// timer and a oneshot service (systemd/units.ts) whose service queues one asynchronous call
+// (queue/schedule-fire.ts). The key rules live here, as function-config.ts's do for NAME.conf.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ini from 'ini';
+import { fail, brokenFile } from '../core/errors';
+import { Paths, functionsConfDir } from '../core/paths';
+import { plainString, oneOf, timespan, validateName } from '../core/validate';
+import { writeFileAtomic } from '../core/fs-atomic';
+import { calendarOf, specKind, SpecKind } from './cron';
+
+export const OVERLAP = ['allow', 'skip'] as const;
+export const CATCH_UP = ['once', 'none'] as const;
+// A schedule's body is for a small payload (what the call is about), not for data.
+export const MAX_BODY = 64 * 1024;
+const ID_RE = /^[a-z0-9]{1,16}$/;
+// A time zone as the tz database names them (Europe/Berlin, UTC, Etc/GMT+5): systemd-analyze
+// judges whether it exists; this keeps anything else out of the unit file.
+const TZ_RE = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/;
+
+export interface Schedule {
+  readonly id: string;
+  readonly spec: string; // as the user gave it: a calendar expression or a cron line
+  readonly tz: string; // explicit, appended to every OnCalendar= line
+  readonly body: string;
+  readonly overlap: (typeof OVERLAP)[number];
+  readonly catchUp: (typeof CATCH_UP)[number];
+  readonly jitter: number; // seconds of RandomizedDelaySec=, 0: none
+}
+
+export interface ScheduleInput {
+  spec?: unknown;
+  tz?: unknown;
+  body?: unknown;
+  overlap?: unknown;
+  catch_up?: unknown;
+  jitter?: unknown;
+}
+
+const KEYS = ['spec', 'tz', 'body', 'overlap', 'catch_up', 'jitter'];
+
+export const schedulesPath = (p: Paths, name: string): string => path.join(functionsConfDir(p), `${name}.schedules`);
+
+// The host's time zone, the default: written into the schedule, so it is explicit from then on.
+export const hostTimeZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+export function checkScheduleId(id: unknown): string {
+  if (typeof id !== 'string' || !ID_RE.test(id)) fail('FAASS_E_USAGE', `Invalid schedule id ${JSON.stringify(String(id).slice(0, 40))}: 1-16 lowercase letters and digits`);
+  return id;
+}
+
+// The spec's own rules (systemd-analyze judges the rest): one line, nothing a unit file would
+// read as a specifier or an escape.
+function parseSpec(v: unknown): string {
+  const s = plainString('schedule', v).trim();
+  if (/[%\\"']/.test(s)) fail('FAASS_E_CONFIG_INVALID', `Invalid schedule ${JSON.stringify(s.slice(0, 80))}: % \\ and quotes are not part of a calendar expression or a cron line`);
+  calendarOf(s); // a cron line that does not translate is refused here, with why
+  return s;
+}
+
+export function buildSchedule(id: string, raw: ScheduleInput): Schedule {
+  checkScheduleId(id);
+  if (raw.spec === undefined) fail('FAASS_E_CONFIG_INVALID', `Schedule ${id}: spec is required`);
+  const tz = raw.tz === undefined ? hostTimeZone() : plainString('tz', raw.tz).trim();
+  if (!TZ_RE.test(tz)) fail('FAASS_E_CONFIG_INVALID', `Invalid time zone ${JSON.stringify(tz.slice(0, 80))}: expected a tz database name such as UTC or Europe/Berlin`);
+  const body = raw.body === undefined ? '' : typeof raw.body === 'string' ? raw.body : fail('FAASS_E_CONFIG_INVALID', 'Invalid body: expected text');
+  if (Buffer.byteLength(body) > MAX_BODY) fail('FAASS_E_CONFIG_INVALID', `Invalid body: at most ${MAX_BODY / 1024} KiB`);
+  return Object.freeze({
+    id,
+    spec: parseSpec(raw.spec),
+    tz,
+    body,
+    overlap: raw.overlap === undefined ? 'allow' : oneOf('overlap', raw.overlap, OVERLAP),
+    catchUp: raw.catch_up === undefined ? 'once' : oneOf('catch_up', raw.catch_up, CATCH_UP),
+    jitter: raw.jitter === undefined ? 0 : timespan('jitter', raw.jitter, 0, 86400),
+  });
+}
+
+export const scheduleKind = (s: Schedule): SpecKind => specKind(s.spec);
+
+// The OnCalendar= lines of a schedule, each with its time zone.
+export const onCalendar = (s: Schedule): string[] => calendarOf(s.spec).map((c) => `${c} ${s.tz}`);
+
+export function parseSchedules(name: string, text: string): Schedule[] {
+  const doc = ini.parse(text) as Record<string, unknown>;
+  const out: Schedule[] = [];
+  for (const [id, section] of Object.entries(doc)) {
+    if (typeof section !== 'object' || section === null) fail('FAASS_E_CONFIG_INVALID', `Unexpected key ${JSON.stringify(id)} outside a section in the schedules of ${name}`);
+    for (const k of Object.keys(section)) if (!KEYS.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in schedule ${id} of ${name}; known keys: ${KEYS.join(', ')}`);
+    out.push(buildSchedule(id, section as ScheduleInput));
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export function renderSchedules(name: string, schedules: readonly Schedule[]): string {
+  const doc: Record<string, Record<string, string | number>> = {};
+  for (const s of schedules) {
+    doc[s.id] = { spec: s.spec, tz: s.tz, overlap: s.overlap, catch_up: s.catchUp, ...(s.jitter ? { jitter: s.jitter } : {}), ...(s.body ? { body: s.body } : {}) };
+  }
+  return `# faass schedules of function ${name} (faassctl(1) trigger); written by faassctl and the management API\n${ini.stringify(doc)}`;
+}
+
+// NAME's schedules; none when it has no file. A file that does not parse is broken (503 and the
+// reason where it matters, as a function's own file).
+export function loadSchedules(p: Paths, name: string): Schedule[] {
+  validateName(name);
+  const file = schedulesPath(p, name);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw brokenFile(file, e);
+  }
+  try {
+    return parseSchedules(name, text);
+  } catch (e) {
+    throw brokenFile(file, e);
+  }
+}
+
+export function saveSchedules(p: Paths, name: string, schedules: readonly Schedule[]): void {
+  const file = schedulesPath(p, name);
+  if (schedules.length === 0) fs.rmSync(file, { force: true });
+  else writeFileAtomic(file, renderSchedules(name, schedules));
+}
+
+// The next free id: the smallest number not taken.
+export function nextId(schedules: readonly Schedule[]): string {
+  for (let n = 1; ; n++) if (!schedules.some((s) => s.id === String(n))) return String(n);
+}
+

@@ -1,0 +1,21 @@
+// systemd-analyze calendar is the judge of a schedule: what it refuses, no timer would take.
+// It also says when each expression elapses next, which `faassctl trigger add` shows.
+import { FaassError } from '../core/errors';
+import { run } from './systemctl';
+
+// The next elapse of the earliest of the expressions (systemd-analyze's own words, e.g.
+// "Tue 2026-12-01 19:00:00 UTC"), or throws FAASS_E_SCHEDULE_INVALID with systemd's reason.
+export async function checkCalendar(expressions: string[]): Promise<{ next: string | null; normalized: string[] }> {
+  const r = await run('systemd-analyze', ['calendar', ...expressions], { timeoutMs: 20000 });
+  if (r.code === 127 && !/calendar/.test(r.stderr)) throw new FaassError('FAASS_E_SCHEDULE_INVALID', `Cannot check the schedule: systemd-analyze did not run (${r.stderr.trim().split('\n')[0]})`);
+  if (r.code !== 0) {
+    const reason = r.stderr.split('\n').find((l) => l.trim() !== '') ?? `systemd-analyze calendar exited ${r.code}`;
+    throw new FaassError('FAASS_E_SCHEDULE_INVALID', `Invalid schedule: ${reason.trim()}; nothing was written`);
+  }
+  const normalized = [...r.stdout.matchAll(/^\s*Normalized form: (.+)$/gm)].map((m) => m[1].trim());
+  const nexts = [...r.stdout.matchAll(/^\s*Next elapse: (.+)$/gm)].map((m) => m[1].trim());
+  // The earliest: systemd-analyze prints each expression's own, all in the host's zone.
+  const dated = nexts.map((n) => ({ n, at: Date.parse(n.replace(/^\w{3} /, '').replace(/ \S+$/, '')) })).filter((d) => !Number.isNaN(d.at));
+  const next = dated.length ? dated.reduce((a, b) => (b.at < a.at ? b : a)).n : null;
+  return { next, normalized };
+}
