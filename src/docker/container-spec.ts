@@ -156,10 +156,12 @@ export const FORWARDER_DIR = '/.faass';
 export const FORWARDER_PROGRAM = `${FORWARDER_DIR}/forward`;
 export const FORWARDER_SOCKET = `${FORWARDER_DIR}/svc/app.sock`;
 // A process per direction of each connection (forward.c), and the proxy in front opens at most
-// 256 at once (systemd-socket-proxyd's --connections-max): 2 × 256 and a few to spare. Each is a
-// static program of a few pages: measured 2.4 MiB for the forwarder with 50 connections open.
+// 256 at once (systemd-socket-proxyd's --connections-max): 2 × 256 and a few to spare. Memory,
+// measured (the container's cgroup): 0.5 MiB idle, ~100 KiB per open connection with one of its
+// two processes left (25 MiB at 256); a limit of 32M got the forwarder OOM-killed at 256. Both
+// processes of all 256 would take about 50 MiB: 128M bounds it with room, and is no reservation.
 export const FORWARDER_PIDS = 2 * 256 + 8;
-export const FORWARDER_MEMORY = 32 * 1024 * 1024;
+export const FORWARDER_MEMORY = 128 * 1024 * 1024;
 
 export interface ForwarderPlace {
   appId: string; // the app's container, whose network the forwarder joins
