@@ -168,7 +168,19 @@ ensure_system() {
   pkgs=$(build_packages)
   # shellcheck disable=SC2086
   install_packages $pkgs
+  pkgs=$(forwarder_packages)
+  # shellcheck disable=SC2086
+  install_packages $pkgs
   ensure_bwrap
+}
+
+# faass-forward, the way into a container service's own network (src/app/forward.c), is built
+# static by npm run build: it needs a C compiler and libc6-dev's libc.a, only when it is not
+# built yet (a dist/ that came along has it).
+forwarder_packages() {
+  [ ! -x "$SRC/dist/app/faass-forward" ] || return 0
+  command -v cc >/dev/null 2>&1 || echo gcc
+  compgen -G '/usr/lib/*/libc.a' >/dev/null || [ -f /usr/lib/libc.a ] || echo libc6-dev
 }
 
 # --- The package -----------------------------------------------------------------------
@@ -221,7 +233,7 @@ runtime_deps() {
 install_package() {
   cd "$SRC"
   build_deps
-  if [ ! -f dist/.built ] || [ -n "$(find src package.json tsconfig.json -newer dist/.built -print -quit)" ]; then
+  if [ ! -f dist/.built ] || [ ! -x dist/app/faass-forward ] || [ -n "$(find src package.json tsconfig.json -newer dist/.built -print -quit)" ]; then
     say "building"
     npm run build >/dev/null || die "npm run build failed"
     touch dist/.built

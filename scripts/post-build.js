@@ -1,7 +1,23 @@
-// Copies the non-TypeScript parts of src/ into dist/ and marks the programs executable.
+// Copies the non-TypeScript parts of src/ into dist/ and marks the programs executable, and
+// builds the forwarder into a container service's own network (src/app/forward.c): static, so
+// that it runs in any image. Without a C compiler and a static libc the build goes on and says
+// so: such services then fail at their start with the same advice (app/container-app.ts).
 const fs = require('node:fs');
 const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 const root = path.join(__dirname, '..');
 fs.copyFileSync(path.join(root, 'src/runner/workers/python-worker.py'), path.join(root, 'dist/runner/workers/python-worker.py'));
 fs.copyFileSync(path.join(root, 'src/runner/stop-in-namespace.sh'), path.join(root, 'dist/runner/stop-in-namespace.sh'));
 for (const bin of ['faassctl', 'gateway', 'runner', 'app', 'revive', 'queue']) fs.chmodSync(path.join(root, 'dist', bin, 'main.js'), 0o755);
+
+const source = path.join(root, 'src/app/forward.c');
+const program = path.join(root, 'dist/app/faass-forward'); // container-app.ts FORWARDER_FILE
+const stale = () => !fs.existsSync(program) || fs.statSync(program).mtimeMs < fs.statSync(source).mtimeMs;
+if (stale()) {
+  const cc = spawnSync(process.env.CC || 'cc', ['-static', '-O2', '-s', '-Wall', '-o', program, source], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+  if (cc.status !== 0) {
+    fs.rmSync(program, { force: true });
+    const why = cc.error ? `${cc.error.code === 'ENOENT' ? 'no C compiler (cc)' : cc.error.message}` : cc.stderr.trim().split('\n').slice(-3).join('; ');
+    process.stderr.write(`post-build: warning: dist/app/faass-forward not built (${why}): container services with network=none (the default) will not start; install gcc and libc6-dev and build again\n`);
+  }
+}

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths, resolvePaths, functionCodeDir, serviceFailurePath, serviceAppSocket } from '../core/paths';
+import { Paths, resolvePaths, functionCodeDir, serviceFailurePath, serviceAppSocket, serviceRuntimeDir } from '../core/paths';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { FunctionConfig, loadFunctionConfig } from '../functions/function-config';
 import { DockerSettings, Settings, loadDockerSettings, loadSettings } from '../core/settings';
@@ -17,7 +17,7 @@ import { waitReady } from './ready';
 import { App, ProcessApp } from './process-app';
 import { Forwarder } from './forwarder';
 import { ProcessAccounting } from '../observe/accounting';
-import { functionUnitBase } from '../systemd/units';
+import { functionUnitBase, reachedThroughSocket } from '../systemd/units';
 
 // Started only by a service's -app unit (faass.conf(5), kind=service).
 const USAGE = 'Usage: faass-app --function NAME; see faass.conf(5), kind=service';
@@ -40,9 +40,7 @@ async function main(): Promise<number> {
   const { cfg, gw, docker } = files;
   logWithFields({ SYSLOG_IDENTIFIER: `${functionUnitBase(cfg.name)}-app`, FAASS_FUNCTION: cfg.name });
   if (cfg.kind !== 'service' || cfg.port === undefined) throw new FaassError('FAASS_E_CONFIG_INVALID', `${cfg.name} is not a service (kind=service with a port)`);
-  // Container apps' code is loaded only for them (dockerode, when a container must be created, costs ~200 ms).
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const app: App = cfg.runtime === 'docker' ? new (require('./container-app') as typeof import('./container-app')).ContainerApp(cfg, docker.socketPath, installId(paths.configDir)) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
+  const app: App = cfg.runtime === 'docker' ? containerApp(paths, cfg, docker.socketPath) : new ProcessApp(cfg, functionCodeDir(paths, cfg.name));
   const accounting = gw.metrics ? new ProcessAccounting(paths, 'app', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}-app.service`) : null;
   const proxyd = values['forward-with'];
   const forwarder = proxyd ? new Forwarder(serviceAppSocket(paths, cfg.name), cfg.port, proxyd) : null;
@@ -62,9 +60,9 @@ async function main(): Promise<number> {
   let why: string | null = null;
   try {
     await app.start();
-    const r = await waitReady(cfg.port, cfg.health, cfg.readyTimeout, () => app.alive(), cfg.runtime === 'docker' && cfg.network === 'bridge');
+    const r = await waitReady(app.address, cfg.health, cfg.readyTimeout, () => app.alive(), cfg.runtime === 'docker' && cfg.network === 'bridge');
     if (r === 'died') why = `the app ${await app.exited} before it was ready`;
-    else if (r === 'timeout') why = `the app did not accept connections on 127.0.0.1:${cfg.port}${cfg.health ? ` and answer ${cfg.health}` : ''} within ready_timeout=${cfg.readyTimeout}s`;
+    else if (r === 'timeout') why = `the app did not accept connections on 127.0.0.1:${cfg.port}${cfg.runtime === 'docker' && cfg.network === 'none' ? ' in its own network' : ''}${cfg.health ? ` and answer ${cfg.health}` : ''} within ready_timeout=${cfg.readyTimeout}s`;
   } catch (e) {
     why = `the app could not be started: ${errorMessage(e)}`;
   }
@@ -92,6 +90,15 @@ async function main(): Promise<number> {
   await app.stop(STOP_GRACE);
   accounting?.close();
   return 1;
+}
+
+// Container apps' code is loaded only for them (dockerode, when a container must be created, costs ~200 ms).
+// With network=none the app's way in is faass's forwarder, next to this program in dist/app/.
+function containerApp(paths: Paths, cfg: FunctionConfig, engineSocket: string): App {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { ContainerApp, FORWARDER_FILE } = require('./container-app') as typeof import('./container-app');
+  const forwarder = reachedThroughSocket(cfg) ? { program: path.join(__dirname, FORWARDER_FILE), socketDir: serviceRuntimeDir(paths, cfg.name), socketPath: serviceAppSocket(paths, cfg.name) } : null;
+  return new ContainerApp(cfg, engineSocket, installId(paths.configDir), forwarder);
 }
 
 // A file the app needs is broken (faass.conf, the function's file): a unit failing at every start

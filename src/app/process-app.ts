@@ -3,6 +3,7 @@ import { FunctionConfig } from '../functions/function-config';
 import { commandArgv, baseEnv } from '../runner/exec-executor';
 import { LineLogger } from '../runner/line-logger';
 import { killGroup } from '../core/process-group';
+import { AppAddress } from './ready';
 
 export interface App {
   start(): Promise<void>;
@@ -10,6 +11,7 @@ export interface App {
   exited: Promise<string>; // why it stopped by itself
   stop(graceSeconds: number): Promise<void>;
   describe(): string;
+  readonly address: AppAddress; // where it is ready, and reached
 }
 
 // A service app that is a process (group) of this unit; PORT tells it where to listen.
@@ -24,6 +26,11 @@ export class ProcessApp implements App {
     private readonly codeDir: string,
   ) {
     this.exited = new Promise((r) => (this.resolveExit = r));
+  }
+
+  // Its own network (network=none) is its unit's, which this program shares: the port is here.
+  get address(): AppAddress {
+    return { port: this.cfg.port as number };
   }
 
   describe(): string {

@@ -7,7 +7,7 @@
 import type Docker from 'dockerode';
 import type { FunctionConfig } from '../functions/function-config';
 import { splitCommand } from '../functions/command-line';
-import { LABEL, INSTALL_LABEL, CALL_LABEL, serviceContainerName } from './names';
+import { LABEL, INSTALL_LABEL, CALL_LABEL, ROLE_LABEL, FORWARDER_ROLE, serviceContainerName, forwarderContainerName } from './names';
 
 const MiB = 1024 * 1024;
 
@@ -125,14 +125,16 @@ export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.Co
   }
 }
 
-// A service's app on 127.0.0.1:PORT of the host, either directly (host network) or published
-// from a bridge network (the app then listens on 0.0.0.0:PORT inside). A fresh container at each
-// start of the app (app/container-app.ts), so a change of any of these options needs nothing more.
+// A service's app, listening on PORT: in a network of its own (none, the default: loopback only,
+// reached through its forwarder, forwarderSpec), on the host's, or in a bridge network with the
+// port published on the host's 127.0.0.1 (the app then listens on 0.0.0.0:PORT inside). A fresh
+// container at each start of the app (app/container-app.ts), so a change of any of these options
+// needs nothing more.
 function serviceSpec(cfg: FunctionConfig, install: string, Cmd: string[] | undefined, hostLimits: Docker.HostConfig): Docker.ContainerCreateOptions {
   const port = `${cfg.port}/tcp`;
   const bridge = cfg.network === 'bridge';
   return {
-    name: serviceContainerName(cfg.name),
+    name: serviceContainerName(install, cfg.name),
     Image: cfg.image,
     Cmd,
     Env: envList({ ...cfg.env, PORT: String(cfg.port) }),
@@ -142,9 +144,62 @@ function serviceSpec(cfg: FunctionConfig, install: string, Cmd: string[] | undef
       // An init as PID 1: an app that is PID 1 ignores SIGTERM, and every idle stop would
       // wait out the grace time (10 s measured with busybox httpd) before SIGKILL.
       Init: true,
-      NetworkMode: bridge ? 'bridge' : 'host',
+      NetworkMode: cfg.network,
       PortBindings: bridge ? { [port]: [{ HostIp: '127.0.0.1', HostPort: String(cfg.port) }] } : undefined,
       ...hostLimits,
+    },
+  };
+}
+
+// Where the forwarder finds its program and puts its socket, inside its container.
+export const FORWARDER_DIR = '/.faass';
+export const FORWARDER_PROGRAM = `${FORWARDER_DIR}/forward`;
+export const FORWARDER_SOCKET = `${FORWARDER_DIR}/svc/app.sock`;
+// A process per direction of each connection (forward.c), and the proxy in front opens at most
+// 256 at once (systemd-socket-proxyd's --connections-max): 2 × 256 and a few to spare. Memory,
+// measured (the container's cgroup): 0.5 MiB idle, ~100 KiB per open connection with one of its
+// two processes left (25 MiB at 256); a limit of 32M got the forwarder OOM-killed at 256. Both
+// processes of all 256 would take about 50 MiB: 128M bounds it with room, and is no reservation.
+export const FORWARDER_PIDS = 2 * 256 + 8;
+export const FORWARDER_MEMORY = 128 * 1024 * 1024;
+
+export interface ForwarderPlace {
+  appId: string; // the app's container, whose network the forwarder joins
+  socketDir: string; // the service's runtime directory on the host: the forwarder's socket goes there
+  program: string; // the forwarder (dist/app/faass-forward, static) on the host
+  user: string; // uid:gid of faass's user, so the socket is theirs and the proxy may connect
+}
+
+// The way into a container service with network=none: a second container in the app's network
+// namespace running faass's forwarder (app/forward.c, bound in read-only, static so any image
+// runs it), which listens on a unix socket in the service's runtime directory (bound in) and
+// copies each connection to 127.0.0.1:PORT. The app's own image, the one image certainly there;
+// nothing of it runs (its entrypoint, healthcheck and command are replaced). Locked down as an
+// app is, with limits of its own: it is faass's code, not the user's, and needs very little.
+export function forwarderSpec(cfg: FunctionConfig, install: string, at: ForwarderPlace): Docker.ContainerCreateOptions {
+  return {
+    name: forwarderContainerName(install, cfg.name),
+    Image: cfg.image,
+    Entrypoint: [FORWARDER_PROGRAM],
+    Cmd: [FORWARDER_SOCKET, String(cfg.port)],
+    User: at.user,
+    Env: [],
+    WorkingDir: '/',
+    Healthcheck: { Test: ['NONE'] },
+    StopSignal: 'SIGTERM',
+    Labels: { [LABEL]: cfg.name, [INSTALL_LABEL]: install, [ROLE_LABEL]: FORWARDER_ROLE },
+    HostConfig: {
+      NetworkMode: `container:${at.appId}`,
+      Mounts: [
+        { Type: 'bind', Source: at.socketDir, Target: `${FORWARDER_DIR}/svc` },
+        { Type: 'bind', Source: at.program, Target: FORWARDER_PROGRAM, ReadOnly: true },
+      ],
+      ReadonlyRootfs: true,
+      SecurityOpt: ['no-new-privileges'],
+      CapDrop: ['ALL'],
+      Memory: FORWARDER_MEMORY,
+      MemorySwap: FORWARDER_MEMORY,
+      PidsLimit: FORWARDER_PIDS,
     },
   };
 }

@@ -82,10 +82,12 @@ export class EngineApi {
     await this.call('POST', `/containers/${encodeURIComponent(name)}/stop?t=${Math.ceil(graceSeconds)}`, (graceSeconds + 30) * 1000);
   }
 
-  // Kills (SIGKILL) and removes the container; one that is not there is not an error.
+  // Kills (SIGKILL) and removes the container, with the anonymous volumes its image declares
+  // (VOLUME): what a container wrote is gone with it, and a fresh one at every start would
+  // otherwise leave one more volume each time. One that is not there is not an error.
   async remove(name: string): Promise<void> {
     try {
-      await this.call('DELETE', `/containers/${encodeURIComponent(name)}?force=true`);
+      await this.call('DELETE', `/containers/${encodeURIComponent(name)}?force=true&v=true`);
     } catch (e) {
       if (!(e instanceof EngineError && e.statusCode === 404)) throw e;
     }

@@ -54,7 +54,7 @@ export const register: Register = (y, cli) =>
         .option('ready-timeout', { type: 'string', describe: 'service: how long the app may take to get ready: seconds or a systemd time span such as 45s, 2min (default 30s)' })
         .option('image', { type: 'string', describe: 'local image (runtime docker)' })
         .option('build', { type: 'string', describe: 'build the image from DIR/Dockerfile (faassctl build rebuilds from DIR); with --from-file: a path inside the code (default .)' })
-        .option('network', { type: 'string', describe: "a process service: none (default: a network of its own, reached only through faass) or host; runtime docker: none (functions' default), host (container services' default) or bridge (a service's port published on 127.0.0.1)" })
+        .option('network', { type: 'string', describe: "none (the default: a network of its own; a service is reached only through faass), host, or for runtime docker bridge (a service's port published on 127.0.0.1)" })
         .option('from-file', { type: 'string', describe: 'file or directory to copy as the function code' })
         .option('command', { type: 'string', describe: 'command line (runtime exec; docker: inside the container)' })
         .option('handler', { type: 'string', describe: 'export/function name, or FILE.NAME (Kubeless)' })

@@ -59,7 +59,7 @@ async function containers(paths: Paths): Promise<string> {
   const { docker, socketPath } = configuredEngine(paths);
   try {
     const list = await docker.listContainers({ all: true, filters: { label: ['faass.function'] } });
-    const rows = list.map((c) => `  ${(c.Labels['faass.function'] ?? '').padEnd(20)}  ${c.Names[0]?.replace(/^\//, '').padEnd(24)}  ${c.State.padEnd(8)}  ${c.Status}`);
+    const rows = list.map((c) => `  ${(c.Labels['faass.function'] ?? '').padEnd(20)}  ${c.Names[0]?.replace(/^\//, '').padEnd(44)}  ${c.State.padEnd(8)}  ${c.Status}`);
     return `Containers (${socketPath}): ${list.length}\n${rows.join('\n')}${rows.length ? '\n' : ''}`;
   } catch (e) {
     return `Containers: the Docker engine at ${socketPath} does not answer (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})\n`;

@@ -73,6 +73,6 @@ export function carryAccess(name: string, input: FunctionInput, previous: Functi
 // gateway's socket holds it: the app would never get ready, or on another address would answer
 // in the gateway's place). An app in a network of its own (network=none) has its own ports.
 export function checkServicePort(cfg: FunctionConfig, gatewayPorts: readonly number[]): void {
-  if (cfg.kind !== 'service' || cfg.port === undefined || (cfg.runtime !== 'docker' && cfg.network === 'none')) return;
-  if (gatewayPorts.includes(cfg.port)) fail('FAASS_E_CONFIG_INVALID', `Service ${cfg.name}: port ${cfg.port} is the gateway's; choose another port (or network=none for a process app)`);
+  if (cfg.kind !== 'service' || cfg.port === undefined || cfg.network === 'none') return;
+  if (gatewayPorts.includes(cfg.port)) fail('FAASS_E_CONFIG_INVALID', `Service ${cfg.name}: port ${cfg.port} is the gateway's; choose another port (or network=none, a network of its own)`);
 }

@@ -24,7 +24,7 @@ export interface FunctionConfig {
   readonly command?: string; // exec: command line, run in the code directory; docker: inside the container
   readonly image?: string; // docker: a local image
   readonly build?: string; // docker: build context, absolute or inside the code directory (faassctl build)
-  readonly network: Network; // docker: the container's network; a process service: none (its own) or host
+  readonly network: Network; // a function's container: its network; a service: none (its own, the default) or host, or bridge for a container
   readonly file?: string; // file inside the code directory (script or handler module)
   readonly handler?: string; // node: export name; python: function name
   readonly protocol: Protocol;
@@ -157,7 +157,6 @@ function checkKind(name: string, kind: Kind, runtime: Runtime, v: Parsed): void 
     if (v.port === undefined) refuse("port is required (the app's port on 127.0.0.1)");
     if (runtime !== 'exec' && runtime !== 'docker') refuse('runtime must be exec (a command) or docker (an image)');
     if (runtime === 'exec' && v.command === undefined) refuse('runtime exec needs a command that serves HTTP on the port');
-    if (runtime === 'docker' && v.network === 'none') refuse('network none would make the container unreachable; use host or bridge');
     if (runtime !== 'docker' && v.network === 'bridge') refuse('network bridge is only for containers; a process app has none (a network of its own, reached only through faass) or host');
   } else if (v.port !== undefined || v.health !== undefined || v.ready_timeout !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: port, health and ready_timeout are only for kind=service`);
 }
@@ -190,8 +189,9 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     command: v.command,
     image: v.image,
     build: v.build,
-    // A process app gets a network of its own unless it asks for the host's (units.ts, privateNetwork).
-    network: v.network ?? (kind === 'service' && runtime === 'docker' ? 'host' : 'none'),
+    // A service gets a network of its own unless it asks for the host's (or a bridge): reached
+    // only through faass, so --auth holds (units.ts reachedThroughSocket). A function's container: none.
+    network: v.network ?? 'none',
     file: v.file,
     handler: v.handler,
     protocol: v.protocol ?? d.protocol,

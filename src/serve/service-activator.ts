@@ -9,11 +9,11 @@
 import * as net from 'node:net';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths, functionSocketPath, serviceFailurePath } from '../core/paths';
+import { Paths, functionSocketPath, serviceFailurePath, serviceAppSocket } from '../core/paths';
 import { FunctionConfig } from '../functions/function-config';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
-import { privateNetwork } from '../systemd/units';
+import { privateNetwork, reachedThroughSocket } from '../systemd/units';
 import { Program } from './program';
 import { LogFile } from './log-files';
 
@@ -98,7 +98,8 @@ export class ServiceActivator {
     if (why) return this.refuse(client, why);
     void this.startApp().then((ok) => {
       if (!ok || client.destroyed) return void client.destroy();
-      const up = net.connect({ host: '127.0.0.1', port: this.cfg.port as number });
+      // A container in a network of its own is reached through its forwarder's socket, as the proxy reaches it under systemd.
+      const up = net.connect(reachedThroughSocket(this.cfg) ? { path: serviceAppSocket(this.paths, this.cfg.name) } : { host: '127.0.0.1', port: this.cfg.port as number });
       up.on('error', () => {
         up.destroy();
         client.destroy();

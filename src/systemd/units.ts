@@ -250,9 +250,15 @@ function limits(cfg: FunctionConfig): (string | false)[] {
   return [cfg.memoryMax !== undefined && `MemoryMax=${cfg.memoryMax}`, `TasksMax=${cfg.tasksMax ?? DEFAULT_TASKS_MAX}`, cfg.cpuQuota !== undefined && `CPUQuota=${cfg.cpuQuota}%`];
 }
 
-// A process app (runtime exec) with network=none lives in a network namespace of its own:
-// nothing outside its unit reaches its port, loopback included, so --auth cannot be bypassed.
-export const privateNetwork = (cfg: FunctionConfig): boolean => cfg.kind === 'service' && cfg.runtime !== 'docker' && cfg.network === 'none';
+// A service with network=none (the default) lives in a network namespace of its own: nothing
+// outside it reaches its port, loopback included, so --auth cannot be bypassed. Its way in is a
+// unix socket in its runtime directory (paths.ts serviceAppSocket), which the proxy connects to:
+// for a process app, made by its unit's forwarder (app/forwarder.ts); for a container, by the
+// forwarder container that shares the app container's network (app/container-app.ts).
+export const reachedThroughSocket = (cfg: FunctionConfig): boolean => cfg.kind === 'service' && cfg.network === 'none';
+
+// A process app's own network is its unit's (PrivateNetwork=); a container's is the engine's.
+export const privateNetwork = (cfg: FunctionConfig): boolean => reachedThroughSocket(cfg) && cfg.runtime !== 'docker';
 
 // kind=service: the socket's service is systemd-socket-proxyd, which exits when idle and pulls
 // in the app unit; the app unit stops when nothing needs it any more. BindsTo=, not Requires=:
@@ -264,7 +270,7 @@ export const privateNetwork = (cfg: FunctionConfig): boolean => cfg.kind === 'se
 // host's network).
 export function renderServiceProxy(cfg: FunctionConfig, ctx: UnitContext): string {
   const base = functionUnitBase(cfg.name);
-  const target = privateNetwork(cfg) ? `%t/faass/svc/${cfg.name}/app.sock` : `127.0.0.1:${cfg.port}`;
+  const target = reachedThroughSocket(cfg) ? `%t/faass/svc/${cfg.name}/app.sock` : `127.0.0.1:${cfg.port}`;
   return unit({
     Unit: [`Description=faass service ${cfg.name} (proxy)`, 'Documentation=man:faass.conf(5) man:systemd-socket-proxyd(8)', `Requires=${base}.socket`, `BindsTo=${base}-app.service`, `After=${base}.socket ${base}-app.service`, ...START_LIMIT],
     Service: [`ExecStart=${quote(ctx.proxyd)} --exit-idle-time=${cfg.idle}s ${target}`, `SyslogIdentifier=${base}`, ...sandbox(ctx, [])],

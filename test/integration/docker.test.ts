@@ -208,7 +208,7 @@ t.test('container functions', async (t) => {
     const socketPath = path.join(dir, 'docker.sock');
     let stops = 0;
     const proxy = http.createServer((req, res) => {
-      if (req.method === 'POST' && /\/containers\/faass-svc-drefuse\/stop\b/.test(req.url ?? '') && stops++ === 0) {
+      if (req.method === 'POST' && /\/containers\/faass-svc-test-install-drefuse\/stop\b/.test(req.url ?? '') && stops++ === 0) {
         res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'refused by the test' }));
         return;
       }
@@ -221,14 +221,14 @@ t.test('container functions', async (t) => {
     });
     await new Promise<void>((r) => proxy.listen(socketPath, r));
     t.teardown(async () => {
-      await engine.docker.getContainer('faass-svc-drefuse').remove({ force: true }).catch(() => undefined);
+      await engine.docker.getContainer('faass-svc-test-install-drefuse').remove({ force: true }).catch(() => undefined);
       proxy.close();
       fs.rmSync(dir, { recursive: true, force: true });
     });
-    const cfg = buildFunctionConfig('drefuse', { kind: 'service', port: '9', runtime: 'docker', image: BUSYBOX, command: 'sleep 300' });
+    const cfg = buildFunctionConfig('drefuse', { kind: 'service', port: '9', runtime: 'docker', image: BUSYBOX, command: 'sleep 300', network: 'host' });
     const app = new ContainerApp(cfg, socketPath, 'test-install');
     await app.start();
-    const id = (await engine.docker.getContainer('faass-svc-drefuse').inspect()).Id.slice(0, 12);
+    const id = (await engine.docker.getContainer('faass-svc-test-install-drefuse').inspect()).Id.slice(0, 12);
     const lines: string[] = [];
     const write = process.stderr.write;
     process.stderr.write = ((chunk: string | Uint8Array) => (lines.push(...String(chunk).split('\n').filter(Boolean)), true)) as typeof process.stderr.write;
@@ -238,8 +238,8 @@ t.test('container functions', async (t) => {
       process.stderr.write = write;
     }
     t.equal(stops, 2, 'the refused stop was tried again');
-    const state = await engine.docker.getContainer('faass-svc-drefuse').inspect().then((i) => i.State, () => null);
+    const state = await engine.docker.getContainer('faass-svc-test-install-drefuse').inspect().then((i) => i.State, () => null);
     t.notOk(state?.Running, 'no container is left running');
-    t.same(lines.filter((l) => /Failed to stop/.test(l)), [`warning: Failed to stop container ${id}: POST /containers/faass-svc-drefuse/stop?t=10: refused by the test, retrying`], 'one line, with the container id');
+    t.same(lines.filter((l) => /Failed to stop/.test(l)), [`warning: Failed to stop container ${id}: POST /containers/faass-svc-test-install-drefuse/stop?t=10: refused by the test, retrying`], 'one line, with the container id');
   });
 });

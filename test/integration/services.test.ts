@@ -39,9 +39,14 @@ t.test('services', async (t) => {
     const port = await freePort();
     const dep = await sb.faassctl('deploy', 'box', '--kind', 'service', '--port', String(port), '--runtime', 'docker', '--image', BUSYBOX, '--command', 'sh -c "echo boxed > /tmp/index.html && exec busybox httpd -f -p 127.0.0.1:$PORT -h /"', '--idle', '1');
     t.equal(dep.code, 0, `deploy a container service ${dep.stderr}`);
+    // The app's container (not its forwarder's), found by faass's labels.
+    const appContainer = async () => {
+      const c = (await engine.docker.listContainers({ filters: { label: ['faass.function=box'] } })).find((c) => !c.Labels['faass.role']);
+      return engine.docker.getContainer(c?.Id ?? 'none');
+    };
     // A command in the app's container; its exit status.
     const execIn = async (cmd: string): Promise<number> => {
-      const ex = await engine.docker.getContainer('faass-svc-box').exec({ Cmd: ['sh', '-c', cmd], AttachStdout: true, AttachStderr: true });
+      const ex = await (await appContainer()).exec({ Cmd: ['sh', '-c', cmd], AttachStdout: true, AttachStderr: true });
       const out = await ex.start({ hijack: true, stdin: false });
       await new Promise((r) => (out.on('end', r), out.on('close', r), out.resume()));
       let code: number | null = null;
@@ -61,10 +66,10 @@ t.test('services', async (t) => {
     t.teardown(() => release());
     t.equal(r.status, 200);
     t.equal(r.body, 'boxed\n');
-    const first = await engine.docker.getContainer('faass-svc-box').inspect();
+    const first = await (await appContainer()).inspect();
     t.ok(first.State.Running, 'the container runs');
     const st = await sb.faassctl('status');
-    t.match(st.stdout, /Containers \(.*\): 1\n\s+box\s+faass-svc-box\s+running\b/, 'status shows the container of the service while it runs');
+    t.match(st.stdout, /Containers \(.*\): 2\n(\s+box\s+faass-(svc|fwd)-[0-9a-f]{16}-box\s+running\b.*\n){2}/, 'status shows the containers of the service (its app and forwarder) while it runs');
     await execIn('echo kept > /tmp/marker; echo kept > /marker');
     t.equal((await request(sb.port, '/function/box/tmp/marker', { method: 'GET' })).body, 'kept\n', 'the app sees what was written in /tmp while it runs');
     release();
@@ -74,7 +79,7 @@ t.test('services', async (t) => {
     t.equal(await engine.countContainers('box'), 0, 'its container is removed with it, and what it wrote');
     t.equal((await request(sb.port, '/function/box/tmp/index.html', { method: 'GET' })).body, 'boxed\n', 'the next request is answered');
     release = await hold();
-    const again = await engine.docker.getContainer('faass-svc-box').inspect();
+    const again = await (await appContainer()).inspect();
     t.not(again.Id, first.Id, 'by a fresh container');
     t.equal((await request(sb.port, '/function/box/tmp/marker', { method: 'GET' })).status, 404, 'which does not see what was written in /tmp before');
     t.equal((await request(sb.port, '/function/box/marker', { method: 'GET' })).status, 404, 'nor on its root');
@@ -82,7 +87,7 @@ t.test('services', async (t) => {
     t.not(await execIn('echo x > /grow'), 0, 'the root filesystem is read-only');
     t.not(await execIn('dd if=/dev/zero of=/tmp/fill bs=1M count=80'), 0, 'a write past the 64M of /tmp fails');
     t.equal((await request(sb.port, '/function/box/tmp/index.html', { method: 'GET' })).body, 'boxed\n', 'and the service stays up');
-    t.equal((await engine.docker.getContainer('faass-svc-box').inspect()).Id, again.Id, 'in the same container');
+    t.equal((await (await appContainer()).inspect()).Id, again.Id, 'in the same container');
     release();
     t.equal((await sb.faassctl('delete', 'box')).code, 0, 'delete the service');
     t.equal(await engine.countContainers('box'), 0, 'its container is removed with it');

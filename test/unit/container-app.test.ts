@@ -9,16 +9,46 @@ import { buildFunctionConfig } from '../../src/functions/function-config';
 import { ContainerApp } from '../../src/app/container-app';
 
 const ID = '0123456789abcdef0123456789abcdef';
-const cfg = buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'docker', image: 'busybox' });
+const APP = 'faass-svc-i-1-web';
+const FWD = 'faass-fwd-i-1-web';
+// On the host's network: the app alone. With a network of its own (the default), its forwarder too.
+const cfg = buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'docker', image: 'busybox', network: 'host' });
+const own = buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'docker', image: 'busybox' });
 
-// The engine's side of the calls faass-app makes: remove a leftover, create, start, wait, stop,
-// remove; `refuse` stops (or removals of a running container) fail with 500.
+interface Box {
+  running: boolean;
+  body: Record<string, unknown>;
+  waiting: http.ServerResponse[];
+}
+
+// The engine's side of the calls faass-app makes: list leftovers by label, remove, create, start,
+// wait, stop; `refuse` stops (or removals of a running container) of the app fail with 500.
+// Containers are known by name, and the app by its id too.
 async function fakeEngine(t: Test, refuse: { stops: number; removals: number }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-engine-'));
   const socketPath = path.join(dir, 'docker.sock');
-  const state = { exists: false, running: false, stops: 0, creates: 0, removals: 0, created: null as Record<string, unknown> | null, waiting: [] as http.ServerResponse[] };
-  const exited = () => {
-    for (const res of state.waiting.splice(0)) res.end(JSON.stringify({ StatusCode: 137 }));
+  const boxes = new Map<string, Box>();
+  const state = {
+    stops: 0,
+    creates: 0,
+    removals: 0,
+    boxes,
+    get exists() {
+      return boxes.has(APP);
+    },
+    get running() {
+      return boxes.get(APP)?.running ?? false;
+    },
+    get created() {
+      return boxes.get(APP)?.body ?? null;
+    },
+  };
+  // Once faass-app waits on the container (its wait request has arrived).
+  const watched = async (name: string) => {
+    while (!boxes.get(name)?.waiting.length) await new Promise((r) => setTimeout(r, 5));
+  };
+  const exited = (name: string, code = 137) => {
+    for (const res of boxes.get(name)?.waiting.splice(0) ?? []) res.end(JSON.stringify({ StatusCode: code }));
   };
   const refused = (res: http.ServerResponse, what: string) => {
     res.writeHead(500, { 'content-type': 'application/json' });
@@ -26,51 +56,59 @@ async function fakeEngine(t: Test, refuse: { stops: number; removals: number }) 
   };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://docker');
-    if (req.method === 'POST' && url.pathname === '/v1.41/containers/create' && url.searchParams.get('name') === 'faass-svc-web') {
+    if (req.method === 'GET' && url.pathname === '/v1.41/containers/json') {
+      const labels = (JSON.parse(url.searchParams.get('filters') ?? '{}') as { label: string[] }).label;
+      const match = [...boxes.entries()].filter(([, b]) => labels.every((l) => (b.body.Labels as Record<string, string>)[l.split('=')[0]] === l.split('=')[1]));
+      return void res.end(JSON.stringify(match.map(([name]) => ({ Id: name }))));
+    }
+    const name = url.searchParams.get('name');
+    if (req.method === 'POST' && url.pathname === '/v1.41/containers/create' && name) {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
       req.on('end', () => {
-        if (state.exists) return void res.writeHead(409).end(JSON.stringify({ message: 'Conflict: the name is in use' }));
-        state.exists = true;
+        if (boxes.has(name)) return void res.writeHead(409).end(JSON.stringify({ message: 'Conflict: the name is in use' }));
+        boxes.set(name, { running: false, body: JSON.parse(body) as Record<string, unknown>, waiting: [] });
         state.creates++;
-        state.created = JSON.parse(body) as Record<string, unknown>;
-        res.writeHead(201).end(JSON.stringify({ Id: ID }));
+        res.writeHead(201).end(JSON.stringify({ Id: name === APP ? ID : `${name}-id` }));
       });
       return;
     }
-    const m = /^\/v1\.41\/containers\/faass-svc-web(?:\/(json|start|stop|wait))?$/.exec(url.pathname);
-    if (!m || !state.exists) {
+    const m = /^\/v1\.41\/containers\/([^/]+)(?:\/(json|start|stop|wait))?$/.exec(url.pathname);
+    const target = m && (m[1] === ID ? APP : decodeURIComponent(m[1]));
+    const box = target ? boxes.get(target) : undefined;
+    if (!m || !target || !box) {
       res.writeHead(404).end(JSON.stringify({ message: 'No such container' }));
       return;
     }
-    const route = `${req.method} ${m[1] ?? ''}`;
-    if (route === 'GET json') res.end(JSON.stringify({ Id: ID, State: { Running: state.running }, Config: { Labels: { 'faass.function': 'web' } } }));
+    const route = `${req.method} ${m[2] ?? ''}`;
+    const isApp = target === APP;
+    if (route === 'GET json') res.end(JSON.stringify({ Id: ID, State: { Running: box.running }, Config: { Labels: box.body.Labels } }));
     else if (route === 'POST start') {
-      state.running = true;
+      box.running = true;
       res.writeHead(204).end();
-    } else if (route === 'POST wait') state.waiting.push(res);
+    } else if (route === 'POST wait') box.waiting.push(res);
     else if (route === 'POST stop') {
-      state.stops++;
-      if (refuse.stops-- > 0) return refused(res, 'stop');
-      state.running = false;
-      exited();
+      if (isApp) state.stops++;
+      if (isApp && refuse.stops-- > 0) return refused(res, 'stop');
+      box.running = false;
+      exited(target);
       res.writeHead(204).end();
     } else if (route === 'DELETE ') {
-      if (state.running && refuse.removals-- > 0) return refused(res, 'remove');
-      state.running = false;
-      state.exists = false;
-      state.removals++;
-      exited();
+      if (isApp && box.running && refuse.removals-- > 0) return refused(res, 'remove');
+      box.running = false;
+      boxes.delete(target);
+      if (isApp) state.removals++;
+      for (const r of box.waiting.splice(0)) r.end(JSON.stringify({ StatusCode: 137 }));
       res.writeHead(204).end();
     } else res.writeHead(404).end('{}');
   });
   await new Promise<void>((r) => server.listen(socketPath, r));
   t.teardown(() => {
-    exited();
+    for (const n of boxes.keys()) exited(n);
     server.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  return { socketPath, state };
+  return { socketPath, state, dir, exited, watched };
 }
 
 // The log lines written while fn runs (no journal here: log.ts writes "PRIORITY: message" to stderr).
@@ -143,4 +181,47 @@ t.test('a fresh container at every start, removed at every stop', async (t) => {
   t.equal(engine.state.creates, 4, 'a leftover of a killed app is removed first, not reused');
   await next.stop(10);
   t.notOk(engine.state.exists);
+});
+
+// Issue 11 item 19: a container service's own network, and the forwarder that is its only way in.
+t.test('a network of its own: the forwarder joins the app, both go at the stop, either ending ends the app', async (t) => {
+  const engine = await fakeEngine(t, { stops: 0, removals: 0 });
+  const program = path.join(engine.dir, 'faass-forward');
+  fs.writeFileSync(program, '');
+  const socketDir = path.join(engine.dir, 'svc-web');
+  const files = { program, socketDir, socketPath: path.join(socketDir, 'app.sock') };
+  t.throws(() => new ContainerApp(own, engine.socketPath, 'i-1'), /needs its forwarder/, 'never without its forwarder');
+  const app = new ContainerApp(own, engine.socketPath, 'i-1', files);
+  t.same(app.address, { socketPath: files.socketPath }, "ready, and reached, at the forwarder's socket");
+  fs.mkdirSync(socketDir);
+  fs.writeFileSync(files.socketPath, 'left by a killed forwarder');
+  await app.start();
+  t.notOk(fs.existsSync(files.socketPath), 'a socket left by a killed forwarder is gone before the new one starts');
+  const fwd = engine.state.boxes.get(FWD);
+  t.equal((engine.state.created?.HostConfig as Record<string, unknown>).NetworkMode, 'none', 'the app: a network of its own');
+  t.equal((fwd?.body.HostConfig as Record<string, unknown>).NetworkMode, `container:${ID.slice(0, 12)}`, "the forwarder: in the app's");
+  t.ok(fwd?.running && engine.state.running, 'both run');
+  await engine.watched(FWD);
+  engine.exited(FWD);
+  t.match(await app.exited, /forwarder container exited with status 137/, 'a forwarder that ends ends the app, saying which');
+  t.notOk(app.alive());
+  await app.stop(10);
+  t.equal(engine.state.boxes.size, 0, 'the stop removes both');
+
+  const again = new ContainerApp(own, engine.socketPath, 'i-1', files);
+  await again.start();
+  t.equal(engine.state.boxes.size, 2);
+  const killed = new ContainerApp(own, engine.socketPath, 'i-1', files);
+  await killed.start(); // the previous app was killed: its two containers are leftovers
+  t.equal(engine.state.creates, 6, 'leftovers of a killed app, found by their labels, are removed and made anew');
+  await engine.watched(APP);
+  engine.exited(APP, 3);
+  t.match(await killed.exited, /^container exited with status 3$/, 'an app that ends ends it too');
+  await killed.stop(10);
+  t.equal(engine.state.boxes.size, 0);
+
+  fs.rmSync(program);
+  const unbuilt = new ContainerApp(own, engine.socketPath, 'i-1', files);
+  await t.rejects(unbuilt.start(), /forwarder .*faass-forward is missing.*apt-get install gcc libc6-dev.*--network host/, 'without the forwarder built: said, with what to do');
+  t.equal(engine.state.creates, 6, 'and nothing is created');
 });

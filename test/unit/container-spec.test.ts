@@ -1,7 +1,8 @@
 // The one container spec: what a per-call container and a service's container get.
 import t from 'tap';
 import { buildFunctionConfig } from '../../src/functions/function-config';
-import { containerSpec } from '../../src/docker/container-spec';
+import { containerSpec, forwarderSpec, FORWARDER_PIDS } from '../../src/docker/container-spec';
+import { serviceContainerName, forwarderContainerName } from '../../src/docker/names';
 
 const MiB = 1024 * 1024;
 const fn = (extra: Record<string, unknown> = {}) => buildFunctionConfig('up', { runtime: 'docker', image: 'busybox', command: 'tr a-z A-Z', ...extra });
@@ -82,12 +83,44 @@ t.test('a call: no network, a read-only root, stdin attached, its call id and en
   t.equal(containerSpec(fn({ network: 'bridge' }), call).HostConfig?.NetworkMode, 'bridge', 'the network the function asks for');
 });
 
-t.test('a service: an init, a read-only root with a bounded /tmp, named faass-svc-NAME', async (t) => {
+t.test('a service: an init, a read-only root with a bounded /tmp, named faass-svc-INSTALL-NAME', async (t) => {
   const spec = containerSpec(svc(), service);
   t.equal(spec.HostConfig?.Init, true);
   t.equal(spec.HostConfig?.ReadonlyRootfs, true, 'an app writes only to /tmp (issue 11 item 24: a writable layer grew to 734 MB)');
   t.same(spec.HostConfig?.Tmpfs, { '/tmp': 'rw,nosuid,nodev,size=64m' }, 'which is bounded: scratch_max, 64M by default');
   t.same(containerSpec(svc({ scratch_max: '8M' }), service).HostConfig?.Tmpfs, { '/tmp': 'rw,nosuid,nodev,size=8m' }, 'or as set');
   t.same(containerSpec(svc({ scratch_max: String(3 * 1024 * 1024 + 1) }), service).HostConfig?.Tmpfs, { '/tmp': `rw,nosuid,nodev,size=${3 * 1024 * 1024 + 1}` }, 'to the byte');
-  t.equal(spec.name, 'faass-svc-web');
+  t.equal(spec.name, 'faass-svc-i-1-web');
+  t.equal(spec.HostConfig?.NetworkMode, 'none', 'a network of its own: loopback only');
+});
+
+// Issue 11 item 19: two installs on one engine with a service of the same name.
+t.test("names: an install's services never take another install's names, nor each other's", async (t) => {
+  const a = 'e3b0c44298fc1c14', b = '9f86d081884c7d65';
+  t.not(serviceContainerName(a, 'web'), serviceContainerName(b, 'web'), 'another install, another name');
+  t.not(forwarderContainerName(a, 'web'), serviceContainerName(a, 'web-fwd'), "a forwarder's name is no service's");
+  for (const n of [serviceContainerName(a, 'web'), forwarderContainerName(a, 'a'.repeat(63))]) t.match(n, /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, `${n.slice(0, 40)}: within the engine's name rule`);
+});
+
+t.test("a service's forwarder: the app's network, its socket in the runtime directory, locked down", async (t) => {
+  const at = { appId: 'abcdef012345', socketDir: '/run/user/1000/faass/svc/web', program: '/opt/faass/dist/app/faass-forward', user: '1000:1000' };
+  const f = forwarderSpec(svc(), 'i-1', at);
+  t.equal(f.name, 'faass-fwd-i-1-web');
+  t.equal(f.Image, 'busybox', "the app's image, the one certainly there");
+  t.same(f.Entrypoint, ['/.faass/forward'], 'running faass\'s forwarder, not the image\'s entrypoint');
+  t.same(f.Cmd, ['/.faass/svc/app.sock', '9001'], 'to the app\'s port');
+  t.same(f.Healthcheck, { Test: ['NONE'] }, "nor the image's healthcheck");
+  t.equal(f.User, '1000:1000', "as faass's user: the socket is theirs, and the proxy may connect");
+  const h = f.HostConfig ?? {};
+  t.equal(h.NetworkMode, 'container:abcdef012345', "in the app's network");
+  t.same(h.Mounts, [
+    { Type: 'bind', Source: '/run/user/1000/faass/svc/web', Target: '/.faass/svc' },
+    { Type: 'bind', Source: '/opt/faass/dist/app/faass-forward', Target: '/.faass/forward', ReadOnly: true },
+  ], 'the runtime directory for its socket, the program read-only');
+  t.equal(h.ReadonlyRootfs, true);
+  t.same(h.CapDrop, ['ALL']);
+  t.same(h.SecurityOpt, ['no-new-privileges']);
+  t.equal(h.PidsLimit, FORWARDER_PIDS, 'a pids limit of its own');
+  t.ok((h.Memory ?? 0) > 0 && h.Memory === h.MemorySwap, 'and a memory limit, no swap');
+  t.same(f.Labels, { 'faass.function': 'web', 'faass.install': 'i-1', 'faass.role': 'forwarder' }, "labelled as the app is: faass's removals find it");
 });

@@ -9,17 +9,17 @@ import { checkServicePort } from '../../src/functions/deploy-plan';
 
 const svc = (extra: Record<string, unknown> = {}) => buildFunctionConfig('web', { kind: 'service', port: '9001', runtime: 'docker', image: 'busybox', ...extra });
 
-t.test('container options: host network by default, bridge publishes on loopback only', async (t) => {
-  const host = containerSpec(svc(), { kind: 'service', install: 'i-1' });
-  t.equal(host.HostConfig?.NetworkMode, 'host');
-  t.equal(host.HostConfig?.PortBindings, undefined, 'nothing to publish on the host network');
-  t.equal(host.name, 'faass-svc-web');
-  t.ok(host.Env?.includes('PORT=9001'), 'the app is told its port');
+t.test('container options: a network of its own by default, host when asked, bridge publishes on loopback only', async (t) => {
+  const own = containerSpec(svc(), { kind: 'service', install: 'i-1' });
+  t.equal(own.HostConfig?.NetworkMode, 'none', 'none by default: loopback only, reached through its forwarder');
+  t.equal(own.HostConfig?.PortBindings, undefined, 'nothing published');
+  t.equal(own.name, 'faass-svc-i-1-web');
+  t.ok(own.Env?.includes('PORT=9001'), 'the app is told its port');
+  t.equal(containerSpec(svc({ network: 'host' }), { kind: 'service', install: 'i-1' }).HostConfig?.NetworkMode, 'host', "the host's network when asked");
   const bridge = containerSpec(svc({ network: 'bridge' }), { kind: 'service', install: 'i-1' });
   t.equal(bridge.HostConfig?.NetworkMode, 'bridge');
   t.same(bridge.ExposedPorts, { '9001/tcp': {} });
   t.same(bridge.HostConfig?.PortBindings, { '9001/tcp': [{ HostIp: '127.0.0.1', HostPort: '9001' }] }, 'published on 127.0.0.1, never on all addresses');
-  t.throws(() => svc({ network: 'none' }), /network none would make the container unreachable/);
 });
 
 const listen = (server: net.Server) => new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as net.AddressInfo).port)));
@@ -28,8 +28,8 @@ t.test('readiness: a published port that accepts but does not answer HTTP is not
   const mute = net.createServer((s) => s.on('error', () => undefined)); // like docker-proxy before the app listens
   const port = await listen(mute);
   t.teardown(() => mute.close());
-  t.equal(await waitReady(port, undefined, 0.3, () => true), 'ready', 'a process app: an accepted connection is enough');
-  t.equal(await waitReady(port, undefined, 0.5, () => true, true), 'timeout', 'a published port: it is not');
+  t.equal(await waitReady({ port }, undefined, 0.3, () => true), 'ready', 'a process app: an accepted connection is enough');
+  t.equal(await waitReady({ port }, undefined, 0.5, () => true, true), 'timeout', 'a published port: it is not');
 });
 
 t.test('readiness: any HTTP answer for a published port, 2xx/3xx from a health path', async (t) => {
@@ -40,11 +40,11 @@ t.test('readiness: any HTTP answer for a published port, 2xx/3xx from a health p
   });
   const port = await listen(app);
   t.teardown(() => app.close());
-  t.equal(await waitReady(port, undefined, 2, () => true, true), 'ready', 'a 404 for / is an app that answers');
-  t.equal(await waitReady(port, '/health', 0.3, () => true, true), 'timeout', 'a health path answering 503 is not ready');
+  t.equal(await waitReady({ port }, undefined, 2, () => true, true), 'ready', 'a 404 for / is an app that answers');
+  t.equal(await waitReady({ port }, '/health', 0.3, () => true, true), 'timeout', 'a health path answering 503 is not ready');
   setTimeout(() => (healthy = true), 100);
-  t.equal(await waitReady(port, '/health', 2, () => true), 'ready', 'it is once the health path answers 200');
-  t.equal(await waitReady(port, '/health', 2, () => false), 'died', 'an app that is gone is not waited for');
+  t.equal(await waitReady({ port }, '/health', 2, () => true), 'ready', 'it is once the health path answers 200');
+  t.equal(await waitReady({ port }, '/health', 2, () => false), 'died', 'an app that is gone is not waited for');
 });
 
 t.test('a process app: a network of its own unless it asks for the host', async (t) => {
@@ -59,7 +59,8 @@ t.test('a process app: a network of its own unless it asks for the host', async 
 t.test("a service on the host's network cannot take the gateway's port", async (t) => {
   const on = (extra: Record<string, unknown>) => buildFunctionConfig('web', { kind: 'service', port: '8080', runtime: 'exec', command: 'httpd', ...extra });
   t.throws(() => checkServicePort(on({ network: 'host' }), [8080]), /port 8080 is the gateway's/);
-  t.throws(() => checkServicePort(svc({ port: '8080' }), [8443, 8080]), /port 8080 is the gateway's/, 'a container on the host network neither');
+  t.throws(() => checkServicePort(svc({ port: '8080', network: 'host' }), [8443, 8080]), /port 8080 is the gateway's/, 'a container on the host network neither');
   t.doesNotThrow(() => checkServicePort(on({}), [8080]), 'a process app in a network of its own has its own ports');
+  t.doesNotThrow(() => checkServicePort(svc({ port: '8080' }), [8080]), 'and so has a container in a network of its own');
   t.doesNotThrow(() => checkServicePort(on({ network: 'host' }), [8443]), 'another port is fine');
 });

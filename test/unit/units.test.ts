@@ -23,6 +23,11 @@ t.test('golden files', async (t) => {
   t.same(Object.keys(units), ['faass-gateway.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service', 'faass-revive@.service', 'faass-dispatch.path', 'faass-dispatch.service', 'faass-fn-hello.socket', 'faass-fn-hello.service', 'faass-fn-resize.socket', 'faass-fn-resize.service', 'faass-fn-web.socket', 'faass-fn-web.service', 'faass-fn-web-app.service']);
   t.match(units['faass-fn-web.service'], /^ExecStart=\/usr\/lib\/systemd\/systemd-socket-proxyd --exit-idle-time=30s %t\/faass\/svc\/web\/app\.sock$/m, 'a service is proxied, exiting when idle, into the app\'s own network');
   t.match(units['faass-fn-web-app.service'], /^PrivateNetwork=yes$/m, 'a process app has a network of its own');
+  // Issue 11 item 19: a container service is reached only through its forwarder's socket too.
+  const box = (extra: Record<string, string> = {}) => renderAllUnits(gw, [buildFunctionConfig('box', { kind: 'service', port: '8082', runtime: 'docker', image: 'busybox', ...extra })], ctx);
+  t.match(box()['faass-fn-box.service'], /^ExecStart=\S+ --exit-idle-time=\d+s %t\/faass\/svc\/box\/app\.sock$/m, 'a container service: proxied into its own network, by default');
+  t.notMatch(box()['faass-fn-box-app.service'], /PrivateNetwork/, "its app unit keeps the host's network (it talks to the engine; the container has the network of its own)");
+  t.match(box({ network: 'host' })['faass-fn-box.service'], /^ExecStart=\S+ --exit-idle-time=\d+s 127\.0\.0\.1:8082$/m, "on the host's network when asked: its port");
   t.match(units['faass-fn-hello.service'], /^TemporaryFileSystem=%t:ro$/m, "a function sees nothing of the user's runtime directory");
   t.match(units['faass-fn-web-app.service'], /^StopWhenUnneeded=yes$/m, 'its app stops with the proxy');
   for (const socket of Object.keys(units).filter((f) => f.endsWith('.socket'))) t.match(units[socket], /^OnFailure=faass-revive@%n\.service$/m, `${socket}: a failure starts faass-revive for it`);
