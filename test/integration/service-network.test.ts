@@ -93,6 +93,16 @@ t.test('a container service in a network of its own', async (t) => {
   const oth = await probe(otherPort);
   t.not(oth.code, 0, `nor another service on the host's loopback: ${JSON.stringify(oth.out.slice(-80))}`);
   t.notMatch(oth.out, /other local service/);
+  // Items 1-3 from inside the app: faass's sockets (the API's, the functions') and its files
+  // (credentials, settings, code, state) are not in the app's file system at all.
+  const env = sb.env as Record<string, string>;
+  const faassPaths = [path.join(env.XDG_RUNTIME_DIR, 'faass', 'api.sock'), path.join(env.XDG_RUNTIME_DIR, 'faass', 'fn'), path.join(env.XDG_CONFIG_HOME, 'faass'), path.join(env.XDG_DATA_HOME, 'faass'), path.join(env.XDG_STATE_HOME, 'faass')];
+  const seen = await execIn(engine, app?.Id ?? '', `for p in ${faassPaths.map((p) => `'${p}'`).join(' ')}; do ls -d "$p" 2>/dev/null; done; echo probed`);
+  t.match(seen.out, /probed/, 'the probe ran');
+  t.same(faassPaths.filter((p) => seen.out.includes(p)), [], "none of faass's sockets and files is in the app's container");
+  // The mount points (the second field; the first line's options name the engine's own layers).
+  const mounts = (await execIn(engine, app?.Id ?? '', "cut -d ' ' -f 2 /proc/mounts")).out.split('\n');
+  t.same(mounts.filter((m) => /faass|\.sock$/.test(m)), [], 'nothing of faass is mounted into it');
   release();
 
   await waitFor('the app to stop when idle', async () => (await unitState(sb, 'faass-fn-box-app.service')) === 'inactive/dead', 30000).catch(() => undefined);
