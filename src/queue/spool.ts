@@ -119,6 +119,16 @@ export async function writeDurably(file: string, data: Buffer, opts: { mkdir?: b
   await fsyncDir(dir);
 }
 
+// A write that failed for want of space (the disk, or the user's quota): the gateway answers 503,
+// the dispatcher waits for space.
+export const diskFull = (e: unknown): boolean => ['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+// Why a call for NAME could not be queued (503): the one wording of it.
+export function unavailable(name: string, e: unknown): FaassError {
+  const why = diskFull(e) ? 'the disk is full' : `the queue cannot be written (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+  return new FaassError('FAASS_E_QUEUE_UNAVAILABLE', `Cannot queue the call for ${name}: ${why}`);
+}
+
 const closedMark = (p: Paths, name: string) => path.join(functionQueue(p, name), '.closed');
 
 // The calls waiting for NAME, counted (not sorted), when admission.ts needs to know.
@@ -157,8 +167,7 @@ async function write(p: Paths, call: QueuedCall): Promise<boolean> {
   try {
     await writeDurably(file, encodeCall(call));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new FaassError('FAASS_E_QUEUE_UNAVAILABLE', `Cannot queue the call for ${call.name}: ${code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : `the queue cannot be written (${code})`}`);
+    throw unavailable(call.name, e);
   }
   if (fs.existsSync(closedMark(p, call.name))) {
     await fs.promises.rm(file, { force: true });
