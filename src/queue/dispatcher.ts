@@ -156,7 +156,8 @@ class Lane {
     const state = await readState(this.p, this.name, entry);
     const last = state.attempts[state.attempts.length - 1];
     if (last && last.endedAt === undefined) {
-      const call = await readCall(this.p, this.name, entry).catch(() => null);
+      const call = await this.read(entry);
+      if (call === 'gone') return this.forget(entry);
       if (!call) return this.setAside(entry);
       if (await isDone(this.p, this.name, call.id)) {
         // Its result was recorded as its dispatcher stopped: done, not to be delivered again.
@@ -174,7 +175,8 @@ class Lane {
   }
 
   private async attempt(entry: string, state: CallState): Promise<void> {
-    const call = await readCall(this.p, this.name, entry).catch(() => null);
+    const call = await this.read(entry);
+    if (call === 'gone') return void this.forget(entry);
     if (!call) return void (await this.setAside(entry));
     const settings = this.settings();
     const n = state.attempts.length + 1;
@@ -243,6 +245,22 @@ class Lane {
     if (this.fullUntil === 0) return;
     this.fullUntil = 0;
     logLine('notice', `The queue of ${this.name} can be written again: delivering its calls`, { FAASS_FUNCTION: this.name });
+  }
+
+  // The call in entry; null: the file is no call faass wrote (or cannot be read); 'gone': it left
+  // the queue since it was listed (done, buried or set aside by an attempt that ended meanwhile):
+  // nothing to do, and nothing wrong with it.
+  private async read(entry: string): Promise<QueuedCall | null | 'gone'> {
+    try {
+      return await readCall(this.p, this.name, entry);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : null;
+    }
+  }
+
+  private forget(entry: string): null {
+    this.states.delete(entry);
+    return null;
   }
 
   private async setAside(entry: string): Promise<null> {

@@ -50,27 +50,43 @@ export interface CallState {
   since?: number; // its age counts from here (a redrive), else from its enqueue
 }
 
-// One call as its file holds it: the JSON line, then the body as it came.
+// One call as its file holds it: the JSON line, then the body as it came. bytes, the body's
+// length, tells a whole file from one cut short (the line alone cannot: a cut in the body still
+// parses) and lets a listing give the size from the line alone.
 export function encodeCall(c: QueuedCall): Buffer {
-  const meta = { id: c.id, name: c.name, method: c.method, path: c.path, headers: c.headers, enqueuedAt: c.enqueuedAt, ...(c.callback !== undefined ? { callback: c.callback } : {}) };
+  const meta = { id: c.id, name: c.name, method: c.method, path: c.path, headers: c.headers, enqueuedAt: c.enqueuedAt, bytes: c.body.length, ...(c.callback !== undefined ? { callback: c.callback } : {}) };
   return Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), c.body]);
 }
 
-// null: not a call faass wrote (torn by hand, or another file): the dispatcher moves it aside.
-export function decodeCall(buf: Buffer): QueuedCall | null {
-  const nl = buf.indexOf(10);
-  if (nl < 0) return null;
+// What a call's first line says (the call but its body), with the body's length when the line
+// gives it (files written before bytes was kept do not). null: no call faass wrote.
+export type CallHead = Omit<QueuedCall, 'body'> & { bytes?: number };
+
+export function decodeHead(line: string): CallHead | null {
   try {
-    const m = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Partial<QueuedCall>;
+    const m = JSON.parse(line) as Partial<CallHead>;
     const strings = [m.id, m.name, m.method, m.path].every((v) => typeof v === 'string');
     if (!strings || typeof m.enqueuedAt !== 'number' || typeof m.headers !== 'object' || m.headers === null) return null;
     if (m.callback !== undefined && typeof m.callback !== 'string') return null;
-    const call: QueuedCall = { id: m.id as string, name: m.name as string, method: m.method as string, path: m.path as string, headers: m.headers, enqueuedAt: m.enqueuedAt, body: buf.subarray(nl + 1) };
-    if (m.callback !== undefined) call.callback = m.callback;
-    return call;
+    if (m.bytes !== undefined && (!Number.isSafeInteger(m.bytes) || m.bytes < 0)) return null;
+    const head: CallHead = { id: m.id as string, name: m.name as string, method: m.method as string, path: m.path as string, headers: m.headers, enqueuedAt: m.enqueuedAt };
+    if (m.callback !== undefined) head.callback = m.callback;
+    if (m.bytes !== undefined) head.bytes = m.bytes;
+    return head;
   } catch {
     return null;
   }
+}
+
+// null: not a call faass wrote (torn, cut short, or another file): the dispatcher moves it aside.
+export function decodeCall(buf: Buffer): QueuedCall | null {
+  const nl = buf.indexOf(10);
+  if (nl < 0) return null;
+  const head = decodeHead(buf.subarray(0, nl).toString('utf8'));
+  const body = buf.subarray(nl + 1);
+  if (!head || (head.bytes !== undefined && head.bytes !== body.length)) return null;
+  const { bytes: _bytes, ...call } = head;
+  return { ...call, body };
 }
 
 export const entryName = (c: { id: string; enqueuedAt: number }): string => `${String(c.enqueuedAt).padStart(13, '0')}-${c.id}`;

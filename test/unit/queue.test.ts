@@ -22,6 +22,11 @@ t.test("a call's file: a JSON line, then the body byte for byte", async (t) => {
   t.same(back, call, 'read back as written, binary body included');
   t.equal(decodeCall(Buffer.from('no newline at all')), null, 'a torn file is no call');
   t.equal(decodeCall(Buffer.from('{"id":1}\n')), null, 'nor one without its fields');
+  const whole = encodeCall(call);
+  t.equal(decodeCall(whole.subarray(0, whole.length - 1)), null, 'nor one cut short in its body (its line gives the length)');
+  t.equal(decodeCall(Buffer.concat([whole, Buffer.from('x')])), null, 'nor one with more than its body');
+  const { bytes: _b, ...old } = JSON.parse(whole.subarray(0, whole.indexOf(10)).toString()) as Record<string, unknown>;
+  t.same(decodeCall(Buffer.concat([Buffer.from(JSON.stringify(old) + '\n'), call.body])), call, 'a file written before the length was kept is read as whole');
   t.equal(entryName(call), '1700000000000-c0ffee00-0000-4000-8000-000000000001');
   t.ok(isEntry(`${entryName(call)}.call`));
   t.notOk(isEntry(`.${entryName(call)}.call.123.tmp`), 'a temporary file is never a call');
