@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { Paths } from '../core/paths';
 import { FUNCTION_DEFAULTS, loadFunctionConfig } from '../functions/function-config';
 import { logLine, errorMessage } from '../observe/log';
-import { CallState, QueuedCall, bury, doorbells, functionQueue, queueRoot, readCall, readState, remove, ring, rung, setAside, silence, sweepTemporary, waiting, writeState } from './spool';
+import { CallState, QueuedCall, bury, diskFull, doorbells, functionQueue, queueRoot, readCall, readState, remove, ring, rung, setAside, silence, sweepTemporary, waiting, writeState } from './spool';
 import { Outcome, RetryPolicy, Verdict, verdict } from './retry';
 import { deliver } from './deliver';
 import { forgetOld, isDone, recordDone } from './status';
@@ -20,6 +20,8 @@ import { attemptResult, countAttempt, flushQueueCounters } from './counters';
 export const LANE_MAX = 16;
 // A change nobody told us about (a lost fs.watch event) is seen within this.
 const RESCAN_MS = 1000;
+// A full disk: the lane tries again this long after a write failed for want of space.
+const SPACE_WAIT_MS = 2000;
 
 export type Deliver = (p: Paths, call: QueuedCall, attempt: number, timeoutSeconds: number) => Promise<Outcome>;
 
@@ -66,6 +68,8 @@ class Lane {
   private readonly waker = new Waker();
   private watcher: fs.FSWatcher | null = null;
   private readonly callbacks: CallbackSender;
+  // The disk is full: no attempt starts before this (ms since the epoch); 0, it is not.
+  private fullUntil = 0;
 
   constructor(
     private readonly p: Paths,
@@ -110,6 +114,7 @@ class Lane {
 
   // Starts what is due, up to the limit; returns when the next retry falls due.
   private async startDue(entries: string[]): Promise<number> {
+    if (Date.now() < this.fullUntil) return this.fullUntil;
     const limit = this.settings().limit;
     let next = Infinity;
     for (const entry of entries) {
@@ -123,7 +128,7 @@ class Lane {
       }
       this.inFlight.add(entry);
       void this.attempt(entry, state)
-        .catch((e) => logLine('err', `Failed to deliver ${entry} of ${this.name}: ${errorMessage(e)}`, { FAASS_FUNCTION: this.name }))
+        .catch((e) => (diskFull(e) ? this.waitForSpace() : logLine('err', `Failed to deliver ${entry} of ${this.name}: ${errorMessage(e)}`, { FAASS_FUNCTION: this.name })))
         .finally(() => {
           this.inFlight.delete(entry);
           this.waker.wake();
@@ -151,7 +156,8 @@ class Lane {
     const state = await readState(this.p, this.name, entry);
     const last = state.attempts[state.attempts.length - 1];
     if (last && last.endedAt === undefined) {
-      const call = await readCall(this.p, this.name, entry).catch(() => null);
+      const call = await this.read(entry);
+      if (call === 'gone') return this.forget(entry);
       if (!call) return this.setAside(entry);
       if (await isDone(this.p, this.name, call.id)) {
         // Its result was recorded as its dispatcher stopped: done, not to be delivered again.
@@ -169,13 +175,20 @@ class Lane {
   }
 
   private async attempt(entry: string, state: CallState): Promise<void> {
-    const call = await readCall(this.p, this.name, entry).catch(() => null);
+    const call = await this.read(entry);
+    if (call === 'gone') return void this.forget(entry);
     if (!call) return void (await this.setAside(entry));
     const settings = this.settings();
     const n = state.attempts.length + 1;
     const attempt: CallState['attempts'][number] = { n, startedAt: Date.now() };
     state.attempts.push(attempt);
-    await writeState(this.p, this.name, entry, state); // before the attempt: see the top
+    try {
+      await writeState(this.p, this.name, entry, state); // before the attempt: see the top
+    } catch (e) {
+      state.attempts.pop(); // not made: it does not count
+      throw e;
+    }
+    this.spaceAgain();
     const outcome = await this.send(this.p, call, n, settings.timeout);
     attempt.endedAt = Date.now();
     if ('status' in outcome) attempt.status = outcome.status;
@@ -197,7 +210,11 @@ class Lane {
     if (v.then === 'done') {
       // Recorded first: a dispatcher killed from here on leaves a call whose result is known, which
       // the next one removes without delivering it again (state()).
-      if ('status' in outcome) await recordDone(this.p, this.name, call.id, outcome.status, state);
+      // On a full disk the call goes unrecorded rather than stay to be delivered again and again.
+      if ('status' in outcome) await recordDone(this.p, this.name, call.id, outcome.status, state).catch((e: unknown) => {
+        if (!diskFull(e)) throw e;
+        logLine('warning', `async call=${call.id} function=${call.name} was answered, but no space was left to record it: faassctl calls show will not know it`, fields);
+      });
       logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);
       await remove(this.p, this.name, entry);
       this.states.delete(entry);
@@ -214,6 +231,36 @@ class Lane {
     logLine('notice', `async call=${call.id} function=${call.name} attempt=${n} ${result} retry in ${((v.at - Date.now()) / 1000).toFixed(1)}s`, fields);
     await writeState(this.p, this.name, entry, state);
     return true;
+  }
+
+  // An attempt that cannot be recorded is not made (see the top): on a full disk the lane starts
+  // none for SPACE_WAIT_MS, then tries again, saying so once (not once per try: no flood while
+  // the disk stays full). The calls stay queued; delivered ones make room as they go.
+  private waitForSpace(): void {
+    if (this.fullUntil === 0) logLine('err', `The queue of ${this.name} cannot be written (the disk is full): its calls wait for space`, { FAASS_FUNCTION: this.name });
+    this.fullUntil = Date.now() + SPACE_WAIT_MS;
+  }
+
+  private spaceAgain(): void {
+    if (this.fullUntil === 0) return;
+    this.fullUntil = 0;
+    logLine('notice', `The queue of ${this.name} can be written again: delivering its calls`, { FAASS_FUNCTION: this.name });
+  }
+
+  // The call in entry; null: the file is no call faass wrote (or cannot be read); 'gone': it left
+  // the queue since it was listed (done, buried or set aside by an attempt that ended meanwhile):
+  // nothing to do, and nothing wrong with it.
+  private async read(entry: string): Promise<QueuedCall | null | 'gone'> {
+    try {
+      return await readCall(this.p, this.name, entry);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : null;
+    }
+  }
+
+  private forget(entry: string): null {
+    this.states.delete(entry);
+    return null;
   }
 
   private async setAside(entry: string): Promise<null> {

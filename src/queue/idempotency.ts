@@ -13,7 +13,7 @@ import { Paths } from '../core/paths';
 import { FaassError } from '../core/errors';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../core/private-files';
 import { removeOlderThan } from '../core/old-files';
-import { QueuedCall, enqueue, functionQueue } from './spool';
+import { QueuedCall, enqueue, functionQueue, unavailable } from './spool';
 import { callStatus } from './status';
 
 export const KEY_WINDOW_MS = 24 * 3600 * 1000;
@@ -40,17 +40,18 @@ async function claimant(file: string): Promise<{ id: string; at: number } | null
 }
 
 // A claim file written whole, then linked (no replace) or renamed (replace) into place.
+// The temporary file goes whatever happens (a full disk fails the write: nothing is left behind).
 async function claim(file: string, id: string, replace: boolean): Promise<boolean> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: PRIVATE_DIR });
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  const h = await fs.promises.open(tmp, 'w', PRIVATE_FILE);
   try {
-    await h.writeFile(`${id} ${Date.now()}\n`);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  try {
+    const h = await fs.promises.open(tmp, 'w', PRIVATE_FILE);
+    try {
+      await h.writeFile(`${id} ${Date.now()}\n`);
+      await h.sync();
+    } finally {
+      await h.close();
+    }
     if (replace) await fs.promises.rename(tmp, file);
     else await fs.promises.link(tmp, file);
     return true;
@@ -77,7 +78,11 @@ export async function enqueueOnce(p: Paths, call: QueuedCall, maxLength: number,
   if (prior && age < KEY_WINDOW_MS && (await exists(p, call.name, prior.id))) return prior.id;
   // A claim this young whose call is not on disk yet is another request still queuing it.
   if (prior && age < STALE_CLAIM_MS) return winner(p, call.name, file);
-  if (!(await claim(file, call.id, prior !== null))) return winner(p, call.name, file);
+  // A claim that cannot be written (a full disk) is a call that cannot be queued: 503, as enqueue's.
+  const claimed = await claim(file, call.id, prior !== null).catch((e: unknown) => {
+    throw unavailable(call.name, e);
+  });
+  if (!claimed) return winner(p, call.name, file);
   try {
     await enqueue(p, call, maxLength);
   } catch (e) {

@@ -50,27 +50,43 @@ export interface CallState {
   since?: number; // its age counts from here (a redrive), else from its enqueue
 }
 
-// One call as its file holds it: the JSON line, then the body as it came.
+// One call as its file holds it: the JSON line, then the body as it came. bytes, the body's
+// length, tells a whole file from one cut short (the line alone cannot: a cut in the body still
+// parses) and lets a listing give the size from the line alone.
 export function encodeCall(c: QueuedCall): Buffer {
-  const meta = { id: c.id, name: c.name, method: c.method, path: c.path, headers: c.headers, enqueuedAt: c.enqueuedAt, ...(c.callback !== undefined ? { callback: c.callback } : {}) };
+  const meta = { id: c.id, name: c.name, method: c.method, path: c.path, headers: c.headers, enqueuedAt: c.enqueuedAt, bytes: c.body.length, ...(c.callback !== undefined ? { callback: c.callback } : {}) };
   return Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), c.body]);
 }
 
-// null: not a call faass wrote (torn by hand, or another file): the dispatcher moves it aside.
-export function decodeCall(buf: Buffer): QueuedCall | null {
-  const nl = buf.indexOf(10);
-  if (nl < 0) return null;
+// What a call's first line says (the call but its body), with the body's length when the line
+// gives it (files written before bytes was kept do not). null: no call faass wrote.
+export type CallHead = Omit<QueuedCall, 'body'> & { bytes?: number };
+
+export function decodeHead(line: string): CallHead | null {
   try {
-    const m = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Partial<QueuedCall>;
+    const m = JSON.parse(line) as Partial<CallHead>;
     const strings = [m.id, m.name, m.method, m.path].every((v) => typeof v === 'string');
     if (!strings || typeof m.enqueuedAt !== 'number' || typeof m.headers !== 'object' || m.headers === null) return null;
     if (m.callback !== undefined && typeof m.callback !== 'string') return null;
-    const call: QueuedCall = { id: m.id as string, name: m.name as string, method: m.method as string, path: m.path as string, headers: m.headers, enqueuedAt: m.enqueuedAt, body: buf.subarray(nl + 1) };
-    if (m.callback !== undefined) call.callback = m.callback;
-    return call;
+    if (m.bytes !== undefined && (!Number.isSafeInteger(m.bytes) || m.bytes < 0)) return null;
+    const head: CallHead = { id: m.id as string, name: m.name as string, method: m.method as string, path: m.path as string, headers: m.headers, enqueuedAt: m.enqueuedAt };
+    if (m.callback !== undefined) head.callback = m.callback;
+    if (m.bytes !== undefined) head.bytes = m.bytes;
+    return head;
   } catch {
     return null;
   }
+}
+
+// null: not a call faass wrote (torn, cut short, or another file): the dispatcher moves it aside.
+export function decodeCall(buf: Buffer): QueuedCall | null {
+  const nl = buf.indexOf(10);
+  if (nl < 0) return null;
+  const head = decodeHead(buf.subarray(0, nl).toString('utf8'));
+  const body = buf.subarray(nl + 1);
+  if (!head || (head.bytes !== undefined && head.bytes !== body.length)) return null;
+  const { bytes: _bytes, ...call } = head;
+  return { ...call, body };
 }
 
 export const entryName = (c: { id: string; enqueuedAt: number }): string => `${String(c.enqueuedAt).padStart(13, '0')}-${c.id}`;
@@ -119,6 +135,16 @@ export async function writeDurably(file: string, data: Buffer, opts: { mkdir?: b
   await fsyncDir(dir);
 }
 
+// A write that failed for want of space (the disk, or the user's quota): the gateway answers 503,
+// the dispatcher waits for space.
+export const diskFull = (e: unknown): boolean => ['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+// Why a call for NAME could not be queued (503): the one wording of it.
+export function unavailable(name: string, e: unknown): FaassError {
+  const why = diskFull(e) ? 'the disk is full' : `the queue cannot be written (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+  return new FaassError('FAASS_E_QUEUE_UNAVAILABLE', `Cannot queue the call for ${name}: ${why}`);
+}
+
 const closedMark = (p: Paths, name: string) => path.join(functionQueue(p, name), '.closed');
 
 // The calls waiting for NAME, counted (not sorted), when admission.ts needs to know.
@@ -157,8 +183,7 @@ async function write(p: Paths, call: QueuedCall): Promise<boolean> {
   try {
     await writeDurably(file, encodeCall(call));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new FaassError('FAASS_E_QUEUE_UNAVAILABLE', `Cannot queue the call for ${call.name}: ${code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : `the queue cannot be written (${code})`}`);
+    throw unavailable(call.name, e);
   }
   if (fs.existsSync(closedMark(p, call.name))) {
     await fs.promises.rm(file, { force: true });
@@ -252,28 +277,69 @@ export async function setAside(p: Paths, name: string, entry: string): Promise<v
   await fs.promises.rename(path.join(functionQueue(p, name), entry), path.join(dead, `${entry}.corrupt`));
 }
 
-// The dead letters of NAME, oldest first, with their histories.
-export async function deadList(p: Paths, name: string): Promise<{ entry: string; call: QueuedCall | null; state: CallState }[]> {
-  let files: string[];
+// A call file's first line, read a chunk at a time, never its body (a dead letter of 10 MB lists
+// as fast as one of 10 bytes), and its body's length: the line's bytes, checked against the
+// file's size (a file cut short is no call), or for a file written before bytes was kept, the
+// size past the line. head null: no call faass wrote.
+const HEAD_CHUNK = 16 * 1024;
+const HEAD_MAX = 1024 * 1024; // far beyond any line the gateway writes (its headers are bounded)
+
+export async function readHead(file: string): Promise<{ head: CallHead | null; bytes: number | null }> {
+  const h = await fs.promises.open(file, 'r');
   try {
-    files = (await fs.promises.readdir(deadLetters(p, name))).filter(isEntry).sort();
+    const size = (await h.stat()).size;
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < Math.min(size, HEAD_MAX); ) {
+      const { bytesRead, buffer } = await h.read(Buffer.alloc(HEAD_CHUNK), 0, HEAD_CHUNK, at);
+      if (bytesRead === 0) break;
+      const nl = buffer.subarray(0, bytesRead).indexOf(10);
+      chunks.push(buffer.subarray(0, nl >= 0 ? nl : bytesRead));
+      at += bytesRead;
+      if (nl < 0) continue;
+      const line = Buffer.concat(chunks);
+      const head = decodeHead(line.toString('utf8'));
+      const body = size - line.length - 1;
+      return head && (head.bytes === undefined || head.bytes === body) ? { head, bytes: body } : { head: null, bytes: null };
+    }
+    return { head: null, bytes: null };
+  } finally {
+    await h.close();
+  }
+}
+
+const deadFiles = async (p: Paths, name: string): Promise<string[]> => {
+  try {
+    return (await fs.promises.readdir(deadLetters(p, name))).filter(isEntry).sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
+};
+
+// The dead letters of NAME, oldest first, with their histories: each call's first line only.
+export async function deadList(p: Paths, name: string): Promise<{ entry: string; head: CallHead | null; bytes: number | null; state: CallState }[]> {
   const dead = deadLetters(p, name);
   return Promise.all(
-    files.map(async (entry) => {
-      const call = decodeCall(await fs.promises.readFile(path.join(dead, entry)));
+    (await deadFiles(p, name)).map(async (entry) => {
+      const { head, bytes } = await readHead(path.join(dead, entry));
       let state: CallState = { attempts: [], nextAt: 0 };
       try {
         state = JSON.parse(await fs.promises.readFile(path.join(dead, entry.replace(/\.call$/, '.state')), 'utf8')) as CallState;
       } catch {
         // no history kept
       }
-      return { entry, call, state };
+      return { entry, head, bytes, state };
     }),
   );
+}
+
+// One dead letter of NAME whole, body included, found by its call id (its file's name); null:
+// none, or a file that is no call.
+export async function deadCallById(p: Paths, name: string, id: string): Promise<QueuedCall | null> {
+  const entry = (await deadFiles(p, name)).find((f) => f.slice(14, -'.call'.length) === id);
+  if (!entry) return null;
+  const call = decodeCall(await fs.promises.readFile(path.join(deadLetters(p, name), entry)));
+  return call?.id === id ? call : null;
 }
 
 // The functions whose doorbell rings.

@@ -11,6 +11,7 @@ import { callStatus, recordDone, forgetOld } from '../../src/queue/status';
 import { enqueueOnce, forgetOldKeys } from '../../src/queue/idempotency';
 import { settleQueue, queuePolicy, dropQueue, reopenQueue } from '../../src/queue/on-delete';
 import { Dispatcher } from '../../src/queue/dispatcher';
+import { deadLetters, deadCall } from '../../src/queue/dead-letters';
 import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
 
 const call = { id: 'c0ffee00-0000-4000-8000-000000000001', name: 'fn', method: 'PUT', path: '/a?b=1', headers: { 'x-a': 'b' }, enqueuedAt: 1_700_000_000_000, body: Buffer.from([0, 10, 255, 13]) };
@@ -22,6 +23,11 @@ t.test("a call's file: a JSON line, then the body byte for byte", async (t) => {
   t.same(back, call, 'read back as written, binary body included');
   t.equal(decodeCall(Buffer.from('no newline at all')), null, 'a torn file is no call');
   t.equal(decodeCall(Buffer.from('{"id":1}\n')), null, 'nor one without its fields');
+  const whole = encodeCall(call);
+  t.equal(decodeCall(whole.subarray(0, whole.length - 1)), null, 'nor one cut short in its body (its line gives the length)');
+  t.equal(decodeCall(Buffer.concat([whole, Buffer.from('x')])), null, 'nor one with more than its body');
+  const { bytes: _b, ...old } = JSON.parse(whole.subarray(0, whole.indexOf(10)).toString()) as Record<string, unknown>;
+  t.same(decodeCall(Buffer.concat([Buffer.from(JSON.stringify(old) + '\n'), call.body])), call, 'a file written before the length was kept is read as whole');
   t.equal(entryName(call), '1700000000000-c0ffee00-0000-4000-8000-000000000001');
   t.ok(isEntry(`${entryName(call)}.call`));
   t.notOk(isEntry(`.${entryName(call)}.call.123.tmp`), 'a temporary file is never a call');
@@ -68,6 +74,46 @@ t.test('the spool on disk: queued whole, limited, buried with its history', asyn
   t.same(await waiting(p, 'fn'), [entries[1]], 'and out of the queue');
   await silence(p, 'fn');
   t.same(await rung(p), [], 'silenced');
+});
+
+t.test('a dead-letter listing reads each call\'s first line, never its body', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-dlq-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_STATE_HOME: dir });
+  const dead = path.join(functionQueue(p, 'fn'), 'dead');
+  fs.mkdirSync(dead, { recursive: true });
+  const mk = (n: number, body: Buffer) => ({ ...call, id: `c0ffee00-0000-4000-8000-00000000010${n}`, enqueuedAt: call.enqueuedAt + n, body });
+  // 10 MB, written whole; and one of 3 GiB, sparse: a file that large cannot even be read whole
+  // (Node refuses buffers over 2 GiB), so only a listing that reads no body can list it.
+  const big = mk(1, Buffer.alloc(10 * 1024 * 1024, 'b'));
+  fs.writeFileSync(path.join(dead, `${entryName(big)}.call`), encodeCall(big));
+  const huge = mk(2, Buffer.alloc(0));
+  const line = encodeCall({ ...huge, body: Buffer.alloc(1) }).toString().split('\n')[0].replace('"bytes":1', `"bytes":${3 * 1024 ** 3}`);
+  fs.writeFileSync(path.join(dead, `${entryName(huge)}.call`), line + '\n');
+  fs.truncateSync(path.join(dead, `${entryName(huge)}.call`), line.length + 1 + 3 * 1024 ** 3);
+  // A file cut short (its line says more than it holds), and one written before the length was kept.
+  const cut = mk(3, Buffer.from('whole body'));
+  fs.writeFileSync(path.join(dead, `${entryName(cut)}.call`), encodeCall(cut).subarray(0, -4));
+  const old = mk(4, Buffer.from('abc'));
+  const { bytes: _b, ...oldLine } = JSON.parse(encodeCall(old).toString().split('\n')[0]) as Record<string, unknown>;
+  fs.writeFileSync(path.join(dead, `${entryName(old)}.call`), `${JSON.stringify(oldLine)}\nabc`);
+  fs.writeFileSync(path.join(dead, `${entryName(big)}.state`), JSON.stringify({ attempts: [{ n: 1, startedAt: 1, endedAt: 2, status: 503 }], nextAt: 0 }));
+
+  const listed = await deadLetters(p, 'fn');
+  t.same(
+    listed.map((d) => [d.id, d.bytes]),
+    [
+      [big.id, 10 * 1024 * 1024],
+      [huge.id, 3 * 1024 ** 3],
+      [null, undefined],
+      [old.id, 3],
+    ],
+    'each listed with its size from its first line (or, for an old file, its size past the line); a cut file as no call',
+  );
+  t.match(listed[0], { method: 'PUT', path: '/a?b=1', attempts: [{ status: 503 }] }, 'with its request line and history');
+  t.same((await deadCall(p, 'fn', big.id)).body.length, 10 * 1024 * 1024, '--show reads the one body asked for, whole');
+  t.same((await deadCall(p, 'fn', old.id)).body.toString(), 'abc');
+  await t.rejects(deadCall(p, 'fn', cut.id), { code: 'FAASS_E_CALL_NOT_FOUND' }, 'a cut file is no dead letter to show');
 });
 
 t.test("a call's status, from the spool's files", async (t) => {
