@@ -19,6 +19,7 @@ import { PRIVATE_EXEC } from '../core/private-files';
 import { readBody, sendError } from '../core/http-util';
 import { isValidName, validateName } from '../core/validate';
 import { log, errorMessage } from '../observe/log';
+import { addTrigger, listTriggers, removeTrigger } from './triggers';
 
 const MAX_JSON = 1024 * 1024;
 
@@ -182,6 +183,8 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   }
   const dead = /^\/system\/dlq\/([^/]+)(?:\/([^/]+))?$/.exec(p);
   if (dead) return deadLettersRoute(paths, req, res, decodeURIComponent(dead[1]), dead[2] === undefined ? undefined : decodeURIComponent(dead[2]));
+  const trig = /^\/system\/triggers(?:\/([^/]+)(?:\/([^/]+)\/([^/]+))?)?$/.exec(p);
+  if (trig) return triggersRoute(paths, req, res, trig.slice(1).map((x) => (x === undefined ? undefined : decodeURIComponent(x))));
   const asked = /^\/system\/calls\/([^/]+)$/.exec(p);
   if (asked) {
     if (method !== 'GET') return notAllowed('GET');
@@ -214,6 +217,16 @@ async function deadLettersRoute(paths: Paths, req: http.IncomingMessage, res: ht
   if (sub === undefined) return send(res, 200, await deadLetters(paths, name));
   const c = await deadCall(paths, name, sub);
   return send(res, 200, { ...c, body: c.body.toString('base64') });
+}
+
+// /system/triggers[/NAME[/KIND/ID]] (api/triggers.ts).
+async function triggersRoute(paths: Paths, req: http.IncomingMessage, res: http.ServerResponse, [name, kind, which]: (string | undefined)[]): Promise<void> {
+  const method = req.method ?? 'GET';
+  const allowed = which !== undefined ? 'DELETE' : name !== undefined ? 'GET, POST' : 'GET';
+  if (!allowed.split(', ').includes(method)) return sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allowed}`, { allow: allowed });
+  if (name !== undefined) validateName(name);
+  const r = method === 'GET' ? await listTriggers(paths, name) : method === 'POST' ? await addTrigger(paths, name as string, await readJson(req), serialized) : await removeTrigger(paths, name as string, kind as string, which as string, serialized);
+  send(res, r.status, r.body);
 }
 
 const TAR_GZ = new Set(['application/gzip', 'application/x-gzip', 'application/x-tar+gzip', 'application/x-compressed-tar', 'application/tar+gzip']);

@@ -17,6 +17,20 @@ export function validateName(name: unknown, what: 'function' | 'credential' = 'f
   return name;
 }
 
+// A topic (POST /topic/T, faassctl publish T, trigger add --topic T): dot-separated words of
+// lowercase letters, digits, '-' and '_' (orders.created, billing-v2.done). It is a URL segment, a
+// line in a function's topics file and a label of /metrics, so nothing else may be in it.
+const TOPIC_RE = /^[a-z0-9](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9](?:[a-z0-9_-]{0,62}))*$/;
+export const TOPIC_MAX = 200;
+const TOPIC_RULE = `up to ${TOPIC_MAX} characters: words of lowercase letters, digits, '-' and '_' (each starting with a letter or digit) joined by '.', such as orders.created`;
+
+export const isValidTopic = (topic: string): boolean => topic.length <= TOPIC_MAX && TOPIC_RE.test(topic);
+
+export function validateTopic(topic: unknown): string {
+  if (typeof topic !== 'string' || !isValidTopic(topic)) fail('FAASS_E_TOPIC_INVALID', `Invalid topic ${JSON.stringify(String(topic ?? '').slice(0, 80))}: use ${TOPIC_RULE}`);
+  return topic;
+}
+
 // Names `faassctl logs NAME` reads as faass's own journals, not a function's: a function may
 // not be given one (one deployed before the rule keeps its name).
 export const RESERVED_FUNCTION_NAMES = ['gateway', 'api', 'dispatch'];

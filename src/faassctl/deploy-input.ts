@@ -38,6 +38,7 @@ export interface DeployArgs {
   schedule?: string; // not a key of the function's file: its schedules' (functions/schedules.ts)
   scheduleTz?: string;
   scheduleBody?: string;
+  topic?: string[]; // not a key of the function's file either: its topics' (functions/topics.ts)
 }
 
 export function parseEnvPairs(pairs: string[] = []): Record<string, string> {

@@ -9,7 +9,10 @@ import { Register } from './cli';
 import { DeployArgs, deployInput } from './deploy-input';
 import { unservable } from '../serve/service-activator';
 import { checkSchedule, ensureSchedule } from '../functions/triggers';
-import { describeSchedule, scheduleInput } from './trigger';
+import { describeSchedule, scheduleInput, sayTopic } from './trigger';
+import { subscribe } from '../functions/topics';
+import { validateTopic } from '../core/validate';
+import { Target, sendJson } from './client';
 import { fail } from '../core/errors';
 
 export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
@@ -21,6 +24,7 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   // --schedule: judged before anything is deployed, added once the function is there.
   const schedule = a.schedule !== undefined ? scheduleInput({ schedule: a.schedule, tz: a.scheduleTz, body: a.scheduleBody }) : null;
   if (schedule) await checkSchedule('0', schedule);
+  const topics = (a.topic ?? []).map(validateTopic); // judged before anything is deployed too
   const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
   const { config, report, warnings } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
   sayApplied(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
@@ -31,7 +35,22 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
     const s = await ensureSchedule(paths, config.name, schedule);
     process.stdout.write(`${s.added ? 'Added' : 'Kept'} ${describeSchedule(s.view, s.next)}\n`);
   }
+  for (const topic of topics) {
+    const r = subscribe(paths, config.name, topic);
+    process.stdout.write(`${sayTopic(config.name, r.topic, r.added)}\n`);
+  }
   return 0;
+}
+
+// --topic with --gateway: the function deployed through the API, then subscribed through it.
+async function remoteDeployWithTopics(t: Target, a: DeployArgs): Promise<number> {
+  const topics = (a.topic ?? []).map(validateTopic);
+  const code = await remoteDeploy(t, a);
+  for (const topic of topics) {
+    const r = (await sendJson(t, 'POST', `/system/triggers/${a.name}`, { topic })) as { topic: string; added: boolean };
+    process.stdout.write(`${sayTopic(a.name, r.topic, r.added)}\n`);
+  }
+  return code;
 }
 
 // Schedules are this host's timers: the API has no route for them yet.
@@ -78,6 +97,7 @@ export const register: Register = (y, cli) =>
         .option('queue-max', { type: 'number', describe: 'asynchronous calls: how many may wait; more are refused with 429 (default 10000)' })
         .option('schedule', { type: 'string', describe: 'also call it on a schedule (faassctl trigger add): a calendar expression or a cron line; a redeploy with the same one adds nothing' })
         .option('schedule-tz', { type: 'string', describe: "with --schedule: its time zone (default: the host's)" })
-        .option('schedule-body', { type: 'string', describe: "with --schedule: each call's body (default empty)" }),
-    (a) => cli.either(a, (t) => remoteDeploy(t, noRemoteSchedule(a as unknown as DeployArgs)), () => deploy(cli.paths, a as unknown as DeployArgs)),
+        .option('schedule-body', { type: 'string', describe: "with --schedule: each call's body (default empty)" })
+        .option('topic', { type: 'string', array: true, describe: 'also subscribe it to this topic (faassctl trigger add --topic; repeatable): each message published to it queues a call' }),
+    (a) => cli.either(a, (t) => remoteDeployWithTopics(t, noRemoteSchedule(a as unknown as DeployArgs)), () => deploy(cli.paths, a as unknown as DeployArgs)),
   );

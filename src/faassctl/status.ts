@@ -15,6 +15,8 @@ import { managerControllers } from '../systemd/controllers';
 import { unenforcedLimits, unenforcedDefaults } from '../functions/limits';
 import { ServeState, readServeState } from '../systemd/serve-link';
 import { QueueFigures, allQueueFigures } from '../queue/figures';
+import { loadSchedules } from '../functions/schedules';
+import { loadTopics } from '../functions/topics';
 import { Register } from './cli';
 
 interface Proc {
@@ -141,6 +143,38 @@ export function renderQueues(queues: Map<string, QueueFigures>, now = Date.now()
   return `\nAsynchronous calls (faassctl dlq NAME for the dead letters):\n${lines.join('')}`;
 }
 
+// A function's triggers, counted: its schedules and its topics (faassctl trigger ls NAME lists
+// them). A file of them that does not read says so in its column.
+export interface TriggerCounts {
+  schedules: number | 'broken';
+  topics: number | 'broken';
+}
+
+export function triggerCounts(paths: Paths, name: string): TriggerCounts {
+  const or = <T>(f: () => T): T | 'broken' => {
+    try {
+      return f();
+    } catch {
+      return 'broken';
+    }
+  };
+  return { schedules: or(() => loadSchedules(paths, name).length), topics: or(() => loadTopics(paths, name).length) };
+}
+
+// A section after the table (whose columns stay as scripts know them), as the queues': a row per
+// function with a trigger.
+export function renderTriggers(counts: Map<string, TriggerCounts>): string {
+  const rows = [...counts].filter(([, c]) => c.schedules !== 0 || c.topics !== 0);
+  if (!rows.length) return '';
+  const head = ['FUNCTION', 'SCHEDULES', 'TOPICS'];
+  const body = rows.map(([fn, c]) => [fn, String(c.schedules), String(c.topics)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const lines = [head, ...body].map((cols) => `  ${cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}\n`);
+  return `\nTriggers (faassctl trigger ls NAME):\n${lines.join('')}`;
+}
+
+const allTriggerCounts = (paths: Paths, names: string[]) => new Map(names.map((n) => [n, triggerCounts(paths, n)]));
+
 // A line per function that cannot be called (or not as deployed), saying what is wrong and the
 // command that fixes it: a file that does not parse, a socket that does not listen (a deploy
 // killed before it enabled it, a socket stopped by hand), a failed unit, a deploy interrupted.
@@ -226,6 +260,7 @@ export async function status(paths: Paths, only?: string): Promise<number> {
   });
   process.stdout.write(rows.length ? renderTable(rows) : 'No functions (faassctl deploy NAME ...)\n');
   process.stdout.write(renderQueues(await allQueueFigures(paths, (n) => fns.some((f) => f.name === n))));
+  process.stdout.write(renderTriggers(allTriggerCounts(paths, fns.map((f) => f.name))));
   const controllers = manager ? managerControllers(manager) : null;
   const unenforced = [...fns.flatMap((f) => (f.cfg ? unenforcedLimits(f.cfg, controllers) : [])), ...unenforcedDefaults(controllers)];
   if (unenforced.length) process.stdout.write(`\nLimits not enforced:\n${unenforced.map((w) => `  ${w}\n`).join('')}`);
@@ -294,6 +329,7 @@ async function serveStatus(paths: Paths, s: ServeState, only: string | undefined
   });
   process.stdout.write(rows.length ? renderTable(rows) : 'No functions (faassctl deploy NAME ...)\n');
   process.stdout.write(renderQueues(await allQueueFigures(paths, (n) => names.includes(n))));
+  process.stdout.write(renderTriggers(allTriggerCounts(paths, names)));
   const broken = rows.flatMap((r) =>
     r.kind === 'INVALID' ? [`${r.name}: its file does not parse; faassctl describe ${r.name} says what is wrong, then fix the file or deploy it again`] : r.socket !== 'listening' ? [`${r.name}: faassctl serve does not serve it; its stderr and faassctl logs ${r.name} say why`] : [],
   );

@@ -1,6 +1,7 @@
 // faassctl trigger add|rm|ls|history: a function's schedules (functions/triggers.ts), each a
-// timer that queues one asynchronous call per fire. On this host only (the timers are this
-// host's user manager's).
+// timer that queues one asynchronous call per fire, and its topics (functions/topics.ts), each
+// publish to which queues one call. add, rm and ls also go through a gateway's management API
+// (--gateway: api/triggers.ts); history reads this host's files.
 import { Paths } from '../core/paths';
 import { fail } from '../core/errors';
 import { validateName } from '../core/validate';
@@ -9,6 +10,9 @@ import { ScheduleView, addSchedule, listSchedules, removeSchedule } from '../fun
 import { HistoryRow, scheduleHistory } from '../queue/schedule-fire';
 import { sayApplied } from './report';
 import { Register } from './cli';
+import { subscribe, unsubscribe } from '../functions/topics';
+import { Added, TopicRow, TriggerList, localTriggers, remoteAdd, remoteList, remoteRm } from './trigger-topics';
+import { Target } from './client';
 
 export interface ScheduleArgs {
   schedule?: string;
@@ -27,27 +31,72 @@ export function describeSchedule(v: ScheduleView, next?: string | null): string 
   return `schedule ${v.id} of ${v.function}: ${how} (time zone ${v.tz}; overlap ${v.overlap}, catch-up ${v.catchUp}${v.jitter ? `, jitter ${v.jitter}s` : ''})${next ? `; next fire ${next}` : ''}`;
 }
 
-async function add(paths: Paths, name: string, a: ScheduleArgs & { id?: string }): Promise<number> {
-  if (a.schedule === undefined) fail('FAASS_E_USAGE', 'trigger add needs --schedule SPEC (a calendar expression such as "Mon..Fri *-*-* 09:00", or a cron line such as "*/5 * * * *")');
+// One trigger a command: a schedule or a topic.
+function oneKind(a: { schedule?: string; topic?: string; id?: string }): void {
+  if (a.schedule === undefined && a.topic === undefined) fail('FAASS_E_USAGE', 'trigger add needs --schedule SPEC (a calendar expression such as "Mon..Fri *-*-* 09:00", or a cron line such as "*/5 * * * *") or --topic T');
+  if (a.schedule !== undefined && a.topic !== undefined) fail('FAASS_E_USAGE', 'trigger add takes --schedule or --topic, not both: one trigger a command');
+  if (a.topic !== undefined && a.id !== undefined) fail('FAASS_E_USAGE', '--id is for schedules: a topic is named by itself');
+}
+
+export const sayTopic = (name: string, topic: string, added: boolean): string => `${added ? `${name} subscribes to topic ${topic}` : `${name} subscribed to topic ${topic} already`}: each message to POST /topic/${topic} (faassctl publish ${topic}) queues a call for it`;
+
+async function add(paths: Paths, name: string, a: ScheduleArgs & { id?: string; topic?: string }): Promise<number> {
+  oneKind(a);
+  if (a.topic !== undefined) {
+    const r = subscribe(paths, validateName(name), a.topic);
+    process.stdout.write(`${sayTopic(name, r.topic, r.added)}\n`);
+    return 0;
+  }
   const { view, next, report } = await addSchedule(paths, validateName(name), scheduleInput(a), a.id);
   sayApplied(report, `Added ${describeSchedule(view, next)}`);
   return 0;
 }
 
-async function rm(paths: Paths, name: string, id: string): Promise<number> {
-  sayApplied(await removeSchedule(paths, validateName(name), id), `Removed schedule ${id} of ${name}`);
+function sayAdded(t: Target, name: string, r: Added): number {
+  process.stdout.write(`${'topic' in r ? sayTopic(name, r.topic, r.added) : `Added ${describeSchedule(r, r.next)}`} on ${t.label}\n`);
+  return 0;
+}
+
+// rm NAME ID (a schedule) or rm NAME --topic T.
+function rmTarget(id: string | undefined, topic: string | undefined): { id: string } | { topic: string } {
+  if ((id === undefined) === (topic === undefined)) fail('FAASS_E_USAGE', 'trigger rm takes a schedule ID or --topic T');
+  return id !== undefined ? { id } : { topic: topic as string };
+}
+
+async function rm(paths: Paths, name: string, id: string | undefined, topic: string | undefined): Promise<number> {
+  const what = rmTarget(id, topic);
+  if ('topic' in what) {
+    unsubscribe(paths, validateName(name), what.topic);
+    process.stdout.write(`${name} no longer subscribes to topic ${what.topic}\n`);
+    return 0;
+  }
+  sayApplied(await removeSchedule(paths, validateName(name), what.id), `Removed schedule ${what.id} of ${name}`);
   return 0;
 }
 
 async function ls(paths: Paths, name: string | undefined, json: boolean): Promise<number> {
-  const views = await listSchedules(paths, name);
-  if (json) return void process.stdout.write(JSON.stringify(views, null, 2) + '\n'), 0;
-  if (!views.length) return void process.stdout.write(name ? `No schedules for ${name}\n` : 'No schedules\n'), 0;
+  return printTriggers(await localTriggers(paths, name, listSchedules), name, json);
+}
+
+// The schedules' table (its columns as scripts know them), then the topics', when there are some.
+export function printTriggers({ schedules: views, topics }: TriggerList, name: string | undefined, json: boolean): number {
+  if (json) return void process.stdout.write(JSON.stringify([...views, ...topics.map((t): TopicRow => ({ ...t, kind: 'topic' }))], null, 2) + '\n'), 0;
+  if (!views.length && !topics.length) return void process.stdout.write(name ? `No schedules for ${name}\n` : 'No schedules\n'), 0;
+  if (views.length) process.stdout.write(scheduleTable(views));
+  if (topics.length) process.stdout.write((views.length ? '\n' : '') + topicTable(topics));
+  return 0;
+}
+
+function scheduleTable(views: ScheduleView[]): string {
   const rows = [['FUNCTION', 'ID', 'SPEC', 'ONCALENDAR', 'ZONE', 'NEXT', 'LAST']];
   for (const v of views) rows.push([v.function, v.id, v.spec, v.onCalendar.map((c) => c.slice(0, c.length - v.tz.length - 1)).join(' | '), v.tz, v.next ?? '-', v.last ?? '-']);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  process.stdout.write(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n');
-  return 0;
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+}
+
+function topicTable(topics: { function: string; topic: string }[]): string {
+  const w = Math.max('FUNCTION'.length, ...topics.map((t) => t.function.length));
+  return [`${'FUNCTION'.padEnd(w)}  TOPIC`, ...topics.map((t) => `${t.function.padEnd(w)}  ${t.topic}`)].join('\n') + '\n';
 }
 
 const duration = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(3)}s`);
@@ -71,11 +120,11 @@ async function history(paths: Paths, name: string, id: string | undefined, json:
 }
 
 export const register: Register = (y, cli) =>
-  y.command('trigger', "a function's schedules: timers that queue an asynchronous call at each fire", (y) =>
+  y.command('trigger', "a function's triggers: schedules (timers that queue an asynchronous call at each fire) and topics (a call per message published)", (y) =>
     y
       .command(
         'add <name>',
-        'add a schedule: a systemd calendar expression or a five-field cron line',
+        'add a schedule (a systemd calendar expression or a five-field cron line) or subscribe to a topic',
         (y) =>
           y
             .positional('name', { type: 'string', demandOption: true })
@@ -85,20 +134,21 @@ export const register: Register = (y, cli) =>
             .option('overlap', { type: 'string', describe: "allow (default) or skip: no fire while the schedule's previous call is queued or running" })
             .option('catch-up', { type: 'string', describe: 'once (default: a fire missed while the machine was off happens once at start) or none' })
             .option('jitter', { type: 'string', describe: 'a random delay up to this span at each fire (RandomizedDelaySec=), e.g. 30s' })
-            .option('id', { type: 'string', describe: 'its id: 1-16 lowercase letters and digits (default: the next free number)' }),
-        (a) => cli.local(a, 'trigger add', () => add(cli.paths, a.name, a)),
+            .option('id', { type: 'string', describe: 'its id: 1-16 lowercase letters and digits (default: the next free number)' })
+            .option('topic', { type: 'string', describe: "subscribe to this topic: each message published to it (POST /topic/T, faassctl publish T) queues a call" }),
+        (a) => cli.either(a, (t) => (oneKind(a), remoteAdd(t, a.name, a.topic !== undefined ? { topic: a.topic } : { schedule: scheduleInput(a), id: a.id }).then((r) => sayAdded(t, a.name, r))), () => add(cli.paths, a.name, a)),
       )
       .command(
-        'rm <name> <id>',
-        'remove a schedule: its timer stops',
-        (y) => y.positional('name', { type: 'string', demandOption: true }).positional('id', { type: 'string', demandOption: true }),
-        (a) => cli.local(a, 'trigger rm', () => rm(cli.paths, a.name, a.id)),
+        'rm <name> [id]',
+        'remove a schedule (its timer stops) or, with --topic T, a subscription',
+        (y) => y.positional('name', { type: 'string', demandOption: true }).positional('id', { type: 'string' }).option('topic', { type: 'string', describe: 'the topic to unsubscribe from' }),
+        (a) => cli.either(a, (t) => remoteRm(t, a.name, rmTarget(a.id, a.topic)), () => rm(cli.paths, a.name, a.id, a.topic)),
       )
       .command(
         'ls [name]',
-        'the schedules (of one function), with their next and last fire time',
+        'the topics and schedules (of one function), the schedules with their next and last fire time',
         (y) => y.positional('name', { type: 'string' }).option('json', { type: 'boolean', describe: 'as JSON' }),
-        (a) => cli.local(a, 'trigger ls', () => ls(cli.paths, a.name, a.json ?? false)),
+        (a) => cli.either(a, async (t) => printTriggers(await remoteList(t, a.name), a.name, a.json ?? false), () => ls(cli.paths, a.name, a.json ?? false)),
       )
       .command(
         'history <name> [id]',

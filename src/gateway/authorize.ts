@@ -18,7 +18,8 @@ export const callerOf = (req: http.IncomingMessage): Caller => ({ address: req.s
 
 // What is asked for. A function whose file does not parse is `broken` (the reason): who may call
 // it is unknown, so nobody passes.
-export type Door = { kind: 'function'; name: string; auth: readonly string[]; broken: FaassError | null } | { kind: 'api' };
+export type FunctionDoor = { kind: 'function'; name: string; auth: readonly string[]; broken: FaassError | null };
+export type Door = FunctionDoor | { kind: 'api' };
 
 export const API_DOOR: Door = { kind: 'api' };
 
@@ -56,6 +57,23 @@ export class Authorizer {
     if (cred.admin) return null;
     if (door.kind === 'api') return refusal('FAASS_E_FORBIDDEN', `Credential ${cred.name} is not an admin`);
     return door.auth.includes(cred.name) ? null : refusal('FAASS_E_FORBIDDEN', `Credential ${cred.name} may not call ${door.name}`);
+  }
+
+  // A publish to a topic (gateway/publish.ts): the caller must be allowed to call every
+  // subscriber, as if it called each (admins: all). One subscriber whose file does not parse
+  // refuses the whole publish (who may call it is unknown), as does one the credential may not
+  // call: a message goes to all of them or to none, never to the callable part alone. The
+  // credential is looked at once (a wrong one counts once toward the failure limit).
+  async checkEvery(caller: Caller, topic: string, doors: FunctionDoor[]): Promise<Refusal | null> {
+    const broken = doors.find((d) => d.broken);
+    if (broken?.broken) return { error: broken.broken, headers: {} };
+    if (doors.every((d) => d.auth.length === 0)) return null;
+    const cred = await this.identify(caller, { needs: `Topic ${topic} (a subscriber of it)`, logged: `topic ${topic}` });
+    if (!isCredential(cred)) return cred;
+    if (cred.admin) return null;
+    const closed = doors.filter((d) => d.auth.length > 0 && !d.auth.includes(cred.name));
+    // Not named: a credential learns no function it may not call.
+    return closed.length ? refusal('FAASS_E_FORBIDDEN', `Credential ${cred.name} may not call ${closed.length} of the ${doors.length} subscribers of topic ${topic}; publishing needs a credential every subscriber takes, or an admin`) : null;
   }
 
   // Whose series a scrape of /metrics shows (faass.conf metrics_access). filtered: an anonymous

@@ -21,6 +21,8 @@ import { enqueueOnce } from '../queue/idempotency';
 import { FaassError } from '../core/errors';
 import { loadAsyncSettings } from '../core/settings';
 import { checkCallbackUrl } from '../queue/callback-url';
+import { subscribersOf } from '../functions/topics';
+import { Subscriber, fanOut, publishKey } from './publish';
 
 // Set once a call is forwarded to a service: its id and call line for the end of the call.
 interface CallEnd {
@@ -77,6 +79,8 @@ export class Gateway {
         return this.toFunction(req, res, to);
       case 'async':
         return this.toQueue(req, res, to);
+      case 'topic':
+        return this.toTopic(req, res, to.topic, to.path);
     }
   }
 
@@ -111,6 +115,43 @@ export class Gateway {
     const answer = JSON.stringify({ callId: id }) + '\n';
     res.writeHead(202, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer), 'x-call-id': id });
     res.end(answer);
+  }
+
+  // A publish (publish.ts): the topic has subscribers (404), the caller may call every one of
+  // them (authorize.ts checkEvery), then a call per subscriber, each on disk before the answer.
+  private async toTopic(req: http.IncomingMessage, res: http.ServerResponse, topic: string, path: string): Promise<void> {
+    if (req.method !== 'POST') {
+      req.resume();
+      return refuse(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /topic/${topic}; use POST`, { allow: 'POST' });
+    }
+    let subscribers: Subscriber[];
+    let key: string | undefined;
+    try {
+      subscribers = subscribersOf(this.paths, topic).flatMap((name) => {
+        const fn = this.functions.lookup(name);
+        return fn ? [{ name, fn }] : []; // its topics file outlived it: not a subscriber
+      });
+      if (!subscribers.length) throw new FaassError('FAASS_E_TOPIC_NOT_FOUND', `No function subscribes to topic ${topic}; nothing was queued (faassctl trigger add NAME --topic ${topic})`);
+      if (req.headers['x-callback-url'] !== undefined) throw new FaassError('FAASS_E_USAGE', 'X-Callback-Url is not taken on a publish to a topic; nothing was queued');
+      key = publishKey(req);
+    } catch (e) {
+      req.resume();
+      if (e instanceof FaassError) return sendFaassError(res, e);
+      throw e;
+    }
+    const doors = subscribers.map((s) => ({ kind: 'function' as const, name: s.name, auth: s.fn.auth, broken: s.fn.broken }));
+    const refusal = await this.auth.checkEvery(callerOf(req), topic, doors);
+    if (refusal) {
+      req.resume();
+      return sendFaassError(res, refusal.error, refusal.headers);
+    }
+    const body = await readWhole(req, res, this.cfg.maxBody);
+    if (!body) return;
+    const r = await fanOut(this.paths, req, topic, path, subscribers, body, key);
+    if (r.fresh > 0) this.metrics?.published(topic);
+    const text = JSON.stringify(r.body) + '\n';
+    res.writeHead(r.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...r.headers });
+    res.end(text);
   }
 
   // X-Callback-Url, checked against faass.conf [async] callback_allow (read now: a change applies

@@ -4,7 +4,7 @@
 // only (it costs ~70 ms, which every cold start would pay otherwise).
 import type * as Prom from 'prom-client';
 import { Paths } from '../core/paths';
-import { ATTEMPT_RESULTS, BUCKETS, Histogram, MetricsData, MetricsStore, merge, onlyFunctions, observe, readMetrics, appendSnapshot, emptyHistogram, metricsPath } from '../observe/metrics-store';
+import { ATTEMPT_RESULTS, FIRE_RESULTS, BUCKETS, Histogram, MetricsData, MetricsStore, merge, onlyFunctions, observe, readMetrics, appendSnapshot, emptyHistogram, metricsPath } from '../observe/metrics-store';
 import { log, errorMessage } from '../observe/log';
 import * as fs from 'node:fs';
 import { liveUse, unitParents } from '../observe/accounting';
@@ -62,6 +62,12 @@ export class GatewayMetrics {
     p.lastCall[fn] = Date.now();
   }
 
+  // A message published to topic that queued at least one call (gateway/publish.ts).
+  published(topic: string): void {
+    const p = this.store.pending;
+    p.topicMessages[topic] = (p.topicMessages[topic] ?? 0) + 1;
+  }
+
   private parents: ReturnType<typeof unitParents> | null = null;
   private cgroupParents(): ReturnType<typeof unitParents> {
     if (!this.parents) {
@@ -84,10 +90,12 @@ export class GatewayMetrics {
     return merge(readMetrics(this.paths), this.store.pending);
   }
 
-  // Every series, or the faass-wide ones and those of the functions `visible` lets through.
-  async render(visible: (fn: string) => boolean = () => true): Promise<string> {
+  // Every series, or the faass-wide ones and those of the functions `visible` lets through (and
+  // then no topic's: a topic is not a function, and who may see it is not known).
+  async render(only?: (fn: string) => boolean): Promise<string> {
     const prom = require('prom-client') as typeof Prom;
-    const data = onlyFunctions(this.snapshot(), visible);
+    const visible = only ?? (() => true);
+    const data = onlyFunctions(this.snapshot(), visible, { topics: only === undefined });
     const registry = new prom.Registry();
     const registers = [registry];
     const invocations = new prom.Counter({ name: 'gateway_function_invocation_total', help: 'Calls of a function through the gateway, by HTTP status', labelNames: ['function_name', 'code'], registers });
@@ -145,6 +153,15 @@ function queueSeries(prom: typeof Prom, registers: Prom.Registry[], data: Metric
   for (const [fn, results] of Object.entries(data.asyncAttempts)) for (const result of ATTEMPT_RESULTS) attempts.inc({ function_name: fn, result }, results[result] ?? 0);
   const callbacks = new prom.Counter({ name: 'faass_async_callback_failures_total', help: 'Callbacks (X-Callback-Url) of asynchronous calls that failed after their retries', labelNames: ['function_name'], registers });
   for (const [fn, n] of Object.entries(data.callbackFailures)) callbacks.inc({ function_name: fn }, n);
+  triggerSeries(prom, registers, data);
+}
+
+// Triggers: fires of schedules (counted by their fire program) and messages published to topics.
+function triggerSeries(prom: typeof Prom, registers: Prom.Registry[], data: MetricsData): void {
+  const fires = new prom.Counter({ name: 'faass_schedule_fires_total', help: "Fires of a function's schedules, by result: queued (a call), skipped (overlap=skip, the previous call still queued or running)", labelNames: ['function_name', 'result'], registers });
+  for (const [fn, results] of Object.entries(data.scheduleFires)) for (const result of FIRE_RESULTS) fires.inc({ function_name: fn, result }, results[result] ?? 0);
+  const messages = new prom.Counter({ name: 'faass_topic_messages_total', help: 'Messages published to a topic that queued a call for at least one subscriber (a repeat with the same Idempotency-Key is not counted)', labelNames: ['topic'], registers });
+  for (const [topic, n] of Object.entries(data.topicMessages)) messages.inc({ topic }, n);
 }
 
 // A histogram from stored bucket counts (prom-client's Histogram can only observe).

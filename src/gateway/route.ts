@@ -1,10 +1,10 @@
 // Where a request goes, from its URL and headers only (no file, no credential): the gateway's
 // own endpoints, the management API, or a function by /function/NAME[/rest], /lambda/NAME[/rest]
 // (the original faass's path) or any path with the header X-Function: NAME; queued for later by
-// /async-function/NAME[/rest] (OpenFaaS's path).
+// /async-function/NAME[/rest] (OpenFaaS's path); published to a topic's subscribers by /topic/T.
 import type * as http from 'node:http';
 import { FaassError } from '../core/errors';
-import { isValidName, invalidName } from '../core/validate';
+import { isValidName, invalidName, validateTopic } from '../core/validate';
 
 export interface Route {
   name: string;
@@ -17,6 +17,7 @@ export type Destination =
   | { to: 'api' }
   | ({ to: 'function' } & Route)
   | ({ to: 'async' } & Route) // queued (queue/spool.ts), answered 202 once it is on disk
+  | { to: 'topic'; topic: string; path: string } // a call queued per subscriber (publish.ts)
   | { to: 'nowhere'; error: FaassError }; // answered at once, with the error's status
 
 const isPath = (url: string, p: string) => url === p || url.startsWith(p + '?');
@@ -37,12 +38,26 @@ export function routeOf(url: string, xFunction: string | string[] | undefined, o
   if (isPath(url, '/healthz')) return { to: 'health' };
   if (isPath(url, '/metrics') && opts.metrics) return { to: 'metrics' };
   if (isApiPath(url)) return { to: 'api' };
+  const topic = parseTopicRoute(url);
+  if (topic) return topic;
   const queued = parseAsyncRoute(url);
   const route = queued ?? parseRoute(url, xFunction);
   if (!route) return { to: 'nowhere', error: new FaassError('FAASS_E_ROUTE_MISSING', 'No function named: use /function/NAME, /lambda/NAME, /async-function/NAME or the X-Function header') };
   // The name is decoded first, so a %2F or %2E%2E is refused here, never made into a path.
   if (!isValidName(route.name)) return { to: 'nowhere', error: invalidName(route.name) };
   return { to: queued ? 'async' : 'function', ...route };
+}
+
+// /topic/T[?query]: the topic decoded, then judged by the one rule (validate.ts).
+function parseTopicRoute(url: string): Destination | null {
+  const q = url.indexOf('?');
+  const m = /^\/topic\/([^/]*)$/.exec(q >= 0 ? url.slice(0, q) : url);
+  if (!m) return null;
+  try {
+    return { to: 'topic', topic: validateTopic(decodeSegment(m[1])), path: '/' + (q >= 0 ? url.slice(q) : '') };
+  } catch (e) {
+    return { to: 'nowhere', error: e as FaassError };
+  }
 }
 
 function parseAsyncRoute(url: string): Route | null {

@@ -8,11 +8,12 @@
 // never another function's figures or its calls (the gateway counts those). The dispatcher of
 // asynchronous calls may write only the queue (its unit's ReadWritePaths=), so it adds its
 // counts to queue/.metrics.json (hidden: every other name there is a function's queue), and
-// readers take from that file only what the dispatcher counts: attempts and callback failures.
+// readers take from that file only what the dispatcher counts: attempts and callback failures
+// (and what a schedule's fire counts, its unit writing only the queue too: fires and skips).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, functionStateDir } from '../core/paths';
-import { isValidName } from '../core/validate';
+import { isValidName, isValidTopic } from '../core/validate';
 import { writeFileAtomic, withLock } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
 import { log, errorMessage, droppedLogLines } from './log';
@@ -40,7 +41,13 @@ export interface MetricsData {
   logLinesDropped: Record<string, number>; // program → log lines journald did not take in time (log.ts)
   asyncAttempts: Record<string, Record<string, number>>; // function → ATTEMPT_RESULTS → attempts of queued calls
   callbackFailures: Record<string, number>; // function → callbacks of asynchronous calls that failed for good
+  scheduleFires: Record<string, Record<string, number>>; // function → FIRE_RESULTS → fires of its schedules
+  topicMessages: Record<string, number>; // topic (not a function) → messages published that queued a call
 }
+
+// How a schedule's fire ended (queue/schedule-fire.ts): a call queued, or skipped (overlap=skip).
+export const FIRE_RESULTS = ['queued', 'skipped'] as const;
+export type FireResult = (typeof FIRE_RESULTS)[number];
 
 // How an attempt of a queued call ended (queue/counters.ts decides): its answer ended the call
 // (success: below 400; error: 4xx and other answers that are not retried), or it failed and the
@@ -48,7 +55,7 @@ export interface MetricsData {
 export const ATTEMPT_RESULTS = ['success', 'error', 'retry', 'dead'] as const;
 export type AttemptResult = (typeof ATTEMPT_RESULTS)[number];
 
-export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {}, logLinesDropped: {}, asyncAttempts: {}, callbackFailures: {} });
+export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {}, logLinesDropped: {}, asyncAttempts: {}, callbackFailures: {}, scheduleFires: {}, topicMessages: {} });
 
 export const metricsPath = (paths: Paths) => path.join(paths.stateDir, 'metrics.json');
 export const functionMetricsPath = (paths: Paths, name: string) => path.join(functionStateDir(paths, name), 'metrics.json');
@@ -77,6 +84,8 @@ export function merge(a: MetricsData, b: Partial<MetricsData>): MetricsData {
   };
   for (const [fn, codes] of Object.entries(b.invocations ?? {})) addFlat((a.invocations[fn] ??= {}), codes);
   for (const [fn, results] of Object.entries(b.asyncAttempts ?? {})) addFlat((a.asyncAttempts[fn] ??= {}), results);
+  for (const [fn, results] of Object.entries(b.scheduleFires ?? {})) addFlat((a.scheduleFires[fn] ??= {}), results);
+  addFlat(a.topicMessages, b.topicMessages);
   for (const [fn, h] of Object.entries(b.seconds ?? {})) {
     if (!h || !Array.isArray(h.counts) || h.counts.length !== BUCKETS.length + 1 || !h.counts.every(isCount) || !isCount(h.sum) || !isCount(h.count)) continue;
     const into = (a.seconds[fn] ??= emptyHistogram());
@@ -98,7 +107,7 @@ export function merge(a: MetricsData, b: Partial<MetricsData>): MetricsData {
 }
 
 export function isEmpty(d: MetricsData): boolean {
-  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes, d.logLinesDropped, d.asyncAttempts, d.callbackFailures].every((o) => Object.keys(o).length === 0);
+  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes, d.logLinesDropped, d.asyncAttempts, d.callbackFailures, d.scheduleFires, d.topicMessages].every((o) => Object.keys(o).length === 0);
 }
 
 function readFile(file: string): Partial<MetricsData> {
@@ -112,11 +121,12 @@ function readFile(file: string): Partial<MetricsData> {
 const pick = <T>(from: Record<string, T> | undefined, keep: (k: string) => boolean): Record<string, T> => Object.fromEntries(Object.entries(from ?? {}).filter(([k]) => keep(k)));
 
 // The counts of the functions `keep` lets through, and the faass-wide ones (activations). Every
-// other field is keyed by function, a field added later included: it is filtered too.
-export function onlyFunctions(d: MetricsData, keep: (fn: string) => boolean): MetricsData {
+// other field is keyed by function, a field added later included: it is filtered too. Topics are
+// not functions: their counts are kept only with topics true (a viewer who sees every function).
+export function onlyFunctions(d: MetricsData, keep: (fn: string) => boolean, opts: { topics?: boolean } = {}): MetricsData {
   const out: Record<string, unknown> = {};
   // activations and logLinesDropped are counted by program, not by function: faass-wide.
-  for (const [k, v] of Object.entries(d)) out[k] = k === 'activations' || k === 'logLinesDropped' ? v : pick(v as Record<string, unknown>, keep);
+  for (const [k, v] of Object.entries(d)) out[k] = k === 'activations' || k === 'logLinesDropped' ? v : k === 'topicMessages' ? (opts.topics ? v : {}) : pick(v as Record<string, unknown>, keep);
   return out as unknown as MetricsData;
 }
 
@@ -137,6 +147,7 @@ export function onlyLabels(d: Partial<MetricsData>): Partial<MetricsData> {
     ioReadBytes: pick(d.ioReadBytes, fn),
     ioWriteBytes: pick(d.ioWriteBytes, fn),
     logLinesDropped: pick(d.logLinesDropped, (k) => PROGRAMS.includes(k)),
+    topicMessages: pick(d.topicMessages, isValidTopic),
     ...dispatcherFigures(d),
   };
 }
@@ -148,6 +159,7 @@ export function dispatcherFigures(d: Partial<MetricsData>): Partial<MetricsData>
   return {
     asyncAttempts: Object.fromEntries(Object.entries(pick(d.asyncAttempts, fn)).map(([k, r]) => [k, pick(r, (x) => (ATTEMPT_RESULTS as readonly string[]).includes(x))])),
     callbackFailures: pick(d.callbackFailures, fn),
+    scheduleFires: Object.fromEntries(Object.entries(pick(d.scheduleFires, fn)).map(([k, r]) => [k, pick(r, (x) => (FIRE_RESULTS as readonly string[]).includes(x))])),
   };
 }
 
@@ -278,6 +290,8 @@ export function subtract(a: MetricsData, b: MetricsData): MetricsData {
   for (const [fn, codes] of Object.entries(a.invocations)) out.invocations[fn] = flat(codes, b.invocations[fn] ?? {});
   for (const [fn, results] of Object.entries(a.asyncAttempts)) out.asyncAttempts[fn] = flat(results, b.asyncAttempts[fn] ?? {});
   out.callbackFailures = flat(a.callbackFailures, b.callbackFailures);
+  for (const [fn, results] of Object.entries(a.scheduleFires)) out.scheduleFires[fn] = flat(results, b.scheduleFires[fn] ?? {});
+  out.topicMessages = flat(a.topicMessages, b.topicMessages);
   for (const [fn, h] of Object.entries(a.seconds)) {
     const old = b.seconds[fn];
     out.seconds[fn] = { counts: h.counts.map((c, i) => Math.max(0, c - (old?.counts[i] ?? 0))), sum: Math.max(0, h.sum - (old?.sum ?? 0)), count: Math.max(0, h.count - (old?.count ?? 0)) };

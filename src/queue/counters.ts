@@ -4,7 +4,7 @@
 // FLUSH_MS and when it ends (flushQueueCounters); a SIGKILL loses at most the last FLUSH_MS.
 // The gateway's /metrics reads them from there (observe/metrics-store.ts readMetrics).
 import { Paths } from '../core/paths';
-import { AttemptResult, MetricsStore, queueMetricsPath } from '../observe/metrics-store';
+import { AttemptResult, FireResult, MetricsStore, queueMetricsPath } from '../observe/metrics-store';
 import { Outcome, Verdict } from './retry';
 
 const FLUSH_MS = 2000;
@@ -37,6 +37,12 @@ export function countAttempt(p: Paths, name: string, result: AttemptResult): voi
 // faass_async_callback_failures_total. Whoever sends callbacks calls this once per such callback.
 export function countCallbackFailure(p: Paths, name: string): void {
   store(p).add({ callbackFailures: { [name]: 1 } });
+}
+
+// A fire of one of NAME's schedules (schedule-fire.ts), in faass_schedule_fires_total: the fire
+// program writes only the queue, as the dispatcher does, so it counts into the same file.
+export function countFire(p: Paths, name: string, result: FireResult): void {
+  store(p).add({ scheduleFires: { [name]: { [result]: 1 } } });
 }
 
 // Writes what was counted (errors are logged by the store and the counts kept for the next try).

@@ -65,14 +65,17 @@ async function claim(file: string, id: string, replace: boolean): Promise<boolea
 
 const exists = async (p: Paths, name: string, id: string) => (await callStatus(p, id, Date.now(), name)) !== null;
 
-// Queues the call unless the key names one already; returns the id to answer with.
-export async function enqueueOnce(p: Paths, call: QueuedCall, maxLength: number, key: string | undefined): Promise<string> {
+// Queues the call unless the key names one already; returns the id to answer with. scope: whose
+// key it is when not the caller's of /async-function/NAME (a topic's publish: `topic T`); it is
+// joined to the key by a newline, which no key given in a header can hold, so a caller of the
+// function cannot claim a key that would silence a publish.
+export async function enqueueOnce(p: Paths, call: QueuedCall, maxLength: number, key: string | undefined, scope?: string): Promise<string> {
   if (key === undefined) {
     await enqueue(p, call, maxLength);
     return call.id;
   }
   checkKey(key);
-  const file = keyFile(p, call.name, key);
+  const file = keyFile(p, call.name, scope === undefined ? key : `${scope}\n${key}`);
   const prior = await claimant(file);
   const age = prior === null ? Infinity : Date.now() - prior.at;
   if (prior && age < KEY_WINDOW_MS && (await exists(p, call.name, prior.id))) return prior.id;

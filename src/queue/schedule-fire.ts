@@ -14,6 +14,7 @@ import { Schedule, loadSchedules } from '../functions/schedules';
 import { writeDurably } from './spool';
 import { enqueueOnce } from './idempotency';
 import { callStatus } from './status';
+import { countFire } from './counters';
 import { run } from '../systemd/systemctl';
 
 export const HISTORY_MAX = 100;
@@ -60,6 +61,7 @@ export async function fire(p: Paths, name: string, id: string, at: number): Prom
     if (prior && (prior.state === 'queued' || prior.state === 'running' || prior.state === 'retrying')) {
       const why = `call ${prior.id} is still ${prior.state} (overlap=skip)`;
       await record(p, name, id, state, { at, skipped: why });
+      countFire(p, name, 'skipped');
       return { skipped: why };
     }
   }
@@ -67,6 +69,7 @@ export async function fire(p: Paths, name: string, id: string, at: number): Prom
   const queued = await enqueueOnce(p, call, cfg.queueMax, `faass-schedule ${id} ${at}`);
   if (queued !== call.id) return { queued, repeat: true };
   await record(p, name, id, state, { at, call: queued });
+  countFire(p, name, 'queued');
   return { queued, repeat: false };
 }
 

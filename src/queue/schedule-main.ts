@@ -7,6 +7,7 @@ import { validateName } from '../core/validate';
 import { checkScheduleId } from '../functions/schedules';
 import { logLine, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { fire, firedAt } from './schedule-fire';
+import { flushQueueCounters } from './counters';
 import { scheduleUnitBase } from '../systemd/units';
 
 function args(argv: string[]): { name: string; id: string } {
@@ -26,7 +27,8 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(exitAfterLog, (e) => {
+// The fire's count is written before the exit (the store flushes only on a timer otherwise).
+main().finally(flushQueueCounters).then(exitAfterLog, (e) => {
   logLine('err', `Schedule fire failed: ${errorMessage(e)}`);
   exitAfterLog(1);
 });
