@@ -38,6 +38,8 @@ export interface DeployArgs {
   schedule?: string; // not a key of the function's file: its schedules' (functions/schedules.ts)
   scheduleTz?: string;
   scheduleBody?: string;
+  watch?: string; // a file drop of the function's (functions/file-drops.ts), like --schedule
+  watchPattern?: string;
 }
 
 export function parseEnvPairs(pairs: string[] = []): Record<string, string> {

@@ -8,8 +8,9 @@ import { remoteDeploy } from './remote';
 import { Register } from './cli';
 import { DeployArgs, deployInput } from './deploy-input';
 import { unservable } from '../serve/service-activator';
-import { checkSchedule, ensureSchedule } from '../functions/triggers';
-import { describeSchedule, scheduleInput } from './trigger';
+import { checkSchedule, ensureFileDrop, ensureSchedule } from '../functions/triggers';
+import { describeDrop, describeSchedule, dropInput, scheduleInput } from './trigger';
+import { buildFileDrop } from '../functions/file-drops';
 import { fail } from '../core/errors';
 
 export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
@@ -21,6 +22,8 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   // --schedule: judged before anything is deployed, added once the function is there.
   const schedule = a.schedule !== undefined ? scheduleInput({ schedule: a.schedule, tz: a.scheduleTz, body: a.scheduleBody }) : null;
   if (schedule) await checkSchedule('0', schedule);
+  const drop = a.watch !== undefined ? dropInput({ watch: a.watch, pattern: a.watchPattern }) : null;
+  if (drop) buildFileDrop('0', drop); // its form; the directory itself is judged as it is added
   const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
   const { config, report, warnings } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
   sayApplied(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
@@ -31,12 +34,16 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
     const s = await ensureSchedule(paths, config.name, schedule);
     process.stdout.write(`${s.added ? 'Added' : 'Kept'} ${describeSchedule(s.view, s.next)}\n`);
   }
+  if (drop) {
+    const d = await ensureFileDrop(paths, config.name, drop);
+    process.stdout.write(`${d.added ? 'Added' : 'Kept'} ${describeDrop(d.view)}\n`);
+  }
   return 0;
 }
 
 // Schedules are this host's timers: the API has no route for them yet.
 function noRemoteSchedule(a: DeployArgs): DeployArgs {
-  if (a.schedule !== undefined) fail('FAASS_E_USAGE', '--schedule works on the gateway\'s host only (faassctl trigger add there); it has no --gateway mode yet');
+  if (a.schedule !== undefined || a.watch !== undefined) fail('FAASS_E_USAGE', `--${a.schedule !== undefined ? 'schedule' : 'watch'} works on the gateway's host only (faassctl trigger add there); it has no --gateway mode yet`);
   return a;
 }
 
@@ -78,6 +85,8 @@ export const register: Register = (y, cli) =>
         .option('queue-max', { type: 'number', describe: 'asynchronous calls: how many may wait; more are refused with 429 (default 10000)' })
         .option('schedule', { type: 'string', describe: 'also call it on a schedule (faassctl trigger add): a calendar expression or a cron line; a redeploy with the same one adds nothing' })
         .option('schedule-tz', { type: 'string', describe: "with --schedule: its time zone (default: the host's)" })
-        .option('schedule-body', { type: 'string', describe: "with --schedule: each call's body (default empty)" }),
+        .option('schedule-body', { type: 'string', describe: "with --schedule: each call's body (default empty)" })
+        .option('watch', { type: 'string', describe: 'also call it for each file dropped into this directory (faassctl trigger add --watch); a redeploy with the same one adds nothing' })
+        .option('watch-pattern', { type: 'string', describe: "with --watch: only names this glob matches (default *)" }),
     (a) => cli.either(a, (t) => remoteDeploy(t, noRemoteSchedule(a as unknown as DeployArgs)), () => deploy(cli.paths, a as unknown as DeployArgs)),
   );

@@ -1,11 +1,13 @@
-// faassctl trigger add|rm|ls|history: a function's schedules (functions/triggers.ts), each a
-// timer that queues one asynchronous call per fire. On this host only (the timers are this
-// host's user manager's).
+// faassctl trigger add|rm|ls|history: a function's schedules and file drops
+// (functions/triggers.ts): a timer that queues one asynchronous call per fire, or a path unit that
+// queues one per file dropped into a directory. On this host only (the units are this host's user
+// manager's).
 import { Paths } from '../core/paths';
 import { fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { ScheduleInput, loadSchedules } from '../functions/schedules';
-import { ScheduleView, addSchedule, listSchedules, removeSchedule } from '../functions/triggers';
+import { DropView, ScheduleView, addFileDrop, addSchedule, listFileDrops, listSchedules, removeSchedule } from '../functions/triggers';
+import { FileDropInput } from '../functions/file-drops';
 import { HistoryRow, scheduleHistory } from '../queue/schedule-fire';
 import { sayApplied } from './report';
 import { Register } from './cli';
@@ -27,27 +29,63 @@ export function describeSchedule(v: ScheduleView, next?: string | null): string 
   return `schedule ${v.id} of ${v.function}: ${how} (time zone ${v.tz}; overlap ${v.overlap}, catch-up ${v.catchUp}${v.jitter ? `, jitter ${v.jitter}s` : ''})${next ? `; next fire ${next}` : ''}`;
 }
 
-async function add(paths: Paths, name: string, a: ScheduleArgs & { id?: string }): Promise<number> {
-  if (a.schedule === undefined) fail('FAASS_E_USAGE', 'trigger add needs --schedule SPEC (a calendar expression such as "Mon..Fri *-*-* 09:00", or a cron line such as "*/5 * * * *")');
+export interface DropArgs {
+  watch?: string;
+  pattern?: string;
+  inlineMax?: string;
+  keep?: string;
+}
+
+export const dropInput = (a: DropArgs): FileDropInput => ({ watch: a.watch, pattern: a.pattern, inline_max: a.inlineMax, keep: a.keep });
+
+export const describeDrop = (v: DropView): string =>
+  `file drop ${v.id} of ${v.function}: each new file in ${v.watch} named ${v.pattern} (not hidden: write it under a name starting with '.', then rename it) is one asynchronous call; content up to ${v.inlineMax} bytes in the event; kept in ${v.watch}/.faass/done|failed for ${v.keep}s`;
+
+async function add(paths: Paths, name: string, a: ScheduleArgs & DropArgs & { id?: string }): Promise<number> {
+  if (a.watch !== undefined && a.schedule !== undefined) fail('FAASS_E_USAGE', 'trigger add takes --schedule or --watch, not both');
+  if (a.watch !== undefined) {
+    const { view, report } = await addFileDrop(paths, validateName(name), dropInput(a), a.id);
+    sayApplied(report, `Added ${describeDrop(view)}`);
+    return 0;
+  }
+  if (a.pattern !== undefined || a.inlineMax !== undefined || a.keep !== undefined) fail('FAASS_E_USAGE', '--pattern, --inline-max and --keep go with --watch DIR');
+  if (a.schedule === undefined) fail('FAASS_E_USAGE', 'trigger add needs --schedule SPEC (a calendar expression such as "Mon..Fri *-*-* 09:00", or a cron line such as "*/5 * * * *") or --watch DIR');
   const { view, next, report } = await addSchedule(paths, validateName(name), scheduleInput(a), a.id);
   sayApplied(report, `Added ${describeSchedule(view, next)}`);
   return 0;
 }
 
 async function rm(paths: Paths, name: string, id: string): Promise<number> {
-  sayApplied(await removeSchedule(paths, validateName(name), id), `Removed schedule ${id} of ${name}`);
+  sayApplied(await removeSchedule(paths, validateName(name), id), `Removed trigger ${id} of ${name}`);
   return 0;
 }
 
 async function ls(paths: Paths, name: string | undefined, json: boolean): Promise<number> {
   const views = await listSchedules(paths, name);
-  if (json) return void process.stdout.write(JSON.stringify(views, null, 2) + '\n'), 0;
-  if (!views.length) return void process.stdout.write(name ? `No schedules for ${name}\n` : 'No schedules\n'), 0;
+  const drops = await listFileDrops(paths, name);
+  // --json: the schedules' array as before, the file drops after them (each with "watch").
+  if (json) return void process.stdout.write(JSON.stringify([...views, ...drops], null, 2) + '\n'), 0;
+  if (!views.length && !drops.length) return void process.stdout.write(name ? `No triggers for ${name}\n` : 'No triggers\n'), 0;
+  if (views.length) printSchedules(views);
+  if (drops.length) printDrops(drops, views.length > 0);
+  return 0;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+}
+
+function printDrops(drops: DropView[], after: boolean): void {
+  const rows = [['FUNCTION', 'ID', 'WATCH', 'PATTERN', 'PATH UNIT']];
+  for (const d of drops) rows.push([d.function, d.id, d.watch, d.pattern, d.path]);
+  process.stdout.write((after ? '\n' : '') + table(rows));
+}
+
+function printSchedules(views: ScheduleView[]): void {
   const rows = [['FUNCTION', 'ID', 'SPEC', 'ONCALENDAR', 'ZONE', 'NEXT', 'LAST']];
   for (const v of views) rows.push([v.function, v.id, v.spec, v.onCalendar.map((c) => c.slice(0, c.length - v.tz.length - 1)).join(' | '), v.tz, v.next ?? '-', v.last ?? '-']);
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  process.stdout.write(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n');
-  return 0;
+  process.stdout.write(table(rows));
 }
 
 const duration = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(3)}s`);
@@ -71,11 +109,11 @@ async function history(paths: Paths, name: string, id: string | undefined, json:
 }
 
 export const register: Register = (y, cli) =>
-  y.command('trigger', "a function's schedules: timers that queue an asynchronous call at each fire", (y) =>
+  y.command('trigger', "a function's schedules and file drops: each fire, each new file, queues an asynchronous call", (y) =>
     y
       .command(
         'add <name>',
-        'add a schedule: a systemd calendar expression or a five-field cron line',
+        'add a schedule (--schedule: a systemd calendar expression or a five-field cron line) or a file drop (--watch DIR)',
         (y) =>
           y
             .positional('name', { type: 'string', demandOption: true })
@@ -85,18 +123,22 @@ export const register: Register = (y, cli) =>
             .option('overlap', { type: 'string', describe: "allow (default) or skip: no fire while the schedule's previous call is queued or running" })
             .option('catch-up', { type: 'string', describe: 'once (default: a fire missed while the machine was off happens once at start) or none' })
             .option('jitter', { type: 'string', describe: 'a random delay up to this span at each fire (RandomizedDelaySec=), e.g. 30s' })
+            .option('watch', { type: 'string', describe: 'a file drop: each file that appears in this directory (absolute) is one asynchronous call' })
+            .option('pattern', { type: 'string', describe: "with --watch: only names this glob matches, e.g. '*.csv' (default *; hidden names never)" })
+            .option('inline-max', { type: 'string', describe: "with --watch: files up to this size travel in the event, base64 (default 64K, at most 1M)" })
+            .option('keep', { type: 'string', describe: 'with --watch: how long DIR/.faass/done and failed keep a file (default 7d)' })
             .option('id', { type: 'string', describe: 'its id: 1-16 lowercase letters and digits (default: the next free number)' }),
         (a) => cli.local(a, 'trigger add', () => add(cli.paths, a.name, a)),
       )
       .command(
         'rm <name> <id>',
-        'remove a schedule: its timer stops',
+        'remove a schedule or a file drop: its timer or path unit stops',
         (y) => y.positional('name', { type: 'string', demandOption: true }).positional('id', { type: 'string', demandOption: true }),
         (a) => cli.local(a, 'trigger rm', () => rm(cli.paths, a.name, a.id)),
       )
       .command(
         'ls [name]',
-        'the schedules (of one function), with their next and last fire time',
+        'the schedules (with their next and last fire time) and file drops (of one function)',
         (y) => y.positional('name', { type: 'string' }).option('json', { type: 'boolean', describe: 'as JSON' }),
         (a) => cli.local(a, 'trigger ls', () => ls(cli.paths, a.name, a.json ?? false)),
       )

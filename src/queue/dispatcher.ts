@@ -13,6 +13,7 @@ import { CallState, QueuedCall, bury, doorbells, functionQueue, queueRoot, readC
 import { Outcome, RetryPolicy, Verdict, verdict } from './retry';
 import { deliver } from './deliver';
 import { forgetOld, isDone, recordDone } from './status';
+import { markSettled } from './drop-marks';
 import { forgetOldKeys } from './idempotency';
 import { CallbackSender, forgetOldCallbacks, pendingCallbacks, queueCallback } from './callback';
 import { attemptResult, countAttempt, flushQueueCounters } from './counters';
@@ -197,6 +198,7 @@ class Lane {
     if (v.then === 'done') {
       // Recorded first: a dispatcher killed from here on leaves a call whose result is known, which
       // the next one removes without delivering it again (state()).
+      if (call.drop) await markSettled(this.p, this.name, call.drop, 'done'); // before the record: see drop-marks.ts
       if ('status' in outcome) await recordDone(this.p, this.name, call.id, outcome.status, state);
       logLine('info', `async call=${call.id} function=${call.name} attempt=${n} ${result} done`, fields);
       await remove(this.p, this.name, entry);
@@ -206,6 +208,7 @@ class Lane {
     if (v.then === 'dead') {
       logLine('warning', `async call=${call.id} function=${call.name} attempt=${n} ${result} dead: ${v.why}; kept in its dead letters`, fields);
       await writeState(this.p, this.name, entry, state);
+      if (call.drop) await markSettled(this.p, this.name, call.drop, 'failed');
       await bury(this.p, this.name, entry);
       this.states.delete(entry);
       return false;
