@@ -26,7 +26,7 @@ export async function removeOlderThan(dir: string, maxAgeMs: number, opts: OldFi
     const file = path.join(dir, f);
     const born = await bornAt(file);
     if (born !== null && now - born > maxAgeMs) {
-      await fs.promises.rm(file, { force: true });
+      await fs.promises.rm(file, { force: true, recursive: true }); // a file drop's failed/ may hold a directory
       n++;
     }
   }

@@ -41,6 +41,10 @@ export const queueRoot = (p: Paths) => path.join(p.stateDir, 'queue');
 // A schedule's fires (queue/schedule-fire.ts), in its function's queue: written by the schedule's
 // unit, which may write only the queue; removed with the schedule.
 export const scheduleStatePath = (p: Paths, name: string, id: string) => path.join(queueRoot(p), name, 'schedules', `${id}.json`);
+// A file drop's marks in its function's queue (queue/drop-fire.ts): settled/ENTRY, written by the
+// dispatcher when the call of the file claimed as ENTRY is done or dead, watched by the drop's
+// path unit so its service moves the file on. Removed with the drop.
+export const dropStateDir = (p: Paths, name: string, id: string) => path.join(queueRoot(p), name, 'drops', id);
 export const functionStateDir = (p: Paths, name: string) => path.join(p.stateDir, 'fn', name);
 // A service's runtime directory, made by systemd for its app unit (RuntimeDirectory=) and the
 // only part of faass's runtime directory the app's unit sees.

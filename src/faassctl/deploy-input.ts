@@ -39,6 +39,8 @@ export interface DeployArgs {
   scheduleTz?: string;
   scheduleBody?: string;
   topic?: string[]; // not a key of the function's file either: its topics' (functions/topics.ts)
+  watch?: string; // a file drop of the function's (functions/file-drops.ts), like --schedule
+  watchPattern?: string;
 }
 
 export function parseEnvPairs(pairs: string[] = []): Record<string, string> {

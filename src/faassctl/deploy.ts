@@ -8,8 +8,9 @@ import { remoteDeploy } from './remote';
 import { Register } from './cli';
 import { DeployArgs, deployInput } from './deploy-input';
 import { unservable } from '../serve/service-activator';
-import { checkSchedule, ensureSchedule } from '../functions/triggers';
-import { describeSchedule, scheduleInput, sayTopic } from './trigger';
+import { checkSchedule, ensureFileDrop, ensureSchedule } from '../functions/triggers';
+import { describeDrop, describeSchedule, dropInput, scheduleInput, sayTopic } from './trigger';
+import { buildFileDrop } from '../functions/file-drops';
 import { subscribe } from '../functions/topics';
 import { validateTopic } from '../core/validate';
 import { Target, sendJson } from './client';
@@ -25,6 +26,8 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   const schedule = a.schedule !== undefined ? scheduleInput({ schedule: a.schedule, tz: a.scheduleTz, body: a.scheduleBody }) : null;
   if (schedule) await checkSchedule('0', schedule);
   const topics = (a.topic ?? []).map(validateTopic); // judged before anything is deployed too
+  const drop = a.watch !== undefined ? dropInput({ watch: a.watch, pattern: a.watchPattern }) : null;
+  if (drop) buildFileDrop('0', drop); // its form; the directory itself is judged as it is added
   const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
   const { config, report, warnings } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
   sayApplied(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
@@ -38,6 +41,10 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   for (const topic of topics) {
     const r = subscribe(paths, config.name, topic);
     process.stdout.write(`${sayTopic(config.name, r.topic, r.added)}\n`);
+  }
+  if (drop) {
+    const d = await ensureFileDrop(paths, config.name, drop);
+    process.stdout.write(`${d.added ? 'Added' : 'Kept'} ${describeDrop(d.view)}\n`);
   }
   return 0;
 }
@@ -55,7 +62,7 @@ async function remoteDeployWithTopics(t: Target, a: DeployArgs): Promise<number>
 
 // Schedules are this host's timers: the API has no route for them yet.
 function noRemoteSchedule(a: DeployArgs): DeployArgs {
-  if (a.schedule !== undefined) fail('FAASS_E_USAGE', '--schedule works on the gateway\'s host only (faassctl trigger add there); it has no --gateway mode yet');
+  if (a.schedule !== undefined || a.watch !== undefined) fail('FAASS_E_USAGE', `--${a.schedule !== undefined ? 'schedule' : 'watch'} works on the gateway's host only (faassctl trigger add there); it has no --gateway mode yet`);
   return a;
 }
 
@@ -98,6 +105,8 @@ export const register: Register = (y, cli) =>
         .option('schedule', { type: 'string', describe: 'also call it on a schedule (faassctl trigger add): a calendar expression or a cron line; a redeploy with the same one adds nothing' })
         .option('schedule-tz', { type: 'string', describe: "with --schedule: its time zone (default: the host's)" })
         .option('schedule-body', { type: 'string', describe: "with --schedule: each call's body (default empty)" })
-        .option('topic', { type: 'string', array: true, describe: 'also subscribe it to this topic (faassctl trigger add --topic; repeatable): each message published to it queues a call' }),
+        .option('topic', { type: 'string', array: true, describe: 'also subscribe it to this topic (faassctl trigger add --topic; repeatable): each message published to it queues a call' })
+        .option('watch', { type: 'string', describe: 'also call it for each file dropped into this directory (faassctl trigger add --watch); a redeploy with the same one adds nothing' })
+        .option('watch-pattern', { type: 'string', describe: "with --watch: only names this glob matches (default *)" }),
     (a) => cli.either(a, (t) => remoteDeployWithTopics(t, noRemoteSchedule(a as unknown as DeployArgs)), () => deploy(cli.paths, a as unknown as DeployArgs)),
   );

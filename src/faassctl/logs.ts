@@ -8,7 +8,7 @@ import { Paths, resolvePaths } from '../core/paths';
 import { readServeState } from '../systemd/serve-link';
 import { followLog, logFilter, readLogLines, serveLogPath } from '../serve/log-files';
 import { Register } from './cli';
-import { loadSchedules } from '../functions/schedules';
+import { loadTriggers } from '../functions/schedules';
 
 // A function's journal: its runner's (or app's and proxy's) lines, the call lines the gateway
 // logs for a service, and the manager's messages about its units; --call: one call's lines only.
@@ -62,7 +62,8 @@ async function serveLogs(paths: Paths, name: string, a: { follow?: boolean; line
 function scheduleIds(paths: Paths, name: string): string[] {
   if (isFaassLogName(name)) return [];
   try {
-    return loadSchedules(paths, name).map((s) => s.id);
+    const t = loadTriggers(paths, name); // schedules' and file drops' units both queue its calls
+    return [...t.schedules, ...t.drops].map((s) => s.id);
   } catch {
     return [];
   }

@@ -1,12 +1,14 @@
-// faassctl trigger add|rm|ls|history: a function's schedules (functions/triggers.ts), each a
-// timer that queues one asynchronous call per fire, and its topics (functions/topics.ts), each
-// publish to which queues one call. add, rm and ls also go through a gateway's management API
-// (--gateway: api/triggers.ts); history reads this host's files.
+// faassctl trigger add|rm|ls|history: a function's triggers. Schedules and file drops
+// (functions/triggers.ts): a timer that queues one asynchronous call per fire, or a path unit
+// that queues one per file dropped into a directory. Topics (functions/topics.ts): each message
+// published queues one call. add, rm and ls of schedules and topics also go through a gateway's
+// management API (--gateway: api/triggers.ts); file drops and history are this host's.
 import { Paths } from '../core/paths';
 import { fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { ScheduleInput, loadSchedules } from '../functions/schedules';
-import { ScheduleView, addSchedule, listSchedules, removeSchedule } from '../functions/triggers';
+import { DropView, ScheduleView, addFileDrop, addSchedule, listFileDrops, listSchedules, removeSchedule } from '../functions/triggers';
+import { FileDropInput } from '../functions/file-drops';
 import { HistoryRow, scheduleHistory } from '../queue/schedule-fire';
 import { sayApplied } from './report';
 import { Register } from './cli';
@@ -31,20 +33,41 @@ export function describeSchedule(v: ScheduleView, next?: string | null): string 
   return `schedule ${v.id} of ${v.function}: ${how} (time zone ${v.tz}; overlap ${v.overlap}, catch-up ${v.catchUp}${v.jitter ? `, jitter ${v.jitter}s` : ''})${next ? `; next fire ${next}` : ''}`;
 }
 
-// One trigger a command: a schedule or a topic.
-function oneKind(a: { schedule?: string; topic?: string; id?: string }): void {
-  if (a.schedule === undefined && a.topic === undefined) fail('FAASS_E_USAGE', 'trigger add needs --schedule SPEC (a calendar expression such as "Mon..Fri *-*-* 09:00", or a cron line such as "*/5 * * * *") or --topic T');
-  if (a.schedule !== undefined && a.topic !== undefined) fail('FAASS_E_USAGE', 'trigger add takes --schedule or --topic, not both: one trigger a command');
-  if (a.topic !== undefined && a.id !== undefined) fail('FAASS_E_USAGE', '--id is for schedules: a topic is named by itself');
+export interface DropArgs {
+  watch?: string;
+  pattern?: string;
+  inlineMax?: string;
+  keep?: string;
+}
+
+export const dropInput = (a: DropArgs): FileDropInput => ({ watch: a.watch, pattern: a.pattern, inline_max: a.inlineMax, keep: a.keep });
+
+export const describeDrop = (v: DropView): string =>
+  `file drop ${v.id} of ${v.function}: each new file in ${v.watch} named ${v.pattern} (not hidden: write it under a name starting with '.', then rename it) is one asynchronous call; content up to ${v.inlineMax} bytes in the event; kept in ${v.watch}/.faass/done|failed for ${v.keep}s`;
+
+type AddArgs = ScheduleArgs & DropArgs & { id?: string; topic?: string };
+
+// One trigger a command: a schedule, a file drop or a topic, with only its own options.
+function oneKind(a: AddArgs): void {
+  const kinds = [a.schedule !== undefined && '--schedule', a.watch !== undefined && '--watch', a.topic !== undefined && '--topic'].filter(Boolean);
+  if (kinds.length === 0) fail('FAASS_E_USAGE', 'trigger add needs --schedule SPEC (a calendar expression such as "Mon..Fri *-*-* 09:00", or a cron line such as "*/5 * * * *"), --watch DIR or --topic T');
+  if (kinds.length > 1) fail('FAASS_E_USAGE', `trigger add takes one of ${kinds.join(', ')}: one trigger a command`);
+  if (a.topic !== undefined && a.id !== undefined) fail('FAASS_E_USAGE', '--id is for schedules and file drops: a topic is named by itself');
+  if (a.watch === undefined && (a.pattern !== undefined || a.inlineMax !== undefined || a.keep !== undefined)) fail('FAASS_E_USAGE', '--pattern, --inline-max and --keep go with --watch DIR');
 }
 
 export const sayTopic = (name: string, topic: string, added: boolean): string => `${added ? `${name} subscribes to topic ${topic}` : `${name} subscribed to topic ${topic} already`}: each message to POST /topic/${topic} (faassctl publish ${topic}) queues a call for it`;
 
-async function add(paths: Paths, name: string, a: ScheduleArgs & { id?: string; topic?: string }): Promise<number> {
+async function add(paths: Paths, name: string, a: AddArgs): Promise<number> {
   oneKind(a);
   if (a.topic !== undefined) {
     const r = subscribe(paths, validateName(name), a.topic);
     process.stdout.write(`${sayTopic(name, r.topic, r.added)}\n`);
+    return 0;
+  }
+  if (a.watch !== undefined) {
+    const { view, report } = await addFileDrop(paths, validateName(name), dropInput(a), a.id);
+    sayApplied(report, `Added ${describeDrop(view)}`);
     return 0;
   }
   const { view, next, report } = await addSchedule(paths, validateName(name), scheduleInput(a), a.id);
@@ -52,14 +75,17 @@ async function add(paths: Paths, name: string, a: ScheduleArgs & { id?: string; 
   return 0;
 }
 
-function sayAdded(t: Target, name: string, r: Added): number {
+async function addRemote(t: Target, name: string, a: AddArgs): Promise<number> {
+  oneKind(a);
+  if (a.watch !== undefined) fail('FAASS_E_USAGE', "--watch works on the gateway's host only (a directory of that host's): run faassctl trigger add there");
+  const r: Added = await remoteAdd(t, name, a.topic !== undefined ? { topic: a.topic } : { schedule: scheduleInput(a), id: a.id });
   process.stdout.write(`${'topic' in r ? sayTopic(name, r.topic, r.added) : `Added ${describeSchedule(r, r.next)}`} on ${t.label}\n`);
   return 0;
 }
 
-// rm NAME ID (a schedule) or rm NAME --topic T.
+// rm NAME ID (a schedule or a file drop) or rm NAME --topic T.
 function rmTarget(id: string | undefined, topic: string | undefined): { id: string } | { topic: string } {
-  if ((id === undefined) === (topic === undefined)) fail('FAASS_E_USAGE', 'trigger rm takes a schedule ID or --topic T');
+  if ((id === undefined) === (topic === undefined)) fail('FAASS_E_USAGE', 'trigger rm takes a trigger ID (trigger ls shows them) or --topic T');
   return id !== undefined ? { id } : { topic: topic as string };
 }
 
@@ -70,33 +96,33 @@ async function rm(paths: Paths, name: string, id: string | undefined, topic: str
     process.stdout.write(`${name} no longer subscribes to topic ${what.topic}\n`);
     return 0;
   }
-  sayApplied(await removeSchedule(paths, validateName(name), what.id), `Removed schedule ${what.id} of ${name}`);
+  sayApplied(await removeSchedule(paths, validateName(name), what.id), `Removed trigger ${what.id} of ${name}`);
   return 0;
 }
 
 async function ls(paths: Paths, name: string | undefined, json: boolean): Promise<number> {
-  return printTriggers(await localTriggers(paths, name, listSchedules), name, json);
+  const list = await localTriggers(paths, name, listSchedules);
+  return printTriggers(list, name, json, await listFileDrops(paths, name));
 }
 
-// The schedules' table (its columns as scripts know them), then the topics', when there are some.
-export function printTriggers({ schedules: views, topics }: TriggerList, name: string | undefined, json: boolean): number {
-  if (json) return void process.stdout.write(JSON.stringify([...views, ...topics.map((t): TopicRow => ({ ...t, kind: 'topic' }))], null, 2) + '\n'), 0;
-  if (!views.length && !topics.length) return void process.stdout.write(name ? `No schedules for ${name}\n` : 'No schedules\n'), 0;
-  if (views.length) process.stdout.write(scheduleTable(views));
-  if (topics.length) process.stdout.write((views.length ? '\n' : '') + topicTable(topics));
+// The schedules' table (its columns as scripts know them), then the file drops', then the
+// topics', each when there are some. --json: one array, schedules first, then file drops (each
+// with "watch"), then topics (kind "topic").
+export function printTriggers({ schedules: views, topics }: TriggerList, name: string | undefined, json: boolean, drops: DropView[] = []): number {
+  if (json) return void process.stdout.write(JSON.stringify([...views, ...drops, ...topics.map((t): TopicRow => ({ ...t, kind: 'topic' }))], null, 2) + '\n'), 0;
+  if (!views.length && !drops.length && !topics.length) return void process.stdout.write(name ? `No triggers for ${name}\n` : 'No triggers\n'), 0;
+  const tables: string[] = [];
+  if (views.length) tables.push(table([['FUNCTION', 'ID', 'SPEC', 'ONCALENDAR', 'ZONE', 'NEXT', 'LAST'], ...views.map((v) => [v.function, v.id, v.spec, v.onCalendar.map((c) => c.slice(0, c.length - v.tz.length - 1)).join(' | '), v.tz, v.next ?? '-', v.last ?? '-'])]));
+  if (drops.length) tables.push(table([['FUNCTION', 'ID', 'WATCH', 'PATTERN', 'PATH UNIT'], ...drops.map((d) => [d.function, d.id, d.watch, d.pattern, d.path])]));
+  if (topics.length) tables.push(table([['FUNCTION', 'TOPIC'], ...topics.map((t) => [t.function, t.topic])]));
+  process.stdout.write(tables.join('\n'));
   return 0;
 }
 
-function scheduleTable(views: ScheduleView[]): string {
-  const rows = [['FUNCTION', 'ID', 'SPEC', 'ONCALENDAR', 'ZONE', 'NEXT', 'LAST']];
-  for (const v of views) rows.push([v.function, v.id, v.spec, v.onCalendar.map((c) => c.slice(0, c.length - v.tz.length - 1)).join(' | '), v.tz, v.next ?? '-', v.last ?? '-']);
+// Columns two spaces apart, each as wide as its widest cell (the last one not padded).
+function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
-}
-
-function topicTable(topics: { function: string; topic: string }[]): string {
-  const w = Math.max('FUNCTION'.length, ...topics.map((t) => t.function.length));
-  return [`${'FUNCTION'.padEnd(w)}  TOPIC`, ...topics.map((t) => `${t.function.padEnd(w)}  ${t.topic}`)].join('\n') + '\n';
 }
 
 const duration = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(3)}s`);
@@ -120,11 +146,11 @@ async function history(paths: Paths, name: string, id: string | undefined, json:
 }
 
 export const register: Register = (y, cli) =>
-  y.command('trigger', "a function's triggers: schedules (timers that queue an asynchronous call at each fire) and topics (a call per message published)", (y) =>
+  y.command('trigger', "a function's triggers: schedules (timers), file drops (a directory watched) and topics (messages published), each queueing asynchronous calls", (y) =>
     y
       .command(
         'add <name>',
-        'add a schedule (a systemd calendar expression or a five-field cron line) or subscribe to a topic',
+        'add a schedule (--schedule: a systemd calendar expression or a five-field cron line), a file drop (--watch DIR) or a topic subscription (--topic T)',
         (y) =>
           y
             .positional('name', { type: 'string', demandOption: true })
@@ -134,19 +160,23 @@ export const register: Register = (y, cli) =>
             .option('overlap', { type: 'string', describe: "allow (default) or skip: no fire while the schedule's previous call is queued or running" })
             .option('catch-up', { type: 'string', describe: 'once (default: a fire missed while the machine was off happens once at start) or none' })
             .option('jitter', { type: 'string', describe: 'a random delay up to this span at each fire (RandomizedDelaySec=), e.g. 30s' })
+            .option('watch', { type: 'string', describe: 'a file drop: each file that appears in this directory (absolute) is one asynchronous call' })
+            .option('pattern', { type: 'string', describe: "with --watch: only names this glob matches, e.g. '*.csv' (default *; hidden names never)" })
+            .option('inline-max', { type: 'string', describe: 'with --watch: files up to this size travel in the event, base64 (default 64K, at most 1M)' })
+            .option('keep', { type: 'string', describe: 'with --watch: how long DIR/.faass/done and failed keep a file (default 7d)' })
             .option('id', { type: 'string', describe: 'its id: 1-16 lowercase letters and digits (default: the next free number)' })
-            .option('topic', { type: 'string', describe: "subscribe to this topic: each message published to it (POST /topic/T, faassctl publish T) queues a call" }),
-        (a) => cli.either(a, (t) => (oneKind(a), remoteAdd(t, a.name, a.topic !== undefined ? { topic: a.topic } : { schedule: scheduleInput(a), id: a.id }).then((r) => sayAdded(t, a.name, r))), () => add(cli.paths, a.name, a)),
+            .option('topic', { type: 'string', describe: 'subscribe to this topic: each message published to it (POST /topic/T, faassctl publish T) queues a call' }),
+        (a) => cli.either(a, (t) => addRemote(t, a.name, a), () => add(cli.paths, a.name, a)),
       )
       .command(
         'rm <name> [id]',
-        'remove a schedule (its timer stops) or, with --topic T, a subscription',
+        'remove a schedule or a file drop (its timer or path unit stops) or, with --topic T, a subscription',
         (y) => y.positional('name', { type: 'string', demandOption: true }).positional('id', { type: 'string' }).option('topic', { type: 'string', describe: 'the topic to unsubscribe from' }),
         (a) => cli.either(a, (t) => remoteRm(t, a.name, rmTarget(a.id, a.topic)), () => rm(cli.paths, a.name, a.id, a.topic)),
       )
       .command(
         'ls [name]',
-        'the topics and schedules (of one function), the schedules with their next and last fire time',
+        'the schedules (with their next and last fire time), file drops and topics (of one function)',
         (y) => y.positional('name', { type: 'string' }).option('json', { type: 'boolean', describe: 'as JSON' }),
         (a) => cli.either(a, async (t) => printTriggers(await remoteList(t, a.name), a.name, a.json ?? false), () => ls(cli.paths, a.name, a.json ?? false)),
       )

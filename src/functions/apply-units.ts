@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { Paths, functionStateDir, queueRoot } from '../core/paths';
 import { FunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
 import { loadSettings, loadDockerSettings } from '../core/settings';
-import { UnitContext, renderAllUnits, functionUnitBase, ScheduleUnits, MARKER } from '../systemd/units';
-import { loadSchedules, onCalendar } from './schedules';
+import { UnitContext, renderAllUnits, functionUnitBase, ScheduleUnits, DropUnits, MARKER } from '../systemd/units';
+import { loadTriggers, onCalendar } from './schedules';
 import { readIfExists } from '../core/fs-atomic';
 import { applyUnitFiles, UnitChanges } from '../systemd/unit-files';
 import { FaassError } from '../core/errors';
@@ -70,12 +70,17 @@ export function loadAllFunctions(paths: Paths): FunctionConfig[] {
   return listFunctionNames(paths).map((n) => loadFunctionConfig(paths, n));
 }
 
-// Every function's schedules, as the units want them.
-function allSchedules(fns: FunctionConfig[], paths: Paths): ScheduleUnits {
-  return Object.fromEntries(fns.map((f) => [f.name, loadSchedules(paths, f.name).map((schedule) => ({ schedule, onCalendar: onCalendar(schedule) }))]));
+// Every function's triggers, as the units want them.
+function allTriggers(fns: FunctionConfig[], paths: Paths): { schedules: ScheduleUnits; drops: DropUnits } {
+  const t = fns.map((f) => ({ name: f.name, ...loadTriggers(paths, f.name) }));
+  return {
+    schedules: Object.fromEntries(t.map((f) => [f.name, f.schedules.map((schedule) => ({ schedule, onCalendar: onCalendar(schedule) }))])),
+    drops: Object.fromEntries(t.map((f) => [f.name, f.drops])),
+  };
 }
 
-const isTimer = (file: string) => file.startsWith('faass-fn-') && file.endsWith('.timer');
+// A trigger's own starter: a schedule's timer or a file drop's path unit.
+const isTimer = (file: string) => file.startsWith('faass-fn-') && (file.endsWith('.timer') || file.endsWith('.path'));
 
 // faass's timers in the unit directory that the new set no longer has: stopped and disabled
 // while their files still exist (systemctl cannot disable a unit whose file is gone), with
@@ -89,7 +94,7 @@ async function retireTimers(dir: string, keep: Record<string, string>): Promise<
   }
   for (const timer of files) {
     await systemctl('disable', '--now', timer).catch(() => undefined);
-    await systemctl('stop', timer.replace(/\.timer$/, '.service')).catch(() => undefined);
+    await systemctl('stop', timer.replace(/\.(timer|path)$/, '.service')).catch(() => undefined);
   }
 }
 
@@ -181,7 +186,8 @@ async function startFinished(paths: Paths, intent: Intent): Promise<string | nul
 
 async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
   const fns = loadAllFunctions(paths);
-  const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths), allSchedules(fns, paths));
+  const triggers = allTriggers(fns, paths);
+  const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths), triggers.schedules, triggers.drops);
   const dir = opts.dir ?? paths.unitDir;
   const manager = opts.reload && (await managerReachable());
   if (manager) await retireTimers(dir, units);

@@ -11,6 +11,7 @@ import { Paths, functionsConfDir } from '../core/paths';
 import { plainString, oneOf, timespan, validateName } from '../core/validate';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { calendarOf, specKind, SpecKind } from './cron';
+import { DROP_KEYS, FileDrop, FileDropInput, buildFileDrop, dropSection } from './file-drops';
 
 export const OVERLAP = ['allow', 'skip'] as const;
 export const CATCH_UP = ['once', 'none'] as const;
@@ -84,52 +85,76 @@ export const scheduleKind = (s: Schedule): SpecKind => specKind(s.spec);
 // The OnCalendar= lines of a schedule, each with its time zone.
 export const onCalendar = (s: Schedule): string[] => calendarOf(s.spec).map((c) => `${c} ${s.tz}`);
 
-export function parseSchedules(name: string, text: string): Schedule[] {
-  const doc = ini.parse(text) as Record<string, unknown>;
-  const out: Schedule[] = [];
-  for (const [id, section] of Object.entries(doc)) {
-    if (typeof section !== 'object' || section === null) fail('FAASS_E_CONFIG_INVALID', `Unexpected key ${JSON.stringify(id)} outside a section in the schedules of ${name}`);
-    for (const k of Object.keys(section)) if (!KEYS.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in schedule ${id} of ${name}; known keys: ${KEYS.join(', ')}`);
-    out.push(buildSchedule(id, section as ScheduleInput));
-  }
-  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+// The triggers file: a section per trigger, a schedule (spec=) or a file drop (watch=).
+export interface Triggers {
+  schedules: Schedule[];
+  drops: FileDrop[];
 }
 
-export function renderSchedules(name: string, schedules: readonly Schedule[]): string {
+const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+export function parseTriggers(name: string, text: string): Triggers {
+  const doc = ini.parse(text) as Record<string, unknown>;
+  const out: Triggers = { schedules: [], drops: [] };
+  for (const [id, section] of Object.entries(doc)) {
+    if (typeof section !== 'object' || section === null) fail('FAASS_E_CONFIG_INVALID', `Unexpected key ${JSON.stringify(id)} outside a section in the triggers of ${name}`);
+    const drop = 'watch' in section;
+    const known = drop ? DROP_KEYS : KEYS;
+    for (const k of Object.keys(section)) if (!known.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in ${drop ? 'file drop' : 'schedule'} ${id} of ${name}; known keys: ${known.join(', ')}`);
+    checkScheduleId(id);
+    if (drop) out.drops.push(buildFileDrop(id, section as FileDropInput));
+    else out.schedules.push(buildSchedule(id, section as ScheduleInput));
+  }
+  return { schedules: out.schedules.sort(byId), drops: out.drops.sort(byId) };
+}
+
+export const parseSchedules = (name: string, text: string): Schedule[] => parseTriggers(name, text).schedules;
+
+export function renderTriggers(name: string, t: Triggers): string {
   const doc: Record<string, Record<string, string | number>> = {};
-  for (const s of schedules) {
+  for (const s of t.schedules) {
     doc[s.id] = { spec: s.spec, tz: s.tz, overlap: s.overlap, catch_up: s.catchUp, ...(s.jitter ? { jitter: s.jitter } : {}), ...(s.body ? { body: s.body } : {}) };
   }
-  return `# faass schedules of function ${name} (faassctl(1) trigger); written by faassctl and the management API\n${ini.stringify(doc)}`;
+  for (const d of t.drops) doc[d.id] = dropSection(d);
+  return `# faass triggers of function ${name} (faassctl(1) trigger); written by faassctl and the management API\n${ini.stringify(doc)}`;
 }
 
-// NAME's schedules; none when it has no file. A file that does not parse is broken (503 and the
+export const renderSchedules = (name: string, schedules: readonly Schedule[]): string => renderTriggers(name, { schedules: [...schedules], drops: [] });
+
+// NAME's triggers; none when it has no file. A file that does not parse is broken (503 and the
 // reason where it matters, as a function's own file).
-export function loadSchedules(p: Paths, name: string): Schedule[] {
+export function loadTriggers(p: Paths, name: string): Triggers {
   validateName(name);
   const file = schedulesPath(p, name);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { schedules: [], drops: [] };
     throw brokenFile(file, e);
   }
   try {
-    return parseSchedules(name, text);
+    return parseTriggers(name, text);
   } catch (e) {
     throw brokenFile(file, e);
   }
 }
 
-export function saveSchedules(p: Paths, name: string, schedules: readonly Schedule[]): void {
+export const loadSchedules = (p: Paths, name: string): Schedule[] => loadTriggers(p, name).schedules;
+export const loadFileDrops = (p: Paths, name: string): FileDrop[] => loadTriggers(p, name).drops;
+
+export function saveTriggers(p: Paths, name: string, t: Triggers): void {
   const file = schedulesPath(p, name);
-  if (schedules.length === 0) fs.rmSync(file, { force: true });
-  else writeFileAtomic(file, renderSchedules(name, schedules));
+  if (t.schedules.length + t.drops.length === 0) fs.rmSync(file, { force: true });
+  else writeFileAtomic(file, renderTriggers(name, t));
 }
 
+// The schedules replaced, the file drops kept (and the other way round).
+export const saveSchedules = (p: Paths, name: string, schedules: readonly Schedule[]): void => saveTriggers(p, name, { ...loadTriggers(p, name), schedules: [...schedules] });
+export const saveFileDrops = (p: Paths, name: string, drops: readonly FileDrop[]): void => saveTriggers(p, name, { ...loadTriggers(p, name), drops: [...drops] });
+
 // The next free id: the smallest number not taken.
-export function nextId(schedules: readonly Schedule[]): string {
-  for (let n = 1; ; n++) if (!schedules.some((s) => s.id === String(n))) return String(n);
+export function nextId(taken: readonly { id: string }[]): string {
+  for (let n = 1; ; n++) if (!taken.some((s) => s.id === String(n))) return String(n);
 }
 

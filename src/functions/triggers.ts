@@ -3,11 +3,12 @@
 // schedule is judged by systemd-analyze before anything is written; the units follow the file
 // (apply-units.ts enables a new timer, disables a removed one).
 import * as fs from 'node:fs';
-import { Paths, functionConfPath, scheduleStatePath } from '../core/paths';
+import { Paths, functionConfPath, scheduleStatePath, dropStateDir } from '../core/paths';
 import { fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { listFunctionNames, loadFunctionConfig } from './function-config';
-import { Schedule, ScheduleInput, buildSchedule, checkScheduleId, loadSchedules, nextId, onCalendar, saveSchedules, scheduleKind } from './schedules';
+import { Schedule, ScheduleInput, buildSchedule, checkScheduleId, loadSchedules, loadTriggers, nextId, onCalendar, saveSchedules, saveFileDrops, saveTriggers, scheduleKind } from './schedules';
+import { FileDrop, FileDropInput, buildFileDrop, checkWatchable } from './file-drops';
 import { ApplyReport, applyUnits } from './apply-units';
 import { checkCalendar } from '../systemd/calendar';
 import { scheduleUnitBase } from '../systemd/units';
@@ -51,7 +52,8 @@ function refuseClash(p: Paths, name: string, id: string): void {
 export function refuseScheduleClash(p: Paths, name: string): void {
   const m = /^(.+)-at-([a-z0-9]{1,16})$/.exec(name);
   if (!m || !fs.existsSync(functionConfPath(p, m[1]))) return;
-  if (loadSchedules(p, m[1]).some((s) => s.id === m[2])) fail('FAASS_E_NAME_INVALID', `Function name ${name} is taken by the units of schedule ${m[2]} of ${m[1]} (${scheduleUnitBase(m[1], m[2])}.service): choose another name`);
+  const t = loadTriggers(p, m[1]);
+  if ([...t.schedules, ...t.drops].some((s) => s.id === m[2])) fail('FAASS_E_NAME_INVALID', `Function name ${name} is taken by the units of schedule ${m[2]} of ${m[1]} (${scheduleUnitBase(m[1], m[2])}.service): choose another name`);
 }
 
 // Judged before anything is written; returns the schedule and when it fires next.
@@ -64,9 +66,7 @@ export async function checkSchedule(id: string, input: ScheduleInput): Promise<{
 export async function addSchedule(p: Paths, name: string, input: ScheduleInput, id?: string): Promise<{ view: ScheduleView; next: string | null; report: ApplyReport }> {
   loadFunctionConfig(p, name); // it exists, and its file reads
   const schedules = loadSchedules(p, name);
-  const chosen = id === undefined ? nextId(schedules) : checkScheduleId(id);
-  if (schedules.some((s) => s.id === chosen)) fail('FAASS_E_CONFIG_INVALID', `${name} has a schedule ${chosen} already: remove it first (faassctl trigger rm ${name} ${chosen}) or give another --id`);
-  refuseClash(p, name, chosen);
+  const chosen = freeId(p, name, id);
   const { schedule, next } = await checkSchedule(chosen, input);
   saveSchedules(p, name, [...schedules, schedule]);
   const report = await applyUnits(p, { reload: true });
@@ -82,15 +82,82 @@ export async function ensureSchedule(p: Paths, name: string, input: ScheduleInpu
   return { ...(await addSchedule(p, name, input)), added: true };
 }
 
+// The id a new trigger gets: the one asked for, free among both kinds (they share unit names),
+// or the next free number.
+function freeId(p: Paths, name: string, id: string | undefined): string {
+  const t = loadTriggers(p, name);
+  const all = [...t.schedules, ...t.drops];
+  const chosen = id === undefined ? nextId(all) : checkScheduleId(id);
+  if (all.some((s) => s.id === chosen)) fail('FAASS_E_CONFIG_INVALID', `${name} has a trigger ${chosen} already: remove it first (faassctl trigger rm ${name} ${chosen}) or give another --id`);
+  refuseClash(p, name, chosen);
+  return chosen;
+}
+
+// A schedule or a file drop, whichever has the id; its units stop (apply-units.ts), its state in
+// the queue goes. A drop's files in DIR/.faass/ stay: they are the user's.
 export async function removeSchedule(p: Paths, name: string, id: string): Promise<ApplyReport> {
   loadFunctionConfig(p, name);
   checkScheduleId(id);
-  const schedules = loadSchedules(p, name);
-  if (!schedules.some((s) => s.id === id)) fail('FAASS_E_SCHEDULE_NOT_FOUND', `${name} has no schedule ${id}${schedules.length ? ` (it has ${schedules.map((s) => s.id).join(', ')})` : ''}`);
-  saveSchedules(p, name, schedules.filter((s) => s.id !== id));
+  const t = loadTriggers(p, name);
+  const all = [...t.schedules, ...t.drops];
+  if (!all.some((s) => s.id === id)) fail('FAASS_E_SCHEDULE_NOT_FOUND', `${name} has no trigger ${id}${all.length ? ` (it has ${all.map((s) => s.id).join(', ')})` : ''}`);
+  saveTriggers(p, name, { schedules: t.schedules.filter((s) => s.id !== id), drops: t.drops.filter((d) => d.id !== id) });
   const report = await applyUnits(p, { reload: true });
   fs.rmSync(scheduleStatePath(p, name, id), { force: true }); // its history: a schedule added later under the id starts afresh
+  fs.rmSync(dropStateDir(p, name, id), { recursive: true, force: true });
   return report;
+}
+
+export interface DropView {
+  function: string;
+  id: string;
+  watch: string;
+  pattern: string;
+  inlineMax: number;
+  keep: number;
+  path: string; // its path unit
+}
+
+export const dropViewOf = (name: string, d: FileDrop): DropView => ({ function: name, id: d.id, watch: d.watch, pattern: d.pattern, inlineMax: d.inlineMax, keep: d.keep, path: `${scheduleUnitBase(name, d.id)}.path` });
+
+// faass's own directories: its units write there, so none is watched (a function's unit may write
+// its counters under the state directory: a drop on it could call itself without end).
+const faassDirs = (p: Paths): string[] => [p.configDir, p.dataDir, p.stateDir, p.runtimeDir, p.unitDir];
+
+// Units other than a drop's own have a private /tmp when faass does not live there itself
+// (units.ts sandbox), and one directory can feed one drop only (each claims what it finds).
+function refuseWatch(p: Paths, dir: string): void {
+  checkWatchable(dir, faassDirs(p));
+  const faassUnderTmp = /^\/(var\/)?tmp(\/|$)/.test(p.stateDir);
+  if (!faassUnderTmp && /^\/(var\/)?tmp(\/|$)/.test(dir)) fail('FAASS_E_CONFIG_INVALID', `--watch ${dir}: faass's units have a /tmp and /var/tmp of their own; watch a directory elsewhere`);
+  for (const other of listFunctionNames(p)) {
+    const d = loadTriggers(p, other).drops.find((x) => x.watch === dir);
+    if (d) fail('FAASS_E_CONFIG_INVALID', `--watch ${dir}: file drop ${d.id} of ${other} watches it already (each file goes to one call)`);
+  }
+}
+
+export async function addFileDrop(p: Paths, name: string, input: FileDropInput, id?: string): Promise<{ view: DropView; report: ApplyReport }> {
+  loadFunctionConfig(p, name);
+  const chosen = freeId(p, name, id);
+  const drop = buildFileDrop(chosen, input);
+  refuseWatch(p, drop.watch);
+  saveFileDrops(p, name, [...loadTriggers(p, name).drops, drop]);
+  const report = await applyUnits(p, { reload: true });
+  return { view: dropViewOf(name, drop), report };
+}
+
+// deploy --watch DIR: a drop on DIR is there afterwards; a redeploy adds nothing.
+export async function ensureFileDrop(p: Paths, name: string, input: FileDropInput): Promise<{ view: DropView; added: boolean; report?: ApplyReport }> {
+  const wanted = buildFileDrop('0', input);
+  const have = loadTriggers(p, name).drops.find((d) => d.watch === wanted.watch);
+  if (have) return { view: dropViewOf(name, have), added: false };
+  return { ...(await addFileDrop(p, name, input)), added: true };
+}
+
+export async function listFileDrops(p: Paths, name?: string): Promise<DropView[]> {
+  if (name !== undefined) loadFunctionConfig(p, validateName(name));
+  const names = name !== undefined ? [name] : listFunctionNames(p);
+  return names.flatMap((n) => loadTriggers(p, n).drops.map((d) => dropViewOf(n, d)));
 }
 
 const shown = (v: string | undefined): string | undefined => (v === undefined || v === '' || v === 'n/a' || v === '0' ? undefined : v);

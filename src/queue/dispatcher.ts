@@ -13,6 +13,7 @@ import { CallState, QueuedCall, bury, diskFull, doorbells, functionQueue, queueR
 import { Outcome, RetryPolicy, Verdict, verdict } from './retry';
 import { deliver } from './deliver';
 import { forgetOld, isDone, recordDone } from './status';
+import { markSettled } from './drop-marks';
 import { forgetOldKeys } from './idempotency';
 import { CallbackSender, forgetOldCallbacks, pendingCallbacks, queueCallback } from './callback';
 import { attemptResult, countAttempt, flushQueueCounters } from './counters';
@@ -210,6 +211,7 @@ class Lane {
     if (v.then === 'done') {
       // Recorded first: a dispatcher killed from here on leaves a call whose result is known, which
       // the next one removes without delivering it again (state()).
+      if (call.drop) await markSettled(this.p, this.name, call.drop, 'done'); // before the record: see drop-marks.ts
       // On a full disk the call goes unrecorded rather than stay to be delivered again and again.
       if ('status' in outcome) await recordDone(this.p, this.name, call.id, outcome.status, state).catch((e: unknown) => {
         if (!diskFull(e)) throw e;
@@ -223,6 +225,7 @@ class Lane {
     if (v.then === 'dead') {
       logLine('warning', `async call=${call.id} function=${call.name} attempt=${n} ${result} dead: ${v.why}; kept in its dead letters`, fields);
       await writeState(this.p, this.name, entry, state);
+      if (call.drop) await markSettled(this.p, this.name, call.drop, 'failed');
       await bury(this.p, this.name, entry);
       this.states.delete(entry);
       return false;

@@ -33,7 +33,17 @@ export interface QueuedCall {
   enqueuedAt: number; // ms since the epoch
   body: Buffer;
   callback?: string; // X-Callback-Url, checked at enqueue: where its result goes (callback.ts)
+  drop?: DropOrigin; // the file it was queued for (drop-fire.ts): told when the call is settled
 }
+
+// A file drop's call: the drop's id and the name the file was claimed under (processing/ENTRY).
+export interface DropOrigin {
+  id: string;
+  entry: string;
+}
+// What a claimed file is named (drop-fire.ts claimName): no separator, nothing hidden.
+export const isDropEntry = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-z]+-[0-9a-z]+-[^/\0]+$/.test(s) && s.length <= 255;
+const isDropOrigin = (d: unknown): d is DropOrigin => typeof d === 'object' && d !== null && typeof (d as DropOrigin).id === 'string' && /^[a-z0-9]{1,16}$/.test((d as DropOrigin).id) && isDropEntry((d as DropOrigin).entry);
 
 export interface Attempt {
   n: number; // 1, 2, ...
@@ -54,7 +64,7 @@ export interface CallState {
 // length, tells a whole file from one cut short (the line alone cannot: a cut in the body still
 // parses) and lets a listing give the size from the line alone.
 export function encodeCall(c: QueuedCall): Buffer {
-  const meta = { id: c.id, name: c.name, method: c.method, path: c.path, headers: c.headers, enqueuedAt: c.enqueuedAt, bytes: c.body.length, ...(c.callback !== undefined ? { callback: c.callback } : {}) };
+  const meta = { id: c.id, name: c.name, method: c.method, path: c.path, headers: c.headers, enqueuedAt: c.enqueuedAt, bytes: c.body.length, ...(c.callback !== undefined ? { callback: c.callback } : {}), ...(c.drop !== undefined ? { drop: c.drop } : {}) };
   return Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), c.body]);
 }
 
@@ -69,8 +79,10 @@ export function decodeHead(line: string): CallHead | null {
     if (!strings || typeof m.enqueuedAt !== 'number' || typeof m.headers !== 'object' || m.headers === null) return null;
     if (m.callback !== undefined && typeof m.callback !== 'string') return null;
     if (m.bytes !== undefined && (!Number.isSafeInteger(m.bytes) || m.bytes < 0)) return null;
+    if (m.drop !== undefined && !isDropOrigin(m.drop)) return null;
     const head: CallHead = { id: m.id as string, name: m.name as string, method: m.method as string, path: m.path as string, headers: m.headers, enqueuedAt: m.enqueuedAt };
     if (m.callback !== undefined) head.callback = m.callback;
+    if (m.drop !== undefined) head.drop = m.drop;
     if (m.bytes !== undefined) head.bytes = m.bytes;
     return head;
   } catch {

@@ -1,6 +1,7 @@
 // Pure renderers: config in, unit text out (systemd.unit(5), systemd.socket(5), systemd.service(5)).
 import { FunctionConfig } from '../functions/function-config';
 import type { Schedule } from '../functions/schedules';
+import type { FileDrop } from '../functions/file-drops';
 import { Settings } from '../core/settings';
 import { fail } from '../core/errors';
 
@@ -446,14 +447,51 @@ export function renderScheduleService(fn: string, s: Schedule, ctx: UnitContext)
   });
 }
 
+// A file drop (functions/file-drops.ts): PathExistsGlob= on DIR/PATTERN, not DirectoryNotEmpty=,
+// because the directory always holds faass's own area (.faass/), and glob(3) matches no hidden
+// name: a file written under a hidden name and renamed into place is seen once it is whole. Both
+// are states, not events: systemd looks again when the service exits and starts it again while a
+// file is waiting, so nothing dropped while it ran is missed. The second path is the settled marks
+// the dispatcher writes (queue/NAME/drops/ID/settled/): the service then moves those files to
+// done/ or failed/.
+export function renderDropPath(fn: string, d: FileDrop, ctx: UnitContext): string {
+  const settled = `${ctx.xdg.state}/faass/queue/${fn}/drops/${d.id}/settled`;
+  return unit({
+    Unit: [`Description=faass function ${fn}: file drop ${d.id} (${pathArg(d.watch)}/${d.pattern})`, 'Documentation=man:faassctl(1)'],
+    Path: [`PathExistsGlob=${pathArg(d.watch)}/${d.pattern}`, `DirectoryNotEmpty=${pathArg(settled)}`, 'MakeDirectory=yes', 'DirectoryMode=0700', 'TriggerLimitIntervalSec=10s', 'TriggerLimitBurst=500'],
+    Install: ['WantedBy=paths.target'],
+  });
+}
+
+// The claims: a oneshot that renames each waiting file into DIR/.faass/processing/, queues its
+// call (queue/drop-fire.ts), moves settled files on, and exits; sandboxed as a schedule's service
+// but for DIR, which it may write too. Restart=on-failure: a claim is durable before its call is
+// queued, and the next start queues what the last left (the key makes it once).
+export function renderDropService(fn: string, d: FileDrop, ctx: UnitContext): string {
+  return unit({
+    Unit: [`Description=faass function ${fn}: calls for files in ${pathArg(d.watch)}`, 'Documentation=man:faassctl(1)', ...START_LIMIT],
+    Service: [
+      'Type=oneshot',
+      `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/queue/drop-main.js`)} --function ${fn} --trigger ${d.id}`,
+      ...environment(ctx),
+      'Restart=on-failure',
+      'RestartSec=5s',
+      'TimeoutStartSec=10min',
+      `SyslogIdentifier=${scheduleUnitBase(fn, d.id)}`,
+      ...sandbox(ctx, [`${ctx.xdg.state}/faass/queue`, pathArg(d.watch)], true),
+    ],
+  });
+}
+
 export interface UnitSet {
   [file: string]: string;
 }
 
 // A function's schedules with their OnCalendar= lines (functions/schedules.ts onCalendar).
 export type ScheduleUnits = Readonly<Record<string, readonly { schedule: Schedule; onCalendar: string[] }[]>>;
+export type DropUnits = Readonly<Record<string, readonly FileDrop[]>>;
 
-export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: UnitContext, schedules: ScheduleUnits = {}): UnitSet {
+export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: UnitContext, schedules: ScheduleUnits = {}, drops: DropUnits = {}): UnitSet {
   const out: UnitSet = {
     'faass-gateway.socket': renderGatewaySocket(gw),
     'faass-gateway.service': renderGatewayService(gw, ctx),
@@ -472,6 +510,10 @@ export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: U
     for (const { schedule, onCalendar } of schedules[fn.name] ?? []) {
       out[`${scheduleUnitBase(fn.name, schedule.id)}.timer`] = renderScheduleTimer(fn.name, schedule, onCalendar);
       out[`${scheduleUnitBase(fn.name, schedule.id)}.service`] = renderScheduleService(fn.name, schedule, ctx);
+    }
+    for (const d of drops[fn.name] ?? []) {
+      out[`${scheduleUnitBase(fn.name, d.id)}.path`] = renderDropPath(fn.name, d, ctx);
+      out[`${scheduleUnitBase(fn.name, d.id)}.service`] = renderDropService(fn.name, d, ctx);
     }
   }
   return out;

@@ -41,7 +41,7 @@ t.test('schedules', async (t) => {
       t.match(r.stderr, why, 'one line on stderr, with the reason');
     }
     t.notOk(fs.existsSync(path.join(sb.env.XDG_CONFIG_HOME as string, 'faass', 'functions', 'tick.schedules')), 'nothing was written');
-    t.match((await sb.faassctl('trigger', 'ls', 'tick')).stdout, /^No schedules for tick\n$/);
+    t.match((await sb.faassctl('trigger', 'ls', 'tick')).stdout, /^No triggers for tick\n$/);
   });
 
   t.test('a calendar schedule fires three times in a row, a call each, nothing running between fires', async (t) => {
