@@ -141,6 +141,14 @@ async function useIt(t: Test, m: Mode): Promise<void> {
     ['report', { socket: 'listening', calls: row(s.stdout, 'report').calls || 'at least 1' }],
     ['web', { socket: 'listening', calls: 1 }],
   ], `faassctl status shows each function listening, and its calls:\n${s.stdout}`);
+
+  // Asynchronous: queued at once with its id, delivered by the dispatcher (the path unit's, or
+  // serve's), shown by faassctl calls show ID.
+  const callId = (await ran('faassctl invoke --async hello')).stdout.trim();
+  t.match(callId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'faassctl invoke --async prints the call id');
+  const shown = () => bash(m, readme('faassctl calls show').replace(/ID$/, callId));
+  await waitFor('the queued call to be done', async () => / done \(HTTP 200, /.test((await shown()).stdout), 60000).catch(() => undefined);
+  t.match((await shown()).stdout, new RegExp(`^${callId}  hello  done \\(HTTP 200, `), 'faassctl calls show ID: done, answered 200');
 }
 
 t.test('with a user manager: install.sh starts faass', async (t) => {
