@@ -41,9 +41,11 @@ export interface RunReport {
 export const areaDir = (d: FileDrop, sub: 'processing' | 'done' | 'failed') => path.join(d.watch, AREA, sub);
 
 // The name a file is claimed under: its identity (inode, mtime in ns) and its own name, cut to
-// keep every name made from it within a file name's 255 bytes.
+// keep every name made from it within a file name's 255 bytes. The mtime as an unsigned 64-bit
+// number: one before 1970 (an archive's) is negative, and its '-' would make a name the spool
+// does not take as a claim (isDropEntry), so its call would be set aside as corrupt.
 export function claimName(name: string, st: { ino: bigint | number; mtimeNs?: bigint; mtimeMs: number }): string {
-  const mt = st.mtimeNs ?? BigInt(Math.round(st.mtimeMs * 1e6));
+  const mt = BigInt.asUintN(64, st.mtimeNs ?? BigInt(Math.round(st.mtimeMs * 1e6)));
   let cut = name;
   while (Buffer.byteLength(cut) > 180) cut = cut.slice(0, -1);
   return `${BigInt(st.ino).toString(36)}-${mt.toString(36)}-${cut}`;

@@ -1,0 +1,48 @@
+// File drops claimed for real in a temporary directory (queue/drop-fire.ts runDrop, no systemd):
+// the odd files a watched directory can hold each end somewhere (a call, or failed/) and never
+// stop the drop, which would otherwise leave every later file unclaimed.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { resolvePaths, functionConfPath } from '../../src/core/paths';
+import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
+import { saveFileDrops } from '../../src/functions/schedules';
+import { buildFileDrop } from '../../src/functions/file-drops';
+import { runDrop } from '../../src/queue/drop-fire';
+import { waiting, readCall } from '../../src/queue/spool';
+
+function setup(t: { teardown(f: () => void): void }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-drops-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_STATE_HOME: path.join(dir, 'state'), XDG_DATA_HOME: path.join(dir, 'data') });
+  const watch = path.join(dir, 'in');
+  fs.mkdirSync(watch);
+  fs.mkdirSync(path.dirname(functionConfPath(p, 'fn')), { recursive: true });
+  fs.writeFileSync(functionConfPath(p, 'fn'), renderFunctionConfig(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' })));
+  const drop = buildFileDrop('1', { watch });
+  saveFileDrops(p, 'fn', [drop]);
+  return { p, watch, drop };
+}
+
+// The files the drop's calls name (event.name), read back as the dispatcher reads them.
+async function queuedNames(p: ReturnType<typeof resolvePaths>): Promise<(string | null)[]> {
+  const out: (string | null)[] = [];
+  for (const entry of await waiting(p, 'fn')) {
+    const call = await readCall(p, 'fn', entry);
+    out.push(call ? (JSON.parse(call.body.toString()) as { name: string }).name : null);
+  }
+  return out.sort();
+}
+
+t.test('a file last changed before 1970 is queued as a call the dispatcher can read', async (t) => {
+  const { p, watch } = setup(t);
+  const file = path.join(watch, 'old.txt');
+  fs.writeFileSync(file, 'from an old archive');
+  execFileSync('touch', ['-d', '@-86400', file]); // fs.utimes takes a time before 1970 as now
+  t.ok(fs.lstatSync(file).mtimeMs < 0);
+  const r = await runDrop(p, 'fn', '1');
+  t.equal(r?.claimed, 1);
+  t.same(await queuedNames(p), ['old.txt'], 'its call reads back (it is not set aside as corrupt)');
+});
