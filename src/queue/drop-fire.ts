@@ -117,23 +117,42 @@ async function settle(p: Paths, fn: string, d: FileDrop): Promise<number> {
   return n;
 }
 
-// Queues the call of a file claimed as entry (processing/entry.new), then drops the ".new".
-async function queueClaimed(p: Paths, fn: string, d: FileDrop, name: string, entry: string, queueMax: number): Promise<string> {
-  const file = path.join(areaDir(d, 'processing'), entry + NEW);
-  const h = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  let call: QueuedCall;
+// The claimed file's stat and its content (up to inlineMax), or null when it is not a regular file:
+// whoever can write DIR can swap a file for a symlink, a directory or a FIFO between the claim's
+// lstat and its rename. O_NOFOLLOW refuses a symlink (ELOOP), O_NONBLOCK keeps a FIFO from
+// blocking the open until its writer comes.
+async function readClaim(file: string, inlineMax: number): Promise<{ st: fs.Stats; content: Buffer | null } | null> {
+  let h: fs.promises.FileHandle;
+  try {
+    h = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return null;
+    throw e;
+  }
   try {
     const st = await h.stat();
-    let content: Buffer | null = null;
-    if (st.size <= d.inlineMax) {
-      const buf = Buffer.alloc(st.size);
-      const { bytesRead } = await h.read(buf, 0, st.size, 0);
-      content = buf.subarray(0, bytesRead);
-    }
-    call = dropCall(fn, d, entry, fileEvent(d, name, entry, st, content));
+    if (!st.isFile()) return null;
+    if (st.size > inlineMax) return { st, content: null };
+    const buf = Buffer.alloc(st.size);
+    const { bytesRead } = await h.read(buf, 0, st.size, 0);
+    return { st, content: buf.subarray(0, bytesRead) };
   } finally {
     await h.close();
   }
+}
+
+// Queues the call of a file claimed as entry (processing/entry.new), then drops the ".new". One
+// that is not a regular file goes to failed/ with no call (null): left there, every later run
+// would fail on it again and the drop would claim nothing more.
+async function queueClaimed(p: Paths, fn: string, d: FileDrop, name: string, entry: string, queueMax: number): Promise<string | null> {
+  const file = path.join(areaDir(d, 'processing'), entry + NEW);
+  const read = await readClaim(file, d.inlineMax);
+  if (!read) {
+    await moveIfThere(file, path.join(areaDir(d, 'failed'), entry));
+    logLine('warning', `drop=${d.id} function=${fn} ${name} was no longer a regular file when claimed: moved to ${path.join(AREA, 'failed', entry)}, no call`);
+    return null;
+  }
+  const call = dropCall(fn, d, entry, fileEvent(d, name, entry, read.st, read.content));
   const id = await enqueueOnce(p, call, queueMax, keyOf(d, entry));
   await fs.promises.rename(file, path.join(areaDir(d, 'processing'), entry));
   return id;
@@ -149,6 +168,7 @@ async function requeue(p: Paths, fn: string, d: FileDrop, queueMax: number): Pro
     if (!f.endsWith(NEW)) continue;
     const entry = f.slice(0, -NEW.length);
     const id = await queueClaimed(p, fn, d, originalName(entry), entry, queueMax);
+    if (id === null) continue;
     logLine('notice', `drop=${d.id} function=${fn} file ${originalName(entry)} claimed by an earlier run: call=${id}`, { FAASS_CALL_ID: id });
     n++;
   }
@@ -174,6 +194,10 @@ async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number): Promi
     }
     if (!(await moveIfThere(from, path.join(areaDir(d, 'processing'), entry + NEW)))) continue;
     const id = await queueClaimed(p, fn, d, name, entry, queueMax);
+    if (id === null) {
+      refused++;
+      continue;
+    }
     logLine('info', `drop=${d.id} function=${fn} file ${name} (${st.size} bytes): queued call=${id}`, { FAASS_CALL_ID: id });
     claimed++;
   }

@@ -10,7 +10,7 @@ import { resolvePaths, functionConfPath } from '../../src/core/paths';
 import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
 import { saveFileDrops } from '../../src/functions/schedules';
 import { buildFileDrop } from '../../src/functions/file-drops';
-import { runDrop } from '../../src/queue/drop-fire';
+import { runDrop, areaDir } from '../../src/queue/drop-fire';
 import { waiting, readCall } from '../../src/queue/spool';
 
 function setup(t: { teardown(f: () => void): void }) {
@@ -45,4 +45,20 @@ t.test('a file last changed before 1970 is queued as a call the dispatcher can r
   const r = await runDrop(p, 'fn', '1');
   t.equal(r?.claimed, 1);
   t.same(await queuedNames(p), ['old.txt'], 'its call reads back (it is not set aside as corrupt)');
+});
+
+t.test('a claim that turns out not to be a regular file (swapped in after the check) goes to failed/', async (t) => {
+  const { p, watch, drop } = setup(t);
+  await runDrop(p, 'fn', '1'); // makes the area
+  // What the claim rename leaves when a file is swapped for these between lstat and rename.
+  const processing = areaDir(drop, 'processing');
+  fs.mkdirSync(path.join(processing, '1-1-dir.new'));
+  fs.symlinkSync('/etc/passwd', path.join(processing, '2-1-link.new'));
+  execFileSync('mkfifo', [path.join(processing, '3-1-fifo.new')]); // its open would wait for a writer
+  fs.writeFileSync(path.join(watch, 'after.txt'), 'z');
+  const r = await runDrop(p, 'fn', '1');
+  t.ok(r, 'the run ends (it does not fail again at every start)');
+  t.same(fs.readdirSync(processing).filter((n) => !n.endsWith('after.txt')), [], 'nothing of theirs left in processing/');
+  t.same(fs.readdirSync(areaDir(drop, 'failed')).sort(), ['1-1-dir', '2-1-link', '3-1-fifo']);
+  t.same(await queuedNames(p), ['after.txt'], 'no call for them; later files still claimed');
 });
