@@ -87,7 +87,7 @@ async function readdirOr(dir: string): Promise<string[]> {
   }
 }
 
-async function moveIfThere(from: string, to: string): Promise<boolean> {
+async function moveIfThere(from: string | Buffer, to: string): Promise<boolean> {
   try {
     await fs.promises.rename(from, to);
     return true;
@@ -95,6 +95,23 @@ async function moveIfThere(from: string, to: string): Promise<boolean> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
   }
+}
+
+// DIR's names, each with the path to reach it: read as bytes, since a name that is not UTF-8
+// decodes to one that is not there (U+FFFD for its bytes); such a name keeps its bytes (a Buffer),
+// so it can be moved out of the way. Left in DIR, it would start the service again and again.
+async function namesIn(dir: string): Promise<{ name: string; from: string | Buffer }[]> {
+  let raw: Buffer[];
+  try {
+    raw = await fs.promises.readdir(dir, { encoding: 'buffer' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return raw.map((b) => {
+    const name = b.toString('utf8');
+    return { name, from: Buffer.from(name).equals(b) ? path.join(dir, name) : Buffer.concat([Buffer.from(`${dir}/`), b]) };
+  });
 }
 
 // 1. Settled marks: the file moved on, then the mark removed.
@@ -180,14 +197,14 @@ async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number): Promi
   const match = globRegExp(d.pattern);
   let claimed = 0;
   let refused = 0;
-  for (const name of (await readdirOr(d.watch)).filter((n) => match.test(n))) {
-    const from = path.join(d.watch, name);
+  for (const { name, from } of (await namesIn(d.watch)).filter((n) => match.test(n.name))) {
     const st = await fs.promises.lstat(from, { bigint: true }).catch(() => null);
     if (!st) continue; // gone meanwhile
     const entry = claimName(name, { ino: st.ino, mtimeNs: st.mtimeNs, mtimeMs: Number(st.mtimeMs) });
-    if (!st.isFile()) {
+    if (!st.isFile() || typeof from !== 'string') {
+      const why = !st.isFile() ? `is not a regular file (${st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'not a file'})` : 'has a name that is not UTF-8';
       if (await moveIfThere(from, path.join(areaDir(d, 'failed'), entry))) {
-        logLine('warning', `drop=${d.id} function=${fn} ${name} is not a regular file (${st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'not a file'}): moved to ${path.join(AREA, 'failed', entry)}, no call`);
+        logLine('warning', `drop=${d.id} function=${fn} ${JSON.stringify(name)} ${why}: moved to ${path.join(AREA, 'failed', entry)}, no call`);
         refused++;
       }
       continue;

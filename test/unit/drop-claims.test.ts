@@ -62,3 +62,15 @@ t.test('a claim that turns out not to be a regular file (swapped in after the ch
   t.same(fs.readdirSync(areaDir(drop, 'failed')).sort(), ['1-1-dir', '2-1-link', '3-1-fifo']);
   t.same(await queuedNames(p), ['after.txt'], 'no call for them; later files still claimed');
 });
+
+t.test('a name that is not UTF-8 goes to failed/ and does not stay in the directory', async (t) => {
+  const { p, watch, drop } = setup(t);
+  const bad = Buffer.concat([Buffer.from(watch + '/bad'), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]);
+  fs.writeFileSync(bad, 'x');
+  fs.writeFileSync(path.join(watch, 'good.txt'), 'y');
+  const r = await runDrop(p, 'fn', '1');
+  t.equal(r?.refused, 1, 'refused, with a journal line');
+  t.same(fs.readdirSync(watch).filter((n) => n !== '.faass'), [], 'nothing left for the path unit to start the service for again');
+  t.equal(fs.readdirSync(areaDir(drop, 'failed')).length, 1, 'kept in failed/');
+  t.same(await queuedNames(p), ['good.txt']);
+});
