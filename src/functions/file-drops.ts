@@ -33,12 +33,14 @@ export interface FileDropInput {
 }
 
 // The directory as a unit file and a glob take it: absolute, and nothing systemd would read as a
-// separator, a quote or an escape (its % are escaped where it is written).
+// separator, a quote or an escape (its % are escaped where it is written). A colon too: the units'
+// path settings refuse it (units.ts pathArg), and a drop taken here is written before its units are
+// rendered, so one they refuse would break every later unit change.
 export function checkWatchDir(v: unknown): string {
   const raw = plainString('watch', v).trim();
   if (!path.isAbsolute(raw)) fail('FAASS_E_CONFIG_INVALID', `Invalid --watch ${JSON.stringify(raw.slice(0, 120))}: give an absolute path`);
   const dir = path.normalize(raw).replace(/\/+$/, '') || '/';
-  if (/[\s"'\\*?[\]{}]/.test(dir)) fail('FAASS_E_CONFIG_INVALID', `Invalid --watch ${JSON.stringify(dir.slice(0, 120))}: whitespace, quotes, backslashes and glob characters are not taken in a watched path`);
+  if (/[\s"'\\:*?[\]{}]/.test(dir)) fail('FAASS_E_CONFIG_INVALID', `Invalid --watch ${JSON.stringify(dir.slice(0, 120))}: whitespace, quotes, backslashes, colons and glob characters are not taken in a watched path`);
   if (dir === '/' || dir.split('/').includes(AREA)) fail('FAASS_E_CONFIG_INVALID', `Invalid --watch ${dir}: not / and not inside a ${AREA} area`);
   return dir;
 }

@@ -76,6 +76,24 @@ t.test('claim names and the event', async (t) => {
   t.equal(decodeCall(forged), null, 'a drop origin naming a path is not a call faass wrote');
 });
 
+// A --watch taken is written to the triggers file before its units are rendered: one the units
+// then refuse would break every later unit change (deploy, delete) until the file is edited.
+t.test('every --watch that is taken renders as units; the rest are refused with why', async (t) => {
+  for (const dir of ['/srv/a:b', '/srv/50%', '/srv/$HOME', '/srv/a;b', '/srv/ü', '/srv/a=b', '/srv/-x']) {
+    let taken: string | null = null;
+    try {
+      taken = checkWatchDir(dir);
+    } catch (e) {
+      t.match(e, { code: 'FAASS_E_CONFIG_INVALID', message: /--watch/ }, `${dir} refused`);
+      continue;
+    }
+    const d = buildFileDrop('1', { watch: taken });
+    t.doesNotThrow(() => renderDropPath('fn', d, ctx), `${dir} taken, its path unit renders`);
+    t.doesNotThrow(() => renderDropService('fn', d, ctx), `${dir} taken, its service renders`);
+  }
+  t.throws(() => checkWatchDir('/srv/a:b'), { message: /colons/ });
+});
+
 t.test('units: a path unit on the glob and the settled marks, a oneshot that may write DIR', async (t) => {
   const d = buildFileDrop('in', { watch: '/srv/in%x', pattern: '*.csv' });
   const p = renderDropPath('fn', d, ctx);
