@@ -6,7 +6,8 @@ import { run } from './systemctl';
 // The next elapse of the earliest of the expressions (systemd-analyze's own words, e.g.
 // "Tue 2026-12-01 19:00:00 UTC"), or throws FAASS_E_SCHEDULE_INVALID with systemd's reason.
 export async function checkCalendar(expressions: string[]): Promise<{ next: string | null; normalized: string[] }> {
-  const r = await run('systemd-analyze', ['calendar', ...expressions], { timeoutMs: 20000 });
+  // '--': a spec starting with '-' is a spec to judge, not an option (-h would print help, exit 0).
+  const r = await run('systemd-analyze', ['calendar', '--', ...expressions], { timeoutMs: 20000 });
   if (r.code === 127 && !/calendar/.test(r.stderr)) throw new FaassError('FAASS_E_SCHEDULE_INVALID', `Cannot check the schedule: systemd-analyze did not run (${r.stderr.trim().split('\n')[0]})`);
   if (r.code !== 0) {
     const reason = r.stderr.split('\n').find((l) => l.trim() !== '') ?? `systemd-analyze calendar exited ${r.code}`;
