@@ -133,3 +133,15 @@ t.test('a spec that reads like an option of systemd-analyze is judged as a spec'
   const ok = await checkSchedule('1', { spec: '*-*-* 03:00', tz: 'UTC' });
   t.ok(ok.next, 'a real one still says when it fires');
 });
+
+// A cron line cron takes but that names no real day, or a date gone by, would be a timer that
+// never fires, added without a word: refused, saying so.
+t.test('a schedule that never fires is refused', async (t) => {
+  for (const spec of ['0 0 31 2 *', '0 0 30 2 *', '2020-01-01 00:00:00']) {
+    await t.rejects(checkSchedule('1', { spec, tz: 'UTC' }), { code: 'FAASS_E_SCHEDULE_INVALID', message: /never fires/ }, `${spec} refused`);
+  }
+  const leap = await checkSchedule('1', { spec: '0 0 29 2 *', tz: 'UTC' });
+  t.ok(leap.next, 'Feb 29 fires (in a leap year)');
+  const either = await checkSchedule('1', { spec: '0 0 31 2 5', tz: 'UTC' });
+  t.ok(either.next, 'no Feb 31, but cron also runs it on Fridays: fires');
+});
