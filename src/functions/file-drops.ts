@@ -104,6 +104,17 @@ export function checkWatchable(dir: string, faassDirs: string[]): void {
   }
   if (!st.isDirectory()) fail('FAASS_E_CONFIG_INVALID', `--watch ${dir}: not a directory`);
   const inside = (a: string, b: string) => a === b || a.startsWith(`${b}/`);
-  const own = faassDirs.find((f) => inside(dir, f) || inside(f, dir));
-  if (own) fail('FAASS_E_CONFIG_INVALID', `--watch ${dir}: faass's own directory ${own} is ${inside(dir, own) ? 'above' : 'below'} it; watch a directory of your own`);
+  // Compared where they really are: a symlink on the way to one of faass's directories is it.
+  const real = fs.realpathSync(dir);
+  const own = faassDirs.find((f) => [f, realOrAsIs(f)].some((g) => inside(real, g) || inside(g, real) || inside(dir, g) || inside(g, dir)));
+  if (own) fail('FAASS_E_CONFIG_INVALID', `--watch ${dir}: faass's own directory ${own} is ${inside(dir, own) || inside(real, realOrAsIs(own)) ? 'above' : 'below'} it${real !== dir ? ` (it is ${real})` : ''}; watch a directory of your own`);
+}
+
+// A faass directory that does not exist yet is compared as it is written.
+function realOrAsIs(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
 }

@@ -48,6 +48,13 @@ t.test('--watch and --pattern: what is refused, with why', async (t) => {
   t.throws(() => checkWatchable(dir, [path.join(dir, 'state', 'faass')]), { message: /faass's own directory .* is below it/ });
   t.throws(() => checkWatchable(path.join(dir), [dir]), { message: /faass's own directory/ });
   t.doesNotThrow(() => checkWatchable(dir, ['/elsewhere']));
+  // A symlink (or one on the way) to faass's own directory is that directory.
+  fs.mkdirSync(path.join(dir, 'state', 'faass', 'queue'), { recursive: true });
+  fs.symlinkSync(path.join(dir, 'state', 'faass', 'queue'), path.join(dir, 'q'));
+  fs.symlinkSync(path.join(dir, 'state'), path.join(dir, 's'));
+  t.throws(() => checkWatchable(path.join(dir, 'q'), [path.join(dir, 'state', 'faass')]), { message: /faass's own directory .* is above it/ });
+  t.throws(() => checkWatchable(path.join(dir, 's', 'faass'), [path.join(dir, 'state', 'faass')]), { message: /faass's own directory/ });
+  t.throws(() => checkWatchable(path.join(dir, 'q'), [path.join(dir, 's', 'faass')]), { message: /faass's own directory/ }, 'their paths may be links too');
 });
 
 t.test('one triggers file holds schedules and file drops, one id space', async (t) => {
