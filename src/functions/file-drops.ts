@@ -33,12 +33,14 @@ export interface FileDropInput {
 }
 
 // The directory as a unit file and a glob take it: absolute, and nothing systemd would read as a
-// separator, a quote or an escape (its % are escaped where it is written).
+// separator, a quote or an escape (its % are escaped where it is written). A colon too: the units'
+// path settings refuse it (units.ts pathArg), and a drop taken here is written before its units are
+// rendered, so one they refuse would break every later unit change.
 export function checkWatchDir(v: unknown): string {
   const raw = plainString('watch', v).trim();
   if (!path.isAbsolute(raw)) fail('FAASS_E_CONFIG_INVALID', `Invalid --watch ${JSON.stringify(raw.slice(0, 120))}: give an absolute path`);
   const dir = path.normalize(raw).replace(/\/+$/, '') || '/';
-  if (/[\s"'\\*?[\]{}]/.test(dir)) fail('FAASS_E_CONFIG_INVALID', `Invalid --watch ${JSON.stringify(dir.slice(0, 120))}: whitespace, quotes, backslashes and glob characters are not taken in a watched path`);
+  if (/[\s"'\\:*?[\]{}]/.test(dir)) fail('FAASS_E_CONFIG_INVALID', `Invalid --watch ${JSON.stringify(dir.slice(0, 120))}: whitespace, quotes, backslashes, colons and glob characters are not taken in a watched path`);
   if (dir === '/' || dir.split('/').includes(AREA)) fail('FAASS_E_CONFIG_INVALID', `Invalid --watch ${dir}: not / and not inside a ${AREA} area`);
   return dir;
 }
@@ -102,6 +104,17 @@ export function checkWatchable(dir: string, faassDirs: string[]): void {
   }
   if (!st.isDirectory()) fail('FAASS_E_CONFIG_INVALID', `--watch ${dir}: not a directory`);
   const inside = (a: string, b: string) => a === b || a.startsWith(`${b}/`);
-  const own = faassDirs.find((f) => inside(dir, f) || inside(f, dir));
-  if (own) fail('FAASS_E_CONFIG_INVALID', `--watch ${dir}: faass's own directory ${own} is ${inside(dir, own) ? 'above' : 'below'} it; watch a directory of your own`);
+  // Compared where they really are: a symlink on the way to one of faass's directories is it.
+  const real = fs.realpathSync(dir);
+  const own = faassDirs.find((f) => [f, realOrAsIs(f)].some((g) => inside(real, g) || inside(g, real) || inside(dir, g) || inside(g, dir)));
+  if (own) fail('FAASS_E_CONFIG_INVALID', `--watch ${dir}: faass's own directory ${own} is ${inside(dir, own) || inside(real, realOrAsIs(own)) ? 'above' : 'below'} it${real !== dir ? ` (it is ${real})` : ''}; watch a directory of your own`);
+}
+
+// A faass directory that does not exist yet is compared as it is written.
+function realOrAsIs(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
 }

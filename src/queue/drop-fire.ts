@@ -41,9 +41,11 @@ export interface RunReport {
 export const areaDir = (d: FileDrop, sub: 'processing' | 'done' | 'failed') => path.join(d.watch, AREA, sub);
 
 // The name a file is claimed under: its identity (inode, mtime in ns) and its own name, cut to
-// keep every name made from it within a file name's 255 bytes.
+// keep every name made from it within a file name's 255 bytes. The mtime as an unsigned 64-bit
+// number: one before 1970 (an archive's) is negative, and its '-' would make a name the spool
+// does not take as a claim (isDropEntry), so its call would be set aside as corrupt.
 export function claimName(name: string, st: { ino: bigint | number; mtimeNs?: bigint; mtimeMs: number }): string {
-  const mt = st.mtimeNs ?? BigInt(Math.round(st.mtimeMs * 1e6));
+  const mt = BigInt.asUintN(64, st.mtimeNs ?? BigInt(Math.round(st.mtimeMs * 1e6)));
   let cut = name;
   while (Buffer.byteLength(cut) > 180) cut = cut.slice(0, -1);
   return `${BigInt(st.ino).toString(36)}-${mt.toString(36)}-${cut}`;
@@ -85,7 +87,7 @@ async function readdirOr(dir: string): Promise<string[]> {
   }
 }
 
-async function moveIfThere(from: string, to: string): Promise<boolean> {
+async function moveIfThere(from: string | Buffer, to: string): Promise<boolean> {
   try {
     await fs.promises.rename(from, to);
     return true;
@@ -93,6 +95,23 @@ async function moveIfThere(from: string, to: string): Promise<boolean> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
   }
+}
+
+// DIR's names, each with the path to reach it: read as bytes, since a name that is not UTF-8
+// decodes to one that is not there (U+FFFD for its bytes); such a name keeps its bytes (a Buffer),
+// so it can be moved out of the way. Left in DIR, it would start the service again and again.
+async function namesIn(dir: string): Promise<{ name: string; from: string | Buffer }[]> {
+  let raw: Buffer[];
+  try {
+    raw = await fs.promises.readdir(dir, { encoding: 'buffer' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return raw.map((b) => {
+    const name = b.toString('utf8');
+    return { name, from: Buffer.from(name).equals(b) ? path.join(dir, name) : Buffer.concat([Buffer.from(`${dir}/`), b]) };
+  });
 }
 
 // 1. Settled marks: the file moved on, then the mark removed.
@@ -115,23 +134,42 @@ async function settle(p: Paths, fn: string, d: FileDrop): Promise<number> {
   return n;
 }
 
-// Queues the call of a file claimed as entry (processing/entry.new), then drops the ".new".
-async function queueClaimed(p: Paths, fn: string, d: FileDrop, name: string, entry: string, queueMax: number): Promise<string> {
-  const file = path.join(areaDir(d, 'processing'), entry + NEW);
-  const h = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  let call: QueuedCall;
+// The claimed file's stat and its content (up to inlineMax), or null when it is not a regular file:
+// whoever can write DIR can swap a file for a symlink, a directory or a FIFO between the claim's
+// lstat and its rename. O_NOFOLLOW refuses a symlink (ELOOP), O_NONBLOCK keeps a FIFO from
+// blocking the open until its writer comes.
+async function readClaim(file: string, inlineMax: number): Promise<{ st: fs.Stats; content: Buffer | null } | null> {
+  let h: fs.promises.FileHandle;
+  try {
+    h = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return null;
+    throw e;
+  }
   try {
     const st = await h.stat();
-    let content: Buffer | null = null;
-    if (st.size <= d.inlineMax) {
-      const buf = Buffer.alloc(st.size);
-      const { bytesRead } = await h.read(buf, 0, st.size, 0);
-      content = buf.subarray(0, bytesRead);
-    }
-    call = dropCall(fn, d, entry, fileEvent(d, name, entry, st, content));
+    if (!st.isFile()) return null;
+    if (st.size > inlineMax) return { st, content: null };
+    const buf = Buffer.alloc(st.size);
+    const { bytesRead } = await h.read(buf, 0, st.size, 0);
+    return { st, content: buf.subarray(0, bytesRead) };
   } finally {
     await h.close();
   }
+}
+
+// Queues the call of a file claimed as entry (processing/entry.new), then drops the ".new". One
+// that is not a regular file goes to failed/ with no call (null): left there, every later run
+// would fail on it again and the drop would claim nothing more.
+async function queueClaimed(p: Paths, fn: string, d: FileDrop, name: string, entry: string, queueMax: number): Promise<string | null> {
+  const file = path.join(areaDir(d, 'processing'), entry + NEW);
+  const read = await readClaim(file, d.inlineMax);
+  if (!read) {
+    await moveIfThere(file, path.join(areaDir(d, 'failed'), entry));
+    logLine('warning', `drop=${d.id} function=${fn} ${name} was no longer a regular file when claimed: moved to ${path.join(AREA, 'failed', entry)}, no call`);
+    return null;
+  }
+  const call = dropCall(fn, d, entry, fileEvent(d, name, entry, read.st, read.content));
   const id = await enqueueOnce(p, call, queueMax, keyOf(d, entry));
   await fs.promises.rename(file, path.join(areaDir(d, 'processing'), entry));
   return id;
@@ -147,6 +185,7 @@ async function requeue(p: Paths, fn: string, d: FileDrop, queueMax: number): Pro
     if (!f.endsWith(NEW)) continue;
     const entry = f.slice(0, -NEW.length);
     const id = await queueClaimed(p, fn, d, originalName(entry), entry, queueMax);
+    if (id === null) continue;
     logLine('notice', `drop=${d.id} function=${fn} file ${originalName(entry)} claimed by an earlier run: call=${id}`, { FAASS_CALL_ID: id });
     n++;
   }
@@ -158,20 +197,24 @@ async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number): Promi
   const match = globRegExp(d.pattern);
   let claimed = 0;
   let refused = 0;
-  for (const name of (await readdirOr(d.watch)).filter((n) => match.test(n))) {
-    const from = path.join(d.watch, name);
+  for (const { name, from } of (await namesIn(d.watch)).filter((n) => match.test(n.name))) {
     const st = await fs.promises.lstat(from, { bigint: true }).catch(() => null);
     if (!st) continue; // gone meanwhile
     const entry = claimName(name, { ino: st.ino, mtimeNs: st.mtimeNs, mtimeMs: Number(st.mtimeMs) });
-    if (!st.isFile()) {
+    if (!st.isFile() || typeof from !== 'string') {
+      const why = !st.isFile() ? `is not a regular file (${st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'not a file'})` : 'has a name that is not UTF-8';
       if (await moveIfThere(from, path.join(areaDir(d, 'failed'), entry))) {
-        logLine('warning', `drop=${d.id} function=${fn} ${name} is not a regular file (${st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'not a file'}): moved to ${path.join(AREA, 'failed', entry)}, no call`);
+        logLine('warning', `drop=${d.id} function=${fn} ${JSON.stringify(name)} ${why}: moved to ${path.join(AREA, 'failed', entry)}, no call`);
         refused++;
       }
       continue;
     }
     if (!(await moveIfThere(from, path.join(areaDir(d, 'processing'), entry + NEW)))) continue;
     const id = await queueClaimed(p, fn, d, name, entry, queueMax);
+    if (id === null) {
+      refused++;
+      continue;
+    }
     logLine('info', `drop=${d.id} function=${fn} file ${name} (${st.size} bytes): queued call=${id}`, { FAASS_CALL_ID: id });
     claimed++;
   }

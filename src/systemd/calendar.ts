@@ -4,9 +4,11 @@ import { FaassError } from '../core/errors';
 import { run } from './systemctl';
 
 // The next elapse of the earliest of the expressions (systemd-analyze's own words, e.g.
-// "Tue 2026-12-01 19:00:00 UTC"), or throws FAASS_E_SCHEDULE_INVALID with systemd's reason.
+// "Tue 2026-12-01 19:00:00 UTC"), or throws FAASS_E_SCHEDULE_INVALID with systemd's reason (or
+// that it never fires).
 export async function checkCalendar(expressions: string[]): Promise<{ next: string | null; normalized: string[] }> {
-  const r = await run('systemd-analyze', ['calendar', ...expressions], { timeoutMs: 20000 });
+  // '--': a spec starting with '-' is a spec to judge, not an option (-h would print help, exit 0).
+  const r = await run('systemd-analyze', ['calendar', '--', ...expressions], { timeoutMs: 20000 });
   if (r.code === 127 && !/calendar/.test(r.stderr)) throw new FaassError('FAASS_E_SCHEDULE_INVALID', `Cannot check the schedule: systemd-analyze did not run (${r.stderr.trim().split('\n')[0]})`);
   if (r.code !== 0) {
     const reason = r.stderr.split('\n').find((l) => l.trim() !== '') ?? `systemd-analyze calendar exited ${r.code}`;
@@ -17,5 +19,8 @@ export async function checkCalendar(expressions: string[]): Promise<{ next: stri
   // The earliest: systemd-analyze prints each expression's own, all in the host's zone.
   const dated = nexts.map((n) => ({ n, at: Date.parse(n.replace(/^\w{3} /, '').replace(/ \S+$/, '')) })).filter((d) => !Number.isNaN(d.at));
   const next = dated.length ? dated.reduce((a, b) => (b.at < a.at ? b : a)).n : null;
+  // systemd takes an expression that names no real day (cron's `0 0 31 2 *`) or a date gone by,
+  // and its timer would wait for ever: refused, as cron would never say.
+  if (nexts.length && nexts.every((n) => n === 'never')) throw new FaassError('FAASS_E_SCHEDULE_INVALID', `Invalid schedule: it never fires (systemd-analyze: next elapse never for ${normalized.join('; ')}); nothing was written`);
   return { next, normalized };
 }

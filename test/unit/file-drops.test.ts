@@ -48,6 +48,13 @@ t.test('--watch and --pattern: what is refused, with why', async (t) => {
   t.throws(() => checkWatchable(dir, [path.join(dir, 'state', 'faass')]), { message: /faass's own directory .* is below it/ });
   t.throws(() => checkWatchable(path.join(dir), [dir]), { message: /faass's own directory/ });
   t.doesNotThrow(() => checkWatchable(dir, ['/elsewhere']));
+  // A symlink (or one on the way) to faass's own directory is that directory.
+  fs.mkdirSync(path.join(dir, 'state', 'faass', 'queue'), { recursive: true });
+  fs.symlinkSync(path.join(dir, 'state', 'faass', 'queue'), path.join(dir, 'q'));
+  fs.symlinkSync(path.join(dir, 'state'), path.join(dir, 's'));
+  t.throws(() => checkWatchable(path.join(dir, 'q'), [path.join(dir, 'state', 'faass')]), { message: /faass's own directory .* is above it/ });
+  t.throws(() => checkWatchable(path.join(dir, 's', 'faass'), [path.join(dir, 'state', 'faass')]), { message: /faass's own directory/ });
+  t.throws(() => checkWatchable(path.join(dir, 'q'), [path.join(dir, 's', 'faass')]), { message: /faass's own directory/ }, 'their paths may be links too');
 });
 
 t.test('one triggers file holds schedules and file drops, one id space', async (t) => {
@@ -74,6 +81,24 @@ t.test('claim names and the event', async (t) => {
   t.same(decodeCall(encodeCall(call))?.drop, { id: 'in', entry: e }, 'the spool keeps where the call came from');
   const forged = encodeCall({ ...call, drop: { id: 'in', entry: '../../etc' } });
   t.equal(decodeCall(forged), null, 'a drop origin naming a path is not a call faass wrote');
+});
+
+// A --watch taken is written to the triggers file before its units are rendered: one the units
+// then refuse would break every later unit change (deploy, delete) until the file is edited.
+t.test('every --watch that is taken renders as units; the rest are refused with why', async (t) => {
+  for (const dir of ['/srv/a:b', '/srv/50%', '/srv/$HOME', '/srv/a;b', '/srv/ü', '/srv/a=b', '/srv/-x']) {
+    let taken: string | null = null;
+    try {
+      taken = checkWatchDir(dir);
+    } catch (e) {
+      t.match(e, { code: 'FAASS_E_CONFIG_INVALID', message: /--watch/ }, `${dir} refused`);
+      continue;
+    }
+    const d = buildFileDrop('1', { watch: taken });
+    t.doesNotThrow(() => renderDropPath('fn', d, ctx), `${dir} taken, its path unit renders`);
+    t.doesNotThrow(() => renderDropService('fn', d, ctx), `${dir} taken, its service renders`);
+  }
+  t.throws(() => checkWatchDir('/srv/a:b'), { message: /colons/ });
 });
 
 t.test('units: a path unit on the glob and the settled marks, a oneshot that may write DIR', async (t) => {

@@ -13,6 +13,7 @@ import { buildSettings } from '../../src/core/settings';
 import { buildFunctionConfig } from '../../src/functions/function-config';
 import { parseUsTimestamp } from '../../src/queue/schedule-fire';
 import { ROOT } from '../support/root';
+import { checkSchedule } from '../../src/functions/triggers';
 
 
 t.test('cron lines as OnCalendar=', async (t) => {
@@ -121,4 +122,26 @@ t.test('faassctl serve says which schedules it does not fire', async (t) => {
   for (const n of ['a', 'b']) fs.writeFileSync(path.join(p.configDir, 'functions', `${n}.conf`), '[function]\nruntime=exec\ncommand=cat\n');
   saveSchedules(p, 'b', [buildSchedule('1', { spec: 'hourly' }), buildSchedule('x', { spec: '@daily' })]);
   t.same(unfiredSchedules(p), ['faassctl serve: warning: b has 2 schedule(s) (1, x) that are not fired under serve: schedules are timers of a systemd user manager'], 'one line per function with schedules');
+});
+
+// systemd-analyze judges a spec; one that starts like an option must be judged as a spec, not run
+// as the option (`-h` printed the help and exited 0: taken, and the timer never loaded).
+t.test('a spec that reads like an option of systemd-analyze is judged as a spec', async (t) => {
+  for (const spec of ['-h', '--help', '-q', '--version']) {
+    await t.rejects(checkSchedule('1', { spec, tz: 'UTC' }), { code: 'FAASS_E_SCHEDULE_INVALID', message: /Invalid schedule/ }, `${spec} refused`);
+  }
+  const ok = await checkSchedule('1', { spec: '*-*-* 03:00', tz: 'UTC' });
+  t.ok(ok.next, 'a real one still says when it fires');
+});
+
+// A cron line cron takes but that names no real day, or a date gone by, would be a timer that
+// never fires, added without a word: refused, saying so.
+t.test('a schedule that never fires is refused', async (t) => {
+  for (const spec of ['0 0 31 2 *', '0 0 30 2 *', '2020-01-01 00:00:00']) {
+    await t.rejects(checkSchedule('1', { spec, tz: 'UTC' }), { code: 'FAASS_E_SCHEDULE_INVALID', message: /never fires/ }, `${spec} refused`);
+  }
+  const leap = await checkSchedule('1', { spec: '0 0 29 2 *', tz: 'UTC' });
+  t.ok(leap.next, 'Feb 29 fires (in a leap year)');
+  const either = await checkSchedule('1', { spec: '0 0 31 2 5', tz: 'UTC' });
+  t.ok(either.next, 'no Feb 31, but cron also runs it on Fridays: fires');
 });

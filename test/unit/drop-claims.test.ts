@@ -1,0 +1,76 @@
+// File drops claimed for real in a temporary directory (queue/drop-fire.ts runDrop, no systemd):
+// the odd files a watched directory can hold each end somewhere (a call, or failed/) and never
+// stop the drop, which would otherwise leave every later file unclaimed.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { resolvePaths, functionConfPath } from '../../src/core/paths';
+import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
+import { saveFileDrops } from '../../src/functions/schedules';
+import { buildFileDrop } from '../../src/functions/file-drops';
+import { runDrop, areaDir } from '../../src/queue/drop-fire';
+import { waiting, readCall } from '../../src/queue/spool';
+
+function setup(t: { teardown(f: () => void): void }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-drops-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_STATE_HOME: path.join(dir, 'state'), XDG_DATA_HOME: path.join(dir, 'data') });
+  const watch = path.join(dir, 'in');
+  fs.mkdirSync(watch);
+  fs.mkdirSync(path.dirname(functionConfPath(p, 'fn')), { recursive: true });
+  fs.writeFileSync(functionConfPath(p, 'fn'), renderFunctionConfig(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' })));
+  const drop = buildFileDrop('1', { watch });
+  saveFileDrops(p, 'fn', [drop]);
+  return { p, watch, drop };
+}
+
+// The files the drop's calls name (event.name), read back as the dispatcher reads them.
+async function queuedNames(p: ReturnType<typeof resolvePaths>): Promise<(string | null)[]> {
+  const out: (string | null)[] = [];
+  for (const entry of await waiting(p, 'fn')) {
+    const call = await readCall(p, 'fn', entry);
+    out.push(call ? (JSON.parse(call.body.toString()) as { name: string }).name : null);
+  }
+  return out.sort();
+}
+
+t.test('a file last changed before 1970 is queued as a call the dispatcher can read', async (t) => {
+  const { p, watch } = setup(t);
+  const file = path.join(watch, 'old.txt');
+  fs.writeFileSync(file, 'from an old archive');
+  execFileSync('touch', ['-d', '@-86400', file]); // fs.utimes takes a time before 1970 as now
+  t.ok(fs.lstatSync(file).mtimeMs < 0);
+  const r = await runDrop(p, 'fn', '1');
+  t.equal(r?.claimed, 1);
+  t.same(await queuedNames(p), ['old.txt'], 'its call reads back (it is not set aside as corrupt)');
+});
+
+t.test('a claim that turns out not to be a regular file (swapped in after the check) goes to failed/', async (t) => {
+  const { p, watch, drop } = setup(t);
+  await runDrop(p, 'fn', '1'); // makes the area
+  // What the claim rename leaves when a file is swapped for these between lstat and rename.
+  const processing = areaDir(drop, 'processing');
+  fs.mkdirSync(path.join(processing, '1-1-dir.new'));
+  fs.symlinkSync('/etc/passwd', path.join(processing, '2-1-link.new'));
+  execFileSync('mkfifo', [path.join(processing, '3-1-fifo.new')]); // its open would wait for a writer
+  fs.writeFileSync(path.join(watch, 'after.txt'), 'z');
+  const r = await runDrop(p, 'fn', '1');
+  t.ok(r, 'the run ends (it does not fail again at every start)');
+  t.same(fs.readdirSync(processing).filter((n) => !n.endsWith('after.txt')), [], 'nothing of theirs left in processing/');
+  t.same(fs.readdirSync(areaDir(drop, 'failed')).sort(), ['1-1-dir', '2-1-link', '3-1-fifo']);
+  t.same(await queuedNames(p), ['after.txt'], 'no call for them; later files still claimed');
+});
+
+t.test('a name that is not UTF-8 goes to failed/ and does not stay in the directory', async (t) => {
+  const { p, watch, drop } = setup(t);
+  const bad = Buffer.concat([Buffer.from(watch + '/bad'), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]);
+  fs.writeFileSync(bad, 'x');
+  fs.writeFileSync(path.join(watch, 'good.txt'), 'y');
+  const r = await runDrop(p, 'fn', '1');
+  t.equal(r?.refused, 1, 'refused, with a journal line');
+  t.same(fs.readdirSync(watch).filter((n) => n !== '.faass'), [], 'nothing left for the path unit to start the service for again');
+  t.equal(fs.readdirSync(areaDir(drop, 'failed')).length, 1, 'kept in failed/');
+  t.same(await queuedNames(p), ['good.txt']);
+});
