@@ -41,7 +41,7 @@ export interface ScheduleInput {
   jitter?: unknown;
 }
 
-const KEYS = ['spec', 'tz', 'body', 'overlap', 'catch_up', 'jitter'];
+const KEYS = ['spec', 'tz', 'body', 'body_base64', 'overlap', 'catch_up', 'jitter'];
 
 export const schedulesPath = (p: Paths, name: string): string => path.join(functionsConfDir(p), `${name}.schedules`);
 
@@ -103,17 +103,28 @@ export function parseTriggers(name: string, text: string): Triggers {
     for (const k of Object.keys(section)) if (!known.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in ${drop ? 'file drop' : 'schedule'} ${id} of ${name}; known keys: ${known.join(', ')}`);
     checkScheduleId(id);
     if (drop) out.drops.push(buildFileDrop(id, section as FileDropInput));
-    else out.schedules.push(buildSchedule(id, section as ScheduleInput));
+    else out.schedules.push(buildSchedule(id, storedBody(name, id, section as Record<string, unknown>)));
   }
   return { schedules: out.schedules.sort(byId), drops: out.drops.sort(byId) };
 }
 
 export const parseSchedules = (name: string, text: string): Schedule[] => parseTriggers(name, text).schedules;
 
+// A schedule's body is kept in base64 (body_base64): the ini package does not read back every
+// string it writes (a backslash before ';' or '"' is lost), and a body is the user's bytes. A
+// plain body key is still read, as a person may write one by hand.
+function storedBody(name: string, id: string, section: Record<string, unknown>): ScheduleInput {
+  const { body_base64: b64, ...rest } = section;
+  if (b64 === undefined) return rest as ScheduleInput;
+  if (rest.body !== undefined) fail('FAASS_E_CONFIG_INVALID', `Schedule ${id} of ${name} has both body and body_base64`);
+  if (typeof b64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) fail('FAASS_E_CONFIG_INVALID', `Invalid body_base64 in schedule ${id} of ${name}: expected base64`);
+  return { ...rest, body: Buffer.from(b64, 'base64').toString('utf8') } as ScheduleInput;
+}
+
 export function renderTriggers(name: string, t: Triggers): string {
   const doc: Record<string, Record<string, string | number>> = {};
   for (const s of t.schedules) {
-    doc[s.id] = { spec: s.spec, tz: s.tz, overlap: s.overlap, catch_up: s.catchUp, ...(s.jitter ? { jitter: s.jitter } : {}), ...(s.body ? { body: s.body } : {}) };
+    doc[s.id] = { spec: s.spec, tz: s.tz, overlap: s.overlap, catch_up: s.catchUp, ...(s.jitter ? { jitter: s.jitter } : {}), ...(s.body ? { body_base64: Buffer.from(s.body, 'utf8').toString('base64') } : {}) };
   }
   for (const d of t.drops) doc[d.id] = dropSection(d);
   return `# faass triggers of function ${name} (faassctl(1) trigger); written by faassctl and the management API\n${ini.stringify(doc)}`;

@@ -70,6 +70,12 @@ t.test('schedule rules', async (t) => {
   t.match(s, { id: '1', tz: 'Europe/Berlin', overlap: 'skip', catchUp: 'none', jitter: 30 });
   t.same(onCalendar(s), ['*-*-* *:00/5:00 Europe/Berlin'], 'the zone goes on every line');
   t.same(parseSchedules('f', renderSchedules('f', [s])), [s], 'the file reads back what was written, body and all');
+  for (const body of ['\\;x', '\\\\"', '; not a comment', '# nor this', '[section]', 'é ✓ \u0000', '"quoted"', 'a\\nb']) {
+    const b = buildSchedule('3', { spec: 'hourly', tz: 'UTC', body });
+    t.equal(parseSchedules('f', renderSchedules('f', [b]))[0].body, body, `the body ${JSON.stringify(body)} reads back byte for byte`);
+  }
+  t.equal(parseSchedules('f', '[4]\nspec=hourly\ntz=UTC\nbody=by hand\n')[0].body, 'by hand', 'a plain body key, written by hand, is read');
+  t.throws(() => parseSchedules('f', '[4]\nspec=hourly\ntz=UTC\nbody_base64=%%%\n'), { message: /Invalid body_base64 in schedule 4 of f/ });
   const d = buildSchedule('2', { spec: 'hourly' });
   t.match(d, { overlap: 'allow', catchUp: 'once', jitter: 0, body: '' }, 'defaults: allow, once, no jitter, empty body');
   t.ok(d.tz.length > 0, "the host's zone, written down");
