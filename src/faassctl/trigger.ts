@@ -7,7 +7,9 @@ import { Paths } from '../core/paths';
 import { fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { ScheduleInput, loadSchedules } from '../functions/schedules';
-import { DropView, ScheduleView, addFileDrop, addSchedule, listFileDrops, listSchedules, removeSchedule } from '../functions/triggers';
+import { DropView, NatsView, ScheduleView, addFileDrop, addNatsTrigger, addSchedule, listFileDrops, listNatsTriggers, listSchedules, removeSchedule } from '../functions/triggers';
+import { NatsInput, natsHost } from '../functions/nats-triggers';
+import { isIP } from 'node:net';
 import { FileDropInput } from '../functions/file-drops';
 import { HistoryRow, scheduleHistory } from '../queue/schedule-fire';
 import { sayApplied } from './report';
@@ -45,12 +47,25 @@ export const dropInput = (a: DropArgs): FileDropInput => ({ watch: a.watch, patt
 export const describeDrop = (v: DropView): string =>
   `file drop ${v.id} of ${v.function}: each new file in ${v.watch} named ${v.pattern} (not hidden: write it under a name starting with '.', then rename it) is one asynchronous call; content up to ${v.inlineMax} bytes in the event; kept in ${v.watch}/.faass/done|failed for ${v.keep}s`;
 
-type AddArgs = ScheduleArgs & DropArgs & { id?: string; topic?: string };
+export interface NatsArgs {
+  nats?: string;
+  subject?: string;
+  durable?: string;
+  stream?: string;
+}
 
-// One trigger a command: a schedule, a file drop or a topic, with only its own options.
+export const natsInput = (a: NatsArgs): NatsInput => ({ nats: a.nats, subject: a.subject, durable: a.durable, stream: a.stream });
+
+export const describeNats = (v: NatsView): string =>
+  `NATS bridge ${v.id} of ${v.function}: each message on ${v.subject} (stream ${v.stream ?? 'the one taking the subject'}, durable consumer ${v.durable}) at ${v.nats} is one asynchronous call, acked once queued; ${v.service} holds the subscription${isIP(natsHost(v.nats)) || natsHost(v.nats) === 'localhost' ? '' : ` (a host name: its unit's network is not limited to the server)`}`;
+
+type AddArgs = ScheduleArgs & DropArgs & NatsArgs & { id?: string; topic?: string };
+
+// One trigger a command: a schedule, a file drop, a NATS bridge or a topic, with only its own options.
 function oneKind(a: AddArgs): void {
-  const kinds = [a.schedule !== undefined && '--schedule', a.watch !== undefined && '--watch', a.topic !== undefined && '--topic'].filter(Boolean);
-  if (kinds.length === 0) fail('FAASS_E_USAGE', 'trigger add needs --schedule SPEC (a calendar expression such as "Mon..Fri *-*-* 09:00", or a cron line such as "*/5 * * * *"), --watch DIR or --topic T');
+  const kinds = [a.schedule !== undefined && '--schedule', a.watch !== undefined && '--watch', a.nats !== undefined && '--nats', a.topic !== undefined && '--topic'].filter(Boolean);
+  if (a.nats === undefined && (a.subject !== undefined || a.durable !== undefined || a.stream !== undefined)) fail('FAASS_E_USAGE', '--subject, --durable and --stream go with --nats URL');
+  if (kinds.length === 0) fail('FAASS_E_USAGE', 'trigger add needs --schedule SPEC (a calendar expression such as "Mon..Fri *-*-* 09:00", or a cron line such as "*/5 * * * *"), --watch DIR, --nats URL --subject S or --topic T');
   if (kinds.length > 1) fail('FAASS_E_USAGE', `trigger add takes one of ${kinds.join(', ')}: one trigger a command`);
   if (a.topic !== undefined && a.id !== undefined) fail('FAASS_E_USAGE', '--id is for schedules and file drops: a topic is named by itself');
   if (a.watch === undefined && (a.pattern !== undefined || a.inlineMax !== undefined || a.keep !== undefined)) fail('FAASS_E_USAGE', '--pattern, --inline-max and --keep go with --watch DIR');
@@ -70,6 +85,11 @@ async function add(paths: Paths, name: string, a: AddArgs): Promise<number> {
     sayApplied(report, `Added ${describeDrop(view)}`);
     return 0;
   }
+  if (a.nats !== undefined) {
+    const { view, report } = await addNatsTrigger(paths, validateName(name), natsInput(a), a.id);
+    sayApplied(report, `Added ${describeNats(view)}`);
+    return 0;
+  }
   const { view, next, report } = await addSchedule(paths, validateName(name), scheduleInput(a), a.id);
   sayApplied(report, `Added ${describeSchedule(view, next)}`);
   return 0;
@@ -78,6 +98,7 @@ async function add(paths: Paths, name: string, a: AddArgs): Promise<number> {
 async function addRemote(t: Target, name: string, a: AddArgs): Promise<number> {
   oneKind(a);
   if (a.watch !== undefined) fail('FAASS_E_USAGE', "--watch works on the gateway's host only (a directory of that host's): run faassctl trigger add there");
+  if (a.nats !== undefined) fail('FAASS_E_USAGE', "--nats is not in the management API yet: run faassctl trigger add on the gateway's host");
   const r: Added = await remoteAdd(t, name, a.topic !== undefined ? { topic: a.topic } : { schedule: scheduleInput(a), id: a.id });
   process.stdout.write(`${'topic' in r ? sayTopic(name, r.topic, r.added) : `Added ${describeSchedule(r, r.next)}`} on ${t.label}\n`);
   return 0;
@@ -102,18 +123,19 @@ async function rm(paths: Paths, name: string, id: string | undefined, topic: str
 
 async function ls(paths: Paths, name: string | undefined, json: boolean): Promise<number> {
   const list = await localTriggers(paths, name, listSchedules);
-  return printTriggers(list, name, json, await listFileDrops(paths, name));
+  return printTriggers(list, name, json, await listFileDrops(paths, name), await listNatsTriggers(paths, name));
 }
 
-// The schedules' table (its columns as scripts know them), then the file drops', then the
-// topics', each when there are some. --json: one array, schedules first, then file drops (each
-// with "watch"), then topics (kind "topic").
-export function printTriggers({ schedules: views, topics }: TriggerList, name: string | undefined, json: boolean, drops: DropView[] = []): number {
-  if (json) return void process.stdout.write(JSON.stringify([...views, ...drops, ...topics.map((t): TopicRow => ({ ...t, kind: 'topic' }))], null, 2) + '\n'), 0;
-  if (!views.length && !drops.length && !topics.length) return void process.stdout.write(name ? `No triggers for ${name}\n` : 'No triggers\n'), 0;
+// The schedules' table (its columns as scripts know them), then the file drops', the NATS
+// bridges' and the topics', each when there are some. --json: one array, schedules first, then
+// file drops (each with "watch"), NATS bridges (each with "nats"), then topics (kind "topic").
+export function printTriggers({ schedules: views, topics }: TriggerList, name: string | undefined, json: boolean, drops: DropView[] = [], nats: NatsView[] = []): number {
+  if (json) return void process.stdout.write(JSON.stringify([...views, ...drops, ...nats, ...topics.map((t): TopicRow => ({ ...t, kind: 'topic' }))], null, 2) + '\n'), 0;
+  if (!views.length && !drops.length && !nats.length && !topics.length) return void process.stdout.write(name ? `No triggers for ${name}\n` : 'No triggers\n'), 0;
   const tables: string[] = [];
   if (views.length) tables.push(table([['FUNCTION', 'ID', 'SPEC', 'ONCALENDAR', 'ZONE', 'NEXT', 'LAST'], ...views.map((v) => [v.function, v.id, v.spec, v.onCalendar.map((c) => c.slice(0, c.length - v.tz.length - 1)).join(' | '), v.tz, v.next ?? '-', v.last ?? '-'])]));
   if (drops.length) tables.push(table([['FUNCTION', 'ID', 'WATCH', 'PATTERN', 'PATH UNIT'], ...drops.map((d) => [d.function, d.id, d.watch, d.pattern, d.path])]));
+  if (nats.length) tables.push(table([['FUNCTION', 'ID', 'NATS', 'SUBJECT', 'STREAM', 'DURABLE', 'UNIT'], ...nats.map((n) => [n.function, n.id, n.nats, n.subject, n.stream ?? '-', n.durable, n.service])]));
   if (topics.length) tables.push(table([['FUNCTION', 'TOPIC'], ...topics.map((t) => [t.function, t.topic])]));
   process.stdout.write(tables.join('\n'));
   return 0;
@@ -146,11 +168,11 @@ async function history(paths: Paths, name: string, id: string | undefined, json:
 }
 
 export const register: Register = (y, cli) =>
-  y.command('trigger', "a function's triggers: schedules (timers), file drops (a directory watched) and topics (messages published), each queueing asynchronous calls", (y) =>
+  y.command('trigger', "a function's triggers: schedules (timers), file drops (a directory watched), NATS bridges (a JetStream consumer) and topics (messages published), each queueing asynchronous calls", (y) =>
     y
       .command(
         'add <name>',
-        'add a schedule (--schedule: a systemd calendar expression or a five-field cron line), a file drop (--watch DIR) or a topic subscription (--topic T)',
+        'add a schedule (--schedule: a systemd calendar expression or a five-field cron line), a file drop (--watch DIR), a NATS bridge (--nats URL --subject S) or a topic subscription (--topic T)',
         (y) =>
           y
             .positional('name', { type: 'string', demandOption: true })
@@ -164,19 +186,23 @@ export const register: Register = (y, cli) =>
             .option('pattern', { type: 'string', describe: "with --watch: only names this glob matches, e.g. '*.csv' (default *; hidden names never)" })
             .option('inline-max', { type: 'string', describe: 'with --watch: files up to this size travel in the event, base64 (default 64K, at most 1M)' })
             .option('keep', { type: 'string', describe: 'with --watch: how long DIR/.faass/done and failed keep a file (default 7d)' })
+            .option('nats', { type: 'string', describe: "a NATS bridge: the server's URL, nats://HOST:PORT; each message of a JetStream durable consumer is one asynchronous call, acked once queued" })
+            .option('subject', { type: 'string', describe: 'with --nats: the subject to consume (wildcards * and > allowed)' })
+            .option('durable', { type: 'string', describe: 'with --nats: the durable consumer (default faass-NAME-ID; made if missing)' })
+            .option('stream', { type: 'string', describe: 'with --nats: the stream (default: the one whose subjects take --subject)' })
             .option('id', { type: 'string', describe: 'its id: 1-16 lowercase letters and digits (default: the next free number)' })
             .option('topic', { type: 'string', describe: 'subscribe to this topic: each message published to it (POST /topic/T, faassctl publish T) queues a call' }),
         (a) => cli.either(a, (t) => addRemote(t, a.name, a), () => add(cli.paths, a.name, a)),
       )
       .command(
         'rm <name> [id]',
-        'remove a schedule or a file drop (its timer or path unit stops) or, with --topic T, a subscription',
+        'remove a schedule, a file drop or a NATS bridge (its timer, path unit or bridge stops) or, with --topic T, a subscription',
         (y) => y.positional('name', { type: 'string', demandOption: true }).positional('id', { type: 'string' }).option('topic', { type: 'string', describe: 'the topic to unsubscribe from' }),
         (a) => cli.either(a, (t) => remoteRm(t, a.name, rmTarget(a.id, a.topic)), () => rm(cli.paths, a.name, a.id, a.topic)),
       )
       .command(
         'ls [name]',
-        'the schedules (with their next and last fire time), file drops and topics (of one function)',
+        'the schedules (with their next and last fire time), file drops, NATS bridges and topics (of one function)',
         (y) => y.positional('name', { type: 'string' }).option('json', { type: 'boolean', describe: 'as JSON' }),
         (a) => cli.either(a, async (t) => printTriggers(await remoteList(t, a.name), a.name, a.json ?? false), () => ls(cli.paths, a.name, a.json ?? false)),
       )

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Paths, functionStateDir, queueRoot } from '../core/paths';
 import { FunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
 import { loadSettings, loadDockerSettings } from '../core/settings';
-import { UnitContext, renderAllUnits, functionUnitBase, ScheduleUnits, DropUnits, MARKER } from '../systemd/units';
+import { UnitContext, renderAllUnits, functionUnitBase, ScheduleUnits, DropUnits, NatsUnits, MARKER } from '../systemd/units';
 import { loadTriggers, onCalendar } from './schedules';
 import { readIfExists } from '../core/fs-atomic';
 import { applyUnitFiles, UnitChanges } from '../systemd/unit-files';
@@ -71,37 +71,46 @@ export function loadAllFunctions(paths: Paths): FunctionConfig[] {
 }
 
 // Every function's triggers, as the units want them.
-function allTriggers(fns: FunctionConfig[], paths: Paths): { schedules: ScheduleUnits; drops: DropUnits } {
+function allTriggers(fns: FunctionConfig[], paths: Paths): { schedules: ScheduleUnits; drops: DropUnits; nats: NatsUnits } {
   const t = fns.map((f) => ({ name: f.name, ...loadTriggers(paths, f.name) }));
   return {
     schedules: Object.fromEntries(t.map((f) => [f.name, f.schedules.map((schedule) => ({ schedule, onCalendar: onCalendar(schedule) }))])),
     drops: Object.fromEntries(t.map((f) => [f.name, f.drops])),
+    nats: Object.fromEntries(t.map((f) => [f.name, f.nats])),
   };
 }
 
-// A trigger's own starter: a schedule's timer or a file drop's path unit.
-const isTimer = (file: string) => file.startsWith('faass-fn-') && (file.endsWith('.timer') || file.endsWith('.path'));
+// A trigger's own starter: a schedule's timer, a file drop's path unit, or a NATS bridge, a
+// service that runs by itself (told by its program: its name is shaped like a schedule's service).
+const isBridge = (text: string) => text.includes('/queue/nats-main.js');
+const maybeStarter = (file: string) => file.startsWith('faass-fn-') && /\.(timer|path|service)$/.test(file);
+const isStarter = (file: string, text: string) => maybeStarter(file) && (!file.endsWith('.service') || isBridge(text));
 
-// faass's timers in the unit directory that the new set no longer has: stopped and disabled
+// faass's starters in the unit directory that the new set no longer has: stopped and disabled
 // while their files still exist (systemctl cannot disable a unit whose file is gone), with
-// their services, so a removed schedule never fires again.
+// their services, so a removed schedule never fires again and a removed bridge takes nothing more.
 async function retireTimers(dir: string, keep: Record<string, string>): Promise<void> {
   let files: string[];
   try {
-    files = fs.readdirSync(dir).filter((f) => isTimer(f) && !(f in keep) && (readIfExists(path.join(dir, f)) ?? '').startsWith(MARKER));
+    // By name first: the directory holds drop-in directories and .wants/ too, which are not read.
+    files = fs.readdirSync(dir).filter((f) => {
+      if (f in keep || !maybeStarter(f)) return false;
+      const text = readIfExists(path.join(dir, f)) ?? '';
+      return text.startsWith(MARKER) && isStarter(f, text);
+    });
   } catch {
     return;
   }
   for (const timer of files) {
     await systemctl('disable', '--now', timer).catch(() => undefined);
-    await systemctl('stop', timer.replace(/\.(timer|path)$/, '.service')).catch(() => undefined);
+    if (!timer.endsWith('.service')) await systemctl('stop', timer.replace(/\.(timer|path)$/, '.service')).catch(() => undefined);
   }
 }
 
-// Timers written anew (a schedule added or changed): enabled, and (re)started so their new
-// calendar counts from now.
-async function startTimers(written: string[]): Promise<void> {
-  for (const timer of written.filter(isTimer)) {
+// Starters written anew (a trigger added or changed): enabled, and (re)started so a new calendar
+// counts from now and a bridge runs with its new command line.
+async function startTimers(written: string[], units: Record<string, string>): Promise<void> {
+  for (const timer of written.filter((f) => isStarter(f, units[f] ?? ''))) {
     await systemctl('enable', timer);
     await systemctl('restart', timer);
   }
@@ -187,7 +196,7 @@ async function startFinished(paths: Paths, intent: Intent): Promise<string | nul
 async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
   const fns = loadAllFunctions(paths);
   const triggers = allTriggers(fns, paths);
-  const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths), triggers.schedules, triggers.drops);
+  const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths), triggers.schedules, triggers.drops, triggers.nats);
   const dir = opts.dir ?? paths.unitDir;
   const manager = opts.reload && (await managerReachable());
   if (manager) await retireTimers(dir, units);
@@ -202,7 +211,7 @@ async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean;
   try {
     if (changes.written.length || changes.removed.length) await systemctl('daemon-reload');
     await syncGatewaySockets(changes);
-    await startTimers(changes.written);
+    await startTimers(changes.written, units);
     for (const name of opts.enable ?? []) {
       const base = functionUnitBase(name);
       const service = fns.find((f) => f.name === name)?.kind === 'service';

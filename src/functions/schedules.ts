@@ -12,6 +12,7 @@ import { plainString, oneOf, timespan, validateName } from '../core/validate';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { calendarOf, specKind, SpecKind } from './cron';
 import { DROP_KEYS, FileDrop, FileDropInput, buildFileDrop, dropSection } from './file-drops';
+import { NATS_KEYS, NatsInput, NatsTrigger, buildNatsTrigger, natsSection } from './nats-triggers';
 
 export const OVERLAP = ['allow', 'skip'] as const;
 export const CATCH_UP = ['once', 'none'] as const;
@@ -85,27 +86,39 @@ export const scheduleKind = (s: Schedule): SpecKind => specKind(s.spec);
 // The OnCalendar= lines of a schedule, each with its time zone.
 export const onCalendar = (s: Schedule): string[] => calendarOf(s.spec).map((c) => `${c} ${s.tz}`);
 
-// The triggers file: a section per trigger, a schedule (spec=) or a file drop (watch=).
+// The triggers file: a section per trigger, a schedule (spec=), a file drop (watch=) or a NATS
+// bridge (nats=).
 export interface Triggers {
   schedules: Schedule[];
   drops: FileDrop[];
+  nats: NatsTrigger[];
 }
+
+const NO_TRIGGERS = (): Triggers => ({ schedules: [], drops: [], nats: [] });
+
+// Every trigger of a file, whatever its kind: they share one id space (their units' names).
+export const allTriggerIds = (t: Triggers): string[] => [...t.schedules, ...t.drops, ...t.nats].map((x) => x.id);
+
+type Kind = 'schedule' | 'file drop' | 'NATS bridge';
+const kindOf = (section: object): Kind => ('watch' in section ? 'file drop' : 'nats' in section ? 'NATS bridge' : 'schedule');
+const KEYS_OF: Record<Kind, string[]> = { schedule: KEYS, 'file drop': DROP_KEYS, 'NATS bridge': NATS_KEYS };
 
 const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export function parseTriggers(name: string, text: string): Triggers {
   const doc = ini.parse(text) as Record<string, unknown>;
-  const out: Triggers = { schedules: [], drops: [] };
+  const out = NO_TRIGGERS();
   for (const [id, section] of Object.entries(doc)) {
     if (typeof section !== 'object' || section === null) fail('FAASS_E_CONFIG_INVALID', `Unexpected key ${JSON.stringify(id)} outside a section in the triggers of ${name}`);
-    const drop = 'watch' in section;
-    const known = drop ? DROP_KEYS : KEYS;
-    for (const k of Object.keys(section)) if (!known.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in ${drop ? 'file drop' : 'schedule'} ${id} of ${name}; known keys: ${known.join(', ')}`);
+    const kind = kindOf(section);
+    const known = KEYS_OF[kind];
+    for (const k of Object.keys(section)) if (!known.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in ${kind} ${id} of ${name}; known keys: ${known.join(', ')}`);
     checkScheduleId(id);
-    if (drop) out.drops.push(buildFileDrop(id, section as FileDropInput));
+    if (kind === 'file drop') out.drops.push(buildFileDrop(id, section as FileDropInput));
+    else if (kind === 'NATS bridge') out.nats.push(buildNatsTrigger(name, id, section as NatsInput));
     else out.schedules.push(buildSchedule(id, storedBody(name, id, section as Record<string, unknown>)));
   }
-  return { schedules: out.schedules.sort(byId), drops: out.drops.sort(byId) };
+  return { schedules: out.schedules.sort(byId), drops: out.drops.sort(byId), nats: out.nats.sort(byId) };
 }
 
 export const parseSchedules = (name: string, text: string): Schedule[] => parseTriggers(name, text).schedules;
@@ -127,10 +140,11 @@ export function renderTriggers(name: string, t: Triggers): string {
     doc[s.id] = { spec: s.spec, tz: s.tz, overlap: s.overlap, catch_up: s.catchUp, ...(s.jitter ? { jitter: s.jitter } : {}), ...(s.body ? { body_base64: Buffer.from(s.body, 'utf8').toString('base64') } : {}) };
   }
   for (const d of t.drops) doc[d.id] = dropSection(d);
+  for (const n of t.nats) doc[n.id] = natsSection(n);
   return `# faass triggers of function ${name} (faassctl(1) trigger); written by faassctl and the management API\n${ini.stringify(doc)}`;
 }
 
-export const renderSchedules = (name: string, schedules: readonly Schedule[]): string => renderTriggers(name, { schedules: [...schedules], drops: [] });
+export const renderSchedules = (name: string, schedules: readonly Schedule[]): string => renderTriggers(name, { ...NO_TRIGGERS(), schedules: [...schedules] });
 
 // NAME's triggers; none when it has no file. A file that does not parse is broken (503 and the
 // reason where it matters, as a function's own file).
@@ -141,7 +155,7 @@ export function loadTriggers(p: Paths, name: string): Triggers {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { schedules: [], drops: [] };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return NO_TRIGGERS();
     throw brokenFile(file, e);
   }
   try {
@@ -156,13 +170,14 @@ export const loadFileDrops = (p: Paths, name: string): FileDrop[] => loadTrigger
 
 export function saveTriggers(p: Paths, name: string, t: Triggers): void {
   const file = schedulesPath(p, name);
-  if (t.schedules.length + t.drops.length === 0) fs.rmSync(file, { force: true });
+  if (allTriggerIds(t).length === 0) fs.rmSync(file, { force: true });
   else writeFileAtomic(file, renderTriggers(name, t));
 }
 
 // The schedules replaced, the file drops kept (and the other way round).
 export const saveSchedules = (p: Paths, name: string, schedules: readonly Schedule[]): void => saveTriggers(p, name, { ...loadTriggers(p, name), schedules: [...schedules] });
 export const saveFileDrops = (p: Paths, name: string, drops: readonly FileDrop[]): void => saveTriggers(p, name, { ...loadTriggers(p, name), drops: [...drops] });
+export const saveNatsTriggers = (p: Paths, name: string, nats: readonly NatsTrigger[]): void => saveTriggers(p, name, { ...loadTriggers(p, name), nats: [...nats] });
 
 // The next free id: the smallest number not taken.
 export function nextId(taken: readonly { id: string }[]): string {

@@ -7,7 +7,8 @@ import { Paths, functionConfPath, scheduleStatePath, dropStateDir } from '../cor
 import { fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { listFunctionNames, loadFunctionConfig } from './function-config';
-import { Schedule, ScheduleInput, buildSchedule, checkScheduleId, loadSchedules, loadTriggers, nextId, onCalendar, saveSchedules, saveFileDrops, saveTriggers, scheduleKind } from './schedules';
+import { Schedule, ScheduleInput, allTriggerIds, buildSchedule, checkScheduleId, loadSchedules, loadTriggers, nextId, onCalendar, saveSchedules, saveFileDrops, saveNatsTriggers, saveTriggers, scheduleKind } from './schedules';
+import { NatsInput, NatsTrigger, buildNatsTrigger } from './nats-triggers';
 import { FileDrop, FileDropInput, buildFileDrop, checkWatchable } from './file-drops';
 import { ApplyReport, applyUnits } from './apply-units';
 import { checkCalendar } from '../systemd/calendar';
@@ -53,7 +54,7 @@ export function refuseScheduleClash(p: Paths, name: string): void {
   const m = /^(.+)-at-([a-z0-9]{1,16})$/.exec(name);
   if (!m || !fs.existsSync(functionConfPath(p, m[1]))) return;
   const t = loadTriggers(p, m[1]);
-  if ([...t.schedules, ...t.drops].some((s) => s.id === m[2])) fail('FAASS_E_NAME_INVALID', `Function name ${name} is taken by the units of schedule ${m[2]} of ${m[1]} (${scheduleUnitBase(m[1], m[2])}.service): choose another name`);
+  if (allTriggerIds(t).includes(m[2])) fail('FAASS_E_NAME_INVALID', `Function name ${name} is taken by the units of schedule ${m[2]} of ${m[1]} (${scheduleUnitBase(m[1], m[2])}.service): choose another name`);
 }
 
 // Judged before anything is written; returns the schedule and when it fires next.
@@ -82,26 +83,27 @@ export async function ensureSchedule(p: Paths, name: string, input: ScheduleInpu
   return { ...(await addSchedule(p, name, input)), added: true };
 }
 
-// The id a new trigger gets: the one asked for, free among both kinds (they share unit names),
+// The id a new trigger gets: the one asked for, free among all kinds (they share unit names),
 // or the next free number.
 function freeId(p: Paths, name: string, id: string | undefined): string {
-  const t = loadTriggers(p, name);
-  const all = [...t.schedules, ...t.drops];
-  const chosen = id === undefined ? nextId(all) : checkScheduleId(id);
-  if (all.some((s) => s.id === chosen)) fail('FAASS_E_CONFIG_INVALID', `${name} has a trigger ${chosen} already: remove it first (faassctl trigger rm ${name} ${chosen}) or give another --id`);
+  const all = allTriggerIds(loadTriggers(p, name));
+  const chosen = id === undefined ? nextId(all.map((x) => ({ id: x }))) : checkScheduleId(id);
+  if (all.includes(chosen)) fail('FAASS_E_CONFIG_INVALID', `${name} has a trigger ${chosen} already: remove it first (faassctl trigger rm ${name} ${chosen}) or give another --id`);
   refuseClash(p, name, chosen);
   return chosen;
 }
 
-// A schedule or a file drop, whichever has the id; its units stop (apply-units.ts), its state in
-// the queue goes. A drop's files in DIR/.faass/ stay: they are the user's.
+// A schedule, a file drop or a NATS bridge, whichever has the id; its units stop
+// (apply-units.ts), its state in the queue goes. A drop's files in DIR/.faass/ stay: they are the
+// user's; a bridge's durable consumer stays on the NATS server (its messages wait there).
 export async function removeSchedule(p: Paths, name: string, id: string): Promise<ApplyReport> {
   loadFunctionConfig(p, name);
   checkScheduleId(id);
   const t = loadTriggers(p, name);
-  const all = [...t.schedules, ...t.drops];
-  if (!all.some((s) => s.id === id)) fail('FAASS_E_SCHEDULE_NOT_FOUND', `${name} has no trigger ${id}${all.length ? ` (it has ${all.map((s) => s.id).join(', ')})` : ''}`);
-  saveTriggers(p, name, { schedules: t.schedules.filter((s) => s.id !== id), drops: t.drops.filter((d) => d.id !== id) });
+  const all = allTriggerIds(t);
+  if (!all.includes(id)) fail('FAASS_E_SCHEDULE_NOT_FOUND', `${name} has no trigger ${id}${all.length ? ` (it has ${all.join(', ')})` : ''}`);
+  const other = <T extends { id: string }>(xs: T[]) => xs.filter((x) => x.id !== id);
+  saveTriggers(p, name, { schedules: other(t.schedules), drops: other(t.drops), nats: other(t.nats) });
   const report = await applyUnits(p, { reload: true });
   fs.rmSync(scheduleStatePath(p, name, id), { force: true }); // its history: a schedule added later under the id starts afresh
   fs.rmSync(dropStateDir(p, name, id), { recursive: true, force: true });
@@ -175,4 +177,33 @@ export async function listSchedules(p: Paths, name?: string): Promise<ScheduleVi
       return { ...v, next: shown(t.NextElapseUSecRealtime), last: shown(t.LastTriggerUSec) };
     }),
   );
+}
+
+export interface NatsView {
+  function: string;
+  id: string;
+  nats: string;
+  subject: string;
+  durable: string;
+  stream?: string;
+  service: string; // its bridge unit
+}
+
+export const natsViewOf = (name: string, n: NatsTrigger): NatsView => ({ function: name, id: n.id, nats: n.url, subject: n.subject, durable: n.durable, ...(n.stream ? { stream: n.stream } : {}), service: `${scheduleUnitBase(name, n.id)}.service` });
+
+// A NATS bridge: its unit is written, enabled and started (apply-units.ts); whether the server
+// and the stream are there is the bridge's to find out (its journal says, and it retries).
+export async function addNatsTrigger(p: Paths, name: string, input: NatsInput, id?: string): Promise<{ view: NatsView; report: ApplyReport }> {
+  loadFunctionConfig(p, name);
+  const chosen = freeId(p, name, id);
+  const bridge = buildNatsTrigger(name, chosen, input);
+  saveNatsTriggers(p, name, [...loadTriggers(p, name).nats, bridge]);
+  const report = await applyUnits(p, { reload: true });
+  return { view: natsViewOf(name, bridge), report };
+}
+
+export async function listNatsTriggers(p: Paths, name?: string): Promise<NatsView[]> {
+  if (name !== undefined) loadFunctionConfig(p, validateName(name));
+  const names = name !== undefined ? [name] : listFunctionNames(p);
+  return names.flatMap((n) => loadTriggers(p, n).nats.map((b) => natsViewOf(n, b)));
 }

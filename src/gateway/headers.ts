@@ -9,7 +9,7 @@ import { HOP_BY_HOP } from '../core/http-util';
 // it would ask the next hop for a 100 the client no longer waits for.
 const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'proxy-authorization', 'expect']);
 
-export const TRIGGER_HEADERS = ['x-faass-trigger', 'x-faass-trigger-id', 'x-faass-scheduled-time', 'x-faass-topic', 'x-faass-chain-depth'];
+export const TRIGGER_HEADERS = ['x-faass-trigger', 'x-faass-trigger-id', 'x-faass-scheduled-time', 'x-faass-topic', 'x-faass-chain-depth', 'x-faass-nats-subject', 'x-faass-nats-sequence'];
 
 // Headers the sender names in Connection are hop-by-hop too (RFC 9110 7.6.1).
 function namedInConnection(headers: http.IncomingHttpHeaders): Set<string> {

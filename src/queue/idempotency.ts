@@ -68,8 +68,10 @@ const exists = async (p: Paths, name: string, id: string) => (await callStatus(p
 // Queues the call unless the key names one already; returns the id to answer with. scope: whose
 // key it is when not the caller's of /async-function/NAME (a topic's publish: `topic T`); it is
 // joined to the key by a newline, which no key given in a header can hold, so a caller of the
-// function cannot claim a key that would silence a publish.
-export async function enqueueOnce(p: Paths, call: QueuedCall, maxLength: number, key: string | undefined, scope?: string): Promise<string> {
+// function cannot claim a key that would silence a publish. staleBefore: for a caller that is the
+// only one using its keys (a NATS bridge, one process per trigger): a claim made before it
+// started is a dead predecessor's, stale at once rather than after a minute.
+export async function enqueueOnce(p: Paths, call: QueuedCall, maxLength: number, key: string | undefined, scope?: string, staleBefore?: number): Promise<string> {
   if (key === undefined) {
     await enqueue(p, call, maxLength);
     return call.id;
@@ -80,7 +82,7 @@ export async function enqueueOnce(p: Paths, call: QueuedCall, maxLength: number,
   const age = prior === null ? Infinity : Date.now() - prior.at;
   if (prior && age < KEY_WINDOW_MS && (await exists(p, call.name, prior.id))) return prior.id;
   // A claim this young whose call is not on disk yet is another request still queuing it.
-  if (prior && age < STALE_CLAIM_MS) return winner(p, call.name, file);
+  if (prior && age < STALE_CLAIM_MS && !(staleBefore !== undefined && prior.at < staleBefore)) return winner(p, call.name, file);
   // A claim that cannot be written (a full disk) is a call that cannot be queued: 503, as enqueue's.
   const claimed = await claim(file, call.id, prior !== null).catch((e: unknown) => {
     throw unavailable(call.name, e);

@@ -2,6 +2,8 @@
 import { FunctionConfig } from '../functions/function-config';
 import type { Schedule } from '../functions/schedules';
 import type { FileDrop } from '../functions/file-drops';
+import { NatsTrigger, natsHost } from '../functions/nats-triggers';
+import { isIP } from 'node:net';
 import { Settings } from '../core/settings';
 import { fail } from '../core/errors';
 
@@ -483,6 +485,54 @@ export function renderDropService(fn: string, d: FileDrop, ctx: UnitContext): st
   });
 }
 
+// A NATS bridge (functions/nats-triggers.ts, queue/nats-bridge.ts): the one part of faass that
+// runs while idle, since it holds the subscription. Started with the user's manager
+// (WantedBy=default.target) and for good: Restart=on-failure (a SIGKILL included) after
+// RestartSec=, and no start limit (a broker gone for an hour must not leave the bridge failed for
+// good); a server that is down or a stream not made yet is waited for inside the bridge, with a
+// doubling backoff, so a restart is for a crash only. Everything it needs is on its command line,
+// so a change (queue_max, the subject) is a new unit, restarted by apply-units.ts.
+// Sandboxed as the dispatcher, and more, because it talks to the network: it writes only the
+// queue and sees nothing else of faass's (its settings, credentials, TLS key, code and state are
+// empty file systems; %t too, which holds the API's and the functions' sockets and the user
+// manager's). Its network: what the URL names (IPAddressAllow=, where the host is an address;
+// a user manager that is not root cannot load the filter and systemd says so in the journal).
+export function renderNatsService(fn: string, n: NatsTrigger, queueMax: number, ctx: UnitContext): string {
+  const base = scheduleUnitBase(fn, n.id);
+  const args = ['--function', fn, '--trigger', n.id, '--nats', n.url, '--subject', n.subject, '--durable', n.durable, ...(n.stream ? ['--stream', n.stream] : []), '--queue-max', String(queueMax)];
+  const state = pathArg(`${ctx.xdg.state}/faass`);
+  return unit({
+    Unit: [`Description=faass function ${fn}: NATS bridge ${n.id} (${n.subject} at ${n.url})`, 'Documentation=man:faassctl(1)', 'StartLimitIntervalSec=0'],
+    Service: [
+      'Type=exec',
+      `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/queue/nats-main.js`)} ${args.map(quote).join(' ')}`,
+      ...environment(ctx),
+      'Restart=on-failure',
+      'RestartSec=2s',
+      // SIGTERM: it stops taking messages and lets those being queued finish (each acked or not).
+      'KillMode=mixed',
+      'TimeoutStopSec=30s',
+      `SyslogIdentifier=${base}`,
+      ...sandbox(ctx, [], true),
+      'TemporaryFileSystem=%t:ro',
+      `TemporaryFileSystem=${pathArg(`${ctx.xdg.config}/faass`)}:ro`,
+      `TemporaryFileSystem=${pathArg(`${ctx.xdg.data}/faass`)}:ro`,
+      `TemporaryFileSystem=${state}:ro`,
+      `BindPaths=${state}/queue`,
+      ...natsNetwork(n.url),
+    ],
+    Install: ['WantedBy=default.target'],
+  });
+}
+
+// Only the NATS server's address, where the URL names one (localhost: loopback); a host name
+// resolves at connect time, so then no filter is set (faassctl(1) says so).
+function natsNetwork(url: string): string[] {
+  const host = natsHost(url);
+  if (host === 'localhost') return ['IPAddressDeny=any', 'IPAddressAllow=localhost'];
+  return isIP(host) ? ['IPAddressDeny=any', `IPAddressAllow=${host}`] : [];
+}
+
 export interface UnitSet {
   [file: string]: string;
 }
@@ -490,8 +540,9 @@ export interface UnitSet {
 // A function's schedules with their OnCalendar= lines (functions/schedules.ts onCalendar).
 export type ScheduleUnits = Readonly<Record<string, readonly { schedule: Schedule; onCalendar: string[] }[]>>;
 export type DropUnits = Readonly<Record<string, readonly FileDrop[]>>;
+export type NatsUnits = Readonly<Record<string, readonly NatsTrigger[]>>;
 
-export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: UnitContext, schedules: ScheduleUnits = {}, drops: DropUnits = {}): UnitSet {
+export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: UnitContext, schedules: ScheduleUnits = {}, drops: DropUnits = {}, nats: NatsUnits = {}): UnitSet {
   const out: UnitSet = {
     'faass-gateway.socket': renderGatewaySocket(gw),
     'faass-gateway.service': renderGatewayService(gw, ctx),
@@ -515,6 +566,7 @@ export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: U
       out[`${scheduleUnitBase(fn.name, d.id)}.path`] = renderDropPath(fn.name, d, ctx);
       out[`${scheduleUnitBase(fn.name, d.id)}.service`] = renderDropService(fn.name, d, ctx);
     }
+    for (const n of nats[fn.name] ?? []) out[`${scheduleUnitBase(fn.name, n.id)}.service`] = renderNatsService(fn.name, n, fn.queueMax, ctx);
   }
   return out;
 }

@@ -60,8 +60,8 @@ t.test('--watch and --pattern: what is refused, with why', async (t) => {
 t.test('one triggers file holds schedules and file drops, one id space', async (t) => {
   const s = buildSchedule('1', { spec: 'hourly', tz: 'UTC' });
   const d = buildFileDrop('2', { watch: '/srv/in', pattern: '*.csv', keep: '1d' });
-  const text = renderTriggers('f', { schedules: [s], drops: [d] });
-  t.same(parseTriggers('f', text), { schedules: [s], drops: [d] }, 'read back as written');
+  const text = renderTriggers('f', { schedules: [s], drops: [d], nats: [] });
+  t.same(parseTriggers('f', text), { schedules: [s], drops: [d], nats: [] }, 'read back as written');
   t.same(buildFileDrop('3', { watch: '/srv/x' }), { id: '3', watch: '/srv/x', pattern: '*', inlineMax: 65536, keep: 604800 }, 'defaults');
   t.throws(() => parseTriggers('f', '[1]\nwatch=/srv/in\nspec=hourly\n'), { message: /Unknown key "spec" in file drop 1/ });
   t.equal(nextId([s, d]), '3', 'ids are shared by both kinds (their units share names)');
