@@ -13,21 +13,8 @@ const { runBench, round, progress, startStack, waitUntil } = require('./lib.js')
 const arg = process.argv.indexOf('--calls');
 const N = arg > 0 ? Number(process.argv[arg + 1]) : 10000;
 
-// The function: notes every delivery, and fails some first sightings. /dev/shm is its unit's own
-// while the runner runs (idle 10 min), shared by its worker threads.
-const HANDLER = `const fs = require('node:fs');
-module.exports = async (event) => {
-  if (event.method === 'GET') return String(fs.readFileSync('/dev/shm/deliveries', 'utf8').split('\\n').filter(Boolean).length);
-  const id = String(event.headers['x-call-id']).replace(/[^a-z0-9-]/g, '');
-  fs.appendFileSync('/dev/shm/deliveries', id + ' ' + event.headers['x-faass-attempt'] + '\\n');
-  try {
-    fs.writeFileSync('/dev/shm/seen-' + id, '', { flag: 'wx' });
-  } catch {
-    return 'ok';
-  }
-  return Math.random() < 0.33 ? { statusCode: 500, body: 'first sight' } : 'ok';
-};
-`;
+// The function: notes every delivery, and fails some first sightings (shared with the test).
+const { CHANCY_HANDLER: HANDLER } = require('../test/support/chancy-handler.js');
 
 function call(port, urlPath, method = 'POST') {
   return new Promise((resolve, reject) => {

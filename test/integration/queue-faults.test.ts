@@ -2,10 +2,13 @@
 // calls drain, a call that kills its runner every time, and many calls to a function that fails at
 // random. As an ordinary user, so runners run in their PID namespace (bwrap), as on a real host.
 import t from 'tap';
+import { ROOT } from '../support/root';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startSandbox, setupGateway, request, writeFixture, waitFor, faassPids, unitState, TEST_USER, Sandbox } from '../support/sandbox';
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const chancy = require(path.join(ROOT, 'test', 'support', 'chancy-handler.js')) as { CHANCY_HANDLER: string }; // shared with bench/queue-soak.js
 
 // The soak's size here; bench/queue-soak.js runs 10,000 (the suite's time budget).
 const SOAK_CALLS = Number(process.env.FAASS_SOAK_CALLS ?? 1000);
@@ -190,21 +193,7 @@ t.test('asynchronous calls under faults', async (t) => {
   });
 
   t.test(`${SOAK_CALLS} calls to a function failing at random the first time it sees one: none lost, deliveries - calls = retries`, async (t) => {
-    // Fails (500) about a third of the first deliveries of a call; notes every delivery. /dev/shm
-    // is the runner unit's own while it runs (idle 10 min here), shared by its worker threads.
-    const handler = `const fs = require('node:fs');
-module.exports = async (event) => {
-  if (event.method === 'GET') return String(fs.readFileSync('/dev/shm/deliveries', 'utf8').split('\\n').filter(Boolean).length);
-  const id = String(event.headers['x-call-id']).replace(/[^a-z0-9-]/g, '');
-  fs.appendFileSync('/dev/shm/deliveries', id + ' ' + event.headers['x-faass-attempt'] + '\\n');
-  try {
-    fs.writeFileSync('/dev/shm/seen-' + id, '', { flag: 'wx' });
-  } catch {
-    return 'ok';
-  }
-  return Math.random() < 0.33 ? { statusCode: 500, body: 'first sight' } : 'ok';
-};
-`;
+    const handler = chancy.CHANCY_HANDLER; // fails about a third of first sightings (test/support/chancy-handler.js)
     t.equal((await sb.faassctl('deploy', 'chancy', '--runtime', 'node', '--from-file', writeFixture(sb, 'chancy.js', handler), '--max-inflight', '16', '--idle', '10min')).code, 0);
     const started = Date.now();
     const ids = await enqueueMany(sb, 'chancy', SOAK_CALLS, 20);

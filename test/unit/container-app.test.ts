@@ -44,8 +44,13 @@ async function fakeEngine(t: Test, refuse: { stops: number; removals: number }) 
     },
   };
   // Once faass-app waits on the container (its wait request has arrived).
+  // Polled (the fake engine has no event for it), with a deadline: a faass-app that never waits
+  // fails here with what was missing, instead of hanging the file until tap's timeout.
   const watched = async (name: string) => {
-    while (!boxes.get(name)?.waiting.length) await new Promise((r) => setTimeout(r, 5));
+    for (const end = Date.now() + 20_000; !boxes.get(name)?.waiting.length; ) {
+      if (Date.now() > end) throw new Error(`faass-app never waited on container ${name}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
   };
   const exited = (name: string, code = 137) => {
     for (const res of boxes.get(name)?.waiting.splice(0) ?? []) res.end(JSON.stringify({ StatusCode: code }));
