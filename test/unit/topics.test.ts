@@ -15,7 +15,11 @@ import { Credential, Presented } from '../../src/auth/credentials';
 import { FaassError } from '../../src/core/errors';
 import { parseTriggerBody } from '../../src/api/triggers';
 import { emptyMetrics, merge, onlyFunctions, onlyLabels, subtract } from '../../src/observe/metrics-store';
-import { renderTriggers } from '../../src/faassctl/status';
+import { TriggerCounts, renderTriggers, triggerCounts } from '../../src/faassctl/status';
+import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
+import { buildSchedule, saveTriggers, schedulesPath } from '../../src/functions/schedules';
+import { buildFileDrop } from '../../src/functions/file-drops';
+import { buildNatsTrigger } from '../../src/functions/nats-triggers';
 import { log } from '../../src/observe/log';
 
 const codeOf = (f: () => unknown): string | undefined => {
@@ -146,6 +150,23 @@ t.test('metrics: topic counts only under topic names, only for viewers of everyt
 });
 
 t.test('faassctl status: a Triggers section for functions that have some', async (t) => {
-  t.equal(renderTriggers(new Map([['a', { schedules: 0, topics: 0 }]])), '');
-  t.equal(renderTriggers(new Map([['a', { schedules: 0, topics: 0 }], ['bb', { schedules: 2, topics: 'broken' }], ['c', { schedules: 0, topics: 1 }]])), '\nTriggers (faassctl trigger ls NAME):\n  FUNCTION  SCHEDULES  TOPICS\n  bb        2          broken\n  c         0          1\n');
+  const none: TriggerCounts = { schedules: 0, topics: 0, drops: 0, nats: 0 };
+  t.equal(renderTriggers(new Map([['a', none]])), '');
+  t.equal(
+    renderTriggers(new Map<string, TriggerCounts>([['a', none], ['bb', { ...none, schedules: 2, topics: 'broken' }], ['c', { ...none, topics: 1 }], ['d', { ...none, drops: 1 }], ['e', { ...none, nats: 2 }]])),
+    '\nTriggers (faassctl trigger ls NAME):\n  FUNCTION  SCHEDULES  TOPICS  DROPS  NATS\n  bb        2          broken  0      0\n  c         0          1       0      0\n  d         0          0       1      0\n  e         0          0       0      2\n',
+    "file drops and NATS bridges counted too, in columns after the first ones (scripts' columns stay)",
+  );
+});
+
+t.test('faassctl status: the counts from the triggers file, one of every kind', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-status-triggers-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: dir, XDG_STATE_HOME: dir, XDG_DATA_HOME: dir, XDG_RUNTIME_DIR: dir });
+  fs.mkdirSync(path.dirname(functionConfPath(p, 'fn')), { recursive: true });
+  fs.writeFileSync(functionConfPath(p, 'fn'), renderFunctionConfig(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' })));
+  saveTriggers(p, 'fn', { schedules: [buildSchedule('1', { spec: 'hourly', tz: 'UTC' })], drops: [buildFileDrop('2', { watch: path.join(dir, 'in') }), buildFileDrop('3', { watch: path.join(dir, 'in2') })], nats: [buildNatsTrigger('fn', '4', { nats: 'nats://127.0.0.1:4222', subject: 'orders.>' })] });
+  t.same(triggerCounts(p, 'fn'), { schedules: 1, topics: 0, drops: 2, nats: 1 });
+  fs.writeFileSync(schedulesPath(p, 'fn'), '[1]\nspec = \n');
+  t.same(triggerCounts(p, 'fn'), { schedules: 'broken', topics: 0, drops: 'broken', nats: 'broken' }, 'a triggers file that does not read: broken in each of its columns');
 });
