@@ -1,17 +1,20 @@
 // The management API's trigger routes (faass-gateway(8), faassctl trigger --gateway), through the
 // same code as faassctl trigger on the gateway's host (functions/triggers.ts, functions/topics.ts):
-//   GET    /system/triggers[/NAME]             {schedules: [...], topics: [{function, topic}]}
+//   GET    /system/triggers[/NAME]             {schedules: [...], topics: [{function, topic}], drops: [...], nats: [...]}
 //   POST   /system/triggers/NAME               {"schedule": {spec, tz, body, overlap, catch_up, jitter}, "id"?}
 //                                              or {"topic": T}: 201 (200: subscribed already)
 //   DELETE /system/triggers/NAME/schedule/ID   DELETE /system/triggers/NAME/topic/T
+// File drops and NATS bridges are listed, not added: a drop watches a directory of the gateway's
+// host and a bridge reaches a server from it, so they are added there (faassctl trigger add);
+// removing one by its id works (DELETE .../schedule/ID removes a trigger of any kind).
 // A bad spec is 400 with its code (FAASS_E_SCHEDULE_INVALID with systemd's reason,
 // FAASS_E_TOPIC_INVALID, FAASS_E_CONFIG_INVALID), nothing written.
 import { Paths } from '../core/paths';
 import { FaassError } from '../core/errors';
 import { validateName } from '../core/validate';
 import { ScheduleInput } from '../functions/schedules';
-import { addSchedule, listSchedules, removeSchedule } from '../functions/triggers';
-import { allSubscriptions, loadTopics, subscribe, unsubscribe } from '../functions/topics';
+import { addSchedule, listAllTriggers, removeSchedule } from '../functions/triggers';
+import { subscribe, unsubscribe } from '../functions/topics';
 import { loadFunctionConfig } from '../functions/function-config';
 import { log } from '../observe/log';
 
@@ -21,18 +24,19 @@ export interface ApiAnswer {
 }
 
 const SCHEDULE_KEYS = ['spec', 'tz', 'body', 'overlap', 'catch_up', 'jitter'];
+// The kinds added on the gateway's host only (faassctl trigger add --watch, --nats).
+const LOCAL_ONLY = ['watch', 'nats'];
 
 export async function listTriggers(p: Paths, name?: string): Promise<ApiAnswer> {
-  const schedules = await listSchedules(p, name);
-  const subs = name !== undefined ? new Map([[name, loadTopics(p, name)]]) : allSubscriptions(p);
-  const topics = [...subs].flatMap(([fn, ts]) => ts.map((topic) => ({ function: fn, topic })));
-  return { status: 200, body: { schedules, topics } };
+  return { status: 200, body: await listAllTriggers(p, name) };
 }
 
 // The body of POST /system/triggers/NAME: one trigger, a schedule or a topic.
 export function parseTriggerBody(body: unknown): { schedule: ScheduleInput; id?: string } | { topic: unknown } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new FaassError('FAASS_E_CONFIG_INVALID', 'Expected a JSON object: {"schedule": {"spec": ...}} or {"topic": T}');
   const b = body as Record<string, unknown>;
+  const local = Object.keys(b).find((k) => LOCAL_ONLY.includes(k));
+  if (local) throw new FaassError('FAASS_E_CONFIG_INVALID', `A ${local === 'watch' ? 'file drop' : 'NATS bridge'} is not added through the API: run faassctl trigger add NAME --${local} ... on the gateway's host (the API lists them; it adds schedules and topics)`);
   const unknown = Object.keys(b).filter((k) => !['schedule', 'id', 'topic'].includes(k));
   if (unknown.length) throw new FaassError('FAASS_E_CONFIG_INVALID', `Unknown field ${JSON.stringify(unknown[0].slice(0, 40))}; known fields: schedule, id, topic`);
   if ((b.schedule === undefined) === (b.topic === undefined)) throw new FaassError('FAASS_E_CONFIG_INVALID', 'Give one trigger: "schedule" or "topic"');

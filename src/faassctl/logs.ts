@@ -18,7 +18,7 @@ export function logs(name: string, a: { follow?: boolean; lines?: number; priori
   if (!isFaassLogName(name)) validateName(name);
   if (a.call !== undefined && !isValidCallId(a.call)) fail('FAASS_E_USAGE', `Invalid call id ${JSON.stringify(a.call.slice(0, 80))}: letters, digits and . _ : - (as in X-Call-Id)`);
   if (readServeState(paths)) return serveLogs(paths, name, a);
-  const args = ['--no-pager', '-o', 'short-iso', ...journalMatch(name, process.getuid?.() ?? 0, a.call, scheduleIds(paths, name))];
+  const args = ['--no-pager', '-o', 'short-iso', ...journalMatch(name, process.getuid?.() ?? 0, a.call, triggerIds(paths, name))];
   if (a.lines !== undefined && !(Number.isInteger(a.lines) && a.lines >= 0)) fail('FAASS_E_USAGE', `Invalid --lines ${JSON.stringify(String(a.lines))}: expected a whole number`);
   if (a.follow) args.push('-f');
   if (a.lines !== undefined) args.push('-n', String(a.lines));
@@ -58,12 +58,13 @@ async function serveLogs(paths: Paths, name: string, a: { follow?: boolean; line
   return 0;
 }
 
-// The function's schedules, whose services log its fires; none when its schedules do not read.
-function scheduleIds(paths: Paths, name: string): string[] {
+// The ids of the function's triggers, whose services log its fires (schedules), claims (file
+// drops) and messages (NATS bridges); none when its triggers file does not read.
+export function triggerIds(paths: Paths, name: string): string[] {
   if (isFaassLogName(name)) return [];
   try {
-    const t = loadTriggers(paths, name); // schedules' and file drops' units both queue its calls
-    return [...t.schedules, ...t.drops].map((s) => s.id);
+    const t = loadTriggers(paths, name); // every kind's units queue its calls
+    return [...t.schedules, ...t.drops, ...t.nats].map((s) => s.id);
   } catch {
     return [];
   }

@@ -15,7 +15,7 @@ import { managerControllers } from '../systemd/controllers';
 import { unenforcedLimits, unenforcedDefaults } from '../functions/limits';
 import { ServeState, readServeState } from '../systemd/serve-link';
 import { QueueFigures, allQueueFigures } from '../queue/figures';
-import { loadSchedules } from '../functions/schedules';
+import { loadTriggers } from '../functions/schedules';
 import { loadTopics } from '../functions/topics';
 import { Register } from './cli';
 
@@ -143,11 +143,14 @@ export function renderQueues(queues: Map<string, QueueFigures>, now = Date.now()
   return `\nAsynchronous calls (faassctl dlq NAME for the dead letters):\n${lines.join('')}`;
 }
 
-// A function's triggers, counted: its schedules and its topics (faassctl trigger ls NAME lists
-// them). A file of them that does not read says so in its column.
+// A function's triggers, counted: its schedules, topics, file drops and NATS bridges (faassctl
+// trigger ls NAME lists them). A file of them that does not read says so in its columns (the
+// schedules, drops and bridges share one file, topics have their own).
 export interface TriggerCounts {
   schedules: number | 'broken';
   topics: number | 'broken';
+  drops: number | 'broken';
+  nats: number | 'broken';
 }
 
 export function triggerCounts(paths: Paths, name: string): TriggerCounts {
@@ -158,16 +161,19 @@ export function triggerCounts(paths: Paths, name: string): TriggerCounts {
       return 'broken';
     }
   };
-  return { schedules: or(() => loadSchedules(paths, name).length), topics: or(() => loadTopics(paths, name).length) };
+  const t = or(() => loadTriggers(paths, name));
+  const count = (k: 'schedules' | 'drops' | 'nats') => (t === 'broken' ? t : t[k].length);
+  return { schedules: count('schedules'), topics: or(() => loadTopics(paths, name).length), drops: count('drops'), nats: count('nats') };
 }
 
 // A section after the table (whose columns stay as scripts know them), as the queues': a row per
-// function with a trigger.
+// function with a trigger. The kinds added later come after the first columns, so a script that
+// reads SCHEDULES and TOPICS by position still finds them.
 export function renderTriggers(counts: Map<string, TriggerCounts>): string {
-  const rows = [...counts].filter(([, c]) => c.schedules !== 0 || c.topics !== 0);
+  const rows = [...counts].filter(([, c]) => c.schedules !== 0 || c.topics !== 0 || c.drops !== 0 || c.nats !== 0);
   if (!rows.length) return '';
-  const head = ['FUNCTION', 'SCHEDULES', 'TOPICS'];
-  const body = rows.map(([fn, c]) => [fn, String(c.schedules), String(c.topics)]);
+  const head = ['FUNCTION', 'SCHEDULES', 'TOPICS', 'DROPS', 'NATS'];
+  const body = rows.map(([fn, c]) => [fn, String(c.schedules), String(c.topics), String(c.drops), String(c.nats)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const lines = [head, ...body].map((cols) => `  ${cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}\n`);
   return `\nTriggers (faassctl trigger ls NAME):\n${lines.join('')}`;

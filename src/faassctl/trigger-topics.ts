@@ -1,10 +1,9 @@
-// faassctl trigger's two sources of triggers: this host's files, or a gateway's management API
-// (GET/POST /system/triggers[/NAME], DELETE /system/triggers/NAME/schedule|topic/ID: api/triggers.ts).
-import { Paths } from '../core/paths';
+// faassctl trigger's two sources of triggers: this host's files (functions/triggers.ts
+// listAllTriggers), or a gateway's management API (GET/POST /system/triggers[/NAME],
+// DELETE /system/triggers/NAME/schedule|topic/ID: api/triggers.ts).
 import { validateName } from '../core/validate';
 import { ScheduleInput } from '../functions/schedules';
-import { ScheduleView } from '../functions/triggers';
-import { allSubscriptions, loadTopics } from '../functions/topics';
+import { ScheduleView, TriggerList } from '../functions/triggers';
 import { Target, sendJson } from './client';
 
 export interface TopicRow {
@@ -13,20 +12,13 @@ export interface TopicRow {
   topic: string;
 }
 
-export interface TriggerList {
-  schedules: ScheduleView[];
-  topics: { function: string; topic: string }[];
-}
-
-export async function localTriggers(p: Paths, name: string | undefined, schedulesOf: (p: Paths, name?: string) => Promise<ScheduleView[]>): Promise<TriggerList> {
-  const schedules = await schedulesOf(p, name); // NAME exists (FAASS_E_FUNCTION_NOT_FOUND otherwise)
-  const subs = name !== undefined ? new Map([[name, loadTopics(p, name)]]) : allSubscriptions(p);
-  return { schedules, topics: [...subs].flatMap(([fn, ts]) => ts.map((topic) => ({ function: fn, topic }))) };
-}
+// A gateway before file drops and NATS bridges were in the API answers without them: none.
+export type RemoteTriggerList = Omit<TriggerList, 'drops' | 'nats'> & Partial<Pick<TriggerList, 'drops' | 'nats'>>;
+export const withAllKinds = (l: RemoteTriggerList): TriggerList => ({ ...l, drops: l.drops ?? [], nats: l.nats ?? [] });
 
 const triggersPath = (name?: string) => `/system/triggers${name !== undefined ? `/${encodeURIComponent(validateName(name))}` : ''}`;
 
-export const remoteList = async (t: Target, name?: string): Promise<TriggerList> => (await sendJson(t, 'GET', triggersPath(name))) as TriggerList;
+export const remoteList = async (t: Target, name?: string): Promise<TriggerList> => withAllKinds((await sendJson(t, 'GET', triggersPath(name))) as RemoteTriggerList);
 
 export type Added = (ScheduleView & { next?: string | null }) | { topic: string; added: boolean };
 

@@ -2,12 +2,13 @@
 // (functions/triggers.ts): a timer that queues one asynchronous call per fire, or a path unit
 // that queues one per file dropped into a directory. Topics (functions/topics.ts): each message
 // published queues one call. add, rm and ls of schedules and topics also go through a gateway's
-// management API (--gateway: api/triggers.ts); file drops and history are this host's.
+// management API (--gateway: api/triggers.ts), and ls of file drops and NATS bridges; adding
+// those and history are this host's.
 import { Paths } from '../core/paths';
 import { fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { ScheduleInput, loadSchedules } from '../functions/schedules';
-import { DropView, NatsView, ScheduleView, addFileDrop, addNatsTrigger, addSchedule, listFileDrops, listNatsTriggers, listSchedules, removeSchedule } from '../functions/triggers';
+import { DropView, NatsView, ScheduleView, TriggerList, addFileDrop, addNatsTrigger, addSchedule, listAllTriggers, removeSchedule } from '../functions/triggers';
 import { NatsInput, natsHost } from '../functions/nats-triggers';
 import { isIP } from 'node:net';
 import { FileDropInput } from '../functions/file-drops';
@@ -15,7 +16,7 @@ import { HistoryRow, scheduleHistory } from '../queue/schedule-fire';
 import { sayApplied } from './report';
 import { Register } from './cli';
 import { subscribe, unsubscribe } from '../functions/topics';
-import { Added, TopicRow, TriggerList, localTriggers, remoteAdd, remoteList, remoteRm } from './trigger-topics';
+import { Added, TopicRow, remoteAdd, remoteList, remoteRm } from './trigger-topics';
 import { Target } from './client';
 
 export interface ScheduleArgs {
@@ -122,14 +123,13 @@ async function rm(paths: Paths, name: string, id: string | undefined, topic: str
 }
 
 async function ls(paths: Paths, name: string | undefined, json: boolean): Promise<number> {
-  const list = await localTriggers(paths, name, listSchedules);
-  return printTriggers(list, name, json, await listFileDrops(paths, name), await listNatsTriggers(paths, name));
+  return printTriggers(await listAllTriggers(paths, name), name, json);
 }
 
 // The schedules' table (its columns as scripts know them), then the file drops', the NATS
 // bridges' and the topics', each when there are some. --json: one array, schedules first, then
 // file drops (each with "watch"), NATS bridges (each with "nats"), then topics (kind "topic").
-export function printTriggers({ schedules: views, topics }: TriggerList, name: string | undefined, json: boolean, drops: DropView[] = [], nats: NatsView[] = []): number {
+export function printTriggers({ schedules: views, topics, drops, nats }: TriggerList, name: string | undefined, json: boolean): number {
   if (json) return void process.stdout.write(JSON.stringify([...views, ...drops, ...nats, ...topics.map((t): TopicRow => ({ ...t, kind: 'topic' }))], null, 2) + '\n'), 0;
   if (!views.length && !drops.length && !nats.length && !topics.length) return void process.stdout.write(name ? `No triggers for ${name}\n` : 'No triggers\n'), 0;
   const tables: string[] = [];

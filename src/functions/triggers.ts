@@ -10,6 +10,7 @@ import { listFunctionNames, loadFunctionConfig } from './function-config';
 import { Schedule, ScheduleInput, allTriggerIds, buildSchedule, checkScheduleId, loadSchedules, loadTriggers, nextId, onCalendar, saveSchedules, saveFileDrops, saveNatsTriggers, saveTriggers, scheduleKind } from './schedules';
 import { NatsInput, NatsTrigger, buildNatsTrigger } from './nats-triggers';
 import { FileDrop, FileDropInput, buildFileDrop, checkWatchable } from './file-drops';
+import { allSubscriptions, loadTopics } from './topics';
 import { ApplyReport, applyUnits } from './apply-units';
 import { checkCalendar } from '../systemd/calendar';
 import { scheduleUnitBase } from '../systemd/units';
@@ -206,4 +207,20 @@ export async function listNatsTriggers(p: Paths, name?: string): Promise<NatsVie
   if (name !== undefined) loadFunctionConfig(p, validateName(name));
   const names = name !== undefined ? [name] : listFunctionNames(p);
   return names.flatMap((n) => loadTriggers(p, n).nats.map((b) => natsViewOf(n, b)));
+}
+
+// Every trigger (of NAME, or of all functions), each kind in its list: what faassctl trigger ls
+// prints and GET /system/triggers[/NAME] answers (the management API, api/triggers.ts).
+export interface TriggerList {
+  schedules: ScheduleView[];
+  topics: { function: string; topic: string }[];
+  drops: DropView[];
+  nats: NatsView[];
+}
+
+export async function listAllTriggers(p: Paths, name?: string): Promise<TriggerList> {
+  const schedules = await listSchedules(p, name); // NAME exists (FAASS_E_FUNCTION_NOT_FOUND otherwise)
+  const subs = name !== undefined ? new Map([[name, loadTopics(p, name)]]) : allSubscriptions(p);
+  const topics = [...subs].flatMap(([fn, ts]) => ts.map((topic) => ({ function: fn, topic })));
+  return { schedules, topics, drops: await listFileDrops(p, name), nats: await listNatsTriggers(p, name) };
 }

@@ -4,7 +4,7 @@
 // only (it costs ~70 ms, which every cold start would pay otherwise).
 import type * as Prom from 'prom-client';
 import { Paths } from '../core/paths';
-import { ATTEMPT_RESULTS, FIRE_RESULTS, BUCKETS, Histogram, MetricsData, MetricsStore, merge, onlyFunctions, observe, readMetrics, appendSnapshot, emptyHistogram, metricsPath } from '../observe/metrics-store';
+import { ATTEMPT_RESULTS, DropResult, DROP_RESULTS, FIRE_RESULTS, BUCKETS, Histogram, MetricsData, MetricsStore, merge, onlyFunctions, observe, readMetrics, appendSnapshot, emptyHistogram, metricsPath } from '../observe/metrics-store';
 import { log, errorMessage } from '../observe/log';
 import * as fs from 'node:fs';
 import { liveUse, unitParents } from '../observe/accounting';
@@ -162,7 +162,21 @@ function triggerSeries(prom: typeof Prom, registers: Prom.Registry[], data: Metr
   for (const [fn, results] of Object.entries(data.scheduleFires)) for (const result of FIRE_RESULTS) fires.inc({ function_name: fn, result }, results[result] ?? 0);
   const messages = new prom.Counter({ name: 'faass_topic_messages_total', help: 'Messages published to a topic that queued a call for at least one subscriber (a repeat with the same Idempotency-Key is not counted)', labelNames: ['topic'], registers });
   for (const [topic, n] of Object.entries(data.topicMessages)) messages.inc({ topic }, n);
+  for (const result of DROP_RESULTS) {
+    const files = new prom.Counter({ name: `faass_file_drops_${result}_total`, help: DROP_HELP[result], labelNames: ['function_name'], registers });
+    for (const [fn, results] of Object.entries(data.fileDrops)) files.inc({ function_name: fn }, results[result] ?? 0);
+  }
+  const bridged = new prom.Counter({ name: 'faass_nats_messages_bridged_total', help: "Messages of a function's NATS bridges queued as calls and acked (one delivered again, its call queued already, is not counted)", labelNames: ['function_name'], registers });
+  for (const [fn, n] of Object.entries(data.natsBridged)) bridged.inc({ function_name: fn }, n);
 }
+
+// A counter a result of a file drop's files (the names the issue gives them), each with every
+// function whose drops counted any file, 0 included.
+const DROP_HELP: Record<DropResult, string> = {
+  claimed: "Files of a function's file drops claimed, their calls queued",
+  refused: "Files of a function's file drops refused (not a regular file, or a name that is not UTF-8): moved to .faass/failed/ with no call",
+  failed: "Files of a function's file drops whose call failed for good: moved to .faass/failed/",
+};
 
 // A histogram from stored bucket counts (prom-client's Histogram can only observe).
 function histogramMetric(name: string, help: string, hs: Record<string, Histogram>) {

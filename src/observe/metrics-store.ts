@@ -9,7 +9,8 @@
 // asynchronous calls may write only the queue (its unit's ReadWritePaths=), so it adds its
 // counts to queue/.metrics.json (hidden: every other name there is a function's queue), and
 // readers take from that file only what the dispatcher counts: attempts and callback failures
-// (and what a schedule's fire counts, its unit writing only the queue too: fires and skips).
+// (and what the triggers' units count, each writing only the queue too: a schedule's fires and
+// skips, a file drop's files, a NATS bridge's messages).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, functionStateDir } from '../core/paths';
@@ -43,11 +44,19 @@ export interface MetricsData {
   callbackFailures: Record<string, number>; // function → callbacks of asynchronous calls that failed for good
   scheduleFires: Record<string, Record<string, number>>; // function → FIRE_RESULTS → fires of its schedules
   topicMessages: Record<string, number>; // topic (not a function) → messages published that queued a call
+  fileDrops: Record<string, Record<string, number>>; // function → DROP_RESULTS → files of its file drops
+  natsBridged: Record<string, number>; // function → messages its NATS bridges queued as calls (and acked)
 }
 
 // How a schedule's fire ended (queue/schedule-fire.ts): a call queued, or skipped (overlap=skip).
 export const FIRE_RESULTS = ['queued', 'skipped'] as const;
 export type FireResult = (typeof FIRE_RESULTS)[number];
+
+// What became of a file of a file drop (queue/drop-fire.ts): claimed (its call queued), refused
+// (not a regular file, or a name that is not UTF-8: moved to failed/ with no call) or failed (its
+// call failed for good, the file moved to failed/).
+export const DROP_RESULTS = ['claimed', 'refused', 'failed'] as const;
+export type DropResult = (typeof DROP_RESULTS)[number];
 
 // How an attempt of a queued call ended (queue/counters.ts decides): its answer ended the call
 // (success: below 400; error: 4xx and other answers that are not retried), or it failed and the
@@ -55,7 +64,7 @@ export type FireResult = (typeof FIRE_RESULTS)[number];
 export const ATTEMPT_RESULTS = ['success', 'error', 'retry', 'dead'] as const;
 export type AttemptResult = (typeof ATTEMPT_RESULTS)[number];
 
-export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {}, logLinesDropped: {}, asyncAttempts: {}, callbackFailures: {}, scheduleFires: {}, topicMessages: {} });
+export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {}, logLinesDropped: {}, asyncAttempts: {}, callbackFailures: {}, scheduleFires: {}, topicMessages: {}, fileDrops: {}, natsBridged: {} });
 
 export const metricsPath = (paths: Paths) => path.join(paths.stateDir, 'metrics.json');
 export const functionMetricsPath = (paths: Paths, name: string) => path.join(functionStateDir(paths, name), 'metrics.json');
@@ -86,6 +95,8 @@ export function merge(a: MetricsData, b: Partial<MetricsData>): MetricsData {
   for (const [fn, results] of Object.entries(b.asyncAttempts ?? {})) addFlat((a.asyncAttempts[fn] ??= {}), results);
   for (const [fn, results] of Object.entries(b.scheduleFires ?? {})) addFlat((a.scheduleFires[fn] ??= {}), results);
   addFlat(a.topicMessages, b.topicMessages);
+  for (const [fn, results] of Object.entries(b.fileDrops ?? {})) addFlat((a.fileDrops[fn] ??= {}), results);
+  addFlat(a.natsBridged, b.natsBridged);
   for (const [fn, h] of Object.entries(b.seconds ?? {})) {
     if (!h || !Array.isArray(h.counts) || h.counts.length !== BUCKETS.length + 1 || !h.counts.every(isCount) || !isCount(h.sum) || !isCount(h.count)) continue;
     const into = (a.seconds[fn] ??= emptyHistogram());
@@ -107,7 +118,7 @@ export function merge(a: MetricsData, b: Partial<MetricsData>): MetricsData {
 }
 
 export function isEmpty(d: MetricsData): boolean {
-  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes, d.logLinesDropped, d.asyncAttempts, d.callbackFailures, d.scheduleFires, d.topicMessages].every((o) => Object.keys(o).length === 0);
+  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes, d.logLinesDropped, d.asyncAttempts, d.callbackFailures, d.scheduleFires, d.topicMessages, d.fileDrops, d.natsBridged].every((o) => Object.keys(o).length === 0);
 }
 
 function readFile(file: string): Partial<MetricsData> {
@@ -152,14 +163,17 @@ export function onlyLabels(d: Partial<MetricsData>): Partial<MetricsData> {
   };
 }
 
-// From the dispatcher's file, what it counts: attempts by result and callback failures, under
-// names that can be labels.
+// From the dispatcher's file, what it and the triggers' units count: attempts by result, callback
+// failures, schedules' fires, file drops' files and NATS bridges' messages, under names that can
+// be labels and results that are known.
 export function dispatcherFigures(d: Partial<MetricsData>): Partial<MetricsData> {
   const fn = (k: string) => isValidName(k);
   return {
     asyncAttempts: Object.fromEntries(Object.entries(pick(d.asyncAttempts, fn)).map(([k, r]) => [k, pick(r, (x) => (ATTEMPT_RESULTS as readonly string[]).includes(x))])),
     callbackFailures: pick(d.callbackFailures, fn),
     scheduleFires: Object.fromEntries(Object.entries(pick(d.scheduleFires, fn)).map(([k, r]) => [k, pick(r, (x) => (FIRE_RESULTS as readonly string[]).includes(x))])),
+    fileDrops: Object.fromEntries(Object.entries(pick(d.fileDrops, fn)).map(([k, r]) => [k, pick(r, (x) => (DROP_RESULTS as readonly string[]).includes(x))])),
+    natsBridged: pick(d.natsBridged, fn),
   };
 }
 
@@ -292,6 +306,8 @@ export function subtract(a: MetricsData, b: MetricsData): MetricsData {
   out.callbackFailures = flat(a.callbackFailures, b.callbackFailures);
   for (const [fn, results] of Object.entries(a.scheduleFires)) out.scheduleFires[fn] = flat(results, b.scheduleFires[fn] ?? {});
   out.topicMessages = flat(a.topicMessages, b.topicMessages);
+  for (const [fn, results] of Object.entries(a.fileDrops)) out.fileDrops[fn] = flat(results, b.fileDrops[fn] ?? {});
+  out.natsBridged = flat(a.natsBridged, b.natsBridged);
   for (const [fn, h] of Object.entries(a.seconds)) {
     const old = b.seconds[fn];
     out.seconds[fn] = { counts: h.counts.map((c, i) => Math.max(0, c - (old?.counts[i] ?? 0))), sum: Math.max(0, h.sum - (old?.sum ?? 0)), count: Math.max(0, h.count - (old?.count ?? 0)) };

@@ -4,7 +4,7 @@
 // FLUSH_MS and when it ends (flushQueueCounters); a SIGKILL loses at most the last FLUSH_MS.
 // The gateway's /metrics reads them from there (observe/metrics-store.ts readMetrics).
 import { Paths } from '../core/paths';
-import { AttemptResult, FireResult, MetricsStore, queueMetricsPath } from '../observe/metrics-store';
+import { AttemptResult, DropResult, FireResult, MetricsStore, queueMetricsPath } from '../observe/metrics-store';
 import { Outcome, Verdict } from './retry';
 
 const FLUSH_MS = 2000;
@@ -43,6 +43,17 @@ export function countCallbackFailure(p: Paths, name: string): void {
 // program writes only the queue, as the dispatcher does, so it counts into the same file.
 export function countFire(p: Paths, name: string, result: FireResult): void {
   store(p).add({ scheduleFires: { [name]: { [result]: 1 } } });
+}
+
+// A file of one of NAME's file drops (drop-fire.ts), in faass_file_drops_{claimed,refused,failed}_total.
+export function countDropFile(p: Paths, name: string, result: DropResult): void {
+  store(p).add({ fileDrops: { [name]: { [result]: 1 } } });
+}
+
+// A message one of NAME's NATS bridges queued as a call and acked (nats-main.ts), in
+// faass_nats_messages_bridged_total. The bridge runs for good: the timer flushes it.
+export function countBridged(p: Paths, name: string): void {
+  store(p).add({ natsBridged: { [name]: 1 } });
 }
 
 // Writes what was counted (errors are logged by the store and the counts kept for the next try).

@@ -23,6 +23,7 @@ import { AREA, FileDrop, globRegExp } from '../functions/file-drops';
 import { QueuedCall, isDropEntry } from './spool';
 import { enqueueOnce } from './idempotency';
 import { settledDir } from './drop-marks';
+import { countDropFile } from './counters';
 import { removeOlderThan } from '../core/old-files';
 import { logLine } from '../observe/log';
 
@@ -127,7 +128,9 @@ async function settle(p: Paths, fn: string, d: FileDrop): Promise<number> {
     const how = (await fs.promises.readFile(mark, 'utf8').catch(() => '')).trim() === 'done' ? 'done' : 'failed';
     const to = path.join(areaDir(d, how), entry);
     const from = path.join(areaDir(d, 'processing'), entry);
-    if (!(await moveIfThere(from, to))) await moveIfThere(from + NEW, to);
+    const moved = (await moveIfThere(from, to)) || (await moveIfThere(from + NEW, to));
+    // Counted with the move: a run killed before the mark went finds the file moved already.
+    if (moved && how === 'failed') countDropFile(p, fn, 'failed');
     await fs.promises.rm(mark, { force: true });
     n++;
   }
@@ -167,6 +170,7 @@ async function queueClaimed(p: Paths, fn: string, d: FileDrop, name: string, ent
   if (!read) {
     await moveIfThere(file, path.join(areaDir(d, 'failed'), entry));
     logLine('warning', `drop=${d.id} function=${fn} ${name} was no longer a regular file when claimed: moved to ${path.join(AREA, 'failed', entry)}, no call`);
+    countDropFile(p, fn, 'refused');
     return null;
   }
   const call = dropCall(fn, d, entry, fileEvent(d, name, entry, read.st, read.content));
@@ -187,6 +191,8 @@ async function requeue(p: Paths, fn: string, d: FileDrop, queueMax: number): Pro
     const id = await queueClaimed(p, fn, d, originalName(entry), entry, queueMax);
     if (id === null) continue;
     logLine('notice', `drop=${d.id} function=${fn} file ${originalName(entry)} claimed by an earlier run: call=${id}`, { FAASS_CALL_ID: id });
+    // The earlier run was killed before it counted the claim (it counts after the rename).
+    countDropFile(p, fn, 'claimed');
     n++;
   }
   return n;
@@ -205,6 +211,7 @@ async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number): Promi
       const why = !st.isFile() ? `is not a regular file (${st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'not a file'})` : 'has a name that is not UTF-8';
       if (await moveIfThere(from, path.join(areaDir(d, 'failed'), entry))) {
         logLine('warning', `drop=${d.id} function=${fn} ${JSON.stringify(name)} ${why}: moved to ${path.join(AREA, 'failed', entry)}, no call`);
+        countDropFile(p, fn, 'refused');
         refused++;
       }
       continue;
@@ -216,6 +223,7 @@ async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number): Promi
       continue;
     }
     logLine('info', `drop=${d.id} function=${fn} file ${name} (${st.size} bytes): queued call=${id}`, { FAASS_CALL_ID: id });
+    countDropFile(p, fn, 'claimed');
     claimed++;
   }
   return { claimed, refused };

@@ -8,6 +8,7 @@ import { validateName } from '../core/validate';
 import { checkScheduleId } from '../functions/schedules';
 import { logLine, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { runDrop } from './drop-fire';
+import { flushQueueCounters } from './counters';
 import { scheduleUnitBase } from '../systemd/units';
 
 async function main(): Promise<number> {
@@ -22,7 +23,8 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(exitAfterLog, (e) => {
+// The run's counts are written before the exit (the store flushes only on a timer otherwise).
+main().finally(flushQueueCounters).then(exitAfterLog, (e) => {
   logLine('err', `File drop run failed: ${errorMessage(e)}`);
   exitAfterLog(1);
 });

@@ -11,7 +11,10 @@ import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { HOP_BY_HOP } from '../core/http-util';
 import { FaassError } from '../core/errors';
+import { Paths } from '../core/paths';
 import { QueuedCall } from './spool';
+import { enqueueOnce } from './idempotency';
+import { countBridged } from './counters';
 
 // Headers of a message that are not passed to the function: faass's own (who says what a call
 // is), a caller's credentials (a publisher is not a gateway's authenticated caller), and what
@@ -98,6 +101,28 @@ export function disposition(e: unknown): Disposition {
   if (e === undefined) return { ack: true };
   const why = e instanceof FaassError ? `${e.message} (${e.code})` : e instanceof Error ? e.message : String(e);
   return { nak: NAK_DELAY_MS, why };
+}
+
+export interface Queueing {
+  name: string; // the function
+  triggerId: string;
+  key: string; // messageKey
+  queueMax: number;
+  started: number; // the bridge's start (enqueueOnce's staleBefore)
+}
+
+// One message's call queued (once: its key) and what to tell NATS. Counted in
+// faass_nats_messages_bridged_total when its call is new: a message delivered again, its call
+// queued by an earlier delivery, is not counted twice.
+export async function queueMessage(p: Paths, q: Queueing, m: Message): Promise<Disposition> {
+  const call = bridgedCall(q.name, q.triggerId, m);
+  try {
+    const id = await enqueueOnce(p, call, q.queueMax, q.key, keyScope(q.triggerId), q.started);
+    if (id === call.id) countBridged(p, q.name);
+    return disposition(undefined);
+  } catch (e) {
+    return disposition(e);
+  }
 }
 
 // The waits between attempts to set the consumer up (a server without the stream yet, a

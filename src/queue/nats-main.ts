@@ -16,8 +16,8 @@ import { checkScheduleId } from '../functions/schedules';
 import { buildNatsTrigger, NatsTrigger } from '../functions/nats-triggers';
 import { logLine, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { scheduleUnitBase } from '../systemd/units';
-import { enqueueOnce } from './idempotency';
-import { Message, bridgedCall, disposition, keyScope, messageKey, setupWait } from './nats-bridge';
+import { flushQueueCounters } from './counters';
+import { Message, messageKey, queueMessage, setupWait } from './nats-bridge';
 
 const IN_FLIGHT = 32;
 const BUFFERED = 128;
@@ -98,11 +98,7 @@ async function bridge(p: Paths, a: Args, nc: NatsConnection, stop: { stopping: b
 }
 
 async function handle(p: Paths, a: Args, stream: string, created: string, m: JsMsg, tally: Tally): Promise<void> {
-  const call = bridgedCall(a.name, a.trigger.id, messageOf(m));
-  const d = await enqueueOnce(p, call, a.queueMax, messageKey(stream, created, m.seq), keyScope(a.trigger.id), STARTED).then(
-    () => disposition(undefined),
-    (e: unknown) => disposition(e),
-  );
+  const d = await queueMessage(p, { name: a.name, triggerId: a.trigger.id, key: messageKey(stream, created, m.seq), queueMax: a.queueMax, started: STARTED }, messageOf(m));
   if ('ack' in d) {
     m.ack();
     tally.queued++;
@@ -146,7 +142,8 @@ async function watchStatus(nc: NatsConnection, a: Args): Promise<void> {
   }
 }
 
-main().then(exitAfterLog, (e) => {
+// What the counters hold is written before the exit (a timer writes it every few seconds).
+main().finally(flushQueueCounters).then(exitAfterLog, (e) => {
   logLine('err', `NATS bridge failed: ${errorMessage(e)}`);
   exitAfterLog(1);
 });

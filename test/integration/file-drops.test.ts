@@ -164,9 +164,16 @@ t.test('file drops', async (t) => {
     t.same(list(area('processing')), [], 'none left in processing/');
     t.same(list(inbox).filter((f) => f !== '.faass'), [], 'none left in the directory');
     t.equal(list(path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'queue', 'eat', 'dead')).filter((f) => f.endsWith('.call')).length, N / 10, 'the failing ones are dead letters');
+    // Counted by the drop's sandboxed service into the dispatcher's file (what /metrics reads),
+    // written when each run ends: the last run's count comes just after its files moved.
+    const counted = () => (JSON.parse(fs.readFileSync(path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'queue', '.metrics.json'), 'utf8')) as { fileDrops?: Record<string, Record<string, number>> }).fileDrops?.eat ?? {};
+    const want = { claimed: N + 2, failed: N / 10 }; // and first and big
+    await waitFor('the drop service to have counted every file', () => counted().claimed === want.claimed && counted().failed === want.failed, 60000).catch(() => undefined);
+    t.same(counted(), want, 'faass_file_drops_claimed_total and _failed_total: each file once');
   });
 
   t.test('trigger rm and delete take the path unit', async (t) => {
+    t.match((await sb.faassctl('status', 'eat')).stdout, /^Triggers \(faassctl trigger ls NAME\):\n  FUNCTION  SCHEDULES  TOPICS  DROPS  NATS\n  eat       0          0       1      0\n/m, 'faassctl status counts the drop');
     t.match((await sb.faassctl('trigger', 'ls', 'eat')).stdout, new RegExp(`eat\\s+in\\s+${inbox.replace(/[/.]/g, '\\$&')}\\s+\\*\\s+faass-fn-eat-at-in\\.path`));
     t.equal((await sb.faassctl('trigger', 'rm', 'eat', 'in')).code, 0);
     t.notOk(fs.existsSync(unitFile('faass-fn-eat-at-in.path')), 'rm: its file is gone');

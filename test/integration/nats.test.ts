@@ -103,6 +103,7 @@ t.test('NATS bridge', async (t) => {
   t.equal((await sb.faassctl('deploy', 'sink', '--runtime', 'exec', '--from-file', writeFixture(sb, 'sink.sh', script(log), 0o755), '--max-inflight', '16', '--idle', '10min')).code, 0);
   const unit = 'faass-fn-sink-at-bus.service';
   const consumer = (): Promise<ConsumerInfo> => jsm.consumers.info('ORDERS', 'faass-sink-bus');
+  let deliveredAtKill = N; // what the killed bridge may have counted and not written
 
   t.test('bad --nats values are refused with a line, nothing written', async (t) => {
     for (const [args, why] of [
@@ -153,6 +154,7 @@ t.test('NATS bridge', async (t) => {
     for (const d of got) callsOf.set(d.seq, (callsOf.get(d.seq) ?? new Set()).add(d.call));
     const twice = [...callsOf].filter(([, calls]) => calls.size > 1).map(([seq]) => Number(seq));
     const [floor, delivered] = [atKill.ack_floor.stream_seq, atKill.delivered.stream_seq];
+    deliveredAtKill = delivered;
     t.same(twice.filter((s) => s <= floor || s > delivered), [], `a message queued twice only if in flight at the kill (acked to ${floor}, delivered to ${delivered})`);
     const one = got[0];
     t.same([one.trigger, one.triggerId, one.subject, one.source, one.authorization], ['nats', 'bus', 'orders.new', 'tests', ''], 'X-Faass-Trigger: nats (not the forged one), its id, the subject, a header of the message; no Authorization');
@@ -178,6 +180,11 @@ t.test('NATS bridge', async (t) => {
     t.equal((await sb.faassctl('trigger', 'rm', 'sink', 'bus')).code, 0);
     t.notOk(fs.existsSync(unitFile(unit)), 'the unit file is gone');
     t.notOk(await mainPid(sb, unit), 'no bridge runs');
+    // faass_nats_messages_bridged_total, as the stopped bridge wrote it into the dispatcher's file:
+    // every message at most once (a redelivery is not counted); what the restarted bridge
+    // queued, all of it (only the SIGKILLed one can have lost its last seconds of counts).
+    const bridged = (JSON.parse(fs.readFileSync(path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'queue', '.metrics.json'), 'utf8')) as { natsBridged?: Record<string, number> }).natsBridged?.sink ?? 0;
+    t.ok(bridged <= N + M && bridged >= N + M - deliveredAtKill, `messages bridged counted: ${bridged} of ${N + M} (at most ${deliveredAtKill} before the kill unwritten)`);
     t.equal((await sb.faassctl('trigger', 'add', 'sink', '--nats', url, '--subject', 'orders.>', '--id', 'again')).code, 0);
     await waitFor('the new bridge', async () => (await mainPid(sb, 'faass-fn-sink-at-again.service')) > 0);
     t.equal((await sb.faassctl('delete', 'sink', '--discard')).code, 0);

@@ -3,7 +3,12 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { logs } from '../../src/faassctl/logs';
+import { logs, triggerIds } from '../../src/faassctl/logs';
+import { resolvePaths, functionConfPath } from '../../src/core/paths';
+import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
+import { buildSchedule, saveTriggers } from '../../src/functions/schedules';
+import { buildFileDrop } from '../../src/functions/file-drops';
+import { buildNatsTrigger } from '../../src/functions/nats-triggers';
 import { FaassError } from '../../src/core/errors';
 
 // A journalctl of the test's own, first on PATH: prints to stderr, exits 0, as journalctl does.
@@ -38,4 +43,15 @@ t.test("journalctl's other words on stderr pass through; its exit code is faassc
 
 t.test('--lines must be a whole number', async (t) => {
   t.throws(() => logs('echo', { lines: NaN }), { code: 'FAASS_E_USAGE', message: /Invalid --lines "NaN": expected a whole number/ });
+});
+
+t.test("faassctl logs NAME: the lines of every kind of the function's triggers (their units)", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-logs-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: dir, XDG_STATE_HOME: dir, XDG_DATA_HOME: dir, XDG_RUNTIME_DIR: dir });
+  fs.mkdirSync(path.dirname(functionConfPath(p, 'fn')), { recursive: true });
+  fs.writeFileSync(functionConfPath(p, 'fn'), renderFunctionConfig(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' })));
+  saveTriggers(p, 'fn', { schedules: [buildSchedule('1', { spec: 'hourly', tz: 'UTC' })], drops: [buildFileDrop('2', { watch: path.join(dir, 'in') })], nats: [buildNatsTrigger('fn', '3', { nats: 'nats://127.0.0.1:4222', subject: 'orders.>' })] });
+  t.same(triggerIds(p, 'fn').sort(), ['1', '2', '3'], "a schedule's, a file drop's and a NATS bridge's");
+  t.same(triggerIds(p, 'gateway'), [], "faass's own logs have none");
 });

@@ -13,9 +13,15 @@ import { routeOf } from '../../src/gateway/route';
 import { Authorizer, Caller, CredentialCheck, FunctionDoor } from '../../src/gateway/authorize';
 import { Credential, Presented } from '../../src/auth/credentials';
 import { FaassError } from '../../src/core/errors';
-import { parseTriggerBody } from '../../src/api/triggers';
+import { listTriggers, parseTriggerBody } from '../../src/api/triggers';
+import { withAllKinds } from '../../src/faassctl/trigger-topics';
+import { printTriggers } from '../../src/faassctl/trigger';
 import { emptyMetrics, merge, onlyFunctions, onlyLabels, subtract } from '../../src/observe/metrics-store';
-import { renderTriggers } from '../../src/faassctl/status';
+import { TriggerCounts, renderTriggers, triggerCounts } from '../../src/faassctl/status';
+import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
+import { buildSchedule, saveTriggers, schedulesPath } from '../../src/functions/schedules';
+import { buildFileDrop } from '../../src/functions/file-drops';
+import { buildNatsTrigger } from '../../src/functions/nats-triggers';
 import { log } from '../../src/observe/log';
 
 const codeOf = (f: () => unknown): string | undefined => {
@@ -133,6 +139,33 @@ t.test('the API body of a new trigger', async (t) => {
   for (const bad of [null, [], 'x', {}, { topic: 'a', schedule: { spec: 'hourly' } }, { topic: 'a', id: '1' }, { schedule: 'hourly' }, { schedule: { spec: 'hourly', when: 1 } }, { watch: '/x' }]) t.equal(codeOf(() => parseTriggerBody(bad)), 'FAASS_E_CONFIG_INVALID', JSON.stringify(bad));
 });
 
+t.test('the API: file drops and NATS bridges listed, and added on the host only, saying so', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-api-triggers-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: dir, XDG_STATE_HOME: dir, XDG_DATA_HOME: dir, XDG_RUNTIME_DIR: dir });
+  for (const fn of ['fn', 'other']) {
+    fs.mkdirSync(path.dirname(functionConfPath(p, fn)), { recursive: true });
+    fs.writeFileSync(functionConfPath(p, fn), renderFunctionConfig(buildFunctionConfig(fn, { runtime: 'exec', command: 'cat' })));
+  }
+  saveTriggers(p, 'fn', { schedules: [], drops: [buildFileDrop('in', { watch: '/srv/in', pattern: '*.csv' })], nats: [buildNatsTrigger('fn', 'bus', { nats: 'nats://127.0.0.1:4222', subject: 'orders.>' })] });
+  subscribe(p, 'other', 'orders.created');
+  const all = (await listTriggers(p)).body as Record<string, unknown>;
+  t.same(all.drops, [{ function: 'fn', id: 'in', watch: '/srv/in', pattern: '*.csv', inlineMax: 65536, keep: 604800, path: 'faass-fn-fn-at-in.path' }]);
+  t.same(all.nats, [{ function: 'fn', id: 'bus', nats: 'nats://127.0.0.1:4222', subject: 'orders.>', durable: 'faass-fn-bus', service: 'faass-fn-fn-at-bus.service' }]);
+  t.same(all.topics, [{ function: 'other', topic: 'orders.created' }], 'the kinds there were stay as they were');
+  const one = (await listTriggers(p, 'other')).body as Record<string, unknown>;
+  t.same([one.drops, one.nats], [[], []], "GET /system/triggers/NAME: that function's only");
+  for (const [body, kind] of [[{ watch: '/srv/x' }, 'file drop'], [{ nats: 'nats://127.0.0.1:4222', subject: 's' }, 'NATS bridge']] as const) {
+    let msg = '';
+    try {
+      parseTriggerBody(body);
+    } catch (e) {
+      msg = e instanceof FaassError && e.code === 'FAASS_E_CONFIG_INVALID' ? e.message : '';
+    }
+    t.match(msg, new RegExp(`^A ${kind} is not added through the API: run faassctl trigger add NAME --${Object.keys(body)[0]} \\.\\.\\. on the gateway's host`), kind);
+  }
+});
+
 t.test('metrics: topic counts only under topic names, only for viewers of everything; fires by result', async (t) => {
   const d = merge(emptyMetrics(), onlyLabels({ topicMessages: { 'orders.created': 2, 'bad topic': 5, 'x\n': 1 }, scheduleFires: { tick: { queued: 3, skipped: 1, bogus: 9 }, 'Bad Name': { queued: 1 } } }));
   t.same(d.topicMessages, { 'orders.created': 2 });
@@ -146,6 +179,43 @@ t.test('metrics: topic counts only under topic names, only for viewers of everyt
 });
 
 t.test('faassctl status: a Triggers section for functions that have some', async (t) => {
-  t.equal(renderTriggers(new Map([['a', { schedules: 0, topics: 0 }]])), '');
-  t.equal(renderTriggers(new Map([['a', { schedules: 0, topics: 0 }], ['bb', { schedules: 2, topics: 'broken' }], ['c', { schedules: 0, topics: 1 }]])), '\nTriggers (faassctl trigger ls NAME):\n  FUNCTION  SCHEDULES  TOPICS\n  bb        2          broken\n  c         0          1\n');
+  const none: TriggerCounts = { schedules: 0, topics: 0, drops: 0, nats: 0 };
+  t.equal(renderTriggers(new Map([['a', none]])), '');
+  t.equal(
+    renderTriggers(new Map<string, TriggerCounts>([['a', none], ['bb', { ...none, schedules: 2, topics: 'broken' }], ['c', { ...none, topics: 1 }], ['d', { ...none, drops: 1 }], ['e', { ...none, nats: 2 }]])),
+    '\nTriggers (faassctl trigger ls NAME):\n  FUNCTION  SCHEDULES  TOPICS  DROPS  NATS\n  bb        2          broken  0      0\n  c         0          1       0      0\n  d         0          0       1      0\n  e         0          0       0      2\n',
+    "file drops and NATS bridges counted too, in columns after the first ones (scripts' columns stay)",
+  );
+});
+
+t.test('faassctl status: the counts from the triggers file, one of every kind', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-status-triggers-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: dir, XDG_STATE_HOME: dir, XDG_DATA_HOME: dir, XDG_RUNTIME_DIR: dir });
+  fs.mkdirSync(path.dirname(functionConfPath(p, 'fn')), { recursive: true });
+  fs.writeFileSync(functionConfPath(p, 'fn'), renderFunctionConfig(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' })));
+  saveTriggers(p, 'fn', { schedules: [buildSchedule('1', { spec: 'hourly', tz: 'UTC' })], drops: [buildFileDrop('2', { watch: path.join(dir, 'in') }), buildFileDrop('3', { watch: path.join(dir, 'in2') })], nats: [buildNatsTrigger('fn', '4', { nats: 'nats://127.0.0.1:4222', subject: 'orders.>' })] });
+  t.same(triggerCounts(p, 'fn'), { schedules: 1, topics: 0, drops: 2, nats: 1 });
+  fs.writeFileSync(schedulesPath(p, 'fn'), '[1]\nspec = \n');
+  t.same(triggerCounts(p, 'fn'), { schedules: 'broken', topics: 0, drops: 'broken', nats: 'broken' }, 'a triggers file that does not read: broken in each of its columns');
+});
+
+t.test('trigger ls --gateway: the file drops and NATS bridges a gateway lists, none from an older one', async (t) => {
+  const printed = (l: Parameters<typeof withAllKinds>[0]): string => {
+    let out = '';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+    try {
+      printTriggers(withAllKinds(l), undefined, false);
+    } finally {
+      process.stdout.write = write;
+    }
+    return out;
+  };
+  const drop = { function: 'fn', id: 'in', watch: '/srv/in', pattern: '*.csv', inlineMax: 65536, keep: 604800, path: 'faass-fn-fn-at-in.path' };
+  const nats = { function: 'fn', id: 'bus', nats: 'nats://127.0.0.1:4222', subject: 'orders.>', durable: 'faass-fn-bus', service: 'faass-fn-fn-at-bus.service' };
+  const text = printed({ schedules: [], topics: [], drops: [drop], nats: [nats] });
+  t.match(text, /^FUNCTION +ID +WATCH +PATTERN +PATH UNIT\nfn +in +\/srv\/in +\*\.csv +faass-fn-fn-at-in\.path\n/m);
+  t.match(text, /^fn +bus +nats:\/\/127\.0\.0\.1:4222 +orders\.> +- +faass-fn-bus +faass-fn-fn-at-bus\.service$/m);
+  t.equal(printed({ schedules: [], topics: [{ function: 'fn', topic: 'a' }] }), 'FUNCTION  TOPIC\nfn        a\n', 'an answer without drops or nats: the kinds it has');
 });
