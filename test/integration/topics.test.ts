@@ -161,7 +161,7 @@ t.test('topics', async (t) => {
     t.match(gone.stderr, /FAASS_E_TOPIC_NOT_FOUND/);
     t.match((await sb.faassctl('trigger', 'ls', 's2')).stdout, /^FUNCTION\s+TOPIC\ns2\s+orders\.created\n$/, 'the host sees what the API changed');
     const status = await sb.faassctl('status');
-    t.match(status.stdout, /\nTriggers \(faassctl trigger ls NAME\):\n  FUNCTION\s+SCHEDULES\s+TOPICS\n(?:  .*\n)*  s2\s+0\s+1\n/, 'faassctl status counts the triggers');
+    t.match(status.stdout, /\nTriggers \(faassctl trigger ls NAME\):\n  FUNCTION\s+SCHEDULES\s+TOPICS\s+DROPS\s+NATS\n(?:  .*\n)*  s2\s+0\s+1\s+0\s+0\n/, 'faassctl status counts the triggers');
   });
 
   t.test('a delete takes the subscription', async (t) => {
