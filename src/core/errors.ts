@@ -42,6 +42,7 @@ export const ERRORS = {
   FAASS_E_IMAGE_MISSING: { status: 502, exit: 5, summary: "the function's image is not on this host" },
   FAASS_E_FUNCTION_TIMEOUT: { status: 504, exit: 5, summary: 'the function ran past its timeout and was killed' },
   FAASS_E_GATEWAY_TIMEOUT: { status: 504, exit: 5, summary: 'no answer from the function within the gateway timeout' },
+  FAASS_E_CHAIN_LIMIT: { status: 508, exit: 5, summary: "a file a call wrote into its outbox would start a call deeper than its file drop's chain_limit: no call, the file goes to failed/ and a dead letter says why" },
   FAASS_E_CONFIG_BROKEN: { status: 503, exit: 2, summary: "a file of faass's own configuration (faass.conf, a function's file, the TLS key pair) is invalid: what it governs answers 503, naming the file and what is wrong, until it is fixed" },
   FAASS_E_SERVICE_NOT_READY: { status: 503, exit: 5, summary: "the service's app did not get ready" },
   FAASS_E_QUEUE_UNAVAILABLE: { status: 503, exit: 6, summary: 'an asynchronous call cannot be queued: the disk is full or the queue cannot be written; nothing was queued' },

@@ -41,12 +41,13 @@ export interface DropArgs {
   pattern?: string;
   inlineMax?: string;
   keep?: string;
+  chainLimit?: string;
 }
 
-export const dropInput = (a: DropArgs): FileDropInput => ({ watch: a.watch, pattern: a.pattern, inline_max: a.inlineMax, keep: a.keep });
+export const dropInput = (a: DropArgs): FileDropInput => ({ watch: a.watch, pattern: a.pattern, inline_max: a.inlineMax, keep: a.keep, chain_limit: a.chainLimit });
 
 export const describeDrop = (v: DropView): string =>
-  `file drop ${v.id} of ${v.function}: each new file in ${v.watch} named ${v.pattern} (not hidden: write it under a name starting with '.', then rename it) is one asynchronous call; content up to ${v.inlineMax} bytes in the event; kept in ${v.watch}/.faass/done|failed for ${v.keep}s`;
+  `file drop ${v.id} of ${v.function}: each new file in ${v.watch} named ${v.pattern} (not hidden: write it under a name starting with '.', then rename it) is one asynchronous call; content up to ${v.inlineMax} bytes in the event; kept in ${v.watch}/.faass/done|failed for ${v.keep}s; files its calls write into their outbox ($FAASS_OUTBOX) are calls too, up to a chain of ${v.chainLimit}`;
 
 export interface NatsArgs {
   nats?: string;
@@ -69,7 +70,7 @@ function oneKind(a: AddArgs): void {
   if (kinds.length === 0) fail('FAASS_E_USAGE', 'trigger add needs --schedule SPEC (a calendar expression such as "Mon..Fri *-*-* 09:00", or a cron line such as "*/5 * * * *"), --watch DIR, --nats URL --subject S or --topic T');
   if (kinds.length > 1) fail('FAASS_E_USAGE', `trigger add takes one of ${kinds.join(', ')}: one trigger a command`);
   if (a.topic !== undefined && a.id !== undefined) fail('FAASS_E_USAGE', '--id is for schedules and file drops: a topic is named by itself');
-  if (a.watch === undefined && (a.pattern !== undefined || a.inlineMax !== undefined || a.keep !== undefined)) fail('FAASS_E_USAGE', '--pattern, --inline-max and --keep go with --watch DIR');
+  if (a.watch === undefined && (a.pattern !== undefined || a.inlineMax !== undefined || a.keep !== undefined || a.chainLimit !== undefined)) fail('FAASS_E_USAGE', '--pattern, --inline-max, --keep and --chain-limit go with --watch DIR');
 }
 
 export const sayTopic = (name: string, topic: string, added: boolean): string => `${added ? `${name} subscribes to topic ${topic}` : `${name} subscribed to topic ${topic} already`}: each message to POST /topic/${topic} (faassctl publish ${topic}) queues a call for it`;
@@ -186,6 +187,7 @@ export const register: Register = (y, cli) =>
             .option('pattern', { type: 'string', describe: "with --watch: only names this glob matches, e.g. '*.csv' (default *; hidden names never)" })
             .option('inline-max', { type: 'string', describe: 'with --watch: files up to this size travel in the event, base64 (default 64K, at most 1M)' })
             .option('keep', { type: 'string', describe: 'with --watch: how long DIR/.faass/done and failed keep a file (default 7d)' })
+            .option('chain-limit', { type: 'string', describe: "with --watch: the longest chain of calls each writing the next one's file into its outbox (FAASS_OUTBOX); past it a file is a dead letter (default 5, 1-100)" })
             .option('nats', { type: 'string', describe: "a NATS bridge: the server's URL, nats://HOST:PORT; each message of a JetStream durable consumer is one asynchronous call, acked once queued" })
             .option('subject', { type: 'string', describe: 'with --nats: the subject to consume (wildcards * and > allowed)' })
             .option('durable', { type: 'string', describe: 'with --nats: the durable consumer (default faass-NAME-ID; made if missing)' })

@@ -14,6 +14,7 @@ import { privateDir } from '../core/private-files';
 import { managerReachable, systemctl } from '../systemd/systemctl';
 import { Intent, interruptedDeploys, recoverFiles, endDeploy } from './deploy-intent';
 import { serveTakeUp } from '../systemd/serve-link';
+import { inboxOf } from './outbox';
 
 export interface ApplyReport {
   units: UnitChanges;
@@ -193,6 +194,21 @@ async function startFinished(paths: Paths, intent: Intent): Promise<string | nul
   }
 }
 
+// Each drop's DIR/.faass/in/, which its function's unit may write (units.ts dropInboxes): made
+// before the unit starts, as a bind of a missing path is skipped. DIR is the user's: where it
+// cannot be written from here (the management API's unit writes only faass's directories; the drop
+// was added on the host, which made it), the drop's service makes it at its first run, and the
+// runner says a call got no outbox until then.
+function makeInboxes(drops: DropUnits): void {
+  for (const d of Object.values(drops).flat()) {
+    try {
+      fs.mkdirSync(inboxOf(d.watch), { recursive: true, mode: 0o700 });
+    } catch {
+      // above
+    }
+  }
+}
+
 async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
   const fns = loadAllFunctions(paths);
   const triggers = allTriggers(fns, paths);
@@ -207,6 +223,7 @@ async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean;
   privateDir(paths, paths.stateDir);
   privateDir(paths, queueRoot(paths)); // a schedule's service writes only there
   for (const fn of fns) privateDir(paths, functionStateDir(paths, fn.name));
+  makeInboxes(triggers.drops);
   if (!manager) return { units: changes, systemd: 'unreachable' };
   try {
     if (changes.written.length || changes.removed.length) await systemctl('daemon-reload');

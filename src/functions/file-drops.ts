@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fail } from '../core/errors';
-import { plainString, size, timespan } from '../core/validate';
+import { number, plainString, size, timespan } from '../core/validate';
 
 // The area faass keeps in a watched directory (on its file system, so a claim is one rename):
 // processing/ (claimed, its call not settled yet), done/ and failed/ (kept `keep` seconds).
@@ -15,7 +15,11 @@ export const AREA = '.faass';
 export const INLINE_DEFAULT = 64 * 1024;
 export const INLINE_MAX = 1024 * 1024;
 export const KEEP_DEFAULT = 7 * 86400;
-export const DROP_KEYS = ['watch', 'pattern', 'inline_max', 'keep'];
+// How many links a chain of calls may have, each writing the next one's file into its outbox
+// (functions/outbox.ts): past it, a file is a dead letter instead of a call.
+export const CHAIN_LIMIT_DEFAULT = 5;
+export const CHAIN_LIMIT_MAX = 100;
+export const DROP_KEYS = ['watch', 'pattern', 'inline_max', 'keep', 'chain_limit'];
 
 export interface FileDrop {
   readonly id: string;
@@ -23,6 +27,7 @@ export interface FileDrop {
   readonly pattern: string; // a glob(7) of names; '*' by default
   readonly inlineMax: number; // bytes of content carried in the event
   readonly keep: number; // seconds done/ and failed/ keep a file
+  readonly chainLimit: number; // the deepest call a file of an outbox may start
 }
 
 export interface FileDropInput {
@@ -30,6 +35,7 @@ export interface FileDropInput {
   pattern?: unknown;
   inline_max?: unknown;
   keep?: unknown;
+  chain_limit?: unknown;
 }
 
 // The directory as a unit file and a glob take it: absolute, and nothing systemd would read as a
@@ -82,6 +88,7 @@ export function buildFileDrop(id: string, raw: FileDropInput): FileDrop {
     pattern: raw.pattern === undefined ? '*' : checkPattern(raw.pattern),
     inlineMax: raw.inline_max === undefined ? INLINE_DEFAULT : size('inline_max', String(raw.inline_max), 0, INLINE_MAX),
     keep: raw.keep === undefined ? KEEP_DEFAULT : timespan('keep', raw.keep, 60, 365 * 86400),
+    chainLimit: raw.chain_limit === undefined ? CHAIN_LIMIT_DEFAULT : number('chain_limit', raw.chain_limit, 1, CHAIN_LIMIT_MAX, { integer: true }),
   });
 }
 
@@ -90,6 +97,7 @@ export const dropSection = (d: FileDrop): Record<string, string | number> => ({
   ...(d.pattern !== '*' ? { pattern: d.pattern } : {}),
   ...(d.inlineMax !== INLINE_DEFAULT ? { inline_max: d.inlineMax } : {}),
   ...(d.keep !== KEEP_DEFAULT ? { keep: d.keep } : {}),
+  ...(d.chainLimit !== CHAIN_LIMIT_DEFAULT ? { chain_limit: d.chainLimit } : {}),
 });
 
 // Checked when a drop is added (not when the file is read: a directory may go and come back):

@@ -105,7 +105,9 @@ export async function removeSchedule(p: Paths, name: string, id: string): Promis
   if (!all.includes(id)) fail('FAASS_E_SCHEDULE_NOT_FOUND', `${name} has no trigger ${id}${all.length ? ` (it has ${all.join(', ')})` : ''}`);
   const other = <T extends { id: string }>(xs: T[]) => xs.filter((x) => x.id !== id);
   saveTriggers(p, name, { schedules: other(t.schedules), drops: other(t.drops), nats: other(t.nats) });
-  const report = await applyUnits(p, { reload: true });
+  // A drop's inbox is in its function's unit (units.ts dropInboxes): a running runner takes the
+  // unit as it was started with, so it is restarted (running calls finish first).
+  const report = await applyUnits(p, { reload: true, restart: t.drops.some((d) => d.id === id) ? [name] : [] });
   fs.rmSync(scheduleStatePath(p, name, id), { force: true }); // its history: a schedule added later under the id starts afresh
   fs.rmSync(dropStateDir(p, name, id), { recursive: true, force: true });
   return report;
@@ -118,10 +120,11 @@ export interface DropView {
   pattern: string;
   inlineMax: number;
   keep: number;
+  chainLimit: number;
   path: string; // its path unit
 }
 
-export const dropViewOf = (name: string, d: FileDrop): DropView => ({ function: name, id: d.id, watch: d.watch, pattern: d.pattern, inlineMax: d.inlineMax, keep: d.keep, path: `${scheduleUnitBase(name, d.id)}.path` });
+export const dropViewOf = (name: string, d: FileDrop): DropView => ({ function: name, id: d.id, watch: d.watch, pattern: d.pattern, inlineMax: d.inlineMax, keep: d.keep, chainLimit: d.chainLimit, path: `${scheduleUnitBase(name, d.id)}.path` });
 
 // faass's own directories: its units write there, so none is watched (a function's unit may write
 // its counters under the state directory: a drop on it could call itself without end).
@@ -145,7 +148,7 @@ export async function addFileDrop(p: Paths, name: string, input: FileDropInput, 
   const drop = buildFileDrop(chosen, input);
   refuseWatch(p, drop.watch);
   saveFileDrops(p, name, [...loadTriggers(p, name).drops, drop]);
-  const report = await applyUnits(p, { reload: true });
+  const report = await applyUnits(p, { reload: true, restart: [name] }); // its runner: as in removeSchedule
   return { view: dropViewOf(name, drop), report };
 }
 

@@ -7,7 +7,11 @@
 //  3. each waiting file: claimed by one rename into processing/ under a ".new" name, its call
 //     queued (an Idempotency-Key of the drop and the claim's name), then renamed to its claim
 //     name. The rename is atomic on one file system: a file is claimed once, whoever else looks;
-//  4. done/ and failed/ forget files older than the drop's `keep`.
+//  4. the closed outboxes of the function's calls (DIR/.faass/in/DEPTH-CALLID/, functions/outbox.ts):
+//     each file claimed as in 3 but with that chain depth, or, past the drop's chain_limit, moved
+//     to failed/ with a dead letter and a warning instead of a call; the emptied outbox removed;
+//  5. done/ and failed/ forget files older than the drop's `keep`, in/ its open outboxes that old
+//     (a runner killed during the call left them; hidden, they never start the service).
 // Only names the drop's pattern matches and not starting with '.' are claimed: files are written
 // under a hidden name and renamed into place (the rule faassctl(1) gives), so a file is never
 // claimed half-written. Anything that is not a regular file (a directory, a symlink: its target
@@ -15,12 +19,13 @@
 // path unit does not start the service again and again for it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Paths } from '../core/paths';
 import { loadFunctionConfig } from '../functions/function-config';
 import { loadFileDrops } from '../functions/schedules';
 import { AREA, FileDrop, globRegExp } from '../functions/file-drops';
-import { QueuedCall, isDropEntry } from './spool';
+import { QueuedCall, buryAtOnce, isDropEntry } from './spool';
+import { OPEN_PREFIX, inboxOf, parseClosed } from '../functions/outbox';
 import { enqueueOnce } from './idempotency';
 import { settledDir } from './drop-marks';
 import { countDropFile } from './counters';
@@ -36,10 +41,23 @@ export interface RunReport {
   requeued: number;
   settled: number;
   refused: number;
+  stopped: number; // past the chain limit: dead letters, no call
   forgotten: number;
 }
 
 export const areaDir = (d: FileDrop, sub: 'processing' | 'done' | 'failed') => path.join(d.watch, AREA, sub);
+
+// A claim's name in processing/ until its call is queued: ENTRY.new for a file dropped into DIR,
+// ENTRY.new-DEPTH for one from an outbox, so a run killed meanwhile leaves the depth to the next
+// (which queues the claim, or stops it past the limit). Never the one for the other: an ENTRY
+// ends in its file's name, and the claim's name in .new or .new-DEPTH after it.
+export const inFlightName = (entry: string, depth: number): string => (depth === FIRST_DEPTH ? `${entry}${NEW}` : `${entry}${NEW}-${depth}`);
+
+export function parseInFlight(f: string): { entry: string; depth: number } | null {
+  if (f.endsWith(NEW)) return { entry: f.slice(0, -NEW.length), depth: FIRST_DEPTH };
+  const m = /^(.+)\.new-(\d{1,3})$/.exec(f);
+  return m ? { entry: m[1], depth: Number(m[2]) } : null;
+}
 
 // The name a file is claimed under: its identity (inode, mtime in ns) and its own name, cut to
 // keep every name made from it within a file name's 255 bytes. The mtime as an unsigned 64-bit
@@ -54,11 +72,11 @@ export function claimName(name: string, st: { ino: bigint | number; mtimeNs?: bi
 
 // The event a call carries: what the function may know of the file (it cannot read DIR), and its
 // content up to inlineMax bytes, base64.
-export function fileEvent(d: FileDrop, name: string, entry: string, st: { size: number; mtimeMs: number }, content: Buffer | null): Record<string, unknown> {
+export function fileEvent(d: FileDrop, name: string, entry: string, st: { size: number; mtimeMs: number }, content: Buffer | null, from = d.watch): Record<string, unknown> {
   return {
     trigger: 'file',
     id: d.id,
-    path: path.join(d.watch, name),
+    path: path.join(from, name),
     name,
     size: st.size,
     mtime: new Date(st.mtimeMs).toISOString(),
@@ -78,6 +96,16 @@ export function dropCall(fn: string, d: FileDrop, entry: string, event: Record<s
 }
 
 const keyOf = (d: FileDrop, entry: string) => `faass-file ${d.id} ${entry}`;
+
+// The dead letter of a file stopped at the chain limit: the call it would have been, never
+// delivered. Its id and time come from the claim (a UUID of the drop and ENTRY, the file's mtime),
+// so a run killed before the file moved on writes the same dead letter again, not a second one.
+export function chainStopped(call: QueuedCall, d: FileDrop, entry: string, depth: number, mtimeMs: number): { call: QueuedCall; error: string } {
+  const h = createHash('sha256').update(`faass-chain ${d.id} ${entry}`).digest('hex');
+  const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  const error = `FAASS_E_CHAIN_LIMIT: chain depth ${depth} is past the chain_limit ${d.chainLimit} of file drop ${d.id}; not called`;
+  return { call: { ...call, id, enqueuedAt: Math.max(0, Math.floor(mtimeMs)) }, error };
+}
 
 async function readdirOr(dir: string): Promise<string[]> {
   try {
@@ -128,13 +156,23 @@ async function settle(p: Paths, fn: string, d: FileDrop): Promise<number> {
     const how = (await fs.promises.readFile(mark, 'utf8').catch(() => '')).trim() === 'done' ? 'done' : 'failed';
     const to = path.join(areaDir(d, how), entry);
     const from = path.join(areaDir(d, 'processing'), entry);
-    const moved = (await moveIfThere(from, to)) || (await moveIfThere(from + NEW, to));
+    const moved = (await moveIfThere(from, to)) || (await moveIfThere(from + NEW, to)) || (await moveDeeperClaim(d, entry, to));
     // Counted with the move: a run killed before the mark went finds the file moved already.
     if (moved && how === 'failed') countDropFile(p, fn, 'failed');
     await fs.promises.rm(mark, { force: true });
     n++;
   }
   return n;
+}
+
+// A claim from an outbox still under its in-flight name (a run killed between queueing and the
+// rename): rare, so looked for only when the file is not where it usually is.
+async function moveDeeperClaim(d: FileDrop, entry: string, to: string): Promise<boolean> {
+  for (const f of await readdirOr(areaDir(d, 'processing'))) {
+    const c = parseInFlight(f);
+    if (c && c.entry === entry && c.depth !== FIRST_DEPTH) return moveIfThere(path.join(areaDir(d, 'processing'), f), to);
+  }
+  return false;
 }
 
 // The claimed file's stat and its content (up to inlineMax), or null when it is not a regular file:
@@ -161,36 +199,50 @@ async function readClaim(file: string, inlineMax: number): Promise<{ st: fs.Stat
   }
 }
 
-// Queues the call of a file claimed as entry (processing/entry.new), then drops the ".new". One
-// that is not a regular file goes to failed/ with no call (null): left there, every later run
-// would fail on it again and the drop would claim nothing more.
-async function queueClaimed(p: Paths, fn: string, d: FileDrop, name: string, entry: string, queueMax: number): Promise<string | null> {
-  const file = path.join(areaDir(d, 'processing'), entry + NEW);
+// What became of a claim: its call queued (the id), refused (not a regular file), or stopped at
+// the chain limit (a dead letter).
+type Claimed = { id: string } | 'refused' | 'stopped';
+
+// Queues the call of a file claimed as entry at depth (processing/inFlightName), then renames it
+// to entry. One that is not a regular file goes to failed/ with no call: left there, every later
+// run would fail on it again and the drop would claim nothing more. One past the chain limit
+// goes to failed/ too, its call a dead letter, with one warning.
+async function queueClaimed(p: Paths, fn: string, d: FileDrop, name: string, entry: string, queueMax: number, depth = FIRST_DEPTH, from = d.watch): Promise<Claimed> {
+  const file = path.join(areaDir(d, 'processing'), inFlightName(entry, depth));
   const read = await readClaim(file, d.inlineMax);
   if (!read) {
     await moveIfThere(file, path.join(areaDir(d, 'failed'), entry));
     logLine('warning', `drop=${d.id} function=${fn} ${name} was no longer a regular file when claimed: moved to ${path.join(AREA, 'failed', entry)}, no call`);
     countDropFile(p, fn, 'refused');
-    return null;
+    return 'refused';
   }
-  const call = dropCall(fn, d, entry, fileEvent(d, name, entry, read.st, read.content));
+  const call = dropCall(fn, d, entry, fileEvent(d, name, entry, read.st, read.content, from), depth);
+  if (depth > d.chainLimit) {
+    const dead = chainStopped(call, d, entry, depth, read.st.mtimeMs);
+    await buryAtOnce(p, dead.call, { attempts: [{ n: 1, startedAt: Date.now(), endedAt: Date.now(), error: dead.error, notStarted: true }], nextAt: 0 });
+    await moveIfThere(file, path.join(areaDir(d, 'failed'), entry));
+    logLine('warning', `drop=${d.id} function=${fn} file ${JSON.stringify(path.join(from, name))} at chain depth ${depth} is past chain_limit=${d.chainLimit}: no call, moved to ${path.join(AREA, 'failed', entry)}, dead letter call=${dead.call.id} (FAASS_E_CHAIN_LIMIT)`, { FAASS_CALL_ID: dead.call.id });
+    countDropFile(p, fn, 'failed');
+    return 'stopped';
+  }
   const id = await enqueueOnce(p, call, queueMax, keyOf(d, entry));
   await fs.promises.rename(file, path.join(areaDir(d, 'processing'), entry));
-  return id;
+  return { id };
 }
 
 // The name the file had in DIR, from its claim name.
 const originalName = (entry: string) => entry.split('-').slice(2).join('-');
 
-// 2. Claims a killed run left with ".new": queued (once: the key) and renamed.
+// 2. Claims a killed run left with ".new" or ".new-DEPTH": queued (once: the key) and renamed.
 async function requeue(p: Paths, fn: string, d: FileDrop, queueMax: number): Promise<number> {
   let n = 0;
   for (const f of await readdirOr(areaDir(d, 'processing'))) {
-    if (!f.endsWith(NEW)) continue;
-    const entry = f.slice(0, -NEW.length);
-    const id = await queueClaimed(p, fn, d, originalName(entry), entry, queueMax);
-    if (id === null) continue;
-    logLine('notice', `drop=${d.id} function=${fn} file ${originalName(entry)} claimed by an earlier run: call=${id}`, { FAASS_CALL_ID: id });
+    const c = parseInFlight(f);
+    if (!c) continue;
+    const r = await queueClaimed(p, fn, d, originalName(c.entry), c.entry, queueMax, c.depth);
+    if (typeof r === 'string') continue;
+    const id = r.id;
+    logLine('notice', `drop=${d.id} function=${fn} file ${originalName(c.entry)} claimed by an earlier run: call=${id}`, { FAASS_CALL_ID: id });
     // The earlier run was killed before it counted the claim (it counts after the rename).
     countDropFile(p, fn, 'claimed');
     n++;
@@ -198,35 +250,73 @@ async function requeue(p: Paths, fn: string, d: FileDrop, queueMax: number): Pro
   return n;
 }
 
-// 3. Every waiting file the pattern names: claimed, queued.
-async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number): Promise<{ claimed: number; refused: number }> {
+interface Claims {
+  claimed: number;
+  refused: number;
+  stopped: number;
+}
+
+// Moved to failed/ with a warning and no call: what would otherwise stay where the path unit
+// looks and start the service again and again.
+async function refuse(p: Paths, fn: string, d: FileDrop, from: string | Buffer, name: string, entry: string, why: string): Promise<boolean> {
+  if (!(await moveIfThere(from, path.join(areaDir(d, 'failed'), entry)))) return false;
+  logLine('warning', `drop=${d.id} function=${fn} ${JSON.stringify(name)} ${why}: moved to ${path.join(AREA, 'failed', entry)}, no call`);
+  countDropFile(p, fn, 'refused');
+  return true;
+}
+
+// 3. Every waiting file of dir the pattern names: claimed, queued, at depth (DIR's files: the
+// first link). outbox: dir is a call's closed outbox, where every name must go (the outbox is
+// removed after): a hidden one or one the pattern does not name is refused too.
+async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number, dir = d.watch, depth = FIRST_DEPTH, outbox = false): Promise<Claims> {
   const match = globRegExp(d.pattern);
-  let claimed = 0;
-  let refused = 0;
-  for (const { name, from } of (await namesIn(d.watch)).filter((n) => match.test(n.name))) {
+  const out: Claims = { claimed: 0, refused: 0, stopped: 0 };
+  for (const { name, from } of (await namesIn(dir)).filter((n) => outbox || match.test(n.name))) {
     const st = await fs.promises.lstat(from, { bigint: true }).catch(() => null);
     if (!st) continue; // gone meanwhile
     const entry = claimName(name, { ino: st.ino, mtimeNs: st.mtimeNs, mtimeMs: Number(st.mtimeMs) });
-    if (!st.isFile() || typeof from !== 'string') {
-      const why = !st.isFile() ? `is not a regular file (${st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'not a file'})` : 'has a name that is not UTF-8';
-      if (await moveIfThere(from, path.join(areaDir(d, 'failed'), entry))) {
-        logLine('warning', `drop=${d.id} function=${fn} ${JSON.stringify(name)} ${why}: moved to ${path.join(AREA, 'failed', entry)}, no call`);
-        countDropFile(p, fn, 'refused');
-        refused++;
-      }
+    if (!st.isFile() || typeof from !== 'string' || !match.test(name)) {
+      const why = !st.isFile() ? `is not a regular file (${st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'not a file'})` : typeof from !== 'string' ? 'has a name that is not UTF-8' : `in outbox ${path.basename(dir)} is ${name.startsWith('.') ? 'hidden' : `not named by the pattern ${d.pattern}`}`;
+      if (await refuse(p, fn, d, from, name, entry, why)) out.refused++;
       continue;
     }
-    if (!(await moveIfThere(from, path.join(areaDir(d, 'processing'), entry + NEW)))) continue;
-    const id = await queueClaimed(p, fn, d, name, entry, queueMax);
-    if (id === null) {
-      refused++;
+    if (!(await moveIfThere(from, path.join(areaDir(d, 'processing'), inFlightName(entry, depth))))) continue;
+    const r = await queueClaimed(p, fn, d, name, entry, queueMax, depth, dir);
+    if (r === 'refused' || r === 'stopped') {
+      out[r]++;
       continue;
     }
-    logLine('info', `drop=${d.id} function=${fn} file ${name} (${st.size} bytes): queued call=${id}`, { FAASS_CALL_ID: id });
+    logLine('info', `drop=${d.id} function=${fn} file ${outbox ? path.join(path.basename(dir), name) : name} (${st.size} bytes${outbox ? `, chain depth ${depth}` : ''}): queued call=${r.id}`, { FAASS_CALL_ID: r.id });
     countDropFile(p, fn, 'claimed');
-    claimed++;
+    out.claimed++;
   }
-  return { claimed, refused };
+  return out;
+}
+
+// 4. The closed outboxes in DIR/.faass/in/: each one's files claimed at its depth, then the
+// outbox removed. Anything else visible there (a name the runner does not make, a file) is refused,
+// so nothing visible stays for the path unit's glob.
+async function claimOutboxes(p: Paths, fn: string, d: FileDrop, queueMax: number): Promise<Claims> {
+  const inbox = inboxOf(d.watch);
+  const sum: Claims = { claimed: 0, refused: 0, stopped: 0 };
+  for (const { name, from } of await namesIn(inbox)) {
+    if (name.startsWith('.')) continue; // an open outbox: its call runs (or its runner was killed)
+    const st = await fs.promises.lstat(from).catch(() => null);
+    if (!st) continue;
+    const box = parseClosed(name);
+    if (!box || !st.isDirectory() || typeof from !== 'string') {
+      if (await refuse(p, fn, d, from, name, claimName(name, { ino: st.ino, mtimeMs: st.mtimeMs }), 'in .faass/in is no outbox of a call')) sum.refused++;
+      continue;
+    }
+    const r = await claim(p, fn, d, queueMax, from, box.depth, true);
+    for (const k of ['claimed', 'refused', 'stopped'] as const) sum[k] += r[k];
+    await fs.promises.rmdir(from).catch((e: NodeJS.ErrnoException) => {
+      // A file added since the listing (only a straggler of a call that ended): the path unit
+      // starts the service again for it.
+      if (e.code !== 'ENOENT' && e.code !== 'ENOTEMPTY') throw e;
+    });
+  }
+  return sum;
 }
 
 // A file moved into done/ or failed/ has its ctime set by the rename: its age there.
@@ -236,11 +326,16 @@ export async function runDrop(p: Paths, fn: string, id: string): Promise<RunRepo
   const d = loadFileDrops(p, fn).find((x) => x.id === id);
   if (!d) return null;
   const cfg = loadFunctionConfig(p, fn);
-  for (const sub of ['processing', 'done', 'failed'] as const) await fs.promises.mkdir(areaDir(d, sub), { recursive: true, mode: 0o700 });
+  for (const dir of [areaDir(d, 'processing'), areaDir(d, 'done'), areaDir(d, 'failed'), inboxOf(d.watch)]) await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
   const settled = await settle(p, fn, d);
   const requeued = await requeue(p, fn, d, cfg.queueMax);
-  const { claimed, refused } = await claim(p, fn, d, cfg.queueMax);
+  const dropped = await claim(p, fn, d, cfg.queueMax);
+  const written = await claimOutboxes(p, fn, d, cfg.queueMax);
   let forgotten = 0;
   for (const sub of ['done', 'failed'] as const) forgotten += await removeOlderThan(areaDir(d, sub), d.keep * 1000, { bornAt: ctime });
-  return { claimed, requeued, settled, refused, forgotten };
+  // An open outbox is its call's for the call's timeout at most: one older than that and keep
+  // was left by a runner killed during its call. Its mtime: the last file made in it.
+  const openFor = Math.max(d.keep, cfg.timeout + 60) * 1000;
+  forgotten += await removeOlderThan(inboxOf(d.watch), openFor, { match: (f) => f.startsWith(OPEN_PREFIX) });
+  return { claimed: dropped.claimed + written.claimed, requeued, settled, refused: dropped.refused + written.refused, stopped: written.stopped + dropped.stopped, forgotten };
 }

@@ -19,7 +19,7 @@ async function main(): Promise<number> {
   logWithFields({ SYSLOG_IDENTIFIER: scheduleUnitBase(name, id), FAASS_FUNCTION: name });
   const r = await runDrop(resolvePaths(), name, id);
   if (!r) logLine('notice', `drop=${id} function=${name}: the file drop is gone, nothing claimed`);
-  else if (r.claimed + r.requeued + r.settled + r.refused + r.forgotten > 0) logLine('info', `drop=${id} function=${name}: ${r.claimed} claimed, ${r.requeued} queued again, ${r.settled} moved to done/ or failed/, ${r.refused} refused, ${r.forgotten} forgotten`);
+  else if (r.claimed + r.requeued + r.settled + r.refused + r.stopped + r.forgotten > 0) logLine('info', `drop=${id} function=${name}: ${r.claimed} claimed, ${r.requeued} queued again, ${r.settled} moved to done/ or failed/, ${r.refused} refused, ${r.stopped} stopped, ${r.forgotten} forgotten`);
   return 0;
 }
 

@@ -281,6 +281,15 @@ export async function bury(p: Paths, name: string, entry: string): Promise<void>
   await fsyncDir(functionQueue(p, name));
 }
 
+// A call that is never to be delivered (a file drop's past its chain limit, drop-fire.ts): written
+// straight into the dead letters, state first (as bury keeps it), each durably. Its name comes
+// from the call's id and time, so a repeat after a crash writes the same files again.
+export async function buryAtOnce(p: Paths, call: QueuedCall, state: CallState): Promise<void> {
+  const dead = deadLetters(p, call.name);
+  await writeDurably(path.join(dead, `${entryName(call)}.state`), Buffer.from(JSON.stringify(state)));
+  await writeDurably(path.join(dead, `${entryName(call)}.call`), encodeCall(call));
+}
+
 // A file that is not a call faass wrote: moved aside (into dead/, named .corrupt) so it blocks
 // nothing and is kept for a look.
 export async function setAside(p: Paths, name: string, entry: string): Promise<void> {

@@ -8,6 +8,9 @@ export interface Call {
   readonly query: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
+  // A directory for files the drop claims as calls one link further (runner/outboxes.ts), when
+  // the function has a file drop.
+  readonly outbox?: string;
 }
 
 export type CallResult = FunctionAnswer;

@@ -46,7 +46,7 @@ export class ExecExecutor implements Executor {
     return new Promise((resolve, reject) => {
       const child = spawn(this.argv[0], this.argv.slice(1), {
         cwd: this.codeDir,
-        env: { ...this.env, ...watchdogEnv(call) },
+        env: { ...this.env, ...watchdogEnv(call), ...(call.outbox ? { FAASS_OUTBOX: call.outbox } : {}) },
         detached: true, // own process group, so a timeout kills everything the function started
         stdio: ['pipe', 'pipe', 'pipe'],
       });

@@ -17,6 +17,7 @@ import { CallRunner, connectionHandler, createExecutor, httpHandler } from './ru
 import { ProcessAccounting } from '../observe/accounting';
 import { functionUnitBase } from '../systemd/units';
 import { installId } from '../docker/names';
+import { Outboxes } from './outboxes';
 
 const USAGE = 'Usage: faass-runner --function NAME [--listen ADDRESS] [--idle SECONDS]; see faass-runner(8)';
 
@@ -57,7 +58,8 @@ async function main(): Promise<void> {
     if (removed) log.notice(`Removed ${removed} container(s) a previous runner of ${cfg.name} left behind`);
   }
   const accounting = gw.metrics ? new ProcessAccounting(paths, 'runner', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}.service`) : null;
-  const calls = new CallRunner(cfg, executor, gw.logCalls);
+  // A container's calls get no outbox (not done: its files would be the engine's user's).
+  const calls = new CallRunner(cfg, executor, gw.logCalls, cfg.runtime === 'docker' ? undefined : Outboxes.fromEnv(cfg.name));
   // A container's processes are the engine's, not the unit's: nothing of a call stays here.
   const sweeper = cfg.runtime === 'docker' ? null : StraySweeper.forUnit(`${functionUnitBase(cfg.name)}.service`, () => executor.keptPids?.() ?? []);
   if (sweeper) calls.onCallEnd = () => sweeper.callEnded(() => calls.quiet);

@@ -11,6 +11,7 @@ import { CallError, CallLog } from '../observe/call-log';
 import { Call, CallFailure, CallResult, Executor } from './call';
 import { ExecExecutor } from './exec-executor';
 import { WorkerPool } from './worker-pool';
+import { Outbox, Outboxes } from './outboxes';
 import { DockerSettings } from '../core/settings';
 
 // The closed set of runtimes, one switch.
@@ -55,6 +56,7 @@ export class CallRunner {
     private readonly cfg: FunctionConfig,
     private readonly executor: Executor,
     private readonly logCalls = true,
+    private readonly outboxes?: Outboxes, // a function of file drops: each call's outbox
   ) {}
 
   // The last second's summary of unlogged calls, before the runner exits.
@@ -82,9 +84,11 @@ export class CallRunner {
       return fail(new FaassError('FAASS_E_TOO_MANY_REQUESTS', `Function ${cfg.name} already runs max_inflight=${cfg.maxInflight} requests`), { 'retry-after': '1' });
     }
     this.inflight++;
+    let outbox: Outbox | null = null;
     try {
       const q = input.url.indexOf('?');
-      const call: Call = { id, method: input.method, path: q >= 0 ? input.url.slice(0, q) : input.url, query: q >= 0 ? input.url.slice(q + 1) : '', headers: input.headers, body: input.body };
+      outbox = (await this.outboxes?.open(id, input.headers)) ?? null;
+      const call: Call = { id, method: input.method, path: q >= 0 ? input.url.slice(0, q) : input.url, query: q >= 0 ? input.url.slice(q + 1) : '', headers: input.headers, body: input.body, ...(outbox ? { outbox: outbox.dir } : {}) };
       const r = await this.executor.invoke(call);
       if (!isFinalStatus(r.status)) return fail(statusRefused(cfg.name, r.status)); // the call's line says which status
       return answer(r);
@@ -92,6 +96,8 @@ export class CallRunner {
       if (e instanceof FaassError) return fail(e);
       return fail(new CallFailure('FAASS_E_INTERNAL', `Internal error in the runner of ${cfg.name} (call ${id})`, `Failed to run function ${cfg.name}: ${errorMessage(e)}`));
     } finally {
+      // Closed before the answer goes: a caller that waits for it finds the outbox in view.
+      await outbox?.close();
       this.inflight--;
       this.onCallEnd?.();
     }

@@ -117,7 +117,9 @@ export class WorkerPool implements Executor {
     w.transport.send({
       id: p.requestId,
       event: { body: call.body, method: call.method, path: call.path, query: call.query, headers: call.headers as Record<string, string> },
-      context: { functionName: this.cfg.name, callId: call.id, timeout: this.cfg.timeout },
+      // The outbox goes in the call's message: a worker serves many calls over one channel, and
+      // node's workers share one process environment.
+      context: { functionName: this.cfg.name, callId: call.id, timeout: this.cfg.timeout, ...(call.outbox ? { outbox: call.outbox } : {}) },
     });
   }
 

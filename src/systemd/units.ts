@@ -2,6 +2,7 @@
 import { FunctionConfig } from '../functions/function-config';
 import type { Schedule } from '../functions/schedules';
 import type { FileDrop } from '../functions/file-drops';
+import { DROPS_ENV, inboxOf, renderDropInboxes } from '../functions/outbox';
 import { NatsTrigger, natsHost } from '../functions/nats-triggers';
 import { isIP } from 'node:net';
 import { Settings } from '../core/settings';
@@ -307,7 +308,18 @@ export function renderServiceApp(cfg: FunctionConfig, ctx: UnitContext): string 
   });
 }
 
-export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext): string {
+// A function of file drops writes each drop's DIR/.faass/in/ and nothing else of DIR: its calls'
+// outboxes (functions/outbox.ts), which the runner opens and closes. '-': a directory gone
+// meanwhile does not fail the unit (apply-units.ts makes each before the units load; without one
+// the runner says so and its calls get no outbox). A container function gets none: its files
+// would be written by the engine's user (not done, DESIGN.md).
+function dropInboxes(cfg: FunctionConfig, drops: readonly FileDrop[]): string[] {
+  if (cfg.runtime === 'docker' || drops.length === 0) return [];
+  const inboxes = drops.map((d) => ({ id: d.id, inbox: inboxOf(d.watch) }));
+  return [...inboxes.map((d) => `ReadWritePaths=-${pathArg(d.inbox)}`), `Environment=${quote(`${DROPS_ENV}=${renderDropInboxes(inboxes)}`)}`];
+}
+
+export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext, drops: readonly FileDrop[] = []): string {
   if (cfg.kind === 'service') return renderServiceProxy(cfg, ctx);
   const base = functionUnitBase(cfg.name);
   const ownPids = cfg.runtime !== 'docker' && ctx.bwrap !== undefined;
@@ -328,6 +340,7 @@ export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext): st
       ...sandbox(ctx, [], true, cfg.scratchMax, ownPids),
       ...ownView(cfg.name, ctx),
       ...(cfg.runtime === 'docker' ? [] : noEngine(ctx)),
+      ...dropInboxes(cfg, drops),
     ],
   });
 }
@@ -455,12 +468,14 @@ export function renderScheduleService(fn: string, s: Schedule, ctx: UnitContext)
 // are states, not events: systemd looks again when the service exits and starts it again while a
 // file is waiting, so nothing dropped while it ran is missed. The second path is the settled marks
 // the dispatcher writes (queue/NAME/drops/ID/settled/): the service then moves those files to
-// done/ or failed/.
+// done/ or failed/. The third, the closed outboxes of the function's calls (DIR/.faass/in/*,
+// functions/outbox.ts): an open one is hidden, so it never starts the service, and the service
+// leaves nothing visible there (each file claimed or refused, the emptied outbox removed).
 export function renderDropPath(fn: string, d: FileDrop, ctx: UnitContext): string {
   const settled = `${ctx.xdg.state}/faass/queue/${fn}/drops/${d.id}/settled`;
   return unit({
     Unit: [`Description=faass function ${fn}: file drop ${d.id} (${pathArg(d.watch)}/${d.pattern})`, 'Documentation=man:faassctl(1)'],
-    Path: [`PathExistsGlob=${pathArg(d.watch)}/${d.pattern}`, `DirectoryNotEmpty=${pathArg(settled)}`, 'MakeDirectory=yes', 'DirectoryMode=0700', 'TriggerLimitIntervalSec=10s', 'TriggerLimitBurst=500'],
+    Path: [`PathExistsGlob=${pathArg(d.watch)}/${d.pattern}`, `PathExistsGlob=${pathArg(inboxOf(d.watch))}/*`, `DirectoryNotEmpty=${pathArg(settled)}`, 'MakeDirectory=yes', 'DirectoryMode=0700', 'TriggerLimitIntervalSec=10s', 'TriggerLimitBurst=500'],
     Install: ['WantedBy=paths.target'],
   });
 }
@@ -556,7 +571,7 @@ export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: U
   if (https) out['faass-gateway-https.socket'] = https;
   for (const fn of [...functions].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     out[`${functionUnitBase(fn.name)}.socket`] = renderFunctionSocket(fn);
-    out[`${functionUnitBase(fn.name)}.service`] = renderFunctionService(fn, ctx);
+    out[`${functionUnitBase(fn.name)}.service`] = renderFunctionService(fn, ctx, drops[fn.name] ?? []);
     if (fn.kind === 'service') out[`${functionUnitBase(fn.name)}-app.service`] = renderServiceApp(fn, ctx);
     for (const { schedule, onCalendar } of schedules[fn.name] ?? []) {
       out[`${scheduleUnitBase(fn.name, schedule.id)}.timer`] = renderScheduleTimer(fn.name, schedule, onCalendar);

@@ -10,8 +10,9 @@ import { resolvePaths, functionConfPath } from '../../src/core/paths';
 import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
 import { saveFileDrops } from '../../src/functions/schedules';
 import { buildFileDrop } from '../../src/functions/file-drops';
-import { runDrop, areaDir } from '../../src/queue/drop-fire';
-import { waiting, readCall } from '../../src/queue/spool';
+import { runDrop, areaDir, inFlightName, parseInFlight } from '../../src/queue/drop-fire';
+import { waiting, readCall, deadList } from '../../src/queue/spool';
+import { inboxOf } from '../../src/functions/outbox';
 
 function setup(t: { teardown(f: () => void): void }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-drops-'));
@@ -21,7 +22,7 @@ function setup(t: { teardown(f: () => void): void }) {
   fs.mkdirSync(watch);
   fs.mkdirSync(path.dirname(functionConfPath(p, 'fn')), { recursive: true });
   fs.writeFileSync(functionConfPath(p, 'fn'), renderFunctionConfig(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' })));
-  const drop = buildFileDrop('1', { watch });
+  const drop = buildFileDrop('1', { watch, chain_limit: '3' });
   saveFileDrops(p, 'fn', [drop]);
   return { p, watch, drop };
 }
@@ -73,4 +74,98 @@ t.test('a name that is not UTF-8 goes to failed/ and does not stay in the direct
   t.same(fs.readdirSync(watch).filter((n) => n !== '.faass'), [], 'nothing left for the path unit to start the service for again');
   t.equal(fs.readdirSync(areaDir(drop, 'failed')).length, 1, 'kept in failed/');
   t.same(await queuedNames(p), ['good.txt']);
+});
+
+// What the drop queued: each call's file name and chain depth.
+async function queuedDepths(p: ReturnType<typeof resolvePaths>): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await waiting(p, 'fn')) {
+    const call = await readCall(p, 'fn', entry);
+    if (call) out.push(`${(JSON.parse(call.body.toString()) as { name: string }).name}@${call.headers['x-faass-chain-depth']}`);
+  }
+  return out.sort();
+}
+
+// A closed outbox as the runner leaves it (runner/outboxes.ts).
+function outbox(watch: string, name: string, files: Record<string, string>): string {
+  const dir = path.join(inboxOf(watch), name);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [f, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), content);
+  return dir;
+}
+
+t.test('in-flight claim names keep the depth, and a dropped file named like one is not mistaken', async (t) => {
+  t.equal(inFlightName('a-b-x', 1), 'a-b-x.new');
+  t.same(parseInFlight(inFlightName('a-b-x', 3)), { entry: 'a-b-x', depth: 3 });
+  t.same(parseInFlight(inFlightName('a-b-x.new-3', 1)), { entry: 'a-b-x.new-3', depth: 1 }, 'a file named x.new-3 dropped into DIR');
+  t.equal(parseInFlight('a-b-x'), null);
+});
+
+t.test("a closed outbox's files are calls one link deeper; the outbox goes; an open one is left alone", async (t) => {
+  const { p, watch } = setup(t);
+  await runDrop(p, 'fn', '1');
+  const closed = outbox(watch, '2-call1', { 'out.txt': 'next' });
+  const open = outbox(watch, '.open-2-call2', { 'half.txt': 'still being written' });
+  const r = await runDrop(p, 'fn', '1');
+  t.equal(r?.claimed, 1);
+  t.same(await queuedDepths(p), ['out.txt@2'], 'X-Faass-Chain-Depth: the depth in its name');
+  t.notOk(fs.existsSync(closed), 'the emptied outbox is removed: nothing visible stays for the path unit');
+  t.ok(fs.existsSync(path.join(open, 'half.txt')), 'an open outbox (its call runs) is not touched');
+});
+
+t.test('past chain_limit: no call, the file in failed/, one dead letter saying why, once', async (t) => {
+  const { p, watch, drop } = setup(t);
+  await runDrop(p, 'fn', '1');
+  outbox(watch, '3-call3', { 'ok.txt': 'a' }); // depth 3 = the limit: still a call
+  outbox(watch, '4-call4', { 'loop.txt': 'b' });
+  const r = await runDrop(p, 'fn', '1');
+  t.equal(r?.stopped, 1);
+  t.same(await queuedDepths(p), ['ok.txt@3'], 'the file at the limit is called, the one past it is not');
+  t.same(fs.readdirSync(inboxOf(watch)), [], 'both outboxes gone');
+  t.match(fs.readdirSync(areaDir(drop, 'failed')), [/-loop\.txt$/]);
+  const dead = await deadList(p, 'fn');
+  t.equal(dead.length, 1, 'one dead letter');
+  t.match(dead[0].state.attempts, [{ notStarted: true, error: /^FAASS_E_CHAIN_LIMIT: chain depth 4 is past the chain_limit 3 of file drop 1/ }]);
+  t.equal(dead[0].head?.headers['x-faass-chain-depth'], '4', 'the call it would have been');
+  // A run killed after the dead letter, before the file moved on: the next writes the same one.
+  const failed = fs.readdirSync(areaDir(drop, 'failed'))[0];
+  fs.renameSync(path.join(areaDir(drop, 'failed'), failed), path.join(areaDir(drop, 'processing'), inFlightName(failed, 4)));
+  await runDrop(p, 'fn', '1');
+  t.equal((await deadList(p, 'fn')).length, 1, 'still one dead letter');
+  t.same(fs.readdirSync(areaDir(drop, 'failed')), [failed]);
+});
+
+t.test('a claim a killed run left from an outbox is queued again at its depth', async (t) => {
+  const { p, drop } = setup(t);
+  await runDrop(p, 'fn', '1');
+  fs.writeFileSync(path.join(areaDir(drop, 'processing'), inFlightName('1-1-again.txt', 2)), 'x');
+  const r = await runDrop(p, 'fn', '1');
+  t.equal(r?.requeued, 1);
+  t.same(await queuedDepths(p), ['again.txt@2'], 'not restarted at depth 1');
+});
+
+t.test('anything else visible in .faass/in or in an outbox is refused, so the path unit does not spin', async (t) => {
+  const { p, watch, drop } = setup(t);
+  await runDrop(p, 'fn', '1');
+  fs.writeFileSync(path.join(inboxOf(watch), 'stray.txt'), 'x');
+  fs.mkdirSync(path.join(inboxOf(watch), 'not-an-outbox'));
+  outbox(watch, '2-call5', { '.tmp': 'left' });
+  fs.mkdirSync(path.join(inboxOf(watch), '2-call5', 'dir'));
+  const r = await runDrop(p, 'fn', '1');
+  t.equal(r?.refused, 4, 'the stray file, the odd directory, the hidden file and the directory in the outbox');
+  t.same(fs.readdirSync(inboxOf(watch)), [], 'nothing left in view');
+  t.equal(fs.readdirSync(areaDir(drop, 'failed')).length, 4);
+  t.same(await queuedDepths(p), []);
+});
+
+t.test("an open outbox a killed runner left goes with the drop's retention, not before", async (t) => {
+  const { p, watch } = setup(t);
+  await runDrop(p, 'fn', '1');
+  const young = outbox(watch, '.open-1-young', { f: 'x' });
+  const old = outbox(watch, '.open-1-old', { f: 'x' });
+  const longAgo = new Date(Date.now() - 8 * 86400 * 1000);
+  fs.utimesSync(old, longAgo, longAgo);
+  await runDrop(p, 'fn', '1');
+  t.ok(fs.existsSync(young), 'a recent one may be a running call');
+  t.notOk(fs.existsSync(old), 'one older than keep (7 d) is removed');
 });

@@ -9,7 +9,8 @@ import { globRegExp, checkWatchDir, checkPattern, buildFileDrop, checkWatchable 
 import { buildSchedule, parseTriggers, renderTriggers, nextId } from '../../src/functions/schedules';
 import { claimName, fileEvent, dropCall } from '../../src/queue/drop-fire';
 import { decodeCall, encodeCall } from '../../src/queue/spool';
-import { renderDropPath, renderDropService, UnitContext } from '../../src/systemd/units';
+import { renderDropPath, renderDropService, renderFunctionService, UnitContext } from '../../src/systemd/units';
+import { buildFunctionConfig } from '../../src/functions/function-config';
 
 const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', proxyd: '/usr/lib/systemd/systemd-socket-proxyd', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' }, engine: '/var/run/docker.sock' };
 
@@ -62,7 +63,7 @@ t.test('one triggers file holds schedules and file drops, one id space', async (
   const d = buildFileDrop('2', { watch: '/srv/in', pattern: '*.csv', keep: '1d' });
   const text = renderTriggers('f', { schedules: [s], drops: [d], nats: [] });
   t.same(parseTriggers('f', text), { schedules: [s], drops: [d], nats: [] }, 'read back as written');
-  t.same(buildFileDrop('3', { watch: '/srv/x' }), { id: '3', watch: '/srv/x', pattern: '*', inlineMax: 65536, keep: 604800 }, 'defaults');
+  t.same(buildFileDrop('3', { watch: '/srv/x' }), { id: '3', watch: '/srv/x', pattern: '*', inlineMax: 65536, keep: 604800, chainLimit: 5 }, 'defaults');
   t.throws(() => parseTriggers('f', '[1]\nwatch=/srv/in\nspec=hourly\n'), { message: /Unknown key "spec" in file drop 1/ });
   t.equal(nextId([s, d]), '3', 'ids are shared by both kinds (their units share names)');
 });
@@ -97,6 +98,7 @@ t.test('every --watch that is taken renders as units; the rest are refused with 
     const d = buildFileDrop('1', { watch: taken });
     t.doesNotThrow(() => renderDropPath('fn', d, ctx), `${dir} taken, its path unit renders`);
     t.doesNotThrow(() => renderDropService('fn', d, ctx), `${dir} taken, its service renders`);
+    t.doesNotThrow(() => renderFunctionService(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' }), ctx, [d]), `${dir} taken, its function's unit renders`);
   }
   t.throws(() => checkWatchDir('/srv/a:b'), { message: /colons/ });
 });
@@ -114,4 +116,28 @@ t.test('units: a path unit on the glob and the settled marks, a oneshot that may
   t.match(s, /^ReadWritePaths=-\/srv\/in%%x$/m);
   t.match(s, /^ProtectSystem=strict$/m);
   t.match(s, /^Type=oneshot$/m);
+});
+
+t.test('chain_limit: 5 by default, a whole number 1-100, kept in the triggers file', async (t) => {
+  t.equal(buildFileDrop('1', { watch: '/srv/in' }).chainLimit, 5);
+  t.equal(buildFileDrop('1', { watch: '/srv/in', chain_limit: '3' }).chainLimit, 3);
+  for (const bad of ['0', '101', '2.5', 'x', '-1']) t.throws(() => buildFileDrop('1', { watch: '/srv/in', chain_limit: bad }), { code: 'FAASS_E_CONFIG_INVALID', message: /chain_limit/ }, `${bad} refused`);
+  const d = buildFileDrop('2', { watch: '/srv/in', chain_limit: '100' });
+  t.same(parseTriggers('f', renderTriggers('f', { schedules: [], drops: [d], nats: [] })).drops, [d], 'read back as written');
+  t.notMatch(renderTriggers('f', { schedules: [], drops: [buildFileDrop('1', { watch: '/srv/in' })], nats: [] }), /chain_limit/, 'the default is not written');
+});
+
+t.test("units: the path unit also looks at the closed outboxes; the function's unit may write each drop's in/ only, and is told where", async (t) => {
+  const d = buildFileDrop('in', { watch: '/srv/in%x', pattern: '*.csv' });
+  t.match(renderDropPath('fn', d, ctx), /^PathExistsGlob=\/srv\/in%%x\/\.faass\/in\/\*$/m, 'in/*: no hidden (open) outbox matches');
+  const other = buildFileDrop('b2', { watch: '/srv/b$x' });
+  const unit = renderFunctionService(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' }), ctx, [d, other]);
+  t.match(unit, /^ReadWritePaths=-\/srv\/in%%x\/\.faass\/in$/m);
+  t.match(unit, /^ReadWritePaths=-\/srv\/b\$x\/\.faass\/in$/m);
+  t.same(unit.match(/^ReadWritePaths=.*$/gm), ['ReadWritePaths=-/srv/in%%x/.faass/in', 'ReadWritePaths=-/srv/b$x/.faass/in'], 'nothing else of DIR');
+  t.match(unit, /^Environment="FAASS_DROP_INBOXES=in:\/srv\/in%%x\/\.faass\/in b2:\/srv\/b\$\$x\/\.faass\/in"$/m, '% and $ escaped for systemd');
+  const plain = renderFunctionService(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' }), ctx, []);
+  t.notMatch(plain, /ReadWritePaths=|FAASS_DROP_INBOXES/, 'a function without drops: neither');
+  const docker = renderFunctionService(buildFunctionConfig('fn', { runtime: 'docker', image: 'busybox' }), ctx, [d]);
+  t.notMatch(docker, /ReadWritePaths=|FAASS_DROP_INBOXES/, 'a container function: no outbox (not done)');
 });

@@ -150,7 +150,7 @@ t.test('the API: file drops and NATS bridges listed, and added on the host only,
   saveTriggers(p, 'fn', { schedules: [], drops: [buildFileDrop('in', { watch: '/srv/in', pattern: '*.csv' })], nats: [buildNatsTrigger('fn', 'bus', { nats: 'nats://127.0.0.1:4222', subject: 'orders.>' })] });
   subscribe(p, 'other', 'orders.created');
   const all = (await listTriggers(p)).body as Record<string, unknown>;
-  t.same(all.drops, [{ function: 'fn', id: 'in', watch: '/srv/in', pattern: '*.csv', inlineMax: 65536, keep: 604800, path: 'faass-fn-fn-at-in.path' }]);
+  t.same(all.drops, [{ function: 'fn', id: 'in', watch: '/srv/in', pattern: '*.csv', inlineMax: 65536, keep: 604800, chainLimit: 5, path: 'faass-fn-fn-at-in.path' }]);
   t.same(all.nats, [{ function: 'fn', id: 'bus', nats: 'nats://127.0.0.1:4222', subject: 'orders.>', durable: 'faass-fn-bus', service: 'faass-fn-fn-at-bus.service' }]);
   t.same(all.topics, [{ function: 'other', topic: 'orders.created' }], 'the kinds there were stay as they were');
   const one = (await listTriggers(p, 'other')).body as Record<string, unknown>;
@@ -212,7 +212,7 @@ t.test('trigger ls --gateway: the file drops and NATS bridges a gateway lists, n
     }
     return out;
   };
-  const drop = { function: 'fn', id: 'in', watch: '/srv/in', pattern: '*.csv', inlineMax: 65536, keep: 604800, path: 'faass-fn-fn-at-in.path' };
+  const drop = { function: 'fn', id: 'in', watch: '/srv/in', pattern: '*.csv', inlineMax: 65536, keep: 604800, chainLimit: 5, path: 'faass-fn-fn-at-in.path' };
   const nats = { function: 'fn', id: 'bus', nats: 'nats://127.0.0.1:4222', subject: 'orders.>', durable: 'faass-fn-bus', service: 'faass-fn-fn-at-bus.service' };
   const text = printed({ schedules: [], topics: [], drops: [drop], nats: [nats] });
   t.match(text, /^FUNCTION +ID +WATCH +PATTERN +PATH UNIT\nfn +in +\/srv\/in +\*\.csv +faass-fn-fn-at-in\.path\n/m);

@@ -283,3 +283,18 @@ t.test('python: a crash and a timeout each replace the worker process; the timeo
   t.equal(third.body.toString(), 'py:c', 'the next call is answered');
   t.not(third.headers['x-pid'], second.headers['x-pid'], 'by a new process');
 });
+
+// A file drop's call outbox (runner/outboxes.ts) reaches warm handlers in the call's message: the
+// node handler's context, the python handler's context and, per call, its FAASS_OUTBOX (OpenFaaS's
+// handle(req) has no context); a call without one leaves neither behind from the last.
+t.test('the outbox reaches node and python handlers per call, and does not outlive its call', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'handler.js'), 'module.exports = async (event, context) => String(context.outbox);\n');
+  const node = nodePool(t, dir, 'handler.js');
+  t.equal((await node.invoke({ ...call(), outbox: '/srv/in/.faass/in/.open-1-a' })).body.toString(), '/srv/in/.faass/in/.open-1-a');
+  t.equal((await node.invoke(call())).body.toString(), 'undefined');
+  fs.writeFileSync(path.join(dir, 'handler.py'), 'import os\ndef handle(event, context):\n    return "%s %s" % (context.get("outbox"), os.environ.get("FAASS_OUTBOX"))\n');
+  const py = pythonPool(t, dir);
+  t.equal((await py.invoke({ ...call(), outbox: '/srv/in/.faass/in/.open-2-b' })).body.toString(), '/srv/in/.faass/in/.open-2-b /srv/in/.faass/in/.open-2-b');
+  t.equal((await py.invoke(call())).body.toString(), 'None None', 'the next call, with none: neither');
+});

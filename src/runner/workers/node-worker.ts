@@ -7,7 +7,7 @@ type Handler = (event: unknown, context: unknown) => unknown;
 interface Request {
   id: number;
   event: { body: Uint8Array; method: string; path: string; query: string; headers: Record<string, string> };
-  context: { functionName: string; callId: string; timeout: number };
+  context: { functionName: string; callId: string; timeout: number; outbox?: string };
 }
 interface Normalized {
   status: number;

@@ -80,6 +80,12 @@ def main():
         raw = base64.b64decode(ev["body"])
         body = raw.decode("utf-8", "replace")
         started = time.time()
+        # The call's outbox (a file drop's function): in the context, and in the environment too,
+        # as OpenFaaS's handle(req) has no context (this process serves one call at a time).
+        if req["context"].get("outbox"):
+            os.environ["FAASS_OUTBOX"] = req["context"]["outbox"]
+        else:
+            os.environ.pop("FAASS_OUTBOX", None)
         try:
             if nargs == 1:
                 result = fn(body)
