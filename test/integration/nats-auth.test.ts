@@ -18,13 +18,15 @@ const NATS_SERVER = '/usr/sbin/nats-server';
 const uid = () => Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).trim());
 
 // nats-server with JetStream and the given authorization block, its own store, a free loopback
-// port; a stream ORDERS on orders.>. Ended by its PID.
-async function startNats(t: { teardown(f: () => unknown): void }, dir: string, name: string, authorization: string, client: Partial<ConnectionOptions>): Promise<{ url: string; nc: NatsConnection }> {
+// port; a stream ORDERS on orders.>. Ended by its PID. reauthorize: its config rewritten with
+// another authorization block and reloaded (SIGHUP), as an operator changing a secret would.
+async function startNats(t: { teardown(f: () => unknown): void }, dir: string, name: string, authorization: string, client: Partial<ConnectionOptions>): Promise<{ url: string; nc: NatsConnection; reauthorize(a: string): void }> {
   const port = await freePort();
   const home = path.join(dir, name);
   fs.mkdirSync(home);
   const conf = path.join(home, 'server.conf');
-  fs.writeFileSync(conf, `listen: 127.0.0.1:${port}\nauthorization ${authorization}\njetstream { store_dir: ${JSON.stringify(path.join(home, 'store'))} }\n`);
+  const write = (a: string) => fs.writeFileSync(conf, `listen: 127.0.0.1:${port}\nauthorization ${a}\njetstream { store_dir: ${JSON.stringify(path.join(home, 'store'))} }\n`);
+  write(authorization);
   const server: ChildProcess = spawn(NATS_SERVER, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let said = '';
   server.stderr?.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-4000)));
@@ -36,7 +38,11 @@ async function startNats(t: { teardown(f: () => unknown): void }, dir: string, n
   const nc = await connect({ servers: url, ...client });
   t.teardown(() => nc.close());
   await (await nc.jetstreamManager()).streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
-  return { url, nc };
+  const reauthorize = (a: string) => {
+    write(a);
+    if (server.pid) process.kill(server.pid, 'SIGHUP');
+  };
+  return { url, nc, reauthorize };
 }
 
 // A function that appends each call's body to a log in a directory its unit may write (a drop-in).
@@ -158,6 +164,19 @@ t.test('NATS authentication', async (t) => {
     t.equal((await sb.faassctl('trigger', 'rm', 'sink', 'badtok')).code, 0);
     t.notOk(fs.existsSync(path.join(secretDir, 'badtok.secret')), 'trigger rm removes its copy');
     t.ok(fs.existsSync(path.join(secretDir, 'tok.secret')), "and only its");
+  });
+
+  t.test("the server's token changed under a running bridge: one line, an exit, started again", async (t) => {
+    const unit = 'faass-fn-sink-at-tok.service';
+    const restarts = async () => Number((await sb.systemctl('show', unit, '-p', 'NRestarts', '--value')).stdout.trim());
+    const before = await restarts();
+    byToken.reauthorize(`{ token: "tok-changed-${randomBytes(6).toString('hex')}" }`);
+    // The server closes connections its new config refuses; the client tries again, is refused
+    // again and gives up: the bridge says so and exits.
+    await waitFor('the refusal in its journal', async () => /nats=tok function=sink: the NATS server at .* refused its token \(AUTHORIZATION_VIOLATION/.test(await journal(unit)), 60000);
+    await waitFor('systemd starts it again', async () => (await restarts()) > before, 60000);
+    t.notMatch(await journal(unit), /NATS bridge failed|trying again/, 'the refusal is the one line of its going, no retry loop on a closed connection');
+    await noSecretShown(t, 'tok');
   });
 
   t.test('a user and password, and a .creds file: each delivers; a wrong password does not', async (t) => {
