@@ -45,6 +45,11 @@ export const scheduleStatePath = (p: Paths, name: string, id: string) => path.jo
 // dispatcher when the call of the file claimed as ENTRY is done or dead, watched by the drop's
 // path unit so its service moves the file on. Removed with the drop.
 export const dropStateDir = (p: Paths, name: string, id: string) => path.join(queueRoot(p), name, 'drops', id);
+// A NATS bridge's secret (functions/nats-auth.ts): faass's private copy, one per trigger, under
+// the config directory (the bridge's unit binds this one file into its view); removed with the
+// trigger and with the function. From the config directory alone, as units.ts has no Paths.
+export const natsSecretFile = (configDir: string, name: string, id: string) => path.join(configDir, 'nats', name, `${id}.secret`);
+export const natsSecretPath = (p: Paths, name: string, id: string) => natsSecretFile(p.configDir, name, id);
 export const functionStateDir = (p: Paths, name: string) => path.join(p.stateDir, 'fn', name);
 // A service's runtime directory, made by systemd for its app unit (RuntimeDirectory=) and the
 // only part of faass's runtime directory the app's unit sees.

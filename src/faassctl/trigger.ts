@@ -10,6 +10,7 @@ import { validateName } from '../core/validate';
 import { ScheduleInput, loadSchedules } from '../functions/schedules';
 import { DropView, NatsView, ScheduleView, TriggerList, addFileDrop, addNatsTrigger, addSchedule, listAllTriggers, removeSchedule } from '../functions/triggers';
 import { NatsInput, natsHost } from '../functions/nats-triggers';
+import { NatsAuthArgs, readNatsAuth } from '../functions/nats-auth';
 import { isIP } from 'node:net';
 import { FileDropInput } from '../functions/file-drops';
 import { HistoryRow, scheduleHistory } from '../queue/schedule-fire';
@@ -49,7 +50,7 @@ export const dropInput = (a: DropArgs): FileDropInput => ({ watch: a.watch, patt
 export const describeDrop = (v: DropView): string =>
   `file drop ${v.id} of ${v.function}: each new file in ${v.watch} named ${v.pattern} (not hidden: write it under a name starting with '.', then rename it) is one asynchronous call; content up to ${v.inlineMax} bytes in the event; kept in ${v.watch}/.faass/done|failed for ${v.keep}s; files its calls write into their outbox ($FAASS_OUTBOX) are calls too, up to a chain of ${v.chainLimit}`;
 
-export interface NatsArgs {
+export interface NatsArgs extends NatsAuthArgs {
   nats?: string;
   subject?: string;
   durable?: string;
@@ -58,15 +59,19 @@ export interface NatsArgs {
 
 export const natsInput = (a: NatsArgs): NatsInput => ({ nats: a.nats, subject: a.subject, durable: a.durable, stream: a.stream });
 
+const AUTH_SAID: Record<string, string> = { none: 'without authentication', token: 'with a token', creds: 'with a .creds file' };
+const authSaid = (auth: string) => AUTH_SAID[auth] ?? `as NATS user ${auth.slice('user:'.length)} with a password`;
+
 export const describeNats = (v: NatsView): string =>
-  `NATS bridge ${v.id} of ${v.function}: each message on ${v.subject} (stream ${v.stream ?? 'the one taking the subject'}, durable consumer ${v.durable}) at ${v.nats} is one asynchronous call, acked once queued; ${v.service} holds the subscription${isIP(natsHost(v.nats)) || natsHost(v.nats) === 'localhost' ? '' : ` (a host name: its unit's network is not limited to the server)`}`;
+  `NATS bridge ${v.id} of ${v.function}: each message on ${v.subject} (stream ${v.stream ?? 'the one taking the subject'}, durable consumer ${v.durable}) at ${v.nats}, connecting ${authSaid(v.auth ?? 'none')}, is one asynchronous call, acked once queued; ${v.service} holds the subscription${isIP(natsHost(v.nats)) || natsHost(v.nats) === 'localhost' ? '' : ` (a host name: its unit's network is not limited to the server)`}`;
 
 type AddArgs = ScheduleArgs & DropArgs & NatsArgs & { id?: string; topic?: string };
 
 // One trigger a command: a schedule, a file drop, a NATS bridge or a topic, with only its own options.
 function oneKind(a: AddArgs): void {
   const kinds = [a.schedule !== undefined && '--schedule', a.watch !== undefined && '--watch', a.nats !== undefined && '--nats', a.topic !== undefined && '--topic'].filter(Boolean);
-  if (a.nats === undefined && (a.subject !== undefined || a.durable !== undefined || a.stream !== undefined)) fail('FAASS_E_USAGE', '--subject, --durable and --stream go with --nats URL');
+  const natsOnly = [a.subject, a.durable, a.stream, a.natsCreds, a.natsTokenFile, a.natsUser, a.natsPasswordFile];
+  if (a.nats === undefined && natsOnly.some((x) => x !== undefined)) fail('FAASS_E_USAGE', '--subject, --durable, --stream and the --nats-* options go with --nats URL');
   if (kinds.length === 0) fail('FAASS_E_USAGE', 'trigger add needs --schedule SPEC (a calendar expression such as "Mon..Fri *-*-* 09:00", or a cron line such as "*/5 * * * *"), --watch DIR, --nats URL --subject S or --topic T');
   if (kinds.length > 1) fail('FAASS_E_USAGE', `trigger add takes one of ${kinds.join(', ')}: one trigger a command`);
   if (a.topic !== undefined && a.id !== undefined) fail('FAASS_E_USAGE', '--id is for schedules and file drops: a topic is named by itself');
@@ -88,7 +93,8 @@ async function add(paths: Paths, name: string, a: AddArgs): Promise<number> {
     return 0;
   }
   if (a.nats !== undefined) {
-    const { view, report } = await addNatsTrigger(paths, validateName(name), natsInput(a), a.id);
+    const secret = readNatsAuth(a); // read and checked before anything is written
+    const { view, report } = await addNatsTrigger(paths, validateName(name), natsInput(a), a.id, secret);
     sayApplied(report, `Added ${describeNats(view)}`);
     return 0;
   }
@@ -136,7 +142,8 @@ export function printTriggers({ schedules: views, topics, drops, nats }: Trigger
   const tables: string[] = [];
   if (views.length) tables.push(table([['FUNCTION', 'ID', 'SPEC', 'ONCALENDAR', 'ZONE', 'NEXT', 'LAST'], ...views.map((v) => [v.function, v.id, v.spec, v.onCalendar.map((c) => c.slice(0, c.length - v.tz.length - 1)).join(' | '), v.tz, v.next ?? '-', v.last ?? '-'])]));
   if (drops.length) tables.push(table([['FUNCTION', 'ID', 'WATCH', 'PATTERN', 'PATH UNIT'], ...drops.map((d) => [d.function, d.id, d.watch, d.pattern, d.path])]));
-  if (nats.length) tables.push(table([['FUNCTION', 'ID', 'NATS', 'SUBJECT', 'STREAM', 'DURABLE', 'UNIT'], ...nats.map((n) => [n.function, n.id, n.nats, n.subject, n.stream ?? '-', n.durable, n.service])]));
+  // AUTH last: scripts reading the columns before it by position still find them.
+  if (nats.length) tables.push(table([['FUNCTION', 'ID', 'NATS', 'SUBJECT', 'STREAM', 'DURABLE', 'UNIT', 'AUTH'], ...nats.map((n) => [n.function, n.id, n.nats, n.subject, n.stream ?? '-', n.durable, n.service, n.auth ?? 'none'])]));
   if (topics.length) tables.push(table([['FUNCTION', 'TOPIC'], ...topics.map((t) => [t.function, t.topic])]));
   process.stdout.write(tables.join('\n'));
   return 0;
@@ -192,6 +199,10 @@ export const register: Register = (y, cli) =>
             .option('subject', { type: 'string', describe: 'with --nats: the subject to consume (wildcards * and > allowed)' })
             .option('durable', { type: 'string', describe: 'with --nats: the durable consumer (default faass-NAME-ID; made if missing)' })
             .option('stream', { type: 'string', describe: 'with --nats: the stream (default: the one whose subjects take --subject)' })
+            .option('nats-creds', { type: 'string', describe: 'with --nats: authenticate with this NATS .creds file (user JWT and NKey seed); faass keeps a private copy' })
+            .option('nats-token-file', { type: 'string', describe: 'with --nats: authenticate with the token in this file; faass keeps a private copy' })
+            .option('nats-user', { type: 'string', describe: 'with --nats and --nats-password-file: authenticate as this NATS user' })
+            .option('nats-password-file', { type: 'string', describe: "with --nats-user: the user's password, in this file (never on the command line); faass keeps a private copy" })
             .option('id', { type: 'string', describe: 'its id: 1-16 lowercase letters and digits (default: the next free number)' })
             .option('topic', { type: 'string', describe: 'subscribe to this topic: each message published to it (POST /topic/T, faassctl publish T) queues a call' }),
         (a) => cli.either(a, (t) => addRemote(t, a.name, a), () => add(cli.paths, a.name, a)),

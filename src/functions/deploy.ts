@@ -23,6 +23,7 @@ import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
 import { refuseScheduleClash } from './triggers';
 import { schedulesPath } from './schedules';
+import { removeNatsSecrets } from './nats-auth';
 import { topicsPath } from './topics';
 
 export type { DeploySpec } from './deploy-plan';
@@ -180,6 +181,7 @@ export async function deleteFunction(paths: Paths, name: string): Promise<Delete
   fs.rmSync(functionConfPath(paths, name), { force: true });
   fs.rmSync(schedulesPath(paths, name), { force: true }); // its timers go with the units below
   fs.rmSync(topicsPath(paths, name), { force: true }); // no more messages for it
+  removeNatsSecrets(paths, name); // its NATS bridges' secrets: their units go below
   removeAllCode(paths, name);
   const report = await applyUnits(paths, { reload: true });
   if (reachable) await systemctl('reset-failed', `${base}.service`, `${base}.socket`).catch(() => undefined);

@@ -5,8 +5,11 @@
 // faass-fn-NAME-at-ID.* for every kind) and one add/rm/ls (triggers.ts). The key rules live here.
 import { fail } from '../core/errors';
 import { plainString } from '../core/validate';
+import { NATS_AUTH_METHODS, NatsAuthMethod, checkNatsUser } from './nats-auth';
 
-export const NATS_KEYS = ['nats', 'subject', 'durable', 'stream'];
+// auth: how the bridge authenticates (nats-auth.ts; its secret is in a private file of its own,
+// never here); user: the NATS user name, with auth=user.
+export const NATS_KEYS = ['nats', 'subject', 'durable', 'stream', 'auth', 'user'];
 
 export interface NatsTrigger {
   readonly id: string;
@@ -14,6 +17,8 @@ export interface NatsTrigger {
   readonly subject: string; // what the consumer filters on: a NATS subject, wildcards allowed
   readonly durable: string; // the durable consumer's name, faass-NAME-ID by default
   readonly stream?: string; // the stream; none: the one whose subjects take `subject`
+  readonly auth?: NatsAuthMethod; // none: no authentication
+  readonly user?: string; // with auth=user
 }
 
 export interface NatsInput {
@@ -21,6 +26,8 @@ export interface NatsInput {
   subject?: unknown;
   durable?: unknown;
   stream?: unknown;
+  auth?: unknown;
+  user?: unknown;
 }
 
 // A NATS server's URL as the client takes it. No credentials: the URL is written into the
@@ -34,7 +41,7 @@ export function checkNatsUrl(v: unknown): string {
     return fail('FAASS_E_CONFIG_INVALID', `Invalid --nats ${JSON.stringify(raw.slice(0, 120))}: give a URL such as nats://127.0.0.1:4222`);
   }
   if (u.protocol !== 'nats:' && u.protocol !== 'tls:') fail('FAASS_E_CONFIG_INVALID', `Invalid --nats URL: the scheme is nats:// or tls://, not ${u.protocol}//`);
-  if (u.username || u.password) fail('FAASS_E_CONFIG_INVALID', 'Invalid --nats URL: credentials in the URL are not taken (they would be written into the unit); faass connects to NATS without authentication for now');
+  if (u.username || u.password) fail('FAASS_E_CONFIG_INVALID', 'Invalid --nats URL: credentials in the URL are not taken (they would be written into the unit); give --nats-creds FILE, --nats-token-file FILE or --nats-user U --nats-password-file FILE');
   if ((u.pathname && u.pathname !== '/') || u.search || u.hash) fail('FAASS_E_CONFIG_INVALID', 'Invalid --nats URL: a server is a host and a port, nothing after them');
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(u.host)) fail('FAASS_E_CONFIG_INVALID', `Invalid --nats URL: host ${JSON.stringify(u.host.slice(0, 80))}`);
   return `${u.protocol}//${u.host}`;
@@ -71,7 +78,23 @@ export function buildNatsTrigger(fn: string, id: string, raw: NatsInput): NatsTr
     subject: checkSubject(raw.subject),
     durable: raw.durable === undefined ? defaultDurable(fn, id) : checkJsName('durable', raw.durable),
     ...(raw.stream === undefined ? {} : { stream: checkJsName('stream', raw.stream) }),
+    ...checkAuth(id, raw),
   });
 }
 
-export const natsSection = (n: NatsTrigger): Record<string, string> => ({ nats: n.url, subject: n.subject, durable: n.durable, ...(n.stream ? { stream: n.stream } : {}) });
+// auth one of the methods, user given exactly when auth=user.
+function checkAuth(id: string, raw: NatsInput): { auth?: NatsAuthMethod; user?: string } {
+  if (raw.auth === undefined) {
+    if (raw.user !== undefined) fail('FAASS_E_CONFIG_INVALID', `NATS trigger ${id}: user goes with auth=user`);
+    return {};
+  }
+  const auth = NATS_AUTH_METHODS.find((m) => m === raw.auth);
+  if (auth === undefined) return fail('FAASS_E_CONFIG_INVALID', `NATS trigger ${id}: auth is ${NATS_AUTH_METHODS.join(', ')} or absent`);
+  if ((auth === 'user') !== (raw.user !== undefined)) fail('FAASS_E_CONFIG_INVALID', `NATS trigger ${id}: user goes with auth=user, and auth=user needs it`);
+  return auth === 'user' ? { auth, user: checkNatsUser(raw.user) } : { auth };
+}
+
+export const natsSection = (n: NatsTrigger): Record<string, string> => ({ nats: n.url, subject: n.subject, durable: n.durable, ...(n.stream ? { stream: n.stream } : {}), ...(n.auth ? { auth: n.auth } : {}), ...(n.user ? { user: n.user } : {}) });
+
+// How trigger ls and the API name the method: never the secret.
+export const natsAuthLabel = (n: { auth?: NatsAuthMethod; user?: string }): string => (n.auth === 'user' ? `user:${n.user}` : (n.auth ?? 'none'));

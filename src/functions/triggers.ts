@@ -8,7 +8,8 @@ import { fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { listFunctionNames, loadFunctionConfig } from './function-config';
 import { Schedule, ScheduleInput, allTriggerIds, buildSchedule, checkScheduleId, loadSchedules, loadTriggers, nextId, onCalendar, saveSchedules, saveFileDrops, saveNatsTriggers, saveTriggers, scheduleKind } from './schedules';
-import { NatsInput, NatsTrigger, buildNatsTrigger } from './nats-triggers';
+import { NatsInput, NatsTrigger, buildNatsTrigger, natsAuthLabel } from './nats-triggers';
+import { NatsSecret, removeNatsSecret, writeNatsSecret } from './nats-auth';
 import { FileDrop, FileDropInput, buildFileDrop, checkWatchable } from './file-drops';
 import { allSubscriptions, loadTopics } from './topics';
 import { ApplyReport, applyUnits } from './apply-units';
@@ -110,6 +111,7 @@ export async function removeSchedule(p: Paths, name: string, id: string): Promis
   const report = await applyUnits(p, { reload: true, restart: t.drops.some((d) => d.id === id) ? [name] : [] });
   fs.rmSync(scheduleStatePath(p, name, id), { force: true }); // its history: a schedule added later under the id starts afresh
   fs.rmSync(dropStateDir(p, name, id), { recursive: true, force: true });
+  removeNatsSecret(p, name, id); // after its bridge stopped (applyUnits): a NATS secret, if it had one
   return report;
 }
 
@@ -191,17 +193,26 @@ export interface NatsView {
   durable: string;
   stream?: string;
   service: string; // its bridge unit
+  auth?: string; // none, token, creds or user:NAME (natsAuthLabel), never the secret; an older gateway's answer has none
 }
 
-export const natsViewOf = (name: string, n: NatsTrigger): NatsView => ({ function: name, id: n.id, nats: n.url, subject: n.subject, durable: n.durable, ...(n.stream ? { stream: n.stream } : {}), service: `${scheduleUnitBase(name, n.id)}.service` });
+export const natsViewOf = (name: string, n: NatsTrigger): NatsView => ({ function: name, id: n.id, nats: n.url, subject: n.subject, durable: n.durable, ...(n.stream ? { stream: n.stream } : {}), service: `${scheduleUnitBase(name, n.id)}.service`, auth: natsAuthLabel(n) });
 
 // A NATS bridge: its unit is written, enabled and started (apply-units.ts); whether the server
-// and the stream are there is the bridge's to find out (its journal says, and it retries).
-export async function addNatsTrigger(p: Paths, name: string, input: NatsInput, id?: string): Promise<{ view: NatsView; report: ApplyReport }> {
+// and the stream are there is the bridge's to find out (its journal says, and it retries). Its
+// secret (read and checked by the caller: nats-auth.ts readNatsAuth) is written first, so the
+// bridge never starts without it; the trigger not saved, it goes again.
+export async function addNatsTrigger(p: Paths, name: string, input: NatsInput, id?: string, secret?: NatsSecret): Promise<{ view: NatsView; report: ApplyReport }> {
   loadFunctionConfig(p, name);
   const chosen = freeId(p, name, id);
-  const bridge = buildNatsTrigger(name, chosen, input);
-  saveNatsTriggers(p, name, [...loadTriggers(p, name).nats, bridge]);
+  const bridge = buildNatsTrigger(name, chosen, { ...input, ...(secret ? { auth: secret.auth, user: secret.user } : {}) });
+  if (secret) writeNatsSecret(p, name, chosen, secret.secret);
+  try {
+    saveNatsTriggers(p, name, [...loadTriggers(p, name).nats, bridge]);
+  } catch (e) {
+    if (secret) removeNatsSecret(p, name, chosen);
+    throw e;
+  }
   const report = await applyUnits(p, { reload: true });
   return { view: natsViewOf(name, bridge), report };
 }

@@ -1,7 +1,8 @@
 // One run of a file drop's service (functions/file-drops.ts), started by its path unit while a
 // file waits in the watched directory or a settled mark waits in the queue. In this order:
 //  1. settled marks (drop-marks.ts): the file goes from DIR/.faass/processing/ to done/ or
-//     failed/, then the mark goes (a crash between the two finds the file moved: nothing to do);
+//     failed/ (from failed/ to done/ when its dead letter was redriven and then succeeded), then
+//     the mark goes (a crash between the two finds the file moved: nothing to do);
 //  2. claimed files whose call may not be queued (a run killed between claim and queue): queued
 //     again, idempotent by the claim's name (the file's inode and mtime, and its name);
 //  3. each waiting file: claimed by one rename into processing/ under a ".new" name, its call
@@ -156,7 +157,10 @@ async function settle(p: Paths, fn: string, d: FileDrop): Promise<number> {
     const how = (await fs.promises.readFile(mark, 'utf8').catch(() => '')).trim() === 'done' ? 'done' : 'failed';
     const to = path.join(areaDir(d, how), entry);
     const from = path.join(areaDir(d, 'processing'), entry);
-    const moved = (await moveIfThere(from, to)) || (await moveIfThere(from + NEW, to)) || (await moveDeeperClaim(d, entry, to));
+    // A dead letter redriven and done at last: its file went to failed/ when the call died. One
+    // that fails again finds it there already, and stays.
+    const redriven = how === 'done' ? path.join(areaDir(d, 'failed'), entry) : null;
+    const moved = (await moveIfThere(from, to)) || (await moveIfThere(from + NEW, to)) || (await moveDeeperClaim(d, entry, to)) || (redriven !== null && (await moveIfThere(redriven, to)));
     // Counted with the move: a run killed before the mark went finds the file moved already.
     if (moved && how === 'failed') countDropFile(p, fn, 'failed');
     await fs.promises.rm(mark, { force: true });

@@ -9,7 +9,11 @@
 // ack wait; a pull consumer needs no delivery subject and survives the bridge's restarts as it is
 // (push consumers are the legacy API of the client). The consumer is made (or its subject updated)
 // by the bridge: explicit acks, ACK_WAIT_MS to ack, after which the server delivers again.
-import { AckPolicy, DeliverPolicy, JsMsg, NatsConnection, connect, nanos } from 'nats';
+// With authentication (functions/nats-auth.ts), the secret is read from the file its unit binds
+// in, once at start, and never logged: a server that refuses it is one journal line and an exit,
+// and the unit starts the bridge again after RestartSec= (the server's config may change).
+import * as fs from 'node:fs';
+import { AckPolicy, ConnectionOptions, DeliverPolicy, JsMsg, NatsConnection, NatsError, connect, credsAuthenticator, nanos } from 'nats';
 import { resolvePaths, Paths } from '../core/paths';
 import { validateName } from '../core/validate';
 import { checkScheduleId } from '../functions/schedules';
@@ -32,17 +36,48 @@ interface Args {
   name: string;
   trigger: NatsTrigger;
   queueMax: number;
+  secretFile?: string;
 }
 
 function args(argv: string[]): Args {
   const at = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
   const name = validateName(at('--function'));
   const id = checkScheduleId(at('--trigger'));
-  const trigger = buildNatsTrigger(name, id, { nats: at('--nats'), subject: at('--subject'), durable: at('--durable'), stream: at('--stream') });
+  const trigger = buildNatsTrigger(name, id, { nats: at('--nats'), subject: at('--subject'), durable: at('--durable'), stream: at('--stream'), auth: at('--auth'), user: at('--user') });
   const queueMax = Number(at('--queue-max'));
   if (!Number.isInteger(queueMax) || queueMax < 1) throw new Error('--queue-max N is required');
-  return { name, trigger, queueMax };
+  const secretFile = at('--secret-file');
+  if ((trigger.auth === undefined) !== (secretFile === undefined)) throw new Error('--auth and --secret-file go together');
+  return { name, trigger, queueMax, secretFile };
 }
+
+// The connection's credentials, from the secret file. A file missing or empty stops the bridge
+// (fail closed: it never connects without the authentication it was given), saying which file.
+function authOptions(a: Args): Partial<ConnectionOptions> {
+  if (a.trigger.auth === undefined || a.secretFile === undefined) return {};
+  let secret: Buffer;
+  try {
+    secret = fs.readFileSync(a.secretFile);
+  } catch (e) {
+    throw new Said(`nats=${a.trigger.id} function=${a.name}: cannot read its NATS secret ${a.secretFile} (${(e as NodeJS.ErrnoException).code ?? 'error'}): add the trigger again (faassctl trigger rm, trigger add)`);
+  }
+  if (secret.length === 0) throw new Said(`nats=${a.trigger.id} function=${a.name}: its NATS secret ${a.secretFile} is empty: add the trigger again (faassctl trigger rm, trigger add)`);
+  if (a.trigger.auth === 'creds') return { authenticator: credsAuthenticator(new Uint8Array(secret)) };
+  if (a.trigger.auth === 'token') return { token: secret.toString('utf8') };
+  return { user: a.trigger.user, pass: secret.toString('utf8') };
+}
+
+const METHOD = { token: 'token', user: 'user name and password', creds: 'credentials (.creds)' } as const;
+
+// The line for a connection the server refused or ended: what was refused (the method, never the
+// secret) and the server's own reason (its error code and text hold no credentials).
+function refusal(a: Args, e: unknown): string {
+  const how = a.trigger.auth ? `its ${METHOD[a.trigger.auth]}${a.trigger.user ? ` for user ${a.trigger.user}` : ''}` : 'a connection without authentication';
+  const why = e instanceof NatsError ? `${e.code}: ${e.message.replace(/^'(.*)'$/, '$1')}` : errorMessage(e); // the server quotes its reason
+  return `nats=${a.trigger.id} function=${a.name}: the NATS server at ${a.trigger.url} refused ${how} (${why}); exiting, systemd starts the bridge again`;
+}
+
+const isAuthError = (e: unknown): boolean => e instanceof NatsError && (e.isAuthError() || e.code === 'BAD_CREDS');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -113,10 +148,21 @@ async function main(): Promise<number> {
   const a = args(process.argv.slice(2));
   logWithFields({ SYSLOG_IDENTIFIER: scheduleUnitBase(a.name, a.trigger.id), FAASS_FUNCTION: a.name });
   const p = resolvePaths();
-  // Waits for a server that is down, and reconnects for good: the client's own backoff.
-  const nc = await connect({ servers: a.trigger.url, name: `faass ${a.name} ${a.trigger.id}`, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 2000 });
+  // Waits for a server that is down, and reconnects for good: the client's own backoff. A
+  // refusal of its credentials ends that (the client gives up on the same auth error twice).
+  const nc = await connect({ servers: a.trigger.url, name: `faass ${a.name} ${a.trigger.id}`, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 2000, ...authOptions(a) }).catch((e: unknown) => {
+    throw isAuthError(e) ? new Said(refusal(a, e)) : e;
+  });
   void watchStatus(nc, a);
   const stop: { stopping: boolean; current?: { stop(): void } } = { stopping: false };
+  // Closed by the client, not by a stop (credentials refused on a reconnect): the bridge cannot go
+  // on, and exits for its unit to start it again.
+  void nc.closed().then((e) => {
+    if (stop.stopping) return;
+    logLine('err', e && isAuthError(e) ? refusal(a, e) : `nats=${a.trigger.id} function=${a.name}: the connection to ${a.trigger.url} closed (${e ? errorMessage(e) : 'no reason given'}); exiting, systemd starts the bridge again`);
+    flushQueueCounters();
+    exitAfterLog(1);
+  });
   process.on('SIGTERM', () => {
     stop.stopping = true;
     stop.current?.stop();
@@ -142,8 +188,11 @@ async function watchStatus(nc: NatsConnection, a: Args): Promise<void> {
   }
 }
 
+// An end the bridge explains in full (credentials refused, its secret unreadable): its message is the journal line.
+class Said extends Error {}
+
 // What the counters hold is written before the exit (a timer writes it every few seconds).
 main().finally(flushQueueCounters).then(exitAfterLog, (e) => {
-  logLine('err', `NATS bridge failed: ${errorMessage(e)}`);
+  logLine('err', e instanceof Said ? e.message : `NATS bridge failed: ${errorMessage(e)}`);
   exitAfterLog(1);
 });

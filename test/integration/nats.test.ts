@@ -111,7 +111,7 @@ t.test('NATS bridge', async (t) => {
       [['--nats', 'nats://me:secret@127.0.0.1:4222', '--subject', 'a'], /credentials in the URL are not taken .*\(FAASS_E_CONFIG_INVALID\)\n$/],
       [['--nats', url], /--nats URL needs --subject S.*\(FAASS_E_USAGE\)\n$/],
       [['--nats', url, '--subject', 'a.>.b'], /Invalid --subject "a\.>\.b".*\(FAASS_E_CONFIG_INVALID\)\n$/],
-      [['--subject', 'a'], /--subject, --durable and --stream go with --nats URL \(FAASS_E_USAGE\)\n$/],
+      [['--subject', 'a'], /--subject, --durable, --stream and the --nats-\* options go with --nats URL \(FAASS_E_USAGE\)\n$/],
     ] as const) {
       const r = await sb.faassctl('trigger', 'add', 'sink', ...args);
       t.equal(r.code, 2, `${args.join(' ')}: exit 2`);
@@ -129,7 +129,7 @@ t.test('NATS bridge', async (t) => {
     await waitFor('the durable consumer', () => consumer().then(() => true, () => false), 30000);
     t.equal((await sb.systemctl('is-active', unit)).stdout.trim(), 'active', 'the bridge runs');
     const ls = await sb.faassctl('trigger', 'ls', 'sink');
-    t.match(ls.stdout, /FUNCTION\s+ID\s+NATS\s+SUBJECT\s+STREAM\s+DURABLE\s+UNIT\nsink\s+bus\s+nats:\/\/127\.0\.0\.1:\d+\s+orders\.>\s+ORDERS\s+faass-sink-bus\s+faass-fn-sink-at-bus\.service\n/);
+    t.match(ls.stdout, /FUNCTION\s+ID\s+NATS\s+SUBJECT\s+STREAM\s+DURABLE\s+UNIT\s+AUTH\nsink\s+bus\s+nats:\/\/127\.0\.0\.1:\d+\s+orders\.>\s+ORDERS\s+faass-sink-bus\s+faass-fn-sink-at-bus\.service\s+none\n/);
   });
 
   t.test(`${N} messages, the bridge SIGKILLed mid-way: each delivered, none lost`, async (t) => {

@@ -1,6 +1,8 @@
 // File drops claimed for real in a temporary directory (queue/drop-fire.ts runDrop, no systemd):
 // the odd files a watched directory can hold each end somewhere (a call, or failed/) and never
-// stop the drop, which would otherwise leave every later file unclaimed.
+// stop the drop, which would otherwise leave every later file unclaimed. And a file whose call
+// died, redriven: the dispatcher (in-process, a fake function) and the drop's runs move it from
+// failed/ to done/ when the call then succeeds, and leave it in failed/ when it fails again.
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,17 +13,20 @@ import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/f
 import { saveFileDrops } from '../../src/functions/schedules';
 import { buildFileDrop } from '../../src/functions/file-drops';
 import { runDrop, areaDir, inFlightName, parseInFlight } from '../../src/queue/drop-fire';
-import { waiting, readCall, deadList } from '../../src/queue/spool';
+import { waiting, readCall, deadList, redrive } from '../../src/queue/spool';
 import { inboxOf } from '../../src/functions/outbox';
+import { Dispatcher } from '../../src/queue/dispatcher';
+import { deadLetters } from '../../src/queue/dead-letters';
+import { Outcome } from '../../src/queue/retry';
 
-function setup(t: { teardown(f: () => void): void }) {
+function setup(t: { teardown(f: () => void): void }, fn: Record<string, string> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-drops-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_STATE_HOME: path.join(dir, 'state'), XDG_DATA_HOME: path.join(dir, 'data') });
   const watch = path.join(dir, 'in');
   fs.mkdirSync(watch);
   fs.mkdirSync(path.dirname(functionConfPath(p, 'fn')), { recursive: true });
-  fs.writeFileSync(functionConfPath(p, 'fn'), renderFunctionConfig(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' })));
+  fs.writeFileSync(functionConfPath(p, 'fn'), renderFunctionConfig(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat', ...fn })));
   const drop = buildFileDrop('1', { watch, chain_limit: '3' });
   saveFileDrops(p, 'fn', [drop]);
   return { p, watch, drop };
@@ -168,4 +173,30 @@ t.test("an open outbox a killed runner left goes with the drop's retention, not 
   await runDrop(p, 'fn', '1');
   t.ok(fs.existsSync(young), 'a recent one may be a running call');
   t.notOk(fs.existsSync(old), 'one older than keep (7 d) is removed');
+});
+
+t.test('a redriven dead letter of a file: to done/ when its call then succeeds, in failed/ when it fails again', async (t) => {
+  const { p, watch, drop } = setup(t, { retries: '0' });
+  const answer = (status: number): Outcome => ({ status, answer: { headers: {}, body: Buffer.from(''), truncated: false } });
+  const failing = new Set(['a.txt', 'b.txt']); // the function fails for these, until told otherwise
+  const nameOf = (body: Buffer) => (JSON.parse(body.toString()) as { name: string }).name;
+  const dispatch = () => new Dispatcher(p, async (_p, call) => answer(failing.has(nameOf(call.body)) ? 500 : 200)).run();
+  const inArea = (sub: 'processing' | 'done' | 'failed') => (fs.existsSync(areaDir(drop, sub)) ? fs.readdirSync(areaDir(drop, sub)).map((e) => e.split('-').slice(2).join('-')).sort() : []);
+  fs.writeFileSync(path.join(watch, 'a.txt'), 'a');
+  fs.writeFileSync(path.join(watch, 'b.txt'), 'b');
+  await runDrop(p, 'fn', '1'); // claims both
+  await dispatch(); // each call dies at its one attempt (retries 0)
+  await runDrop(p, 'fn', '1'); // the settled marks: both files to failed/
+  t.same(inArea('failed'), ['a.txt', 'b.txt'], 'both dead, both in failed/');
+  const dead = await deadLetters(p, 'fn');
+  t.equal(dead.length, 2, 'and in the dead letters');
+  failing.delete('a.txt'); // the function mended for a.txt only
+  t.same((await redrive(p, 'fn', undefined)).missing, []);
+  await dispatch();
+  await runDrop(p, 'fn', '1');
+  t.same(inArea('done'), ['a.txt'], 'the one that succeeded now: moved to done/');
+  t.same(inArea('failed'), ['b.txt'], 'the one that failed again: still in failed/');
+  t.same(inArea('processing'), [], 'none left in processing/');
+  t.same(fs.readdirSync(path.join(p.stateDir, 'queue', 'fn', 'drops', '1', 'settled')), [], 'every mark taken');
+  t.equal((await deadLetters(p, 'fn')).length, 1, 'b.txt is a dead letter again');
 });

@@ -1,6 +1,8 @@
 // NATS bridges (issue 14): the --nats/--subject/--durable/--stream rules, one triggers file with
 // the other kinds, the call a message becomes (headers passed and withheld, the key), what is
-// acked and what handed back, and the golden bridge unit.
+// acked and what handed back, the golden bridge unit; authentication: .creds files, the
+// secret options, where the secret goes (a private file) and where it never goes (the triggers
+// file, the unit).
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +15,11 @@ import { buildSettings } from '../../src/core/settings';
 import { buildFunctionConfig } from '../../src/functions/function-config';
 import { TRIGGER_HEADERS } from '../../src/gateway/headers';
 import { ROOT } from '../support/root';
+import * as os from 'node:os';
+import { nkeys } from 'nats';
+import { checkCreds, readNatsAuth, writeNatsSecret, removeNatsSecret, removeNatsSecrets, NatsAuthArgs } from '../../src/functions/nats-auth';
+import { natsAuthLabel } from '../../src/functions/nats-triggers';
+import { natsSecretPath, resolvePaths } from '../../src/core/paths';
 
 const refused = (f: () => unknown, code: string, msg: RegExp) => {
   try {
@@ -109,4 +116,115 @@ t.test('golden unit of a bridge', async (t) => {
   } else t.equal(units[file], fs.readFileSync(golden, 'utf8'), `${file} matches its golden file`);
   const host = renderAllUnits(buildSettings({ listen: '127.0.0.1:8080' }), [fn], ctx, {}, {}, { orders: [buildNatsTrigger('orders', 'h', { nats: 'nats://nats.example:4222', subject: 'a' })] });
   t.notMatch(host['faass-fn-orders-at-h.service'], /IPAddress/, 'a host name: no address filter (it resolves at connect)');
+});
+
+// A .creds file as nsc writes it: a user JWT (made up here: only its shape is checked) and a
+// user's NKey seed, made with the nkeys the NATS client bundles.
+function credsFile(seed = new TextDecoder().decode(nkeys.createUser().getSeed()), jwt = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.eyJzdWIiOiJVQSJ9.c2ln'): string {
+  return `-----BEGIN NATS USER JWT-----\n${jwt}\n------END NATS USER JWT------\n\n************************* IMPORTANT *************************\nNKEY Seed printed below can be used to sign and prove identity.\n\n-----BEGIN USER NKEY SEED-----\n${seed}\n------END USER NKEY SEED------\n\n*************************************************************\n`;
+}
+
+t.test('.creds files: a JWT block and a user seed block, errors that never repeat them', async (t) => {
+  const seed = new TextDecoder().decode(nkeys.createUser().getSeed());
+  t.doesNotThrow(() => checkCreds(credsFile(seed)), 'as nsc writes it');
+  const cases: [string, RegExp][] = [
+    ['', /not a NATS credentials file/],
+    [credsFile(seed).split('\n').slice(0, 4).join('\n'), /not a NATS credentials file/],
+    [credsFile(seed, 'not-a-jwt'), /first block is not a JWT/],
+    [credsFile(seed, 'eyJ4IjoxfQ.eyJ4IjoxfQ.c2ln'), /first block is not a JWT/],
+    [credsFile(new TextDecoder().decode(nkeys.createAccount().getSeed())), /not a user's NKey seed/],
+    [credsFile(seed.slice(0, -3) + 'AAA'), /does not decode/],
+  ];
+  for (const [text, why] of cases) {
+    t.ok(refused(() => checkCreds(text), 'FAASS_E_CONFIG_INVALID', why), String(why));
+    try {
+      checkCreds(text);
+    } catch (e) {
+      t.notMatch((e as Error).message, /SU[A-Z2-7]{20}|eyJ/, 'neither the seed nor the JWT in the error');
+    }
+  }
+});
+
+t.test('the secret options: one method, files read and checked, exit 2 and a line otherwise', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nats-auth-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
+  const tok = file('tok', 's3cret-token\n');
+  const pw = file('pw', 'pa55word');
+  const empty = file('empty', '');
+  const creds = file('u.creds', credsFile());
+  const code = (a: NatsAuthArgs): string => {
+    try {
+      readNatsAuth(a);
+    } catch (e) {
+      t.notMatch((e as Error).message, /s3cret|pa55/, 'no secret in the error');
+      return `${(e as FaassError).code}: ${(e as Error).message}`;
+    }
+    return 'taken';
+  };
+  t.equal(readNatsAuth({}), undefined, 'none: no authentication');
+  t.same(readNatsAuth({ natsTokenFile: tok }), { auth: 'token', secret: Buffer.from('s3cret-token') }, 'a token, its final newline dropped');
+  t.same(readNatsAuth({ natsUser: 'alice', natsPasswordFile: pw }), { auth: 'user', user: 'alice', secret: Buffer.from('pa55word') });
+  t.same(readNatsAuth({ natsCreds: creds }), { auth: 'creds', secret: fs.readFileSync(creds) }, 'a .creds file as it is');
+  t.match(code({ natsTokenFile: tok, natsCreds: creds }), /^FAASS_E_USAGE: Give one way to authenticate to NATS, not --nats-creds and --nats-token-file$/);
+  t.match(code({ natsTokenFile: tok, natsUser: 'a', natsPasswordFile: pw }), /^FAASS_E_USAGE: Give one way/);
+  t.match(code({ natsUser: 'alice' }), /^FAASS_E_USAGE: --nats-user U needs --nats-password-file FILE/);
+  t.match(code({ natsPasswordFile: pw }), /^FAASS_E_USAGE: --nats-password-file FILE needs --nats-user U/);
+  t.match(code({ natsTokenFile: path.join(dir, 'none') }), /^FAASS_E_FILE_MISSING: --nats-token-file .*none: no such file$/);
+  t.match(code({ natsTokenFile: empty }), /^FAASS_E_CONFIG_INVALID: --nats-token-file .*: the file is empty$/);
+  t.match(code({ natsTokenFile: file('nl', '\n') }), /^FAASS_E_CONFIG_INVALID: --nats-token-file: the file is empty$/);
+  t.match(code({ natsTokenFile: file('two', 's3cret\nmore\n') }), /more than one line/);
+  t.match(code({ natsTokenFile: dir }), /a directory, not a file/);
+  t.match(code({ natsUser: 'al ice', natsPasswordFile: pw }), /^FAASS_E_CONFIG_INVALID: Invalid --nats-user/);
+  t.match(code({ natsCreds: tok }), /not a NATS credentials file/);
+  t.match(code({ natsPasswordFile: file('big', 'x'.repeat(70000)), natsUser: 'a' }), /larger than 65536 bytes/);
+  if (process.getuid?.() !== 0) {
+    fs.chmodSync(pw, 0);
+    t.match(code({ natsUser: 'a', natsPasswordFile: pw }), /cannot be read \(EACCES\)/);
+  }
+});
+
+t.test('the triggers file and the unit know the method and the path, never the secret', async (t) => {
+  const n = buildNatsTrigger('f', 'bus', { nats: 'nats://127.0.0.1:4222', subject: 'o.>', auth: 'user', user: 'alice' });
+  const text = renderTriggers('f', { schedules: [], drops: [], nats: [n] });
+  t.match(text, /\nauth=user\nuser=alice\n/);
+  t.same(parseTriggers('f', text).nats, [n], 'read back as written');
+  t.equal(natsAuthLabel(n), 'user:alice');
+  t.equal(natsAuthLabel(buildNatsTrigger('f', 'b', { nats: 'nats://h:1', subject: 'a', auth: 'creds' })), 'creds');
+  t.equal(natsAuthLabel(buildNatsTrigger('f', 'b', { nats: 'nats://h:1', subject: 'a' })), 'none');
+  t.ok(refused(() => buildNatsTrigger('f', 'b', { nats: 'nats://h:1', subject: 'a', auth: 'user' }), 'FAASS_E_CONFIG_INVALID', /auth=user needs it/));
+  t.ok(refused(() => buildNatsTrigger('f', 'b', { nats: 'nats://h:1', subject: 'a', user: 'x' }), 'FAASS_E_CONFIG_INVALID', /user goes with auth=user/));
+  t.ok(refused(() => buildNatsTrigger('f', 'b', { nats: 'nats://h:1', subject: 'a', auth: 'password' }), 'FAASS_E_CONFIG_INVALID', /auth is token, user, creds/));
+  const fn = buildFunctionConfig('orders', { runtime: 'exec', command: 'cat' });
+  const tok = buildNatsTrigger('orders', 'bus', { nats: 'nats://127.0.0.1:4222', subject: 'orders.>', auth: 'token' });
+  const unit = renderAllUnits(buildSettings({ listen: '127.0.0.1:8080' }), [fn], ctx, {}, {}, { orders: [tok] })['faass-fn-orders-at-bus.service'];
+  const secret = '/home/u/.config/faass/nats/orders/bus.secret';
+  t.match(unit, ` --auth token --secret-file ${secret} --queue-max`, 'the bridge is told the method and the path');
+  t.match(unit, `TemporaryFileSystem=/home/u/.config/faass:ro\nBindReadOnlyPaths=-${secret}\n`, "the one file of faass's config its unit sees");
+  const pw = renderAllUnits(buildSettings({ listen: '127.0.0.1:8080' }), [fn], ctx, {}, {}, { orders: [buildNatsTrigger('orders', 'bus', { nats: 'nats://127.0.0.1:4222', subject: 'orders.>', auth: 'user', user: 'alice' })] })['faass-fn-orders-at-bus.service'];
+  t.match(pw, ` --auth user --user alice --secret-file ${secret} --queue-max`, 'the user name is no secret; the password is in the file');
+});
+
+t.test('the private copy: 0600 in a 0700 directory, one per trigger, removed with it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nats-secret-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: dir, XDG_STATE_HOME: dir, XDG_DATA_HOME: dir, XDG_RUNTIME_DIR: dir });
+  const old = process.umask(0o022);
+  try {
+    writeNatsSecret(p, 'fn', 'bus', Buffer.from('s3cret'));
+    writeNatsSecret(p, 'fn', 'two', Buffer.from('other'));
+  } finally {
+    process.umask(old);
+  }
+  const file = natsSecretPath(p, 'fn', 'bus');
+  t.equal(file, path.join(dir, 'faass', 'nats', 'fn', 'bus.secret'));
+  t.equal(fs.readFileSync(file, 'utf8'), 's3cret');
+  t.equal(fs.statSync(file).mode & 0o777, 0o600, 'the file 0600, whatever the umask');
+  t.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700, 'its directory 0700');
+  t.equal(fs.statSync(path.join(dir, 'faass', 'nats')).mode & 0o777, 0o700);
+  removeNatsSecret(p, 'fn', 'bus');
+  t.notOk(fs.existsSync(file), 'trigger rm: its file goes');
+  t.ok(fs.existsSync(natsSecretPath(p, 'fn', 'two')), "the other trigger's stays");
+  removeNatsSecrets(p, 'fn');
+  t.notOk(fs.existsSync(path.dirname(file)), 'delete: all of them');
 });

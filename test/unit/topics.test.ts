@@ -151,7 +151,7 @@ t.test('the API: file drops and NATS bridges listed, and added on the host only,
   subscribe(p, 'other', 'orders.created');
   const all = (await listTriggers(p)).body as Record<string, unknown>;
   t.same(all.drops, [{ function: 'fn', id: 'in', watch: '/srv/in', pattern: '*.csv', inlineMax: 65536, keep: 604800, chainLimit: 5, path: 'faass-fn-fn-at-in.path' }]);
-  t.same(all.nats, [{ function: 'fn', id: 'bus', nats: 'nats://127.0.0.1:4222', subject: 'orders.>', durable: 'faass-fn-bus', service: 'faass-fn-fn-at-bus.service' }]);
+  t.same(all.nats, [{ function: 'fn', id: 'bus', nats: 'nats://127.0.0.1:4222', subject: 'orders.>', durable: 'faass-fn-bus', service: 'faass-fn-fn-at-bus.service', auth: 'none' }], 'with how it authenticates (none here), never a secret');
   t.same(all.topics, [{ function: 'other', topic: 'orders.created' }], 'the kinds there were stay as they were');
   const one = (await listTriggers(p, 'other')).body as Record<string, unknown>;
   t.same([one.drops, one.nats], [[], []], "GET /system/triggers/NAME: that function's only");
@@ -216,6 +216,6 @@ t.test('trigger ls --gateway: the file drops and NATS bridges a gateway lists, n
   const nats = { function: 'fn', id: 'bus', nats: 'nats://127.0.0.1:4222', subject: 'orders.>', durable: 'faass-fn-bus', service: 'faass-fn-fn-at-bus.service' };
   const text = printed({ schedules: [], topics: [], drops: [drop], nats: [nats] });
   t.match(text, /^FUNCTION +ID +WATCH +PATTERN +PATH UNIT\nfn +in +\/srv\/in +\*\.csv +faass-fn-fn-at-in\.path\n/m);
-  t.match(text, /^fn +bus +nats:\/\/127\.0\.0\.1:4222 +orders\.> +- +faass-fn-bus +faass-fn-fn-at-bus\.service$/m);
+  t.match(text, /^fn +bus +nats:\/\/127\.0\.0\.1:4222 +orders\.> +- +faass-fn-bus +faass-fn-fn-at-bus\.service +none$/m, "AUTH last: none from an older gateway's answer");
   t.equal(printed({ schedules: [], topics: [{ function: 'fn', topic: 'a' }] }), 'FUNCTION  TOPIC\nfn        a\n', 'an answer without drops or nats: the kinds it has');
 });
