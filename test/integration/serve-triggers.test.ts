@@ -78,9 +78,11 @@ t.test('triggers under faassctl serve', async (t) => {
     t.equal(add.code, 0, add.stderr);
     t.match(add.stderr, /faassctl serve \(pid \d+\) took the change up/);
     t.ok(program('faass-fn-note-at-box'), "serve's state lists the drop's program");
+    const dropped = Date.now();
     drop('a.txt', 'alpha');
     const done = path.join(inbox, '.faass', 'done');
     await waitFor('both files in done/', () => list(done).filter((f) => /-(early|a)\.txt$/.test(f)).length === 2, 60000);
+    t.comment(`a.txt: dropped to done/ in ${Date.now() - dropped} ms (claim, queue, call, settle, move)`);
     t.same(list(inbox).filter((f) => !f.startsWith('.')), [], 'the directory holds no file waiting');
     t.same(list(path.join(inbox, '.faass', 'processing')), [], 'none left in processing/');
     t.equal(calls('file', 'box').filter((l) => l.includes('"name":"a.txt"')).length, 1, 'a.txt handed to the function once');
@@ -95,9 +97,12 @@ t.test('triggers under faassctl serve', async (t) => {
     t.equal(program('faass-fn-note-at-tick')?.role, 'schedule', "serve's state lists the schedule");
     await waitFor('tick to fire twice', () => calls('schedule', 'tick').length >= 2, 60000);
     t.match(calls('schedule', 'tick')[0], /^schedule tick tick body$/, 'with its trigger headers and body');
-    const history = await ctl('trigger', 'history', 'note');
+    const history = await ctl('trigger', 'history', 'note', 'tick', '--json');
     t.equal(history.code, 0, history.stderr);
-    t.match(history.stdout, /tick/, 'trigger history shows the fires');
+    const fires = (JSON.parse(history.stdout) as { at: string; call?: string }[]).filter((f) => f.call);
+    t.ok(fires.length >= 2, 'trigger history shows the fires, each with its call');
+    t.equal(new Set(fires.map((f) => f.call)).size, fires.length, 'one call a fire');
+    t.comment(`fires after their calendar time: ${fires.map((f) => `${Date.parse(f.at) % 5000} ms`).join(', ')}`);
     t.notMatch(said, /not fired under serve/, 'no warning that schedules do not fire');
   });
 

@@ -17,6 +17,7 @@ import { DropWatch, waiting, BACKOFF_FIRST_MS, RESTART_MS as DROP_RESTART_MS } f
 import { ScheduleTimer, RESTART_MS } from '../../src/serve/schedules';
 import { nextRestartDelay, RESTART_FIRST_MS, RESTART_MAX_MS } from '../../src/serve/bridges';
 import { globRegExp } from '../../src/functions/file-drops';
+import { firedAt, SERVE_FIRE_ENV } from '../../src/queue/schedule-fire';
 import { resolvePaths, Paths } from '../../src/core/paths';
 import { LogFile } from '../../src/serve/log-files';
 
@@ -82,6 +83,11 @@ function tmpPaths(t: { teardown(f: () => void): void }): { dir: string; paths: P
   t.teardown(() => log.close());
   return { dir, paths, log };
 }
+
+t.test("a fire's time under serve is the one serve's timer hands over", async (t) => {
+  t.equal(await firedAt('faass-fn-x-at-1.timer', 5, { [SERVE_FIRE_ENV]: '1800000000123456' }), 1800000000123, 'microseconds, as LastTriggerUSec');
+  t.equal(await firedAt('faass-fn-x-at-1.timer', 5, { [SERVE_FIRE_ENV]: 'soon' }), 5, 'not a number: as without it (no manager here: now)');
+});
 
 t.test('what a drop waits for: pattern, no hidden names, settled marks', async (t) => {
   const { dir } = tmpPaths(t);
