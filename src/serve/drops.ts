@@ -74,7 +74,11 @@ export class DropWatch {
   ) {
     this.pattern = globRegExp(drop.pattern);
     this.settled = settledDir(paths, fn, drop.id);
-    fs.mkdirSync(this.settled, { recursive: true, mode: 0o700 }); // the path unit's MakeDirectory=
+    try {
+      fs.mkdirSync(this.settled, { recursive: true, mode: 0o700 }); // the path unit's MakeDirectory=
+    } catch (e) {
+      hooks.say(`faassctl serve: file drop ${drop.id} of ${fn}: cannot make ${this.settled}: ${(e as Error).message}`);
+    }
     this.poll = setInterval(() => this.look(), RESCAN_MS);
     this.look();
   }

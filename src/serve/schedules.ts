@@ -41,7 +41,7 @@ export class ScheduleTimer {
     private readonly schedule: Schedule,
     private readonly hooks: ScheduleHooks,
   ) {
-    void this.plan();
+    this.planNext();
   }
 
   get pid(): number | null {
@@ -65,7 +65,7 @@ export class ScheduleTimer {
     if ('error' in r) {
       if (r.missing) return this.hooks.missing();
       this.hooks.say(`faassctl serve: schedule ${this.schedule.id} of ${this.fn}: ${r.error}; trying again in ${RETRY_MS / 1000}s`);
-      return this.wait(Date.now() + RETRY_MS, () => void this.plan());
+      return this.wait(Date.now() + RETRY_MS, () => this.planNext());
     }
     if (r.at === null) return this.hooks.say(`faassctl serve: schedule ${this.schedule.id} of ${this.fn} never elapses again; nothing to fire`);
     const at = r.at;
@@ -87,7 +87,11 @@ export class ScheduleTimer {
     // A run of an earlier fire still going (or waiting to run again): the unit is active, and a
     // timer's start of an active unit starts nothing.
     if (!this.run) this.start(Date.now());
-    void this.plan();
+    this.planNext();
+  }
+
+  private planNext(): void {
+    this.plan().catch((e: Error) => this.hooks.say(`faassctl serve: schedule ${this.schedule.id} of ${this.fn}: ${e.message}; not fired until serve is restarted or the schedule changes`));
   }
 
   // One run of the service for the fire at firedAt (ms); again after RESTART_MS while it fails.

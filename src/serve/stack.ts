@@ -177,13 +177,13 @@ export class Stack {
     } catch (e) {
       this.sayOnce(`faassctl serve: ${authConfPath(this.paths)}: ${errorMessage(e)}; the API stays as it is`);
     }
-    const functions = this.readFunctions(old);
-    return { settings: settings as Settings, settingsDigest, admin, functions, triggers: this.readTriggers(functions, old) };
+    const deploying = this.deploying();
+    const functions = this.readFunctions(old, deploying);
+    return { settings: settings as Settings, settingsDigest, admin, functions, triggers: this.readTriggers(functions, old, deploying) };
   }
 
-  private readFunctions(old: Snapshot | null): Snapshot['functions'] {
+  private readFunctions(old: Snapshot | null, deploying: Set<string>): Snapshot['functions'] {
     const out: Snapshot['functions'] = new Map();
-    const deploying = this.deploying();
     for (const name of listFunctionNames(this.paths)) {
       const before = old?.functions.get(name);
       // A deploy under way: its code and file change one after the other; wait for the end.
@@ -208,9 +208,8 @@ export class Stack {
 
   // Each function's triggers file; one that does not parse keeps what runs (and says why once,
   // as the units would stay as they are: apply-units.ts cannot render them either).
-  private readTriggers(functions: Snapshot['functions'], old: Snapshot | null): Snapshot['triggers'] {
+  private readTriggers(functions: Snapshot['functions'], old: Snapshot | null, deploying: Set<string>): Snapshot['triggers'] {
     const out: Snapshot['triggers'] = new Map();
-    const deploying = this.deploying();
     for (const name of functions.keys()) {
       const before = old?.triggers.get(name);
       try {

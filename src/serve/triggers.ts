@@ -61,8 +61,9 @@ export class TriggerSet {
     const gone = [...this.running.entries()].filter(([unit, r]) => want.get(unit)?.definition !== r.definition);
     for (const [unit] of gone) this.running.delete(unit);
     await Promise.all(gone.map(([, r]) => r.trigger.close()));
-    for (const [unit, w] of want) if (!this.running.has(unit)) this.running.set(unit, { role: w.role, definition: w.definition, trigger: this.start(w) });
-    this.hooks.changed();
+    const fresh = [...want].filter(([unit]) => !this.running.has(unit));
+    for (const [unit, w] of fresh) this.running.set(unit, { role: w.role, definition: w.definition, trigger: this.start(w) });
+    if (gone.length || fresh.length) this.hooks.changed(); // serve.json lists them
   }
 
   programs(): ServedProgram[] {

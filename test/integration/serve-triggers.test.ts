@@ -104,6 +104,10 @@ t.test('triggers under faassctl serve', async (t) => {
     t.equal(new Set(fires.map((f) => f.call)).size, fires.length, 'one call a fire');
     t.comment(`fires after their calendar time: ${fires.map((f) => `${Date.parse(f.at) % 5000} ms`).join(', ')}`);
     t.notMatch(said, /not fired under serve/, 'no warning that schedules do not fire');
+    const logs = await ctl('logs', 'note', '--call', fires[0].call as string);
+    t.match(logs.stdout, new RegExp(`schedule=tick function=note fire at \\S+: queued call=${fires[0].call}`), "logs NAME shows the fire's line, as the schedule unit's journal");
+    const status = await ctl('status');
+    t.equal(status.code, 0, `status under serve with triggers: ${status.stderr}`);
   });
 
   await t.test('trigger rm stops a schedule and a drop', async (t) => {
