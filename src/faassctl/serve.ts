@@ -1,6 +1,7 @@
 // faassctl serve: faass without a user manager (a container, a CI shell, WSL), the same product
 // in one process tree: serve/stack.ts runs the programs the units run, handing them sockets as
-// systemd does, and follows every change of the shared state without a restart.
+// systemd does, fires the triggers as their timers and path units would (serve/triggers.ts), and
+// follows every change of the shared state without a restart.
 import { Paths } from '../core/paths';
 import { Address, address } from '../core/validate';
 import { loadSettings } from '../core/settings';
@@ -10,8 +11,6 @@ import { Watcher } from '../serve/watch';
 import { removeServeState, readServeState, writeServeState } from '../systemd/serve-link';
 import { serveLogDir } from '../serve/log-files';
 import { Register } from './cli';
-import { listFunctionNames } from '../functions/function-config';
-import { loadSchedules } from '../functions/schedules';
 
 // --port N: the configured host on port N; --listen ADDR: any address faass.conf's listen takes.
 // For this run only: faass.conf is not changed.
@@ -23,19 +22,6 @@ export function listenOverride(paths: Paths, a: { port?: string; listen?: string
   const l = loadSettings(paths).listen;
   const host = l.kind === 'tcp' ? l.host : '127.0.0.1';
   return address('--port', `${host.includes(':') ? `[${host}]` : host}:${a.port}`);
-}
-
-// Schedules are timers of a user manager: serve does not fire them, and says so once per
-// function that has some (a function whose schedules do not read is left to its own error).
-export function unfiredSchedules(paths: Paths): string[] {
-  return listFunctionNames(paths).flatMap((name) => {
-    try {
-      const ids = loadSchedules(paths, name).map((s) => s.id);
-      return ids.length ? [`faassctl serve: warning: ${name} has ${ids.length} schedule(s) (${ids.join(', ')}) that are not fired under serve: schedules are timers of a systemd user manager`] : [];
-    } catch {
-      return [];
-    }
-  });
 }
 
 export async function serve(paths: Paths, a: { port?: string; listen?: string }): Promise<number> {
@@ -58,7 +44,6 @@ export async function serve(paths: Paths, a: { port?: string; listen?: string })
   const watcher = new Watcher(() => stack.watched(), () => void stack.update().then(record));
   const s = stack.state(started);
   say(`faassctl serve: gateway on ${s.listen}${s.https ? ` and ${s.https}` : ''}, ${s.functions.length} function(s); logs in ${serveLogDir(paths)}; Ctrl-C stops`);
-  for (const line of unfiredSchedules(paths)) say(line);
   return new Promise((resolve) => {
     const stop = () => {
       watcher.close();
@@ -77,7 +62,7 @@ export async function serve(paths: Paths, a: { port?: string; listen?: string })
 export const register: Register = (y, cli) =>
   y.command(
     'serve',
-    'run faass in the foreground without systemd: gateway, API, runners and services, following every deploy, delete and setting',
+    'run faass in the foreground without systemd: gateway, API, runners, services and triggers, following every deploy, delete, trigger and setting',
     (y) =>
       y
         .option('port', { type: 'string', describe: "listen on this port (faass.conf listen's host) for this run only" })

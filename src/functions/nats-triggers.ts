@@ -98,3 +98,10 @@ export const natsSection = (n: NatsTrigger): Record<string, string> => ({ nats: 
 
 // How trigger ls and the API name the method: never the secret.
 export const natsAuthLabel = (n: { auth?: NatsAuthMethod; user?: string }): string => (n.auth === 'user' ? `user:${n.user}` : (n.auth ?? 'none'));
+
+// The bridge's command line, for its unit's ExecStart= and for faassctl serve's child alike: the
+// secret's file by path (as the caller spells it), never the secret.
+export function natsBridgeArgs(fn: string, n: NatsTrigger, queueMax: number, secretFile: string | undefined): string[] {
+  const auth = n.auth && secretFile ? ['--auth', n.auth, ...(n.user ? ['--user', n.user] : []), '--secret-file', secretFile] : [];
+  return ['--function', fn, '--trigger', n.id, '--nats', n.url, '--subject', n.subject, '--durable', n.durable, ...(n.stream ? ['--stream', n.stream] : []), ...auth, '--queue-max', String(queueMax)];
+}

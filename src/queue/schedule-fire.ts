@@ -88,8 +88,14 @@ function scheduledCall(name: string, s: Schedule, at: number) {
 // microsecond), the same for every start of the service that fire caused (a restart after a
 // failure), so the call's key repeats. Not $TRIGGER_TIMER_REALTIME_USEC: systemd 252 gives the
 // service the timer's previous elapse there (seen here: every fire but the first named the one
-// before). Unknown (started by hand with no fire yet, no manager): now.
-export async function firedAt(timer: string, now = Date.now()): Promise<number> {
+// before). Under faassctl serve, which stands in for the manager, serve's timer hands it over as
+// SERVE_FIRE_ENV (microseconds, as LastTriggerUSec), the same for each run of one fire. Unknown
+// (started by hand with no fire yet, no manager): now.
+export const SERVE_FIRE_ENV = 'FAASS_SERVE_TRIGGER_USEC';
+
+export async function firedAt(timer: string, now = Date.now(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const served = env[SERVE_FIRE_ENV];
+  if (served !== undefined && /^\d{1,17}$/.test(served)) return Math.floor(Number(served) / 1000);
   const r = await run('systemctl', ['--user', 'show', '--timestamp=us+utc', '--property=LastTriggerUSec', '--value', '--', timer], { timeoutMs: 20000 });
   return r.code === 0 ? parseUsTimestamp(r.stdout) ?? now : now;
 }

@@ -18,6 +18,20 @@ export const RESTART_DELAY_MS = 1000;
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => fs.existsSync(f));
 const PDEATHSIG = SETPRIV ? [SETPRIV, '--pdeathsig', 'TERM'] : ['/usr/bin/env'];
 
+// A node script as a unit's ExecStart= runs it: through setpriv (PDEATHSIG), its output into its
+// log file line by line, fds (LISTEN_FDS's) from 3 on; LISTEN_PID is set by the shell between
+// fork and exec, as it must be the program's own pid.
+export function launch(script: string, args: string[], env: NodeJS.ProcessEnv, log: LogFile, fds: number[] = []): ChildProcess {
+  const child = spawn(PDEATHSIG[0], [...PDEATHSIG.slice(1), '/bin/sh', '-c', 'LISTEN_PID=$$ exec "$0" "$@"', process.execPath, script, ...args], { stdio: ['ignore', 'pipe', 'pipe', ...fds], env });
+  const pid = child.pid;
+  for (const stream of [child.stdout, child.stderr]) {
+    const lines = lineSplitter((l) => log.write(pid, l));
+    stream?.on('data', (d: Buffer) => lines.write(d));
+    stream?.on('end', () => lines.end());
+  }
+  return child;
+}
+
 export interface ProgramSpec {
   script: string;
   args: string[];
@@ -86,14 +100,9 @@ export class Program {
         resolve(ok);
       };
     });
-    const child = spawn(PDEATHSIG[0], [...PDEATHSIG.slice(1), '/bin/sh', '-c', 'LISTEN_PID=$$ exec "$0" "$@"', process.execPath, spec.script, ...spec.args], { stdio: ['ignore', 'pipe', 'pipe', ...fds], env });
+    const child = launch(spec.script, spec.args, env, this.log, fds);
     this.child = child;
     const pid = child.pid;
-    for (const stream of [child.stdout, child.stderr]) {
-      const lines = lineSplitter((l) => this.log.write(pid, l));
-      stream?.on('data', (d: Buffer) => lines.write(d));
-      stream?.on('end', () => lines.end());
-    }
     this.exited = new Promise((resolve) => {
       child.once('error', (e) => this.log.write(pid, `err: cannot start ${spec.script}: ${e.message}`));
       child.once('close', (code, signal) => {

@@ -23,12 +23,15 @@ import { LogFile } from './log-files';
 import { ServiceActivator, unservable } from './service-activator';
 import { ServeState, ServedProgram } from '../systemd/serve-link';
 import { doorbells } from '../queue/spool';
+import { Triggers, loadTriggers } from '../functions/schedules';
+import { TriggerSet } from './triggers';
 
 interface Snapshot {
   settings: Settings;
   settingsDigest: string; // faass.conf and the TLS key pair: a change restarts the gateway
   admin: boolean;
   functions: Map<string, { cfg: FunctionConfig; digest: string }>;
+  triggers: Map<string, Triggers>; // of the functions above: not the runner's business
 }
 
 interface Served {
@@ -74,6 +77,7 @@ export class Stack {
   private api: { program: Program; socket: HeldSocket } | null = null;
   private dispatch: Program | null = null; // runs while asynchronous calls wait
   private snapshot: Snapshot | null = null;
+  private readonly triggers: TriggerSet; // schedules, file drops, NATS bridges
   private busy: Promise<void> = Promise.resolve();
   private again = false;
   private scanned = 0; // when the last applied re-scan began
@@ -83,7 +87,9 @@ export class Stack {
     private readonly paths: Paths,
     private readonly listen: Address | undefined, // --port / --listen: this run's address
     private readonly say: (line: string) => void,
-  ) {}
+  ) {
+    this.triggers = new TriggerSet(paths, { dist: this.dist, log: (fn) => this.logFile(fn), say: (l) => this.sayOnce(l), changed: () => this.changed() });
+  }
 
   // The directories whose changes a re-scan must see.
   watched(): string[] {
@@ -126,6 +132,7 @@ export class Stack {
     if (this.gateway) all.push(this.gateway.program.close().then(() => this.gateway?.sockets.held.forEach((h) => h.socket.close())));
     if (this.api) all.push(this.api.program.close().then(() => this.api?.socket.close()));
     if (this.dispatch) all.push(this.dispatch.close());
+    all.push(this.triggers.close());
     await Promise.all(all);
     for (const l of this.logs.values()) l.close();
   }
@@ -136,6 +143,7 @@ export class Stack {
     if (this.api) progs.push({ name: 'api', role: 'api', pid: this.api.program.pid });
     for (const [name, f] of this.functions) progs.push({ name, role: f.service ? 'app' : 'runner', pid: f.service ? f.service.pid : (f.runner?.program.pid ?? null) });
     if (this.dispatch) progs.push({ name: 'dispatch', role: 'dispatch', pid: this.dispatch.pid });
+    progs.push(...this.triggers.programs());
     const held = this.gateway?.sockets.held ?? [];
     return {
       pid: process.pid,
@@ -169,12 +177,13 @@ export class Stack {
     } catch (e) {
       this.sayOnce(`faassctl serve: ${authConfPath(this.paths)}: ${errorMessage(e)}; the API stays as it is`);
     }
-    return { settings: settings as Settings, settingsDigest, admin, functions: this.readFunctions(old) };
+    const deploying = this.deploying();
+    const functions = this.readFunctions(old, deploying);
+    return { settings: settings as Settings, settingsDigest, admin, functions, triggers: this.readTriggers(functions, old, deploying) };
   }
 
-  private readFunctions(old: Snapshot | null): Snapshot['functions'] {
+  private readFunctions(old: Snapshot | null, deploying: Set<string>): Snapshot['functions'] {
     const out: Snapshot['functions'] = new Map();
-    const deploying = this.deploying();
     for (const name of listFunctionNames(this.paths)) {
       const before = old?.functions.get(name);
       // A deploy under way: its code and file change one after the other; wait for the end.
@@ -191,6 +200,23 @@ export class Stack {
         // Deleted meanwhile: gone. Unreadable: the gateway answers 503 naming the file; what runs stays.
         if (!fs.existsSync(functionConfPath(this.paths, name))) continue;
         this.sayOnce(`faassctl serve: function ${name}: ${errorMessage(e)}; ${before ? 'keeping its runner as it is' : 'not started'}`);
+        if (before) out.set(name, before);
+      }
+    }
+    return out;
+  }
+
+  // Each function's triggers file; one that does not parse keeps what runs (and says why once,
+  // as the units would stay as they are: apply-units.ts cannot render them either).
+  private readTriggers(functions: Snapshot['functions'], old: Snapshot | null, deploying: Set<string>): Snapshot['triggers'] {
+    const out: Snapshot['triggers'] = new Map();
+    for (const name of functions.keys()) {
+      const before = old?.triggers.get(name);
+      try {
+        if (deploying.has(name) && before) out.set(name, before);
+        else out.set(name, loadTriggers(this.paths, name));
+      } catch (e) {
+        this.sayOnce(`faassctl serve: function ${name}: ${errorMessage(e)}; its triggers stay as they are`);
         if (before) out.set(name, before);
       }
     }
@@ -225,6 +251,7 @@ export class Stack {
     // Last: at the start, the gateway answers once what it forwards to is ready.
     await this.applyGateway(snap);
     this.applyDispatch();
+    await this.triggers.apply(new Map([...snap.triggers].map(([name, triggers]) => [name, { triggers, queueMax: snap.functions.get(name)?.cfg.queueMax ?? 1 }])));
   }
 
   // Asynchronous calls: the dispatcher runs while a doorbell rings, as faass-dispatch.path starts

@@ -11,8 +11,8 @@ import { Paths } from '../core/paths';
 import { writeFileAtomic } from '../core/fs-atomic';
 
 export interface ServedProgram {
-  name: string; // gateway, api, or a function's name
-  role: 'gateway' | 'api' | 'runner' | 'app' | 'dispatch';
+  name: string; // gateway, api, dispatch, a function's name, or a trigger's units' name (faass-fn-NAME-at-ID)
+  role: 'gateway' | 'api' | 'runner' | 'app' | 'dispatch' | 'schedule' | 'drop' | 'nats';
   pid: number | null; // null: not running now (a service's app while idle, a program restarting)
 }
 

@@ -3,7 +3,7 @@ import { FunctionConfig } from '../functions/function-config';
 import type { Schedule } from '../functions/schedules';
 import type { FileDrop } from '../functions/file-drops';
 import { DROPS_ENV, inboxOf, renderDropInboxes } from '../functions/outbox';
-import { NatsTrigger, natsHost } from '../functions/nats-triggers';
+import { NatsTrigger, natsBridgeArgs, natsHost } from '../functions/nats-triggers';
 import { isIP } from 'node:net';
 import { Settings } from '../core/settings';
 import { fail } from '../core/errors';
@@ -516,8 +516,7 @@ export function renderDropService(fn: string, d: FileDrop, ctx: UnitContext): st
 export function renderNatsService(fn: string, n: NatsTrigger, queueMax: number, ctx: UnitContext): string {
   const base = scheduleUnitBase(fn, n.id);
   const secret = n.auth ? pathArg(natsSecretFile(`${ctx.xdg.config}/faass`, fn, n.id)) : undefined;
-  const auth = secret ? ['--auth', n.auth as string, ...(n.user ? ['--user', n.user] : []), '--secret-file', secret] : [];
-  const args = ['--function', fn, '--trigger', n.id, '--nats', n.url, '--subject', n.subject, '--durable', n.durable, ...(n.stream ? ['--stream', n.stream] : []), ...auth, '--queue-max', String(queueMax)];
+  const args = natsBridgeArgs(fn, n, queueMax, secret);
   const state = pathArg(`${ctx.xdg.state}/faass`);
   return unit({
     Unit: [`Description=faass function ${fn}: NATS bridge ${n.id} (${n.subject} at ${n.url})`, 'Documentation=man:faassctl(1)', 'StartLimitIntervalSec=0'],

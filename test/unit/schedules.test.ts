@@ -7,7 +7,6 @@ import { cronToCalendar, specKind, calendarOf } from '../../src/functions/cron';
 import * as os from 'node:os';
 import { buildSchedule, parseSchedules, renderSchedules, onCalendar, nextId, saveSchedules } from '../../src/functions/schedules';
 import { resolvePaths } from '../../src/core/paths';
-import { unfiredSchedules } from '../../src/faassctl/serve';
 import { renderAllUnits, UnitContext } from '../../src/systemd/units';
 import { buildSettings } from '../../src/core/settings';
 import { buildFunctionConfig } from '../../src/functions/function-config';
@@ -118,16 +117,6 @@ t.test('golden units of a schedule', async (t) => {
   t.match(units['faass-fn-report-at-1.service'], /^ReadWritePaths=-\/home\/u\/\.local\/state\/faass\/queue$/m, 'it may write the queue only');
   t.equal(units['faass-fn-report-at-1.service'].match(/^ReadWritePaths=/gm)?.length, 1);
   if (process.env.UPDATE_GOLDEN) t.fail('UPDATE_GOLDEN: rewrote the schedule golden files; review and run again');
-});
-
-t.test('faassctl serve says which schedules it does not fire', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-sched-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'c'), XDG_DATA_HOME: path.join(dir, 'd'), XDG_STATE_HOME: path.join(dir, 's'), XDG_RUNTIME_DIR: path.join(dir, 'r') });
-  fs.mkdirSync(path.join(p.configDir, 'functions'), { recursive: true });
-  for (const n of ['a', 'b']) fs.writeFileSync(path.join(p.configDir, 'functions', `${n}.conf`), '[function]\nruntime=exec\ncommand=cat\n');
-  saveSchedules(p, 'b', [buildSchedule('1', { spec: 'hourly' }), buildSchedule('x', { spec: '@daily' })]);
-  t.same(unfiredSchedules(p), ['faassctl serve: warning: b has 2 schedule(s) (1, x) that are not fired under serve: schedules are timers of a systemd user manager'], 'one line per function with schedules');
 });
 
 // systemd-analyze judges a spec; one that starts like an option must be judged as a spec, not run
