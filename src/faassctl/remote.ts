@@ -10,6 +10,7 @@ import { DeployArgs, deployInput } from './deploy-input';
 import { sayWarnings } from './report';
 import { Target, send, sendJson, replyError, updateTokens, gatewayKey, parseGatewayUrl, checkToken, remoteTarget, credentialsFile } from './client';
 import { QueuePolicy } from '../queue/on-delete';
+import { checkMessage } from '../functions/versions';
 
 interface FunctionView {
   name: string;
@@ -42,8 +43,9 @@ export async function remoteDeploy(t: Target, a: DeployArgs): Promise<number> {
   // --build DIR without --from-file: DIR is uploaded as the code and built from its top.
   const code = a.fromFile ?? (a.build || undefined);
   const build = a.build === undefined ? undefined : a.fromFile ? a.build || '.' : '.';
-  const input = deployInput(a, build);
+  const input: Record<string, unknown> = deployInput(a, build);
   if (a.handler !== undefined) input.handler = a.handler;
+  if (a.message !== undefined) input.message = checkMessage(a.message); // the version's (functions/versions.ts)
   let fn: FunctionView;
   if (code === undefined) {
     fn = (await sendJson(t, 'PUT', `/api/functions/${a.name}`, input)) as FunctionView;
@@ -66,7 +68,8 @@ export async function remoteDeploy(t: Target, a: DeployArgs): Promise<number> {
     if (r.status >= 300) throw replyError(t, r);
     fn = JSON.parse(r.body.toString('utf8')) as FunctionView;
   }
-  process.stdout.write(`Deployed ${fn.name} (${fn.runtime}) on ${t.label}; call it at ${t.url}/function/${fn.name}\n`);
+  const version = typeof fn.version === 'number' ? ` ${fn.new_version === false ? `unchanged, still version ${fn.version}` : `as version ${fn.version}`}` : '';
+  process.stdout.write(`Deployed ${fn.name} (${fn.runtime})${version} on ${t.label}; call it at ${t.url}/function/${fn.name}\n`);
   sayWarnings(fn.warnings);
   return 0;
 }

@@ -17,6 +17,10 @@ import { CallRunner } from '../../src/runner/runner';
 import { Executor } from '../../src/runner/call';
 import { FaassError } from '../../src/core/errors';
 import { buildSettings } from '../../src/core/settings';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { apiHandler } from '../../src/api/handlers';
+import { ApiProxy } from '../../src/gateway/api-proxy';
 
 function tempPaths(t: { teardown(f: () => void): void }): Paths {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-versions-'));
@@ -220,4 +224,67 @@ t.test('every answer of a runner carries its version; a function cannot set it',
   t.same(Object.keys(r.headers).filter((k) => k.toLowerCase() === 'x-faass-version'), ['x-faass-version'], 'once');
   const failing: Executor = { invoke: async () => Promise.reject(new Error('boom')), close: async () => undefined, describe: () => 'test' };
   t.equal((await new CallRunner(cfg, failing, false).run({ method: 'POST', url: '/', headers: {}, body: Buffer.alloc(0) })).headers['x-faass-version'], '7', 'an error answer too');
+});
+
+// The management API on a local port, as the gateway forwards to it.
+async function api(t: { teardown(f: () => void): void }, paths: Paths) {
+  const server = http.createServer(apiHandler(paths));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  return (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+    quietly(
+      () =>
+        new Promise<{ status: number; json: Record<string, unknown> & { error?: { code: string } } }>((resolve, reject) => {
+          const req = http.request({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: url, method, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (d: Buffer) => chunks.push(d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString() || '{}') }));
+          });
+          req.on('error', reject);
+          req.end(body === undefined ? undefined : JSON.stringify(body));
+        }),
+    );
+}
+
+t.test('the management API: deploy with a message, who is the credential, list, rollback', async (t) => {
+  const paths = tempPaths(t);
+  const call = await api(t, paths);
+  const made = await call('POST', '/system/functions', { name: 'f', command: 'cat', message: 'first' }, { 'x-faass-credential': 'ci' });
+  t.match(made, { status: 201, json: { version: 1, new_version: true } });
+  t.match(await call('PUT', '/system/functions', { name: 'f', command: 'cat', message: 'x'.repeat(MESSAGE_MAX + 1) }), { status: 400, json: { error: { code: 'FAASS_E_USAGE' } } }, 'a message too long: 400');
+  t.match(await call('PUT', '/system/functions', { name: 'f', command: 'tr a-z A-Z' }), { status: 200, json: { version: 2 } }, 'no credential named: the local user');
+  const list = await call('GET', '/system/function/f/versions');
+  t.same((list.json as unknown as { number: number; who: string; via: string; current: boolean; message: string }[]).map((v) => [v.number, v.who, v.via, v.current, v.message]), [[1, 'ci', 'api', false, 'first'], [2, os.userInfo().username, 'api', true, '']]);
+  t.match(await call('POST', '/system/function/f/rollback'), { status: 200, json: { from: 2, to: 1 } }, 'an empty body: the version before');
+  t.equal(loadFunctionConfig(paths, 'f').command, 'cat');
+  t.match(await call('POST', '/system/function/f/rollback', { to: 1 }), { status: 409, json: { error: { code: 'FAASS_E_VERSION_CURRENT' } } });
+  t.match(await call('POST', '/system/function/f/rollback', { to: 9 }), { status: 404, json: { error: { code: 'FAASS_E_VERSION_NOT_FOUND' } } });
+  t.match(await call('POST', '/system/function/f/rollback', { to: '2' }), { status: 400, json: { error: { code: 'FAASS_E_USAGE' } } });
+  t.match(await call('POST', '/system/function/f/rollback', { too: 2 }), { status: 400, json: { error: { code: 'FAASS_E_USAGE' } } });
+  t.match(await call('GET', '/system/function/nope/versions'), { status: 404, json: { error: { code: 'FAASS_E_FUNCTION_NOT_FOUND' } } });
+  t.match(await call('DELETE', '/system/function/f/versions'), { status: 405 });
+  t.match(await call('POST', '/system/function/f/rollback', { to: 2 }), { status: 200, json: { from: 1, to: 2 } });
+});
+
+t.test("the gateway names the admin to the API, and drops a client's own X-Faass-Credential", async (t) => {
+  const seen: (string | undefined)[] = [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-apiproxy-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const paths = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: `${dir}/c`, XDG_DATA_HOME: `${dir}/d`, XDG_STATE_HOME: `${dir}/s`, XDG_RUNTIME_DIR: dir });
+  fs.mkdirSync(paths.runtimeDir, { recursive: true });
+  const upstream = http.createServer((req, res) => {
+    seen.push(req.headers['x-faass-credential'] as string | undefined);
+    req.resume();
+    res.end('{}');
+  });
+  await new Promise<void>((r) => upstream.listen(path.join(paths.runtimeDir, 'api.sock'), r));
+  t.teardown(() => upstream.close());
+  const proxy = new ApiProxy(paths, 1024, 5);
+  const front = http.createServer((req, res) => req.on('data', () => undefined).on('end', () => proxy.forward(req, Buffer.alloc(0), res, req.url === '/as-root' ? 'root' : null)));
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+  t.teardown(() => front.close());
+  const get = (p: string) => new Promise<void>((resolve) => http.get({ host: '127.0.0.1', port: (front.address() as AddressInfo).port, path: p, headers: { 'x-faass-credential': 'forged' } }, (res) => res.resume().on('end', resolve)));
+  await get('/as-root');
+  await get('/none');
+  t.same(seen, ['root', undefined]);
 });
