@@ -80,3 +80,32 @@ t.test('deploy v2 and roll back to v1 under load', async (t) => {
   const gone = await sb.faassctl('rollback', 'nosuch');
   t.equal(gone.code, 3, 'an unknown function: exit 3');
 });
+
+t.test('versions and rollback with --gateway: who is the admin credential', async (t) => {
+  const sb = await startSandbox(t);
+  await setupGateway(sb, 30);
+  const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
+  const remote = (...args: string[]) => sb.run('env', [process.execPath, sb.faassctlPath, '--gateway', `http://127.0.0.1:${sb.port}`, '--token', root, ...args]);
+  const v1 = writeFixture(sb, 'r1/handler.js', "module.exports = async () => 'code-v1';\n");
+  const v2 = writeFixture(sb, 'r2/handler.js', "module.exports = async () => 'code-v2';\n");
+  const d1 = await remote('deploy', 'echo', '--runtime', 'node', '--from-file', v1, '--message', 'through the API');
+  t.equal(d1.code, 0, d1.stderr);
+  t.match(d1.stdout, /as version 1 on/);
+  const d2 = await remote('deploy', 'echo', '--runtime', 'node', '--from-file', v2);
+  t.match(d2.stdout, /as version 2 on/, d2.stderr);
+  const list = await remote('versions', 'echo', '--json');
+  t.same((JSON.parse(list.stdout) as { number: number; who: string; via: string; current: boolean }[]).map((v) => [v.number, v.who, v.via, v.current]), [[1, 'root', 'api', false], [2, 'root', 'api', true]], `who: the credential ${list.stderr}`);
+  t.notOk(list.stdout.includes(root.split('.')[1]), 'no secret in the list');
+  const table = await remote('versions', 'echo');
+  t.match(table.stdout, /^\*\s+2\s.*root \(api\)/m, 'the table marks the current one');
+  const back = await remote('rollback', 'echo');
+  t.equal(back.code, 0, back.stderr);
+  t.match(back.stdout, /back to version 1 \(from 2\)/);
+  const r = await request(sb.port, '/function/echo', { body: 'x' });
+  t.same([r.status, r.headers['x-faass-version'], r.body], [200, '1', 'code-v1'], 'the call after the rollback: version 1');
+  const again = await remote('rollback', 'echo', '--to', '1');
+  t.equal(again.code, 2, 'already current: exit 2');
+  t.match(again.stderr, /FAASS_E_VERSION_CURRENT/);
+  const gone = await remote('rollback', 'echo', '--to', '5');
+  t.equal(gone.code, 3, 'unknown: exit 3');
+});
