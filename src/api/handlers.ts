@@ -56,6 +56,7 @@ export function functionView(cfg: FunctionConfig): Record<string, unknown> {
     pass_authorization: cfg.passAuthorization,
     ...queueKeys(cfg), // as the file has them: the defaults left out
     env: cfg.env,
+    version: cfg.version ? { number: cfg.version.number, code: cfg.version.code } : undefined, // the file's [version]
     url: `/function/${cfg.name}`,
   };
 }
@@ -177,7 +178,7 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   if (build) {
     if (method !== 'POST') return notAllowed('POST');
     req.resume();
-    return rebuild(paths, res, decodeURIComponent(build[1]));
+    return rebuild(paths, res, decodeURIComponent(build[1]), authorOf(req));
   }
   const one = /^\/(?:system\/function|api\/functions|api\/services)\/([^/]+)$/.exec(p);
   if (one) {
@@ -290,9 +291,9 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
 }
 
 // POST /system/function/NAME/build: the image built again from the function's build context.
-async function rebuild(paths: Paths, res: http.ServerResponse, name: string): Promise<void> {
+async function rebuild(paths: Paths, res: http.ServerResponse, name: string, author: Author): Promise<void> {
   validateName(name);
-  const { previous, config, report, warnings } = await serialized(() => rebuildFunction(paths, name));
+  const { previous, config, report, warnings } = await serialized(() => rebuildFunction(paths, name, undefined, author));
   log.info(`API: rebuilt ${name}: ${config.image}${config.image === previous.image ? ' (unchanged)' : ''}`);
   send(res, 200, { ...functionView(config), previous_image: previous.image, changed: config.image !== previous.image, systemd: report.systemd, warnings });
 }
@@ -319,8 +320,8 @@ async function deploy(paths: Paths, res: http.ServerResponse, name: string, inpu
   send(res, status, { ...functionView(config), ...versionField(version), systemd: report.systemd, warnings });
 }
 
-// What a deploy's answer says of its version: the number, and whether it is a new one.
-const versionField = (v: { number: number; fresh: boolean }) => ({ version: v.number, new_version: v.fresh });
+// What a deploy's answer says of its version besides the view's: whether it is a new one.
+const versionField = (v: { fresh: boolean }) => ({ new_version: v.fresh });
 
 // GET /system/function/NAME/versions (faassctl versions); POST .../rollback with {"to": N} (or
 // none: the version before the current) and "restore_access": true to let more callers in.

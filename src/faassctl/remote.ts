@@ -68,7 +68,8 @@ export async function remoteDeploy(t: Target, a: DeployArgs): Promise<number> {
     if (r.status >= 300) throw replyError(t, r);
     fn = JSON.parse(r.body.toString('utf8')) as FunctionView;
   }
-  const version = typeof fn.version === 'number' ? ` ${fn.new_version === false ? `unchanged, still version ${fn.version}` : `as version ${fn.version}`}` : '';
+  const n = (fn.version as { number?: number } | undefined)?.number;
+  const version = n !== undefined ? ` ${fn.new_version === false ? `unchanged, still version ${n}` : `as version ${n}`}` : '';
   process.stdout.write(`Deployed ${fn.name} (${fn.runtime})${version} on ${t.label}; call it at ${t.url}/function/${fn.name}\n`);
   sayWarnings(fn.warnings);
   return 0;
@@ -92,14 +93,15 @@ export async function remoteList(t: Target): Promise<number> {
 export function renderView(f: FunctionView): string {
   const fn: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(f)) {
-    if (k === 'name' || k === 'env' || k === 'url' || v === undefined || v === null || v === false) continue;
+    if (k === 'name' || k === 'env' || k === 'url' || k === 'version' || v === undefined || v === null || v === false) continue;
     if (k === 'kind' && v === 'function') continue;
     if (Array.isArray(v)) {
       if (v.length > 0) fn[k] = v.join(',');
     } else fn[k] = v === true ? 'yes' : typeof v === 'number' ? v : String(v);
   }
   const env = Object.fromEntries(Object.entries((f.env ?? {}) as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return ini.stringify({ function: fn, ...(Object.keys(env).length ? { env } : {}) });
+  const version = f.version as { number: number; code: string } | undefined;
+  return ini.stringify({ function: fn, ...(Object.keys(env).length ? { env } : {}), ...(version ? { version: { number: version.number, code: version.code } } : {}) });
 }
 
 export async function remoteDescribe(t: Target, name: string): Promise<number> {

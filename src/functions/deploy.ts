@@ -18,7 +18,7 @@ import { installId } from '../docker/names';
 import { DeploySpec, checkSpec, planInput, planConfig, carryAccess, checkServicePort } from './deploy-plan';
 import { stageCode, emptyVersion, versionPath, switchVersion, removeAllCode, newVersionId } from './code-versions';
 import { Intent, beginDeploy, aboutToCommit, aboutToRecord, endDeploy, abandonDeploy, undoFiles, interruptedDeploys } from './deploy-intent';
-import { checkMessage, currentRecord, listRecords, localAuthor, nextNumber, pruneRecords, sameVersion, sha256, treeDigest, writeRecord } from './versions';
+import { Author, checkMessage, currentRecord, listRecords, localAuthor, nextNumber, pruneRecords, sameVersion, sha256, treeDigest, writeRecord } from './versions';
 import { ApplyReport, applyUnits, withServe } from './apply-units';
 import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
@@ -102,7 +102,8 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
     const report = await withServe(paths, applied);
     if (previous?.build !== undefined && previous.image !== undefined && cfg.image !== undefined && cfg.image !== previous.image) await pruneImages(loadDockerSettings(paths).socketPath, spec.name, [cfg.image, previous.image]);
     const warnings = report.systemd === 'applied' ? unenforcedLimits(cfg, await userManagerControllers()) : [];
-    return { config: cfg, report: { ...report, recovered: report.recovered ?? recovered }, warnings, version };
+    const config = Object.freeze({ ...cfg, version: { number: version.number, code: version.code } }); // as its file now reads
+    return { config, report: { ...report, recovered: report.recovered ?? recovered }, warnings, version };
   } catch (e) {
     settleFailed(paths, intent, committed);
     throw e;
@@ -159,12 +160,12 @@ function knownGatewayPorts(paths: Paths): number[] {
 }
 
 // Builds the function's image again from its build context and switches the function to it.
-export async function rebuildFunction(paths: Paths, name: string, onBuild?: (e: BuildEvent) => void): Promise<DeployResult & { previous: FunctionConfig }> {
+export async function rebuildFunction(paths: Paths, name: string, onBuild?: (e: BuildEvent) => void, author?: Author): Promise<DeployResult & { previous: FunctionConfig }> {
   const previous = loadFunctionConfig(paths, name);
   if (previous.build === undefined) fail('FAASS_E_USAGE', `Function ${name} has no build context; deploy it with --build DIR`);
   const input = configInput(previous);
   delete input.image;
-  return { previous, ...(await deployFunction(paths, { name, input, onBuild })) };
+  return { previous, ...(await deployFunction(paths, { name, input, onBuild, author, message: 'faassctl build' })) };
 }
 
 // Carries the function's access rules into an update that does not give them (deploy-plan.ts);

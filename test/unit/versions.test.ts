@@ -250,9 +250,9 @@ t.test('the management API: deploy with a message, who is the credential, list, 
   const paths = tempPaths(t);
   const call = await api(t, paths);
   const made = await call('POST', '/system/functions', { name: 'f', command: 'cat', message: 'first' }, { 'x-faass-credential': 'ci' });
-  t.match(made, { status: 201, json: { version: 1, new_version: true } });
+  t.match(made, { status: 201, json: { version: { number: 1 }, new_version: true } });
   t.match(await call('PUT', '/system/functions', { name: 'f', command: 'cat', message: 'x'.repeat(MESSAGE_MAX + 1) }), { status: 400, json: { error: { code: 'FAASS_E_USAGE' } } }, 'a message too long: 400');
-  t.match(await call('PUT', '/system/functions', { name: 'f', command: 'tr a-z A-Z' }), { status: 200, json: { version: 2 } }, 'no credential named: the local user');
+  t.match(await call('PUT', '/system/functions', { name: 'f', command: 'tr a-z A-Z' }), { status: 200, json: { version: { number: 2 } } }, 'no credential named: the local user');
   const list = await call('GET', '/system/function/f/versions');
   t.same((list.json as unknown as { number: number; who: string; via: string; current: boolean; message: string }[]).map((v) => [v.number, v.who, v.via, v.current, v.message]), [[1, 'ci', 'api', false, 'first'], [2, os.userInfo().username, 'api', true, '']]);
   t.match(await call('POST', '/system/function/f/rollback'), { status: 200, json: { from: 2, to: 1 } }, 'an empty body: the version before');
