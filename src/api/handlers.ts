@@ -16,7 +16,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadSettings } from '../core/settings';
 import { PRIVATE_EXEC } from '../core/private-files';
-import { readBody, sendError } from '../core/http-util';
+import { CREDENTIAL_HEADER, readBody, sendError } from '../core/http-util';
+import { Author, checkMessage, localAuthor, versionsView } from '../functions/versions';
+import { rollbackFunction } from '../functions/rollback';
 import { isValidName, validateName } from '../core/validate';
 import { log, errorMessage } from '../observe/log';
 import { addTrigger, listTriggers, removeTrigger } from './triggers';
@@ -54,6 +56,7 @@ export function functionView(cfg: FunctionConfig): Record<string, unknown> {
     pass_authorization: cfg.passAuthorization,
     ...queueKeys(cfg), // as the file has them: the defaults left out
     env: cfg.env,
+    version: cfg.version ? { number: cfg.version.number, code: cfg.version.code } : undefined, // the file's [version]
     url: `/function/${cfg.name}`,
   };
 }
@@ -62,12 +65,12 @@ const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', '
 
 // A JSON body into a deploy: faass's own keys (OpenFaaS's service/envVars accepted too). Only
 // scalars: no key reaches a unit file but through the function file's validation.
-export function inputFromJson(body: unknown): { name: string; input: FunctionInput } {
+export function inputFromJson(body: unknown): { name: string; input: FunctionInput; message?: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new FaassError('FAASS_E_CONFIG_INVALID', 'Expected a JSON object');
   const b = body as Record<string, unknown>;
   const name = validateName(b.name ?? b.service);
-  const known = new Set<string>([...INPUT_KEYS, 'name', 'service', 'env', 'envVars']);
-  for (const k of Object.keys(b)) if (!known.has(k)) throw new FaassError('FAASS_E_CONFIG_INVALID', `Unknown field ${JSON.stringify(k.slice(0, 40))}; known fields: name, ${INPUT_KEYS.join(', ')}, env`);
+  const known = new Set<string>([...INPUT_KEYS, 'name', 'service', 'env', 'envVars', 'message']);
+  for (const k of Object.keys(b)) if (!known.has(k)) throw new FaassError('FAASS_E_CONFIG_INVALID', `Unknown field ${JSON.stringify(k.slice(0, 40))}; known fields: name, ${INPUT_KEYS.join(', ')}, env, message`);
   const input: FunctionInput = {};
   for (const k of INPUT_KEYS) {
     const v = b[k];
@@ -87,7 +90,14 @@ export function inputFromJson(body: unknown): { name: string; input: FunctionInp
     for (const [k, v] of Object.entries(env)) if (typeof v !== 'string') throw new FaassError('FAASS_E_CONFIG_INVALID', `Invalid env ${JSON.stringify(k.slice(0, 40))}: expected a string`);
     input.env = env as Record<string, string>;
   }
-  return { name, input };
+  return { name, input, message: b.message === undefined || b.message === null ? undefined : checkMessage(b.message) };
+}
+
+// Who deploys through the API: the admin credential the gateway names (CREDENTIAL_HEADER); a peer
+// of the API's socket on this host (the user's alone) without it: the local user.
+function authorOf(req: http.IncomingMessage): Author {
+  const name = req.headers[CREDENTIAL_HEADER];
+  return typeof name === 'string' && isValidName(name) ? { who: name, via: 'api' } : { ...localAuthor(), via: 'api' };
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -96,8 +106,10 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
+// empty: what an empty body stands for where one may be left out (undefined: it may not).
+async function readJson(req: http.IncomingMessage, empty?: unknown): Promise<unknown> {
   const raw = await readBody(req, MAX_JSON);
+  if (raw.length === 0 && empty !== undefined) return empty;
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch {
@@ -141,11 +153,11 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   if (p === '/system/functions') {
     if (method === 'GET') return send(res, 200, listFunctionNames(paths).flatMap((n) => viewOrBroken(paths, n)));
     if (method === 'POST' || method === 'PUT') {
-      const { name, input } = inputFromJson(await readJson(req));
+      const { name, input, message } = inputFromJson(await readJson(req));
       const found = exists(paths, name);
       if (method === 'POST' && found) throw new FaassError('FAASS_E_FUNCTION_EXISTS', `A function named ${name} exists; update it with PUT`);
       if (method === 'PUT' && !found) throw new FaassError('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}; create it with POST`);
-      return deploy(paths, res, name, input, found ? 200 : 201);
+      return deploy(paths, res, name, input, found ? 200 : 201, { message, author: authorOf(req) });
     }
     if (method === 'DELETE') {
       const body = (await readJson(req)) as { functionName?: unknown; name?: unknown } | null;
@@ -160,11 +172,13 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     if (method !== 'PUT' && method !== 'POST') return notAllowed('PUT, POST');
     return upload(paths, req, res, decodeURIComponent(code[1]), url.searchParams.get('filename'));
   }
+  const versions = /^\/system\/function\/([^/]+)\/(versions|rollback)$/.exec(p);
+  if (versions) return versionsRoute(paths, req, res, decodeURIComponent(versions[1]), versions[2]);
   const build = /^\/system\/function\/([^/]+)\/build$/.exec(p);
   if (build) {
     if (method !== 'POST') return notAllowed('POST');
     req.resume();
-    return rebuild(paths, res, decodeURIComponent(build[1]));
+    return rebuild(paths, res, decodeURIComponent(build[1]), authorOf(req));
   }
   const one = /^\/(?:system\/function|api\/functions|api\/services)\/([^/]+)$/.exec(p);
   if (one) {
@@ -175,9 +189,9 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     if ((method === 'PUT' || method === 'POST') && !p.startsWith('/system/')) {
       // The original faass's API: PUT/POST /api/functions/NAME creates or replaces.
       const body = (await readJson(req)) as Record<string, unknown> | null;
-      const { input } = inputFromJson({ ...(body ?? {}), name, service: undefined });
+      const { input, message } = inputFromJson({ ...(body ?? {}), name, service: undefined });
       if (p.startsWith('/api/services/')) input.kind = 'service';
-      return deploy(paths, res, name, input, exists(paths, name) ? 200 : 201);
+      return deploy(paths, res, name, input, exists(paths, name) ? 200 : 201, { message, author: authorOf(req) });
     }
     return notAllowed(p.startsWith('/system/') ? 'GET, DELETE' : 'GET, PUT, POST, DELETE');
   }
@@ -239,6 +253,7 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
   validateName(name);
   const header = req.headers['x-faass-function'];
   let settings: FunctionInput | null = null;
+  let message: string | undefined;
   if (typeof header === 'string') {
     let parsed: unknown;
     try {
@@ -246,7 +261,7 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
     } catch {
       throw new FaassError('FAASS_E_CONFIG_INVALID', 'The X-Faass-Function header is not valid JSON');
     }
-    settings = inputFromJson({ ...(parsed as object), name, service: undefined }).input;
+    ({ input: settings, message } = inputFromJson({ ...(parsed as object), name, service: undefined }));
   }
   const cfg = settings ? null : loadFunctionConfig(paths, name);
   const existed = exists(paths, name);
@@ -266,18 +281,19 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
       fs.writeFileSync(from, body, { mode: PRIVATE_EXEC }); // a script may be the command
       if (cfg?.file !== undefined) input.file = file;
     }
-    const { config, report, warnings } = await serialized(() => deployFunction(paths, settings ? deploySpec(paths, name, settings, from) : { name, input, fromFile: from }));
+    const who = { message, author: authorOf(req) };
+    const { config, report, warnings, version } = await serialized(() => deployFunction(paths, settings ? { ...deploySpec(paths, name, settings, from), ...who } : { name, input, fromFile: from, ...who }));
     log.info(`API: ${settings && !existed ? 'created' : 'new code for'} ${name} (${files} file${files === 1 ? '' : 's'}, ${body.length} bytes)`);
-    send(res, settings && !existed ? 201 : 200, { ...functionView(config), files, bytes: body.length, systemd: report.systemd, warnings });
+    send(res, settings && !existed ? 201 : 200, { ...functionView(config), ...versionField(version), files, bytes: body.length, systemd: report.systemd, warnings });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
 // POST /system/function/NAME/build: the image built again from the function's build context.
-async function rebuild(paths: Paths, res: http.ServerResponse, name: string): Promise<void> {
+async function rebuild(paths: Paths, res: http.ServerResponse, name: string, author: Author): Promise<void> {
   validateName(name);
-  const { previous, config, report, warnings } = await serialized(() => rebuildFunction(paths, name));
+  const { previous, config, report, warnings } = await serialized(() => rebuildFunction(paths, name, undefined, author));
   log.info(`API: rebuilt ${name}: ${config.image}${config.image === previous.image ? ' (unchanged)' : ''}`);
   send(res, 200, { ...functionView(config), previous_image: previous.image, changed: config.image !== previous.image, systemd: report.systemd, warnings });
 }
@@ -298,10 +314,31 @@ function deploySpec(paths: Paths, name: string, input: FunctionInput, fromFile?:
   return { name, input: rest, fromFile, handlerSpec: typeof handler === 'string' ? handler : undefined };
 }
 
-async function deploy(paths: Paths, res: http.ServerResponse, name: string, input: FunctionInput, status: number): Promise<void> {
-  const { config, report, warnings } = await serialized(() => deployFunction(paths, deploySpec(paths, name, input)));
-  log.info(`API: deployed ${name} (${config.runtime}); units ${report.units.written.length} written`);
-  send(res, status, { ...functionView(config), systemd: report.systemd, warnings });
+async function deploy(paths: Paths, res: http.ServerResponse, name: string, input: FunctionInput, status: number, who: { message?: string; author: Author }): Promise<void> {
+  const { config, report, warnings, version } = await serialized(() => deployFunction(paths, { ...deploySpec(paths, name, input), ...who }));
+  log.info(`API: deployed ${name} (${config.runtime}) as version ${version.number}${version.fresh ? '' : ' (unchanged)'}; units ${report.units.written.length} written`);
+  send(res, status, { ...functionView(config), ...versionField(version), systemd: report.systemd, warnings });
+}
+
+// What a deploy's answer says of its version besides the view's: whether it is a new one.
+const versionField = (v: { fresh: boolean }) => ({ new_version: v.fresh });
+
+// GET /system/function/NAME/versions (faassctl versions); POST .../rollback with {"to": N} (or
+// none: the version before the current) and "restore_access": true to let more callers in.
+async function versionsRoute(paths: Paths, req: http.IncomingMessage, res: http.ServerResponse, name: string, what: string): Promise<void> {
+  validateName(name);
+  const method = req.method ?? 'GET';
+  const allowed = what === 'versions' ? 'GET' : 'POST';
+  if (method !== allowed) return sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allowed}`, { allow: allowed });
+  if (what === 'versions') return send(res, 200, versionsView(paths, name));
+  const body = (await readJson(req, {})) as { to?: unknown; restore_access?: unknown } | null;
+  const b = typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {};
+  for (const k of Object.keys(b)) if (k !== 'to' && k !== 'restore_access') throw new FaassError('FAASS_E_USAGE', `Unknown field ${JSON.stringify(k.slice(0, 40))}; known fields: to, restore_access`);
+  if (b.to !== undefined && (typeof b.to !== 'number' || !Number.isSafeInteger(b.to) || b.to < 1)) throw new FaassError('FAASS_E_USAGE', 'Invalid to: expected a version number from 1');
+  if (b.restore_access !== undefined && typeof b.restore_access !== 'boolean') throw new FaassError('FAASS_E_USAGE', 'Invalid restore_access: expected true or false');
+  const r = await serialized(() => rollbackFunction(paths, name, { to: b.to as number | undefined, restoreAccess: b.restore_access === true }));
+  log.info(`API: rolled ${name} back to version ${r.to}${r.from !== null ? ` from ${r.from}` : ''} (${authorOf(req).who})`);
+  send(res, 200, { name, from: r.from, to: r.to, systemd: r.report.systemd });
 }
 
 // policy: what becomes of its queue (queue/on-delete.ts; ?queue=drain|discard).

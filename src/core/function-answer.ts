@@ -22,8 +22,9 @@ export const statusRefused = (name: string, status: number): FaassError =>
 export const isBodiless = (status: number): boolean => status === 204 || status === 304;
 
 // faass's headers on every answer of a runner; a function's of the same names are dropped, so
-// a client gets each once, and faass's (the call id its logs know).
-export const FAASS_ANSWER_HEADERS: ReadonlySet<string> = new Set(['x-call-id', 'x-duration-seconds', 'x-faass-start']);
+// a client gets each once, and faass's (the call id its logs know, the version that answered:
+// a function cannot pass itself off as another version).
+export const FAASS_ANSWER_HEADERS: ReadonlySet<string> = new Set(['x-call-id', 'x-duration-seconds', 'x-faass-start', 'x-faass-version']);
 
 const NONE: ReadonlySet<string> = new Set();
 

@@ -93,3 +93,7 @@ export function callIdFrom(given: string | string[] | undefined): string {
 export function callId(req: http.IncomingMessage): string {
   return callIdFrom(req.headers['x-call-id']);
 }
+
+// The gateway's word to the management API on who the admin calling it is (the credential's name,
+// never its secret): the API records it as who deployed a version. Set by the gateway only.
+export const CREDENTIAL_HEADER = 'x-faass-credential';

@@ -29,9 +29,10 @@ export interface Settings {
   readonly logCalls: boolean; // one journal line per call
   readonly maxClientConnections: number; // open connections per client address; more are closed at once
   readonly headersTimeout: number; // seconds a connection has to send a request's headers
+  readonly keepVersions: number; // numbered versions kept per function (functions/versions.ts), besides the current one
 }
 
-export const SETTINGS_DEFAULTS = { listen: '127.0.0.1:8080', idle: 10, timeout: 60, maxBody: '10M', maxClientConnections: 256, headersTimeout: 10 };
+export const SETTINGS_DEFAULTS = { listen: '127.0.0.1:8080', idle: 10, timeout: 60, maxBody: '10M', maxClientConnections: 256, headersTimeout: 10, keepVersions: 10 };
 
 const absolutePath = (k: string, v: unknown): string => {
   const s = plainString(k, v);
@@ -54,10 +55,11 @@ const PARSERS = {
   log_calls: (k: string, v: unknown) => boolean(k, v),
   max_client_connections: (k: string, v: unknown) => number(k, v, 1, 1_000_000, { integer: true }),
   headers_timeout: (k: string, v: unknown) => timespan(k, v, 1, 3600),
+  keep_versions: (k: string, v: unknown) => number(k, v, 1, 10000, { integer: true }),
 };
 type Key = keyof typeof PARSERS;
 const KEYS = Object.keys(PARSERS) as Key[];
-const DEFAULTS: Partial<Record<Key, unknown>> = { listen: SETTINGS_DEFAULTS.listen, idle: SETTINGS_DEFAULTS.idle, timeout: SETTINGS_DEFAULTS.timeout, max_body: SETTINGS_DEFAULTS.maxBody, http_redirect: false, metrics: true, metrics_access: 'filtered', log_calls: true, max_client_connections: SETTINGS_DEFAULTS.maxClientConnections, headers_timeout: SETTINGS_DEFAULTS.headersTimeout };
+const DEFAULTS: Partial<Record<Key, unknown>> = { listen: SETTINGS_DEFAULTS.listen, idle: SETTINGS_DEFAULTS.idle, timeout: SETTINGS_DEFAULTS.timeout, max_body: SETTINGS_DEFAULTS.maxBody, http_redirect: false, metrics: true, metrics_access: 'filtered', log_calls: true, max_client_connections: SETTINGS_DEFAULTS.maxClientConnections, headers_timeout: SETTINGS_DEFAULTS.headersTimeout, keep_versions: SETTINGS_DEFAULTS.keepVersions };
 
 // Each key through its parser (a given value, else the default); undefined: neither.
 function parseKeys(raw: Record<string, unknown>): { [K in Key]: ReturnType<(typeof PARSERS)[K]> | undefined } {
@@ -91,6 +93,7 @@ export function buildSettings(raw: Record<string, unknown>): Settings {
     logCalls: v.log_calls as boolean,
     maxClientConnections: v.max_client_connections as number,
     headersTimeout: v.headers_timeout as number,
+    keepVersions: v.keep_versions as number,
   });
 }
 

@@ -41,6 +41,7 @@ export interface DeployArgs {
   topic?: string[]; // not a key of the function's file either: its topics' (functions/topics.ts)
   watch?: string; // a file drop of the function's (functions/file-drops.ts), like --schedule
   watchPattern?: string;
+  message?: string; // the version's, not a key of the function's file (functions/versions.ts)
 }
 
 export function parseEnvPairs(pairs: string[] = []): Record<string, string> {

@@ -15,6 +15,7 @@ import { subscribe } from '../functions/topics';
 import { validateTopic } from '../core/validate';
 import { Target, sendJson } from './client';
 import { fail } from '../core/errors';
+import { MESSAGE_MAX } from '../functions/versions';
 
 export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   // --build DIR: a directory of the user's, rebuilt from in place by faassctl build; with
@@ -29,8 +30,8 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   const drop = a.watch !== undefined ? dropInput({ watch: a.watch, pattern: a.watchPattern }) : null;
   if (drop) buildFileDrop('0', drop); // its form; the directory itself is judged as it is added
   const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
-  const { config, report, warnings } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, onBuild: progress?.event }));
-  sayApplied(report, `Deployed ${config.name} (${config.runtime}); call it at /function/${config.name}`);
+  const { config, report, warnings, version } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, message: a.message, onBuild: progress?.event }));
+  sayApplied(report, `Deployed ${config.name} (${config.runtime}) ${sayVersion(version)}; call it at /function/${config.name}`);
   // Under faassctl serve, a service it cannot run would fail only at its first call: said now.
   const notUnderServe = report.serve ? unservable(config) : null;
   sayWarnings(notUnderServe ? [...warnings, notUnderServe] : warnings);
@@ -48,6 +49,8 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   }
   return 0;
 }
+
+export const sayVersion = (v: { number: number; fresh: boolean }): string => (v.fresh ? `as version ${v.number}` : `unchanged, still version ${v.number}`);
 
 // --topic with --gateway: the function deployed through the API, then subscribed through it.
 async function remoteDeployWithTopics(t: Target, a: DeployArgs): Promise<number> {
@@ -107,6 +110,7 @@ export const register: Register = (y, cli) =>
         .option('schedule-body', { type: 'string', describe: "with --schedule: each call's body (default empty)" })
         .option('topic', { type: 'string', array: true, describe: 'also subscribe it to this topic (faassctl trigger add --topic; repeatable): each message published to it queues a call' })
         .option('watch', { type: 'string', describe: 'also call it for each file dropped into this directory (faassctl trigger add --watch); a redeploy with the same one adds nothing' })
+        .option('message', { type: 'string', describe: `a line about this version (faassctl versions), at most ${MESSAGE_MAX} characters` })
         .option('watch-pattern', { type: 'string', describe: "with --watch: only names this glob matches (default *)" }),
     (a) => cli.either(a, (t) => remoteDeployWithTopics(t, noRemoteSchedule(a as unknown as DeployArgs)), () => deploy(cli.paths, a as unknown as DeployArgs)),
   );

@@ -10,6 +10,7 @@ import { DeployArgs, deployInput } from './deploy-input';
 import { sayWarnings } from './report';
 import { Target, send, sendJson, replyError, updateTokens, gatewayKey, parseGatewayUrl, checkToken, remoteTarget, credentialsFile } from './client';
 import { QueuePolicy } from '../queue/on-delete';
+import { checkMessage } from '../functions/versions';
 
 interface FunctionView {
   name: string;
@@ -42,8 +43,9 @@ export async function remoteDeploy(t: Target, a: DeployArgs): Promise<number> {
   // --build DIR without --from-file: DIR is uploaded as the code and built from its top.
   const code = a.fromFile ?? (a.build || undefined);
   const build = a.build === undefined ? undefined : a.fromFile ? a.build || '.' : '.';
-  const input = deployInput(a, build);
+  const input: Record<string, unknown> = deployInput(a, build);
   if (a.handler !== undefined) input.handler = a.handler;
+  if (a.message !== undefined) input.message = checkMessage(a.message); // the version's (functions/versions.ts)
   let fn: FunctionView;
   if (code === undefined) {
     fn = (await sendJson(t, 'PUT', `/api/functions/${a.name}`, input)) as FunctionView;
@@ -66,7 +68,9 @@ export async function remoteDeploy(t: Target, a: DeployArgs): Promise<number> {
     if (r.status >= 300) throw replyError(t, r);
     fn = JSON.parse(r.body.toString('utf8')) as FunctionView;
   }
-  process.stdout.write(`Deployed ${fn.name} (${fn.runtime}) on ${t.label}; call it at ${t.url}/function/${fn.name}\n`);
+  const n = (fn.version as { number?: number } | undefined)?.number;
+  const version = n !== undefined ? ` ${fn.new_version === false ? `unchanged, still version ${n}` : `as version ${n}`}` : '';
+  process.stdout.write(`Deployed ${fn.name} (${fn.runtime})${version} on ${t.label}; call it at ${t.url}/function/${fn.name}\n`);
   sayWarnings(fn.warnings);
   return 0;
 }
@@ -89,14 +93,15 @@ export async function remoteList(t: Target): Promise<number> {
 export function renderView(f: FunctionView): string {
   const fn: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(f)) {
-    if (k === 'name' || k === 'env' || k === 'url' || v === undefined || v === null || v === false) continue;
+    if (k === 'name' || k === 'env' || k === 'url' || k === 'version' || v === undefined || v === null || v === false) continue;
     if (k === 'kind' && v === 'function') continue;
     if (Array.isArray(v)) {
       if (v.length > 0) fn[k] = v.join(',');
     } else fn[k] = v === true ? 'yes' : typeof v === 'number' ? v : String(v);
   }
   const env = Object.fromEntries(Object.entries((f.env ?? {}) as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return ini.stringify({ function: fn, ...(Object.keys(env).length ? { env } : {}) });
+  const version = f.version as { number: number; code: string } | undefined;
+  return ini.stringify({ function: fn, ...(Object.keys(env).length ? { env } : {}), ...(version ? { version: { number: version.number, code: version.code } } : {}) });
 }
 
 export async function remoteDescribe(t: Target, name: string): Promise<number> {

@@ -52,23 +52,47 @@ export function emptyVersion(paths: Paths, name: string, version = newVersionId(
 
 export const versionPath = (paths: Paths, name: string, version: string) => path.join(versionsDir(paths, name), version);
 
-// Points the function's code at `version` and prunes the older ones.
-export function switchVersion(paths: Paths, name: string, version: string): void {
+// Points the function's code at `version` and prunes the code directories no version needs
+// (`referenced`: those of the versions kept, versions.ts; undefined: none recorded). The code
+// current before the switch is kept too: a call started just before the swap may still use it.
+export function switchVersion(paths: Paths, name: string, version: string, referenced?: ReadonlySet<string>): void {
   const link = functionCodeDir(paths, name);
   privateDir(paths, path.dirname(link));
+  const before = currentCode(paths, name);
   replaceSymlink(path.relative(path.dirname(link), versionPath(paths, name, version)), link);
-  pruneVersions(paths, name, version);
+  pruneCode(paths, name, new Set([version, ...(before ? [before] : []), ...(referenced ?? [])]), referenced === undefined);
+}
+
+// The id of the code directory the function's link points at, or null.
+export function currentCode(paths: Paths, name: string): string | null {
+  try {
+    return path.basename(fs.readlinkSync(functionCodeDir(paths, name)));
+  } catch {
+    return null;
+  }
 }
 
 export function dropVersion(paths: Paths, name: string, version: string): void {
   fs.rmSync(versionPath(paths, name, version), { recursive: true, force: true });
 }
 
-// Keeps the current version and the one before (a call started just before the swap may still use it).
-function pruneVersions(paths: Paths, name: string, current: string): void {
+// Code directories are named by newVersionId; the rest of the folder (.tmp copies under way,
+// the version records in .versions) is not code.
+const isCodeDir = (entry: string) => !entry.startsWith('.') && !entry.endsWith('.tmp');
+
+// Removes the code directories not in `keep`. With no versions recorded (an install from before
+// them) the newest one not kept stays as well, as before: the one the previous switch replaced.
+function pruneCode(paths: Paths, name: string, keep: ReadonlySet<string>, unrecorded: boolean): void {
   const dir = versionsDir(paths, name);
-  const versions = fs.readdirSync(dir).filter((v) => !v.endsWith('.tmp') && v !== current).sort();
-  for (const v of versions.slice(0, -1)) fs.rmSync(path.join(dir, v), { recursive: true, force: true });
+  const gone = fs.readdirSync(dir).filter((v) => isCodeDir(v) && !keep.has(v)).sort();
+  for (const v of unrecorded ? gone.slice(0, -1) : gone) fs.rmSync(path.join(dir, v), { recursive: true, force: true });
+}
+
+// The code a function's runner serves: the directory its file's version names (so the number it
+// answers with is the code it runs, whatever the link says at that moment), else the link's.
+export function codeDirOf(paths: Paths, name: string, ref: { code: string } | undefined): string {
+  if (ref !== undefined && fs.existsSync(versionPath(paths, name, ref.code))) return versionPath(paths, name, ref.code);
+  return functionCodeDir(paths, name);
 }
 
 // Every version and the link: a deleted function leaves no code behind.

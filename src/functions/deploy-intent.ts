@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Paths, functionCodeDir, functionConfPath } from '../core/paths';
 import { readIfExists, writeFileAtomic } from '../core/fs-atomic';
-import { versionPath, versionsDir, switchVersion, dropVersion } from './code-versions';
+import { versionPath, versionsDir, switchVersion, dropVersion, currentCode } from './code-versions';
+import { parseFunctionConfig } from './function-config';
+import { pruneRecords, removeRecord } from './versions';
 
 export interface Intent {
   name: string;
@@ -17,6 +19,7 @@ export interface Intent {
   start: string; // the process's start time (/proc/PID/stat field 22): a reused PID is not it
   version: string | null; // the code version it stages, or null: the current code stays
   config: string | null; // sha256 of the file it writes, once decided (null: not yet committed)
+  record?: number; // the number of the version it records (versions.ts), once chosen
 }
 
 export const intentsDir = (paths: Paths) => path.join(paths.stateDir, 'deploying');
@@ -47,6 +50,13 @@ export function beginDeploy(paths: Paths, name: string, version: string | null):
 // Just before the commit point: what the function's file will hold.
 export function aboutToCommit(paths: Paths, intent: Intent, configText: string): void {
   intent.config = digest(configText);
+  write(paths, intent);
+}
+
+// Before a new version's record is written: an undo then removes it (a number never made
+// current is not shown).
+export function aboutToRecord(paths: Paths, intent: Intent, n: number): void {
+  intent.record = n;
   write(paths, intent);
 }
 
@@ -101,31 +111,38 @@ function gone(intent: Intent, started: (pid: number) => string | null): boolean 
 // The file-level half of a recovery (the caller then applies units, enables and restarts the
 // finished ones, and calls endDeploy): idempotent, so a recovery killed in turn is done again.
 export function recoverFiles(paths: Paths, intent: Intent): 'finish' | 'undo' {
-  const verdict = decide(intent, readIfExists(functionConfPath(paths, intent.name)));
-  const version = intent.version;
+  const text = readIfExists(functionConfPath(paths, intent.name));
+  const verdict = decide(intent, text);
   if (verdict === 'finish') {
-    if (version !== null && fs.existsSync(versionPath(paths, intent.name, version)) && currentVersion(paths, intent.name) !== version) switchVersion(paths, intent.name, version);
+    // The code the committed file names (a rollback stages none), else the one staged.
+    const ref = versionOf(intent.name, text as string);
+    const code = ref?.code ?? intent.version;
+    if (code !== null && fs.existsSync(versionPath(paths, intent.name, code)) && currentCode(paths, intent.name) !== code) switchVersion(paths, intent.name, code, pruneRecords(paths, intent.name, ref?.number ?? null));
     return verdict;
   }
   undoFiles(paths, intent);
   return verdict;
 }
 
-// Drops the code the deploy staged (unless it is the function's code now); a first deploy
-// undone leaves no directory behind.
+function versionOf(name: string, text: string): { number: number; code: string } | undefined {
+  try {
+    return parseFunctionConfig(name, text).version;
+  } catch {
+    return undefined; // the file it wrote: it parses; if not, the link is left as it is
+  }
+}
+
+// Drops the code the deploy staged (unless it is the function's code now) and the version it
+// recorded (unless the function's file names it); a first deploy undone leaves no directory behind.
 export function undoFiles(paths: Paths, intent: Intent): void {
   const version = intent.version;
-  if (version !== null && currentVersion(paths, intent.name) !== version) {
+  if (version !== null && currentCode(paths, intent.name) !== version) {
     dropVersion(paths, intent.name, version);
     fs.rmSync(`${versionPath(paths, intent.name, version)}.tmp`, { recursive: true, force: true });
   }
-  if (!fs.existsSync(functionCodeDir(paths, intent.name))) fs.rmSync(versionsDir(paths, intent.name), { recursive: true, force: true });
-}
-
-function currentVersion(paths: Paths, name: string): string | null {
-  try {
-    return path.basename(fs.readlinkSync(functionCodeDir(paths, name)));
-  } catch {
-    return null;
+  if (intent.record !== undefined) {
+    const text = readIfExists(functionConfPath(paths, intent.name));
+    if (text === null || versionOf(intent.name, text)?.number !== intent.record) removeRecord(paths, intent.name, intent.record);
   }
+  if (!fs.existsSync(functionCodeDir(paths, intent.name))) fs.rmSync(versionsDir(paths, intent.name), { recursive: true, force: true });
 }

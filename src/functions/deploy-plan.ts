@@ -4,12 +4,15 @@ import * as path from 'node:path';
 import { FunctionConfig, FunctionInput, buildFunctionConfig } from './function-config';
 import { fail } from '../core/errors';
 import { imageRepo } from '../docker/image-build';
+import type { Author } from './versions';
 
 export interface DeploySpec {
   name: string;
   input: FunctionInput; // config keys; file/handler may be derived from fromFile
   fromFile?: string; // a file or a directory to copy into the code directory
   handlerSpec?: string; // Kubeless FILE.NAME or NAME
+  message?: string; // the version's message (versions.ts checkMessage)
+  author?: Author; // who deploys: the API's credential; default the local user
 }
 
 const HANDLER_EXTS: Record<string, string[]> = { node: ['.js', '.mjs', '.cjs'], python: ['.py'], exec: [''] };

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, functionCodeDir, functionConfPath, functionsConfDir } from '../core/paths';
-import { FunctionConfig, FunctionInput, renderFunctionConfig, loadFunctionConfig, configInput } from './function-config';
+import { FunctionConfig, FunctionInput, VersionRef, renderFunctionConfig, loadFunctionConfig, configInput, withVersion } from './function-config';
 import { gatewayPorts, loadDockerSettings, loadSettings } from '../core/settings';
 import { functionUnitBase } from '../systemd/units';
 import { writeFileAtomic } from '../core/fs-atomic';
@@ -17,7 +17,8 @@ import { configuredEngine, removeFunctionContainers } from '../docker/engine';
 import { installId } from '../docker/names';
 import { DeploySpec, checkSpec, planInput, planConfig, carryAccess, checkServicePort } from './deploy-plan';
 import { stageCode, emptyVersion, versionPath, switchVersion, removeAllCode, newVersionId } from './code-versions';
-import { Intent, beginDeploy, aboutToCommit, endDeploy, abandonDeploy, undoFiles, interruptedDeploys } from './deploy-intent';
+import { Intent, beginDeploy, aboutToCommit, aboutToRecord, endDeploy, abandonDeploy, undoFiles, interruptedDeploys } from './deploy-intent';
+import { Author, checkMessage, currentRecord, listRecords, localAuthor, nextNumber, pruneRecords, sameVersion, sha256, treeDigest, writeRecord } from './versions';
 import { ApplyReport, applyUnits, withServe } from './apply-units';
 import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
@@ -64,37 +65,67 @@ function stage(paths: Paths, spec: DeploySpec, version: string | null): Staged {
 // Crash-safe (deploy-intent.ts): an intent is written before the first change and removed after
 // the last; the function's file is the commit point. An error before it undoes what was staged;
 // one after it leaves the intent for the next command to finish.
-export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { reload?: boolean } = {}): Promise<{ config: FunctionConfig; report: ApplyReport; warnings: string[] }> {
+export interface DeployResult {
+  config: FunctionConfig;
+  report: ApplyReport;
+  warnings: string[];
+  version: VersionRef & { fresh: boolean }; // fresh: a new number; else the code and settings were the current version's
+}
+
+export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { reload?: boolean } = {}): Promise<DeployResult> {
   validateName(spec.name);
   if (!fs.existsSync(functionConfPath(paths, spec.name))) {
     refuseReservedName(spec.name);
     refuseScheduleClash(paths, spec.name);
   }
   checkSpec(spec); // before touching anything
+  spec.message = checkMessage(spec.message);
   // A deploy of the same name killed before must not be overwritten half-done.
   const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: opts.reload ?? true })).recovered : undefined;
-  const previous = spec.input.build !== undefined ? currentConfig(paths, spec.name) : null;
+  const now = currentConfig(paths, spec.name);
+  const previous = spec.input.build !== undefined ? now : null;
   const intent = beginDeploy(paths, spec.name, plannedVersion(paths, spec));
   let committed = false;
   try {
     const staged = stage(paths, spec, intent.version);
     const cfg = await planDeploy(paths, spec, staged);
-    const text = renderFunctionConfig(cfg);
+    const settings = renderFunctionConfig(cfg);
+    const version = recordVersion(paths, spec, intent, now, staged, settings);
+    const text = withVersion(settings, version);
     aboutToCommit(paths, intent, text);
     privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
     writeFileAtomic(functionConfPath(paths, spec.name), text);
     committed = true;
-    if (staged.version) switchVersion(paths, spec.name, staged.version);
+    // Staged code that is the current version's again is not needed: pruned with the switch.
+    switchVersion(paths, spec.name, version.code, pruneRecords(paths, spec.name, version.number));
     const applied = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name], deferServe: true });
     endDeploy(paths, intent);
     const report = await withServe(paths, applied);
     if (previous?.build !== undefined && previous.image !== undefined && cfg.image !== undefined && cfg.image !== previous.image) await pruneImages(loadDockerSettings(paths).socketPath, spec.name, [cfg.image, previous.image]);
     const warnings = report.systemd === 'applied' ? unenforcedLimits(cfg, await userManagerControllers()) : [];
-    return { config: cfg, report: { ...report, recovered: report.recovered ?? recovered }, warnings };
+    const config = Object.freeze({ ...cfg, version: { number: version.number, code: version.code } }); // as its file now reads
+    return { config, report: { ...report, recovered: report.recovered ?? recovered }, warnings, version };
   } catch (e) {
     settleFailed(paths, intent, committed);
     throw e;
   }
+}
+
+// The version this deploy makes current: the current one when neither the code nor the settings
+// change, else a new number, whose record is written before the commit point (and named in the
+// intent first, so an undo removes it).
+function recordVersion(paths: Paths, spec: DeploySpec, intent: Intent, now: FunctionConfig | null, staged: Staged, settings: string): VersionRef & { fresh: boolean } {
+  const current = currentRecord(paths, now);
+  const staging = path.basename(staged.codeDir);
+  const codeDigest = staged.version === null && current?.code === staging ? current.codeDigest : treeDigest(staged.codeDir);
+  const settingsDigest = sha256(settings);
+  if (current !== null && sameVersion(current, codeDigest, settingsDigest)) return { number: current.number, code: current.code, fresh: false };
+  // The same code again (new settings) keeps its directory; the copy staged is pruned.
+  const code = current !== null && current.codeDigest === codeDigest ? current.code : staging;
+  const number = nextNumber(listRecords(paths, spec.name).map((r) => r.number));
+  aboutToRecord(paths, intent, number);
+  writeRecord(paths, spec.name, { number, time: new Date().toISOString(), ...(spec.author ?? localAuthor()), code, codeDigest, settingsDigest, message: spec.message ?? '', settings });
+  return { number, code, fresh: true };
 }
 
 // The config a deploy writes, from the staged code; an image built from that code comes before
@@ -113,7 +144,7 @@ async function planDeploy(paths: Paths, spec: DeployRequest, staged: Staged): Pr
 
 // A deploy that failed before its commit point is undone at once; after it, the intent is left
 // for the next command that touches units to finish (this process may live on: the API's).
-function settleFailed(paths: Paths, intent: Intent, committed: boolean): void {
+export function settleFailed(paths: Paths, intent: Intent, committed: boolean): void {
   if (committed) return abandonDeploy(paths, intent);
   undoFiles(paths, intent);
   endDeploy(paths, intent);
@@ -130,12 +161,12 @@ function knownGatewayPorts(paths: Paths): number[] {
 }
 
 // Builds the function's image again from its build context and switches the function to it.
-export async function rebuildFunction(paths: Paths, name: string, onBuild?: (e: BuildEvent) => void): Promise<{ previous: FunctionConfig; config: FunctionConfig; report: ApplyReport; warnings: string[] }> {
+export async function rebuildFunction(paths: Paths, name: string, onBuild?: (e: BuildEvent) => void, author?: Author): Promise<DeployResult & { previous: FunctionConfig }> {
   const previous = loadFunctionConfig(paths, name);
   if (previous.build === undefined) fail('FAASS_E_USAGE', `Function ${name} has no build context; deploy it with --build DIR`);
   const input = configInput(previous);
   delete input.image;
-  return { previous, ...(await deployFunction(paths, { name, input, onBuild })) };
+  return { previous, ...(await deployFunction(paths, { name, input, onBuild, author, message: 'faassctl build' })) };
 }
 
 // Carries the function's access rules into an update that does not give them (deploy-plan.ts);

@@ -45,6 +45,15 @@ export interface FunctionConfig {
   readonly retryMaxAge: number; // seconds
   readonly queueMax: number;
   readonly env: Readonly<Record<string, string>>;
+  // The version this file is (functions/versions.ts): its number and its code directory. Written
+  // by a deploy or a rollback with the settings, in the same file, so the commit point moves
+  // both; absent in files from before versions (the code is then the symlink's).
+  readonly version?: VersionRef;
+}
+
+export interface VersionRef {
+  readonly number: number;
+  readonly code: string; // the code directory's id (code-versions.ts)
 }
 
 export const FUNCTION_DEFAULTS = {
@@ -220,12 +229,28 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
 
 export function parseFunctionConfig(name: string, text: string): FunctionConfig {
   const doc = ini.parse(text) as Record<string, unknown>;
-  const known = ['function', 'env'];
+  const known = ['function', 'env', 'version'];
   for (const k of Object.keys(doc)) {
-    if (!known.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unexpected ${typeof doc[k] === 'object' ? 'section [' + k + ']' : 'key ' + JSON.stringify(k) + ' outside a section'} in function ${name}; expected [function] and [env]`);
+    if (!known.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unexpected ${typeof doc[k] === 'object' ? 'section [' + k + ']' : 'key ' + JSON.stringify(k) + ' outside a section'} in function ${name}; expected [function], [env] and [version]`);
   }
   const fn = (doc.function ?? {}) as Record<string, unknown>;
-  return buildFunctionConfig(name, { ...fn, env: (doc.env ?? {}) as Record<string, unknown> });
+  const cfg = buildFunctionConfig(name, { ...fn, env: (doc.env ?? {}) as Record<string, unknown> });
+  return doc.version === undefined ? cfg : Object.freeze({ ...cfg, version: parseVersionRef(name, doc.version) });
+}
+
+// A code directory's id is a plain name inside the function's code folder: never a path.
+const CODE_ID_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+function parseVersionRef(name: string, raw: unknown): VersionRef {
+  const v = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  for (const k of Object.keys(v)) if (k !== 'number' && k !== 'code') fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in [version] of function ${name}; known keys: number, code`);
+  return Object.freeze({ number: number('version number', v.number, 1, Number.MAX_SAFE_INTEGER, { integer: true }), code: matching(CODE_ID_RE, 'expected a code directory id')('version code', v.code) });
+}
+
+// The function's file with its version: the settings text (renderFunctionConfig, which leaves
+// the version out: a version's settings snapshot and digest are that text) and the [version].
+export function withVersion(settingsText: string, ref: VersionRef): string {
+  return `${settingsText.replace(/\n*$/, '\n')}\n${ini.stringify({ version: { number: ref.number, code: ref.code } })}`;
 }
 
 // The asynchronous-call keys a function's file holds: only those set otherwise than the

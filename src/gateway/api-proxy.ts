@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Paths } from '../core/paths';
 import { refuse } from './answer';
 import { requestHeaders, responseHeaders } from './headers';
+import { CREDENTIAL_HEADER } from '../core/http-util';
 
 // JSON requests; code uploads may be as large as any call's body (max_body).
 const API_MAX_BODY = 1024 * 1024;
@@ -27,9 +28,13 @@ export class ApiProxy {
     return CODE_UPLOAD.test(url) ? this.maxBody : API_MAX_BODY;
   }
 
-  // The request without the caller's credential (faass-api trusts its socket's peers).
-  forward(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
+  // The request without the caller's credential (faass-api trusts its socket's peers), with its
+  // name instead (X-Faass-Credential: who deployed a version); a client's own header of that name
+  // is dropped, so none can pass for another.
+  forward(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, credential: string | null): void {
     const headers = requestHeaders(req, false);
+    delete headers[CREDENTIAL_HEADER];
+    if (credential !== null) headers[CREDENTIAL_HEADER] = credential;
     headers['content-length'] = String(body.length);
     const up = http.request({ socketPath: this.socketPath, path: req.url, method: req.method, headers, agent: false, timeout: (this.timeoutSeconds + 120) * 1000 }, (r) => {
       res.writeHead(r.statusCode ?? 502, responseHeaders(r.headers, true));

@@ -4,7 +4,7 @@ import type * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Paths } from '../core/paths';
 import { Settings } from '../core/settings';
-import { Verifier } from '../auth/credentials';
+import { Verifier, parseAuthorization } from '../auth/credentials';
 import { callId, sendFaassError } from '../core/http-util';
 import { log, errorMessage } from '../observe/log';
 import { CallLog } from '../observe/call-log';
@@ -178,7 +178,9 @@ export class Gateway {
     }
     if (!(await this.authorized(req, res, API_DOOR))) return;
     const body = await readWhole(req, res, this.api.bodyLimit(req.url ?? ''));
-    if (body) this.api.forward(req, body, res);
+    // Authorized: an admin's credential, whose name the API records as who deployed.
+    const presented = parseAuthorization(req.headers.authorization);
+    if (body) this.api.forward(req, body, res, presented !== null && presented !== 'malformed' ? presented.name : null);
   }
 
   private async toFunction(req: http.IncomingMessage, res: http.ServerResponse, route: Route): Promise<void> {

@@ -3,7 +3,8 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { parseArgs } from 'node:util';
-import { resolvePaths, functionCodeDir } from '../core/paths';
+import { resolvePaths } from '../core/paths';
+import { codeDirOf } from '../functions/code-versions';
 import { FunctionConfig, loadFunctionConfig } from '../functions/function-config';
 import { DockerSettings, Settings, loadDockerSettings, loadSettings } from '../core/settings';
 import type { DockerExecutor } from './docker-executor';
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
   const target = fds.length > 0 ? { fd: fds[0].fd } : values.listen ? address('--listen', values.listen) : null;
   if (!target) throw new FaassError('FAASS_E_USAGE', `No socket from systemd (LISTEN_FDS) and no --listen. ${USAGE}`);
-  const codeDir = functionCodeDir(paths, cfg.name);
+  const codeDir = codeDirOf(paths, cfg.name, cfg.version);
   // Worker threads share the process's working directory: make it the function's code.
   process.chdir(codeDir);
   const executor = createExecutor(cfg, codeDir, docker, installId(paths.configDir));

@@ -75,6 +75,8 @@ export class CallRunner {
       out['x-call-id'] = id;
       out['x-duration-seconds'] = seconds.toFixed(6);
       out['x-faass-start'] = cold ? 'cold' : 'warm';
+      // The version this runner started with (its file's [version]): the code it serves.
+      if (cfg.version) out['x-faass-version'] = String(cfg.version.number);
       if (this.logCalls || error) this.callLog.record(id, cfg.name, r.status, seconds, cold, error);
       return { status: r.status, headers: out, body: r.body };
     };

@@ -1,0 +1,59 @@
+// Rolling a function back to one of its versions (versions.ts): its settings and code switched
+// back in one step, through a deploy's crash-safe path (deploy-intent.ts): the intent first, the
+// function's file (naming the version) as the commit point, then the code link, the units, and a
+// try-restart of the runner. The current pointer moves; no new number is made.
+import * as fs from 'node:fs';
+import { Paths, functionConfPath, functionsConfDir } from '../core/paths';
+import { writeFileAtomic } from '../core/fs-atomic';
+import { privateDir } from '../core/private-files';
+import { fail } from '../core/errors';
+import { validateName } from '../core/validate';
+import { FunctionConfig, loadFunctionConfig, parseFunctionConfig, withVersion } from './function-config';
+import { switchVersion, versionPath } from './code-versions';
+import { beginDeploy, aboutToCommit, endDeploy, interruptedDeploys } from './deploy-intent';
+import { ApplyReport, applyUnits, withServe } from './apply-units';
+import { currentRecord, listRecords, pruneRecords, readRecord, rollbackTarget, widerAccess } from './versions';
+import { settleFailed } from './deploy';
+
+export interface RollbackRequest {
+  to?: number; // default: the newest version before the current one
+  restoreAccess?: boolean; // may widen who may call it (widerAccess)
+}
+
+export interface RollbackResult {
+  from: number | null;
+  to: number;
+  config: FunctionConfig;
+  report: ApplyReport;
+}
+
+export async function rollbackFunction(paths: Paths, name: string, req: RollbackRequest = {}): Promise<RollbackResult> {
+  validateName(name);
+  // A deploy of it killed before is finished or undone first: the current version is then known.
+  const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: true })).recovered : undefined;
+  const now = loadFunctionConfig(paths, name);
+  const from = now.version?.number ?? currentRecord(paths, now)?.number ?? null;
+  const to = rollbackTarget(name, listRecords(paths, name).map((r) => r.number), from, req.to);
+  const record = readRecord(paths, name, to);
+  if (record === null || !fs.existsSync(versionPath(paths, name, record.code))) fail('FAASS_E_VERSION_NOT_FOUND', `Version ${to} of ${name} is no longer kept (its code is gone)`);
+  const target = parseFunctionConfig(name, record.settings); // as the runner will read it
+  const wider = req.restoreAccess ? null : widerAccess(now, target);
+  if (wider) fail('FAASS_E_ACCESS_WIDER', `Version ${to} of ${name} lets more callers in: ${wider}; say --restore-access to roll that back too`);
+  const text = withVersion(record.settings, { number: to, code: record.code });
+  const intent = beginDeploy(paths, name, null);
+  let committed = false;
+  try {
+    aboutToCommit(paths, intent, text);
+    privateDir(paths, functionsConfDir(paths));
+    writeFileAtomic(functionConfPath(paths, name), text);
+    committed = true;
+    switchVersion(paths, name, record.code, pruneRecords(paths, name, to));
+    const applied = await applyUnits(paths, { reload: true, enable: [name], restart: [name], deferServe: true });
+    endDeploy(paths, intent);
+    const report = await withServe(paths, applied);
+    return { from, to, config: target, report: { ...report, recovered: report.recovered ?? recovered } };
+  } catch (e) {
+    settleFailed(paths, intent, committed);
+    throw e;
+  }
+}

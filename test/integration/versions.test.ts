@@ -1,0 +1,111 @@
+// Versions and rollback under load (issue 15): 50 callers all along, deploy v2, roll back to
+// v1. No call fails, every answer's X-Faass-Version is the version whose code wrote its body,
+// and once a switch has returned every answer carries the new number.
+import t from 'tap';
+import { startSandbox, setupGateway, request, waitFor, writeFixture, TEST_USER } from '../support/sandbox';
+
+interface Seen {
+  started: number;
+  status?: number;
+  version?: string;
+  body?: string;
+  error?: string;
+}
+
+t.test('deploy v2 and roll back to v1 under load', async (t) => {
+  // As an ordinary user, as load.test.ts: runners in their own PID namespace, stopped through ExecStop=.
+  const sb = await startSandbox(t, { user: TEST_USER });
+  await setupGateway(sb, 1);
+  // Each version's code says which it is in its body; the header is faass's.
+  const v1 = writeFixture(sb, 'v1/handler.js', "module.exports = async () => 'code-v1';\n");
+  const v2 = writeFixture(sb, 'v2/handler.js', "module.exports = async () => 'code-v2';\n");
+  const first = await sb.faassctl('deploy', 'echo', '--runtime', 'node', '--from-file', v1, '--idle', '1', '--message', 'first');
+  t.equal(first.code, 0, `deploy v1 ${first.stderr}`);
+  t.match(first.stdout, /as version 1\b/, 'the deploy says its number');
+
+  const seen: Seen[] = [];
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      const rec: Seen = { started: Date.now() };
+      seen.push(rec);
+      try {
+        const r = await request(sb.port, '/function/echo', { body: 'x' });
+        Object.assign(rec, { status: r.status, version: r.headers['x-faass-version'], body: r.body });
+      } catch (e) {
+        rec.error = (e as Error).message;
+      }
+    }
+  };
+  const workers = Array.from({ length: 50 }, worker);
+  // Counted in answers, not seconds: a busy machine answers fewer per second.
+  const answered = (since: number) => seen.filter((s) => s.started > since && (s.status !== undefined || s.error)).length;
+  await waitFor('100 answers of version 1', () => answered(0) >= 100, 60000).catch(() => undefined);
+
+  const dep = await sb.faassctl('deploy', 'echo', '--runtime', 'node', '--from-file', v2, '--idle', '1', '--message', 'second');
+  const deployedAt = Date.now();
+  t.equal(dep.code, 0, `deploy v2 under load ${dep.stderr}`);
+  t.match(dep.stdout, /as version 2\b/);
+  await waitFor('100 answers after the deploy', () => answered(deployedAt) >= 100, 60000).catch(() => undefined);
+
+  const rolling = Date.now(); // calls started from here on may be answered by either version
+  const back = await sb.faassctl('rollback', 'echo', '--to', '1');
+  const rolledAt = Date.now();
+  t.equal(back.code, 0, `rollback to 1 under load ${back.stderr}`);
+  t.match(back.stdout, /back to version 1 \(from 2\)/);
+  await waitFor('100 answers after the rollback', () => answered(rolledAt) >= 100, 60000).catch(() => undefined);
+  stop = true;
+  await Promise.all(workers);
+
+  const bad = seen.filter((s) => s.error || s.status !== 200);
+  t.equal(bad.length, 0, `0 failed of ${seen.length} calls ${JSON.stringify(bad.slice(0, 3))}`);
+  const mixed = seen.filter((s) => s.status === 200 && s.body !== `code-v${s.version}`);
+  t.equal(mixed.length, 0, `every answer's X-Faass-Version is its body's code version ${JSON.stringify(mixed.slice(0, 3))}`);
+  const during = (from: number, to: number) => seen.filter((s) => s.started > from && s.started < to && s.status === 200);
+  const afterDeploy = during(deployedAt, rolling);
+  t.ok(afterDeploy.length >= 100, `calls between the deploy and the rollback (${afterDeploy.length})`);
+  t.ok(afterDeploy.every((s) => s.version === '2'), 'every call made after the deploy returned, before the rollback began: version 2');
+  const afterRollback = during(rolledAt, Infinity);
+  t.ok(afterRollback.length >= 100, `calls after the rollback (${afterRollback.length})`);
+  t.ok(afterRollback.every((s) => s.version === '1'), 'every call made after the rollback returned: version 1');
+  t.ok(seen.some((s) => s.started < deployedAt && s.version === '1'), 'calls before the deploy: version 1');
+
+  const list = await sb.faassctl('versions', 'echo', '--json');
+  t.equal(list.code, 0, list.stderr);
+  t.same((JSON.parse(list.stdout) as { number: number; current: boolean; message: string }[]).map((v) => [v.number, v.current, v.message]), [[1, true, 'first'], [2, false, 'second']], 'versions: 1 current again, no new number');
+  const again = await sb.faassctl('rollback', 'echo', '--to', '1');
+  t.equal(again.code, 2, 'a rollback to the current version: exit 2');
+  t.match(again.stderr, /already the current one/);
+  t.equal(again.stderr.trim().split('\n').length, 1, 'one line');
+  const gone = await sb.faassctl('rollback', 'nosuch');
+  t.equal(gone.code, 3, 'an unknown function: exit 3');
+});
+
+t.test('versions and rollback with --gateway: who is the admin credential', async (t) => {
+  const sb = await startSandbox(t);
+  await setupGateway(sb, 30);
+  const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
+  const remote = (...args: string[]) => sb.run('env', [process.execPath, sb.faassctlPath, '--gateway', `http://127.0.0.1:${sb.port}`, '--token', root, ...args]);
+  const v1 = writeFixture(sb, 'r1/handler.js', "module.exports = async () => 'code-v1';\n");
+  const v2 = writeFixture(sb, 'r2/handler.js', "module.exports = async () => 'code-v2';\n");
+  const d1 = await remote('deploy', 'echo', '--runtime', 'node', '--from-file', v1, '--message', 'through the API');
+  t.equal(d1.code, 0, d1.stderr);
+  t.match(d1.stdout, /as version 1 on/);
+  const d2 = await remote('deploy', 'echo', '--runtime', 'node', '--from-file', v2);
+  t.match(d2.stdout, /as version 2 on/, d2.stderr);
+  const list = await remote('versions', 'echo', '--json');
+  t.same((JSON.parse(list.stdout) as { number: number; who: string; via: string; current: boolean }[]).map((v) => [v.number, v.who, v.via, v.current]), [[1, 'root', 'api', false], [2, 'root', 'api', true]], `who: the credential ${list.stderr}`);
+  t.notOk(list.stdout.includes(root.split('.')[1]), 'no secret in the list');
+  const table = await remote('versions', 'echo');
+  t.match(table.stdout, /^\*\s+2\s.*root \(api\)/m, 'the table marks the current one');
+  const back = await remote('rollback', 'echo');
+  t.equal(back.code, 0, back.stderr);
+  t.match(back.stdout, /back to version 1 \(from 2\)/);
+  const r = await request(sb.port, '/function/echo', { body: 'x' });
+  t.same([r.status, r.headers['x-faass-version'], r.body], [200, '1', 'code-v1'], 'the call after the rollback: version 1');
+  const again = await remote('rollback', 'echo', '--to', '1');
+  t.equal(again.code, 2, 'already current: exit 2');
+  t.match(again.stderr, /FAASS_E_VERSION_CURRENT/);
+  const gone = await remote('rollback', 'echo', '--to', '5');
+  t.equal(gone.code, 3, 'unknown: exit 3');
+});
