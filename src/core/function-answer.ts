@@ -24,7 +24,8 @@ export const isBodiless = (status: number): boolean => status === 204 || status 
 // faass's headers on every answer of a runner; a function's of the same names are dropped, so
 // a client gets each once, and faass's (the call id its logs know, the version that answered:
 // a function cannot pass itself off as another version).
-export const FAASS_ANSWER_HEADERS: ReadonlySet<string> = new Set(['x-call-id', 'x-duration-seconds', 'x-faass-start', 'x-faass-version']);
+export const VERSION_HEADER = 'x-faass-version';
+export const FAASS_ANSWER_HEADERS: ReadonlySet<string> = new Set(['x-call-id', 'x-duration-seconds', 'x-faass-start', VERSION_HEADER]);
 
 const NONE: ReadonlySet<string> = new Set();
 

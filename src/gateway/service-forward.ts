@@ -14,7 +14,7 @@ import { CallLog } from '../observe/call-log';
 import { ForwardedCall, POOL_IDLE_MS } from './call';
 import { refuse } from './answer';
 import { answerProblem, responseHeaders } from './headers';
-import { isBodiless, isFinalStatus, statusRefused } from '../core/function-answer';
+import { VERSION_HEADER, isBodiless, isFinalStatus, statusRefused } from '../core/function-answer';
 import { sendFaassError } from '../core/http-util';
 import { FaassError } from '../core/errors';
 
@@ -164,6 +164,9 @@ function relay(r: http.IncomingMessage, res: http.ServerResponse, call: Forwarde
   }
   const out = responseHeaders(r.headers, false);
   out['x-call-id'] = call.id;
+  // faass's word on which version answered, and a service's answers carry none (DESIGN.md
+  // "Versions and rollback"): an app's own would pass for it.
+  delete out[VERSION_HEADER];
   const bodiless = isBodiless(status);
   const length = bodiless ? 0 : Number(r.headers['content-length']);
   if (!(length <= BUFFER_LIMIT)) {

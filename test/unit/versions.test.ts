@@ -21,6 +21,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { apiHandler } from '../../src/api/handlers';
 import { ApiProxy } from '../../src/gateway/api-proxy';
+import { ServiceForwarder } from '../../src/gateway/service-forward';
+import { functionSocketPath } from '../../src/core/paths';
 
 function tempPaths(t: { teardown(f: () => void): void }): Paths {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-versions-'));
@@ -288,3 +290,30 @@ t.test("the gateway names the admin to the API, and drops a client's own X-Faass
   await get('/none');
   t.same(seen, ['root', undefined]);
 });
+
+// Review of issue 15 (wt-review-ver): what the first slice let through.
+
+t.test("a service's answer carries no X-Faass-Version of its app's making", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-svcver-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const paths = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: `${dir}/c`, XDG_DATA_HOME: `${dir}/d`, XDG_STATE_HOME: `${dir}/s`, XDG_RUNTIME_DIR: dir });
+  fs.mkdirSync(path.dirname(functionSocketPath(paths, 'svc')), { recursive: true });
+  // The app behind the service's socket: it says it is version 99.
+  const app = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'X-Faass-Version': '99', 'x-app': 'yes', 'content-length': '2' });
+    res.end('ok');
+  });
+  await new Promise<void>((r) => app.listen(functionSocketPath(paths, 'svc'), r));
+  t.teardown(() => app.close());
+  const services = new ServiceForwarder(paths, 5, false);
+  t.teardown(() => services.close());
+  const front = http.createServer((req, res) => req.resume().on('end', () => services.forward({ id: 'c1', name: 'svc', method: 'GET', path: '/', headers: {}, body: Buffer.alloc(0) }, res)));
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+  t.teardown(() => front.close());
+  const got = await new Promise<http.IncomingMessage>((resolve, reject) => http.get({ host: '127.0.0.1', port: (front.address() as AddressInfo).port, path: '/', agent: false }, (res) => res.resume().on('end', () => resolve(res))).on('error', reject));
+  t.equal(got.statusCode, 200);
+  t.equal(got.headers['x-app'], 'yes', "the app's own headers pass");
+  t.equal(got.headers['x-faass-version'], undefined, 'no version the app made up: services carry none (DESIGN.md)');
+});
+
