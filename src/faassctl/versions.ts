@@ -22,11 +22,15 @@ function printVersions(rows: VersionView[], json: boolean): number {
   return 0;
 }
 
-// --to N as the user typed it: a whole number from 1.
+// --to N as the user typed it: digits, from 1. Read as text, not as yargs's number: that takes
+// 0x1 and 1e0, says NaN for a word, and leaves a bare --to undefined, which is the default
+// rollback: a forgotten number must not roll anything back.
 function versionNumber(v: unknown): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) fail('FAASS_E_USAGE', `Invalid --to ${String(v).slice(0, 20)}: expected a version number (faassctl versions NAME lists them)`);
-  return v;
+  if (Array.isArray(v)) fail('FAASS_E_USAGE', 'Invalid --to: given more than once');
+  const text = String(v);
+  if (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(Number(text))) fail('FAASS_E_USAGE', `Invalid --to ${JSON.stringify(text.slice(0, 20))}: expected a version number (faassctl versions NAME lists them)`);
+  return Number(text);
 }
 
 async function rollbackHere(paths: Paths, name: string, to: number | undefined, restoreAccess: boolean): Promise<number> {
@@ -61,7 +65,7 @@ export const register: Register = (y, cli) =>
       (y) =>
         y
           .positional('name', { type: 'string', demandOption: true })
-          .option('to', { type: 'number', describe: 'the version number to go back to (faassctl versions NAME)' })
+          .option('to', { type: 'string', describe: 'the version number to go back to (faassctl versions NAME)' })
           .option('restore-access', { type: 'boolean', describe: 'also when that version lets more callers in (auth, pass_authorization) than the current one' }),
       (a) => {
         const to = () => versionNumber(a.to);

@@ -23,6 +23,9 @@ import { apiHandler } from '../../src/api/handlers';
 import { ApiProxy } from '../../src/gateway/api-proxy';
 import { ServiceForwarder } from '../../src/gateway/service-forward';
 import { functionSocketPath } from '../../src/core/paths';
+import yargs, { Argv } from 'yargs';
+import { Cli, Global } from '../../src/faassctl/cli';
+import { register as registerVersions } from '../../src/faassctl/versions';
 
 function tempPaths(t: { teardown(f: () => void): void }): Paths {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-versions-'));
@@ -315,5 +318,38 @@ t.test("a service's answer carries no X-Faass-Version of its app's making", asyn
   t.equal(got.statusCode, 200);
   t.equal(got.headers['x-app'], 'yes', "the app's own headers pass");
   t.equal(got.headers['x-faass-version'], undefined, 'no version the app made up: services carry none (DESIGN.md)');
+});
+
+// faassctl's parse of a command of versions.ts (as main.ts runs it): the usage error yargs gives,
+// or the FaassError code the command ends with ('no error': it ran), and its message.
+async function faassctl(paths: Paths, ...args: string[]): Promise<{ code: string; message: string }> {
+  const cli = new Cli(paths);
+  let usage: string | null = null;
+  registerVersions(yargs(args) as unknown as Argv<Global>, cli)
+    .strict()
+    .fail((msg) => {
+      usage = msg;
+    })
+    .parse();
+  if (usage !== null) return { code: 'usage', message: usage };
+  try {
+    await quietly(() => cli.result);
+    return { code: 'no error', message: '' };
+  } catch (e) {
+    return e instanceof FaassError ? { code: e.code, message: e.message } : { code: String(e), message: String(e) };
+  }
+}
+
+t.test('rollback --to must be a version number as typed: no value, hex, words are refused and nothing moves', async (t) => {
+  const paths = tempPaths(t);
+  await dep(paths, { fromFile: handler(paths, 'v1') });
+  await dep(paths, { fromFile: handler(paths, 'v2') });
+  for (const bad of [['--to'], ['--to', ''], ['--to', 'abc'], ['--to', '0x1'], ['--to', '1e0'], ['--to', '0'], ['--to', '-1'], ['--to', '1.0'], ['--to', '99999999999999999999'], ['--to', '1', '--to', '1']]) {
+    t.equal((await faassctl(paths, 'rollback', 'f', ...bad)).code, 'FAASS_E_USAGE', `rollback f ${bad.join(' ')}: refused`);
+    t.equal(loadFunctionConfig(paths, 'f').version?.number, 2, 'still version 2');
+  }
+  t.match((await faassctl(paths, 'rollback', 'f', '--to', 'abc')).message, /Invalid --to "abc"/, 'the message names what was typed');
+  t.equal((await faassctl(paths, 'rollback', 'f', '--to', '1')).code, 'no error', 'a number as typed: rolled back');
+  t.equal(loadFunctionConfig(paths, 'f').version?.number, 1);
 });
 
