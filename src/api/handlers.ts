@@ -331,8 +331,10 @@ async function versionsRoute(paths: Paths, req: http.IncomingMessage, res: http.
   const allowed = what === 'versions' ? 'GET' : 'POST';
   if (method !== allowed) return sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allowed}`, { allow: allowed });
   if (what === 'versions') return send(res, 200, versionsView(paths, name));
-  const body = (await readJson(req, {})) as { to?: unknown; restore_access?: unknown } | null;
-  const b = typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {};
+  const body = await readJson(req, {});
+  // Anything but an object (null, a list, a bare number) is a client's mistake, not the default.
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new FaassError('FAASS_E_USAGE', 'Expected a JSON object ({"to": N, "restore_access": true}) or no body');
+  const b = body as { to?: unknown; restore_access?: unknown };
   for (const k of Object.keys(b)) if (k !== 'to' && k !== 'restore_access') throw new FaassError('FAASS_E_USAGE', `Unknown field ${JSON.stringify(k.slice(0, 40))}; known fields: to, restore_access`);
   if (b.to !== undefined && (typeof b.to !== 'number' || !Number.isSafeInteger(b.to) || b.to < 1)) throw new FaassError('FAASS_E_USAGE', 'Invalid to: expected a version number from 1');
   if (b.restore_access !== undefined && typeof b.restore_access !== 'boolean') throw new FaassError('FAASS_E_USAGE', 'Invalid restore_access: expected true or false');

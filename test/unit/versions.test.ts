@@ -353,3 +353,17 @@ t.test('rollback --to must be a version number as typed: no value, hex, words ar
   t.equal(loadFunctionConfig(paths, 'f').version?.number, 1);
 });
 
+t.test('the API refuses a rollback body that is not an object, and rolls nothing back', async (t) => {
+  const paths = tempPaths(t);
+  const call = await api(t, paths);
+  await call('POST', '/system/functions', { name: 'f', command: 'cat' });
+  await call('PUT', '/system/functions', { name: 'f', command: 'tr a-z A-Z' });
+  for (const body of [null, [], [1], 1, '1', true]) {
+    t.match(await call('POST', '/system/function/f/rollback', body), { status: 400, json: { error: { code: 'FAASS_E_USAGE' } } }, `body ${JSON.stringify(body)}: 400`);
+    t.equal(loadFunctionConfig(paths, 'f').version?.number, 2, 'still version 2');
+  }
+  t.match(await call('POST', '/system/function/f/rollback', { to: 1.5 }), { status: 400 }, 'to 1.5: 400');
+  t.match(await call('POST', '/system/function/f/rollback', { to: 1e300 }), { status: 400 }, 'to 1e300: 400');
+  t.match(await call('POST', '/system/function/f/rollback'), { status: 200, json: { from: 2, to: 1 } }, 'an empty body is still the default');
+});
+
