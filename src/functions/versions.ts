@@ -114,7 +114,9 @@ export const MESSAGE_MAX = 200;
 export function checkMessage(v: unknown): string {
   if (v === undefined) return '';
   if (typeof v !== 'string') fail('FAASS_E_USAGE', 'Invalid message: expected text');
-  if (/[\x00-\x1f\x7f]/.test(v)) fail('FAASS_E_USAGE', 'Invalid message: one line, without control characters');
+  // C0 and C1 controls (\x9b starts a terminal escape as \x1b[ does), Unicode's line and
+  // paragraph separators, and the bidirectional overrides and isolates that reorder a table row.
+  if (/[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u.test(v)) fail('FAASS_E_USAGE', 'Invalid message: one line, without control characters');
   if ([...v].length > MESSAGE_MAX) fail('FAASS_E_USAGE', `Invalid message: ${[...v].length} characters, at most ${MESSAGE_MAX}`);
   return v.trim();
 }

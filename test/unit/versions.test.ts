@@ -367,3 +367,15 @@ t.test('the API refuses a rollback body that is not an object, and rolls nothing
   t.match(await call('POST', '/system/function/f/rollback'), { status: 200, json: { from: 2, to: 1 } }, 'an empty body is still the default');
 });
 
+t.test('--message refuses every control character and line break, C1 and Unicode ones too', async (t) => {
+  for (const bad of ['a\u0085b', 'a\u009b31mred', 'a\u2028b', 'a\u2029b', 'a\u202eb', 'a\u2066b', 'a\rb', 'a\u007fb']) {
+    t.throws(() => checkMessage(bad), { code: 'FAASS_E_USAGE' }, [...bad].map((c) => `U+${c.codePointAt(0)?.toString(16).padStart(4, '0')}`).join(' '));
+  }
+  t.equal(checkMessage('café – déjà vu 🚀'), 'café – déjà vu 🚀', 'other text passes');
+  const paths = tempPaths(t);
+  const call = await api(t, paths);
+  t.match(await call('POST', '/system/functions', { name: 'f', command: 'cat', message: 'x\u009b2J' }), { status: 400, json: { error: { code: 'FAASS_E_USAGE' } } });
+  t.match(await call('POST', '/system/functions', { name: 'f', command: 'cat', message: 'x'.repeat(10240) }), { status: 400, json: { error: { code: 'FAASS_E_USAGE' } } }, '10 kB: 400');
+  t.notOk(fs.existsSync(functionConfPath(paths, 'f')), 'nothing written');
+});
+
