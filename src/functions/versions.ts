@@ -15,6 +15,7 @@ import { fail } from '../core/errors';
 import { loadSettings } from '../core/settings';
 import { versionsDir, versionPath, currentCode } from './code-versions';
 import { FunctionConfig, loadFunctionConfig, renderFunctionConfig } from './function-config';
+import { reachedThroughSocket } from '../systemd/units';
 
 export interface Author {
   who: string; // the API credential's name, or the local user's
@@ -175,7 +176,11 @@ export function currentRecord(paths: Paths, cfg: FunctionConfig | null): Version
   return record;
 }
 
-type Access = Pick<FunctionConfig, 'auth' | 'passAuthorization'>;
+type Access = Pick<FunctionConfig, 'auth' | 'passAuthorization'> & Partial<Pick<FunctionConfig, 'kind' | 'network' | 'port'>>;
+
+// A service whose app is not reached through its socket listens on 127.0.0.1:port (units.ts),
+// where any local process calls it without the gateway, and so without its auth.
+const onLoopbackPort = (c: Access): boolean => c.kind === 'service' && c.network !== undefined && !reachedThroughSocket({ kind: c.kind, network: c.network });
 
 // Pure: how a rollback to `target` would let more callers in than `now` does, or null. Who may
 // call is a security decision: a rollback narrows it freely, and widens it only when told.
@@ -184,6 +189,7 @@ export function widerAccess(now: Access, target: Access): string | null {
   const extra = now.auth.length > 0 ? target.auth.filter((a) => !now.auth.includes(a)) : [];
   if (extra.length) return `${extra.join(', ')} may call it there, and not now`;
   if (target.passAuthorization && !now.passAuthorization) return "it is handed its callers' Authorization header there, and not now";
+  if (now.auth.length > 0 && onLoopbackPort(target) && !onLoopbackPort(now)) return `it is a service on 127.0.0.1:${target.port} there, which any local process calls past the gateway's auth, and not now`;
   return null;
 }
 

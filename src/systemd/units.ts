@@ -260,7 +260,7 @@ function limits(cfg: FunctionConfig): (string | false)[] {
 // unix socket in its runtime directory (paths.ts serviceAppSocket), which the proxy connects to:
 // for a process app, made by its unit's forwarder (app/forwarder.ts); for a container, by the
 // forwarder container that shares the app container's network (app/container-app.ts).
-export const reachedThroughSocket = (cfg: FunctionConfig): boolean => cfg.kind === 'service' && cfg.network === 'none';
+export const reachedThroughSocket = (cfg: Pick<FunctionConfig, 'kind' | 'network'>): boolean => cfg.kind === 'service' && cfg.network === 'none';
 
 // A process app's own network is its unit's (PrivateNetwork=); a container's is the engine's.
 export const privateNetwork = (cfg: FunctionConfig): boolean => reachedThroughSocket(cfg) && cfg.runtime !== 'docker';

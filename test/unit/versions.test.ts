@@ -379,3 +379,12 @@ t.test('--message refuses every control character and line break, C1 and Unicode
   t.notOk(fs.existsSync(functionConfPath(paths, 'f')), 'nothing written');
 });
 
+t.test('a rollback that would put a service with auth on a loopback port, out of the gateway, is wider access', async (t) => {
+  const svc = (auth: string[], network: 'none' | 'host') => buildFunctionConfig('s', { kind: 'service', runtime: 'exec', command: 'app', port: 8181, network, auth: auth.join(',') || undefined });
+  t.match(widerAccess(svc(['ci'], 'none'), svc(['ci'], 'host')), /127\.0\.0\.1:8181/, 'socket only now, a port there: wider');
+  t.equal(widerAccess(svc(['ci'], 'host'), svc(['ci'], 'none')), null, 'the other way narrows');
+  t.equal(widerAccess(svc(['ci'], 'host'), svc(['ci'], 'host')), null, 'on a port both times: no change');
+  t.equal(widerAccess(svc([], 'none'), svc([], 'host')), null, 'public already: nothing to widen');
+  const fn = buildFunctionConfig('s', { runtime: 'exec', command: 'cat', auth: 'ci' });
+  t.match(widerAccess(fn, svc(['ci'], 'host')), /8181/, 'a function with auth back to a service on a port: wider');
+});
