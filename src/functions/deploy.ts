@@ -97,7 +97,7 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
     writeFileAtomic(functionConfPath(paths, spec.name), text);
     committed = true;
     // Staged code that is the current version's again is not needed: pruned with the switch.
-    switchVersion(paths, spec.name, version.code, pruneRecords(paths, spec.name, version.number));
+    switchVersion(paths, spec.name, version.code, pruneRecords(paths, spec.name, version.number, now?.version?.number ?? null));
     const applied = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name], deferServe: true });
     endDeploy(paths, intent);
     const report = await withServe(paths, applied);

@@ -47,7 +47,7 @@ export async function rollbackFunction(paths: Paths, name: string, req: Rollback
     privateDir(paths, functionsConfDir(paths));
     writeFileAtomic(functionConfPath(paths, name), text);
     committed = true;
-    switchVersion(paths, name, record.code, pruneRecords(paths, name, to));
+    switchVersion(paths, name, record.code, pruneRecords(paths, name, to, from));
     const applied = await applyUnits(paths, { reload: true, enable: [name], restart: [name], deferServe: true });
     endDeploy(paths, intent);
     const report = await withServe(paths, applied);

@@ -122,11 +122,12 @@ export function checkMessage(v: unknown): string {
   return v.trim();
 }
 
-// Pure: the versions to forget when `keep` are kept: the newest `keep`, and the current one
-// whatever its age.
-export function recordsToPrune(numbers: readonly number[], keep: number, current: number | null): number[] {
+// Pure: the versions to forget when `keep` are kept: the newest `keep`, and whatever its age the
+// current one and the one it replaces (what ran a moment ago: a rollback must be able to go back
+// to it, even when it is an old number a rollback had made current).
+export function recordsToPrune(numbers: readonly number[], keep: number, current: number | null, replaced: number | null = null): number[] {
   const newest = new Set([...numbers].sort((a, b) => b - a).slice(0, keep));
-  return numbers.filter((n) => !newest.has(n) && n !== current);
+  return numbers.filter((n) => !newest.has(n) && n !== current && n !== replaced);
 }
 
 // faass.conf keep_versions; when faass.conf cannot be read, nothing is forgotten (keeping more
@@ -140,9 +141,9 @@ export function keptVersions(paths: Paths): number {
 }
 
 // Forgets the versions past keep_versions; returns the code directories the kept ones need.
-export function pruneRecords(paths: Paths, name: string, current: number | null): Set<string> {
+export function pruneRecords(paths: Paths, name: string, current: number | null, replaced: number | null = null): Set<string> {
   const records = listRecords(paths, name);
-  const drop = new Set(recordsToPrune(records.map((r) => r.number), keptVersions(paths), current));
+  const drop = new Set(recordsToPrune(records.map((r) => r.number), keptVersions(paths), current, replaced));
   for (const n of drop) removeRecord(paths, name, n);
   return new Set(records.filter((r) => !drop.has(r.number)).map((r) => r.code));
 }

@@ -146,6 +146,7 @@ t.test('a rollback that would let more callers in is refused unless told', async
 t.test('keep_versions: the newest K and the current one are kept, code no version needs is pruned', async (t) => {
   t.same(recordsToPrune([1, 2, 3, 4, 5], 2, 5), [1, 2, 3]);
   t.same(recordsToPrune([1, 2, 3, 4, 5], 2, 1), [2, 3], 'the current one is never pruned');
+  t.same(recordsToPrune([1, 2, 3, 4, 5, 6], 2, 6, 1), [2, 3, 4], 'nor the one it replaced (1, current after a rollback, when 6 is deployed)');
   const paths = tempPaths(t);
   fs.mkdirSync(path.dirname(gatewayConfPath(paths)), { recursive: true });
   fs.writeFileSync(gatewayConfPath(paths), '[gateway]\nkeep_versions = 2\n');
