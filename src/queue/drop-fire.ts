@@ -271,12 +271,13 @@ async function refuse(p: Paths, fn: string, d: FileDrop, from: string | Buffer, 
 }
 
 // 3. Every waiting file of dir the pattern names: claimed, queued, at depth (DIR's files: the
-// first link). outbox: dir is a call's closed outbox, where every name must go (the outbox is
+// first link). outbox: dir is a call's closed outbox (taken into outboxes/; outbox: where the
+// call wrote it, the path its files are told by), where every name must go (the outbox is
 // removed after): a hidden one or one the pattern does not name is refused too.
-async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number, dir = d.watch, depth = FIRST_DEPTH, outbox = false): Promise<Claims> {
+async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number, dir = d.watch, depth = FIRST_DEPTH, outbox?: string): Promise<Claims> {
   const match = globRegExp(d.pattern);
   const out: Claims = { claimed: 0, refused: 0, stopped: 0 };
-  for (const { name, from } of (await namesIn(dir)).filter((n) => outbox || match.test(n.name))) {
+  for (const { name, from } of (await namesIn(dir)).filter((n) => outbox !== undefined || match.test(n.name))) {
     const st = await fs.promises.lstat(from, { bigint: true }).catch(() => null);
     if (!st) continue; // gone meanwhile
     const entry = claimName(name, { ino: st.ino, mtimeNs: st.mtimeNs, mtimeMs: Number(st.mtimeMs) });
@@ -286,12 +287,12 @@ async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number, dir = 
       continue;
     }
     if (!(await moveIfThere(from, path.join(areaDir(d, 'processing'), inFlightName(entry, depth))))) continue;
-    const r = await queueClaimed(p, fn, d, name, entry, queueMax, depth, dir);
+    const r = await queueClaimed(p, fn, d, name, entry, queueMax, depth, outbox ?? dir);
     if (r === 'refused' || r === 'stopped') {
       out[r]++;
       continue;
     }
-    logLine('info', `drop=${d.id} function=${fn} file ${outbox ? path.join(path.basename(dir), name) : name} (${st.size} bytes${outbox ? `, chain depth ${depth}` : ''}): queued call=${r.id}`, { FAASS_CALL_ID: r.id });
+    logLine('info', `drop=${d.id} function=${fn} file ${outbox !== undefined ? path.join(path.basename(dir), name) : name} (${st.size} bytes${outbox !== undefined ? `, chain depth ${depth}` : ''}): queued call=${r.id}`, { FAASS_CALL_ID: r.id });
     countDropFile(p, fn, 'claimed');
     out.claimed++;
   }
@@ -339,7 +340,7 @@ async function claimOutbox(p: Paths, fn: string, d: FileDrop, queueMax: number, 
   const entry = claimName(name, { ino: st.ino, mtimeMs: st.mtimeMs });
   if (!parsed || !st.isDirectory()) return { ...none, refused: (await refuse(p, fn, d, box, name, entry, 'in .faass/in is no outbox of a call')) ? 1 : 0 };
   await fs.promises.chmod(box, 0o700);
-  const r = await claim(p, fn, d, queueMax, box, parsed.depth, true);
+  const r = await claim(p, fn, d, queueMax, box, parsed.depth, path.join(inboxOf(d.watch), name));
   try {
     await fs.promises.rmdir(box);
   } catch (e) {
