@@ -30,6 +30,10 @@ export interface NatsInput {
   user?: unknown;
 }
 
+// What an unparsable URL is echoed as: anything after the scheme up to the last '@' may be a
+// password, so it is not repeated.
+const withoutUserinfo = (raw: string): string => raw.replace(/^([A-Za-z][A-Za-z0-9+.-]*:)?(\/\/)?.*@/, (_m, scheme?: string, slashes?: string) => `${scheme ?? ''}${slashes ?? ''}…@`);
+
 // A NATS server's URL as the client takes it. No credentials: the URL is written into the
 // bridge's unit (its command line, shown by systemctl and ps), where a secret must never be.
 export function checkNatsUrl(v: unknown): string {
@@ -38,7 +42,7 @@ export function checkNatsUrl(v: unknown): string {
   try {
     u = new URL(raw);
   } catch {
-    return fail('FAASS_E_CONFIG_INVALID', `Invalid --nats ${JSON.stringify(raw.slice(0, 120))}: give a URL such as nats://127.0.0.1:4222`);
+    return fail('FAASS_E_CONFIG_INVALID', `Invalid --nats ${JSON.stringify(withoutUserinfo(raw).slice(0, 120))}: give a URL such as nats://127.0.0.1:4222`);
   }
   if (u.protocol !== 'nats:' && u.protocol !== 'tls:') fail('FAASS_E_CONFIG_INVALID', `Invalid --nats URL: the scheme is nats:// or tls://, not ${u.protocol}//`);
   if (u.username || u.password) fail('FAASS_E_CONFIG_INVALID', 'Invalid --nats URL: credentials in the URL are not taken (they would be written into the unit); give --nats-creds FILE, --nats-token-file FILE or --nats-user U --nats-password-file FILE');

@@ -49,6 +49,10 @@ export interface DropInbox {
   readonly inbox: string; // DIR/.faass/in
 }
 
+// The inboxes a function's runner is given, for its unit and for faassctl serve's runner: one a
+// drop; none for a container function (its files would be written by the engine's user, not done).
+export const runnerInboxes = (runtime: string, drops: readonly { id: string; watch: string }[]): DropInbox[] => (runtime === 'docker' ? [] : drops.map((d) => ({ id: d.id, inbox: inboxOf(d.watch) })));
+
 export const renderDropInboxes = (drops: readonly DropInbox[]): string => drops.map((d) => `${d.id}:${d.inbox}`).join(' ');
 
 // What the unit gave; an entry that is not ID:/ABSOLUTE is skipped (none is written so).

@@ -9,7 +9,8 @@
 //     queued (an Idempotency-Key of the drop and the claim's name), then renamed to its claim
 //     name. The rename is atomic on one file system: a file is claimed once, whoever else looks;
 //  4. the closed outboxes of the function's calls (DIR/.faass/in/DEPTH-CALLID/, functions/outbox.ts):
-//     each file claimed as in 3 but with that chain depth, or, past the drop's chain_limit, moved
+//     each moved whole into DIR/.faass/outboxes/ (where the function cannot write), then each file
+//     claimed as in 3 but with that chain depth, or, past the drop's chain_limit, moved
 //     to failed/ with a dead letter and a warning instead of a call; the emptied outbox removed;
 //  5. done/ and failed/ forget files older than the drop's `keep`, in/ its open outboxes that old
 //     (a runner killed during the call left them; hidden, they never start the service).
@@ -46,7 +47,7 @@ export interface RunReport {
   forgotten: number;
 }
 
-export const areaDir = (d: FileDrop, sub: 'processing' | 'done' | 'failed') => path.join(d.watch, AREA, sub);
+export const areaDir = (d: FileDrop, sub: 'processing' | 'done' | 'failed' | 'outboxes') => path.join(d.watch, AREA, sub);
 
 // A claim's name in processing/ until its call is queued: ENTRY.new for a file dropped into DIR,
 // ENTRY.new-DEPTH for one from an outbox, so a run killed meanwhile leaves the depth to the next
@@ -270,12 +271,13 @@ async function refuse(p: Paths, fn: string, d: FileDrop, from: string | Buffer, 
 }
 
 // 3. Every waiting file of dir the pattern names: claimed, queued, at depth (DIR's files: the
-// first link). outbox: dir is a call's closed outbox, where every name must go (the outbox is
+// first link). outbox: dir is a call's closed outbox (taken into outboxes/; outbox: where the
+// call wrote it, the path its files are told by), where every name must go (the outbox is
 // removed after): a hidden one or one the pattern does not name is refused too.
-async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number, dir = d.watch, depth = FIRST_DEPTH, outbox = false): Promise<Claims> {
+async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number, dir = d.watch, depth = FIRST_DEPTH, outbox?: string): Promise<Claims> {
   const match = globRegExp(d.pattern);
   const out: Claims = { claimed: 0, refused: 0, stopped: 0 };
-  for (const { name, from } of (await namesIn(dir)).filter((n) => outbox || match.test(n.name))) {
+  for (const { name, from } of (await namesIn(dir)).filter((n) => outbox !== undefined || match.test(n.name))) {
     const st = await fs.promises.lstat(from, { bigint: true }).catch(() => null);
     if (!st) continue; // gone meanwhile
     const entry = claimName(name, { ino: st.ino, mtimeNs: st.mtimeNs, mtimeMs: Number(st.mtimeMs) });
@@ -285,42 +287,67 @@ async function claim(p: Paths, fn: string, d: FileDrop, queueMax: number, dir = 
       continue;
     }
     if (!(await moveIfThere(from, path.join(areaDir(d, 'processing'), inFlightName(entry, depth))))) continue;
-    const r = await queueClaimed(p, fn, d, name, entry, queueMax, depth, dir);
+    const r = await queueClaimed(p, fn, d, name, entry, queueMax, depth, outbox ?? dir);
     if (r === 'refused' || r === 'stopped') {
       out[r]++;
       continue;
     }
-    logLine('info', `drop=${d.id} function=${fn} file ${outbox ? path.join(path.basename(dir), name) : name} (${st.size} bytes${outbox ? `, chain depth ${depth}` : ''}): queued call=${r.id}`, { FAASS_CALL_ID: r.id });
+    logLine('info', `drop=${d.id} function=${fn} file ${outbox !== undefined ? path.join(path.basename(dir), name) : name} (${st.size} bytes${outbox !== undefined ? `, chain depth ${depth}` : ''}): queued call=${r.id}`, { FAASS_CALL_ID: r.id });
     countDropFile(p, fn, 'claimed');
     out.claimed++;
   }
   return out;
 }
 
-// 4. The closed outboxes in DIR/.faass/in/: each one's files claimed at its depth, then the
-// outbox removed. Anything else visible there (a name the runner does not make, a file) is refused,
-// so nothing visible stays for the path unit's glob.
+// 4. The closed outboxes in DIR/.faass/in/: each one moved whole into DIR/.faass/outboxes/ first
+// (the function may write in/, never outboxes/: a name there cannot be swapped for a symlink to
+// somewhere else of DIR between the check and the claims of its files), then its files claimed at
+// its depth and the outbox removed. Outboxes a killed run left there go first. Anything else
+// visible in in/ (a name the runner does not make, a file) is refused, so nothing visible stays
+// for the path unit's glob.
 async function claimOutboxes(p: Paths, fn: string, d: FileDrop, queueMax: number): Promise<Claims> {
   const inbox = inboxOf(d.watch);
+  const taken = areaDir(d, 'outboxes');
   const sum: Claims = { claimed: 0, refused: 0, stopped: 0 };
+  const add = (r: Claims) => {
+    for (const k of ['claimed', 'refused', 'stopped'] as const) sum[k] += r[k];
+  };
+  for (const name of await readdirOr(taken)) add(await claimOutbox(p, fn, d, queueMax, name));
   for (const { name, from } of await namesIn(inbox)) {
     if (name.startsWith('.')) continue; // an open outbox: its call runs (or its runner was killed)
     const st = await fs.promises.lstat(from).catch(() => null);
     if (!st) continue;
-    const box = parseClosed(name);
-    if (!box || !st.isDirectory() || typeof from !== 'string') {
+    if (!parseClosed(name) || !st.isDirectory() || typeof from !== 'string') {
       if (await refuse(p, fn, d, from, name, claimName(name, { ino: st.ino, mtimeMs: st.mtimeMs }), 'in .faass/in is no outbox of a call')) sum.refused++;
       continue;
     }
-    const r = await claim(p, fn, d, queueMax, from, box.depth, true);
-    for (const k of ['claimed', 'refused', 'stopped'] as const) sum[k] += r[k];
-    await fs.promises.rmdir(from).catch((e: NodeJS.ErrnoException) => {
-      // A file added since the listing (only a straggler of a call that ended): the path unit
-      // starts the service again for it.
-      if (e.code !== 'ENOENT' && e.code !== 'ENOTEMPTY') throw e;
-    });
+    if (!(await moveIfThere(from, path.join(taken, name)))) continue;
+    add(await claimOutbox(p, fn, d, queueMax, name));
   }
   return sum;
+}
+
+// One outbox in outboxes/: what the rename took is checked there (a symlink swapped in before
+// it goes to failed/, unfollowed), made the service's to empty (a function may have left it
+// read-only), its files claimed, and it removed; what cannot be claimed out of it (a file a
+// call's straggler added since the listing) goes to failed/ with it, so nothing stays.
+async function claimOutbox(p: Paths, fn: string, d: FileDrop, queueMax: number, name: string): Promise<Claims> {
+  const box = path.join(areaDir(d, 'outboxes'), name);
+  const st = await fs.promises.lstat(box).catch(() => null);
+  const none: Claims = { claimed: 0, refused: 0, stopped: 0 };
+  if (!st) return none;
+  const parsed = parseClosed(name);
+  const entry = claimName(name, { ino: st.ino, mtimeMs: st.mtimeMs });
+  if (!parsed || !st.isDirectory()) return { ...none, refused: (await refuse(p, fn, d, box, name, entry, 'in .faass/in is no outbox of a call')) ? 1 : 0 };
+  await fs.promises.chmod(box, 0o700);
+  const r = await claim(p, fn, d, queueMax, box, parsed.depth, path.join(inboxOf(d.watch), name));
+  try {
+    await fs.promises.rmdir(box);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw e;
+    if (await refuse(p, fn, d, box, name, entry, 'kept files written after it was claimed')) r.refused++;
+  }
+  return r;
 }
 
 // A file moved into done/ or failed/ has its ctime set by the rename: its age there.
@@ -330,7 +357,7 @@ export async function runDrop(p: Paths, fn: string, id: string): Promise<RunRepo
   const d = loadFileDrops(p, fn).find((x) => x.id === id);
   if (!d) return null;
   const cfg = loadFunctionConfig(p, fn);
-  for (const dir of [areaDir(d, 'processing'), areaDir(d, 'done'), areaDir(d, 'failed'), inboxOf(d.watch)]) await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const dir of [areaDir(d, 'processing'), areaDir(d, 'done'), areaDir(d, 'failed'), areaDir(d, 'outboxes'), inboxOf(d.watch)]) await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
   const settled = await settle(p, fn, d);
   const requeued = await requeue(p, fn, d, cfg.queueMax);
   const dropped = await claim(p, fn, d, cfg.queueMax);

@@ -1,7 +1,8 @@
 // A file drop under faassctl serve: the path unit a user manager would run (units.ts
 // renderDropPath), here. Its conditions are states, as the unit's: a name in DIR its pattern
-// matches (PathExistsGlob=, glob(3): no hidden name) or a settled mark waiting
-// (DirectoryNotEmpty= on queue/NAME/drops/ID/settled/). While one holds, the drop's service
+// matches (PathExistsGlob=, glob(3): no hidden name), a name in DIR/.faass/in/ (PathExistsGlob=
+// in/*: a closed outbox of a call, functions/outbox.ts; an open one is hidden) or a settled mark
+// waiting (DirectoryNotEmpty= on queue/NAME/drops/ID/settled/). While one holds, the drop's service
 // program runs (one run at a time); when a run ends the conditions are looked at again, so a
 // file dropped meanwhile is not missed. Looked at on fs.watch events of both directories and
 // every RESCAN_MS (events are lossy; a directory made later is watched from then on).
@@ -12,6 +13,7 @@ import * as fs from 'node:fs';
 import { Paths } from '../core/paths';
 import { FileDrop, globRegExp } from '../functions/file-drops';
 import { settledDir } from '../queue/drop-marks';
+import { inboxOf } from '../functions/outbox';
 import { LogFile } from './log-files';
 import { TriggerChild, succeeded } from './trigger-child';
 import { dropProgram } from './trigger-programs';
@@ -30,11 +32,12 @@ export interface DropHooks {
 
 // What is waiting, as a fingerprint that changes with any progress: the names the pattern
 // matches (each with its inode and mtime: a file claimed and dropped again under its name is
-// new) and the settled marks; '' when nothing waits.
+// new), the closed outboxes in DIR/.faass/in/ and the settled marks; '' when nothing waits.
 export function waiting(dir: string, pattern: RegExp, settled: string): string {
   const names = visible(dir).filter((n) => pattern.test(n));
   const marks = visible(settled);
-  if (!names.length && !marks.length) return '';
+  const outboxes = visible(inboxOf(dir));
+  if (!names.length && !marks.length && !outboxes.length) return '';
   const files = names.map((n) => {
     try {
       const st = fs.lstatSync(`${dir}/${n}`);
@@ -43,7 +46,7 @@ export function waiting(dir: string, pattern: RegExp, settled: string): string {
       return n; // gone meanwhile
     }
   });
-  return JSON.stringify([files.sort(), marks.sort()]);
+  return JSON.stringify([files.sort(), marks.sort(), outboxes.sort()]);
 }
 
 const visible = (dir: string): string[] => {
@@ -99,7 +102,7 @@ export class DropWatch {
   // Watches what is not watched yet, and starts a run when something waits.
   private look(): void {
     if (this.closed) return;
-    for (const dir of [this.drop.watch, this.settled]) this.arm(dir);
+    for (const dir of [this.drop.watch, this.settled, inboxOf(this.drop.watch)]) this.arm(dir);
     if (this.run || (this.pause && !this.backoff)) return;
     const now = waiting(this.drop.watch, this.pattern, this.settled);
     if (this.pause && now === this.stuck) return; // backing off: until the files change

@@ -36,6 +36,7 @@ export interface ProgramSpec {
   script: string;
   args: string[];
   sockets: { socket: HeldSocket; name: string }[];
+  env?: Record<string, string>; // its unit's Environment= beyond the XDG directories
 }
 
 interface DgramSocket {
@@ -91,7 +92,7 @@ export class Program {
     if (this.child) return;
     const fds = spec.sockets.map((s) => s.socket.fd);
     // Its output goes to its log file: not to the journal of serve's own manager, if any.
-    const env: NodeJS.ProcessEnv = { ...process.env, NOTIFY_SOCKET: this.notifyPath };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env, NOTIFY_SOCKET: this.notifyPath };
     delete env.JOURNAL_STREAM;
     if (fds.length) Object.assign(env, { LISTEN_FDS: String(fds.length), LISTEN_FDNAMES: spec.sockets.map((s) => s.name).join(':') });
     this.isReady = new Promise((resolve) => {

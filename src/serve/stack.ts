@@ -25,6 +25,7 @@ import { ServeState, ServedProgram } from '../systemd/serve-link';
 import { doorbells } from '../queue/spool';
 import { Triggers, loadTriggers } from '../functions/schedules';
 import { TriggerSet } from './triggers';
+import { DROPS_ENV, DropInbox, renderDropInboxes, runnerInboxes } from '../functions/outbox';
 
 interface Snapshot {
   settings: Settings;
@@ -194,7 +195,7 @@ export class Stack {
       try {
         const text = fs.readFileSync(functionConfPath(this.paths, name));
         const code = readlinkOr(functionCodeDir(this.paths, name)); // a redeploy switches it
-        const digest = sha(text, code);
+        const digest = sha(text, code, this.runnerEnv(name)[DROPS_ENV] ?? '');
         out.set(name, before?.digest === digest ? before : { cfg: loadFunctionConfig(this.paths, name), digest });
       } catch (e) {
         // Deleted meanwhile: gone. Unreadable: the gateway answers 503 naming the file; what runs stays.
@@ -364,7 +365,20 @@ export class Stack {
   }
 
   private runnerSpec(name: string, socket: HeldSocket) {
-    return { script: path.join(this.dist, 'runner/main.js'), args: ['--function', name, '--idle', '0'], sockets: [{ socket, name }] };
+    return { script: path.join(this.dist, 'runner/main.js'), args: ['--function', name, '--idle', '0'], sockets: [{ socket, name }], env: this.runnerEnv(name) };
+  }
+
+  // Its drops' inboxes, as its unit's Environment= has them (units.ts dropInboxes), so its calls
+  // get outboxes under serve too; a triggers file that does not read gives none (said by
+  // readTriggers).
+  private runnerEnv(name: string): Record<string, string> {
+    let inboxes: DropInbox[];
+    try {
+      inboxes = runnerInboxes(loadFunctionConfig(this.paths, name).runtime, loadTriggers(this.paths, name).drops);
+    } catch {
+      return {};
+    }
+    return inboxes.length ? { [DROPS_ENV]: renderDropInboxes(inboxes) } : {};
   }
 
   private async redeploy(name: string, have: Served, cfg: FunctionConfig, digest: string): Promise<void> {
@@ -376,7 +390,7 @@ export class Stack {
     have.digest = digest;
     if (have.service) await have.service.update(cfg);
     else if (have.runner) {
-      await have.runner.program.restart();
+      await have.runner.program.restart(this.runnerSpec(name, have.runner.socket)); // its drops' inboxes may have changed
       await this.readyOrSay(have.runner.program, name);
     }
   }

@@ -2,7 +2,7 @@
 import { FunctionConfig } from '../functions/function-config';
 import type { Schedule } from '../functions/schedules';
 import type { FileDrop } from '../functions/file-drops';
-import { DROPS_ENV, inboxOf, renderDropInboxes } from '../functions/outbox';
+import { DROPS_ENV, inboxOf, renderDropInboxes, runnerInboxes } from '../functions/outbox';
 import { NatsTrigger, natsBridgeArgs, natsHost } from '../functions/nats-triggers';
 import { isIP } from 'node:net';
 import { Settings } from '../core/settings';
@@ -315,8 +315,8 @@ export function renderServiceApp(cfg: FunctionConfig, ctx: UnitContext): string 
 // the runner says so and its calls get no outbox). A container function gets none: its files
 // would be written by the engine's user (not done, DESIGN.md).
 function dropInboxes(cfg: FunctionConfig, drops: readonly FileDrop[]): string[] {
-  if (cfg.runtime === 'docker' || drops.length === 0) return [];
-  const inboxes = drops.map((d) => ({ id: d.id, inbox: inboxOf(d.watch) }));
+  const inboxes = runnerInboxes(cfg.runtime, drops);
+  if (inboxes.length === 0) return [];
   return [...inboxes.map((d) => `ReadWritePaths=-${pathArg(d.inbox)}`), `Environment=${quote(`${DROPS_ENV}=${renderDropInboxes(inboxes)}`)}`];
 }
 

@@ -89,6 +89,27 @@ t.test('triggers under faassctl serve', async (t) => {
     t.equal(calls('file', 'box').filter((l) => l.includes('"name":"early.txt"')).length, 1, 'and the file dropped before serve started, once');
   });
 
+  await t.test("a call's outbox under serve: each call's file is claimed one link deeper, and the chain stops at its limit", async (t) => {
+    // An exec function writing one file into its outbox on every call: a loop the limit stops.
+    const chainLog = path.join(dir, 'chain.log');
+    const loop = path.join(dir, 'loop.sh');
+    fs.writeFileSync(loop, `#!/bin/sh\necho "depth=$Http_X_Faass_Chain_Depth outbox=\${FAASS_OUTBOX:+yes}" >> ${chainLog}\n[ -n "$FAASS_OUTBOX" ] && echo again > "$FAASS_OUTBOX/next.txt"\necho ok\n`, { mode: 0o755 });
+    t.equal((await ctl('deploy', 'chain', '--runtime', 'exec', '--from-file', loop)).code, 0);
+    const box = path.join(dir, 'chainbox');
+    fs.mkdirSync(box);
+    const add = await ctl('trigger', 'add', 'chain', '--watch', box, '--id', 'loop', '--chain-limit', '2');
+    t.equal(add.code, 0, add.stderr);
+    await waitFor('serve to take the drop up', () => program('faass-fn-chain-at-loop') !== undefined, 30000);
+    fs.writeFileSync(path.join(box, '.first.txt'), 'go');
+    fs.renameSync(path.join(box, '.first.txt'), path.join(box, 'first.txt'));
+    const dead = async () => (await ctl('dlq', 'chain')).stdout.includes('FAASS_E_CHAIN_LIMIT');
+    await waitFor('the chain to end in a dead letter', dead, 60000);
+    const lines = fs.readFileSync(chainLog, 'utf8').trim().split('\n');
+    t.same(lines, ['depth=1 outbox=yes', 'depth=2 outbox=yes'], 'two calls, each handed an outbox, one link deeper each');
+    t.same(list(path.join(box, '.faass', 'in')), [], 'no outbox left in view');
+    t.equal((await ctl('trigger', 'rm', 'chain', 'loop')).code, 0);
+  });
+
   await t.test('schedules fire, each fire one call', async (t) => {
     for (const id of ['tick', 'tock']) {
       const add = await ctl('trigger', 'add', 'note', '--schedule', '*-*-* *:*:00/5', '--tz', 'UTC', '--id', id, '--body', `${id} body`);

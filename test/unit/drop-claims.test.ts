@@ -200,3 +200,50 @@ t.test('a redriven dead letter of a file: to done/ when its call then succeeds, 
   t.same(fs.readdirSync(path.join(p.stateDir, 'queue', 'fn', 'drops', '1', 'settled')), [], 'every mark taken');
   t.equal((await deadLetters(p, 'fn')).length, 1, 'b.txt is a dead letter again');
 });
+
+t.test('an outbox swapped for a symbolic link while the drop reads it: nothing outside .faass/in is moved or handed over', async (t) => {
+  const { p, watch } = setup(t);
+  await runDrop(p, 'fn', '1');
+  // A file of the user's the function cannot see: under the drop's unit any directory of DIR
+  // would do (the service may write DIR); beside it here, as nothing confines this test.
+  const secrets = path.join(path.dirname(watch), 'private');
+  fs.mkdirSync(secrets);
+  fs.writeFileSync(path.join(secrets, 'secret.txt'), 'not for the function');
+  const box = outbox(watch, '2-evil', { 'out.txt': 'next' });
+  // The function may write .faass/in/ while the service runs (another call of it): the moment
+  // the service lists the outbox it passed as a directory, the name becomes a symlink.
+  const readdir = fs.promises.readdir;
+  let swapped = false;
+  const swap: typeof readdir = (async (dir: fs.PathLike, opts?: unknown) => {
+    if (!swapped && path.basename(String(dir)) === '2-evil') {
+      swapped = true;
+      if (fs.existsSync(box)) fs.renameSync(box, path.join(inboxOf(watch), '.gone'));
+      fs.symlinkSync(secrets, box);
+    }
+    return (readdir as (d: fs.PathLike, o?: unknown) => Promise<unknown>)(dir, opts);
+  }) as typeof readdir;
+  fs.promises.readdir = swap;
+  t.teardown(() => {
+    fs.promises.readdir = readdir;
+  });
+  await runDrop(p, 'fn', '1');
+  fs.promises.readdir = readdir;
+  t.ok(swapped, 'the service looked into the outbox');
+  t.ok(fs.existsSync(path.join(secrets, 'secret.txt')), "the user's file stays where it was");
+  t.same(await queuedDepths(p), ['out.txt@2'], "the outbox's own file is the one call; nothing of the link's target is handed over");
+  await runDrop(p, 'fn', '1');
+  t.same(fs.readdirSync(inboxOf(watch)).filter((n) => n !== '.gone'), [], 'the link itself is refused at the next run, unfollowed');
+  t.same(fs.readdirSync(secrets), ['secret.txt']);
+});
+
+t.test('an outbox a killed run had taken into .faass/outboxes/ is claimed by the next, at its depth', async (t) => {
+  const { p, drop } = setup(t);
+  await runDrop(p, 'fn', '1');
+  const left = path.join(areaDir(drop, 'outboxes'), '2-killed');
+  fs.mkdirSync(left);
+  fs.writeFileSync(path.join(left, 'late.txt'), 'x');
+  const r = await runDrop(p, 'fn', '1');
+  t.equal(r?.claimed, 1);
+  t.same(await queuedDepths(p), ['late.txt@2']);
+  t.same(fs.readdirSync(areaDir(drop, 'outboxes')), [], 'removed once emptied');
+});

@@ -38,6 +38,9 @@ t.test('--nats URL: nats:// or tls://, a host and a port, no credentials', async
   t.ok(refused(() => checkNatsUrl('nats://u:secret@h:4222'), 'FAASS_E_CONFIG_INVALID', /^(?!.*secret).*credentials in the URL are not taken/), 'credentials refused, and not repeated');
   t.ok(refused(() => checkNatsUrl('nats://h:4222/x'), 'FAASS_E_CONFIG_INVALID', /nothing after them/));
   t.ok(refused(() => checkNatsUrl('not a url'), 'FAASS_E_CONFIG_INVALID', /give a URL/));
+  // One that does not parse is echoed, but never the password a user put in it.
+  t.ok(refused(() => checkNatsUrl('nats://bob:hunter2@127.0.0.1:99999'), 'FAASS_E_CONFIG_INVALID', /^(?!.*hunter2)Invalid --nats "nats:\/\/…@127\.0\.0\.1:99999": give a URL/), 'an unparsable URL: its credentials not repeated');
+  t.ok(refused(() => checkNatsUrl('//bob:hunter2@host:4222'), 'FAASS_E_CONFIG_INVALID', /^(?!.*hunter2).*give a URL/));
 });
 
 t.test('--subject: tokens, * a token, > the last', async (t) => {

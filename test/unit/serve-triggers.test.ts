@@ -17,6 +17,7 @@ import { DropWatch, waiting, BACKOFF_FIRST_MS, RESTART_MS as DROP_RESTART_MS } f
 import { ScheduleTimer, RESTART_MS } from '../../src/serve/schedules';
 import { nextRestartDelay, RESTART_FIRST_MS, RESTART_MAX_MS } from '../../src/serve/bridges';
 import { globRegExp } from '../../src/functions/file-drops';
+import { inboxOf } from '../../src/functions/outbox';
 import { firedAt, SERVE_FIRE_ENV } from '../../src/queue/schedule-fire';
 import { resolvePaths, Paths } from '../../src/core/paths';
 import { LogFile } from '../../src/serve/log-files';
@@ -109,6 +110,18 @@ t.test('what a drop waits for: pattern, no hidden names, settled marks', async (
   fs.writeFileSync(path.join(settled, 'entry'), 'done');
   t.not(waiting(watch, csv, settled), one, 'a settled mark is more waiting');
   t.equal(waiting(path.join(dir, 'gone'), csv, path.join(dir, 'gone2')), '', 'directories not there: nothing');
+});
+
+t.test("a call's closed outbox waits as a dropped file does (the path unit's in/* glob); an open one does not", async (t) => {
+  const { dir } = tmpPaths(t);
+  const watch = path.join(dir, 'in');
+  const settled = path.join(dir, 'settled');
+  fs.mkdirSync(path.join(inboxOf(watch), '.open-1-call1'), { recursive: true });
+  fs.mkdirSync(settled);
+  const csv = globRegExp('*.csv');
+  t.equal(waiting(watch, csv, settled), '', 'an open outbox: its call runs');
+  fs.mkdirSync(path.join(inboxOf(watch), '1-call2'));
+  t.not(waiting(watch, csv, settled), '', 'a closed one waits for the drop to claim it');
 });
 
 t.test('a drop run that leaves the same files backs off, and says so once', async (t) => {
