@@ -33,10 +33,14 @@ export function chainDepth(header: string | undefined): number {
 export const outboxDepth = (callDepth: number): number => Math.min(callDepth + 1, MAX_DEPTH);
 
 const CALL_ID = '[A-Za-z0-9._:-]{1,128}'; // core/http-util.ts isValidCallId
-const CLOSED_RE = new RegExp(`^(\\d{1,3})-(${CALL_ID})$`);
+const CLOSED_RE = new RegExp(`^(\\d{1,3})-(${CALL_ID})(?:~\\d{1,2})?$`);
 
-export const openName = (depth: number, callId: string): string => `${OPEN_PREFIX}${depth}-${callId}`;
-export const closedName = (depth: number, callId: string): string => `${depth}-${callId}`;
+// `~N` (2 and on) tells apart outboxes of one call id: an asynchronous call's next attempt whose
+// last one's outbox is not claimed yet, or two calls a client gave the same X-Call-Id.
+export const SAME_ID_MAX = 20;
+const nth = (n: number) => (n > 1 ? `~${n}` : '');
+export const openName = (depth: number, callId: string, n = 1): string => `${OPEN_PREFIX}${depth}-${callId}${nth(n)}`;
+export const closedName = (depth: number, callId: string, n = 1): string => `${depth}-${callId}${nth(n)}`;
 
 // A closed outbox's depth and call, or null: a name the runner did not make.
 export function parseClosed(name: string): { depth: number; callId: string } | null {

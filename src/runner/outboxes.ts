@@ -3,7 +3,7 @@
 // call ends however it ends: renamed into view for the drop's service, or removed when empty.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DROPS_ENV, DropInbox, chainDepth, closedName, inboxFor, openName, outboxDepth, parseDropInboxes } from '../functions/outbox';
+import { DROPS_ENV, DropInbox, SAME_ID_MAX, chainDepth, closedName, inboxFor, openName, outboxDepth, parseDropInboxes } from '../functions/outbox';
 import { log, errorMessage } from '../observe/log';
 
 export interface Outbox {
@@ -28,22 +28,28 @@ export class Outboxes {
     const drop = inboxFor(this.drops, headers);
     if (!drop) return null;
     const depth = outboxDepth(chainDepth(headers['x-faass-chain-depth']));
-    const dir = path.join(drop.inbox, openName(depth, callId));
-    try {
-      await fs.promises.mkdir(dir, { mode: 0o700 });
-    } catch (e) {
-      if (!this.warned) log.warning(`Function ${this.fn}: no outbox for its calls in ${drop.inbox} (${errorMessage(e)}); files they would write for drop ${drop.id} cannot be written until it exists`);
-      this.warned = true;
-      return null;
+    for (let n = 1; n <= SAME_ID_MAX; n++) {
+      const dir = path.join(drop.inbox, openName(depth, callId, n));
+      try {
+        await fs.promises.mkdir(dir, { mode: 0o700 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue; // another call of that id
+        if (!this.warned) log.warning(`Function ${this.fn}: no outbox for its calls in ${drop.inbox} (${errorMessage(e)}); files they would write for drop ${drop.id} cannot be written until it exists`);
+        this.warned = true;
+        return null;
+      }
+      return { dir, close: () => close(dir, (m) => path.join(drop.inbox, closedName(depth, callId, m)), n) };
     }
-    return { dir, close: () => close(dir, path.join(drop.inbox, closedName(depth, callId))) };
+    log.warning(`Function ${this.fn}: no outbox for call ${callId}: ${SAME_ID_MAX} of that call id are open`);
+    return null;
   }
 }
 
 // Removed when the call wrote nothing (ENOTEMPTY: it did), else renamed into view in one step, so
 // the drop's service sees it whole. A failure is logged: the open outbox stays hidden, the
 // drop's retention removes it (drop-fire.ts).
-async function close(open: string, closed: string): Promise<void> {
+// A closed outbox of that name not claimed yet (the last attempt's): the next free `~N`.
+async function close(open: string, closed: (n: number) => string, first: number): Promise<void> {
   try {
     await fs.promises.rmdir(open);
     return;
@@ -51,5 +57,13 @@ async function close(open: string, closed: string): Promise<void> {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') return void log.warning(`Failed to close the outbox ${open}: ${errorMessage(e)}`);
   }
-  await fs.promises.rename(open, closed).catch((e) => log.warning(`Failed to close the outbox ${open}: ${errorMessage(e)}`));
+  for (let n = first; ; n++) {
+    try {
+      return await fs.promises.rename(open, closed(n));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && n < SAME_ID_MAX) continue;
+      return void log.warning(`Failed to close the outbox ${open}: ${errorMessage(e)}`);
+    }
+  }
 }

@@ -66,6 +66,17 @@ t.test('exec: FAASS_OUTBOX is an open outbox; the call ends with it in view, who
   t.equal(fs.readFileSync(path.join(inbox, '3-c1', 'a.txt'), 'utf8'), 'one');
 });
 
+t.test("a call id's next outbox while its last one waits unclaimed (a retried async call, or a client's repeated X-Call-Id)", async (t) => {
+  const { inbox, runner } = setup(t, `sh -c 'printf x > "$FAASS_OUTBOX/f.txt"'`);
+  const headers = { 'x-call-id': 'same', 'x-faass-trigger': 'file', 'x-faass-trigger-id': 'in', 'x-faass-chain-depth': '1' };
+  await runner.run(call(headers)); // attempt 1: its outbox closed, not claimed yet
+  await runner.run(call(headers)); // attempt 2
+  await Promise.all([runner.run(call(headers)), runner.run(call(headers))]); // two at once
+  t.same(fs.readdirSync(inbox).sort(), ['2-same', '2-same~2', '2-same~3', '2-same~4'], 'each closed apart, none left hidden');
+  for (const d of fs.readdirSync(inbox)) t.same(fs.readdirSync(path.join(inbox, d)), ['f.txt'], `${d}: its file`);
+  t.same(parseClosed('2-same~3'), { depth: 2, callId: 'same' }, 'the drop reads them as outboxes of that call');
+});
+
 t.test('a call that writes nothing leaves nothing; a failed one closes its outbox too', async (t) => {
   const quiet = setup(t, 'true');
   t.equal((await quiet.runner.run(call({ 'x-call-id': 'c2' }))).status, 200);
