@@ -6,8 +6,13 @@
 import t from 'tap';
 import * as net from 'node:net';
 import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { startSandbox, setupGateway, writeFixture, waitFor, errorCode } from '../support/sandbox';
 import { within } from '../support/within';
+
+// Call ids of this run only: `faassctl logs FN --call ID` selects by unit and uid, which every
+// sandbox of the same user shares, so a fixed id (framed-3) would find an earlier run's line.
+const RUN = randomBytes(4).toString('hex');
 
 interface RawAnswer {
   status: number;
@@ -133,7 +138,7 @@ def handle(event, context):
       t.teardown(() => c.close());
       let n = 0;
       const ask = async (query: string, method = 'GET') => {
-        const id = `${fn}-${++n}`;
+        const id = `${fn}-${RUN}-${++n}`;
         const a = await c.ask(method, `/function/${fn}?${query}`, { 'X-Call-Id': id });
         t.same(all(a, 'x-call-id'), [id], `${method} ${query}: exactly one X-Call-Id, the call's`);
         t.same(all(a, 'x-duration-seconds').length, 1, `${method} ${query}: one X-Duration-Seconds, faass's`);

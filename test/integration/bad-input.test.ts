@@ -3,6 +3,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startSandbox, setupGateway, request, writeFixture, faassPids, waitFor, unitState, errorCode, Reply } from '../support/sandbox';
+import { sandboxJournal } from '../support/journal';
 
 t.test('bad input', async (t) => {
   const sb = await startSandbox(t);
@@ -173,9 +174,9 @@ sys.stdout.buffer.write(out)
     t.equal(r.status, 500);
     t.equal(errorCode(r.body), 'FAASS_E_FUNCTION_FAILED');
     t.notMatch(r.body, marker, "stderr is not sent to the caller");
-    await waitFor('the journal line', async () => (await sb.run('journalctl', ['--user-unit=faass-fn-fails.service', '-p', 'err', '-o', 'cat', '--no-pager'])).stdout.includes(marker), 10000);
-    const j = await sb.run('journalctl', ['--user-unit=faass-fn-fails.service', '-p', 'err', '-o', 'cat', '--no-pager']);
-    t.match(j.stdout, new RegExp(`fails\\[${r.headers['x-call-id']}\\]: ${marker}`), 'tagged with function and call id');
+    const errors = () => sandboxJournal(sb, '--user-unit=faass-fn-fails.service', '-p', 'err');
+    await waitFor('the journal line', async () => (await errors()).includes(marker), 10000);
+    t.match(await errors(), new RegExp(`fails\\[${r.headers['x-call-id']}\\]: ${marker}`), 'tagged with function and call id');
     const logs = await sb.faassctl('logs', 'fails', '-p', 'err');
     t.match(logs.stdout, marker, 'faassctl logs shows it');
   });

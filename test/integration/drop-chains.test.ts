@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startSandbox, setupGateway, writeFixture, waitFor, request, TEST_USER, Sandbox } from '../support/sandbox';
+import { sandboxJournal } from '../support/journal';
 
 const uid = () => Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).trim());
 
@@ -50,9 +51,8 @@ printf 'again\\n' > "$FAASS_OUTBOX/again-\${Http_X_Faass_Chain_Depth:-0}"
 echo ok
 `;
 
-// The journal outlives a sandbox (earlier runs' lines are there too): lines are told by this
-// run's directory, which they name.
-const journal = async (sb: Sandbox, unit: string) => (await sb.run('journalctl', ['--no-pager', '-o', 'cat', `--user-unit=${unit}`])).stdout;
+// This sandbox's lines of the unit (the lines are also told by this run's inbox, which they name).
+const journal = (sb: Sandbox, unit: string) => sandboxJournal(sb, `--user-unit=${unit}`);
 
 t.test('chains of calls through outboxes', async (t) => {
   const sb = await startSandbox(t, { user: TEST_USER });

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn, execFileSync, ChildProcess } from 'node:child_process';
 import { connect, nkeys, ConnectionOptions, NatsConnection } from 'nats';
 import { startSandbox, setupGateway, writeFixture, waitFor, freePort, TEST_USER, Sandbox } from '../support/sandbox';
+import { sandboxJournal } from '../support/journal';
 
 const NATS_SERVER = '/usr/sbin/nats-server';
 const uid = () => Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).trim());
@@ -87,9 +88,8 @@ t.test('NATS authentication', async (t) => {
   const log = await deploySink(sb, 'sink');
   const unitDir = path.join(sb.env.XDG_CONFIG_HOME as string, 'systemd', 'user');
   const secretDir = path.join(sb.env.XDG_CONFIG_HOME as string, 'faass', 'nats', 'sink');
-  // This run's lines only: the journal can hold an earlier run's, of a unit of the same name.
-  const since = `@${Math.floor(Date.now() / 1000) - 1}`;
-  const journal = async (unit: string) => (await sb.run('journalctl', [`--user-unit=${unit}`, '--since', since, '-o', 'cat', '--no-pager'])).stdout;
+  // This sandbox's lines only: the journal holds other runs' too, of units of the same names.
+  const journal = (unit: string) => sandboxJournal(sb, `--user-unit=${unit}`);
   const files = {
     token: secretFile(sb, 'token', `${token}\n`),
     wrongToken: secretFile(sb, 'wrong-token', 'tok-not-the-one\n'),

@@ -3,7 +3,9 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { startSandbox, setupGateway, request, waitFor, writeFixture, sleep, Sandbox } from '../support/sandbox';
+import { sandboxJournal } from '../support/journal';
 
 // One sample of a metric, 0 when the exposition has none.
 function sample(text: string, name: string, labels: Record<string, string>): number {
@@ -16,6 +18,11 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   }
   return 0;
 }
+
+// Call ids of this run only: every run of this file (and a file beside it) logs into the same
+// journal, as the same user, so `faassctl logs NAME --call ID` would find a fixed ID's lines from
+// any of them (it selects by unit and uid, which they share).
+const RUN = randomBytes(4).toString('hex');
 
 const mainPid = async (sb: Sandbox, unit: string) => Number((await sb.systemctl('show', unit, '-p', 'MainPID', '--value')).stdout.trim());
 
@@ -127,27 +134,28 @@ t.test('observability', async (t) => {
   t.test('the journal: one line per call, stderr tagged, findable by function and call id', async (t) => {
     writeFixture(sb, 'noisy.sh', '#!/bin/sh\nread -r what\necho "complaining about $what" >&2\necho "id=$Http_X_Call_Id"\n[ "$what" != fail ] || exit 3\n', 0o755);
     await deploy('noisy', '--runtime', 'exec', '--command', `${sb.dir}/fixtures/noisy.sh`, '--idle', '1');
-    const r = await request(sb.port, '/function/noisy', { body: 'things\n', headers: { 'x-call-id': 'obs-call-1' } });
-    t.equal(r.headers['x-call-id'], 'obs-call-1', 'the caller\'s X-Call-Id comes back');
-    t.equal(r.body, 'id=obs-call-1\n', 'and the function gets it as Http_X_Call_Id');
+    const given = `obs-${RUN}-1`;
+    const r = await request(sb.port, '/function/noisy', { body: 'things\n', headers: { 'x-call-id': given } });
+    t.equal(r.headers['x-call-id'], given, 'the caller\'s X-Call-Id comes back');
+    t.equal(r.body, `id=${given}\n`, 'and the function gets it as Http_X_Call_Id');
     t.equal(r.headers['x-faass-start'], 'cold', 'the first call of a runner says it was cold');
     const made = await request(sb.port, '/function/noisy', { body: 'fail\n' });
     t.equal(made.status, 500);
     t.match(made.headers['x-call-id'], /^[0-9a-f-]{36}$/, 'without one, an id is made');
     t.equal(made.headers['x-faass-start'], 'warm');
     const failedId = String(made.headers['x-call-id']);
-    const journal = async (...args: string[]) => (await sb.run('journalctl', ['--no-pager', '-o', 'cat', ...args])).stdout;
+    const journal = (...args: string[]) => sandboxJournal(sb, ...args);
     await waitFor('the call lines in the journal', async () => (await journal('FAASS_FUNCTION=noisy')).includes(`call=${failedId}`), 30000);
     const all = await journal('FAASS_FUNCTION=noisy');
-    t.match(all, /^call=obs-call-1 function=noisy status=200 duration=\d+\.\d{6} start=cold$/m, 'journalctl FAASS_FUNCTION=noisy: the call line');
-    t.match(all, /^noisy\[obs-call-1\]: complaining about things$/m, "and the function's stderr, tagged with the call id");
+    t.match(all, new RegExp(`^call=${given} function=noisy status=200 duration=\\d+\\.\\d{6} start=cold$`, 'm'), 'journalctl FAASS_FUNCTION=noisy: the call line');
+    t.match(all, new RegExp(`^noisy\\[${given}\\]: complaining about things$`, 'm'), "and the function's stderr, tagged with the call id");
     const errors = await journal('FAASS_FUNCTION=noisy', '-p', 'err');
     t.match(errors, new RegExp(`^call=${failedId} function=noisy status=500 `, 'm'), 'a failed call is logged at priority err');
-    t.notMatch(errors, /obs-call-1 function/, 'a good one is not');
-    const one = await sb.faassctl('logs', 'noisy', '--call', 'obs-call-1');
+    t.notMatch(errors, `${given} function`, 'a good one is not');
+    const one = await sb.faassctl('logs', 'noisy', '--call', given);
     t.equal(one.code, 0);
     t.match(one.stdout, /complaining about things/, 'faassctl logs --call ID: that call\'s lines');
-    t.match(one.stdout, /call=obs-call-1 /);
+    t.match(one.stdout, `call=${given} `);
     t.notMatch(one.stdout, new RegExp(failedId), 'and no other call\'s');
     // Warm workers: the output of each call carries its id too.
     writeFixture(sb, 'warm/handler.js', "exports.handler = async (event) => { console.error('node says ' + event.body); return 'ok'; };\n");
@@ -155,13 +163,14 @@ t.test('observability', async (t) => {
     await deploy('wnode', '--runtime', 'node', '--from-file', `${sb.dir}/fixtures/warm/handler.js`, '--handler', 'handler', '--idle', '1');
     await deploy('wpy', '--runtime', 'python', '--from-file', `${sb.dir}/fixtures/warm/handler.py`, '--idle', '1');
     for (const [fn, i] of [['wnode', 1], ['wnode', 2], ['wpy', 1], ['wpy', 2]] as const) {
-      const w = await request(sb.port, `/function/${fn}`, { body: `hi${i}`, headers: { 'x-call-id': `${fn}-call-${i}` } });
+      const w = await request(sb.port, `/function/${fn}`, { body: `hi${i}`, headers: { 'x-call-id': `${fn}-${RUN}-${i}` } });
       t.equal(w.status, 200, `${fn} ${w.body}`);
     }
     for (const [fn, says] of [['wnode', 'node says'], ['wpy', 'python says']]) {
-      await waitFor(`${fn}'s output in the journal`, async () => (await journal(`FAASS_FUNCTION=${fn}`, `FAASS_CALL_ID=${fn}-call-2`)).includes(`${says} hi2`), 30000);
-      const second = await journal(`FAASS_FUNCTION=${fn}`, `FAASS_CALL_ID=${fn}-call-2`);
-      t.match(second, new RegExp(`^${fn}\\[${fn}-call-2\\]: ${says} hi2$`, 'm'), `${fn}: a warm worker's output is tagged with its call`);
+      const id = `${fn}-${RUN}-2`;
+      await waitFor(`${fn}'s output in the journal`, async () => (await journal(`FAASS_FUNCTION=${fn}`, `FAASS_CALL_ID=${id}`)).includes(`${says} hi2`), 30000);
+      const second = await journal(`FAASS_FUNCTION=${fn}`, `FAASS_CALL_ID=${id}`);
+      t.match(second, new RegExp(`^${fn}\\[${id}\\]: ${says} hi2$`, 'm'), `${fn}: a warm worker's output is tagged with its call`);
       t.notMatch(second, /hi1/, "and not with another call's");
     }
     const bad = await sb.faassctl('logs', 'noisy', '--call', 'a b');
@@ -199,12 +208,13 @@ t.test('observability', async (t) => {
   t.test('services: the gateway logs their calls and returns the call id', async (t) => {
     writeFixture(sb, 'site/index.html', 'hello from the service\n');
     await deploy('site', '--kind', 'service', '--port', '19876', '--command', `python3 -m http.server 19876 --bind 127.0.0.1 --directory ${sb.dir}/fixtures/site`, '--idle', '2');
-    const r = await request(sb.port, '/function/site/index.html', { method: 'GET', headers: { 'x-call-id': 'svc-call-1' } });
+    const id = `svc-${RUN}-1`;
+    const r = await request(sb.port, '/function/site/index.html', { method: 'GET', headers: { 'x-call-id': id } });
     t.equal(r.status, 200, r.body);
-    t.equal(r.headers['x-call-id'], 'svc-call-1');
-    await waitFor('the service call line', async () => (await sb.run('journalctl', ['--no-pager', '-o', 'cat', 'FAASS_FUNCTION=site', 'FAASS_CALL_ID=svc-call-1'])).stdout.includes('status=200'), 30000);
-    const logged = await sb.faassctl('logs', 'site', '--call', 'svc-call-1');
-    t.match(logged.stdout, /call=svc-call-1 function=site status=200 /, "faassctl logs --call: the gateway's line for a service's call");
+    t.equal(r.headers['x-call-id'], id);
+    await waitFor('the service call line', async () => (await sandboxJournal(sb, 'FAASS_FUNCTION=site', `FAASS_CALL_ID=${id}`)).includes('status=200'), 30000);
+    const logged = await sb.faassctl('logs', 'site', '--call', id);
+    t.match(logged.stdout, `call=${id} function=site status=200 `, "faassctl logs --call: the gateway's line for a service's call");
     t.equal(sample(await scrape(), 'gateway_function_invocation_total', { function_name: 'site', code: '200' }), 1, 'and counts them');
   });
 });

@@ -9,6 +9,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startSandbox, setupGateway, request, waitFor, unitState, errorCode, freePort, TEST_USER } from '../support/sandbox';
+import { sandboxJournal } from '../support/journal';
 
 t.test('units that fail', async (t) => {
   const sb = await startSandbox(t, { user: TEST_USER });
@@ -59,7 +60,7 @@ t.test('units that fail', async (t) => {
     await waitFor('a call served after the fix', async () => (await request(sb.port, `/function/${name}`, { body: 'after', timeoutMs: 20000 }).catch(() => null))?.body === 'after', 120000);
     t.pass('served again, with no reset-failed');
     t.match(await unitState(sb, socket), /^active\/(running|listening)$/, 'the socket is active');
-    const revived = async () => (await sb.run('journalctl', ['--no-pager', '-o', 'cat', `--user-unit=faass-revive@${socket}.service`])).stdout;
+    const revived = () => sandboxJournal(sb, `--user-unit=faass-revive@${socket}.service`);
     await waitFor('the revive to say what it did', async () => (await revived()).includes(`Revived ${socket} (it had failed: `), 30000);
     t.pass('the journal says the socket was revived, and why it had failed');
     const revive = `faass-revive@${socket}.service`;

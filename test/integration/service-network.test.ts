@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { once } from 'node:events';
 import type Docker from 'dockerode';
 import { startSandbox, setupGateway, request, waitFor, unitState, freePort, TEST_USER, Sandbox } from '../support/sandbox';
+import { catOf, journalEntries } from '../support/journal';
 import { startEngine, BUSYBOX, Engine } from '../support/docker';
 
 // The containers of a service, by faass's labels: the app's and its forwarder's.
@@ -114,11 +115,13 @@ t.test('a container service in a network of its own', async (t) => {
     t.equal((await request(sb.port, '/function/box/index.html', { method: 'GET', headers: auth })).status, 200, `a call starts the service (before its ${which} is killed)`);
     release = await hold(sb, 'box');
     const before = await containersOf(engine, 'box');
+    const killed = Date.now();
     await engine.docker.getContainer(before[which]?.Id ?? '').kill();
     release();
     await waitFor(`the app to see its ${which} killed`, async () => (await unitState(sb, 'faass-fn-box-app.service')).startsWith('failed') || (await containersOf(engine, 'box')).all.length === 0, 30000).catch(() => undefined);
-    const j = await sb.run('journalctl', ['--user-unit=faass-fn-box-app.service', '-p', 'err', '-o', 'cat', '--no-pager']);
-    t.match(j.stdout, which === 'forwarder' ? /the app forwarder container exited with status 137/ : /the app container exited with status 137/, `the journal says the ${which} ended`);
+    // This sandbox's lines since this kill (not the forwarder round's, nor another sandbox's).
+    const j = catOf(await journalEntries(sb, ['--user-unit=faass-fn-box-app.service', '-p', 'err'], { since: killed }));
+    t.match(j, which === 'forwarder' ? /the app forwarder container exited with status 137/ : /the app container exited with status 137/, `the journal says the ${which} ended`);
     await waitFor(`its containers to be removed`, async () => (await containersOf(engine, 'box')).all.length === 0, 30000).catch(() => undefined);
     t.equal((await containersOf(engine, 'box')).all.length, 0, `a killed ${which}: both containers are removed`);
     const again = await request(sb.port, '/function/box/index.html', { method: 'GET', headers: auth });

@@ -2,6 +2,7 @@
 // request, stopped with the proxy when idle; as a process and as a container.
 import t from 'tap';
 import { startSandbox, setupGateway, request, load, waitFor, unitState, writeFixture, freePort, errorCode } from '../support/sandbox';
+import { sandboxJournal } from '../support/journal';
 import { startEngine, BUSYBOX } from '../support/docker';
 import * as path from 'node:path';
 import * as net from 'node:net';
@@ -138,8 +139,7 @@ http.createServer((req, res) => {
     t.equal(after.status, 201, 'requests that keep coming start the app again');
     t.equal(after.body, 'again');
     t.not(after.headers['x-seen-pid'], pid, 'in a new process');
-    const j = await sb.run('journalctl', ['--user-unit=faass-fn-napp-app.service', '-p', 'err', '-o', 'cat', '--no-pager']);
-    t.match(j.stdout, /the app exited with status 3/, 'the journal says the app crashed');
+    t.match(await sandboxJournal(sb, '--user-unit=faass-fn-napp-app.service', '-p', 'err'), /the app exited with status 3/, 'the journal says the app crashed');
     const l = await load(sb.port, '/function/napp/echo', 500, 50, (res) => res.status === 201 && res.body.startsWith('req-'));
     t.equal(l.failures.length, 0, `load after the crash: 0 failures ${JSON.stringify(l.failures.slice(0, 3))}`);
   });
@@ -213,14 +213,12 @@ net.createServer((s) => {
     // Timing is the behaviour: the app's 2 s readiness timeout ends the request, not the
     // gateway's 60 s; 30 s of margin for a busy machine.
     t.ok(took >= 1900 && took < 30000, `at the readiness timeout (2 s), not the gateway's (60 s): ${took} ms`);
-    const j = await sb.run('journalctl', ['--user-unit=faass-fn-mute-app.service', '-p', 'err', '-o', 'cat', '--no-pager']);
-    t.match(j.stdout, /did not accept connections .* within ready_timeout=2s/, 'the journal says why');
+    t.match(await sandboxJournal(sb, '--user-unit=faass-fn-mute-app.service', '-p', 'err'), /did not accept connections .* within ready_timeout=2s/, 'the journal says why');
     t.equal((await sb.faassctl('deploy', 'dies', '--kind', 'service', '--port', String(await freePort()), '--command', 'sh -c "echo bad config >&2; exit 4"', '--idle', '1')).code, 0);
     const died = await request(sb.port, '/function/dies', { method: 'GET' });
     t.equal(died.status, 503, 'an app that exits before it is ready fails the request');
     t.match(died.body, /exited with status 4 before it was ready/, 'saying how it ended');
-    const dj = await sb.run('journalctl', ['--user-unit=faass-fn-dies-app.service', '-o', 'cat', '--no-pager']);
-    t.match(dj.stdout, /bad config/, 'its stderr is in the journal');
+    t.match(await sandboxJournal(sb, '--user-unit=faass-fn-dies-app.service'), /bad config/, 'its stderr is in the journal');
     t.equal((await sb.faassctl('deploy', 'noimg', '--kind', 'service', '--port', String(await freePort()), '--runtime', 'docker', '--image', 'faass-test/absent:1', '--idle', '1')).code, 0);
     const noimg = await request(sb.port, '/function/noimg', { method: 'GET' });
     t.equal(noimg.status, 503, 'a container service whose image is missing fails the request');

@@ -16,6 +16,9 @@ export interface Run {
 
 export interface Sandbox {
   dir: string;
+  // When the sandbox began (ms since the epoch), before its manager and journald started: the
+  // journal holds nothing of it from earlier (journal.ts reads from here on).
+  started: number;
   env: NodeJS.ProcessEnv;
   port: number;
   run(cmd: string, args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<Run>;
@@ -39,6 +42,7 @@ export const TEST_USER = 'faass-test';
 // instead of root, as faass runs on a real machine (root's user manager forgives sandboxing
 // settings an ordinary user's refuses).
 export async function startSandbox(t: { teardown(f: () => unknown): void }, opts: { user?: string } = {}): Promise<Sandbox> {
+  const started = Date.now();
   const { dir, env: managerEnv, as, stop } = manager.startUserManager('run-', opts.user);
   const env: NodeJS.ProcessEnv = { ...managerEnv, MANPATH: path.join(ROOT, 'man') + ':' };
   const port = await freePort();
@@ -53,6 +57,7 @@ export async function startSandbox(t: { teardown(f: () => unknown): void }, opts
     });
   const sb: Sandbox = {
     dir,
+    started,
     env,
     port,
     run,
@@ -65,12 +70,19 @@ export async function startSandbox(t: { teardown(f: () => unknown): void }, opts
   return sb;
 }
 
-// The gateway's own processes and the runners', found through the sandbox's cgroups; with
-// `unit`, only that unit's (so a test looks at what it started, not at an earlier test's calls).
-export function faassPids(sb: Sandbox, unit?: string): number[] {
+// The sandbox's cgroup in the systemd hierarchy (systemd-user.sh writes one line per hierarchy
+// into DIR/cgroups): /sys/fs/cgroup/systemd/…/faass-test-PID.slice/user.slice/user-UID.slice/user@UID.service.
+export function systemdCgroup(sb: Sandbox): string {
   const cgroups = fs.readFileSync(path.join(sb.dir, 'cgroups'), 'utf8').split('\n');
   const sd = cgroups.find((c) => c.startsWith('/sys/fs/cgroup/systemd/'));
   if (!sd) throw new Error('no systemd cgroup hierarchy in the sandbox');
+  return sd;
+}
+
+// The gateway's own processes and the runners', found through the sandbox's cgroups; with
+// `unit`, only that unit's (so a test looks at what it started, not at an earlier test's calls).
+export function faassPids(sb: Sandbox, unit?: string): number[] {
+  const sd = systemdCgroup(sb);
   const pids: number[] = [];
   const walk = (d: string) => {
     let entries: fs.Dirent[];
@@ -98,9 +110,7 @@ export function faassPids(sb: Sandbox, unit?: string): number[] {
 
 // Every process in the sandbox's cgroups (the manager and journald included), by PID.
 export function sandboxPids(sb: Sandbox): number[] {
-  const cgroups = fs.readFileSync(path.join(sb.dir, 'cgroups'), 'utf8').split('\n');
-  const sd = cgroups.find((c) => c.startsWith('/sys/fs/cgroup/systemd/'));
-  if (!sd) throw new Error('no systemd cgroup hierarchy in the sandbox');
+  const sd = systemdCgroup(sb);
   const pids: number[] = [];
   const walk = (d: string) => {
     try {
