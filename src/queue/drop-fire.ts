@@ -264,10 +264,33 @@ interface Claims {
 // Moved to failed/ with a warning and no call: what would otherwise stay where the path unit
 // looks and start the service again and again.
 async function refuse(p: Paths, fn: string, d: FileDrop, from: string | Buffer, name: string, entry: string, why: string): Promise<boolean> {
-  if (!(await moveIfThere(from, path.join(areaDir(d, 'failed'), entry)))) return false;
+  if (!(await moveAside(from, path.join(areaDir(d, 'failed'), entry)))) return false;
   logLine('warning', `drop=${d.id} function=${fn} ${JSON.stringify(name)} ${why}: moved to ${path.join(AREA, 'failed', entry)}, no call`);
   countDropFile(p, fn, 'refused');
   return true;
+}
+
+// Moving a directory to another parent rewrites its '..', which needs write permission on it: a
+// function that left a read-only directory in its outbox (chmod a-w, an archive unpacked) would
+// fail every run of the drop (EACCES; root is not asked, so only an ordinary user's install sees
+// it). Its owner, the user, may make it writable again: then it is moved. Never through a link.
+async function moveAside(from: string | Buffer, to: string): Promise<boolean> {
+  try {
+    return await moveIfThere(from, to);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw e;
+    // Opened without following a link (a function may swap one in, in in/): the mode set is the
+    // directory's own.
+    const dir = await fs.promises.open(from, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW).catch(() => null);
+    if (!dir) throw e;
+    try {
+      await dir.chmod(((await dir.stat()).mode & 0o777) | 0o700);
+    } finally {
+      await dir.close();
+    }
+    return moveIfThere(from, to);
+  }
 }
 
 // 3. Every waiting file of dir the pattern names: claimed, queued, at depth (DIR's files: the
@@ -321,7 +344,7 @@ async function claimOutboxes(p: Paths, fn: string, d: FileDrop, queueMax: number
       if (await refuse(p, fn, d, from, name, claimName(name, { ino: st.ino, mtimeMs: st.mtimeMs }), 'in .faass/in is no outbox of a call')) sum.refused++;
       continue;
     }
-    if (!(await moveIfThere(from, path.join(taken, name)))) continue;
+    if (!(await moveAside(from, path.join(taken, name)))) continue;
     add(await claimOutbox(p, fn, d, queueMax, name));
   }
   return sum;

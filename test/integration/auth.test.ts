@@ -108,7 +108,10 @@ t.test('credentials and per-function access', async (t) => {
     // A file broken by hand: who may call it is unknown, so nobody gets through.
     const conf = path.join(sb.env.XDG_CONFIG_HOME as string, 'faass', 'functions', 'closed.conf');
     const good = fs.readFileSync(conf, 'utf8');
-    fs.writeFileSync(conf, good + 'auth = ci\ntimeout = soon\n');
+    // In the function's own section: the file ends with its [version] (issue 15).
+    const bad = good.replace(/\n\[version\]/, '\nauth = ci\ntimeout = soon\n\n[version]');
+    t.not(bad, good, 'the keys went in before [version]');
+    fs.writeFileSync(conf, bad);
     const broken = await call('closed', { authorization: `Bearer ${root}` });
     t.equal(broken.status, 503, 'an invalid function file: 503, for admins too');
     t.equal(errorCode(broken.body), 'FAASS_E_CONFIG_BROKEN');

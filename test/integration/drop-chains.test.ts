@@ -116,4 +116,20 @@ t.test('chains of calls through outboxes', async (t) => {
     await waitFor('the outboxes claimed', () => list(path.join(inbox, '.faass', 'in')).length === 0, 60000);
     t.equal((await sb.systemctl('is-active', 'faass-fn-ex-at-out.path')).stdout.trim(), 'active');
   });
+
+  t.test('an outbox left read-only, or with a read-only directory in it, is refused, not a drop failing on every run', async (t) => {
+    // Moving a directory to another parent needs write permission on it; an ordinary user (not
+    // root, as here) is asked. The function makes both kinds in its outbox.
+    const inbox = userDir(sb, 'inbox3');
+    const script = `#!/bin/sh\ncat >/dev/null\nmkdir "$FAASS_OUTBOX/ro" && echo x > "$FAASS_OUTBOX/ro/inner" && chmod 500 "$FAASS_OUTBOX/ro"\nchmod 500 "$FAASS_OUTBOX"\necho ok\n`;
+    t.equal((await sb.faassctl('deploy', 'rox', '--runtime', 'exec', '--from-file', writeFixture(sb, 'rox.sh', script, 0o755), '--idle', '10min')).code, 0);
+    t.equal((await sb.faassctl('trigger', 'add', 'rox', '--watch', inbox, '--id', 'ro')).code, 0);
+    t.equal((await request(sb.port, '/function/rox', { method: 'POST', body: 'go' })).status, 200);
+    const failed = path.join(inbox, '.faass', 'failed');
+    await waitFor('the read-only directory refused into failed/', () => list(failed).some((e) => e.endsWith('-ro')), 60000);
+    await waitFor('in/ and outboxes/ emptied', () => list(path.join(inbox, '.faass', 'in')).length === 0 && list(path.join(inbox, '.faass', 'outboxes')).length === 0, 60000);
+    t.pass('the outbox was taken and emptied');
+    t.not((await sb.systemctl('is-failed', 'faass-fn-rox-at-ro.service')).stdout.trim(), 'failed', "the drop's run did not fail");
+    t.equal((await sb.systemctl('is-active', 'faass-fn-rox-at-ro.path')).stdout.trim(), 'active', 'its path unit still waits');
+  });
 });
