@@ -94,7 +94,7 @@ async function useIt(t: Test, m: Mode): Promise<void> {
   const hello = answer(await ran('curl -d you'));
   t.same(hello, { status: 200, body: 'Hello, you!\n' }, 'the example function answers');
 
-  await ran('faassctl deploy echo');
+  await ran('faassctl deploy echo --command cat');
   t.equal((await ran('faassctl invoke echo')).stdout, 'hello', 'a function deployed after start answers');
 
   const token = (await ran('faassctl credentials add ci')).stdout.trim();
@@ -149,6 +149,13 @@ async function useIt(t: Test, m: Mode): Promise<void> {
   const shown = () => bash(m, readme('faassctl calls show').replace(/ID$/, callId));
   await waitFor('the queued call to be done', async () => / done \(HTTP 200, /.test((await shown()).stdout), 60000).catch(() => undefined);
   t.match((await shown()).stdout, new RegExp(`^${callId}  hello  done \\(HTTP 200, `), 'faassctl calls show ID: done, answered 200');
+
+  // Versions: echo deployed again, listed, rolled back in one step.
+  await ran("faassctl deploy echo --command 'tr");
+  t.equal((await ran('faassctl invoke echo')).stdout, 'HELLO', 'the new version answers');
+  t.match((await ran('faassctl versions echo')).stdout, /\bshout\b/, 'faassctl versions lists it with its message');
+  await ran('faassctl rollback echo');
+  t.equal((await ran('faassctl invoke echo')).stdout, 'hello', 'rolled back: the version before answers again');
 }
 
 t.test('with a user manager: install.sh starts faass', async (t) => {
