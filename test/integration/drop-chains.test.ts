@@ -6,28 +6,13 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+
+import { userDir, sideDir, testUid } from '../support/side-dir';
 import { startSandbox, setupGateway, writeFixture, waitFor, request, TEST_USER, Sandbox } from '../support/sandbox';
 import { sandboxJournal } from '../support/journal';
 
-const uid = () => Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).trim());
 
-function userDir(sb: Sandbox, name: string): string {
-  const dir = path.join(sb.dir, name);
-  fs.mkdirSync(dir, { mode: 0o755 });
-  fs.chownSync(dir, uid(), -1);
-  return dir;
-}
 
-// A directory the function may write besides its outbox (a drop-in), for the log of its calls.
-async function sideDir(sb: Sandbox, name: string): Promise<string> {
-  const dir = userDir(sb, `side-${name}`);
-  const dropIn = path.join(sb.env.XDG_CONFIG_HOME as string, 'systemd', 'user', `faass-fn-${name}.service.d`);
-  fs.mkdirSync(dropIn, { recursive: true });
-  fs.writeFileSync(path.join(dropIn, 'test-side-effects.conf'), `[Service]\nReadWritePaths=${dir}\n`);
-  if ((await sb.systemctl('daemon-reload')).code !== 0) throw new Error('daemon-reload failed');
-  return dir;
-}
 
 const lines = (file: string): string[][] => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '').split('\n').filter(Boolean).map((l) => l.split(' '));
 const list = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
@@ -70,7 +55,7 @@ t.test('chains of calls through outboxes', async (t) => {
     t.equal(added.code, 0, added.stderr);
     t.match(added.stdout, /up to a chain of 3/);
     fs.writeFileSync(path.join(inbox, '.seed.part'), 'seed');
-    fs.chownSync(path.join(inbox, '.seed.part'), uid(), -1);
+    fs.chownSync(path.join(inbox, '.seed.part'), testUid(), -1);
     const started = Date.now();
     fs.renameSync(path.join(inbox, '.seed.part'), path.join(inbox, 'seed'));
 

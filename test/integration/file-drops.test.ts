@@ -6,35 +6,19 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+
+import { userDir, sideDir, testUid } from '../support/side-dir';
 import { startSandbox, setupGateway, writeFixture, waitFor, TEST_USER, Sandbox } from '../support/sandbox';
 
 const N = Number(process.env.FAASS_DROP_FILES ?? 1000);
-const uid = () => Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).trim());
 
-function userDir(sb: Sandbox, name: string): string {
-  const dir = path.join(sb.dir, name);
-  fs.mkdirSync(dir, { mode: 0o755 });
-  fs.chownSync(dir, uid(), -1);
-  return dir;
-}
 
-// A directory the function may write (a drop-in: its unit's file system is read-only elsewhere),
-// for the log of what it was handed.
-async function sideDir(sb: Sandbox, name: string): Promise<string> {
-  const dir = userDir(sb, `side-${name}`);
-  const dropIn = path.join(sb.env.XDG_CONFIG_HOME as string, 'systemd', 'user', `faass-fn-${name}.service.d`);
-  fs.mkdirSync(dropIn, { recursive: true });
-  fs.writeFileSync(path.join(dropIn, 'test-side-effects.conf'), `[Service]\nReadWritePaths=${dir}\n`);
-  if ((await sb.systemctl('daemon-reload')).code !== 0) throw new Error('daemon-reload failed');
-  return dir;
-}
 
 // Written whole under a hidden name, then renamed into place: the rule faassctl(1) gives.
 function drop(dir: string, name: string, content: string): void {
   const tmp = path.join(dir, `.${name}.part`);
   fs.writeFileSync(tmp, content);
-  fs.chownSync(tmp, uid(), -1);
+  fs.chownSync(tmp, testUid(), -1);
   fs.renameSync(tmp, path.join(dir, name));
 }
 
@@ -111,7 +95,7 @@ t.test('file drops', async (t) => {
     t.equal((await sb.systemctl('is-active', 'faass-fn-eat-at-in.path')).stdout.trim(), 'active', 'and waits');
     const half = path.join(inbox, '.big.part');
     fs.writeFileSync(half, 'x'.repeat(1000)); // half of it
-    fs.chownSync(half, uid(), -1);
+    fs.chownSync(half, testUid(), -1);
     drop(inbox, 'first', 'hello');
     await waitFor('first handed over', () => deliveries(log).some((d) => d.name === 'first'), 60000);
     const first = deliveries(log).find((d) => d.name === 'first') as Delivery;

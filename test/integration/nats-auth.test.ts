@@ -10,13 +10,12 @@ import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { spawn, execFileSync, ChildProcess } from 'node:child_process';
 import { connect, nkeys, ConnectionOptions, NatsConnection } from 'nats';
+import { sideDir, testUid } from '../support/side-dir';
+import { runNatsServer } from '../support/nats-server';
 import { startSandbox, setupGateway, writeFixture, waitFor, freePort, TEST_USER, Sandbox } from '../support/sandbox';
 import { sandboxJournal } from '../support/journal';
 
-const NATS_SERVER = '/usr/sbin/nats-server';
-const uid = () => Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).trim());
 
 // nats-server with JetStream and the given authorization block, its own store, a free loopback
 // port; a stream ORDERS on orders.>. Ended by its PID. reauthorize: its config rewritten with
@@ -28,14 +27,8 @@ async function startNats(t: { teardown(f: () => unknown): void }, dir: string, n
   const conf = path.join(home, 'server.conf');
   const write = (a: string) => fs.writeFileSync(conf, `listen: 127.0.0.1:${port}\nauthorization ${a}\njetstream { store_dir: ${JSON.stringify(path.join(home, 'store'))} }\n`);
   write(authorization);
-  const server: ChildProcess = spawn(NATS_SERVER, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let said = '';
-  server.stderr?.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-4000)));
-  t.teardown(() => {
-    if (server.exitCode === null && server.pid) process.kill(server.pid, 'SIGTERM');
-  });
+  const server = await runNatsServer(t, ['-c', conf], `nats-server ${name}`);
   const url = `nats://127.0.0.1:${port}`;
-  await waitFor(`nats-server ${name} ready (${said.slice(-300)})`, () => said.includes('Server is ready'), 30000);
   const nc = await connect({ servers: url, ...client });
   t.teardown(() => nc.close());
   await (await nc.jetstreamManager()).streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
@@ -48,12 +41,7 @@ async function startNats(t: { teardown(f: () => unknown): void }, dir: string, n
 
 // A function that appends each call's body to a log in a directory its unit may write (a drop-in).
 async function deploySink(sb: Sandbox, name: string): Promise<string> {
-  const dir = path.join(sb.dir, `side-${name}`);
-  fs.mkdirSync(dir, { mode: 0o755 });
-  fs.chownSync(dir, uid(), -1);
-  const dropIn = path.join(sb.env.XDG_CONFIG_HOME as string, 'systemd', 'user', `faass-fn-${name}.service.d`);
-  fs.mkdirSync(dropIn, { recursive: true });
-  fs.writeFileSync(path.join(dropIn, 'test-side-effects.conf'), `[Service]\nReadWritePaths=${dir}\n`);
+  const dir = await sideDir(sb, name);
   const log = path.join(dir, 'handed');
   const script = writeFixture(sb, `${name}.sh`, `#!/bin/sh\ncat >> ${log}\necho >> ${log}\n`, 0o755);
   const r = await sb.faassctl('deploy', name, '--runtime', 'exec', '--from-file', script);
@@ -66,7 +54,7 @@ const handed = (log: string): string[] => (fs.existsSync(log) ? fs.readFileSync(
 // A secret file of the user's (0600, theirs), as a user keeps one.
 function secretFile(sb: Sandbox, name: string, text: string): string {
   const file = writeFixture(sb, name, text, 0o600);
-  fs.chownSync(file, uid(), -1);
+  fs.chownSync(file, testUid(), -1);
   return file;
 }
 

@@ -7,44 +7,26 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawn, execFileSync, ChildProcess } from 'node:child_process';
 import { connect, headers as natsHeaders, NatsConnection, JetStreamManager, ConsumerInfo } from 'nats';
+import { sideDir, testUid } from '../support/side-dir';
+import { runNatsServer } from '../support/nats-server';
 import { startSandbox, setupGateway, writeFixture, waitFor, freePort, load, TEST_USER, Sandbox } from '../support/sandbox';
 
 const N = Number(process.env.FAASS_NATS_MESSAGES ?? 1000);
 const M = Number(process.env.FAASS_NATS_BENCH ?? 500); // for the throughput, each way
-const NATS_SERVER = '/usr/sbin/nats-server';
-const uid = () => Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).trim());
 
 // nats-server with JetStream, its own store, a free loopback port; ended by its PID.
 async function startNats(t: { teardown(f: () => unknown): void }, dir: string): Promise<{ url: string; nc: NatsConnection }> {
   const port = await freePort();
   const store = path.join(dir, 'nats-store');
   fs.mkdirSync(store);
-  const server: ChildProcess = spawn(NATS_SERVER, ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let said = '';
-  server.stderr?.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-4000)));
-  t.teardown(() => {
-    if (server.exitCode === null && server.pid) process.kill(server.pid, 'SIGTERM');
-  });
+  await runNatsServer(t, ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)]);
   const url = `nats://127.0.0.1:${port}`;
-  await waitFor(`nats-server ready (${said.slice(-300)})`, () => said.includes('Server is ready'), 30000);
   const nc = await connect({ servers: url });
   t.teardown(() => nc.close());
   return { url, nc };
 }
 
-// A directory the function may write (a drop-in: its unit's file system is read-only elsewhere).
-async function sideDir(sb: Sandbox, name: string): Promise<string> {
-  const dir = path.join(sb.dir, `side-${name}`);
-  fs.mkdirSync(dir, { mode: 0o755 });
-  fs.chownSync(dir, uid(), -1);
-  const dropIn = path.join(sb.env.XDG_CONFIG_HOME as string, 'systemd', 'user', `faass-fn-${name}.service.d`);
-  fs.mkdirSync(dropIn, { recursive: true });
-  fs.writeFileSync(path.join(dropIn, 'test-side-effects.conf'), `[Service]\nReadWritePaths=${dir}\n`);
-  if ((await sb.systemctl('daemon-reload')).code !== 0) throw new Error('daemon-reload failed');
-  return dir;
-}
 
 // The function notes each call: its body, the message's sequence, the call id, trigger headers
 // and a header the publisher set.

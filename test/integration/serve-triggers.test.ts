@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { spawn, execFile, ChildProcess } from 'node:child_process';
 import { connect } from 'nats';
 import { FAASSCTL, freePort, request, waitFor } from '../support/sandbox';
+import { NATS_SERVER, runNatsServer } from '../support/nats-server';
 
-const NATS_SERVER = '/usr/sbin/nats-server';
 
 interface Served {
   programs: { name: string; role: string; pid: number | null }[];
@@ -150,13 +150,7 @@ t.test('triggers under faassctl serve', async (t) => {
   await t.test('a NATS bridge runs while its trigger exists', { skip: !fs.existsSync(NATS_SERVER) && 'no nats-server' }, async (t) => {
     const natsPort = await freePort();
     const store = path.join(dir, 'nats-store');
-    const server = spawn(NATS_SERVER, ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(natsPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let out = '';
-    server.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-    t.teardown(() => {
-      if (server.exitCode === null && server.pid) process.kill(server.pid, 'SIGTERM');
-    });
-    await waitFor('nats-server ready', () => out.includes('Server is ready'), 30000);
+    await runNatsServer(t, ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(natsPort)]);
     const nc = await connect({ servers: `nats://127.0.0.1:${natsPort}` });
     t.teardown(() => nc.close());
     await (await nc.jetstreamManager()).streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
