@@ -31,6 +31,10 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
 export const functionsConfDir = (p: Paths) => path.join(p.configDir, 'functions');
 export const functionConfPath = (p: Paths, name: string) => path.join(functionsConfDir(p), `${name}.conf`);
 export const functionCodeDir = (p: Paths, name: string) => path.join(p.dataDir, 'functions', name);
+// A function's version records (functions/versions.ts): beside its code directories, not among
+// them, since its unit may read every code directory of its own and the records hold the settings
+// (env included) of its older versions.
+export const versionRecordsDir = (p: Paths, name: string) => path.join(p.dataDir, 'versions', name);
 export const functionSocketPath = (p: Paths, name: string) => path.join(p.runtimeDir, 'fn', `${name}.sock`);
 export const gatewayConfPath = (p: Paths) => path.join(p.configDir, 'faass.conf');
 // The only part of faass's state a function's (or a service app's) unit may write: what its

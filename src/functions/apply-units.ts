@@ -15,6 +15,7 @@ import { managerReachable, systemctl } from '../systemd/systemctl';
 import { Intent, interruptedDeploys, recoverFiles, endDeploy } from './deploy-intent';
 import { serveTakeUp } from '../systemd/serve-link';
 import { inboxOf } from './outbox';
+import { recordsDir } from './versions';
 
 export interface ApplyReport {
   units: UnitChanges;
@@ -211,6 +212,8 @@ function makeInboxes(drops: DropUnits): void {
 
 async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
   const fns = loadAllFunctions(paths);
+  // Records an earlier faass kept among the code directories, which each unit now binds, out first.
+  for (const fn of fns) recordsDir(paths, fn.name);
   const triggers = allTriggers(fns, paths);
   const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths), triggers.schedules, triggers.drops, triggers.nats);
   const dir = opts.dir ?? paths.unitDir;

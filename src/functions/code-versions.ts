@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Paths, functionCodeDir } from '../core/paths';
+import { Paths, functionCodeDir, versionRecordsDir } from '../core/paths';
 import { replaceSymlink } from '../core/fs-atomic';
 import { privateDir, privateTree, PRIVATE_DIR } from '../core/private-files';
 import { fail } from '../core/errors';
@@ -77,7 +77,7 @@ export function dropVersion(paths: Paths, name: string, version: string): void {
 }
 
 // Code directories are named by newVersionId; the rest of the folder (.tmp copies under way,
-// the version records in .versions) is not code.
+// an earlier faass's .versions) is not code.
 const isCodeDir = (entry: string) => !entry.startsWith('.') && !entry.endsWith('.tmp');
 
 // Removes the code directories not in `keep`. With no versions recorded (an install from before
@@ -98,5 +98,6 @@ export function codeDirOf(paths: Paths, name: string, ref: { code: string } | un
 // Every version and the link: a deleted function leaves no code behind.
 export function removeAllCode(paths: Paths, name: string): void {
   fs.rmSync(functionCodeDir(paths, name), { force: true });
+  fs.rmSync(versionRecordsDir(paths, name), { recursive: true, force: true });
   fs.rmSync(versionsDir(paths, name), { recursive: true, force: true });
 }

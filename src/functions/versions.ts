@@ -1,14 +1,14 @@
 // A function's numbered versions (issue 15; docs/DESIGN.md "Versions and rollback"). Every
 // deploy that changes the code or the settings records one: N (1, 2, ... per function, never
 // reused), when, who, a digest of the code tree and of the settings, a message, and the
-// settings themselves, next to the code directories (code-versions.ts) in code/NAME/.versions/N.json.
+// settings themselves, in versions/NAME/N.json beside the code directories (code-versions.ts).
 // The function's file names the version it is ([version], function-config.ts): that file is a
 // deploy's commit point (deploy-intent.ts), so settings, code and number switch together.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { Paths, functionConfPath } from '../core/paths';
+import { Paths, functionConfPath, versionRecordsDir } from '../core/paths';
 import { readIfExists, writeFileAtomic } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
 import { fail } from '../core/errors';
@@ -32,7 +32,17 @@ export interface VersionRecord extends Author {
   settings: string; // the function's file without its [version]: what a rollback writes back
 }
 
-export const recordsDir = (paths: Paths, name: string) => path.join(versionsDir(paths, name), '.versions');
+// Where the records are; ones an earlier faass kept in code/NAME/.versions are moved there first
+// (one rename, on one file system).
+export function recordsDir(paths: Paths, name: string): string {
+  const dir = versionRecordsDir(paths, name);
+  const old = path.join(versionsDir(paths, name), '.versions');
+  if (!fs.existsSync(dir) && fs.existsSync(old)) {
+    privateDir(paths, path.dirname(dir));
+    fs.renameSync(old, dir);
+  }
+  return dir;
+}
 const recordPath = (paths: Paths, name: string, n: number) => path.join(recordsDir(paths, name), `${n}.json`);
 export const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 

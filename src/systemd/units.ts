@@ -389,6 +389,11 @@ function ownView(name: string, ctx: UnitContext): string[] {
     `BindReadOnlyPaths=${config}/functions/${name}.conf`,
     `TemporaryFileSystem=${data}:ro`,
     `BindReadOnlyPaths=${data}/functions/${name}`,
+    // Its code directories too: the runner serves the one its file's [version] names
+    // (code-versions.ts codeDirOf), so the number it answers with is the code it runs, even when
+    // started between a deploy's write of that file and its switch of the link. '-': a function
+    // from before versions may have none yet.
+    `BindReadOnlyPaths=-${data}/code/${name}`,
     // What its runner counts (observe/metrics-store.ts); '-': made by every unit write, a
     // function whose directory went missing still runs, uncounted.
     `TemporaryFileSystem=${state}:ro`,

@@ -2,6 +2,8 @@
 // v1. No call fails, every answer's X-Faass-Version is the version whose code wrote its body,
 // and once a switch has returned every answer carries the new number.
 import t from 'tap';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { startSandbox, setupGateway, request, waitFor, writeFixture, TEST_USER } from '../support/sandbox';
 
 interface Seen {
@@ -79,6 +81,37 @@ t.test('deploy v2 and roll back to v1 under load', async (t) => {
   t.equal(again.stderr.trim().split('\n').length, 1, 'one line');
   const gone = await sb.faassctl('rollback', 'nosuch');
   t.equal(gone.code, 3, 'an unknown function: exit 3');
+});
+
+t.test("a runner started between a deploy's commit and its switch of the code link serves the code its number names", async (t) => {
+  // The function's file (settings and [version]) is written before the code link switches; a
+  // runner that served the link would answer the new number with the old code in that gap, and
+  // after a kill -9 there until the deploy is recovered. The gap is made here by hand: the link
+  // put back on v1's code while the file names version 2.
+  const sb = await startSandbox(t, { user: TEST_USER });
+  await setupGateway(sb, 60);
+  const v1 = writeFixture(sb, 'g1/handler.js', "module.exports = async () => 'code-v1';\n");
+  const v2 = writeFixture(sb, 'g2/handler.js', "module.exports = async () => 'code-v2';\n");
+  t.equal((await sb.faassctl('deploy', 'gap', '--runtime', 'node', '--from-file', v1, '--idle', '10min')).code, 0);
+  const link = path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'functions', 'gap');
+  const v1Code = fs.readlinkSync(link);
+  t.equal((await sb.faassctl('deploy', 'gap', '--runtime', 'node', '--from-file', v2, '--idle', '10min')).code, 0);
+  t.equal((await sb.systemctl('stop', 'faass-fn-gap.service')).code, 0);
+  const v2Code = fs.readlinkSync(link);
+  fs.unlinkSync(link);
+  fs.symlinkSync(v1Code, link);
+  t.teardown(() => {
+    fs.unlinkSync(link);
+    fs.symlinkSync(v2Code, link);
+  });
+  const r = await request(sb.port, '/function/gap', { body: 'x' });
+  t.equal(r.status, 200);
+  t.same([r.headers['x-faass-version'], r.body], ['2', 'code-v2'], 'version 2 answers with version 2\'s code');
+  // The unit reads every code directory of its own function, never the records of its versions
+  // (their settings hold the env of older versions).
+  const recs = path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'versions', 'gap');
+  t.ok(fs.existsSync(path.join(recs, '2.json')), 'the records are kept apart from the code');
+  t.notOk(fs.existsSync(path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'code', 'gap', '.versions')), 'none among the code directories');
 });
 
 t.test('versions and rollback with --gateway: who is the admin credential', async (t) => {

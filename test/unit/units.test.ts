@@ -29,6 +29,7 @@ t.test('golden files', async (t) => {
   t.notMatch(box()['faass-fn-box-app.service'], /PrivateNetwork/, "its app unit keeps the host's network (it talks to the engine; the container has the network of its own)");
   t.match(box({ network: 'host' })['faass-fn-box.service'], /^ExecStart=\S+ --exit-idle-time=\d+s 127\.0\.0\.1:8082$/m, "on the host's network when asked: its port");
   t.match(units['faass-fn-hello.service'], /^TemporaryFileSystem=%t:ro$/m, "a function sees nothing of the user's runtime directory");
+  t.match(units['faass-fn-hello.service'], /^BindReadOnlyPaths=-\/home\/u\/\.local\/share\/faass\/code\/hello$/m, "its own code directories (its runner serves the one its file's version names), no other function's");
   t.match(units['faass-fn-web-app.service'], /^StopWhenUnneeded=yes$/m, 'its app stops with the proxy');
   for (const socket of Object.keys(units).filter((f) => f.endsWith('.socket'))) t.match(units[socket], /^OnFailure=faass-revive@%n\.service$/m, `${socket}: a failure starts faass-revive for it`);
   t.match(units['faass-revive@.service'], /^StartLimitIntervalSec=0$/m, 'the revive has no start limit: it answers every failure');

@@ -5,7 +5,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolvePaths, functionConfPath, functionCodeDir, gatewayConfPath, Paths } from '../../src/core/paths';
+import { resolvePaths, functionConfPath, functionCodeDir, gatewayConfPath, versionRecordsDir, Paths } from '../../src/core/paths';
 import { deploy } from '../../src/faassctl/deploy';
 import { DeployArgs } from '../../src/faassctl/deploy-input';
 import { rollbackFunction } from '../../src/functions/rollback';
@@ -166,13 +166,24 @@ t.test('keep_versions: the newest K and the current one are kept, code no versio
 });
 
 
+t.test("records kept among the code directories (as the first faass with versions did) are moved out at the next look", async (t) => {
+  const paths = tempPaths(t);
+  await dep(paths, { fromFile: handler(paths, 'v1') });
+  await dep(paths, { fromFile: handler(paths, 'v2') });
+  const old = path.join(versionsDir(paths, 'f'), '.versions');
+  fs.renameSync(versionRecordsDir(paths, 'f'), old);
+  t.same(versionsView(paths, 'f').map((v) => v.number), [1, 2], 'both found');
+  t.notOk(fs.existsSync(old), 'and moved out of the code directories, which the unit binds');
+  t.ok(fs.existsSync(path.join(versionRecordsDir(paths, 'f'), '2.json')));
+});
+
 t.test('an install from before versions: its code keeps working and becomes version 1', async (t) => {
   const paths = tempPaths(t);
   await dep(paths, { fromFile: handler(paths, 'v1'), timeout: '3' });
   // As faass wrote it before versions: no [version], no records.
   const conf = fs.readFileSync(functionConfPath(paths, 'f'), 'utf8');
   fs.writeFileSync(functionConfPath(paths, 'f'), conf.replace(/\n\[version\][^]*$/, '\n'));
-  fs.rmSync(path.join(versionsDir(paths, 'f'), '.versions'), { recursive: true });
+  fs.rmSync(versionRecordsDir(paths, 'f'), { recursive: true });
   t.equal(loadFunctionConfig(paths, 'f').version, undefined, 'an unnumbered function');
   t.match(servedBody(paths), /'v1'/, 'served through the link');
   await dep(paths, { fromFile: handler(paths, 'v2'), timeout: '4' });
