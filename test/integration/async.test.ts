@@ -121,7 +121,9 @@ t.test('asynchronous calls', async (t) => {
     const id = String((await request(sb.port, '/async-function/once', { body: 'x' })).headers['x-call-id']);
     await waitFor('the call to be dead', async () => (await sb.faassctl('dlq', 'once')).stdout.includes(id), 60000).catch(() => undefined);
     t.equal(((await sb.faassctl('dlq', 'once')).stdout.match(/HTTP 500/g) ?? []).length, 1, '--retries 0: dead after its one attempt');
-    t.equal((await sb.faassctl('deploy', 'full', '--command', 'sh -c "sleep 30"', '--max-inflight', '1', '--queue-max', '2')).code, 0);
+    // --timeout: the call that holds the one slot ends soon, so the delete after does not wait
+    // for it to drain (the runner's stop waits for calls in flight).
+    t.equal((await sb.faassctl('deploy', 'full', '--command', 'sh -c "sleep 30"', '--timeout', '4s', '--max-inflight', '1', '--queue-max', '2')).code, 0);
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push((await request(sb.port, '/async-function/full', { body: 'x' })).status);
     t.ok(answers.includes(429), `--queue-max 2: later calls refused with 429 (${answers.join(' ')})`);
