@@ -19,6 +19,7 @@ export const ERRORS = {
   FAASS_E_FUNCTION_EXISTS: { status: 409, exit: 2, summary: 'a function of that name exists (create with POST, update with PUT)' },
   FAASS_E_QUEUE_NOT_EMPTY: { status: 409, exit: 2, summary: 'the function to delete has queued calls or dead letters: say --drain or --discard' },
   FAASS_E_VERSION_NOT_FOUND: { status: 404, exit: 3, summary: 'the function has no such version kept (faass.conf keep_versions), or none before the current one' },
+  FAASS_E_DEPLOY_BUSY: { status: 409, exit: 2, summary: 'another deploy or rollback of the function is under way: try again when it ends' },
   FAASS_E_VERSION_CURRENT: { status: 409, exit: 2, summary: 'the version to roll back to is already the current one' },
   FAASS_E_ACCESS_WIDER: { status: 409, exit: 2, summary: 'the version to roll back to lets more callers in than the current one: say --restore-access (API: "restore_access": true)' },
   FAASS_E_ACCESS_UNKNOWN: { status: 409, exit: 2, summary: "the function's file cannot be read, so who may call it is unknown: the update must say (--auth or --public)" },

@@ -25,6 +25,27 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = PRIV
 }
 
 // Points link at target by renaming a fresh symlink over it (atomic, unlike unlink + symlink).
+// Creates FILE with DATA (fsync'd) only if no FILE exists: written to a temporary name, then
+// linked into place, which fails when the name is taken, so two processes never both create it.
+// False when FILE exists.
+export function createFileExclusive(file: string, data: string, mode = PRIVATE_FILE): boolean {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, 'w', mode);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 export function replaceSymlink(target: string, link: string): void {
   const tmp = `${link}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   fs.symlinkSync(target, tmp);

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Paths, functionCodeDir, functionConfPath } from '../core/paths';
-import { readIfExists, writeFileAtomic } from '../core/fs-atomic';
+import { readIfExists, writeFileAtomic, createFileExclusive } from '../core/fs-atomic';
+import { fail } from '../core/errors';
 import { versionPath, versionsDir, switchVersion, dropVersion, currentCode } from './code-versions';
 import { parseFunctionConfig } from './function-config';
 import { pruneRecords, removeRecord } from './versions';
@@ -41,10 +42,26 @@ export function processStart(pid: number): string | null {
 
 const write = (paths: Paths, intent: Intent) => writeFileAtomic(intentPath(paths, intent.name), JSON.stringify(intent) + '\n');
 
-export function beginDeploy(paths: Paths, name: string, version: string | null): Intent {
+// Claims NAME for this deploy (or rollback): the intent is created only where none is, so two
+// deploys of one function at once (two faassctl, or two API calls in one process) never both
+// go on; they would pick the same version number and switch the link under each other. The
+// later one is refused while the other lives; an intent whose process is gone (its recovery
+// failed: the caller tried it first) is taken over, as one process alone can move it aside.
+export function beginDeploy(paths: Paths, name: string, version: string | null, started: (pid: number) => string | null = processStart): Intent {
   const intent: Intent = { name, pid: process.pid, start: processStart(process.pid) ?? '', version, config: null };
-  write(paths, intent);
-  return intent;
+  const file = intentPath(paths, name);
+  for (;;) {
+    if (createFileExclusive(file, JSON.stringify(intent) + '\n')) return intent;
+    const other = readIntent(file);
+    if (other !== null && !gone(other, started)) fail('FAASS_E_DEPLOY_BUSY', `${name} is being deployed or rolled back by process ${other.pid}; try again when it ends`);
+    const aside = `${file}.${process.pid}.gone`;
+    try {
+      fs.renameSync(file, aside);
+      fs.rmSync(aside, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // another took it first: look again
+    }
+  }
 }
 
 // Just before the commit point: what the function's file will hold.

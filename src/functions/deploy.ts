@@ -82,11 +82,11 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
   spec.message = checkMessage(spec.message);
   // A deploy of the same name killed before must not be overwritten half-done.
   const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: opts.reload ?? true })).recovered : undefined;
-  const now = currentConfig(paths, spec.name);
-  const previous = spec.input.build !== undefined ? now : null;
   const intent = beginDeploy(paths, spec.name, plannedVersion(paths, spec));
   let committed = false;
   try {
+    const now = currentConfig(paths, spec.name); // read once no other deploy of it runs
+    const previous = spec.input.build !== undefined ? now : null;
     const staged = stage(paths, spec, intent.version);
     const cfg = await planDeploy(paths, spec, staged);
     const settings = renderFunctionConfig(cfg);

@@ -112,6 +112,27 @@ t.test("a runner started between a deploy's commit and its switch of the code li
   const recs = path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'versions', 'gap');
   t.ok(fs.existsSync(path.join(recs, '2.json')), 'the records are kept apart from the code');
   t.notOk(fs.existsSync(path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'code', 'gap', '.versions')), 'none among the code directories');
+
+  // Four deploys of one function at once: each that goes on gets a number of its own; the others
+  // are refused with one line, never half-done.
+  const codes = [1, 2, 3, 4].map((i) => writeFixture(sb, `race${i}/handler.js`, `module.exports = async () => 'race-${i}';\n`));
+  const runs = await Promise.all(codes.map((c) => sb.faassctl('deploy', 'race', '--runtime', 'node', '--from-file', c, '--idle', '1')));
+  const won = runs.filter((r) => r.code === 0);
+  const refused = runs.filter((r) => r.code !== 0);
+  t.ok(won.length >= 1, `at least one deploy went on (${won.length} of 4)`);
+  for (const r of refused) {
+    t.equal(r.code, 2, 'a deploy refused exits 2');
+    t.match(r.stderr, /^faassctl: race is being deployed or rolled back by process \d+; try again when it ends \(FAASS_E_DEPLOY_BUSY\)\n$/, 'with one line naming the deploy under way');
+  }
+  const numbers = won.map((r) => /as version (\d+)\b/.exec(r.stdout)?.[1]);
+  t.equal(new Set(numbers).size, won.length, `each deploy that went on has a number of its own (${numbers.join(', ')})`);
+  const records = fs.readdirSync(path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'versions', 'race')).filter((f) => f.endsWith('.json'));
+  t.equal(records.length, won.length, 'and a record each');
+  const last = await request(sb.port, '/function/race', { body: 'x' });
+  t.equal(last.status, 200);
+  const answered = codes.findIndex((_, i) => last.body === `race-${i + 1}`);
+  t.ok(answered >= 0 && won.includes(runs[answered] as (typeof runs)[number]), `the function answers with the code of a deploy that went on (${last.body}, version ${String(last.headers['x-faass-version'])})`);
+  t.same(fs.readdirSync(path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'deploying')), [], 'no deploy is left pending');
 });
 
 t.test('versions and rollback with --gateway: who is the admin credential', async (t) => {

@@ -49,14 +49,21 @@ t.test('interruptedDeploys: only those whose process is gone (or is another with
   t.same(interruptedDeploys(paths), [], 'ended');
 });
 
-t.test('endDeploy leaves a later deploy of the same name alone', async (t) => {
+t.test('one deploy of a name at a time: a live one refuses the next, a gone one is taken over', async (t) => {
   const paths = tempPaths(t);
   const first = beginDeploy(paths, 'f', 'a');
-  const second = beginDeploy(paths, 'f', 'b');
+  t.throws(() => beginDeploy(paths, 'f', 'b'), { code: 'FAASS_E_DEPLOY_BUSY', message: /f is being deployed or rolled back by process \d+/ }, 'the first still runs (even in this process): the second is refused');
+  t.same(interruptedDeploys(paths, () => null).map((i) => i.version), ['a'], "and the first's intent stays");
+  const other = beginDeploy(paths, 'g', null);
+  t.equal(other.name, 'g', 'another function is not held up');
+  const second = beginDeploy(paths, 'f', 'b', () => null);
+  t.equal(second.version, 'b', 'the first gone (its recovery failed): the next deploy takes its place');
   endDeploy(paths, first);
-  t.same(interruptedDeploys(paths, () => null).map((i) => i.version), ['b'], "the second's intent stays");
+  t.same(interruptedDeploys(paths, () => null).map((i) => i.version).sort(), ['b', null].sort(), "the first's endDeploy leaves the second's intent alone");
   endDeploy(paths, second);
+  endDeploy(paths, other);
   t.same(interruptedDeploys(paths, () => null), []);
+  t.same(fs.readdirSync(path.join(paths.stateDir, 'deploying')), [], 'no temporary or moved-aside file is left');
 });
 
 t.test('recoverFiles: a first deploy killed before its file was written is undone, no directory left', async (t) => {
