@@ -5,7 +5,6 @@
 // it would not start where it should.
 import t from 'tap';
 import * as net from 'node:net';
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { startSandbox, setupGateway, writeFixture, waitFor, errorCode } from '../support/sandbox';
 import { within } from '../support/within';
@@ -26,12 +25,19 @@ interface RawAnswer {
 class RawConnection {
   private buf: Buffer = Buffer.alloc(0);
   private closed = false;
+  private wake: () => void = () => undefined; // need()'s waiter: one, not a listener per wait
   readonly socket: net.Socket;
 
   constructor(port: number) {
     this.socket = net.connect(port, '127.0.0.1');
-    this.socket.on('data', (d: Buffer) => (this.buf = Buffer.concat([this.buf, d])));
-    this.socket.on('close', () => (this.closed = true));
+    this.socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake();
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
     this.socket.on('error', () => undefined);
   }
 
@@ -39,7 +45,7 @@ class RawConnection {
     const want = () => (typeof n === 'number' ? n : n());
     while (want() < 0 || this.buf.length < want()) {
       if (this.closed) throw new Error(`connection closed with ${this.buf.length} bytes unread: ${JSON.stringify(this.buf.toString('latin1'))}`);
-      await within(Promise.race([once(this.socket, 'data'), once(this.socket, 'close')]), 'more of the answer');
+      await within(new Promise<void>((resolve) => (this.wake = resolve)), 'more of the answer');
     }
   }
 
