@@ -33,7 +33,7 @@ const INSTALL_TIMEOUT_MS = 15 * 60 * 1000;
 
 // Installs what the code in codeDir asks for (nothing: null) into codeDir.
 export async function installDependencies(paths: Paths, cfg: FunctionConfig, codeDir: string): Promise<DepsReport | null> {
-  const plan = depsPlan(cfg.name, cfg.runtime, (f) => fs.statSync(path.join(codeDir, f), { throwIfNoEntry: false })?.isFile() ?? false);
+  const plan = depsPlan(cfg.name, cfg.runtime, (f) => fs.statSync(path.join(codeDir, f), { throwIfNoEntry: false })?.isFile() ?? false, (f) => fs.readFileSync(path.join(codeDir, f), 'utf8'));
   if (plan === null) return null;
   const started = process.hrtime.bigint();
   const env = await installEnv(cfg);
@@ -103,10 +103,15 @@ async function installInto(paths: Paths, name: string, plan: DepsPlan, inputs: [
   fs.mkdirSync(scratch, { mode: 0o700 });
   try {
     for (const [f, text] of inputs) fs.writeFileSync(path.join(scratch, f), text, { mode: PRIVATE_FILE });
-    const argv = plan.tool === 'npm' ? ['npm', 'ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'] : ['python3', '-m', 'pip', 'install', '--target', path.join(scratch, plan.target), '-r', 'requirements.txt', '--no-input', '--progress-bar', 'off'];
+    // pip says why an index did not answer only in its verbose log (with retries=0 not at all on
+    // the terminal): that log is read too, to tell an unreachable index from a missing package.
+    const pipLog = path.join(scratch, '.pip.log');
+    const argv = plan.tool === 'npm' ? ['npm', 'ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'] : ['python3', '-m', 'pip', 'install', '--target', path.join(scratch, plan.target), '-r', 'requirements.txt', '--no-input', '--progress-bar', 'off', '--log', pipLog];
     const r = await tool(argv, scratch, env, INSTALL_TIMEOUT_MS);
+    if (plan.tool === 'pip') r.output += verboseLog(pipLog);
     const log = writeLog(paths, name, argv, r.output);
     if (r.code !== 0) throw failed(name, plan, r, log);
+    fs.rmSync(pipLog, { force: true });
     fs.mkdirSync(path.join(scratch, plan.target), { recursive: true }); // a package.json with no dependencies makes none
     sealTree(scratch);
     try {
@@ -124,6 +129,15 @@ function failed(name: string, plan: DepsPlan, r: ToolResult, log: string): Faass
   if (r.code === 127 && r.output === '') return new FaassError('FAASS_E_INSTALL_FAILED', `Function ${name}: ${plan.tool === 'npm' ? 'npm' : 'python3'} is not on the PATH the ${plan.tool === 'npm' ? 'node' : 'python'} runtime has; it installs ${plan.files[0]}`);
   const f = r.timedOut ? { unreachable: false, line: `${plan.tool} ran past ${INSTALL_TIMEOUT_MS / 60000} minutes and was stopped` } : installFailure(plan.tool, r.output);
   return new FaassError(f.unreachable ? 'FAASS_E_REGISTRY_UNREACHABLE' : 'FAASS_E_INSTALL_FAILED', `Function ${name}: ${f.line}; nothing deployed (${plan.tool}'s output: ${log})`);
+}
+
+function verboseLog(file: string): string {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return `\n--- pip's verbose log ---\n${text.length > MAX_OUTPUT ? text.slice(-MAX_OUTPUT) : text}`;
+  } catch {
+    return '';
+  }
 }
 
 // The tool's whole output (credentials in URLs hidden), for the details; the last install's only.

@@ -17,10 +17,12 @@ export const PYTHON_TARGET = '.python_packages';
 
 // Which install a function's code asks for, or null: node with package.json (and a lockfile,
 // npm-shrinkwrap.json first, as npm itself reads them), python with requirements.txt. Other
-// runtimes install nothing (a command or an image brings its own).
-export function depsPlan(name: string, runtime: string, has: (file: string) => boolean): DepsPlan | null {
+// runtimes install nothing (a command or an image brings its own). read: a file of the code.
+export function depsPlan(name: string, runtime: string, has: (file: string) => boolean, read: (file: string) => string): DepsPlan | null {
   if (runtime === 'node' && has('package.json')) {
     const lock = ['npm-shrinkwrap.json', 'package-lock.json'].find(has);
+    // A package.json that only says how to load the code ("type": "module") installs nothing.
+    if (lock === undefined && !declaresDependencies(name, read('package.json'))) return null;
     // Without a lockfile a deploy would install whatever the registry serves that day: two
     // deploys of the same code could run different libraries, and no cache key could say which.
     if (lock === undefined) fail('FAASS_E_INSTALL_FAILED', `Function ${name}: its code has package.json but no package-lock.json (or npm-shrinkwrap.json); run npm install where you write it and deploy the lockfile with it`);
@@ -33,10 +35,11 @@ export function depsPlan(name: string, runtime: string, has: (file: string) => b
 // What package.json says npm ci may compare with the lockfile, and nothing else: the install runs
 // with this instead of the function's own package.json, so the function's scripts (preinstall,
 // prepare, ...) do not run at deploy (its code is what was deployed) and its other fields do
-// not change the cache key. Dependencies' own install scripts do run (native modules build).
-const MANIFEST_FIELDS = ['name', 'version', 'dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'peerDependenciesMeta', 'bundleDependencies', 'bundledDependencies', 'overrides'];
+// not change the cache key. Dependencies' own install scripts run as npm decides: faass adds no
+// --ignore-scripts (native modules must build), and allowScripts (npm 11's approvals) is kept.
+const MANIFEST_FIELDS = ['name', 'version', 'dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'peerDependenciesMeta', 'bundleDependencies', 'bundledDependencies', 'overrides', 'allowScripts'];
 
-export function installManifest(name: string, packageJson: string): string {
+function parsePackage(name: string, packageJson: string): Record<string, unknown> {
   let pkg: unknown;
   try {
     pkg = JSON.parse(packageJson);
@@ -44,7 +47,17 @@ export function installManifest(name: string, packageJson: string): string {
     fail('FAASS_E_INSTALL_FAILED', `Function ${name}: package.json is not valid JSON (${(e as Error).message.slice(0, 120)})`);
   }
   if (typeof pkg !== 'object' || pkg === null || Array.isArray(pkg)) fail('FAASS_E_INSTALL_FAILED', `Function ${name}: package.json is not a JSON object`);
-  const p = pkg as Record<string, unknown>;
+  return pkg as Record<string, unknown>;
+}
+
+// Whether npm ci --omit=dev would install anything: devDependencies alone install nothing.
+function declaresDependencies(name: string, packageJson: string): boolean {
+  const p = parsePackage(name, packageJson);
+  return ['dependencies', 'optionalDependencies', 'peerDependencies'].some((k) => typeof p[k] === 'object' && p[k] !== null && Object.keys(p[k] as object).length > 0);
+}
+
+export function installManifest(name: string, packageJson: string): string {
+  const p = parsePackage(name, packageJson);
   if (p.workspaces !== undefined) fail('FAASS_E_INSTALL_FAILED', `Function ${name}: package.json has workspaces, which a function's install does not take; deploy each package's code as a function of its own`);
   return JSON.stringify(Object.fromEntries(MANIFEST_FIELDS.filter((k) => p[k] !== undefined).map((k) => [k, p[k]])), null, 2) + '\n';
 }
@@ -120,7 +133,10 @@ export function installFailure(tool: DepsTool, output: string): InstallFailure {
   }
   const errors = text.split('\n').filter((l) => /^ERROR: /.test(l)).map((l) => l.slice(7).trim());
   const missing = errors.map((l) => /No matching distribution found for (.+)$/.exec(l)?.[1]).find((m) => m !== undefined);
-  if (PIP_NET.test(text)) return { unreachable: true, line: `pip cannot reach the package index${missing ? ` for ${missing}` : ''}, and neither its cache nor its find-links hold it` };
+  if (missing && PIP_NET.test(text)) {
+    const url = /Could not fetch URL (\S+?): connection error/.exec(text)?.[1];
+    return { unreachable: true, line: `pip cannot reach the package index${url ? ` (${url})` : ''} for ${missing}, and neither its cache nor its find-links hold it` };
+  }
   if (missing) return { unreachable: false, line: `pip found no distribution of ${missing} in its index or find-links` };
   return { unreachable: false, line: `pip install failed: ${errors[errors.length - 1] ?? lastLines(text, 1)[0] ?? 'no output'}` };
 }
