@@ -282,9 +282,9 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
       if (cfg?.file !== undefined) input.file = file;
     }
     const who = { message, author: authorOf(req) };
-    const { config, report, warnings, version } = await serialized(() => deployFunction(paths, settings ? { ...deploySpec(paths, name, settings, from), ...who } : { name, input, fromFile: from, ...who }));
+    const { config, report, warnings, version, dependencies } = await serialized(() => deployFunction(paths, settings ? { ...deploySpec(paths, name, settings, from), ...who } : { name, input, fromFile: from, ...who }));
     log.info(`API: ${settings && !existed ? 'created' : 'new code for'} ${name} (${files} file${files === 1 ? '' : 's'}, ${body.length} bytes)`);
-    send(res, settings && !existed ? 201 : 200, { ...functionView(config), ...versionField(version), files, bytes: body.length, systemd: report.systemd, warnings });
+    send(res, settings && !existed ? 201 : 200, { ...functionView(config), ...versionField(version), files, bytes: body.length, dependencies, systemd: report.systemd, warnings });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Paths } from '../core/paths';
 import { deployFunction, keepAccess } from '../functions/deploy';
 import { BuildProgress, withProgress } from './progress';
-import { sayApplied, sayWarnings } from './report';
+import { sayApplied, sayDependencies, sayWarnings } from './report';
 import { remoteDeploy } from './remote';
 import { Register } from './cli';
 import { DeployArgs, deployInput } from './deploy-input';
@@ -30,7 +30,8 @@ export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   const drop = a.watch !== undefined ? dropInput({ watch: a.watch, pattern: a.watchPattern }) : null;
   if (drop) buildFileDrop('0', drop); // its form; the directory itself is judged as it is added
   const progress = build !== undefined ? new BuildProgress(process.stdout) : null;
-  const { config, report, warnings, version } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, message: a.message, onBuild: progress?.event }));
+  const { config, report, warnings, version, dependencies } = await withProgress(progress, () => deployFunction(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, message: a.message, onBuild: progress?.event }));
+  sayDependencies(dependencies);
   sayApplied(report, `Deployed ${config.name} (${config.runtime}) ${sayVersion(version)}; call it at /function/${config.name}`);
   // Under faassctl serve, a service it cannot run would fail only at its first call: said now.
   const notUnderServe = report.serve ? unservable(config) : null;

@@ -7,7 +7,8 @@ import { Paths } from '../core/paths';
 import { FaassError, fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { DeployArgs, deployInput } from './deploy-input';
-import { sayWarnings } from './report';
+import { sayDependencies, sayWarnings } from './report';
+import type { DepsReport } from '../functions/deps-install';
 import { Target, send, sendJson, replyError, updateTokens, gatewayKey, parseGatewayUrl, checkToken, remoteTarget, credentialsFile } from './client';
 import { QueuePolicy } from '../queue/on-delete';
 import { checkMessage } from '../functions/versions';
@@ -70,6 +71,7 @@ export async function remoteDeploy(t: Target, a: DeployArgs): Promise<number> {
   }
   const n = (fn.version as { number?: number } | undefined)?.number;
   const version = n !== undefined ? ` ${fn.new_version === false ? `unchanged, still version ${n}` : `as version ${n}`}` : '';
+  sayDependencies(fn.dependencies as DepsReport | null | undefined);
   process.stdout.write(`Deployed ${fn.name} (${fn.runtime})${version} on ${t.label}; call it at ${t.url}/function/${fn.name}\n`);
   sayWarnings(fn.warnings);
   return 0;

@@ -1,5 +1,5 @@
 // What a change to the files and units did, said once the same way by every command.
-import { ApplyReport } from '../functions/deploy';
+import { ApplyReport, DepsReport } from '../functions/deploy';
 
 export function sayApplied(report: ApplyReport, what: string): void {
   const u = report.units;
@@ -16,4 +16,12 @@ export function sayApplied(report: ApplyReport, what: string): void {
 // What the change asked for that will not happen (an unenforced limit): a line each on stderr.
 export function sayWarnings(warnings: readonly string[] | undefined): void {
   for (const w of warnings ?? []) process.stderr.write(`faassctl: warning: ${w}\n`);
+}
+
+// What a deploy did about the code's dependencies (functions/deps-install.ts), from the deploy's
+// result or the API's answer (its "dependencies"); nothing when there was nothing to install.
+export function sayDependencies(d: Pick<DepsReport, 'tool' | 'target' | 'cached' | 'seconds'> | null | undefined): void {
+  if (!d) return;
+  const how = d.cached ? `reused from the install cache (same ${d.tool === 'npm' ? 'lockfile' : 'requirements.txt'})` : `installed with ${d.tool === 'npm' ? 'npm ci' : 'pip'}`;
+  process.stdout.write(`Dependencies: ${d.target} ${how} in ${d.seconds.toFixed(1)}s\n`);
 }

@@ -18,7 +18,7 @@ import { installId } from '../docker/names';
 import { DeploySpec, checkSpec, planInput, planConfig, carryAccess, checkServicePort } from './deploy-plan';
 import { stageCode, emptyVersion, versionPath, switchVersion, removeAllCode, newVersionId } from './code-versions';
 import { Intent, beginDeploy, aboutToCommit, aboutToRecord, endDeploy, abandonDeploy, undoFiles, interruptedDeploys } from './deploy-intent';
-import { Author, checkMessage, currentRecord, listRecords, localAuthor, nextNumber, pruneRecords, sameVersion, sha256, treeDigest, writeRecord } from './versions';
+import { Author, VersionRecord, checkMessage, currentRecord, listRecords, localAuthor, nextNumber, pruneRecords, sameVersion, sha256, treeDigest, writeRecord } from './versions';
 import { ApplyReport, applyUnits, withServe } from './apply-units';
 import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
@@ -26,9 +26,11 @@ import { refuseScheduleClash } from './triggers';
 import { schedulesPath } from './schedules';
 import { removeNatsSecrets } from './nats-auth';
 import { topicsPath } from './topics';
+import { DepsReport, installDependencies } from './deps-install';
 
 export type { DeploySpec } from './deploy-plan';
 export type { ApplyReport } from './apply-units';
+export type { DepsReport } from './deps-install';
 export { applyUnits, loadAllFunctions } from './apply-units';
 
 export interface DeployRequest extends DeploySpec {
@@ -70,6 +72,7 @@ export interface DeployResult {
   report: ApplyReport;
   warnings: string[];
   version: VersionRef & { fresh: boolean }; // fresh: a new number; else the code and settings were the current version's
+  dependencies: DepsReport | null; // what was installed into new code (null: nothing to install, or the code is the current version's)
 }
 
 export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { reload?: boolean } = {}): Promise<DeployResult> {
@@ -90,7 +93,14 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
     const staged = stage(paths, spec, intent.version);
     const cfg = await planDeploy(paths, spec, staged);
     const settings = renderFunctionConfig(cfg);
-    const version = recordVersion(paths, spec, intent, now, staged, settings);
+    // The digest is of the code as deployed, before its dependencies are installed into it: they
+    // follow from its lockfile, and the same code again is the same version.
+    const current = currentRecord(paths, now);
+    const codeDigest = staged.version === null && current?.code === path.basename(staged.codeDir) ? current.codeDigest : treeDigest(staged.codeDir);
+    // New code gets its dependencies; the current version's code again keeps its directory, with
+    // what was installed into it (the copy just staged is pruned).
+    const dependencies = staged.version !== null && current?.codeDigest !== codeDigest ? await installDependencies(paths, cfg, staged.codeDir) : null;
+    const version = recordVersion(paths, spec, intent, current, staged, codeDigest, settings);
     const text = withVersion(settings, version);
     aboutToCommit(paths, intent, text);
     privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
@@ -104,7 +114,7 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
     if (previous?.build !== undefined && previous.image !== undefined && cfg.image !== undefined && cfg.image !== previous.image) await pruneImages(loadDockerSettings(paths).socketPath, spec.name, [cfg.image, previous.image]);
     const warnings = report.systemd === 'applied' ? unenforcedLimits(cfg, await userManagerControllers()) : [];
     const config = Object.freeze({ ...cfg, version: { number: version.number, code: version.code } }); // as its file now reads
-    return { config, report: { ...report, recovered: report.recovered ?? recovered }, warnings, version };
+    return { config, report: { ...report, recovered: report.recovered ?? recovered }, warnings, version, dependencies };
   } catch (e) {
     settleFailed(paths, intent, committed);
     throw e;
@@ -114,10 +124,8 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
 // The version this deploy makes current: the current one when neither the code nor the settings
 // change, else a new number, whose record is written before the commit point (and named in the
 // intent first, so an undo removes it).
-function recordVersion(paths: Paths, spec: DeploySpec, intent: Intent, now: FunctionConfig | null, staged: Staged, settings: string): VersionRef & { fresh: boolean } {
-  const current = currentRecord(paths, now);
+function recordVersion(paths: Paths, spec: DeploySpec, intent: Intent, current: VersionRecord | null, staged: Staged, codeDigest: string, settings: string): VersionRef & { fresh: boolean } {
   const staging = path.basename(staged.codeDir);
-  const codeDigest = staged.version === null && current?.code === staging ? current.codeDigest : treeDigest(staged.codeDir);
   const settingsDigest = sha256(settings);
   if (current !== null && sameVersion(current, codeDigest, settingsDigest)) return { number: current.number, code: current.code, fresh: false };
   // The same code again (new settings) keeps its directory; the copy staged is pruned.

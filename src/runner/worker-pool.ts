@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PYTHON_TARGET } from '../functions/deps-plan';
 import { FunctionConfig } from '../functions/function-config';
 import { FaassError } from '../core/errors';
 import { log } from '../observe/log';
@@ -25,6 +27,15 @@ type TransportFactory = (on: TransportEvents) => Transport;
 
 let nextRequestId = 1;
 
+// requirements.txt's packages, installed into the code at deploy (functions/deps-install.ts),
+// come before the function's own PYTHONPATH and the system's site-packages; node finds
+// node_modules next to the handler by itself.
+function pythonPath(cfg: FunctionConfig, codeDir: string): Record<string, string> {
+  const deps = path.join(codeDir, PYTHON_TARGET);
+  if (cfg.runtime !== 'python' || !fs.existsSync(deps)) return {};
+  return { PYTHONPATH: cfg.env.PYTHONPATH ? `${deps}:${cfg.env.PYTHONPATH}` : deps };
+}
+
 // runtime=node|python: warm workers that load the handler once and serve many requests, one at
 // a time each; up to cfg.workers of them, requests beyond that wait their turn. A worker that
 // crashes or runs past the timeout is dropped and replaced on demand.
@@ -45,7 +56,7 @@ export class WorkerPool implements Executor {
   static forRuntime(cfg: FunctionConfig, codeDir: string): WorkerPool {
     const file = path.join(codeDir, cfg.file as string);
     const dir = path.join(__dirname, 'workers');
-    const env = { ...baseEnv(cfg), PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' };
+    const env = { ...baseEnv(cfg), PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...pythonPath(cfg, codeDir) };
     const factory: TransportFactory =
       cfg.runtime === 'node'
         ? (on) => threadTransport(path.join(dir, 'node-worker.js'), { file, exportName: cfg.handler ?? '' }, env, cfg.name, on)

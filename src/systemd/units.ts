@@ -149,7 +149,9 @@ export function renderApiService(ctx: UnitContext): string {
       'KillMode=mixed',
       'TimeoutStopSec=130s',
       'SyslogIdentifier=faass-api',
-      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`, `${ctx.xdg.config}/faass`, `${ctx.xdg.data}/faass`, `${ctx.xdg.config}/systemd/user`]),
+      // A deploy's install (functions/deps-install.ts) runs here for the API: npm's, pip's and
+      // node-gyp's caches at their usual places may be written (they are read anyway).
+      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`, `${ctx.xdg.config}/faass`, `${ctx.xdg.data}/faass`, `${ctx.xdg.config}/systemd/user`, '%h/.npm', '%h/.cache/pip', '%h/.cache/node-gyp']),
     ],
   });
 }
