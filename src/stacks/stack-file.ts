@@ -23,7 +23,7 @@ export interface StackFunction {
 }
 
 export interface Stack {
-  name: string; // x-faass-stack, or the file's name without .yml/.yaml
+  name: string; // stackName()
   file: string;
   dir: string; // handlers and environment files are relative to it
   functions: StackFunction[];
@@ -35,7 +35,7 @@ export type Env = Record<string, string | undefined>;
 // What faass reads without acting on it, and why (said on stderr at `up`, not an error).
 const IGNORED_TOP: Record<string, string> = {
   version: '', // the format's version: nothing to do
-  'provider.gateway': 'faassctl up deploys to this host (or to --gateway)',
+  'provider.gateway': 'faassctl up deploys to this host',
   'provider.network': 'faass functions have networks of their own',
   'configuration.templates': 'faass runs handlers with its own node and python runtimes',
 };
@@ -165,8 +165,12 @@ function readOrFail(doc: Doc, at: string, key: string, file: string, read: (file
   }
 }
 
+// x-faass-stack, else the file's name without .yml; stack.yml, faas-cli's default that every
+// project has, takes its directory's name: two projects' stack.yml are two stacks, and an up of
+// one never deletes the other's functions.
 export function stackName(file: string, given?: string): string {
-  const name = given ?? path.basename(file).replace(/\.ya?ml$/, '');
+  const base = path.basename(file).replace(/\.ya?ml$/, '');
+  const name = given ?? (base === 'stack' ? path.basename(path.dirname(path.resolve(file))) : base);
   if (!isValidName(name)) fail('FAASS_E_CONFIG_INVALID', `${file}: stack name ${JSON.stringify(name.slice(0, 80))}: use 1-63 lowercase letters, digits and '-' (rename the file or set x-faass-stack:)`);
   return name;
 }

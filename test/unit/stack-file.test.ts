@@ -2,6 +2,7 @@
 // stack.yml read as faas-cli reads it, refusals that name FILE:LINE:COL and the key, what faass
 // does not act on listed, and each function mapped onto a faass deploy.
 import t from 'tap';
+import * as path from 'node:path';
 import { parseStack, substitute } from '../../src/stacks/stack-file';
 import { toDeploySpec, memoryBytes, cpuPercent } from '../../src/stacks/openfaas';
 
@@ -9,6 +10,7 @@ const noFiles = (f: string): string => {
   throw Object.assign(new Error(`no ${f}`), { code: 'ENOENT' });
 };
 const parse = (text: string, env: Record<string, string> = {}, read = noFiles) => parseStack(text, 'stack.yml', env, read);
+const named = (file: string) => parseStack('functions:\n  a:\n    image: x\n', file, {}, noFiles).name;
 const envFile = (f: string) => (f.endsWith('/env.yml') ? 'environment:\n  COUNT: 4\n  FROM_FILE: yes\n' : noFiles(f));
 const refusal = (text: string, env: Record<string, string> = {}): string => {
   try {
@@ -51,7 +53,8 @@ functions:
 
 t.test('an OpenFaaS stack file maps onto faass deploys', async (t) => {
   const s = parse(OPENFAAS, { GREETING: 'hi' }, envFile);
-  t.equal(s.name, 'stack', "the stack's name: the file's");
+  t.equal(named('/p/shop/orders.yml'), 'orders', "the stack's name: the file's");
+  t.equal(named('/p/shop/stack.yml'), 'shop', "stack.yml, every project's: its directory's");
   const hello = toDeploySpec(s.functions[0], '/proj');
   t.same(hello.spec.input, { runtime: 'node', file: 'handler.js', convention: 'openfaas-http', env: { GREETING: 'hi', COUNT: '4', FROM_FILE: 'yes' }, memory_max: String(128 * 1024 * 1024), cpu_quota: '50' }, 'lang, environment (the file over inline), limits');
   t.equal(hello.spec.fromFile, '/proj/hello');
@@ -88,6 +91,7 @@ t.test('an image with no lang: its watchdog as a service, or fprocess once per c
 });
 
 t.test('classic templates and x-faass-stack', async (t) => {
+  t.equal(parse('functions:\n  a:\n    image: x\n').name, path.basename(process.cwd()), 'stack.yml here: this directory');
   const s = parse('x-faass-stack: shop\nfunctions:\n  a:\n    lang: node\n    handler: a\n  b:\n    lang: python3\n    handler: b\n');
   t.equal(s.name, 'shop');
   t.equal(toDeploySpec(s.functions[0], '/p').spec.input.convention, 'openfaas-classic');
