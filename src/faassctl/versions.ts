@@ -25,7 +25,7 @@ function printVersions(rows: VersionView[], json: boolean): number {
 // --to N as the user typed it: digits, from 1. Read as text, not as yargs's number: that takes
 // 0x1 and 1e0, says NaN for a word, and leaves a bare --to undefined, which is the default
 // rollback: a forgotten number must not roll anything back.
-function versionNumber(v: unknown): number | undefined {
+export function versionNumber(v: unknown): number | undefined {
   if (v === undefined) return undefined;
   if (Array.isArray(v)) fail('FAASS_E_USAGE', 'Invalid --to: given more than once');
   const text = String(v);

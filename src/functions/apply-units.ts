@@ -16,6 +16,7 @@ import { Intent, interruptedDeploys, recoverFiles, endDeploy } from './deploy-in
 import { serveTakeUp } from '../systemd/serve-link';
 import { inboxOf } from './outbox';
 import { recordsDir } from './versions';
+import { recoverStacks } from './stacks';
 
 export interface ApplyReport {
   units: UnitChanges;
@@ -157,6 +158,9 @@ export async function withServe(paths: Paths, report: ApplyReport): Promise<Appl
 }
 
 async function applyAndRecover(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
+  // A stack killed past its commit point first writes every file it names (stacks.ts): each of
+  // its functions' own intents then finds its file and finishes.
+  if (opts.dir === undefined && opts.reload) await recoverStacks(paths);
   const interrupted = opts.dir === undefined && opts.reload ? interruptedDeploys(paths) : [];
   const verdicts = interrupted.map((i) => ({ intent: i, verdict: recoverFiles(paths, i) }));
   const report = await writeAndLoad(paths, opts);

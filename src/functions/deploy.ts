@@ -6,27 +6,21 @@ import * as path from 'node:path';
 import { Paths, functionCodeDir, functionConfPath, functionsConfDir } from '../core/paths';
 import { FunctionConfig, FunctionInput, VersionRef, renderFunctionConfig, loadFunctionConfig, configInput, withVersion } from './function-config';
 import { gatewayPorts, loadDockerSettings, loadSettings } from '../core/settings';
-import { functionUnitBase } from '../systemd/units';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
 import { fail, FaassError } from '../core/errors';
 import { validateName, refuseReservedName } from '../core/validate';
-import { managerReachable, systemctl } from '../systemd/systemctl';
 import { BuildEvent, buildImage, pruneImages } from '../docker/image-build';
-import { configuredEngine, removeFunctionContainers } from '../docker/engine';
-import { installId } from '../docker/names';
 import { DeploySpec, checkSpec, planInput, planConfig, carryAccess, checkServicePort } from './deploy-plan';
-import { stageCode, emptyVersion, versionPath, switchVersion, removeAllCode, newVersionId } from './code-versions';
+import { stageCode, emptyVersion, versionPath, switchVersion, newVersionId } from './code-versions';
 import { Intent, beginDeploy, aboutToCommit, aboutToRecord, endDeploy, abandonDeploy, undoFiles, interruptedDeploys } from './deploy-intent';
 import { Author, VersionRecord, checkMessage, currentRecord, listRecords, localAuthor, nextNumber, pruneRecords, sameVersion, sha256, treeDigest, writeRecord } from './versions';
 import { ApplyReport, applyUnits, withServe } from './apply-units';
 import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
 import { refuseScheduleClash } from './triggers';
-import { schedulesPath } from './schedules';
-import { removeNatsSecrets } from './nats-auth';
-import { topicsPath } from './topics';
 import { DepsReport, installDependencies } from './deps-install';
+import { retireFunction, resetRetired } from './retire';
 
 export type { DeploySpec } from './deploy-plan';
 export type { ApplyReport } from './apply-units';
@@ -75,7 +69,20 @@ export interface DeployResult {
   dependencies: DepsReport | null; // what was installed into new code (null: nothing to install, or the code is the current version's)
 }
 
-export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { reload?: boolean } = {}): Promise<DeployResult> {
+// A deploy staged and decided, not yet committed: its code copied, its image built, its version
+// recorded, its intent naming the file it will write (deploy-intent.ts). A stack (stack-deploy.ts)
+// prepares every function before it commits any.
+export interface Prepared {
+  spec: DeployRequest;
+  intent: Intent;
+  text: string; // the function's file as it will be written: the commit point
+  cfg: FunctionConfig;
+  version: VersionRef & { fresh: boolean };
+  now: FunctionConfig | null; // the function before
+  dependencies: DepsReport | null; // what was installed into its new code
+}
+
+export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<Prepared> {
   validateName(spec.name);
   if (!fs.existsSync(functionConfPath(paths, spec.name))) {
     refuseReservedName(spec.name);
@@ -83,13 +90,9 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
   }
   checkSpec(spec); // before touching anything
   spec.message = checkMessage(spec.message);
-  // A deploy of the same name killed before must not be overwritten half-done.
-  const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: opts.reload ?? true })).recovered : undefined;
   const intent = beginDeploy(paths, spec.name, plannedVersion(paths, spec));
-  let committed = false;
   try {
     const now = currentConfig(paths, spec.name); // read once no other deploy of it runs
-    const previous = spec.input.build !== undefined ? now : null;
     const staged = stage(paths, spec, intent.version);
     const cfg = await planDeploy(paths, spec, staged);
     const settings = renderFunctionConfig(cfg);
@@ -103,20 +106,50 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
     const version = recordVersion(paths, spec, intent, current, staged, codeDigest, settings);
     const text = withVersion(settings, version);
     aboutToCommit(paths, intent, text);
-    privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
-    writeFileAtomic(functionConfPath(paths, spec.name), text);
-    committed = true;
-    // Staged code that is the current version's again is not needed: pruned with the switch.
-    switchVersion(paths, spec.name, version.code, pruneRecords(paths, spec.name, version.number, now?.version?.number ?? null));
-    const applied = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name], deferServe: true });
-    endDeploy(paths, intent);
-    const report = await withServe(paths, applied);
-    if (previous?.build !== undefined && previous.image !== undefined && cfg.image !== undefined && cfg.image !== previous.image) await pruneImages(loadDockerSettings(paths).socketPath, spec.name, [cfg.image, previous.image]);
-    const warnings = report.systemd === 'applied' ? unenforcedLimits(cfg, await userManagerControllers()) : [];
-    const config = Object.freeze({ ...cfg, version: { number: version.number, code: version.code } }); // as its file now reads
-    return { config, report: { ...report, recovered: report.recovered ?? recovered }, warnings, version, dependencies };
+    return { spec, intent, text, cfg, version, now, dependencies };
   } catch (e) {
-    settleFailed(paths, intent, committed);
+    settleFailed(paths, intent, false);
+    throw e;
+  }
+}
+
+// The commit point: the function's file, written whole by rename.
+export function commitFile(paths: Paths, name: string, text: string): void {
+  privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
+  writeFileAtomic(functionConfPath(paths, name), text);
+}
+
+// Past the commit point: the code link follows the file. Staged code that is the current
+// version's again is not needed: pruned with the switch.
+export function switchPrepared(paths: Paths, p: Prepared): void {
+  switchVersion(paths, p.spec.name, p.version.code, pruneRecords(paths, p.spec.name, p.version.number, p.now?.version?.number ?? null));
+}
+
+// After the units are applied: an image the build replaced pruned, what this host will not enforce said.
+export async function finishPrepared(paths: Paths, p: Prepared, report: ApplyReport): Promise<DeployResult> {
+  const previous = p.spec.input.build !== undefined ? p.now : null;
+  if (previous?.build !== undefined && previous.image !== undefined && p.cfg.image !== undefined && p.cfg.image !== previous.image) await pruneImages(loadDockerSettings(paths).socketPath, p.spec.name, [p.cfg.image, previous.image]);
+  const warnings = report.systemd === 'applied' ? unenforcedLimits(p.cfg, await userManagerControllers()) : [];
+  const config = Object.freeze({ ...p.cfg, version: { number: p.version.number, code: p.version.code } }); // as its file now reads
+  return { config, report, warnings, version: p.version, dependencies: p.dependencies };
+}
+
+export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { reload?: boolean } = {}): Promise<DeployResult> {
+  // A deploy of the same name killed before must not be overwritten half-done.
+  validateName(spec.name);
+  const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: opts.reload ?? true })).recovered : undefined;
+  const p = await prepareDeploy(paths, spec);
+  let committed = false;
+  try {
+    commitFile(paths, spec.name, p.text);
+    committed = true;
+    switchPrepared(paths, p);
+    const applied = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name], deferServe: true });
+    endDeploy(paths, p.intent);
+    const report = await withServe(paths, applied);
+    return await finishPrepared(paths, p, { ...report, recovered: report.recovered ?? recovered });
+  } catch (e) {
+    settleFailed(paths, p.intent, committed);
     throw e;
   }
 }
@@ -203,26 +236,8 @@ function currentConfig(paths: Paths, name: string): FunctionConfig | null {
 export async function deleteFunction(paths: Paths, name: string): Promise<DeleteReport> {
   validateName(name);
   if (!fs.existsSync(functionConfPath(paths, name))) fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}`);
-  const base = functionUnitBase(name);
-  const cfg = currentConfig(paths, name); // an invalid file is deleted all the same
-  const reachable = await managerReachable();
-  if (reachable) {
-    await systemctl('disable', '--now', `${base}.socket`).catch(() => undefined);
-    await systemctl('stop', `${base}.service`).catch(() => undefined);
-    if (cfg?.kind === 'service') await systemctl('stop', `${base}-app.service`).catch(() => undefined);
-  }
-  const warnings: string[] = [];
-  if (cfg?.runtime === 'docker') {
-    const removal = await removeFunctionContainers(configuredEngine(paths).docker, installId(paths.configDir), name).catch((e: Error) => ({ found: 0, failed: [e.message] }));
-    for (const f of removal.failed) warnings.push(`Failed to remove a container of ${name} (${f})`);
-  }
-  if (cfg?.build !== undefined) await pruneImages(loadDockerSettings(paths).socketPath, name, []);
-  fs.rmSync(functionConfPath(paths, name), { force: true });
-  fs.rmSync(schedulesPath(paths, name), { force: true }); // its timers go with the units below
-  fs.rmSync(topicsPath(paths, name), { force: true }); // no more messages for it
-  removeNatsSecrets(paths, name); // its NATS bridges' secrets: their units go below
-  removeAllCode(paths, name);
+  const warnings = await retireFunction(paths, name);
   const report = await applyUnits(paths, { reload: true });
-  if (reachable) await systemctl('reset-failed', `${base}.service`, `${base}.socket`).catch(() => undefined);
+  await resetRetired(name);
   return { ...report, warnings };
 }

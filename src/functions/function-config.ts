@@ -13,6 +13,11 @@ export const KINDS = ['function', 'service'] as const;
 export type Kind = (typeof KINDS)[number];
 export type Network = (typeof NETWORKS)[number];
 export type Protocol = (typeof PROTOCOLS)[number];
+// How a node or python handler is called (faass-handler(7)): faass's own (event, context), or as
+// an OpenFaaS template calls it, so a handler written for one runs unchanged (faassctl up maps
+// a stack.yml's lang to it, stacks/openfaas.ts).
+export const CONVENTIONS = ['faass', 'openfaas-http', 'openfaas-classic'] as const;
+export type Convention = (typeof CONVENTIONS)[number];
 
 export interface FunctionConfig {
   readonly name: string;
@@ -27,6 +32,7 @@ export interface FunctionConfig {
   readonly network: Network; // a function's container: its network; a service: none (its own, the default) or host, or bridge for a container
   readonly file?: string; // file inside the code directory (script or handler module)
   readonly handler?: string; // node: export name; python: function name
+  readonly convention: Convention; // node, python: how the handler is called
   readonly protocol: Protocol;
   readonly timeout: number; // seconds a request may run
   readonly idle: number; // seconds without connections before the runner exits
@@ -70,7 +76,7 @@ export const FUNCTION_DEFAULTS = {
 };
 
 // INI key -> field; the schema a function file may contain, nothing else.
-const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization', 'retries', 'retry_max_age', 'queue_max'] as const;
+const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'convention', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization', 'retries', 'retry_max_age', 'queue_max'] as const;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 // docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest].
@@ -111,6 +117,7 @@ const PARSERS = {
   network: (k: string, v: unknown) => oneOf(k, v, NETWORKS),
   file: matching(FILE_RE, "a plain file name inside the function's code directory"),
   handler: matching(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'expected an identifier'),
+  convention: (k: string, v: unknown) => oneOf(k, v, CONVENTIONS),
   protocol: (k: string, v: unknown) => oneOf(k, v, PROTOCOLS),
   timeout: (k: string, v: unknown) => timespan(k, v, 0.1, 86400),
   idle: (k: string, v: unknown) => timespan(k, v, 1, 86400),
@@ -157,6 +164,7 @@ function checkRuntime(name: string, runtime: Runtime, v: Parsed): void {
   if (runtime !== 'docker' && v.image !== undefined) refuse('image is only for runtime docker');
   if (runtime !== 'docker' && v.network !== undefined && v.kind !== 'service') refuse('network is only for runtime docker and for services');
   if (runtime === 'docker' && v.file !== undefined) refuse('runtime docker takes its code from the image, not a file');
+  if (runtime !== 'node' && runtime !== 'python' && v.convention !== undefined && v.convention !== 'faass') refuse('convention is only for runtimes node and python');
 }
 
 // Which keys go with which kind.
@@ -203,6 +211,7 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     network: v.network ?? 'none',
     file: v.file,
     handler: v.handler,
+    convention: v.convention ?? 'faass',
     protocol: v.protocol ?? d.protocol,
     timeout: v.timeout ?? d.timeout,
     idle: v.idle ?? d.idle,
@@ -282,6 +291,7 @@ export function renderFunctionConfig(cfg: FunctionConfig): string {
   if (cfg.runtime === 'docker' || cfg.kind === 'service') put('network', cfg.network);
   put('file', cfg.file);
   put('handler', cfg.handler);
+  if (cfg.convention !== 'faass') put('convention', cfg.convention); // files from before it read the same
   put('protocol', cfg.protocol);
   put('timeout', cfg.timeout);
   put('idle', cfg.idle);

@@ -59,8 +59,8 @@ export class WorkerPool implements Executor {
     const env = { ...baseEnv(cfg), PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...pythonPath(cfg, codeDir) };
     const factory: TransportFactory =
       cfg.runtime === 'node'
-        ? (on) => threadTransport(path.join(dir, 'node-worker.js'), { file, exportName: cfg.handler ?? '' }, env, cfg.name, on)
-        : (on) => processTransport(['python3', path.join(dir, 'python-worker.py'), file, cfg.handler ?? ''], codeDir, env, cfg.name, on);
+        ? (on) => threadTransport(path.join(dir, 'node-worker.js'), { file, exportName: cfg.handler ?? '', convention: cfg.convention }, env, cfg.name, on)
+        : (on) => processTransport(['python3', path.join(dir, 'python-worker.py'), file, cfg.handler ?? '', cfg.convention], codeDir, env, cfg.name, on);
     return new WorkerPool(cfg, factory);
   }
 

@@ -9,15 +9,16 @@ import { ROOT } from './root';
 
 export const WORKERS = path.join(ROOT, 'src/runner/workers');
 
-// Writes node-worker.js into dir; returns its path.
+// Writes node-worker.js and the modules beside it (openfaas-node.js) into dir; returns its path.
 export function compileNodeWorker(dir: string): string {
-  const file = path.join(dir, 'node-worker.js');
-  fs.writeFileSync(
-    file,
-    ts.transpileModule(fs.readFileSync(path.join(WORKERS, 'node-worker.ts'), 'utf8'), {
-      fileName: 'node-worker.ts',
-      compilerOptions: { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    }).outputText,
-  );
-  return file;
+  for (const source of fs.readdirSync(WORKERS).filter((f) => f.endsWith('.ts'))) {
+    fs.writeFileSync(
+      path.join(dir, source.replace(/\.ts$/, '.js')),
+      ts.transpileModule(fs.readFileSync(path.join(WORKERS, source), 'utf8'), {
+        fileName: source,
+        compilerOptions: { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      }).outputText,
+    );
+  }
+  return path.join(dir, 'node-worker.js');
 }

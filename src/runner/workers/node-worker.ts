@@ -1,7 +1,8 @@
 // A warm node worker thread: loads the handler once, then serves the runner's requests one at a
-// time over its message port. workerData: { file (absolute), exportName }.
+// time over its message port. workerData: { file (absolute), exportName, convention }.
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
+import { callOpenfaasClassic, callOpenfaasHttp } from './openfaas-node';
 
 type Handler = (event: unknown, context: unknown) => unknown;
 interface Request {
@@ -51,7 +52,9 @@ function normalize(result: unknown): Normalized {
   return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(result)) };
 }
 
-async function serve(handler: Handler, req: Request): Promise<void> {
+type Convention = 'faass' | 'openfaas-http' | 'openfaas-classic';
+
+async function serve(handler: Handler, req: Request, convention: Convention): Promise<void> {
   // What the handler prints from now on is this call's (line-logger.ts's CALL_MARK, kept in
   // step by hand: this file runs in the worker, without the runner's modules).
   process.stdout.write(`\u0000faass-call ${req.context.callId}\n`);
@@ -75,7 +78,8 @@ async function serve(handler: Handler, req: Request): Promise<void> {
     getRemainingTimeInMillis: () => Math.max(0, req.context.timeout * 1000 - (Date.now() - started)),
   };
   try {
-    const r = normalize(await handler(event, context));
+    const call = convention === 'openfaas-http' ? callOpenfaasHttp : convention === 'openfaas-classic' ? callOpenfaasClassic : null;
+    const r = normalize(call ? await call(handler as (...args: unknown[]) => unknown, event) : await handler(event, context));
     port?.postMessage({ id: req.id, ok: true, status: r.status, headers: r.headers, body: r.body });
   } catch (e) {
     const err = e as Error;
@@ -84,7 +88,7 @@ async function serve(handler: Handler, req: Request): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { file, exportName } = workerData as { file: string; exportName?: string };
+  const { file, exportName, convention } = workerData as { file: string; exportName?: string; convention?: Convention };
   let handler: Handler;
   try {
     handler = pick((await import(pathToFileURL(file).href)) as Record<string, unknown>, exportName || undefined);
@@ -92,7 +96,7 @@ async function main(): Promise<void> {
     port?.postMessage({ fatal: `Failed to load handler ${file}${exportName ? ' export ' + exportName : ''}: ${(e as Error).message}` });
     return;
   }
-  port?.on('message', (req: Request) => void serve(handler, req));
+  port?.on('message', (req: Request) => void serve(handler, req, convention ?? 'faass'));
   port?.postMessage({ ready: true });
 }
 

@@ -1,7 +1,11 @@
 """A warm python worker: loads the handler once, then serves requests from the runner, one at a
-time, as JSON lines on fd 3. Usage: python-worker.py FILE [FUNCTION]
+time, as JSON lines on fd 3. Usage: python-worker.py FILE [FUNCTION [CONVENTION]]
 
 Shapes: handle(event, context) (Lambda/Kubeless: event["data"]) and OpenFaaS's handle(req) -> str.
+CONVENTION (the function's convention=): faass (the above, told apart by arity), openfaas-classic
+(handle(req) with the body text: python3, python3-flask) or openfaas-http (python3-http:
+handle(event, context) with event.body bytes, event.headers, .method, .query, .path, and a dict
+{"statusCode", "body", "headers"} back, a dict body as JSON).
 """
 import base64
 import importlib.util
@@ -12,6 +16,7 @@ import socket
 import sys
 import time
 import traceback
+from urllib.parse import parse_qs
 
 
 def send(chan, msg):
@@ -59,16 +64,49 @@ def normalize(result):
     return 200, {"content-type": "application/json"}, json.dumps(result).encode()
 
 
+class OpenfaasEvent:
+    def __init__(self, ev, raw):
+        self.body = raw
+        self.headers = ev["headers"]
+        self.method = ev["method"]
+        self.query = {k: v[0] for k, v in parse_qs(ev.get("query") or "").items()}
+        self.path = ev["path"]
+
+
+class OpenfaasContext:
+    def __init__(self):
+        self.hostname = socket.gethostname()
+
+
+def openfaas_http_answer(res):
+    """The python3-http template's format_response: status, body (a dict as JSON), headers."""
+    if res is None:
+        return 200, {}, b""
+    if not isinstance(res, dict):
+        return normalize(str(res))
+    headers = {str(k).lower(): str(v) for k, v in (res.get("headers") or {}).items()}
+    body = res.get("body", "")
+    if isinstance(body, (dict, list)):
+        headers.setdefault("content-type", "application/json")
+        out = json.dumps(body).encode()
+    elif isinstance(body, (bytes, bytearray)):
+        out = bytes(body)
+    else:
+        out = ("" if body is None else str(body)).encode()
+    return int(res.get("statusCode", 200)), headers, out
+
+
 def main():
     path = sys.argv[1]
     name = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
+    convention = sys.argv[3] if len(sys.argv) > 3 else "faass"
     chan = socket.socket(fileno=3).makefile("rwb")
     try:
         fn = load(path, name)
     except BaseException as e:  # the handler's import may raise anything
         send(chan, {"fatal": "Failed to load handler %s: %s" % (path, e)})
         return
-    nargs = arity(fn)
+    nargs = {"openfaas-classic": 1, "openfaas-http": 2}.get(convention) or arity(fn)
     send(chan, {"ready": True})
     for line in chan:
         req = json.loads(line)
@@ -87,8 +125,10 @@ def main():
         else:
             os.environ.pop("FAASS_OUTBOX", None)
         try:
-            if nargs == 1:
-                result = fn(body)
+            if convention == "openfaas-http":
+                status, headers, out = openfaas_http_answer(fn(OpenfaasEvent(ev, raw), OpenfaasContext()))
+            elif nargs == 1:
+                status, headers, out = normalize(fn(body))
             else:
                 data = body
                 if "json" in ev["headers"].get("content-type", ""):
@@ -100,8 +140,7 @@ def main():
                 ctx = dict(req["context"])
                 ctx["function-name"] = ctx["functionName"]
                 ctx["remaining"] = lambda: max(0, ctx["timeout"] - (time.time() - started))
-                result = fn(event, ctx)
-            status, headers, out = normalize(result)
+                status, headers, out = normalize(fn(event, ctx))
             send(chan, {"id": req["id"], "ok": True, "status": status, "headers": headers,
                         "body": base64.b64encode(out).decode()})
         except Exception:

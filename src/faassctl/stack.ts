@@ -1,0 +1,111 @@
+// faassctl up -f stack.yml, faassctl down -f stack.yml, faassctl stack versions|rollback NAME
+// (faassctl-up(1)): a stack file's functions deployed, deleted or rolled back as one change.
+import * as fs from 'node:fs';
+import { Paths } from '../core/paths';
+import { fail } from '../core/errors';
+import { parseStack, Stack } from '../stacks/stack-file';
+import { toDeploySpec } from '../stacks/openfaas';
+import { DeploySpec } from '../functions/deploy-plan';
+import { PlanEntry, downStack, rollbackStack, stackVersions, upStack } from '../functions/stack-deploy';
+import { sayApplied, sayWarnings } from './report';
+import { Register } from './cli';
+import { versionNumber } from './versions';
+
+function readStack(file: string): { stack: Stack; specs: DeploySpec[] } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return fail('FAASS_E_FILE_MISSING', `Cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const stack = parseStack(text, file, process.env, (f) => fs.readFileSync(f, 'utf8'));
+  const mapped = stack.functions.map((f) => toDeploySpec(f, stack.dir));
+  // What faass reads without acting on: a line each, not an error.
+  for (const line of [...stack.ignored, ...mapped.flatMap((m) => m.ignored)]) process.stderr.write(`faassctl: ${line}\n`);
+  return { stack, specs: mapped.map((m) => m.spec) };
+}
+
+function printPlan(plan: PlanEntry[]): void {
+  for (const e of plan) {
+    process.stdout.write(`${e.action.padEnd(9)} ${e.name}\n`);
+    for (const c of e.changes) process.stdout.write(`    ${c}\n`);
+  }
+}
+
+async function up(paths: Paths, a: { file: string; dryRun?: boolean; filter?: string[]; message?: string }): Promise<number> {
+  const { stack, specs } = readStack(a.file);
+  const r = await upStack(paths, stack.name, specs, { filter: a.filter, message: a.message, dryRun: a.dryRun });
+  printPlan(r.plan);
+  if (a.dryRun) process.stdout.write(`Dry run: nothing changed (stack ${stack.name}${r.version !== null ? `, version ${r.version}` : ''})\n`);
+  else if (!r.fresh) process.stdout.write(`Stack ${stack.name} unchanged${r.version !== null ? `, still version ${r.version}` : ''}\n`);
+  else sayApplied(r.report as NonNullable<typeof r.report>, `Stack ${stack.name} is version ${r.version}`);
+  sayWarnings(r.warnings);
+  return 0;
+}
+
+async function down(paths: Paths, a: { file: string }): Promise<number> {
+  const { stack } = readStack(a.file);
+  const r = await downStack(paths, stack.name, stack.functions.map((f) => f.name));
+  for (const n of r.deleted) process.stdout.write(`delete    ${n}\n`);
+  sayApplied(r.report, `Stack ${stack.name} removed (${r.deleted.length} function${r.deleted.length === 1 ? '' : 's'})`);
+  sayWarnings(r.warnings);
+  return 0;
+}
+
+function versions(paths: Paths, name: string, json: boolean): number {
+  const v = stackVersions(paths, name);
+  if (v.records.length === 0) fail('FAASS_E_VERSION_NOT_FOUND', `No stack named ${name} (faassctl up records one)`);
+  if (json) process.stdout.write(JSON.stringify(v.records.map((r) => ({ ...r, current: r.number === v.current })), null, 2) + '\n');
+  else
+    for (const r of v.records) {
+      const fns = Object.entries(r.functions).map(([n, k]) => `${n}@${k}`).join(' ');
+      process.stdout.write(`${r.number === v.current ? '*' : ' '} ${r.number}  ${r.time.replace(/\.\d+Z$/, 'Z')}  ${r.who}  ${fns}${r.message ? `  ${r.message}` : ''}\n`);
+    }
+  return 0;
+}
+
+async function rollback(paths: Paths, name: string, to: number | undefined, restoreAccess: boolean): Promise<number> {
+  const r = await rollbackStack(paths, name, { to, restoreAccess });
+  for (const n of r.changed) process.stdout.write(`rollback  ${n}\n`);
+  for (const n of r.deleted) process.stdout.write(`delete    ${n}\n`);
+  sayApplied(r.report, `Rolled stack ${name} back to version ${r.to}${r.from !== null ? ` (from ${r.from})` : ''}`);
+  return 0;
+}
+
+const fileOption = { alias: 'f', type: 'string', demandOption: true, describe: 'the stack file (OpenFaaS stack.yml format)' } as const;
+
+export const register: Register = (y, cli) =>
+  y
+    .command(
+      'up',
+      'deploy every function of a stack file as one change: all or none (faassctl-up(1))',
+      (y) =>
+        y
+          .option('file', fileOption)
+          .option('dry-run', { type: 'boolean', describe: 'print the plan (create, update, delete, unchanged, with the settings that change) and change nothing' })
+          .option('filter', { type: 'string', array: true, describe: 'only these functions (no deletions)' })
+          .option('message', { type: 'string', describe: 'a line about this stack version and its functions' }),
+      (a) => cli.local(a, 'up', () => up(cli.paths, a as unknown as { file: string; dryRun?: boolean; filter?: string[]; message?: string })),
+    )
+    .command(
+      'down',
+      "delete a stack file's functions (and those its last up deployed) as one change",
+      (y) => y.option('file', fileOption),
+      (a) => cli.local(a, 'down', () => down(cli.paths, a as unknown as { file: string })),
+    )
+    .command('stack', "a stack's versions and rollback", (y) =>
+      y
+        .command(
+          'versions <name>',
+          "a stack's versions: which function at which version; * marks the current one",
+          (y) => y.positional('name', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
+          (a) => cli.local(a, 'stack versions', () => versions(cli.paths, a.name, a.json ?? false)),
+        )
+        .command(
+          'rollback <name>',
+          "switch every function of a stack back to a stack version's in one step (default: the one before)",
+          (y) => y.positional('name', { type: 'string', demandOption: true }).option('to', { type: 'string' }).option('restore-access', { type: 'boolean' }),
+          (a) => cli.local(a, 'stack rollback', () => rollback(cli.paths, a.name, versionNumber(a.to), a.restoreAccess ?? false)),
+        )
+        .demandCommand(1, 'Name a stack command: versions or rollback'),
+    );

@@ -1,0 +1,82 @@
+// faassctl up/down (issue 15, stacks) against a real user manager: OpenFaaS-style stack files
+// (node18 and python3-http handlers with environment and limits) deploy unchanged and answer;
+// a five-function stack where one function's handler is missing changes none of the five; the
+// fixed file deploys them in one step, the stack rolls back in one step, and down removes them.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startSandbox, setupGateway, request, writeFixture } from '../support/sandbox';
+
+t.test('OpenFaaS stack files deploy unchanged; a stack is all or nothing', async (t) => {
+  const sb = await startSandbox(t);
+  await setupGateway(sb, 1);
+
+  // The node18 template's handler and the python3-http one, as faas-cli new writes them.
+  writeFixture(sb, 'node/greet/handler.js', "'use strict'\nmodule.exports = async (event, context) => context.status(200).headers({ 'X-Lang': 'node18' }).succeed({ greeting: process.env.GREETING, name: event.body.name });\n");
+  writeFixture(sb, 'node/greet/package.json', '{"name":"function","version":"1.0.0","main":"handler.js"}\n');
+  const nodeStack = writeFixture(sb, 'node/stack.yml', 'version: 1.0\nprovider:\n  name: openfaas\n  gateway: http://127.0.0.1:8080\nfunctions:\n  greet:\n    lang: node18\n    handler: ./greet\n    image: me/greet:latest\n    environment:\n      GREETING: ${GREETING:-hello}\n    labels:\n      com.openfaas.scale.min: "1"\n    limits:\n      memory: 128Mi\n      cpu: 500m\n');
+  writeFixture(sb, 'py/shout/handler.py', 'import os\n\ndef handle(event, context):\n    return {"statusCode": 200, "body": os.environ["PREFIX"] + event.body.decode().upper()}\n');
+  writeFixture(sb, 'py/shout/requirements.txt', '');
+  const pyStack = writeFixture(sb, 'py/stack.yml', 'version: 1.0\nprovider:\n  name: openfaas\nfunctions:\n  shout:\n    lang: python3-http\n    handler: ./shout\n    image: me/shout:latest\n    environment:\n      PREFIX: ">> "\n    limits:\n      memory: 64Mi\n');
+
+  const upNode = await sb.faassctl('up', '-f', nodeStack);
+  t.equal(upNode.code, 0, `up the node stack ${upNode.stderr}`);
+  t.match(upNode.stderr, /stack\.yml:12:5: functions\.greet\.labels: ignored/, 'what faass ignores is said, where it is');
+  const greet = await request(sb.port, '/function/greet', { body: '{"name":"ada"}', headers: { 'content-type': 'application/json' } });
+  t.equal(greet.status, 200, greet.body);
+  t.same(JSON.parse(greet.body), { greeting: 'hello', name: 'ada' }, 'the node18 handler, its environment');
+  t.equal(greet.headers['x-lang'], 'node18');
+  t.match((await sb.systemctl('show', '-p', 'MemoryMax', 'faass-fn-greet.service')).stdout, `MemoryMax=${128 * 1024 * 1024}`, 'limits.memory is the unit MemoryMax=');
+
+  const upPy = await sb.faassctl('up', '-f', pyStack);
+  t.equal(upPy.code, 0, `up the python stack ${upPy.stderr}`);
+  const shout = await request(sb.port, '/function/shout', { body: 'quiet' });
+  t.equal(shout.status, 200, shout.body);
+  t.equal(shout.body, '>> QUIET', 'the python3-http handler, its environment');
+
+  // Five functions, each answering its version's word.
+  const five = ['a', 'b', 'c', 'd', 'e'];
+  const writeFive = (word: string, missing?: string) => {
+    for (const n of five) {
+      const dir = path.join(sb.dir, 'fixtures', 'five', n);
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.mkdirSync(dir, { recursive: true });
+      if (n !== missing) fs.writeFileSync(path.join(dir, 'handler.js'), `module.exports = async (event, context) => context.succeed('${n}-${word}');\n`);
+      else fs.writeFileSync(path.join(dir, 'handle.js'), '// misnamed: not handler.js\n');
+    }
+    return writeFixture(sb, 'five/stack.yml', `provider:\n  name: openfaas\nfunctions:\n${five.map((n) => `  ${n}:\n    lang: node18\n    handler: ./${n}\n`).join('')}`);
+  };
+  const answers = async () => Promise.all(five.map(async (n) => `${(await request(sb.port, `/function/${n}`, { body: '' })).body}@${(await request(sb.port, `/function/${n}`, { body: '' })).headers['x-faass-version']}`));
+  const file = writeFive('v1');
+  const first = await sb.faassctl('up', '-f', file);
+  t.equal(first.code, 0, `up five ${first.stderr}`);
+  t.same(await answers(), five.map((n) => `${n}-v1@1`));
+
+  writeFive('v2', 'e');
+  const broken = await sb.faassctl('up', '-f', file);
+  t.equal(broken.code, 2, `one handler missing: up fails ${broken.stdout}`);
+  t.match(broken.stderr, /handler\.js is not in the function's code/);
+  t.same(await answers(), five.map((n) => `${n}-v1@1`), 'all five still answer their previous version');
+  const kept = await sb.faassctl('stack', 'versions', 'five');
+  t.match(kept.stdout, /^\* 1 .*a@1 b@1 c@1 d@1 e@1/m, 'no stack version recorded');
+  t.notOk(fs.readdirSync(path.join(sb.env.XDG_STATE_HOME ?? path.join(sb.env.HOME as string, '.local/state'), 'faass', 'deploying')).length, 'no deploy left half-done');
+
+  const dry = await sb.faassctl('up', '-f', writeFive('v2'), '--dry-run');
+  t.equal(dry.code, 0, dry.stderr);
+  t.match(dry.stdout, /^update +a\n +code: changed$/m, 'the plan');
+  t.same(await answers(), five.map((n) => `${n}-v1@1`), 'a dry run changes nothing');
+
+  const fixed = await sb.faassctl('up', '-f', file);
+  t.equal(fixed.code, 0, `the fixed stack ${fixed.stderr}`);
+  t.match(fixed.stdout, /Stack five is version 2/);
+  t.same(await answers(), five.map((n) => `${n}-v2@2`), 'all five on their new version in one up');
+
+  const back = await sb.faassctl('stack', 'rollback', 'five');
+  t.equal(back.code, 0, `stack rollback ${back.stderr}`);
+  t.same(await answers(), five.map((n) => `${n}-v1@1`), 'one rollback: all five back');
+
+  const gone = await sb.faassctl('down', '-f', file);
+  t.equal(gone.code, 0, `down ${gone.stderr}`);
+  for (const n of five) t.equal((await request(sb.port, `/function/${n}`, { body: '' })).status, 404, `${n} is gone`);
+  t.equal((await request(sb.port, '/function/greet', { body: '{}' })).status, 200, 'another stack is left alone');
+});
