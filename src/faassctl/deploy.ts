@@ -17,7 +17,7 @@ import { Target, sendJson } from './client';
 import { fail } from '../core/errors';
 import { MESSAGE_MAX } from '../functions/versions';
 import { deployCanary } from '../functions/canary';
-import { formatSeconds } from '../core/timespan';
+import { describeRoute } from './canary';
 
 export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
   if (a.canary !== undefined) return deployCanaryHere(paths, a);
@@ -79,13 +79,6 @@ async function deployCanaryHere(paths: Paths, a: DeployArgs): Promise<number> {
   return 0;
 }
 
-// The canary's share and rule, in a line.
-export function describeRoute(r: { percent: number; header: string | null; maxErrors: number | null; window: number; minCalls: number }): string {
-  const split = r.header ? `${r.percent}% of the calls, by the hash of their ${r.header} header (calls without it at random)` : `${r.percent}% of the calls, at random`;
-  const limit = r.maxErrors === null ? 'no automatic abort' : `aborted when over ${r.maxErrors}% of its calls fail within ${formatSeconds(r.window)} (from ${r.minCalls} calls)`;
-  return `${split}; ${limit}`;
-}
-
 function refuseCanaryOptions(a: DeployArgs): void {
   const given = ([['canary-header', a.canaryHeader], ['canary-max-errors', a.canaryMaxErrors], ['canary-window', a.canaryWindow], ['canary-min-calls', a.canaryMinCalls]] as const).find(([, v]) => v !== undefined);
   if (given) fail('FAASS_E_USAGE', `--${given[0]} goes with --canary SHARE`);
@@ -93,7 +86,7 @@ function refuseCanaryOptions(a: DeployArgs): void {
 
 // Schedules are this host's timers: the API has no route for them yet.
 function noRemoteSchedule(a: DeployArgs): DeployArgs {
-  if (a.canary !== undefined) fail('FAASS_E_USAGE', '--canary works on the gateway\'s host only; it has no --gateway mode yet');
+  if (a.canary !== undefined && (a.schedule !== undefined || a.watch !== undefined || a.topic?.length || a.build !== undefined)) fail('FAASS_E_USAGE', '--canary does not go with --schedule, --watch, --topic or --build: deploy the canary, promote it, then add that');
   if (a.schedule !== undefined || a.watch !== undefined) fail('FAASS_E_USAGE', `--${a.schedule !== undefined ? 'schedule' : 'watch'} works on the gateway's host only (faassctl trigger add there); it has no --gateway mode yet`);
   return a;
 }
