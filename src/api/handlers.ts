@@ -22,6 +22,8 @@ import { rollbackFunction } from '../functions/rollback';
 import { isValidName, validateName } from '../core/validate';
 import { log, errorMessage } from '../observe/log';
 import { addTrigger, listTriggers, removeTrigger } from './triggers';
+import { abortCanary, canaryView, deployCanary, promoteCanary } from '../functions/canary';
+import type { CanaryInput } from '../functions/canary-spec';
 
 const MAX_JSON = 1024 * 1024;
 
@@ -65,12 +67,12 @@ const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', '
 
 // A JSON body into a deploy: faass's own keys (OpenFaaS's service/envVars accepted too). Only
 // scalars: no key reaches a unit file but through the function file's validation.
-export function inputFromJson(body: unknown): { name: string; input: FunctionInput; message?: string } {
+export function inputFromJson(body: unknown): { name: string; input: FunctionInput; message?: string; canary?: CanaryInput } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new FaassError('FAASS_E_CONFIG_INVALID', 'Expected a JSON object');
   const b = body as Record<string, unknown>;
   const name = validateName(b.name ?? b.service);
-  const known = new Set<string>([...INPUT_KEYS, 'name', 'service', 'env', 'envVars', 'message']);
-  for (const k of Object.keys(b)) if (!known.has(k)) throw new FaassError('FAASS_E_CONFIG_INVALID', `Unknown field ${JSON.stringify(k.slice(0, 40))}; known fields: name, ${INPUT_KEYS.join(', ')}, env, message`);
+  const known = new Set<string>([...INPUT_KEYS, 'name', 'service', 'env', 'envVars', 'message', 'canary']);
+  for (const k of Object.keys(b)) if (!known.has(k)) throw new FaassError('FAASS_E_CONFIG_INVALID', `Unknown field ${JSON.stringify(k.slice(0, 40))}; known fields: name, ${INPUT_KEYS.join(', ')}, env, message, canary`);
   const input: FunctionInput = {};
   for (const k of INPUT_KEYS) {
     const v = b[k];
@@ -90,7 +92,20 @@ export function inputFromJson(body: unknown): { name: string; input: FunctionInp
     for (const [k, v] of Object.entries(env)) if (typeof v !== 'string') throw new FaassError('FAASS_E_CONFIG_INVALID', `Invalid env ${JSON.stringify(k.slice(0, 40))}: expected a string`);
     input.env = env as Record<string, string>;
   }
-  return { name, input, message: b.message === undefined || b.message === null ? undefined : checkMessage(b.message) };
+  return { name, input, message: b.message === undefined || b.message === null ? undefined : checkMessage(b.message), ...(b.canary === undefined || b.canary === null ? {} : { canary: canaryFromJson(b.canary) }) };
+}
+
+// "canary": {"share": "10%", "header": "X-User", "max_errors": "20%", "window": "1min",
+// "min_calls": 10}: deploy as a canary (functions/canary.ts), judged as faassctl's options are.
+const CANARY_KEYS = ['share', 'header', 'max_errors', 'window', 'min_calls'] as const;
+function canaryFromJson(v: unknown): CanaryInput {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FaassError('FAASS_E_USAGE', 'Invalid canary: expected an object such as {"share": "10%"}');
+  const c = v as Record<string, unknown>;
+  for (const k of Object.keys(c)) if (!(CANARY_KEYS as readonly string[]).includes(k)) throw new FaassError('FAASS_E_USAGE', `Unknown field ${JSON.stringify(k.slice(0, 40))} in canary; known fields: ${CANARY_KEYS.join(', ')}`);
+  for (const k of CANARY_KEYS) if (c[k] !== undefined && typeof c[k] !== 'string' && typeof c[k] !== 'number') throw new FaassError('FAASS_E_USAGE', `Invalid canary ${k}: expected a string or a number`);
+  if (c.share === undefined) throw new FaassError('FAASS_E_USAGE', 'Invalid canary: its share is required, such as {"share": "10%"}');
+  const text = (k: string) => (c[k] === undefined ? undefined : String(c[k]));
+  return { percent: text('share'), header: text('header'), maxErrors: text('max_errors'), window: text('window'), minCalls: text('min_calls') };
 }
 
 // Who deploys through the API: the admin credential the gateway names (CREDENTIAL_HEADER); a peer
@@ -153,11 +168,11 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   if (p === '/system/functions') {
     if (method === 'GET') return send(res, 200, listFunctionNames(paths).flatMap((n) => viewOrBroken(paths, n)));
     if (method === 'POST' || method === 'PUT') {
-      const { name, input, message } = inputFromJson(await readJson(req));
+      const { name, input, message, canary } = inputFromJson(await readJson(req));
       const found = exists(paths, name);
       if (method === 'POST' && found) throw new FaassError('FAASS_E_FUNCTION_EXISTS', `A function named ${name} exists; update it with PUT`);
       if (method === 'PUT' && !found) throw new FaassError('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}; create it with POST`);
-      return deploy(paths, res, name, input, found ? 200 : 201, { message, author: authorOf(req) });
+      return deploy(paths, res, name, input, found ? 200 : 201, { message, author: authorOf(req) }, canary);
     }
     if (method === 'DELETE') {
       const body = (await readJson(req)) as { functionName?: unknown; name?: unknown } | null;
@@ -172,6 +187,8 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     if (method !== 'PUT' && method !== 'POST') return notAllowed('PUT, POST');
     return upload(paths, req, res, decodeURIComponent(code[1]), url.searchParams.get('filename'));
   }
+  const canary = /^\/system\/function\/([^/]+)\/(canary|promote|abort)$/.exec(p);
+  if (canary) return canaryRoute(paths, req, res, decodeURIComponent(canary[1]), canary[2]);
   const versions = /^\/system\/function\/([^/]+)\/(versions|rollback)$/.exec(p);
   if (versions) return versionsRoute(paths, req, res, decodeURIComponent(versions[1]), versions[2]);
   const build = /^\/system\/function\/([^/]+)\/build$/.exec(p);
@@ -189,9 +206,9 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     if ((method === 'PUT' || method === 'POST') && !p.startsWith('/system/')) {
       // The original faass's API: PUT/POST /api/functions/NAME creates or replaces.
       const body = (await readJson(req)) as Record<string, unknown> | null;
-      const { input, message } = inputFromJson({ ...(body ?? {}), name, service: undefined });
+      const { input, message, canary } = inputFromJson({ ...(body ?? {}), name, service: undefined });
       if (p.startsWith('/api/services/')) input.kind = 'service';
-      return deploy(paths, res, name, input, exists(paths, name) ? 200 : 201, { message, author: authorOf(req) });
+      return deploy(paths, res, name, input, exists(paths, name) ? 200 : 201, { message, author: authorOf(req) }, canary);
     }
     return notAllowed(p.startsWith('/system/') ? 'GET, DELETE' : 'GET, PUT, POST, DELETE');
   }
@@ -254,6 +271,7 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
   const header = req.headers['x-faass-function'];
   let settings: FunctionInput | null = null;
   let message: string | undefined;
+  let canary: CanaryInput | undefined;
   if (typeof header === 'string') {
     let parsed: unknown;
     try {
@@ -261,7 +279,7 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
     } catch {
       throw new FaassError('FAASS_E_CONFIG_INVALID', 'The X-Faass-Function header is not valid JSON');
     }
-    ({ input: settings, message } = inputFromJson({ ...(parsed as object), name, service: undefined }));
+    ({ input: settings, message, canary } = inputFromJson({ ...(parsed as object), name, service: undefined }));
   }
   const cfg = settings ? null : loadFunctionConfig(paths, name);
   const existed = exists(paths, name);
@@ -282,6 +300,7 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
       if (cfg?.file !== undefined) input.file = file;
     }
     const who = { message, author: authorOf(req) };
+    if (canary) return await deployCanaryAnswer(paths, res, settings ? { ...deploySpec(paths, name, settings, from), ...who } : { name, input, fromFile: from, ...who }, canary);
     const { config, report, warnings, version, dependencies } = await serialized(() => deployFunction(paths, settings ? { ...deploySpec(paths, name, settings, from), ...who } : { name, input, fromFile: from, ...who }));
     log.info(`API: ${settings && !existed ? 'created' : 'new code for'} ${name} (${files} file${files === 1 ? '' : 's'}, ${body.length} bytes)`);
     send(res, settings && !existed ? 201 : 200, { ...functionView(config), ...versionField(version), files, bytes: body.length, dependencies, systemd: report.systemd, warnings });
@@ -314,7 +333,8 @@ function deploySpec(paths: Paths, name: string, input: FunctionInput, fromFile?:
   return { name, input: rest, fromFile, handlerSpec: typeof handler === 'string' ? handler : undefined };
 }
 
-async function deploy(paths: Paths, res: http.ServerResponse, name: string, input: FunctionInput, status: number, who: { message?: string; author: Author }): Promise<void> {
+async function deploy(paths: Paths, res: http.ServerResponse, name: string, input: FunctionInput, status: number, who: { message?: string; author: Author }, canary?: CanaryInput): Promise<void> {
+  if (canary) return deployCanaryAnswer(paths, res, { ...deploySpec(paths, name, input), ...who }, canary);
   const { config, report, warnings, version } = await serialized(() => deployFunction(paths, { ...deploySpec(paths, name, input), ...who }));
   log.info(`API: deployed ${name} (${config.runtime}) as version ${version.number}${version.fresh ? '' : ' (unchanged)'}; units ${report.units.written.length} written`);
   send(res, status, { ...functionView(config), ...versionField(version), systemd: report.systemd, warnings });
@@ -356,4 +376,29 @@ async function remove(paths: Paths, res: http.ServerResponse, name: string, poli
   for (const w of report.warnings) log.warning(`API: ${w}, ignoring`);
   log.info(`API: deleted ${name}${queue.discarded || queue.dead || queue.callbacks ? ` with ${queue.discarded} queued call(s), ${queue.callbacks} unsent callback(s) and ${queue.dead} dead letter(s)` : ''}`);
   send(res, 200, { name, deleted: true, systemd: report.systemd, queue });
+}
+
+// A deploy with "canary": the new version beside the current one (functions/canary.ts).
+async function deployCanaryAnswer(paths: Paths, res: http.ServerResponse, spec: DeploySpec, canary: CanaryInput): Promise<void> {
+  const r = await serialized(() => deployCanary(paths, spec, canary));
+  log.info(`API: deployed ${spec.name} as version ${r.route.version}, a canary at ${r.route.percent}% beside version ${r.current ?? '?'}`);
+  send(res, 200, { ...functionView(r.config), new_version: true, current: r.current, canary: canaryView(paths, spec.name), systemd: r.report.systemd, notes: r.report.canariesAborted ?? [] });
+}
+
+// GET /system/function/NAME/canary (faassctl canary); POST .../promote and .../abort.
+async function canaryRoute(paths: Paths, req: http.IncomingMessage, res: http.ServerResponse, name: string, what: string): Promise<void> {
+  validateName(name);
+  const method = req.method ?? 'GET';
+  const allowed = what === 'canary' ? 'GET' : 'POST';
+  req.resume();
+  if (method !== allowed) return sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allowed}`, { allow: allowed });
+  if (what === 'canary') return send(res, 200, canaryView(paths, name));
+  if (what === 'promote') {
+    const r = await serialized(() => promoteCanary(paths, name));
+    log.info(`API: promoted the canary of ${name}: version ${r.to} (${authorOf(req).who})`);
+    return send(res, 200, { name, from: r.from, to: r.to, systemd: r.report.systemd, notes: r.report.canariesAborted ?? [] });
+  }
+  const r = await serialized(() => abortCanary(paths, name));
+  log.info(`API: aborted the canary of ${name}${r.version !== null ? ` (version ${r.version})` : ''} (${authorOf(req).who})`);
+  send(res, 200, { name, version: r.version, systemd: r.report.systemd, notes: r.report.canariesAborted ?? [] });
 }

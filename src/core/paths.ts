@@ -36,6 +36,14 @@ export const functionCodeDir = (p: Paths, name: string) => path.join(p.dataDir, 
 // (env included) of its older versions.
 export const versionRecordsDir = (p: Paths, name: string) => path.join(p.dataDir, 'versions', name);
 export const functionSocketPath = (p: Paths, name: string) => path.join(p.runtimeDir, 'fn', `${name}.sock`);
+// A canary (functions/canary.ts): its version's function file, which its runner reads in the
+// place of the function's own (units.ts canaryView), and how the gateway routes to it; both
+// written by faassctl or the API. What the gateway saw of it (calls, errors, an abort) is state,
+// the one place of the three the gateway's unit may write.
+export const canaryConfPath = (p: Paths, name: string) => path.join(p.configDir, 'canary', `${name}.conf`);
+export const canaryRoutePath = (p: Paths, name: string) => path.join(p.configDir, 'canary', `${name}.json`);
+export const canaryStatePath = (p: Paths, name: string) => path.join(p.stateDir, 'canary', `${name}.json`);
+export const canarySocketPath = (p: Paths, name: string) => path.join(p.runtimeDir, 'canary', `${name}.sock`);
 export const gatewayConfPath = (p: Paths) => path.join(p.configDir, 'faass.conf');
 // The only part of faass's state a function's (or a service app's) unit may write: what its
 // runner or app counts (observe/metrics-store.ts).

@@ -42,6 +42,11 @@ export interface DeployArgs {
   watch?: string; // a file drop of the function's (functions/file-drops.ts), like --schedule
   watchPattern?: string;
   message?: string; // the version's, not a key of the function's file (functions/versions.ts)
+  canary?: string; // deploy as a canary with this share (functions/canary.ts), and its rule:
+  canaryHeader?: string;
+  canaryMaxErrors?: string;
+  canaryWindow?: string;
+  canaryMinCalls?: string;
 }
 
 export function parseEnvPairs(pairs: string[] = []): Record<string, string> {

@@ -16,8 +16,12 @@ import { validateTopic } from '../core/validate';
 import { Target, sendJson } from './client';
 import { fail } from '../core/errors';
 import { MESSAGE_MAX } from '../functions/versions';
+import { deployCanary } from '../functions/canary';
+import { describeRoute } from './canary';
 
 export async function deploy(paths: Paths, a: DeployArgs): Promise<number> {
+  if (a.canary !== undefined) return deployCanaryHere(paths, a);
+  refuseCanaryOptions(a);
   // --build DIR: a directory of the user's, rebuilt from in place by faassctl build; with
   // --from-file DIR, --build [PATH] names the context inside the copied code (default .).
   const build = a.build === undefined ? undefined : a.fromFile ? a.build || '.' : a.build && path.resolve(a.build);
@@ -64,8 +68,26 @@ async function remoteDeployWithTopics(t: Target, a: DeployArgs): Promise<number>
   return code;
 }
 
+// deploy --canary SHARE: a new version beside the current one (functions/canary.ts), with no
+// trigger (a trigger's calls are queued, and queued calls go to the current version).
+async function deployCanaryHere(paths: Paths, a: DeployArgs): Promise<number> {
+  const extra = a.schedule !== undefined ? '--schedule' : a.watch !== undefined ? '--watch' : a.topic?.length ? '--topic' : a.build !== undefined ? '--build' : null;
+  if (extra) fail('FAASS_E_USAGE', `--canary does not go with ${extra}: deploy the canary, promote it, then add that`);
+  const input = deployInput(a, undefined);
+  keepAccess(paths, a.name, input);
+  const r = await deployCanary(paths, { name: a.name, input, fromFile: a.fromFile, handlerSpec: a.handler, message: a.message }, { percent: a.canary, header: a.canaryHeader, maxErrors: a.canaryMaxErrors, window: a.canaryWindow, minCalls: a.canaryMinCalls });
+  sayApplied(r.report, `Deployed ${a.name} as version ${r.route.version}, a canary beside version ${r.current ?? '?'}: ${describeRoute(r.route)}`);
+  return 0;
+}
+
+function refuseCanaryOptions(a: DeployArgs): void {
+  const given = ([['canary-header', a.canaryHeader], ['canary-max-errors', a.canaryMaxErrors], ['canary-window', a.canaryWindow], ['canary-min-calls', a.canaryMinCalls]] as const).find(([, v]) => v !== undefined);
+  if (given) fail('FAASS_E_USAGE', `--${given[0]} goes with --canary SHARE`);
+}
+
 // Schedules are this host's timers: the API has no route for them yet.
 function noRemoteSchedule(a: DeployArgs): DeployArgs {
+  if (a.canary !== undefined && (a.schedule !== undefined || a.watch !== undefined || a.topic?.length || a.build !== undefined)) fail('FAASS_E_USAGE', '--canary does not go with --schedule, --watch, --topic or --build: deploy the canary, promote it, then add that');
   if (a.schedule !== undefined || a.watch !== undefined) fail('FAASS_E_USAGE', `--${a.schedule !== undefined ? 'schedule' : 'watch'} works on the gateway's host only (faassctl trigger add there); it has no --gateway mode yet`);
   return a;
 }
@@ -112,6 +134,11 @@ export const register: Register = (y, cli) =>
         .option('topic', { type: 'string', array: true, describe: 'also subscribe it to this topic (faassctl trigger add --topic; repeatable): each message published to it queues a call' })
         .option('watch', { type: 'string', describe: 'also call it for each file dropped into this directory (faassctl trigger add --watch); a redeploy with the same one adds nothing' })
         .option('message', { type: 'string', describe: `a line about this version (faassctl versions), at most ${MESSAGE_MAX} characters` })
-        .option('watch-pattern', { type: 'string', describe: "with --watch: only names this glob matches (default *)" }),
+        .option('watch-pattern', { type: 'string', describe: "with --watch: only names this glob matches (default *)" })
+        .option('canary', { type: 'string', describe: 'deploy as a canary: a new version beside the current one that gets this share of the calls, such as 10% (faassctl canary, promote, abort)' })
+        .option('canary-header', { type: 'string', describe: 'with --canary: calls with this header (such as X-User) go to the same side for the same value' })
+        .option('canary-max-errors', { type: 'string', describe: "with --canary: abort it when more than this share of its calls fail (5xx, timeouts), such as 20% (default: never)" })
+        .option('canary-window', { type: 'string', describe: 'with --canary: the time span its errors are counted over (default 1min)' })
+        .option('canary-min-calls', { type: 'string', describe: 'with --canary: calls in the window before its error share is judged (default 10)' }),
     (a) => cli.either(a, (t) => remoteDeployWithTopics(t, noRemoteSchedule(a as unknown as DeployArgs)), () => deploy(cli.paths, a as unknown as DeployArgs)),
   );

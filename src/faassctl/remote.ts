@@ -12,6 +12,7 @@ import type { DepsReport } from '../functions/deps-install';
 import { Target, send, sendJson, replyError, updateTokens, gatewayKey, parseGatewayUrl, checkToken, remoteTarget, credentialsFile } from './client';
 import { QueuePolicy } from '../queue/on-delete';
 import { checkMessage } from '../functions/versions';
+import { describeRoute } from './canary';
 
 interface FunctionView {
   name: string;
@@ -47,6 +48,7 @@ export async function remoteDeploy(t: Target, a: DeployArgs): Promise<number> {
   const input: Record<string, unknown> = deployInput(a, build);
   if (a.handler !== undefined) input.handler = a.handler;
   if (a.message !== undefined) input.message = checkMessage(a.message); // the version's (functions/versions.ts)
+  if (a.canary !== undefined) input.canary = canaryOf(a);
   let fn: FunctionView;
   if (code === undefined) {
     fn = (await sendJson(t, 'PUT', `/api/functions/${a.name}`, input)) as FunctionView;
@@ -69,11 +71,25 @@ export async function remoteDeploy(t: Target, a: DeployArgs): Promise<number> {
     if (r.status >= 300) throw replyError(t, r);
     fn = JSON.parse(r.body.toString('utf8')) as FunctionView;
   }
+  if (a.canary !== undefined) return sayCanary(t, fn);
   const n = (fn.version as { number?: number } | undefined)?.number;
   const version = n !== undefined ? ` ${fn.new_version === false ? `unchanged, still version ${n}` : `as version ${n}`}` : '';
   sayDependencies(fn.dependencies as DepsReport | null | undefined);
   process.stdout.write(`Deployed ${fn.name} (${fn.runtime})${version} on ${t.label}; call it at ${t.url}/function/${fn.name}\n`);
   sayWarnings(fn.warnings);
+  return 0;
+}
+
+// deploy --canary through the API: its options as the API's "canary" object, judged there.
+function canaryOf(a: DeployArgs): Record<string, string> {
+  const given: Record<string, string | undefined> = { share: a.canary, header: a.canaryHeader, max_errors: a.canaryMaxErrors, window: a.canaryWindow, min_calls: a.canaryMinCalls };
+  return Object.fromEntries(Object.entries(given).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+function sayCanary(t: Target, fn: FunctionView): number {
+  const c = fn.canary as { version: number; percent: number; header: string | null; max_errors: number | null; window: number; min_calls: number };
+  for (const note of (fn.notes ?? []) as string[]) process.stdout.write(`${note}\n`);
+  process.stdout.write(`Deployed ${fn.name} as version ${c.version}, a canary beside version ${fn.current ?? '?'} on ${t.label}: ${describeRoute({ percent: c.percent, header: c.header, maxErrors: c.max_errors, window: c.window, minCalls: c.min_calls })}\n`);
   return 0;
 }
 

@@ -8,6 +8,7 @@ export function sayApplied(report: ApplyReport, what: string): void {
   if (r?.finished.length) process.stdout.write(`Finished the interrupted deploy of ${r.finished.join(', ')}\n`);
   if (r?.undone.length) process.stdout.write(`Undid the interrupted deploy of ${r.undone.join(', ')}\n`);
   for (const f of r?.failed ?? []) process.stderr.write(`faassctl: failed to finish the interrupted deploy of ${f}; the next command that touches units tries again\n`);
+  for (const line of report.canariesAborted ?? []) process.stdout.write(`${line}\n`);
   if (report.serve === 'late') process.stderr.write('faassctl: faassctl serve runs but has not taken the change up yet; it will at its next re-scan (its stderr says why if it cannot)\n');
   else if (report.serve) process.stderr.write(`faassctl: no systemd user manager; faassctl serve (pid ${report.serve.pid}) took the change up\n`);
   else if (report.systemd === 'unreachable') process.stderr.write('faassctl: no systemd user manager is reachable: units written but not loaded; run faassctl serve instead, or start one (systemctl --user)\n');

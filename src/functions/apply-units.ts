@@ -17,12 +17,14 @@ import { serveTakeUp } from '../systemd/serve-link';
 import { inboxOf } from './outbox';
 import { recordsDir } from './versions';
 import { recoverStacks } from './stacks';
+import { abortedBy, readCanaryConfig, readCanaryRoute, readCanaryState, removeCanaryFiles } from './canary-files';
 
 export interface ApplyReport {
   units: UnitChanges;
   systemd: 'applied' | 'unreachable' | 'skipped';
   recovered?: Recovered; // deploys whose process was killed, found and dealt with
   serve?: { pid: number } | 'late'; // no manager, but faassctl serve runs: it took the change up (or not in time)
+  canariesAborted?: string[]; // canaries the gateway aborted, now removed: a line each on why
 }
 
 // What became of interrupted deploys (deploy-intent.ts): finished, undone, or still to finish
@@ -219,11 +221,14 @@ async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean;
   // Records an earlier faass kept among the code directories, which each unit now binds, out first.
   for (const fn of fns) recordsDir(paths, fn.name);
   const triggers = allTriggers(fns, paths);
-  const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths), triggers.schedules, triggers.drops, triggers.nats);
+  const canaries = liveCanaries(paths, fns, opts.dir === undefined && opts.reload);
+  const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths), triggers.schedules, triggers.drops, triggers.nats, canaries.configs);
   const dir = opts.dir ?? paths.unitDir;
   const manager = opts.reload && (await managerReachable());
   if (manager) await retireTimers(dir, units);
+  if (manager) await retireCanaries(dir, units);
   const changes = applyUnitFiles(dir, units);
+  const aborted = canaries.aborted.length ? { canariesAborted: canaries.aborted } : {};
   if (!opts.reload) return { units: changes, systemd: 'skipped' };
   // The units may write only here (ReadWritePaths=-, BindPaths=-: ignored if missing): each
   // must exist first.
@@ -231,7 +236,7 @@ async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean;
   privateDir(paths, queueRoot(paths)); // a schedule's service writes only there
   for (const fn of fns) privateDir(paths, functionStateDir(paths, fn.name));
   makeInboxes(triggers.drops);
-  if (!manager) return { units: changes, systemd: 'unreachable' };
+  if (!manager) return { units: changes, systemd: 'unreachable', ...aborted };
   try {
     if (changes.written.length || changes.removed.length) await systemctl('daemon-reload');
     await syncGatewaySockets(changes);
@@ -251,5 +256,42 @@ async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean;
     if (e instanceof FaassError) throw e;
     throw new FaassError('FAASS_E_SYSTEMD_FAILED', String(e));
   }
-  return { units: changes, systemd: 'applied' };
+  return { units: changes, systemd: 'applied', ...aborted };
+}
+
+// Every function's canary with its units (functions/canary.ts). One the gateway aborted is
+// removed here, by the next command that touches units (the gateway may not write units or
+// configuration); its route first, so the gateway never sends it a call again either way.
+// settle false (units written elsewhere, or not loaded): every canary is rendered, none removed.
+function liveCanaries(paths: Paths, fns: FunctionConfig[], settle: boolean): { configs: Record<string, FunctionConfig>; aborted: string[] } {
+  const configs: Record<string, FunctionConfig> = {};
+  const aborted: string[] = [];
+  for (const fn of fns) {
+    const cfg = readCanaryConfig(paths, fn.name);
+    if (cfg === null) continue;
+    const route = readCanaryRoute(paths, fn.name);
+    const abort = settle ? abortedBy(readCanaryState(paths, fn.name), route) : null;
+    if (abort) {
+      removeCanaryFiles(paths, fn.name);
+      aborted.push(`The gateway aborted the canary of ${fn.name} at ${abort.at}: ${abort.reason}; removed it`);
+    } else configs[fn.name] = cfg;
+  }
+  return { configs, aborted };
+}
+
+// A canary's socket the new set no longer has (promoted, aborted, its function deleted): disabled
+// and stopped, with its runner, while its unit file still exists (systemctl cannot disable a unit
+// whose file is gone). Its runner drains: a call it took is answered; one it did not take is sent
+// by the gateway to the function's own runner (runner-forward.ts).
+async function retireCanaries(dir: string, keep: Record<string, string>): Promise<void> {
+  let sockets: string[];
+  try {
+    sockets = fs.readdirSync(dir).filter((f) => f.startsWith('faass-canary-') && f.endsWith('.socket') && !(f in keep) && (readIfExists(path.join(dir, f)) ?? '').startsWith(MARKER));
+  } catch {
+    return;
+  }
+  for (const socket of sockets) {
+    await systemctl('disable', '--now', socket).catch(() => undefined);
+    await systemctl('stop', socket.replace(/\.socket$/, '.service')).catch(() => undefined);
+  }
 }

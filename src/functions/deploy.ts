@@ -35,18 +35,18 @@ export interface DeleteReport extends ApplyReport {
   warnings: string[]; // what could not be cleaned up (carried on past)
 }
 
-interface Staged {
+export interface Staged {
   version: string | null; // a new version directory, or null: the current code stays
   codeDir: string;
   isDir: boolean;
 }
 
 // A new code version when code is given or the function has none yet; else the current code stays.
-function plannedVersion(paths: Paths, spec: DeploySpec): string | null {
+export function plannedVersion(paths: Paths, spec: DeploySpec): string | null {
   return spec.fromFile || !fs.existsSync(functionCodeDir(paths, spec.name)) ? newVersionId() : null;
 }
 
-function stage(paths: Paths, spec: DeploySpec, version: string | null): Staged {
+export function stage(paths: Paths, spec: DeploySpec, version: string | null): Staged {
   if (version === null) return { version, codeDir: fs.realpathSync(functionCodeDir(paths, spec.name)), isDir: false };
   if (spec.fromFile) {
     const isDir = fs.statSync(path.resolve(spec.fromFile), { throwIfNoEntry: false })?.isDirectory() ?? false;
@@ -171,7 +171,7 @@ function recordVersion(paths: Paths, spec: DeploySpec, intent: Intent, current: 
 
 // The config a deploy writes, from the staged code; an image built from that code comes before
 // anything is written: a failed build changes nothing.
-async function planDeploy(paths: Paths, spec: DeployRequest, staged: Staged): Promise<FunctionConfig> {
+export async function planDeploy(paths: Paths, spec: DeployRequest, staged: Staged): Promise<FunctionConfig> {
   const exists = (file: string) => fs.existsSync(path.join(staged.codeDir, file));
   const input = planInput(spec, staged.isDir, exists);
   if (input.build !== undefined) {

@@ -14,6 +14,7 @@ import { removeAllCode } from './code-versions';
 import { schedulesPath } from './schedules';
 import { removeNatsSecrets } from './nats-auth';
 import { topicsPath } from './topics';
+import { removeCanaryFiles } from './canary-files';
 
 // Returns what could not be cleaned up (carried on past).
 export async function retireFunction(paths: Paths, name: string): Promise<string[]> {
@@ -39,6 +40,7 @@ export async function retireFunction(paths: Paths, name: string): Promise<string
   fs.rmSync(schedulesPath(paths, name), { force: true }); // its timers go with the units
   fs.rmSync(topicsPath(paths, name), { force: true }); // no more messages for it
   removeNatsSecrets(paths, name); // its NATS bridges' secrets: their units go too
+  removeCanaryFiles(paths, name); // its canary: its units go too (apply-units.ts retireCanaries)
   removeAllCode(paths, name);
   return warnings;
 }

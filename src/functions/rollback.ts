@@ -31,18 +31,25 @@ export async function rollbackFunction(paths: Paths, name: string, req: Rollback
   validateName(name);
   // A deploy of it killed before is finished or undone first: the current version is then known.
   const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: true })).recovered : undefined;
-  const intent = beginDeploy(paths, name, null); // before reading the current version: no other deploy moves it
+  const now = loadFunctionConfig(paths, name);
+  const from = now.version?.number ?? currentRecord(paths, now)?.number ?? null;
+  const to = rollbackTarget(name, listRecords(paths, name).map((r) => r.number), from, req.to);
+  const r = await switchToVersion(paths, name, now, from, to, { restoreAccess: req.restoreAccess ?? false, say: 'say --restore-access to roll that back too' });
+  return { ...r, report: { ...r.report, recovered: r.report.recovered ?? recovered } };
+}
+
+// Makes version `to` current (a rollback, and a canary's promote: canary.ts), refusing one that
+// lets more callers in than `now` unless told (`say`: how to tell).
+export async function switchToVersion(paths: Paths, name: string, now: FunctionConfig, from: number | null, to: number, opts: { restoreAccess: boolean; say: string }): Promise<RollbackResult> {
+  const record = readRecord(paths, name, to);
+  if (record === null || !fs.existsSync(versionPath(paths, name, record.code))) fail('FAASS_E_VERSION_NOT_FOUND', `Version ${to} of ${name} is no longer kept (its code is gone)`);
+  const target = parseFunctionConfig(name, record.settings); // as the runner will read it
+  const wider = opts.restoreAccess ? null : widerAccess(now, target);
+  if (wider) fail('FAASS_E_ACCESS_WIDER', `Version ${to} of ${name} lets more callers in: ${wider}; ${opts.say}`);
+  const text = withVersion(record.settings, { number: to, code: record.code });
+  const intent = beginDeploy(paths, name, null);
   let committed = false;
   try {
-    const now = loadFunctionConfig(paths, name);
-    const from = now.version?.number ?? currentRecord(paths, now)?.number ?? null;
-    const to = rollbackTarget(name, listRecords(paths, name).map((r) => r.number), from, req.to);
-    const record = readRecord(paths, name, to);
-    if (record === null || !fs.existsSync(versionPath(paths, name, record.code))) fail('FAASS_E_VERSION_NOT_FOUND', `Version ${to} of ${name} is no longer kept (its code is gone)`);
-    const target = parseFunctionConfig(name, record.settings); // as the runner will read it
-    const wider = req.restoreAccess ? null : widerAccess(now, target);
-    if (wider) fail('FAASS_E_ACCESS_WIDER', `Version ${to} of ${name} lets more callers in: ${wider}; say --restore-access to roll that back too`);
-    const text = withVersion(record.settings, { number: to, code: record.code });
     aboutToCommit(paths, intent, text);
     privateDir(paths, functionsConfDir(paths));
     writeFileAtomic(functionConfPath(paths, name), text);
@@ -51,7 +58,7 @@ export async function rollbackFunction(paths: Paths, name: string, req: Rollback
     const applied = await applyUnits(paths, { reload: true, enable: [name], restart: [name], deferServe: true });
     endDeploy(paths, intent);
     const report = await withServe(paths, applied);
-    return { from, to, config: target, report: { ...report, recovered: report.recovered ?? recovered } };
+    return { from, to, config: target, report };
   } catch (e) {
     settleFailed(paths, intent, committed);
     throw e;

@@ -16,6 +16,7 @@ import { loadSettings } from '../core/settings';
 import { versionsDir, versionPath, currentCode } from './code-versions';
 import { FunctionConfig, loadFunctionConfig, renderFunctionConfig } from './function-config';
 import { reachedThroughSocket } from '../systemd/units';
+import { canaryVersionOf } from './canary-files';
 
 export interface Author {
   who: string; // the API credential's name, or the local user's
@@ -134,10 +135,10 @@ export function checkMessage(v: unknown): string {
 
 // Pure: the versions to forget when `keep` are kept: the newest `keep`, and whatever its age the
 // current one and the one it replaces (what ran a moment ago: a rollback must be able to go back
-// to it, even when it is an old number a rollback had made current).
-export function recordsToPrune(numbers: readonly number[], keep: number, current: number | null, replaced: number | null = null): number[] {
+// to it, even when it is an old number a rollback had made current), and a canary's (`canary`).
+export function recordsToPrune(numbers: readonly number[], keep: number, current: number | null, replaced: number | null = null, canary: number | null = null): number[] {
   const newest = new Set([...numbers].sort((a, b) => b - a).slice(0, keep));
-  return numbers.filter((n) => !newest.has(n) && n !== current && n !== replaced);
+  return numbers.filter((n) => !newest.has(n) && n !== current && n !== replaced && n !== canary);
 }
 
 // faass.conf keep_versions; when faass.conf cannot be read, nothing is forgotten (keeping more
@@ -151,9 +152,10 @@ export function keptVersions(paths: Paths): number {
 }
 
 // Forgets the versions past keep_versions; returns the code directories the kept ones need.
+// A canary's version is kept whatever its age: its runner serves its code (canary-files.ts).
 export function pruneRecords(paths: Paths, name: string, current: number | null, replaced: number | null = null): Set<string> {
   const records = listRecords(paths, name);
-  const drop = new Set(recordsToPrune(records.map((r) => r.number), keptVersions(paths), current, replaced));
+  const drop = new Set(recordsToPrune(records.map((r) => r.number), keptVersions(paths), current, replaced, canaryVersionOf(paths, name)));
   for (const n of drop) removeRecord(paths, name, n);
   return new Set(records.filter((r) => !drop.has(r.number)).map((r) => r.code));
 }

@@ -11,6 +11,7 @@ export interface FunctionEntry {
   auth: readonly string[]; // credentials that may call it; empty: public
   passAuthorization: boolean;
   queueMax: number; // asynchronous calls that may wait
+  version: number | null; // the current version's number (its file's [version]), for the canary's abort line
   broken: FaassError | null; // its file does not parse: 503 with the reason for every caller
 }
 
@@ -36,7 +37,7 @@ export class FunctionTable {
 function read(name: string, file: string): FunctionEntry | null {
   try {
     const cfg = parseFunctionConfig(name, fs.readFileSync(file, 'utf8'));
-    return { kind: cfg.kind, auth: cfg.auth, passAuthorization: cfg.passAuthorization, queueMax: cfg.queueMax, broken: null };
+    return { kind: cfg.kind, auth: cfg.auth, passAuthorization: cfg.passAuthorization, queueMax: cfg.queueMax, version: cfg.version?.number ?? null, broken: null };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     // An invalid file: who may call it is unknown, so nobody is let through. Callers get the
@@ -44,6 +45,6 @@ function read(name: string, file: string): FunctionEntry | null {
     // other functions are not affected.
     const broken = brokenFile(file, e);
     log.err(`Function ${name}: ${broken.message}`);
-    return { kind: 'function', auth: [], passAuthorization: false, queueMax: 0, broken };
+    return { kind: 'function', auth: [], passAuthorization: false, queueMax: 0, version: null, broken };
   }
 }

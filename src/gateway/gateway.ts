@@ -12,6 +12,7 @@ import { Route, routeOf } from './route';
 import { API_DOOR, Authorizer, Door, callerOf, mayView } from './authorize';
 import { FunctionTable } from './function-table';
 import { RunnerForwarder } from './runner-forward';
+import { Canaries } from './canaries';
 import { ServiceForwarder } from './service-forward';
 import { ApiProxy } from './api-proxy';
 import { callHeaders } from './headers';
@@ -34,6 +35,7 @@ export class Gateway {
   private readonly functions: FunctionTable;
   private readonly auth: Authorizer;
   private readonly runners: RunnerForwarder;
+  private readonly canaries: Canaries;
   private readonly services: ServiceForwarder;
   private readonly api: ApiProxy;
   readonly metrics: GatewayMetrics | null; // null: metrics = no
@@ -45,6 +47,7 @@ export class Gateway {
     this.functions = new FunctionTable(paths);
     this.auth = new Authorizer(new Verifier(paths));
     this.runners = new RunnerForwarder(paths, cfg.timeout);
+    this.canaries = new Canaries(paths);
     this.services = new ServiceForwarder(paths, cfg.timeout, cfg.logCalls);
     this.api = new ApiProxy(paths, cfg.maxBody, cfg.timeout);
     this.metrics = cfg.metrics ? new GatewayMetrics(paths) : null;
@@ -53,6 +56,7 @@ export class Gateway {
   close(): void {
     this.metrics?.close();
     this.runners.close();
+    this.canaries.close();
     this.services.close();
   }
 
@@ -192,7 +196,8 @@ export class Gateway {
     if (!body) return;
     const id = callId(req);
     const call = { id, name: route.name, method: req.method ?? 'GET', path: route.path, headers: callHeaders(req, id, fn.passAuthorization), body };
-    if (fn.kind !== 'service') return this.runners.forward(call, res);
+    // Synchronous calls alone meet a canary; queued ones go to the current version (canaries.ts).
+    if (fn.kind !== 'service') return this.runners.forward(call, res, this.canaries.pick(route.name, req.headers, fn.version));
     // A service's calls are logged here (its app does not see call ids); a function's by its runner.
     end.id = id;
     end.log = this.services.callLog(route.name);

@@ -8,6 +8,7 @@ import { refuse } from './answer';
 import { isFinalStatus, onTheWire, passableHeaders, statusRefused } from '../core/function-answer';
 import { sendFaassError } from '../core/http-util';
 import type { FunctionAnswer } from '../core/rpc';
+import type { CanaryPick } from './canaries';
 
 export class RunnerForwarder {
   private readonly clients = new Map<string, RpcClient>();
@@ -17,11 +18,12 @@ export class RunnerForwarder {
     private readonly timeoutSeconds: number,
   ) {}
 
-  private client(name: string): RpcClient {
-    let c = this.clients.get(name);
+  // One client per socket: the function's, or its canary's (canaries.ts).
+  private client(socket: string): RpcClient {
+    let c = this.clients.get(socket);
     if (!c) {
-      c = new RpcClient(functionSocketPath(this.paths, name), POOL_IDLE_MS);
-      this.clients.set(name, c);
+      c = new RpcClient(socket, POOL_IDLE_MS);
+      this.clients.set(socket, c);
     }
     return c;
   }
@@ -33,22 +35,30 @@ export class RunnerForwarder {
   // A call the runner never acknowledged (it never started) is retried once on a fresh
   // connection: the runner may have just exited idle, or been restarted. One it acknowledged is
   // never sent again: if its runner stops before answering, the caller gets a 502 that says so.
-  async forward(call: ForwardedCall, res: http.ServerResponse): Promise<void> {
+  // canary: the call goes to the canary's runner first; one it never acknowledged is retried on
+  // the function's own runner (a canary being removed, or down), never one it took: a caller sees
+  // the canary's own answers, and done() counts them.
+  async forward(call: ForwardedCall, res: http.ServerResponse, canary: CanaryPick | null = null): Promise<void> {
     const { id, name } = call;
+    const own = functionSocketPath(this.paths, name);
     for (let attempt = 0; ; attempt++) {
-      const pending = this.client(name).call(call.method, call.path, call.headers, call.body, { fresh: attempt > 0, timeoutMs: this.timeoutSeconds * 1000 });
+      const toCanary = canary !== null && attempt === 0;
+      const pending = this.client(toCanary ? canary.socket : own).call(call.method, call.path, call.headers, call.body, { fresh: attempt > 0 && canary === null, timeoutMs: this.timeoutSeconds * 1000 });
       const onClose = () => pending.cancel();
       res.once('close', onClose);
       try {
         const a = await pending.answer;
         res.off('close', onClose);
+        if (toCanary) canary.done(a.status >= 500 || !isFinalStatus(a.status));
         if (res.destroyed) return;
         return answer(call, a, res);
       } catch (e) {
         res.off('close', onClose);
+        // Not delivered to the canary: not its answer, not counted.
+        if (toCanary && !(e instanceof RpcConnectionError)) canary.done(true);
         if (res.destroyed) return;
         if (e instanceof RpcConnectionError && attempt === 0) {
-          log.debug(`Call ${id}: retrying ${name} on a fresh connection after ${e.code}`);
+          log.debug(`Call ${id}: retrying ${name}${toCanary ? ` (its canary, version ${canary.version}, did not take it)` : ''} on a fresh connection after ${e.code}`);
           continue;
         }
         if (e instanceof RpcCallInterrupted) {

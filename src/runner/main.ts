@@ -16,14 +16,14 @@ import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { StraySweeper } from './strays';
 import { CallRunner, connectionHandler, createExecutor, httpHandler } from './runner';
 import { ProcessAccounting } from '../observe/accounting';
-import { functionUnitBase } from '../systemd/units';
+import { canaryUnitBase, functionUnitBase } from '../systemd/units';
 import { installId } from '../docker/names';
 import { Outboxes } from './outboxes';
 
-const USAGE = 'Usage: faass-runner --function NAME [--listen ADDRESS] [--idle SECONDS]; see faass-runner(8)';
+const USAGE = 'Usage: faass-runner --function NAME [--canary] [--listen ADDRESS] [--idle SECONDS]; see faass-runner(8)';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { function: { type: 'string' }, listen: { type: 'string' }, idle: { type: 'string' }, help: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { function: { type: 'string' }, canary: { type: 'boolean' }, listen: { type: 'string' }, idle: { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
@@ -31,19 +31,22 @@ async function main(): Promise<void> {
   if (!values.function) throw new FaassError('FAASS_E_USAGE', USAGE);
   const fds = takeInheritedFds();
   const paths = resolvePaths();
+  // A canary's runner (units.ts renderCanaryService) reads the canary's file where the function's
+  // is; it differs only in its unit, whose processes it sweeps and whose CPU it counts.
+  const unit = `${values.canary ? canaryUnitBase(values.function) : functionUnitBase(values.function)}.service`;
   let files: { cfg: FunctionConfig; docker: DockerSettings; gw: Settings };
   try {
     files = { cfg: loadFunctionConfig(paths, values.function), docker: loadDockerSettings(paths), gw: loadSettings(paths) };
   } catch (e) {
     // Under systemd a bad file must not fail the unit (broken.ts); by hand, it says why and exits 2.
     if (fds.length > 0 && isBroken(e)) {
-      logWithFields({ SYSLOG_IDENTIFIER: functionUnitBase(values.function), FAASS_FUNCTION: values.function });
+      logWithFields({ SYSLOG_IDENTIFIER: unit.replace(/\.service$/, ''), FAASS_FUNCTION: values.function });
       return serveBroken(values.function, fds[0].fd, e);
     }
     throw e;
   }
   const { cfg, docker, gw } = files;
-  logWithFields({ SYSLOG_IDENTIFIER: `${functionUnitBase(cfg.name)}`, FAASS_FUNCTION: cfg.name });
+  logWithFields({ SYSLOG_IDENTIFIER: unit.replace(/\.service$/, ''), FAASS_FUNCTION: cfg.name });
   const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
   const target = fds.length > 0 ? { fd: fds[0].fd } : values.listen ? address('--listen', values.listen) : null;
   if (!target) throw new FaassError('FAASS_E_USAGE', `No socket from systemd (LISTEN_FDS) and no --listen. ${USAGE}`);
@@ -58,11 +61,11 @@ async function main(): Promise<void> {
     });
     if (removed) log.notice(`Removed ${removed} container(s) a previous runner of ${cfg.name} left behind`);
   }
-  const accounting = gw.metrics ? new ProcessAccounting(paths, 'runner', cfg.name, cfg.runtime === 'docker' ? null : `${functionUnitBase(cfg.name)}.service`) : null;
+  const accounting = gw.metrics ? new ProcessAccounting(paths, 'runner', cfg.name, cfg.runtime === 'docker' ? null : unit) : null;
   // A container's calls get no outbox (not done: its files would be the engine's user's).
   const calls = new CallRunner(cfg, executor, gw.logCalls, cfg.runtime === 'docker' ? undefined : Outboxes.fromEnv(cfg.name));
   // A container's processes are the engine's, not the unit's: nothing of a call stays here.
-  const sweeper = cfg.runtime === 'docker' ? null : StraySweeper.forUnit(`${functionUnitBase(cfg.name)}.service`, () => executor.keptPids?.() ?? []);
+  const sweeper = cfg.runtime === 'docker' ? null : StraySweeper.forUnit(unit, () => executor.keptPids?.() ?? []);
   if (sweeper) calls.onCallEnd = () => sweeper.callEnded(() => calls.quiet);
   const lifecycle = new Lifecycle({
     name: cfg.name,
@@ -82,7 +85,7 @@ async function main(): Promise<void> {
   lifecycle.track(server);
   await listenOn(server, target);
   lifecycle.ready();
-  log.info(`Serving function ${cfg.name} (${executor.describe()}) on ${'fd' in target ? 'socket from systemd' : target.text}, idle exit after ${idle}s`);
+  log.info(`Serving function ${cfg.name}${values.canary ? ` (its canary, version ${cfg.version?.number ?? '?'})` : ''} (${executor.describe()}) on ${'fd' in target ? 'socket from systemd' : target.text}, idle exit after ${idle}s`);
 }
 
 main().catch((e) => {

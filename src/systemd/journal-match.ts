@@ -6,7 +6,7 @@
 // a unit that has the right to say it: a function's own units about that function, the gateway
 // and the API about any. A line whose sender journald could not place (it exited before
 // journald looked) has no trusted unit and is shown nowhere.
-import { functionUnitBase, scheduleUnitBase } from './units';
+import { canaryUnitBase, functionUnitBase, scheduleUnitBase } from './units';
 
 export const GATEWAY_UNIT = 'faass-gateway.service';
 export const API_UNIT = 'faass-api.service';
@@ -32,7 +32,8 @@ const conjunction = (term: Term): string[] => term.flatMap(([field, values]) => 
 // schedules: the ids of the function's schedules, whose services queue its calls.
 export function journalMatch(name: string, uid: number, call?: string, schedules: string[] = []): string[] {
   const faassUnit = OWN_UNITS.get(name);
-  const ownUnits = faassUnit ? [faassUnit] : [`${functionUnitBase(name)}.service`, `${functionUnitBase(name)}-app.service`, ...schedules.map((id) => `${scheduleUnitBase(name, id)}.service`)];
+  // A canary's runner (units.ts canaryUnitBase) serves the function's calls too.
+  const ownUnits = faassUnit ? [faassUnit] : [`${functionUnitBase(name)}.service`, `${canaryUnitBase(name)}.service`, `${functionUnitBase(name)}-app.service`, ...schedules.map((id) => `${scheduleUnitBase(name, id)}.service`)];
   const byUid: Term = [['_UID', [String(uid)]]];
   const ofCall: Term = call === undefined ? [] : [['FAASS_CALL_ID', [call]]];
   const terms: Term[] = [[['_SYSTEMD_USER_UNIT', ownUnits], ...ofCall, ...byUid]];

@@ -324,13 +324,37 @@ function dropInboxes(cfg: FunctionConfig, drops: readonly FileDrop[]): string[] 
 
 export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext, drops: readonly FileDrop[] = []): string {
   if (cfg.kind === 'service') return renderServiceProxy(cfg, ctx);
-  const base = functionUnitBase(cfg.name);
+  return runnerService(cfg, ctx, drops, false);
+}
+
+// A canary (functions/canary.ts): a socket and a runner of its own beside the function's, so the
+// current version's runner keeps serving; the gateway sends it its share of the calls.
+export const canaryUnitBase = (name: string) => `faass-canary-${name}`;
+
+export function renderCanarySocket(name: string): string {
+  return unit({
+    Unit: [`Description=faass function ${name}: its canary's socket`, 'Documentation=man:faass-runner(8)', REVIVE],
+    Socket: [`ListenStream=%t/faass/canary/${name}.sock`, 'SocketMode=0600', 'DirectoryMode=0700', 'RemoveOnStop=yes', 'Backlog=4096', 'TriggerLimitIntervalSec=2s', 'TriggerLimitBurst=200'],
+    Install: ['WantedBy=sockets.target'],
+  });
+}
+
+// cfg: the canary version's settings. Its runner is the function's, sandboxed the same, and sees
+// the canary's file where the function's file is (ownView), so it serves the canary's code and
+// settings and answers with its number; it gets no file drop's outbox (queued calls, which a
+// drop's are, go to the current version).
+export function renderCanaryService(cfg: FunctionConfig, ctx: UnitContext): string {
+  return runnerService(cfg, ctx, [], true);
+}
+
+function runnerService(cfg: FunctionConfig, ctx: UnitContext, drops: readonly FileDrop[], canary: boolean): string {
+  const base = canary ? canaryUnitBase(cfg.name) : functionUnitBase(cfg.name);
   const ownPids = cfg.runtime !== 'docker' && ctx.bwrap !== undefined;
   return unit({
-    Unit: [`Description=faass function ${cfg.name} (${cfg.runtime})`, 'Documentation=man:faass-runner(8) man:faass.conf(5)', `Requires=${base}.socket`, `After=${base}.socket`, ...START_LIMIT],
+    Unit: [`Description=faass function ${cfg.name}${canary ? ': its canary, version ' + (cfg.version?.number ?? '?') : ''} (${cfg.runtime})`, 'Documentation=man:faass-runner(8) man:faass.conf(5)', `Requires=${base}.socket`, `After=${base}.socket`, ...START_LIMIT],
     Service: [
       'Type=notify',
-      ...ownPidsExec(ownPids, ctx, `${quote(ctx.node)} ${quote(`${ctx.dist}/runner/main.js`)} --function ${cfg.name}`),
+      ...ownPidsExec(ownPids, ctx, `${quote(ctx.node)} ${quote(`${ctx.dist}/runner/main.js`)} --function ${cfg.name}${canary ? ' --canary' : ''}`),
       // A container's processes are the engine's, not the unit's: whatever ends the runner
       // (SIGKILL included), systemd runs this after it, and it removes the calls' containers.
       cfg.runtime === 'docker' && `ExecStopPost=${quote(ctx.node)} ${quote(`${ctx.dist}/runner/reap.js`)} --function ${cfg.name}`,
@@ -341,7 +365,7 @@ export function renderFunctionService(cfg: FunctionConfig, ctx: UnitContext, dro
       `SyslogIdentifier=${base}`,
       ...limits(cfg),
       ...sandbox(ctx, [], true, cfg.scratchMax, ownPids),
-      ...ownView(cfg.name, ctx),
+      ...ownView(cfg.name, ctx, canary),
       ...(cfg.runtime === 'docker' ? [] : noEngine(ctx)),
       ...dropInboxes(cfg, drops),
     ],
@@ -379,7 +403,9 @@ export const BWRAP_ARGS = ['--unshare-user', '--unshare-pid', '--disable-userns'
 // socket comes as a descriptor. The code is bound where the symlink was, so a runner serves the
 // version it started with. (InaccessiblePaths= would be the finer tool, but systemd 252 fails
 // every unit that has it, 226/NAMESPACE, for an ordinary user: seen here.)
-function ownView(name: string, ctx: UnitContext): string[] {
+// A canary's runner sees its canary's file (paths.ts canaryConfPath) in the place of the
+// function's: the runner reads the file it always reads, and serves what it names.
+function ownView(name: string, ctx: UnitContext, canary = false): string[] {
   const config = pathArg(`${ctx.xdg.config}/faass`);
   const data = pathArg(`${ctx.xdg.data}/faass`);
   const state = pathArg(`${ctx.xdg.state}/faass`);
@@ -388,7 +414,7 @@ function ownView(name: string, ctx: UnitContext): string[] {
     'BindReadOnlyPaths=%t/systemd/notify',
     `TemporaryFileSystem=${config}:ro`,
     `BindReadOnlyPaths=-${config}/faass.conf`,
-    `BindReadOnlyPaths=${config}/functions/${name}.conf`,
+    canary ? `BindReadOnlyPaths=${config}/canary/${name}.conf:${config}/functions/${name}.conf` : `BindReadOnlyPaths=${config}/functions/${name}.conf`,
     `TemporaryFileSystem=${data}:ro`,
     `BindReadOnlyPaths=${data}/functions/${name}`,
     // Its code directories too: the runner serves the one its file's [version] names
@@ -570,7 +596,8 @@ export type ScheduleUnits = Readonly<Record<string, readonly { schedule: Schedul
 export type DropUnits = Readonly<Record<string, readonly FileDrop[]>>;
 export type NatsUnits = Readonly<Record<string, readonly NatsTrigger[]>>;
 
-export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: UnitContext, schedules: ScheduleUnits = {}, drops: DropUnits = {}, nats: NatsUnits = {}): UnitSet {
+// canaries: a function's canary version's settings (functions/canary.ts), by function name.
+export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: UnitContext, schedules: ScheduleUnits = {}, drops: DropUnits = {}, nats: NatsUnits = {}, canaries: Readonly<Record<string, FunctionConfig>> = {}): UnitSet {
   const out: UnitSet = {
     'faass-gateway.socket': renderGatewaySocket(gw),
     'faass-gateway.service': renderGatewayService(gw, ctx),
@@ -595,6 +622,11 @@ export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: U
       out[`${scheduleUnitBase(fn.name, d.id)}.service`] = renderDropService(fn.name, d, ctx);
     }
     for (const n of nats[fn.name] ?? []) out[`${scheduleUnitBase(fn.name, n.id)}.service`] = renderNatsService(fn.name, n, fn.queueMax, ctx);
+    const canary = canaries[fn.name];
+    if (canary) {
+      out[`${canaryUnitBase(fn.name)}.socket`] = renderCanarySocket(fn.name);
+      out[`${canaryUnitBase(fn.name)}.service`] = renderCanaryService(canary, ctx);
+    }
   }
   return out;
 }

@@ -31,6 +31,7 @@ const lines: { what: string; entry: Entry; hello: boolean; call: boolean; gatewa
   { what: "hello's runner: a call line", entry: from('faass-fn-hello.service', claim), hello: true, call: true, gateway: false, api: false },
   { what: "hello's runner: another call's line", entry: from('faass-fn-hello.service', { ...claim, FAASS_CALL_ID: 'c2' }), hello: true, call: false, gateway: false, api: false },
   { what: "hello's app (a service)", entry: from('faass-fn-hello-app.service', { MESSAGE: 'x' }), hello: true, call: false, gateway: false, api: false },
+  { what: "hello's canary's runner: a call line", entry: from('faass-canary-hello.service', claim), hello: true, call: true, gateway: false, api: false },
   { what: "the gateway's call line for service hello", entry: from('faass-gateway.service', { FAASS_FUNCTION: 'hello', FAASS_CALL_ID: 'c1' }), hello: true, call: true, gateway: true, api: false },
   { what: "the gateway's own line", entry: from('faass-gateway.service', { SYSLOG_IDENTIFIER: 'faass-gateway' }), hello: false, call: false, gateway: true, api: false },
   { what: "the API's line", entry: from('faass-api.service', { SYSLOG_IDENTIFIER: 'faass-api' }), hello: false, call: false, gateway: false, api: true },

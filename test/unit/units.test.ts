@@ -18,9 +18,12 @@ const fns = [
   buildFunctionConfig('web', { kind: 'service', port: '8081', runtime: 'exec', command: 'busybox httpd -f -p 127.0.0.1:$PORT', idle: '30', memory_max: '128M' }),
 ];
 
+// hello's canary: version 3 of it, beside the current one (functions/canary.ts).
+const canaries = { hello: Object.freeze({ ...buildFunctionConfig('hello', { runtime: 'node', file: 'handler.js', timeout: '5' }), version: { number: 3, code: 'abc-123' } }) };
+
 t.test('golden files', async (t) => {
-  const units = renderAllUnits(gw, fns, ctx);
-  t.same(Object.keys(units), ['faass-gateway.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service', 'faass-revive@.service', 'faass-dispatch.path', 'faass-dispatch.service', 'faass-fn-hello.socket', 'faass-fn-hello.service', 'faass-fn-resize.socket', 'faass-fn-resize.service', 'faass-fn-web.socket', 'faass-fn-web.service', 'faass-fn-web-app.service']);
+  const units = renderAllUnits(gw, fns, ctx, {}, {}, {}, canaries);
+  t.same(Object.keys(units), ['faass-gateway.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service', 'faass-revive@.service', 'faass-dispatch.path', 'faass-dispatch.service', 'faass-fn-hello.socket', 'faass-fn-hello.service', 'faass-canary-hello.socket', 'faass-canary-hello.service', 'faass-fn-resize.socket', 'faass-fn-resize.service', 'faass-fn-web.socket', 'faass-fn-web.service', 'faass-fn-web-app.service']);
   t.match(units['faass-fn-web.service'], /^ExecStart=\/usr\/lib\/systemd\/systemd-socket-proxyd --exit-idle-time=30s %t\/faass\/svc\/web\/app\.sock$/m, 'a service is proxied, exiting when idle, into the app\'s own network');
   t.match(units['faass-fn-web-app.service'], /^PrivateNetwork=yes$/m, 'a process app has a network of its own');
   // Issue 11 item 19: a container service is reached only through its forwarder's socket too.
@@ -31,6 +34,10 @@ t.test('golden files', async (t) => {
   t.match(units['faass-fn-hello.service'], /^TemporaryFileSystem=%t:ro$/m, "a function sees nothing of the user's runtime directory");
   t.match(units['faass-fn-hello.service'], /^BindReadOnlyPaths=-\/home\/u\/\.local\/share\/faass\/code\/hello$/m, "its own code directories (its runner serves the one its file's version names), no other function's");
   t.match(units['faass-fn-web-app.service'], /^StopWhenUnneeded=yes$/m, 'its app stops with the proxy');
+  t.match(units['faass-canary-hello.service'], /^BindReadOnlyPaths=\/home\/u\/\.config\/faass\/canary\/hello\.conf:\/home\/u\/\.config\/faass\/functions\/hello\.conf$/m, "a canary's runner reads the canary's file where the function's is");
+  t.notMatch(units['faass-canary-hello.service'], /^BindReadOnlyPaths=-?\/home\/u\/\.config\/faass\/functions\/hello\.conf$/m, "and never the function's own");
+  t.match(units['faass-canary-hello.service'], /^ExecStart=.*--function hello --canary$/m, 'its runner knows it is the canary (its unit)');
+  t.match(units['faass-canary-hello.socket'], /^ListenStream=%t\/faass\/canary\/hello\.sock$/m, 'a socket of its own');
   for (const socket of Object.keys(units).filter((f) => f.endsWith('.socket'))) t.match(units[socket], /^OnFailure=faass-revive@%n\.service$/m, `${socket}: a failure starts faass-revive for it`);
   t.match(units['faass-revive@.service'], /^StartLimitIntervalSec=0$/m, 'the revive has no start limit: it answers every failure');
   t.match(units['faass-revive@.service'], /^ExecStart=\/usr\/bin\/node \/home\/u\/\.local\/lib\/faass\/dist\/revive\/main\.js %i$/m, 'and is told which socket');
@@ -44,7 +51,7 @@ t.test('golden files', async (t) => {
   } else {
     for (const [file, text] of Object.entries(units)) t.equal(text, fs.readFileSync(path.join(GOLDEN, file), 'utf8'), `${file} matches its golden file`);
   }
-  t.same(renderAllUnits(gw, [...fns].reverse(), ctx), units, 'same input, byte-identical output, whatever the order');
+  t.same(renderAllUnits(gw, [...fns].reverse(), ctx, {}, {}, {}, canaries), units, 'same input, byte-identical output, whatever the order');
 });
 
 t.test('quoting for ExecStart and Environment', async (t) => {
