@@ -15,6 +15,7 @@ import * as del from './delete';
 import * as generateUnits from './generate-units';
 import * as invoke from './invoke';
 import * as credentials from './credentials';
+import * as secret from './secret';
 import * as tls from './tls';
 import * as login from './login';
 import * as stats from './stats';
@@ -30,7 +31,7 @@ import * as publish from './publish';
 import * as versions from './versions';
 
 // In the order --help lists them.
-const COMMANDS: Register[] = [init, scaffold, deploy, build, versions, list, describe, del, generateUnits, invoke, publish, trigger, dlq, calls, credentials, tls, login, stats, top, status, logs, serve].map((m) => m.register);
+const COMMANDS: Register[] = [init, scaffold, deploy, build, versions, list, describe, del, generateUnits, invoke, publish, trigger, dlq, calls, credentials, secret, tls, login, stats, top, status, logs, serve].map((m) => m.register);
 
 // A reader that has had enough (faassctl status | head) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

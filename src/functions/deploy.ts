@@ -25,6 +25,7 @@ import { userManagerControllers } from '../systemd/controllers';
 import { refuseScheduleClash } from './triggers';
 import { schedulesPath } from './schedules';
 import { removeNatsSecrets } from './nats-auth';
+import { requireSecrets } from './secrets';
 import { topicsPath } from './topics';
 
 export type { DeploySpec } from './deploy-plan';
@@ -78,7 +79,8 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
     refuseReservedName(spec.name);
     refuseScheduleClash(paths, spec.name);
   }
-  checkSpec(spec); // before touching anything
+  const checked = checkSpec(spec); // before touching anything
+  requireSecrets(paths, spec.name, checked.secrets);
   spec.message = checkMessage(spec.message);
   // A deploy of the same name killed before must not be overwritten half-done.
   const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: opts.reload ?? true })).recovered : undefined;

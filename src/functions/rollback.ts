@@ -14,6 +14,7 @@ import { beginDeploy, aboutToCommit, endDeploy, interruptedDeploys } from './dep
 import { ApplyReport, applyUnits, withServe } from './apply-units';
 import { currentRecord, listRecords, pruneRecords, readRecord, rollbackTarget, widerAccess } from './versions';
 import { settleFailed } from './deploy';
+import { requireSecrets } from './secrets';
 
 export interface RollbackRequest {
   to?: number; // default: the newest version before the current one
@@ -39,6 +40,7 @@ export async function rollbackFunction(paths: Paths, name: string, req: Rollback
   const target = parseFunctionConfig(name, record.settings); // as the runner will read it
   const wider = req.restoreAccess ? null : widerAccess(now, target);
   if (wider) fail('FAASS_E_ACCESS_WIDER', `Version ${to} of ${name} lets more callers in: ${wider}; say --restore-access to roll that back too`);
+  requireSecrets(paths, name, target.secrets); // one removed since would fail every start
   const text = withVersion(record.settings, { number: to, code: record.code });
   const intent = beginDeploy(paths, name, null);
   let committed = false;

@@ -64,7 +64,7 @@ export class DockerExecutor implements Executor {
     const release = await this.slots.acquire(cfg.timeout * 1000, () => new FaassError('FAASS_E_FUNCTION_TIMEOUT', `Function ${cfg.name} timed out after ${cfg.timeout}s waiting for a container: workers=${cfg.workers} ran at once all that time`));
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(containerSpec(this.cfg, { kind: 'call', install: this.install, callId: call.id, env: watchdogEnv(call) }));
+      container = await this.docker.createContainer(containerSpec(this.cfg, { kind: 'call', install: this.install, callId: call.id, env: watchdogEnv(call), credentials: this.cfg.secrets.length > 0 ? process.env.CREDENTIALS_DIRECTORY : undefined }));
     } catch (e) {
       release();
       throw this.engineError(e);
