@@ -18,6 +18,7 @@ import { validateName, isValidName } from '../core/validate';
 import { listFunctionNames } from './function-config';
 import { managerReachable, systemctl } from '../systemd/systemctl';
 import { functionUnitBase } from '../systemd/units';
+import { serveTakeUp } from '../systemd/serve-link';
 
 // systemd 252 takes a credential of up to 1 MiB; a secret is a key, a token, a certificate: a
 // bound keeps a wrong file (a log, a device) from being stored whole.
@@ -125,9 +126,12 @@ export function requireSecrets(p: Paths, fn: string, names: readonly string[]): 
 // then). A runner that runs is try-restarted, the graceful restart a deploy uses: it takes no new
 // call, finishes those it acknowledged, and the next call (waiting in the socket's queue) starts
 // a runner with the new value; one that does not run is left alone. Returns the functions told.
+// Without a manager, a running faassctl serve restarts them (serve/credentials.ts), and this
+// waits until it has, as for a deploy.
 export async function restartUsers(p: Paths, name: string): Promise<string[]> {
   const users = secretUsers(p, name);
-  if (users.length === 0 || !(await managerReachable())) return users;
-  await systemctl('try-restart', ...users.map((u) => `${functionUnitBase(u)}.service`));
+  if (users.length === 0) return users;
+  if (await managerReachable()) await systemctl('try-restart', ...users.map((u) => `${functionUnitBase(u)}.service`));
+  else await serveTakeUp(p);
   return users;
 }

@@ -6,8 +6,10 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { startSandbox, setupGateway, request, waitFor, writeFixture, unitState, faassPids, TEST_USER, Sandbox } from '../support/sandbox';
+import { spawn, execFile } from 'node:child_process';
+import { startSandbox, setupGateway, request, waitFor, writeFixture, unitState, faassPids, freePort, FAASSCTL, TEST_USER, Sandbox } from '../support/sandbox';
 import { sandboxJournal } from '../support/journal';
 
 // Where OpenFaaS handlers read secrets: a user manager cannot make the mount point under /var
@@ -145,4 +147,37 @@ t.test('a function reads its secret; the value is nowhere else; rotation; refusa
   const journal = await sandboxJournal(sb);
   t.ok(journal.includes('function=reader status=200'), "the journal holds the function's calls");
   t.notOk([v1, v2, v3].some((v) => journal.includes(v)), "no value in any journal line of the sandbox's");
+});
+
+// Without a user manager, faassctl serve hands a function its secrets the same way
+// ($CREDENTIALS_DIRECTORY, serve/credentials.ts) and restarts its runner on a new value.
+t.test('under faassctl serve', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-secrets-serve-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const runtime = path.join(dir, 'runtime');
+  fs.mkdirSync(runtime, { mode: 0o700 });
+  const env = { ...process.env, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_DATA_HOME: path.join(dir, 'data'), XDG_STATE_HOME: path.join(dir, 'state'), XDG_RUNTIME_DIR: runtime };
+  const ctl = (args: string[], input?: string) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, [FAASSCTL, ...args], { env }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      child.stdin?.end(input ?? '');
+    });
+  const port = await freePort();
+  t.equal((await ctl(['init', '--port', String(port)])).code, 0);
+  t.equal((await ctl(['secret', 'create', 'k'], 'serve-v1')).code, 0);
+  const script = path.join(dir, 'reader.sh');
+  fs.writeFileSync(script, '#!/bin/sh\ncat "$CREDENTIALS_DIRECTORY/k"\n', { mode: 0o755 });
+  const dep = await ctl(['deploy', 'reader', '--runtime', 'exec', '--from-file', script, '--secret', 'k']);
+  t.equal(dep.code, 0, dep.stderr);
+  const serve = spawn(process.execPath, [FAASSCTL, 'serve'], { env, stdio: 'ignore' });
+  const exited = new Promise((resolve) => serve.on('exit', resolve));
+  t.teardown(async () => {
+    serve.kill('SIGTERM'); // by its own handle: the serve this test started
+    await exited;
+  });
+  await waitFor('serve to answer', async () => (await request(port, '/healthz', { method: 'GET' }).catch(() => ({ status: 0 }))).status === 200, 30000);
+  t.equal((await request(port, '/function/reader', { body: '' })).body, 'serve-v1', 'the function reads its secret from $CREDENTIALS_DIRECTORY');
+  const rot = await ctl(['secret', 'create', 'k'], 'serve-v2');
+  t.equal(rot.code, 0, rot.stderr);
+  t.equal((await request(port, '/function/reader', { body: '' })).body, 'serve-v2', 'a new value: the runner restarted by the time secret create returned');
 });
