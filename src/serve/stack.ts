@@ -26,7 +26,7 @@ import { doorbells } from '../queue/spool';
 import { Triggers, loadTriggers } from '../functions/schedules';
 import { TriggerSet } from './triggers';
 import { DROPS_ENV, DropInbox, renderDropInboxes, runnerInboxes } from '../functions/outbox';
-import { loadCredentials as loadServeCredentials, secretsStamp } from './credentials';
+import { loadCredentials as loadServeCredentials, secretsStamp, serveCredentialsDir } from './credentials';
 
 interface Snapshot {
   settings: Settings;
@@ -408,6 +408,7 @@ export class Stack {
       await f.runner.program.close();
       f.runner.socket.close();
     }
+    fs.rmSync(serveCredentialsDir(this.paths, name), { recursive: true, force: true }); // as systemd at a unit's stop
     this.changed();
   }
 
