@@ -28,22 +28,23 @@ export const MIN_CONTAINER_MEMORY = 16 * MiB;
 export const MIN_CONTAINER_PIDS = 4;
 export const MIN_CONTAINER_CPU = 1;
 
-// One call's container: its id (label faass.call), the call's environment, and where its runner
-// finds the function's secrets (its $CREDENTIALS_DIRECTORY; undefined: none). install: the
-// install's id (names.ts), on every container.
-export type ContainerUse = { kind: 'call'; install: string; callId: string; env: Record<string, string>; credentials?: string } | { kind: 'service'; install: string };
+// One call's container: its id (label faass.call), the call's environment, and the secret store
+// on the host (paths.ts secretsDir; undefined: the function names none). install: the install's
+// id (names.ts), on every container.
+export type ContainerUse = { kind: 'call'; install: string; callId: string; env: Record<string, string>; secrets?: string } | { kind: 'service'; install: string };
 
 // Where a container reads its secrets: OpenFaaS's path, also named by $CREDENTIALS_DIRECTORY in
 // it, so a handler reads them the same way in a container and in a process (units.ts
 // OPENFAAS_SECRETS, the same path).
 export const CONTAINER_SECRETS = '/var/openfaas/secrets';
 
-// Each secret's copy in the runner's credentials directory (made by systemd as the unit started,
-// a plain directory of the user's, which the engine reads on the host), bound read-only, file by
-// file: the engine makes the mount points in the container's own root.
-function secretMounts(cfg: FunctionConfig, credentials: string | undefined): Docker.MountSettings[] {
-  if (credentials === undefined) return [];
-  return cfg.secrets.map((s) => ({ Type: 'bind' as const, Source: `${credentials}/${s}`, Target: `${CONTAINER_SECRETS}/${s}`, ReadOnly: true }));
+// Each secret's file in the store, bound read-only, file by file, as the call's container is
+// created: the engine makes the mount points in the container's own root, and a value replaced
+// (renamed into place) reaches the next call's container. The store and not the runner's
+// credentials directory: the engine binds from the host's view, where that directory may not be.
+function secretMounts(cfg: FunctionConfig, store: string | undefined): Docker.MountSettings[] {
+  if (store === undefined) return [];
+  return cfg.secrets.map((s) => ({ Type: 'bind' as const, Source: `${store}/${s}`, Target: `${CONTAINER_SECRETS}/${s}`, ReadOnly: true }));
 }
 
 interface Limits {
@@ -120,7 +121,7 @@ export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.Co
     case 'call': {
       // Locked down: the network the function asks for (none by default).
       // Created with stdin open and attached: the body is its stdin, its stdout the answer.
-      const secrets = secretMounts(cfg, use.credentials);
+      const secrets = secretMounts(cfg, use.secrets);
       return {
         Image: cfg.image,
         Cmd,

@@ -360,15 +360,13 @@ export const OPENFAAS_SECRETS = '/var/openfaas/secrets';
 // the store itself stays out of its view, and a new value is read at the next start. That
 // directory is also bound where OpenFaaS handlers look, when the mount point exists: a user
 // manager cannot make it (mkdir under /var: 226/NAMESPACE, seen here); install.sh makes it where
-// it may. A container function's runner binds the files into its containers itself
-// (docker/container-spec.ts), as the engine, not the unit, makes their mounts.
+// it may. A container function's code runs in containers the engine makes, from the host's view:
+// its runner has the store's files bound into each (docker/container-spec.ts), and its unit
+// loads nothing.
 function functionCredentials(cfg: FunctionConfig, ctx: UnitContext): string[] {
-  if (cfg.secrets.length === 0) return [];
+  if (cfg.secrets.length === 0 || cfg.runtime === 'docker') return [];
   const config = `${ctx.xdg.config}/faass`;
-  return [
-    ...cfg.secrets.map((s) => `LoadCredential=${s}:${pathArg(secretFile(config, s))}`),
-    ...(cfg.runtime !== 'docker' && ctx.openfaasSecrets ? [`BindReadOnlyPaths=%d:${OPENFAAS_SECRETS}`] : []),
-  ];
+  return [...cfg.secrets.map((s) => `LoadCredential=${s}:${pathArg(secretFile(config, s))}`), ...(ctx.openfaasSecrets ? [`BindReadOnlyPaths=%d:${OPENFAAS_SECRETS}`] : [])];
 }
 
 // A PID namespace for the code a user deployed (a runner of exec, node or python functions, and

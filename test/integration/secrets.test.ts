@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn, execFile } from 'node:child_process';
 import { startSandbox, setupGateway, request, waitFor, writeFixture, unitState, faassPids, freePort, FAASSCTL, TEST_USER, Sandbox } from '../support/sandbox';
 import { sandboxJournal } from '../support/journal';
+import { startEngine, BUSYBOX } from '../support/docker';
 
 // Where OpenFaaS handlers read secrets: a user manager cannot make the mount point under /var
 // (install.sh does, as root); made here, and removed again, only when this test made it.
@@ -180,4 +181,22 @@ t.test('under faassctl serve', async (t) => {
   const rot = await ctl(['secret', 'create', 'k'], 'serve-v2');
   t.equal(rot.code, 0, rot.stderr);
   t.equal((await request(port, '/function/reader', { body: '' })).body, 'serve-v2', 'a new value: the runner restarted by the time secret create returned');
+});
+
+// A container function: its runner binds each of its credentials read-only into the call's
+// container at /var/openfaas/secrets/NAME, also named by $CREDENTIALS_DIRECTORY there. As root,
+// as docker.test.ts (an ordinary user's 0400 copies are not readable by a container's root
+// without capabilities: DESIGN.md).
+t.test('a container function', async (t) => {
+  const engine = await startEngine(t);
+  const sb = await startSandbox(t);
+  t.equal((await sb.faassctl('init', '--port', String(sb.port), '--idle', '1', '--docker-host', `unix://${engine.socket}`)).code, 0);
+  await setupGateway(sb, 1);
+  t.equal((await sb.run(process.execPath, [sb.faassctlPath, 'secret', 'create', 'k'], { input: 'boxed-v1' })).code, 0);
+  const dep = await sb.faassctl('deploy', 'dread', '--image', BUSYBOX, '--command', 'printf "%s|%s" "$(cat $CREDENTIALS_DIRECTORY/k)" "$(cat /var/openfaas/secrets/k)"', '--secret', 'k', '--idle', '1');
+  t.equal(dep.code, 0, dep.stderr);
+  const r = await request(sb.port, '/function/dread', { body: '' });
+  t.equal(r.status, 200, r.body);
+  t.equal(r.body, 'boxed-v1|boxed-v1', 'the container reads it at both');
+  t.equal(await engine.countContainers('dread'), 0, 'and its container is gone');
 });
