@@ -159,6 +159,18 @@ ensure_bwrap() {
   say "warning: bubblewrap (bwrap) is missing, so functions will see your other processes; install it (apt-get install bubblewrap) and run ./install.sh again"
 }
 
+# /var/openfaas/secrets: where handlers written for OpenFaaS read their secrets. A function's unit
+# binds its own credentials there (src/systemd/units.ts functionCredentials), which needs the
+# empty directory on the host, and a user manager cannot make one under /var. Made where that
+# needs no password, else said once: functions then find secrets in $CREDENTIALS_DIRECTORY only.
+# Left by --uninstall: it is empty, and other users' faass may bind it too.
+ensure_openfaas_secrets() {
+  [ -d /var/openfaas/secrets ] && return 0
+  if [ "$(id -u)" = 0 ]; then mkdir -p /var/openfaas/secrets; return 0; fi
+  if sudo -n true 2>/dev/null; then sudo mkdir -p /var/openfaas/secrets; return 0; fi
+  say "note: /var/openfaas/secrets is missing, so functions find their secrets in \$CREDENTIALS_DIRECTORY only; make it (sudo mkdir -p /var/openfaas/secrets) and run ./install.sh again"
+}
+
 ensure_system() {
   local pkgs
   pkgs=$(node_packages)
@@ -172,6 +184,7 @@ ensure_system() {
   # shellcheck disable=SC2086
   install_packages $pkgs
   ensure_bwrap
+  ensure_openfaas_secrets
 }
 
 # faass-forward, the way into a container service's own network (src/app/forward.c), is built

@@ -24,6 +24,7 @@ import { log, errorMessage } from '../observe/log';
 import { addTrigger, listTriggers, removeTrigger } from './triggers';
 import { abortCanary, canaryView, deployCanary, promoteCanary } from '../functions/canary';
 import type { CanaryInput } from '../functions/canary-spec';
+import { secretsRoute } from './secrets';
 
 const MAX_JSON = 1024 * 1024;
 
@@ -56,6 +57,7 @@ export function functionView(cfg: FunctionConfig): Record<string, unknown> {
     scratch_max: cfg.scratchMax,
     auth: cfg.auth,
     pass_authorization: cfg.passAuthorization,
+    secrets: cfg.secrets, // names only: values are never read here
     ...queueKeys(cfg), // as the file has them: the defaults left out
     env: cfg.env,
     version: cfg.version ? { number: cfg.version.number, code: cfg.version.code } : undefined, // the file's [version]
@@ -63,7 +65,7 @@ export function functionView(cfg: FunctionConfig): Record<string, unknown> {
   };
 }
 
-const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', 'port', 'health', 'ready_timeout', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization', 'retries', 'retry_max_age', 'queue_max'] as const;
+const INPUT_KEYS = ['kind', 'runtime', 'command', 'image', 'build', 'network', 'port', 'health', 'ready_timeout', 'handler', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization', 'secrets', 'retries', 'retry_max_age', 'queue_max'] as const;
 
 // A JSON body into a deploy: faass's own keys (OpenFaaS's service/envVars accepted too). Only
 // scalars: no key reaches a unit file but through the function file's validation.
@@ -77,7 +79,8 @@ export function inputFromJson(body: unknown): { name: string; input: FunctionInp
   for (const k of INPUT_KEYS) {
     const v = b[k];
     if (v === undefined || v === null) continue;
-    if (k === 'auth' && Array.isArray(v) && v.every((x) => typeof x === 'string')) input.auth = v.join(',');
+    // Lists of names (OpenFaaS's "secrets": ["a", "b"]), or the file's comma-separated text.
+    if ((k === 'auth' || k === 'secrets') && Array.isArray(v) && v.every((x) => typeof x === 'string')) input[k] = v.join(',');
     else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') input[k] = typeof v === 'number' ? String(v) : v;
     else throw new FaassError('FAASS_E_CONFIG_INVALID', `Invalid ${k}: expected a string, number or boolean`);
   }
@@ -211,6 +214,11 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
       return deploy(paths, res, name, input, exists(paths, name) ? 200 : 201, { message, author: authorOf(req) }, canary);
     }
     return notAllowed(p.startsWith('/system/') ? 'GET, DELETE' : 'GET, PUT, POST, DELETE');
+  }
+  if (p === '/system/secrets') {
+    if (!['GET', 'POST', 'PUT', 'DELETE'].includes(method)) return notAllowed('GET, POST, PUT, DELETE');
+    const r = await secretsRoute(paths, method, () => readJson(req), serialized);
+    return send(res, r.status, r.body);
   }
   const dead = /^\/system\/dlq\/([^/]+)(?:\/([^/]+))?$/.exec(p);
   if (dead) return deadLettersRoute(paths, req, res, decodeURIComponent(dead[1]), dead[2] === undefined ? undefined : decodeURIComponent(dead[2]));

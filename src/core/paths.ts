@@ -62,6 +62,14 @@ export const dropStateDir = (p: Paths, name: string, id: string) => path.join(qu
 // trigger and with the function. From the config directory alone, as units.ts has no Paths.
 export const natsSecretFile = (configDir: string, name: string, id: string) => path.join(configDir, 'nats', name, `${id}.secret`);
 export const natsSecretPath = (p: Paths, name: string, id: string) => natsSecretFile(p.configDir, name, id);
+// Secrets (functions/secrets.ts): a file a secret (its value, exactly as given) and NAME.json
+// beside it (when it was created), 0600 in a 0700 directory under the config directory, which no
+// function's unit sees (units.ts ownView). A function's unit names its secrets' files in
+// LoadCredential=: the user manager reads them as it starts the unit, before the sandbox. From
+// the config directory alone, as units.ts has no Paths.
+export const secretFile = (configDir: string, name: string) => path.join(configDir, 'secrets', name);
+export const secretsDir = (p: Paths) => path.join(p.configDir, 'secrets');
+export const secretPath = (p: Paths, name: string) => secretFile(p.configDir, name);
 export const functionStateDir = (p: Paths, name: string) => path.join(p.stateDir, 'fn', name);
 // A service's runtime directory, made by systemd for its app unit (RuntimeDirectory=) and the
 // only part of faass's runtime directory the app's unit sees.

@@ -6,13 +6,17 @@ const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const NAME_RULE = "1-63 lowercase letters, digits and '-', starting and ending with a letter or digit";
 
-// The one refusal of a bad name (a function's or a credential's), whatever route it came by.
-export function invalidName(name: unknown, what: 'function' | 'credential' = 'function'): FaassError {
+// What a name names: each follows the one rule above (a secret's name is also a file's and a
+// credential's name in LoadCredential=, which the rule keeps free of '/', ':' and '.').
+export type NameOf = 'function' | 'credential' | 'secret';
+
+// The one refusal of a bad name (a function's, a credential's or a secret's), whatever route it came by.
+export function invalidName(name: unknown, what: NameOf = 'function'): FaassError {
   const shown = JSON.stringify(String(name ?? '').slice(0, 80)); // the name as given, never whole
   return new FaassError('FAASS_E_NAME_INVALID', `Invalid ${what} name ${shown}: use ${NAME_RULE}`);
 }
 
-export function validateName(name: unknown, what: 'function' | 'credential' = 'function'): string {
+export function validateName(name: unknown, what: NameOf = 'function'): string {
   if (typeof name !== 'string' || !NAME_RE.test(name)) throw invalidName(name, what);
   return name;
 }

@@ -28,9 +28,24 @@ export const MIN_CONTAINER_MEMORY = 16 * MiB;
 export const MIN_CONTAINER_PIDS = 4;
 export const MIN_CONTAINER_CPU = 1;
 
-// One call's container: its id (label faass.call) and the call's environment. install: the
-// install's id (names.ts), on every container.
-export type ContainerUse = { kind: 'call'; install: string; callId: string; env: Record<string, string> } | { kind: 'service'; install: string };
+// One call's container: its id (label faass.call), the call's environment, and the secret store
+// on the host (paths.ts secretsDir; undefined: the function names none). install: the install's
+// id (names.ts), on every container.
+export type ContainerUse = { kind: 'call'; install: string; callId: string; env: Record<string, string>; secrets?: string } | { kind: 'service'; install: string };
+
+// Where a container reads its secrets: OpenFaaS's path, also named by $CREDENTIALS_DIRECTORY in
+// it, so a handler reads them the same way in a container and in a process (units.ts
+// OPENFAAS_SECRETS, the same path).
+export const CONTAINER_SECRETS = '/var/openfaas/secrets';
+
+// Each secret's file in the store, bound read-only, file by file, as the call's container is
+// created: the engine makes the mount points in the container's own root, and a value replaced
+// (renamed into place) reaches the next call's container. The store and not the runner's
+// credentials directory: the engine binds from the host's view, where that directory may not be.
+function secretMounts(cfg: FunctionConfig, store: string | undefined): Docker.MountSettings[] {
+  if (store === undefined) return [];
+  return cfg.secrets.map((s) => ({ Type: 'bind' as const, Source: `${store}/${s}`, Target: `${CONTAINER_SECRETS}/${s}`, ReadOnly: true }));
+}
 
 interface Limits {
   memory: number; // bytes
@@ -103,13 +118,14 @@ const envList = (env: Record<string, string>): string[] => Object.entries(env).m
 export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.ContainerCreateOptions {
   const Cmd = cfg.command === undefined ? undefined : splitCommand(cfg.command);
   switch (use.kind) {
-    case 'call':
+    case 'call': {
       // Locked down: the network the function asks for (none by default).
       // Created with stdin open and attached: the body is its stdin, its stdout the answer.
+      const secrets = secretMounts(cfg, use.secrets);
       return {
         Image: cfg.image,
         Cmd,
-        Env: envList({ ...cfg.env, ...use.env }),
+        Env: envList({ ...cfg.env, ...use.env, ...(secrets.length > 0 ? { CREDENTIALS_DIRECTORY: CONTAINER_SECRETS } : {}) }),
         AttachStdin: true,
         AttachStdout: true,
         AttachStderr: true,
@@ -118,8 +134,9 @@ export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.Co
         Tty: false,
         NetworkDisabled: cfg.network === 'none',
         Labels: { [LABEL]: cfg.name, [INSTALL_LABEL]: use.install, [CALL_LABEL]: use.callId },
-        HostConfig: { NetworkMode: cfg.network, ...limits(cfg) },
+        HostConfig: { NetworkMode: cfg.network, ...limits(cfg), ...(secrets.length > 0 ? { Mounts: secrets } : {}) },
       };
+    }
     case 'service':
       return serviceSpec(cfg, use.install, Cmd, limits(cfg));
   }

@@ -32,6 +32,7 @@ export interface DeployArgs {
   auth?: string;
   public?: boolean;
   passAuthorization?: boolean;
+  secret?: string[]; // names of secrets (faassctl secret create), never values
   retries?: number;
   retryMaxAge?: string;
   queueMax?: number;
@@ -89,6 +90,7 @@ export function deployInput(a: DeployArgs, build: string | undefined): FunctionI
     scratch_max: a.scratchMax,
     auth: a.public ? '' : a.auth,
     pass_authorization: a.passAuthorization,
+    secrets: a.secret?.join(','),
     retries: a.retries,
     retry_max_age: a.retryMaxAge,
     queue_max: a.queueMax,

@@ -125,6 +125,7 @@ export const register: Register = (y, cli) =>
         .option('auth', { type: 'string', describe: 'credentials that may call it, NAME[,NAME...] (admins always may); "" = public (the default for a new function; an update keeps what was)' })
         .option('public', { type: 'boolean', describe: 'anyone may call it (the same as --auth "")' })
         .option('pass-authorization', { type: 'boolean', describe: "forward the caller's Authorization header to the function" })
+        .option('secret', { type: 'string', array: true, describe: 'give it this secret (faassctl secret create; repeatable): read from $CREDENTIALS_DIRECTORY/NAME and /var/openfaas/secrets/NAME; a redeploy without it gives none' })
         .option('retries', { type: 'number', describe: 'asynchronous calls: attempts after the first on 5xx, 429 or no answer (default 2)' })
         .option('retry-max-age', { type: 'string', describe: 'asynchronous calls: how old a call may get before it is dead: a time span such as 30min, 6h (default 6h)' })
         .option('queue-max', { type: 'number', describe: 'asynchronous calls: how many may wait; more are refused with 429 (default 10000)' })

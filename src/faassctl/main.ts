@@ -15,6 +15,7 @@ import * as del from './delete';
 import * as generateUnits from './generate-units';
 import * as invoke from './invoke';
 import * as credentials from './credentials';
+import * as secret from './secret';
 import * as tls from './tls';
 import * as login from './login';
 import * as stats from './stats';
@@ -32,7 +33,7 @@ import * as stack from './stack';
 import * as canary from './canary';
 
 // In the order --help lists them.
-const COMMANDS: Register[] = [init, scaffold, deploy, build, versions, canary, stack, list, describe, del, generateUnits, invoke, publish, trigger, dlq, calls, credentials, tls, login, stats, top, status, logs, serve].map((m) => m.register);
+const COMMANDS: Register[] = [init, scaffold, deploy, build, versions, canary, stack, list, describe, del, generateUnits, invoke, publish, trigger, dlq, calls, credentials, secret, tls, login, stats, top, status, logs, serve].map((m) => m.register);
 
 // A reader that has had enough (faassctl status | head) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

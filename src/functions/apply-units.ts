@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Paths, functionStateDir, queueRoot } from '../core/paths';
 import { FunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
 import { loadSettings, loadDockerSettings } from '../core/settings';
-import { UnitContext, renderAllUnits, functionUnitBase, ScheduleUnits, DropUnits, NatsUnits, MARKER } from '../systemd/units';
+import { UnitContext, renderAllUnits, functionUnitBase, ScheduleUnits, DropUnits, NatsUnits, MARKER, OPENFAAS_SECRETS } from '../systemd/units';
 import { loadTriggers, onCalendar } from './schedules';
 import { readIfExists } from '../core/fs-atomic';
 import { applyUnitFiles, UnitChanges } from '../systemd/unit-files';
@@ -57,6 +57,7 @@ export function unitContext(paths: Paths): UnitContext {
     engineExists: fs.existsSync(engine),
     resolvConf: resolvConfUnderRun(),
     bwrap: bwrap(),
+    openfaasSecrets: fs.statSync(OPENFAAS_SECRETS, { throwIfNoEntry: false })?.isDirectory() ?? false,
   };
 }
 

@@ -17,12 +17,14 @@ export interface DeploySpec {
 
 const HANDLER_EXTS: Record<string, string[]> = { node: ['.js', '.mjs', '.cjs'], python: ['.py'], exec: [''] };
 
-// Refuses what can be refused from the settings alone, before any code is staged or image built.
-export function checkSpec(spec: DeploySpec): void {
+// Refuses what can be refused from the settings alone, before any code is staged or image built;
+// returns the settings so judged (file and image may be placeholders).
+export function checkSpec(spec: DeploySpec): FunctionConfig {
   const building = spec.input.build !== undefined;
   const codeGiven = (spec.fromFile || spec.handlerSpec) && spec.input.runtime !== 'docker';
-  buildFunctionConfig(spec.name, { ...spec.input, file: spec.input.file ?? (codeGiven ? 'placeholder' : undefined), image: building ? 'placeholder' : spec.input.image });
+  const cfg = buildFunctionConfig(spec.name, { ...spec.input, file: spec.input.file ?? (codeGiven ? 'placeholder' : undefined), image: building ? 'placeholder' : spec.input.image });
   if (building && spec.input.image !== undefined) fail('FAASS_E_USAGE', `Function ${spec.name}: image and build exclude each other (a build names its image ${imageRepo(spec.name)}:ID)`);
+  return cfg;
 }
 
 // Derives file= and handler= from --from-file and --handler (Kubeless's FILE.NAME): a FILE

@@ -21,6 +21,7 @@ import { userManagerControllers } from '../systemd/controllers';
 import { refuseScheduleClash } from './triggers';
 import { DepsReport, installDependencies } from './deps-install';
 import { retireFunction, resetRetired } from './retire';
+import { requireSecrets } from './secrets';
 
 export type { DeploySpec } from './deploy-plan';
 export type { ApplyReport } from './apply-units';
@@ -88,7 +89,8 @@ export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<
     refuseReservedName(spec.name);
     refuseScheduleClash(paths, spec.name);
   }
-  checkSpec(spec); // before touching anything
+  const checked = checkSpec(spec); // before touching anything
+  requireSecrets(paths, spec.name, checked.secrets);
   spec.message = checkMessage(spec.message);
   const intent = beginDeploy(paths, spec.name, plannedVersion(paths, spec));
   try {

@@ -46,6 +46,9 @@ export interface FunctionConfig {
   readonly scratchMax: number; // bytes: the size of each of its own /tmp, /var/tmp and /dev/shm
   readonly auth: readonly string[]; // credentials that may call it (admins always may); empty: public
   readonly passAuthorization: boolean; // forward the caller's Authorization header to the function
+  // Secrets it is given (functions/secrets.ts), by name only: their values are in the secret
+  // store, handed to its runner by its unit's LoadCredential= (units.ts functionCredentials).
+  readonly secrets: readonly string[];
   // Asynchronous calls (queue/): attempts after the first, how old a call may get, how many wait.
   readonly retries: number;
   readonly retryMaxAge: number; // seconds
@@ -76,7 +79,7 @@ export const FUNCTION_DEFAULTS = {
 };
 
 // INI key -> field; the schema a function file may contain, nothing else.
-const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'convention', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization', 'retries', 'retry_max_age', 'queue_max'] as const;
+const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'convention', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization', 'secrets', 'retries', 'retry_max_age', 'queue_max'] as const;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 // docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest].
@@ -97,10 +100,11 @@ const buildContext = (k: string, v: unknown): string => {
   return s;
 };
 
-const credentialNames = (k: string, v: unknown): readonly string[] => {
+// A list of names (auth: credentials, secrets: secrets), separated by commas; sorted, each once.
+const namesOf = (what: 'credential' | 'secret') => (k: string, v: unknown): readonly string[] => {
   const names = plainString(k, v, { allowEmpty: true }).split(',').map((n) => n.trim()).filter(Boolean);
   // The name rule's own words (validate.ts), under this key's code.
-  for (const n of names) if (!isValidName(n)) fail('FAASS_E_CONFIG_INVALID', `auth: ${invalidName(n, 'credential').message}; names are separated by commas`);
+  for (const n of names) if (!isValidName(n)) fail('FAASS_E_CONFIG_INVALID', `${k}: ${invalidName(n, what).message}; names are separated by commas`);
   return Object.freeze([...new Set(names)].sort());
 };
 
@@ -129,8 +133,9 @@ const PARSERS = {
   tasks_max: (k: string, v: unknown) => number(k, v, 1, 1000000, { integer: true }),
   cpu_quota: (k: string, v: unknown) => number(k, v, 1, 100000, { integer: true }),
   scratch_max: (k: string, v: unknown) => size(k, v, 1024 * 1024, 1024 ** 4),
-  auth: credentialNames,
+  auth: namesOf('credential'),
   pass_authorization: (k: string, v: unknown) => boolean(k, v),
+  secrets: namesOf('secret'),
   retries: (k: string, v: unknown) => number(k, v, 0, 20, { integer: true }),
   retry_max_age: (k: string, v: unknown) => timespan(k, v, 1, 30 * 86400),
   queue_max: (k: string, v: unknown) => number(k, v, 1, 1000000, { integer: true }),
@@ -175,6 +180,8 @@ function checkKind(name: string, kind: Kind, runtime: Runtime, v: Parsed): void 
     if (runtime !== 'exec' && runtime !== 'docker') refuse('runtime must be exec (a command) or docker (an image)');
     if (runtime === 'exec' && v.command === undefined) refuse('runtime exec needs a command that serves HTTP on the port');
     if (runtime !== 'docker' && v.network === 'bridge') refuse('network bridge is only for containers; a process app has none (a network of its own, reached only through faass) or host');
+    // Not done yet: an app's unit and container would need what a runner's have (units.ts).
+    if (v.secrets !== undefined && v.secrets.length > 0) refuse('secrets are for functions (kind=function) only; a service cannot be given them yet');
   } else if (v.port !== undefined || v.health !== undefined || v.ready_timeout !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: port, health and ready_timeout are only for kind=service`);
 }
 
@@ -225,6 +232,7 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
     scratchMax: v.scratch_max ?? d.scratchMax,
     auth: v.auth ?? Object.freeze([]),
     passAuthorization: v.pass_authorization ?? false,
+    secrets: v.secrets ?? Object.freeze([]),
     retries: v.retries ?? d.retries,
     retryMaxAge: v.retry_max_age ?? d.retryMaxAge,
     queueMax: v.queue_max ?? d.queueMax,
@@ -305,6 +313,7 @@ export function renderFunctionConfig(cfg: FunctionConfig): string {
   put('scratch_max', cfg.scratchMax);
   if (cfg.auth.length > 0) put('auth', cfg.auth.join(','));
   if (cfg.passAuthorization) put('pass_authorization', 'yes');
+  if (cfg.secrets.length > 0) put('secrets', cfg.secrets.join(','));
   for (const [k, v] of Object.entries(queueKeys(cfg))) put(k, v);
   const sorted = Object.fromEntries(Object.entries(cfg.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return '# faass function ' + cfg.name + ' (faass.conf(5)); written by faassctl deploy or the management API\n' + ini.stringify({ function: fn, env: sorted });

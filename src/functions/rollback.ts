@@ -14,6 +14,7 @@ import { beginDeploy, aboutToCommit, endDeploy, interruptedDeploys } from './dep
 import { ApplyReport, applyUnits, withServe } from './apply-units';
 import { currentRecord, listRecords, pruneRecords, readRecord, rollbackTarget, widerAccess } from './versions';
 import { settleFailed } from './deploy';
+import { requireSecrets } from './secrets';
 
 export interface RollbackRequest {
   to?: number; // default: the newest version before the current one
@@ -46,6 +47,7 @@ export async function switchToVersion(paths: Paths, name: string, now: FunctionC
   const target = parseFunctionConfig(name, record.settings); // as the runner will read it
   const wider = opts.restoreAccess ? null : widerAccess(now, target);
   if (wider) fail('FAASS_E_ACCESS_WIDER', `Version ${to} of ${name} lets more callers in: ${wider}; ${opts.say}`);
+  requireSecrets(paths, name, target.secrets); // one removed since would fail every start
   const text = withVersion(record.settings, { number: to, code: record.code });
   const intent = beginDeploy(paths, name, null);
   let committed = false;

@@ -1,6 +1,7 @@
 // faassctl up, down and stack rollback as one change across a stack's functions (stacks.ts):
 // every function prepared first (code staged, images built, versions recorded: nothing any call
 // sees), undone all together if one fails; then one commit point, the stack's intent.
+import { requireSecrets } from './secrets';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths } from '../core/paths';
@@ -165,6 +166,7 @@ function prepareRollback(paths: Paths, name: string, to: number, restoreAccess: 
   const target = parseFunctionConfig(name, record.settings);
   const wider = restoreAccess ? null : widerAccess(now, target);
   if (wider) fail('FAASS_E_ACCESS_WIDER', `Version ${to} of ${name} lets more callers in: ${wider}; say --restore-access to roll that back too`);
+  requireSecrets(paths, name, target.secrets); // one removed since would fail every start
   const text = withVersion(record.settings, { number: to, code: record.code });
   const intent = beginDeploy(paths, name, null);
   aboutToCommit(paths, intent, text);

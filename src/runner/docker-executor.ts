@@ -7,6 +7,7 @@ import { Call, CallResult, Executor, watchdogEnv } from './call';
 import { parseFramed } from './framed';
 import { LineLogger } from './line-logger';
 import { Slots } from './slots';
+import { resolvePaths, secretsDir } from '../core/paths';
 import { containerSpec, functionLimits, memoryLimit, mib } from '../docker/container-spec';
 import { engineClient, removeFunctionContainers, unreachableCode } from '../docker/engine';
 
@@ -27,7 +28,13 @@ export class DockerExecutor implements Executor {
   ) {
     this.docker = engineClient(socketPath);
     this.slots = new Slots(cfg.workers);
+    this.secrets = cfg.secrets.length > 0 ? secretsDir(resolvePaths()) : undefined;
   }
+
+  // The secret store (container-spec.ts secretMounts): the engine binds from the host's view,
+  // where the unit's credentials directory may not be (root's manager mounts it in the unit's
+  // namespace only: "bind source path does not exist", seen here).
+  private readonly secrets: string | undefined;
 
   describe(): string {
     return `docker ${this.cfg.image}${this.cfg.command ? ' ' + JSON.stringify(this.cfg.command) : ''}, network ${this.cfg.network}, up to ${this.cfg.workers} containers at once`;
@@ -64,7 +71,7 @@ export class DockerExecutor implements Executor {
     const release = await this.slots.acquire(cfg.timeout * 1000, () => new FaassError('FAASS_E_FUNCTION_TIMEOUT', `Function ${cfg.name} timed out after ${cfg.timeout}s waiting for a container: workers=${cfg.workers} ran at once all that time`));
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(containerSpec(this.cfg, { kind: 'call', install: this.install, callId: call.id, env: watchdogEnv(call) }));
+      container = await this.docker.createContainer(containerSpec(this.cfg, { kind: 'call', install: this.install, callId: call.id, env: watchdogEnv(call), secrets: this.secrets }));
     } catch (e) {
       release();
       throw this.engineError(e);

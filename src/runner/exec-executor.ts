@@ -13,9 +13,11 @@ export function commandArgv(cfg: FunctionConfig, codeDir: string): string[] {
   return cfg.command !== undefined ? splitCommand(cfg.command) : [path.join(codeDir, cfg.file as string)];
 }
 
+// CREDENTIALS_DIRECTORY: where a function with secrets finds them (units.ts functionCredentials);
+// the path only, never a value.
 export function baseEnv(cfg: FunctionConfig): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const k of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'USER', 'TMPDIR']) {
+  for (const k of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'USER', 'TMPDIR', ...(cfg.secrets.length > 0 ? ['CREDENTIALS_DIRECTORY'] : [])]) {
     const v = process.env[k];
     if (v !== undefined) env[k] = v;
   }

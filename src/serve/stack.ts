@@ -26,6 +26,7 @@ import { doorbells } from '../queue/spool';
 import { Triggers, loadTriggers } from '../functions/schedules';
 import { TriggerSet } from './triggers';
 import { DROPS_ENV, DropInbox, renderDropInboxes, runnerInboxes } from '../functions/outbox';
+import { loadCredentials as loadServeCredentials, secretsStamp, serveCredentialsDir } from './credentials';
 
 interface Snapshot {
   settings: Settings;
@@ -195,8 +196,10 @@ export class Stack {
       try {
         const text = fs.readFileSync(functionConfPath(this.paths, name));
         const code = readlinkOr(functionCodeDir(this.paths, name)); // a redeploy switches it
-        const digest = sha(text, code, this.runnerEnv(name)[DROPS_ENV] ?? '');
-        out.set(name, before?.digest === digest ? before : { cfg: loadFunctionConfig(this.paths, name), digest });
+        const cfg = loadFunctionConfig(this.paths, name);
+        // A secret's new value restarts its runner too (serve/credentials.ts).
+        const digest = sha(text, code, this.runnerEnv(name)[DROPS_ENV] ?? '', secretsStamp(this.paths, cfg.secrets));
+        out.set(name, before?.digest === digest ? before : { cfg, digest });
       } catch (e) {
         // Deleted meanwhile: gone. Unreadable: the gateway answers 503 naming the file; what runs stays.
         if (!fs.existsSync(functionConfPath(this.paths, name))) continue;
@@ -365,7 +368,8 @@ export class Stack {
   }
 
   private runnerSpec(name: string, socket: HeldSocket) {
-    return { script: path.join(this.dist, 'runner/main.js'), args: ['--function', name, '--idle', '0'], sockets: [{ socket, name }], env: this.runnerEnv(name) };
+    const creds = loadServeCredentials(this.paths, this.functions.get(name)?.cfg ?? loadFunctionConfig(this.paths, name));
+    return { script: path.join(this.dist, 'runner/main.js'), args: ['--function', name, '--idle', '0'], sockets: [{ socket, name }], env: { ...this.runnerEnv(name), ...creds } };
   }
 
   // Its drops' inboxes, as its unit's Environment= has them (units.ts dropInboxes), so its calls
@@ -404,6 +408,7 @@ export class Stack {
       await f.runner.program.close();
       f.runner.socket.close();
     }
+    fs.rmSync(serveCredentialsDir(this.paths, name), { recursive: true, force: true }); // as systemd at a unit's stop
     this.changed();
   }
 

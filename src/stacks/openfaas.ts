@@ -55,11 +55,10 @@ export function cpuPercent(v: string): string {
   return String(Math.round(percent));
 }
 
-// secrets: not on this branch yet (the secrets-as-credentials work wires them to secrets= of
-// the function's file). Refused, not dropped: a handler reading /var/openfaas/secrets/NAME would fail.
+// secrets: the function's secrets= (functions/secrets.ts): each is handed to it as a systemd
+// credential and at OpenFaaS's /var/openfaas/secrets/NAME; the deploy refuses one not created.
 export function secretsInput(fn: StackFunction): Partial<FunctionInput> {
-  if (fn.secrets.length) fail('FAASS_E_CONFIG_INVALID', `${fn.where.secrets}: functions.${fn.name}.secrets: secrets are not supported yet (${fn.secrets.join(', ')}); remove them or deploy without this stack`);
-  return {};
+  return fn.secrets.length ? { secrets: fn.secrets.join(',') } : {};
 }
 
 const at = (fn: StackFunction, key: string) => fn.where[key] ?? fn.where[''];

@@ -75,13 +75,17 @@ t.test('refusals name the file, line, column and key', async (t) => {
   t.match(refusal(OPENFAAS.replace('    labels:', '    labelz:')), /^stack\.yml:15:5: functions\.hello\.labelz: unknown key/);
   t.match(refusal(OPENFAAS.replace('name: openfaas', 'name: lambda')), /^stack\.yml:3:9: provider\.name: "lambda": expected openfaas/);
   t.match(refusal(OPENFAAS.replace('      auth: ci', '      auth: ci\n      runtime: exec')), /^stack\.yml:28:7: functions\.py\.x-faass\.runtime: unknown key/);
-  t.match(refusal('functions:\n  a:\n    lang: node18\n    handler: ./a\n    secrets:\n      - key\n'), /^stack\.yml:5:5: functions\.a\.secrets: secrets are not supported yet \(key\)/);
   t.match(refusal('functions:\n  Bad:\n    image: x\n'), /^stack\.yml:2:3: functions\.Bad: a function name/);
   t.match(refusal('functions:\n  a:\n    lang: node18\n'), /^stack\.yml:3:5: functions\.a\.lang: lang node18 needs handler/);
   t.match(refusal('functions: [a\n'), /^stack\.yml:1:\d+: not YAML/);
   t.match(refusal('provider:\n  name: openfaas\n'), /functions: a stack file needs at least one function/);
   t.match(refusal('functions:\n  a:\n    lang: node18\n    handler: ./a\n    environment_file: [missing.yml]\n'), /^stack\.yml:5:5: functions\.a\.environment_file: cannot read .*missing\.yml \(ENOENT\)/);
   t.match(refusal('configuration:\n  copy: [./common]\nfunctions:\n  a:\n    image: x\n'), /^stack\.yml:2:3: configuration\.copy: not supported/);
+});
+
+t.test("secrets: the function's secrets=, handed over as credentials", async (t) => {
+  const s = parse('functions:\n  a:\n    lang: node18\n    handler: ./a\n    secrets:\n      - api-key\n      - db\n');
+  t.equal(toDeploySpec(s.functions[0], '/').spec.input.secrets, 'api-key,db');
 });
 
 t.test('an image with no lang: its watchdog as a service, or fprocess once per call', async (t) => {

@@ -10,10 +10,10 @@ import { buildFunctionConfig } from '../../src/functions/function-config';
 import { ROOT } from '../support/root';
 
 const GOLDEN = path.join(ROOT, 'test', 'golden');
-const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', proxyd: '/usr/lib/systemd/systemd-socket-proxyd', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' }, engine: '/var/run/docker.sock' };
+const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', proxyd: '/usr/lib/systemd/systemd-socket-proxyd', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' }, engine: '/var/run/docker.sock', openfaasSecrets: true };
 const gw = buildSettings({ listen: '127.0.0.1:8080', idle: '10' });
 const fns = [
-  buildFunctionConfig('hello', { runtime: 'node', file: 'handler.js' }),
+  buildFunctionConfig('hello', { runtime: 'node', file: 'handler.js', secrets: 'api-key' }),
   buildFunctionConfig('resize', { runtime: 'exec', command: 'convert - -resize 50% -', timeout: '10', memory_max: '256M', tasks_max: '32', cpu_quota: '50' }),
   buildFunctionConfig('web', { kind: 'service', port: '8081', runtime: 'exec', command: 'busybox httpd -f -p 127.0.0.1:$PORT', idle: '30', memory_max: '128M' }),
 ];
