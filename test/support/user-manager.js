@@ -22,8 +22,12 @@ function startUserManager(prefix, user) {
   fs.mkdirSync(base(), { recursive: true });
   const dir = fs.mkdtempSync(path.join(base(), prefix));
   const home = path.join(dir, 'home');
-  const out = execFileSync('bash', [SCRIPT, 'start', dir, ...(user ? [user] : [])], { encoding: 'utf8', env: { ...process.env, HOME: home } });
-  const env = { ...process.env, HOME: home };
+  // The environment of the sandbox's manager and user: nothing of npm's own run of the suite
+  // (`npm test` hands its config down as npm_config_*, its cache among them: root's, which an
+  // ordinary user cannot write), so a test sees the same under npm as under scripts/test.js.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'INIT_CWD'));
+  env.HOME = home;
+  const out = execFileSync('bash', [SCRIPT, 'start', dir, ...(user ? [user] : [])], { encoding: 'utf8', env });
   for (const line of out.trim().split('\n')) {
     const i = line.indexOf('=');
     env[line.slice(0, i)] = line.slice(i + 1);
