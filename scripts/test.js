@@ -54,6 +54,26 @@ const tests = selectTests(
 );
 const tapArgs = [...args.filter((a) => a.startsWith('-')), ...tests.map((f) => path.relative(ROOT, outputOf(f)))];
 
+// /var/openfaas/secrets, where handlers written for OpenFaaS read secrets: a function's unit binds
+// its credentials there only where the directory exists when the unit is written (a user manager
+// cannot make it). Made for the whole run, as root, and removed after it when this made it, so no
+// test makes or removes it under another's running units (files run two at a time).
+function openfaasSecretsDir() {
+  const dir = '/var/openfaas/secrets';
+  if (process.getuid?.() !== 0 || fs.existsSync(dir)) return () => undefined;
+  const made = fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  return () => {
+    for (let d = dir; made && d.length >= made.length; d = path.dirname(d)) {
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        return; // something was put there: left as it is
+      }
+    }
+  };
+}
+const removeOpenfaasSecrets = openfaasSecretsDir();
+
 const tap = spawn(process.execPath, [TAP, ...tapArgs], { cwd: ROOT, stdio: ['inherit', 'pipe', 'inherit'] });
 let tail = '';
 tap.stdout.on('data', (d) => {
@@ -63,5 +83,6 @@ tap.stdout.on('data', (d) => {
 tap.on('exit', (code, signal) => {
   const m = /# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?(?:, skip: (\d+))?/.exec(tail);
   if (m) process.stdout.write(`\n${m[2]} passed, ${m[3] ?? 0} failed${m[4] ? `, ${m[4]} skipped` : ''}\n`);
+  removeOpenfaasSecrets();
   process.exit(signal ? 1 : (code ?? 1));
 });

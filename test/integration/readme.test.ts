@@ -26,6 +26,7 @@ interface Mode {
   // the README's deploy web line for this mode (serve runs no process service in a network of
   // its own: the README gives the line for it)
   service: string;
+  serve: boolean; // faassctl serve runs faass, not a user manager
 }
 
 // The user's shell: the installed faassctl first on PATH, node, the system's tools; nothing of
@@ -156,6 +157,31 @@ async function useIt(t: Test, m: Mode): Promise<void> {
   t.match((await ran('faassctl versions echo')).stdout, /\bshout\b/, 'faassctl versions lists it with its message');
   await ran('faassctl rollback echo');
   t.equal((await ran('faassctl invoke echo')).stdout, 'hello', 'rolled back: the version before answers again');
+
+  // A canary and its promote; serve runs none, and the line says so.
+  const canary = await bash(m, readme('faassctl deploy echo --command rev --canary'));
+  if (m.serve) {
+    t.equal(canary.code, 6, 'under serve a canary is refused');
+    t.match(canary.stderr, /^faassctl: [^\n]*canar[^\n]*\n$/, `with one line: ${canary.stderr}`);
+  } else {
+    t.equal(canary.code, 0, `the canary line exits 0 ${canary.stderr}`);
+    const seen = new Set<string>();
+    for (let i = 0; i < 60 && seen.size < 2; i++) seen.add((await ran('faassctl invoke echo')).stdout);
+    t.same([...seen].sort(), ['hello', 'olleh'], 'calls reach both the current version and the canary');
+    await ran('faassctl promote echo');
+    t.equal((await ran('faassctl invoke echo')).stdout, 'olleh', 'promoted: the canary answers every call');
+  }
+
+  // A secret, read by the function from its credentials, never given on a command line.
+  fs.writeFileSync(path.join(m.cwd, 'orders.sh'), '#!/bin/sh\nprintf "db password is %s" "$(cat "$CREDENTIALS_DIRECTORY/db")"\n', { mode: 0o755 });
+  await ran('printf %s "$DB_PASSWORD" | faassctl secret create db', { DB_PASSWORD: 'pa55-readme' });
+  await ran('faassctl deploy orders');
+  t.equal((await bash(m, 'faassctl invoke orders -d x')).stdout, 'db password is pa55-readme', 'the function reads its secret');
+
+  // An OpenFaaS stack file from examples/, as a user who cloned the repository runs it.
+  const up = await bash(m, readme('faassctl up -f'), {}, ROOT);
+  t.equal(up.code, 0, `faassctl up -f examples/stacks/node/stack.yml exits 0 ${up.stderr}`);
+  t.equal((await bash(m, 'faassctl invoke greet')).stdout, 'Hello, world!', 'its node18 handler answers unchanged');
 }
 
 t.test('with a user manager: install.sh starts faass', async (t) => {
@@ -165,7 +191,7 @@ t.test('with a user manager: install.sh starts faass', async (t) => {
   fs.mkdirSync(cwd);
   const xdg = Object.fromEntries(Object.entries(sb.env).filter(([k]) => k.startsWith('XDG_')));
   // The service's own port stays: it is in a network of its own.
-  const m: Mode = { port: sb.port, ports: { 8080: sb.port }, env: userEnv(home, xdg), cwd, service: readme('faassctl deploy web --kind service --port 9001 --command') };
+  const m: Mode = { port: sb.port, ports: { 8080: sb.port }, env: userEnv(home, xdg), cwd, service: readme('faassctl deploy web --kind service --port 9001 --command'), serve: false };
   const inst = await install(m);
   t.equal(inst.code, 0, `install.sh exits 0: ${inst.stderr}`);
   t.match(inst.stdout, /the gateway at 127\.0\.0\.1:\d+ answers/, 'and says the gateway answers');
@@ -182,7 +208,7 @@ t.test('without a user manager: install.sh, then faassctl serve', async (t) => {
   fs.mkdirSync(runtime, { mode: 0o700 });
   const port = await freePort();
   // The service shares the host's network under serve: a port of this run's.
-  const m: Mode = { port, ports: { 8080: port, 9001: await freePort() }, env: userEnv(home, { XDG_RUNTIME_DIR: runtime }), cwd, service: readme('faassctl deploy web', '--network host') };
+  const m: Mode = { port, ports: { 8080: port, 9001: await freePort() }, env: userEnv(home, { XDG_RUNTIME_DIR: runtime }), cwd, service: readme('faassctl deploy web', '--network host'), serve: true };
   const inst = await install(m);
   t.equal(inst.code, 0, `install.sh exits 0: ${inst.stderr}`);
   t.match(inst.stdout, /nothing was started/, 'it says it started nothing');

@@ -14,16 +14,13 @@ import { sandboxJournal } from '../support/journal';
 import { startEngine, BUSYBOX } from '../support/docker';
 
 // Where OpenFaaS handlers read secrets: a user manager cannot make the mount point under /var
-// (install.sh does, as root); made here, and removed again, only when this test made it.
+// (install.sh does, as root). scripts/test.js makes it for the whole run and removes it after;
+// made here too when this file runs on its own, never removed here: another file's units may
+// bind it.
 const OPENFAAS = '/var/openfaas/secrets';
 
-function ensureMountPoint(t: { teardown(f: () => unknown): void }): void {
-  if (fs.existsSync(OPENFAAS)) return;
-  const made = fs.mkdirSync(OPENFAAS, { recursive: true, mode: 0o755 }) as string;
-  t.teardown(() => {
-    fs.rmdirSync(OPENFAAS);
-    if (made !== OPENFAAS) fs.rmdirSync(path.dirname(OPENFAAS));
-  });
+function ensureMountPoint(): void {
+  fs.mkdirSync(OPENFAAS, { recursive: true, mode: 0o755 });
 }
 
 // Every regular file under dir, by path, with its bytes (as root: the sandbox user's 0600 files too).
@@ -43,7 +40,7 @@ function filesUnder(dir: string): Map<string, Buffer> {
 const call = (sb: Sandbox) => request(sb.port, '/function/reader', { body: 'x' });
 
 t.test('a function reads its secret; the value is nowhere else; rotation; refusals', async (t) => {
-  ensureMountPoint(t);
+  ensureMountPoint();
   const sb = await startSandbox(t, { user: TEST_USER });
   await setupGateway(sb, 1);
   const v1 = `v1-${randomBytes(12).toString('hex')}`;

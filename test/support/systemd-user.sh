@@ -84,6 +84,10 @@ start() {
     exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$dir/home" LANG=C.UTF-8 \
       XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_CONFIG_HOME="$XDG_CONFIG_HOME" XDG_DATA_HOME="$XDG_DATA_HOME" XDG_STATE_HOME="$XDG_STATE_HOME" \
       unshare -m --propagation private sh -c '
+      # Shared within this namespace, as PID 1 makes / on a booted system: what the manager mounts
+      # in a child namespace of its own (root'"'"'s manager puts a unit'"'"'s credentials on a ramfs so)
+      # shows in its own. Private to the host all the same: unshare cut the peer groups first.
+      mount --make-rshared /
       mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system
       # What PID 1 makes on a booted system: the nodes root'"'"'s manager mounts over InaccessiblePaths=
       # (an ordinary user'"'"'s manager makes its own under $XDG_RUNTIME_DIR/systemd).
