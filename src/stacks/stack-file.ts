@@ -54,12 +54,16 @@ export const IGNORED_FN: Record<string, string> = {
 };
 const FN_KEYS = ['lang', 'handler', 'image', 'fprocess', 'environment', 'environment_file', 'secrets', 'limits', 'x-faass'];
 
+function lineCol(lines: LineCounter, offset: number): string {
+  const pos = lines.linePos(offset);
+  return `${pos.line}:${pos.col}`;
+}
+
 class Doc {
   readonly lines = new LineCounter();
   constructor(readonly file: string) {}
   at(node: Node | null | undefined): string {
-    const pos = this.lines.linePos(node?.range?.[0] ?? 0);
-    return `${this.file}:${pos.line}:${pos.col}`;
+    return `${this.file}:${lineCol(this.lines, node?.range?.[0] ?? 0)}`;
   }
   fail(node: Node | null | undefined, key: string, why: string): never {
     return fail('FAASS_E_CONFIG_INVALID', `${this.at(node)}: ${key}: ${why}`);
@@ -82,7 +86,9 @@ function parse(text: string, file: string): { doc: Doc; root: Node | null } {
   const doc = new Doc(file);
   const parsed = parseDocument(text, { lineCounter: doc.lines, prettyErrors: false, uniqueKeys: true });
   const e = parsed.errors[0];
-  if (e) fail('FAASS_E_CONFIG_INVALID', `${file}:${e.linePos?.[0].line ?? 1}:${e.linePos?.[0].col ?? 1}: not YAML this reads: ${e.message.split('\n')[0]}`);
+  // linePos is filled only with prettyErrors (which puts the source text in the message): the
+  // place is taken from the error's offset.
+  if (e) fail('FAASS_E_CONFIG_INVALID', `${file}:${lineCol(doc.lines, e.pos[0])}: not YAML this reads: ${e.message.split('\n')[0]}`);
   return { doc, root: parsed.contents as Node | null };
 }
 
