@@ -5,7 +5,7 @@
 // variable's value is never read as YAML, and line numbers stay those of the file.
 // Pure but for `read` (environment_file), which the caller gives.
 import * as path from 'node:path';
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, Node, YAMLMap } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, Node, Scalar, YAMLMap } from 'yaml';
 import { fail } from '../core/errors';
 import { isValidName } from '../core/validate';
 
@@ -92,6 +92,13 @@ function parse(text: string, file: string): { doc: Doc; root: Node | null } {
   return { doc, root: parsed.contents as Node | null };
 }
 
+// A value as the file writes it: faas-cli reads every value into a string, the text as written,
+// where YAML's core schema would make 1.10 the number 1.1, 0755 755, 0x10 16 and a long numeric
+// id a rounded float (an env value, a version, a token changed without a word).
+function asWritten(node: Scalar): string {
+  return typeof node.value !== 'string' && node.type === 'PLAIN' && typeof node.source === 'string' ? node.source : String(node.value);
+}
+
 // A map's entries as [key text, key node, value node].
 function entries(doc: Doc, node: Node | null | undefined, key: string): [string, Node, Node | null][] {
   if (!isMap(node)) return doc.fail(node, key, 'expected a map of keys');
@@ -104,7 +111,7 @@ function entries(doc: Doc, node: Node | null | undefined, key: string): [string,
 
 function scalar(doc: Doc, node: Node | null, key: string, env: Env): string {
   if (!isScalar(node) || node.value === null || typeof node.value === 'object') return doc.fail(node, key, 'expected a single value');
-  const v = substitute(String(node.value), env);
+  const v = substitute(asWritten(node), env);
   if (/[\x00-\x08\x0a-\x1f\x7f]/.test(v)) doc.fail(node, key, 'control characters and newlines are not allowed');
   return v;
 }

@@ -118,3 +118,9 @@ t.test("a YAML error names the line and column where it is, not the file's start
   t.match(refusal('functions:\n  a:\n    lang: node18\n    lang: python3\n'), /^stack\.yml:4:5: not YAML this reads: Map keys must be unique/, 'a duplicate key: at the second one');
   t.match(refusal('functions:\n  a:\n    lang: node18\n   handler: x\n'), /^stack\.yml:4:\d+: not YAML this reads/, 'a misindented key: on its line');
 });
+
+t.test('a plain value is taken as written, as faas-cli reads it into a string', async (t) => {
+  const s = parse('functions:\n  a:\n    lang: node18\n    handler: ./a\n    environment:\n      VERSION: 1.10\n      MODE: 0755\n      HEX: 0x10\n      ID: 123456789012345678901234\n      ON: true\n    limits:\n      cpu: 0.50\n');
+  t.same(s.functions[0].environment, { VERSION: '1.10', MODE: '0755', HEX: '0x10', ID: '123456789012345678901234', ON: 'true' }, 'not 1.1, 755, 16, 1.2345678901234568e+23');
+  t.equal(s.functions[0].limits.cpu, '0.50');
+});
