@@ -24,6 +24,7 @@ export const ERRORS = {
   FAASS_E_VERSION_NOT_FOUND: { status: 404, exit: 3, summary: 'the function has no such version kept (faass.conf keep_versions), or none before the current one' },
   FAASS_E_DEPLOY_BUSY: { status: 409, exit: 2, summary: 'another deploy or rollback of the function is under way: try again when it ends' },
   FAASS_E_VERSION_CURRENT: { status: 409, exit: 2, summary: 'the version to roll back to is already the current one' },
+  FAASS_E_STACK_MEMBER_TAKEN: { status: 409, exit: 2, summary: "the stack version to roll back to has a function another stack's up (or a deploy after a delete) made its own since" },
   FAASS_E_ACCESS_WIDER: { status: 409, exit: 2, summary: 'the version to roll back to lets more callers in than the current one: say --restore-access (API: "restore_access": true)' },
   FAASS_E_CANARY_EXISTS: { status: 409, exit: 2, summary: 'the function already has a canary: promote or abort it first' },
   FAASS_E_CANARY_NOT_FOUND: { status: 404, exit: 3, summary: 'the function has no canary (or the gateway aborted it, and the line says why)' },

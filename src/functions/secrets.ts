@@ -11,13 +11,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ini from 'ini';
 import { fail } from '../core/errors';
-import { Paths, secretPath, secretsDir, functionConfPath } from '../core/paths';
+import { Paths, secretPath, secretsDir, functionConfPath, canaryConfPath } from '../core/paths';
 import { readIfExists, withLock, writeFileAtomic } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
 import { validateName, isValidName } from '../core/validate';
 import { listFunctionNames } from './function-config';
 import { managerReachable, systemctl } from '../systemd/systemctl';
-import { functionUnitBase } from '../systemd/units';
+import { canaryUnitBase, functionUnitBase } from '../systemd/units';
 import { serveTakeUp } from '../systemd/serve-link';
 
 // systemd 252 takes a credential of up to 1 MiB; a secret is a key, a token, a certificate: a
@@ -60,11 +60,36 @@ export function writeSecret(p: Paths, name: string, value: Buffer): { created: b
   });
 }
 
-// The functions whose file names the secret. Read from each file's text with its INI parsed
-// alone, so a file broken otherwise still counts (a removal must not miss a user).
-export function secretUsers(p: Paths, name: string): string[] {
-  return listFunctionNames(p).filter((fn) => namedIn(readIfExists(functionConfPath(p, fn)) ?? '').includes(name));
+// Who names the secret: each function whose file does ("f"), and each whose canary's does (its
+// version's file, canary/NAME.conf, which the canary's runner reads: "f (its canary)"). Read from
+// each file's text with its INI parsed alone, so a file broken otherwise still counts (a removal
+// must not miss a user).
+interface Use {
+  secret: string;
+  fn: string;
+  unit: string; // the runner that loads it
+  label: string;
 }
+
+function uses(p: Paths): Use[] {
+  return listFunctionNames(p).flatMap((fn) => [
+    ...namedIn(readIfExists(functionConfPath(p, fn)) ?? '').map((secret) => ({ secret, fn, unit: `${functionUnitBase(fn)}.service`, label: fn })),
+    ...namedIn(readIfExists(canaryConfPath(p, fn)) ?? '').map((secret) => ({ secret, fn, unit: `${canaryUnitBase(fn)}.service`, label: `${fn} (its canary)` })),
+  ]);
+}
+
+// Each function once: "f" when its file names it, else "f (its canary)".
+function usersIn(used: Use[], name: string): string[] {
+  const out = new Map<string, string>();
+  for (const u of used) if (u.secret === name && !out.has(u.fn)) out.set(u.fn, u.label);
+  return [...out.values()];
+}
+
+export const secretUsers = (p: Paths, name: string): string[] => usersIn(uses(p), name);
+
+// The runners that load the secret: a function's, and its canary's (faass-canary-NAME.service, a
+// runner of its own) where the canary's version names it.
+export const secretRunners = (p: Paths, name: string): string[] => uses(p).filter((u) => u.secret === name).map((u) => u.unit);
 
 function namedIn(text: string): string[] {
   try {
@@ -82,13 +107,12 @@ export function listSecrets(p: Paths): SecretInfo[] {
   } catch {
     return [];
   }
-  const users = new Map<string, string[]>();
-  for (const fn of listFunctionNames(p)) for (const s of namedIn(readIfExists(functionConfPath(p, fn)) ?? '')) users.set(s, [...(users.get(s) ?? []), fn]);
+  const used = uses(p);
   return names.flatMap((name) => {
     const st = fs.statSync(secretPath(p, name), { throwIfNoEntry: false });
     if (!st?.isFile()) return [];
     const updated = st.mtime.toISOString();
-    return [{ name, size: st.size, created: createdOf(p, name) ?? updated, updated, usedBy: users.get(name) ?? [] }];
+    return [{ name, size: st.size, created: createdOf(p, name) ?? updated, updated, usedBy: usersIn(used, name) }];
   });
 }
 
@@ -109,7 +133,7 @@ export function removeSecret(p: Paths, name: string): void {
   withLock(path.join(privateDir(p, secretsDir(p)), name), () => {
     if (!secretExists(p, name)) fail('FAASS_E_SECRET_NOT_FOUND', `No secret named ${name}`);
     const users = secretUsers(p, name);
-    if (users.length > 0) fail('FAASS_E_SECRET_IN_USE', `Secret ${name} is named by ${users.length === 1 ? 'function' : 'functions'} ${users.join(', ')}: deploy ${users.length === 1 ? 'it' : 'them'} without --secret ${name} first`);
+    if (users.length > 0) fail('FAASS_E_SECRET_IN_USE', `Secret ${name} is named by ${users.length === 1 ? 'function' : 'functions'} ${users.join(', ')}: deploy ${users.length === 1 ? 'it' : 'them'} without --secret ${name} first${users.some((u) => u.endsWith('(its canary)')) ? ' (a canary: abort it)' : ''}`);
     fs.rmSync(secretPath(p, name), { force: true });
     fs.rmSync(metaPath(p, name), { force: true });
   });
@@ -128,10 +152,11 @@ export function requireSecrets(p: Paths, fn: string, names: readonly string[]): 
 // a runner with the new value; one that does not run is left alone. Returns the functions told.
 // Without a manager, a running faassctl serve restarts them (serve/credentials.ts), and this
 // waits until it has, as for a deploy.
+// A canary's runner is restarted too: it loads the secret as the function's does.
 export async function restartUsers(p: Paths, name: string): Promise<string[]> {
-  const users = secretUsers(p, name);
-  if (users.length === 0) return users;
-  if (await managerReachable()) await systemctl('try-restart', ...users.map((u) => `${functionUnitBase(u)}.service`));
+  const runners = secretRunners(p, name);
+  if (runners.length === 0) return [];
+  if (await managerReachable()) await systemctl('try-restart', ...runners);
   else await serveTakeUp(p);
-  return users;
+  return secretUsers(p, name);
 }

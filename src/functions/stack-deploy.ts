@@ -14,7 +14,7 @@ import { applyUnits, withServe, ApplyReport } from './apply-units';
 import { aboutToCommit, beginDeploy, endDeploy, abandonDeploy } from './deploy-intent';
 import { Author, currentRecord, localAuthor, readRecord, treeDigest, widerAccess, checkMessage, nextNumber } from './versions';
 import { versionPath } from './code-versions';
-import { StackRecord, abandonStack, commitStack, currentStackRecord, currentStackVersion, finishStackFiles, forgetStack, listStackRecords } from './stacks';
+import { StackRecord, abandonStack, commitStack, currentStackRecord, currentStackVersion, finishStackFiles, forgetStack, listStackRecords, ownedBy, stackOwner } from './stacks';
 import { resetRetired } from './retire';
 
 export type Action = 'create' | 'update' | 'unchanged' | 'delete';
@@ -78,7 +78,7 @@ export function planStack(paths: Paths, stack: string, specs: DeploySpec[], filt
   for (const s of specs) keepAccess(paths, s.name, s.input); // who may call is kept unless the file says
   const plan = specs.filter((s) => filter === null || filter.includes(s.name)).map((s) => planOne(paths, s));
   if (filter !== null) return plan;
-  const members = Object.keys(currentStackRecord(paths, stack)?.functions ?? {});
+  const members = ownedBy(paths, stack, Object.keys(currentStackRecord(paths, stack)?.functions ?? {}));
   const gone = members.filter((m) => !specs.some((s) => s.name === m) && loadOrNull(paths, m) !== null);
   return [...plan, ...gone.map((name): PlanEntry => ({ name, action: 'delete', changes: [] }))];
 }
@@ -133,8 +133,9 @@ export async function upStack(paths: Paths, stack: string, specs: DeploySpec[], 
     throw e;
   }
   const deletes = changing.filter((e) => e.action === 'delete').map((e) => e.name);
+  // The stack's own functions only: one another stack took over is that stack's now.
   const before = currentStackRecord(paths, stack)?.functions ?? {};
-  const functions: Record<string, number> = { ...before };
+  const functions: Record<string, number> = Object.fromEntries(ownedBy(paths, stack, Object.keys(before)).map((n) => [n, before[n]]));
   for (const d of deletes) delete functions[d];
   for (const s of specs) {
     const cfg = loadOrNull(paths, s.name);
@@ -147,16 +148,25 @@ export async function upStack(paths: Paths, stack: string, specs: DeploySpec[], 
   return { plan, version: number, fresh: true, report, warnings };
 }
 
-// down: every function the stack file names and the stack's current version holds, deleted in one change.
+// down: the stack's functions (those its current version holds and no other stack took over),
+// deleted in one change. A function the file names that is not the stack's (deployed by hand, or
+// by another stack) is left, and said.
 export async function downStack(paths: Paths, stack: string, names: string[]): Promise<{ deleted: string[]; report: ApplyReport; warnings: string[] }> {
   validateName(stack);
   await applyUnits(paths, { reload: true });
   const members = new Set([...names, ...Object.keys(currentStackRecord(paths, stack)?.functions ?? {})]);
-  const deleted = [...members].filter((n) => loadOrNull(paths, n) !== null).sort();
+  const present = [...members].filter((n) => loadOrNull(paths, n) !== null).sort();
+  const deleted = ownedBy(paths, stack, present);
+  const left = present.filter((n) => !deleted.includes(n)).map((n) => `Left ${n}: not stack ${stack}'s (${whose(paths, n)})`);
   const { report, warnings } = await commitAndApply(paths, stack, [], deleted, null, 0);
   forgetStack(paths, stack);
-  return { deleted, report, warnings };
+  return { deleted, report, warnings: [...left, ...warnings] };
 }
+
+const whose = (paths: Paths, name: string): string => {
+  const owner = stackOwner(paths, name);
+  return owner ? `stack ${owner} deployed it` : 'deployed by hand, not by its up';
+};
 
 // A rollback of one function inside a stack's: its version's settings and code, no new number.
 function prepareRollback(paths: Paths, name: string, to: number, restoreAccess: boolean): Prepared {
@@ -190,6 +200,9 @@ export async function rollbackStack(paths: Paths, stack: string, opts: { to?: nu
     for (const [name, n] of Object.entries(target.functions)) {
       const cfg = loadOrNull(paths, name);
       if (cfg === null) fail('FAASS_E_VERSION_NOT_FOUND', `Stack ${stack} version ${to} has ${name}, which was deleted since: its versions are gone (faassctl up an older stack file instead)`);
+      // Its versions are another stack's (or a new function's, deployed by hand after a delete).
+      const owner = stackOwner(paths, name);
+      if (owner !== stack) fail('FAASS_E_STACK_MEMBER_TAKEN', `Stack ${stack} version ${to} has ${name}, which ${owner ? `stack ${owner}` : 'a deploy by hand'} deployed since: ${owner ? "faassctl up that stack's file, or down it, first" : `faassctl delete ${name} first, or up an older stack file`}`);
       if (!(cfg instanceof Error) && cfg.version?.number === n) continue;
       prepared.push(prepareRollback(paths, name, n, opts.restoreAccess ?? false));
     }
@@ -197,7 +210,7 @@ export async function rollbackStack(paths: Paths, stack: string, opts: { to?: nu
     undoAll(paths, prepared);
     throw e;
   }
-  const deleted = Object.keys(current).filter((n) => !(n in target.functions) && loadOrNull(paths, n) !== null);
+  const deleted = ownedBy(paths, stack, Object.keys(current)).filter((n) => !(n in target.functions) && loadOrNull(paths, n) !== null);
   const { report } = await commitAndApply(paths, stack, prepared, deleted, null, to);
   return { from, to, report, changed: prepared.map((p) => p.spec.name), deleted };
 }

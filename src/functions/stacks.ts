@@ -71,6 +71,30 @@ export function currentStackRecord(paths: Paths, stack: string): StackRecord | n
   return listStackRecords(paths, stack).find((r) => r.number === n) ?? null;
 }
 
+// The stack a function belongs to: of the stacks whose current version lists it, the one that
+// changed last (its `current` written last, by an up or a stack rollback: another stack's up that
+// names it takes it over; a deploy by hand does not change whose it is); null when none lists it
+// (deployed by hand only). An up, a down and a stack rollback touch only their own stack's
+// functions: a function of the same name that is the user's, or another project's, is never
+// deleted or rolled back by this one.
+export function stackOwner(paths: Paths, name: string): string | null {
+  let stacks: string[];
+  try {
+    stacks = fs.readdirSync(stacksDir(paths));
+  } catch {
+    return null;
+  }
+  let owner: { stack: string; when: number } | null = null;
+  for (const stack of stacks.sort()) {
+    const r = currentStackRecord(paths, stack);
+    const when = fs.statSync(currentPath(paths, stack), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    if (r && name in r.functions && (owner === null || when > owner.when)) owner = { stack, when };
+  }
+  return owner?.stack ?? null;
+}
+
+export const ownedBy = (paths: Paths, stack: string, names: Iterable<string>): string[] => [...names].filter((n) => stackOwner(paths, n) === stack);
+
 // The commit point of an up, a down or a rollback.
 export function commitStack(paths: Paths, intent: Omit<StackIntent, 'pid' | 'start'>): StackIntent {
   const full: StackIntent = { ...intent, pid: process.pid, start: processStart(process.pid) ?? '' };

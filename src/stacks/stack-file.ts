@@ -5,7 +5,7 @@
 // variable's value is never read as YAML, and line numbers stay those of the file.
 // Pure but for `read` (environment_file), which the caller gives.
 import * as path from 'node:path';
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, Node, YAMLMap } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, Node, Scalar, YAMLMap } from 'yaml';
 import { fail } from '../core/errors';
 import { isValidName } from '../core/validate';
 
@@ -54,12 +54,16 @@ export const IGNORED_FN: Record<string, string> = {
 };
 const FN_KEYS = ['lang', 'handler', 'image', 'fprocess', 'environment', 'environment_file', 'secrets', 'limits', 'x-faass'];
 
+function lineCol(lines: LineCounter, offset: number): string {
+  const pos = lines.linePos(offset);
+  return `${pos.line}:${pos.col}`;
+}
+
 class Doc {
   readonly lines = new LineCounter();
   constructor(readonly file: string) {}
   at(node: Node | null | undefined): string {
-    const pos = this.lines.linePos(node?.range?.[0] ?? 0);
-    return `${this.file}:${pos.line}:${pos.col}`;
+    return `${this.file}:${lineCol(this.lines, node?.range?.[0] ?? 0)}`;
   }
   fail(node: Node | null | undefined, key: string, why: string): never {
     return fail('FAASS_E_CONFIG_INVALID', `${this.at(node)}: ${key}: ${why}`);
@@ -82,8 +86,17 @@ function parse(text: string, file: string): { doc: Doc; root: Node | null } {
   const doc = new Doc(file);
   const parsed = parseDocument(text, { lineCounter: doc.lines, prettyErrors: false, uniqueKeys: true });
   const e = parsed.errors[0];
-  if (e) fail('FAASS_E_CONFIG_INVALID', `${file}:${e.linePos?.[0].line ?? 1}:${e.linePos?.[0].col ?? 1}: not YAML this reads: ${e.message.split('\n')[0]}`);
+  // linePos is filled only with prettyErrors (which puts the source text in the message): the
+  // place is taken from the error's offset.
+  if (e) fail('FAASS_E_CONFIG_INVALID', `${file}:${lineCol(doc.lines, e.pos[0])}: not YAML this reads: ${e.message.split('\n')[0]}`);
   return { doc, root: parsed.contents as Node | null };
+}
+
+// A value as the file writes it: faas-cli reads every value into a string, the text as written,
+// where YAML's core schema would make 1.10 the number 1.1, 0755 755, 0x10 16 and a long numeric
+// id a rounded float (an env value, a version, a token changed without a word).
+function asWritten(node: Scalar): string {
+  return typeof node.value !== 'string' && node.type === 'PLAIN' && typeof node.source === 'string' ? node.source : String(node.value);
 }
 
 // A map's entries as [key text, key node, value node].
@@ -98,7 +111,7 @@ function entries(doc: Doc, node: Node | null | undefined, key: string): [string,
 
 function scalar(doc: Doc, node: Node | null, key: string, env: Env): string {
   if (!isScalar(node) || node.value === null || typeof node.value === 'object') return doc.fail(node, key, 'expected a single value');
-  const v = substitute(String(node.value), env);
+  const v = substitute(asWritten(node), env);
   if (/[\x00-\x08\x0a-\x1f\x7f]/.test(v)) doc.fail(node, key, 'control characters and newlines are not allowed');
   return v;
 }

@@ -4,9 +4,9 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolvePaths, Paths, secretPath, functionConfPath } from '../../src/core/paths';
+import { resolvePaths, Paths, secretPath, functionConfPath, canaryConfPath } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
-import { writeSecret, listSecrets, removeSecret, requireSecrets, secretUsers, SECRET_MAX } from '../../src/functions/secrets';
+import { writeSecret, listSecrets, removeSecret, requireSecrets, secretUsers, secretRunners, SECRET_MAX } from '../../src/functions/secrets';
 import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
 import { deployFunction } from '../../src/functions/deploy';
 import { rollbackFunction } from '../../src/functions/rollback';
@@ -94,6 +94,21 @@ t.test('deploys and rollbacks naming a missing secret change nothing; a secret i
   t.equal(await codeOf(() => rollbackFunction(paths, 'f', { to: 1 })), 'FAASS_E_SECRET_NOT_FOUND', 'a rollback to a version naming a removed secret: refused');
   t.equal(fs.readFileSync(functionConfPath(paths, 'f'), 'utf8'), now, 'and the function stays as it is');
   t.doesNotThrow(() => requireSecrets(paths, 'f', []));
+});
+
+t.test("a canary's secrets: not removed under it, and its runner restarted with the function's on a new value", async (t) => {
+  const paths = tempPaths(t);
+  writeSecret(paths, 'old', Buffer.from('1'));
+  writeSecret(paths, 'new', Buffer.from('2'));
+  await deploy(paths, 'f', 'old');
+  // What deploy --canary writes (it needs a user manager): the canary version's function file.
+  fs.mkdirSync(path.dirname(canaryConfPath(paths, 'f')), { recursive: true });
+  fs.writeFileSync(canaryConfPath(paths, 'f'), fs.readFileSync(functionConfPath(paths, 'f'), 'utf8').replace(/secrets *= *old/, 'secrets = old,new'));
+  t.equal(await codeOf(() => removeSecret(paths, 'new')), 'FAASS_E_SECRET_IN_USE', "a secret only the canary names: its runner would fail every start (243/CREDENTIALS)");
+  t.throws(() => removeSecret(paths, 'new'), { message: /named by function f \(its canary\)/ });
+  t.same(secretRunners(paths, 'old'), ['faass-fn-f.service', 'faass-canary-f.service'], "a new value restarts both runners: the canary's would serve the old one while warm");
+  t.same(secretRunners(paths, 'new'), ['faass-canary-f.service']);
+  t.same(listSecrets(paths).map((s) => [s.name, s.usedBy]), [['new', ['f (its canary)']], ['old', ['f']]]);
 });
 
 const ctx: UnitContext = { node: '/usr/bin/node', dist: '/d', proxyd: '/p', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' }, engine: '/var/run/docker.sock' };

@@ -77,7 +77,7 @@ t.test('refusals name the file, line, column and key', async (t) => {
   t.match(refusal(OPENFAAS.replace('      auth: ci', '      auth: ci\n      runtime: exec')), /^stack\.yml:28:7: functions\.py\.x-faass\.runtime: unknown key/);
   t.match(refusal('functions:\n  Bad:\n    image: x\n'), /^stack\.yml:2:3: functions\.Bad: a function name/);
   t.match(refusal('functions:\n  a:\n    lang: node18\n'), /^stack\.yml:3:5: functions\.a\.lang: lang node18 needs handler/);
-  t.match(refusal('functions: [a\n'), /^stack\.yml:1:\d+: not YAML/);
+  t.match(refusal('functions: [a\n'), /^stack\.yml:2:1: not YAML/); // where the ] is missing
   t.match(refusal('provider:\n  name: openfaas\n'), /functions: a stack file needs at least one function/);
   t.match(refusal('functions:\n  a:\n    lang: node18\n    handler: ./a\n    environment_file: [missing.yml]\n'), /^stack\.yml:5:5: functions\.a\.environment_file: cannot read .*missing\.yml \(ENOENT\)/);
   t.match(refusal('configuration:\n  copy: [./common]\nfunctions:\n  a:\n    image: x\n'), /^stack\.yml:2:3: configuration\.copy: not supported/);
@@ -112,4 +112,15 @@ t.test('substitution, sizes and CPUs', async (t) => {
   t.equal(cpuPercent('1.5'), '150');
   t.throws(() => cpuPercent('5m'));
   t.match(refusal('functions:\n  a:\n    image: "${IMG}"\n', { IMG: 'x\ny' }), /^stack\.yml:3:12: functions\.a\.image: control characters/, "a variable's newline is refused, not read as YAML");
+});
+
+t.test("a YAML error names the line and column where it is, not the file's start", async (t) => {
+  t.match(refusal('functions:\n  a:\n    lang: node18\n    lang: python3\n'), /^stack\.yml:4:5: not YAML this reads: Map keys must be unique/, 'a duplicate key: at the second one');
+  t.match(refusal('functions:\n  a:\n    lang: node18\n   handler: x\n'), /^stack\.yml:4:\d+: not YAML this reads/, 'a misindented key: on its line');
+});
+
+t.test('a plain value is taken as written, as faas-cli reads it into a string', async (t) => {
+  const s = parse('functions:\n  a:\n    lang: node18\n    handler: ./a\n    environment:\n      VERSION: 1.10\n      MODE: 0755\n      HEX: 0x10\n      ID: 123456789012345678901234\n      ON: true\n    limits:\n      cpu: 0.50\n');
+  t.same(s.functions[0].environment, { VERSION: '1.10', MODE: '0755', HEX: '0x10', ID: '123456789012345678901234', ON: 'true' }, 'not 1.1, 755, 16, 1.2345678901234568e+23');
+  t.equal(s.functions[0].limits.cpu, '0.50');
 });
