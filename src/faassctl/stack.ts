@@ -7,7 +7,7 @@ import { parseStack, Stack } from '../stacks/stack-file';
 import { toDeploySpec } from '../stacks/openfaas';
 import { DeploySpec } from '../functions/deploy-plan';
 import { PlanEntry, downStack, rollbackStack, stackVersions, upStack } from '../functions/stack-deploy';
-import { sayApplied, sayWarnings } from './report';
+import { sayApplied, sayRecovered, sayWarnings } from './report';
 import { Register } from './cli';
 import { versionNumber } from './versions';
 
@@ -35,6 +35,7 @@ function printPlan(plan: PlanEntry[]): void {
 async function up(paths: Paths, a: { file: string; dryRun?: boolean; filter?: string[]; message?: string }): Promise<number> {
   const { stack, specs } = readStack(a.file);
   const r = await upStack(paths, stack.name, specs, { filter: a.filter, message: a.message, dryRun: a.dryRun });
+  if (!r.fresh) sayRecovered(r.recovered); // else said with what the up applied
   printPlan(r.plan);
   if (a.dryRun) process.stdout.write(`Dry run: nothing changed (stack ${stack.name}${r.version !== null ? `, version ${r.version}` : ''})\n`);
   else if (!r.fresh) process.stdout.write(`Stack ${stack.name} unchanged${r.version !== null ? `, still version ${r.version}` : ''}\n`);
