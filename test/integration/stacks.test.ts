@@ -106,6 +106,28 @@ t.test('OpenFaaS stack files deploy unchanged; a stack is all or nothing', async
   t.equal(back.code, 0, `stack rollback ${back.stderr}`);
   t.same(await answers(), five.map((n) => `${n}-v1@1`), 'one rollback: all five back');
 
+  // Through the management API, with an admin's credential only.
+  const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
+  const ci = (await sb.faassctl('credentials', 'add', 'ci')).stdout.trim();
+  const gw = ['--gateway', `http://127.0.0.1:${sb.port}`];
+  const notAdmin = await sb.faassctl(...gw, '--token', ci, 'stack', 'rollback', 'five', '--to', '2');
+  t.not(notAdmin.code, 0, `a credential that is not an admin's is refused ${notAdmin.stderr}`);
+  t.same(await answers(), five.map((n) => `${n}-v1@1`), 'and changes nothing');
+  const remoteList = await sb.faassctl(...gw, '--token', root, 'stack', 'versions', 'five');
+  t.equal(remoteList.code, 0, remoteList.stderr);
+  t.match(remoteList.stdout, /^\* 1 .*a@1 b@1 c@1 d@1 e@1\n {2}2 .*a@2 b@2 c@2 d@2 e@2\n$/, "the stack's versions through the API");
+  const remoteBack = await sb.faassctl(...gw, '--token', root, 'stack', 'rollback', 'five', '--to', '2');
+  t.equal(remoteBack.code, 0, `stack rollback --gateway ${remoteBack.stderr}`);
+  t.match(remoteBack.stdout, /Rolled stack five back to version 2 \(from 1\) on /);
+  t.same(await answers(), five.map((n) => `${n}-v2@2`), 'one rollback through the API: all five on version 2');
+  const remoteUp = await sb.faassctl(...gw, '--token', root, 'up', '-f', file);
+  t.equal(remoteUp.code, 2, 'up --gateway: not yet, said plainly');
+  t.match(remoteUp.stderr, /up has no --gateway .* mode yet/);
+  const remoteDown = await sb.faassctl(...gw, '--token', root, 'down', '-f', pyStack);
+  t.equal(remoteDown.code, 0, `down --gateway ${remoteDown.stderr}`);
+  t.match(remoteDown.stdout, /^delete +shout$/m);
+  t.equal((await request(sb.port, '/function/shout', { body: 'x' })).status, 404, 'the python stack is gone');
+
   const gone = await sb.faassctl('down', '-f', file);
   t.equal(gone.code, 0, `down ${gone.stderr}`);
   for (const n of five) t.equal((await request(sb.port, `/function/${n}`, { body: '' })).status, 404, `${n} is gone`);
