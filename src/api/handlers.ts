@@ -25,6 +25,7 @@ import { addTrigger, listTriggers, removeTrigger } from './triggers';
 import { abortCanary, canaryView, deployCanary, promoteCanary } from '../functions/canary';
 import type { CanaryInput } from '../functions/canary-spec';
 import { secretsRoute } from './secrets';
+import { STACK_ROUTE, stackRoute, stackRouteMethod } from './stacks';
 
 const MAX_JSON = 1024 * 1024;
 
@@ -218,6 +219,13 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   if (p === '/system/secrets') {
     if (!['GET', 'POST', 'PUT', 'DELETE'].includes(method)) return notAllowed('GET, POST, PUT, DELETE');
     const r = await secretsRoute(paths, method, () => readJson(req), serialized);
+    return send(res, r.status, r.body);
+  }
+  const stack = STACK_ROUTE.exec(p);
+  if (stack) {
+    const allowed = stackRouteMethod(stack[2]);
+    if (method !== allowed) return notAllowed(allowed);
+    const r = await stackRoute(paths, decodeURIComponent(stack[1]), stack[2], (empty?: unknown) => readJson(req, empty), serialized, authorOf(req).who);
     return send(res, r.status, r.body);
   }
   const dead = /^\/system\/dlq\/([^/]+)(?:\/([^/]+))?$/.exec(p);

@@ -7,9 +7,12 @@ import { parseStack, Stack } from '../stacks/stack-file';
 import { toDeploySpec } from '../stacks/openfaas';
 import { DeploySpec } from '../functions/deploy-plan';
 import { PlanEntry, downStack, rollbackStack, stackVersions, upStack } from '../functions/stack-deploy';
-import { sayApplied, sayWarnings } from './report';
+import { sayApplied, sayRecovered, sayWarnings } from './report';
 import { Register } from './cli';
 import { versionNumber } from './versions';
+import { Target, sendJson } from './client';
+import { validateName } from '../core/validate';
+import type { StackRecord } from '../functions/stacks';
 
 function readStack(file: string): { stack: Stack; specs: DeploySpec[] } {
   let text: string;
@@ -35,6 +38,7 @@ function printPlan(plan: PlanEntry[]): void {
 async function up(paths: Paths, a: { file: string; dryRun?: boolean; filter?: string[]; message?: string }): Promise<number> {
   const { stack, specs } = readStack(a.file);
   const r = await upStack(paths, stack.name, specs, { filter: a.filter, message: a.message, dryRun: a.dryRun });
+  if (!r.fresh) sayRecovered(r.recovered); // else said with what the up applied
   printPlan(r.plan);
   if (a.dryRun) process.stdout.write(`Dry run: nothing changed (stack ${stack.name}${r.version !== null ? `, version ${r.version}` : ''})\n`);
   else if (!r.fresh) process.stdout.write(`Stack ${stack.name} unchanged${r.version !== null ? `, still version ${r.version}` : ''}\n`);
@@ -52,15 +56,45 @@ async function down(paths: Paths, a: { file: string }): Promise<number> {
   return 0;
 }
 
+// Through the API (--gateway): the stack file is read here, its function names sent.
+async function remoteDown(t: Target, a: { file: string }): Promise<number> {
+  const { stack } = readStack(a.file);
+  const r = (await sendJson(t, 'POST', `/system/stack/${stack.name}/down`, { functions: stack.functions.map((f) => f.name) })) as { deleted: string[]; warnings: string[] };
+  for (const n of r.deleted) process.stdout.write(`delete    ${n}\n`);
+  process.stdout.write(`Stack ${stack.name} removed on ${t.label} (${r.deleted.length} function${r.deleted.length === 1 ? '' : 's'})\n`);
+  sayWarnings(r.warnings);
+  return 0;
+}
+
+type VersionRow = StackRecord & { current: boolean };
+
+function printVersions(rows: VersionRow[], json: boolean): number {
+  if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  else
+    for (const r of rows) {
+      const fns = Object.entries(r.functions).map(([n, k]) => `${n}@${k}`).join(' ');
+      process.stdout.write(`${r.current ? '*' : ' '} ${r.number}  ${r.time.replace(/\.\d+Z$/, 'Z')}  ${r.who}  ${fns}${r.message ? `  ${r.message}` : ''}\n`);
+    }
+  return 0;
+}
+
 function versions(paths: Paths, name: string, json: boolean): number {
   const v = stackVersions(paths, name);
   if (v.records.length === 0) fail('FAASS_E_VERSION_NOT_FOUND', `No stack named ${name} (faassctl up records one)`);
-  if (json) process.stdout.write(JSON.stringify(v.records.map((r) => ({ ...r, current: r.number === v.current })), null, 2) + '\n');
-  else
-    for (const r of v.records) {
-      const fns = Object.entries(r.functions).map(([n, k]) => `${n}@${k}`).join(' ');
-      process.stdout.write(`${r.number === v.current ? '*' : ' '} ${r.number}  ${r.time.replace(/\.\d+Z$/, 'Z')}  ${r.who}  ${fns}${r.message ? `  ${r.message}` : ''}\n`);
-    }
+  return printVersions(v.records.map((r) => ({ ...r, current: r.number === v.current })), json);
+}
+
+async function remoteVersions(t: Target, name: string, json: boolean): Promise<number> {
+  validateName(name);
+  return printVersions((await sendJson(t, 'GET', `/system/stack/${name}/versions`)) as VersionRow[], json);
+}
+
+async function remoteRollback(t: Target, name: string, to: number | undefined, restoreAccess: boolean): Promise<number> {
+  validateName(name);
+  const r = (await sendJson(t, 'POST', `/system/stack/${name}/rollback`, { ...(to !== undefined ? { to } : {}), ...(restoreAccess ? { restore_access: true } : {}) })) as { from: number | null; to: number; changed: string[]; deleted: string[] };
+  for (const n of r.changed) process.stdout.write(`rollback  ${n}\n`);
+  for (const n of r.deleted) process.stdout.write(`delete    ${n}\n`);
+  process.stdout.write(`Rolled stack ${name} back to version ${r.to}${r.from !== null ? ` (from ${r.from})` : ''} on ${t.label}\n`);
   return 0;
 }
 
@@ -85,13 +119,18 @@ export const register: Register = (y, cli) =>
           .option('dry-run', { type: 'boolean', describe: 'print the plan (create, update, delete, unchanged, with the settings that change) and change nothing' })
           .option('filter', { type: 'string', array: true, describe: 'only these functions (no deletions)' })
           .option('message', { type: 'string', describe: 'a line about this stack version and its functions' }),
-      (a) => cli.local(a, 'up', () => up(cli.paths, a as unknown as { file: string; dryRun?: boolean; filter?: string[]; message?: string })),
+      (a) =>
+        cli.run(() => {
+          // Not yet: the API would need every function's code in one upload (docs/DESIGN.md "Stacks").
+          if (cli.gatewayOf(a)) fail('FAASS_E_USAGE', 'up has no --gateway (or FAASS_GATEWAY) mode yet; run it on the gateway\'s host (down and stack versions|rollback have one)');
+          return up(cli.paths, a as unknown as { file: string; dryRun?: boolean; filter?: string[]; message?: string });
+        }),
     )
     .command(
       'down',
       "delete a stack file's functions (and those its last up deployed) as one change",
       (y) => y.option('file', fileOption),
-      (a) => cli.local(a, 'down', () => down(cli.paths, a as unknown as { file: string })),
+      (a) => cli.either(a, (t) => remoteDown(t, a as unknown as { file: string }), () => down(cli.paths, a as unknown as { file: string })),
     )
     .command('stack', "a stack's versions and rollback", (y) =>
       y
@@ -99,13 +138,13 @@ export const register: Register = (y, cli) =>
           'versions <name>',
           "a stack's versions: which function at which version; * marks the current one",
           (y) => y.positional('name', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
-          (a) => cli.local(a, 'stack versions', () => versions(cli.paths, a.name, a.json ?? false)),
+          (a) => cli.either(a, (t) => remoteVersions(t, a.name, a.json ?? false), () => versions(cli.paths, a.name, a.json ?? false)),
         )
         .command(
           'rollback <name>',
           "switch every function of a stack back to a stack version's in one step (default: the one before)",
           (y) => y.positional('name', { type: 'string', demandOption: true }).option('to', { type: 'string' }).option('restore-access', { type: 'boolean' }),
-          (a) => cli.local(a, 'stack rollback', () => rollback(cli.paths, a.name, versionNumber(a.to), a.restoreAccess ?? false)),
+          (a) => cli.either(a, (t) => remoteRollback(t, a.name, versionNumber(a.to), a.restoreAccess ?? false), () => rollback(cli.paths, a.name, versionNumber(a.to), a.restoreAccess ?? false)),
         )
         .demandCommand(1, 'Name a stack command: versions or rollback'),
     );

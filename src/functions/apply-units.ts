@@ -16,7 +16,7 @@ import { Intent, interruptedDeploys, recoverFiles, endDeploy } from './deploy-in
 import { serveTakeUp } from '../systemd/serve-link';
 import { inboxOf } from './outbox';
 import { recordsDir } from './versions';
-import { recoverStacks } from './stacks';
+import { StackOp, interruptedStacks, recoverStacks } from './stacks';
 import { abortedBy, readCanaryConfig, readCanaryRoute, readCanaryState, removeCanaryFiles } from './canary-files';
 
 export interface ApplyReport {
@@ -30,6 +30,7 @@ export interface ApplyReport {
 // What became of interrupted deploys (deploy-intent.ts): finished, undone, or still to finish
 // (a systemctl call failed: the reason; the next command tries again).
 export interface Recovered {
+  stacks: { stack: string; op: StackOp }[]; // stack changes killed past their commit point, finished
   finished: string[];
   undone: string[];
   failed: string[];
@@ -153,6 +154,14 @@ export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boo
   return opts.deferServe ? report : withServe(paths, report);
 }
 
+// What a command that changes functions does first: a deploy or stack change killed half-way is
+// finished or undone before this one reads anything (a stack's recovery run after it would write
+// or delete functions under it: a deleted one back, a deployed one deleted). Nothing found: no reload.
+export async function recoverFirst(paths: Paths, reload = true): Promise<Recovered | undefined> {
+  if (!interruptedDeploys(paths).length && !interruptedStacks(paths).length) return undefined;
+  return (await applyUnits(paths, { reload })).recovered;
+}
+
 // Without a user manager, a running faassctl serve takes the change up (systemd/serve-link.ts).
 export async function withServe(paths: Paths, report: ApplyReport): Promise<ApplyReport> {
   if (report.systemd !== 'unreachable') return report;
@@ -163,13 +172,13 @@ export async function withServe(paths: Paths, report: ApplyReport): Promise<Appl
 async function applyAndRecover(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
   // A stack killed past its commit point first writes every file it names (stacks.ts): each of
   // its functions' own intents then finds its file and finishes.
-  if (opts.dir === undefined && opts.reload) await recoverStacks(paths);
+  const stacks = opts.dir === undefined && opts.reload ? await recoverStacks(paths) : [];
   const interrupted = opts.dir === undefined && opts.reload ? interruptedDeploys(paths) : [];
   const verdicts = interrupted.map((i) => ({ intent: i, verdict: recoverFiles(paths, i) }));
   const report = await writeAndLoad(paths, opts);
-  if (!interrupted.length) return report;
+  if (!interrupted.length && !stacks.length) return report;
   const finishing = verdicts.filter((v) => v.verdict === 'finish').map((v) => v.intent);
-  const recovered: Recovered = { finished: [], undone: verdicts.filter((v) => v.verdict === 'undo').map((v) => v.intent.name), failed: [] };
+  const recovered: Recovered = { stacks, finished: [], undone: verdicts.filter((v) => v.verdict === 'undo').map((v) => v.intent.name), failed: [] };
   for (const v of verdicts) if (v.verdict === 'undo') endDeploy(paths, v.intent);
   for (const intent of finishing) {
     const failure = report.systemd === 'applied' ? await startFinished(paths, intent) : null;

@@ -13,9 +13,9 @@ import { validateName, refuseReservedName } from '../core/validate';
 import { BuildEvent, buildImage, pruneImages } from '../docker/image-build';
 import { DeploySpec, checkSpec, planInput, planConfig, carryAccess, checkServicePort } from './deploy-plan';
 import { stageCode, emptyVersion, versionPath, switchVersion, newVersionId } from './code-versions';
-import { Intent, beginDeploy, aboutToCommit, aboutToRecord, endDeploy, abandonDeploy, undoFiles, interruptedDeploys } from './deploy-intent';
+import { Intent, beginDeploy, aboutToCommit, aboutToRecord, endDeploy, abandonDeploy, undoFiles } from './deploy-intent';
 import { Author, VersionRecord, checkMessage, currentRecord, listRecords, localAuthor, nextNumber, pruneRecords, sameVersion, sha256, treeDigest, writeRecord } from './versions';
-import { ApplyReport, applyUnits, withServe } from './apply-units';
+import { ApplyReport, applyUnits, recoverFirst, withServe } from './apply-units';
 import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
 import { refuseScheduleClash } from './triggers';
@@ -139,7 +139,7 @@ export async function finishPrepared(paths: Paths, p: Prepared, report: ApplyRep
 export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { reload?: boolean } = {}): Promise<DeployResult> {
   // A deploy of the same name killed before must not be overwritten half-done.
   validateName(spec.name);
-  const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: opts.reload ?? true })).recovered : undefined;
+  const recovered = await recoverFirst(paths, opts.reload ?? true);
   const p = await prepareDeploy(paths, spec);
   let committed = false;
   try {
@@ -237,9 +237,10 @@ function currentConfig(paths: Paths, name: string): FunctionConfig | null {
 
 export async function deleteFunction(paths: Paths, name: string): Promise<DeleteReport> {
   validateName(name);
+  const recovered = await recoverFirst(paths);
   if (!fs.existsSync(functionConfPath(paths, name))) fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}`);
   const warnings = await retireFunction(paths, name);
   const report = await applyUnits(paths, { reload: true });
   await resetRetired(name);
-  return { ...report, warnings };
+  return { ...report, recovered: report.recovered ?? recovered, warnings };
 }

@@ -10,8 +10,8 @@ import { fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { FunctionConfig, loadFunctionConfig, parseFunctionConfig, withVersion } from './function-config';
 import { switchVersion, versionPath } from './code-versions';
-import { beginDeploy, aboutToCommit, endDeploy, interruptedDeploys } from './deploy-intent';
-import { ApplyReport, applyUnits, withServe } from './apply-units';
+import { beginDeploy, aboutToCommit, endDeploy } from './deploy-intent';
+import { ApplyReport, applyUnits, recoverFirst, withServe } from './apply-units';
 import { currentRecord, listRecords, pruneRecords, readRecord, rollbackTarget, widerAccess } from './versions';
 import { settleFailed } from './deploy';
 import { requireSecrets } from './secrets';
@@ -31,7 +31,7 @@ export interface RollbackResult {
 export async function rollbackFunction(paths: Paths, name: string, req: RollbackRequest = {}): Promise<RollbackResult> {
   validateName(name);
   // A deploy of it killed before is finished or undone first: the current version is then known.
-  const recovered = interruptedDeploys(paths).length ? (await applyUnits(paths, { reload: true })).recovered : undefined;
+  const recovered = await recoverFirst(paths);
   const now = loadFunctionConfig(paths, name);
   const from = now.version?.number ?? currentRecord(paths, now)?.number ?? null;
   const to = rollbackTarget(name, listRecords(paths, name).map((r) => r.number), from, req.to);

@@ -10,11 +10,11 @@ import { validateName } from '../core/validate';
 import { FunctionConfig, FunctionInput, configInput, loadFunctionConfig, parseFunctionConfig, withVersion } from './function-config';
 import { DeploySpec, planConfig, planInput } from './deploy-plan';
 import { Prepared, prepareDeploy, switchPrepared, settleFailed, keepAccess } from './deploy';
-import { applyUnits, withServe, ApplyReport } from './apply-units';
+import { applyUnits, recoverFirst, withServe, ApplyReport, Recovered } from './apply-units';
 import { aboutToCommit, beginDeploy, endDeploy, abandonDeploy } from './deploy-intent';
 import { Author, currentRecord, localAuthor, readRecord, treeDigest, widerAccess, checkMessage, nextNumber } from './versions';
 import { versionPath } from './code-versions';
-import { StackRecord, abandonStack, commitStack, currentStackRecord, currentStackVersion, finishStackFiles, forgetStack, listStackRecords, ownedBy, stackOwner } from './stacks';
+import { StackOp, StackRecord, abandonStack, commitStack, currentStackRecord, currentStackVersion, finishStackFiles, forgetStack, listStackRecords, ownedBy, stackOwner } from './stacks';
 import { resetRetired } from './retire';
 
 export type Action = 'create' | 'update' | 'unchanged' | 'delete';
@@ -88,6 +88,7 @@ export interface StackResult {
   version: number | null; // the stack's version now (null: nothing changed and none recorded)
   fresh: boolean; // a new stack version was recorded
   report?: ApplyReport;
+  recovered?: Recovered; // a change killed half-way, finished or undone first
   warnings: string[];
 }
 
@@ -97,8 +98,8 @@ function undoAll(paths: Paths, prepared: Prepared[]): void {
 }
 
 // The commit and what follows it: files, code links, deletions, units, the stack's version.
-async function commitAndApply(paths: Paths, stack: string, prepared: Prepared[], deletes: string[], record: StackRecord | null, current: number): Promise<{ report: ApplyReport; warnings: string[] }> {
-  const intent = commitStack(paths, { stack, files: prepared.map((p) => ({ name: p.spec.name, text: p.text })), delete: deletes, record, current });
+async function commitAndApply(paths: Paths, op: StackOp, stack: string, prepared: Prepared[], deletes: string[], record: StackRecord | null, current: number): Promise<{ report: ApplyReport; warnings: string[] }> {
+  const intent = commitStack(paths, { stack, op, files: prepared.map((p) => ({ name: p.spec.name, text: p.text })), delete: deletes, record, current });
   try {
     const warnings = await finishStackFiles(paths, intent);
     for (const p of prepared) switchPrepared(paths, p);
@@ -120,11 +121,11 @@ export async function upStack(paths: Paths, stack: string, specs: DeploySpec[], 
   const message = checkMessage(opts.message);
   const filter = opts.filter?.length ? opts.filter : null;
   for (const f of filter ?? []) if (!specs.some((s) => s.name === f)) fail('FAASS_E_FUNCTION_NOT_FOUND', `--filter ${f}: the stack file has no function of that name`);
-  await applyUnits(paths, { reload: true }); // a killed up, deploy or rollback finished or undone first
+  const recovered = await recoverFirst(paths); // a killed up, down, deploy or rollback finished or undone first
   const plan = planStack(paths, stack, specs, filter);
   const now = currentStackVersion(paths, stack);
   const changing = plan.filter((e) => e.action !== 'unchanged');
-  if (opts.dryRun || changing.length === 0) return { plan, version: now, fresh: false, warnings: [] };
+  if (opts.dryRun || changing.length === 0) return { plan, version: now, fresh: false, recovered, warnings: [] };
   const prepared: Prepared[] = [];
   try {
     for (const e of changing.filter((e) => e.action !== 'delete')) prepared.push(await prepareDeploy(paths, { ...(specs.find((s) => s.name === e.name) as DeploySpec), message: opts.message, author: opts.author }));
@@ -144,8 +145,8 @@ export async function upStack(paths: Paths, stack: string, specs: DeploySpec[], 
   for (const p of prepared) functions[p.spec.name] = p.version.number;
   const number = nextNumber(listStackRecords(paths, stack).map((r) => r.number));
   const record: StackRecord = { number, time: new Date().toISOString(), ...(opts.author ?? localAuthor()), message, functions };
-  const { report, warnings } = await commitAndApply(paths, stack, prepared, deletes, record, number);
-  return { plan, version: number, fresh: true, report, warnings };
+  const { report, warnings } = await commitAndApply(paths, 'up', stack, prepared, deletes, record, number);
+  return { plan, version: number, fresh: true, report: { ...report, recovered: report.recovered ?? recovered }, recovered, warnings };
 }
 
 // down: the stack's functions (those its current version holds and no other stack took over),
@@ -153,14 +154,13 @@ export async function upStack(paths: Paths, stack: string, specs: DeploySpec[], 
 // by another stack) is left, and said.
 export async function downStack(paths: Paths, stack: string, names: string[]): Promise<{ deleted: string[]; report: ApplyReport; warnings: string[] }> {
   validateName(stack);
-  await applyUnits(paths, { reload: true });
+  const recovered = await recoverFirst(paths);
   const members = new Set([...names, ...Object.keys(currentStackRecord(paths, stack)?.functions ?? {})]);
   const present = [...members].filter((n) => loadOrNull(paths, n) !== null).sort();
   const deleted = ownedBy(paths, stack, present);
   const left = present.filter((n) => !deleted.includes(n)).map((n) => `Left ${n}: not stack ${stack}'s (${whose(paths, n)})`);
-  const { report, warnings } = await commitAndApply(paths, stack, [], deleted, null, 0);
-  forgetStack(paths, stack);
-  return { deleted, report, warnings: [...left, ...warnings] };
+  const { report, warnings } = await commitAndApply(paths, 'down', stack, [], deleted, null, 0); // forgets the stack
+  return { deleted, report: { ...report, recovered: report.recovered ?? recovered }, warnings: [...left, ...warnings] };
 }
 
 const whose = (paths: Paths, name: string): string => {
@@ -185,7 +185,7 @@ function prepareRollback(paths: Paths, name: string, to: number, restoreAccess: 
 
 export async function rollbackStack(paths: Paths, stack: string, opts: { to?: number; restoreAccess?: boolean }): Promise<{ from: number | null; to: number; report: ApplyReport; changed: string[]; deleted: string[] }> {
   validateName(stack);
-  await applyUnits(paths, { reload: true });
+  const recovered = await recoverFirst(paths);
   const records = listStackRecords(paths, stack);
   if (records.length === 0) fail('FAASS_E_VERSION_NOT_FOUND', `No stack named ${stack} (faassctl up records one)`);
   const from = currentStackVersion(paths, stack);
@@ -211,8 +211,8 @@ export async function rollbackStack(paths: Paths, stack: string, opts: { to?: nu
     throw e;
   }
   const deleted = ownedBy(paths, stack, Object.keys(current)).filter((n) => !(n in target.functions) && loadOrNull(paths, n) !== null);
-  const { report } = await commitAndApply(paths, stack, prepared, deleted, null, to);
-  return { from, to, report, changed: prepared.map((p) => p.spec.name), deleted };
+  const { report } = await commitAndApply(paths, 'rollback', stack, prepared, deleted, null, to);
+  return { from, to, report: { ...report, recovered: report.recovered ?? recovered }, changed: prepared.map((p) => p.spec.name), deleted };
 }
 
 export const stackVersions = (paths: Paths, stack: string) => ({ current: currentStackVersion(paths, stack), records: listStackRecords(paths, stack) });

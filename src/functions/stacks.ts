@@ -25,8 +25,11 @@ export interface StackRecord extends Author {
   functions: Record<string, number>; // function -> its version number
 }
 
+export type StackOp = 'up' | 'down' | 'rollback';
+
 export interface StackIntent {
   stack: string;
+  op: StackOp; // what it finishes: said by the command that finishes it; a down forgets the stack
   pid: number;
   start: string;
   files: { name: string; text: string }[]; // function files to write (they hold env: 0600)
@@ -119,38 +122,45 @@ export async function finishStackFiles(paths: Paths, intent: StackIntent): Promi
   }
   const warnings: string[] = [];
   for (const name of intent.delete) warnings.push(...(await retireFunction(paths, name)));
-  privateDir(paths, recordsDir(paths, intent.stack));
-  if (intent.record) writeFileAtomic(recordPath(paths, intent.stack, intent.record.number), JSON.stringify(intent.record) + '\n');
-  writeFileAtomic(currentPath(paths, intent.stack), `${intent.current}\n`);
+  if (intent.op === 'down') forgetStack(paths, intent.stack); // no function left: no versions
+  else {
+    privateDir(paths, recordsDir(paths, intent.stack));
+    if (intent.record) writeFileAtomic(recordPath(paths, intent.stack, intent.record.number), JSON.stringify(intent.record) + '\n');
+    writeFileAtomic(currentPath(paths, intent.stack), `${intent.current}\n`);
+  }
   fs.rmSync(intentPath(paths, intent.stack), { force: true });
   return warnings;
 }
 
-// Stacks whose up, down or rollback was killed past its commit point: finished (file level).
-export async function recoverStacks(paths: Paths): Promise<string[]> {
+// The intents of stack changes killed past their commit point (their process is gone).
+export function interruptedStacks(paths: Paths): StackIntent[] {
   let files: string[];
   try {
     files = fs.readdirSync(intentsDir(paths)).filter((f) => f.endsWith('.json'));
   } catch {
     return [];
   }
-  const done: string[] = [];
-  for (const f of files) {
+  return files.flatMap((f) => {
     let intent: StackIntent;
     try {
       intent = JSON.parse(fs.readFileSync(path.join(intentsDir(paths), f), 'utf8')) as StackIntent;
     } catch {
-      continue; // written atomically: not torn; another program's file is not ours
+      return []; // written atomically: not torn; another program's file is not ours
     }
-    let alive: boolean;
     try {
-      alive = intent.pid !== 0 && processStart(intent.pid) === intent.start;
+      return intent.pid !== 0 && processStart(intent.pid) === intent.start ? [] : [intent];
     } catch {
-      alive = true; // cannot tell: left alone
+      return []; // cannot tell whether it still runs: left alone
     }
-    if (alive) continue;
+  });
+}
+
+// Stacks whose up, down or rollback was killed past its commit point: finished (file level).
+export async function recoverStacks(paths: Paths): Promise<{ stack: string; op: StackOp }[]> {
+  const done: { stack: string; op: StackOp }[] = [];
+  for (const intent of interruptedStacks(paths)) {
     await finishStackFiles(paths, intent);
-    done.push(intent.stack);
+    done.push({ stack: intent.stack, op: intent.op ?? 'up' }); // an intent of a faass before op: its up
   }
   return done;
 }

@@ -1,11 +1,24 @@
 // faassctl up/down (issue 15, stacks) against a real user manager: OpenFaaS-style stack files
 // (node18 and python3-http handlers with environment and limits) deploy unchanged and answer;
-// a five-function stack where one function's handler is missing changes none of the five; the
-// fixed file deploys them in one step, the stack rolls back in one step, and down removes them.
+// a five-function stack where one function's handler is missing, or its npm dependency cannot be
+// installed, changes none of the five; the fixed file deploys them in one step, the stack rolls
+// back in one step, and down removes them.
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { startSandbox, setupGateway, request, writeFixture } from '../support/sandbox';
+
+const NOWHERE = 'http://127.0.0.1:1'; // loopback, port 1: refused at once
+
+// package.json and an npm 7+ lockfile naming one package no cache holds (dependencies.test.ts).
+function writeUninstallable(dir: string): void {
+  const dep = { 'faass-nowhere': '1.0.0' };
+  const integrity = `sha512-${createHash('sha512').update('not in any cache').digest('base64')}`;
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'fn', version: '1.0.0', dependencies: dep }));
+  const lock = { name: 'fn', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'fn', version: '1.0.0', dependencies: dep }, 'node_modules/faass-nowhere': { version: '1.0.0', resolved: `${NOWHERE}/faass-nowhere/-/faass-nowhere-1.0.0.tgz`, integrity } } };
+  fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify(lock, null, 2));
+}
 
 t.test('OpenFaaS stack files deploy unchanged; a stack is all or nothing', async (t) => {
   const sb = await startSandbox(t);
@@ -36,13 +49,16 @@ t.test('OpenFaaS stack files deploy unchanged; a stack is all or nothing', async
 
   // Five functions, each answering its version's word.
   const five = ['a', 'b', 'c', 'd', 'e'];
-  const writeFive = (word: string, missing?: string) => {
+  // broken.missing: that one's handler.js is misnamed; broken.dep: that one's lockfile names a
+  // package neither npm's cache nor its registry (127.0.0.1:1, where nothing listens) has.
+  const writeFive = (word: string, broken: { missing?: string; dep?: string } = {}) => {
     for (const n of five) {
       const dir = path.join(sb.dir, 'fixtures', 'five', n);
       fs.rmSync(dir, { recursive: true, force: true });
       fs.mkdirSync(dir, { recursive: true });
-      if (n !== missing) fs.writeFileSync(path.join(dir, 'handler.js'), `module.exports = async (event, context) => context.succeed('${n}-${word}');\n`);
+      if (n !== broken.missing) fs.writeFileSync(path.join(dir, 'handler.js'), `module.exports = async (event, context) => context.succeed('${n}-${word}');\n`);
       else fs.writeFileSync(path.join(dir, 'handle.js'), '// misnamed: not handler.js\n');
+      if (n === broken.dep) writeUninstallable(dir);
     }
     return writeFixture(sb, 'five/stack.yml', `provider:\n  name: openfaas\nfunctions:\n${five.map((n) => `  ${n}:\n    lang: node18\n    handler: ./${n}\n`).join('')}`);
   };
@@ -52,14 +68,29 @@ t.test('OpenFaaS stack files deploy unchanged; a stack is all or nothing', async
   t.equal(first.code, 0, `up five ${first.stderr}`);
   t.same(await answers(), five.map((n) => `${n}-v1@1`));
 
-  writeFive('v2', 'e');
+  writeFive('v2', { missing: 'e' });
   const broken = await sb.faassctl('up', '-f', file);
   t.equal(broken.code, 2, `one handler missing: up fails ${broken.stdout}`);
   t.match(broken.stderr, /handler\.js is not in the function's code/);
   t.same(await answers(), five.map((n) => `${n}-v1@1`), 'all five still answer their previous version');
   const kept = await sb.faassctl('stack', 'versions', 'five');
   t.match(kept.stdout, /^\* 1 .*a@1 b@1 c@1 d@1 e@1/m, 'no stack version recorded');
-  t.notOk(fs.readdirSync(path.join(sb.env.XDG_STATE_HOME ?? path.join(sb.env.HOME as string, '.local/state'), 'faass', 'deploying')).length, 'no deploy left half-done');
+  const deploying = path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'deploying');
+  t.notOk(fs.readdirSync(deploying).length, 'no deploy left half-done');
+
+  // The build failure a node user meets: npm ci cannot install d's dependency. Its one line, and
+  // a, b, c (prepared before d) are undone with it.
+  fs.writeFileSync(path.join(sb.env.HOME as string, '.npmrc'), `registry=${NOWHERE}/\nfetch-retries=0\n`);
+  writeFive('v2', { dep: 'd' });
+  const noDep = await sb.faassctl('up', '-f', file);
+  t.equal(noDep.code, 6, `an install that fails: up fails (FAASS_E_REGISTRY_UNREACHABLE) ${noDep.stdout}`);
+  t.equal(noDep.stderr.trim().split('\n').length, 1, `the install's one line: ${noDep.stderr}`);
+  t.match(noDep.stderr, /npm cannot reach the registry for faass-nowhere-1\.0\.0 .*nothing deployed/);
+  t.same(await answers(), five.map((n) => `${n}-v1@1`), 'all five still answer their previous version');
+  t.match((await sb.faassctl('stack', 'versions', 'five')).stdout, /^\* 1 .*a@1 b@1 c@1 d@1 e@1\n$/, 'no stack version recorded');
+  t.notOk(fs.readdirSync(deploying).length, 'no deploy left half-done');
+  const listed = await sb.faassctl('versions', 'a', '--json');
+  t.same((JSON.parse(listed.stdout) as { number: number }[]).map((v) => v.number), [1], 'a, prepared before d failed, recorded no version');
 
   const dry = await sb.faassctl('up', '-f', writeFive('v2'), '--dry-run');
   t.equal(dry.code, 0, dry.stderr);
@@ -74,6 +105,28 @@ t.test('OpenFaaS stack files deploy unchanged; a stack is all or nothing', async
   const back = await sb.faassctl('stack', 'rollback', 'five');
   t.equal(back.code, 0, `stack rollback ${back.stderr}`);
   t.same(await answers(), five.map((n) => `${n}-v1@1`), 'one rollback: all five back');
+
+  // Through the management API, with an admin's credential only.
+  const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
+  const ci = (await sb.faassctl('credentials', 'add', 'ci')).stdout.trim();
+  const gw = ['--gateway', `http://127.0.0.1:${sb.port}`];
+  const notAdmin = await sb.faassctl(...gw, '--token', ci, 'stack', 'rollback', 'five', '--to', '2');
+  t.not(notAdmin.code, 0, `a credential that is not an admin's is refused ${notAdmin.stderr}`);
+  t.same(await answers(), five.map((n) => `${n}-v1@1`), 'and changes nothing');
+  const remoteList = await sb.faassctl(...gw, '--token', root, 'stack', 'versions', 'five');
+  t.equal(remoteList.code, 0, remoteList.stderr);
+  t.match(remoteList.stdout, /^\* 1 .*a@1 b@1 c@1 d@1 e@1\n {2}2 .*a@2 b@2 c@2 d@2 e@2\n$/, "the stack's versions through the API");
+  const remoteBack = await sb.faassctl(...gw, '--token', root, 'stack', 'rollback', 'five', '--to', '2');
+  t.equal(remoteBack.code, 0, `stack rollback --gateway ${remoteBack.stderr}`);
+  t.match(remoteBack.stdout, /Rolled stack five back to version 2 \(from 1\) on /);
+  t.same(await answers(), five.map((n) => `${n}-v2@2`), 'one rollback through the API: all five on version 2');
+  const remoteUp = await sb.faassctl(...gw, '--token', root, 'up', '-f', file);
+  t.equal(remoteUp.code, 2, 'up --gateway: not yet, said plainly');
+  t.match(remoteUp.stderr, /up has no --gateway .* mode yet/);
+  const remoteDown = await sb.faassctl(...gw, '--token', root, 'down', '-f', pyStack);
+  t.equal(remoteDown.code, 0, `down --gateway ${remoteDown.stderr}`);
+  t.match(remoteDown.stdout, /^delete +shout$/m);
+  t.equal((await request(sb.port, '/function/shout', { body: 'x' })).status, 404, 'the python stack is gone');
 
   const gone = await sb.faassctl('down', '-f', file);
   t.equal(gone.code, 0, `down ${gone.stderr}`);
