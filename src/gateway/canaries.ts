@@ -16,6 +16,8 @@ import { WindowCounter, overLimit, stickyBucket, toCanary } from './canary-pick'
 
 const FLUSH_MS = 1000;
 
+const freshState = (r: CanaryRoute, now: number): CanaryState => ({ version: r.version, started: r.started, calls: 0, errors: 0, at: new Date(now).toISOString() });
+
 interface Live {
   readonly route: CanaryRoute;
   readonly socket: string;
@@ -96,13 +98,32 @@ export class Canaries {
   }
 
   // Aborted by this gateway before its restart (or by another one): its state file says so.
+  // Fail closed: a state file that cannot be read or does not parse may hold an abort, and a
+  // canary with an error limit is routed to only once its state file could be written, or an
+  // abort it comes to would be forgotten at the gateway's next start.
   private abortedBefore(name: string, route: CanaryRoute): boolean {
+    const file = canaryStatePath(this.paths, name);
+    let s: CanaryState | null;
     try {
-      const s = parseCanaryState(readIfExists(canaryStatePath(this.paths, name)));
-      return s?.aborted !== undefined && sameCanary(s, route);
-    } catch {
-      return true; // cannot tell whether it was aborted: not routed to (fail closed)
+      const text = readIfExists(file);
+      s = parseCanaryState(text);
+      if (text !== null && s === null) throw new Error('not a state file faass wrote');
+    } catch (e) {
+      return this.closed(name, `${file}: ${errorMessage(e)}; cannot tell whether it was aborted`);
     }
+    if (s !== null && sameCanary(s, route)) return s.aborted !== undefined;
+    if (route.maxErrors === null) return false; // nothing to make last
+    try {
+      writeFileAtomic(file, JSON.stringify(freshState(route, this.now())) + '\n');
+      return false;
+    } catch (e) {
+      return this.closed(name, `cannot write ${file} (${errorMessage(e)}), where an abort is made to last`);
+    }
+  }
+
+  private closed(name: string, why: string): true {
+    logLine('err', `Canary of ${name}: ${why}; no call goes to it (faassctl abort ${name})`, { FAASS_FUNCTION: name });
+    return true;
   }
 
   private outcome(name: string, c: Live, error: boolean, current: number | null): void {
