@@ -94,14 +94,16 @@ export class Canaries {
       log.err(`Canary of ${name}: ${file}: ${errorMessage(e)}; every call goes to the current version`);
       return null;
     }
-    return { route, socket: canarySocketPath(this.paths, name), counter: new WindowCounter(route.window * 1000), aborted: this.abortedBefore(name, route), dirty: false };
+    const counter = new WindowCounter(route.window * 1000);
+    return { route, socket: canarySocketPath(this.paths, name), counter, aborted: this.abortedBefore(name, route, counter), dirty: false };
   }
 
   // Aborted by this gateway before its restart (or by another one): its state file says so.
   // Fail closed: a state file that cannot be read or does not parse may hold an abort, and a
   // canary with an error limit is routed to only once its state file could be written, or an
   // abort it comes to would be forgotten at the gateway's next start.
-  private abortedBefore(name: string, route: CanaryRoute): boolean {
+  // The counts of the window as the last gateway process left them are taken up into `counter`.
+  private abortedBefore(name: string, route: CanaryRoute, counter: WindowCounter): boolean {
     const file = canaryStatePath(this.paths, name);
     let s: CanaryState | null;
     try {
@@ -111,7 +113,10 @@ export class Canaries {
     } catch (e) {
       return this.closed(name, `${file}: ${errorMessage(e)}; cannot tell whether it was aborted`);
     }
-    if (s !== null && sameCanary(s, route)) return s.aborted !== undefined;
+    if (s !== null && sameCanary(s, route)) {
+      if (s.slices) counter.restore(s.slices);
+      return s.aborted !== undefined;
+    }
     if (route.maxErrors === null) return false; // nothing to make last
     try {
       writeFileAtomic(file, JSON.stringify(freshState(route, this.now())) + '\n');
@@ -167,7 +172,7 @@ export class Canaries {
       const before = parseCanaryState(readIfExists(file));
       const aborted = seen.aborted ?? (before && sameCanary(before, c.route) ? before.aborted : undefined);
       if (aborted) c.aborted = true;
-      const state: CanaryState = { version: c.route.version, started: c.route.started, calls: seen.calls, errors: seen.errors, at: new Date(this.now()).toISOString(), ...(aborted ? { aborted } : {}) };
+      const state: CanaryState = { version: c.route.version, started: c.route.started, calls: seen.calls, errors: seen.errors, at: new Date(this.now()).toISOString(), ...(aborted ? { aborted } : {}), slices: c.counter.snapshot() };
       writeFileAtomic(file, JSON.stringify(state) + '\n');
     } catch (e) {
       log.err(`Failed to write ${file}: ${errorMessage(e)}${seen.aborted ? `; the canary of ${name} stays aborted until this gateway exits, not after` : ''}`);

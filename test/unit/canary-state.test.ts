@@ -82,3 +82,22 @@ t.test("a new canary after an aborted one: the old abort stops neither it nor is
   t.equal(calls(new Canaries(paths, () => now), 10, 0), 10, 'the next canary gets its calls');
   t.equal(calls(gw, 10, 0), 10, 'in the gateway that aborted the first one too');
 });
+
+t.test("the window outlives the gateway's idle exit: a long window is judged on all its calls", async (t) => {
+  const paths = tempPaths(t);
+  quiet(t);
+  route(paths, { maxErrors: '20%', minCalls: '5', window: '1h' });
+  const t0 = 1_700_000_000_000;
+  const first = new Canaries(paths, () => t0);
+  t.equal(calls(first, 4, 4), 4, 'four calls, four failures: fewer than the minimum');
+  first.close(); // its idle exit
+  const second = new Canaries(paths, () => t0 + 30_000);
+  t.equal(calls(second, 1, 1), 1, 'a fifth failure, in the next gateway process');
+  t.equal(calls(second, 10, 0), 0, 'five of five in the hour: aborted');
+  route(paths, { maxErrors: '20%', minCalls: '5', window: '1min' }, 3, 'later');
+  const third = new Canaries(paths, () => t0);
+  calls(third, 4, 4);
+  third.close();
+  const fourth = new Canaries(paths, () => t0 + 61_000);
+  t.equal(calls(fourth, 1, 1) + calls(fourth, 10, 0), 11, 'failures older than the window are not carried over');
+});
