@@ -50,7 +50,9 @@ export class Canaries {
     if (!c || c.aborted) return null;
     const given = c.route.header === null ? undefined : headers[c.route.header];
     const value = Array.isArray(given) ? given[0] : given;
-    if (!toCanary(c.route.percent, value === undefined ? null : stickyBucket(name, value))) return null;
+    // An empty value is no value: a proxy that sends the header empty for every anonymous caller
+    // would otherwise send all of them to one side, whatever the share.
+    if (!toCanary(c.route.percent, value === undefined || value === '' ? null : stickyBucket(name, value))) return null;
     let counted = false;
     return {
       socket: c.socket,

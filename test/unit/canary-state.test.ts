@@ -101,3 +101,15 @@ t.test("the window outlives the gateway's idle exit: a long window is judged on 
   const fourth = new Canaries(paths, () => t0 + 61_000);
   t.equal(calls(fourth, 1, 1) + calls(fourth, 10, 0), 11, 'failures older than the window are not carried over');
 });
+
+t.test('an empty sticky header is no header: its calls are split by the share, not all sent one way', async (t) => {
+  const paths = tempPaths(t);
+  quiet(t);
+  route(paths, { percent: '50', header: 'X-User' });
+  const c = new Canaries(paths);
+  let canary = 0;
+  for (let i = 0; i < 400; i++) if (c.pick('f', { 'x-user': '' }, 1)) canary++;
+  t.ok(canary > 100 && canary < 300, `${canary} of 400 calls with an empty X-User went to the canary at 50%`);
+  const alice = Array.from({ length: 20 }, () => c.pick('f', { 'x-user': 'alice' }, 1) !== null);
+  t.ok(alice.every((v) => v === alice[0]), 'a value still lands on one side');
+});
