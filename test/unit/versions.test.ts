@@ -423,3 +423,15 @@ t.test('a rollback while a canary runs removes the canary too: only the version 
   t.match(r.report.canariesAborted ?? [], [/canary of f \(version 3\).*rollback/], 'and the rollback says so');
   t.same(versionsView(paths, 'f').map((v) => v.number), [1, 2, 3], "the canary's version stays recorded");
 });
+
+t.test('a deploy while a canary runs is refused (a later promote would undo it); one that changes nothing is not', async (t) => {
+  const paths = tempPaths(t);
+  for (const v of ['v1', 'v2']) await dep(paths, { fromFile: handler(paths, v) });
+  await quietly(() => rollbackFunction(paths, 'f', { to: 1 }));
+  canaryOf(paths, 2);
+  t.equal(await codeOf(() => dep(paths, { fromFile: handler(paths, 'v3') })), 'FAASS_E_CANARY_EXISTS', 'new code: refused');
+  t.equal(await codeOf(() => dep(paths, { fromFile: handler(paths, 'v1'), timeout: '7' })), 'FAASS_E_CANARY_EXISTS', 'new settings: refused');
+  t.same(versionsView(paths, 'f').map((v) => [v.number, v.current]), [[1, true], [2, false]], 'nothing recorded, version 1 still current');
+  t.match(servedBody(paths), /'v1'/);
+  t.equal(await codeOf(() => dep(paths, { fromFile: handler(paths, 'v1') })), 'no error', 'the current version again: nothing to refuse');
+});
