@@ -376,7 +376,7 @@ async function versionsRoute(paths: Paths, req: http.IncomingMessage, res: http.
   if (b.restore_access !== undefined && typeof b.restore_access !== 'boolean') throw new FaassError('FAASS_E_USAGE', 'Invalid restore_access: expected true or false');
   const r = await serialized(() => rollbackFunction(paths, name, { to: b.to as number | undefined, restoreAccess: b.restore_access === true }));
   log.info(`API: rolled ${name} back to version ${r.to}${r.from !== null ? ` from ${r.from}` : ''} (${authorOf(req).who})`);
-  send(res, 200, { name, from: r.from, to: r.to, systemd: r.report.systemd });
+  send(res, 200, { name, from: r.from, to: r.to, systemd: r.report.systemd, notes: r.report.canariesAborted ?? [] });
 }
 
 // policy: what becomes of its queue (queue/on-delete.ts; ?queue=drain|discard).

@@ -41,7 +41,8 @@ async function rollbackHere(paths: Paths, name: string, to: number | undefined, 
 
 async function rollbackRemote(t: Target, name: string, to: number | undefined, restoreAccess: boolean): Promise<number> {
   validateName(name);
-  const r = (await sendJson(t, 'POST', `/system/function/${name}/rollback`, { ...(to !== undefined ? { to } : {}), ...(restoreAccess ? { restore_access: true } : {}) })) as { from: number | null; to: number };
+  const r = (await sendJson(t, 'POST', `/system/function/${name}/rollback`, { ...(to !== undefined ? { to } : {}), ...(restoreAccess ? { restore_access: true } : {}) })) as { from: number | null; to: number; notes?: string[] };
+  for (const note of r.notes ?? []) process.stdout.write(`${note}\n`); // a canary the rollback removed
   process.stdout.write(`Rolled ${name} back to version ${r.to}${r.from !== null ? ` (from ${r.from})` : ''} on ${t.label}\n`);
   return 0;
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { Paths, canaryConfPath, canaryRoutePath, canaryStatePath } from '../core/paths';
 import { readIfExists } from '../core/fs-atomic';
 import { FunctionConfig, parseFunctionConfig } from './function-config';
+import { fail } from '../core/errors';
 import { CanaryRoute, CanaryState, parseCanaryRoute, parseCanaryState, sameCanary } from './canary-spec';
 
 export function readCanaryRoute(paths: Paths, name: string): CanaryRoute | null {
@@ -51,4 +52,13 @@ export const hasCanaryFiles = (paths: Paths, name: string): boolean => [canaryCo
 // The route first: from then on no call goes to the canary; then what its units read.
 export function removeCanaryFiles(paths: Paths, name: string): void {
   for (const p of [canaryRoutePath, canaryConfPath, canaryStatePath]) fs.rmSync(p(paths, name), { force: true });
+}
+
+// A deploy that would make a new version current while a canary runs is refused: the canary was
+// judged against the version it runs beside, and promoting it would undo the deploy. One the
+// gateway aborted is no longer running (the deploy's units step removes it).
+export function refuseUnderCanary(paths: Paths, name: string): void {
+  const route = readCanaryRoute(paths, name);
+  if (!route || abortedBy(readCanaryState(paths, name), route)) return;
+  fail('FAASS_E_CANARY_EXISTS', `${name} has a canary (version ${route.version} at ${route.percent}%), and promoting it would undo this deploy: promote it (faassctl promote ${name}) or abort it (faassctl abort ${name}) first; nothing was deployed`);
 }

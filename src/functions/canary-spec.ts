@@ -107,6 +107,9 @@ export interface CanaryState {
   errors: number;
   at: string;
   aborted?: { at: string; reason: string };
+  // The window's slices (gateway/canary-pick.ts), so the next gateway process (after an idle
+  // exit) goes on counting where this one stopped: a long window is judged on all its calls.
+  slices?: { slot: number; calls: number[]; errors: number[] };
 }
 
 export function parseCanaryState(text: string | null): CanaryState | null {

@@ -22,6 +22,7 @@ import { refuseScheduleClash } from './triggers';
 import { DepsReport, installDependencies } from './deps-install';
 import { retireFunction, resetRetired } from './retire';
 import { requireSecrets } from './secrets';
+import { refuseUnderCanary } from './canary-files';
 
 export type { DeploySpec } from './deploy-plan';
 export type { ApplyReport } from './apply-units';
@@ -102,6 +103,7 @@ export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<
     // follow from its lockfile, and the same code again is the same version.
     const current = currentRecord(paths, now);
     const codeDigest = staged.version === null && current?.code === path.basename(staged.codeDir) ? current.codeDigest : treeDigest(staged.codeDir);
+    if (!sameVersion(current, codeDigest, sha256(settings))) refuseUnderCanary(paths, spec.name);
     // New code gets its dependencies; the current version's code again keeps its directory, with
     // what was installed into it (the copy just staged is pruned).
     const dependencies = staged.version !== null && current?.codeDigest !== codeDigest ? await installDependencies(paths, cfg, staged.codeDir) : null;

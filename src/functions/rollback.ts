@@ -15,6 +15,7 @@ import { ApplyReport, applyUnits, recoverFirst, withServe } from './apply-units'
 import { currentRecord, listRecords, pruneRecords, readRecord, rollbackTarget, widerAccess } from './versions';
 import { settleFailed } from './deploy';
 import { requireSecrets } from './secrets';
+import { hasCanaryFiles, readCanaryConfig, removeCanaryFiles } from './canary-files';
 
 export interface RollbackRequest {
   to?: number; // default: the newest version before the current one
@@ -36,7 +37,20 @@ export async function rollbackFunction(paths: Paths, name: string, req: Rollback
   const from = now.version?.number ?? currentRecord(paths, now)?.number ?? null;
   const to = rollbackTarget(name, listRecords(paths, name).map((r) => r.number), from, req.to);
   const r = await switchToVersion(paths, name, now, from, to, { restoreAccess: req.restoreAccess ?? false, say: 'say --restore-access to roll that back too' });
-  return { ...r, report: { ...r.report, recovered: r.report.recovered ?? recovered } };
+  const dropped = await dropCanary(paths, name);
+  const canariesAborted = [...(r.report.canariesAborted ?? []), ...dropped];
+  return { ...r, report: { ...r.report, recovered: r.report.recovered ?? recovered, ...(canariesAborted.length ? { canariesAborted } : {}) } };
+}
+
+// A rollback goes back to a version known good, in one step: a canary left running would still
+// send its share of the calls to newer code, and a later promote would undo the rollback. So the
+// canary goes too (after the switch: a refused rollback keeps it), and the report says so.
+async function dropCanary(paths: Paths, name: string): Promise<string[]> {
+  if (!hasCanaryFiles(paths, name)) return [];
+  const version = readCanaryConfig(paths, name)?.version?.number;
+  removeCanaryFiles(paths, name);
+  const report = await applyUnits(paths, { reload: true }); // its units retired (apply-units.ts)
+  return [...(report.canariesAborted ?? []), `Aborted the canary of ${name}${version ? ` (version ${version})` : ''}: a rollback leaves only the version it goes to`];
 }
 
 // Makes version `to` current (a rollback, and a canary's promote: canary.ts), refusing one that

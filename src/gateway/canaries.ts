@@ -16,6 +16,8 @@ import { WindowCounter, overLimit, stickyBucket, toCanary } from './canary-pick'
 
 const FLUSH_MS = 1000;
 
+const freshState = (r: CanaryRoute, now: number): CanaryState => ({ version: r.version, started: r.started, calls: 0, errors: 0, at: new Date(now).toISOString() });
+
 interface Live {
   readonly route: CanaryRoute;
   readonly socket: string;
@@ -48,7 +50,9 @@ export class Canaries {
     if (!c || c.aborted) return null;
     const given = c.route.header === null ? undefined : headers[c.route.header];
     const value = Array.isArray(given) ? given[0] : given;
-    if (!toCanary(c.route.percent, value === undefined ? null : stickyBucket(name, value))) return null;
+    // An empty value is no value: a proxy that sends the header empty for every anonymous caller
+    // would otherwise send all of them to one side, whatever the share.
+    if (!toCanary(c.route.percent, value === undefined || value === '' ? null : stickyBucket(name, value))) return null;
     let counted = false;
     return {
       socket: c.socket,
@@ -92,17 +96,41 @@ export class Canaries {
       log.err(`Canary of ${name}: ${file}: ${errorMessage(e)}; every call goes to the current version`);
       return null;
     }
-    return { route, socket: canarySocketPath(this.paths, name), counter: new WindowCounter(route.window * 1000), aborted: this.abortedBefore(name, route), dirty: false };
+    const counter = new WindowCounter(route.window * 1000);
+    return { route, socket: canarySocketPath(this.paths, name), counter, aborted: this.abortedBefore(name, route, counter), dirty: false };
   }
 
   // Aborted by this gateway before its restart (or by another one): its state file says so.
-  private abortedBefore(name: string, route: CanaryRoute): boolean {
+  // Fail closed: a state file that cannot be read or does not parse may hold an abort, and a
+  // canary with an error limit is routed to only once its state file could be written, or an
+  // abort it comes to would be forgotten at the gateway's next start.
+  // The counts of the window as the last gateway process left them are taken up into `counter`.
+  private abortedBefore(name: string, route: CanaryRoute, counter: WindowCounter): boolean {
+    const file = canaryStatePath(this.paths, name);
+    let s: CanaryState | null;
     try {
-      const s = parseCanaryState(readIfExists(canaryStatePath(this.paths, name)));
-      return s?.aborted !== undefined && sameCanary(s, route);
-    } catch {
-      return true; // cannot tell whether it was aborted: not routed to (fail closed)
+      const text = readIfExists(file);
+      s = parseCanaryState(text);
+      if (text !== null && s === null) throw new Error('not a state file faass wrote');
+    } catch (e) {
+      return this.closed(name, `${file}: ${errorMessage(e)}; cannot tell whether it was aborted`);
     }
+    if (s !== null && sameCanary(s, route)) {
+      if (s.slices) counter.restore(s.slices);
+      return s.aborted !== undefined;
+    }
+    if (route.maxErrors === null) return false; // nothing to make last
+    try {
+      writeFileAtomic(file, JSON.stringify(freshState(route, this.now())) + '\n');
+      return false;
+    } catch (e) {
+      return this.closed(name, `cannot write ${file} (${errorMessage(e)}), where an abort is made to last`);
+    }
+  }
+
+  private closed(name: string, why: string): true {
+    logLine('err', `Canary of ${name}: ${why}; no call goes to it (faassctl abort ${name})`, { FAASS_FUNCTION: name });
+    return true;
   }
 
   private outcome(name: string, c: Live, error: boolean, current: number | null): void {
@@ -146,7 +174,7 @@ export class Canaries {
       const before = parseCanaryState(readIfExists(file));
       const aborted = seen.aborted ?? (before && sameCanary(before, c.route) ? before.aborted : undefined);
       if (aborted) c.aborted = true;
-      const state: CanaryState = { version: c.route.version, started: c.route.started, calls: seen.calls, errors: seen.errors, at: new Date(this.now()).toISOString(), ...(aborted ? { aborted } : {}) };
+      const state: CanaryState = { version: c.route.version, started: c.route.started, calls: seen.calls, errors: seen.errors, at: new Date(this.now()).toISOString(), ...(aborted ? { aborted } : {}), slices: c.counter.snapshot() };
       writeFileAtomic(file, JSON.stringify(state) + '\n');
     } catch (e) {
       log.err(`Failed to write ${file}: ${errorMessage(e)}${seen.aborted ? `; the canary of ${name} stays aborted until this gateway exits, not after` : ''}`);

@@ -19,6 +19,13 @@ export function toCanary(percent: number, bucket: number | null, random: () => n
   return b < Math.round(percent * (BUCKETS / 100));
 }
 
+// A window's slices: the newest one's index (in slices since the epoch) and each one's counts.
+export interface WindowSlices {
+  slot: number;
+  calls: number[];
+  errors: number[];
+}
+
 // Calls and errors over the last `windowMs`, in `slots` slices (the oldest slice leaves whole,
 // so the window is exact to windowMs / slots). Memory is fixed whatever the rate.
 export class WindowCounter {
@@ -45,6 +52,20 @@ export class WindowCounter {
   totals(now: number): { calls: number; errors: number } {
     this.advance(now);
     return { calls: sum(this.calls), errors: sum(this.errors) };
+  }
+
+  // What the slices hold, to be carried into the next gateway process (restore).
+  snapshot(): WindowSlices {
+    return { slot: this.slot, calls: [...this.calls], errors: [...this.errors] };
+  }
+
+  // Takes up a snapshot of a counter of the same window; one of another shape is ignored.
+  restore(s: WindowSlices): void {
+    const ok = (a: unknown): a is number[] => Array.isArray(a) && a.length === this.slots && a.every((n) => Number.isSafeInteger(n) && n >= 0);
+    if (!Number.isSafeInteger(s.slot) || !ok(s.calls) || !ok(s.errors)) return;
+    this.slot = s.slot;
+    this.calls.splice(0, this.slots, ...s.calls);
+    this.errors.splice(0, this.slots, ...s.errors);
   }
 
   // Empties the slices older than the window; the index of now's.

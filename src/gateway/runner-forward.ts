@@ -37,13 +37,14 @@ export class RunnerForwarder {
   // never sent again: if its runner stops before answering, the caller gets a 502 that says so.
   // canary: the call goes to the canary's runner first; one it never acknowledged is retried on
   // the function's own runner (a canary being removed, or down), never one it took: a caller sees
-  // the canary's own answers, and done() counts them.
+  // the canary's own answers, and done() counts them. That retry too is on a fresh connection: the
+  // pooled one may be closing (the function's runner draining: a promote restarts it).
   async forward(call: ForwardedCall, res: http.ServerResponse, canary: CanaryPick | null = null): Promise<void> {
     const { id, name } = call;
     const own = functionSocketPath(this.paths, name);
     for (let attempt = 0; ; attempt++) {
       const toCanary = canary !== null && attempt === 0;
-      const pending = this.client(toCanary ? canary.socket : own).call(call.method, call.path, call.headers, call.body, { fresh: attempt > 0 && canary === null, timeoutMs: this.timeoutSeconds * 1000 });
+      const pending = this.client(toCanary ? canary.socket : own).call(call.method, call.path, call.headers, call.body, { fresh: attempt > 0, timeoutMs: this.timeoutSeconds * 1000 });
       const onClose = () => pending.cancel();
       res.once('close', onClose);
       try {

@@ -5,14 +5,15 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolvePaths, functionConfPath, functionCodeDir, gatewayConfPath, versionRecordsDir, Paths } from '../../src/core/paths';
+import { resolvePaths, canaryConfPath, canaryRoutePath, functionConfPath, functionCodeDir, gatewayConfPath, versionRecordsDir, Paths } from '../../src/core/paths';
 import { deploy } from '../../src/faassctl/deploy';
 import { DeployArgs } from '../../src/faassctl/deploy-input';
 import { rollbackFunction } from '../../src/functions/rollback';
-import { buildFunctionConfig, loadFunctionConfig } from '../../src/functions/function-config';
+import { buildFunctionConfig, loadFunctionConfig, withVersion } from '../../src/functions/function-config';
 import { codeDirOf, currentCode, versionsDir } from '../../src/functions/code-versions';
 import { beginDeploy, aboutToRecord, recoverFiles } from '../../src/functions/deploy-intent';
-import { checkMessage, listRecords, recordsToPrune, rollbackTarget, treeDigest, versionsView, widerAccess, writeRecord, MESSAGE_MAX } from '../../src/functions/versions';
+import { buildCanaryRoute, renderCanaryRoute } from '../../src/functions/canary-spec';
+import { checkMessage, readRecord, listRecords, recordsToPrune, rollbackTarget, treeDigest, versionsView, widerAccess, writeRecord, MESSAGE_MAX } from '../../src/functions/versions';
 import { CallRunner } from '../../src/runner/runner';
 import { Executor } from '../../src/runner/call';
 import { FaassError } from '../../src/core/errors';
@@ -399,4 +400,38 @@ t.test('a rollback that would put a service with auth on a loopback port, out of
   t.equal(widerAccess(svc([], 'none'), svc([], 'host')), null, 'public already: nothing to widen');
   const fn = buildFunctionConfig('s', { runtime: 'exec', command: 'cat', auth: 'ci' });
   t.match(widerAccess(fn, svc(['ci'], 'host')), /8181/, 'a function with auth back to a service on a port: wider');
+});
+
+// A canary of version `n` as deploy --canary leaves it (that needs a user manager: written here).
+function canaryOf(paths: Paths, n: number): void {
+  const r = readRecord(paths, 'f', n);
+  if (!r) throw new Error(`no record ${n}`);
+  fs.mkdirSync(path.dirname(canaryConfPath(paths, 'f')), { recursive: true });
+  fs.writeFileSync(canaryConfPath(paths, 'f'), withVersion(r.settings, { number: n, code: r.code }));
+  fs.writeFileSync(canaryRoutePath(paths, 'f'), renderCanaryRoute(buildCanaryRoute({ percent: '10' }, n, new Date().toISOString())));
+}
+
+t.test('a rollback while a canary runs removes the canary too: only the version rolled back to answers', async (t) => {
+  const paths = tempPaths(t);
+  for (const v of ['v1', 'v2', 'v3']) await dep(paths, { fromFile: handler(paths, v) });
+  await quietly(() => rollbackFunction(paths, 'f', { to: 2 }));
+  canaryOf(paths, 3);
+  const r = await quietly(() => rollbackFunction(paths, 'f'));
+  t.same([r.from, r.to], [2, 1]);
+  t.notOk(fs.existsSync(canaryRoutePath(paths, 'f')), 'no route: the gateway sends the canary nothing');
+  t.notOk(fs.existsSync(canaryConfPath(paths, 'f')), 'its runner has no unit');
+  t.match(r.report.canariesAborted ?? [], [/canary of f \(version 3\).*rollback/], 'and the rollback says so');
+  t.same(versionsView(paths, 'f').map((v) => v.number), [1, 2, 3], "the canary's version stays recorded");
+});
+
+t.test('a deploy while a canary runs is refused (a later promote would undo it); one that changes nothing is not', async (t) => {
+  const paths = tempPaths(t);
+  for (const v of ['v1', 'v2']) await dep(paths, { fromFile: handler(paths, v) });
+  await quietly(() => rollbackFunction(paths, 'f', { to: 1 }));
+  canaryOf(paths, 2);
+  t.equal(await codeOf(() => dep(paths, { fromFile: handler(paths, 'v3') })), 'FAASS_E_CANARY_EXISTS', 'new code: refused');
+  t.equal(await codeOf(() => dep(paths, { fromFile: handler(paths, 'v1'), timeout: '7' })), 'FAASS_E_CANARY_EXISTS', 'new settings: refused');
+  t.same(versionsView(paths, 'f').map((v) => [v.number, v.current]), [[1, true], [2, false]], 'nothing recorded, version 1 still current');
+  t.match(servedBody(paths), /'v1'/);
+  t.equal(await codeOf(() => dep(paths, { fromFile: handler(paths, 'v1') })), 'no error', 'the current version again: nothing to refuse');
 });
