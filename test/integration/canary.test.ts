@@ -181,6 +181,16 @@ t.test('canaries through the management API (--gateway), and what is refused', a
   t.same([...new Set(answers.map((r) => `${r.status} ${r.headers['x-faass-version']} ${r.body}`))].sort(), ['200 1 code-v1', '200 2 code-v2'], 'both sides answer, each with its own code');
   const canarySide = answers.findIndex((r) => r.headers['x-faass-version'] === '2');
 
+  // /metrics counts each side's calls apart (the 40 above are echo's only calls so far), and
+  // names the canary's version and share.
+  const metrics = (await request(sb.port, '/metrics', { method: 'GET' })).body;
+  const answeredBy = (v: string) => answers.filter((r) => r.headers['x-faass-version'] === v).length;
+  const series = (labels: string) => Number(new RegExp(`^gateway_function_invocation_total\\{${labels}\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? -1);
+  t.same([series('function_name="echo",code="200",side="current"'), series('function_name="echo",code="200",side="canary"')], [answeredBy('1'), answeredBy('2')], 'calls by side: as many as each version answered');
+  t.match(metrics, new RegExp(`^gateway_functions_seconds_count\\{function_name="echo",side="canary"\\} ${answeredBy('2')}$`, 'm'), 'and their durations');
+  t.match(metrics, /^faass_canary_version\{function_name="echo"\} 2$/m, "the canary's version");
+  t.match(metrics, /^faass_canary_share_percent\{function_name="echo"\} 50$/m, 'and share');
+
   // list and describe say it has one, here and through the API.
   t.match((await sb.faassctl('list')).stdout, /^echo\tnode\t\S+\tcanary version 2 at 50%$/m, 'list: its canary');
   t.match((await remote('list')).stdout, /^echo\tnode\t\S+\tcanary version 2 at 50%$/m, 'list --gateway: its canary');
