@@ -24,6 +24,7 @@ import { log, errorMessage } from '../observe/log';
 import { addTrigger, listTriggers, removeTrigger } from './triggers';
 import { abortCanary, canaryView, deployCanary, promoteCanary } from '../functions/canary';
 import type { CanaryInput } from '../functions/canary-spec';
+import { canarySummary } from '../functions/canary-files';
 import { secretsRoute } from './secrets';
 import { STACK_ROUTE, stackRoute, stackRouteMethod } from './stacks';
 
@@ -205,7 +206,7 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   if (one) {
     const name = decodeURIComponent(one[1]);
     validateName(name);
-    if (method === 'GET') return send(res, 200, functionView(loadFunctionConfig(paths, name)));
+    if (method === 'GET') return send(res, 200, storedView(paths, loadFunctionConfig(paths, name)));
     if (method === 'DELETE') return remove(paths, res, name, queuePolicy(url.searchParams.get('queue') ?? undefined));
     if ((method === 'PUT' || method === 'POST') && !p.startsWith('/system/')) {
       // The original faass's API: PUT/POST /api/functions/NAME creates or replaces.
@@ -333,9 +334,12 @@ async function rebuild(paths: Paths, res: http.ServerResponse, name: string, aut
   send(res, 200, { ...functionView(config), previous_image: previous.image, changed: config.image !== previous.image, systemd: report.systemd, warnings });
 }
 
+// A deployed function as GET shows it: its settings and its canary, if it has one.
+const storedView = (paths: Paths, cfg: FunctionConfig): Record<string, unknown> => ({ ...functionView(cfg), canary: canarySummary(paths, cfg.name) ?? undefined });
+
 function viewOrBroken(paths: Paths, name: string): Record<string, unknown>[] {
   try {
-    return [functionView(loadFunctionConfig(paths, name))];
+    return [storedView(paths, loadFunctionConfig(paths, name))];
   } catch (e) {
     return [{ name, error: e instanceof FaassError ? e.code : 'FAASS_E_INTERNAL' }];
   }

@@ -1,34 +1,44 @@
 // faassctl generate-units: every unit from the configuration files (idempotent), every deploy
 // killed half-way finished or undone (deploy-intent.ts), and every function's socket enabled and
 // listening again, its failed units reset (what a socket stopped by hand, or a runner that failed
-// to its start limit, left so).
+// to its start limit, left so); a canary's as a function's (one the gateway aborted is removed).
 import { Paths } from '../core/paths';
 import { applyUnits } from '../functions/deploy';
 import { listFunctionNames } from '../functions/function-config';
-import { functionUnitBase } from '../systemd/units';
+import { canaryUnitBase, functionUnitBase } from '../systemd/units';
+import { hasCanaryFiles } from '../functions/canary-files';
 import { managerReachable, run } from '../systemd/systemctl';
 import { parseShow, BROKEN_EXIT } from './status';
 import { sayApplied } from './report';
 import { Register } from './cli';
 
-// Functions whose socket is not active, or not enabled (so gone after the manager restarts), or
-// whose runner or app failed.
-async function functionsToRepair(paths: Paths): Promise<string[]> {
+// Functions (and, apart, canaries) whose socket is not active, or not enabled (so gone after the
+// manager restarts), or whose runner or app failed.
+async function toRepair(paths: Paths): Promise<{ functions: string[]; canaries: string[] }> {
   const names = listFunctionNames(paths);
-  if (names.length === 0 || !(await managerReachable())) return [];
-  const base = functionUnitBase;
-  const shown = await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,UnitFileState', '--', ...names.flatMap((n) => [`${base(n)}.socket`, `${base(n)}.service`, `${base(n)}-app.service`])]);
-  const units = parseShow(shown.stdout);
-  const failed = (u: string) => units.get(u)?.ActiveState === 'failed';
-  return names.filter((n) => units.get(`${base(n)}.socket`)?.ActiveState !== 'active' || units.get(`${base(n)}.socket`)?.UnitFileState !== 'enabled' || failed(`${base(n)}.service`) || failed(`${base(n)}-app.service`));
+  if (names.length === 0 || !(await managerReachable())) return { functions: [], canaries: [] };
+  const withCanary = names.filter((n) => hasCanaryFiles(paths, n));
+  const fn = functionUnitBase;
+  const units = [...names.flatMap((n) => [`${fn(n)}.socket`, `${fn(n)}.service`, `${fn(n)}-app.service`]), ...withCanary.flatMap((n) => [`${canaryUnitBase(n)}.socket`, `${canaryUnitBase(n)}.service`])];
+  const shown = parseShow((await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,UnitFileState', '--', ...units])).stdout);
+  const failed = (u: string) => shown.get(u)?.ActiveState === 'failed';
+  const down = (base: string) => shown.get(`${base}.socket`)?.ActiveState !== 'active' || shown.get(`${base}.socket`)?.UnitFileState !== 'enabled' || failed(`${base}.service`);
+  return {
+    functions: names.filter((n) => down(fn(n)) || failed(`${fn(n)}-app.service`)),
+    canaries: withCanary.filter((n) => down(canaryUnitBase(n))),
+  };
 }
 
 export async function generateUnits(paths: Paths, dir?: string): Promise<number> {
-  const repair = dir === undefined ? await functionsToRepair(paths) : [];
-  const report = await applyUnits(paths, { dir, reload: dir === undefined, enable: repair });
+  const repair = dir === undefined ? await toRepair(paths) : { functions: [], canaries: [] };
+  const report = await applyUnits(paths, { dir, reload: dir === undefined, enable: repair.functions, enableCanaries: repair.canaries });
   sayApplied(report, `Units generated in ${dir ?? paths.unitDir}`);
-  const repaired = repair.filter((n) => !report.recovered?.finished.includes(n));
-  if (repaired.length && report.systemd === 'applied') process.stdout.write(`Sockets enabled and listening again, failed units reset: ${repaired.join(', ')}\n`);
+  if (report.systemd !== 'applied') return report.recovered?.failed.length ? BROKEN_EXIT : 0;
+  const repaired = repair.functions.filter((n) => !report.recovered?.finished.includes(n));
+  if (repaired.length) process.stdout.write(`Sockets enabled and listening again, failed units reset: ${repaired.join(', ')}\n`);
+  // An aborted canary was removed above (sayApplied said so), not started again.
+  const canaries = repair.canaries.filter((n) => hasCanaryFiles(paths, n));
+  if (canaries.length) process.stdout.write(`Canaries' sockets enabled and listening again, failed units reset: ${canaries.join(', ')}\n`);
   return report.recovered?.failed.length ? BROKEN_EXIT : 0;
 }
 export const register: Register = (y, cli) =>

@@ -1,5 +1,7 @@
-// faassctl list: a line per function (name, runtime, command or file).
+// faassctl list: a line per function (name, runtime, command or file; a fourth column, only
+// when it has one, its canary).
 import { Paths } from '../core/paths';
+import { canarySummary, describeSummary } from '../functions/canary-files';
 import { listFunctionNames, loadFunctionConfig } from '../functions/function-config';
 import { remoteList } from './remote';
 import { Register } from './cli';
@@ -8,7 +10,8 @@ export function list(paths: Paths): number {
   for (const name of listFunctionNames(paths)) {
     try {
       const c = loadFunctionConfig(paths, name);
-      process.stdout.write(`${name}\t${c.runtime}\t${c.command ?? c.file ?? ''}\n`);
+      const canary = canarySummary(paths, name);
+      process.stdout.write(`${name}\t${c.runtime}\t${c.command ?? c.file ?? ''}${canary ? `\t${describeSummary(canary)}` : ''}\n`);
     } catch (e) {
       process.stdout.write(`${name}\tINVALID\t${(e as Error).message}\n`);
     }

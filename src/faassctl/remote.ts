@@ -13,6 +13,7 @@ import { Target, send, sendJson, replyError, updateTokens, gatewayKey, parseGate
 import { QueuePolicy } from '../queue/on-delete';
 import { checkMessage } from '../functions/versions';
 import { describeRoute } from './canary';
+import { CanarySummary, describeSummary } from '../functions/canary-files';
 
 interface FunctionView {
   name: string;
@@ -22,6 +23,7 @@ interface FunctionView {
   image?: string;
   error?: string;
   warnings?: string[]; // limits the host will not enforce, as faassctl deploy says them
+  canary?: CanarySummary; // GET's: the function's canary, when it has one
   [k: string]: unknown;
 }
 
@@ -87,7 +89,7 @@ function canaryOf(a: DeployArgs): Record<string, string> {
 }
 
 function sayCanary(t: Target, fn: FunctionView): number {
-  const c = fn.canary as { version: number; percent: number; header: string | null; max_errors: number | null; window: number; min_calls: number };
+  const c = fn.canary as CanarySummary & { header: string | null; max_errors: number | null; window: number; min_calls: number }; // the deploy's: the whole view
   for (const note of (fn.notes ?? []) as string[]) process.stdout.write(`${note}\n`);
   process.stdout.write(`Deployed ${fn.name} as version ${c.version}, a canary beside version ${fn.current ?? '?'} on ${t.label}: ${describeRoute({ percent: c.percent, header: c.header, maxErrors: c.max_errors, window: c.window, minCalls: c.min_calls })}\n`);
   return 0;
@@ -103,7 +105,7 @@ export async function remoteBuild(t: Target, name: string): Promise<number> {
 
 export async function remoteList(t: Target): Promise<number> {
   const fns = (await sendJson(t, 'GET', '/system/functions')) as FunctionView[];
-  for (const f of fns) process.stdout.write(f.error ? `${f.name}\tINVALID\t${f.error}\n` : `${f.name}\t${f.runtime}\t${f.command ?? f.file ?? ''}\n`);
+  for (const f of fns) process.stdout.write(f.error ? `${f.name}\tINVALID\t${f.error}\n` : `${f.name}\t${f.runtime}\t${f.command ?? f.file ?? ''}${f.canary ? `\t${describeSummary(f.canary)}` : ''}\n`);
   return 0;
 }
 
@@ -111,7 +113,7 @@ export async function remoteList(t: Target): Promise<number> {
 export function renderView(f: FunctionView): string {
   const fn: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(f)) {
-    if (k === 'name' || k === 'env' || k === 'url' || k === 'version' || v === undefined || v === null || v === false) continue;
+    if (k === 'name' || k === 'env' || k === 'url' || k === 'version' || k === 'canary' || v === undefined || v === null || v === false) continue;
     if (k === 'kind' && v === 'function') continue;
     if (Array.isArray(v)) {
       if (v.length > 0) fn[k] = v.join(',');
@@ -126,6 +128,7 @@ export async function remoteDescribe(t: Target, name: string): Promise<number> {
   validateName(name);
   const f = (await sendJson(t, 'GET', `/system/function/${name}`)) as FunctionView;
   process.stdout.write(`# ${name} on ${t.label}\n${renderView(f)}`);
+  if (f.canary) process.stdout.write(`# ${describeSummary(f.canary)} (faassctl canary ${name})\n`);
   return 0;
 }
 

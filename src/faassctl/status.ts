@@ -18,6 +18,7 @@ import { QueueFigures, allQueueFigures } from '../queue/figures';
 import { loadTriggers } from '../functions/schedules';
 import { loadTopics } from '../functions/topics';
 import { Register } from './cli';
+import { CanaryRow, brokenCanaries, canaryRow, canaryUnits, renderCanaries, withCanary } from './status-canaries';
 
 interface Proc {
   pid: number;
@@ -226,7 +227,8 @@ export async function status(paths: Paths, only?: string): Promise<number> {
     }
   });
   const gatewayUnits = ['faass-gateway.socket', 'faass-gateway-https.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service'];
-  const fnUnits = fns.flatMap((f) => [`${functionUnitBase(f.name)}.socket`, `${functionUnitBase(f.name)}.service`, ...(f.kind === 'service' ? [`${functionUnitBase(f.name)}-app.service`] : [])]);
+  const canaryNames = withCanary(paths, fns.map((f) => f.name));
+  const fnUnits = [...fns.flatMap((f) => [`${functionUnitBase(f.name)}.socket`, `${functionUnitBase(f.name)}.service`, ...(f.kind === 'service' ? [`${functionUnitBase(f.name)}-app.service`] : [])]), ...canaryUnits(canaryNames)];
   const sockets = [...gatewayUnits, ...fnUnits].filter((u) => u.endsWith('.socket'));
   const shown = await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,SubState,LoadState', '--', ...gatewayUnits, ...fnUnits, ...sockets.map(reviveUnit)]);
   if (shown.code !== 0) fail('FAASS_E_SYSTEMD_UNREACHABLE', `No systemd user manager is reachable (${shown.stderr.trim().split('\n')[0]}); without one, use faassctl serve`);
@@ -265,6 +267,14 @@ export async function status(paths: Paths, only?: string): Promise<number> {
     };
   });
   process.stdout.write(rows.length ? renderTable(rows) : 'No functions (faassctl deploy NAME ...)\n');
+  const canaries: CanaryRow[] = canaryNames.map((n) =>
+    canaryRow(paths, n, fns.find((f) => f.name === n)?.cfg?.version?.number ?? null, (base) => ({
+      socket: describeSocket(units.get(`${base}.socket`)),
+      process: describeService(units.get(`${base}.service`)),
+      failed: units.get(`${base}.service`)?.ActiveState === 'failed',
+    })),
+  );
+  process.stdout.write(renderCanaries(canaries));
   process.stdout.write(renderQueues(await allQueueFigures(paths, (n) => fns.some((f) => f.name === n))));
   process.stdout.write(renderTriggers(allTriggerCounts(paths, fns.map((f) => f.name))));
   const controllers = manager ? managerControllers(manager) : null;
@@ -272,7 +282,7 @@ export async function status(paths: Paths, only?: string): Promise<number> {
   if (unenforced.length) process.stdout.write(`\nLimits not enforced:\n${unenforced.map((w) => `  ${w}\n`).join('')}`);
   const failed = [...units.entries()].filter(([, u]) => u.ActiveState === 'failed').map(([id]) => id);
   if (failed.length) process.stdout.write(`\nFailed: ${failed.join(', ')} (systemctl --user status UNIT; faassctl logs NAME; a redeploy resets it; a failed socket is started again after a pause by faass-revive)\n`);
-  const broken = brokenFunctions(rows);
+  const broken = [...brokenFunctions(rows), ...brokenCanaries(canaries)];
   if (broken.length) process.stdout.write(`\nBroken:\n${broken.map((b) => `  ${b}\n`).join('')}`);
   process.stdout.write(`\nRunning faass processes: ${procs.length}\n`);
   for (const p of procs) process.stdout.write(`  ${String(p.pid).padStart(7)}  ${p.unit.padEnd(32)}  ${p.command.slice(0, 100)}\n`);

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Paths, functionStateDir, queueRoot } from '../core/paths';
 import { FunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
 import { loadSettings, loadDockerSettings } from '../core/settings';
-import { UnitContext, renderAllUnits, functionUnitBase, ScheduleUnits, DropUnits, NatsUnits, MARKER, OPENFAAS_SECRETS } from '../systemd/units';
+import { UnitContext, renderAllUnits, functionUnitBase, canaryUnitBase, ScheduleUnits, DropUnits, NatsUnits, MARKER, OPENFAAS_SECRETS } from '../systemd/units';
 import { loadTriggers, onCalendar } from './schedules';
 import { readIfExists } from '../core/fs-atomic';
 import { applyUnitFiles, UnitChanges } from '../systemd/unit-files';
@@ -144,12 +144,17 @@ async function syncGatewaySockets(changes: UnitChanges): Promise<void> {
   }
 }
 
+// enableCanaries: as enable, for those functions' canaries (faass-canary-NAME.*), each only while
+// it is still there (an aborted one is removed first).
+type UnitOpts = { dir?: string; reload: boolean; enable?: string[]; enableCanaries?: string[]; restart?: string[] };
+
 // Regenerates every unit from the config files; with a user manager, reloads it, enables the
-// sockets of `enable` and restarts the running services of `restart` (so they load new code).
+// sockets of `enable` (and of `enableCanaries`' canaries) and restarts the running services of
+// `restart` (so they load new code).
 // Interrupted deploys are finished or undone first (only for the real unit directory).
 // deferServe: the caller hands the change to faassctl serve itself (withServe), later (a deploy,
 // once its intent is gone: serve leaves a function alone while a deploy of it runs).
-export async function applyUnits(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[]; deferServe?: boolean }): Promise<ApplyReport> {
+export async function applyUnits(paths: Paths, opts: UnitOpts & { deferServe?: boolean }): Promise<ApplyReport> {
   const report = await applyAndRecover(paths, opts);
   return opts.deferServe ? report : withServe(paths, report);
 }
@@ -169,7 +174,7 @@ export async function withServe(paths: Paths, report: ApplyReport): Promise<Appl
   return s === null ? report : { ...report, serve: s === 'late' ? 'late' : { pid: s.pid } };
 }
 
-async function applyAndRecover(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
+async function applyAndRecover(paths: Paths, opts: UnitOpts): Promise<ApplyReport> {
   // A stack killed past its commit point first writes every file it names (stacks.ts): each of
   // its functions' own intents then finds its file and finishes.
   const stacks = opts.dir === undefined && opts.reload ? await recoverStacks(paths) : [];
@@ -226,7 +231,7 @@ function makeInboxes(drops: DropUnits): void {
   }
 }
 
-async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean; enable?: string[]; restart?: string[] }): Promise<ApplyReport> {
+async function writeAndLoad(paths: Paths, opts: UnitOpts): Promise<ApplyReport> {
   const fns = loadAllFunctions(paths);
   // Records an earlier faass kept among the code directories, which each unit now binds, out first.
   for (const fn of fns) recordsDir(paths, fn.name);
@@ -255,6 +260,11 @@ async function writeAndLoad(paths: Paths, opts: { dir?: string; reload: boolean;
       const base = functionUnitBase(name);
       const service = fns.find((f) => f.name === name)?.kind === 'service';
       await systemctl('reset-failed', `${base}.socket`, `${base}.service`, ...(service ? [`${base}-app.service`] : [])).catch(() => undefined);
+      await systemctl('enable', '--now', `${base}.socket`);
+    }
+    for (const name of (opts.enableCanaries ?? []).filter((n) => n in canaries.configs)) {
+      const base = canaryUnitBase(name);
+      await systemctl('reset-failed', `${base}.socket`, `${base}.service`).catch(() => undefined);
       await systemctl('enable', '--now', `${base}.socket`);
     }
     for (const name of opts.restart ?? []) {

@@ -62,3 +62,21 @@ export function refuseUnderCanary(paths: Paths, name: string): void {
   if (!route || abortedBy(readCanaryState(paths, name), route)) return;
   fail('FAASS_E_CANARY_EXISTS', `${name} has a canary (version ${route.version} at ${route.percent}%), and promoting it would undo this deploy: promote it (faassctl promote ${name}) or abort it (faassctl abort ${name}) first; nothing was deployed`);
 }
+
+// What list and describe (and the API's function views) say of a function's canary: its version
+// and share, and whether the gateway aborted it; null when it has none (or only what a killed
+// canary deploy left: no route, so no call goes to it).
+export interface CanarySummary {
+  version: number;
+  percent: number;
+  state: 'running' | 'aborted';
+}
+
+export function canarySummary(paths: Paths, name: string): CanarySummary | null {
+  const route = readCanaryRoute(paths, name);
+  if (!route) return null;
+  return { version: route.version, percent: route.percent, state: abortedBy(readCanaryState(paths, name), route) ? 'aborted' : 'running' };
+}
+
+// In a line: "canary version 4 at 20%" (", aborted by the gateway").
+export const describeSummary = (c: CanarySummary): string => `canary version ${c.version} at ${c.percent}%${c.state === 'aborted' ? ', aborted by the gateway' : ''}`;

@@ -14,7 +14,7 @@ import { applyUnits, recoverFirst, withServe, ApplyReport, Recovered } from './a
 import { aboutToCommit, beginDeploy, endDeploy, abandonDeploy } from './deploy-intent';
 import { Author, currentRecord, localAuthor, readRecord, treeDigest, widerAccess, checkMessage, nextNumber } from './versions';
 import { versionPath } from './code-versions';
-import { StackOp, StackRecord, abandonStack, commitStack, currentStackRecord, currentStackVersion, finishStackFiles, forgetStack, listStackRecords, ownedBy, stackOwner } from './stacks';
+import { StackOp, StackRecord, abandonStack, commitStack, currentStackRecord, currentStackVersion, finishStackFiles, listStackRecords, ownedBy, stackOwner } from './stacks';
 import { resetRetired } from './retire';
 
 export type Action = 'create' | 'update' | 'unchanged' | 'delete';

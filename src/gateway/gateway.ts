@@ -12,7 +12,7 @@ import { Route, routeOf } from './route';
 import { API_DOOR, Authorizer, Door, callerOf, mayView } from './authorize';
 import { FunctionTable } from './function-table';
 import { RunnerForwarder } from './runner-forward';
-import { Canaries } from './canaries';
+import { Canaries, CanaryPick } from './canaries';
 import { ServiceForwarder } from './service-forward';
 import { ApiProxy } from './api-proxy';
 import { callHeaders } from './headers';
@@ -29,7 +29,21 @@ import { Subscriber, fanOut, publishKey } from './publish';
 interface CallEnd {
   id: string;
   log: CallLog | null;
+  canary: boolean; // the function's canary took the call (the metrics' side)
 }
+
+// The canary's pick, noting on `end` that the canary took the call: its done() is called once it
+// did (an answer, or a failure of its own), before the call's answer is written; never for a call
+// it did not take, which the function's own runner answers.
+const noted = (pick: CanaryPick | null, end: CallEnd): CanaryPick | null =>
+  pick && {
+    socket: pick.socket,
+    version: pick.version,
+    done: (error) => {
+      end.canary = true;
+      pick.done(error);
+    },
+  };
 
 export class Gateway {
   private readonly functions: FunctionTable;
@@ -197,7 +211,7 @@ export class Gateway {
     const id = callId(req);
     const call = { id, name: route.name, method: req.method ?? 'GET', path: route.path, headers: callHeaders(req, id, fn.passAuthorization), body };
     // Synchronous calls alone meet a canary; queued ones go to the current version (canaries.ts).
-    if (fn.kind !== 'service') return this.runners.forward(call, res, this.canaries.pick(route.name, req.headers, fn.version));
+    if (fn.kind !== 'service') return this.runners.forward(call, res, noted(this.canaries.pick(route.name, req.headers, fn.version), end));
     // A service's calls are logged here (its app does not see call ids); a function's by its runner.
     end.id = id;
     end.log = this.services.callLog(route.name);
@@ -215,14 +229,14 @@ export class Gateway {
 
   // One look at the end of the call, for the metrics and (a service's) call line.
   private countCall(name: string, service: boolean, res: http.ServerResponse): CallEnd {
-    const end: CallEnd = { id: '', log: null };
+    const end: CallEnd = { id: '', log: null, canary: false };
     const started = process.hrtime.bigint();
     this.metrics?.begin(name);
     if (!this.metrics && !(service && this.cfg.logCalls)) return end;
     res.once('close', () => {
       const status = res.writableFinished ? res.statusCode : 499; // 499: the client went away
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.metrics?.end(name, status, seconds);
+      this.metrics?.end(name, status, seconds, end.canary);
       end.log?.record(end.id, name, status, seconds, null);
     });
     return end;

@@ -4,7 +4,8 @@
 // only (it costs ~70 ms, which every cold start would pay otherwise).
 import type * as Prom from 'prom-client';
 import { Paths } from '../core/paths';
-import { ATTEMPT_RESULTS, DropResult, DROP_RESULTS, FIRE_RESULTS, BUCKETS, Histogram, MetricsData, MetricsStore, merge, onlyFunctions, observe, readMetrics, appendSnapshot, emptyHistogram, metricsPath } from '../observe/metrics-store';
+import { ATTEMPT_RESULTS, DropResult, DROP_RESULTS, FIRE_RESULTS, BUCKETS, Histogram, MetricsData, MetricsStore, merge, minusHistogram, onlyFunctions, observe, readMetrics, appendSnapshot, emptyHistogram, metricsPath } from '../observe/metrics-store';
+import { canarySummary } from '../functions/canary-files';
 import { log, errorMessage } from '../observe/log';
 import * as fs from 'node:fs';
 import { liveUse, unitParents } from '../observe/accounting';
@@ -53,12 +54,18 @@ export class GatewayMetrics {
     this.inflight.set(fn, (this.inflight.get(fn) ?? 0) + 1);
   }
 
-  end(fn: string, status: number, seconds: number): void {
+  // canary: its canary answered it (gateway/canaries.ts); counted among all the function's calls
+  // and apart, so /metrics tells the sides apart.
+  end(fn: string, status: number, seconds: number, canary = false): void {
     this.inflight.set(fn, (this.inflight.get(fn) ?? 1) - 1);
     const p = this.store.pending;
-    const codes = (p.invocations[fn] ??= {});
-    codes[status] = (codes[status] ?? 0) + 1;
-    observe((p.seconds[fn] ??= emptyHistogram()), seconds);
+    const count = (into: Record<string, Record<string, number>>, hs: Record<string, Histogram>) => {
+      const codes = (into[fn] ??= {});
+      codes[status] = (codes[status] ?? 0) + 1;
+      observe((hs[fn] ??= emptyHistogram()), seconds);
+    };
+    count(p.invocations, p.seconds);
+    if (canary) count(p.canaryInvocations, p.canarySeconds);
     p.lastCall[fn] = Date.now();
   }
 
@@ -98,9 +105,11 @@ export class GatewayMetrics {
     const data = onlyFunctions(this.snapshot(), visible, { topics: only === undefined });
     const registry = new prom.Registry();
     const registers = [registry];
-    const invocations = new prom.Counter({ name: 'gateway_function_invocation_total', help: 'Calls of a function through the gateway, by HTTP status', labelNames: ['function_name', 'code'], registers });
-    for (const [fn, codes] of Object.entries(data.invocations)) for (const [code, n] of Object.entries(codes)) invocations.inc({ function_name: fn, code }, n);
-    registry.registerMetric(histogramMetric('gateway_functions_seconds', 'Duration of calls through the gateway, seconds', data.seconds) as unknown as Prom.Metric);
+    const invocations = new prom.Counter({ name: 'gateway_function_invocation_total', help: 'Calls of a function through the gateway, by HTTP status and side: current (its current version) or canary', labelNames: ['function_name', 'code', 'side'], registers });
+    const sides = bySide(data);
+    for (const [side, calls] of Object.entries(sides.invocations)) for (const [fn, codes] of Object.entries(calls)) for (const [code, n] of Object.entries(codes)) invocations.inc({ function_name: fn, code, side }, n);
+    registry.registerMetric(histogramMetric('gateway_functions_seconds', 'Duration of calls through the gateway, seconds, by side: current or canary', sides.seconds) as unknown as Prom.Metric);
+    canarySeries(prom, registers, this.paths, visible);
     const inflight = new prom.Gauge({ name: 'faass_function_inflight', help: 'Calls running now', labelNames: ['function_name'], registers });
     for (const fn of new Set([...Object.keys(data.invocations), ...[...this.inflight.keys()].filter(visible)])) inflight.set({ function_name: fn }, this.inflight.get(fn) ?? 0);
     const cold = new prom.Counter({ name: 'faass_function_cold_starts_total', help: "Starts of a function's runner (of a service's app)", labelNames: ['function_name'], registers });
@@ -178,8 +187,38 @@ const DROP_HELP: Record<DropResult, string> = {
   failed: "Files of a function's file drops whose call failed for good: moved to .faass/failed/",
 };
 
-// A histogram from stored bucket counts (prom-client's Histogram can only observe).
-function histogramMetric(name: string, help: string, hs: Record<string, Histogram>) {
+// The calls by side: the store counts all of a function's calls, and apart those its canary
+// answered; current is the difference. Two values at most: the label's cardinality is bounded
+// (a version label would grow with every deploy).
+export const SIDES = ['current', 'canary'] as const;
+export type Side = (typeof SIDES)[number];
+
+export function bySide(d: MetricsData): { invocations: Record<Side, MetricsData['invocations']>; seconds: Record<Side, Record<string, Histogram>> } {
+  const current: MetricsData['invocations'] = {};
+  for (const [fn, codes] of Object.entries(d.invocations)) {
+    const canary = d.canaryInvocations[fn] ?? {};
+    // A status only the canary answered has no current series (rather than one stuck at 0).
+    current[fn] = Object.fromEntries(Object.entries(codes).flatMap(([code, n]) => (n > (canary[code] ?? 0) ? [[code, n - (canary[code] ?? 0)]] : [])));
+  }
+  const seconds = Object.fromEntries(Object.entries(d.seconds).map(([fn, h]) => [fn, minusHistogram(h, d.canarySeconds[fn])]));
+  return { invocations: { current, canary: d.canaryInvocations }, seconds: { current: seconds, canary: d.canarySeconds } };
+}
+
+// The canaries that run now, read from their routes at the scrape: the version and the share the
+// gateway routes to it (0 once aborted). No series for a function without one.
+function canarySeries(prom: typeof Prom, registers: Prom.Registry[], paths: Paths, visible: (fn: string) => boolean): void {
+  const version = new prom.Gauge({ name: 'faass_canary_version', help: "The version a function's canary runs", labelNames: ['function_name'], registers });
+  const share = new prom.Gauge({ name: 'faass_canary_share_percent', help: "The share of a function's calls the gateway sends its canary, percent (0 once the gateway aborted it)", labelNames: ['function_name'], registers });
+  for (const fn of listFunctionNames(paths).filter(visible)) {
+    const c = canarySummary(paths, fn);
+    if (!c) continue;
+    version.set({ function_name: fn }, c.version);
+    share.set({ function_name: fn }, c.state === 'aborted' ? 0 : c.percent);
+  }
+}
+
+// A histogram from stored bucket counts (prom-client's Histogram can only observe), by side.
+function histogramMetric(name: string, help: string, sides: Record<Side, Record<string, Histogram>>) {
   return {
     name,
     help,
@@ -187,15 +226,17 @@ function histogramMetric(name: string, help: string, hs: Record<string, Histogra
     aggregator: 'sum',
     get: async () => {
       const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
-      for (const [fn, h] of Object.entries(hs)) {
-        let cumulative = 0;
-        BUCKETS.forEach((le, i) => {
-          cumulative += h.counts[i];
-          values.push({ labels: { function_name: fn, le }, value: cumulative, metricName: `${name}_bucket` });
-        });
-        values.push({ labels: { function_name: fn, le: '+Inf' }, value: h.count, metricName: `${name}_bucket` });
-        values.push({ labels: { function_name: fn }, value: h.sum, metricName: `${name}_sum` });
-        values.push({ labels: { function_name: fn }, value: h.count, metricName: `${name}_count` });
+      for (const side of SIDES) {
+        for (const [fn, h] of Object.entries(sides[side])) {
+          let cumulative = 0;
+          BUCKETS.forEach((le, i) => {
+            cumulative += h.counts[i];
+            values.push({ labels: { function_name: fn, side, le }, value: cumulative, metricName: `${name}_bucket` });
+          });
+          values.push({ labels: { function_name: fn, side, le: '+Inf' }, value: h.count, metricName: `${name}_bucket` });
+          values.push({ labels: { function_name: fn, side }, value: h.sum, metricName: `${name}_sum` });
+          values.push({ labels: { function_name: fn, side }, value: h.count, metricName: `${name}_count` });
+        }
       }
       return { name, help, type: 'histogram', aggregator: 'sum', values };
     },

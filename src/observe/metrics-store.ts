@@ -31,6 +31,8 @@ export interface Histogram {
 export interface MetricsData {
   invocations: Record<string, Record<string, number>>; // function → HTTP status → calls
   seconds: Record<string, Histogram>; // function → durations
+  canaryInvocations: Record<string, Record<string, number>>; // function → HTTP status → those of its calls its canary answered (a part of invocations)
+  canarySeconds: Record<string, Histogram>; // function → their durations (a part of seconds)
   activations: Record<string, number>; // program (gateway, runner, app, api) → process starts
   coldStarts: Record<string, number>; // function → starts of its runner (or service app)
   cpuSeconds: Record<string, number>; // function → CPU of its runner's (app's) cgroup
@@ -64,7 +66,7 @@ export type DropResult = (typeof DROP_RESULTS)[number];
 export const ATTEMPT_RESULTS = ['success', 'error', 'retry', 'dead'] as const;
 export type AttemptResult = (typeof ATTEMPT_RESULTS)[number];
 
-export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {}, logLinesDropped: {}, asyncAttempts: {}, callbackFailures: {}, scheduleFires: {}, topicMessages: {}, fileDrops: {}, natsBridged: {} });
+export const emptyMetrics = (): MetricsData => ({ invocations: {}, seconds: {}, canaryInvocations: {}, canarySeconds: {}, activations: {}, coldStarts: {}, cpuSeconds: {}, lastCall: {}, memoryPeakBytes: {}, memoryByteSeconds: {}, ioReadBytes: {}, ioWriteBytes: {}, logLinesDropped: {}, asyncAttempts: {}, callbackFailures: {}, scheduleFires: {}, topicMessages: {}, fileDrops: {}, natsBridged: {} });
 
 export const metricsPath = (paths: Paths) => path.join(paths.stateDir, 'metrics.json');
 export const functionMetricsPath = (paths: Paths, name: string) => path.join(functionStateDir(paths, name), 'metrics.json');
@@ -92,18 +94,14 @@ export function merge(a: MetricsData, b: Partial<MetricsData>): MetricsData {
     for (const [k, v] of Object.entries(from ?? {})) if (isCount(v)) into[k] = (into[k] ?? 0) + v;
   };
   for (const [fn, codes] of Object.entries(b.invocations ?? {})) addFlat((a.invocations[fn] ??= {}), codes);
+  for (const [fn, codes] of Object.entries(b.canaryInvocations ?? {})) addFlat((a.canaryInvocations[fn] ??= {}), codes);
   for (const [fn, results] of Object.entries(b.asyncAttempts ?? {})) addFlat((a.asyncAttempts[fn] ??= {}), results);
   for (const [fn, results] of Object.entries(b.scheduleFires ?? {})) addFlat((a.scheduleFires[fn] ??= {}), results);
   addFlat(a.topicMessages, b.topicMessages);
   for (const [fn, results] of Object.entries(b.fileDrops ?? {})) addFlat((a.fileDrops[fn] ??= {}), results);
   addFlat(a.natsBridged, b.natsBridged);
-  for (const [fn, h] of Object.entries(b.seconds ?? {})) {
-    if (!h || !Array.isArray(h.counts) || h.counts.length !== BUCKETS.length + 1 || !h.counts.every(isCount) || !isCount(h.sum) || !isCount(h.count)) continue;
-    const into = (a.seconds[fn] ??= emptyHistogram());
-    h.counts.forEach((c, i) => (into.counts[i] += c));
-    into.sum += h.sum;
-    into.count += h.count;
-  }
+  mergeHistograms(a.seconds, b.seconds);
+  mergeHistograms(a.canarySeconds, b.canarySeconds);
   addFlat(a.activations, b.activations);
   addFlat(a.coldStarts, b.coldStarts);
   addFlat(a.cpuSeconds, b.cpuSeconds);
@@ -117,8 +115,18 @@ export function merge(a: MetricsData, b: Partial<MetricsData>): MetricsData {
   return a;
 }
 
+function mergeHistograms(a: Record<string, Histogram>, b: Record<string, Histogram> | undefined): void {
+  for (const [fn, h] of Object.entries(b ?? {})) {
+    if (!h || !Array.isArray(h.counts) || h.counts.length !== BUCKETS.length + 1 || !h.counts.every(isCount) || !isCount(h.sum) || !isCount(h.count)) continue;
+    const into = (a[fn] ??= emptyHistogram());
+    h.counts.forEach((c, i) => (into.counts[i] += c));
+    into.sum += h.sum;
+    into.count += h.count;
+  }
+}
+
 export function isEmpty(d: MetricsData): boolean {
-  return [d.invocations, d.seconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes, d.logLinesDropped, d.asyncAttempts, d.callbackFailures, d.scheduleFires, d.topicMessages, d.fileDrops, d.natsBridged].every((o) => Object.keys(o).length === 0);
+  return [d.invocations, d.seconds, d.canaryInvocations, d.canarySeconds, d.activations, d.coldStarts, d.cpuSeconds, d.lastCall, d.memoryPeakBytes, d.memoryByteSeconds, d.ioReadBytes, d.ioWriteBytes, d.logLinesDropped, d.asyncAttempts, d.callbackFailures, d.scheduleFires, d.topicMessages, d.fileDrops, d.natsBridged].every((o) => Object.keys(o).length === 0);
 }
 
 function readFile(file: string): Partial<MetricsData> {
@@ -149,6 +157,8 @@ export function onlyLabels(d: Partial<MetricsData>): Partial<MetricsData> {
   return {
     invocations: Object.fromEntries(Object.entries(pick(d.invocations, fn)).map(([k, codes]) => [k, pick(codes, (c) => /^[1-5]\d\d$/.test(c))])),
     seconds: pick(d.seconds, fn),
+    canaryInvocations: Object.fromEntries(Object.entries(pick(d.canaryInvocations, fn)).map(([k, codes]) => [k, pick(codes, (c) => /^[1-5]\d\d$/.test(c))])),
+    canarySeconds: pick(d.canarySeconds, fn),
     activations: pick(d.activations, (k) => PROGRAMS.includes(k)),
     coldStarts: pick(d.coldStarts, fn),
     cpuSeconds: pick(d.cpuSeconds, fn),
@@ -297,21 +307,25 @@ export function snapshotAt(paths: Paths, at: number): { at: number; data: Metric
   return null;
 }
 
+// a − b, bucket by bucket, never below 0 (b: counted earlier, or a part of a).
+export function minusHistogram(a: Histogram, b: Histogram | undefined): Histogram {
+  return { counts: a.counts.map((c, i) => Math.max(0, c - (b?.counts[i] ?? 0))), sum: Math.max(0, a.sum - (b?.sum ?? 0)), count: Math.max(0, a.count - (b?.count ?? 0)) };
+}
+
 // What was counted between two snapshots (b taken before a).
 export function subtract(a: MetricsData, b: MetricsData): MetricsData {
   const out = emptyMetrics();
   const flat = (x: Record<string, number>, y: Record<string, number>) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, Math.max(0, v - (y[k] ?? 0))]));
   for (const [fn, codes] of Object.entries(a.invocations)) out.invocations[fn] = flat(codes, b.invocations[fn] ?? {});
+  for (const [fn, codes] of Object.entries(a.canaryInvocations)) out.canaryInvocations[fn] = flat(codes, b.canaryInvocations[fn] ?? {});
   for (const [fn, results] of Object.entries(a.asyncAttempts)) out.asyncAttempts[fn] = flat(results, b.asyncAttempts[fn] ?? {});
   out.callbackFailures = flat(a.callbackFailures, b.callbackFailures);
   for (const [fn, results] of Object.entries(a.scheduleFires)) out.scheduleFires[fn] = flat(results, b.scheduleFires[fn] ?? {});
   out.topicMessages = flat(a.topicMessages, b.topicMessages);
   for (const [fn, results] of Object.entries(a.fileDrops)) out.fileDrops[fn] = flat(results, b.fileDrops[fn] ?? {});
   out.natsBridged = flat(a.natsBridged, b.natsBridged);
-  for (const [fn, h] of Object.entries(a.seconds)) {
-    const old = b.seconds[fn];
-    out.seconds[fn] = { counts: h.counts.map((c, i) => Math.max(0, c - (old?.counts[i] ?? 0))), sum: Math.max(0, h.sum - (old?.sum ?? 0)), count: Math.max(0, h.count - (old?.count ?? 0)) };
-  }
+  for (const [fn, h] of Object.entries(a.seconds)) out.seconds[fn] = minusHistogram(h, b.seconds[fn]);
+  for (const [fn, h] of Object.entries(a.canarySeconds)) out.canarySeconds[fn] = minusHistogram(h, b.canarySeconds[fn]);
   out.activations = flat(a.activations, b.activations);
   out.coldStarts = flat(a.coldStarts, b.coldStarts);
   out.cpuSeconds = flat(a.cpuSeconds, b.cpuSeconds);

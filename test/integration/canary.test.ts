@@ -149,6 +149,11 @@ t.test('a canary beside the current version: share, stickiness, promote, automat
   const restarted = await Promise.all(Array.from({ length: 60 }, () => request(sb.port, '/function/echo', { body: 'x' })));
   t.same([...new Set(restarted.map((r) => `${r.status} ${r.headers['x-faass-version']}`))], ['200 3'], 'after the restart: version 3 alone');
 
+  // Aborted and not removed yet: status names it, with the command that removes it.
+  const st = await sb.faassctl('status');
+  t.equal(st.code, 5, 'status: exit 5 while an aborted canary is left');
+  t.match(st.stdout, /^  echo's canary \(version 4\): aborted by the gateway at \S+ \(version 4 failed \d+ of \d+ calls .*\); faassctl abort echo removes it$/m, `status names it ${st.stdout}`);
+
   const cleaned = await sb.faassctl('abort', 'echo');
   t.equal(cleaned.code, 0, cleaned.stderr);
   t.match(cleaned.stdout, /The gateway had aborted it at \S+: version 4 failed/, 'abort says the gateway had aborted it');
@@ -174,6 +179,46 @@ t.test('canaries through the management API (--gateway), and what is refused', a
   t.equal(again.stderr.trim().split('\n').length, 1, 'one line');
   const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => request(sb.port, '/function/echo', { body: 'x', headers: { 'x-user': `u${i}` } })));
   t.same([...new Set(answers.map((r) => `${r.status} ${r.headers['x-faass-version']} ${r.body}`))].sort(), ['200 1 code-v1', '200 2 code-v2'], 'both sides answer, each with its own code');
+  const canarySide = answers.findIndex((r) => r.headers['x-faass-version'] === '2');
+
+  // /metrics counts each side's calls apart (the 40 above are echo's only calls so far), and
+  // names the canary's version and share.
+  const metrics = (await request(sb.port, '/metrics', { method: 'GET' })).body;
+  const answeredBy = (v: string) => answers.filter((r) => r.headers['x-faass-version'] === v).length;
+  const series = (labels: string) => Number(new RegExp(`^gateway_function_invocation_total\\{${labels}\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? -1);
+  t.same([series('function_name="echo",code="200",side="current"'), series('function_name="echo",code="200",side="canary"')], [answeredBy('1'), answeredBy('2')], 'calls by side: as many as each version answered');
+  t.match(metrics, new RegExp(`^gateway_functions_seconds_count\\{function_name="echo",side="canary"\\} ${answeredBy('2')}$`, 'm'), 'and their durations');
+  t.match(metrics, /^faass_canary_version\{function_name="echo"\} 2$/m, "the canary's version");
+  t.match(metrics, /^faass_canary_share_percent\{function_name="echo"\} 50$/m, 'and share');
+
+  // list and describe say it has one, here and through the API.
+  t.match((await sb.faassctl('list')).stdout, /^echo\tnode\t\S+\tcanary version 2 at 50%$/m, 'list: its canary');
+  t.match((await remote('list')).stdout, /^echo\tnode\t\S+\tcanary version 2 at 50%$/m, 'list --gateway: its canary');
+  t.match((await sb.faassctl('describe', 'echo')).stdout, /^# canary version 2 at 50% \(faassctl canary echo\): its file \S+\/canary\/echo\.conf, its units faass-canary-echo\.socket, faass-canary-echo\.service$/m, 'describe: its canary');
+  t.match((await remote('describe', 'echo')).stdout, /^# canary version 2 at 50% \(faassctl canary echo\)$/m, 'describe --gateway: its canary');
+
+  // Its socket stopped by hand, then its runner killed: status names the canary and the command,
+  // and generate-units starts it again.
+  t.equal((await sb.systemctl('stop', 'faass-canary-echo.socket')).code, 0);
+  let st = await sb.faassctl('status');
+  t.equal(st.code, 5, 'status: exit 5 with the canary down');
+  t.match(st.stdout, /^  echo's canary \(version 2\): socket inactive; faassctl generate-units starts it again \(faassctl abort echo removes it\)$/m, `status names it ${st.stdout}`);
+  t.match(st.stdout, /^  echo\s+2\s+1\s+50%\s+inactive\s+\S+\s+running$/m, 'and its row');
+  let gen = await sb.faassctl('generate-units');
+  t.match(gen.stdout, /^Canaries' sockets enabled and listening again, failed units reset: echo$/m, `generate-units ${gen.stdout}${gen.stderr}`);
+  t.equal(await unitState(sb, 'faass-canary-echo.socket'), 'active/listening');
+  t.equal((await request(sb.port, '/function/echo', { body: 'x', headers: { 'x-user': `u${canarySide}` } })).body, 'code-v2', 'the canary answers its share again');
+  t.equal((await sb.systemctl('kill', '--signal=KILL', 'faass-canary-echo.service')).code, 0);
+  await waitFor("the canary's runner failed", async () => (await unitState(sb, 'faass-canary-echo.service')) === 'failed/failed');
+  st = await sb.faassctl('status');
+  t.equal(st.code, 5, 'status: exit 5 with its runner failed');
+  t.match(st.stdout, /^  echo's canary \(version 2\): runner failed; faassctl logs echo says why; faassctl generate-units starts it again/m, `status names it ${st.stdout}`);
+  gen = await sb.faassctl('generate-units');
+  t.match(gen.stdout, /failed units reset: echo$/m);
+  t.not(await unitState(sb, 'faass-canary-echo.service'), 'failed/failed', 'its runner reset');
+  t.equal((await sb.faassctl('status')).code, 0, 'status: nothing broken');
+  t.equal((await request(sb.port, '/function/echo', { body: 'x', headers: { 'x-user': `u${canarySide}` } })).body, 'code-v2', 'the canary answers again');
+
   const view = JSON.parse((await remote('canary', 'echo', '--json')).stdout) as { version: number; current: number; percent: number };
   t.same([view.version, view.current, view.percent], [2, 1, 50], 'faassctl --gateway canary');
   const pro = await remote('promote', 'echo');

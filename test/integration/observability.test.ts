@@ -49,9 +49,9 @@ t.test('observability', async (t) => {
       t.equal((await request(sb.port, '/function/nope', { body: 'x' })).status, 404);
       await waitFor('the gateway to exit idle', async () => (await mainPid(sb, 'faass-gateway.service')) === 0, 30000);
       const m = await scrape(); // starts a fresh gateway, which reads what the last ones wrote
-      t.equal(sample(m, 'gateway_function_invocation_total', { function_name: 'echo', code: '200' }), calls, `round ${round}: ${calls} calls counted`);
-      t.equal(sample(m, 'gateway_functions_seconds_count', { function_name: 'echo' }), calls, 'and as many durations');
-      t.equal(sample(m, 'gateway_functions_seconds_bucket', { function_name: 'echo', le: '+Inf' }), calls);
+      t.equal(sample(m, 'gateway_function_invocation_total', { function_name: 'echo', code: '200', side: 'current' }), calls, `round ${round}: ${calls} calls counted`);
+      t.equal(sample(m, 'gateway_functions_seconds_count', { function_name: 'echo', side: 'current' }), calls, 'and as many durations');
+      t.equal(sample(m, 'gateway_functions_seconds_bucket', { function_name: 'echo', side: 'current', le: '+Inf' }), calls);
       const now = sample(m, 'faass_activations_total', { program: 'gateway' });
       t.ok(now > activations, `gateway activations grow (${activations} → ${now})`);
       activations = now;
@@ -215,6 +215,6 @@ t.test('observability', async (t) => {
     await waitFor('the service call line', async () => (await sandboxJournal(sb, 'FAASS_FUNCTION=site', `FAASS_CALL_ID=${id}`)).includes('status=200'), 30000);
     const logged = await sb.faassctl('logs', 'site', '--call', id);
     t.match(logged.stdout, `call=${id} function=site status=200 `, "faassctl logs --call: the gateway's line for a service's call");
-    t.equal(sample(await scrape(), 'gateway_function_invocation_total', { function_name: 'site', code: '200' }), 1, 'and counts them');
+    t.equal(sample(await scrape(), 'gateway_function_invocation_total', { function_name: 'site', code: '200', side: 'current' }), 1, 'and counts them');
   });
 });

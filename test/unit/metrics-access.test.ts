@@ -70,7 +70,7 @@ t.test('filtered (the default): anonymous scrapes see public functions and faass
   t.equal(anon.status, 200);
   t.same(anon.named, ['pub'], 'no protected, broken or deleted function is named');
   t.match(anon.text, /^faass_activations_total\{program="gateway"\} \d+$/m, 'faass-wide series stay');
-  t.match(anon.text, /^gateway_function_invocation_total\{function_name="pub",code="200"\} 1$/m);
+  t.match(anon.text, /^gateway_function_invocation_total\{function_name="pub",code="200",side="current"\} 1$/m);
   t.same((await scrape('filtered', `Bearer ${root}`)).named, ALL, 'an admin sees every function');
   t.same((await scrape('filtered', `Bearer ${ci}`)).named, ['pub', 'secret'], 'another credential: public ones and those it may call');
   t.same((await scrape('filtered', `Bearer ${ops}`)).named, ['pub'], 'and not those it may not');

@@ -8,6 +8,9 @@ import { callLine, callPriority, CallLog } from '../../src/observe/call-log';
 import { resolvePaths } from '../../src/core/paths';
 import type { MetricsData } from '../../src/observe/metrics-store';
 import { quantile, renderStats, parseSince } from '../../src/faassctl/stats';
+import { GatewayMetrics, bySide } from '../../src/gateway/metrics';
+import { canaryRoutePath, canaryStatePath, functionConfPath } from '../../src/core/paths';
+import { buildCanaryRoute, renderCanaryRoute } from '../../src/functions/canary-spec';
 
 const tmpPaths = (t: { teardown(f: () => void): void }) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-metrics-'));
@@ -197,4 +200,54 @@ t.test('a filtered view keeps the figures counted by program, drops hidden funct
   t.same(seen.invocations, { pub: { '200': 1 } });
   t.same(seen.coldStarts, {});
   t.same([seen.activations, seen.logLinesDropped], [{ runner: 3 }, { runner: 7 }], 'starts and dropped log lines are faass-wide');
+});
+
+t.test('calls by side: a canary\'s apart from the current version\'s, the total kept', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-metrics-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const paths = resolvePaths({ ...process.env, XDG_STATE_HOME: path.join(dir, 's'), XDG_CONFIG_HOME: path.join(dir, 'c'), XDG_DATA_HOME: path.join(dir, 'd'), XDG_RUNTIME_DIR: path.join(dir, 'r') }); // the route and the state apart
+  fs.mkdirSync(path.dirname(functionConfPath(paths, 'echo')), { recursive: true });
+  fs.writeFileSync(functionConfPath(paths, 'echo'), '[function]\nruntime = exec\ncommand = cat\n');
+  const m = new GatewayMetrics(paths);
+  t.teardown(() => m.close());
+  for (let i = 0; i < 3; i++) m.end('echo', 200, 0.003);
+  m.end('echo', 200, 0.2, true);
+  m.end('echo', 500, 0.3, true);
+  let text = await m.render();
+  const line = (re: RegExp) => t.match(text, re);
+  line(/^gateway_function_invocation_total\{function_name="echo",code="200",side="current"\} 3$/m);
+  line(/^gateway_function_invocation_total\{function_name="echo",code="200",side="canary"\} 1$/m);
+  line(/^gateway_function_invocation_total\{function_name="echo",code="500",side="canary"\} 1$/m);
+  t.notMatch(text, /code="500",side="current"/, 'no current series for a status only the canary answered');
+  line(/^gateway_functions_seconds_count\{function_name="echo",side="current"\} 3$/m);
+  line(/^gateway_functions_seconds_count\{function_name="echo",side="canary"\} 2$/m);
+  line(/^gateway_functions_seconds_bucket\{function_name="echo",side="canary",le="0.25"\} 1$/m);
+  t.notMatch(text, /^faass_canary_\w+\{/m, 'no canary now: no canary samples');
+  t.same(readMetrics(paths).invocations.echo ?? {}, {}, 'nothing written yet');
+  m.close();
+  const stored = readMetrics(paths);
+  t.same([stored.invocations.echo, stored.canaryInvocations.echo], [{ '200': 4, '500': 1 }, { '200': 1, '500': 1 }], 'stored: every call, and the canary\'s apart');
+  t.same(bySide(stored).invocations.current.echo, { '200': 3 }, 'current: the difference, no series of 0 for what only the canary answered');
+
+  // A canary running, then aborted by the gateway: its version, and the share routed to it.
+  const started = '2026-12-02T10:00:00.000Z';
+  fs.mkdirSync(path.dirname(canaryRoutePath(paths, 'echo')), { recursive: true });
+  fs.writeFileSync(canaryRoutePath(paths, 'echo'), renderCanaryRoute(buildCanaryRoute({ percent: '20%' }, 4, started)));
+  text = await m.render();
+  line(/^faass_canary_version\{function_name="echo"\} 4$/m);
+  line(/^faass_canary_share_percent\{function_name="echo"\} 20$/m);
+  fs.mkdirSync(path.dirname(canaryStatePath(paths, 'echo')), { recursive: true });
+  fs.writeFileSync(canaryStatePath(paths, 'echo'), JSON.stringify({ version: 4, started, calls: 10, errors: 5, at: started, aborted: { at: started, reason: 'r' } }));
+  text = await m.render();
+  line(/^faass_canary_share_percent\{function_name="echo"\} 0$/m);
+  t.match(await m.render((fn) => fn !== 'echo'), /^(?![\s\S]*function_name="echo")/, 'a function the scrape may not see: none of its series');
+});
+
+t.test('a hand-edited file cannot put other keys into the canary counts', async (t) => {
+  const paths = tmpPaths(t);
+  fs.mkdirSync(path.dirname(metricsPath(paths)), { recursive: true });
+  fs.writeFileSync(metricsPath(paths), JSON.stringify({ canaryInvocations: { echo: { '200': 2, 'x"}': 1 }, 'bad name': { '200': 1 } }, canarySeconds: { echo: { counts: [1], sum: 1, count: 1 } } }));
+  const d = readMetrics(paths);
+  t.same(d.canaryInvocations, { echo: { '200': 2 } });
+  t.same(d.canarySeconds, {}, 'a histogram of the wrong shape is left out');
 });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { faassUnitOf, parseShow, renderTable, ago, brokenFunctions, socketColumn, BROKEN_EXIT } from '../../src/faassctl/status';
+import { CanaryRow, brokenCanaries, renderCanaries } from '../../src/faassctl/status-canaries';
 import { renderTop } from '../../src/faassctl/top';
 
 const mine = '/user.slice/user-1000.slice/user@1000.service';
@@ -68,4 +69,17 @@ t.test('status: a socket faass-revive looks after says so', async (t) => {
   const row = { name: 'a', kind: 'function', socket: 'failed', process: 'failed', running: 0, calls: 0, errors: 0, revive: { reviving: true } };
   t.match(renderTable([row], now), /^a\s+function\s+failed, reviving\s+failed\s/m, 'in the table');
   t.same(brokenFunctions([row]), ['a: socket failed, reviving; faassctl generate-units starts it again'], 'and still broken until it listens');
+});
+
+t.test('status: canaries, a row each, and a line for each that needs a command', async (t) => {
+  const row = (more: Partial<CanaryRow> = {}): CanaryRow => ({ name: 'echo', version: 4, current: 3, percent: 20, socket: 'listening', process: 'running', runnerFailed: false, ...more });
+  t.equal(renderCanaries([]), '', 'none: no section');
+  t.match(renderCanaries([row(), row({ name: 'b', version: null, current: 1, percent: null, socket: 'inactive', process: 'idle' })]), /^Canaries \(faassctl canary NAME\):\n\s+FUNCTION\s+VERSION\s+BESIDE\s+SHARE\s+SOCKET\s+PROCESS\s+STATE\n\s+echo\s+4\s+3\s+20%\s+listening\s+running\s+running\n\s+b\s+-\s+1\s+-\s+inactive\s+idle\s+incomplete\n$/m);
+  t.same(brokenCanaries([row()]), [], 'listening, its runner fine: nothing to do');
+  t.same(brokenCanaries([row({ socket: 'inactive' })]), ["echo's canary (version 4): socket inactive; faassctl generate-units starts it again (faassctl abort echo removes it)"], 'a socket stopped');
+  t.same(brokenCanaries([row({ socket: 'failed', runnerFailed: true })]), ["echo's canary (version 4): socket failed, runner failed; faassctl logs echo says why; faassctl generate-units starts it again (faassctl abort echo removes it)"], 'a runner failed');
+  const aborted = { at: '2026-12-02T10:00:00.123Z', reason: 'version 4 failed 5 of 10 calls (50%) in the last 60s, over its limit of 20%' };
+  t.same(brokenCanaries([row({ aborted, socket: 'inactive' })]), ["echo's canary (version 4): aborted by the gateway at 2026-12-02T10:00:00Z (version 4 failed 5 of 10 calls (50%) in the last 60s, over its limit of 20%); faassctl abort echo removes it"], 'aborted: removed, not started again');
+  t.match(renderCanaries([row({ aborted })]), /\s+echo\s+4\s+3\s+20%\s+listening\s+running\s+aborted\n$/);
+  t.same(brokenCanaries([row({ version: null, percent: null })]), ["echo's canary: a canary deploy of it was interrupted; faassctl abort echo removes what it left"], 'what a killed canary deploy left');
 });
