@@ -16,6 +16,7 @@ export interface DeploySpec {
 }
 
 const HANDLER_EXTS: Record<string, string[]> = { node: ['.js', '.mjs', '.cjs'], python: ['.py'], exec: [''] };
+const DEFAULT_FILES: Record<string, string[]> = { node: ['handler.js', 'handler.mjs', 'index.js', 'index.mjs'], python: ['handler.py'] };
 
 // Refuses what can be refused from the settings alone, before any code is staged or image built;
 // returns the settings so judged (file and image may be placeholders).
@@ -40,6 +41,8 @@ export function resolveHandler(spec: DeploySpec, runtime: string, isDir: boolean
       if (isDir || !file) file = (HANDLER_EXTS[runtime] ?? ['']).map((ext) => base + ext).find(exists) ?? file ?? base;
     } else handler = spec.handlerSpec;
   }
+  // A directory that names no file: the one OpenFaaS's templates and Lambda's node use.
+  if (isDir && file === undefined) file = (DEFAULT_FILES[runtime] ?? []).find(exists);
   return { file, handler };
 }
 

@@ -163,7 +163,7 @@ function checkRuntime(name: string, runtime: Runtime, v: Parsed): void {
   const refuse = (why: string) => fail('FAASS_E_CONFIG_INVALID', `Function ${name}: ${why}`);
   if (v.build !== undefined && runtime !== 'docker') refuse('build is only for runtime docker');
   if (runtime === 'exec' && v.command === undefined && v.file === undefined) refuse('runtime exec needs a command or a file');
-  if ((runtime === 'node' || runtime === 'python') && v.file === undefined) refuse(`runtime ${runtime} needs a handler file`);
+  if ((runtime === 'node' || runtime === 'python') && v.file === undefined) refuse(`runtime ${runtime} needs a handler file: a single file, a directory holding ${runtime === 'node' ? 'handler.js or index.js' : 'handler.py'}, or --handler FILE.NAME`);
   if ((runtime === 'node' || runtime === 'python') && v.command !== undefined) refuse('command is only for runtimes exec and docker');
   if (runtime === 'docker' && v.image === undefined) refuse('runtime docker needs an image');
   if (runtime !== 'docker' && v.image !== undefined) refuse('image is only for runtime docker');

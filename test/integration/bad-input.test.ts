@@ -27,7 +27,7 @@ t.test('bad input', async (t) => {
       [['deploy', 'badenv2', '--command', 'cat', '--env', 'A=line1\nline2'], /Invalid env A: control characters .*\(FAASS_E_CONFIG_INVALID\)/, 2],
       [['deploy', 'badproto', '--command', 'cat', '--protocol', 'json'], /Invalid protocol "json": expected one of raw, framed \(FAASS_E_CONFIG_INVALID\)/, 2],
       [['deploy', 'badmem', '--command', 'cat', '--memory-max', 'lots'], /Invalid memory_max "lots": .*\(FAASS_E_CONFIG_INVALID\)/, 2],
-      [['deploy', 'nohandler', '--runtime', 'node'], /runtime node needs a handler file \(FAASS_E_CONFIG_INVALID\)/, 2],
+      [['deploy', 'nohandler', '--runtime', 'node'], /runtime node needs a handler file: a single file, a directory holding handler\.js or index\.js, or --handler FILE\.NAME \(FAASS_E_CONFIG_INVALID\)/, 2],
       [['describe', 'nope'], /No function named nope .*\(FAASS_E_FUNCTION_NOT_FOUND\)/, 3],
       [['delete', 'nope'], /No function named nope .*\(FAASS_E_FUNCTION_NOT_FOUND\)/, 3],
       [['invoke', 'NOPE'], /Invalid function name "NOPE": .*\(FAASS_E_NAME_INVALID\)/, 2],

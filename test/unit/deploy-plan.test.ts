@@ -33,6 +33,16 @@ t.test("Kubeless FILE.NAME finds the file with the runtime's extensions", async 
   t.same(resolveHandler(spec('handler.hello', { file: 'own.js' }), 'node', false, files('handler.js')), { file: 'own.js', handler: 'hello' }, 'a single file keeps its own name');
 });
 
+t.test("a directory that names no file: handler.py, handler.js or index.js, as OpenFaaS and Lambda lay one out", async (t) => {
+  const none: DeploySpec = { name: 'k', input: {} };
+  t.same(resolveHandler(none, 'python', true, files('handler.py', 'util.py')), { file: 'handler.py', handler: undefined });
+  t.same(resolveHandler(none, 'node', true, files('index.js', 'handler.js')), { file: 'handler.js', handler: undefined }, 'handler.js first');
+  t.same(resolveHandler(none, 'node', true, files('index.js')), { file: 'index.js', handler: undefined });
+  t.same(resolveHandler(none, 'python', true, files('main.py')), { file: undefined, handler: undefined }, 'none of them: refused later, saying what it looks for');
+  t.same(resolveHandler({ name: 'k', input: { file: 'main.py' } }, 'python', true, files('handler.py', 'main.py')), { file: 'main.py', handler: undefined }, 'a file named is kept');
+  t.throws(() => buildFunctionConfig('k', { runtime: 'python' }), /runtime python needs a handler file: a single file, a directory holding handler\.py, or --handler FILE\.NAME/);
+});
+
 t.test('planInput and planConfig', async (t) => {
   const one = planInput({ name: 'p', input: { runtime: 'python' }, fromFile: '/tmp/x/handler.py' }, false, files('handler.py'));
   t.equal(one.file, 'handler.py', 'a single file is the file');
