@@ -2,31 +2,17 @@
 // faassctl deploy (in-process, with no user manager reachable) against temporary XDG dirs.
 import t from 'tap';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolvePaths, functionConfPath } from '../../src/core/paths';
+import { Paths, functionConfPath } from '../../src/core/paths';
 import { deploy } from '../../src/faassctl/deploy';
 import { loadFunctionConfig } from '../../src/functions/function-config';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { apiHandler } from '../../src/api/handlers';
 import { FaassError } from '../../src/core/errors';
+import { managerlessPaths } from '../support/temp-paths';
 
-function tempPaths(t: { teardown(f: () => void): void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-access-'));
-  const env = { HOME: dir, XDG_CONFIG_HOME: `${dir}/config`, XDG_DATA_HOME: `${dir}/data`, XDG_STATE_HOME: `${dir}/state`, XDG_RUNTIME_DIR: `${dir}/run` };
-  fs.mkdirSync(env.XDG_RUNTIME_DIR, { mode: 0o700 });
-  // systemctl --user finds no manager here: deploy writes files and units, loads nothing.
-  const saved = { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS };
-  process.env.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
-  delete process.env.DBUS_SESSION_BUS_ADDRESS;
-  t.teardown(() => {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return resolvePaths(env);
-}
+const tempPaths = (t: { teardown(f: () => void): void }): Paths => managerlessPaths(t, 'access');
 
 const quietly = async <T>(f: () => Promise<T>): Promise<T> => {
   const out = process.stdout.write.bind(process.stdout);

@@ -6,29 +6,17 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolvePaths, functionConfPath, functionsConfDir, gatewayConfPath, Paths } from '../../src/core/paths';
+import { functionConfPath, functionsConfDir, gatewayConfPath, Paths } from '../../src/core/paths';
 import { deploy } from '../../src/faassctl/deploy';
 import { init } from '../../src/faassctl/init';
 import { credentialsAdd } from '../../src/faassctl/credentials';
 import { contextFiles, contextTar } from '../../src/docker/image-build';
 import * as tar from 'tar';
+import { managerlessPaths } from '../support/temp-paths';
 
 process.umask(0o022); // a user's usual umask: files 0644, directories 0755 unless faass says
 
-function tempPaths(t: { teardown(f: () => void): void }): Paths {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-modes-'));
-  const env = { HOME: dir, XDG_CONFIG_HOME: `${dir}/config`, XDG_DATA_HOME: `${dir}/data`, XDG_STATE_HOME: `${dir}/state`, XDG_RUNTIME_DIR: `${dir}/run` };
-  fs.mkdirSync(env.XDG_RUNTIME_DIR, { mode: 0o700 });
-  const saved = { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS };
-  process.env.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR; // no manager there: files and units only
-  delete process.env.DBUS_SESSION_BUS_ADDRESS;
-  t.teardown(() => {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return resolvePaths(env);
-}
+const tempPaths = (t: { teardown(f: () => void): void }): Paths => managerlessPaths(t, 'modes');
 
 const quietly = async <T>(f: () => Promise<T>): Promise<T> => {
   const out = process.stdout.write.bind(process.stdout);

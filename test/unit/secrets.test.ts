@@ -2,9 +2,8 @@
 // them over, and the API's route, with no manager (deploys in-process, as versions.test.ts).
 import t from 'tap';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolvePaths, Paths, secretPath, functionConfPath, canaryConfPath } from '../../src/core/paths';
+import { Paths, secretPath, functionConfPath, canaryConfPath } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
 import { writeSecret, listSecrets, removeSecret, requireSecrets, secretUsers, secretRunners, SECRET_MAX } from '../../src/functions/secrets';
 import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
@@ -13,22 +12,9 @@ import { rollbackFunction } from '../../src/functions/rollback';
 import { renderFunctionService, UnitContext } from '../../src/systemd/units';
 import { containerSpec } from '../../src/docker/container-spec';
 import { secretsRoute } from '../../src/api/secrets';
+import { managerlessPaths } from '../support/temp-paths';
 
-function tempPaths(t: { teardown(f: () => void): void }): Paths {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-secrets-'));
-  const env = { HOME: dir, XDG_CONFIG_HOME: `${dir}/config`, XDG_DATA_HOME: `${dir}/data`, XDG_STATE_HOME: `${dir}/state`, XDG_RUNTIME_DIR: `${dir}/run` };
-  fs.mkdirSync(env.XDG_RUNTIME_DIR, { mode: 0o700 });
-  // No user manager is reached from here: deploys write files and units only.
-  const saved = { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS };
-  process.env.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
-  delete process.env.DBUS_SESSION_BUS_ADDRESS;
-  t.teardown(() => {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return resolvePaths(env);
-}
+const tempPaths = (t: { teardown(f: () => void): void }): Paths => managerlessPaths(t, 'secrets');
 
 const codeOf = async (f: () => unknown): Promise<string> => {
   try {

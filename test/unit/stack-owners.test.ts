@@ -3,30 +3,16 @@
 // alone. In-process deploys with no manager, as secrets.test.ts.
 import t from 'tap';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolvePaths, Paths } from '../../src/core/paths';
+import { Paths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
 import { deployFunction } from '../../src/functions/deploy';
 import { listFunctionNames, loadFunctionConfig } from '../../src/functions/function-config';
 import { downStack, rollbackStack, upStack } from '../../src/functions/stack-deploy';
 import { DeploySpec } from '../../src/functions/deploy-plan';
+import { managerlessPaths } from '../support/temp-paths';
 
-function tempPaths(t: { teardown(f: () => void): void }): Paths {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-stack-owners-'));
-  const env = { HOME: dir, XDG_CONFIG_HOME: `${dir}/config`, XDG_DATA_HOME: `${dir}/data`, XDG_STATE_HOME: `${dir}/state`, XDG_RUNTIME_DIR: `${dir}/run` };
-  fs.mkdirSync(env.XDG_RUNTIME_DIR, { mode: 0o700 });
-  // No user manager is reached from here: deploys write files and units only.
-  const saved = { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS };
-  process.env.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
-  delete process.env.DBUS_SESSION_BUS_ADDRESS;
-  t.teardown(() => {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return resolvePaths(env);
-}
+const tempPaths = (t: { teardown(f: () => void): void }): Paths => managerlessPaths(t, 'stack-owners');
 
 const fn = (name: string, command = 'cat'): DeploySpec => ({ name, input: { runtime: 'exec', command } });
 const commandOf = (paths: Paths, name: string) => loadFunctionConfig(paths, name).command;

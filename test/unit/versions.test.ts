@@ -27,21 +27,9 @@ import { functionSocketPath } from '../../src/core/paths';
 import yargs, { Argv } from 'yargs';
 import { Cli, Global } from '../../src/faassctl/cli';
 import { register as registerVersions } from '../../src/faassctl/versions';
+import { managerlessPaths } from '../support/temp-paths';
 
-function tempPaths(t: { teardown(f: () => void): void }): Paths {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-versions-'));
-  const env = { HOME: dir, XDG_CONFIG_HOME: `${dir}/config`, XDG_DATA_HOME: `${dir}/data`, XDG_STATE_HOME: `${dir}/state`, XDG_RUNTIME_DIR: `${dir}/run` };
-  fs.mkdirSync(env.XDG_RUNTIME_DIR, { mode: 0o700 });
-  const saved = { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS };
-  process.env.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
-  delete process.env.DBUS_SESSION_BUS_ADDRESS;
-  t.teardown(() => {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return resolvePaths(env);
-}
+const tempPaths = (t: { teardown(f: () => void): void }): Paths => managerlessPaths(t, 'versions');
 
 const quietly = async <T>(f: () => Promise<T>): Promise<T> => {
   const out = process.stdout.write.bind(process.stdout);
