@@ -26,7 +26,7 @@ import { abortCanary, canaryView, deployCanary, promoteCanary } from '../functio
 import type { CanaryInput } from '../functions/canary-spec';
 import { canarySummary } from '../functions/canary-files';
 import { secretsRoute } from './secrets';
-import { STACK_ROUTE, stackRoute, stackRouteMethod } from './stacks';
+import { STACK_ROUTE, stackRoute, stackRouteMethod, stackUp } from './stacks';
 
 const MAX_JSON = 1024 * 1024;
 
@@ -226,6 +226,12 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   if (stack) {
     const allowed = stackRouteMethod(stack[2]);
     if (method !== allowed) return notAllowed(allowed);
+    if (stack[2] === 'up') {
+      // Code: as large as a code upload may be (the gateway's max_body).
+      const body = await readBody(req, loadSettings(paths).maxBody);
+      const r = await stackUp(paths, decodeURIComponent(stack[1]), body, TAR_GZ.has(contentType(req)), serialized, authorOf(req));
+      return send(res, r.status, r.body);
+    }
     const r = await stackRoute(paths, decodeURIComponent(stack[1]), stack[2], (empty?: unknown) => readJson(req, empty), serialized, authorOf(req).who);
     return send(res, r.status, r.body);
   }
@@ -277,6 +283,7 @@ async function triggersRoute(paths: Paths, req: http.IncomingMessage, res: http.
   send(res, r.status, r.body);
 }
 
+const contentType = (req: http.IncomingMessage) => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 const TAR_GZ = new Set(['application/gzip', 'application/x-gzip', 'application/x-tar+gzip', 'application/x-compressed-tar', 'application/tar+gzip']);
 
 // New code: a tar.gz of the function's directory, or one file (?filename=), into a new code
@@ -301,7 +308,7 @@ async function upload(paths: Paths, req: http.IncomingMessage, res: http.ServerR
   const cfg = settings ? null : loadFunctionConfig(paths, name);
   const existed = exists(paths, name);
   const body = await readBody(req, loadSettings(paths).maxBody);
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const type = contentType(req);
   const tmp = newStaging(paths, name);
   try {
     const input = settings ?? configInput(cfg as FunctionConfig);

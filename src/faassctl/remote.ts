@@ -36,7 +36,7 @@ export function settingsHeader(input: Record<string, unknown>): string {
   return text;
 }
 
-async function tarGz(dir: string): Promise<Buffer> {
+export async function tarGz(dir: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const stream = tar.c({ gzip: true, cwd: dir, portable: true }, ['.']);
   for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);

@@ -11,6 +11,7 @@ import { sayApplied, sayRecovered, sayWarnings } from './report';
 import { Register } from './cli';
 import { versionNumber } from './versions';
 import { Target, sendJson } from './client';
+import { remoteUp } from './stack-remote';
 import { validateName } from '../core/validate';
 import type { StackRecord } from '../functions/stacks';
 
@@ -120,11 +121,14 @@ export const register: Register = (y, cli) =>
           .option('filter', { type: 'string', array: true, describe: 'only these functions (no deletions)' })
           .option('message', { type: 'string', describe: 'a line about this stack version and its functions' }),
       (a) =>
-        cli.run(() => {
-          // Not yet: the API would need every function's code in one upload (docs/DESIGN.md "Stacks").
-          if (cli.gatewayOf(a)) fail('FAASS_E_USAGE', 'up has no --gateway (or FAASS_GATEWAY) mode yet; run it on the gateway\'s host (down and stack versions|rollback have one)');
-          return up(cli.paths, a as unknown as { file: string; dryRun?: boolean; filter?: string[]; message?: string });
-        }),
+        cli.either(
+          a,
+          (t) => {
+            const { stack, specs } = readStack(a.file);
+            return remoteUp(t, stack.name, specs, a, printPlan);
+          },
+          () => up(cli.paths, a as unknown as { file: string; dryRun?: boolean; filter?: string[]; message?: string }),
+        ),
     )
     .command(
       'down',

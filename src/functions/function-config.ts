@@ -79,13 +79,13 @@ export const FUNCTION_DEFAULTS = {
 };
 
 // INI key -> field; the schema a function file may contain, nothing else.
-const KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'convention', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization', 'secrets', 'retries', 'retry_max_age', 'queue_max'] as const;
+export const FUNCTION_KEYS = ['kind', 'port', 'health', 'ready_timeout', 'runtime', 'command', 'image', 'build', 'network', 'file', 'handler', 'convention', 'protocol', 'timeout', 'idle', 'max_inflight', 'workers', 'max_output', 'content_type', 'memory_max', 'tasks_max', 'cpu_quota', 'scratch_max', 'auth', 'pass_authorization', 'secrets', 'retries', 'retry_max_age', 'queue_max'] as const;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 // docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest].
 const IMAGE_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
-export type FunctionInput = Partial<Record<(typeof KEYS)[number], unknown>> & { env?: Record<string, unknown> };
+export type FunctionInput = Partial<Record<(typeof FUNCTION_KEYS)[number], unknown>> & { env?: Record<string, unknown> };
 
 // A plain string that must match a pattern, refused with what was expected.
 const matching = (re: RegExp, expected: string) => (k: string, v: unknown): string => {
@@ -151,7 +151,7 @@ function parseRuntime(name: string, raw: unknown): Runtime {
 
 function parseKeys(name: string, raw: FunctionInput): Parsed {
   for (const k of Object.keys(raw)) {
-    if (k !== 'env' && !(KEYS as readonly string[]).includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in function ${name}; known keys: ${KEYS.join(', ')}`);
+    if (k !== 'env' && !(FUNCTION_KEYS as readonly string[]).includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unknown key ${JSON.stringify(k)} in function ${name}; known keys: ${FUNCTION_KEYS.join(', ')}`);
   }
   const out: Record<string, unknown> = {};
   for (const [k, parse] of Object.entries(PARSERS)) if (raw[k as keyof FunctionInput] !== undefined) out[k] = (parse as (k: string, v: unknown) => unknown)(k, raw[k as keyof FunctionInput]);

@@ -116,11 +116,16 @@ async function commitAndApply(paths: Paths, op: StackOp, stack: string, prepared
   }
 }
 
+// --filter's names, each one of the file's (null: no filter). Also faassctl up --gateway's, before it uploads.
+export function checkFilter(specs: DeploySpec[], filter: string[] | undefined): string[] | null {
+  for (const f of filter ?? []) if (!specs.some((s) => s.name === f)) fail('FAASS_E_FUNCTION_NOT_FOUND', `--filter ${f}: the stack file has no function of that name`);
+  return filter?.length ? filter : null;
+}
+
 export async function upStack(paths: Paths, stack: string, specs: DeploySpec[], opts: { filter?: string[]; message?: string; author?: Author; dryRun?: boolean }): Promise<StackResult> {
   validateName(stack);
   const message = checkMessage(opts.message);
-  const filter = opts.filter?.length ? opts.filter : null;
-  for (const f of filter ?? []) if (!specs.some((s) => s.name === f)) fail('FAASS_E_FUNCTION_NOT_FOUND', `--filter ${f}: the stack file has no function of that name`);
+  const filter = checkFilter(specs, opts.filter);
   const recovered = await recoverFirst(paths); // a killed up, down, deploy or rollback finished or undone first
   const plan = planStack(paths, stack, specs, filter);
   const now = currentStackVersion(paths, stack);

@@ -8,9 +8,9 @@ import { refuse } from './answer';
 import { requestHeaders, responseHeaders } from './headers';
 import { CREDENTIAL_HEADER } from '../core/http-util';
 
-// JSON requests; code uploads may be as large as any call's body (max_body).
+// JSON requests; code uploads (a function's, a stack's up) may be as large as any call's body (max_body).
 const API_MAX_BODY = 1024 * 1024;
-const CODE_UPLOAD = /^\/system\/function\/[^/?]+\/code(\?|$)/;
+const CODE_UPLOAD = /^\/system\/(function\/[^/?]+\/code|stack\/[^/?]+\/up)(\?|$)/;
 
 
 export class ApiProxy {

@@ -6,8 +6,10 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
-import { startSandbox, setupGateway, request, writeFixture } from '../support/sandbox';
+import * as http from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { startSandbox, setupGateway, request, writeFixture, errorCode } from '../support/sandbox';
+import { rawTarGz } from '../support/raw-tar';
 
 const NOWHERE = 'http://127.0.0.1:1'; // loopback, port 1: refused at once
 
@@ -120,9 +122,83 @@ t.test('OpenFaaS stack files deploy unchanged; a stack is all or nothing', async
   t.equal(remoteBack.code, 0, `stack rollback --gateway ${remoteBack.stderr}`);
   t.match(remoteBack.stdout, /Rolled stack five back to version 2 \(from 1\) on /);
   t.same(await answers(), five.map((n) => `${n}-v2@2`), 'one rollback through the API: all five on version 2');
-  const remoteUp = await sb.faassctl(...gw, '--token', root, 'up', '-f', file);
-  t.equal(remoteUp.code, 2, 'up --gateway: not yet, said plainly');
-  t.match(remoteUp.stderr, /up has no --gateway .* mode yet/);
+
+  // up --gateway: a node18 and a python3-http function in one upload. hi carries 1.5 MiB that
+  // does not compress: more than a JSON request may be, within the gateway's max_body.
+  const writeDuo = (word: string) => {
+    writeFixture(sb, 'duo/hi/handler.js', `'use strict'\nmodule.exports = async (event, context) => context.status(200).succeed(process.env.GREETING + ' ${word}');\n`);
+    writeFixture(sb, 'duo/echo/handler.py', 'def handle(event, context):\n    return {"statusCode": 200, "body": "echo " + event.body.decode()}\n');
+    return writeFixture(sb, 'duo/stack.yml', 'version: 1.0\nprovider:\n  name: openfaas\nfunctions:\n  hi:\n    lang: node18\n    handler: ./hi\n    environment:\n      GREETING: ${GREETING:-hello}\n    labels:\n      team: a\n  echo:\n    lang: python3-http\n    handler: ./echo\n');
+  };
+  const duo = writeDuo('v1');
+  fs.writeFileSync(path.join(sb.dir, 'fixtures', 'duo', 'hi', 'blob.bin'), randomBytes(1536 * 1024));
+  const duoAnswers = async () =>
+    Promise.all(
+      ['hi', 'echo'].map(async (n) => {
+        const r = await request(sb.port, `/function/${n}`, { body: 'x' });
+        return `${r.status} ${r.status === 200 ? r.body : errorCode(r.body)}@${r.headers['x-faass-version'] ?? '-'}`;
+      }),
+    );
+  const uploads = path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'uploads');
+  const nothingYet = ['404 FAASS_E_FUNCTION_NOT_FOUND@-', '404 FAASS_E_FUNCTION_NOT_FOUND@-'];
+  t.same(await duoAnswers(), nothingYet, 'the duo stack is not deployed yet');
+
+  const refusedUp = await sb.faassctl(...gw, '--token', ci, 'up', '-f', duo);
+  t.equal(refusedUp.code, 7, `up --gateway with a credential that is not an admin's: refused (403) ${refusedUp.stderr}`);
+  t.same(await duoAnswers(), nothingYet, 'and nothing deployed');
+
+  const remoteUp = await sb.faassctl(...gw, '--token', root, 'up', '-f', duo);
+  t.equal(remoteUp.code, 0, `up --gateway ${remoteUp.stderr}`);
+  t.match(remoteUp.stderr, /stack\.yml:10:5: functions\.hi\.labels: ignored/, 'ignored keys are said by the client, where they are');
+  t.match(remoteUp.stdout, /^create +hi$/m, 'the plan the server computed');
+  t.match(remoteUp.stdout, /^create +echo$/m);
+  t.match(remoteUp.stdout, /^Stack duo is version 1 on /m);
+  t.same(await duoAnswers(), ['200 hello v1@1', '200 echo x@1'], 'both functions answer, from one upload');
+
+  writeDuo('v2');
+  const remoteDry = await sb.faassctl(...gw, '--token', root, 'up', '-f', duo, '--dry-run');
+  t.equal(remoteDry.code, 0, `up --dry-run --gateway ${remoteDry.stderr}`);
+  t.match(remoteDry.stdout, /^update +hi\n +code: changed$/m, "the server's plan: hi's code changed");
+  t.match(remoteDry.stdout, /^unchanged +echo$/m, 'echo unchanged (the uploaded tree digests as the deployed one)');
+  t.match(remoteDry.stdout, /^Dry run: nothing changed \(stack duo, version 1 on /m);
+  t.same(await duoAnswers(), ['200 hello v1@1', '200 echo x@1'], 'a dry run through the API changes nothing');
+
+  const reUp = await sb.faassctl(...gw, '--token', root, 'up', '-f', duo, '--message', 'hi v2');
+  t.equal(reUp.code, 0, `a second up --gateway ${reUp.stderr}`);
+  t.match(reUp.stdout, /^update +hi$/m);
+  t.match(reUp.stdout, /^unchanged +echo$/m);
+  t.match(reUp.stdout, /^Stack duo is version 2 on /m);
+  t.same(await duoAnswers(), ['200 hello v2@2', '200 echo x@1'], 'hi on its new version, echo untouched');
+  t.match((await sb.faassctl('stack', 'versions', 'duo')).stdout, /^\* 2 .* root .*(hi@2 echo@1|echo@1 hi@2) +hi v2$/m, 'the stack version records the credential and the message');
+
+  const filtered = await sb.faassctl(...gw, '--token', root, 'up', '-f', duo, '--filter', 'echo');
+  t.equal(filtered.code, 0, `up --gateway --filter ${filtered.stderr}`);
+  t.match(filtered.stdout, /^unchanged +echo\nStack duo unchanged, still version 2 on /m, 'only the filtered function planned');
+
+  // Bad uploads, straight to the route with the admin's credential: each a 4xx, nothing changed.
+  const upload = (body: Buffer, type = 'application/gzip') => request(sb.port, '/system/stack/duo/up', { body, headers: { 'content-type': type, authorization: `Bearer ${root}` } });
+  const notTar = await upload(Buffer.from('not a tar.gz at all'));
+  t.equal(notTar.status, 400, `a broken archive: 400 ${notTar.body}`);
+  t.match(notTar.body, /FAASS_E_UPLOAD_INVALID.*Not a valid tar\.gz/);
+  const noCode = await upload(rawTarGz([{ name: 'stack.json', body: JSON.stringify({ functions: [{ name: 'hi', input: { runtime: 'node', file: 'handler.js' }, code: 'fn/hi' }] }) }, { name: 'fn/other/handler.js', body: 'x' }]));
+  t.equal(noCode.status, 400, `a manifest naming a function whose code is not there: 400 ${noCode.body}`);
+  t.match(noCode.body, /functions\.hi\.code: the archive has no directory fn\/hi/);
+  const asJson = await upload(Buffer.from('{}'), 'application/json');
+  t.equal(asJson.status, 400, `not a tar.gz: 400 ${asJson.body}`);
+  // Declares 11 MiB (max_body is 10M) and sends 1 KiB: answered from the declared length.
+  const huge = await new Promise<number>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: sb.port, method: 'POST', path: '/system/stack/duo/up', agent: false, headers: { 'content-type': 'application/gzip', 'content-length': String(11 * 1024 * 1024), authorization: `Bearer ${root}` } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+      req.destroy();
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? undefined : reject(e)));
+    req.write(Buffer.alloc(1024, 'x'));
+  });
+  t.equal(huge, 413, 'a stack upload over max_body: 413');
+  t.same(await duoAnswers(), ['200 hello v2@2', '200 echo x@1'], 'the refused uploads changed nothing');
+  t.match((await sb.faassctl('stack', 'versions', 'duo')).stdout, /^\* 2 /m, 'and recorded no stack version');
+  t.same(fs.readdirSync(uploads), [], 'no staging directory is left behind');
   const remoteDown = await sb.faassctl(...gw, '--token', root, 'down', '-f', pyStack);
   t.equal(remoteDown.code, 0, `down --gateway ${remoteDown.stderr}`);
   t.match(remoteDown.stdout, /^delete +shout$/m);
