@@ -21,3 +21,8 @@ if (stale()) {
     process.stderr.write(`post-build: warning: dist/app/faass-forward not built (${why}): container services with network=none (the default) will not start; install gcc and libc6-dev and build again\n`);
   }
 }
+
+// A whole build is done: install.sh builds again only when a source is newer than this mark
+// (or there is none). Without it, the first install.sh of a fresh clone rebuilt dist/ in place,
+// under every test of the suite's that was running a faassctl at that moment.
+fs.writeFileSync(path.join(root, 'dist/.built'), '');

@@ -12,6 +12,9 @@ t.test('install, deploy, call, scale to zero', async (t) => {
   const sb = await startSandbox(t);
   const inst = await install(sb, 1);
   t.equal(inst.code, 0, `install.sh exits 0: ${inst.stderr}`);
+  // The tree npm test built is the one every other test runs: install.sh must take it as built,
+  // not build it again in place under them (it did in a fresh clone: npm run build left no mark).
+  t.notMatch(inst.stdout, /^install\.sh: (building|installing dependencies)/m, 'install.sh takes the built tree as it is');
   t.ok(fs.existsSync(path.join(sb.dir, 'prefix/bin/faassctl')), 'faassctl is on PREFIX/bin');
   t.ok(fs.existsSync(path.join(sb.dir, 'prefix/share/man/man1/faassctl.1')), 'man page installed');
   t.match(await unitState(sb, 'faass-gateway.socket'), /^active\/(listening|running)$/, 'gateway socket active');
