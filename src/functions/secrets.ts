@@ -51,8 +51,7 @@ export function secretExists(p: Paths, name: string): boolean {
 export function writeSecret(p: Paths, name: string, value: Buffer): { created: boolean } {
   validateName(name, 'secret');
   checkSecretValue(value);
-  const dir = privateDir(p, secretsDir(p));
-  return withLock(path.join(dir, name), () => {
+  return withStore(p, () => {
     const created = !secretExists(p, name);
     if (created || readIfExists(metaPath(p, name)) === null) writeFileAtomic(metaPath(p, name), JSON.stringify({ created: new Date().toISOString() }) + '\n');
     writeFileAtomic(secretPath(p, name), value);
@@ -94,7 +93,7 @@ export const secretRunners = (p: Paths, name: string): string[] => uses(p).filte
 function namedIn(text: string): string[] {
   try {
     const fn = (ini.parse(text) as { function?: { secrets?: unknown } }).function;
-    return typeof fn?.secrets === 'string' ? fn.secrets.split(',').map((s) => s.trim()) : [];
+    return typeof fn?.secrets === 'string' ? fn.secrets.split(',').map((s) => s.trim()).filter((s) => s !== '') : [];
   } catch {
     return [];
   }
@@ -130,7 +129,7 @@ function createdOf(p: Paths, name: string): string | undefined {
 // functions without it first (the refusal lists them).
 export function removeSecret(p: Paths, name: string): void {
   validateName(name, 'secret');
-  withLock(path.join(privateDir(p, secretsDir(p)), name), () => {
+  withStore(p, () => {
     if (!secretExists(p, name)) fail('FAASS_E_SECRET_NOT_FOUND', `No secret named ${name}`);
     const users = secretUsers(p, name);
     if (users.length > 0) fail('FAASS_E_SECRET_IN_USE', `Secret ${name} is named by ${users.length === 1 ? 'function' : 'functions'} ${users.join(', ')}: deploy ${users.length === 1 ? 'it' : 'them'} without --secret ${name} first${users.some((u) => u.endsWith('(its canary)')) ? ' (a canary: abort it)' : ''}`);
@@ -144,6 +143,28 @@ export function removeSecret(p: Paths, name: string): void {
 export function requireSecrets(p: Paths, fn: string, names: readonly string[]): void {
   const missing = names.filter((n) => !secretExists(p, n));
   if (missing.length > 0) fail('FAASS_E_SECRET_NOT_FOUND', `Function ${fn} names ${missing.length === 1 ? 'a secret that does not exist' : 'secrets that do not exist'}: ${missing.join(', ')} (create ${missing.length === 1 ? 'it' : 'them'} with faassctl secret create NAME)`);
+}
+
+// The store's one lock (secrets/.store.lock: not a name, so never listed), held by every change
+// to the store and by each commit of a file that names secrets, from its re-check of them through
+// its write. A deploy checks its secrets first (requireSecrets, before it changes anything) and
+// commits after its build and install; a removal in between would leave a file naming a missing
+// secret, whose unit fails every start. Under the lock either the removal comes first, and the
+// commit's re-check refuses the deploy before its commit point (it is undone as any failed
+// deploy), or the commit does, and the removal finds the secret named and is refused.
+function withStore<T>(p: Paths, f: () => T): T {
+  return withLock(path.join(privateDir(p, secretsDir(p)), '.store'), f);
+}
+
+// Runs commit, the write of files (a function's, a canary's, a stack's) whose texts are given,
+// under the store's lock once their secrets are checked again; a file naming none needs no lock.
+export function commitNamingSecrets<T>(p: Paths, files: readonly { fn: string; text: string }[], commit: () => T): T {
+  const named = files.map((f) => ({ fn: f.fn, names: namedIn(f.text) })).filter((f) => f.names.length > 0);
+  if (named.length === 0) return commit();
+  return withStore(p, () => {
+    for (const f of named) requireSecrets(p, f.fn, f.names);
+    return commit();
+  });
 }
 
 // A new value reaches a function at its runner's next start (LoadCredential= copies the file

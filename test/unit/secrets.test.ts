@@ -8,7 +8,8 @@ import { resolvePaths, Paths, secretPath, functionConfPath, canaryConfPath } fro
 import { FaassError } from '../../src/core/errors';
 import { writeSecret, listSecrets, removeSecret, requireSecrets, secretUsers, secretRunners, SECRET_MAX } from '../../src/functions/secrets';
 import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
-import { deployFunction } from '../../src/functions/deploy';
+import { deployFunction, prepareDeploy, commitFile, settleFailed } from '../../src/functions/deploy';
+import { listRecords } from '../../src/functions/versions';
 import { rollbackFunction } from '../../src/functions/rollback';
 import { renderFunctionService, UnitContext } from '../../src/systemd/units';
 import { containerSpec } from '../../src/docker/container-spec';
@@ -94,6 +95,27 @@ t.test('deploys and rollbacks naming a missing secret change nothing; a secret i
   t.equal(await codeOf(() => rollbackFunction(paths, 'f', { to: 1 })), 'FAASS_E_SECRET_NOT_FOUND', 'a rollback to a version naming a removed secret: refused');
   t.equal(fs.readFileSync(functionConfPath(paths, 'f'), 'utf8'), now, 'and the function stays as it is');
   t.doesNotThrow(() => requireSecrets(paths, 'f', []));
+});
+
+// A deploy checks its secrets before it changes anything, then builds, installs and records its
+// version, and only then commits (writes the function's file): deployFunction is prepareDeploy,
+// then commitFile. A removal in that gap found nothing naming the secret and went through; the
+// deploy then committed a function naming a missing secret, whose unit failed every start.
+t.test('a secret removed between a deploy\'s check and its commit: the deploy is refused there and undone', async (t) => {
+  const paths = tempPaths(t);
+  writeSecret(paths, 'k', Buffer.from('v'));
+  const p = await prepareDeploy(paths, { name: 'f', input: { runtime: 'exec', command: 'cat', secrets: 'k' } });
+  removeSecret(paths, 'k'); // in the gap: nothing names it yet, so the removal goes through
+  t.equal(await codeOf(() => commitFile(paths, 'f', p.text)), 'FAASS_E_SECRET_NOT_FOUND', 'the commit checks again, under the store lock, and refuses');
+  t.notOk(fs.existsSync(functionConfPath(paths, 'f')), 'no function file names the missing secret');
+  settleFailed(paths, p.intent, false); // what deployFunction does with an error before its commit point
+  t.same(listRecords(paths, 'f'), [], 'and its version record is undone');
+  // The other order: committed first, the removal then finds the secret named.
+  writeSecret(paths, 'k', Buffer.from('v'));
+  const q = await prepareDeploy(paths, { name: 'f', input: { runtime: 'exec', command: 'cat', secrets: 'k' } });
+  commitFile(paths, 'f', q.text);
+  t.equal(await codeOf(() => removeSecret(paths, 'k')), 'FAASS_E_SECRET_IN_USE', 'a removal after the commit is refused');
+  settleFailed(paths, q.intent, true);
 });
 
 t.test("a canary's secrets: not removed under it, and its runner restarted with the function's on a new value", async (t) => {
