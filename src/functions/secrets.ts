@@ -70,11 +70,17 @@ interface Use {
   label: string;
 }
 
+// A service's are loaded by its app's unit (faass-fn-NAME-app.service), not its proxy's.
 function uses(p: Paths): Use[] {
   return listFunctionNames(p).flatMap((fn) => [
-    ...namedIn(readIfExists(functionConfPath(p, fn)) ?? '').map((secret) => ({ secret, fn, unit: `${functionUnitBase(fn)}.service`, label: fn })),
-    ...namedIn(readIfExists(canaryConfPath(p, fn)) ?? '').map((secret) => ({ secret, fn, unit: `${canaryUnitBase(fn)}.service`, label: `${fn} (its canary)` })),
+    ...usesOf(readIfExists(functionConfPath(p, fn)) ?? '', fn, (service) => `${functionUnitBase(fn)}${service ? '-app' : ''}.service`, fn),
+    ...usesOf(readIfExists(canaryConfPath(p, fn)) ?? '', fn, () => `${canaryUnitBase(fn)}.service`, `${fn} (its canary)`),
   ]);
+}
+
+function usesOf(text: string, fn: string, unitOf: (service: boolean) => string, label: string): Use[] {
+  const { secrets, service } = readUse(text);
+  return secrets.map((secret) => ({ secret, fn, unit: unitOf(service), label }));
 }
 
 // Each function once: "f" when its file names it, else "f (its canary)".
@@ -90,12 +96,15 @@ export const secretUsers = (p: Paths, name: string): string[] => usersIn(uses(p)
 // runner of its own) where the canary's version names it.
 export const secretRunners = (p: Paths, name: string): string[] => uses(p).filter((u) => u.secret === name).map((u) => u.unit);
 
-function namedIn(text: string): string[] {
+const namedIn = (text: string): string[] => readUse(text).secrets;
+
+function readUse(text: string): { secrets: string[]; service: boolean } {
   try {
-    const fn = (ini.parse(text) as { function?: { secrets?: unknown } }).function;
-    return typeof fn?.secrets === 'string' ? fn.secrets.split(',').map((s) => s.trim()).filter((s) => s !== '') : [];
+    const fn = (ini.parse(text) as { function?: { secrets?: unknown; kind?: unknown } }).function;
+    const secrets = typeof fn?.secrets === 'string' ? fn.secrets.split(',').map((s) => s.trim()).filter((s) => s !== '') : [];
+    return { secrets, service: fn?.kind === 'service' };
   } catch {
-    return [];
+    return { secrets: [], service: false };
   }
 }
 
@@ -167,13 +176,15 @@ export function commitNamingSecrets<T>(p: Paths, files: readonly { fn: string; t
   });
 }
 
-// A new value reaches a function at its runner's next start (LoadCredential= copies the file
+// A new value reaches a function at its runner's next start, a service at its app's (LoadCredential= copies the file
 // then). A runner that runs is try-restarted, the graceful restart a deploy uses: it takes no new
 // call, finishes those it acknowledged, and the next call (waiting in the socket's queue) starts
 // a runner with the new value; one that does not run is left alone. Returns the functions told.
 // Without a manager, a running faassctl serve restarts them (serve/credentials.ts), and this
 // waits until it has, as for a deploy.
-// A canary's runner is restarted too: it loads the secret as the function's does.
+// A canary's runner is restarted too: it loads the secret as the function's does. A service's app
+// (its app unit, or under serve its app's program) is restarted as an idle stop stops it (SIGTERM,
+// then its grace time): the proxy bound to it goes with it, and the next connection starts both.
 export async function restartUsers(p: Paths, name: string): Promise<string[]> {
   const runners = secretRunners(p, name);
   if (runners.length === 0) return [];

@@ -11,7 +11,7 @@ import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig } from '
 import { deployFunction, prepareDeploy, commitFile, settleFailed } from '../../src/functions/deploy';
 import { listRecords } from '../../src/functions/versions';
 import { rollbackFunction } from '../../src/functions/rollback';
-import { renderFunctionService, UnitContext } from '../../src/systemd/units';
+import { renderFunctionService, renderServiceApp, UnitContext } from '../../src/systemd/units';
 import { containerSpec } from '../../src/docker/container-spec';
 import { secretsRoute } from '../../src/api/secrets';
 
@@ -71,7 +71,7 @@ t.test("a function's file names its secrets; never a value", async (t) => {
   t.same(buildFunctionConfig('f', { runtime: 'exec', command: 'cat' }).secrets, [], 'none by default');
   t.notMatch(renderFunctionConfig(buildFunctionConfig('f', { runtime: 'exec', command: 'cat' })), /secrets/, 'and then no key');
   t.throws(() => buildFunctionConfig('f', { runtime: 'exec', command: 'cat', secrets: 'Bad_Name' }), { code: 'FAASS_E_CONFIG_INVALID', message: /secrets: Invalid secret name "Bad_Name"/ });
-  t.throws(() => buildFunctionConfig('w', { kind: 'service', port: '9000', runtime: 'exec', command: 'x', secrets: 'a' }), { code: 'FAASS_E_CONFIG_INVALID', message: /secrets are for functions/ }, 'not for services yet');
+  t.same(buildFunctionConfig('w', { kind: 'service', port: '9000', runtime: 'exec', command: 'x', secrets: 'a' }).secrets, ['a'], 'a service names them too');
 });
 
 t.test('deploys and rollbacks naming a missing secret change nothing; a secret in use is not removed', async (t) => {
@@ -143,6 +143,23 @@ t.test("the unit loads each secret as a credential; OpenFaaS's path where its mo
   t.notMatch(renderFunctionService(buildFunctionConfig('f', { runtime: 'node', file: 'h.js' }), { ...ctx, openfaasSecrets: true }), /LoadCredential|openfaas/, 'no secrets: neither');
   const docker = renderFunctionService(buildFunctionConfig('f', { runtime: 'docker', image: 'busybox', secrets: 'db' }), { ...ctx, openfaasSecrets: true });
   t.notMatch(docker, /LoadCredential|openfaas/, "a docker function's unit loads none: its runner binds the store's files into its containers");
+});
+
+t.test("a service: its app's unit loads them, a container app has them bound, a new value restarts its app", async (t) => {
+  const app = renderServiceApp(buildFunctionConfig('w', { kind: 'service', port: '9000', runtime: 'exec', command: 'x', secrets: 'db' }), { ...ctx, openfaasSecrets: true });
+  t.match(app, /^LoadCredential=db:\/home\/u\/\.config\/faass\/secrets\/db\nBindReadOnlyPaths=%d:\/var\/openfaas\/secrets$/m, "the app unit, as a runner's");
+  t.notMatch(renderFunctionService(buildFunctionConfig('w', { kind: 'service', port: '9000', runtime: 'exec', command: 'x', secrets: 'db' }), ctx), /LoadCredential/, 'not its proxy');
+  const boxed = buildFunctionConfig('w', { kind: 'service', port: '9000', runtime: 'docker', image: 'busybox', secrets: 'db' });
+  t.notMatch(renderServiceApp(boxed, { ...ctx, openfaasSecrets: true }), /LoadCredential|openfaas/, "a container app's unit loads none");
+  const spec = containerSpec(boxed, { kind: 'service', install: 'i', secrets: '/s' });
+  t.same(spec.HostConfig?.Mounts, [{ Type: 'bind', Source: '/s/db', Target: '/var/openfaas/secrets/db', ReadOnly: true }], "the app's container has each bound read-only");
+  t.ok(spec.Env?.includes('CREDENTIALS_DIRECTORY=/var/openfaas/secrets'));
+  t.equal(containerSpec(boxed, { kind: 'service', install: 'i' }).HostConfig?.Mounts, undefined);
+  const paths = tempPaths(t);
+  writeSecret(paths, 'db', Buffer.from('v'));
+  await deployFunction(paths, { name: 'w', input: { kind: 'service', port: '9000', runtime: 'exec', command: 'x', secrets: 'db' } });
+  t.same(secretRunners(paths, 'db'), ['faass-fn-w-app.service'], "a new value restarts the app's unit, which loads it");
+  t.equal(await codeOf(() => removeSecret(paths, 'db')), 'FAASS_E_SECRET_IN_USE', 'and it is not removed under the service');
 });
 
 t.test("a call's container: each secret bound read-only at /var/openfaas/secrets/NAME", async (t) => {
