@@ -5,6 +5,7 @@ import { serviceContainerName, forwarderContainerName, functionFilter } from '..
 import { EngineApi, EngineError } from '../docker/engine-api';
 import { containerSpec, forwarderSpec } from '../docker/container-spec';
 import { reachedThroughSocket } from '../systemd/units';
+import { resolvePaths, secretsDir } from '../core/paths';
 import { App } from './process-app';
 import { AppAddress } from './ready';
 
@@ -25,6 +26,8 @@ export interface ForwarderFiles {
 // (container-spec.ts: a read-only root, a size-bounded tmpfs /tmp). With network=none (the
 // default) a second container, the forwarder, shares the app's network and is its only way in
 // (container-spec.ts forwarderSpec); both live and die together: either ending ends the app.
+// Its secrets are the store's files bound read-only at /var/openfaas/secrets/NAME (a fresh
+// container at each start: a new value reaches the next one), as a call's container has them.
 // All through EngineApi: dockerode is never loaded here.
 export class ContainerApp implements App {
   private readonly engine: EngineApi;
@@ -69,7 +72,7 @@ export class ContainerApp implements App {
     const f = this.forwarder;
     if (f && !fs.existsSync(f.program)) throw new Error(`faass's forwarder ${f.program} is missing, so a container in a network of its own (network=none) cannot be reached: build faass with a C compiler and a static libc (apt-get install gcc libc6-dev, then ./install.sh again), or deploy the service with --network host`);
     await this.removeLeftovers();
-    this.id = (await this.engine.create(containerSpec(this.cfg, { kind: 'service', install: this.install }))).slice(0, 12);
+    this.id = (await this.engine.create(containerSpec(this.cfg, { kind: 'service', install: this.install, secrets: this.cfg.secrets.length > 0 ? secretsDir(resolvePaths()) : undefined }))).slice(0, 12);
     this.started = true;
     if (f) await this.startWithForwarder(f);
     else await this.engine.start(this.containerName);

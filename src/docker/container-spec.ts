@@ -31,7 +31,7 @@ export const MIN_CONTAINER_CPU = 1;
 // One call's container: its id (label faass.call), the call's environment, and the secret store
 // on the host (paths.ts secretsDir; undefined: the function names none). install: the install's
 // id (names.ts), on every container.
-export type ContainerUse = { kind: 'call'; install: string; callId: string; env: Record<string, string>; secrets?: string } | { kind: 'service'; install: string };
+export type ContainerUse = { kind: 'call'; install: string; callId: string; env: Record<string, string>; secrets?: string } | { kind: 'service'; install: string; secrets?: string };
 
 // Where a container reads its secrets: OpenFaaS's path, also named by $CREDENTIALS_DIRECTORY in
 // it, so a handler reads them the same way in a container and in a process (units.ts
@@ -138,7 +138,7 @@ export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.Co
       };
     }
     case 'service':
-      return serviceSpec(cfg, use.install, Cmd, limits(cfg));
+      return serviceSpec(cfg, use.install, Cmd, limits(cfg), secretMounts(cfg, use.secrets));
   }
 }
 
@@ -147,14 +147,15 @@ export function containerSpec(cfg: FunctionConfig, use: ContainerUse): Docker.Co
 // port published on the host's 127.0.0.1 (the app then listens on 0.0.0.0:PORT inside). A fresh
 // container at each start of the app (app/container-app.ts), so a change of any of these options
 // needs nothing more.
-function serviceSpec(cfg: FunctionConfig, install: string, Cmd: string[] | undefined, hostLimits: Docker.HostConfig): Docker.ContainerCreateOptions {
+// Its secrets as a call's container has them (secretMounts).
+function serviceSpec(cfg: FunctionConfig, install: string, Cmd: string[] | undefined, hostLimits: Docker.HostConfig, secrets: Docker.MountSettings[]): Docker.ContainerCreateOptions {
   const port = `${cfg.port}/tcp`;
   const bridge = cfg.network === 'bridge';
   return {
     name: serviceContainerName(install, cfg.name),
     Image: cfg.image,
     Cmd,
-    Env: envList({ ...cfg.env, PORT: String(cfg.port) }),
+    Env: envList({ ...cfg.env, PORT: String(cfg.port), ...(secrets.length > 0 ? { CREDENTIALS_DIRECTORY: CONTAINER_SECRETS } : {}) }),
     Labels: { [LABEL]: cfg.name, [INSTALL_LABEL]: install },
     ExposedPorts: bridge ? { [port]: {} } : undefined,
     HostConfig: {
@@ -164,6 +165,7 @@ function serviceSpec(cfg: FunctionConfig, install: string, Cmd: string[] | undef
       NetworkMode: cfg.network,
       PortBindings: bridge ? { [port]: [{ HostIp: '127.0.0.1', HostPort: String(cfg.port) }] } : undefined,
       ...hostLimits,
+      ...(secrets.length > 0 ? { Mounts: secrets } : {}),
     },
   };
 }

@@ -1,4 +1,4 @@
-// faassctl secret create|ls|rm: the secrets functions are given (functions/secrets.ts), on this
+// faassctl secret create|ls|rm: the secrets functions and services are given (functions/secrets.ts), on this
 // host or through a gateway's API (/system/secrets). A value comes from stdin or --from-file,
 // never from the command line (shell history, ps, /proc/PID/cmdline), and is never printed.
 import { Paths } from '../core/paths';
@@ -37,7 +37,7 @@ async function create(paths: Paths, name: string, value: Buffer): Promise<number
   return 0;
 }
 
-const sayRestarted = (fns: string[]) => (fns.length ? `; ${fns.join(', ')} read${fns.length === 1 ? 's' : ''} it from its next start (a running runner is restarted once its calls are done)` : '');
+const sayRestarted = (fns: string[]) => (fns.length ? `; ${fns.join(', ')} read${fns.length === 1 ? 's' : ''} it from its next start (a running runner is restarted once its calls are done, a running service's app at once)` : '');
 
 async function remoteCreate(t: Target, name: string, value: Buffer): Promise<number> {
   const body = { name, rawValue: value.toString('base64') };

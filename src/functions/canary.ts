@@ -18,6 +18,7 @@ import { ApplyReport, applyUnits } from './apply-units';
 import { dropVersion } from './code-versions';
 import { checkMessage, currentRecord, listRecords, localAuthor, nextNumber, removeRecord, sameVersion, sha256, treeDigest, writeRecord } from './versions';
 import { switchToVersion } from './rollback';
+import { commitNamingSecrets } from './secrets';
 import { CanaryInput, CanaryRoute, buildCanaryRoute, renderCanaryRoute } from './canary-spec';
 import { abortedBy, hasCanaryFiles, readCanaryRoute, readCanaryState, removeCanaryFiles } from './canary-files';
 
@@ -66,7 +67,10 @@ export async function deployCanary(paths: Paths, spec: DeployRequest, input: Can
     const route = buildCanaryRoute(input, number, new Date().toISOString());
     privateDir(paths, functionsConfDir(paths)); // configDir, private
     privateDir(paths, path.dirname(canaryConfPath(paths, spec.name))); // the file holds the function's env
-    writeFileAtomic(canaryConfPath(paths, spec.name), withVersion(settings, { number, code }));
+    // Its secrets checked under the store's lock, as a deploy's: a missing one would fail every
+    // start of the canary's runner, and a removal must see this file once written.
+    const text = withVersion(settings, { number, code });
+    commitNamingSecrets(paths, [{ fn: spec.name, text }], () => writeFileAtomic(canaryConfPath(paths, spec.name), text));
     const report = await applyUnits(paths, { reload: true });
     await startSocket(spec.name);
     // Last: from here on the gateway sends it its share.

@@ -21,7 +21,7 @@ import { userManagerControllers } from '../systemd/controllers';
 import { refuseScheduleClash } from './triggers';
 import { DepsReport, installDependencies } from './deps-install';
 import { retireFunction, resetRetired } from './retire';
-import { requireSecrets } from './secrets';
+import { commitNamingSecrets, requireSecrets } from './secrets';
 import { refuseUnderCanary } from './canary-files';
 
 export type { DeploySpec } from './deploy-plan';
@@ -117,10 +117,13 @@ export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<
   }
 }
 
-// The commit point: the function's file, written whole by rename.
+// The commit point: the function's file, written whole by rename, its secrets checked again
+// under the store's lock (a removal since the deploy's first check refuses it here, uncommitted).
 export function commitFile(paths: Paths, name: string, text: string): void {
-  privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
-  writeFileAtomic(functionConfPath(paths, name), text);
+  commitNamingSecrets(paths, [{ fn: name, text }], () => {
+    privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
+    writeFileAtomic(functionConfPath(paths, name), text);
+  });
 }
 
 // Past the commit point: the code link follows the file. Staged code that is the current

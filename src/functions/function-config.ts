@@ -180,8 +180,6 @@ function checkKind(name: string, kind: Kind, runtime: Runtime, v: Parsed): void 
     if (runtime !== 'exec' && runtime !== 'docker') refuse('runtime must be exec (a command) or docker (an image)');
     if (runtime === 'exec' && v.command === undefined) refuse('runtime exec needs a command that serves HTTP on the port');
     if (runtime !== 'docker' && v.network === 'bridge') refuse('network bridge is only for containers; a process app has none (a network of its own, reached only through faass) or host');
-    // Not done yet: an app's unit and container would need what a runner's have (units.ts).
-    if (v.secrets !== undefined && v.secrets.length > 0) refuse('secrets are for functions (kind=function) only; a service cannot be given them yet');
   } else if (v.port !== undefined || v.health !== undefined || v.ready_timeout !== undefined) fail('FAASS_E_CONFIG_INVALID', `Function ${name}: port, health and ready_timeout are only for kind=service`);
 }
 

@@ -3,9 +3,7 @@
 // function's file (naming the version) as the commit point, then the code link, the units, and a
 // try-restart of the runner. The current pointer moves; no new number is made.
 import * as fs from 'node:fs';
-import { Paths, functionConfPath, functionsConfDir } from '../core/paths';
-import { writeFileAtomic } from '../core/fs-atomic';
-import { privateDir } from '../core/private-files';
+import { Paths } from '../core/paths';
 import { fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { FunctionConfig, loadFunctionConfig, parseFunctionConfig, withVersion } from './function-config';
@@ -13,7 +11,7 @@ import { switchVersion, versionPath } from './code-versions';
 import { beginDeploy, aboutToCommit, endDeploy } from './deploy-intent';
 import { ApplyReport, applyUnits, recoverFirst, withServe } from './apply-units';
 import { currentRecord, listRecords, pruneRecords, readRecord, rollbackTarget, widerAccess } from './versions';
-import { settleFailed } from './deploy';
+import { commitFile, settleFailed } from './deploy';
 import { requireSecrets } from './secrets';
 import { hasCanaryFiles, readCanaryConfig, removeCanaryFiles } from './canary-files';
 
@@ -67,8 +65,7 @@ export async function switchToVersion(paths: Paths, name: string, now: FunctionC
   let committed = false;
   try {
     aboutToCommit(paths, intent, text);
-    privateDir(paths, functionsConfDir(paths));
-    writeFileAtomic(functionConfPath(paths, name), text);
+    commitFile(paths, name, text); // its secrets checked again, under the store's lock
     committed = true;
     switchVersion(paths, name, record.code, pruneRecords(paths, name, to, from));
     const applied = await applyUnits(paths, { reload: true, enable: [name], restart: [name], deferServe: true });

@@ -51,8 +51,7 @@ export function secretExists(p: Paths, name: string): boolean {
 export function writeSecret(p: Paths, name: string, value: Buffer): { created: boolean } {
   validateName(name, 'secret');
   checkSecretValue(value);
-  const dir = privateDir(p, secretsDir(p));
-  return withLock(path.join(dir, name), () => {
+  return withStore(p, () => {
     const created = !secretExists(p, name);
     if (created || readIfExists(metaPath(p, name)) === null) writeFileAtomic(metaPath(p, name), JSON.stringify({ created: new Date().toISOString() }) + '\n');
     writeFileAtomic(secretPath(p, name), value);
@@ -71,11 +70,17 @@ interface Use {
   label: string;
 }
 
+// A service's are loaded by its app's unit (faass-fn-NAME-app.service), not its proxy's.
 function uses(p: Paths): Use[] {
   return listFunctionNames(p).flatMap((fn) => [
-    ...namedIn(readIfExists(functionConfPath(p, fn)) ?? '').map((secret) => ({ secret, fn, unit: `${functionUnitBase(fn)}.service`, label: fn })),
-    ...namedIn(readIfExists(canaryConfPath(p, fn)) ?? '').map((secret) => ({ secret, fn, unit: `${canaryUnitBase(fn)}.service`, label: `${fn} (its canary)` })),
+    ...usesOf(readIfExists(functionConfPath(p, fn)) ?? '', fn, (service) => `${functionUnitBase(fn)}${service ? '-app' : ''}.service`, fn),
+    ...usesOf(readIfExists(canaryConfPath(p, fn)) ?? '', fn, () => `${canaryUnitBase(fn)}.service`, `${fn} (its canary)`),
   ]);
+}
+
+function usesOf(text: string, fn: string, unitOf: (service: boolean) => string, label: string): Use[] {
+  const { secrets, service } = readUse(text);
+  return secrets.map((secret) => ({ secret, fn, unit: unitOf(service), label }));
 }
 
 // Each function once: "f" when its file names it, else "f (its canary)".
@@ -91,12 +96,15 @@ export const secretUsers = (p: Paths, name: string): string[] => usersIn(uses(p)
 // runner of its own) where the canary's version names it.
 export const secretRunners = (p: Paths, name: string): string[] => uses(p).filter((u) => u.secret === name).map((u) => u.unit);
 
-function namedIn(text: string): string[] {
+const namedIn = (text: string): string[] => readUse(text).secrets;
+
+function readUse(text: string): { secrets: string[]; service: boolean } {
   try {
-    const fn = (ini.parse(text) as { function?: { secrets?: unknown } }).function;
-    return typeof fn?.secrets === 'string' ? fn.secrets.split(',').map((s) => s.trim()) : [];
+    const fn = (ini.parse(text) as { function?: { secrets?: unknown; kind?: unknown } }).function;
+    const secrets = typeof fn?.secrets === 'string' ? fn.secrets.split(',').map((s) => s.trim()).filter((s) => s !== '') : [];
+    return { secrets, service: fn?.kind === 'service' };
   } catch {
-    return [];
+    return { secrets: [], service: false };
   }
 }
 
@@ -130,7 +138,7 @@ function createdOf(p: Paths, name: string): string | undefined {
 // functions without it first (the refusal lists them).
 export function removeSecret(p: Paths, name: string): void {
   validateName(name, 'secret');
-  withLock(path.join(privateDir(p, secretsDir(p)), name), () => {
+  withStore(p, () => {
     if (!secretExists(p, name)) fail('FAASS_E_SECRET_NOT_FOUND', `No secret named ${name}`);
     const users = secretUsers(p, name);
     if (users.length > 0) fail('FAASS_E_SECRET_IN_USE', `Secret ${name} is named by ${users.length === 1 ? 'function' : 'functions'} ${users.join(', ')}: deploy ${users.length === 1 ? 'it' : 'them'} without --secret ${name} first${users.some((u) => u.endsWith('(its canary)')) ? ' (a canary: abort it)' : ''}`);
@@ -146,13 +154,37 @@ export function requireSecrets(p: Paths, fn: string, names: readonly string[]): 
   if (missing.length > 0) fail('FAASS_E_SECRET_NOT_FOUND', `Function ${fn} names ${missing.length === 1 ? 'a secret that does not exist' : 'secrets that do not exist'}: ${missing.join(', ')} (create ${missing.length === 1 ? 'it' : 'them'} with faassctl secret create NAME)`);
 }
 
-// A new value reaches a function at its runner's next start (LoadCredential= copies the file
+// The store's one lock (secrets/.store.lock: not a name, so never listed), held by every change
+// to the store and by each commit of a file that names secrets, from its re-check of them through
+// its write. A deploy checks its secrets first (requireSecrets, before it changes anything) and
+// commits after its build and install; a removal in between would leave a file naming a missing
+// secret, whose unit fails every start. Under the lock either the removal comes first, and the
+// commit's re-check refuses the deploy before its commit point (it is undone as any failed
+// deploy), or the commit does, and the removal finds the secret named and is refused.
+function withStore<T>(p: Paths, f: () => T): T {
+  return withLock(path.join(privateDir(p, secretsDir(p)), '.store'), f);
+}
+
+// Runs commit, the write of files (a function's, a canary's, a stack's) whose texts are given,
+// under the store's lock once their secrets are checked again; a file naming none needs no lock.
+export function commitNamingSecrets<T>(p: Paths, files: readonly { fn: string; text: string }[], commit: () => T): T {
+  const named = files.map((f) => ({ fn: f.fn, names: namedIn(f.text) })).filter((f) => f.names.length > 0);
+  if (named.length === 0) return commit();
+  return withStore(p, () => {
+    for (const f of named) requireSecrets(p, f.fn, f.names);
+    return commit();
+  });
+}
+
+// A new value reaches a function at its runner's next start, a service at its app's (LoadCredential= copies the file
 // then). A runner that runs is try-restarted, the graceful restart a deploy uses: it takes no new
 // call, finishes those it acknowledged, and the next call (waiting in the socket's queue) starts
 // a runner with the new value; one that does not run is left alone. Returns the functions told.
 // Without a manager, a running faassctl serve restarts them (serve/credentials.ts), and this
 // waits until it has, as for a deploy.
-// A canary's runner is restarted too: it loads the secret as the function's does.
+// A canary's runner is restarted too: it loads the secret as the function's does. A service's app
+// (its app unit, or under serve its app's program) is restarted as an idle stop stops it (SIGTERM,
+// then its grace time): the proxy bound to it goes with it, and the next connection starts both.
 export async function restartUsers(p: Paths, name: string): Promise<string[]> {
   const runners = secretRunners(p, name);
   if (runners.length === 0) return [];

@@ -1,7 +1,7 @@
 // faassctl up, down and stack rollback as one change across a stack's functions (stacks.ts):
 // every function prepared first (code staged, images built, versions recorded: nothing any call
 // sees), undone all together if one fails; then one commit point, the stack's intent.
-import { requireSecrets } from './secrets';
+import { commitNamingSecrets, requireSecrets } from './secrets';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths } from '../core/paths';
@@ -14,7 +14,7 @@ import { applyUnits, recoverFirst, withServe, ApplyReport, Recovered } from './a
 import { aboutToCommit, beginDeploy, endDeploy, abandonDeploy } from './deploy-intent';
 import { Author, currentRecord, localAuthor, readRecord, treeDigest, widerAccess, checkMessage, nextNumber } from './versions';
 import { versionPath } from './code-versions';
-import { StackOp, StackRecord, abandonStack, commitStack, currentStackRecord, currentStackVersion, finishStackFiles, listStackRecords, ownedBy, stackOwner } from './stacks';
+import { StackIntent, StackOp, StackRecord, abandonStack, commitStack, writeStackFiles, currentStackRecord, currentStackVersion, finishStackFiles, listStackRecords, ownedBy, stackOwner } from './stacks';
 import { resetRetired } from './retire';
 
 export type Action = 'create' | 'update' | 'unchanged' | 'delete';
@@ -97,9 +97,29 @@ function undoAll(paths: Paths, prepared: Prepared[]): void {
   for (const p of prepared) settleFailed(paths, p.intent, false);
 }
 
+// Past the commit point: the next command finishes what is left.
+function abandonAll(paths: Paths, stack: string, intent: StackIntent, prepared: Prepared[]): void {
+  if (fs.existsSync(path.join(paths.stateDir, 'stacks-deploying', `${stack}.json`))) abandonStack(paths, intent);
+  for (const p of prepared) abandonDeploy(paths, p.intent);
+}
+
 // The commit and what follows it: files, code links, deletions, units, the stack's version.
 async function commitAndApply(paths: Paths, op: StackOp, stack: string, prepared: Prepared[], deletes: string[], record: StackRecord | null, current: number): Promise<{ report: ApplyReport; warnings: string[] }> {
-  const intent = commitStack(paths, { stack, op, files: prepared.map((p) => ({ name: p.spec.name, text: p.text })), delete: deletes, record, current });
+  const files = prepared.map((p) => ({ name: p.spec.name, text: p.text }));
+  // The commit point and the functions' files, under the secrets store's lock once their secrets
+  // are checked again (secrets.ts commitNamingSecrets): a removal sees each file that names one.
+  const committed: StackIntent[] = [];
+  try {
+    commitNamingSecrets(paths, files.map((f) => ({ fn: f.name, text: f.text })), () => {
+      committed.push(commitStack(paths, { stack, op, files, delete: deletes, record, current }));
+      writeStackFiles(paths, committed[0]);
+    });
+  } catch (e) {
+    if (committed.length === 0) undoAll(paths, prepared); // refused before the commit point: none changes
+    else abandonAll(paths, stack, committed[0], prepared);
+    throw e;
+  }
+  const intent = committed[0];
   try {
     const warnings = await finishStackFiles(paths, intent);
     for (const p of prepared) switchPrepared(paths, p);
@@ -109,9 +129,7 @@ async function commitAndApply(paths: Paths, op: StackOp, stack: string, prepared
     for (const d of deletes) await resetRetired(d);
     return { report: await withServe(paths, applied), warnings };
   } catch (e) {
-    // Past the commit point: the next command finishes what is left.
-    if (fs.existsSync(path.join(paths.stateDir, 'stacks-deploying', `${stack}.json`))) abandonStack(paths, intent);
-    for (const p of prepared) abandonDeploy(paths, p.intent);
+    abandonAll(paths, stack, intent, prepared);
     throw e;
   }
 }

@@ -111,15 +111,20 @@ export function abandonStack(paths: Paths, intent: StackIntent): void {
   writeFileAtomic(intentPath(paths, intent.stack), JSON.stringify({ ...intent, pid: 0, start: '' }) + '\n');
 }
 
-// The file-level finish, idempotent (a recovery killed in turn is done again): every function
-// file written, the deleted functions retired, the stack's version and current pointer written,
-// the intent removed. The caller applies the units and ends the functions' own intents.
-export async function finishStackFiles(paths: Paths, intent: StackIntent): Promise<string[]> {
+// Every function file the intent holds, written where it is not already (idempotent).
+export function writeStackFiles(paths: Paths, intent: StackIntent): void {
   for (const f of intent.files) {
     if (digest(readIfExists(functionConfPath(paths, f.name)) ?? '') === digest(f.text)) continue;
     privateDir(paths, path.dirname(functionConfPath(paths, f.name)));
     writeFileAtomic(functionConfPath(paths, f.name), f.text);
   }
+}
+
+// The file-level finish, idempotent (a recovery killed in turn is done again): every function
+// file written, the deleted functions retired, the stack's version and current pointer written,
+// the intent removed. The caller applies the units and ends the functions' own intents.
+export async function finishStackFiles(paths: Paths, intent: StackIntent): Promise<string[]> {
+  writeStackFiles(paths, intent);
   const warnings: string[] = [];
   for (const name of intent.delete) warnings.push(...(await retireFunction(paths, name)));
   if (intent.op === 'down') forgetStack(paths, intent.stack); // no function left: no versions

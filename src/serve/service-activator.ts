@@ -16,6 +16,7 @@ import { privateDir } from '../core/private-files';
 import { privateNetwork, reachedThroughSocket } from '../systemd/units';
 import { Program } from './program';
 import { LogFile } from './log-files';
+import { loadCredentials } from './credentials';
 
 // Why serve does not run this service, or null. A process app with network=none is promised a
 // network of its own that nothing but faass reaches (units.ts privateNetwork, so --auth holds);
@@ -32,6 +33,7 @@ export class ServiceActivator {
   private readonly connections = new Set<net.Socket>();
   private ready: Promise<boolean> | null = null; // the app's start, while it runs
   private idleTimer: NodeJS.Timeout | null = null;
+  private readonly script: string;
 
   private constructor(
     private readonly paths: Paths,
@@ -43,6 +45,7 @@ export class ServiceActivator {
   ) {
     // Not started again when it ends: the next connection starts it, as it starts the unit.
     this.app = new Program({ script, args: ['--function', cfg.name], sockets: [] }, notifyPath, log, onChange, false);
+    this.script = script;
     this.server = net.createServer((c) => this.accept(c));
   }
 
@@ -118,7 +121,8 @@ export class ServiceActivator {
   private startApp(): Promise<boolean> {
     if (this.ready && this.app.running) return this.ready;
     const limit = (Math.ceil(this.cfg.readyTimeout) + 10) * 1000; // its unit's TimeoutStartSec=
-    this.app.start();
+    // Its secrets copied anew at each start, as LoadCredential= does (serve/credentials.ts).
+    this.app.start({ script: this.script, args: ['--function', this.cfg.name], sockets: [], env: loadCredentials(this.paths, this.cfg) });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => {

@@ -310,6 +310,7 @@ export function renderServiceApp(cfg: FunctionConfig, ctx: UnitContext): string 
       ...ownView(cfg.name, ctx),
       ...(cfg.runtime === 'docker' ? [] : noEngine(ctx)),
       `BindPaths=%t/faass/svc/${cfg.name}`,
+      ...functionCredentials(cfg, ctx), // a process app's, as a runner's; a container's are bound by its app (container-app.ts)
     ].filter((l): l is string => l !== null),
   });
 }
@@ -379,7 +380,8 @@ function runnerService(cfg: FunctionConfig, ctx: UnitContext, drops: readonly Fi
 // Where handlers written for OpenFaaS read their secrets (/var/openfaas/secrets/NAME).
 export const OPENFAAS_SECRETS = '/var/openfaas/secrets';
 
-// A function's secrets (functions/secrets.ts) as systemd credentials: the user manager copies
+// A function's secrets (functions/secrets.ts) as systemd credentials, and a process service's
+// (its app unit: the app's process gets $CREDENTIALS_DIRECTORY as a runner does): the user manager copies
 // each store file, as the unit starts, into the unit's own credentials directory (%d, given to
 // the runner as $CREDENTIALS_DIRECTORY; in a user manager $XDG_RUNTIME_DIR/credentials/UNIT,
 // 0500, removed when the unit stops), which ownView's empty %t leaves visible to this unit alone:
@@ -387,8 +389,8 @@ export const OPENFAAS_SECRETS = '/var/openfaas/secrets';
 // directory is also bound where OpenFaaS handlers look, when the mount point exists: a user
 // manager cannot make it (mkdir under /var: 226/NAMESPACE, seen here); install.sh makes it where
 // it may. A container function's code runs in containers the engine makes, from the host's view:
-// its runner has the store's files bound into each (docker/container-spec.ts), and its unit
-// loads nothing.
+// its runner (a container service: its app) has the store's files bound into each
+// (docker/container-spec.ts), and its unit loads nothing.
 function functionCredentials(cfg: FunctionConfig, ctx: UnitContext): string[] {
   if (cfg.secrets.length === 0 || cfg.runtime === 'docker') return [];
   const config = `${ctx.xdg.config}/faass`;

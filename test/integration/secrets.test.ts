@@ -39,6 +39,27 @@ function filesUnder(dir: string): Map<string, Buffer> {
 
 const call = (sb: Sandbox) => request(sb.port, '/function/reader', { body: 'x' });
 
+// A service's app (kind=service) answering what it reads at each request: the secret from
+// $CREDENTIALS_DIRECTORY and from /var/openfaas/secrets (where the mount point exists), "-" for
+// a place it cannot read.
+const APP = `import http.server, os
+def read(p):
+    try:
+        return open(p).read()
+    except OSError:
+        return '-'
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ('%s|%s' % (read(os.path.join(os.environ.get('CREDENTIALS_DIRECTORY', '/nonexistent'), 'api-key')), read('/var/openfaas/secrets/api-key'))).encode()
+        self.send_response(200)
+        self.send_header('content-length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()
+`;
+
 t.test('a function reads its secret; the value is nowhere else; rotation; refusals', async (t) => {
   ensureMountPoint();
   const sb = await startSandbox(t, { user: TEST_USER });
@@ -89,12 +110,23 @@ t.test('a function reads its secret; the value is nowhere else; rotation; refusa
   t.equal(rm.code, 2, 'secret rm of a secret in use: exit 2');
   t.match(rm.stderr, /named by function reader: deploy it without --secret api-key first \(FAASS_E_SECRET_IN_USE\)/);
 
+  // A service's app reads its secret as a function does. Idle long enough to be warm at the
+  // rotation below, which must restart it.
+  const app = writeFixture(sb, 'svc/app.py', APP);
+  const svcDep = await sb.faassctl('deploy', 'svc', '--kind', 'service', '--port', String(await freePort()), '--command', 'python3 app.py', '--from-file', path.dirname(app), '--secret', 'api-key', '--idle', '120');
+  t.equal(svcDep.code, 0, `deploy --kind service --secret api-key ${svcDep.stderr}`);
+  const svcCall = async () => (await request(sb.port, '/function/svc/', { method: 'GET' })).body;
+  t.equal(await svcCall(), `${v1}|${v1}`, "a service's app reads its secret from $CREDENTIALS_DIRECTORY and from /var/openfaas/secrets");
+  for (const pid of faassPids(sb, 'faass-fn-svc-app.service')) t.notOk(fs.readFileSync(`/proc/${pid}/environ`).includes(v1), `no value in the environment of the app's ${pid}`);
+  t.equal(await unitState(sb, 'faass-fn-svc-app.service'), 'active/running', 'the app runs, warm, before the rotation');
+
   // Rotation while a runner may be warm: it is restarted once its calls are done.
   t.equal((await call(sb)).status, 200);
   const rot = await sb.run(process.execPath, [sb.faassctlPath, 'secret', 'create', 'api-key'], { input: v2 });
   t.equal(rot.code, 0, rot.stderr);
-  t.match(rot.stdout, /Replaced secret api-key \(27 bytes\); reader reads it from its next start/);
+  t.match(rot.stdout, /Replaced secret api-key \(27 bytes\); reader, svc read it from its next start/);
   t.equal((await call(sb)).body, `${v2}|${v2}`, 'the next call after a rotation sees the new value');
+  t.equal(await svcCall(), `${v2}|${v2}`, "the service's warm app was restarted: the next call sees the new value");
   // And a cold start: the runner gone idle, a new value, the next call starts one.
   await waitFor('the runner to exit idle', async () => (await unitState(sb, 'faass-fn-reader.service')).startsWith('inactive'), 30000);
   const cold = await sb.run(process.execPath, [sb.faassctlPath, 'secret', 'create', 'api-key'], { input: v3 });
@@ -116,7 +148,7 @@ t.test('a function reads its secret; the value is nowhere else; rotation; refusa
   const remote = (args: string[], input?: string) => sb.run('env', [`FAASS_GATEWAY=http://127.0.0.1:${sb.port}`, `FAASS_TOKEN=${admin.stdout.trim()}`, process.execPath, sb.faassctlPath, ...args], { input });
   const rc = await remote(['secret', 'create', 'remote-one'], 'r1');
   t.equal(rc.code, 0, `secret create --gateway ${rc.stderr}`);
-  t.match((await remote(['secret', 'ls'])).stdout, /^api-key\s+27\s.*\sreader$/m, 'secret ls --gateway: size and users');
+  t.match((await remote(['secret', 'ls'])).stdout, /^api-key\s+27\s.*\sreader,svc$/m, 'secret ls --gateway: size and users');
   t.equal((await request(sb.port, '/system/secrets', { method: 'GET' })).status, 401, 'no credential: no list');
 
   // The value in no answer: the API's views and faassctl's.
@@ -130,9 +162,13 @@ t.test('a function reads its secret; the value is nowhere else; rotation; refusa
     (await sb.faassctl('versions', 'reader')).stdout,
     (await sb.systemctl('cat', 'faass-fn-reader.service')).stdout,
     (await sb.systemctl('show', 'faass-fn-reader.service')).stdout,
+    (await sb.systemctl('cat', 'faass-fn-svc-app.service')).stdout,
+    (await sb.systemctl('show', 'faass-fn-svc-app.service')).stdout,
+    (await sb.faassctl('describe', 'svc')).stdout,
   ].join('\n');
   t.match(answers, /"secrets":\["api-key"\]/, 'the API shows the name');
   t.match(answers, /^LoadCredential=api-key:\S+\/faass\/secrets\/api-key$/m, 'the unit names the store file');
+  t.match((await sb.systemctl('cat', 'faass-fn-svc-app.service')).stdout, /^LoadCredential=api-key:\S+\/faass\/secrets\/api-key$/m, "the service's app unit names it too");
   for (const v of [v1, v2, v3]) t.notOk(answers.includes(v), 'no value in any answer');
 
   // The value in no file of faass's but the store: settings, version records, state, units.
@@ -175,9 +211,20 @@ t.test('under faassctl serve', async (t) => {
   });
   await waitFor('serve to answer', async () => (await request(port, '/healthz', { method: 'GET' }).catch(() => ({ status: 0 }))).status === 200, 30000);
   t.equal((await request(port, '/function/reader', { body: '' })).body, 'serve-v1', 'the function reads its secret from $CREDENTIALS_DIRECTORY');
+  // A service too (its own network serve cannot give: --network host), read at its app's start.
+  fs.mkdirSync(path.join(dir, 'svc'));
+  fs.writeFileSync(path.join(dir, 'svc', 'app.py'), APP.replace(/'api-key'/g, "'k'"));
+  const svc = await ctl(['deploy', 'svc', '--kind', 'service', '--port', String(await freePort()), '--network', 'host', '--command', 'python3 app.py', '--from-file', path.join(dir, 'svc'), '--secret', 'k', '--idle', '120']);
+  t.equal(svc.code, 0, svc.stderr);
+  const svcBody = async () => {
+    await waitFor('serve to take up the service', async () => (await request(port, '/function/svc/', { method: 'GET' })).status === 200, 30000);
+    return (await request(port, '/function/svc/', { method: 'GET' })).body;
+  };
+  t.equal(await svcBody(), 'serve-v1|-', "a service's app reads its secret from $CREDENTIALS_DIRECTORY (no /var/openfaas/secrets under serve)");
   const rot = await ctl(['secret', 'create', 'k'], 'serve-v2');
   t.equal(rot.code, 0, rot.stderr);
   t.equal((await request(port, '/function/reader', { body: '' })).body, 'serve-v2', 'a new value: the runner restarted by the time secret create returned');
+  t.equal((await request(port, '/function/svc/', { method: 'GET' })).body, 'serve-v2|-', "and the service's app, running, restarted with it");
 });
 
 // A container function: its runner binds each of its credentials read-only into the call's
@@ -196,4 +243,11 @@ t.test('a container function', async (t) => {
   t.equal(r.status, 200, r.body);
   t.equal(r.body, 'boxed-v1|boxed-v1', 'the container reads it at both');
   t.equal(await engine.countContainers('dread'), 0, 'and its container is gone');
+  // A container service: its app's container has it bound read-only, named by $CREDENTIALS_DIRECTORY.
+  const svc = await sb.faassctl('deploy', 'dsvc', '--kind', 'service', '--port', String(await freePort()), '--runtime', 'docker', '--image', BUSYBOX, '--command', 'sh -c "exec busybox httpd -f -p 127.0.0.1:$PORT -h $CREDENTIALS_DIRECTORY"', '--secret', 'k', '--idle', '1');
+  t.equal(svc.code, 0, svc.stderr);
+  const got = await request(sb.port, '/function/dsvc/k', { method: 'GET' });
+  t.equal(got.status, 200, got.body);
+  t.equal(got.body, 'boxed-v1', "the service's container serves it from $CREDENTIALS_DIRECTORY");
+  t.equal((await sb.faassctl('delete', 'dsvc')).code, 0);
 });

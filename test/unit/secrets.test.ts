@@ -7,9 +7,10 @@ import { Paths, secretPath, functionConfPath, canaryConfPath } from '../../src/c
 import { FaassError } from '../../src/core/errors';
 import { writeSecret, listSecrets, removeSecret, requireSecrets, secretUsers, secretRunners, SECRET_MAX } from '../../src/functions/secrets';
 import { buildFunctionConfig, parseFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
-import { deployFunction } from '../../src/functions/deploy';
+import { deployFunction, prepareDeploy, commitFile, settleFailed } from '../../src/functions/deploy';
+import { listRecords } from '../../src/functions/versions';
 import { rollbackFunction } from '../../src/functions/rollback';
-import { renderFunctionService, UnitContext } from '../../src/systemd/units';
+import { renderFunctionService, renderServiceApp, UnitContext } from '../../src/systemd/units';
 import { containerSpec } from '../../src/docker/container-spec';
 import { secretsRoute } from '../../src/api/secrets';
 import { managerlessPaths } from '../support/temp-paths';
@@ -56,7 +57,7 @@ t.test("a function's file names its secrets; never a value", async (t) => {
   t.same(buildFunctionConfig('f', { runtime: 'exec', command: 'cat' }).secrets, [], 'none by default');
   t.notMatch(renderFunctionConfig(buildFunctionConfig('f', { runtime: 'exec', command: 'cat' })), /secrets/, 'and then no key');
   t.throws(() => buildFunctionConfig('f', { runtime: 'exec', command: 'cat', secrets: 'Bad_Name' }), { code: 'FAASS_E_CONFIG_INVALID', message: /secrets: Invalid secret name "Bad_Name"/ });
-  t.throws(() => buildFunctionConfig('w', { kind: 'service', port: '9000', runtime: 'exec', command: 'x', secrets: 'a' }), { code: 'FAASS_E_CONFIG_INVALID', message: /secrets are for functions/ }, 'not for services yet');
+  t.same(buildFunctionConfig('w', { kind: 'service', port: '9000', runtime: 'exec', command: 'x', secrets: 'a' }).secrets, ['a'], 'a service names them too');
 });
 
 t.test('deploys and rollbacks naming a missing secret change nothing; a secret in use is not removed', async (t) => {
@@ -80,6 +81,27 @@ t.test('deploys and rollbacks naming a missing secret change nothing; a secret i
   t.equal(await codeOf(() => rollbackFunction(paths, 'f', { to: 1 })), 'FAASS_E_SECRET_NOT_FOUND', 'a rollback to a version naming a removed secret: refused');
   t.equal(fs.readFileSync(functionConfPath(paths, 'f'), 'utf8'), now, 'and the function stays as it is');
   t.doesNotThrow(() => requireSecrets(paths, 'f', []));
+});
+
+// A deploy checks its secrets before it changes anything, then builds, installs and records its
+// version, and only then commits (writes the function's file): deployFunction is prepareDeploy,
+// then commitFile. A removal in that gap found nothing naming the secret and went through; the
+// deploy then committed a function naming a missing secret, whose unit failed every start.
+t.test('a secret removed between a deploy\'s check and its commit: the deploy is refused there and undone', async (t) => {
+  const paths = tempPaths(t);
+  writeSecret(paths, 'k', Buffer.from('v'));
+  const p = await prepareDeploy(paths, { name: 'f', input: { runtime: 'exec', command: 'cat', secrets: 'k' } });
+  removeSecret(paths, 'k'); // in the gap: nothing names it yet, so the removal goes through
+  t.equal(await codeOf(() => commitFile(paths, 'f', p.text)), 'FAASS_E_SECRET_NOT_FOUND', 'the commit checks again, under the store lock, and refuses');
+  t.notOk(fs.existsSync(functionConfPath(paths, 'f')), 'no function file names the missing secret');
+  settleFailed(paths, p.intent, false); // what deployFunction does with an error before its commit point
+  t.same(listRecords(paths, 'f'), [], 'and its version record is undone');
+  // The other order: committed first, the removal then finds the secret named.
+  writeSecret(paths, 'k', Buffer.from('v'));
+  const q = await prepareDeploy(paths, { name: 'f', input: { runtime: 'exec', command: 'cat', secrets: 'k' } });
+  commitFile(paths, 'f', q.text);
+  t.equal(await codeOf(() => removeSecret(paths, 'k')), 'FAASS_E_SECRET_IN_USE', 'a removal after the commit is refused');
+  settleFailed(paths, q.intent, true);
 });
 
 t.test("a canary's secrets: not removed under it, and its runner restarted with the function's on a new value", async (t) => {
@@ -107,6 +129,23 @@ t.test("the unit loads each secret as a credential; OpenFaaS's path where its mo
   t.notMatch(renderFunctionService(buildFunctionConfig('f', { runtime: 'node', file: 'h.js' }), { ...ctx, openfaasSecrets: true }), /LoadCredential|openfaas/, 'no secrets: neither');
   const docker = renderFunctionService(buildFunctionConfig('f', { runtime: 'docker', image: 'busybox', secrets: 'db' }), { ...ctx, openfaasSecrets: true });
   t.notMatch(docker, /LoadCredential|openfaas/, "a docker function's unit loads none: its runner binds the store's files into its containers");
+});
+
+t.test("a service: its app's unit loads them, a container app has them bound, a new value restarts its app", async (t) => {
+  const app = renderServiceApp(buildFunctionConfig('w', { kind: 'service', port: '9000', runtime: 'exec', command: 'x', secrets: 'db' }), { ...ctx, openfaasSecrets: true });
+  t.match(app, /^LoadCredential=db:\/home\/u\/\.config\/faass\/secrets\/db\nBindReadOnlyPaths=%d:\/var\/openfaas\/secrets$/m, "the app unit, as a runner's");
+  t.notMatch(renderFunctionService(buildFunctionConfig('w', { kind: 'service', port: '9000', runtime: 'exec', command: 'x', secrets: 'db' }), ctx), /LoadCredential/, 'not its proxy');
+  const boxed = buildFunctionConfig('w', { kind: 'service', port: '9000', runtime: 'docker', image: 'busybox', secrets: 'db' });
+  t.notMatch(renderServiceApp(boxed, { ...ctx, openfaasSecrets: true }), /LoadCredential|openfaas/, "a container app's unit loads none");
+  const spec = containerSpec(boxed, { kind: 'service', install: 'i', secrets: '/s' });
+  t.same(spec.HostConfig?.Mounts, [{ Type: 'bind', Source: '/s/db', Target: '/var/openfaas/secrets/db', ReadOnly: true }], "the app's container has each bound read-only");
+  t.ok(spec.Env?.includes('CREDENTIALS_DIRECTORY=/var/openfaas/secrets'));
+  t.equal(containerSpec(boxed, { kind: 'service', install: 'i' }).HostConfig?.Mounts, undefined);
+  const paths = tempPaths(t);
+  writeSecret(paths, 'db', Buffer.from('v'));
+  await deployFunction(paths, { name: 'w', input: { kind: 'service', port: '9000', runtime: 'exec', command: 'x', secrets: 'db' } });
+  t.same(secretRunners(paths, 'db'), ['faass-fn-w-app.service'], "a new value restarts the app's unit, which loads it");
+  t.equal(await codeOf(() => removeSecret(paths, 'db')), 'FAASS_E_SECRET_IN_USE', 'and it is not removed under the service');
 });
 
 t.test("a call's container: each secret bound read-only at /var/openfaas/secrets/NAME", async (t) => {
