@@ -19,7 +19,7 @@ import { ApplyReport, applyUnits, recoverFirst } from './apply-units';
 import { dropVersion } from './code-versions';
 import { checkMessage, currentRecord, listRecords, localAuthor, nextNumber, sameVersion, sha256, treeDigest, writeRecord } from './versions';
 import { switchToVersion } from './rollback';
-import { CanaryInput, CanaryRoute, buildCanaryRoute, renderCanaryRoute } from './canary-spec';
+import { CanaryInput, CanaryRoute, buildCanaryRoute, renderCanaryRoute, sameCanary } from './canary-spec';
 import { abortedBy, hasCanaryFiles, readCanaryRoute, readCanaryState, removeCanaryFiles } from './canary-files';
 
 export interface CanaryDeployResult {
@@ -127,9 +127,20 @@ export async function promoteCanary(paths: Paths, name: string): Promise<Promote
   if (!route) noCanary(paths, name, settled);
   const now = loadFunctionConfig(paths, name);
   const from = now.version?.number ?? null;
-  if (from !== route.version) await switchToVersion(paths, name, now, from, route.version, { restoreAccess: false, say: `abort the canary (faassctl abort ${name}) and deploy that change without --canary` });
+  const claimed = () => refuseGone(paths, name, route);
+  if (from !== route.version) await switchToVersion(paths, name, now, from, route.version, { restoreAccess: false, say: `abort the canary (faassctl abort ${name}) and deploy that change without --canary`, claimed });
   removeCanaryFiles(paths, name);
   return { from, to: route.version, report: await applyUnits(paths, { reload: true }) };
+}
+
+// The gateway may abort a canary at any moment (it writes no units, so it takes no claim): read
+// again once the promote holds the function, just before its switch. An aborted canary is not
+// made current: it failed too many calls.
+function refuseGone(paths: Paths, name: string, route: CanaryRoute): void {
+  const aborted = abortedBy(readCanaryState(paths, name), route);
+  if (aborted) fail('FAASS_E_CANARY_NOT_FOUND', `The gateway aborted the canary of ${name} at ${aborted.at}: ${aborted.reason}; nothing promoted (faassctl abort ${name} removes it)`);
+  const still = readCanaryRoute(paths, name);
+  if (still === null || !sameCanary(still, route)) fail('FAASS_E_CANARY_NOT_FOUND', `The canary of ${name} (version ${route.version}) was removed meanwhile; nothing promoted`);
 }
 
 export interface AbortResult {

@@ -288,4 +288,23 @@ t.test('canaries through the management API (--gateway), and what is refused', a
   const next = await sb.faassctl('deploy', 'echo', '--runtime', 'node', '--from-file', code(6), '--canary', '10%');
   t.equal(next.code, 0, `a canary deploy again ${next.stderr}`);
   t.match(next.stdout, /^Deployed echo as version 4, a canary beside version 2/m, 'the next number, not one taken');
+  // A promote racing the gateway's abort: held at its first systemctl call (after it read the
+  // canary), the gateway's abort is written as the gateway writes it; the promote then refuses.
+  const go = path.join(sb.env.XDG_RUNTIME_DIR as string, 'go');
+  const promoteMark = `${mark}-promote`;
+  fs.writeFileSync(path.join(bin, 'systemctl'), ['#!/bin/sh', `case " $* " in *" show --property=Version "*) if [ ! -e "${promoteMark}" ]; then echo $$ > "${promoteMark}"; while [ ! -e "${go}" ]; do sleep 0.1; done; fi ;; esac`, `exec ${real} "$@"`, ''].join('\n'), { mode: 0o755 });
+  const racing = sb.run('env', [`PATH=${bin}:${process.env.PATH}`, process.execPath, sb.faassctlPath, 'promote', 'echo']);
+  await waitFor('the promote to reach its first systemctl call', () => fs.existsSync(promoteMark), 60000);
+  const routeFile = JSON.parse(fs.readFileSync(path.join(sb.env.XDG_CONFIG_HOME as string, 'faass', 'canary', 'echo.json'), 'utf8')) as { version: number; started: string };
+  const at = new Date().toISOString();
+  fs.mkdirSync(path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'canary'), { recursive: true });
+  fs.writeFileSync(path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'canary', 'echo.json'), JSON.stringify({ version: routeFile.version, started: routeFile.started, calls: 10, errors: 5, at, aborted: { at, reason: 'version 4 failed 5 of 10 calls' } }));
+  fs.writeFileSync(go, '');
+  const refused = await racing;
+  t.equal(refused.code, 3, `a promote of a canary aborted meanwhile: exit 3 ${refused.stdout}`);
+  t.match(refused.stderr.trim(), /^faassctl: The gateway aborted the canary of echo at \S+: version 4 failed 5 of 10 calls; nothing promoted \(faassctl abort echo removes it\) \(FAASS_E_CANARY_NOT_FOUND\)$/, 'one line: why');
+  const still = JSON.parse((await sb.faassctl('versions', 'echo', '--json')).stdout) as { number: number; current: boolean }[];
+  t.same(still.filter((v) => v.current).map((v) => v.number), [2], 'version 2 is still current');
+  const removed = await sb.faassctl('abort', 'echo');
+  t.match(removed.stdout, /The gateway had aborted it at \S+: version 4 failed 5 of 10 calls/, `abort removes it ${removed.stderr}`);
 });
