@@ -1,8 +1,8 @@
 // faassctl up -f stack.yml, faassctl down -f stack.yml, faassctl stack versions|rollback NAME
 // (faassctl-up(1)): a stack file's functions deployed, deleted or rolled back as one change.
-import * as fs from 'node:fs';
 import { Paths } from '../core/paths';
 import { fail } from '../core/errors';
+import { STACK_FILE_MAX, readRegularFile } from '../core/bounded-read';
 import { parseStack, Stack } from '../stacks/stack-file';
 import { toDeploySpec } from '../stacks/openfaas';
 import { DeploySpec } from '../functions/deploy-plan';
@@ -15,13 +15,8 @@ import { validateName } from '../core/validate';
 import type { StackRecord } from '../functions/stacks';
 
 function readStack(file: string): { stack: Stack; specs: DeploySpec[] } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    return fail('FAASS_E_FILE_MISSING', `Cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  const stack = parseStack(text, file, process.env, (f) => fs.readFileSync(f, 'utf8'));
+  const text = readRegularFile(file, STACK_FILE_MAX, 'stack file');
+  const stack = parseStack(text, file, process.env, (f) => readRegularFile(f, STACK_FILE_MAX, 'environment_file'));
   const mapped = stack.functions.map((f) => toDeploySpec(f, stack.dir));
   // What faass reads without acting on: a line each, not an error.
   for (const line of [...stack.ignored, ...mapped.flatMap((m) => m.ignored)]) process.stderr.write(`faassctl: ${line}\n`);
