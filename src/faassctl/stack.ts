@@ -27,6 +27,7 @@ function printPlan(plan: PlanEntry[]): void {
   for (const e of plan) {
     process.stdout.write(`${e.action.padEnd(9)} ${e.name}\n`);
     for (const c of e.changes) process.stdout.write(`    ${c}\n`);
+    if (e.refused) process.stdout.write(`    error: ${e.refused.message}\n`);
   }
 }
 
@@ -35,6 +36,9 @@ async function up(paths: Paths, a: { file: string; dryRun?: boolean; filter?: st
   const r = await upStack(paths, stack.name, specs, { filter: a.filter, message: a.message, dryRun: a.dryRun });
   if (!r.fresh) sayRecovered(r.recovered); // else said with what the up applied
   printPlan(r.plan);
+  const refused = r.plan.filter((e) => e.refused);
+  // As the up itself would: refused, with the plan's errors above (nothing changed either way).
+  if (a.dryRun && refused.length) fail((refused[0].refused as NonNullable<PlanEntry['refused']>).code, `Dry run: the up would be refused (${refused.map((e) => e.name).join(', ')}: see error above); nothing changed`);
   if (a.dryRun) process.stdout.write(`Dry run: nothing changed (stack ${stack.name}${r.version !== null ? `, version ${r.version}` : ''})\n`);
   else if (!r.fresh) process.stdout.write(`Stack ${stack.name} unchanged${r.version !== null ? `, still version ${r.version}` : ''}\n`);
   else sayApplied(r.report as NonNullable<typeof r.report>, `Stack ${stack.name} is version ${r.version}`);

@@ -161,4 +161,18 @@ t.test('up reads only regular files of at most 1 MiB', async (t) => {
   const fine = await sb.faassctl('up', '-f', writeFixture(sb, 'bounded/stack.yml', stack('    environment_file:\n      - big-env.yml\n')), '--dry-run');
   t.equal(fine.code, 0, `a regular file under the bound is read ${fine.stderr}`);
   t.match(fine.stdout, /^create +echo$/m);
+
+  // A dry run checks what the up would refuse: a secret the stack names that does not exist.
+  const secretStack = writeFixture(sb, 'bounded/stack.yml', stack('    secrets:\n      - db-password\n'));
+  const dry = await sb.faassctl('up', '-f', secretStack, '--dry-run');
+  t.equal(dry.code, 3, `a dry run naming a missing secret: exit 3, as the up ${dry.stdout}`);
+  t.match(dry.stdout, /^create +echo\n(?: {4}.*\n)* {4}error: Function echo names a secret that does not exist: db-password \(create it with faassctl secret create NAME\)$/m, 'the plan says it at the function');
+  t.match(dry.stderr.trim().split('\n').pop(), /^faassctl: Dry run: the up would be refused \(echo: see error above\); nothing changed \(FAASS_E_SECRET_NOT_FOUND\)$/, 'its last line on stderr (after what faass ignores)');
+  const real = await sb.faassctl('up', '-f', secretStack);
+  t.equal(real.code, 3, `the up itself: refused the same ${real.stderr}`);
+  t.equal((await sb.faassctl('describe', 'echo')).code, 3, 'nothing was deployed');
+  t.equal((await sb.run(process.execPath, [sb.faassctlPath, 'secret', 'create', 'db-password'], { input: 'hunter2' })).code, 0);
+  const ok = await sb.faassctl('up', '-f', secretStack, '--dry-run');
+  t.equal(ok.code, 0, `once it exists, the dry run passes ${ok.stderr}`);
+  t.notMatch(ok.stdout, /error:/, 'with no error in its plan');
 });
