@@ -1,8 +1,8 @@
 // faassctl up -f stack.yml, faassctl down -f stack.yml, faassctl stack versions|rollback NAME
 // (faassctl-up(1)): a stack file's functions deployed, deleted or rolled back as one change.
-import * as fs from 'node:fs';
 import { Paths } from '../core/paths';
 import { fail } from '../core/errors';
+import { STACK_FILE_MAX, readRegularFile } from '../core/bounded-read';
 import { parseStack, Stack } from '../stacks/stack-file';
 import { toDeploySpec } from '../stacks/openfaas';
 import { DeploySpec } from '../functions/deploy-plan';
@@ -16,13 +16,8 @@ import { validateName } from '../core/validate';
 import type { StackRecord } from '../functions/stacks';
 
 function readStack(file: string): { stack: Stack; specs: DeploySpec[] } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    return fail('FAASS_E_FILE_MISSING', `Cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  const stack = parseStack(text, file, process.env, (f) => fs.readFileSync(f, 'utf8'));
+  const text = readRegularFile(file, STACK_FILE_MAX, 'stack file');
+  const stack = parseStack(text, file, process.env, (f) => readRegularFile(f, STACK_FILE_MAX, 'environment_file'));
   const mapped = stack.functions.map((f) => toDeploySpec(f, stack.dir));
   // What faass reads without acting on: a line each, not an error.
   for (const line of [...stack.ignored, ...mapped.flatMap((m) => m.ignored)]) process.stderr.write(`faassctl: ${line}\n`);
@@ -33,6 +28,7 @@ function printPlan(plan: PlanEntry[]): void {
   for (const e of plan) {
     process.stdout.write(`${e.action.padEnd(9)} ${e.name}\n`);
     for (const c of e.changes) process.stdout.write(`    ${c}\n`);
+    if (e.refused) process.stdout.write(`    error: ${e.refused.message}\n`);
   }
 }
 
@@ -41,6 +37,9 @@ async function up(paths: Paths, a: { file: string; dryRun?: boolean; filter?: st
   const r = await upStack(paths, stack.name, specs, { filter: a.filter, message: a.message, dryRun: a.dryRun });
   if (!r.fresh) sayRecovered(r.recovered); // else said with what the up applied
   printPlan(r.plan);
+  const refused = r.plan.filter((e) => e.refused);
+  // As the up itself would: refused, with the plan's errors above (nothing changed either way).
+  if (a.dryRun && refused.length) fail((refused[0].refused as NonNullable<PlanEntry['refused']>).code, `Dry run: the up would be refused (${refused.map((e) => e.name).join(', ')}: see error above); nothing changed`);
   if (a.dryRun) process.stdout.write(`Dry run: nothing changed (stack ${stack.name}${r.version !== null ? `, version ${r.version}` : ''})\n`);
   else if (!r.fresh) process.stdout.write(`Stack ${stack.name} unchanged${r.version !== null ? `, still version ${r.version}` : ''}\n`);
   else sayApplied(r.report as NonNullable<typeof r.report>, `Stack ${stack.name} is version ${r.version}`);

@@ -198,6 +198,7 @@ async function applyAndRecover(paths: Paths, opts: UnitOpts): Promise<ApplyRepor
 
 // A finished deploy's last steps: its socket enabled and listening, a runner of old code restarted.
 async function startFinished(paths: Paths, intent: Intent): Promise<string | null> {
+  if (intent.canary) return startCanary(intent.name);
   const base = functionUnitBase(intent.name);
   let service = false;
   try {
@@ -210,6 +211,18 @@ async function startFinished(paths: Paths, intent: Intent): Promise<string | nul
     await systemctl('reset-failed', `${base}.socket`, `${base}.service`, ...app).catch(() => undefined);
     await systemctl('enable', '--now', `${base}.socket`);
     await systemctl('try-restart', `${base}.service`, ...app);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+// A canary deploy killed past its route: its socket enabled and listening (it was, unless stopped since).
+async function startCanary(name: string): Promise<string | null> {
+  const base = canaryUnitBase(name);
+  try {
+    await systemctl('reset-failed', `${base}.socket`, `${base}.service`).catch(() => undefined);
+    await systemctl('enable', '--now', `${base}.socket`);
     return null;
   } catch (e) {
     return (e as Error).message;

@@ -12,14 +12,15 @@ import { validateName } from '../core/validate';
 import { managerReachable, systemctl } from '../systemd/systemctl';
 import { canaryUnitBase } from '../systemd/units';
 import { FunctionConfig, loadFunctionConfig, renderFunctionConfig, withVersion } from './function-config';
-import { DeployRequest, Staged, plannedVersion, planDeploy, stage } from './deploy';
+import { DeployRequest, plannedVersion, planDeploy, stage } from './deploy';
+import { Intent, aboutToRecord, beginDeploy, endDeploy, processStart, recoverFiles } from './deploy-intent';
 import { checkSpec } from './deploy-plan';
-import { ApplyReport, applyUnits } from './apply-units';
+import { ApplyReport, applyUnits, recoverFirst } from './apply-units';
 import { dropVersion } from './code-versions';
-import { checkMessage, currentRecord, listRecords, localAuthor, nextNumber, removeRecord, sameVersion, sha256, treeDigest, writeRecord } from './versions';
+import { checkMessage, currentRecord, listRecords, localAuthor, nextNumber, sameVersion, sha256, treeDigest, writeRecord } from './versions';
 import { switchToVersion } from './rollback';
 import { commitNamingSecrets } from './secrets';
-import { CanaryInput, CanaryRoute, buildCanaryRoute, renderCanaryRoute } from './canary-spec';
+import { CanaryInput, CanaryRoute, buildCanaryRoute, renderCanaryRoute, sameCanary } from './canary-spec';
 import { abortedBy, hasCanaryFiles, readCanaryRoute, readCanaryState, removeCanaryFiles } from './canary-files';
 
 export interface CanaryDeployResult {
@@ -39,6 +40,10 @@ function refuseCanary(now: FunctionConfig, next: FunctionConfig): void {
   if (now.auth.join(',') !== next.auth.join(',') || now.passAuthorization !== next.passAuthorization) refuse('a canary keeps who may call the function (auth, pass_authorization); deploy that change without --canary');
 }
 
+// Crash-safe as a deploy is, and claims the function as one does (deploy-intent.ts: a deploy,
+// rollback, promote or another canary of it at once is refused, FAASS_E_DEPLOY_BUSY). Its commit
+// point is its route, written last: short of it, a failure here or the next command after a kill
+// removes its settings file, units, record and code (recoverFiles).
 export async function deployCanary(paths: Paths, spec: DeployRequest, input: CanaryInput): Promise<CanaryDeployResult> {
   validateName(spec.name);
   checkSpec(spec);
@@ -47,40 +52,47 @@ export async function deployCanary(paths: Paths, spec: DeployRequest, input: Can
   if (!(await managerReachable())) fail('FAASS_E_SYSTEMD_UNREACHABLE', `A canary runs in units of its own, and no systemd user manager is reachable (faassctl serve runs no canaries); deploy ${spec.name} without --canary`);
   // Finishes interrupted deploys, and removes a canary the gateway aborted.
   const settled = await applyUnits(paths, { reload: true });
-  const now = loadFunctionConfig(paths, spec.name);
-  const running = readCanaryRoute(paths, spec.name);
-  if (running) fail('FAASS_E_CANARY_EXISTS', `${spec.name} already has a canary (version ${running.version} at ${running.percent}%): promote it (faassctl promote ${spec.name}) or abort it (faassctl abort ${spec.name}) first`);
-  removeCanaryFiles(paths, spec.name); // what a killed canary deploy left (no route: never routed to)
-  const current = currentRecord(paths, now);
-  const staged = stage(paths, spec, plannedVersion(paths, spec));
-  let number: number | null = null;
+  const intent = beginDeploy(paths, spec.name, plannedVersion(paths, spec), processStart, true);
   try {
-    const cfg = await planDeploy(paths, spec, staged);
-    refuseCanary(now, cfg);
-    const settings = renderFunctionConfig(cfg);
-    const codeDigest = treeDigest(staged.codeDir);
-    if (sameVersion(current, codeDigest, sha256(settings))) fail('FAASS_E_CANARY_REFUSED', `No canary of ${spec.name}: its code and settings are those of version ${current?.number}, the current one`);
-    const code = current !== null && current.codeDigest === codeDigest ? current.code : path.basename(staged.codeDir);
-    if (staged.version !== null && code !== staged.version) dropVersion(paths, spec.name, staged.version); // the same code again
-    number = nextNumber(listRecords(paths, spec.name).map((r) => r.number));
-    writeRecord(paths, spec.name, { number, time: new Date().toISOString(), ...(spec.author ?? localAuthor()), code, codeDigest, settingsDigest: sha256(settings), message: spec.message ?? '', settings });
-    const route = buildCanaryRoute(input, number, new Date().toISOString());
-    privateDir(paths, functionsConfDir(paths)); // configDir, private
-    privateDir(paths, path.dirname(canaryConfPath(paths, spec.name))); // the file holds the function's env
-    // Its secrets checked under the store's lock, as a deploy's: a missing one would fail every
-    // start of the canary's runner, and a removal must see this file once written.
-    const text = withVersion(settings, { number, code });
-    commitNamingSecrets(paths, [{ fn: spec.name, text }], () => writeFileAtomic(canaryConfPath(paths, spec.name), text));
-    const report = await applyUnits(paths, { reload: true });
-    await startSocket(spec.name);
-    // Last: from here on the gateway sends it its share.
-    writeFileAtomic(canaryRoutePath(paths, spec.name), renderCanaryRoute(route));
-    const config = Object.freeze({ ...cfg, version: { number, code } });
-    return { config, route, current: current?.number ?? null, report: { ...report, canariesAborted: [...(settled.canariesAborted ?? []), ...(report.canariesAborted ?? [])], recovered: settled.recovered } };
+    const r = await placeCanary(paths, spec, input, intent);
+    endDeploy(paths, intent);
+    return { ...r, report: { ...r.report, canariesAborted: [...(settled.canariesAborted ?? []), ...(r.report.canariesAborted ?? [])], recovered: settled.recovered } };
   } catch (e) {
-    await undoCanary(paths, spec.name, staged, number);
+    await undoCanary(paths, intent);
     throw e;
   }
+}
+
+async function placeCanary(paths: Paths, spec: DeployRequest, input: CanaryInput, intent: Intent): Promise<CanaryDeployResult> {
+  const now = loadFunctionConfig(paths, spec.name); // read once no other deploy of it runs
+  const running = readCanaryRoute(paths, spec.name);
+  if (running) fail('FAASS_E_CANARY_EXISTS', `${spec.name} already has a canary (version ${running.version} at ${running.percent}%): promote it (faassctl promote ${spec.name}) or abort it (faassctl abort ${spec.name}) first`);
+  removeCanaryFiles(paths, spec.name); // what an older faass's killed canary deploy left (no route: never routed to)
+  const current = currentRecord(paths, now);
+  const staged = stage(paths, spec, intent.version);
+  const cfg = await planDeploy(paths, spec, staged);
+  refuseCanary(now, cfg);
+  const settings = renderFunctionConfig(cfg);
+  const codeDigest = treeDigest(staged.codeDir);
+  if (sameVersion(current, codeDigest, sha256(settings))) fail('FAASS_E_CANARY_REFUSED', `No canary of ${spec.name}: its code and settings are those of version ${current?.number}, the current one`);
+  const code = current !== null && current.codeDigest === codeDigest ? current.code : path.basename(staged.codeDir);
+  if (staged.version !== null && code !== staged.version) dropVersion(paths, spec.name, staged.version); // the same code again
+  const number = nextNumber(listRecords(paths, spec.name).map((r) => r.number));
+  aboutToRecord(paths, intent, number);
+  writeRecord(paths, spec.name, { number, time: new Date().toISOString(), ...(spec.author ?? localAuthor()), code, codeDigest, settingsDigest: sha256(settings), message: spec.message ?? '', settings });
+  const route = buildCanaryRoute(input, number, new Date().toISOString());
+  privateDir(paths, functionsConfDir(paths)); // configDir, private
+  privateDir(paths, path.dirname(canaryConfPath(paths, spec.name))); // the file holds the function's env
+  // Its secrets checked under the store's lock, as a deploy's: a missing one would fail every
+  // start of the canary's runner, and a removal must see this file once written.
+  const text = withVersion(settings, { number, code });
+  commitNamingSecrets(paths, [{ fn: spec.name, text }], () => writeFileAtomic(canaryConfPath(paths, spec.name), text));
+  const report = await applyUnits(paths, { reload: true });
+  await startSocket(spec.name);
+  // The commit point: from here on the gateway sends it its share.
+  writeFileAtomic(canaryRoutePath(paths, spec.name), renderCanaryRoute(route));
+  const config = Object.freeze({ ...cfg, version: { number, code } });
+  return { config, route, current: current?.number ?? null, report };
 }
 
 async function startSocket(name: string): Promise<void> {
@@ -89,12 +101,12 @@ async function startSocket(name: string): Promise<void> {
   await systemctl('enable', '--now', `${base}.socket`);
 }
 
-// A canary deploy that failed: its files, its record and its staged code go; its units with them.
-async function undoCanary(paths: Paths, name: string, staged: Staged, number: number | null): Promise<void> {
-  removeCanaryFiles(paths, name);
-  if (number !== null) removeRecord(paths, name, number);
-  if (staged.version !== null) dropVersion(paths, name, staged.version);
-  await applyUnits(paths, { reload: true }).catch(() => undefined);
+// A canary deploy that failed: short of its route, its files, record and staged code go
+// (recoverFiles), then its units with them (once its settings file was written).
+async function undoCanary(paths: Paths, intent: Intent): Promise<void> {
+  const verdict = recoverFiles(paths, intent);
+  endDeploy(paths, intent);
+  if (verdict === 'undo' && intent.record !== undefined) await applyUnits(paths, { reload: true }).catch(() => undefined);
 }
 
 // An aborted canary's line, when the gateway aborted the one asked about.
@@ -119,9 +131,20 @@ export async function promoteCanary(paths: Paths, name: string): Promise<Promote
   if (!route) noCanary(paths, name, settled);
   const now = loadFunctionConfig(paths, name);
   const from = now.version?.number ?? null;
-  if (from !== route.version) await switchToVersion(paths, name, now, from, route.version, { restoreAccess: false, say: `abort the canary (faassctl abort ${name}) and deploy that change without --canary` });
+  const claimed = () => refuseGone(paths, name, route);
+  if (from !== route.version) await switchToVersion(paths, name, now, from, route.version, { restoreAccess: false, say: `abort the canary (faassctl abort ${name}) and deploy that change without --canary`, claimed });
   removeCanaryFiles(paths, name);
   return { from, to: route.version, report: await applyUnits(paths, { reload: true }) };
+}
+
+// The gateway may abort a canary at any moment (it writes no units, so it takes no claim): read
+// again once the promote holds the function, just before its switch. An aborted canary is not
+// made current: it failed too many calls.
+function refuseGone(paths: Paths, name: string, route: CanaryRoute): void {
+  const aborted = abortedBy(readCanaryState(paths, name), route);
+  if (aborted) fail('FAASS_E_CANARY_NOT_FOUND', `The gateway aborted the canary of ${name} at ${aborted.at}: ${aborted.reason}; nothing promoted (faassctl abort ${name} removes it)`);
+  const still = readCanaryRoute(paths, name);
+  if (still === null || !sameCanary(still, route)) fail('FAASS_E_CANARY_NOT_FOUND', `The canary of ${name} (version ${route.version}) was removed meanwhile; nothing promoted`);
 }
 
 export interface AbortResult {
@@ -133,12 +156,25 @@ export interface AbortResult {
 // touched. Its version stays recorded (faassctl versions), as any version not current.
 export async function abortCanary(paths: Paths, name: string): Promise<AbortResult> {
   validateName(name);
+  // A canary deploy of it killed before is undone first (what status calls incomplete): that is
+  // what this abort was asked to remove.
+  const recovered = await recoverFirst(paths);
   loadFunctionConfig(paths, name); // there is such a function
+  const intent = beginDeploy(paths, name, null); // not under a canary deploy, promote or rollback of it
+  try {
+    return await removeCanary(paths, name, recovered?.undone.includes(name) ?? false);
+  } finally {
+    endDeploy(paths, intent);
+  }
+}
+
+async function removeCanary(paths: Paths, name: string, undone: boolean): Promise<AbortResult> {
   const route = readCanaryRoute(paths, name);
   const auto = abortedBy(readCanaryState(paths, name), route);
-  if (!hasCanaryFiles(paths, name)) noCanary(paths, name);
+  if (!hasCanaryFiles(paths, name) && !undone) noCanary(paths, name);
   removeCanaryFiles(paths, name);
   const report = await applyUnits(paths, { reload: true });
+  if (undone) report.recovered = { stacks: [], finished: [], undone: [name], failed: [] };
   if (auto) report.canariesAborted = [...(report.canariesAborted ?? []), `The gateway had aborted it at ${auto.at}: ${auto.reason}`];
   return { version: route?.version ?? null, report };
 }

@@ -13,6 +13,7 @@ import { fail } from '../core/errors';
 import { versionPath, versionsDir, switchVersion, dropVersion, currentCode } from './code-versions';
 import { parseFunctionConfig } from './function-config';
 import { pruneRecords, removeRecord } from './versions';
+import { readCanaryRoute, removeCanaryFiles } from './canary-files';
 
 export interface Intent {
   name: string;
@@ -21,6 +22,7 @@ export interface Intent {
   version: string | null; // the code version it stages, or null: the current code stays
   config: string | null; // sha256 of the file it writes, once decided (null: not yet committed)
   record?: number; // the number of the version it records (versions.ts), once chosen
+  canary?: true; // a canary's deploy (canary.ts): its commit point is its route file, not the function's
 }
 
 export const intentsDir = (paths: Paths) => path.join(paths.stateDir, 'deploying');
@@ -47,8 +49,8 @@ const write = (paths: Paths, intent: Intent) => writeFileAtomic(intentPath(paths
 // go on; they would pick the same version number and switch the link under each other. The
 // later one is refused while the other lives; an intent whose process is gone (its recovery
 // failed: the caller tried it first) is taken over, as one process alone can move it aside.
-export function beginDeploy(paths: Paths, name: string, version: string | null, started: (pid: number) => string | null = processStart): Intent {
-  const intent: Intent = { name, pid: process.pid, start: processStart(process.pid) ?? '', version, config: null };
+export function beginDeploy(paths: Paths, name: string, version: string | null, started: (pid: number) => string | null = processStart, canary = false): Intent {
+  const intent: Intent = { name, pid: process.pid, start: processStart(process.pid) ?? '', version, config: null, ...(canary ? { canary: true as const } : {}) };
   const file = intentPath(paths, name);
   for (;;) {
     if (createFileExclusive(file, JSON.stringify(intent) + '\n')) return intent;
@@ -128,6 +130,7 @@ function gone(intent: Intent, started: (pid: number) => string | null): boolean 
 // The file-level half of a recovery (the caller then applies units, enables and restarts the
 // finished ones, and calls endDeploy): idempotent, so a recovery killed in turn is done again.
 export function recoverFiles(paths: Paths, intent: Intent): 'finish' | 'undo' {
+  if (intent.canary) return recoverCanaryFiles(paths, intent);
   const text = readIfExists(functionConfPath(paths, intent.name));
   const verdict = decide(intent, text);
   if (verdict === 'finish') {
@@ -139,6 +142,18 @@ export function recoverFiles(paths: Paths, intent: Intent): 'finish' | 'undo' {
   }
   undoFiles(paths, intent);
   return verdict;
+}
+
+// A canary's deploy is done once its route names its version (written last: the gateway sends it
+// calls from then on). Short of that it is undone: its settings file (so no units are rendered for
+// it, and the units step retires them), its record and its staged code. A route of another canary
+// (one this deploy was refused beside) is left with its files.
+function recoverCanaryFiles(paths: Paths, intent: Intent): 'finish' | 'undo' {
+  const route = readCanaryRoute(paths, intent.name);
+  if (route !== null && intent.record !== undefined && route.version === intent.record) return 'finish';
+  if (route === null) removeCanaryFiles(paths, intent.name);
+  undoFiles(paths, intent);
+  return 'undo';
 }
 
 function versionOf(name: string, text: string): { number: number; code: string } | undefined {

@@ -13,7 +13,7 @@ import { privateDir, privateTree, PRIVATE_FILE } from '../core/private-files';
 import { FaassError, fail } from '../core/errors';
 import { managerReachable, run } from '../systemd/systemctl';
 import { FunctionConfig } from './function-config';
-import { DepsPlan, cacheKey, checkLockfile, checkRequirements, depsPlan, installFailure, installManifest, redact } from './deps-plan';
+import { DEPS_FILES, DepsPlan, cacheKey, checkLockfile, checkRequirements, depsPlan, installFailure, installManifest, redact } from './deps-plan';
 import { processStart } from './deploy-intent';
 
 export interface DepsReport {
@@ -33,6 +33,7 @@ const INSTALL_TIMEOUT_MS = 15 * 60 * 1000;
 
 // Installs what the code in codeDir asks for (nothing: null) into codeDir.
 export async function installDependencies(paths: Paths, cfg: FunctionConfig, codeDir: string): Promise<DepsReport | null> {
+  refuseStrayLinks(cfg.name, cfg.runtime, codeDir);
   const plan = depsPlan(cfg.name, cfg.runtime, (f) => fs.statSync(path.join(codeDir, f), { throwIfNoEntry: false })?.isFile() ?? false, (f) => fs.readFileSync(path.join(codeDir, f), 'utf8'));
   if (plan === null) return null;
   const started = process.hrtime.bigint();
@@ -45,6 +46,28 @@ export async function installDependencies(paths: Paths, cfg: FunctionConfig, cod
   if (!cached) await installInto(paths, cfg.name, plan, inputs, env, entry);
   linkTree(path.join(entry, plan.target), path.join(codeDir, plan.target));
   return { tool: plan.tool, target: plan.target, cached, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+// The code is copied with its symlinks as they are (code-versions.ts stageCode): a dependency file
+// that is a link out of the code (../shared/package.json) dangles in the copy, or, absolute,
+// names a host file the version does not hold. Either way the install would read nothing (and
+// say nothing) or something not deployed; so it is refused, naming the file. Not copied in its
+// place: the code's digest and what the runner sees are the tree as deployed, link and all.
+// A link within the code is followed, as any file of it.
+export function refuseStrayLinks(name: string, runtime: string, codeDir: string): void {
+  const root = fs.realpathSync(codeDir);
+  for (const f of DEPS_FILES[runtime] ?? []) {
+    const file = path.join(codeDir, f);
+    if (!fs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) continue;
+    let real: string | null;
+    try {
+      real = fs.realpathSync(file);
+    } catch {
+      real = null;
+    }
+    if (real !== null && real.startsWith(root + path.sep)) continue;
+    fail('FAASS_E_INSTALL_FAILED', `Function ${name}: its ${f} is a symlink to ${fs.readlinkSync(file)}, ${real === null ? 'which leads nowhere in the code as deployed' : 'outside its code'}; deploy the file itself, not a link (dependencies are installed from the code as deployed)`);
+  }
 }
 
 // The files the install reads, as it is given them: npm gets the lockfile and package.json's

@@ -15,12 +15,16 @@ export interface DepsPlan {
 // Where pip puts requirements.txt's packages; the python runner puts it on sys.path (PYTHONPATH).
 export const PYTHON_TARGET = '.python_packages';
 
+// The files of the code an install reads, by runtime (the lockfiles in the order npm reads them).
+const NPM_LOCKS = ['npm-shrinkwrap.json', 'package-lock.json'];
+export const DEPS_FILES: Readonly<Record<string, readonly string[]>> = { node: ['package.json', ...NPM_LOCKS], python: ['requirements.txt'] };
+
 // Which install a function's code asks for, or null: node with package.json (and a lockfile,
 // npm-shrinkwrap.json first, as npm itself reads them), python with requirements.txt. Other
 // runtimes install nothing (a command or an image brings its own). read: a file of the code.
 export function depsPlan(name: string, runtime: string, has: (file: string) => boolean, read: (file: string) => string): DepsPlan | null {
   if (runtime === 'node' && has('package.json')) {
-    const lock = ['npm-shrinkwrap.json', 'package-lock.json'].find(has);
+    const lock = NPM_LOCKS.find(has);
     // A package.json that only says how to load the code ("type": "module") installs nothing.
     if (lock === undefined && !declaresDependencies(name, read('package.json'))) return null;
     // Without a lockfile a deploy would install whatever the registry serves that day: two

@@ -53,7 +53,9 @@ async function dropCanary(paths: Paths, name: string): Promise<string[]> {
 
 // Makes version `to` current (a rollback, and a canary's promote: canary.ts), refusing one that
 // lets more callers in than `now` unless told (`say`: how to tell).
-export async function switchToVersion(paths: Paths, name: string, now: FunctionConfig, from: number | null, to: number, opts: { restoreAccess: boolean; say: string }): Promise<RollbackResult> {
+// claimed: what must still hold once the function is claimed, just before the switch (a promote:
+// its canary was not aborted meanwhile); it throws to refuse, and nothing is changed.
+export async function switchToVersion(paths: Paths, name: string, now: FunctionConfig, from: number | null, to: number, opts: { restoreAccess: boolean; say: string; claimed?: () => void }): Promise<RollbackResult> {
   const record = readRecord(paths, name, to);
   if (record === null || !fs.existsSync(versionPath(paths, name, record.code))) fail('FAASS_E_VERSION_NOT_FOUND', `Version ${to} of ${name} is no longer kept (its code is gone)`);
   const target = parseFunctionConfig(name, record.settings); // as the runner will read it
@@ -64,6 +66,7 @@ export async function switchToVersion(paths: Paths, name: string, now: FunctionC
   const intent = beginDeploy(paths, name, null);
   let committed = false;
   try {
+    opts.claimed?.();
     aboutToCommit(paths, intent, text);
     commitFile(paths, name, text); // its secrets checked again, under the store's lock
     committed = true;

@@ -5,7 +5,7 @@ import { commitNamingSecrets, requireSecrets } from './secrets';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths } from '../core/paths';
-import { fail } from '../core/errors';
+import { ErrorCode, FaassError, fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { FunctionConfig, FunctionInput, configInput, loadFunctionConfig, parseFunctionConfig, withVersion } from './function-config';
 import { DeploySpec, planConfig, planInput } from './deploy-plan';
@@ -22,6 +22,7 @@ export interface PlanEntry {
   name: string;
   action: Action;
   changes: string[]; // key: old → new (env values never shown)
+  refused?: { code: ErrorCode; message: string }; // what the up would refuse it for (a secret it names that does not exist)
 }
 
 function loadOrNull(paths: Paths, name: string): FunctionConfig | null | Error {
@@ -64,6 +65,24 @@ function planOne(paths: Paths, spec: DeploySpec): PlanEntry {
   const building = input.build !== undefined;
   if (building) input.image = now instanceof Error || now === null ? 'faass-build/planned' : (now.image ?? 'faass-build/planned'); // known once built
   const cfg = planConfig(spec, input, exists);
+  const entry = planChanges(paths, spec, now, cfg, src, isDir, building);
+  // The up refuses a function it would deploy naming a secret that does not exist (prepareDeploy); one unchanged is not deployed.
+  const refused = entry.action === 'unchanged' ? null : refusal(() => requireSecrets(paths, spec.name, cfg.secrets));
+  return refused ? { ...entry, refused } : entry;
+}
+
+// What a check the up makes would refuse, or null (a dry run says it with the plan).
+function refusal(check: () => void): PlanEntry['refused'] | null {
+  try {
+    check();
+    return null;
+  } catch (e) {
+    if (e instanceof FaassError) return { code: e.code, message: e.message };
+    throw e;
+  }
+}
+
+function planChanges(paths: Paths, spec: DeploySpec, now: FunctionConfig | null | Error, cfg: FunctionConfig, src: string | null, isDir: boolean, building: boolean): PlanEntry {
   if (now === null) return { name: spec.name, action: 'create', changes: settingsDiff({}, configInput(cfg)) };
   if (now instanceof Error) return { name: spec.name, action: 'update', changes: [`file: broken (${now.message.slice(0, 120)}) → rewritten`] };
   const changes = settingsDiff(configInput(now), configInput(cfg));
@@ -148,6 +167,8 @@ export async function upStack(paths: Paths, stack: string, specs: DeploySpec[], 
   const plan = planStack(paths, stack, specs, filter);
   const now = currentStackVersion(paths, stack);
   const changing = plan.filter((e) => e.action !== 'unchanged');
+  const refused = plan.find((e) => e.refused)?.refused;
+  if (refused && !opts.dryRun) fail(refused.code, refused.message); // before anything is staged
   if (opts.dryRun || changing.length === 0) return { plan, version: now, fresh: false, recovered, warnings: [] };
   const prepared: Prepared[] = [];
   try {

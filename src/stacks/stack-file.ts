@@ -6,7 +6,7 @@
 // Pure but for `read` (environment_file), which the caller gives.
 import * as path from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, Node, Scalar, YAMLMap } from 'yaml';
-import { fail } from '../core/errors';
+import { FaassError, fail } from '../core/errors';
 import { isValidName } from '../core/validate';
 
 export interface StackFunction {
@@ -174,6 +174,7 @@ function readOrFail(doc: Doc, at: string, key: string, file: string, read: (file
   try {
     return read(file);
   } catch (e) {
+    if (e instanceof FaassError) return fail(e.code, `${at}: ${key}: ${e.message}`); // the reader's own line (core/bounded-read.ts)
     return fail('FAASS_E_FILE_MISSING', `${at}: ${key}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }

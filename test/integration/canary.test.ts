@@ -9,6 +9,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Sandbox, startSandbox, setupGateway, request, waitFor, writeFixture, unitState, TEST_USER } from '../support/sandbox';
 import { sandboxJournal } from '../support/journal';
 
@@ -250,4 +251,60 @@ t.test('canaries through the management API (--gateway), and what is refused', a
   const versions = JSON.parse((await sb.faassctl('versions', 'echo', '--json')).stdout) as { number: number }[];
   t.same(versions.map((v) => v.number), [1, 2, 3], 'no version recorded by a refused canary');
   t.notOk(fs.existsSync(path.join(sb.env.XDG_CONFIG_HOME as string, 'faass', 'canary', 'echo.conf')), 'no canary file left');
+
+  // A canary deploy claims the function as a deploy does, and a kill -9 of it is undone by the next
+  // command. It is held at the enable of its socket (its file, record, code and units written) by
+  // a stand-in for systemctl on its PATH (deploy-killed.test.ts does the same for a deploy).
+  const codeDirs = () => fs.readdirSync(path.join(sb.env.XDG_DATA_HOME as string, 'faass', 'code', 'echo')).sort();
+  const codeBefore = codeDirs();
+  const mark = path.join(sb.env.XDG_RUNTIME_DIR as string, 'held');
+  const bin = path.join(sb.dir, 'held-bin');
+  const real = execFileSync('sh', ['-c', 'command -v systemctl'], { encoding: 'utf8' }).trim();
+  fs.mkdirSync(bin, { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(bin, 'systemctl'), ['#!/bin/sh', `case " $* " in *" enable --now faass-canary-echo.socket "*) echo "$$ $PPID" > "${mark}.tmp"; mv "${mark}.tmp" "${mark}"; exec sleep 600 ;; esac`, `exec ${real} "$@"`, ''].join('\n'), { mode: 0o755 });
+  const killed = sb.run('env', [`PATH=${bin}:${process.env.PATH}`, process.execPath, sb.faassctlPath, 'deploy', 'echo', '--runtime', 'node', '--from-file', code(5), '--canary', '10%']);
+  await waitFor('the canary deploy to reach the enable of its socket', () => fs.existsSync(mark), 60000);
+  const [standIn, caller] = fs.readFileSync(mark, 'utf8').trim().split(' ').map(Number);
+  for (const args of [['deploy', 'echo', '--runtime', 'node', '--from-file', code(6)], ['deploy', 'echo', '--runtime', 'node', '--from-file', code(6), '--canary', '10%'], ['rollback', 'echo'], ['abort', 'echo']]) {
+    const busy = await sb.faassctl(...args);
+    t.equal(busy.code, 2, `${args.slice(0, 2).join(' ')} while it runs: exit 2`);
+    t.match(busy.stderr.trim(), /^faassctl: echo is being deployed or rolled back by process \d+; try again when it ends \(FAASS_E_DEPLOY_BUSY\)$/, 'one line: busy');
+  }
+  process.kill(caller, 'SIGKILL');
+  try {
+    process.kill(standIn, 'SIGKILL');
+  } catch {
+    // gone with its caller's cgroup already
+  }
+  t.not((await killed).code, 0, 'the canary deploy was killed');
+  const undo = await sb.faassctl('abort', 'echo'); // what status says removes it; any command that touches units would
+  t.equal(undo.code, 0, `abort: exit 0 ${undo.stderr}`);
+  t.match(undo.stdout, /^Undid the interrupted deploy of echo$/m, `the next command undoes it ${undo.stdout}`);
+  t.same((JSON.parse((await sb.faassctl('versions', 'echo', '--json')).stdout) as { number: number }[]).map((v) => v.number), [1, 2, 3], 'its version record is gone');
+  t.notOk(fs.existsSync(path.join(sb.env.XDG_CONFIG_HOME as string, 'faass', 'canary', 'echo.conf')), 'its settings file is gone');
+  t.notOk(fs.existsSync(path.join(sb.env.XDG_CONFIG_HOME as string, 'systemd', 'user', 'faass-canary-echo.socket')), 'its units are gone');
+  t.equal(await unitState(sb, 'faass-canary-echo.socket'), 'inactive/dead', 'its socket does not listen');
+  t.same(codeDirs(), codeBefore, 'its code is gone');
+  const next = await sb.faassctl('deploy', 'echo', '--runtime', 'node', '--from-file', code(6), '--canary', '10%');
+  t.equal(next.code, 0, `a canary deploy again ${next.stderr}`);
+  t.match(next.stdout, /^Deployed echo as version 4, a canary beside version 2/m, 'the next number, not one taken');
+  // A promote racing the gateway's abort: held at its first systemctl call (after it read the
+  // canary), the gateway's abort is written as the gateway writes it; the promote then refuses.
+  const go = path.join(sb.env.XDG_RUNTIME_DIR as string, 'go');
+  const promoteMark = `${mark}-promote`;
+  fs.writeFileSync(path.join(bin, 'systemctl'), ['#!/bin/sh', `case " $* " in *" show --property=Version "*) if [ ! -e "${promoteMark}" ]; then echo $$ > "${promoteMark}"; while [ ! -e "${go}" ]; do sleep 0.1; done; fi ;; esac`, `exec ${real} "$@"`, ''].join('\n'), { mode: 0o755 });
+  const racing = sb.run('env', [`PATH=${bin}:${process.env.PATH}`, process.execPath, sb.faassctlPath, 'promote', 'echo']);
+  await waitFor('the promote to reach its first systemctl call', () => fs.existsSync(promoteMark), 60000);
+  const routeFile = JSON.parse(fs.readFileSync(path.join(sb.env.XDG_CONFIG_HOME as string, 'faass', 'canary', 'echo.json'), 'utf8')) as { version: number; started: string };
+  const at = new Date().toISOString();
+  fs.mkdirSync(path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'canary'), { recursive: true });
+  fs.writeFileSync(path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'canary', 'echo.json'), JSON.stringify({ version: routeFile.version, started: routeFile.started, calls: 10, errors: 5, at, aborted: { at, reason: 'version 4 failed 5 of 10 calls' } }));
+  fs.writeFileSync(go, '');
+  const refused = await racing;
+  t.equal(refused.code, 3, `a promote of a canary aborted meanwhile: exit 3 ${refused.stdout}`);
+  t.match(refused.stderr.trim(), /^faassctl: The gateway aborted the canary of echo at \S+: version 4 failed 5 of 10 calls; nothing promoted \(faassctl abort echo removes it\) \(FAASS_E_CANARY_NOT_FOUND\)$/, 'one line: why');
+  const still = JSON.parse((await sb.faassctl('versions', 'echo', '--json')).stdout) as { number: number; current: boolean }[];
+  t.same(still.filter((v) => v.current).map((v) => v.number), [2], 'version 2 is still current');
+  const removed = await sb.faassctl('abort', 'echo');
+  t.match(removed.stdout, /The gateway had aborted it at \S+: version 4 failed 5 of 10 calls/, `abort removes it ${removed.stderr}`);
 });

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { startSandbox, setupGateway, request, writeFixture, errorCode } from '../support/sandbox';
 import { rawTarGz } from '../support/raw-tar';
 
@@ -208,4 +209,46 @@ t.test('OpenFaaS stack files deploy unchanged; a stack is all or nothing', async
   t.equal(gone.code, 0, `down ${gone.stderr}`);
   for (const n of five) t.equal((await request(sb.port, `/function/${n}`, { body: '' })).status, 404, `${n} is gone`);
   t.equal((await request(sb.port, '/function/greet', { body: '{}' })).status, 200, 'another stack is left alone');
+});
+
+// What up reads is bounded: a stack file, and each environment_file, is a regular file of at most
+// 1 MiB. /dev/zero, a FIFO with no writer, or a file over the bound is refused with one line
+// before a byte is read (before: read whole, /dev/zero without end, a FIFO hung the open).
+t.test('up reads only regular files of at most 1 MiB', async (t) => {
+  const sb = await startSandbox(t);
+  writeFixture(sb, 'bounded/echo/handler.js', "module.exports = async () => 'ok';\n");
+  const stack = (extra = '') => `version: 1.0\nprovider:\n  name: openfaas\nfunctions:\n  echo:\n    lang: node18\n    handler: ./echo\n    image: me/echo:latest\n${extra}`;
+  const oneLine = (r: { code: number; stderr: string }, what: string, re: RegExp) => {
+    t.equal(r.code, 2, `${what}: exit 2`);
+    t.match(r.stderr.trim(), re, `${what}: ${r.stderr}`);
+    t.equal(r.stderr.trim().split('\n').length, 1, `${what}: one line`);
+  };
+  oneLine(await sb.faassctl('up', '-f', '/dev/zero', '--dry-run'), '/dev/zero', /^faassctl: stack file \/dev\/zero is a character device: give a regular file \(FAASS_E_CONFIG_INVALID\)$/);
+  const fifo = path.join(sb.dir, 'fixtures', 'bounded', 'fifo.yml');
+  execFileSync('mkfifo', ['-m', '0644', fifo]);
+  oneLine(await sb.faassctl('up', '-f', fifo, '--dry-run'), 'a FIFO with no writer', /^faassctl: stack file \S+fifo\.yml is a FIFO: give a regular file \(FAASS_E_CONFIG_INVALID\)$/);
+  const big = writeFixture(sb, 'bounded/stack.yml', stack() + `# ${'x'.repeat(1024 * 1024)}\n`);
+  oneLine(await sb.faassctl('up', '-f', big, '--dry-run'), 'a stack file over 1 MiB', /^faassctl: stack file \S+stack\.yml is over 1 MiB, the most faass reads \(FAASS_E_CONFIG_INVALID\)$/);
+  writeFixture(sb, 'bounded/big-env.yml', `environment:\n  A: "1"\n# ${'x'.repeat(1024 * 1024)}\n`);
+  const withEnv = writeFixture(sb, 'bounded/stack.yml', stack('    environment_file:\n      - big-env.yml\n      - fifo.yml\n'));
+  oneLine(await sb.faassctl('up', '-f', withEnv, '--dry-run'), 'an environment_file over 1 MiB', /^faassctl: \S+stack\.yml:9:5: functions\.echo\.environment_file: environment_file \S+big-env\.yml is over 1 MiB, the most faass reads \(FAASS_E_CONFIG_INVALID\)$/);
+  writeFixture(sb, 'bounded/big-env.yml', 'environment:\n  A: "1"\n');
+  oneLine(await sb.faassctl('up', '-f', withEnv, '--dry-run'), 'an environment_file that is a FIFO', /environment_file \S+fifo\.yml is a FIFO: give a regular file \(FAASS_E_CONFIG_INVALID\)$/);
+  const fine = await sb.faassctl('up', '-f', writeFixture(sb, 'bounded/stack.yml', stack('    environment_file:\n      - big-env.yml\n')), '--dry-run');
+  t.equal(fine.code, 0, `a regular file under the bound is read ${fine.stderr}`);
+  t.match(fine.stdout, /^create +echo$/m);
+
+  // A dry run checks what the up would refuse: a secret the stack names that does not exist.
+  const secretStack = writeFixture(sb, 'bounded/stack.yml', stack('    secrets:\n      - db-password\n'));
+  const dry = await sb.faassctl('up', '-f', secretStack, '--dry-run');
+  t.equal(dry.code, 3, `a dry run naming a missing secret: exit 3, as the up ${dry.stdout}`);
+  t.match(dry.stdout, /^create +echo\n(?: {4}.*\n)* {4}error: Function echo names a secret that does not exist: db-password \(create it with faassctl secret create NAME\)$/m, 'the plan says it at the function');
+  t.match(dry.stderr.trim().split('\n').pop(), /^faassctl: Dry run: the up would be refused \(echo: see error above\); nothing changed \(FAASS_E_SECRET_NOT_FOUND\)$/, 'its last line on stderr (after what faass ignores)');
+  const real = await sb.faassctl('up', '-f', secretStack);
+  t.equal(real.code, 3, `the up itself: refused the same ${real.stderr}`);
+  t.equal((await sb.faassctl('describe', 'echo')).code, 3, 'nothing was deployed');
+  t.equal((await sb.run(process.execPath, [sb.faassctlPath, 'secret', 'create', 'db-password'], { input: 'hunter2' })).code, 0);
+  const ok = await sb.faassctl('up', '-f', secretStack, '--dry-run');
+  t.equal(ok.code, 0, `once it exists, the dry run passes ${ok.stderr}`);
+  t.notMatch(ok.stdout, /error:/, 'with no error in its plan');
 });

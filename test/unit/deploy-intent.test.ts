@@ -4,7 +4,9 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolvePaths, Paths, functionConfPath, functionCodeDir } from '../../src/core/paths';
+import { resolvePaths, Paths, functionConfPath, functionCodeDir, canaryConfPath, canaryRoutePath } from '../../src/core/paths';
+import { readRecord, writeRecord } from '../../src/functions/versions';
+import { buildCanaryRoute, renderCanaryRoute } from '../../src/functions/canary-spec';
 import { beginDeploy, aboutToCommit, endDeploy, abandonDeploy, decide, interruptedDeploys, recoverFiles, processStart, digest, Intent } from '../../src/functions/deploy-intent';
 import { stageCode, emptyVersion, switchVersion, versionPath, versionsDir, newVersionId } from '../../src/functions/code-versions';
 
@@ -107,4 +109,31 @@ t.test('recoverFiles: an update killed before its file was written keeps the old
   t.same(fs.readdirSync(versionsDir(paths, 'f')), [old], 'only the old version is left');
   t.equal(fs.realpathSync(functionCodeDir(paths, 'f')), fs.realpathSync(versionPath(paths, 'f', old)), 'and the link points at it');
   t.equal(fs.readFileSync(functionConfPath(paths, 'f'), 'utf8'), 'command = old\n', 'the file is untouched');
+});
+
+// A canary deploy (canary.ts) killed before its route was written: the next command removes its
+// settings file (so its units go), its record and its code; the function keeps its own.
+t.test('recoverFiles: a canary deploy killed before its route is undone; one past it is finished', async (t) => {
+  const { paths, old, i } = updateUnderway(t);
+  const canary: Intent = { ...i, canary: true, record: 2 };
+  const record = { number: 2, time: 'x', who: 'u', via: 'local' as const, code: i.version as string, codeDigest: 'c', settingsDigest: 's', message: '', settings: 'command = new\n' };
+  writeRecord(paths, 'f', record);
+  fs.mkdirSync(path.dirname(canaryConfPath(paths, 'f')), { recursive: true });
+  fs.writeFileSync(canaryConfPath(paths, 'f'), 'command = new\n'); // then killed (its units written too)
+  t.equal(recoverFiles(paths, canary), 'undo');
+  t.notOk(fs.existsSync(canaryConfPath(paths, 'f')), 'its settings file is gone (so are its units, at the units step)');
+  t.equal(readRecord(paths, 'f', 2), null, 'its version record is gone');
+  t.same(fs.readdirSync(versionsDir(paths, 'f')), [old], 'its code is gone');
+  t.equal(fs.readFileSync(functionConfPath(paths, 'f'), 'utf8'), 'command = old\n', "the function's file is untouched");
+
+  // Past its commit point (the route names its version): nothing is removed.
+  emptyVersion(paths, 'f', i.version as string);
+  writeRecord(paths, 'f', record);
+  fs.writeFileSync(canaryConfPath(paths, 'f'), 'command = new\n');
+  fs.writeFileSync(canaryRoutePath(paths, 'f'), renderCanaryRoute(buildCanaryRoute({ percent: '10%' }, 2, 'now')));
+  t.equal(recoverFiles(paths, canary), 'finish');
+  t.ok(fs.existsSync(canaryConfPath(paths, 'f')) && readRecord(paths, 'f', 2) !== null && fs.existsSync(versionPath(paths, 'f', i.version as string)), 'its file, record and code stay');
+  // Refused beside another canary (its route names another version): that one's files stay.
+  t.equal(recoverFiles(paths, { ...canary, record: undefined, version: null }), 'undo');
+  t.ok(fs.existsSync(canaryConfPath(paths, 'f')) && fs.existsSync(canaryRoutePath(paths, 'f')), "the running canary's files stay");
 });

@@ -5,7 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheKey, checkLockfile, checkRequirements, depsPlan, installFailure, installManifest, redact } from '../../src/functions/deps-plan';
-import { linkTree } from '../../src/functions/deps-install';
+import { installDependencies, linkTree } from '../../src/functions/deps-install';
+import { resolvePaths } from '../../src/core/paths';
+import { stageCode, versionPath } from '../../src/functions/code-versions';
+import type { FunctionConfig } from '../../src/functions/function-config';
 import { FaassError } from '../../src/core/errors';
 
 const has = (...files: string[]) => (f: string) => files.includes(f);
@@ -109,4 +112,33 @@ t.test('a cached tree is hard-linked into the code, links kept, what was there r
   t.same(fs.readdirSync(to), ['a'], "the code's own node_modules replaced");
   t.equal(fs.statSync(path.join(to, 'a', 'index.js')).ino, fs.statSync(path.join(from, 'a', 'index.js')).ino, 'a file: the same inode');
   t.equal(fs.readlinkSync(path.join(to, 'a', 'link')), '../a/bin/cli', 'a link: copied as it reads');
+});
+
+// A dependency file that is a symlink out of the code: copied as a link (stageCode keeps links),
+// it dangles in the version (or names a host file the version does not hold). The deploy's
+// install refuses it, naming the file, before any tool runs; before, it installed nothing and
+// said nothing. A link within the code is followed.
+t.test('a dependency file linked from outside the code is refused, one within it is read', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-deplinks-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const paths = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_DATA_HOME: path.join(dir, 'data'), XDG_STATE_HOME: path.join(dir, 'state') });
+  const src = path.join(dir, 'project', 'fn');
+  fs.mkdirSync(path.join(src, 'conf'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'project', 'requirements.txt'), 'requests==2.31.0\n');
+  fs.writeFileSync(path.join(src, 'handler.py'), 'def handle(req):\n    return req\n');
+  fs.symlinkSync('../requirements.txt', path.join(src, 'requirements.txt'));
+  const py = { name: 'fn', runtime: 'python' } as FunctionConfig;
+  const staged = versionPath(paths, 'fn', stageCode(paths, 'fn', src));
+  await t.rejects(installDependencies(paths, py, staged), { code: 'FAASS_E_INSTALL_FAILED', message: /^Function fn: its requirements\.txt is a symlink to \.\.\/requirements\.txt, which leads nowhere in the code as deployed; deploy the file itself/ }, 'a relative link out of the code, dangling once copied');
+
+  fs.rmSync(path.join(src, 'requirements.txt'));
+  fs.symlinkSync(path.join(dir, 'project', 'requirements.txt'), path.join(src, 'requirements.txt'));
+  const abs = versionPath(paths, 'fn', stageCode(paths, 'fn', src));
+  await t.rejects(installDependencies(paths, py, abs), { code: 'FAASS_E_INSTALL_FAILED', message: /its requirements\.txt is a symlink to \S+requirements\.txt, outside its code/ }, 'an absolute link to a host file');
+
+  // package.json linked within the code: followed (it declares nothing, so nothing is installed).
+  fs.writeFileSync(path.join(src, 'conf', 'package.json'), '{"type": "module"}\n');
+  fs.symlinkSync('conf/package.json', path.join(src, 'package.json'));
+  const inside = versionPath(paths, 'fn', stageCode(paths, 'fn', src));
+  t.equal(await installDependencies(paths, { name: 'fn', runtime: 'node' } as FunctionConfig, inside), null, 'a link within the code is read as the file');
 });
