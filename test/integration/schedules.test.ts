@@ -81,7 +81,11 @@ t.test('schedules', async (t) => {
   });
 
   t.test('overlap=skip: a fire while the previous call runs is skipped, and says so', async (t) => {
-    t.equal((await sb.faassctl('deploy', 'slow', '--runtime', 'exec', '--from-file', writeFixture(sb, 'slow.sh', '#!/bin/sh\nsleep 12\necho done\n', 0o755), '--idle', '1')).code, 0);
+    // The call runs 8 s: the next fire, 3 s (AccuracySec=1s) after the one that queued it, finds
+    // it running with seconds to spare on a loaded machine, whose fire may start late. Not longer:
+    // the call is still running when the file ends, and the sandbox's stop waits for it (12 s
+    // cost 8 s there).
+    t.equal((await sb.faassctl('deploy', 'slow', '--runtime', 'exec', '--from-file', writeFixture(sb, 'slow.sh', '#!/bin/sh\nsleep 8\necho done\n', 0o755), '--idle', '1')).code, 0);
     const add = await sb.faassctl('trigger', 'add', 'slow', '--schedule', '*:*:0/3', '--tz', 'UTC', '--overlap', 'skip');
     t.equal(add.code, 0, add.stderr);
     await waitFor('a skipped fire', async () => (await history(sb, 'slow')).some((h) => h.skipped), 60000);
