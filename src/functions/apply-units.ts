@@ -1,5 +1,6 @@
 // Units follow the configuration files: render them all, write what changed, and (with a user
 // manager) reload it, enable new sockets and restart what runs old code.
+import { withProcessLock } from '../core/process-lock';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, functionStateDir, queueRoot } from '../core/paths';
@@ -244,7 +245,15 @@ function makeInboxes(drops: DropUnits): void {
   }
 }
 
+// One command at a time renders and writes every unit, and loads them: each renders the units of
+// every function it reads and removes the faass units it did not render, so a deploy that read
+// the functions before another's file was written removed that one's units under it (its
+// `enable --now` then failed: 'unit faass-fn-X.socket does not exist').
 async function writeAndLoad(paths: Paths, opts: UnitOpts): Promise<ApplyReport> {
+  return withProcessLock(path.join(paths.stateDir, 'units.lock'), 'writing the units', () => writeAndLoadHeld(paths, opts));
+}
+
+async function writeAndLoadHeld(paths: Paths, opts: UnitOpts): Promise<ApplyReport> {
   const fns = loadAllFunctions(paths);
   // Records an earlier faass kept among the code directories, which each unit now binds, out first.
   for (const fn of fns) recordsDir(paths, fn.name);

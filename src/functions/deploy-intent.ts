@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { Paths, functionCodeDir, functionConfPath } from '../core/paths';
 import { readIfExists, writeFileAtomic, createFileExclusive } from '../core/fs-atomic';
 import { fail } from '../core/errors';
+import { processStart } from '../core/process-lock';
 import { versionPath, versionsDir, switchVersion, dropVersion, currentCode } from './code-versions';
 import { parseFunctionConfig } from './function-config';
 import { pruneRecords, removeRecord } from './versions';
@@ -29,18 +30,8 @@ export const intentsDir = (paths: Paths) => path.join(paths.stateDir, 'deploying
 const intentPath = (paths: Paths, name: string) => path.join(intentsDir(paths), `${name}.json`);
 export const digest = (text: string) => createHash('sha256').update(text).digest('hex');
 
-// A process's start time, or null when it is gone (or a zombie, dead but not yet reaped).
-export function processStart(pid: number): string | null {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ESRCH') return null;
-    throw e; // cannot tell: the deploy is left alone (fail closed)
-  }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // the name may hold spaces and ')'
-  return fields[0] === 'Z' ? null : (fields[19] ?? null);
-}
+// Whose process an intent names: a reused PID is not it (core/process-lock.ts).
+export { processStart };
 
 const write = (paths: Paths, intent: Intent) => writeFileAtomic(intentPath(paths, intent.name), JSON.stringify(intent) + '\n');
 

@@ -133,6 +133,13 @@ t.test("a runner started between a deploy's commit and its switch of the code li
   const answered = codes.findIndex((_, i) => last.body === `race-${i + 1}`);
   t.ok(answered >= 0 && won.includes(runs[answered] as (typeof runs)[number]), `the function answers with the code of a deploy that went on (${last.body}, version ${String(last.headers['x-faass-version'])})`);
   t.same(fs.readdirSync(path.join(sb.env.XDG_STATE_HOME as string, 'faass', 'deploying')), [], 'no deploy is left pending');
+
+  // Six functions deployed at once, from six processes: each renders every unit, and one that
+  // read the functions before another's file was written removed that one's units under it.
+  const names = ['para', 'parb', 'parc', 'pard', 'pare', 'parf'];
+  const many = await Promise.all(names.map((n) => sb.faassctl('deploy', n, '--runtime', 'node', '--from-file', writeFixture(sb, `${n}/handler.js`, `module.exports = async () => '${n}';\n`), '--idle', '1')));
+  for (const [i, r] of many.entries()) t.equal(r.code, 0, `deploy ${names[i]} at the same time as five others exits 0 ${r.stderr}`);
+  for (const n of names) t.equal((await request(sb.port, `/function/${n}`, { body: 'x' })).body, n, `${n} answers`);
 });
 
 t.test('versions and rollback with --gateway: who is the admin credential', async (t) => {
