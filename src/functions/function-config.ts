@@ -243,14 +243,24 @@ export function buildFunctionConfig(name: string, raw: FunctionInput): FunctionC
 }
 
 export function parseFunctionConfig(name: string, text: string): FunctionConfig {
+  // A key with no '=' reads as true in ini, as does key=true: told apart here, on the text.
+  const bare = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !/^[#;[]/.test(l) && !l.includes('='));
+  if (bare !== undefined) fail('FAASS_E_CONFIG_INVALID', `Invalid ${bare.slice(0, 40)}: expected a value (KEY=VALUE) in function ${name}`);
   const doc = ini.parse(text) as Record<string, unknown>;
   const known = ['function', 'env', 'version'];
   for (const k of Object.keys(doc)) {
     if (!known.includes(k)) fail('FAASS_E_CONFIG_INVALID', `Unexpected ${typeof doc[k] === 'object' ? 'section [' + k + ']' : 'key ' + JSON.stringify(k) + ' outside a section'} in function ${name}; expected [function], [env] and [version]`);
   }
-  const fn = (doc.function ?? {}) as Record<string, unknown>;
-  const cfg = buildFunctionConfig(name, { ...fn, env: (doc.env ?? {}) as Record<string, unknown> });
+  const fn = asWritten((doc.function ?? {}) as Record<string, unknown>);
+  const cfg = buildFunctionConfig(name, { ...fn, env: asWritten((doc.env ?? {}) as Record<string, unknown>) });
   return doc.version === undefined ? cfg : Object.freeze({ ...cfg, version: parseVersionRef(name, doc.version) });
+}
+
+// ini reads an unquoted true, false or null as a boolean or null, and writes them back bare: a
+// value such as --env DEBUG=true or --command true is the text written (every key that means
+// yes or no takes the text too).
+function asWritten(section: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(section).map(([k, v]) => [k, typeof v === 'boolean' || v === null ? String(v) : v]));
 }
 
 // A code directory's id is a plain name inside the function's code folder: never a path.

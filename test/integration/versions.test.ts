@@ -140,6 +140,12 @@ t.test("a runner started between a deploy's commit and its switch of the code li
   const many = await Promise.all(names.map((n) => sb.faassctl('deploy', n, '--runtime', 'node', '--from-file', writeFixture(sb, `${n}/handler.js`, `module.exports = async () => '${n}';\n`), '--idle', '1')));
   for (const [i, r] of many.entries()) t.equal(r.code, 0, `deploy ${names[i]} at the same time as five others exits 0 ${r.stderr}`);
   for (const n of names) t.equal((await request(sb.port, `/function/${n}`, { body: 'x' })).body, n, `${n} answers`);
+
+  // A value ini reads as a boolean (OpenFaaS's write_debug: "true"): the file still parses.
+  t.equal((await sb.faassctl('deploy', 'flag', '--command', 'printenv DEBUG', '--env', 'DEBUG=true', '--idle', '1')).code, 0);
+  t.equal((await request(sb.port, '/function/flag', { body: 'x' })).body, 'true\n', '--env DEBUG=true: the function sees true');
+  const described = await sb.faassctl('describe', 'flag');
+  t.equal(described.code, 0, `and its file parses ${described.stderr}`);
 });
 
 t.test('versions and rollback with --gateway: who is the admin credential', async (t) => {

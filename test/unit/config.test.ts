@@ -181,3 +181,10 @@ t.test('gateway TLS settings', async (t) => {
   ];
   for (const [raw, re] of cases) t.throws(() => buildSettings(raw), re, JSON.stringify(raw).slice(0, 70));
 });
+
+t.test('values ini would read as true, false or null come back as written', async (t) => {
+  const cfg = buildFunctionConfig('x', { runtime: 'exec', command: 'true', env: { DEBUG: 'true', QUIET: 'false', NOTHING: 'null', ON: 'yes' } });
+  const back = parseFunctionConfig('x', renderFunctionConfig(cfg));
+  t.equal(back.command, 'true', '--command true (the true command) is its text');
+  t.same(back.env, { DEBUG: 'true', NOTHING: 'null', ON: 'yes', QUIET: 'false' }, '--env DEBUG=true: a function file that parses, the value as given');
+});
