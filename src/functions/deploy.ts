@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, functionCodeDir, functionConfPath, functionsConfDir } from '../core/paths';
-import { FunctionConfig, FunctionInput, VersionRef, renderFunctionConfig, loadFunctionConfig, configInput, withVersion } from './function-config';
+import { FunctionConfig, FunctionInput, VersionRef, renderFunctionConfig, loadFunctionConfig, configInput, withVersion, parseFunctionConfig } from './function-config';
 import { gatewayPorts, loadDockerSettings, loadSettings } from '../core/settings';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
@@ -109,6 +109,9 @@ export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<
     const dependencies = staged.version !== null && current?.codeDigest !== codeDigest ? await installDependencies(paths, cfg, staged.codeDir) : null;
     const version = recordVersion(paths, spec, intent, current, staged, codeDigest, settings);
     const text = withVersion(settings, version);
+    // The file must read back as it was meant: one that does not would make the function broken
+    // at its commit point (as --env X=true did); refused before it, nothing changes.
+    readsBack(spec.name, text, cfg);
     aboutToCommit(paths, intent, text);
     return { spec, intent, text, cfg, version, now, dependencies };
   } catch (e) {
@@ -159,6 +162,16 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
     settleFailed(paths, p.intent, committed);
     throw e;
   }
+}
+
+function readsBack(name: string, text: string, cfg: FunctionConfig): void {
+  let back: FunctionConfig;
+  try {
+    back = parseFunctionConfig(name, text);
+  } catch (e) {
+    return fail('FAASS_E_INTERNAL', `The file of ${name} would not read back (${(e as Error).message}); nothing deployed`);
+  }
+  if (renderFunctionConfig(back) !== renderFunctionConfig(cfg)) fail('FAASS_E_INTERNAL', `The file of ${name} would read back otherwise than deployed; nothing deployed`);
 }
 
 // The version this deploy makes current: the current one when neither the code nor the settings
