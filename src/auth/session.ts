@@ -14,7 +14,8 @@ export const SESSION_COOKIE = 'faass_session';
 export const SESSION_SECONDS = 8 * 3600;
 export const CSRF_HEADER = 'x-csrf-token';
 
-export const sessionKeyPath = (p: Paths): string => path.join(p.configDir, 'ui-session.key');
+// In the state directory: the gateway, which makes it, may not write faass's config directory.
+export const sessionKeyPath = (p: Paths): string => path.join(p.stateDir, 'ui-session.key');
 
 // The key, made on first use. Two gateways starting at once: the second's exclusive create fails
 // and it reads the first's, so both sign with the same key.
