@@ -47,7 +47,7 @@ t.test('web console: files, sign-in, CSRF, sign-out, idle exit', async (t) => {
   const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
   const ci = (await sb.faassctl('credentials', 'add', 'ci')).stdout.trim();
   t.match(root, /^root\./);
-  t.equal((await sb.faassctl('deploy', 'hello', '--command', 'echo hi')).code, 0);
+  t.equal((await sb.faassctl('deploy', 'hello', '--command', 'echo "[$Http_Cookie]"')).code, 0);
   const signIn = (token: string, headers: Record<string, string> = {}) => request(sb.port, '/ui/session', { method: 'POST', body: JSON.stringify({ token }), headers: { 'content-type': 'application/json', ...headers } });
   let cookie = '';
   let csrf = '';
@@ -91,7 +91,9 @@ t.test('web console: files, sign-in, CSRF, sign-out, idle exit', async (t) => {
     t.equal((await get('/system/functions', { cookie, 'x-csrf-token': 'A'.repeat(43) })).status, 403, 'a wrong CSRF token: 403');
     const del = await request(sb.port, '/system/functions', { method: 'DELETE', body: '{"functionName":"hello"}', headers: { cookie, 'content-type': 'application/json' } });
     t.equal(del.status, 403, 'a change without the CSRF token: 403');
-    t.equal((await get('/function/hello')).status, 200, 'and the function is still there');
+    const call = await get('/function/hello', { cookie: `a=1; ${cookie}; b=2` });
+    t.equal(call.status, 200, 'and the function is still there');
+    t.equal(call.body, '[a=1; b=2]\n', 'a function sees the other cookies, never the session');
     const cross = await get('/system/functions', { cookie, 'x-csrf-token': csrf, origin: 'http://evil.example' });
     t.equal(cross.status, 403, 'another origin, even with the token: 403');
     const [name, exp, mac] = cookie.split('=')[1].split('.');
