@@ -3,7 +3,24 @@
 // through that cookie only with the CSRF token, sign-out, a tampered cookie refused, and a
 // session that outlives the gateway's idle exit (no session store).
 import t, { type Test } from 'tap';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as https from 'node:https';
 import { startSandbox, setupGateway, request, errorCode, waitFor, unitState, Reply } from '../support/sandbox';
+
+// A sign-in over HTTPS, the certificate checked against `ca`: its status and Set-Cookie.
+function httpsSignIn(port: number, token: string, ca: Buffer): Promise<{ status: number; cookie: string }> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ token });
+    const origin = `https://127.0.0.1:${port}`;
+    const req = https.request({ host: '127.0.0.1', port, path: '/ui/session', method: 'POST', ca, agent: false, headers: { 'content-type': 'application/json', 'content-length': String(body.length), origin, host: `127.0.0.1:${port}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, cookie: res.headers['set-cookie']?.[0] ?? '' }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 const SECURITY = ['content-security-policy', 'x-frame-options', 'x-content-type-options', 'referrer-policy'];
 
@@ -51,6 +68,7 @@ t.test('web console: files, sign-in, CSRF, sign-out, idle exit', async (t) => {
   const signIn = (token: string, headers: Record<string, string> = {}) => request(sb.port, '/ui/session', { method: 'POST', body: JSON.stringify({ token }), headers: { 'content-type': 'application/json', ...headers } });
   let cookie = '';
   let csrf = '';
+  let opsToken = '';
 
   t.test('sign-in', async (t) => {
     const wrong = await signIn(`root.${'A'.repeat(43)}`);
@@ -117,9 +135,20 @@ t.test('web console: files, sign-in, CSRF, sign-out, idle exit', async (t) => {
     t.equal(out.status, 200);
     t.match(out.headers['set-cookie']?.[0] ?? '', /^faass_session=; .*Max-Age=0/, 'the cookie is ended');
     t.equal((await get('/ui/session')).status, 401, 'without the cookie: not signed in');
-    t.equal((await sb.faassctl('credentials', 'add', 'ops', '--admin')).code, 0, 'another admin: the API stays on');
+    const ops = await sb.faassctl('credentials', 'add', 'ops', '--admin');
+    t.equal(ops.code, 0, 'another admin: the API stays on');
+    opsToken = ops.stdout.trim();
     const gone = await sb.faassctl('credentials', 'remove', 'root');
     t.equal(gone.code, 0, gone.stderr);
     t.equal((await get('/system/functions', { cookie, 'x-csrf-token': csrf })).status, 401, 'a session whose credential was removed is refused');
+  });
+
+  t.test('under TLS the cookie is Secure', async (t) => {
+    const made = await sb.faassctl('tls', 'self-signed', '--days', '2');
+    t.equal(made.code, 0, `tls self-signed ${made.stderr}`);
+    const ca = fs.readFileSync(path.join(sb.env.XDG_CONFIG_HOME as string, 'faass', 'tls', 'cert.pem'));
+    const r = await httpsSignIn(sb.port, opsToken, ca);
+    t.equal(r.status, 200, 'signed in over HTTPS, from its https:// origin');
+    t.ok(r.cookie.split('; ').includes('Secure'), 'and the cookie is Secure');
   });
 });
