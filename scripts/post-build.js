@@ -8,6 +8,9 @@ const { spawnSync } = require('node:child_process');
 const root = path.join(__dirname, '..');
 fs.copyFileSync(path.join(root, 'src/runner/workers/python-worker.py'), path.join(root, 'dist/runner/workers/python-worker.py'));
 fs.copyFileSync(path.join(root, 'src/runner/stop-in-namespace.sh'), path.join(root, 'dist/runner/stop-in-namespace.sh'));
+// The web console's files (gateway/console.ts serves dist/ui): hand-written, no build step.
+fs.mkdirSync(path.join(root, 'dist/ui'), { recursive: true });
+for (const f of fs.readdirSync(path.join(root, 'src/ui'))) fs.copyFileSync(path.join(root, 'src/ui', f), path.join(root, 'dist/ui', f));
 for (const bin of ['faassctl', 'gateway', 'runner', 'app', 'revive', 'queue']) fs.chmodSync(path.join(root, 'dist', bin, 'main.js'), 0o755);
 
 const source = path.join(root, 'src/app/forward.c');

@@ -167,6 +167,12 @@ export class Verifier {
     return [...this.creds.values()].some((c) => c.admin);
   }
 
+  // Whether NAME is an admin credential now: a console session ends with its credential.
+  isAdmin(name: string): boolean {
+    this.refresh();
+    return this.creds.get(name)?.admin === true;
+  }
+
   async verify(p: Presented): Promise<Credential | null> {
     this.refresh();
     const c = this.creds.get(p.name);

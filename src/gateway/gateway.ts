@@ -24,6 +24,7 @@ import { loadAsyncSettings } from '../core/settings';
 import { checkCallbackUrl } from '../queue/callback-url';
 import { subscribersOf } from '../functions/topics';
 import { Subscriber, fanOut, publishKey } from './publish';
+import { Console } from './console';
 
 // Set once a call is forwarded to a service: its id and call line for the end of the call.
 interface CallEnd {
@@ -52,6 +53,7 @@ export class Gateway {
   private readonly canaries: Canaries;
   private readonly services: ServiceForwarder;
   private readonly api: ApiProxy;
+  private readonly console: Console;
   readonly metrics: GatewayMetrics | null; // null: metrics = no
 
   constructor(
@@ -59,7 +61,9 @@ export class Gateway {
     private readonly paths: Paths,
   ) {
     this.functions = new FunctionTable(paths);
-    this.auth = new Authorizer(new Verifier(paths));
+    const verifier = new Verifier(paths);
+    this.auth = new Authorizer(verifier);
+    this.console = new Console(paths, verifier, this.auth);
     this.runners = new RunnerForwarder(paths, cfg.timeout);
     this.canaries = new Canaries(paths);
     this.services = new ServiceForwarder(paths, cfg.timeout, cfg.logCalls);
@@ -91,6 +95,8 @@ export class Gateway {
         return this.scrape(req, res);
       case 'api':
         return this.toApi(req, res);
+      case 'ui':
+        return this.console.handle(req, res);
       case 'nowhere':
         return sendFaassError(res, to.error);
       case 'function':
@@ -194,11 +200,19 @@ export class Gateway {
       req.resume();
       return refuse(res, 'FAASS_E_API_DISABLED', 'The management API is off: create an admin credential (faassctl credentials add NAME --admin)');
     }
-    if (!(await this.authorized(req, res, API_DOOR))) return;
+    // A console session (its cookie, with X-CSRF-Token) stands for its admin's credential; an
+    // Authorization header, when given, is what counts.
+    const session = req.headers.authorization === undefined ? this.console.apiSession(req) : null;
+    if (session && 'error' in session) {
+      req.resume();
+      return sendFaassError(res, session.error);
+    }
+    if (!session && !(await this.authorized(req, res, API_DOOR))) return;
     const body = await readWhole(req, res, this.api.bodyLimit(req.url ?? ''));
     // Authorized: an admin's credential, whose name the API records as who deployed.
     const presented = parseAuthorization(req.headers.authorization);
-    if (body) this.api.forward(req, body, res, presented !== null && presented !== 'malformed' ? presented.name : null);
+    const who = session ? session.name : presented !== null && presented !== 'malformed' ? presented.name : null;
+    if (body) this.api.forward(req, body, res, who);
   }
 
   private async toFunction(req: http.IncomingMessage, res: http.ServerResponse, route: Route): Promise<void> {

@@ -2,6 +2,7 @@
 // the API's, and back.
 import * as http from 'node:http';
 import { HOP_BY_HOP } from '../core/http-util';
+import { withoutSessionCookie } from '../auth/session';
 
 // The gateway stops two request headers more than a runner does (core/http-util HOP_BY_HOP):
 // Proxy-Authorization is for the proxy the client spoke to, which is this one (RFC 9110
@@ -25,6 +26,12 @@ export function requestHeaders(req: http.IncomingMessage, keepAuthorization: boo
   for (const [k, v] of Object.entries(req.headers)) {
     if (NOT_FORWARDED.has(k) || named.has(k) || v === undefined || (k === 'authorization' && !keepAuthorization)) continue;
     headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  // The console's session cookie is a credential: never passed on (auth/session.ts).
+  if (headers.cookie !== undefined) {
+    const rest = withoutSessionCookie(headers.cookie);
+    if (rest === null) delete headers.cookie;
+    else headers.cookie = rest;
   }
   return headers;
 }

@@ -15,6 +15,7 @@ export type Destination =
   | { to: 'health' }
   | { to: 'metrics' } // only with metrics on; otherwise /metrics is a path like any other
   | { to: 'api' }
+  | { to: 'ui' } // the web console (console.ts): /ui and /ui/..., never a function's path
   | ({ to: 'function' } & Route)
   | ({ to: 'async' } & Route) // queued (queue/spool.ts), answered 202 once it is on disk
   | { to: 'topic'; topic: string; path: string } // a call queued per subscriber (publish.ts)
@@ -38,6 +39,7 @@ export function routeOf(url: string, xFunction: string | string[] | undefined, o
   if (isPath(url, '/healthz')) return { to: 'health' };
   if (isPath(url, '/metrics') && opts.metrics) return { to: 'metrics' };
   if (isApiPath(url)) return { to: 'api' };
+  if (url === '/ui' || url.startsWith('/ui/') || url.startsWith('/ui?')) return { to: 'ui' };
   const topic = parseTopicRoute(url);
   if (topic) return topic;
   const queued = parseAsyncRoute(url);
