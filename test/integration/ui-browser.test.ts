@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startSandbox, setupGateway } from '../support/sandbox';
-import { startBrowser, chromiumMissing } from '../support/browser';
+import { startBrowser, chromiumMissing, axeViolations } from '../support/browser';
 
 const WIDTHS = [375, 1280];
 
@@ -46,6 +46,7 @@ t.test('web console in a browser: sign-in, function list, sign-out', { skip: chr
   await form.waitFor({ state: 'visible' });
   t.pass('signed out: the sign-in form');
   for (const f of await shots(page, shotDir, 'signed-out')) t.comment(`screenshot ${f}`);
+  t.same(await axeViolations(page), [], 'signed out: no serious or critical accessibility violation (axe-core)');
 
   await page.fill('#token', `root.${'A'.repeat(43)}`);
   await page.click('#signin button[type=submit]');
@@ -63,6 +64,7 @@ t.test('web console in a browser: sign-in, function list, sign-out', { skip: chr
   t.match(await page.locator('#who').textContent(), /root/, 'and who is signed in');
   t.notOk(await form.isVisible(), 'the form is gone');
   for (const f of await shots(page, shotDir, 'signed-in')) t.comment(`screenshot ${f}`);
+  t.same(await axeViolations(page), [], 'signed in: no serious or critical accessibility violation (axe-core)');
 
   // The page keeps the token nowhere a script (or a later visitor of this profile) could read it.
   const kept = await page.evaluate(() => ({

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -49,4 +49,17 @@ export async function startBrowser(t: { teardown(f: () => unknown): void }): Pro
   });
   browser = await chromium.connectOverCDP(await devtoolsUrl(child));
   return browser;
+}
+
+// axe-core's accessibility check of the page as it is now: the violations of impact serious or
+// critical, each as "rule: nodes". The script goes in through DevTools evaluation, which the
+// console's CSP (script-src 'self') does not govern, so the page under test stays as shipped.
+export async function axeViolations(page: Page): Promise<string[]> {
+  const source = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(source);
+  const found = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact?: string | null; nodes: { target: unknown[] }[] }[] }> } }).axe;
+    return (await axe.run()).violations.map((v) => ({ id: v.id, impact: v.impact ?? '', nodes: v.nodes.map((n) => JSON.stringify(n.target)) }));
+  });
+  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.join(' ')}`);
 }
