@@ -10,45 +10,9 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Sandbox, startSandbox, setupGateway, request, waitFor, writeFixture, unitState, TEST_USER } from '../support/sandbox';
+import { startSandbox, setupGateway, request, waitFor, writeFixture, unitState, TEST_USER } from '../support/sandbox';
 import { sandboxJournal } from '../support/journal';
-
-interface Seen {
-  started: number;
-  ended?: number;
-  status?: number;
-  version?: string;
-  body?: string;
-  error?: string;
-}
-
-// Callers that keep calling until stopped; every call noted.
-function callers(sb: Sandbox, n: number): { seen: Seen[]; answered(since: number): number; stop(): Promise<void> } {
-  const seen: Seen[] = [];
-  let stopped = false;
-  const worker = async () => {
-    while (!stopped) {
-      const rec: Seen = { started: Date.now() };
-      seen.push(rec);
-      try {
-        const r = await request(sb.port, '/function/echo', { body: 'x' });
-        Object.assign(rec, { status: r.status, version: r.headers['x-faass-version'], body: r.body });
-      } catch (e) {
-        rec.error = (e as Error).message;
-      }
-      rec.ended = Date.now();
-    }
-  };
-  const workers = Array.from({ length: n }, worker);
-  return {
-    seen,
-    answered: (since) => seen.filter((s) => s.started > since && s.ended !== undefined).length,
-    stop: async () => {
-      stopped = true;
-      await Promise.all(workers);
-    },
-  };
-}
+import { Seen, callers } from '../support/load';
 
 const between = (seen: Seen[], from: number, to: number) => seen.filter((s) => s.started > from && s.started < to && s.ended !== undefined);
 const failed = (seen: Seen[]) => seen.filter((s) => s.error || s.status !== 200);
@@ -62,7 +26,7 @@ t.test('a canary beside the current version: share, stickiness, promote, automat
     const d = await sb.faassctl('deploy', 'echo', '--runtime', 'node', '--from-file', code(v), '--idle', '2');
     t.equal(d.code, 0, `deploy v${v} ${d.stderr}`);
   }
-  const load = callers(sb, 20);
+  const load = callers(sb, 20, '/function/echo');
   await waitFor('100 answers of version 2', () => load.answered(0) >= 100, 60000);
 
   // A canary at 20%, sticky by X-User.
@@ -119,7 +83,7 @@ t.test('a canary beside the current version: share, stickiness, promote, automat
 
   // Version 4 fails every other call (500, its own answer): aborted at 20% of errors.
   const flaky = writeFixture(sb, 'v4/handler.js', "let n = 0;\nmodule.exports = async () => (n++ % 2 ? { statusCode: 500, body: 'fail-v4' } : 'code-v4');\n");
-  const second = callers(sb, 20);
+  const second = callers(sb, 20, '/function/echo');
   await waitFor('100 answers of version 3', () => second.answered(0) >= 100, 60000);
   const bad = await sb.faassctl('deploy', 'echo', '--runtime', 'node', '--from-file', flaky, '--idle', '2', '--canary', '50%', '--canary-max-errors', '20%', '--canary-window', '1min', '--canary-min-calls', '10');
   t.equal(bad.code, 0, `the flaky canary deploys ${bad.stderr}`);

@@ -5,14 +5,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startSandbox, setupGateway, request, waitFor, writeFixture, TEST_USER } from '../support/sandbox';
-
-interface Seen {
-  started: number;
-  status?: number;
-  version?: string;
-  body?: string;
-  error?: string;
-}
+import { callers } from '../support/load';
 
 t.test('deploy v2 and roll back to v1 under load', async (t) => {
   // As an ordinary user, as load.test.ts: runners in their own PID namespace, stopped through ExecStop=.
@@ -25,23 +18,10 @@ t.test('deploy v2 and roll back to v1 under load', async (t) => {
   t.equal(first.code, 0, `deploy v1 ${first.stderr}`);
   t.match(first.stdout, /as version 1\b/, 'the deploy says its number');
 
-  const seen: Seen[] = [];
-  let stop = false;
-  const worker = async () => {
-    while (!stop) {
-      const rec: Seen = { started: Date.now() };
-      seen.push(rec);
-      try {
-        const r = await request(sb.port, '/function/echo', { body: 'x' });
-        Object.assign(rec, { status: r.status, version: r.headers['x-faass-version'], body: r.body });
-      } catch (e) {
-        rec.error = (e as Error).message;
-      }
-    }
-  };
-  const workers = Array.from({ length: 50 }, worker);
+  const load = callers(sb, 50, '/function/echo');
+  const seen = load.seen;
   // Counted in answers, not seconds: a busy machine answers fewer per second.
-  const answered = (since: number) => seen.filter((s) => s.started > since && (s.status !== undefined || s.error)).length;
+  const answered = load.answered;
   await waitFor('100 answers of version 1', () => answered(0) >= 100, 60000).catch(() => undefined);
 
   const dep = await sb.faassctl('deploy', 'echo', '--runtime', 'node', '--from-file', v2, '--idle', '1', '--message', 'second');
@@ -56,8 +36,7 @@ t.test('deploy v2 and roll back to v1 under load', async (t) => {
   t.equal(back.code, 0, `rollback to 1 under load ${back.stderr}`);
   t.match(back.stdout, /back to version 1 \(from 2\)/);
   await waitFor('100 answers after the rollback', () => answered(rolledAt) >= 100, 60000).catch(() => undefined);
-  stop = true;
-  await Promise.all(workers);
+  await load.stop();
 
   const bad = seen.filter((s) => s.error || s.status !== 200);
   t.equal(bad.length, 0, `0 failed of ${seen.length} calls ${JSON.stringify(bad.slice(0, 3))}`);
