@@ -5,7 +5,9 @@ import { formatSeconds } from '../core/timespan';
 import { validateName } from '../core/validate';
 import { sayApplied } from './report';
 import { Target, sendJson } from './client';
-import { Register } from './cli';
+import type { Argv } from 'yargs';
+import { Cli, Global, Register } from './cli';
+import { Paths } from '../core/paths';
 
 // The canary's share and rule, in a line.
 export function describeRoute(r: { percent: number; header: string | null; maxErrors: number | null; window: number; minCalls: number }): string {
@@ -55,33 +57,41 @@ export const register: Register = (y, cli) =>
           () => printCanary(canaryView(cli.paths, a.name), a.json ?? false),
         ),
     )
-    .command(
-      'promote <name>',
-      "make a function's canary its current version (no call fails) and remove the canary's runner",
-      (y) => y.positional('name', { type: 'string', demandOption: true }),
-      (a) =>
-        cli.either(
-          a,
-          (t) => remote(t, a.name, 'promote'),
-          async () => {
-            const r = await promoteCanary(cli.paths, a.name);
-            sayApplied(r.report, promoted(a.name, r.from, r.to));
-            return 0;
-          },
-        ),
-    )
-    .command(
-      'abort <name>',
-      "remove a function's canary; its current version is not touched",
-      (y) => y.positional('name', { type: 'string', demandOption: true }),
-      (a) =>
-        cli.either(
-          a,
-          (t) => remote(t, a.name, 'abort'),
-          async () => {
-            const r = await abortCanary(cli.paths, a.name);
-            sayApplied(r.report, aborted(a.name, r.version));
-            return 0;
-          },
-        ),
-    );
+    .command(...ending(cli, 'promote'))
+    .command(...ending(cli, 'abort'));
+
+// promote and abort: the same command but for what ends the canary and how it is said.
+const ENDINGS = {
+  promote: {
+    describe: "make a function's canary its current version (no call fails) and remove the canary's runner",
+    local: async (paths: Paths, name: string) => {
+      const r = await promoteCanary(paths, name);
+      return { report: r.report, said: promoted(name, r.from, r.to) };
+    },
+  },
+  abort: {
+    describe: "remove a function's canary; its current version is not touched",
+    local: async (paths: Paths, name: string) => {
+      const r = await abortCanary(paths, name);
+      return { report: r.report, said: aborted(name, r.version) };
+    },
+  },
+};
+
+function ending(cli: Cli, what: 'promote' | 'abort') {
+  return [
+    `${what} <name>`,
+    ENDINGS[what].describe,
+    (y: Argv<Global>) => y.positional('name', { type: 'string', demandOption: true }),
+    (a: Global & { name: string }) =>
+      cli.either(
+        a,
+        (t) => remote(t, a.name, what),
+        async () => {
+          const r = await ENDINGS[what].local(cli.paths, a.name);
+          sayApplied(r.report, r.said);
+          return 0;
+        },
+      ),
+  ] as const;
+}
