@@ -130,3 +130,58 @@ export function cronToCalendar(line: string): string[] {
 export function calendarOf(spec: string): string[] {
   return specKind(spec) === 'cron' ? cronToCalendar(spec) : [spec.trim()];
 }
+
+// systemd's calendar words and the cron line each means (systemd.time(7): weekly is Monday).
+const CALENDAR_WORDS: Record<string, string> = {
+  minutely: '* * * * *',
+  hourly: '0 * * * *',
+  daily: '0 0 * * *',
+  weekly: '0 0 * * 1',
+  monthly: '0 0 1 * *',
+  yearly: '0 0 1 1 *',
+  annually: '0 0 1 1 *',
+};
+const CRON_DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+// One calendar field as a cron field: * , a..b and steps (a/n is a-MAX/n in cron); null when
+// it holds anything else.
+function cronField(text: string, max: number): string | null {
+  const parts = text.split(',').map((part) => {
+    const m = /^(\*|\d+)(?:\.\.(\d+))?(?:\/(\d+))?$/.exec(part);
+    if (!m) return null;
+    const [, a, b, step] = m;
+    const from = a === '*' ? '*' : String(Number(a));
+    const range = b !== undefined ? `${from}-${Number(b)}` : step !== undefined && a !== '*' ? `${from}-${max}` : from;
+    return step === undefined ? range : `${range}/${Number(step)}`;
+  });
+  return parts.includes(null) ? null : parts.join(',');
+}
+
+function cronDays(text: string): string | null {
+  const parts = text.split(',').map((part) => {
+    const ends = part.toLowerCase().split('..').map((d) => CRON_DAYS.indexOf(d.slice(0, 3)));
+    return ends.length > 2 || ends.includes(-1) ? null : ends.join('-');
+  });
+  return parts.includes(null) ? null : parts.join(',');
+}
+
+// A schedule's spec as one five-field cron line (what Kubernetes CronJobs, Knative PingSources
+// and OpenFaaS's cron-connector take), or null where cron cannot say it: a cron line is used as
+// written (macros expanded); a systemd calendar expression of the plain shapes ([DAYS] [*-]M-D
+// HH:MM[:00], or a word such as daily) is translated; seconds, years, and a day of month together
+// with days of the week (systemd ANDs them, cron ORs them) are not.
+export function cronOf(spec: string): string | null {
+  const s = spec.trim();
+  if (specKind(s) === 'cron') return s.startsWith('@') ? (MACROS[s.toLowerCase()] ?? null) : s.split(/\s+/).join(' ');
+  if (CALENDAR_WORDS[s.toLowerCase()]) return CALENDAR_WORDS[s.toLowerCase()];
+  const tokens = s.split(/\s+/);
+  const days = /^[A-Za-z]/.test(tokens[0]) ? cronDays(tokens.shift() as string) : '*';
+  if (days === null || tokens.length < 1 || tokens.length > 2) return null;
+  const date = tokens.length === 2 ? tokens[0].split('-') : ['*', '*', '*'];
+  const time = tokens[tokens.length - 1].split(':');
+  if (date.length === 3 && date.shift() !== '*') return null; // a year
+  if (date.length !== 2 || time.length < 2 || time.length > 3 || (time.length === 3 && !/^0?0$/.test(time[2]))) return null;
+  const fields = [cronField(time[1], 59), cronField(time[0], 23), cronField(date[1], 31), cronField(date[0], 12)];
+  if (fields.includes(null) || (fields[2] !== '*' && days !== '*')) return null;
+  return [...fields, days].join(' ');
+}
