@@ -178,6 +178,12 @@ t.test('every function setting has its row; every row maps or is reported', asyn
   }
 });
 
+t.test('faassctl-export(1) names every row of the table', async (t) => {
+  const page = fs.readFileSync(path.join(ROOT, 'man', 'man1', 'faassctl-export.1'), 'utf8');
+  const named = new Set(page.split('\n').filter((l) => l.startsWith('.It Cm ')).flatMap((l) => l.slice(7).split(/\s*,\s*|\s+/)));
+  for (const s of SETTINGS) t.ok(named.has(s.key), `${s.key} has its entry`);
+});
+
 t.test('golden: the mapping table and the export of a function with every setting', async (t) => {
   const files: Record<string, string> = { 'export-mapping.txt': renderMapping() };
   for (const target of TARGETS) {
