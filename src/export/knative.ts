@@ -6,6 +6,9 @@ import { cronOf } from '../functions/cron';
 import { ExportFunction, notMapped } from './mapping';
 import { Doc, ExportOptions, Exported, IMAGE_PORT, envList, imageOf, labelsOf, objectName, resourcesOf, secretCommands, secretVolume, uncronable } from './common';
 
+// Knative's default max-revision-timeout-seconds (config-defaults): a Service asking more is
+// refused unless the cluster raised it.
+const KNATIVE_MAX_TIMEOUT = 600;
 // Knative sets these in every container and refuses a Service that sets them.
 const KNATIVE_ENV = /^(PORT|K_SERVICE|K_CONFIGURATION|K_REVISION)$/;
 
@@ -79,6 +82,7 @@ export function toKnative(fns: readonly ExportFunction[], o: ExportOptions): Exp
     const pings = pingSources(f);
     const reserved = Object.keys(f.cfg.env).filter((k) => KNATIVE_ENV.test(k));
     notMappedLines.push(...notMapped('knative', f), ...pings.notMapped, ...reserved.map((k) => `${f.cfg.name}: env ${k}: not mapped to knative: Knative sets ${k} itself`));
+    if (f.cfg.timeout > KNATIVE_MAX_TIMEOUT) notMappedLines.push(`${f.cfg.name}: timeout=${f.cfg.timeout}: maps to knative only where the cluster's max-revision-timeout-seconds (${KNATIVE_MAX_TIMEOUT} by default, config-defaults) is raised to it`);
     return { file: `${f.cfg.name}.yaml`, docs: [service(f, o), ...pings.docs] };
   });
   return { manifests, notMapped: notMappedLines, secretCommands: secretCommands(fns) };

@@ -111,6 +111,10 @@ t.test('knative: a Service per function that scales to zero, PingSources for sch
   t.match(e.notMapped.join('\n'), /^report: schedule\.overlap=.*2:skip.*not mapped to knative/m);
   t.match(e.notMapped.join('\n'), /^resize: tasks_max=32: not mapped to knative/m);
   t.match(e.notMapped.join('\n'), /^vault: auth=alice: not mapped to knative: .*cluster-local/m);
+  const long = exportFunctions('knative', [fn(buildFunctionConfig('batch', { runtime: 'exec', command: 'date', timeout: '3600', env: { PORT: '9000' } }))], O);
+  t.match(long.notMapped.join('\n'), /^batch: timeout=3600: maps to knative only where the cluster's max-revision-timeout-seconds/m, 'a timeout over Knative\'s default bound is said');
+  t.match(long.notMapped.join('\n'), /^batch: env PORT: not mapped to knative: Knative sets PORT itself/m, 'an env Knative keeps for itself is said, not dropped silently');
+  t.equal(at(long.manifests[0].docs[0], 'spec', 'template', 'spec', 'containers', 0, 'env'), undefined);
 });
 
 t.test('kubernetes: Deployment, Service, HorizontalPodAutoscaler, CronJobs; no scale to zero, said first', async (t) => {
