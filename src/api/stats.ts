@@ -12,7 +12,7 @@ import { canarySummary } from '../functions/canary-files';
 import { HISTORY_DAYS, MetricsData, Snapshot, emptyMetrics, minusHistogram, quantile, readMetrics, snapshotsAt } from '../observe/metrics-store';
 import { run } from '../systemd/systemctl';
 import { FunctionState, functionState, functionUnits, parseShow } from '../systemd/unit-state';
-import { readServeState } from '../systemd/serve-link';
+import { ServeState, readServeState } from '../systemd/serve-link';
 
 export const DEFAULT_WINDOW = 3600;
 export const MIN_WINDOW = 60;
@@ -123,6 +123,13 @@ function statsRow(paths: Paths, fn: Described, now: MetricsData, base: MetricsDa
   };
 }
 
+// Under faassctl serve: running while its program (runner or app) runs, idle while serve holds
+// its socket, unknown when serve does not serve it (its file does not parse, say).
+export function servedState(served: ServeState, name: string): FunctionState {
+  if (served.programs.some((p) => p.name === name && (p.role === 'runner' || p.role === 'app') && p.pid)) return 'running';
+  return served.functions.some((f) => f.name === name) ? 'idle' : 'unknown';
+}
+
 // Every function's state from one systemctl call; under faassctl serve what serve knows (its
 // program runs, or it serves the socket); unknown when neither answers. Never an error: the
 // figures are worth answering without it.
@@ -132,10 +139,7 @@ async function functionStates(paths: Paths, fns: Described[]): Promise<Map<strin
   const out = new Map<string, FunctionState>(names.map((n) => [n, 'unknown']));
   if (!names.length) return out;
   const served = readServeState(paths);
-  if (served) {
-    for (const n of names) out.set(n, served.programs.some((p) => p.name === n && p.pid) ? 'running' : served.functions.some((f) => f.name === n) ? 'idle' : 'unknown');
-    return out;
-  }
+  if (served) return new Map(names.map((n) => [n, servedState(served, n)]));
   const units = names.flatMap((n) => {
     const u = functionUnits(n, kinds.get(n) ?? null);
     return [u.socket, ...u.services];

@@ -312,8 +312,10 @@ export function snapshotAt(paths: Paths, at: number): Snapshot | null {
 
 // For each time, the last snapshot taken at or before it (null where the history starts later),
 // reading each day file at most once: a chart's points ask for many times in a few files. Only
-// a line's "at" is read at first (each line begins {"at":N,); the whole line is parsed only when
-// it is chosen, and a chosen line that does not parse (torn by a crash) gives way to the one before.
+// a line's "at" is read at first (each line begins {"at":N,), from the file's bytes; a line is
+// decoded and parsed only when it is chosen, and a chosen line that does not parse (torn by a
+// crash) gives way to the one before. A month of history at one snapshot a minute is hundreds
+// of MB: bench/stats-history.js measures it.
 export function snapshotsAt(paths: Paths, times: number[]): (Snapshot | null)[] {
   const best: (Snapshot | null)[] = times.map(() => null);
   if (!times.length) return best;
@@ -327,7 +329,7 @@ export function snapshotsAt(paths: Paths, times: number[]): (Snapshot | null)[] 
   // Newest first: a day's snapshots are all later than an earlier day's, so once every time has
   // one, older files cannot change the answer.
   for (const f of files.filter((x) => x.slice(0, 10) <= last).reverse()) {
-    const fromFile = lastAtOrBefore(fs.readFileSync(path.join(historyDir(paths), f), 'utf8'), times);
+    const fromFile = lastAtOrBefore(fs.readFileSync(path.join(historyDir(paths), f)), times);
     fromFile.forEach((s, i) => {
       if (s && (!best[i] || s.at > (best[i] as Snapshot).at)) best[i] = s;
     });
@@ -336,20 +338,33 @@ export function snapshotsAt(paths: Paths, times: number[]): (Snapshot | null)[] 
   return best;
 }
 
-const AT_PREFIX = /^\{"at":(\d+)[,}]/;
+const AT_PREFIX = Buffer.from('{"at":');
+
+// A day file's lines by their "at": where each begins and ends in the file's bytes.
+function lineIndex(buf: Buffer): { at: number; start: number; end: number }[] {
+  const out: { at: number; start: number; end: number }[] = [];
+  for (let start = 0; start < buf.length; ) {
+    let end = buf.indexOf(10, start);
+    if (end < 0) end = buf.length;
+    if (buf.compare(AT_PREFIX, 0, AT_PREFIX.length, start, start + AT_PREFIX.length) === 0) {
+      let at = 0;
+      let i = start + AT_PREFIX.length;
+      for (; i < end && buf[i] >= 48 && buf[i] <= 57; i++) at = at * 10 + (buf[i] - 48);
+      if (i > start + AT_PREFIX.length && (buf[i] === 44 || buf[i] === 125)) out.push({ at, start, end }); // followed by , or }
+    }
+    start = end + 1;
+  }
+  return out.sort((a, b) => a.at - b.at); // appended in order but by several processes
+}
 
 // One day file's answer to snapshotsAt.
-function lastAtOrBefore(text: string, times: number[]): (Snapshot | null)[] {
-  const lines = text.split('\n').flatMap((line) => {
-    const m = AT_PREFIX.exec(line);
-    return m ? [{ at: Number(m[1]), line }] : [];
-  });
-  lines.sort((a, b) => a.at - b.at); // appended in order but by several processes
+function lastAtOrBefore(buf: Buffer, times: number[]): (Snapshot | null)[] {
+  const lines = lineIndex(buf);
   const parsed = new Map<number, Snapshot | null>();
   const parse = (i: number): Snapshot | null => {
     if (!parsed.has(i)) {
       try {
-        const s = JSON.parse(lines[i].line) as { at: unknown; data: Partial<MetricsData> };
+        const s = JSON.parse(buf.toString('utf8', lines[i].start, lines[i].end)) as { at: unknown; data: Partial<MetricsData> };
         parsed.set(i, typeof s.at === 'number' ? { at: s.at, data: merge(emptyMetrics(), s.data) } : null);
       } catch {
         parsed.set(i, null); // a torn or empty line

@@ -9,7 +9,8 @@ import nodeFs = require('node:fs'); // the module itself, whose readFileSync the
 import { resolvePaths } from '../../src/core/paths';
 import { FaassError } from '../../src/core/errors';
 import { MetricsData, appendSnapshot, emptyMetrics, merge, observe, emptyHistogram, snapshotAt, snapshotsAt } from '../../src/observe/metrics-store';
-import { callFigures, historyPoints, parsePoints, parseWindow, stepEnds } from '../../src/api/stats';
+import { callFigures, historyPoints, parsePoints, parseWindow, servedState, stepEnds } from '../../src/api/stats';
+import type { ServeState } from '../../src/systemd/serve-link';
 import { functionState, parseShow } from '../../src/systemd/unit-state';
 
 const tmpPaths = (t: { teardown(f: () => void): void }) => {
@@ -124,4 +125,29 @@ t.test("a function's state from its units", async (t) => {
   t.equal(functionState(show('active', 'inactive', 'failed'), 'f', 'service'), 'failed', "a service's app failed");
   t.equal(functionState(show('active', 'inactive', 'inactive'), 'f', 'service'), 'idle');
   t.equal(functionState(new Map(), 'f', 'function'), 'unknown', 'systemd said nothing of it');
+});
+
+t.test("under faassctl serve: what serve knows", async (t) => {
+  const served: ServeState = {
+    pid: 1,
+    started: '2026-12-02T00:00:00Z',
+    listen: '127.0.0.1:8080',
+    api: true,
+    scanned: 0,
+    programs: [
+      { name: 'gateway', role: 'gateway', pid: 10 },
+      { name: 'busy', role: 'runner', pid: 11 },
+      { name: 'web', role: 'app', pid: null },
+      { name: 'faass-fn-busy-at-x', role: 'schedule', pid: 12 },
+    ],
+    functions: [
+      { name: 'busy', kind: 'function' },
+      { name: 'quiet', kind: 'function' },
+      { name: 'web', kind: 'service' },
+    ],
+  };
+  t.equal(servedState(served, 'busy'), 'running', 'its runner runs');
+  t.equal(servedState(served, 'quiet'), 'idle', 'served, nothing running');
+  t.equal(servedState(served, 'web'), 'idle', "a service whose app is not running");
+  t.equal(servedState(served, 'broken'), 'unknown', 'not served (its file does not parse)');
 });
