@@ -30,7 +30,8 @@ async function stack(t: Test, idle: number, marker: string): Promise<{ sb: Sandb
   const sb = await startSandbox(t);
   await setupGateway(sb, idle);
   const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
-  const deploy = await sb.faassctl('deploy', 'hello', '--command', `sh -c 'echo ${marker} >&2; echo hi'`, '--idle', '1');
+  // A body "many": 600 more lines, more than the page keeps.
+  const deploy = await sb.faassctl('deploy', 'hello', '--command', `sh -c 'read -r body; echo ${marker} >&2; [ "$body" = many ] && seq 1 600 >&2; echo hi'`, '--idle', '1');
   t.equal(deploy.code, 0, `deployed hello ${deploy.stderr}`);
   const shotDir = process.env.FAASS_SCREENSHOTS ?? path.join(sb.dir, 'screenshots');
   fs.mkdirSync(shotDir, { recursive: true });
@@ -68,6 +69,7 @@ t.test('function page: figures, settings, chart, live log', { skip: chromiumMiss
   // The list polls every 5 s: the 4th cell after the name is the calls.
   await row.locator('td:nth-of-type(4)', { hasText: /^3$/ }).waitFor();
   t.pass('the list shows the 3 calls without a reload');
+  t.match(await page.locator('#updated').textContent(), /^Updated /, 'and says when it read them');
   await shots(t, page, shotDir, 'list');
 
   await row.locator('a', { hasText: 'hello' }).click();
@@ -90,6 +92,9 @@ t.test('function page: figures, settings, chart, live log', { skip: chromiumMiss
   await call(t, sb.port);
   await page.locator('#fn-log .line', { hasText: marker }).nth(before).waitFor();
   t.pass('a new call: its line streams in');
+  t.equal((await request(sb.port, '/function/hello', { body: 'many' })).status, 200, 'a call that writes 600 lines');
+  await page.locator('#fn-log .line', { hasText: / 600$/ }).waitFor();
+  t.equal(await page.locator('#fn-log .line').count(), 500, 'the tail keeps the last 500 lines');
 
   await shots(t, page, shotDir, 'function');
   t.same(await axeViolations(page), [], 'function page: no serious or critical accessibility violation (axe-core)');
