@@ -139,4 +139,11 @@ t.test('a console in a hidden tab lets the stack go idle', { skip: chromiumMissi
   await list.locator('#rows tr[data-name=hello]:not([data-old])').waitFor();
   t.pass('shown again: the list refreshed');
   t.notMatch(await unitState(sb, 'faass-api.service'), /^inactive/, 'the API was started for it');
+
+  // The function page shown again: its tail resumes after the last line it had, none repeated.
+  await setHidden(fn, false);
+  await call(t, sb.port);
+  const lines = fn.locator('#fn-log .line', { hasText: marker });
+  await lines.nth(1).waitFor();
+  t.equal(await lines.count(), 2, "shown again: the new call's line, and the earlier one not repeated");
 });
