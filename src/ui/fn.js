@@ -35,21 +35,27 @@ function table(caption, heads, rows, none) {
       el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c, i) => (i === 0 ? el('th', { scope: 'row' }, c) : el('td', {}, c))))))));
 }
 
-const when = (t) => (t ? new Date(t).toLocaleString() : '—');
+// A time as the reader's clock shows it; the text as given when it is not one JavaScript reads.
+const when = (t) => {
+  if (!t) return '—';
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? String(t) : d.toLocaleString();
+};
 
 function versionsTable(vs) {
   return table('Versions', ['Version', 'Live', 'When', 'Who', 'Via', 'Message'],
     [...vs].reverse().map((v) => [String(v.number), v.current ? 'live' : '', when(v.time), v.who ?? '', v.via ?? '', v.message ?? '']), 'No versions recorded.');
 }
 
+// GET /system/triggers/NAME: schedules, topics, file drops, NATS bridges (functions/triggers.ts).
 function triggersTable(t) {
   const rows = [
-    ...(t.schedules ?? []).map((s) => ['schedule', text(s.spec ?? s.schedule ?? s) ?? '', text(s.next ?? s.nextRun) ?? '']),
-    ...(t.topics ?? []).map((s) => ['topic', s.topic, '']),
-    ...(t.drops ?? []).map((s) => ['file drop', text(s.dir ?? s.path ?? s) ?? '', '']),
-    ...(t.nats ?? []).map((s) => ['NATS', text(s.subject ?? s) ?? '', '']),
+    ...(t.schedules ?? []).map((s) => ['schedule', s.id, s.tz ? `${s.spec} (${s.tz})` : s.spec, when(s.next), when(s.last)]),
+    ...(t.topics ?? []).map((s) => ['topic', '', s.topic, '', '']),
+    ...(t.drops ?? []).map((s) => ['file drop', s.id, `${s.watch}/${s.pattern}`, '', '']),
+    ...(t.nats ?? []).map((s) => ['NATS', s.id, `${s.subject} on ${s.nats}`, '', '']),
   ];
-  return table('Triggers', ['Kind', 'What', 'Next'], rows, 'No triggers.');
+  return table('Triggers', ['Kind', 'Id', 'What', 'Next', 'Last'], rows, 'No triggers.');
 }
 
 function deadTable(ds) {
