@@ -11,7 +11,7 @@ import { validateName } from '../core/validate';
 import { isFaassLogName } from '../systemd/journal-match';
 import { readServeState } from '../systemd/serve-link';
 import { listFunctionNames } from '../functions/function-config';
-import { NO_JOURNAL, journalUnreadable, logMatch } from '../observe/journal-query';
+import { NO_JOURNAL, journalUnreadable, logMatch } from '../functions/log-match';
 import { LINE_RE, PRIORITY_LEVEL, followLog, readLogLines } from '../serve/log-files';
 import { log } from '../observe/log';
 import { sendError } from '../core/http-util';

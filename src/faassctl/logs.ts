@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { FaassError, fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { isFaassLogName } from '../systemd/journal-match';
-import { NO_JOURNAL, journalUnreadable, logMatch } from '../observe/journal-query';
+import { NO_JOURNAL, journalUnreadable, logMatch } from '../functions/log-match';
 import { isValidCallId } from '../core/http-util';
 import { Paths, resolvePaths } from '../core/paths';
 import { readServeState } from '../systemd/serve-link';

@@ -6,7 +6,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { startSandbox, setupGateway, request, errorCode, waitFor, systemdCgroup, Reply } from '../support/sandbox';
+import { startSandbox, setupGateway, request, errorCode, waitFor, systemdCgroup, Reply, TEST_USER } from '../support/sandbox';
 
 interface Entry {
   time: string;
@@ -172,4 +172,25 @@ t.test('console session calls a protected function; its log read and followed th
     t.pass('no journalctl left in the API\'s cgroup');
     t.equal(await mainPid('faass-gateway.service'), gateway, 'while the same gateway still runs');
   });
+});
+
+// faass-api.service's sandboxing under an ordinary user's manager (stricter than root's): its
+// journalctl reads the journal and follows it (the account is in systemd-journal, as a user who
+// reads system logs is).
+t.test('an ordinary user\'s API reads and follows the journal', async (t) => {
+  const sb = await startSandbox(t, { user: TEST_USER });
+  await setupGateway(sb, 30);
+  const name = `tailu${process.pid}`;
+  const token = (await sb.faassctl('credentials', 'add', 'ops', '--admin')).stdout.trim();
+  t.equal((await sb.faassctl('deploy', name, '--command', 'echo "marker:$(cat)" >&2')).code, 0);
+  const auth = { authorization: `Bearer ${token}` };
+  const stream = await follow(sb.port, `/system/logs/${name}?lines=0&follow=1`, auth);
+  t.equal(stream.status, 200);
+  const call = await request(sb.port, `/function/${name}`, { body: 'user' });
+  const line = `${name}[${String(call.headers['x-call-id'])}]: marker:user`;
+  await waitFor('the new line on the stream', () => stream.got.some((e) => e.message === line));
+  stream.close();
+  const r = await request(sb.port, `/system/logs/${name}`, { method: 'GET', headers: auth });
+  t.equal(r.status, 200, r.body);
+  t.ok(entries(r.body).some((e) => e.message === line), 'and in the last lines');
 });

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { logs } from '../../src/faassctl/logs';
-import { triggerIds } from '../../src/observe/journal-query';
+import { triggerIds } from '../../src/functions/log-match';
 import { resolvePaths, functionConfPath } from '../../src/core/paths';
 import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
 import { buildSchedule, saveTriggers } from '../../src/functions/schedules';

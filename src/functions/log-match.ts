@@ -4,7 +4,7 @@
 import { Paths } from '../core/paths';
 import { FaassError } from '../core/errors';
 import { journalMatch, isFaassLogName } from '../systemd/journal-match';
-import { loadTriggers } from '../functions/schedules';
+import { loadTriggers } from './schedules';
 
 // journalctl's arguments that select NAME's lines (its trigger units' too), one call's with `call`.
 export const logMatch = (paths: Paths, name: string, call?: string): string[] => journalMatch(name, process.getuid?.() ?? 0, call, triggerIds(paths, name));

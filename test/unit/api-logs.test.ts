@@ -1,0 +1,158 @@
+// GET /system/logs/NAME (api/logs.ts) in-process, with a journalctl of the test's own first on
+// PATH, and under a stand-in for faassctl serve (its log files): the mapping of a journal entry,
+// the checks of the query, the unreadable journal, and a follow stream's end with its client.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { AddressInfo } from 'node:net';
+import { journalEntry } from '../../src/api/logs';
+import { apiHandler } from '../../src/api/handlers';
+import { Paths, resolvePaths, functionConfPath } from '../../src/core/paths';
+import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
+import { writeServeState } from '../../src/systemd/serve-link';
+import { serveLogPath } from '../../src/serve/log-files';
+
+function tmpPaths(t: { teardown(f: () => void): void }): Paths {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-api-logs-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: dir, XDG_STATE_HOME: dir, XDG_DATA_HOME: dir, XDG_RUNTIME_DIR: dir });
+  fs.mkdirSync(path.dirname(functionConfPath(p, 'fn')), { recursive: true });
+  fs.writeFileSync(functionConfPath(p, 'fn'), renderFunctionConfig(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' })));
+  return p;
+}
+
+// A journalctl of the test's own, first on PATH (a shell script's text).
+function fakeJournalctl(t: { teardown(f: () => void): void }, script: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-api-logs-bin-'));
+  fs.writeFileSync(path.join(dir, 'journalctl'), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+  const before = process.env.PATH;
+  process.env.PATH = `${dir}:${before}`;
+  t.teardown(() => {
+    process.env.PATH = before;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+async function api(t: { teardown(f: () => void): void }, paths: Paths): Promise<number> {
+  const server = http.createServer(apiHandler(paths));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  return (server.address() as AddressInfo).port;
+}
+
+// An answer read as it comes; done when it ends.
+function open(port: number, p: string): Promise<{ status: number; text: () => string; done: Promise<void>; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      const done = new Promise<void>((r) => res.on('close', r));
+      resolve({ status: res.statusCode ?? 0, text: () => text, done, close: () => req.destroy() });
+    });
+    req.on('error', reject);
+  });
+}
+
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!cond()) throw new Error(`Timed out waiting for ${what}`);
+}
+
+t.test('a journal entry as the API shows it', async (t) => {
+  const base = { __REALTIME_TIMESTAMP: '1796179685037980', __CURSOR: 's=1;i=2', PRIORITY: '4', _SYSTEMD_USER_UNIT: 'faass-fn-fn.service' };
+  t.same(journalEntry({ ...base, MESSAGE: 'hello' }), { time: '2026-12-02T02:48:05.037Z', priority: 4, unit: 'faass-fn-fn.service', message: 'hello', cursor: 's=1;i=2' });
+  t.equal(journalEntry({ ...base, MESSAGE: [...Buffer.from('caf\u00e9 \u0007bell')] }).message, 'caf\u00e9 \u0007bell', 'bytes (journald gives an array) decoded as UTF-8');
+  t.equal(journalEntry({ ...base, MESSAGE: null }).message, '', 'a message too large for journalctl: empty, not "null"');
+  t.equal(journalEntry({ ...base, PRIORITY: 'x', MESSAGE: 'm' }).priority, 6, 'no priority: info');
+  t.equal(journalEntry({ ...base, _SYSTEMD_USER_UNIT: 'init.scope', USER_UNIT: 'faass-fn-fn.service', MESSAGE: 'Started' }).unit, 'faass-fn-fn.service', "a manager's line: the unit it is about");
+});
+
+t.test('the query is checked before journalctl runs', async (t) => {
+  fakeJournalctl(t, 'echo ran >&2; exit 1');
+  const port = await api(t, tmpPaths(t));
+  const status = async (q: string) => {
+    const r = await open(port, q);
+    await r.done;
+    return [r.status, JSON.parse(r.text()).error.code as string];
+  };
+  for (const q of ['lines=1001', 'lines=', 'lines=1e3', 'follow=true', 'after=a%20b']) t.same(await status(`/system/logs/fn?${q}`), [400, 'FAASS_E_USAGE'], q);
+  t.same(await status('/system/logs/nosuch'), [404, 'FAASS_E_FUNCTION_NOT_FOUND']);
+  t.same(await status('/system/logs/Bad%20Name'), [400, 'FAASS_E_NAME_INVALID']);
+  t.same(await status('/system/logs/gateway'), [503, 'FAASS_E_JOURNAL_UNREADABLE'], 'gateway is a name it takes (then journalctl fails here)');
+});
+
+t.test('no journal file: 503 with faassctl logs\'s message, not an empty stream', async (t) => {
+  fakeJournalctl(t, "echo 'No journal files were opened due to insufficient permissions.' >&2; exit 0");
+  const port = await api(t, tmpPaths(t));
+  for (const q of ['', '?follow=1']) {
+    const r = await open(port, `/system/logs/fn${q}`);
+    await r.done;
+    t.equal(r.status, 503, `503${q}`);
+    t.match(JSON.parse(r.text()).error, { code: 'FAASS_E_JOURNAL_UNREADABLE', message: /^Cannot read the journal of fn: journalctl opened no journal file/ });
+  }
+});
+
+t.test('follow=1: journalctl ends (by its PID) when the client goes away', async (t) => {
+  const pidFile = path.join(os.tmpdir(), `faass-api-logs-${process.pid}.pid`);
+  t.teardown(() => fs.rmSync(pidFile, { force: true }));
+  const entry = JSON.stringify({ __REALTIME_TIMESTAMP: '1796179685037980', __CURSOR: 'c1', PRIORITY: '6', _SYSTEMD_USER_UNIT: 'faass-fn-fn.service', MESSAGE: 'first' });
+  // The check run (-n 0) prints nothing; the real one its entry, then, following, waits.
+  fakeJournalctl(t, `case " $* " in *" -f "*) echo $$ > ${pidFile}; echo '${entry}'; exec sleep 600;; *" -o json "*) echo '${entry}';; esac`);
+  const port = await api(t, tmpPaths(t));
+  const r = await open(port, '/system/logs/fn?follow=1');
+  t.equal(r.status, 200);
+  await until('the first line', () => r.text().includes('"first"'));
+  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  t.teardown(() => {
+    try {
+      process.kill(pid); // only when the code under test left it running
+    } catch {
+      // gone, as it should be
+    }
+  });
+  t.doesNotThrow(() => process.kill(pid, 0), 'journalctl runs while the client reads');
+  r.close();
+  await until('journalctl gone', () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  t.pass('gone once the client went away');
+});
+
+t.test('under faassctl serve: its log files, with cursors, followed', async (t) => {
+  const paths = tmpPaths(t);
+  // A stand-in for a running serve: readServeState takes a live process with "serve" in its argv.
+  const serve = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', 'serve'], { stdio: 'ignore' });
+  t.teardown(() => void serve.kill());
+  writeServeState(paths, { pid: serve.pid as number, started: '', listen: '', api: true, programs: [], functions: [], scanned: 0 });
+  const file = serveLogPath(paths, 'fn');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const lines = ['2026-12-01T10:00:00.000Z fn[7]: err: one', '2026-12-01T10:00:00.000Z fn[7]: two', 'not a log line', '2026-12-01T10:00:01.000Z fn[7]: three'];
+  fs.writeFileSync(file, lines.map((l) => l + '\n').join(''));
+  const port = await api(t, paths);
+  const read = async (q: string) => {
+    const r = await open(port, `/system/logs/fn${q}`);
+    await r.done;
+    return r.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { message: string; priority: number; unit: string; cursor: string; time: string });
+  };
+  const all = await read('');
+  t.same(all.map((e) => [e.message, e.priority, e.unit, e.time]), [['one', 3, 'fn', '2026-12-01T10:00:00.000Z'], ['two', 6, 'fn', '2026-12-01T10:00:00.000Z'], ['three', 6, 'fn', '2026-12-01T10:00:01.000Z']]);
+  t.same((await read('?lines=1')).map((e) => e.message), ['three']);
+  t.same((await read(`?after=${encodeURIComponent(all[0].cursor)}`)).map((e) => e.message), ['two', 'three'], 'after the first line of the same millisecond');
+  const r = await open(port, `/system/logs/fn?lines=0&follow=1&after=${encodeURIComponent(all[2].cursor)}`);
+  t.equal(r.status, 200);
+  fs.appendFileSync(file, '2026-12-01T10:00:02.000Z fn[7]: warning: four\n');
+  await until('the new line', () => r.text().includes('"four"'));
+  t.match(JSON.parse(r.text().trim()), { message: 'four', priority: 4 });
+  r.close();
+  await r.done;
+});
