@@ -1,63 +1,83 @@
-// The faass console (issue 16, first slice). Signed in by a cookie the page cannot read; the
-// CSRF token from GET /ui/session lives in this closure only (never in storage or the page).
-'use strict';
-(() => {
-  const $ = (id) => document.getElementById(id);
-  let csrf = null;
+// The faass console (issue 16): sign-in, then views chosen by the URL's hash: #/ the function
+// list, #/function/NAME a function's page, #/deploy the deploy form. Signed in by a cookie the
+// page cannot read; the CSRF token lives in api.js only.
+import { setCsrf, say, errorOf } from './api.js';
+import { poll } from './poll.js';
+import { refreshList } from './list.js';
+import { showFunction } from './fn.js';
+import { showDeploy } from './actions.js';
 
-  const show = (which) => {
-    for (const id of ['noadmin', 'signin', 'functions']) $(id).hidden = id !== which;
-    $('signout').hidden = which !== 'functions';
-  };
-  const say = (text) => { $('status').textContent = text; };
-  const errorOf = async (r) => {
-    try { return (await r.json()).error.message; } catch { return `HTTP ${r.status}`; }
-  };
+const $ = (id) => document.getElementById(id);
+const VIEWS = ['noadmin', 'signin', 'functions', 'function', 'deploy'];
+let current = null; // the poller (or cleanup) of the view shown
 
-  async function start() {
-    const r = await fetch('/ui/session', { credentials: 'same-origin' });
-    if (r.status === 404) return show('noadmin');
-    if (r.status !== 200) { csrf = null; return show('signin'); }
-    const s = await r.json();
-    csrf = s.csrfToken;
-    $('who').textContent = `Signed in as ${s.credential} until ${new Date(s.expires).toLocaleString()}`;
+const show = (which) => {
+  for (const id of VIEWS) $(id).hidden = id !== which;
+  const signedIn = !['noadmin', 'signin'].includes(which);
+  $('signout').hidden = !signedIn;
+  $('nav').hidden = !signedIn;
+};
+
+// Back to the sign-in form when the session ends under us (expired, signed out elsewhere).
+export function sessionLost() {
+  setCsrf(null);
+  leave();
+  $('rows').replaceChildren();
+  show('signin');
+}
+
+function leave() {
+  current?.stop();
+  current = null;
+}
+
+const guarded = (run) => async () => {
+  try { await run(); } catch (e) { if (e.status === 401) sessionLost(); else say(e.message); }
+};
+
+async function route() {
+  leave();
+  say('');
+  const [, view, arg] = /^#\/([a-z]*)\/?(.*)$/.exec(location.hash) ?? [];
+  if (view === 'function' && arg) {
+    show('function');
+    current = await showFunction($('function'), decodeURIComponent(arg), guarded);
+  } else if (view === 'deploy') {
+    show('deploy');
+    current = await showDeploy($('deploy'), guarded);
+  } else {
     show('functions');
-    await list();
+    current = poll(5, guarded(refreshList));
   }
+  document.querySelector('.view:not([hidden]) h1')?.focus?.();
+}
 
-  async function list() {
-    const r = await fetch('/system/functions', { credentials: 'same-origin', headers: { 'X-CSRF-Token': csrf } });
-    if (r.status === 401) return start();
-    if (r.status !== 200) return say(await errorOf(r));
-    const rows = $('rows');
-    rows.replaceChildren();
-    for (const f of await r.json()) {
-      const tr = document.createElement('tr');
-      for (const text of [f.name, f.error ? `unreadable (${f.error})` : (f.kind ?? 'function'), f.runtime ?? '']) {
-        const td = document.createElement('td');
-        td.textContent = text;
-        tr.append(td);
-      }
-      rows.append(tr);
-    }
-  }
+async function start() {
+  const r = await fetch('/ui/session', { credentials: 'same-origin' });
+  if (r.status === 404) return show('noadmin');
+  if (r.status !== 200) { setCsrf(null); return show('signin'); }
+  const s = await r.json();
+  setCsrf(s.csrfToken);
+  $('who').textContent = `Signed in as ${s.credential} until ${new Date(s.expires).toLocaleString()}`;
+  await route();
+}
 
-  $('signin').addEventListener('submit', async (e) => {
-    e.preventDefault();
-    say('');
-    const token = $('token').value;
-    $('token').value = '';
-    const r = await fetch('/ui/session', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) });
-    if (r.status !== 200) return say(await errorOf(r));
-    await start();
-  });
+window.addEventListener('hashchange', () => { if (!$('signout').hidden) route().catch((e) => say(String(e))); });
+$('window').addEventListener('change', guarded(refreshList));
 
-  $('signout').addEventListener('click', async () => {
-    await fetch('/ui/session', { method: 'DELETE', credentials: 'same-origin' });
-    csrf = null;
-    $('rows').replaceChildren();
-    show('signin');
-  });
+$('signin').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  say('');
+  const token = $('token').value;
+  $('token').value = '';
+  const r = await fetch('/ui/session', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) });
+  if (r.status !== 200) return say(await errorOf(r));
+  await start();
+});
 
-  start().catch((e) => say(String(e)));
-})();
+$('signout').addEventListener('click', async () => {
+  await fetch('/ui/session', { method: 'DELETE', credentials: 'same-origin' });
+  sessionLost();
+});
+
+start().catch((e) => say(String(e)));

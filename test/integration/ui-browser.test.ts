@@ -60,7 +60,7 @@ t.test('web console in a browser: sign-in, function list, sign-out', { skip: chr
   await page.click('#signin button[type=submit]');
   const row = page.locator('#rows tr', { hasText: 'hello' });
   await row.waitFor();
-  t.same(await page.locator('#rows tr td:first-child').allTextContents(), ['hello'], 'signed in: the deployed function is listed');
+  t.same(await page.locator('#rows tr th').allTextContents(), ['hello'], 'signed in: the deployed function is listed');
   t.match(await page.locator('#who').textContent(), /root/, 'and who is signed in');
   t.notOk(await form.isVisible(), 'the form is gone');
   for (const f of await shots(page, shotDir, 'signed-in')) t.comment(`screenshot ${f}`);
