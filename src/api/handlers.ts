@@ -27,6 +27,7 @@ import type { CanaryInput } from '../functions/canary-spec';
 import { canarySummary } from '../functions/canary-files';
 import { secretsRoute } from './secrets';
 import { STACK_ROUTE, stackRoute, stackRouteMethod, stackUp } from './stacks';
+import { historyView, statsView } from './stats';
 
 const MAX_JSON = 1024 * 1024;
 
@@ -137,6 +138,16 @@ async function readJson(req: http.IncomingMessage, empty?: unknown): Promise<unk
   }
 }
 
+// A URL segment decoded, or as it came when its escapes are broken (then the name check refuses
+// it with a 400, not the 500 a URIError would be).
+function decodeOr(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function exists(paths: Paths, name: string): boolean {
   return listFunctionNames(paths).includes(name);
 }
@@ -196,6 +207,15 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   if (canary) return canaryRoute(paths, req, res, decodeURIComponent(canary[1]), canary[2]);
   const versions = /^\/system\/function\/([^/]+)\/(versions|rollback)$/.exec(p);
   if (versions) return versionsRoute(paths, req, res, decodeURIComponent(versions[1]), versions[2]);
+  if (p === '/system/stats') {
+    if (method !== 'GET') return notAllowed('GET');
+    return send(res, 200, await statsView(paths, url.searchParams));
+  }
+  const history = /^\/system\/function\/([^/]+)\/history$/.exec(p);
+  if (history) {
+    if (method !== 'GET') return notAllowed('GET');
+    return send(res, 200, historyView(paths, decodeOr(history[1]), url.searchParams));
+  }
   const build = /^\/system\/function\/([^/]+)\/build$/.exec(p);
   if (build) {
     if (method !== 'POST') return notAllowed('POST');

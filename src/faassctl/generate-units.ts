@@ -8,7 +8,8 @@ import { listFunctionNames } from '../functions/function-config';
 import { canaryUnitBase, functionUnitBase } from '../systemd/units';
 import { hasCanaryFiles } from '../functions/canary-files';
 import { managerReachable, run } from '../systemd/systemctl';
-import { parseShow, BROKEN_EXIT } from './status';
+import { BROKEN_EXIT } from './status';
+import { parseShow } from '../systemd/unit-state';
 import { sayApplied } from './report';
 import { Register } from './cli';
 

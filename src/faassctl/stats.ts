@@ -4,25 +4,8 @@ import { Paths } from '../core/paths';
 import { fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { listFunctionNames, loadFunctionConfig } from '../functions/function-config';
-import { BUCKETS, Histogram, MetricsData, readMetrics, snapshotAt, subtract, emptyMetrics } from '../observe/metrics-store';
+import { BUCKETS, MetricsData, quantile, readMetrics, snapshotAt, subtract, emptyMetrics } from '../observe/metrics-store';
 import { Register } from './cli';
-
-// Prometheus' histogram_quantile: linear within the bucket the rank falls in; null past the
-// last finite bound (then only "more than 10 s" is known).
-export function quantile(h: Histogram, q: number): number | null {
-  if (h.count === 0) return null;
-  const rank = q * h.count;
-  let below = 0;
-  for (let i = 0; i < BUCKETS.length; i++) {
-    const inBucket = h.counts[i];
-    if (below + inBucket >= rank && inBucket > 0) {
-      const lower = i === 0 ? 0 : BUCKETS[i - 1];
-      return lower + (BUCKETS[i] - lower) * ((rank - below) / inBucket);
-    }
-    below += inBucket;
-  }
-  return null;
-}
 
 const ms = (s: number | null) => (s === null ? `> ${BUCKETS[BUCKETS.length - 1]} s` : s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`);
 const mib = (b: number | undefined) => (b === undefined ? 'unknown' : `${(b / 1048576).toFixed(1)} MiB`);

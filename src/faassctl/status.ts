@@ -10,6 +10,7 @@ import { configuredEngine } from '../docker/engine';
 import { loadAllFunctions } from '../functions/deploy';
 import { listFunctionNames, loadFunctionConfig } from '../functions/function-config';
 import { functionUnitBase } from '../systemd/units';
+import { parseShow } from '../systemd/unit-state';
 import { readMetrics } from '../observe/metrics-store';
 import { managerControllers } from '../systemd/controllers';
 import { unenforcedLimits, unenforcedDefaults } from '../functions/limits';
@@ -67,16 +68,6 @@ async function containers(paths: Paths): Promise<string> {
   } catch (e) {
     return `Containers: the Docker engine at ${socketPath} does not answer (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})\n`;
   }
-}
-
-// systemctl show's blocks ("Id=...\nActiveState=...\n\n...") by unit: every property given.
-export function parseShow(text: string): Map<string, Record<string, string>> {
-  const out = new Map<string, Record<string, string>>();
-  for (const block of text.split(/\n\s*\n/)) {
-    const f = Object.fromEntries(block.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    if (f.Id) out.set(f.Id, f);
-  }
-  return out;
 }
 
 export function ago(ms: number | undefined, now = Date.now()): string {

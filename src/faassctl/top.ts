@@ -10,7 +10,7 @@ import { functionUnitBase } from '../systemd/units';
 import { readMetrics } from '../observe/metrics-store';
 import { readCgroupUse } from '../observe/accounting';
 import * as fs from 'node:fs';
-import { parseShow } from './status';
+import { parseShow } from '../systemd/unit-state';
 import { ServeState, readServeState } from '../systemd/serve-link';
 import { Register } from './cli';
 

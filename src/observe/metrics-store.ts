@@ -77,6 +77,23 @@ const PROGRAMS = ['gateway', 'api', 'runner', 'app'];
 
 export const emptyHistogram = (): Histogram => ({ counts: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
 
+// Prometheus' histogram_quantile (faassctl stats, the API's /system/stats): linear within the
+// bucket the rank falls in; null past the last finite bound (then only "more than 10 s" is known).
+export function quantile(h: Histogram, q: number): number | null {
+  if (h.count === 0) return null;
+  const rank = q * h.count;
+  let below = 0;
+  for (let i = 0; i < BUCKETS.length; i++) {
+    const inBucket = h.counts[i];
+    if (below + inBucket >= rank && inBucket > 0) {
+      const lower = i === 0 ? 0 : BUCKETS[i - 1];
+      return lower + (BUCKETS[i] - lower) * ((rank - below) / inBucket);
+    }
+    below += inBucket;
+  }
+  return null;
+}
+
 export function observe(h: Histogram, seconds: number): void {
   let i = BUCKETS.findIndex((b) => seconds <= b);
   if (i < 0) i = BUCKETS.length;
@@ -283,28 +300,97 @@ export function appendSnapshot(paths: Paths, data: MetricsData, at = Date.now())
   for (const f of fs.readdirSync(dir)) if (/^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f) && f.slice(0, 10) < oldest) fs.rmSync(path.join(dir, f), { force: true });
 }
 
+export interface Snapshot {
+  at: number;
+  data: MetricsData;
+}
+
 // The last snapshot taken at or before `at`, or null when the history starts later.
-export function snapshotAt(paths: Paths, at: number): { at: number; data: MetricsData } | null {
+export function snapshotAt(paths: Paths, at: number): Snapshot | null {
+  return snapshotsAt(paths, [at])[0];
+}
+
+// For each time, the last snapshot taken at or before it (null where the history starts later),
+// reading each day file at most once: a chart's points ask for many times in a few files. Only
+// a line's "at" is read at first (each line begins {"at":N,), from the file's bytes; a line is
+// decoded and parsed only when it is chosen, and a chosen line that does not parse (torn by a
+// crash) gives way to the one before. A month of history at one snapshot a minute is hundreds
+// of MB: bench/stats-history.js measures it.
+export function snapshotsAt(paths: Paths, times: number[]): (Snapshot | null)[] {
+  const best: (Snapshot | null)[] = times.map(() => null);
+  if (!times.length) return best;
   let files: string[];
   try {
     files = fs.readdirSync(historyDir(paths)).filter((f) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f)).sort();
   } catch {
-    return null;
+    return best;
   }
-  const day = new Date(at).toISOString().slice(0, 10);
-  for (const f of files.filter((x) => x.slice(0, 10) <= day).reverse()) {
-    let best: { at: number; data: MetricsData } | null = null;
-    for (const line of fs.readFileSync(path.join(historyDir(paths), f), 'utf8').split('\n')) {
+  const last = new Date(Math.max(...times)).toISOString().slice(0, 10);
+  // Newest first: a day's snapshots are all later than an earlier day's, so once every time has
+  // one, older files cannot change the answer.
+  for (const f of files.filter((x) => x.slice(0, 10) <= last).reverse()) {
+    const fromFile = lastAtOrBefore(fs.readFileSync(path.join(historyDir(paths), f)), times);
+    fromFile.forEach((s, i) => {
+      if (s && (!best[i] || s.at > (best[i] as Snapshot).at)) best[i] = s;
+    });
+    if (best.every((s) => s !== null)) break;
+  }
+  return best;
+}
+
+const AT_PREFIX = Buffer.from('{"at":');
+
+// A day file's lines by their "at": where each begins and ends in the file's bytes.
+function lineIndex(buf: Buffer): { at: number; start: number; end: number }[] {
+  const out: { at: number; start: number; end: number }[] = [];
+  for (let start = 0; start < buf.length; ) {
+    let end = buf.indexOf(10, start);
+    if (end < 0) end = buf.length;
+    if (buf.compare(AT_PREFIX, 0, AT_PREFIX.length, start, start + AT_PREFIX.length) === 0) {
+      let at = 0;
+      let i = start + AT_PREFIX.length;
+      for (; i < end && buf[i] >= 48 && buf[i] <= 57; i++) at = at * 10 + (buf[i] - 48);
+      if (i > start + AT_PREFIX.length && (buf[i] === 44 || buf[i] === 125)) out.push({ at, start, end }); // followed by , or }
+    }
+    start = end + 1;
+  }
+  return out.sort((a, b) => a.at - b.at); // appended in order but by several processes
+}
+
+// One day file's answer to snapshotsAt.
+function lastAtOrBefore(buf: Buffer, times: number[]): (Snapshot | null)[] {
+  const lines = lineIndex(buf);
+  const parsed = new Map<number, Snapshot | null>();
+  const parse = (i: number): Snapshot | null => {
+    if (!parsed.has(i)) {
       try {
-        const s = JSON.parse(line) as { at: number; data: Partial<MetricsData> };
-        if (typeof s.at === 'number' && s.at <= at && (!best || s.at >= best.at)) best = { at: s.at, data: merge(emptyMetrics(), s.data) };
+        const s = JSON.parse(buf.toString('utf8', lines[i].start, lines[i].end)) as { at: unknown; data: Partial<MetricsData> };
+        parsed.set(i, typeof s.at === 'number' ? { at: s.at, data: merge(emptyMetrics(), s.data) } : null);
       } catch {
-        // a torn or empty line
+        parsed.set(i, null); // a torn or empty line
       }
     }
-    if (best) return best;
+    return parsed.get(i) as Snapshot | null;
+  };
+  return times.map((t) => {
+    for (let i = lastIndexAtOrBefore(lines, t); i >= 0; i--) {
+      const s = parse(i);
+      if (s) return s;
+    }
+    return null;
+  });
+}
+
+// The index of the last entry with at <= t in entries sorted by at, or -1.
+function lastIndexAtOrBefore(entries: { at: number }[], t: number): number {
+  let lo = 0;
+  let hi = entries.length; // the answer + 1 is in [lo, hi]
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (entries[mid].at <= t) lo = mid + 1;
+    else hi = mid;
   }
-  return null;
+  return lo - 1;
 }
 
 // a − b, bucket by bucket, never below 0 (b: counted earlier, or a part of a).

@@ -1,7 +1,8 @@
 import t from 'tap';
-import { faassUnitOf, parseShow, renderTable, ago, brokenFunctions, socketColumn, BROKEN_EXIT } from '../../src/faassctl/status';
+import { faassUnitOf, renderTable, ago, brokenFunctions, socketColumn, BROKEN_EXIT } from '../../src/faassctl/status';
 import { CanaryRow, brokenCanaries, renderCanaries } from '../../src/faassctl/status-canaries';
 import { renderTop } from '../../src/faassctl/top';
+import { parseShow } from '../../src/systemd/unit-state';
 
 const mine = '/user.slice/user-1000.slice/user@1000.service';
 
