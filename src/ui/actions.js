@@ -37,7 +37,8 @@ async function mountRollback(container, name, refresh) {
     const versions = await apiJson(path(name, '/versions'));
     const live = versions.find((v) => v.current);
     const others = versions.filter((v) => !v.current).reverse();
-    if (others.length === 0) return box.replaceChildren();
+    box.hidden = others.length === 0; // nothing to go back to
+    if (box.hidden) return box.replaceChildren();
     const choice = el('select', { id: 'rollback-to' }, others.map((v) => el('option', { value: v.number }, `${v.number}, ${v.time.slice(0, 19).replace('T', ' ')}, ${v.who}${v.message ? `: ${v.message}` : ''}`)));
     const access = el('input', { type: 'checkbox', id: 'rollback-access' });
     const go = el('button', { type: 'button' }, 'Roll back');

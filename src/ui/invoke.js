@@ -34,8 +34,8 @@ function answer(r, bytes, ms) {
   const headers = [...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n');
   return [
     el('p', { class: 'answer-line' }, 'Status ', el('strong', { class: 'answer-status' }, `${r.status} ${r.statusText}`.trim()), ' in ', el('strong', { class: 'answer-time' }, `${ms.toFixed(1)} ms`)),
-    el('h3', {}, 'Headers'), el('pre', { class: 'answer-headers', tabindex: '0' }, headers),
-    el('h3', {}, `Body (${b.note})`), b.text === null ? null : el('pre', { class: 'answer-body', tabindex: '0' }, b.text),
+    el('h3', {}, 'Answer headers'), el('pre', { class: 'answer-headers', tabindex: '0' }, headers),
+    el('h3', {}, `Answer body (${b.note})`), b.text === null ? null : el('pre', { class: 'answer-body', tabindex: '0' }, b.text),
   ];
 }
 
@@ -48,7 +48,7 @@ export function mountInvoke(container, name) {
   const out = outcome();
   const form = el('form', { class: 'invoke', 'aria-label': `Invoke ${name}` },
     el('h2', {}, 'Invoke'),
-    el('div', { class: 'bar' }, field('Method', method), field('Path', path, `After /function/${name}`)),
+    el('div', { class: 'bar' }, field('Method', method), field(`Path after /function/${name}`, path)),
     field('Headers', headers, 'One Name: value a line.'), field('Body', body), send, out.node);
   // No body with GET (fetch refuses one): the field says so rather than the call failing.
   const fit = () => { body.disabled = method.value === 'GET'; };

@@ -69,6 +69,10 @@ t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t
     await form.getByRole('button', { name: 'Deploy' }).click();
     t.match(await alert('form.deploy').textContent(), /name/i, 'a bad name: refused, and the API\'s message shown next to the form');
     await form.getByLabel('Name', { exact: true }).fill('echoer');
+    await form.getByLabel('Environment').fill('NO_EQUALS_SIGN');
+    await form.getByRole('button', { name: 'Deploy' }).click();
+    await alert('form.deploy').filter({ hasText: 'Environment line 1' }).waitFor();
+    t.pass('an environment line without "=": refused in the page, the line named');
     await form.getByLabel('Runtime').selectOption('exec');
     await form.getByLabel('Command').fill('printf "greeting=%s body=" "$Http_X_Greeting"; cat');
     await form.getByLabel('Environment').fill('COLOUR=blue');
@@ -162,8 +166,10 @@ t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t
     await page.keyboard.press('Enter');
     await page.waitForURL(/#\/$/);
     await page.locator('#status').filter({ hasText: 'Deleted echoer' }).waitFor();
+    // The list's rows are those of its last visit until GET /system/stats answers again.
+    await page.locator('#rows tr[data-name=echoer]').waitFor({ state: 'detached' });
     await page.locator('#rows tr[data-name=sinker]').waitFor();
-    t.equal(await page.locator('#rows tr[data-name=echoer]').count(), 0, 'back on the list, its row gone');
+    t.equal(await page.locator('#rows tr[data-name=echoer]').count(), 0, 'back on the list, its row gone (the others there)');
     t.notOk((await names()).includes('echoer'), 'and GET /system/functions no longer lists it');
   });
 
