@@ -128,6 +128,24 @@ t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t
     t.equal((await invoke('echoer', 'x')).body, 'greeting= body=x', 'version 1 answers again');
   });
 
+  await t.test('code typed into the form, then a file uploaded', async (t) => {
+    await page.goto(`${base}#/deploy`);
+    const form = page.locator('form.deploy');
+    await form.waitFor();
+    await form.getByLabel('Name', { exact: true }).fill('typed');
+    await form.getByLabel('Or type it').fill('#!/bin/sh\necho "typed $COLOUR"\n');
+    await form.getByLabel('Environment').fill('COLOUR=red');
+    await form.getByRole('button', { name: 'Deploy' }).click();
+    await page.waitForURL(/#\/function\/typed$/);
+    t.equal((await invoke('typed', '')).body, 'typed red\n', 'the typed code runs, with the environment given');
+    await page.goto(`${base}#/deploy/typed`);
+    await form.waitFor();
+    await form.getByLabel('Upload a file').setInputFiles({ name: 'up.sh', mimeType: 'text/x-sh', buffer: Buffer.from('#!/bin/sh\necho "uploaded $COLOUR"\n') });
+    await form.getByRole('button', { name: 'Deploy new version' }).click();
+    await page.waitForURL(/#\/function\/typed$/);
+    t.equal((await invoke('typed', '')).body, 'uploaded red\n', 'the uploaded file runs, the settings kept');
+  });
+
   await t.test('a dead letter redriven from the page', async (t) => {
     const id = String((await request(sb.port, '/async-function/sinker', { body: 'x' })).headers['x-call-id']);
     await waitFor('the call to be dead', async () => (await sb.faassctl('dlq', 'sinker')).stdout.includes(id), 60000);
