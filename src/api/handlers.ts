@@ -26,6 +26,7 @@ import { abortCanary, canaryView, deployCanary, promoteCanary } from '../functio
 import type { CanaryInput } from '../functions/canary-spec';
 import { canarySummary } from '../functions/canary-files';
 import { secretsRoute } from './secrets';
+import { logsRoute } from './logs';
 import { STACK_ROUTE, stackRoute, stackRouteMethod, stackUp } from './stacks';
 import { historyView, statsView } from './stats';
 
@@ -255,6 +256,8 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
     const r = await stackRoute(paths, decodeURIComponent(stack[1]), stack[2], (empty?: unknown) => readJson(req, empty), serialized, authorOf(req).who);
     return send(res, r.status, r.body);
   }
+  const tail = /^\/system\/logs\/([^/]+)$/.exec(p);
+  if (tail) return logsRoute(paths, req, res, decodeURIComponent(tail[1]), url.searchParams);
   const dead = /^\/system\/dlq\/([^/]+)(?:\/([^/]+))?$/.exec(p);
   if (dead) return deadLettersRoute(paths, req, res, decodeURIComponent(dead[1]), dead[2] === undefined ? undefined : decodeURIComponent(dead[2]));
   const trig = /^\/system\/triggers(?:\/([^/]+)(?:\/([^/]+)\/([^/]+))?)?$/.exec(p);

@@ -2,13 +2,13 @@
 import { spawn } from 'node:child_process';
 import { FaassError, fail } from '../core/errors';
 import { validateName } from '../core/validate';
-import { journalMatch, isFaassLogName } from '../systemd/journal-match';
+import { isFaassLogName } from '../systemd/journal-match';
+import { NO_JOURNAL, journalUnreadable, logMatch } from '../observe/journal-query';
 import { isValidCallId } from '../core/http-util';
 import { Paths, resolvePaths } from '../core/paths';
 import { readServeState } from '../systemd/serve-link';
 import { followLog, logFilter, readLogLines, serveLogPath } from '../serve/log-files';
 import { Register } from './cli';
-import { loadTriggers } from '../functions/schedules';
 
 // A function's journal: its runner's (or app's and proxy's) lines, the call lines the gateway
 // logs for a service, and the manager's messages about its units; --call: one call's lines only.
@@ -18,7 +18,7 @@ export function logs(name: string, a: { follow?: boolean; lines?: number; priori
   if (!isFaassLogName(name)) validateName(name);
   if (a.call !== undefined && !isValidCallId(a.call)) fail('FAASS_E_USAGE', `Invalid call id ${JSON.stringify(a.call.slice(0, 80))}: letters, digits and . _ : - (as in X-Call-Id)`);
   if (readServeState(paths)) return serveLogs(paths, name, a);
-  const args = ['--no-pager', '-o', 'short-iso', ...journalMatch(name, process.getuid?.() ?? 0, a.call, triggerIds(paths, name))];
+  const args = ['--no-pager', '-o', 'short-iso', ...logMatch(paths, name, a.call)];
   if (a.lines !== undefined && !(Number.isInteger(a.lines) && a.lines >= 0)) fail('FAASS_E_USAGE', `Invalid --lines ${JSON.stringify(String(a.lines))}: expected a whole number`);
   if (a.follow) args.push('-f');
   if (a.lines !== undefined) args.push('-n', String(a.lines));
@@ -38,7 +38,7 @@ export function logs(name: string, a: { follow?: boolean; lines?: number; priori
       reject(new FaassError('FAASS_E_SYSTEMD_UNREACHABLE', `Cannot run journalctl: ${e.message}`));
     });
     child.on('close', (code) => {
-      if (unreadable) reject(new FaassError('FAASS_E_JOURNAL_UNREADABLE', `Cannot read the journal of ${name}: journalctl opened no journal file (is journald keeping this user's journal, Storage= in journald.conf(5)? may this user read it: the systemd-journal group?)`));
+      if (unreadable) reject(journalUnreadable(name));
       else resolve(code ?? 1);
     });
   });
@@ -57,20 +57,6 @@ async function serveLogs(paths: Paths, name: string, a: { follow?: boolean; line
   if (a.follow) await followLog(paths, name, keep, (s) => process.stdout.write(s));
   return 0;
 }
-
-// The ids of the function's triggers, whose services log its fires (schedules), claims (file
-// drops) and messages (NATS bridges); none when its triggers file does not read.
-export function triggerIds(paths: Paths, name: string): string[] {
-  if (isFaassLogName(name)) return [];
-  try {
-    const t = loadTriggers(paths, name); // every kind's units queue its calls
-    return [...t.schedules, ...t.drops, ...t.nats].map((s) => s.id);
-  } catch {
-    return [];
-  }
-}
-
-const NO_JOURNAL = /No journal files were (opened|found)/;
 
 export const register: Register = (y, cli) =>
   y.command(

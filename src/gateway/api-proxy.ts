@@ -37,14 +37,25 @@ export class ApiProxy {
     if (credential !== null) headers[CREDENTIAL_HEADER] = credential;
     headers['content-length'] = String(body.length);
     const up = http.request({ socketPath: this.socketPath, path: req.url, method: req.method, headers, agent: false, timeout: (this.timeoutSeconds + 120) * 1000 }, (r) => {
+      // A stream (a log tail, api/logs.ts NDJSON) lasts as long as its client wants it: no
+      // timeout for quiet between its lines.
+      if (isStream(r.headers['content-type'])) up.setTimeout(0);
       res.writeHead(r.statusCode ?? 502, responseHeaders(r.headers, true));
+      res.flushHeaders();
       r.pipe(res);
     });
     up.on('timeout', () => up.destroy(new Error('timeout')));
+    // The client went away before the answer ended: so does the API's request, which ends what
+    // serves it (a log tail's journalctl). pipe() alone would leave it open.
+    res.once('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
     up.on('error', (e: NodeJS.ErrnoException) => {
-      if (res.headersSent) return void res.destroy();
+      if (res.headersSent || res.destroyed) return void res.destroy();
       refuse(res, 'FAASS_E_API_UNREACHABLE', `The management API does not answer (${e.code ?? e.message}); is faass-api.socket enabled (systemctl --user enable --now faass-api.socket)?`);
     });
     up.end(body);
   }
 }
+
+const isStream = (type: string | undefined): boolean => (type ?? '').split(';')[0].trim().toLowerCase() === 'application/x-ndjson';

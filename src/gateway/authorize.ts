@@ -8,11 +8,17 @@ import { Credential, FailureLimiter, Presented, parseAuthorization } from '../au
 import { log } from '../observe/log';
 import type { MetricsAccess } from '../core/settings';
 
-// What authorization looks at in a request.
+// What authorization looks at in a request. session: the web console's session the request's
+// cookie carries, as Console.apiSession judged it (valid cookie, its credential still an admin,
+// same origin, X-CSRF-Token matching), looked at only without an Authorization header (null:
+// no session cookie).
 export interface Caller {
   address: string;
   authorization: string | undefined;
+  session?: SessionCheck | null;
 }
+
+export type SessionCheck = { name: string } | { error: FaassError };
 
 export const callerOf = (req: http.IncomingMessage): Caller => ({ address: req.socket.remoteAddress ?? 'unix', authorization: req.headers.authorization });
 
@@ -90,10 +96,15 @@ export class Authorizer {
   }
 
   // The caller's valid credential, or why not: rate-limited, none given, or a wrong one (counted).
-  private async identify(caller: Caller, what: { needs: string; logged: string }): Promise<Refusal | Credential> {
+  // A console session is its admin's credential, on every door (the API, any function, a topic,
+  // /metrics); a session cookie that does not pass is refused with its reason (401 not valid,
+  // 403 without its CSRF token or from another origin), never taken as no credential, and with no
+  // WWW-Authenticate (a browser would answer it with its own password dialog).
+  private async identify(caller: Caller, what: { needs: string; logged: string }): Promise<Refusal | Who> {
     const wait = this.limiter.retryAfter(caller.address);
     if (wait > 0) return refusal('FAASS_E_AUTH_RATE_LIMITED', 'Too many failed authentication attempts from this address', { 'retry-after': String(wait) });
     const presented = parseAuthorization(caller.authorization);
+    if (presented === null && caller.session) return 'name' in caller.session ? { name: caller.session.name, admin: true } : { error: caller.session.error, headers: {} };
     if (presented === null) return refusal('FAASS_E_AUTH_REQUIRED', `${what.needs} needs a credential: Authorization: Bearer NAME.SECRET`, CHALLENGE);
     const cred = presented === 'malformed' ? null : await this.credentials.verify(presented);
     if (cred) return cred;
@@ -115,6 +126,9 @@ export function mayView(fn: { auth: readonly string[]; broken: unknown } | null,
   return fn.auth.length === 0 || (credential !== null && fn.auth.includes(credential));
 }
 
-const isCredential = (r: Refusal | Credential): r is Credential => !('error' in r);
+// Who a caller is, once identified: a credential's name, or a console session's admin.
+type Who = Pick<Credential, 'name' | 'admin'>;
+
+const isCredential = (r: Refusal | Who): r is Who => !('error' in r);
 
 const refusal = (code: FaassError['code'], message: string, headers: Record<string, string> = {}): Refusal => ({ error: new FaassError(code, message), headers });

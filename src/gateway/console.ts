@@ -70,9 +70,10 @@ export class Console {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  // The session a request's cookie carries, for the management API: null without a cookie (the
-  // caller goes the Authorization way); the admin's name; or why it may not pass. Every method
-  // needs X-CSRF-Token, and a cross-origin request (Origin given, not this host) is refused.
+  // The session a request's cookie carries, for the management API and function calls (the
+  // page invokes them; authorize.ts takes it as its admin's credential): null without a cookie
+  // (the caller goes the Authorization way); the admin's name; or why it may not pass. Every
+  // method needs X-CSRF-Token, and a cross-origin request (Origin given, not this host) is refused.
   apiSession(req: http.IncomingMessage): { name: string } | { error: FaassError } | null {
     const value = sessionCookieOf(req.headers.cookie);
     if (value === null) return null;

@@ -9,7 +9,7 @@ import { callId, sendFaassError } from '../core/http-util';
 import { log, errorMessage } from '../observe/log';
 import { CallLog } from '../observe/call-log';
 import { Route, routeOf } from './route';
-import { API_DOOR, Authorizer, Door, callerOf, mayView } from './authorize';
+import { API_DOOR, Authorizer, Caller, Door, callerOf, mayView } from './authorize';
 import { FunctionTable } from './function-table';
 import { RunnerForwarder } from './runner-forward';
 import { Canaries, CanaryPick } from './canaries';
@@ -164,7 +164,7 @@ export class Gateway {
       throw e;
     }
     const doors = subscribers.map((s) => ({ kind: 'function' as const, name: s.name, auth: s.fn.auth, broken: s.fn.broken }));
-    const refusal = await this.auth.checkEvery(callerOf(req), topic, doors);
+    const refusal = await this.auth.checkEvery(this.callerOf(req), topic, doors);
     if (refusal) {
       req.resume();
       return sendFaassError(res, refusal.error, refusal.headers);
@@ -200,18 +200,12 @@ export class Gateway {
       req.resume();
       return refuse(res, 'FAASS_E_API_DISABLED', 'The management API is off: create an admin credential (faassctl credentials add NAME --admin)');
     }
-    // A console session (its cookie, with X-CSRF-Token) stands for its admin's credential; an
-    // Authorization header, when given, is what counts.
-    const session = req.headers.authorization === undefined ? this.console.apiSession(req) : null;
-    if (session && 'error' in session) {
-      req.resume();
-      return sendFaassError(res, session.error);
-    }
-    if (!session && !(await this.authorized(req, res, API_DOOR))) return;
+    const caller = this.callerOf(req);
+    if (!(await this.authorized(req, res, API_DOOR, caller))) return;
     const body = await readWhole(req, res, this.api.bodyLimit(req.url ?? ''));
-    // Authorized: an admin's credential, whose name the API records as who deployed.
+    // Authorized: an admin's credential (or console session), whose name the API records as who deployed.
     const presented = parseAuthorization(req.headers.authorization);
-    const who = session ? session.name : presented !== null && presented !== 'malformed' ? presented.name : null;
+    const who = caller.session && 'name' in caller.session ? caller.session.name : presented !== null && presented !== 'malformed' ? presented.name : null;
     if (body) this.api.forward(req, body, res, who);
   }
 
@@ -232,9 +226,15 @@ export class Gateway {
     this.services.forward(call, res);
   }
 
+  // What authorization looks at: the request's Authorization header, or else the console
+  // session its cookie carries (with X-CSRF-Token), which stands for its admin's credential.
+  private callerOf(req: http.IncomingMessage): Caller {
+    return { ...callerOf(req), session: req.headers.authorization === undefined ? this.console.apiSession(req) : null };
+  }
+
   // false: refused, and answered.
-  private async authorized(req: http.IncomingMessage, res: http.ServerResponse, door: Door): Promise<boolean> {
-    const refusal = await this.auth.check(callerOf(req), door);
+  private async authorized(req: http.IncomingMessage, res: http.ServerResponse, door: Door, caller = this.callerOf(req)): Promise<boolean> {
+    const refusal = await this.auth.check(caller, door);
     if (!refusal) return true;
     req.resume();
     sendFaassError(res, refusal.error, refusal.headers);
@@ -261,7 +261,7 @@ export class Gateway {
     req.resume();
     if (!this.metrics) return refuse(res, 'FAASS_E_ROUTE_MISSING', 'Metrics are off (faass.conf metrics=no)');
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /metrics; use GET`, { allow: 'GET, HEAD' });
-    const viewer = await this.auth.viewer(callerOf(req), this.cfg.metricsAccess);
+    const viewer = await this.auth.viewer(this.callerOf(req), this.cfg.metricsAccess);
     if ('error' in viewer) return sendFaassError(res, viewer.error, viewer.headers);
     const text = await this.metrics.render(viewer.all ? undefined : (fn) => mayView(this.functions.lookup(fn), viewer.credential));
     res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });

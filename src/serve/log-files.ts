@@ -80,7 +80,7 @@ export function lineSplitter(emit: (line: string) => void): { write(d: Buffer): 
   };
 }
 
-const PRIORITY_LEVEL: Record<string, number> = { emerg: 0, alert: 1, crit: 2, err: 3, warning: 4, notice: 5, info: 6, debug: 7 };
+export const PRIORITY_LEVEL: Readonly<Record<string, number>> = { emerg: 0, alert: 1, crit: 2, err: 3, warning: 4, notice: 5, info: 6, debug: 7 };
 
 export interface LogQuery {
   lines?: number;
@@ -119,14 +119,21 @@ export function readLogLines(p: Paths, name: string): string[] {
   return text.join('').split('\n').filter(Boolean);
 }
 
-// Prints what the file gains from `offset` on, every FOLLOW_MS, until the process is stopped; a
-// rotation (the file got shorter) starts it again from the beginning.
-export async function followLog(p: Paths, name: string, keep: (line: string) => boolean, write: (s: string) => void): Promise<never> {
+// Prints what the file gains from `offset` on, every FOLLOW_MS, until the process is stopped (or
+// `stop` is aborted: the API's reader went away); a rotation (the file got shorter) starts it
+// again from the beginning.
+export async function followLog(p: Paths, name: string, keep: (line: string) => boolean, write: (s: string) => void, stop?: AbortSignal): Promise<void> {
   const file = serveLogPath(p, name);
   let offset = fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
   let rest = '';
+  let wake = (): void => undefined;
+  stop?.addEventListener('abort', () => wake(), { once: true });
   for (;;) {
-    await new Promise((r) => setTimeout(r, FOLLOW_MS));
+    await new Promise<void>((r) => {
+      const timer = setTimeout(r, FOLLOW_MS);
+      wake = () => r(clearTimeout(timer));
+    });
+    if (stop?.aborted) return;
     const size = fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
     if (size < offset) offset = 0;
     if (size === offset) continue;

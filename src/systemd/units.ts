@@ -154,7 +154,14 @@ export function renderApiService(ctx: UnitContext): string {
       'SyslogIdentifier=faass-api',
       // A deploy's install (functions/deps-install.ts) runs here for the API: npm's, pip's and
       // node-gyp's caches at their usual places may be written (they are read anyway).
-      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`, `${ctx.xdg.config}/faass`, `${ctx.xdg.data}/faass`, `${ctx.xdg.config}/systemd/user`, '%h/.npm', '%h/.cache/pip', '%h/.cache/node-gyp']),
+      // The log tail (GET /system/logs/NAME, api/logs.ts) runs journalctl here. journalctl -f
+      // reads the boot id (/proc/sys/kernel/random/boot_id, "Failed to get boot id" without it):
+      // the full /proc, other processes still invisible (ProtectProc=).
+      ...sandbox(ctx, ['%t/faass', `${ctx.xdg.state}/faass`, `${ctx.xdg.config}/faass`, `${ctx.xdg.data}/faass`, `${ctx.xdg.config}/systemd/user`, '%h/.npm', '%h/.cache/pip', '%h/.cache/node-gyp']).map((l) => (l === 'ProcSubset=pid' ? 'ProcSubset=all' : l)),
+      // Where /run is no mount point of its own, ProtectProc='s new /proc leaves the unit an empty
+      // /run: the volatile journal is bound in, read-only (/var/log/journal, the persistent one,
+      // stays visible, read-only under ProtectSystem=strict).
+      'BindReadOnlyPaths=-/run/log/journal',
     ],
   });
 }

@@ -72,6 +72,22 @@ t.test('no credential or a wrong one: 401 with a challenge; a valid one not allo
   t.same(seen(await a.check(from(bearer('ops', S('b'))), door)), { code: 'FAASS_E_FORBIDDEN', status: 403, message: 'Credential ops may not call report', headers: {} });
 });
 
+t.test('a console session is its admin\'s credential on every door; a bad one is refused with its reason, never passed', async (t) => {
+  const s = store();
+  const a = new Authorizer(s);
+  const signedIn: Caller = { ...from(), session: { name: 'root' } };
+  t.equal(await a.check(signedIn, fn(['ci'])), null, 'a protected function');
+  t.equal(await a.check(signedIn, API_DOOR), null, 'the API');
+  t.equal(await a.checkEvery(signedIn, 'news', [{ kind: 'function', name: 'report', auth: ['ci'], broken: null }]), null, 'a topic');
+  t.same(s.verified, [], 'no token looked up');
+  const noCsrf = new FaassError('FAASS_E_FORBIDDEN', 'A request with the console session needs its X-CSRF-Token header (GET /ui/session gives it)');
+  t.same(seen(await a.check({ ...from(), session: { error: noCsrf } }, fn(['ci']))), { code: 'FAASS_E_FORBIDDEN', status: 403, message: noCsrf.message, headers: {} }, 'without its CSRF token: its reason, no challenge');
+  const expired = new FaassError('FAASS_E_AUTH_REQUIRED', 'The console session is not valid (expired, signed out, or its credential removed): sign in again');
+  t.same(seen(await a.check({ ...from(), session: { error: expired } }, fn(['ci']))), { code: 'FAASS_E_AUTH_REQUIRED', status: 401, message: expired.message, headers: {} }, 'expired: 401');
+  t.equal(await a.check({ ...from(), session: { error: expired } }, fn([])), null, 'a public function: the cookie is not looked at');
+  t.same(seen(await a.check({ ...from(bearer('ops', S('b'))), session: { name: 'root' } }, fn(['ci'])))?.code, 'FAASS_E_FORBIDDEN', 'an Authorization header counts, not the session');
+});
+
 t.test('an invalid function file: 503 with the file and the reason for everyone, admins too', async (t) => {
   const a = new Authorizer(store());
   const bad = { code: 'FAASS_E_CONFIG_BROKEN', status: 503, message: BROKEN.message, headers: {} };
