@@ -11,6 +11,7 @@ fs.copyFileSync(path.join(root, 'src/runner/stop-in-namespace.sh'), path.join(ro
 // The web console's files (gateway/console.ts serves dist/ui): hand-written, no build step.
 fs.mkdirSync(path.join(root, 'dist/ui'), { recursive: true });
 for (const f of fs.readdirSync(path.join(root, 'src/ui'))) fs.copyFileSync(path.join(root, 'src/ui', f), path.join(root, 'dist/ui', f));
+for (const [name, from] of Object.entries(require('./ui-vendor.js'))) fs.copyFileSync(path.join(root, from), path.join(root, 'dist/ui', name));
 for (const bin of ['faassctl', 'gateway', 'runner', 'app', 'revive', 'queue']) fs.chmodSync(path.join(root, 'dist', bin, 'main.js'), 0o755);
 
 const source = path.join(root, 'src/app/forward.c');

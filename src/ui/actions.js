@@ -49,7 +49,7 @@ async function mountRollback(container, name, refresh) {
       out.ok(el('p', {}, `Rolled ${name} back to version ${r.to}${r.from !== null ? ` (from ${r.from})` : ''}.`), ...(r.notes ?? []).map((n) => el('p', {}, n)));
       refresh?.();
     }));
-    box.replaceChildren(el('h2', { id: 'rollback-h' }, 'Rollback'),
+    box.replaceChildren(el('h2', { id: 'rollback-h' }, 'Roll back'),
       el('p', { class: 'live-version' }, 'Live version: ', el('strong', {}, live ? String(live.number) : 'none')),
       el('div', { class: 'bar' }, el('label', { for: 'rollback-to' }, 'Version'), choice, go),
       el('div', { class: 'check' }, access, el('label', { for: 'rollback-access' }, 'Also when that version lets more callers in')),
@@ -83,19 +83,19 @@ async function mountRedrive(container, name, refresh) {
   };
   const fill = async () => {
     const dead = await apiJson(`/system/dlq/${encodeURIComponent(name)}`);
-    if (dead.length === 0) return box.replaceChildren(el('h2', { id: 'dlq-h' }, 'Dead letters'), el('p', { class: 'dlq-count' }, 'No dead letters.'), out.node);
+    if (dead.length === 0) return box.replaceChildren(el('h2', { id: 'dlq-h' }, 'Redrive dead letters'), el('p', { class: 'dlq-count' }, 'No dead letters.'), out.node);
     const all = el('button', { type: 'button' }, `Redrive all ${dead.length}`);
     all.addEventListener('click', () => redrive(all, { all: true }));
-    box.replaceChildren(el('h2', { id: 'dlq-h' }, 'Dead letters'), el('p', { class: 'dlq-count' }, `${dead.length} dead letter(s): calls that ran out of attempts.`),
+    box.replaceChildren(el('h2', { id: 'dlq-h' }, 'Redrive dead letters'), el('p', { class: 'dlq-count' }, `${dead.length} dead letter(s): calls that ran out of attempts.`),
       el('div', { class: 'scroll' }, el('table', {}, el('thead', {}, el('tr', {}, ['Call', 'Queued', 'Request', 'Attempts', 'Last result', ''].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, dead.map(row)))),
       all, out.node);
   };
   await fill();
 }
 
-// The actions of function `name` (fnInfo: GET /system/function/NAME) into container; refresh:
-// the page's own reload, after a change that shows on it. A part that cannot load says why.
-export async function mountActions(container, name, fnInfo, refresh) {
+// The actions of function `name` into container; refresh: the page's own reload, after a change
+// that shows on it (its versions, its dead letters). A part that cannot load says why.
+export async function mountActions(container, name, refresh) {
   mountInvoke(container, name);
   container.append(el('p', {}, el('a', { href: `#/deploy/${encodeURIComponent(name)}` }, `Deploy a new version of ${name}`)));
   for (const part of [mountRollback, mountRedrive]) {
@@ -103,7 +103,7 @@ export async function mountActions(container, name, fnInfo, refresh) {
       await part(container, name, refresh);
     } catch (e) {
       if (e.status === 401) throw e;
-      container.append(el('p', { role: 'alert', class: 'err' }, e.message));
+      container.append(el('p', { role: 'alert', class: 'error' }, e.message));
     }
   }
   mountDelete(container, name);

@@ -19,7 +19,7 @@ export function field(label, control, hint) {
 // An answer area: ok() in a polite status region, fail() in an alert, each emptying the other.
 export function outcome() {
   const ok = el('div', { role: 'status', class: 'ok' });
-  const bad = el('p', { role: 'alert', class: 'err' });
+  const bad = el('p', { role: 'alert', class: 'error' });
   return {
     node: el('div', { class: 'outcome' }, ok, bad),
     ok(...content) { bad.replaceChildren(); ok.replaceChildren(...content); },

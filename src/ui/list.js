@@ -21,5 +21,7 @@ export async function refreshList() {
     return;
   }
   const body = document.getElementById('rows');
+  // When the figures were read: the list is live (poll.js), and this says it still is.
+  document.getElementById('updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
   body.replaceChildren(...rows.map((f) => el('tr', { 'data-name': f.name }, COLUMNS(f).map((c, i) => el(i === 0 ? 'th' : 'td', i === 0 ? { scope: 'row' } : { class: i >= 4 ? 'num' : null }, c)))));
 }
