@@ -30,7 +30,7 @@ function mountDelete(container, name) {
 // Versions, and a rollback to one of them (POST .../rollback {"to": N}, as faassctl rollback
 // --to N). Shown where there is a version to go back to.
 async function mountRollback(container, name, refresh) {
-  const box = el('section', { class: 'action', 'aria-labelledby': 'rollback-h' });
+  const box = el('section', { class: 'action', 'aria-labelledby': 'rollback-h', hidden: true });
   const out = outcome();
   container.append(box);
   const fill = async () => {
@@ -64,12 +64,15 @@ const lastResult = (d) => {
 };
 
 // Dead letters, redriven one or all (POST /system/dlq/NAME/redrive {"ids": [...]} or {"all": true}).
+// Shown where there are some.
 async function mountRedrive(container, name, refresh) {
-  const box = el('section', { class: 'action', 'aria-labelledby': 'dlq-h' });
+  const box = el('section', { class: 'action', 'aria-labelledby': 'dlq-h', hidden: true });
   container.append(box);
   const out = outcome();
+  let redriven = false;
   const redrive = (button, body) => busy(button, out, async () => {
     const r = await apiJson(`/system/dlq/${encodeURIComponent(name)}/redrive`, { method: 'POST', json: body });
+    redriven = true;
     await fill();
     box.querySelector('button')?.focus();
     out.ok(`Redrove ${r.done.length} call(s)${r.missing.length ? `; no dead letter ${r.missing.join(', ')}` : ''}.`);
@@ -83,7 +86,9 @@ async function mountRedrive(container, name, refresh) {
   };
   const fill = async () => {
     const dead = await apiJson(`/system/dlq/${encodeURIComponent(name)}`);
-    if (dead.length === 0) return box.replaceChildren(el('h2', { id: 'dlq-h' }, 'Redrive dead letters'), el('p', { class: 'dlq-count' }, 'No dead letters.'), out.node);
+    // None: no section, unless a redrive just emptied it (its answer stays in view).
+    box.hidden = dead.length === 0 && !redriven;
+    if (dead.length === 0) return box.replaceChildren(el('h2', { id: 'dlq-h' }, 'Redrive dead letters'), el('p', { class: 'dlq-count' }, 'No dead letters left.'), out.node);
     const all = el('button', { type: 'button' }, `Redrive all ${dead.length}`);
     all.addEventListener('click', () => redrive(all, { all: true }));
     box.replaceChildren(el('h2', { id: 'dlq-h' }, 'Redrive dead letters'), el('p', { class: 'dlq-count' }, `${dead.length} dead letter(s): calls that ran out of attempts.`),

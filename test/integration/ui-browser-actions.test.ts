@@ -106,6 +106,9 @@ t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t
     t.equal(r.body, 'greeting=good day body=hello from the page', 'the answer\'s body, made from the header and the body sent');
     t.match(r.time, /^\d+(\.\d)? ms$/, 'and the time taken');
     t.match(r.headers, /content-length: \d+/i, 'and the answer\'s headers');
+    await page.getByRole('button', { name: 'Delete echoer' }).waitFor(); // the last action mounted
+    t.notOk(await page.locator('#fn-actions section[aria-labelledby=dlq-h]').isVisible(), 'no redrive where there are no dead letters');
+    t.notOk(await page.locator('#fn-actions section[aria-labelledby=rollback-h]').isVisible(), 'no rollback with one version only');
     await look(t, page, shotDir, 'invoke-result');
   });
 
@@ -154,7 +157,7 @@ t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t
     await count.filter({ hasText: /^1 dead letter/ }).waitFor();
     t.ok(await page.locator('#fn-actions tr', { hasText: id }).isVisible(), 'the page lists the dead call');
     await page.locator('#fn-actions').getByRole('button', { name: 'Redrive all 1' }).click();
-    await count.filter({ hasText: 'No dead letters.' }).waitFor();
+    await count.filter({ hasText: 'No dead letters left.' }).waitFor();
     t.match(await ok('#fn-actions section[aria-labelledby=dlq-h]').textContent(), /Redrove 1 call/, 'redriven: the count drops, and the page says so');
     await waitFor('the redriven call to be done', async () => (await request(sb.port, `/system/calls/${id}`, { method: 'GET', headers: bearer })).body.includes('"done"'), 60000);
     t.match((await sb.faassctl('dlq', 'sinker')).stdout, /^No dead letters for sinker$/m, 'and it stays out of the dead letters: its second attempt answered');
