@@ -26,7 +26,7 @@ function bodyText(bytes) {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     if (!/[\u0000-\u0008\u000e-\u001f]/.test(text)) return { text: text.slice(0, SHOWN), note: `${bytes.length} bytes${text.length > SHOWN ? `, the first ${SHOWN} characters shown` : ''}` };
   } catch { /* not UTF-8: binary */ }
-  return { text: null, note: `binary, ${bytes.length} bytes (not shown)` };
+  return { text: null, note: `binary, ${bytes.length} bytes, not shown` };
 }
 
 function answer(r, bytes, ms) {

@@ -36,6 +36,7 @@ t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t
   const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
   const bearer = { authorization: `Bearer ${root}` };
   const names = async () => (JSON.parse((await request(sb.port, '/system/functions', { method: 'GET', headers: bearer })).body) as { name: string }[]).map((f) => f.name);
+  t.equal((await sb.faassctl('deploy', 'binary', '--command', 'printf "\\000\\001\\377"')).code, 0);
   t.equal((await sb.faassctl('deploy', 'guarded', '--command', 'echo guarded-ok', '--auth', 'root')).code, 0);
   t.equal((await sb.faassctl('deploy', 'sinker', '--runtime', 'exec', '--from-file', writeFixture(sb, 'first-fails.sh', FIRST_FAILS, 0o755), '--retries', '0', '--idle', '5min')).code, 0);
   const shotDir = process.env.FAASS_SCREENSHOTS ?? path.join(sb.dir, 'screenshots');
@@ -97,7 +98,14 @@ t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t
     await form.getByLabel('Body').fill(body);
     await form.getByRole('button', { name: 'Send' }).click();
     await form.locator('.answer-status').waitFor();
-    return { status: await form.locator('.answer-status').textContent(), time: await form.locator('.answer-time').textContent(), body: await form.locator('.answer-body').textContent(), headers: await form.locator('.answer-headers').textContent() };
+    const shown = form.locator('.answer-body');
+    return {
+      status: await form.locator('.answer-status').textContent(),
+      time: await form.locator('.answer-time').textContent(),
+      headers: await form.locator('.answer-headers').textContent(),
+      title: await form.locator('h3', { hasText: 'Answer body' }).textContent(),
+      body: (await shown.count()) ? await shown.textContent() : null,
+    };
   };
 
   await t.test('invoke with headers and a body', async (t) => {
@@ -110,9 +118,13 @@ t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t
     t.notOk(await page.locator('#fn-actions section[aria-labelledby=dlq-h]').isVisible(), 'no redrive where there are no dead letters');
     t.notOk(await page.locator('#fn-actions section[aria-labelledby=rollback-h]').isVisible(), 'no rollback with one version only');
     await look(t, page, shotDir, 'invoke-result');
+    const bin = await invoke('binary', '');
+    t.equal(bin.title, 'Answer body (binary, 3 bytes, not shown)', 'a body that is not UTF-8: said to be binary, with its size');
+    t.equal(bin.body, null, 'and not shown as text');
   });
 
   await t.test('a second version, and a rollback from the page', async (t) => {
+    await page.goto(`${base}#/function/echoer`);
     await page.locator('#fn-actions a', { hasText: 'Deploy a new version of echoer' }).click();
     const form = page.locator('form.deploy');
     await form.waitFor();
