@@ -105,6 +105,8 @@ export async function showDeploy(section, guarded, name) {
     command: field('Command', f.command, 'Run for each call (exec), or the container\'s command; with code, run in its directory.'),
     image: field('Image', f.image),
     code: el('fieldset', {}, el('legend', {}, 'Code (optional)'),
+      // The API takes no file= of its own: a function that runs its file keeps it only with new code.
+      existing?.file ? el('p', { class: 'hint' }, `${existing.name} runs its file ${existing.file}: a new version needs its code again.`) : null,
       field('Upload a file', f.file, 'One file, or a .tar.gz of a directory.'),
       field('Or type it', f.code),
       field('File name for typed code', f.filename)),

@@ -57,7 +57,7 @@ export function mountInvoke(container, name) {
     e.preventDefault();
     busy(send, out, async () => {
       const p = path.value.trim();
-      const url = `/function/${encodeURIComponent(name)}${p && !p.startsWith('/') ? '/' : ''}${p}`;
+      const url = `/function/${encodeURIComponent(name)}${p && !/^[/?]/.test(p) ? '/' : ''}${p}`; // "x" is /x; "?q=1" a query
       const h = Object.fromEntries(headersOf(headers.value));
       const start = performance.now();
       const r = await api(url, { method: method.value, headers: h, body: method.value === 'GET' ? undefined : body.value });
