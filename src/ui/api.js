@@ -39,7 +39,12 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-export const say = (text) => { document.getElementById('status').textContent = text; };
+// The page's one message line: an error, or (ok) news of something done, such as a deletion.
+export const say = (text, ok = false) => {
+  const s = document.getElementById('status');
+  s.textContent = text;
+  s.classList.toggle('ok', ok);
+};
 
 // Figures as people read them.
 export const fmtSeconds = (s) => (s === null || s === undefined ? '—' : s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`);

@@ -1,6 +1,6 @@
 // The faass console (issue 16): sign-in, then views chosen by the URL's hash: #/ the function
-// list, #/function/NAME a function's page, #/deploy the deploy form. Signed in by a cookie the
-// page cannot read; the CSRF token lives in api.js only.
+// list, #/function/NAME a function's page, #/deploy the deploy form (#/deploy/NAME: a new
+// version of NAME). Signed in by a cookie the page cannot read; the CSRF token lives in api.js.
 import { setCsrf, say, errorOf } from './api.js';
 import { poll } from './poll.js';
 import { refreshList } from './list.js';
@@ -44,7 +44,7 @@ async function route() {
     current = await showFunction($('function'), decodeURIComponent(arg), guarded);
   } else if (view === 'deploy') {
     show('deploy');
-    current = await showDeploy($('deploy'), guarded);
+    current = await showDeploy($('deploy'), guarded, arg ? decodeURIComponent(arg) : undefined); // NAME: a new version
   } else {
     show('functions');
     current = poll(5, guarded(refreshList));

@@ -5,6 +5,7 @@ import { apiJson, el, fmtCount } from './api.js';
 import { poll } from './poll.js';
 import { charts } from './chart.js';
 import { tail } from './logs.js';
+import { mountActions } from './actions.js';
 
 const WINDOWS = [['15m', '15 minutes'], ['1h', '1 hour'], ['6h', '6 hours'], ['24h', '24 hours'], ['7d', '7 days']];
 const POINTS = 60;
@@ -88,10 +89,10 @@ export async function showFunction(section, name, guarded) {
   const figures = el('section', { 'aria-labelledby': 'fn-charts-h' }, el('h2', { id: 'fn-charts-h' }, 'Calls and latency'),
     el('div', { class: 'bar' }, el('label', { for: 'fn-window' }, 'Window'), win));
   const chartNote = el('p', { class: 'error' });
+  const actions = el('div', { id: 'fn-actions' });
   section.replaceChildren(
     el('h1', { tabindex: '-1' }, name),
-    // actions.js puts the function's actions here (invoke, delete, rollback, redrive).
-    el('div', { id: 'fn-actions' }),
+    actions, // invoke, new version, rollback, redrive, delete (actions.js)
     figures,
     el('section', { 'aria-labelledby': 'fn-log-h' }, el('h2', { id: 'fn-log-h' }, 'Log'), log.node),
     ...Object.values(parts).map((p) => p.node),
@@ -116,6 +117,7 @@ export async function showFunction(section, name, guarded) {
   ]));
   win.addEventListener('change', guarded(history));
   const poller = poll(10, refresh);
+  guarded(() => mountActions(actions, name, refresh))();
   return {
     stop() {
       poller.stop();
