@@ -17,6 +17,13 @@ import { log } from '../observe/log';
 import { sendError } from '../core/http-util';
 
 export const NDJSON = 'application/x-ndjson';
+// How to end each open stream: a stop of faass-api ends them at once (endLogTails), rather than
+// waiting its drain time for clients that never finish; they resume with after=.
+const open = new Set<() => void>();
+
+export function endLogTails(): void {
+  for (const end of open) end();
+}
 const DEFAULT_LINES = 100;
 const MAX_LINES = 1000;
 // A journal cursor (s=…;i=…;b=…;m=…;t=…;x=…) or serve's (serve:TIME:N); journalctl checks the rest.
@@ -142,13 +149,16 @@ function streamJournal(paths: Paths, res: http.ServerResponse, q: LogQuery, star
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => (err = (err + d).slice(0, 4096)));
   child.on('error', () => undefined); // it started a moment ago (journalReadable); 'close' ends the answer
+  const end = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  open.add(end);
   child.on('close', (code) => {
+    open.delete(end);
     if (code !== 0 && code !== null) log.warning(`Log tail of ${q.name}: journalctl exited ${code}: ${err.trim().split('\n')[0]}`);
     res.end();
   });
-  res.once('close', () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  });
+  res.once('close', end);
 }
 
 // Splits journalctl's output into JSON objects, one a line; a line that does not parse is skipped.
@@ -181,11 +191,15 @@ async function serveTail(paths: Paths, res: http.ServerResponse, q: LogQuery): P
   res.write(shown.map((e) => JSON.stringify(e) + '\n').join(''));
   if (!q.follow) return void res.end();
   const stop = new AbortController();
-  res.once('close', () => stop.abort());
+  const end = () => stop.abort();
+  open.add(end);
+  res.once('close', end);
   await followLog(paths, q.name, (l) => LINE_RE.test(l), (s) => {
     const e = serveEntry(s.trimEnd(), cursors);
     if (e && (q.after === undefined || e.cursor > q.after)) res.write(JSON.stringify(e) + '\n');
   }, stop.signal);
+  open.delete(end);
+  res.end();
 }
 
 function serveCursors(): (time: string) => string {

@@ -9,6 +9,7 @@ import { FaassError } from '../core/errors';
 import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
 import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { apiHandler } from './handlers';
+import { endLogTails } from './logs';
 import { removeStaleUploads } from './upload';
 import * as path from 'node:path';
 import { MetricsStore, metricsPath } from '../observe/metrics-store';
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   const paths = resolvePaths();
   const metrics = new MetricsStore(paths, metricsPath(paths));
   metrics.add({ activations: { api: 1 } });
-  const lifecycle = new Lifecycle({ name: 'api', idleSeconds: idle, drainSeconds: 120, onExit: () => {
+  const lifecycle = new Lifecycle({ name: 'api', idleSeconds: idle, drainSeconds: 120, onStop: endLogTails, onExit: () => {
       metrics.addDroppedLogLines('api');
       void metrics.flush();
     },

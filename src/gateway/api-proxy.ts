@@ -15,6 +15,8 @@ const CODE_UPLOAD = /^\/system\/(function\/[^/?]+\/code|stack\/[^/?]+\/up)(\?|$)
 
 export class ApiProxy {
   private readonly socketPath: string;
+  // Open streams, and how to end each cleanly (a gateway's stop: endStreams).
+  private readonly streams = new Set<() => void>();
 
   constructor(
     paths: Paths,
@@ -39,7 +41,16 @@ export class ApiProxy {
     const up = http.request({ socketPath: this.socketPath, path: req.url, method: req.method, headers, agent: false, timeout: (this.timeoutSeconds + 120) * 1000 }, (r) => {
       // A stream (a log tail, api/logs.ts NDJSON) lasts as long as its client wants it: no
       // timeout for quiet between its lines.
-      if (isStream(r.headers['content-type'])) up.setTimeout(0);
+      if (isStream(r.headers['content-type'])) {
+        up.setTimeout(0);
+        const end = () => {
+          r.unpipe(res);
+          res.end(); // the last chunk: the client sees an answer that ended, and resumes with after=
+          up.destroy();
+        };
+        this.streams.add(end);
+        res.once('close', () => this.streams.delete(end));
+      }
       res.writeHead(r.statusCode ?? 502, responseHeaders(r.headers, true));
       res.flushHeaders();
       r.pipe(res);
@@ -51,10 +62,17 @@ export class ApiProxy {
       if (!res.writableFinished) up.destroy();
     });
     up.on('error', (e: NodeJS.ErrnoException) => {
+      if (res.writableEnded) return; // a stream this end ended (endStreams)
       if (res.headersSent || res.destroyed) return void res.destroy();
       refuse(res, 'FAASS_E_API_UNREACHABLE', `The management API does not answer (${e.code ?? e.message}); is faass-api.socket enabled (systemctl --user enable --now faass-api.socket)?`);
     });
     up.end(body);
+  }
+
+  // A stop of the gateway ends its open streams at once, rather than holding the stop for its
+  // drain time (a log tail never finishes by itself).
+  endStreams(): void {
+    for (const end of this.streams) end();
   }
 }
 

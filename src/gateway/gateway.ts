@@ -71,6 +71,11 @@ export class Gateway {
     this.metrics = cfg.metrics ? new GatewayMetrics(paths) : null;
   }
 
+  // A stop begins: streams through the API (a log tail) end now, not at the drain time's end.
+  stopping(): void {
+    this.api.endStreams();
+  }
+
   close(): void {
     this.metrics?.close();
     this.runners.close();

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   const { cfg, targets, tls } = setup;
   const idle = idleArg ?? cfg.idle;
   const gateway = new Gateway(cfg, paths);
-  const lifecycle = new Lifecycle({ name: 'gateway', idleSeconds: idle, drainSeconds: cfg.timeout + 1, onExit: () => gateway.close(), passive: (req) => isPassive(req, cfg) });
+  const lifecycle = new Lifecycle({ name: 'gateway', idleSeconds: idle, drainSeconds: cfg.timeout + 1, onStop: () => gateway.stopping(), onExit: () => gateway.close(), passive: (req) => isPassive(req, cfg) });
   // Keep-alive clients are let go before the idle time runs, so they cannot pin the gateway.
   const keepAlive = Math.max(500, Math.min(5000, idle > 0 ? idle * 500 : 5000));
   const httpsPort = cfg.tls?.listen?.kind === 'tcp' ? cfg.tls.listen.port : null;

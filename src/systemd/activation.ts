@@ -73,6 +73,8 @@ export interface LifecycleOptions {
   idleSeconds: number; // 0 = never exit when idle
   drainSeconds: number; // how long a stop waits for accepted connections before cutting them
   onExit?: () => Promise<void> | void;
+  // When a stop begins: end what would otherwise hold it for drainSeconds (a log tail's stream).
+  onStop?: () => void;
   status?: () => string;
   // Requests that do not count as activity (a metrics scrape, a health check): they are
   // answered, but do not postpone the idle exit.
@@ -259,6 +261,7 @@ export class Lifecycle {
     this.draining = true;
     this.cancelIdle();
     notify.stopping();
+    this.opts.onStop?.();
     for (const server of this.servers) net.Server.prototype.close.call(server); // not http's: it would cut fresh connections
     if (reason !== 'idle') log.info(`Stopping on ${reason}: ${this.inflight} requests in flight, ${this.sockets.size} connections`);
     for (const socket of this.sockets) {

@@ -49,7 +49,7 @@ function unitPids(cgroup: string, unit: string): number[] {
 }
 
 // A follow stream: the entries as they arrive, and its end (the test ends it).
-function follow(port: number, urlPath: string, headers: Record<string, string>): Promise<{ status: number; type: string; got: Entry[]; close(): void }> {
+function follow(port: number, urlPath: string, headers: Record<string, string>): Promise<{ status: number; type: string; got: Entry[]; ended: () => boolean; close(): void }> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, headers }, (res) => {
       const got: Entry[] = [];
@@ -61,7 +61,9 @@ function follow(port: number, urlPath: string, headers: Record<string, string>):
         got.push(...parts.filter(Boolean).map((l) => JSON.parse(l) as Entry));
       });
       res.on('error', () => undefined); // ended by close()
-      resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), got, close: () => req.destroy() });
+      let ended = false; // the answer ended whole (its last chunk came), not cut
+      res.on('end', () => (ended = true));
+      resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), got, ended: () => ended, close: () => req.destroy() });
     });
     req.on('error', reject);
   });
@@ -172,6 +174,22 @@ t.test('console session calls a protected function; its log read and followed th
     t.pass('no journalctl left in the API\'s cgroup');
     t.equal(await mainPid('faass-gateway.service'), gateway, 'while the same gateway still runs');
   });
+
+  // A stop must not wait its drain time (faass-api 120 s, the gateway timeout+1) for a stream
+  // that never finishes: it ends the stream whole, and the page resumes with after=.
+  for (const unit of ['faass-api.service', 'faass-gateway.service']) {
+    t.test(`a stop of ${unit} ends an open stream at once, cleanly`, async (t) => {
+      const stream = await follow(sb.port, `/system/logs/${name}?lines=1&follow=1`, session);
+      t.equal(stream.status, 200);
+      await waitFor('the stream\'s first line', () => stream.got.length > 0);
+      t.equal((await sb.systemctl('stop', '--no-block', unit)).code, 0);
+      await waitFor('the stream to end', () => stream.ended());
+      await waitFor(`${unit} to stop`, async () => (await sb.systemctl('is-active', unit)).stdout.trim() !== 'active' && (await sb.systemctl('is-active', unit)).stdout.trim() !== 'deactivating');
+      stream.close();
+      const after = entries((await get(`/system/logs/${name}?lines=1000&after=${encodeURIComponent(stream.got[stream.got.length - 1].cursor)}`)).body);
+      t.notOk(after.some((e) => stream.got.some((g) => g.cursor === e.cursor)), 'resumed with after=: no line twice');
+    });
+  }
 });
 
 // faass-api.service's sandboxing under an ordinary user's manager (stricter than root's): its
