@@ -98,9 +98,10 @@ async function mountRedrive(container, name, refresh) {
   await fill();
 }
 
-// The actions of function `name` into container; refresh: the page's own reload, after a change
-// that shows on it (its versions, its dead letters). A part that cannot load says why.
-export async function mountActions(container, name, refresh) {
+// The actions of function `name` into container, and Delete into `last` (the page's end, away
+// from the everyday controls); refresh: the page's own reload, after a change that shows on it
+// (its versions, its dead letters). A part that cannot load says why.
+export async function mountActions(container, name, refresh, last = container) {
   mountInvoke(container, name);
   container.append(el('p', {}, el('a', { href: `#/deploy/${encodeURIComponent(name)}` }, `Deploy a new version of ${name}`)));
   for (const part of [mountRollback, mountRedrive]) {
@@ -111,5 +112,5 @@ export async function mountActions(container, name, refresh) {
       container.append(el('p', { role: 'alert', class: 'error' }, e.message));
     }
   }
-  mountDelete(container, name);
+  mountDelete(last, name);
 }

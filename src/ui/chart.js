@@ -14,14 +14,16 @@ function figure(caption) {
   return { node: el('figure', {}, el('figcaption', {}, caption), box), box, plot: null };
 }
 
-function draw(fig, series, data, yAxis) {
+// floor: the least top of the y axis, so an empty chart still has a readable scale (0 to 1 call,
+// 0 to 1 ms), not three ticks all labelled 0.
+function draw(fig, series, data, yAxis, floor) {
   const width = Math.max(200, fig.box.clientWidth);
   if (fig.plot) {
     fig.plot.setData(data);
     if (fig.plot.width !== width) fig.plot.setSize({ width, height: HEIGHT });
     return;
   }
-  const opts = { width, height: HEIGHT, series: [{}, ...series], axes: [{}, yAxis], scales: { y: { range: (_u, min, max) => [0, Math.max(max ?? 0, min ?? 0, 1e-9) * 1.1] } } };
+  const opts = { width, height: HEIGHT, series: [{}, ...series], axes: [{}, yAxis], scales: { y: { range: (_u, min, max) => [0, Math.max((max ?? 0) * 1.1, min ?? 0, floor)] } } };
   fig.plot = new window.uPlot(opts, data, fig.box);
 }
 
@@ -40,8 +42,8 @@ export function charts() {
       const x = pts.map((p) => Date.parse(p.t) / 1000);
       const sum = (k) => pts.reduce((s, p) => s + (p[k] ?? 0), 0);
       totals.replaceChildren(`In the last ${span}: `, el('strong', { id: 'fn-calls' }, String(sum('calls'))), ' calls, ', el('strong', { id: 'fn-errors' }, String(sum('errors'))), ' errors, ', String(sum('coldStarts')), ' cold starts.');
-      draw(calls, CALLS, [x, pts.map((p) => p.calls ?? 0), pts.map((p) => p.errors ?? 0)], {});
-      draw(latency, LATENCY, [x, pts.map((p) => p.p50 ?? null), pts.map((p) => p.p99 ?? null)], { values: (_u, ticks) => ticks.map(fmtSeconds), size: 70 });
+      draw(calls, CALLS, [x, pts.map((p) => p.calls ?? 0), pts.map((p) => p.errors ?? 0)], {}, 1);
+      draw(latency, LATENCY, [x, pts.map((p) => p.p50 ?? null), pts.map((p) => p.p99 ?? null)], { values: (_u, ticks) => ticks.map(fmtSeconds), size: 70 }, 0.001);
     },
     resize,
     destroy() {

@@ -90,12 +90,16 @@ export async function showFunction(section, name, guarded) {
     el('div', { class: 'bar' }, el('label', { for: 'fn-window' }, 'Window'), win));
   const chartNote = el('p', { class: 'error' });
   const actions = el('div', { id: 'fn-actions' });
+  const danger = el('div', { id: 'fn-danger' });
+  // What is asked most first: how it does, what it logs; then the controls, its definition, and
+  // last the one action that cannot be undone.
   section.replaceChildren(
     el('h1', { tabindex: '-1' }, name),
-    actions, // invoke, new version, rollback, redrive, delete (actions.js)
     figures,
     el('section', { 'aria-labelledby': 'fn-log-h' }, el('h2', { id: 'fn-log-h' }, 'Log'), log.node),
+    actions, // invoke, new version, rollback, redrive (actions.js)
     ...Object.values(parts).map((p) => p.node),
+    danger, // delete (actions.js)
   );
   figures.append(chartNote, chart.node); // in the page before the first draw: uPlot takes its width
 
@@ -117,7 +121,7 @@ export async function showFunction(section, name, guarded) {
   ]));
   win.addEventListener('change', guarded(history));
   const poller = poll(10, refresh);
-  guarded(() => mountActions(actions, name, refresh))();
+  guarded(() => mountActions(actions, name, refresh, danger))();
   return {
     stop() {
       poller.stop();
