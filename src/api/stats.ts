@@ -3,6 +3,7 @@
 // as faassctl stats --since computes them: a window is the totals at its end minus the last
 // snapshot at or before its start. No store of its own: the gateway appends a snapshot at most a
 // minute apart while calls come, so that minute is the finest a chart can resolve.
+import { NO_QUEUE, QueueFigures, allQueueFigures } from '../queue/figures';
 import { Paths } from '../core/paths';
 import { FaassError } from '../core/errors';
 import { validateName } from '../core/validate';
@@ -105,10 +106,11 @@ function describe(paths: Paths, name: string): Described {
 }
 
 // One function's row in /system/stats: its kind, state, and figures over the window.
-function statsRow(paths: Paths, fn: Described, now: MetricsData, base: MetricsData | null, state: FunctionState): Record<string, unknown> {
+function statsRow(paths: Paths, fn: Described, now: MetricsData, base: MetricsData | null, state: FunctionState, queue: QueueFigures): Record<string, unknown> {
   const { name, error, ...what } = fn;
   const f = callFigures(now, base, name);
   const cpu = now.cpuSeconds[name] === undefined ? undefined : Math.max(0, now.cpuSeconds[name] - (base?.cpuSeconds[name] ?? 0));
+  const memory = now.memoryByteSeconds[name] === undefined ? undefined : Math.max(0, now.memoryByteSeconds[name] - (base?.memoryByteSeconds[name] ?? 0));
   const canary = canarySummary(paths, name);
   return {
     name,
@@ -116,7 +118,9 @@ function statsRow(paths: Paths, fn: Described, now: MetricsData, base: MetricsDa
     state,
     ...f,
     cpuPerCall: cpu !== undefined && f.calls > 0 ? cpu / f.calls : null,
+    memoryPerCall: memory !== undefined && f.calls > 0 ? memory / f.calls : null, // byte-seconds, as a bill counts memory
     memoryPeakBytes: now.memoryPeakBytes[name] ?? null, // a peak has no window: the highest ever
+    queue: { queued: queue.queued, oldest: queue.oldestAt === null ? null : new Date(queue.oldestAt).toISOString(), dead: queue.dead }, // now, not over the window
     lastCall: now.lastCall[name] ? new Date(now.lastCall[name]).toISOString() : null,
     ...(canary ? { canary: { version: canary.version, share: canary.percent, state: canary.state } } : {}),
     ...(error !== undefined ? { error } : {}),
@@ -158,11 +162,12 @@ export async function statsView(paths: Paths, query: URLSearchParams, now = Date
   const states = await functionStates(paths, fns);
   const live = readMetrics(paths);
   const [base] = snapshotsAt(paths, [now - window * 1000]);
+  const queues = await allQueueFigures(paths);
   return {
     window,
     from: base ? new Date(base.at).toISOString() : null, // null: no snapshot that old, figures since counting began
     now: new Date(now).toISOString(),
-    functions: fns.map((f) => statsRow(paths, f, live, base?.data ?? null, states.get(f.name) ?? 'unknown')),
+    functions: fns.map((f) => statsRow(paths, f, live, base?.data ?? null, states.get(f.name) ?? 'unknown', queues.get(f.name) ?? NO_QUEUE)),
   };
 }
 

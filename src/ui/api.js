@@ -49,4 +49,5 @@ export const say = (text, ok = false) => {
 // Figures as people read them.
 export const fmtSeconds = (s) => (s === null || s === undefined ? '—' : s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`);
 export const fmtBytes = (b) => (b === null || b === undefined ? '—' : `${(b / 1048576).toFixed(1)} MiB`);
+export const fmtByteSeconds = (b) => (b === null || b === undefined ? '—' : `${(b / 1048576).toFixed(2)} MiB·s`);
 export const fmtCount = (n) => (n === null || n === undefined ? '—' : String(n));

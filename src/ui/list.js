@@ -1,13 +1,13 @@
 // The function list: every function and service with its units' state and its figures over the
 // chosen window (GET /system/stats), refreshed while the tab is visible.
-import { apiJson, el, say, fmtSeconds, fmtBytes, fmtCount } from './api.js';
+import { apiJson, el, say, fmtSeconds, fmtBytes, fmtByteSeconds, fmtCount } from './api.js';
 
 const COLUMNS = (f) => [
   el('a', { href: `#/function/${encodeURIComponent(f.name)}` }, f.name),
   f.error ? `unreadable (${f.error})` : (f.kind ?? 'function'),
   f.runtime ?? '',
   el('span', { class: `state state-${f.state ?? 'unknown'}` }, f.state ?? 'unknown'),
-  fmtCount(f.calls), fmtCount(f.errors), fmtSeconds(f.p50), fmtSeconds(f.p99), fmtCount(f.coldStarts), fmtSeconds(f.cpuPerCall), fmtBytes(f.memoryPeakBytes),
+  fmtCount(f.calls), fmtCount(f.errors), fmtSeconds(f.p50), fmtSeconds(f.p99), fmtCount(f.coldStarts), fmtSeconds(f.cpuPerCall), fmtByteSeconds(f.memoryPerCall), fmtBytes(f.memoryPeakBytes), fmtCount(f.queue?.queued), fmtCount(f.queue?.dead),
 ];
 
 export async function refreshList() {

@@ -16,6 +16,8 @@ interface Row {
   p50: number | null;
   p99: number | null;
   coldStarts: number;
+  memoryPerCall: number | null;
+  queue: { queued: number; oldest: string | null; dead: number };
   lastCall: string | null;
   error?: string;
 }
@@ -66,6 +68,8 @@ t.test('stats and history through the gateway', async (t) => {
     t.ok(m.p50 !== null && m.p50 > 0, `p50 ${m.p50}`);
     t.ok(m.p99 !== null && (m.p99 as number) >= (m.p50 as number), `p99 ${m.p99}`);
     t.ok(m.lastCall !== null && Date.parse(m.lastCall) > sb.started, 'the last call: during this run');
+    t.ok(m.memoryPerCall === null || m.memoryPerCall >= 0, `memory per call: byte-seconds or not measured (${m.memoryPerCall})`);
+    t.same(m.queue, { queued: 0, oldest: null, dead: 0 }, 'its queue: nothing waiting, no dead letter');
     await waitFor('the runner to count its cold start', async () => (await row('maybe')).coldStarts === 1);
     t.equal((await row('other')).calls, 0, 'another function: nothing');
     const h = await json<{ name: string; window: number; step: number; points: { t: string; calls: number; errors: number; p50: number | null; coldStarts: number }[] }>('/system/function/maybe/history?window=15m&points=30');
