@@ -226,14 +226,25 @@ export async function install(sb: Sandbox, idle = 1): Promise<Run> {
   return r;
 }
 
-// Without install.sh: gateway settings, units, and the gateway socket enabled.
-export async function setupGateway(sb: Sandbox, idle = 1): Promise<void> {
-  for (const args of [['init', '--port', String(sb.port), '--idle', String(idle)], ['generate-units']]) {
+// Without install.sh: gateway settings, units, and the gateway socket enabled (with `more` init
+// options, the sockets they add too: the console's).
+export async function setupGateway(sb: Sandbox, idle = 1, more: string[] = []): Promise<void> {
+  for (const args of [['init', '--port', String(sb.port), '--idle', String(idle), ...more], ['generate-units']]) {
     const r = await sb.faassctl(...args);
     if (r.code !== 0) throw new Error(`faassctl ${args.join(' ')} failed: ${r.stderr}`);
   }
-  const r = await sb.systemctl('enable', '--now', 'faass-gateway.socket');
-  if (r.code !== 0) throw new Error(`enable faass-gateway.socket failed: ${r.stderr}`);
+  const sockets = ['faass-gateway.socket', ...(more.includes('--console-port') ? ['faass-gateway-console.socket'] : [])];
+  const r = await sb.systemctl('enable', '--now', ...sockets);
+  if (r.code !== 0) throw new Error(`enable ${sockets.join(' ')} failed: ${r.stderr}`);
+}
+
+// setupGateway with the web console on an address of its own (console_listen: a second free
+// loopback port, so the console's origin differs from the functions'): that port.
+export async function setupConsole(sb: Sandbox, idle = 1): Promise<number> {
+  let port = await freePort();
+  while (port === sb.port) port = await freePort();
+  await setupGateway(sb, idle, ['--console-port', String(port)]);
+  return port;
 }
 
 export function writeFixture(sb: Sandbox, name: string, text: string, mode = 0o644): string {
