@@ -219,9 +219,11 @@ export async function unitState(sb: Sandbox, unit: string): Promise<string> {
 }
 
 // install.sh into the sandbox, as a user would run it.
-export async function install(sb: Sandbox, idle = 1): Promise<Run> {
+// consolePort: --console-port too (the web console on its own address).
+export async function install(sb: Sandbox, idle = 1, consolePort?: number): Promise<Run> {
   const prefix = path.join(sb.dir, 'prefix');
-  const r = await sb.run('bash', [path.join(ROOT, 'install.sh'), '--prefix', prefix, '--port', String(sb.port), '--idle', String(idle)], { timeoutMs: 300000 });
+  const more = consolePort === undefined ? [] : ['--console-port', String(consolePort)];
+  const r = await sb.run('bash', [path.join(ROOT, 'install.sh'), '--prefix', prefix, '--port', String(sb.port), '--idle', String(idle), ...more], { timeoutMs: 300000 });
   sb.faassctlPath = path.join(prefix, 'bin', 'faassctl');
   return r;
 }
