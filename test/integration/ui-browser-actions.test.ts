@@ -114,6 +114,7 @@ t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t
     t.equal(r.body, 'greeting=good day body=hello from the page', 'the answer\'s body, made from the header and the body sent');
     t.match(r.time, /^\d+(\.\d)? ms$/, 'and the time taken');
     t.match(r.headers, /content-length: \d+/i, 'and the answer\'s headers');
+    t.match(r.headers, /content-security-policy: sandbox/i, 'a function\'s answer on the console\'s address is inert (CSP sandbox)');
     await page.getByRole('button', { name: 'Delete echoer' }).waitFor(); // the last action mounted
     t.notOk(await page.locator('#fn-actions section[aria-labelledby=dlq-h]').isVisible(), 'no redrive where there are no dead letters');
     t.notOk(await page.locator('#fn-actions section[aria-labelledby=rollback-h]').isVisible(), 'no rollback with one version only');
