@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs faass for the current user: system packages it lacks, programs, man pages, shell
 # completion, gateway units, an example function; then checks that the gateway answers.
-# Usage: ./install.sh [--prefix DIR] [--port PORT] [--idle SECONDS] [--uninstall [--purge]]
+# Usage: ./install.sh [--prefix DIR] [--port PORT] [--console-port PORT] [--idle SECONDS] [--uninstall [--purge]]
 # See faassctl(1) and README.md.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PREFIX=${HOME}/.local
 PORT=""
+CONSOLE_PORT=""
 IDLE=""
 UNINSTALL=0
 PURGE=0
@@ -20,7 +21,7 @@ UNREACHABLE='no systemd user manager is reachable'
 
 usage() {
   cat <<USAGE
-Usage: ./install.sh [--prefix DIR] [--port PORT] [--idle SECONDS]
+Usage: ./install.sh [--prefix DIR] [--port PORT] [--console-port PORT] [--idle SECONDS]
        ./install.sh --uninstall [--purge]
 
 Installs faass into PREFIX (default ~/.local): programs in PREFIX/bin, man pages in
@@ -29,6 +30,8 @@ service in \$XDG_CONFIG_HOME/systemd/user, listening on 127.0.0.1:PORT (default 
 an example function "hello"; system packages it lacks are installed with apt-get (as root or
 through sudo). With a systemd user manager it starts the gateway and exits non-zero unless
 hello answers through it; without one it starts nothing: run 'faassctl serve'.
+--console-port PORT turns the web console on, at http://127.0.0.1:PORT/ui/: an address
+of its own, apart from the functions' (faass-gateway(8)); without it there is no console.
 Running it again changes nothing. --uninstall removes what it installed; --purge also
 removes every function and faass's settings. See faassctl(1).
 USAGE
@@ -42,6 +45,7 @@ parse_args() {
     case $1 in
       --prefix) PREFIX=${2:?--prefix needs a directory}; shift 2 ;;
       --port) PORT=${2:?--port needs a number}; shift 2 ;;
+      --console-port) CONSOLE_PORT=${2:?--console-port needs a number}; shift 2 ;;
       --idle) IDLE=${2:?--idle needs seconds}; shift 2 ;;
       --uninstall) UNINSTALL=1; shift ;;
       --purge) PURGE=1; shift ;;
@@ -50,6 +54,7 @@ parse_args() {
     esac
   done
   case $PORT in ''|*[!0-9]*) [ -z "$PORT" ] || die "--port must be a number, got $PORT" ;; esac
+  case $CONSOLE_PORT in ''|*[!0-9]*) [ -z "$CONSOLE_PORT" ] || die "--console-port must be a number, got $CONSOLE_PORT" ;; esac
   case $IDLE in ''|*[!0-9.]*) [ -z "$IDLE" ] || die "--idle must be seconds, got $IDLE" ;; esac
   [ "$PURGE" = 0 ] || [ "$UNINSTALL" = 1 ] || die "--purge goes with --uninstall"
   PREFIX=$(mkdir -p "$PREFIX" && cd "$PREFIX" && pwd)
@@ -304,6 +309,7 @@ install_completion() {
 install_units() {
   local args=()
   [ -z "$PORT" ] || args+=(--port "$PORT")
+  [ -z "$CONSOLE_PORT" ] || args+=(--console-port "$CONSOLE_PORT")
   [ -z "$IDLE" ] || args+=(--idle "$IDLE")
   local before after
   before=$(cat "$UNIT_DIR/faass-gateway.socket" 2>/dev/null || true)
@@ -314,6 +320,9 @@ install_units() {
   systemctl --user enable --now faass-gateway.socket >/dev/null 2>&1 || die "could not enable faass-gateway.socket (systemctl --user status faass-gateway.socket)"
   # A changed address takes effect only when the socket is bound again.
   [ "$before" = "$after" ] || [ -z "$before" ] || systemctl --user restart faass-gateway.socket
+  # The console's socket (console_listen), listening from now on like the gateway's.
+  [ ! -f "$UNIT_DIR/faass-gateway-console.socket" ] || systemctl --user enable --now faass-gateway-console.socket >/dev/null 2>&1 \
+    || die "could not enable faass-gateway-console.socket (systemctl --user status faass-gateway-console.socket)"
 }
 
 install_example() {
@@ -321,6 +330,19 @@ install_example() {
 }
 
 listen_address() { sed -n 's/^listen=//p' "$CONFIG_HOME/faass/faass.conf"; }
+console_address() { sed -n 's/^console_listen=//p' "$CONFIG_HOME/faass/faass.conf"; }
+
+# Where the web console is, if it is on (console_listen), and how to sign in; or how to turn it on.
+say_console() {
+  local at scheme=http
+  at=$(console_address)
+  grep -q '^tls_cert=' "$CONFIG_HOME/faass/faass.conf" && scheme=https
+  case $at in
+    '') say "no web console (it is opt-in): ./install.sh --console-port PORT serves it on an address of its own" ;;
+    /*) say "the web console listens on $at (a unix socket); sign in with an admin token (faassctl credentials add NAME --admin)" ;;
+    *) say "the web console: $scheme://$at/ui/ (its own address, not the functions'); sign in with an admin token (faassctl credentials add NAME --admin)" ;;
+  esac
+}
 
 # With a user manager the gateway must answer: a real call of hello through it, as a user's.
 check_answers() {
@@ -332,12 +354,14 @@ check_answers() {
     /*) say "try  curl --unix-socket $(listen_address) -d you http://localhost/function/hello" ;;
     *) say "try  curl -d you http://$(listen_address)/function/hello" ;;
   esac
+  say_console
 }
 
 # No user manager: nothing runs, and nothing this script could start would; say what will.
 explain_serve() {
   say "$UNREACHABLE (systemctl --user): installed, but nothing was started."
   say "run faass in the foreground with:  faassctl serve   (it listens on $(listen_address))"
+  say_console
   # Lingering starts a user manager only where systemd runs the machine.
   if [ -d /run/systemd/system ] && command -v loginctl >/dev/null 2>&1; then
     say "or, for socket activation: loginctl enable-linger $(id -un) starts your user manager; then run ./install.sh again in a session that has XDG_RUNTIME_DIR"
@@ -377,7 +401,7 @@ uninstall() {
     for fn in $(ctl list | cut -f1); do ctl delete "$fn" || true; done
   fi
   if [ "$MANAGER" = 1 ]; then
-    for f in faass-gateway.socket faass-gateway-https.socket faass-api.socket; do systemctl --user disable --now "$f" >/dev/null 2>&1 || true; done
+    for f in faass-gateway.socket faass-gateway-https.socket faass-gateway-console.socket faass-api.socket; do systemctl --user disable --now "$f" >/dev/null 2>&1 || true; done
     systemctl --user stop 'faass-*' >/dev/null 2>&1 || true
   else
     say "$UNREACHABLE (systemctl --user): no unit to stop"

@@ -30,6 +30,8 @@ export interface Settings {
   readonly maxClientConnections: number; // open connections per client address; more are closed at once
   readonly headersTimeout: number; // seconds a connection has to send a request's headers
   readonly keepVersions: number; // numbered versions kept per function (functions/versions.ts), besides the current one
+  // The web console's own address (an origin of its own, DESIGN.md "Web console"); unset: no console.
+  readonly consoleListen?: Address;
 }
 
 export const SETTINGS_DEFAULTS = { listen: '127.0.0.1:8080', idle: 10, timeout: 60, maxBody: '10M', maxClientConnections: 256, headersTimeout: 10, keepVersions: 10 };
@@ -49,6 +51,7 @@ const PARSERS = {
   tls_cert: absolutePath,
   tls_key: absolutePath,
   tls_listen: (k: string, v: unknown) => address(k, v),
+  console_listen: (k: string, v: unknown) => address(k, v),
   http_redirect: (k: string, v: unknown) => boolean(k, v),
   metrics: (k: string, v: unknown) => boolean(k, v),
   metrics_access: (k: string, v: unknown) => oneOf(k, v, METRICS_ACCESS),
@@ -82,6 +85,8 @@ export function buildSettings(raw: Record<string, unknown>): Settings {
   if (v.http_redirect && v.tls_listen === undefined) fail('FAASS_E_CONFIG_INVALID', 'http_redirect needs tls_listen (HTTPS on a second socket)');
   const listen = v.listen as Address;
   if (v.tls_listen && v.tls_listen.text === listen.text) fail('FAASS_E_CONFIG_INVALID', 'tls_listen must differ from listen');
+  // The console's origin must be its own: never an address a function is served on.
+  if (v.console_listen && [listen.text, v.tls_listen?.text].includes(v.console_listen.text)) fail('FAASS_E_CONFIG_INVALID', 'console_listen must differ from listen and tls_listen: the console needs an origin of its own');
   return Object.freeze({
     listen,
     tls: v.tls_cert !== undefined && v.tls_key !== undefined ? Object.freeze({ cert: v.tls_cert, key: v.tls_key, listen: v.tls_listen, redirect: v.http_redirect as boolean }) : undefined,
@@ -94,6 +99,7 @@ export function buildSettings(raw: Record<string, unknown>): Settings {
     maxClientConnections: v.max_client_connections as number,
     headersTimeout: v.headers_timeout as number,
     keepVersions: v.keep_versions as number,
+    ...(v.console_listen ? { consoleListen: v.console_listen } : {}),
   });
 }
 
@@ -150,8 +156,8 @@ export function loadDockerSettings(paths: Paths, env: NodeJS.ProcessEnv = proces
   }
 }
 
-// The gateway's TCP ports (HTTP, and HTTPS on a second socket): never a service's or a callback's.
-export const gatewayPorts = (gw: Settings): number[] => [gw.listen, gw.tls?.listen].flatMap((a) => (a?.kind === 'tcp' ? [a.port] : []));
+// The gateway's TCP ports (HTTP, HTTPS on a second socket, the console's): never a service's or a callback's.
+export const gatewayPorts = (gw: Settings): number[] => [gw.listen, gw.tls?.listen, gw.consoleListen].flatMap((a) => (a?.kind === 'tcp' ? [a.port] : []));
 
 export interface AsyncSettings {
   // Where X-Callback-Url may point: every address its host resolves to must be in one of these

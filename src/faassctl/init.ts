@@ -6,13 +6,17 @@ import { applyUnits } from '../functions/deploy';
 import { sayApplied } from './report';
 
 // Creates or updates faass.conf; keys not given keep their value.
-export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: string; dockerHost?: string; buildTimeout?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; metricsAccess?: string; logCalls?: boolean }): Promise<number> {
+export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: string; dockerHost?: string; buildTimeout?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; metricsAccess?: string; logCalls?: boolean; consolePort?: number; consoleListen?: string }): Promise<number> {
   const raw = readSettingsIni(paths);
   const docker = readDockerIni(paths);
   if (a.tlsListen === '') delete raw.tls_listen;
   else if (a.tlsListen !== undefined) raw.tls_listen = a.tlsListen;
   if (a.httpRedirect !== undefined) raw.http_redirect = a.httpRedirect ? 'yes' : 'no';
   if (raw.tls_listen === undefined) delete raw.http_redirect;
+  // The web console's own address (opt-in): --console-listen "" turns it off.
+  if (a.consoleListen === '') delete raw.console_listen;
+  else if (a.consoleListen !== undefined) raw.console_listen = a.consoleListen;
+  else if (a.consolePort !== undefined) raw.console_listen = `127.0.0.1:${a.consolePort}`;
   if (a.dockerHost !== undefined) docker.host = a.dockerHost;
   if (a.buildTimeout !== undefined) docker.build_timeout = a.buildTimeout;
   if (a.listen !== undefined) raw.listen = a.listen;
@@ -24,8 +28,8 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   if (a.idle !== undefined) raw.idle = String(a.idle);
   else if (raw.idle === undefined) raw.idle = '10';
   writeSettings(paths, raw, docker); // checked whole before it is written: a bad input leaves the old file
-  process.stdout.write(`Gateway settings in ${gatewayConfPath(paths)}: listen=${raw.listen} idle=${raw.idle}\n`);
-  // The units follow at once: the gateway's sockets (listen, tls_listen), and what every function
+  process.stdout.write(`Gateway settings in ${gatewayConfPath(paths)}: listen=${raw.listen}${raw.console_listen !== undefined ? ` console_listen=${String(raw.console_listen)}` : ''} idle=${raw.idle}\n`);
+  // The units follow at once: the gateway's sockets (listen, tls_listen, console_listen), and what every function
   // unit hides of the container engine (units.ts noEngine).
   sayApplied(await applyUnits(paths, { reload: true }), 'Units updated');
   return 0;
@@ -43,6 +47,8 @@ export const register: Register = (y, cli) =>
         .option('docker-host', { type: 'string', describe: 'Docker Engine socket, unix:///path' })
         .option('build-timeout', { type: 'string', describe: 'an image build is cancelled after this time span (default 10min)' })
         .option('tls-listen', { type: 'string', describe: 'HTTPS on a second address (needs a key pair: faassctl tls self-signed); "" = off' })
+        .option('console-port', { type: 'number', describe: 'the web console on its own port on 127.0.0.1 (off unless given)' })
+        .option('console-listen', { type: 'string', describe: 'the web console on its own address: HOST:PORT, [V6]:PORT or /path; "" = off' })
         .option('http-redirect', { type: 'boolean', describe: 'with --tls-listen: plain HTTP redirects to HTTPS' })
         .option('metrics', { type: 'boolean', describe: 'GET /metrics and the counting behind it (default on; --no-metrics)' })
         .option('metrics-access', { type: 'string', choices: METRICS_ACCESS, describe: 'who reads /metrics: filtered (anyone; protected functions for admins only), admin, open' })

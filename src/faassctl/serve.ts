@@ -43,7 +43,7 @@ export async function serve(paths: Paths, a: { port?: string; listen?: string })
   record();
   const watcher = new Watcher(() => stack.watched(), () => void stack.update().then(record));
   const s = stack.state(started);
-  say(`faassctl serve: gateway on ${s.listen}${s.https ? ` and ${s.https}` : ''}, ${s.functions.length} function(s); logs in ${serveLogDir(paths)}; Ctrl-C stops`);
+  say(`faassctl serve: gateway on ${s.listen}${s.https ? ` and ${s.https}` : ''}${s.console ? `, console on ${s.console}` : ''}, ${s.functions.length} function(s); logs in ${serveLogDir(paths)}; Ctrl-C stops`);
   return new Promise((resolve) => {
     const stop = () => {
       watcher.close();

@@ -217,7 +217,7 @@ export async function status(paths: Paths, only?: string): Promise<number> {
       return { name, kind: 'INVALID', cfg: null };
     }
   });
-  const gatewayUnits = ['faass-gateway.socket', 'faass-gateway-https.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service'];
+  const gatewayUnits = ['faass-gateway.socket', 'faass-gateway-https.socket', 'faass-gateway-console.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service'];
   const canaryNames = withCanary(paths, fns.map((f) => f.name));
   const fnUnits = [...fns.flatMap((f) => [`${functionUnitBase(f.name)}.socket`, `${functionUnitBase(f.name)}.service`, ...(f.kind === 'service' ? [`${functionUnitBase(f.name)}-app.service`] : [])]), ...canaryUnits(canaryNames)];
   const sockets = [...gatewayUnits, ...fnUnits].filter((u) => u.endsWith('.socket'));
@@ -234,8 +234,9 @@ export async function status(paths: Paths, only?: string): Promise<number> {
   const socket = (u: string) => socketColumn(describeSocket(units.get(u)), revive(u));
   const gw = (u: string) => units.get(u);
   const https = gw('faass-gateway-https.socket');
+  const ui = gw('faass-gateway-console.socket');
   process.stdout.write(
-    `Gateway: socket ${socket('faass-gateway.socket')}${https && https.LoadState !== 'not-found' ? `, https socket ${socket('faass-gateway-https.socket')}` : ''}, process ${describeService(gw('faass-gateway.service'))} (${running('faass-gateway.service')} running); API socket ${['active', 'failed'].includes(gw('faass-api.socket')?.ActiveState ?? '') ? socket('faass-api.socket') : 'off'}\n\n`,
+    `Gateway: socket ${socket('faass-gateway.socket')}${https && https.LoadState !== 'not-found' ? `, https socket ${socket('faass-gateway-https.socket')}` : ''}${ui && ui.LoadState !== 'not-found' ? `, console socket ${socket('faass-gateway-console.socket')}` : ''}, process ${describeService(gw('faass-gateway.service'))} (${running('faass-gateway.service')} running); API socket ${['active', 'failed'].includes(gw('faass-api.socket')?.ActiveState ?? '') ? socket('faass-api.socket') : 'off'}\n\n`,
   );
   const rows: FunctionRow[] = fns.map((f) => {
     const base = functionUnitBase(f.name);

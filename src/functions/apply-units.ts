@@ -125,23 +125,25 @@ async function startTimers(written: string[], units: Record<string, string>): Pr
 }
 
 // The gateway's sockets follow faass.conf: a changed socket unit (address, HTTP or HTTPS) is
-// restarted, the HTTPS socket is enabled or disabled with tls_listen. Only when the gateway is
-// enabled at all; its running service is stopped first (systemd will not start a socket whose
-// service runs) and comes back with the next connection.
+// restarted, the HTTPS and console sockets are enabled or disabled with tls_listen and
+// console_listen. Only when the gateway is enabled at all; its running service is stopped first
+// (systemd will not start a socket whose service runs) and comes back with the next connection.
+const OPTIONAL_GATEWAY_SOCKETS = ['faass-gateway-https.socket', 'faass-gateway-console.socket'];
 async function syncGatewaySockets(changes: UnitChanges): Promise<void> {
   const touched = (u: string) => changes.written.includes(u) || changes.removed.includes(u);
-  if (!touched('faass-gateway.socket') && !touched('faass-gateway-https.socket')) return;
+  if (![...OPTIONAL_GATEWAY_SOCKETS, 'faass-gateway.socket'].some(touched)) return;
   const enabled = await systemctl('is-enabled', 'faass-gateway.socket').then(
     (out) => out.trim() === 'enabled',
     () => false,
   );
   if (!enabled) return;
   await systemctl('stop', 'faass-gateway.service');
-  if (changes.removed.includes('faass-gateway-https.socket')) await systemctl('disable', '--now', 'faass-gateway-https.socket').catch(() => undefined);
+  for (const u of OPTIONAL_GATEWAY_SOCKETS) if (changes.removed.includes(u)) await systemctl('disable', '--now', u).catch(() => undefined);
   if (changes.written.includes('faass-gateway.socket')) await systemctl('restart', 'faass-gateway.socket');
-  if (changes.written.includes('faass-gateway-https.socket')) {
-    await systemctl('enable', 'faass-gateway-https.socket');
-    await systemctl('restart', 'faass-gateway-https.socket');
+  for (const u of OPTIONAL_GATEWAY_SOCKETS) {
+    if (!changes.written.includes(u)) continue;
+    await systemctl('enable', u);
+    await systemctl('restart', u);
   }
 }
 

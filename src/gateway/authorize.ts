@@ -10,8 +10,8 @@ import type { MetricsAccess } from '../core/settings';
 
 // What authorization looks at in a request. session: the web console's session the request's
 // cookie carries, as Console.apiSession judged it (valid cookie, its credential still an admin,
-// same origin, X-CSRF-Token matching), looked at only without an Authorization header (null:
-// no session cookie).
+// same origin, X-CSRF-Token matching), looked at only without an Authorization header and only
+// on the console's own address (gateway.ts callerOf; null: no session cookie, or another address).
 export interface Caller {
   address: string;
   authorization: string | undefined;
@@ -96,8 +96,8 @@ export class Authorizer {
   }
 
   // The caller's valid credential, or why not: rate-limited, none given, or a wrong one (counted).
-  // A console session is its admin's credential, on every door (the API, any function, a topic,
-  // /metrics); a session cookie that does not pass is refused with its reason (401 not valid,
+  // A console session (given only on the console's address: gateway.ts callerOf) is its admin's
+  // credential, on every door there (the API, any function, /metrics); a session cookie that does not pass is refused with its reason (401 not valid,
   // 403 without its CSRF token or from another origin), never taken as no credential, and with no
   // WWW-Authenticate (a browser would answer it with its own password dialog).
   private async identify(caller: Caller, what: { needs: string; logged: string }): Promise<Refusal | Who> {

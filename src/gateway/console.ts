@@ -1,5 +1,6 @@
 // The web console's side of the gateway (issue 16, first slice): its files under /ui/, and its
-// sessions at /ui/session (auth/session.ts). Its page uses the management API as the CLI does,
+// sessions at /ui/session (auth/session.ts), served on the console's own address only
+// (console_listen: an origin no function's page shares; DESIGN.md "Web console"). Its page uses the management API as the CLI does,
 // with the session cookie in place of a token and X-CSRF-Token on every request (apiSession).
 import type * as http from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -71,7 +72,8 @@ export class Console {
   }
 
   // The session a request's cookie carries, for the management API and function calls (the
-  // page invokes them; authorize.ts takes it as its admin's credential): null without a cookie
+  // page invokes them; authorize.ts takes it as its admin's credential), asked only for requests
+  // on the console's own address (gateway.ts callerOf, walkConsole): null without a cookie
   // (the caller goes the Authorization way); the admin's name; or why it may not pass. Every
   // method needs X-CSRF-Token, and a cross-origin request (Origin given, not this host) is refused.
   apiSession(req: http.IncomingMessage): { name: string } | { error: FaassError } | null {

@@ -8,14 +8,14 @@ import { Verifier, parseAuthorization } from '../auth/credentials';
 import { callId, sendFaassError } from '../core/http-util';
 import { log, errorMessage } from '../observe/log';
 import { CallLog } from '../observe/call-log';
-import { Route, routeOf } from './route';
+import { Destination, Route, routeOf } from './route';
 import { API_DOOR, Authorizer, Caller, Door, callerOf, mayView } from './authorize';
 import { FunctionTable } from './function-table';
 import { RunnerForwarder } from './runner-forward';
 import { Canaries, CanaryPick } from './canaries';
 import { ServiceForwarder } from './service-forward';
 import { ApiProxy } from './api-proxy';
-import { callHeaders } from './headers';
+import { callHeaders, makeInert } from './headers';
 import { readWhole, refuse } from './answer';
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from './metrics';
 import { enqueueOnce } from '../queue/idempotency';
@@ -25,6 +25,12 @@ import { checkCallbackUrl } from '../queue/callback-url';
 import { subscribersOf } from '../functions/topics';
 import { Subscriber, fanOut, publishKey } from './publish';
 import { Console } from './console';
+
+// Which of the gateway's addresses a request came in on (main.ts, from the socket's name): the
+// functions' (listen, tls_listen) or the web console's (console_listen). The console has an origin
+// of its own (DESIGN.md "Web console"): a function's page, served on the functions' origin, runs
+// script there, so nothing of the console (its files, its session) may count on that origin.
+export type Side = 'function' | 'console';
 
 // Set once a call is forwarded to a service: its id and call line for the end of the call.
 interface CallEnd {
@@ -83,25 +89,32 @@ export class Gateway {
     this.services.close();
   }
 
-  readonly handle: http.RequestListener = (req, res) => {
-    this.walk(req, res).catch((e) => {
-      log.err(`Failed to answer ${req.method} ${req.url}: ${errorMessage(e)}`);
-      refuse(res, 'FAASS_E_INTERNAL', 'Internal error in the gateway');
-    });
-  };
+  // The requests of one address (main.ts picks by the socket's name).
+  listener(side: Side): http.RequestListener {
+    return (req, res) => {
+      this.walk(req, res, side).catch((e) => {
+        log.err(`Failed to answer ${req.method} ${req.url}: ${errorMessage(e)}`);
+        refuse(res, 'FAASS_E_INTERNAL', 'Internal error in the gateway');
+      });
+    };
+  }
 
-  private async walk(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  // The functions' address: every route but the console's.
+  readonly handle: http.RequestListener = this.listener('function');
+
+  private async walk(req: http.IncomingMessage, res: http.ServerResponse, side: Side): Promise<void> {
     const to = routeOf(req.url ?? '/', req.headers['x-function'], { metrics: this.metrics !== null });
+    if (side === 'console') return this.walkConsole(req, res, to);
     switch (to.to) {
       case 'health':
-        res.writeHead(200, { 'content-type': 'application/json' });
-        return void res.end('{"status":"ok"}\n');
+        return health(res);
       case 'metrics':
-        return this.scrape(req, res);
+        return this.scrape(req, res, side);
       case 'api':
-        return this.toApi(req, res);
+        return this.toApi(req, res, side);
       case 'ui':
-        return this.console.handle(req, res);
+        req.resume();
+        return refuse(res, 'FAASS_E_ROUTE_MISSING', `The console is served on its own address: ${this.cfg.consoleListen ? this.cfg.consoleListen.text : 'console_listen in faass.conf [gateway]'}; see faass-gateway(8)`);
       case 'nowhere':
         return sendFaassError(res, to.error);
       case 'function':
@@ -113,12 +126,47 @@ export class Gateway {
     }
   }
 
+  // The console's address: its files and sessions, the management API, and function calls made
+  // by its page (invoke) only: with the session and its X-CSRF-Token, which a link or a form from
+  // elsewhere cannot carry, checked before the function runs; their answers inert (a function's
+  // HTML is never a page of the console's origin). Nothing else.
+  private async walkConsole(req: http.IncomingMessage, res: http.ServerResponse, to: Destination): Promise<void> {
+    switch (to.to) {
+      case 'health':
+        return health(res);
+      case 'metrics':
+        return this.scrape(req, res, 'console');
+      case 'api':
+        return this.toApi(req, res, 'console');
+      case 'ui':
+        return this.console.handle(req, res);
+      case 'function':
+      case 'async': {
+        makeInert(res);
+        const session = this.console.apiSession(req);
+        if (!session || !('name' in session)) {
+          req.resume();
+          return sendFaassError(res, session?.error ?? new FaassError('FAASS_E_AUTH_REQUIRED', `On the console's address a function is called from the console's page only (its session and X-CSRF-Token); call it at ${this.functionAddress()}`));
+        }
+        return to.to === 'function' ? this.toFunction(req, res, to, 'console') : this.toQueue(req, res, to, 'console');
+      }
+      default:
+        req.resume();
+        return refuse(res, 'FAASS_E_ROUTE_MISSING', `The console's address serves the console only (/ui/, the management API, its page's function calls): ${req.url?.split('?')[0] ?? '/'} is served at ${this.functionAddress()}`);
+    }
+  }
+
+  // Where functions are called, as a user would type it.
+  private functionAddress(): string {
+    return [this.cfg.tls && !this.cfg.tls.listen ? null : this.cfg.listen.text, this.cfg.tls ? (this.cfg.tls.listen ?? this.cfg.listen).text : null].filter((a) => a !== null).join(' or ');
+  }
+
   // An asynchronous call: checked as a synchronous one (the function exists, the caller may call
   // it, the body is within the limit), then queued; 202 with its X-Call-Id once it is on disk.
-  private async toQueue(req: http.IncomingMessage, res: http.ServerResponse, route: Route): Promise<void> {
+  private async toQueue(req: http.IncomingMessage, res: http.ServerResponse, route: Route, side: Side = 'function'): Promise<void> {
     const fn = this.functions.lookup(route.name);
     if (!fn) return refuse(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`);
-    if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, broken: fn.broken }))) return;
+    if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, broken: fn.broken }, this.callerOf(req, side)))) return;
     let callback: string | undefined;
     try {
       callback = await this.callbackOf(req);
@@ -169,7 +217,7 @@ export class Gateway {
       throw e;
     }
     const doors = subscribers.map((s) => ({ kind: 'function' as const, name: s.name, auth: s.fn.auth, broken: s.fn.broken }));
-    const refusal = await this.auth.checkEvery(this.callerOf(req), topic, doors);
+    const refusal = await this.auth.checkEvery(this.callerOf(req, 'function'), topic, doors);
     if (refusal) {
       req.resume();
       return sendFaassError(res, refusal.error, refusal.headers);
@@ -200,12 +248,12 @@ export class Gateway {
     return given;
   }
 
-  private async toApi(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async toApi(req: http.IncomingMessage, res: http.ServerResponse, side: Side): Promise<void> {
     if (!this.auth.apiEnabled) {
       req.resume();
       return refuse(res, 'FAASS_E_API_DISABLED', 'The management API is off: create an admin credential (faassctl credentials add NAME --admin)');
     }
-    const caller = this.callerOf(req);
+    const caller = this.callerOf(req, side);
     if (!(await this.authorized(req, res, API_DOOR, caller))) return;
     const body = await readWhole(req, res, this.api.bodyLimit(req.url ?? ''));
     // Authorized: an admin's credential (or console session), whose name the API records as who deployed.
@@ -214,11 +262,11 @@ export class Gateway {
     if (body) this.api.forward(req, body, res, who);
   }
 
-  private async toFunction(req: http.IncomingMessage, res: http.ServerResponse, route: Route): Promise<void> {
+  private async toFunction(req: http.IncomingMessage, res: http.ServerResponse, route: Route, side: Side = 'function'): Promise<void> {
     const fn = this.functions.lookup(route.name);
     if (!fn) return refuse(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`);
     const end = this.countCall(route.name, fn.kind === 'service', res);
-    if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, broken: fn.broken }))) return;
+    if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, broken: fn.broken }, this.callerOf(req, side)))) return;
     const body = await readWhole(req, res, this.cfg.maxBody);
     if (!body) return;
     const id = callId(req);
@@ -233,12 +281,15 @@ export class Gateway {
 
   // What authorization looks at: the request's Authorization header, or else the console
   // session its cookie carries (with X-CSRF-Token), which stands for its admin's credential.
-  private callerOf(req: http.IncomingMessage): Caller {
-    return { ...callerOf(req), session: req.headers.authorization === undefined ? this.console.apiSession(req) : null };
+  // The one place a session counts: on the console's address, and nowhere else (fail closed).
+  // On the functions' address the cookie is as if absent: the browser sends it there too
+  // (cookies do not keep to a port), and a function's page there must not act as the admin.
+  private callerOf(req: http.IncomingMessage, side: Side): Caller {
+    return { ...callerOf(req), session: side === 'console' && req.headers.authorization === undefined ? this.console.apiSession(req) : null };
   }
 
   // false: refused, and answered.
-  private async authorized(req: http.IncomingMessage, res: http.ServerResponse, door: Door, caller = this.callerOf(req)): Promise<boolean> {
+  private async authorized(req: http.IncomingMessage, res: http.ServerResponse, door: Door, caller: Caller): Promise<boolean> {
     const refusal = await this.auth.check(caller, door);
     if (!refusal) return true;
     req.resume();
@@ -262,14 +313,19 @@ export class Gateway {
   }
 
   // GET /metrics; other methods are refused. Who sees which series: faass.conf metrics_access.
-  private async scrape(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async scrape(req: http.IncomingMessage, res: http.ServerResponse, side: Side): Promise<void> {
     req.resume();
     if (!this.metrics) return refuse(res, 'FAASS_E_ROUTE_MISSING', 'Metrics are off (faass.conf metrics=no)');
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /metrics; use GET`, { allow: 'GET, HEAD' });
-    const viewer = await this.auth.viewer(this.callerOf(req), this.cfg.metricsAccess);
+    const viewer = await this.auth.viewer(this.callerOf(req, side), this.cfg.metricsAccess);
     if ('error' in viewer) return sendFaassError(res, viewer.error, viewer.headers);
     const text = await this.metrics.render(viewer.all ? undefined : (fn) => mayView(this.functions.lookup(fn), viewer.credential));
     res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
     res.end(req.method === 'HEAD' ? undefined : text);
   }
+}
+
+function health(res: http.ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end('{"status":"ok"}\n');
 }

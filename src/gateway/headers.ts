@@ -41,10 +41,29 @@ export function callHeaders(req: http.IncomingMessage, id: string, passAuthoriza
   const headers = requestHeaders(req, passAuthorization);
   // Said only by faass's own triggers (queue/schedule-fire.ts): a client cannot pass a call off as one.
   for (const k of TRIGGER_HEADERS) delete headers[k];
+  // The console's CSRF token is a credential of the console's (its session's): no function sees it.
+  delete headers['x-csrf-token'];
   headers['x-call-id'] = id;
   const fwd = req.headers['x-forwarded-for'];
   headers['x-forwarded-for'] = (fwd ? `${fwd}, ` : '') + (req.socket.remoteAddress ?? 'unix');
   return headers;
+}
+
+// A function's answer on the console's address: inert even if a browser renders it (a sandbox
+// with no script and an opaque origin, no type sniffing), whatever the function said of its own.
+export const INERT_HEADERS: Readonly<Record<string, string>> = { 'content-security-policy': 'sandbox', 'x-content-type-options': 'nosniff' };
+
+// Every writeHead of this answer (the function's, or an error's) carries INERT_HEADERS, in place
+// of any header of those names the function set. Every writer here passes (status, headers).
+export function makeInert(res: http.ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (status: number, headers: http.OutgoingHttpHeaders) => http.ServerResponse;
+  const own = (k: string) => k.toLowerCase() in INERT_HEADERS;
+  res.writeHead = ((status: number, a?: unknown, b?: unknown) => {
+    const given = (typeof a === 'string' ? b : a) as http.OutgoingHttpHeaders | undefined;
+    for (const k of res.getHeaderNames()) if (own(k)) res.removeHeader(k);
+    const kept = Object.fromEntries(Object.entries(given ?? {}).filter(([k]) => !own(k)));
+    return writeHead(status, { ...kept, ...INERT_HEADERS });
+  }) as typeof res.writeHead;
 }
 
 // An answer's headers for the client; Content-Length only where the body is relayed as it came.

@@ -43,9 +43,13 @@ function configured(paths: Paths, fds: InheritedFd[], listen: string | undefined
   // What each socket speaks: systemd names them (FileDescriptorName=); without systemd, the
   // settings say. HTTPS needs the key pair, read once here.
   const main = cfg.tls && !cfg.tls.listen ? 'https' : 'http';
+  // console: the web console's own address (console_listen), HTTPS when TLS is configured.
+  const named = (n: string) => (n === 'https' || n === 'console' ? n : 'http');
   const targets: Setup['targets'] =
-    fds.length > 0 ? fds.map((f) => ({ target: { fd: f.fd }, name: f.name === 'https' ? 'https' : 'http' })) : [{ target: listen ? address('--listen', listen) : cfg.listen, name: main }, ...(cfg.tls?.listen ? [{ target: cfg.tls.listen, name: 'https' }] : [])];
-  if (!targets.some((t) => t.name === 'https')) return { cfg, targets, tls: null };
+    fds.length > 0
+      ? fds.map((f) => ({ target: { fd: f.fd }, name: named(f.name) }))
+      : [{ target: listen ? address('--listen', listen) : cfg.listen, name: main }, ...(cfg.tls?.listen ? [{ target: cfg.tls.listen, name: 'https' }] : []), ...(cfg.consoleListen ? [{ target: cfg.consoleListen, name: 'console' }] : [])];
+  if (!targets.some((t) => t.name === 'https' || (t.name === 'console' && cfg.tls))) return { cfg, targets, tls: null };
   const conf = gatewayConfPath(paths);
   if (!cfg.tls) throw new FaassError('FAASS_E_CONFIG_BROKEN', `${conf}: systemd passed an https socket, but no tls_cert and tls_key are set; run faassctl generate-units`);
   let tls: { cert: Buffer; key: Buffer };
@@ -95,11 +99,13 @@ async function main(): Promise<void> {
   const opts = { keepAliveTimeout: keepAlive, headersTimeout: cfg.headersTimeout * 1000, requestTimeout: Math.max(cfg.timeout + 30, cfg.headersTimeout) * 1000, connectionsCheckingInterval: 1000 };
   for (const { target, name } of targets) {
     // node:https (and tls) only when used: loading them costs every cold start.
-    const server = name === 'https' && tls ? (require('node:https') as typeof import('node:https')).createServer({ ...opts, ...tlsServerOptions(tls) }) : http.createServer(opts);
+    const secure = (name === 'https' || name === 'console') && tls;
+    const server = secure ? (require('node:https') as typeof import('node:https')).createServer({ ...opts, ...tlsServerOptions(tls) }) : http.createServer(opts);
     lifecycle.track(server);
     lifecycle.trackHttp(server);
     guard.track(server);
-    server.on('request', name === 'http' && cfg.tls?.redirect && httpsPort !== null ? redirectTo(httpsPort) : gateway.handle);
+    // The console's socket alone serves the console (gateway.ts Side); every other, the functions.
+    server.on('request', name === 'http' && cfg.tls?.redirect && httpsPort !== null ? redirectTo(httpsPort) : gateway.listener(name === 'console' ? 'console' : 'function'));
     continueWhenRead(server);
     await listenOn(server, target);
   }

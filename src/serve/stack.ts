@@ -151,7 +151,8 @@ export class Stack {
       pid: process.pid,
       started,
       listen: held[0]?.socket.address.text ?? '',
-      https: held[1]?.socket.address.text,
+      https: held.find((h, i) => i > 0 && h.name === 'https')?.socket.address.text,
+      console: held.find((h) => h.name === 'console')?.socket.address.text,
       api: this.api !== null,
       programs: progs,
       functions: [...this.functions.entries()].map(([name, f]) => ({ name, kind: f.cfg.kind })),
@@ -280,7 +281,8 @@ export class Stack {
 
   private gatewaySockets(s: Settings): { key: string; want: { address: Address; name: string }[] } {
     const main = this.listen ?? s.listen;
-    const want = [{ address: main, name: s.tls && !s.tls.listen ? 'https' : 'http' }, ...(s.tls?.listen ? [{ address: s.tls.listen, name: 'https' }] : [])];
+    // The console's socket too (console_listen), held as systemd would, under its name.
+    const want = [{ address: main, name: s.tls && !s.tls.listen ? 'https' : 'http' }, ...(s.tls?.listen ? [{ address: s.tls.listen, name: 'https' }] : []), ...(s.consoleListen ? [{ address: s.consoleListen, name: 'console' }] : [])];
     return { key: want.map((w) => `${w.address.text}=${w.name}`).join(' '), want };
   }
 

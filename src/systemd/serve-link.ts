@@ -21,6 +21,7 @@ export interface ServeState {
   started: string; // ISO 8601
   listen: string; // the gateway's main address, as this run listens (--port, --listen)
   https?: string; // tls_listen, when HTTPS has a socket of its own
+  console?: string; // console_listen: the web console's own address
   api: boolean; // the management API's socket is served (an admin credential exists)
   programs: ServedProgram[];
   functions: { name: string; kind: string }[];

@@ -176,9 +176,21 @@ export function renderGatewayHttpsSocket(gw: Settings): string | null {
   });
 }
 
-export function renderGatewayService(gw: Settings, ctx: UnitContext): string {
+// console_listen: the web console on a socket of its own (an origin of its own: DESIGN.md "Web
+// console"); the name tells the gateway to serve the console there, and only there.
+export function renderGatewayConsoleSocket(gw: Settings): string | null {
+  if (!gw.consoleListen) return null;
   return unit({
-    Unit: ['Description=faass gateway', 'Documentation=man:faass-gateway(8)', ...(gw.tls?.listen ? ['Requires=faass-gateway.socket faass-gateway-https.socket', 'After=faass-gateway.socket faass-gateway-https.socket'] : ['Requires=faass-gateway.socket', 'After=faass-gateway.socket']), ...START_LIMIT],
+    Unit: ['Description=faass web console socket', 'Documentation=man:faass-gateway(8)', REVIVE],
+    Socket: [`ListenStream=${gw.consoleListen.text}`, 'FileDescriptorName=console', 'Service=faass-gateway.service', 'Backlog=4096', 'NoDelay=yes', 'TriggerLimitIntervalSec=2s', 'TriggerLimitBurst=200'],
+    Install: ['WantedBy=sockets.target'],
+  });
+}
+
+export function renderGatewayService(gw: Settings, ctx: UnitContext): string {
+  const sockets = ['faass-gateway.socket', ...(gw.tls?.listen ? ['faass-gateway-https.socket'] : []), ...(gw.consoleListen ? ['faass-gateway-console.socket'] : [])].join(' ');
+  return unit({
+    Unit: ['Description=faass gateway', 'Documentation=man:faass-gateway(8)', `Requires=${sockets}`, `After=${sockets}`, ...START_LIMIT],
     Service: [
       'Type=notify',
       `ExecStart=${quote(ctx.node)} ${quote(`${ctx.dist}/gateway/main.js`)}`,
@@ -641,6 +653,8 @@ export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: U
   out['faass-dispatch.service'] = renderDispatchService(ctx);
   const https = renderGatewayHttpsSocket(gw);
   if (https) out['faass-gateway-https.socket'] = https;
+  const ui = renderGatewayConsoleSocket(gw);
+  if (ui) out['faass-gateway-console.socket'] = ui;
   for (const fn of [...functions].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     out[`${functionUnitBase(fn.name)}.socket`] = renderFunctionSocket(fn);
     out[`${functionUnitBase(fn.name)}.service`] = renderFunctionService(fn, ctx, drops[fn.name] ?? []);

@@ -27,6 +27,17 @@ t.test('install, deploy, call, scale to zero', async (t) => {
   const again = await install(sb, 1);
   t.equal(again.code, 0, 'install.sh runs again');
   t.notMatch(again.stdout, /installed programs|deployed/i, 'a second run changes nothing');
+  t.match(inst.stdout, /no web console \(it is opt-in\): \.\/install\.sh --console-port PORT/, 'no console unless asked for, and it says how');
+  t.equal((await request(sb.port, '/ui/', { method: 'GET' })).status, 404, 'nor on the functions\' address');
+  let cp = await freePort();
+  while (cp === sb.port) cp = await freePort();
+  const withConsole = await install(sb, 1, cp);
+  t.equal(withConsole.code, 0, `install.sh --console-port: ${withConsole.stderr}`);
+  t.match(withConsole.stdout, `the web console: http://127.0.0.1:${cp}/ui/ (its own address`, 'it says where the console is');
+  t.match(await unitState(sb, 'faass-gateway-console.socket'), /^active\/(listening|running)$/, 'its socket listens');
+  const page = await request(cp, '/ui/', { method: 'GET' });
+  t.equal(page.status, 200, 'the console answers there');
+  t.match(page.headers['content-type'], /^text\/html/);
 
   // exec: cat, and a shell function that shows its Http_* environment
   t.equal((await sb.faassctl('deploy', 'cat', '--command', 'cat', '--idle', '1')).code, 0, 'deploy cat');

@@ -39,7 +39,8 @@ t.test('faassctl serve', async (t) => {
 
   const configured = await freePort();
   const port = await freePort();
-  t.equal((await ctl('init', '--port', String(configured))).code, 0);
+  const consolePort = await freePort(); // console_listen: serve holds the console's socket too
+  t.equal((await ctl('init', '--port', String(configured), '--console-port', String(consolePort))).code, 0);
   const dep = await ctl('deploy', 'cat', '--command', 'cat');
   t.equal(dep.code, 0, 'deploy works without a user manager');
   t.match(dep.stderr, /no systemd user manager is reachable.*faassctl serve/, 'and says what to run instead');
@@ -56,6 +57,10 @@ t.test('faassctl serve', async (t) => {
   t.equal((await request(port, '/function/nd', { body: 'x' })).body, 'node x', 'node function answers');
   t.equal(fs.statSync(path.join(runtime, 'faass', 'fn', 'cat.sock')).mode & 0o777, 0o600, 'function socket is private');
   t.equal(await request(configured, '/healthz', { method: 'GET' }).then(() => 'answered', (e: NodeJS.ErrnoException) => e.code), 'ECONNREFUSED', "--port is this run's address: faass.conf's port stays unused");
+  t.equal((await request(consolePort, '/ui/', { method: 'GET' })).status, 200, 'the console on its own address (console_listen)');
+  t.equal((await request(port, '/ui/', { method: 'GET' })).status, 404, 'and not where functions are');
+  await waitFor('serve to say where the console is', () => log.includes(`console on 127.0.0.1:${consolePort}`));
+  t.pass('serve says where the console is');
 
   await t.test('a function deployed after serve started answers (was 502)', async (t) => {
     const d = await ctl('deploy', 'late', '--command', 'tr a-z A-Z');

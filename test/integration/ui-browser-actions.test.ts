@@ -7,7 +7,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { startSandbox, setupGateway, request, waitFor, writeFixture } from '../support/sandbox';
+import { startSandbox, setupConsole, request, waitFor, writeFixture } from '../support/sandbox';
 import { startBrowser, chromiumMissing, axeViolations } from '../support/browser';
 
 // Fails the first time it sees a call id, answers after: a call dies on its one attempt
@@ -32,7 +32,7 @@ async function look(t: Checks, page: Page, dir: string, state: string): Promise<
 
 t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t) => {
   const sb = await startSandbox(t);
-  await setupGateway(sb, 60); // up for the whole file: the browser's steps are many
+  const cp = await setupConsole(sb, 60); // the console on its own address; up for the whole file: the browser's steps are many
   const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
   const bearer = { authorization: `Bearer ${root}` };
   const names = async () => (JSON.parse((await request(sb.port, '/system/functions', { method: 'GET', headers: bearer })).body) as { name: string }[]).map((f) => f.name);
@@ -48,7 +48,7 @@ t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  const base = `http://127.0.0.1:${sb.port}/ui/`;
+  const base = `http://127.0.0.1:${cp}/ui/`;
 
   const loaded = await page.goto(base);
   t.match(loaded?.headers()['content-security-policy'], /(^|; )script-src 'self'(;|$)/, '/ui/ carries the CSP: no script but its own');
@@ -114,6 +114,7 @@ t.test('web console actions in a browser', { skip: chromiumMissing() }, async (t
     t.equal(r.body, 'greeting=good day body=hello from the page', 'the answer\'s body, made from the header and the body sent');
     t.match(r.time, /^\d+(\.\d)? ms$/, 'and the time taken');
     t.match(r.headers, /content-length: \d+/i, 'and the answer\'s headers');
+    t.match(r.headers, /content-security-policy: sandbox/i, 'a function\'s answer on the console\'s address is inert (CSP sandbox)');
     await page.getByRole('button', { name: 'Delete echoer' }).waitFor(); // the last action mounted
     t.notOk(await page.locator('#fn-actions section[aria-labelledby=dlq-h]').isVisible(), 'no redrive where there are no dead letters');
     t.notOk(await page.locator('#fn-actions section[aria-labelledby=rollback-h]').isVisible(), 'no rollback with one version only');

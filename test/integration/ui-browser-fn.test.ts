@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startSandbox, setupGateway, request, waitFor, unitState, type Sandbox } from '../support/sandbox';
+import { startSandbox, setupConsole, request, waitFor, unitState, type Sandbox } from '../support/sandbox';
 import { startBrowser, chromiumMissing, axeViolations } from '../support/browser';
 
 const WIDTHS = [375, 1280];
@@ -24,11 +24,11 @@ async function shots(t: Test, page: Page, dir: string, state: string): Promise<v
   }
 }
 
-// A sandbox with a gateway idling out after `idle` s, an admin, and a public function `hello`
+// A sandbox with a gateway (and its console on an address of its own) idling out after `idle` s, an admin, and a public function `hello`
 // that writes `marker` to stderr (its journal) at each call.
-async function stack(t: Test, idle: number, marker: string): Promise<{ sb: Sandbox; root: string; shotDir: string }> {
+async function stack(t: Test, idle: number, marker: string): Promise<{ sb: Sandbox; cp: number; root: string; shotDir: string }> {
   const sb = await startSandbox(t);
-  await setupGateway(sb, idle);
+  const cp = await setupConsole(sb, idle); // the console's own address (cp); calls go to sb.port
   const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
   const deploy = await sb.faassctl('deploy', 'hello', '--command', `sh -c 'echo ${marker} >&2; echo hi'`, '--idle', '1');
   t.equal(deploy.code, 0, `deployed hello ${deploy.stderr}`);
@@ -36,7 +36,7 @@ async function stack(t: Test, idle: number, marker: string): Promise<{ sb: Sandb
   t.equal((await sb.faassctl('trigger', 'add', 'hello', '--schedule', '0 0 1 1 *', '--id', 'newyear')).code, 0, 'a schedule');
   const shotDir = process.env.FAASS_SCREENSHOTS ?? path.join(sb.dir, 'screenshots');
   fs.mkdirSync(shotDir, { recursive: true });
-  return { sb, root, shotDir };
+  return { sb, cp, root, shotDir };
 }
 
 async function signIn(page: Page, port: number, root: string): Promise<void> {
@@ -58,11 +58,11 @@ async function browserContext(t: Test): Promise<BrowserContext> {
 
 t.test('function page: figures, settings, chart, live log', { skip: chromiumMissing() }, async (t) => {
   const marker = `ui-fn-marker-${process.pid}-${Date.now()}`;
-  const { sb, root, shotDir } = await stack(t, 60, marker);
+  const { sb, cp, root, shotDir } = await stack(t, 60, marker);
   const page = await (await browserContext(t)).newPage();
   const errors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await signIn(page, sb.port, root);
+  await signIn(page, cp, root);
   const row = page.locator('#rows tr[data-name=hello]');
   t.match(await row.locator('.state').textContent(), /^(idle|running)$/, 'listed with the state of its units');
 
@@ -132,14 +132,14 @@ const setHidden = (page: Page, hidden: boolean) => page.evaluate((h) => (window 
 
 t.test('a console in a hidden tab lets the stack go idle', { skip: chromiumMissing() }, async (t) => {
   const marker = `ui-idle-marker-${process.pid}-${Date.now()}`;
-  const { sb, root } = await stack(t, 3, marker);
+  const { sb, cp, root } = await stack(t, 3, marker);
   const context = await browserContext(t);
   await context.addInitScript(VISIBILITY_SWITCH);
   await call(t, sb.port);
   const list = await context.newPage();
-  await signIn(list, sb.port, root);
+  await signIn(list, cp, root);
   const fn = await context.newPage();
-  await fn.goto(`http://127.0.0.1:${sb.port}/ui/#/function/hello`);
+  await fn.goto(`http://127.0.0.1:${cp}/ui/#/function/hello`);
   await fn.locator('#fn-log .line', { hasText: marker }).first().waitFor();
   t.pass('signed in: the list polling, a function page with its log tail open');
 

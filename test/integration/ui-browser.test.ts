@@ -6,7 +6,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { startSandbox, setupGateway } from '../support/sandbox';
+import { startSandbox, setupConsole } from '../support/sandbox';
 import { startBrowser, chromiumMissing, axeViolations } from '../support/browser';
 
 const WIDTHS = [375, 1280];
@@ -25,7 +25,7 @@ async function shots(page: Page, dir: string, state: string): Promise<string[]> 
 
 t.test('web console in a browser: sign-in, function list, sign-out', { skip: chromiumMissing() }, async (t) => {
   const sb = await startSandbox(t);
-  await setupGateway(sb, 60); // the gateway stays up for the whole file: the browser's steps are many
+  const cp = await setupConsole(sb, 60); // the console on its own address; the gateway stays up for the whole file: the browser's steps are many
   const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
   const secret = root.split('.')[1];
   t.match(root, /^root\.[\w-]{43}$/);
@@ -41,7 +41,7 @@ t.test('web console in a browser: sign-in, function list, sign-out', { skip: chr
   const page = await context.newPage();
   const console: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') console.push(m.text()); });
-  await page.goto(`http://127.0.0.1:${sb.port}/ui/`);
+  await page.goto(`http://127.0.0.1:${cp}/ui/`);
   const form = page.locator('#signin');
   await form.waitFor({ state: 'visible' });
   t.pass('signed out: the sign-in form');

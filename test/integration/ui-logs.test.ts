@@ -6,7 +6,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { startSandbox, setupGateway, request, errorCode, waitFor, systemdCgroup, Reply, TEST_USER } from '../support/sandbox';
+import { startSandbox, setupGateway, setupConsole, request, errorCode, waitFor, systemdCgroup, Reply, TEST_USER } from '../support/sandbox';
 
 interface Entry {
   time: string;
@@ -73,40 +73,40 @@ t.test('console session calls a protected function; its log read and followed th
   const sb = await startSandbox(t);
   // idle 30 s: the gateway stays up through the file, so what ends a follow stream's journalctl
   // is its client going away, not the gateway's idle exit closing its connection to the API.
-  await setupGateway(sb, 30);
+  const cp = await setupConsole(sb, 30); // the console's own address: the session counts there only
   const name = `tail${process.pid}`; // the journal is the machine's: a name no other run uses
   t.equal((await sb.faassctl('credentials', 'add', 'root', '--admin')).code, 0);
   t.equal((await sb.faassctl('credentials', 'add', 'ci')).code, 0);
   const dep = await sb.faassctl('deploy', name, '--auth', 'ci', '--command', 'echo "marker:$(cat)" >&2; echo "cookie=[$Http_Cookie]"');
   t.equal(dep.code, 0, dep.stderr);
   const token = (await sb.faassctl('credentials', 'add', 'ops', '--admin')).stdout.trim();
-  const origin = `http://127.0.0.1:${sb.port}`;
-  const signIn = await request(sb.port, '/ui/session', { method: 'POST', body: JSON.stringify({ token }), headers: { 'content-type': 'application/json', origin, host: `127.0.0.1:${sb.port}` } });
+  const origin = `http://127.0.0.1:${cp}`;
+  const signIn = await request(cp, '/ui/session', { method: 'POST', body: JSON.stringify({ token }), headers: { 'content-type': 'application/json', origin, host: `127.0.0.1:${cp}` } });
   t.equal(signIn.status, 200, 'signed in');
   const cookie = (signIn.headers['set-cookie']?.[0] ?? '').split('; ')[0];
-  const csrf = (JSON.parse((await request(sb.port, '/ui/session', { method: 'GET', headers: { cookie } })).body) as { csrfToken: string }).csrfToken;
+  const csrf = (JSON.parse((await request(cp, '/ui/session', { method: 'GET', headers: { cookie } })).body) as { csrfToken: string }).csrfToken;
   const session = { cookie: `a=1; ${cookie}`, 'x-csrf-token': csrf };
-  const get = (p: string, headers: Record<string, string> = session): Promise<Reply> => request(sb.port, p, { method: 'GET', headers });
+  const get = (p: string, headers: Record<string, string> = session): Promise<Reply> => request(cp, p, { method: 'GET', headers });
 
   t.test('the console session calls a protected function', async (t) => {
-    const ok = await request(sb.port, `/function/${name}`, { body: 'one', headers: session });
+    const ok = await request(cp, `/function/${name}`, { body: 'one', headers: session });
     t.equal(ok.status, 200, `cookie and CSRF token: 200 ${ok.body}`);
     t.equal(ok.body, 'cookie=[a=1]\n', 'the function sees the other cookies, never the session');
-    const noCsrf = await request(sb.port, `/function/${name}`, { body: 'x', headers: { cookie } });
+    const noCsrf = await request(cp, `/function/${name}`, { body: 'x', headers: { cookie } });
     t.ok([401, 403].includes(noCsrf.status), `the cookie without the CSRF token: refused (${noCsrf.status})`);
     t.notOk(noCsrf.headers['www-authenticate'], 'with no challenge a browser would answer with its dialog');
     const [who, exp, mac] = cookie.split('=')[1].split('.');
     const tampered = `faass_session=${who}.${Number(exp) + 86400}.${mac}`; // a longer life, the MAC unchanged
-    t.equal((await request(sb.port, `/function/${name}`, { body: 'x', headers: { cookie: tampered, 'x-csrf-token': csrf } })).status, 401, 'a tampered cookie: 401');
-    t.equal((await request(sb.port, `/function/${name}`, { body: 'x', headers: { ...session, origin: 'http://evil.example' } })).status, 403, 'from another origin: 403');
-    t.equal((await request(sb.port, `/function/${name}`, { body: 'x' })).status, 401, 'nothing: 401 as before');
-    const queued = await request(sb.port, `/async-function/${name}`, { body: 'queued', headers: session });
+    t.equal((await request(cp, `/function/${name}`, { body: 'x', headers: { cookie: tampered, 'x-csrf-token': csrf } })).status, 401, 'a tampered cookie: 401');
+    t.equal((await request(cp, `/function/${name}`, { body: 'x', headers: { ...session, origin: 'http://evil.example' } })).status, 403, 'from another origin: 403');
+    t.equal((await request(cp, `/function/${name}`, { body: 'x' })).status, 401, 'nothing: 401 as before');
+    const queued = await request(cp, `/async-function/${name}`, { body: 'queued', headers: session });
     t.equal(queued.status, 202, 'an asynchronous call with the session: 202');
-    t.equal((await request(sb.port, `/async-function/${name}`, { body: 'x', headers: { cookie } })).status, 403, 'without the CSRF token: refused');
+    t.equal((await request(cp, `/async-function/${name}`, { body: 'x', headers: { cookie } })).status, 403, 'without the CSRF token: refused');
   });
 
   t.test('GET /system/logs/NAME: the last lines as NDJSON', async (t) => {
-    const call = await request(sb.port, `/function/${name}`, { body: 'logged', headers: session });
+    const call = await request(cp, `/function/${name}`, { body: 'logged', headers: session });
     t.equal(call.status, 200);
     const id = String(call.headers['x-call-id']);
     let r: Reply = { status: 0, headers: {}, body: '' };
@@ -145,14 +145,14 @@ t.test('console session calls a protected function; its log read and followed th
     t.equal(errorCode(missing.body), 'FAASS_E_FUNCTION_NOT_FOUND');
     t.equal((await get('/system/logs/gateway?lines=1')).status, 200, 'the gateway\'s log, as faassctl logs gateway');
     t.equal((await get(`/system/logs/${name}`, { cookie })).status, 403, 'the session without the CSRF token: 403');
-    t.equal((await request(sb.port, `/system/logs/${name}`, { method: 'DELETE', headers: session })).status, 405, 'DELETE: 405');
+    t.equal((await request(cp, `/system/logs/${name}`, { method: 'DELETE', headers: session })).status, 405, 'DELETE: 405');
   });
 
   t.test('follow=1: new lines as they come; the client gone, journalctl is gone', async (t) => {
-    const stream = await follow(sb.port, `/system/logs/${name}?lines=0&follow=1`, session);
+    const stream = await follow(cp, `/system/logs/${name}?lines=0&follow=1`, session);
     t.equal(stream.status, 200);
     t.match(stream.type, /^application\/x-ndjson/);
-    const call = await request(sb.port, `/function/${name}`, { body: 'followed', headers: session });
+    const call = await request(cp, `/function/${name}`, { body: 'followed', headers: session });
     t.equal(call.status, 200);
     const id = String(call.headers['x-call-id']);
     const seen = (what: string, line: (e: Entry) => boolean) =>

@@ -3,7 +3,7 @@
 // state of the function's units as systemd has it (running, idle after a stop, failed after a
 // SIGKILL); bad windows, points and names are refused; the console's session reaches them too.
 import t from 'tap';
-import { startSandbox, setupGateway, request, errorCode, waitFor, unitState, writeFixture } from '../support/sandbox';
+import { startSandbox, setupConsole, request, errorCode, waitFor, unitState, writeFixture } from '../support/sandbox';
 
 interface Row {
   name: string;
@@ -27,7 +27,7 @@ const FAILING = 2; // of them, answered 500
 
 t.test('stats and history through the gateway', async (t) => {
   const sb = await startSandbox(t);
-  await setupGateway(sb, 5);
+  const cp = await setupConsole(sb, 5); // the console's own address, for its session below
   const root = (await sb.faassctl('credentials', 'add', 'root', '--admin')).stdout.trim();
   const admin = { authorization: `Bearer ${root}` };
   const get = (p: string, headers: Record<string, string> = admin) => request(sb.port, p, { method: 'GET', headers });
@@ -121,11 +121,12 @@ t.test('stats and history through the gateway', async (t) => {
     t.equal((await get('/system/function/%zz/history')).status, 400, 'a broken escape: 400, not 500');
     t.equal((await request(sb.port, '/system/stats', { method: 'POST', headers: admin })).status, 405, 'POST: 405');
     t.equal((await get('/system/stats', {})).status, 401, 'no credential: 401');
-    const signIn = await request(sb.port, '/ui/session', { method: 'POST', body: JSON.stringify({ token: root }), headers: { 'content-type': 'application/json' } });
+    const signIn = await request(cp, '/ui/session', { method: 'POST', body: JSON.stringify({ token: root }), headers: { 'content-type': 'application/json' } });
     t.equal(signIn.status, 200);
     const cookie = (signIn.headers['set-cookie']?.[0] ?? '').split('; ')[0];
-    const csrf = (JSON.parse((await get('/ui/session', { cookie })).body) as { csrfToken: string }).csrfToken;
-    const viaConsole = await get('/system/stats?window=15m', { cookie, 'x-csrf-token': csrf });
+    const onConsole = (p: string, headers: Record<string, string>) => request(cp, p, { method: 'GET', headers });
+    const csrf = (JSON.parse((await onConsole('/ui/session', { cookie })).body) as { csrfToken: string }).csrfToken;
+    const viaConsole = await onConsole('/system/stats?window=15m', { cookie, 'x-csrf-token': csrf });
     t.equal(viaConsole.status, 200, 'the console: its cookie and CSRF token');
     t.equal((JSON.parse(viaConsole.body) as { window: number }).window, 900);
   });

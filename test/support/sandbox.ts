@@ -219,21 +219,34 @@ export async function unitState(sb: Sandbox, unit: string): Promise<string> {
 }
 
 // install.sh into the sandbox, as a user would run it.
-export async function install(sb: Sandbox, idle = 1): Promise<Run> {
+// consolePort: --console-port too (the web console on its own address).
+export async function install(sb: Sandbox, idle = 1, consolePort?: number): Promise<Run> {
   const prefix = path.join(sb.dir, 'prefix');
-  const r = await sb.run('bash', [path.join(ROOT, 'install.sh'), '--prefix', prefix, '--port', String(sb.port), '--idle', String(idle)], { timeoutMs: 300000 });
+  const more = consolePort === undefined ? [] : ['--console-port', String(consolePort)];
+  const r = await sb.run('bash', [path.join(ROOT, 'install.sh'), '--prefix', prefix, '--port', String(sb.port), '--idle', String(idle), ...more], { timeoutMs: 300000 });
   sb.faassctlPath = path.join(prefix, 'bin', 'faassctl');
   return r;
 }
 
-// Without install.sh: gateway settings, units, and the gateway socket enabled.
-export async function setupGateway(sb: Sandbox, idle = 1): Promise<void> {
-  for (const args of [['init', '--port', String(sb.port), '--idle', String(idle)], ['generate-units']]) {
+// Without install.sh: gateway settings, units, and the gateway socket enabled (with `more` init
+// options, the sockets they add too: the console's).
+export async function setupGateway(sb: Sandbox, idle = 1, more: string[] = []): Promise<void> {
+  for (const args of [['init', '--port', String(sb.port), '--idle', String(idle), ...more], ['generate-units']]) {
     const r = await sb.faassctl(...args);
     if (r.code !== 0) throw new Error(`faassctl ${args.join(' ')} failed: ${r.stderr}`);
   }
-  const r = await sb.systemctl('enable', '--now', 'faass-gateway.socket');
-  if (r.code !== 0) throw new Error(`enable faass-gateway.socket failed: ${r.stderr}`);
+  const sockets = ['faass-gateway.socket', ...(more.includes('--console-port') ? ['faass-gateway-console.socket'] : [])];
+  const r = await sb.systemctl('enable', '--now', ...sockets);
+  if (r.code !== 0) throw new Error(`enable ${sockets.join(' ')} failed: ${r.stderr}`);
+}
+
+// setupGateway with the web console on an address of its own (console_listen: a second free
+// loopback port, so the console's origin differs from the functions'): that port.
+export async function setupConsole(sb: Sandbox, idle = 1): Promise<number> {
+  let port = await freePort();
+  while (port === sb.port) port = await freePort();
+  await setupGateway(sb, idle, ['--console-port', String(port)]);
+  return port;
 }
 
 export function writeFixture(sb: Sandbox, name: string, text: string, mode = 0o644): string {

@@ -177,6 +177,9 @@ t.test('gateway TLS settings', async (t) => {
     [{ tls_listen: '127.0.0.1:8443' }, /need tls_cert/],
     [{ tls_cert: '/c.pem', tls_key: '/k.pem', http_redirect: 'yes' }, /needs tls_listen/],
     [{ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8080' }, /must differ/],
+    [{ console_listen: '127.0.0.1:8080' }, /console_listen must differ from listen and tls_listen/],
+    [{ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8443', console_listen: '127.0.0.1:8443' }, /an origin of its own/],
+    [{ console_listen: 'nowhere' }, /console_listen/],
     [{ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8443', http_redirect: 'perhaps' }, /yes or no/],
   ];
   for (const [raw, re] of cases) t.throws(() => buildSettings(raw), re, JSON.stringify(raw).slice(0, 70));

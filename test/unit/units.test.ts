@@ -11,7 +11,7 @@ import { ROOT } from '../support/root';
 
 const GOLDEN = path.join(ROOT, 'test', 'golden');
 const ctx: UnitContext = { node: '/usr/bin/node', dist: '/home/u/.local/lib/faass/dist', proxyd: '/usr/lib/systemd/systemd-socket-proxyd', xdg: { config: '/home/u/.config', data: '/home/u/.local/share', state: '/home/u/.local/state' }, engine: '/var/run/docker.sock', openfaasSecrets: true };
-const gw = buildSettings({ listen: '127.0.0.1:8080', idle: '10' });
+const gw = buildSettings({ listen: '127.0.0.1:8080', idle: '10', console_listen: '127.0.0.1:8090' });
 const fns = [
   buildFunctionConfig('hello', { runtime: 'node', file: 'handler.js', secrets: 'api-key' }),
   buildFunctionConfig('resize', { runtime: 'exec', command: 'convert - -resize 50% -', timeout: '10', memory_max: '256M', tasks_max: '32', cpu_quota: '50' }),
@@ -23,7 +23,7 @@ const canaries = { hello: Object.freeze({ ...buildFunctionConfig('hello', { runt
 
 t.test('golden files', async (t) => {
   const units = renderAllUnits(gw, fns, ctx, {}, {}, {}, canaries);
-  t.same(Object.keys(units), ['faass-gateway.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service', 'faass-revive@.service', 'faass-dispatch.path', 'faass-dispatch.service', 'faass-fn-hello.socket', 'faass-fn-hello.service', 'faass-canary-hello.socket', 'faass-canary-hello.service', 'faass-fn-resize.socket', 'faass-fn-resize.service', 'faass-fn-web.socket', 'faass-fn-web.service', 'faass-fn-web-app.service']);
+  t.same(Object.keys(units), ['faass-gateway.socket', 'faass-gateway.service', 'faass-api.socket', 'faass-api.service', 'faass-revive@.service', 'faass-dispatch.path', 'faass-dispatch.service', 'faass-gateway-console.socket', 'faass-fn-hello.socket', 'faass-fn-hello.service', 'faass-canary-hello.socket', 'faass-canary-hello.service', 'faass-fn-resize.socket', 'faass-fn-resize.service', 'faass-fn-web.socket', 'faass-fn-web.service', 'faass-fn-web-app.service']);
   t.match(units['faass-fn-web.service'], /^ExecStart=\/usr\/lib\/systemd\/systemd-socket-proxyd --exit-idle-time=30s %t\/faass\/svc\/web\/app\.sock$/m, 'a service is proxied, exiting when idle, into the app\'s own network');
   t.match(units['faass-fn-web-app.service'], /^PrivateNetwork=yes$/m, 'a process app has a network of its own');
   // Issue 11 item 19: a container service is reached only through its forwarder's socket too.
@@ -66,9 +66,9 @@ t.test('applyUnitFiles writes what changed and removes only its own stale files'
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-units-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const units = renderAllUnits(gw, fns, ctx);
-  t.equal(applyUnitFiles(dir, units).written.length, 14, 'first run writes all');
+  t.equal(applyUnitFiles(dir, units).written.length, 15, 'first run writes all');
   const again = applyUnitFiles(dir, units);
-  t.same([again.written.length, again.removed.length, again.unchanged.length], [0, 0, 14], 'second run changes nothing');
+  t.same([again.written.length, again.removed.length, again.unchanged.length], [0, 0, 15], 'second run changes nothing');
   fs.writeFileSync(path.join(dir, 'faass-mine.service'), '[Service]\nExecStart=/bin/true\n');
   const fewer = renderAllUnits(gw, [fns[0]], ctx);
   const r = applyUnitFiles(dir, fewer);
@@ -90,6 +90,16 @@ t.test('TLS: the main socket named https, or a second socket for the same servic
   t.match(second['faass-gateway.socket'], /^FileDescriptorName=http$/m);
   t.match(second['faass-gateway-https.socket'], /^ListenStream=127\.0\.0\.1:8443\nFileDescriptorName=https\nService=faass-gateway\.service$/m);
   t.match(second['faass-gateway.service'], /^Requires=faass-gateway\.socket faass-gateway-https\.socket$/m);
+});
+
+t.test('console_listen: the console on a socket of its own, for the same service; none by default', async (t) => {
+  const none = renderAllUnits(buildSettings({}), [], ctx);
+  t.notOk('faass-gateway-console.socket' in none, 'no console_listen: no console socket');
+  t.match(none['faass-gateway.service'], /^Requires=faass-gateway\.socket$/m);
+  const both = renderAllUnits(buildSettings({ tls_cert: '/c.pem', tls_key: '/k.pem', tls_listen: '127.0.0.1:8443', console_listen: '127.0.0.1:8090' }), [], ctx);
+  t.match(both['faass-gateway-console.socket'], /^ListenStream=127\.0\.0\.1:8090\nFileDescriptorName=console\nService=faass-gateway\.service$/m);
+  t.match(both['faass-gateway.service'], /^Requires=faass-gateway\.socket faass-gateway-https\.socket faass-gateway-console\.socket$/m);
+  t.match(both['faass-gateway.service'], /^After=faass-gateway\.socket faass-gateway-https\.socket faass-gateway-console\.socket$/m);
 });
 
 t.test('no container engine where deployed code runs: /run hidden, a configured socket elsewhere too', async (t) => {
