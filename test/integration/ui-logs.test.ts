@@ -179,7 +179,7 @@ t.test('console session calls a protected function; its log read and followed th
   // that never finishes: it ends the stream whole, and the page resumes with after=.
   for (const unit of ['faass-api.service', 'faass-gateway.service']) {
     t.test(`a stop of ${unit} ends an open stream at once, cleanly`, async (t) => {
-      const stream = await follow(sb.port, `/system/logs/${name}?lines=1&follow=1`, session);
+      const stream = await follow(cp, `/system/logs/${name}?lines=1&follow=1`, session);
       t.equal(stream.status, 200);
       await waitFor('the stream\'s first line', () => stream.got.length > 0);
       t.equal((await sb.systemctl('stop', '--no-block', unit)).code, 0);
