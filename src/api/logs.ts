@@ -89,24 +89,31 @@ export async function logsRoute(paths: Paths, req: http.IncomingMessage, res: ht
   if (req.method !== 'GET') return sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /system/logs/${name}; use GET`, { allow: 'GET' });
   const q = logQuery(paths, name, params);
   if (readServeState(paths)) return serveTail(paths, res, q);
+  // Before any await: a client that leaves during the check ends it, and no stream starts.
+  const gone = new AbortController();
+  res.once('close', () => gone.abort());
   const asked = Date.now();
-  await journalReadable(q);
-  streamJournal(paths, res, q, startAt(q, asked));
+  await journalReadable(q, gone.signal);
+  if (gone.signal.aborted) return;
+  streamJournal(paths, res, q, startAt(q, asked), gone.signal);
 }
 
 // Before the answer's status is sent: journalctl -n 0 opens the journal files as the real run
 // will, and seeks the cursor. No journal file: 503 (never an empty 200 that reads as a function
 // that logged nothing); a cursor journalctl cannot seek to: 400.
-function journalReadable(q: LogQuery): Promise<void> {
+// Once `gone` aborts (the client left), the check is ended and resolves: nothing is sent.
+function journalReadable(q: LogQuery, gone: AbortSignal): Promise<void> {
   const args = ['--no-pager', '-n', '0', ...(q.after ? [`--after-cursor=${q.after}`] : []), `_UID=${process.getuid?.() ?? 0}`];
   return new Promise((resolve, reject) => {
-    const child = spawn('journalctl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (gone.aborted) return resolve();
+    const child = spawn('journalctl', args, { stdio: ['ignore', 'ignore', 'pipe'], signal: gone });
     let err = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => (err = (err + d).slice(0, 4096)));
-    child.on('error', (e) => reject(new FaassError('FAASS_E_SYSTEMD_UNREACHABLE', `Cannot run journalctl: ${e.message}`)));
+    child.on('error', (e) => (gone.aborted ? resolve() : reject(new FaassError('FAASS_E_SYSTEMD_UNREACHABLE', `Cannot run journalctl: ${e.message}`))));
     child.on('close', (code) => {
-      if (NO_JOURNAL.test(err)) reject(journalUnreadable(q.name));
+      if (gone.aborted) resolve();
+      else if (NO_JOURNAL.test(err)) reject(journalUnreadable(q.name));
       else if (/cursor/i.test(err)) reject(new FaassError('FAASS_E_USAGE', 'Invalid after: not a cursor of this journal'));
       else if (code !== 0) reject(new FaassError('FAASS_E_JOURNAL_UNREADABLE', `Cannot read the journal of ${q.name}: journalctl exited ${code}: ${err.trim().split('\n')[0]}`));
       else resolve();
@@ -133,10 +140,10 @@ function startStream(res: http.ServerResponse): void {
 }
 
 // journalctl -o json, its entries mapped as they come, with backpressure; ended by its PID when
-// the client goes away (follow=1 ends no other way).
-function streamJournal(paths: Paths, res: http.ServerResponse, q: LogQuery, start: string[]): void {
+// the client goes away (`gone`: follow=1 ends no other way).
+function streamJournal(paths: Paths, res: http.ServerResponse, q: LogQuery, start: string[], gone: AbortSignal): void {
   const args = ['--no-pager', '-o', 'json', ...start, ...(q.follow ? ['-f'] : []), ...logMatch(paths, q.name)];
-  const child = spawn('journalctl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('journalctl', args, { stdio: ['ignore', 'pipe', 'pipe'], signal: gone });
   startStream(res);
   const lines = jsonLines((j) => {
     if (!res.write(JSON.stringify(journalEntry(j)) + '\n')) {
@@ -148,7 +155,7 @@ function streamJournal(paths: Paths, res: http.ServerResponse, q: LogQuery, star
   let err = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => (err = (err + d).slice(0, 4096)));
-  child.on('error', () => undefined); // it started a moment ago (journalReadable); 'close' ends the answer
+  child.on('error', () => undefined); // it started a moment ago (journalReadable), or the client left; 'close' ends the answer
   const end = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   };
@@ -158,7 +165,6 @@ function streamJournal(paths: Paths, res: http.ServerResponse, q: LogQuery, star
     if (code !== 0 && code !== null) log.warning(`Log tail of ${q.name}: journalctl exited ${code}: ${err.trim().split('\n')[0]}`);
     res.end();
   });
-  res.once('close', end);
 }
 
 // Splits journalctl's output into JSON objects, one a line; a line that does not parse is skipped.

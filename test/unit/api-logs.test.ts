@@ -156,3 +156,30 @@ t.test('under faassctl serve: its log files, with cursors, followed', async (t) 
   r.close();
   await r.done;
 });
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+t.test('a client that leaves during the journal check ends the check, and no journalctl -f starts', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-api-logs-check-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // The check (-n 0) hangs, as on a slow journal; the real run would leave a mark.
+  fakeJournalctl(t, `case " $* " in *" -n 0 "*) echo $$ > ${dir}/check.pid; exec sleep 600;; *) touch ${dir}/followed; exec sleep 600;; esac`);
+  const port = await api(t, tmpPaths(t));
+  const req = http.get({ host: '127.0.0.1', port, path: '/system/logs/fn?follow=1', agent: false });
+  req.on('error', () => undefined);
+  await until('the check running', () => fs.existsSync(`${dir}/check.pid`) && fs.readFileSync(`${dir}/check.pid`, 'utf8').endsWith('\n'));
+  const pid = Number(fs.readFileSync(`${dir}/check.pid`, 'utf8'));
+  t.teardown(() => void (alive(pid) && process.kill(pid)));
+  req.destroy();
+  await until('the check gone', () => !alive(pid));
+  // The API had its chance to start the stream: the check's end is what it awaited.
+  await new Promise((r) => setImmediate(r));
+  t.notOk(fs.existsSync(`${dir}/followed`), 'no journalctl -f for a client that left');
+});
