@@ -122,13 +122,14 @@ function journalReadable(q: LogQuery, gone: AbortSignal): Promise<void> {
 }
 
 // Where the lines start: after the client's cursor (the first `lines` of them; following, all,
-// so a resumed stream has no gap); following with lines=0, at the time the request came (a
+// so a resumed stream has no gap: -n all, as -f alone means -n 10 however many came after the
+// cursor); following with lines=0, at the time the request came (a
 // line logged once the answer began is not missed while journalctl is still starting; by time,
 // not by a cursor of the journal's last entry: journalctl orders by sequence numbers, which
 // several journalds writing into one directory, as the test sandboxes do, make meaningless);
 // or the last `lines`.
 function startAt(q: LogQuery, asked: number): string[] {
-  if (q.after) return q.follow ? [`--after-cursor=${q.after}`] : [`--after-cursor=${q.after}`, '-n', String(q.lines)];
+  if (q.after) return [`--after-cursor=${q.after}`, '-n', q.follow ? 'all' : String(q.lines)];
   if (q.follow && q.lines === 0) return [`--since=@${(asked / 1000).toFixed(6)}`];
   return ['-n', String(q.lines)];
 }

@@ -183,3 +183,24 @@ t.test('a client that leaves during the journal check ends the check, and no jou
   await new Promise((r) => setImmediate(r));
   t.notOk(fs.existsSync(`${dir}/followed`), 'no journalctl -f for a client that left');
 });
+
+// An entry of the fake journalctls below, its message and cursor "cN".
+const fakeEntry = (n: number, message = `line ${n}`): string => JSON.stringify({ __REALTIME_TIMESTAMP: '1796179685037980', __CURSOR: `c${n}`, PRIORITY: '6', _SYSTEMD_USER_UNIT: 'faass-fn-fn.service', MESSAGE: message });
+
+t.test('follow=1&after=C: every line after the cursor, not the last 10', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-api-logs-after-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'entries'), Array.from({ length: 30 }, (_, i) => fakeEntry(i + 1) + '\n').join(''));
+  // As journalctl: -f without -n shows the last 10 (of the 30 after the cursor), then waits.
+  fakeJournalctl(t, `n=10; for a in "$@"; do [ "$prev" = -n ] && n=$a; prev=$a; done
+case " $* " in *" -n 0 "*) exit 0;; esac
+if [ "$n" = all ]; then cat ${dir}/entries; else tail -n "$n" ${dir}/entries; fi
+case " $* " in *" -f "*) exec sleep 600;; esac`);
+  const port = await api(t, tmpPaths(t));
+  const r = await open(port, '/system/logs/fn?follow=1&lines=5&after=c0');
+  t.equal(r.status, 200);
+  await until('the last line', () => r.text().includes('"line 30"'));
+  r.close();
+  await r.done;
+  t.same(r.text().split('\n').filter(Boolean).map((l) => JSON.parse(l).message), Array.from({ length: 30 }, (_, i) => `line ${i + 1}`), 'all 30, in order');
+});
