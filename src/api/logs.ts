@@ -146,10 +146,17 @@ function streamJournal(paths: Paths, res: http.ServerResponse, q: LogQuery, star
   const args = ['--no-pager', '-o', 'json', ...start, ...(q.follow ? ['-f'] : []), ...logMatch(paths, q.name)];
   const child = spawn('journalctl', args, { stdio: ['ignore', 'pipe', 'pipe'], signal: gone });
   startStream(res);
+  // Paused once, resumed on one drain: a chunk of journalctl's holds many entries, and a listener
+  // per refused write would pile up on a slow reader (MaxListenersExceededWarning).
+  let paused = false;
   const lines = jsonLines((j) => {
-    if (!res.write(JSON.stringify(journalEntry(j)) + '\n')) {
+    if (!res.write(JSON.stringify(journalEntry(j)) + '\n') && !paused) {
+      paused = true;
       child.stdout.pause();
-      res.once('drain', () => child.stdout.resume());
+      res.once('drain', () => {
+        paused = false;
+        child.stdout.resume();
+      });
     }
   });
   child.stdout.on('data', (d: Buffer) => lines.write(d));

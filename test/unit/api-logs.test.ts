@@ -204,3 +204,44 @@ case " $* " in *" -f "*) exec sleep 600;; esac`);
   await r.done;
   t.same(r.text().split('\n').filter(Boolean).map((l) => JSON.parse(l).message), Array.from({ length: 30 }, (_, i) => `line ${i + 1}`), 'all 30, in order');
 });
+
+t.test('a slow reader: backpressure without a drain listener per line, and every line arrives', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-api-logs-slow-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const count = 4000;
+  const big = 'x'.repeat(4000); // 16 MB in all: more than the sockets' buffers hold
+  fs.writeFileSync(path.join(dir, 'entries'), Array.from({ length: count }, (_, i) => fakeEntry(i + 1, `${i + 1} ${big}`) + '\n').join(''));
+  fakeJournalctl(t, `case " $* " in *" -n 0 "*) exit 0;; esac; cat ${dir}/entries`);
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  const handler = apiHandler(tmpPaths(t));
+  let answer: http.ServerResponse | undefined;
+  const server = http.createServer((req, res) => handler(req, (answer = res)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const got = await new Promise<{ n: number; last: string }>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/system/logs/fn?lines=1000', agent: false }, (res) => {
+      res.pause(); // a reader that does not read yet: the API's writes are refused
+      let n = 0;
+      let rest = '';
+      let last = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        const parts = (rest + d).split('\n');
+        rest = parts.pop() ?? '';
+        n += parts.length;
+        if (parts.length) last = (JSON.parse(parts[parts.length - 1]) as { message: string }).message.split(' ')[0];
+      });
+      res.on('end', () => resolve({ n, last }));
+      // Read once the API's writes are refused (its buffers full), and stay so a while.
+      until("the API's writes refused", () => answer?.writableNeedDrain === true)
+        .then(() => new Promise((r) => setTimeout(r, 500)))
+        .then(() => res.resume(), reject);
+    }).on('error', reject);
+  });
+  t.same(got, { n: count, last: String(count) }, 'every line, in order, to the last');
+  t.same(warnings.filter((w) => w === 'MaxListenersExceededWarning'), [], 'no MaxListenersExceededWarning');
+});
