@@ -245,3 +245,14 @@ t.test('a slow reader: backpressure without a drain listener per line, and every
   t.same(got, { n: count, last: String(count) }, 'every line, in order, to the last');
   t.same(warnings.filter((w) => w === 'MaxListenersExceededWarning'), [], 'no MaxListenersExceededWarning');
 });
+
+t.test('a broken %-escape in the path: 400 FAASS_E_USAGE, not a 500, on every route', async (t) => {
+  fakeJournalctl(t, 'exit 1');
+  const port = await api(t, tmpPaths(t));
+  for (const p of ['/system/logs/%E0', '/system/logs/fn%', '/system/function/%E0%A0/versions', '/system/function/%FF']) {
+    const r = await open(port, p);
+    await r.done;
+    t.equal(r.status, 400, p);
+    t.match(JSON.parse(r.text()).error, { code: 'FAASS_E_USAGE', message: /^Invalid path .*: a %-escape that is not UTF-8/ }, p);
+  }
+});
