@@ -77,11 +77,13 @@ export function journalEntry(j: Record<string, unknown>): LogEntry {
 }
 
 // journalctl gives a message that is not valid UTF-8 (or has control characters) as an array of
-// its bytes, and one too large as null.
+// its bytes, one too large as null, and a MESSAGE= sent more than once as an array of those
+// values: then they are joined a line each, as journalctl -o cat prints them.
 function messageText(m: unknown): string {
   if (typeof m === 'string') return m;
-  if (Array.isArray(m)) return Buffer.from(m.filter((b): b is number => typeof b === 'number')).toString('utf8');
-  return '';
+  if (!Array.isArray(m)) return '';
+  if (m.every((b) => typeof b === 'number')) return Buffer.from(m as number[]).toString('utf8');
+  return m.map(messageText).join('\n');
 }
 
 export async function logsRoute(paths: Paths, req: http.IncomingMessage, res: http.ServerResponse, name: string, params: URLSearchParams): Promise<void> {

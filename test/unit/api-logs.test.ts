@@ -67,6 +67,7 @@ t.test('a journal entry as the API shows it', async (t) => {
   const base = { __REALTIME_TIMESTAMP: '1796179685037980', __CURSOR: 's=1;i=2', PRIORITY: '4', _SYSTEMD_USER_UNIT: 'faass-fn-fn.service' };
   t.same(journalEntry({ ...base, MESSAGE: 'hello' }), { time: '2026-12-02T02:48:05.037Z', priority: 4, unit: 'faass-fn-fn.service', message: 'hello', cursor: 's=1;i=2' });
   t.equal(journalEntry({ ...base, MESSAGE: [...Buffer.from('caf\u00e9 \u0007bell')] }).message, 'caf\u00e9 \u0007bell', 'bytes (journald gives an array) decoded as UTF-8');
+  t.equal(journalEntry({ ...base, MESSAGE: ['one', [...Buffer.from('tw\u00f6')], 'three'] }).message, 'one\ntw\u00f6\nthree', 'MESSAGE= given three times: each, a line each');
   t.equal(journalEntry({ ...base, MESSAGE: null }).message, '', 'a message too large for journalctl: empty, not "null"');
   t.equal(journalEntry({ ...base, PRIORITY: 'x', MESSAGE: 'm' }).priority, 6, 'no priority: info');
   t.equal(journalEntry({ ...base, _SYSTEMD_USER_UNIT: 'init.scope', USER_UNIT: 'faass-fn-fn.service', MESSAGE: 'Started' }).unit, 'faass-fn-fn.service', "a manager's line: the unit it is about");
