@@ -6,7 +6,7 @@
 import * as http from 'node:http';
 import { spawn } from 'node:child_process';
 import { Paths } from '../core/paths';
-import { FaassError } from '../core/errors';
+import { FaassError, errorBody } from '../core/errors';
 import { validateName } from '../core/validate';
 import { isFaassLogName } from '../systemd/journal-match';
 import { readServeState } from '../systemd/serve-link';
@@ -166,14 +166,20 @@ function streamJournal(paths: Paths, res: http.ServerResponse, q: LogQuery, star
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => (err = (err + d).slice(0, 4096)));
   child.on('error', () => undefined); // it started a moment ago (journalReadable), or the client left; 'close' ends the answer
+  let asked = false; // the stream's end was ours (endLogTails), not journalctl's own
   const end = () => {
+    asked = true;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   };
   open.add(end);
-  child.on('close', (code) => {
+  child.on('close', (code, signal) => {
     open.delete(end);
-    if (code !== 0 && code !== null) log.warning(`Log tail of ${q.name}: journalctl exited ${code}: ${err.trim().split('\n')[0]}`);
-    res.end();
+    if (asked || gone.aborted || (code === 0 && !q.follow)) return void res.end();
+    // Exited before it was asked to (a follow never does): said on the stream's last line, an
+    // error answer's body {"error":{"code","message"}}, since the 200 is sent; a stream that just ends would pass for a tail that is merely over.
+    const why = `journalctl ${code === null ? `was ended by ${signal}` : `exited ${code}`}${err.trim() ? `: ${err.trim().split('\n')[0]}` : ''}`;
+    log.warning(`Log tail of ${q.name}: ${why}`);
+    res.end(errorBody('FAASS_E_JOURNAL_UNREADABLE', `Cannot read the journal of ${q.name}: ${why}`));
   });
 }
 

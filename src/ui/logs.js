@@ -39,7 +39,11 @@ export function tail(name) {
       for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i).trim();
         buf = buf.slice(i + 1);
-        if (line) append(JSON.parse(line));
+        if (!line) continue;
+        const entry = JSON.parse(line);
+        // The server's last line when the stream failed once begun: said in the note, not as a line.
+        if (entry.error) note.textContent = `Log: ${entry.error.message ?? entry.error.code}`;
+        else append(entry);
       }
     }
   };

@@ -257,3 +257,16 @@ t.test('a broken %-escape in the path: 400 FAASS_E_USAGE, not a 500, on every ro
     t.match(JSON.parse(r.text()).error, { code: 'FAASS_E_USAGE', message: /^Invalid path .*: a %-escape that is not UTF-8/ }, p);
   }
 });
+
+t.test('a journalctl that exits early: the stream ends with an {"error"} line, not as if over', async (t) => {
+  fakeJournalctl(t, `case " $* " in *" -n 0 "*) exit 0;; esac; echo '${fakeEntry(1)}'; echo 'Failed to iterate through journal: Bad message' >&2; exit 1`);
+  const port = await api(t, tmpPaths(t));
+  for (const q of ['?follow=1', '']) {
+    const r = await open(port, `/system/logs/fn${q}`);
+    await r.done;
+    t.equal(r.status, 200, `the stream had begun${q}`);
+    const lines = r.text().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    t.equal(lines[0].message, 'line 1', 'the line before it');
+    t.same(lines.slice(1), [{ error: { code: 'FAASS_E_JOURNAL_UNREADABLE', message: 'Cannot read the journal of fn: journalctl exited 1: Failed to iterate through journal: Bad message' } }], `then the error, last${q}`);
+  }
+});
