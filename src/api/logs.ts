@@ -12,7 +12,7 @@ import { isFaassLogName } from '../systemd/journal-match';
 import { readServeState } from '../systemd/serve-link';
 import { listFunctionNames } from '../functions/function-config';
 import { NO_JOURNAL, journalUnreadable, logMatch } from '../functions/log-match';
-import { LINE_RE, PRIORITY_LEVEL, followLog, readLogLines } from '../serve/log-files';
+import { LINE_RE, PRIORITY_LEVEL, followLog, readLogFiles } from '../serve/log-files';
 import { log } from '../observe/log';
 import { sendError } from '../core/http-util';
 
@@ -203,12 +203,16 @@ function jsonLines(emit: (j: Record<string, unknown>) => void): { write(d: Buffe
 }
 
 // Under faassctl serve: its file's lines, their cursor "serve:TIME:N" (the Nth line of that
-// millisecond), so after= works there too while the line is kept.
+// millisecond), so after= works there too while the line is kept. Following, after= gives every
+// line after the cursor (as the journal's -n all), and the follow goes on from where the read
+// ended, with backpressure: a resumed stream has no gap.
 async function serveTail(paths: Paths, res: http.ServerResponse, q: LogQuery): Promise<void> {
   const cursors = serveCursors();
-  const all = readLogLines(paths, q.name).flatMap((l) => serveEntry(l, cursors) ?? []);
+  const read = readLogFiles(paths, q.name);
+  const all = read.lines.flatMap((l) => serveEntry(l, cursors) ?? []);
   const from = q.after === undefined ? -1 : all.findIndex((e) => e.cursor > q.after!); // ISO times sort as text
-  const shown = q.after === undefined ? all.slice(Math.max(0, all.length - q.lines)) : from < 0 ? [] : all.slice(from, from + q.lines);
+  const after = from < 0 ? [] : all.slice(from, q.follow ? undefined : from + q.lines);
+  const shown = q.after === undefined ? all.slice(Math.max(0, all.length - q.lines)) : after;
   startStream(res);
   res.write(shown.map((e) => JSON.stringify(e) + '\n').join(''));
   if (!q.follow) return void res.end();
@@ -218,10 +222,24 @@ async function serveTail(paths: Paths, res: http.ServerResponse, q: LogQuery): P
   res.once('close', end);
   await followLog(paths, q.name, (l) => LINE_RE.test(l), (s) => {
     const e = serveEntry(s.trimEnd(), cursors);
-    if (e && (q.after === undefined || e.cursor > q.after)) res.write(JSON.stringify(e) + '\n');
-  }, stop.signal);
+    if (!e || (q.after !== undefined && e.cursor <= q.after) || res.write(JSON.stringify(e) + '\n')) return;
+    return drained(res, stop.signal);
+  }, stop.signal, read.end);
   open.delete(end);
   res.end();
+}
+
+// When `res` takes writes again, or the stream is ended meanwhile; its listeners removed after.
+function drained(res: http.ServerResponse, stop: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      stop.removeEventListener('abort', done);
+      resolve();
+    };
+    res.once('drain', done);
+    stop.addEventListener('abort', done, { once: true });
+  });
 }
 
 function serveCursors(): (time: string) => string {

@@ -149,11 +149,20 @@ t.test('under faassctl serve: its log files, with cursors, followed', async (t) 
   t.same(all.map((e) => [e.message, e.priority, e.unit, e.time]), [['one', 3, 'fn', '2026-12-01T10:00:00.000Z'], ['two', 6, 'fn', '2026-12-01T10:00:00.000Z'], ['three', 6, 'fn', '2026-12-01T10:00:01.000Z']]);
   t.same((await read('?lines=1')).map((e) => e.message), ['three']);
   t.same((await read(`?after=${encodeURIComponent(all[0].cursor)}`)).map((e) => e.message), ['two', 'three'], 'after the first line of the same millisecond');
+  // Resumed while following: every line after the cursor (not the first `lines` of them, then
+  // the file's end), then what comes.
+  const resumed = await open(port, `/system/logs/fn?lines=1&follow=1&after=${encodeURIComponent(all[0].cursor)}`);
+  fs.appendFileSync(file, '2026-12-01T10:00:01.500Z fn[7]: three and a half\n');
+  await until('the appended line', () => resumed.text().includes('"three and a half"'));
+  resumed.close();
+  await resumed.done;
+  t.same(resumed.text().split('\n').filter(Boolean).map((l) => JSON.parse(l).message), ['two', 'three', 'three and a half'], 'resumed: no gap');
   const r = await open(port, `/system/logs/fn?lines=0&follow=1&after=${encodeURIComponent(all[2].cursor)}`);
   t.equal(r.status, 200);
   fs.appendFileSync(file, '2026-12-01T10:00:02.000Z fn[7]: warning: four\n');
   await until('the new line', () => r.text().includes('"four"'));
-  t.match(JSON.parse(r.text().trim()), { message: 'four', priority: 4 });
+  t.same(r.text().split('\n').filter(Boolean).map((l) => JSON.parse(l).message), ['three and a half', 'four'], 'after three: the rest, then the new');
+  t.match(JSON.parse(r.text().trim().split('\n').pop()!), { message: 'four', priority: 4 });
   r.close();
   await r.done;
 });
