@@ -24,6 +24,11 @@ const open = new Set<() => void>();
 export function endLogTails(): void {
   for (const end of open) end();
 }
+// How long one follow stream lasts at most. Its caller is authorized once, at its start: the cap
+// bounds how long a session that expired, or an admin removed, goes on seeing lines. The stream
+// ends after a whole line and the page resumes with after=, which is authorized again. (An
+// object, so a test can shorten it.)
+export const FOLLOW_MAX = { ms: 15 * 60 * 1000 };
 const DEFAULT_LINES = 100;
 const MAX_LINES = 1000;
 // A journal cursor (s=…;i=…;b=…;m=…;t=…;x=…) or serve's (serve:TIME:N); journalctl checks the rest.
@@ -166,14 +171,16 @@ function streamJournal(paths: Paths, res: http.ServerResponse, q: LogQuery, star
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => (err = (err + d).slice(0, 4096)));
   child.on('error', () => undefined); // it started a moment ago (journalReadable), or the client left; 'close' ends the answer
-  let asked = false; // the stream's end was ours (endLogTails), not journalctl's own
+  let asked = false; // the stream's end was ours (endLogTails, FOLLOW_MAX), not journalctl's own
   const end = () => {
     asked = true;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   };
   open.add(end);
+  const cap = q.follow ? setTimeout(end, FOLLOW_MAX.ms) : undefined;
   child.on('close', (code, signal) => {
     open.delete(end);
+    clearTimeout(cap);
     if (asked || gone.aborted || (code === 0 && !q.follow)) return void res.end();
     // Exited before it was asked to (a follow never does): said on the stream's last line, an
     // error answer's body {"error":{"code","message"}}, since the 200 is sent; a stream that just ends would pass for a tail that is merely over.
@@ -220,11 +227,13 @@ async function serveTail(paths: Paths, res: http.ServerResponse, q: LogQuery): P
   const end = () => stop.abort();
   open.add(end);
   res.once('close', end);
+  const cap = setTimeout(end, FOLLOW_MAX.ms);
   await followLog(paths, q.name, (l) => LINE_RE.test(l), (s) => {
     const e = serveEntry(s.trimEnd(), cursors);
     if (!e || (q.after !== undefined && e.cursor <= q.after) || res.write(JSON.stringify(e) + '\n')) return;
     return drained(res, stop.signal);
   }, stop.signal, read.end);
+  clearTimeout(cap);
   open.delete(end);
   res.end();
 }

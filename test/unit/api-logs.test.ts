@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { AddressInfo } from 'node:net';
-import { journalEntry } from '../../src/api/logs';
+import { FOLLOW_MAX, journalEntry } from '../../src/api/logs';
 import { apiHandler } from '../../src/api/handlers';
 import { Paths, resolvePaths, functionConfPath } from '../../src/core/paths';
 import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
@@ -278,4 +278,22 @@ t.test('a journalctl that exits early: the stream ends with an {"error"} line, n
     t.equal(lines[0].message, 'line 1', 'the line before it');
     t.same(lines.slice(1), [{ error: { code: 'FAASS_E_JOURNAL_UNREADABLE', message: 'Cannot read the journal of fn: journalctl exited 1: Failed to iterate through journal: Bad message' } }], `then the error, last${q}`);
   }
+});
+
+t.test("a follow stream ends by itself after FOLLOW_MAX, whole and with journalctl gone (then after= authorizes again)", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-api-logs-cap-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const before = FOLLOW_MAX.ms;
+  FOLLOW_MAX.ms = 1000;
+  t.teardown(() => void (FOLLOW_MAX.ms = before));
+  fakeJournalctl(t, `case " $* " in *" -n 0 "*) exit 0;; esac; echo $$ > ${dir}/pid; echo '${fakeEntry(1)}'; exec sleep 600`);
+  const port = await api(t, tmpPaths(t));
+  const r = await open(port, '/system/logs/fn?follow=1');
+  let ended = false;
+  void r.done.then(() => (ended = true));
+  await until('the stream ended by the server', () => ended);
+  const pid = Number(fs.readFileSync(`${dir}/pid`, 'utf8'));
+  t.teardown(() => void (alive(pid) && process.kill(pid)));
+  t.same(r.text().split('\n').map((l) => (l ? JSON.parse(l).message : l)), ['line 1', ''], 'its line, whole, and no error line');
+  await until('journalctl gone', () => !alive(pid));
 });
