@@ -139,13 +139,14 @@ async function readJson(req: http.IncomingMessage, empty?: unknown): Promise<unk
   }
 }
 
-// A URL segment decoded, or as it came when its escapes are broken (then the name check refuses
-// it with a 400, not the 500 a URIError would be).
-function decodeOr(segment: string): string {
+// Every route decodes its segments with decodeURIComponent: a broken %-escape is the client's
+// mistake (400), checked here once for all routes rather than a URIError (500) in each. A path
+// that decodes whole decodes segment by segment too (UTF-8 has no "/" inside a character).
+function checkEscapes(p: string): void {
   try {
-    return decodeURIComponent(segment);
+    decodeURIComponent(p);
   } catch {
-    return segment;
+    throw new FaassError('FAASS_E_USAGE', `Invalid path ${JSON.stringify(p.slice(0, 80))}: a %-escape that is not UTF-8 (encode names with encodeURIComponent)`);
   }
 }
 
@@ -178,6 +179,7 @@ export function apiHandler(paths: Paths): http.RequestListener {
 async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://api');
   const p = url.pathname.replace(/\/+$/, '') || '/';
+  checkEscapes(p);
   const method = req.method ?? 'GET';
   const notAllowed = (allowed: string) => {
     sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${method} is not allowed on ${p}; use ${allowed}`, { allow: allowed });
@@ -215,7 +217,7 @@ async function route(paths: Paths, req: http.IncomingMessage, res: http.ServerRe
   const history = /^\/system\/function\/([^/]+)\/history$/.exec(p);
   if (history) {
     if (method !== 'GET') return notAllowed('GET');
-    return send(res, 200, historyView(paths, decodeOr(history[1]), url.searchParams));
+    return send(res, 200, historyView(paths, decodeURIComponent(history[1]), url.searchParams));
   }
   const build = /^\/system\/function\/([^/]+)\/build$/.exec(p);
   if (build) {

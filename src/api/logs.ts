@@ -6,13 +6,13 @@
 import * as http from 'node:http';
 import { spawn } from 'node:child_process';
 import { Paths } from '../core/paths';
-import { FaassError } from '../core/errors';
+import { FaassError, errorBody } from '../core/errors';
 import { validateName } from '../core/validate';
 import { isFaassLogName } from '../systemd/journal-match';
 import { readServeState } from '../systemd/serve-link';
 import { listFunctionNames } from '../functions/function-config';
 import { NO_JOURNAL, journalUnreadable, logMatch } from '../functions/log-match';
-import { LINE_RE, PRIORITY_LEVEL, followLog, readLogLines } from '../serve/log-files';
+import { LINE_RE, PRIORITY_LEVEL, followLog, readLogFiles } from '../serve/log-files';
 import { log } from '../observe/log';
 import { sendError } from '../core/http-util';
 
@@ -24,6 +24,11 @@ const open = new Set<() => void>();
 export function endLogTails(): void {
   for (const end of open) end();
 }
+// How long one follow stream lasts at most. Its caller is authorized once, at its start: the cap
+// bounds how long a session that expired, or an admin removed, goes on seeing lines. The stream
+// ends after a whole line and the page resumes with after=, which is authorized again. (An
+// object, so a test can shorten it.)
+export const FOLLOW_MAX = { ms: 15 * 60 * 1000 };
 const DEFAULT_LINES = 100;
 const MAX_LINES = 1000;
 // A journal cursor (s=…;i=…;b=…;m=…;t=…;x=…) or serve's (serve:TIME:N); journalctl checks the rest.
@@ -77,11 +82,13 @@ export function journalEntry(j: Record<string, unknown>): LogEntry {
 }
 
 // journalctl gives a message that is not valid UTF-8 (or has control characters) as an array of
-// its bytes, and one too large as null.
+// its bytes, one too large as null, and a MESSAGE= sent more than once as an array of those
+// values: then they are joined a line each, as journalctl -o cat prints them.
 function messageText(m: unknown): string {
   if (typeof m === 'string') return m;
-  if (Array.isArray(m)) return Buffer.from(m.filter((b): b is number => typeof b === 'number')).toString('utf8');
-  return '';
+  if (!Array.isArray(m)) return '';
+  if (m.every((b) => typeof b === 'number')) return Buffer.from(m as number[]).toString('utf8');
+  return m.map(messageText).join('\n');
 }
 
 export async function logsRoute(paths: Paths, req: http.IncomingMessage, res: http.ServerResponse, name: string, params: URLSearchParams): Promise<void> {
@@ -89,24 +96,31 @@ export async function logsRoute(paths: Paths, req: http.IncomingMessage, res: ht
   if (req.method !== 'GET') return sendError(res, 'FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /system/logs/${name}; use GET`, { allow: 'GET' });
   const q = logQuery(paths, name, params);
   if (readServeState(paths)) return serveTail(paths, res, q);
+  // Before any await: a client that leaves during the check ends it, and no stream starts.
+  const gone = new AbortController();
+  res.once('close', () => gone.abort());
   const asked = Date.now();
-  await journalReadable(q);
-  streamJournal(paths, res, q, startAt(q, asked));
+  await journalReadable(q, gone.signal);
+  if (gone.signal.aborted) return;
+  streamJournal(paths, res, q, startAt(q, asked), gone.signal);
 }
 
 // Before the answer's status is sent: journalctl -n 0 opens the journal files as the real run
 // will, and seeks the cursor. No journal file: 503 (never an empty 200 that reads as a function
 // that logged nothing); a cursor journalctl cannot seek to: 400.
-function journalReadable(q: LogQuery): Promise<void> {
+// Once `gone` aborts (the client left), the check is ended and resolves: nothing is sent.
+function journalReadable(q: LogQuery, gone: AbortSignal): Promise<void> {
   const args = ['--no-pager', '-n', '0', ...(q.after ? [`--after-cursor=${q.after}`] : []), `_UID=${process.getuid?.() ?? 0}`];
   return new Promise((resolve, reject) => {
-    const child = spawn('journalctl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (gone.aborted) return resolve();
+    const child = spawn('journalctl', args, { stdio: ['ignore', 'ignore', 'pipe'], signal: gone });
     let err = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => (err = (err + d).slice(0, 4096)));
-    child.on('error', (e) => reject(new FaassError('FAASS_E_SYSTEMD_UNREACHABLE', `Cannot run journalctl: ${e.message}`)));
+    child.on('error', (e) => (gone.aborted ? resolve() : reject(new FaassError('FAASS_E_SYSTEMD_UNREACHABLE', `Cannot run journalctl: ${e.message}`))));
     child.on('close', (code) => {
-      if (NO_JOURNAL.test(err)) reject(journalUnreadable(q.name));
+      if (gone.aborted) resolve();
+      else if (NO_JOURNAL.test(err)) reject(journalUnreadable(q.name));
       else if (/cursor/i.test(err)) reject(new FaassError('FAASS_E_USAGE', 'Invalid after: not a cursor of this journal'));
       else if (code !== 0) reject(new FaassError('FAASS_E_JOURNAL_UNREADABLE', `Cannot read the journal of ${q.name}: journalctl exited ${code}: ${err.trim().split('\n')[0]}`));
       else resolve();
@@ -115,13 +129,14 @@ function journalReadable(q: LogQuery): Promise<void> {
 }
 
 // Where the lines start: after the client's cursor (the first `lines` of them; following, all,
-// so a resumed stream has no gap); following with lines=0, at the time the request came (a
+// so a resumed stream has no gap: -n all, as -f alone means -n 10 however many came after the
+// cursor); following with lines=0, at the time the request came (a
 // line logged once the answer began is not missed while journalctl is still starting; by time,
 // not by a cursor of the journal's last entry: journalctl orders by sequence numbers, which
 // several journalds writing into one directory, as the test sandboxes do, make meaningless);
 // or the last `lines`.
 function startAt(q: LogQuery, asked: number): string[] {
-  if (q.after) return q.follow ? [`--after-cursor=${q.after}`] : [`--after-cursor=${q.after}`, '-n', String(q.lines)];
+  if (q.after) return [`--after-cursor=${q.after}`, '-n', q.follow ? 'all' : String(q.lines)];
   if (q.follow && q.lines === 0) return [`--since=@${(asked / 1000).toFixed(6)}`];
   return ['-n', String(q.lines)];
 }
@@ -133,32 +148,46 @@ function startStream(res: http.ServerResponse): void {
 }
 
 // journalctl -o json, its entries mapped as they come, with backpressure; ended by its PID when
-// the client goes away (follow=1 ends no other way).
-function streamJournal(paths: Paths, res: http.ServerResponse, q: LogQuery, start: string[]): void {
+// the client goes away (`gone`: follow=1 ends no other way).
+function streamJournal(paths: Paths, res: http.ServerResponse, q: LogQuery, start: string[], gone: AbortSignal): void {
   const args = ['--no-pager', '-o', 'json', ...start, ...(q.follow ? ['-f'] : []), ...logMatch(paths, q.name)];
-  const child = spawn('journalctl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('journalctl', args, { stdio: ['ignore', 'pipe', 'pipe'], signal: gone });
   startStream(res);
+  // Paused once, resumed on one drain: a chunk of journalctl's holds many entries, and a listener
+  // per refused write would pile up on a slow reader (MaxListenersExceededWarning).
+  let paused = false;
   const lines = jsonLines((j) => {
-    if (!res.write(JSON.stringify(journalEntry(j)) + '\n')) {
+    if (!res.write(JSON.stringify(journalEntry(j)) + '\n') && !paused) {
+      paused = true;
       child.stdout.pause();
-      res.once('drain', () => child.stdout.resume());
+      res.once('drain', () => {
+        paused = false;
+        child.stdout.resume();
+      });
     }
   });
   child.stdout.on('data', (d: Buffer) => lines.write(d));
   let err = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => (err = (err + d).slice(0, 4096)));
-  child.on('error', () => undefined); // it started a moment ago (journalReadable); 'close' ends the answer
+  child.on('error', () => undefined); // it started a moment ago (journalReadable), or the client left; 'close' ends the answer
+  let asked = false; // the stream's end was ours (endLogTails, FOLLOW_MAX), not journalctl's own
   const end = () => {
+    asked = true;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   };
   open.add(end);
-  child.on('close', (code) => {
+  const cap = q.follow ? setTimeout(end, FOLLOW_MAX.ms) : undefined;
+  child.on('close', (code, signal) => {
     open.delete(end);
-    if (code !== 0 && code !== null) log.warning(`Log tail of ${q.name}: journalctl exited ${code}: ${err.trim().split('\n')[0]}`);
-    res.end();
+    clearTimeout(cap);
+    if (asked || gone.aborted || (code === 0 && !q.follow)) return void res.end();
+    // Exited before it was asked to (a follow never does): said on the stream's last line, an
+    // error answer's body {"error":{"code","message"}}, since the 200 is sent; a stream that just ends would pass for a tail that is merely over.
+    const why = `journalctl ${code === null ? `was ended by ${signal}` : `exited ${code}`}${err.trim() ? `: ${err.trim().split('\n')[0]}` : ''}`;
+    log.warning(`Log tail of ${q.name}: ${why}`);
+    res.end(errorBody('FAASS_E_JOURNAL_UNREADABLE', `Cannot read the journal of ${q.name}: ${why}`));
   });
-  res.once('close', end);
 }
 
 // Splits journalctl's output into JSON objects, one a line; a line that does not parse is skipped.
@@ -181,12 +210,16 @@ function jsonLines(emit: (j: Record<string, unknown>) => void): { write(d: Buffe
 }
 
 // Under faassctl serve: its file's lines, their cursor "serve:TIME:N" (the Nth line of that
-// millisecond), so after= works there too while the line is kept.
+// millisecond), so after= works there too while the line is kept. Following, after= gives every
+// line after the cursor (as the journal's -n all), and the follow goes on from where the read
+// ended, with backpressure: a resumed stream has no gap.
 async function serveTail(paths: Paths, res: http.ServerResponse, q: LogQuery): Promise<void> {
   const cursors = serveCursors();
-  const all = readLogLines(paths, q.name).flatMap((l) => serveEntry(l, cursors) ?? []);
+  const read = readLogFiles(paths, q.name);
+  const all = read.lines.flatMap((l) => serveEntry(l, cursors) ?? []);
   const from = q.after === undefined ? -1 : all.findIndex((e) => e.cursor > q.after!); // ISO times sort as text
-  const shown = q.after === undefined ? all.slice(Math.max(0, all.length - q.lines)) : from < 0 ? [] : all.slice(from, from + q.lines);
+  const after = from < 0 ? [] : all.slice(from, q.follow ? undefined : from + q.lines);
+  const shown = q.after === undefined ? all.slice(Math.max(0, all.length - q.lines)) : after;
   startStream(res);
   res.write(shown.map((e) => JSON.stringify(e) + '\n').join(''));
   if (!q.follow) return void res.end();
@@ -194,12 +227,28 @@ async function serveTail(paths: Paths, res: http.ServerResponse, q: LogQuery): P
   const end = () => stop.abort();
   open.add(end);
   res.once('close', end);
+  const cap = setTimeout(end, FOLLOW_MAX.ms);
   await followLog(paths, q.name, (l) => LINE_RE.test(l), (s) => {
     const e = serveEntry(s.trimEnd(), cursors);
-    if (e && (q.after === undefined || e.cursor > q.after)) res.write(JSON.stringify(e) + '\n');
-  }, stop.signal);
+    if (!e || (q.after !== undefined && e.cursor <= q.after) || res.write(JSON.stringify(e) + '\n')) return;
+    return drained(res, stop.signal);
+  }, stop.signal, read.end);
+  clearTimeout(cap);
   open.delete(end);
   res.end();
+}
+
+// When `res` takes writes again, or the stream is ended meanwhile; its listeners removed after.
+function drained(res: http.ServerResponse, stop: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      stop.removeEventListener('abort', done);
+      resolve();
+    };
+    res.once('drain', done);
+    stop.addEventListener('abort', done, { once: true });
+  });
 }
 
 function serveCursors(): (time: string) => string {

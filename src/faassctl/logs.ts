@@ -54,7 +54,7 @@ async function serveLogs(paths: Paths, name: string, a: { follow?: boolean; line
   const kept = readLogLines(paths, name).filter(keep);
   const shown = a.lines === undefined ? kept : a.lines === 0 ? [] : kept.slice(-a.lines);
   process.stdout.write(shown.map((l) => l + '\n').join(''));
-  if (a.follow) await followLog(paths, name, keep, (s) => process.stdout.write(s));
+  if (a.follow) await followLog(paths, name, keep, (s) => void process.stdout.write(s));
   return 0;
 }
 

@@ -3,11 +3,28 @@
 // journalctl says when it reads nothing.
 import { Paths } from '../core/paths';
 import { FaassError } from '../core/errors';
-import { journalMatch, isFaassLogName } from '../systemd/journal-match';
+import { FunctionUnits, journalMatch, isFaassLogName } from '../systemd/journal-match';
 import { loadTriggers } from './schedules';
+import { loadFunctionConfig } from './function-config';
 
-// journalctl's arguments that select NAME's lines (its trigger units' too), one call's with `call`.
-export const logMatch = (paths: Paths, name: string, call?: string): string[] => journalMatch(name, process.getuid?.() ?? 0, call, triggerIds(paths, name));
+// journalctl's arguments that select NAME's lines (its app's and trigger units' too), one call's with `call`.
+export const logMatch = (paths: Paths, name: string, call?: string): string[] => journalMatch(name, process.getuid?.() ?? 0, call, functionUnits(paths, name));
+
+// The units NAME has as deployed: its app only if it is a service (a function's name + "-app"
+// may be another function's), its triggers' only for the triggers it has.
+export function functionUnits(paths: Paths, name: string): FunctionUnits {
+  return { service: isService(paths, name), triggers: triggerIds(paths, name) };
+}
+
+// Fails closed: a config that does not read (a function removed) selects no app unit.
+function isService(paths: Paths, name: string): boolean {
+  if (isFaassLogName(name)) return false;
+  try {
+    return loadFunctionConfig(paths, name).kind === 'service';
+  } catch {
+    return false;
+  }
+}
 
 // The ids of the function's triggers, whose services log its fires (schedules), claims (file
 // drops) and messages (NATS bridges); none when its triggers file does not read.

@@ -108,23 +108,32 @@ export function logFilter(q: LogQuery): ((line: string) => boolean) | string {
 
 // The program's lines kept now, oldest first (the rotated file, then the current one).
 export function readLogLines(p: Paths, name: string): string[] {
-  const file = serveLogPath(p, name);
-  const text = [`${file}.1`, file].map((f) => {
-    try {
-      return fs.readFileSync(f, 'utf8');
-    } catch {
-      return '';
-    }
-  });
-  return text.join('').split('\n').filter(Boolean);
+  return readLogFiles(p, name).lines;
 }
 
-// Prints what the file gains from `offset` on, every FOLLOW_MS, until the process is stopped (or
-// `stop` is aborted: the API's reader went away); a rotation (the file got shorter) starts it
-// again from the beginning.
-export async function followLog(p: Paths, name: string, keep: (line: string) => boolean, write: (s: string) => void, stop?: AbortSignal): Promise<void> {
+// The same, and `end`: the current file's length up to its last whole line, where followLog
+// goes on from (a line the writer is still writing, or one written meanwhile, is the follow's:
+// neither lost in between nor shown twice).
+export function readLogFiles(p: Paths, name: string): { lines: string[]; end: number } {
   const file = serveLogPath(p, name);
-  let offset = fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+  const [old, now] = [`${file}.1`, file].map((f) => {
+    try {
+      return fs.readFileSync(f);
+    } catch {
+      return Buffer.alloc(0);
+    }
+  });
+  const end = now.lastIndexOf(0x0a) + 1;
+  return { lines: (old.toString('utf8') + now.subarray(0, end).toString('utf8')).split('\n').filter(Boolean), end };
+}
+
+// Prints what the file gains from `from` on (its length now when not given), every FOLLOW_MS,
+// until the process is stopped (or `stop` is aborted: the API's reader went away); a rotation
+// (the file got shorter) starts it again from the beginning. A write that returns a promise is
+// waited for (backpressure: a slow reader holds the follow, not memory).
+export async function followLog(p: Paths, name: string, keep: (line: string) => boolean, write: (s: string) => void | Promise<void>, stop?: AbortSignal, from?: number): Promise<void> {
+  const file = serveLogPath(p, name);
+  let offset = from ?? fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
   let rest = '';
   let wake = (): void => undefined;
   stop?.addEventListener('abort', () => wake(), { once: true });
@@ -144,7 +153,10 @@ export async function followLog(p: Paths, name: string, keep: (line: string) => 
     offset = size;
     const parts = (rest + buf.toString('utf8')).split('\n');
     rest = parts.pop() ?? '';
-    for (const l of parts) if (keep(l)) write(l + '\n');
+    for (const l of parts) {
+      if (stop?.aborted) return;
+      if (keep(l)) await write(l + '\n');
+    }
   }
 }
 

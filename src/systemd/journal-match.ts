@@ -27,13 +27,22 @@ type Term = [field: string, values: string[]][];
 // One conjunction: journalctl ORs the values of one field and ANDs the fields.
 const conjunction = (term: Term): string[] => term.flatMap(([field, values]) => values.map((v) => `${field}=${v}`));
 
+// The units a function has besides its runner and canary, as deployed (functions/log-match.ts
+// reads them): its app if it is a service; the ids of its triggers, whose services queue its
+// calls. Only those: `faass-fn-NAME-app` and `faass-fn-NAME-at-ID` may be another function's
+// runner (a function named NAME-app or NAME-at-ID), whose lines are not NAME's.
+export interface FunctionUnits {
+  service: boolean;
+  triggers: string[];
+}
+
 // journalctl's arguments that select NAME's lines (a function's, or "gateway"/"api"), those of
 // one call with `call`, for the user `uid` (the one whose manager runs faass).
-// schedules: the ids of the function's schedules, whose services queue its calls.
-export function journalMatch(name: string, uid: number, call?: string, schedules: string[] = []): string[] {
+export function journalMatch(name: string, uid: number, call?: string, units: FunctionUnits = { service: false, triggers: [] }): string[] {
   const faassUnit = OWN_UNITS.get(name);
+  const base = functionUnitBase(name);
   // A canary's runner (units.ts canaryUnitBase) serves the function's calls too.
-  const ownUnits = faassUnit ? [faassUnit] : [`${functionUnitBase(name)}.service`, `${canaryUnitBase(name)}.service`, `${functionUnitBase(name)}-app.service`, ...schedules.map((id) => `${scheduleUnitBase(name, id)}.service`)];
+  const ownUnits = faassUnit ? [faassUnit] : [`${base}.service`, `${canaryUnitBase(name)}.service`, ...(units.service ? [`${base}-app.service`] : []), ...units.triggers.map((id) => `${scheduleUnitBase(name, id)}.service`)];
   const byUid: Term = [['_UID', [String(uid)]]];
   const ofCall: Term = call === undefined ? [] : [['FAASS_CALL_ID', [call]]];
   const terms: Term[] = [[['_SYSTEMD_USER_UNIT', ownUnits], ...ofCall, ...byUid]];

@@ -29,17 +29,26 @@ export function tail(name) {
     if (atEnd) node.scrollTop = node.scrollHeight; // follow the end unless the reader scrolled up
   };
 
+  // Reads the stream to its end: true when it ended with the server's error line. A last line
+  // without its newline (cut) is dropped: after= gives it again.
   const read = async (body) => {
     const reader = body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = '';
+    let failed = false;
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) return;
+      if (done) return failed;
       buf += value;
       for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i).trim();
         buf = buf.slice(i + 1);
-        if (line) append(JSON.parse(line));
+        if (!line) continue;
+        const entry = JSON.parse(line);
+        // The server's last line when the stream failed once begun: said in the note, not as a line.
+        if (entry.error) {
+          failed = true;
+          note.textContent = `Log: ${entry.error.message ?? entry.error.code}`;
+        } else append(entry);
       }
     }
   };
@@ -49,18 +58,23 @@ export function tail(name) {
     if (stopped || ctl || document.visibilityState !== 'visible') return;
     const c = (ctl = new AbortController());
     const after = cursor ? `&after=${encodeURIComponent(cursor)}` : '';
+    const began = Date.now();
+    let failed = true;
     try {
       const r = await api(`/system/logs/${encodeURIComponent(name)}?lines=50&follow=1${after}`, { signal: c.signal });
       if (!r.ok) throw new Error(await errorOf(r));
       note.textContent = '';
-      await read(r.body);
+      failed = await read(r.body);
     } catch (e) {
       if (e.name !== 'AbortError') note.textContent = `Log: ${e.message}`;
     } finally {
       if (ctl === c) ctl = null;
     }
-    // Ended without our asking (the server went, a failure): again in a while, while visible.
-    if (!c.signal.aborted && !stopped && retry === null) retry = setTimeout(open, RETRY_SECONDS * 1000);
+    // Ended without our asking. Whole, after a while open (the server's cap on a stream's life,
+    // a restart): at once, with after=, which is authorized again. A failure, or an end that
+    // came fast (no loop of them): again in a while, while visible.
+    const soon = !failed && Date.now() - began >= RETRY_SECONDS * 1000;
+    if (!c.signal.aborted && !stopped && retry === null) retry = setTimeout(open, soon ? 0 : RETRY_SECONDS * 1000);
   };
 
   const close = () => {

@@ -47,8 +47,8 @@ const lines: { what: string; entry: Entry; hello: boolean; call: boolean; gatewa
 
 t.test('each line shows in the logs it belongs to, and only there', async (t) => {
   const match = {
-    hello: journalMatch('hello', 1000),
-    call: journalMatch('hello', 1000, 'c1'),
+    hello: journalMatch('hello', 1000, undefined, { service: true, triggers: [] }),
+    call: journalMatch('hello', 1000, 'c1', { service: true, triggers: [] }),
     gateway: journalMatch('gateway', 1000),
     api: journalMatch('api', 1000),
   };
@@ -64,4 +64,13 @@ t.test('no field a sender sets selects a line alone', async (t) => {
     const alternatives = args.join(' ').split(' + ');
     for (const a of alternatives) t.match(a, /(^| )_SYSTEMD_USER_UNIT=.* _UID=1000$/, `${a}: a trusted unit and uid`);
   }
+});
+
+t.test("a function's lines only: not another's whose name is NAME-app or NAME-at-ID", async (t) => {
+  const runnerOf = (fn: string) => from(`faass-fn-${fn}.service`, { MESSAGE: `${fn} runs` });
+  const fn = journalMatch('foo', 1000);
+  t.notOk(selects(fn, runnerOf('foo-app')), "function foo (not a service): foo-app's runner is not its app");
+  t.notOk(selects(fn, runnerOf('foo-at-x')), 'function foo with no trigger x: foo-at-x is not its trigger');
+  t.ok(selects(journalMatch('foo', 1000, undefined, { service: true, triggers: [] }), runnerOf('foo-app')), "service foo: its app's unit (a function foo-app beside it collides: not deployable, see DESIGN)");
+  t.ok(selects(journalMatch('foo', 1000, undefined, { service: false, triggers: ['x'] }), runnerOf('foo-at-x')), 'foo with trigger x: its unit');
 });

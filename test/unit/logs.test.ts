@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { logs } from '../../src/faassctl/logs';
-import { triggerIds } from '../../src/functions/log-match';
+import { functionUnits, triggerIds } from '../../src/functions/log-match';
 import { resolvePaths, functionConfPath } from '../../src/core/paths';
 import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
 import { buildSchedule, saveTriggers } from '../../src/functions/schedules';
@@ -55,4 +55,16 @@ t.test("faassctl logs NAME: the lines of every kind of the function's triggers (
   saveTriggers(p, 'fn', { schedules: [buildSchedule('1', { spec: 'hourly', tz: 'UTC' })], drops: [buildFileDrop('2', { watch: path.join(dir, 'in') })], nats: [buildNatsTrigger('fn', '3', { nats: 'nats://127.0.0.1:4222', subject: 'orders.>' })] });
   t.same(triggerIds(p, 'fn').sort(), ['1', '2', '3'], "a schedule's, a file drop's and a NATS bridge's");
   t.same(triggerIds(p, 'gateway'), [], "faass's own logs have none");
+});
+
+t.test('faassctl logs and the API: the app unit only for a service', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-logs-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: dir, XDG_STATE_HOME: dir, XDG_DATA_HOME: dir, XDG_RUNTIME_DIR: dir });
+  fs.mkdirSync(path.dirname(functionConfPath(p, 'fn')), { recursive: true });
+  fs.writeFileSync(functionConfPath(p, 'fn'), renderFunctionConfig(buildFunctionConfig('fn', { runtime: 'exec', command: 'cat' })));
+  fs.writeFileSync(functionConfPath(p, 'web'), renderFunctionConfig(buildFunctionConfig('web', { kind: 'service', port: '8081', runtime: 'exec', command: 'httpd' })));
+  t.same(functionUnits(p, 'fn'), { service: false, triggers: [] }, 'a function');
+  t.same(functionUnits(p, 'web'), { service: true, triggers: [] }, 'a service');
+  t.same(functionUnits(p, 'gone'), { service: false, triggers: [] }, 'not deployed: none');
 });
