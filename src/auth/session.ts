@@ -73,14 +73,18 @@ export function csrfMatches(key: Buffer, cookieValue: string, given: string | st
 
 const same = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-// The session cookie's value from a Cookie header (the first of that name), or null.
-export function sessionCookieOf(header: string | undefined): string | null {
-  if (!header) return null;
+// Every value of the session cookie in a Cookie header, in its order. Not only the first: a
+// cookie of the same name set by anything else on this host (cookies do not isolate by port; a
+// function could set one with a longer Path, which a browser sends first) must not shadow a good
+// session (the caller takes the first that verifies).
+export function sessionCookiesOf(header: string | undefined): string[] {
+  if (!header) return [];
+  const out: string[] = [];
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim();
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) out.push(part.slice(eq + 1).trim());
   }
-  return null;
+  return out;
 }
 
 // Set-Cookie for a new session, or (value null) one that ends it at once.

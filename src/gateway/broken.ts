@@ -38,7 +38,8 @@ export async function serveBroken(paths: Paths, fds: InheritedFd[], idle: number
   };
   const opts = { keepAliveTimeout: 500, headersTimeout: 10000, requestTimeout: 30000 };
   for (const f of fds) {
-    const server = (f.name === 'https' && httpsServer(paths, opts)) || http.createServer(opts);
+    // The console's socket speaks TLS whenever the gateway has TLS (main.ts), so it does here too.
+    const server = ((f.name === 'https' || f.name === 'console') && httpsServer(paths, opts)) || http.createServer(opts);
     lifecycle.track(server);
     lifecycle.trackHttp(server);
     server.on('request', answer);

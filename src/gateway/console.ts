@@ -10,7 +10,7 @@ import { Paths } from '../core/paths';
 import { FaassError } from '../core/errors';
 import { sendFaassError } from '../core/http-util';
 import { Verifier } from '../auth/credentials';
-import { CSRF_HEADER, csrfMatches, csrfToken, sessionCookieOf, sessionKey, setCookie, signSession, verifySession } from '../auth/session';
+import { CSRF_HEADER, csrfMatches, csrfToken, sessionCookiesOf, sessionKey, setCookie, signSession, verifySession } from '../auth/session';
 import { API_DOOR, Authorizer } from './authorize';
 import { readWhole } from './answer';
 
@@ -77,10 +77,11 @@ export class Console {
   // (the caller goes the Authorization way); the admin's name; or why it may not pass. Every
   // method needs X-CSRF-Token, and a cross-origin request (Origin given, not this host) is refused.
   apiSession(req: http.IncomingMessage): { name: string } | { error: FaassError } | null {
-    const value = sessionCookieOf(req.headers.cookie);
-    if (value === null) return null;
-    const who = this.signedIn(value);
-    if (!who) return { error: new FaassError('FAASS_E_AUTH_REQUIRED', 'The console session is not valid (expired, signed out, or its credential removed): sign in again') };
+    const values = sessionCookiesOf(req.headers.cookie);
+    if (!values.length) return null;
+    const value = this.goodOne(values);
+    const who = value === null ? null : this.signedIn(value);
+    if (value === null || !who) return { error: new FaassError('FAASS_E_AUTH_REQUIRED', 'The console session is not valid (expired, signed out, or its credential removed): sign in again') };
     if (!sameOrigin(req)) return { error: new FaassError('FAASS_E_FORBIDDEN', 'A console session is taken from the console\'s own origin only') };
     if (!csrfMatches(this.signingKey(), value, req.headers[CSRF_HEADER])) return { error: new FaassError('FAASS_E_FORBIDDEN', 'A request with the console session needs its X-CSRF-Token header (GET /ui/session gives it)') };
     return { name: who };
@@ -95,7 +96,7 @@ export class Console {
     }
     if (req.method !== 'GET') return fail(res, new FaassError('FAASS_E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on /ui/session; use GET, POST or DELETE`), { allow: 'GET, POST, DELETE' });
     if (!this.auth.apiEnabled) return fail(res, noAdmin());
-    const value = sessionCookieOf(req.headers.cookie);
+    const value = this.goodOne(sessionCookiesOf(req.headers.cookie));
     const who = value === null ? null : this.signedIn(value);
     if (value === null || !who) return fail(res, new FaassError('FAASS_E_AUTH_REQUIRED', 'Not signed in to the console'));
     // The CSRF token goes to the page here, and only here: a same-origin read (no CORS).
@@ -129,6 +130,11 @@ export class Console {
     const name = token.slice(0, token.indexOf('.'));
     const value = signSession(this.signingKey(), name);
     return json(res, 200, { signedIn: true, credential: name }, { 'set-cookie': setCookie(value, isTls(req)) });
+  }
+
+  // The first of the cookie's values that is a good session (sessionCookiesOf says why not the first).
+  private goodOne(values: string[]): string | null {
+    return values.find((v) => this.signedIn(v) !== null) ?? null;
   }
 
   // The admin a cookie value names, while the cookie is good and its credential still an admin.

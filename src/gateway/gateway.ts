@@ -15,7 +15,7 @@ import { RunnerForwarder } from './runner-forward';
 import { Canaries, CanaryPick } from './canaries';
 import { ServiceForwarder } from './service-forward';
 import { ApiProxy } from './api-proxy';
-import { callHeaders, makeInert } from './headers';
+import { callHeaders, keepSessionCookie, makeInert } from './headers';
 import { readWhole, refuse } from './answer';
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from './metrics';
 import { enqueueOnce } from '../queue/idempotency';
@@ -265,6 +265,7 @@ export class Gateway {
   private async toFunction(req: http.IncomingMessage, res: http.ServerResponse, route: Route, side: Side = 'function'): Promise<void> {
     const fn = this.functions.lookup(route.name);
     if (!fn) return refuse(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`);
+    if (side === 'function') keepSessionCookie(res); // on the console's address makeInert drops every cookie
     const end = this.countCall(route.name, fn.kind === 'service', res);
     if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, broken: fn.broken }, this.callerOf(req, side)))) return;
     const body = await readWhole(req, res, this.cfg.maxBody);

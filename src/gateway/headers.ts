@@ -1,5 +1,6 @@
 // Header hygiene at the gateway: what crosses from the client's connection to a function's or
 // the API's, and back.
+import { SESSION_COOKIE } from '../auth/session';
 import * as http from 'node:http';
 import { HOP_BY_HOP } from '../core/http-util';
 import { withoutSessionCookie } from '../auth/session';
@@ -53,16 +54,39 @@ export function callHeaders(req: http.IncomingMessage, id: string, passAuthoriza
 // with no script and an opaque origin, no type sniffing), whatever the function said of its own.
 export const INERT_HEADERS: Readonly<Record<string, string>> = { 'content-security-policy': 'sandbox', 'x-content-type-options': 'nosniff' };
 
+// Headers a function's answer on the console's address may not carry at all: each would act in
+// the console's origin. A redirect above all: the page's fetch follows it on the same origin
+// with the session cookie, X-CSRF-Token, method and body, so a function answering 307 to
+// /system/... would drive the management API as the admin (found by review). Then cookies (a
+// session cookie shadowed, or any), a wipe of the console's site data, a delayed redirect, a
+// preload, a service worker's wider scope. The status stays: a 3xx without Location is an answer.
+const CONSOLE_DROPPED = new Set(['location', 'refresh', 'set-cookie', 'clear-site-data', 'link', 'service-worker-allowed']);
+
 // Every writeHead of this answer (the function's, or an error's) carries INERT_HEADERS, in place
-// of any header of those names the function set. Every writer here passes (status, headers).
+// of any header of those names the function set, and none of CONSOLE_DROPPED. Every writer here
+// passes (status, headers).
 export function makeInert(res: http.ServerResponse): void {
   const writeHead = res.writeHead.bind(res) as (status: number, headers: http.OutgoingHttpHeaders) => http.ServerResponse;
-  const own = (k: string) => k.toLowerCase() in INERT_HEADERS;
+  const own = (k: string) => k.toLowerCase() in INERT_HEADERS || CONSOLE_DROPPED.has(k.toLowerCase());
   res.writeHead = ((status: number, a?: unknown, b?: unknown) => {
     const given = (typeof a === 'string' ? b : a) as http.OutgoingHttpHeaders | undefined;
     for (const k of res.getHeaderNames()) if (own(k)) res.removeHeader(k);
     const kept = Object.fromEntries(Object.entries(given ?? {}).filter(([k]) => !own(k)));
     return writeHead(status, { ...kept, ...INERT_HEADERS });
+  }) as typeof res.writeHead;
+}
+
+// On the functions' address a function may set cookies, but not the console's session cookie
+// (cookies do not isolate by port: one set here reaches the console's address too).
+export function keepSessionCookie(res: http.ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (status: number, headers: http.OutgoingHttpHeaders) => http.ServerResponse;
+  const foreign = (v: unknown) => !String(v).trimStart().startsWith(`${SESSION_COOKIE}=`);
+  res.writeHead = ((status: number, a?: unknown, b?: unknown) => {
+    const given = { ...((typeof a === 'string' ? b : a) as http.OutgoingHttpHeaders | undefined) };
+    for (const k of Object.keys(given)) if (k.toLowerCase() === 'set-cookie') given[k] = ([] as unknown[]).concat(given[k]).filter(foreign) as string[];
+    const set = res.getHeader('set-cookie');
+    if (set !== undefined) res.setHeader('set-cookie', ([] as unknown[]).concat(set).filter(foreign) as string[]);
+    return writeHead(status, given);
   }) as typeof res.writeHead;
 }
 

@@ -7,10 +7,12 @@ export const setCsrf = (token) => { csrf = token; };
 export const signedIn = () => csrf !== null;
 
 // fetch with the session: X-CSRF-Token on every method. json: a value sent as a JSON body.
-export function api(path, { method = 'GET', json, body, headers = {}, signal } = {}) {
+// redirect: 'manual' for a function's answer (invoke): its redirect is shown, never followed with
+// the session and the CSRF token (the gateway drops Location there too).
+export function api(path, { method = 'GET', json, body, headers = {}, signal, redirect = 'follow' } = {}) {
   const h = { 'X-CSRF-Token': csrf ?? '', ...headers };
   if (json !== undefined) h['Content-Type'] = 'application/json';
-  return fetch(path, { method, credentials: 'same-origin', headers: h, body: json !== undefined ? JSON.stringify(json) : body, signal });
+  return fetch(path, { method, credentials: 'same-origin', headers: h, body: json !== undefined ? JSON.stringify(json) : body, signal, redirect });
 }
 
 // The JSON answer, or an Error with the API's message (its error catalog's text) and status.

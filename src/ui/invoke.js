@@ -60,7 +60,8 @@ export function mountInvoke(container, name) {
       const url = `/function/${encodeURIComponent(name)}${p && !/^[/?]/.test(p) ? '/' : ''}${p}`; // "x" is /x; "?q=1" a query
       const h = Object.fromEntries(headersOf(headers.value));
       const start = performance.now();
-      const r = await api(url, { method: method.value, headers: h, body: method.value === 'GET' ? undefined : body.value });
+      const r = await api(url, { method: method.value, headers: h, body: method.value === 'GET' ? undefined : body.value, redirect: 'manual' });
+      if (r.type === 'opaqueredirect') throw new Error('The function answered with a redirect; the console does not follow one (call it with faassctl invoke or curl to see where to)');
       const bytes = new Uint8Array(await r.arrayBuffer());
       out.ok(...answer(r, bytes, performance.now() - start));
     });

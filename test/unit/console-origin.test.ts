@@ -36,6 +36,12 @@ let reached: http.IncomingHttpHeaders | null = null;
 const app = http.createServer((req, res) => {
   reached = req.headers;
   req.resume();
+  if (req.url?.endsWith('/redir')) {
+    // What would act in the console's origin: a redirect into the API, cookies (one shadowing
+    // the session's), a wipe of the site's data, a delayed redirect.
+    res.writeHead(307, { location: '/system/functions', 'set-cookie': ['faass_session=junk; Path=/system', 'theirs=1; Path=/'], 'clear-site-data': '"cookies"', refresh: '0; url=/system/functions' });
+    return void res.end('moved');
+  }
   res.writeHead(200, { 'content-type': 'text/html', 'Content-Security-Policy': "default-src *; script-src 'unsafe-inline'", 'x-content-type-options': 'none' });
   res.end('<script>fetch("/ui/session")</script>');
 });
@@ -87,6 +93,11 @@ t.test('on the console\'s address: a function only with the session and its toke
   t.equal(link.headers['content-security-policy'], 'sandbox');
   t.equal((await call('console', '/function/svc', { authorization: 'Bearer nobody.x' })).status, 401, 'a token alone: 401, not reached');
   t.equal(reached, null);
+  const shadowed = await call('console', '/function/svc', { cookie: `faass_session=junk; ${cookie}`, 'x-csrf-token': csrf });
+  t.equal(shadowed.status, 200, 'a cookie of the session\'s name set by something else does not shadow the good one');
+  const moved = await call('console', '/function/svc/redir', { cookie, 'x-csrf-token': csrf });
+  t.equal(moved.status, 307, 'a function\'s redirect: its status, as an answer');
+  for (const h of ['location', 'set-cookie', 'clear-site-data', 'refresh']) t.notOk(h in moved.headers, `no ${h}: the page's fetch follows nothing into the API with the session, and nothing touches the console's cookies`);
   const topic = await call('console', '/topic/news', { cookie, 'x-csrf-token': csrf });
   t.equal(topic.status, 404, 'a topic: not there');
   t.match(topic.text, /served at 127\.0\.0\.1:8080/, 'naming the functions\' address');
@@ -103,4 +114,7 @@ t.test('on the functions\' address: no console, and the session is as if absent'
   t.equal(page.status, 200, 'a token works as always');
   t.match(page.headers['content-security-policy'], /unsafe-inline/, 'and the functions\' address passes the answer as it came');
   t.notOk(reached && 'x-csrf-token' in (reached as http.IncomingHttpHeaders), 'X-CSRF-Token is never passed on');
+  const moved = await call('function', '/function/svc/redir', { authorization: `Bearer ${ops}` });
+  t.equal(moved.headers.location, '/system/functions', 'the functions\' address passes a redirect on');
+  t.same(moved.headers['set-cookie'], ['theirs=1; Path=/'], 'and the function\'s cookies, but never one named as the console\'s session');
 });

@@ -5,7 +5,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { csrfMatches, csrfToken, sessionCookieOf, sessionKey, sessionKeyPath, setCookie, signSession, verifySession, withoutSessionCookie } from '../../src/auth/session';
+import { csrfMatches, csrfToken, sessionCookiesOf, sessionKey, sessionKeyPath, setCookie, signSession, verifySession, withoutSessionCookie } from '../../src/auth/session';
 import { resolvePaths } from '../../src/core/paths';
 import { routeOf } from '../../src/gateway/route';
 
@@ -59,9 +59,10 @@ t.test('the key: made once, 0600, the same on every read', async (t) => {
 });
 
 t.test('cookies: read, set, ended, and never passed on', async (t) => {
-  t.equal(sessionCookieOf('a=1; faass_session=root.1.x; b=2'), 'root.1.x');
-  t.equal(sessionCookieOf('a=1'), null);
-  t.equal(sessionCookieOf(undefined), null);
+  t.same(sessionCookiesOf('a=1; faass_session=root.1.x; b=2'), ['root.1.x']);
+  t.same(sessionCookiesOf('faass_session=junk; a=1; faass_session=root.1.x'), ['junk', 'root.1.x'], 'every value, in order');
+  t.same(sessionCookiesOf('a=1'), []);
+  t.same(sessionCookiesOf(undefined), []);
   const set = setCookie('v', false, 28800);
   t.match(set, /^faass_session=v; /);
   for (const flag of ['HttpOnly', 'SameSite=Strict', 'Path=/', 'Max-Age=28800']) t.ok(set.split('; ').includes(flag), flag);
