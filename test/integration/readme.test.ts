@@ -121,7 +121,7 @@ async function useIt(t: Test, m: Mode): Promise<void> {
   t.match(follow.out(), callLine, `faassctl logs echo -f shows the call ${follow.err()}`);
   const id = callLine.exec(follow.out())?.[1] ?? 'none';
   const one = await bash(m, readme('faassctl logs echo --call').replace(/ID$/, id));
-  t.match(one.stdout, `call=${id} function=echo status=200`, 'faassctl logs echo --call ID shows that call');
+  t.match(one.stdout, `call=${id} function=echo status=200`, 'faassctl logs echo --call ID shows that call', { code: one.code, stderr: one.stderr, followed: follow.out().slice(-2000) });
 
   // faassctl status: a row per function with its calls, counted as the answers go out.
   // FUNCTION  KIND  SOCKET  PROCESS  RUNNING  CALLS  5XX  LAST CALL: columns two spaces apart
