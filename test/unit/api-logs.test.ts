@@ -58,9 +58,11 @@ function open(port: number, p: string): Promise<{ status: number; text: () => st
   });
 }
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!cond()) throw new Error(`Timed out waiting for ${what}`);
+// Polls for the event itself; the deadline (60 s) only bounds a stuck test on a busy machine.
+async function until(what: string, cond: () => boolean, deadlineMs = 60_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+  if (!cond()) throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}`);
 }
 
 t.test('a journal entry as the API shows it', async (t) => {
