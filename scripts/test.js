@@ -8,6 +8,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { compileTests, outputOf, ROOT } = require('./compile-tests');
+const { TapFailures } = require('./tap-failures');
 
 function selectTests(sources, paths) {
   const tests = sources.filter((f) => f.startsWith(path.join(ROOT, 'test') + path.sep) && f.endsWith('.test.ts'));
@@ -76,12 +77,19 @@ const removeOpenfaasSecrets = openfaasSecretsDir();
 
 const tap = spawn(process.execPath, [TAP, ...tapArgs], { cwd: ROOT, stdio: ['inherit', 'pipe', 'inherit'] });
 let tail = '';
+let partial = '';
+const failures = new TapFailures();
 tap.stdout.on('data', (d) => {
   process.stdout.write(d);
   tail = (tail + d.toString()).slice(-4096);
+  const lines = (partial + d.toString()).split('\n');
+  partial = lines.pop();
+  for (const l of lines) failures.line(l);
 });
 tap.on('exit', (code, signal) => {
   const m = /# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?(?:, skip: (\d+))?/.exec(tail);
+  if (partial) failures.line(partial);
+  process.stdout.write(failures.report());
   if (m) process.stdout.write(`\n${m[2]} passed, ${m[3] ?? 0} failed${m[4] ? `, ${m[4]} skipped` : ''}\n`);
   removeOpenfaasSecrets();
   process.exit(signal ? 1 : (code ?? 1));
