@@ -9,7 +9,7 @@ import { ErrorCode, FaassError, fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { FunctionConfig, FunctionInput, configInput, loadFunctionConfig, parseFunctionConfig, withVersion } from './function-config';
 import { DeploySpec, planConfig, planInput } from './deploy-plan';
-import { refuseStackClash } from './unit-names';
+import { refuseDeployClash, refuseStackClash } from './unit-names';
 import { Prepared, prepareDeploy, switchPrepared, settleFailed, keepAccess } from './deploy';
 import { applyUnits, recoverFirst, withServe, ApplyReport, Recovered } from './apply-units';
 import { aboutToCommit, beginDeploy, endDeploy, abandonDeploy } from './deploy-intent';
@@ -223,6 +223,7 @@ function prepareRollback(paths: Paths, name: string, to: number, restoreAccess: 
   const wider = restoreAccess ? null : widerAccess(now, target);
   if (wider) fail('FAASS_E_ACCESS_WIDER', `Version ${to} of ${name} lets more callers in: ${wider}; say --restore-access to roll that back too`);
   requireSecrets(paths, name, target.secrets); // one removed since would fail every start
+  refuseDeployClash(paths, name, target.kind, true);
   const text = withVersion(record.settings, { number: to, code: record.code });
   const intent = beginDeploy(paths, name, null);
   aboutToCommit(paths, intent, text);

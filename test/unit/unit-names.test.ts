@@ -17,6 +17,7 @@ import { unitClash } from '../../src/functions/unit-names';
 import { addSchedule } from '../../src/functions/triggers';
 import { deploy } from '../../src/faassctl/deploy';
 import { upStack } from '../../src/functions/stack-deploy';
+import { rollbackFunction } from '../../src/functions/rollback';
 import { apiHandler } from '../../src/api/handlers';
 import { functionConfPath } from '../../src/core/paths';
 import { FaassError, ERRORS } from '../../src/core/errors';
@@ -183,4 +184,14 @@ t.test("a stack's up refuses members that would share units with each other, and
   t.equal(typeof e === 'string' ? e : e.code, 'FAASS_E_NAME_TAKEN', 'service web and function web-app in one stack are refused');
   if (typeof e !== 'string') t.match(e.message, /web.*web-app|web-app.*web/, 'naming both');
   t.same(listFunctionNames(paths), [], 'neither is deployed');
+});
+
+t.test('a rollback to a service version is refused beside a function NAME-app deployed since', async (t) => {
+  const paths = managerlessPaths(t, 'unit-names');
+  await quietly(() => deploy(paths, service('web')));
+  await quietly(() => deploy(paths, { name: 'web', kind: 'function', runtime: 'exec', command: 'cat' }));
+  await quietly(() => deploy(paths, { name: 'web-app', command: 'cat' }));
+  const e = await refusal(() => rollbackFunction(paths, 'web', { to: 1 }));
+  t.equal(typeof e === 'string' ? e : e.code, 'FAASS_E_NAME_TAKEN', 'refused');
+  t.notMatch(fs.readFileSync(functionConfPath(paths, 'web'), 'utf8'), /^kind=service$/m, 'web stays a function');
 });
