@@ -6,7 +6,7 @@ import { Paths, resolvePaths } from '../core/paths';
 import { number } from '../core/validate';
 import { continueWhenRead } from '../core/http-util';
 import { FaassError } from '../core/errors';
-import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
+import { Lifecycle, listenOn, takeInheritedFds, warnUnexpectedFds } from '../systemd/activation';
 import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { apiHandler } from './handlers';
 import { endLogTails } from './logs';
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : IDLE_SECONDS;
   const fds = takeInheritedFds();
   logWithFields({ SYSLOG_IDENTIFIER: 'faass-api' });
+  warnUnexpectedFds(fds, ['api'], { uses: 1, fallback: 'the API\'s socket' });
   const paths = resolvePaths();
   const metrics = new MetricsStore(paths, metricsPath(paths));
   metrics.add({ activations: { api: 1 } });

@@ -18,6 +18,7 @@ export const ERRORS = {
   FAASS_E_API_DISABLED: { status: 404, exit: 3, summary: 'the management API is off: no admin credential exists' },
   FAASS_E_METHOD_NOT_ALLOWED: { status: 405, exit: 2, summary: 'the API route does not take this method' },
   FAASS_E_FUNCTION_EXISTS: { status: 409, exit: 2, summary: 'a function of that name exists (create with POST, update with PUT)' },
+  FAASS_E_NAME_TAKEN: { status: 409, exit: 2, summary: "the function's (or trigger's) units would have the names of another function's: a service NAME's app and a function NAME-app, a trigger ID of NAME and a function NAME-at-ID share them; the message names the unit and its owner" },
   FAASS_E_SECRET_EXISTS: { status: 409, exit: 2, summary: 'a secret of that name exists (the API: create with POST, replace with PUT)' },
   FAASS_E_SECRET_IN_USE: { status: 409, exit: 2, summary: 'the secret to remove is named by functions (listed): deploy them without it first' },
   FAASS_E_QUEUE_NOT_EMPTY: { status: 409, exit: 2, summary: 'the function to delete has queued calls or dead letters: say --drain or --discard' },

@@ -1,6 +1,8 @@
 // faassctl init: create or update the gateway settings (faass.conf).
 import { Paths, gatewayConfPath } from '../core/paths';
-import { METRICS_ACCESS, readSettingsIni, readDockerIni, writeSettings } from '../core/settings';
+import { METRICS_ACCESS, Settings, buildSettings, gatewayPorts, loadSettings, readSettingsIni, readDockerIni, writeSettings } from '../core/settings';
+import { FunctionConfig, listFunctionNames, loadFunctionConfig } from '../functions/function-config';
+import { checkGatewayPorts } from '../functions/deploy-plan';
 import { Register } from './cli';
 import { applyUnits } from '../functions/deploy';
 import { sayApplied } from './report';
@@ -27,6 +29,7 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   if (a.logCalls !== undefined) raw.log_calls = a.logCalls ? 'yes' : 'no';
   if (a.idle !== undefined) raw.idle = String(a.idle);
   else if (raw.idle === undefined) raw.idle = '10';
+  checkGatewayPorts(newPorts(paths, buildSettings(raw)), deployedConfigs(paths));
   writeSettings(paths, raw, docker); // checked whole before it is written: a bad input leaves the old file
   process.stdout.write(`Gateway settings in ${gatewayConfPath(paths)}: listen=${raw.listen}${raw.console_listen !== undefined ? ` console_listen=${String(raw.console_listen)}` : ''} idle=${raw.idle}\n`);
   // The units follow at once: the gateway's sockets (listen, tls_listen, console_listen), and what every function
@@ -34,6 +37,29 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   sayApplied(await applyUnits(paths, { reload: true }), 'Units updated');
   return 0;
 }
+
+// The gateway's TCP ports this init adds (all of them when faass.conf is unreadable): a port kept
+// as it was was checked by every deploy since, so a service there predates the rule and an init
+// of another key does not trip over it.
+function newPorts(paths: Paths, next: Settings): number[] {
+  let old: number[] = [];
+  try {
+    old = gatewayPorts(loadSettings(paths));
+  } catch {
+    /* unreadable: every port is new */
+  }
+  return gatewayPorts(next).filter((p) => !old.includes(p));
+}
+
+// Every function whose file reads; a broken one (answering 503 until fixed) holds no port now.
+const deployedConfigs = (paths: Paths): FunctionConfig[] =>
+  listFunctionNames(paths).flatMap((n) => {
+    try {
+      return [loadFunctionConfig(paths, n)];
+    } catch {
+      return [];
+    }
+  });
 
 export const register: Register = (y, cli) =>
   y.command(

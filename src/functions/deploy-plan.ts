@@ -81,6 +81,19 @@ export function carryAccess(name: string, input: FunctionInput, previous: Functi
 // gateway's socket holds it: the app would never get ready, or on another address would answer
 // in the gateway's place). An app in a network of its own (network=none) has its own ports.
 export function checkServicePort(cfg: FunctionConfig, gatewayPorts: readonly number[]): void {
-  if (cfg.kind !== 'service' || cfg.port === undefined || cfg.network === 'none') return;
-  if (gatewayPorts.includes(cfg.port)) fail('FAASS_E_CONFIG_INVALID', `Service ${cfg.name}: port ${cfg.port} is the gateway's; choose another port (or network=none, a network of its own)`);
+  const port = hostPort(cfg);
+  if (port !== undefined && gatewayPorts.includes(port)) fail('FAASS_E_CONFIG_INVALID', `Service ${cfg.name}: port ${port} is the gateway's (listen, tls_listen or console_listen in faass.conf); choose another port (or network=none, a network of its own)`);
+}
+
+// The port a service's app holds on the host's loopback; none for a function, or for an app in a
+// network of its own.
+export const hostPort = (cfg: FunctionConfig): number | undefined => (cfg.kind === 'service' && cfg.network !== 'none' ? cfg.port : undefined);
+
+// The same rule the other way (faassctl init): a gateway port newly given must not be a deployed
+// service's, or the gateway's socket and the app would fight over it.
+export function checkGatewayPorts(newPorts: readonly number[], services: readonly FunctionConfig[]): void {
+  for (const cfg of services) {
+    const port = hostPort(cfg);
+    if (port !== undefined && newPorts.includes(port)) fail('FAASS_E_CONFIG_INVALID', `Port ${port} is service ${cfg.name}'s (its app listens on 127.0.0.1:${port}); choose another port for the gateway, or deploy ${cfg.name} on another port first`);
+  }
 }

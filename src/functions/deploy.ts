@@ -18,7 +18,7 @@ import { Author, VersionRecord, checkMessage, currentRecord, listRecords, localA
 import { ApplyReport, applyUnits, recoverFirst, withServe } from './apply-units';
 import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
-import { refuseScheduleClash } from './triggers';
+import { refuseDeployClash } from './unit-names';
 import { DepsReport, installDependencies } from './deps-install';
 import { retireFunction, resetRetired } from './retire';
 import { commitNamingSecrets, requireSecrets } from './secrets';
@@ -88,7 +88,6 @@ export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<
   validateName(spec.name);
   if (!fs.existsSync(functionConfPath(paths, spec.name))) {
     refuseReservedName(spec.name);
-    refuseScheduleClash(paths, spec.name);
   }
   const checked = checkSpec(spec); // before touching anything
   requireSecrets(paths, spec.name, checked.secrets);
@@ -98,6 +97,7 @@ export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<
     const now = currentConfig(paths, spec.name); // read once no other deploy of it runs
     const staged = stage(paths, spec, intent.version);
     const cfg = await planDeploy(paths, spec, staged);
+    refuseDeployClash(paths, spec.name, cfg.kind, fs.existsSync(functionConfPath(paths, spec.name)));
     const settings = renderFunctionConfig(cfg);
     // The digest is of the code as deployed, before its dependencies are installed into it: they
     // follow from its lockfile, and the same code again is the same version.

@@ -9,6 +9,7 @@ import { ErrorCode, FaassError, fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { FunctionConfig, FunctionInput, configInput, loadFunctionConfig, parseFunctionConfig, withVersion } from './function-config';
 import { DeploySpec, planConfig, planInput } from './deploy-plan';
+import { refuseDeployClash, refuseStackClash } from './unit-names';
 import { Prepared, prepareDeploy, switchPrepared, settleFailed, keepAccess } from './deploy';
 import { applyUnits, recoverFirst, withServe, ApplyReport, Recovered } from './apply-units';
 import { aboutToCommit, beginDeploy, endDeploy, abandonDeploy } from './deploy-intent';
@@ -173,6 +174,7 @@ export async function upStack(paths: Paths, stack: string, specs: DeploySpec[], 
   const prepared: Prepared[] = [];
   try {
     for (const e of changing.filter((e) => e.action !== 'delete')) prepared.push(await prepareDeploy(paths, { ...(specs.find((s) => s.name === e.name) as DeploySpec), message: opts.message, author: opts.author }));
+    refuseStackClash(paths, prepared.map((p) => ({ name: p.spec.name, kind: p.cfg.kind })));
   } catch (e) {
     undoAll(paths, prepared); // none changes: each stays on its version
     throw e;
@@ -221,6 +223,7 @@ function prepareRollback(paths: Paths, name: string, to: number, restoreAccess: 
   const wider = restoreAccess ? null : widerAccess(now, target);
   if (wider) fail('FAASS_E_ACCESS_WIDER', `Version ${to} of ${name} lets more callers in: ${wider}; say --restore-access to roll that back too`);
   requireSecrets(paths, name, target.secrets); // one removed since would fail every start
+  refuseDeployClash(paths, name, target.kind, true);
   const text = withVersion(record.settings, { number: to, code: record.code });
   const intent = beginDeploy(paths, name, null);
   aboutToCommit(paths, intent, text);

@@ -15,6 +15,7 @@ import { allSubscriptions, loadTopics } from './topics';
 import { ApplyReport, applyUnits } from './apply-units';
 import { checkCalendar } from '../systemd/calendar';
 import { scheduleUnitBase } from '../systemd/units';
+import { refuseTriggerClash } from './unit-names';
 import { managerReachable, showUnit } from '../systemd/systemctl';
 
 export interface ScheduleView {
@@ -44,20 +45,6 @@ export const viewOf = (name: string, s: Schedule): ScheduleView => ({
   jitter: s.jitter,
   timer: `${scheduleUnitBase(name, s.id)}.timer`,
 });
-
-// A schedule's units are named faass-fn-NAME-at-ID: a function named so would share them.
-function refuseClash(p: Paths, name: string, id: string): void {
-  const other = `${name}-at-${id}`;
-  if (fs.existsSync(functionConfPath(p, other))) fail('FAASS_E_CONFIG_INVALID', `Schedule ${id} of ${name} would have the units of function ${other} (${scheduleUnitBase(name, id)}.service): give another --id`);
-}
-
-// Deploying NAME: refused when NAME is X-at-Y and X has a schedule Y (the same units).
-export function refuseScheduleClash(p: Paths, name: string): void {
-  const m = /^(.+)-at-([a-z0-9]{1,16})$/.exec(name);
-  if (!m || !fs.existsSync(functionConfPath(p, m[1]))) return;
-  const t = loadTriggers(p, m[1]);
-  if (allTriggerIds(t).includes(m[2])) fail('FAASS_E_NAME_INVALID', `Function name ${name} is taken by the units of schedule ${m[2]} of ${m[1]} (${scheduleUnitBase(m[1], m[2])}.service): choose another name`);
-}
 
 // Judged before anything is written; returns the schedule and when it fires next.
 export async function checkSchedule(id: string, input: ScheduleInput): Promise<{ schedule: Schedule; next: string | null }> {
@@ -91,7 +78,7 @@ function freeId(p: Paths, name: string, id: string | undefined): string {
   const all = allTriggerIds(loadTriggers(p, name));
   const chosen = id === undefined ? nextId(all.map((x) => ({ id: x }))) : checkScheduleId(id);
   if (all.includes(chosen)) fail('FAASS_E_CONFIG_INVALID', `${name} has a trigger ${chosen} already: remove it first (faassctl trigger rm ${name} ${chosen}) or give another --id`);
-  refuseClash(p, name, chosen);
+  refuseTriggerClash(p, name, chosen);
   return chosen;
 }
 

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { Paths, resolvePaths, gatewayConfPath } from '../core/paths';
 import { Settings, idleOrDefault, loadSettings } from '../core/settings';
 import { FaassError, isBroken } from '../core/errors';
-import { InheritedFd, Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
+import { InheritedFd, Lifecycle, listenOn, takeInheritedFds, warnUnexpectedFds } from '../systemd/activation';
 import { Address, address, number } from '../core/validate';
 import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { Gateway } from './gateway';
@@ -36,6 +36,9 @@ interface Setup {
   tls: { cert: Buffer; key: Buffer } | null;
 }
 
+// The names units.ts gives the gateway's sockets (FileDescriptorName=); any other is served as http.
+const FD_NAMES = ['http', 'https', 'console'];
+
 // What the configuration makes of the sockets, read and checked before any is taken; a bad file
 // (faass.conf, the key pair) is FAASS_E_CONFIG_BROKEN.
 function configured(paths: Paths, fds: InheritedFd[], listen: string | undefined): Setup {
@@ -44,7 +47,7 @@ function configured(paths: Paths, fds: InheritedFd[], listen: string | undefined
   // settings say. HTTPS needs the key pair, read once here.
   const main = cfg.tls && !cfg.tls.listen ? 'https' : 'http';
   // console: the web console's own address (console_listen), HTTPS when TLS is configured.
-  const named = (n: string) => (n === 'https' || n === 'console' ? n : 'http');
+  const named = (n: string) => (n === 'https' || n === 'console' ? n : 'http'); // another name: said at start (FD_NAMES)
   const targets: Setup['targets'] =
     fds.length > 0
       ? fds.map((f) => ({ target: { fd: f.fd }, name: named(f.name) }))
@@ -74,6 +77,7 @@ async function main(): Promise<void> {
   }
   const fds = takeInheritedFds();
   logWithFields({ SYSLOG_IDENTIFIER: 'faass-gateway' });
+  warnUnexpectedFds(fds, FD_NAMES, { fallback: 'http (functions)' });
   const paths = resolvePaths();
   const idleArg = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : undefined;
   let setup: Setup;

@@ -10,7 +10,7 @@ import { DockerSettings, Settings, loadDockerSettings, loadSettings } from '../c
 import type { DockerExecutor } from './docker-executor';
 import { FaassError, isBroken } from '../core/errors';
 import { serveBroken } from './broken';
-import { Lifecycle, listenOn, takeInheritedFds } from '../systemd/activation';
+import { Lifecycle, listenOn, takeInheritedFds, warnUnexpectedFds } from '../systemd/activation';
 import { address, number } from '../core/validate';
 import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { StraySweeper } from './strays';
@@ -47,6 +47,8 @@ async function main(): Promise<void> {
   }
   const { cfg, docker, gw } = files;
   logWithFields({ SYSLOG_IDENTIFIER: unit.replace(/\.service$/, ''), FAASS_FUNCTION: cfg.name });
+  // Its socket unit's name (systemd's default FileDescriptorName=), or the function's (faassctl serve).
+  warnUnexpectedFds(fds, [unit.replace(/\.service$/, '.socket'), cfg.name], { uses: 1, fallback: 'the function\'s socket' });
   const idle = values.idle !== undefined ? number('--idle', values.idle, 0, 86400) : cfg.idle;
   const target = fds.length > 0 ? { fd: fds[0].fd } : values.listen ? address('--listen', values.listen) : null;
   if (!target) throw new FaassError('FAASS_E_USAGE', `No socket from systemd (LISTEN_FDS) and no --listen. ${USAGE}`);

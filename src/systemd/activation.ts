@@ -32,6 +32,24 @@ export function takeInheritedFds(env: NodeJS.ProcessEnv = process.env): Inherite
   return Array.from({ length: n }, (_, i) => ({ fd: SD_LISTEN_FDS_START + i, name: names[i] || 'unknown' }));
 }
 
+// Sockets passed that this program does not know by name (FileDescriptorName=; systemd's
+// default is the socket unit's name), or more than it uses: a line each for the journal, so a
+// socket unit from another faass version or edited by hand is seen, not silently served as
+// something else or left unanswered. uses: how many of the fds, in order, the program serves.
+export function unexpectedFds(fds: readonly InheritedFd[], known: readonly string[], opts: { uses?: number; fallback: string }): string[] {
+  const uses = opts.uses ?? fds.length;
+  return fds.flatMap((f, i) => {
+    const named = `Inherited socket fd ${f.fd} (FileDescriptorName=${JSON.stringify(f.name.slice(0, 80))})`;
+    if (i >= uses) return [`${named} is not used: this program serves ${uses} socket${uses === 1 ? '' : 's'}; check its socket units (faassctl generate-units)`];
+    if (!known.includes(f.name)) return [`${named} is none of ${known.join(', ')}: serving it as ${opts.fallback}; check its socket units (faassctl generate-units)`];
+    return [];
+  });
+}
+
+export function warnUnexpectedFds(fds: readonly InheritedFd[], known: readonly string[], opts: { uses?: number; fallback: string }): void {
+  for (const line of unexpectedFds(fds, known, opts)) log.warning(line);
+}
+
 export function listenOn(server: net.Server, target: { fd: number } | Address): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);

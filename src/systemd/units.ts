@@ -253,8 +253,17 @@ export function renderReviveService(ctx: UnitContext): string {
 }
 
 export const functionUnitBase = (name: string) => `faass-fn-${name}`;
-// A schedule's timer and its service (functions/schedules.ts).
+// A service's app (kind=service), beside its proxy (the function's own base).
+export const appUnitBase = (name: string) => `${functionUnitBase(name)}-app`;
+// A schedule's timer and its service (functions/schedules.ts); a file drop's and a NATS bridge's units too.
 export const scheduleUnitBase = (name: string, id: string) => `${functionUnitBase(name)}-at-${id}`;
+
+// Every unit base name a function has: its units are BASE.socket, BASE.service, BASE.timer, ...,
+// and systemd pairs units by base name (a .socket or .timer starts the .service of its base), so
+// two functions must never share one. The map from names is not one-to-one (a service foo's app
+// is faass-fn-foo-app, as is a function foo-app's runner): deploy and trigger add refuse a clash
+// (functions/unit-names.ts). The canary's is always counted: its prefix is its own.
+export const functionUnitBases = (name: string, kind: FunctionConfig['kind'], triggerIds: readonly string[]): string[] => [functionUnitBase(name), ...(kind === 'service' ? [appUnitBase(name)] : []), ...triggerIds.map((id) => scheduleUnitBase(name, id)), canaryUnitBase(name)];
 
 export function renderFunctionSocket(cfg: FunctionConfig): string {
   return unit({
@@ -658,7 +667,7 @@ export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: U
   for (const fn of [...functions].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     out[`${functionUnitBase(fn.name)}.socket`] = renderFunctionSocket(fn);
     out[`${functionUnitBase(fn.name)}.service`] = renderFunctionService(fn, ctx, drops[fn.name] ?? []);
-    if (fn.kind === 'service') out[`${functionUnitBase(fn.name)}-app.service`] = renderServiceApp(fn, ctx);
+    if (fn.kind === 'service') out[`${appUnitBase(fn.name)}.service`] = renderServiceApp(fn, ctx);
     for (const { schedule, onCalendar } of schedules[fn.name] ?? []) {
       out[`${scheduleUnitBase(fn.name, schedule.id)}.timer`] = renderScheduleTimer(fn.name, schedule, onCalendar);
       out[`${scheduleUnitBase(fn.name, schedule.id)}.service`] = renderScheduleService(fn.name, schedule, ctx);
