@@ -106,14 +106,20 @@ async function compareAll(t: Test, sb: Sandbox, name: string, port: number, extr
   for (const [p, o] of asked) {
     const id = `image-${name}-${p.replace(/\W/g, '')}-${o.method}`;
     const headers = { ...o.headers, 'x-call-id': id };
-    const local = await call(sb.port, `/function/${name}${p}`, { ...o, headers });
-    const image = await call(port, p, { ...o, headers });
+    // Both at once: the calls past the timeout wait it out together.
+    const [local, image] = await Promise.all([call(sb.port, `/function/${name}${p}`, { ...o, headers }), call(port, p, { ...o, headers })]);
     const what = `${name}: ${o.method} ${p}`;
     t.equal(image.status, local.status, `${what}: the same status (${local.status})`);
     t.ok(image.body.equals(local.body), `${what}: the same body bytes (${local.body.length}) ${image.body.length <= 300 ? image.body.toString() : ''}`);
     t.same(without(image.headers), without(local.headers), `${what}: the same headers but for ${[...DIFFERING].join(', ')}`);
     for (const h of DIFFERING) t.ok(h in image.headers, `${what}: the image's answer has ${h} too`);
   }
+}
+
+interface Running {
+  ref: string;
+  port: number;
+  id: string;
 }
 
 async function runImage(engine: Engine, ref: string, port: number, binds: string[] = []): Promise<string> {
@@ -137,43 +143,64 @@ async function logsOf(engine: Engine, id: string): Promise<string> {
 
 t.test('faassctl image: the image answers as the local function does', async (t) => {
   const engine = await startEngine(t);
+  // The base's import (a few seconds) goes on while the sandbox starts.
+  const imported = importNodeBase(engine.docker);
   const sb = await startSandbox(t);
   t.equal((await sb.faassctl('init', '--port', String(sb.port), '--idle', '1', '--docker-host', `unix://${engine.socket}`)).code, 0);
   await setupGateway(sb, 1);
-  const base = await importNodeBase(engine.docker);
+  const base = await imported;
   const containers: string[] = [];
   t.teardown(async () => {
     for (const id of containers) await engine.docker.getContainer(id).remove({ force: true }).catch(() => undefined);
   });
-  const build = async (name: string, ...args: string[]) => {
-    const r = await sb.faassctl('image', name, '--image-prefix', 'registry.test/faass', '--base', base, ...args);
-    t.equal(r.code, 0, `faassctl image ${name}: ${r.stderr.slice(-1500)}`);
-    return r.stdout.trim();
-  };
   const SECRET = 'hunter2-secret-value-8d1f7c';
   const secretFile = writeFixture(sb, 'tok', SECRET);
   t.equal((await sb.run(process.execPath, [sb.faassctlPath, 'secret', 'create', 'tok'], { input: SECRET })).code, 0, 'secret created');
+  const ports = new Set<number>();
+  while (ports.size < 4) ports.add(await freePort());
+  const [pExec, pNode, pPy, pBox] = [...ports];
 
-  t.test('exec (framed), with a secret', async (t) => {
-    const file = writeFixture(sb, 'framed.js', FRAMED_JS, 0o755);
-    const d = await sb.faassctl('deploy', 'fexec', '--runtime', 'exec', '--from-file', file, '--protocol', 'framed', '--secret', 'tok', ...LIMITS);
-    t.equal(d.code, 0, `deploy ${d.stderr}`);
-    const ref = await build('fexec');
-    // The reference is export's, for the same options.
-    const exported = await sb.faassctl('export', 'fexec', '--to', 'knative', '--image-prefix', 'registry.test/faass');
-    t.match(exported.stdout, `image: ${ref}\n`, `faassctl export names the image faassctl image tagged (${ref})`);
-    t.equal(ref, 'registry.test/faass/fexec:1', 'IMAGE-PREFIX/NAME:VERSION');
-    const port = await freePort();
-    const id = await runImage(engine, ref, port, [`${secretFile}:/var/openfaas/secrets/tok:ro`]);
+  // Deployed, built, run and ready: the four at once (most of it is waiting on the engine).
+  const prepare = async (name: string, port: number, deploy: string[], build: string[] = [], binds: string[] = []): Promise<Running> => {
+    const d = await sb.faassctl('deploy', name, ...deploy, ...LIMITS);
+    if (d.code !== 0) throw new Error(`deploy ${name}: ${d.stderr}`);
+    const r = await sb.faassctl('image', name, '--image-prefix', 'registry.test/faass', '--base', base, ...build);
+    if (r.code !== 0) throw new Error(`faassctl image ${name} exited ${r.code}: ${r.stderr.slice(-1500)}`);
+    const ref = r.stdout.trim();
+    const id = await runImage(engine, ref, port, binds);
     containers.push(id);
     await readyOn(engine, id, port);
-    await compareAll(t, sb, 'fexec', port, ['/secret']);
-    const who = await call(port, '/whoami');
+    return { ref, port, id };
+  };
+  // The container function's image: the framed script, run by its CMD (no command=). Its node
+  // comes from a layer of its own, which faassctl image's does not rely on.
+  const boxImage = async (): Promise<void> => {
+    const ctx = path.join(sb.dir, 'fn-image');
+    fs.mkdirSync(ctx, { recursive: true });
+    fs.writeFileSync(path.join(ctx, 'framed.js'), FRAMED_JS, { mode: 0o755 });
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${base}\nCOPY framed.js /fn/framed.js\nCMD ["node", "/fn/framed.js"]\n`);
+    const built = await sb.run('docker', ['-H', `unix://${engine.socket}`, 'build', '-q', '-t', 'faass-test/fn-framed:1', ctx]);
+    if (built.code !== 0) throw new Error(`the function's image: ${built.stderr}`);
+  };
+  const [fexec, fnode, fpy, fbox] = await Promise.all([
+    prepare('fexec', pExec, ['--runtime', 'exec', '--from-file', writeFixture(sb, 'framed.js', FRAMED_JS, 0o755), '--protocol', 'framed', '--secret', 'tok'], [], [`${secretFile}:/var/openfaas/secrets/tok:ro`]),
+    prepare('fnode', pNode, ['--runtime', 'node', '--from-file', writeFixture(sb, 'node/handler.js', NODE_JS)], ['--tag', 'v7']),
+    prepare('fpy', pPy, ['--runtime', 'python', '--from-file', writeFixture(sb, 'py/handler.py', PYTHON_PY)]),
+    boxImage().then(() => prepare('fbox', pBox, ['--runtime', 'docker', '--image', 'faass-test/fn-framed:1', '--protocol', 'framed'])),
+  ]);
+
+  t.test('exec (framed), with a secret', async (t) => {
+    // The reference is export's, for the same options.
+    const exported = await sb.faassctl('export', 'fexec', '--to', 'knative', '--image-prefix', 'registry.test/faass');
+    t.match(exported.stdout, `image: ${fexec.ref}\n`, `faassctl export names the image faassctl image tagged (${fexec.ref})`);
+    t.equal(fexec.ref, 'registry.test/faass/fexec:1', 'IMAGE-PREFIX/NAME:VERSION');
+    await compareAll(t, sb, 'fexec', fexec.port, ['/secret']);
+    const who = await call(fexec.port, '/whoami');
     t.match(who.body.toString(), /^uid [1-9]\d*$/, `the image's function runs as a user that is not root (${who.body.toString()})`);
-    const health = await call(port, '/_/health');
+    const health = await call(fexec.port, '/_/health');
     t.equal(health.status, 200, 'health answers');
     // No secret's value in the image: every layer and its config, as docker save writes them.
-    const saved = (await engine.docker.getImage(ref).get()) as NodeJS.ReadableStream;
+    const saved = (await engine.docker.getImage(fexec.ref).get()) as NodeJS.ReadableStream;
     let found = false;
     let tail = '';
     let bytes = 0;
@@ -185,68 +212,37 @@ t.test('faassctl image: the image answers as the local function does', async (t)
     }
     t.ok(bytes > 1000000, `the image's tar was read (${bytes} bytes)`);
     t.notOk(found, 'the secret value is nowhere in the image');
-    const info = await engine.docker.getImage(ref).inspect();
+    const info = await engine.docker.getImage(fexec.ref).inspect();
     t.equal(info.Config.User, '65532:65532', 'the image says a user that is not root');
   });
 
   t.test('node, and SIGTERM during a call', async (t) => {
-    const file = writeFixture(sb, 'node/handler.js', NODE_JS);
-    const d = await sb.faassctl('deploy', 'fnode', '--runtime', 'node', '--from-file', file, ...LIMITS);
-    t.equal(d.code, 0, `deploy ${d.stderr}`);
-    const ref = await build('fnode', '--tag', 'v7');
-    t.equal(ref, 'registry.test/faass/fnode:v7', '--tag');
-    const port = await freePort();
-    const id = await runImage(engine, ref, port);
-    containers.push(id);
-    await readyOn(engine, id, port);
-    await compareAll(t, sb, 'fnode', port);
-    t.match((await call(port, '/whoami')).body.toString(), /^uid [1-9]\d*$/, 'not root');
+    t.equal(fnode.ref, 'registry.test/faass/fnode:v7', '--tag');
+    await compareAll(t, sb, 'fnode', fnode.port);
+    t.match((await call(fnode.port, '/whoami')).body.toString(), /^uid [1-9]\d*$/, 'not root');
     // A call in flight, then SIGTERM: the call finishes, the runner exits 0.
-    const slow = call(port, '/slow');
-    await waitFor('the slow call to start in the image', async () => (await logsOf(engine, id)).includes('slow call started'), 20000);
-    await engine.docker.getContainer(id).kill({ signal: 'SIGTERM' });
+    const slow = call(fnode.port, '/slow');
+    await waitFor('the slow call to start in the image', async () => (await logsOf(engine, fnode.id)).includes('slow call started'), 20000);
+    await engine.docker.getContainer(fnode.id).kill({ signal: 'SIGTERM' });
     const done = await slow;
     t.equal(done.status, 200, 'the call in flight at SIGTERM is answered');
     t.equal(done.body.toString(), 'slow done');
-    const exit = (await engine.docker.getContainer(id).wait()) as { StatusCode: number };
+    const exit = (await engine.docker.getContainer(fnode.id).wait()) as { StatusCode: number };
     t.equal(exit.StatusCode, 0, 'the runner exits 0 after SIGTERM');
-    await call(port, '/_/health').then(
+    await call(fnode.port, '/_/health').then(
       () => t.fail('nothing listens after the stop'),
       (e: NodeJS.ErrnoException) => t.equal(e.code, 'ECONNREFUSED', 'no longer accepting'),
     );
   });
 
   t.test('python', async (t) => {
-    const file = writeFixture(sb, 'py/handler.py', PYTHON_PY);
-    const d = await sb.faassctl('deploy', 'fpy', '--runtime', 'python', '--from-file', file, ...LIMITS);
-    t.equal(d.code, 0, `deploy ${d.stderr}`);
-    const ref = await build('fpy');
-    const port = await freePort();
-    const id = await runImage(engine, ref, port);
-    containers.push(id);
-    await readyOn(engine, id, port);
-    await compareAll(t, sb, 'fpy', port);
-    t.match((await call(port, '/whoami')).body.toString(), /^uid [1-9]\d*$/, 'not root');
+    await compareAll(t, sb, 'fpy', fpy.port);
+    t.match((await call(fpy.port, '/whoami')).body.toString(), /^uid [1-9]\d*$/, 'not root');
   });
 
   t.test('container: built FROM its image, with node borrowed from the base', async (t) => {
-    // The function's image: busybox and the framed script, run by its CMD (no command=). Its
-    // node comes from a layer of its own, which faassctl image's does not rely on.
-    const ctx = path.join(sb.dir, 'fn-image');
-    fs.mkdirSync(ctx, { recursive: true });
-    fs.writeFileSync(path.join(ctx, 'framed.js'), FRAMED_JS, { mode: 0o755 });
-    fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${base}\nCOPY framed.js /fn/framed.js\nCMD ["node", "/fn/framed.js"]\n`);
-    const built = await sb.run('docker', ['-H', `unix://${engine.socket}`, 'build', '-q', '-t', 'faass-test/fn-framed:1', ctx]);
-    t.equal(built.code, 0, `the function's image ${built.stderr}`);
-    const d = await sb.faassctl('deploy', 'fbox', '--runtime', 'docker', '--image', 'faass-test/fn-framed:1', '--protocol', 'framed', ...LIMITS);
-    t.equal(d.code, 0, `deploy ${d.stderr}`);
-    const ref = await build('fbox');
-    const port = await freePort();
-    const id = await runImage(engine, ref, port);
-    containers.push(id);
-    await readyOn(engine, id, port);
-    await compareAll(t, sb, 'fbox', port);
-    t.match((await call(port, '/whoami')).body.toString(), /^uid [1-9]\d*$/, 'not root');
+    await compareAll(t, sb, 'fbox', fbox.port);
+    t.match((await call(fbox.port, '/whoami')).body.toString(), /^uid [1-9]\d*$/, 'not root');
   });
 
   t.test('errors', async (t) => {
