@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { fail } from '../core/errors';
 import { FUNCTION_DEFAULTS, FunctionConfig, IMAGE_RE } from '../functions/function-config';
 import { ExportFunction } from './mapping';
+import { HEALTH_PATH, READY_PATH } from '../image/layout';
 
 export interface ExportOptions {
   readonly imagePrefix: string; // IMAGE-PREFIX of IMAGE-PREFIX/NAME:VERSION
@@ -43,6 +44,11 @@ export function imageRefOf(cfg: Pick<FunctionConfig, 'name' | 'version'>, o: Exp
 }
 
 export const imageOf = (f: ExportFunction, o: ExportOptions): string => imageRefOf(f.cfg, o).ref;
+
+// A function's image answers probes of its own (faassctl image): readiness turns 503 once a stop
+// began, so no call goes to a draining pod. A service's app has its health= instead.
+export const imageProbes = (f: ExportFunction): Doc =>
+  f.cfg.kind === 'service' ? {} : { readinessProbe: { httpGet: { path: READY_PATH, port: IMAGE_PORT } }, livenessProbe: { httpGet: { path: HEALTH_PATH, port: IMAGE_PORT } } };
 
 export const labelsOf = (name: string): Record<string, string> => ({ ...MANAGED_BY, 'app.kubernetes.io/name': name });
 

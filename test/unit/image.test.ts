@@ -7,6 +7,7 @@ import { dockerfile, BORROWED_NODE } from '../../src/image/dockerfile';
 import { runtimeFiles } from '../../src/image/runtime-files';
 import { containerCommand } from '../../src/faassctl/image';
 import { imageOf, imageRefOf } from '../../src/export/common';
+import { exportFunctions } from '../../src/export/render';
 import { ROOT } from '../support/root';
 
 t.test('the Dockerfile', async (t) => {
@@ -58,4 +59,20 @@ t.test("the reference is export's", async (t) => {
   t.equal(imageRefOf(cfg, { imagePrefix: 'r.example/p' }).tag, 'latest', 'no version: latest');
   t.throws(() => imageRefOf(cfg, { imagePrefix: 'Bad/Prefix' }), { code: 'FAASS_E_USAGE' });
   t.throws(() => imageRefOf(cfg, { imagePrefix: 'r.example/p', tag: 'a@sha256:' + '0'.repeat(64) }), { code: 'FAASS_E_USAGE' }, 'a digest is no tag');
+});
+
+// Knative and Kubernetes probe a function's pod on the image's own paths (a service's app has
+// its health= instead, unchanged).
+t.test("export's manifests probe the image's paths", async (t) => {
+  const fn = { cfg: buildFunctionConfig('hello', { runtime: 'exec', command: 'cat' }), triggers: { schedules: [], drops: [], nats: [] }, topics: [] };
+  for (const target of ['knative', 'kubernetes'] as const) {
+    const docs = exportFunctions(target, [fn], { imagePrefix: 'r.example/p' }).manifests.flatMap((m) => m.docs);
+    const c = JSON.stringify(docs).match(/"readinessProbe":\{[^}]*\}[^}]*\}/)?.[0] ?? 'none';
+    t.match(c, '"path":"/_/ready","port":8080', `${target}: readiness on /_/ready`);
+    t.match(JSON.stringify(docs), '"livenessProbe":{"httpGet":{"path":"/_/health","port":8080}}', `${target}: liveness on /_/health`);
+  }
+  const svc = { ...fn, cfg: buildFunctionConfig('web', { kind: 'service', runtime: 'exec', command: 'srv', port: '8081', health: '/hz' }) };
+  const docs = JSON.stringify(exportFunctions('knative', [svc], { imagePrefix: 'r.example/p' }).manifests.flatMap((m) => m.docs));
+  t.match(docs, '"readinessProbe":{"httpGet":{"path":"/hz","port":8080}}', "a service: its own health path");
+  t.notMatch(docs, '/_/', 'not the paths of a function image');
 });
