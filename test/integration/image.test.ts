@@ -167,6 +167,7 @@ t.test('faassctl image: the image answers as the local function does', async (t)
     const r = await sb.faassctl('image', name, '--image-prefix', 'registry.test/faass', '--base', base, ...build);
     if (r.code !== 0) throw new Error(`faassctl image ${name} exited ${r.code}: ${r.stderr.slice(-1500)}`);
     const ref = r.stdout.trim();
+    t.comment(`faassctl image ${name}: ${/Built in [\d.]+s/.exec(r.stderr)?.[0] ?? 'built'} (four builds at once)`);
     const id = await runImage(engine, ref, port, binds);
     containers.push(id);
     await readyOn(engine, id, port);
@@ -214,6 +215,8 @@ t.test('faassctl image: the image answers as the local function does', async (t)
     t.notOk(found, 'the secret value is nowhere in the image');
     const info = await engine.docker.getImage(fexec.ref).inspect();
     t.equal(info.Config.User, '65532:65532', 'the image says a user that is not root');
+    const baseInfo = await engine.docker.getImage(base).inspect();
+    t.comment(`image ${fexec.ref}: ${(info.Size / 1e6).toFixed(1)} MB, of which faass and the function ${((info.Size - baseInfo.Size) / 1e6).toFixed(2)} MB over the base`);
   });
 
   t.test('node, and SIGTERM during a call', async (t) => {
