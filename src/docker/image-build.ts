@@ -71,13 +71,21 @@ export function contextTar(dir: string, files: string[]): NodeJS.ReadableStream 
 // that takes longer than [docker] build_timeout is cancelled: its request to the engine is
 // aborted, which cancels the build there (the classic builder kills the step's container, and
 // forcerm removes it), and the caller keeps the image it had.
-export async function buildImage(docker: DockerSettings, name: string, contextDir: string, onEvent: (e: BuildEvent) => void): Promise<string> {
+// as: the reference to tag the image with and its labels (faassctl image); default faass/NAME:ID
+// labelled as the function's (pruneImages removes those).
+export interface BuildAs {
+  readonly repo: string;
+  readonly tag: string;
+  readonly labels: Record<string, string>;
+}
+
+export async function buildImage(docker: DockerSettings, name: string, contextDir: string, onEvent: (e: BuildEvent) => void, as?: BuildAs): Promise<string> {
   if (!fs.statSync(contextDir, { throwIfNoEntry: false })?.isDirectory()) fail('FAASS_E_FILE_MISSING', `Build context ${contextDir} is not a directory`);
   if (!fs.existsSync(path.join(contextDir, 'Dockerfile'))) fail('FAASS_E_FILE_MISSING', `No Dockerfile in the build context of ${name} (${contextDir})`);
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), docker.buildTimeout * 1000);
   try {
-    return await build(docker.socketPath, name, contextDir, onEvent, abort.signal);
+    return await build(docker.socketPath, name, contextDir, onEvent, abort.signal, as);
   } catch (e) {
     if (!abort.signal.aborted) throw e;
     throw new FaassError('FAASS_E_BUILD_FAILED', `Build of ${name} was cancelled after build_timeout=${formatSeconds(docker.buildTimeout)} ([docker] in faass.conf); ${name} keeps the image it had`);
@@ -86,11 +94,11 @@ export async function buildImage(docker: DockerSettings, name: string, contextDi
   }
 }
 
-async function build(socketPath: string, name: string, contextDir: string, onEvent: (e: BuildEvent) => void, signal: AbortSignal): Promise<string> {
+async function build(socketPath: string, name: string, contextDir: string, onEvent: (e: BuildEvent) => void, signal: AbortSignal, as?: BuildAs): Promise<string> {
   const d = engineClient(socketPath);
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await d.buildImage(contextTar(contextDir, contextFiles(contextDir)), { networkmode: 'none', rm: true, forcerm: true, labels: { [LABEL]: name }, abortSignal: signal });
+    stream = await d.buildImage(contextTar(contextDir, contextFiles(contextDir)), { networkmode: 'none', rm: true, forcerm: true, labels: as?.labels ?? { [LABEL]: name }, abortSignal: signal });
   } catch (e) {
     throw engineError(socketPath, e);
   }
@@ -118,14 +126,14 @@ async function build(socketPath: string, name: string, contextDir: string, onEve
   if (partial.trim()) onEvent({ kind: /^Step \d+\/\d+ : /.test(partial) ? 'step' : 'output', text: partial });
   if (error !== null) fail('FAASS_E_BUILD_FAILED', `Build of ${name} failed: ${(error as string).split('\n')[0]}`);
   if (id === null) fail('FAASS_E_BUILD_FAILED', `Build of ${name} ended without an image`);
-  const tag = (id as string).replace(/^sha256:/, '').slice(0, 12);
+  const to = as ?? { repo: imageRepo(name), tag: (id as string).replace(/^sha256:/, '').slice(0, 12) };
   if (signal.aborted) throw new Error('aborted'); // the end of an aborted stream is no image
   try {
-    await d.getImage(id).tag({ repo: imageRepo(name), tag });
+    await d.getImage(id).tag({ repo: to.repo, tag: to.tag });
   } catch (e) {
     throw engineError(socketPath, e);
   }
-  return `${imageRepo(name)}:${tag}`;
+  return `${to.repo}:${to.tag}`;
 }
 
 // Removes faass/NAME images but keep (a container still using one keeps it: errors are ignored).

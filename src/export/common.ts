@@ -3,8 +3,9 @@
 // fit Kubernetes' length rules. Pure.
 import { createHash } from 'node:crypto';
 import { fail } from '../core/errors';
-import { FUNCTION_DEFAULTS, IMAGE_RE } from '../functions/function-config';
+import { FUNCTION_DEFAULTS, FunctionConfig, IMAGE_RE } from '../functions/function-config';
 import { ExportFunction } from './mapping';
+import { HEALTH_PATH, READY_PATH } from '../image/layout';
 
 export interface ExportOptions {
   readonly imagePrefix: string; // IMAGE-PREFIX of IMAGE-PREFIX/NAME:VERSION
@@ -24,7 +25,7 @@ export interface Exported {
   readonly secretCommands: readonly string[]; // how to make the Secrets the manifests name, without values
 }
 
-// Where a function's image is to be pushed: faassctl image (a later faass) builds it.
+// Where a function's image is to be pushed: faassctl image builds it.
 export const DEFAULT_IMAGE_PREFIX = 'registry.example/faass';
 // The port the image serves the function on ($PORT, the contract Knative and Cloud Run use).
 export const IMAGE_PORT = 8080;
@@ -32,11 +33,22 @@ export const IMAGE_PORT = 8080;
 export const SECRETS_DIR = '/var/openfaas/secrets';
 export const MANAGED_BY = { 'app.kubernetes.io/name': '', 'app.kubernetes.io/managed-by': 'faassctl-export' };
 
-export function imageOf(f: ExportFunction, o: ExportOptions): string {
-  const ref = `${o.imagePrefix}/${f.cfg.name}:${o.tag ?? (f.cfg.version ? String(f.cfg.version.number) : 'latest')}`;
-  if (!IMAGE_RE.test(ref)) fail('FAASS_E_USAGE', `Invalid image ${JSON.stringify(ref.slice(0, 120))} from --image-prefix and --tag: expected a reference such as ${DEFAULT_IMAGE_PREFIX}/NAME:1`);
-  return ref;
+// The one rule for a function's image reference, IMAGE-PREFIX/NAME:VERSION: what faassctl image
+// tags and faassctl export's manifests name, for the same options.
+export function imageRefOf(cfg: Pick<FunctionConfig, 'name' | 'version'>, o: ExportOptions): { repo: string; tag: string; ref: string } {
+  const repo = `${o.imagePrefix}/${cfg.name}`;
+  const tag = o.tag ?? (cfg.version ? String(cfg.version.number) : 'latest');
+  const ref = `${repo}:${tag}`;
+  if (!IMAGE_RE.test(ref) || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) fail('FAASS_E_USAGE', `Invalid image ${JSON.stringify(ref.slice(0, 120))} from --image-prefix and --tag: expected a reference such as ${DEFAULT_IMAGE_PREFIX}/NAME:1`);
+  return { repo, tag, ref };
 }
+
+export const imageOf = (f: ExportFunction, o: ExportOptions): string => imageRefOf(f.cfg, o).ref;
+
+// A function's image answers probes of its own (faassctl image): readiness fails once a stop
+// began, so no call goes to a draining pod. A service's app has its health= instead.
+export const imageProbes = (f: ExportFunction): Doc =>
+  f.cfg.kind === 'service' ? {} : { readinessProbe: { httpGet: { path: READY_PATH, port: IMAGE_PORT } }, livenessProbe: { httpGet: { path: HEALTH_PATH, port: IMAGE_PORT } } };
 
 export const labelsOf = (name: string): Record<string, string> => ({ ...MANAGED_BY, 'app.kubernetes.io/name': name });
 

@@ -4,7 +4,7 @@
 // here (a schedule cron cannot say, an env name Knative keeps for itself).
 import { cronOf } from '../functions/cron';
 import { ExportFunction, notMapped } from './mapping';
-import { Doc, ExportOptions, Exported, IMAGE_PORT, envList, imageOf, labelsOf, objectName, resourcesOf, secretCommands, secretVolume, uncronable } from './common';
+import { Doc, ExportOptions, Exported, IMAGE_PORT, envList, imageOf, imageProbes, labelsOf, objectName, resourcesOf, secretCommands, secretVolume, uncronable } from './common';
 
 // Knative's default max-revision-timeout-seconds (config-defaults): a Service asking more is
 // refused unless the cluster raised it.
@@ -41,7 +41,7 @@ function service(f: ExportFunction, o: ExportOptions): Doc {
               ports: [{ containerPort: IMAGE_PORT }],
               ...(Object.keys(env).length ? { env: envList(env) } : {}),
               resources: resourcesOf(f, false),
-              ...(cfg.health ? { readinessProbe: { httpGet: { path: cfg.health, port: IMAGE_PORT } } } : {}),
+              ...(cfg.health ? { readinessProbe: { httpGet: { path: cfg.health, port: IMAGE_PORT } } } : imageProbes(f)),
               ...(volumeMounts.length ? { volumeMounts } : {}),
             },
           ],

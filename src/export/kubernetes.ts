@@ -5,7 +5,7 @@
 import { cronOf } from '../functions/cron';
 import { Schedule } from '../functions/schedules';
 import { ExportFunction, notMapped } from './mapping';
-import { Doc, ExportOptions, Exported, IMAGE_PORT, envList, imageOf, labelsOf, objectName, resourcesOf, secretCommands, secretVolume, uncronable } from './common';
+import { Doc, ExportOptions, Exported, IMAGE_PORT, envList, imageOf, imageProbes, labelsOf, objectName, resourcesOf, secretCommands, secretVolume, uncronable } from './common';
 
 // The image a CronJob calls the function with: pinned, so a schedule does not change under it.
 export const CURL_IMAGE = 'curlimages/curl:8.11.1';
@@ -34,7 +34,7 @@ function deployment(f: ExportFunction, o: ExportOptions): Doc {
               ports: [{ name: 'http', containerPort: IMAGE_PORT }],
               env: [{ name: 'PORT', value: String(IMAGE_PORT) }, ...envList(Object.fromEntries(Object.entries(cfg.env).filter(([k]) => k !== 'PORT')))],
               resources: resourcesOf(f, true),
-              ...(cfg.health ? { readinessProbe: probe({}), startupProbe: probe({ periodSeconds: 1, failureThreshold: Math.ceil(cfg.readyTimeout) }) } : {}),
+              ...(cfg.health ? { readinessProbe: probe({}), startupProbe: probe({ periodSeconds: 1, failureThreshold: Math.ceil(cfg.readyTimeout) }) } : imageProbes(f)),
               ...(volumeMounts.length ? { volumeMounts } : {}),
             },
           ],

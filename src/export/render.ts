@@ -20,7 +20,7 @@ const yamlOf = (d: Doc): string => stringify(d, { lineWidth: 0 });
 function head(target: TargetName, e: Exported, o: ExportOptions): string {
   return [
     `# faassctl export --to ${target} (faassctl-export(1))`,
-    `# Each function runs as the image ${o.imagePrefix}/NAME:VERSION: build and push it first (faassctl image, in a later faass; until then, an image that serves the function on $PORT 8080).`,
+    `# Each function runs as the image ${o.imagePrefix}/NAME:VERSION: build and push it first (faassctl image NAME with the same --image-prefix and --tag: faassctl-image(1)).`,
     ...(e.secretCommands.length ? ['# Make the Secrets first (the values are not exported):', ...e.secretCommands.map((c) => `#   ${c}`)] : []),
     '',
   ].join('\n');

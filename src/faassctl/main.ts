@@ -32,9 +32,10 @@ import * as versions from './versions';
 import * as stack from './stack';
 import * as canary from './canary';
 import * as exportCmd from './export';
+import * as imageCmd from './image';
 
 // In the order --help lists them.
-const COMMANDS: Register[] = [init, scaffold, deploy, build, versions, canary, stack, exportCmd, list, describe, del, generateUnits, invoke, publish, trigger, dlq, calls, credentials, secret, tls, login, stats, top, status, logs, serve].map((m) => m.register);
+const COMMANDS: Register[] = [init, scaffold, deploy, build, versions, canary, stack, exportCmd, imageCmd, list, describe, del, generateUnits, invoke, publish, trigger, dlq, calls, credentials, secret, tls, login, stats, top, status, logs, serve].map((m) => m.register);
 
 // A reader that has had enough (faassctl status | head) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -49,3 +49,9 @@ export function watchdogEnv(call: Call): Record<string, string> {
   }
   return env;
 }
+
+// A process's (or a container's) call ended by faass, said the same by both executors: an image
+// built by faassctl image runs a container function's command as a process, and its answers are
+// to be the local container's.
+export const timedOut = (cfg: { name: string; timeout: number }): FaassError => new FaassError('FAASS_E_FUNCTION_TIMEOUT', `Function ${cfg.name} timed out after ${cfg.timeout}s and was killed`);
+export const wroteTooMuch = (cfg: { name: string; maxOutput: number }): FaassError => new FaassError('FAASS_E_OUTPUT_TOO_LARGE', `Function ${cfg.name} wrote more than max_output=${cfg.maxOutput} bytes and was killed`);

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { FunctionConfig } from '../functions/function-config';
 import { FaassError } from '../core/errors';
 import { log, errorMessage } from '../observe/log';
-import { Call, CallResult, Executor, watchdogEnv } from './call';
+import { Call, CallResult, Executor, timedOut, watchdogEnv, wroteTooMuch } from './call';
 import { parseFramed } from './framed';
 import { LineLogger } from './line-logger';
 import { Slots } from './slots';
@@ -126,10 +126,10 @@ export class DockerExecutor implements Executor {
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))));
     const outcome = await Promise.race([container.wait().then((r: { StatusCode: number }) => r.StatusCode), timeout]);
     clearTimeout(timer);
-    if (outcome === 'timeout') throw new FaassError('FAASS_E_FUNCTION_TIMEOUT', `Function ${cfg.name} timed out after ${cfg.timeout}s; its container was killed`);
+    if (outcome === 'timeout') throw timedOut(cfg);
     await Promise.race([ended, new Promise((r) => setTimeout(r, 1000))]);
     stderrLog.end();
-    if (tooMuch) throw new FaassError('FAASS_E_OUTPUT_TOO_LARGE', `Function ${cfg.name} wrote more than max_output=${cfg.maxOutput} bytes`);
+    if (tooMuch) throw wroteTooMuch(cfg);
     if (outcome !== 0) {
       const state = await container.inspect().then((i) => i.State, () => null);
       const oom = state?.OOMKilled ? ` (out of memory: ${mib(memoryLimit(cfg))}, its container's share of memory_max=${mib(functionLimits(cfg).memory)} among workers=${cfg.workers})` : '';

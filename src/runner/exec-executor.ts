@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { FunctionConfig } from '../functions/function-config';
 import { FaassError } from '../core/errors';
-import { Call, CallResult, Executor, watchdogEnv } from './call';
+import { Call, CallResult, Executor, timedOut, watchdogEnv, wroteTooMuch } from './call';
 import { parseFramed } from './framed';
 import { LineLogger } from './line-logger';
 import { killGroup as killProcessGroup } from '../core/process-group';
@@ -66,7 +66,7 @@ export class ExecExecutor implements Executor {
       const killGroup = () => void killProcessGroup(child.pid);
       const timer = setTimeout(() => {
         killGroup();
-        finish(new FaassError('FAASS_E_FUNCTION_TIMEOUT', `Function ${cfg.name} timed out after ${cfg.timeout}s and was killed`));
+        finish(timedOut(cfg));
       }, cfg.timeout * 1000);
       child.on('error', (e: NodeJS.ErrnoException) => {
         finish(new FaassError('FAASS_E_FUNCTION_FAILED', `Failed to start function ${cfg.name}: ${e.code === 'ENOENT' ? `command not found: ${this.argv[0]}` : e.message}`));
@@ -79,7 +79,7 @@ export class ExecExecutor implements Executor {
         outBytes += d.length;
         if (outBytes > cfg.maxOutput) {
           killGroup();
-          finish(new FaassError('FAASS_E_OUTPUT_TOO_LARGE', `Function ${cfg.name} wrote more than max_output=${cfg.maxOutput} bytes and was killed`));
+          finish(wroteTooMuch(cfg));
           return;
         }
         chunks.push(d);
