@@ -5,15 +5,16 @@
 // (in-process and through the API) refuses with 409 FAASS_E_NAME_TAKEN.
 import t from 'tap';
 import * as fs from 'node:fs';
+import nodeFs = require('node:fs'); // the module itself, whose readFileSync the check calls (counted below)
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { renderAllUnits, functionUnitBases, UnitContext } from '../../src/systemd/units';
+import { renderAllUnits, functionUnitBases, unitBaseOwners, UnitContext } from '../../src/systemd/units';
 import { buildSettings } from '../../src/core/settings';
 import { FunctionConfig, buildFunctionConfig, listFunctionNames } from '../../src/functions/function-config';
 import { buildSchedule } from '../../src/functions/schedules';
 import { buildFileDrop } from '../../src/functions/file-drops';
 import { buildNatsTrigger } from '../../src/functions/nats-triggers';
-import { unitClash } from '../../src/functions/unit-names';
+import { refuseDeployClash, refuseTriggerClash, unitClash } from '../../src/functions/unit-names';
 import { addSchedule } from '../../src/functions/triggers';
 import { deploy } from '../../src/faassctl/deploy';
 import { upStack } from '../../src/functions/stack-deploy';
@@ -194,4 +195,36 @@ t.test('a rollback to a service version is refused beside a function NAME-app de
   const e = await refusal(() => rollbackFunction(paths, 'web', { to: 1 }));
   t.equal(typeof e === 'string' ? e : e.code, 'FAASS_E_NAME_TAKEN', 'refused');
   t.notMatch(fs.readFileSync(functionConfPath(paths, 'web'), 'utf8'), /^kind=service$/m, 'web stays a function');
+});
+
+// The check reads the few functions whose units could be named so (units.ts unitBaseOwners), not
+// every function on every deploy: with 1,000 functions it read 2,000 files a deploy (132 ms
+// measured), and a stack's up read them again for each member.
+t.test('the check reads only the functions that could have the units, not every function', async (t) => {
+  const paths = managerlessPaths(t, 'unit-names');
+  await quietly(() => deploy(paths, { name: 'seed', command: 'cat' }));
+  const text = fs.readFileSync(functionConfPath(paths, 'seed'), 'utf8');
+  for (let i = 0; i < 300; i++) fs.writeFileSync(functionConfPath(paths, `f${i}`), text);
+  const dir = `${paths.configDir}/functions`;
+  const read = nodeFs.readFileSync;
+  let reads = 0;
+  nodeFs.readFileSync = ((...a: Parameters<typeof read>) => {
+    if (String(a[0]).startsWith(`${dir}/`)) reads++;
+    return read(...a);
+  }) as typeof read;
+  try {
+    refuseDeployClash(paths, 'f7-app', 'service', false);
+    refuseTriggerClash(paths, 'f8', 'x');
+  } finally {
+    nodeFs.readFileSync = read;
+  }
+  t.ok(reads > 0 && reads <= 10, `${reads} function files read for a deploy and a trigger add beside 301 functions`);
+  fs.writeFileSync(functionConfPath(paths, 'f7-app'), text);
+  t.throws(() => refuseDeployClash(paths, 'f7', 'service', true), { code: 'FAASS_E_NAME_TAKEN' }, 'a clash is still found: f7 turned service beside f7-app');
+  t.doesNotThrow(() => refuseDeployClash(paths, 'f9-at-1', 'function', false), 'f9 has no trigger 1: function f9-at-1 is allowed');
+});
+
+t.test('unitBaseOwners names every function that has a base (the inverse of functionUnitBases)', async (t) => {
+  for (const n of NAMES) for (const k of KINDS) for (const b of functionUnitBases(n, k, IDS)) if (!unitBaseOwners(b).includes(n)) t.fail(`${b} (of ${n}, ${k}): owners ${unitBaseOwners(b).join(', ')}`);
+  t.same(unitBaseOwners('faass-fn-a-at-b-app').sort(), ['a-at-b', 'a-at-b-app'], 'a name, a service, no trigger (ids have no dash)');
 });
