@@ -84,7 +84,9 @@ export interface Prepared {
   dependencies: DepsReport | null; // what was installed into its new code
 }
 
-export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<Prepared> {
+// unitsChecked: a stack's up checks its members' unit names itself, against the functions as they
+// will be after it (unit-names.ts refuseStackClash), not as they are.
+export async function prepareDeploy(paths: Paths, spec: DeployRequest, opts: { unitsChecked?: boolean } = {}): Promise<Prepared> {
   validateName(spec.name);
   if (!fs.existsSync(functionConfPath(paths, spec.name))) {
     refuseReservedName(spec.name);
@@ -97,7 +99,7 @@ export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<
     const now = currentConfig(paths, spec.name); // read once no other deploy of it runs
     const staged = stage(paths, spec, intent.version);
     const cfg = await planDeploy(paths, spec, staged);
-    refuseDeployClash(paths, spec.name, cfg.kind, fs.existsSync(functionConfPath(paths, spec.name)));
+    if (!opts.unitsChecked) refuseDeployClash(paths, spec.name, cfg.kind);
     const settings = renderFunctionConfig(cfg);
     // The digest is of the code as deployed, before its dependencies are installed into it: they
     // follow from its lockfile, and the same code again is the same version.

@@ -63,7 +63,7 @@ export async function switchToVersion(paths: Paths, name: string, now: FunctionC
   const wider = opts.restoreAccess ? null : widerAccess(now, target);
   if (wider) fail('FAASS_E_ACCESS_WIDER', `Version ${to} of ${name} lets more callers in: ${wider}; ${opts.say}`);
   requireSecrets(paths, name, target.secrets); // one removed since would fail every start
-  refuseDeployClash(paths, name, target.kind, true); // a service again, beside a function NAME-app deployed since
+  refuseDeployClash(paths, name, target.kind); // a service again, beside a function NAME-app deployed since
   const text = withVersion(record.settings, { number: to, code: record.code });
   const intent = beginDeploy(paths, name, null);
   let committed = false;

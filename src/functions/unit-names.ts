@@ -40,35 +40,58 @@ export function unitClash(bases: readonly string[], others: ReadonlyMap<string, 
   return null;
 }
 
-// The deployed functions but NAME that could own one of `bases`, with the bases each has.
-function othersOnDisk(p: Paths, name: string, bases: readonly string[]): Map<string, string[]> {
-  const owners = new Set(bases.flatMap(unitBaseOwners).filter((n) => n !== name && isValidName(n) && fs.existsSync(functionConfPath(p, n))));
-  return new Map([...owners].map((n) => [n, basesOnDisk(p, n)]));
+// What a change of several functions makes of them before any is written (a stack's up or
+// rollback): a member's kind after it, or null for one it deletes. The rest are as on disk.
+export type Pending = ReadonlyMap<string, Kind | null>;
+
+// The bases function NAME will have: null when it will not exist.
+function basesAfter(p: Paths, name: string, pending: Pending): string[] | null {
+  const kind = pending.get(name);
+  if (kind === null) return null;
+  if (kind !== undefined) return basesOnDisk(p, name, kind);
+  return fs.existsSync(functionConfPath(p, name)) ? basesOnDisk(p, name) : null;
+}
+
+// The functions but NAME that could own one of `bases` (and will exist), with the bases each will have.
+function othersAfter(p: Paths, name: string, bases: readonly string[], pending: Pending): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const n of new Set(bases.flatMap(unitBaseOwners))) {
+    const theirs = n !== name && isValidName(n) ? basesAfter(p, n, pending) : null;
+    if (theirs) out.set(n, theirs);
+  }
+  return out;
+}
+
+// A base NAME as KIND would add (one it has now is not counted) that another function will have.
+function addedClash(p: Paths, name: string, kind: Kind, pending: Pending): { base: string; owner: string } | null {
+  const before = fs.existsSync(functionConfPath(p, name)) ? basesOnDisk(p, name) : [];
+  const added = basesOnDisk(p, name, kind).filter((b) => !before.includes(b));
+  return unitClash(added, othersAfter(p, name, added, pending));
 }
 
 // Deploying NAME as KIND: refused when a base it would add (its own, its app's, its triggers')
 // is another function's.
-export function refuseDeployClash(p: Paths, name: string, kind: Kind, exists: boolean): void {
-  const before = exists ? basesOnDisk(p, name) : [];
-  const added = basesOnDisk(p, name, kind).filter((b) => !before.includes(b));
-  const clash = unitClash(added, othersOnDisk(p, name, added));
+export function refuseDeployClash(p: Paths, name: string, kind: Kind): void {
+  const clash = addedClash(p, name, kind, new Map());
   if (clash) fail('FAASS_E_NAME_TAKEN', `${kind === 'service' ? 'Service' : 'Function'} ${name} would share the units ${clash.base}.* with function ${clash.owner}: choose another name`);
 }
 
 // Adding trigger ID to NAME: refused when its units' base is another function's.
 export function refuseTriggerClash(p: Paths, name: string, id: string): void {
   const base = scheduleUnitBase(name, id);
-  const clash = unitClash([base], othersOnDisk(p, name, [base]));
+  const clash = unitClash([base], othersAfter(p, name, [base], new Map()));
   if (clash) fail('FAASS_E_NAME_TAKEN', `Trigger ${id} of ${name} would share the units ${clash.base}.* with function ${clash.owner}: give another --id`);
 }
 
-// A stack's up prepares every member before it writes any: the members checked against each
-// other too (each was checked against the functions on disk as it was prepared).
-export function refuseStackClash(p: Paths, members: readonly { name: string; kind: Kind }[]): void {
-  const bases = new Map(members.map((m) => [m.name, basesOnDisk(p, m.name, m.kind)]));
+// A stack's up or rollback prepares every member before it writes any, and is one change: each
+// member is checked against the functions as they will be after it (the other members as they
+// become, those it deletes gone), so a service web turned function beside a new web-app, or
+// dropped for it, goes through, and two members that would clash are refused.
+export function refuseStackClash(p: Paths, members: readonly { name: string; kind: Kind }[], deletes: readonly string[]): void {
+  const pending: Pending = new Map<string, Kind | null>([...members.map((m): [string, Kind] => [m.name, m.kind]), ...deletes.map((d): [string, null] => [d, null])]);
   for (const m of members) {
-    const others = new Map([...bases].filter(([n]) => n !== m.name));
-    const clash = unitClash(bases.get(m.name) ?? [], others);
-    if (clash) fail('FAASS_E_NAME_TAKEN', `Stack members ${m.name} and ${clash.owner} would share the units ${clash.base}.*: rename one`);
+    const clash = addedClash(p, m.name, m.kind, pending);
+    if (clash && pending.has(clash.owner)) fail('FAASS_E_NAME_TAKEN', `Stack members ${m.name} and ${clash.owner} would share the units ${clash.base}.*: rename one`);
+    if (clash) fail('FAASS_E_NAME_TAKEN', `${m.kind === 'service' ? 'Service' : 'Function'} ${m.name} would share the units ${clash.base}.* with function ${clash.owner}: choose another name`);
   }
 }

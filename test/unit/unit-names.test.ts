@@ -17,7 +17,7 @@ import { buildNatsTrigger } from '../../src/functions/nats-triggers';
 import { refuseDeployClash, refuseTriggerClash, unitClash } from '../../src/functions/unit-names';
 import { addSchedule } from '../../src/functions/triggers';
 import { deploy } from '../../src/faassctl/deploy';
-import { upStack } from '../../src/functions/stack-deploy';
+import { rollbackStack, upStack } from '../../src/functions/stack-deploy';
 import { rollbackFunction } from '../../src/functions/rollback';
 import { apiHandler } from '../../src/api/handlers';
 import { functionConfPath } from '../../src/core/paths';
@@ -213,18 +213,39 @@ t.test('the check reads only the functions that could have the units, not every 
     return read(...a);
   }) as typeof read;
   try {
-    refuseDeployClash(paths, 'f7-app', 'service', false);
+    refuseDeployClash(paths, 'f7-app', 'service');
     refuseTriggerClash(paths, 'f8', 'x');
   } finally {
     nodeFs.readFileSync = read;
   }
   t.ok(reads > 0 && reads <= 10, `${reads} function files read for a deploy and a trigger add beside 301 functions`);
   fs.writeFileSync(functionConfPath(paths, 'f7-app'), text);
-  t.throws(() => refuseDeployClash(paths, 'f7', 'service', true), { code: 'FAASS_E_NAME_TAKEN' }, 'a clash is still found: f7 turned service beside f7-app');
-  t.doesNotThrow(() => refuseDeployClash(paths, 'f9-at-1', 'function', false), 'f9 has no trigger 1: function f9-at-1 is allowed');
+  t.throws(() => refuseDeployClash(paths, 'f7', 'service'), { code: 'FAASS_E_NAME_TAKEN' }, 'a clash is still found: f7 turned service beside f7-app');
+  t.doesNotThrow(() => refuseDeployClash(paths, 'f9-at-1', 'function'), 'f9 has no trigger 1: function f9-at-1 is allowed');
 });
 
 t.test('unitBaseOwners names every function that has a base (the inverse of functionUnitBases)', async (t) => {
   for (const n of NAMES) for (const k of KINDS) for (const b of functionUnitBases(n, k, IDS)) if (!unitBaseOwners(b).includes(n)) t.fail(`${b} (of ${n}, ${k}): owners ${unitBaseOwners(b).join(', ')}`);
   t.same(unitBaseOwners('faass-fn-a-at-b-app').sort(), ['a-at-b', 'a-at-b-app'], 'a name, a service, no trigger (ids have no dash)');
+});
+
+// A stack's up is one change: its members are checked against the functions as they will be after
+// it (a member turned function, or deleted, no longer has its app's units), not as they were.
+t.test("a stack's up that turns service web into a function, or drops it, beside a new web-app goes through", async (t) => {
+  const paths = managerlessPaths(t, 'unit-names');
+  const web = { name: 'web', input: { kind: 'service', port: 19001, runtime: 'exec', command: 'app' } };
+  const webFn = { name: 'web', input: { runtime: 'exec', command: 'cat' } };
+  const webApp = { name: 'web-app', input: { runtime: 'exec', command: 'cat' } };
+  await quietly(() => upStack(paths, 'shop', [web], {}));
+  t.equal(await refusal(() => upStack(paths, 'shop', [webFn, webApp], {})), 'no error', 'web turned function, web-app added: no unit shared after the up');
+  t.same(listFunctionNames(paths), ['web', 'web-app']);
+  t.equal(await refusal(() => rollbackStack(paths, 'shop', {})), 'no error', 'the stack rolled back: web a service again, web-app deleted, in one change');
+  t.same(listFunctionNames(paths), ['web']);
+  t.equal(await refusal(() => upStack(paths, 'shop', [webFn, webApp], {})), 'no error', 'up again');
+  t.equal(await refusal(() => upStack(paths, 'shop', [web], {})), 'no error', 'web a service again while the up drops web-app');
+  t.same(listFunctionNames(paths), ['web'], 'web a service again, web-app dropped, in one up');
+  t.equal(await refusal(() => upStack(paths, 'shop', [webApp], {})), 'no error', 'web dropped, web-app added');
+  t.same(listFunctionNames(paths), ['web-app']);
+  const e = await refusal(() => upStack(paths, 'other', [web], {}));
+  t.equal(typeof e === 'string' ? e : e.code, 'FAASS_E_NAME_TAKEN', "another stack's service web beside web-app, which stays: refused");
 });
