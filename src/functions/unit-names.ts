@@ -13,20 +13,23 @@ import { Kind, loadFunctionConfig } from './function-config';
 import { allTriggerIds, loadTriggers } from './schedules';
 import { functionUnitBases, scheduleUnitBase, unitBaseOwners } from '../systemd/units';
 
-// The unit bases a function has now; one whose file does not read counts as a service (it may
-// be one: failing closed), one whose triggers file does not read has none counted.
-function basesOnDisk(p: Paths, name: string, kind?: Kind): string[] {
+// The unit bases a function has now. Failing closed: one whose file does not read counts as a
+// service (it may be one); one whose triggers file does not read counts every trigger asked about
+// (`asked`: the bases a change would add) as its own, since its trigger units stay while the file
+// is broken (applyUnits renders nothing then) and come back when it is fixed.
+function basesOnDisk(p: Paths, name: string, kind?: Kind, asked: readonly string[] = []): string[] {
   let k: Kind = 'service';
   try {
     k = kind ?? loadFunctionConfig(p, name).kind;
   } catch {
     /* unreadable: counted as a service */
   }
-  let ids: string[] = [];
+  let ids: string[];
   try {
     ids = allTriggerIds(loadTriggers(p, name));
   } catch {
-    /* unreadable: its triggers have no units now either */
+    const at = scheduleUnitBase(name, '');
+    ids = asked.filter((b) => b.startsWith(at)).map((b) => b.slice(at.length)).filter((id) => /^[a-z0-9]+$/.test(id));
   }
   return functionUnitBases(name, k, ids);
 }
@@ -45,18 +48,18 @@ export function unitClash(bases: readonly string[], others: ReadonlyMap<string, 
 export type Pending = ReadonlyMap<string, Kind | null>;
 
 // The bases function NAME will have: null when it will not exist.
-function basesAfter(p: Paths, name: string, pending: Pending): string[] | null {
+function basesAfter(p: Paths, name: string, pending: Pending, asked: readonly string[]): string[] | null {
   const kind = pending.get(name);
   if (kind === null) return null;
-  if (kind !== undefined) return basesOnDisk(p, name, kind);
-  return fs.existsSync(functionConfPath(p, name)) ? basesOnDisk(p, name) : null;
+  if (kind !== undefined) return basesOnDisk(p, name, kind, asked);
+  return fs.existsSync(functionConfPath(p, name)) ? basesOnDisk(p, name, undefined, asked) : null;
 }
 
 // The functions but NAME that could own one of `bases` (and will exist), with the bases each will have.
 function othersAfter(p: Paths, name: string, bases: readonly string[], pending: Pending): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const n of new Set(bases.flatMap(unitBaseOwners))) {
-    const theirs = n !== name && isValidName(n) ? basesAfter(p, n, pending) : null;
+    const theirs = n !== name && isValidName(n) ? basesAfter(p, n, pending, bases) : null;
     if (theirs) out.set(n, theirs);
   }
   return out;

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { renderAllUnits, functionUnitBases, unitBaseOwners, UnitContext } from '../../src/systemd/units';
 import { buildSettings } from '../../src/core/settings';
 import { FunctionConfig, buildFunctionConfig, listFunctionNames } from '../../src/functions/function-config';
-import { buildSchedule } from '../../src/functions/schedules';
+import { buildSchedule, schedulesPath } from '../../src/functions/schedules';
 import { buildFileDrop } from '../../src/functions/file-drops';
 import { buildNatsTrigger } from '../../src/functions/nats-triggers';
 import { refuseDeployClash, refuseTriggerClash, unitClash } from '../../src/functions/unit-names';
@@ -248,4 +248,17 @@ t.test("a stack's up that turns service web into a function, or drops it, beside
   t.same(listFunctionNames(paths), ['web-app']);
   const e = await refusal(() => upStack(paths, 'other', [web], {}));
   t.equal(typeof e === 'string' ? e : e.code, 'FAASS_E_NAME_TAKEN', "another stack's service web beside web-app, which stays: refused");
+});
+
+// A triggers file that does not read hides which triggers the function has, not that it has them:
+// its trigger units stay (applyUnits renders nothing while it is broken) and come back once it is
+// fixed. So a name one of its triggers could have is refused, as an unreadable function counts as
+// a service.
+t.test("beside a function whose triggers file does not read, a name its triggers could have is refused", async (t) => {
+  const paths = managerlessPaths(t, 'unit-names');
+  await quietly(() => deploy(paths, { name: 'foo', command: 'cat' }));
+  await quietly(() => addSchedule(paths, 'foo', { spec: 'hourly', tz: 'UTC' }, '1'));
+  fs.writeFileSync(schedulesPath(paths, 'foo'), '[schedule 1\nspec=\n');
+  t.throws(() => refuseDeployClash(paths, 'foo-at-1', 'function'), { code: 'FAASS_E_NAME_TAKEN' }, 'function foo-at-1: refused');
+  t.doesNotThrow(() => refuseDeployClash(paths, 'foo-app', 'function'), 'a name no trigger can have: allowed');
 });
