@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, functionCodeDir, functionConfPath, functionsConfDir } from '../core/paths';
-import { FunctionConfig, FunctionInput, VersionRef, renderFunctionConfig, loadFunctionConfig, configInput, withVersion, parseFunctionConfig } from './function-config';
+import { FunctionConfig, FunctionInput, Kind, VersionRef, renderFunctionConfig, loadFunctionConfig, configInput, withVersion, parseFunctionConfig } from './function-config';
 import { gatewayPorts, loadDockerSettings, loadSettings } from '../core/settings';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
@@ -18,7 +18,7 @@ import { Author, VersionRecord, checkMessage, currentRecord, listRecords, localA
 import { ApplyReport, applyUnits, recoverFirst, withServe } from './apply-units';
 import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
-import { refuseDeployClash } from './unit-names';
+import { refuseDeployClash, withUnitNames } from './unit-names';
 import { DepsReport, installDependencies } from './deps-install';
 import { retireFunction, resetRetired } from './retire';
 import { commitNamingSecrets, requireSecrets } from './secrets';
@@ -122,12 +122,16 @@ export async function prepareDeploy(paths: Paths, spec: DeployRequest, opts: { u
   }
 }
 
-// The commit point: the function's file, written whole by rename, its secrets checked again
-// under the store's lock (a removal since the deploy's first check refuses it here, uncommitted).
-export function commitFile(paths: Paths, name: string, text: string): void {
-  commitNamingSecrets(paths, [{ fn: name, text }], () => {
-    privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
-    writeFileAtomic(functionConfPath(paths, name), text);
+// The commit point: the function's file, written whole by rename, its unit names and its secrets
+// checked again under their locks (a clash or a removal since the deploy's first check refuses it
+// here, uncommitted).
+export function commitFile(paths: Paths, name: string, text: string, kind: Kind): void {
+  withUnitNames(paths, () => {
+    refuseDeployClash(paths, name, kind);
+    commitNamingSecrets(paths, [{ fn: name, text }], () => {
+      privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
+      writeFileAtomic(functionConfPath(paths, name), text);
+    });
   });
 }
 
@@ -153,7 +157,7 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
   const p = await prepareDeploy(paths, spec);
   let committed = false;
   try {
-    commitFile(paths, spec.name, p.text);
+    commitFile(paths, spec.name, p.text, p.cfg.kind);
     committed = true;
     switchPrepared(paths, p);
     const applied = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name], deferServe: true });

@@ -70,7 +70,7 @@ export async function switchToVersion(paths: Paths, name: string, now: FunctionC
   try {
     opts.claimed?.();
     aboutToCommit(paths, intent, text);
-    commitFile(paths, name, text); // its secrets checked again, under the store's lock
+    commitFile(paths, name, text, target.kind); // its unit names and secrets checked again, under their locks
     committed = true;
     switchVersion(paths, name, record.code, pruneRecords(paths, name, to, from));
     const applied = await applyUnits(paths, { reload: true, enable: [name], restart: [name], deferServe: true });

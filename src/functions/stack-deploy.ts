@@ -9,7 +9,7 @@ import { ErrorCode, FaassError, fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { FunctionConfig, FunctionInput, configInput, loadFunctionConfig, parseFunctionConfig, withVersion } from './function-config';
 import { DeploySpec, planConfig, planInput } from './deploy-plan';
-import { refuseStackClash } from './unit-names';
+import { refuseStackClash, withUnitNames } from './unit-names';
 import { Prepared, prepareDeploy, switchPrepared, settleFailed, keepAccess } from './deploy';
 import { applyUnits, recoverFirst, withServe, ApplyReport, Recovered } from './apply-units';
 import { aboutToCommit, beginDeploy, endDeploy, abandonDeploy } from './deploy-intent';
@@ -126,13 +126,17 @@ function abandonAll(paths: Paths, stack: string, intent: StackIntent, prepared: 
 // The commit and what follows it: files, code links, deletions, units, the stack's version.
 async function commitAndApply(paths: Paths, op: StackOp, stack: string, prepared: Prepared[], deletes: string[], record: StackRecord | null, current: number): Promise<{ report: ApplyReport; warnings: string[] }> {
   const files = prepared.map((p) => ({ name: p.spec.name, text: p.text }));
-  // The commit point and the functions' files, under the secrets store's lock once their secrets
-  // are checked again (secrets.ts commitNamingSecrets): a removal sees each file that names one.
+  // The commit point and the functions' files, under the unit names' lock and the secrets store's
+  // once their unit names and secrets are checked again (unit-names.ts withUnitNames, secrets.ts
+  // commitNamingSecrets): a clash or a removal since the first checks refuses it uncommitted.
   const committed: StackIntent[] = [];
   try {
-    commitNamingSecrets(paths, files.map((f) => ({ fn: f.name, text: f.text })), () => {
-      committed.push(commitStack(paths, { stack, op, files, delete: deletes, record, current }));
-      writeStackFiles(paths, committed[0]);
+    withUnitNames(paths, () => {
+      refuseStackClash(paths, prepared.map((p) => ({ name: p.spec.name, kind: p.cfg.kind })), deletes); // again, under the lock
+      commitNamingSecrets(paths, files.map((f) => ({ fn: f.name, text: f.text })), () => {
+        committed.push(commitStack(paths, { stack, op, files, delete: deletes, record, current }));
+        writeStackFiles(paths, committed[0]);
+      });
     });
   } catch (e) {
     if (committed.length === 0) undoAll(paths, prepared); // refused before the commit point: none changes

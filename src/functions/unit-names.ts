@@ -6,8 +6,11 @@
 // existed does not stop a redeploy that fixes it. Only the functions that could own an added
 // base are read (units.ts unitBaseOwners): a deploy costs the same beside 10 functions or 10,000.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Paths, functionConfPath } from '../core/paths';
 import { fail } from '../core/errors';
+import { withLock } from '../core/fs-atomic';
+import { privateDir } from '../core/private-files';
 import { isValidName } from '../core/validate';
 import { Kind, loadFunctionConfig } from './function-config';
 import { allTriggerIds, loadTriggers } from './schedules';
@@ -97,4 +100,12 @@ export function refuseStackClash(p: Paths, members: readonly { name: string; kin
     if (clash && pending.has(clash.owner)) fail('FAASS_E_NAME_TAKEN', `Stack members ${m.name} and ${clash.owner} would share the units ${clash.base}.*: rename one`);
     if (clash) fail('FAASS_E_NAME_TAKEN', `${m.kind === 'service' ? 'Service' : 'Function'} ${m.name} would share the units ${clash.base}.* with function ${clash.owner}: choose another name`);
   }
+}
+
+// The check again and the write it allows, under one lock for every function: the claims of a
+// deploy are per function, so a deploy of service foo and one of function foo-app at once each
+// passed its check (made before dependencies are installed) and both wrote. Every write that adds
+// unit bases (a function's file, a stack's files, a trigger) checks again under this lock.
+export function withUnitNames<T>(p: Paths, f: () => T): T {
+  return withLock(path.join(privateDir(p, p.stateDir), 'unit-names'), f);
 }

@@ -17,6 +17,7 @@ import { buildNatsTrigger } from '../../src/functions/nats-triggers';
 import { refuseDeployClash, refuseTriggerClash, unitClash } from '../../src/functions/unit-names';
 import { addSchedule } from '../../src/functions/triggers';
 import { deploy } from '../../src/faassctl/deploy';
+import { commitFile, prepareDeploy, settleFailed } from '../../src/functions/deploy';
 import { rollbackStack, upStack } from '../../src/functions/stack-deploy';
 import { rollbackFunction } from '../../src/functions/rollback';
 import { apiHandler } from '../../src/api/handlers';
@@ -261,4 +262,18 @@ t.test("beside a function whose triggers file does not read, a name its triggers
   fs.writeFileSync(schedulesPath(paths, 'foo'), '[schedule 1\nspec=\n');
   t.throws(() => refuseDeployClash(paths, 'foo-at-1', 'function'), { code: 'FAASS_E_NAME_TAKEN' }, 'function foo-at-1: refused');
   t.doesNotThrow(() => refuseDeployClash(paths, 'foo-app', 'function'), 'a name no trigger can have: allowed');
+});
+
+// A deploy's claim is on its own name, and its check comes before its dependencies are installed:
+// a deploy of another name in that gap, whose units the first would share, passed its own check
+// too, and both were written. The commit checks again, under a lock every such write takes.
+t.test("a function deployed between another deploy's check and its commit: the commit is refused there and undone", async (t) => {
+  const paths = managerlessPaths(t, 'unit-names');
+  await quietly(() => deploy(paths, { name: 'web', command: 'cat' }));
+  const p = await quietly(() => prepareDeploy(paths, { name: 'web', input: { kind: 'service', port: 19001, runtime: 'exec', command: 'app' } }));
+  await quietly(() => deploy(paths, { name: 'web-app', command: 'cat' })); // in the gap: web is a function still
+  const e = await refusal(async () => commitFile(paths, 'web', p.text, p.cfg.kind));
+  t.equal(typeof e === 'string' ? e : e.code, 'FAASS_E_NAME_TAKEN', 'the commit checks again and refuses');
+  settleFailed(paths, p.intent, false); // what deployFunction does with an error before its commit point
+  t.notMatch(fs.readFileSync(functionConfPath(paths, 'web'), 'utf8'), /^kind=service$/m, 'web stays a function');
 });
