@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Paths, functionCodeDir, functionConfPath, functionsConfDir } from '../core/paths';
-import { FunctionConfig, FunctionInput, VersionRef, renderFunctionConfig, loadFunctionConfig, configInput, withVersion, parseFunctionConfig } from './function-config';
+import { FunctionConfig, FunctionInput, Kind, VersionRef, renderFunctionConfig, loadFunctionConfig, configInput, withVersion, parseFunctionConfig } from './function-config';
 import { gatewayPorts, loadDockerSettings, loadSettings } from '../core/settings';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { privateDir } from '../core/private-files';
@@ -18,7 +18,7 @@ import { Author, VersionRecord, checkMessage, currentRecord, listRecords, localA
 import { ApplyReport, applyUnits, recoverFirst, withServe } from './apply-units';
 import { unenforcedLimits } from './limits';
 import { userManagerControllers } from '../systemd/controllers';
-import { refuseDeployClash } from './unit-names';
+import { refuseDeployClash, withUnitNames } from './unit-names';
 import { DepsReport, installDependencies } from './deps-install';
 import { retireFunction, resetRetired } from './retire';
 import { commitNamingSecrets, requireSecrets } from './secrets';
@@ -84,7 +84,9 @@ export interface Prepared {
   dependencies: DepsReport | null; // what was installed into its new code
 }
 
-export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<Prepared> {
+// unitsChecked: a stack's up checks its members' unit names itself, against the functions as they
+// will be after it (unit-names.ts refuseStackClash), not as they are.
+export async function prepareDeploy(paths: Paths, spec: DeployRequest, opts: { unitsChecked?: boolean } = {}): Promise<Prepared> {
   validateName(spec.name);
   if (!fs.existsSync(functionConfPath(paths, spec.name))) {
     refuseReservedName(spec.name);
@@ -97,7 +99,7 @@ export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<
     const now = currentConfig(paths, spec.name); // read once no other deploy of it runs
     const staged = stage(paths, spec, intent.version);
     const cfg = await planDeploy(paths, spec, staged);
-    refuseDeployClash(paths, spec.name, cfg.kind, fs.existsSync(functionConfPath(paths, spec.name)));
+    if (!opts.unitsChecked) refuseDeployClash(paths, spec.name, cfg.kind);
     const settings = renderFunctionConfig(cfg);
     // The digest is of the code as deployed, before its dependencies are installed into it: they
     // follow from its lockfile, and the same code again is the same version.
@@ -120,12 +122,16 @@ export async function prepareDeploy(paths: Paths, spec: DeployRequest): Promise<
   }
 }
 
-// The commit point: the function's file, written whole by rename, its secrets checked again
-// under the store's lock (a removal since the deploy's first check refuses it here, uncommitted).
-export function commitFile(paths: Paths, name: string, text: string): void {
-  commitNamingSecrets(paths, [{ fn: name, text }], () => {
-    privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
-    writeFileAtomic(functionConfPath(paths, name), text);
+// The commit point: the function's file, written whole by rename, its unit names and its secrets
+// checked again under their locks (a clash or a removal since the deploy's first check refuses it
+// here, uncommitted).
+export function commitFile(paths: Paths, name: string, text: string, kind: Kind): void {
+  withUnitNames(paths, () => {
+    refuseDeployClash(paths, name, kind);
+    commitNamingSecrets(paths, [{ fn: name, text }], () => {
+      privateDir(paths, functionsConfDir(paths)); // the file holds the function's env
+      writeFileAtomic(functionConfPath(paths, name), text);
+    });
   });
 }
 
@@ -151,7 +157,7 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
   const p = await prepareDeploy(paths, spec);
   let committed = false;
   try {
-    commitFile(paths, spec.name, p.text);
+    commitFile(paths, spec.name, p.text, p.cfg.kind);
     committed = true;
     switchPrepared(paths, p);
     const applied = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name], deferServe: true });

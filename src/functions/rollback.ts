@@ -63,14 +63,14 @@ export async function switchToVersion(paths: Paths, name: string, now: FunctionC
   const wider = opts.restoreAccess ? null : widerAccess(now, target);
   if (wider) fail('FAASS_E_ACCESS_WIDER', `Version ${to} of ${name} lets more callers in: ${wider}; ${opts.say}`);
   requireSecrets(paths, name, target.secrets); // one removed since would fail every start
-  refuseDeployClash(paths, name, target.kind, true); // a service again, beside a function NAME-app deployed since
+  refuseDeployClash(paths, name, target.kind); // a service again, beside a function NAME-app deployed since
   const text = withVersion(record.settings, { number: to, code: record.code });
   const intent = beginDeploy(paths, name, null);
   let committed = false;
   try {
     opts.claimed?.();
     aboutToCommit(paths, intent, text);
-    commitFile(paths, name, text); // its secrets checked again, under the store's lock
+    commitFile(paths, name, text, target.kind); // its unit names and secrets checked again, under their locks
     committed = true;
     switchVersion(paths, name, record.code, pruneRecords(paths, name, to, from));
     const applied = await applyUnits(paths, { reload: true, enable: [name], restart: [name], deferServe: true });

@@ -9,7 +9,7 @@ import { ErrorCode, FaassError, fail } from '../core/errors';
 import { validateName } from '../core/validate';
 import { FunctionConfig, FunctionInput, configInput, loadFunctionConfig, parseFunctionConfig, withVersion } from './function-config';
 import { DeploySpec, planConfig, planInput } from './deploy-plan';
-import { refuseDeployClash, refuseStackClash } from './unit-names';
+import { refuseStackClash, withUnitNames } from './unit-names';
 import { Prepared, prepareDeploy, switchPrepared, settleFailed, keepAccess } from './deploy';
 import { applyUnits, recoverFirst, withServe, ApplyReport, Recovered } from './apply-units';
 import { aboutToCommit, beginDeploy, endDeploy, abandonDeploy } from './deploy-intent';
@@ -126,13 +126,17 @@ function abandonAll(paths: Paths, stack: string, intent: StackIntent, prepared: 
 // The commit and what follows it: files, code links, deletions, units, the stack's version.
 async function commitAndApply(paths: Paths, op: StackOp, stack: string, prepared: Prepared[], deletes: string[], record: StackRecord | null, current: number): Promise<{ report: ApplyReport; warnings: string[] }> {
   const files = prepared.map((p) => ({ name: p.spec.name, text: p.text }));
-  // The commit point and the functions' files, under the secrets store's lock once their secrets
-  // are checked again (secrets.ts commitNamingSecrets): a removal sees each file that names one.
+  // The commit point and the functions' files, under the unit names' lock and the secrets store's
+  // once their unit names and secrets are checked again (unit-names.ts withUnitNames, secrets.ts
+  // commitNamingSecrets): a clash or a removal since the first checks refuses it uncommitted.
   const committed: StackIntent[] = [];
   try {
-    commitNamingSecrets(paths, files.map((f) => ({ fn: f.name, text: f.text })), () => {
-      committed.push(commitStack(paths, { stack, op, files, delete: deletes, record, current }));
-      writeStackFiles(paths, committed[0]);
+    withUnitNames(paths, () => {
+      refuseStackClash(paths, prepared.map((p) => ({ name: p.spec.name, kind: p.cfg.kind })), deletes); // again, under the lock
+      commitNamingSecrets(paths, files.map((f) => ({ fn: f.name, text: f.text })), () => {
+        committed.push(commitStack(paths, { stack, op, files, delete: deletes, record, current }));
+        writeStackFiles(paths, committed[0]);
+      });
     });
   } catch (e) {
     if (committed.length === 0) undoAll(paths, prepared); // refused before the commit point: none changes
@@ -172,14 +176,14 @@ export async function upStack(paths: Paths, stack: string, specs: DeploySpec[], 
   if (refused && !opts.dryRun) fail(refused.code, refused.message); // before anything is staged
   if (opts.dryRun || changing.length === 0) return { plan, version: now, fresh: false, recovered, warnings: [] };
   const prepared: Prepared[] = [];
+  const deletes = changing.filter((e) => e.action === 'delete').map((e) => e.name);
   try {
-    for (const e of changing.filter((e) => e.action !== 'delete')) prepared.push(await prepareDeploy(paths, { ...(specs.find((s) => s.name === e.name) as DeploySpec), message: opts.message, author: opts.author }));
-    refuseStackClash(paths, prepared.map((p) => ({ name: p.spec.name, kind: p.cfg.kind })));
+    for (const e of changing.filter((e) => e.action !== 'delete')) prepared.push(await prepareDeploy(paths, { ...(specs.find((s) => s.name === e.name) as DeploySpec), message: opts.message, author: opts.author }, { unitsChecked: true }));
+    refuseStackClash(paths, prepared.map((p) => ({ name: p.spec.name, kind: p.cfg.kind })), deletes);
   } catch (e) {
     undoAll(paths, prepared); // none changes: each stays on its version
     throw e;
   }
-  const deletes = changing.filter((e) => e.action === 'delete').map((e) => e.name);
   // The stack's own functions only: one another stack took over is that stack's now.
   const before = currentStackRecord(paths, stack)?.functions ?? {};
   const functions: Record<string, number> = Object.fromEntries(ownedBy(paths, stack, Object.keys(before)).map((n) => [n, before[n]]));
@@ -223,7 +227,6 @@ function prepareRollback(paths: Paths, name: string, to: number, restoreAccess: 
   const wider = restoreAccess ? null : widerAccess(now, target);
   if (wider) fail('FAASS_E_ACCESS_WIDER', `Version ${to} of ${name} lets more callers in: ${wider}; say --restore-access to roll that back too`);
   requireSecrets(paths, name, target.secrets); // one removed since would fail every start
-  refuseDeployClash(paths, name, target.kind, true);
   const text = withVersion(record.settings, { number: to, code: record.code });
   const intent = beginDeploy(paths, name, null);
   aboutToCommit(paths, intent, text);
@@ -243,6 +246,7 @@ export async function rollbackStack(paths: Paths, stack: string, opts: { to?: nu
   if (!target) fail('FAASS_E_VERSION_NOT_FOUND', `Stack ${stack} has no version ${to} (kept: ${records.map((r) => r.number).join(', ')})`);
   const current = records.find((r) => r.number === from)?.functions ?? {};
   const prepared: Prepared[] = [];
+  const deleted = ownedBy(paths, stack, Object.keys(current)).filter((n) => !(n in target.functions) && loadOrNull(paths, n) !== null);
   try {
     for (const [name, n] of Object.entries(target.functions)) {
       const cfg = loadOrNull(paths, name);
@@ -253,11 +257,11 @@ export async function rollbackStack(paths: Paths, stack: string, opts: { to?: nu
       if (!(cfg instanceof Error) && cfg.version?.number === n) continue;
       prepared.push(prepareRollback(paths, name, n, opts.restoreAccess ?? false));
     }
+    refuseStackClash(paths, prepared.map((p) => ({ name: p.spec.name, kind: p.cfg.kind })), deleted); // as after the rollback
   } catch (e) {
     undoAll(paths, prepared);
     throw e;
   }
-  const deleted = ownedBy(paths, stack, Object.keys(current)).filter((n) => !(n in target.functions) && loadOrNull(paths, n) !== null);
   const { report } = await commitAndApply(paths, 'rollback', stack, prepared, deleted, null, to);
   return { from, to, report: { ...report, recovered: report.recovered ?? recovered }, changed: prepared.map((p) => p.spec.name), deleted };
 }

@@ -15,7 +15,7 @@ import { allSubscriptions, loadTopics } from './topics';
 import { ApplyReport, applyUnits } from './apply-units';
 import { checkCalendar } from '../systemd/calendar';
 import { scheduleUnitBase } from '../systemd/units';
-import { refuseTriggerClash } from './unit-names';
+import { refuseTriggerClash, withUnitNames } from './unit-names';
 import { managerReachable, showUnit } from '../systemd/systemctl';
 
 export interface ScheduleView {
@@ -58,7 +58,7 @@ export async function addSchedule(p: Paths, name: string, input: ScheduleInput, 
   const schedules = loadSchedules(p, name);
   const chosen = freeId(p, name, id);
   const { schedule, next } = await checkSchedule(chosen, input);
-  saveSchedules(p, name, [...schedules, schedule]);
+  savingTrigger(p, name, chosen, () => saveSchedules(p, name, [...schedules, schedule]));
   const report = await applyUnits(p, { reload: true });
   return { view: viewOf(name, schedule), next, report };
 }
@@ -70,6 +70,15 @@ export async function ensureSchedule(p: Paths, name: string, input: ScheduleInpu
   const have = loadSchedules(p, name).find((s) => s.spec === wanted.spec && s.tz === wanted.tz);
   if (have) return { view: viewOf(name, have), next: null, added: false };
   return { ...(await addSchedule(p, name, input)), added: true };
+}
+
+// A new trigger's save, its units' names checked again under their lock (a function named as they
+// are may have been deployed since freeId).
+function savingTrigger(p: Paths, name: string, id: string, save: () => void): void {
+  withUnitNames(p, () => {
+    refuseTriggerClash(p, name, id);
+    save();
+  });
 }
 
 // The id a new trigger gets: the one asked for, free among all kinds (they share unit names),
@@ -136,7 +145,7 @@ export async function addFileDrop(p: Paths, name: string, input: FileDropInput, 
   const chosen = freeId(p, name, id);
   const drop = buildFileDrop(chosen, input);
   refuseWatch(p, drop.watch);
-  saveFileDrops(p, name, [...loadTriggers(p, name).drops, drop]);
+  savingTrigger(p, name, chosen, () => saveFileDrops(p, name, [...loadTriggers(p, name).drops, drop]));
   const report = await applyUnits(p, { reload: true, restart: [name] }); // its runner: as in removeSchedule
   return { view: dropViewOf(name, drop), report };
 }
@@ -195,7 +204,7 @@ export async function addNatsTrigger(p: Paths, name: string, input: NatsInput, i
   const bridge = buildNatsTrigger(name, chosen, { ...input, ...(secret ? { auth: secret.auth, user: secret.user } : {}) });
   if (secret) writeNatsSecret(p, name, chosen, secret.secret);
   try {
-    saveNatsTriggers(p, name, [...loadTriggers(p, name).nats, bridge]);
+    savingTrigger(p, name, chosen, () => saveNatsTriggers(p, name, [...loadTriggers(p, name).nats, bridge]));
   } catch (e) {
     if (secret) removeNatsSecret(p, name, chosen);
     throw e;

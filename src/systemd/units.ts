@@ -265,6 +265,20 @@ export const scheduleUnitBase = (name: string, id: string) => `${functionUnitBas
 // (functions/unit-names.ts). The canary's is always counted: its prefix is its own.
 export const functionUnitBases = (name: string, kind: FunctionConfig['kind'], triggerIds: readonly string[]): string[] => [functionUnitBase(name), ...(kind === 'service' ? [appUnitBase(name)] : []), ...triggerIds.map((id) => scheduleUnitBase(name, id)), canaryUnitBase(name)];
 
+// Its inverse: the names of the functions that could have unit base BASE (one of functionUnitBases'):
+// the function of its name, the service whose app it is, the function whose trigger it is (a
+// trigger id has no '-', so there is one such split). A clash check reads these few functions,
+// not every one (with 1,000 functions that was 2,000 files a deploy).
+export function unitBaseOwners(base: string): string[] {
+  const canary = canaryUnitBase('');
+  if (base.startsWith(canary)) return [base.slice(canary.length)];
+  const fn = functionUnitBase('');
+  if (!base.startsWith(fn)) return [];
+  const s = base.slice(fn.length);
+  const owners = [s, s.replace(/-app$/, ''), s.replace(/-at-[a-z0-9]+$/, '')];
+  return [...new Set(owners)];
+}
+
 export function renderFunctionSocket(cfg: FunctionConfig): string {
   return unit({
     Unit: [`Description=faass function ${cfg.name} socket`, 'Documentation=man:faass-runner(8)', REVIVE],

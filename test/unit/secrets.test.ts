@@ -92,14 +92,14 @@ t.test('a secret removed between a deploy\'s check and its commit: the deploy is
   writeSecret(paths, 'k', Buffer.from('v'));
   const p = await prepareDeploy(paths, { name: 'f', input: { runtime: 'exec', command: 'cat', secrets: 'k' } });
   removeSecret(paths, 'k'); // in the gap: nothing names it yet, so the removal goes through
-  t.equal(await codeOf(() => commitFile(paths, 'f', p.text)), 'FAASS_E_SECRET_NOT_FOUND', 'the commit checks again, under the store lock, and refuses');
+  t.equal(await codeOf(() => commitFile(paths, 'f', p.text, p.cfg.kind)), 'FAASS_E_SECRET_NOT_FOUND', 'the commit checks again, under the store lock, and refuses');
   t.notOk(fs.existsSync(functionConfPath(paths, 'f')), 'no function file names the missing secret');
   settleFailed(paths, p.intent, false); // what deployFunction does with an error before its commit point
   t.same(listRecords(paths, 'f'), [], 'and its version record is undone');
   // The other order: committed first, the removal then finds the secret named.
   writeSecret(paths, 'k', Buffer.from('v'));
   const q = await prepareDeploy(paths, { name: 'f', input: { runtime: 'exec', command: 'cat', secrets: 'k' } });
-  commitFile(paths, 'f', q.text);
+  commitFile(paths, 'f', q.text, q.cfg.kind);
   t.equal(await codeOf(() => removeSecret(paths, 'k')), 'FAASS_E_SECRET_IN_USE', 'a removal after the commit is refused');
   settleFailed(paths, q.intent, true);
 });
