@@ -3,6 +3,7 @@
 // Kept in the function's triggers file with its schedules and file drops (schedules.ts: one INI
 // section a trigger, `nats=` makes it a bridge), so one file, one id space (the units are
 // faass-fn-NAME-at-ID.* for every kind) and one add/rm/ls (triggers.ts). The key rules live here.
+import { createHash } from 'node:crypto';
 import { fail } from '../core/errors';
 import { plainString } from '../core/validate';
 import { NATS_AUTH_METHODS, NatsAuthMethod, checkNatsUser } from './nats-auth';
@@ -71,7 +72,15 @@ function checkJsName(flag: string, v: unknown): string {
   return s;
 }
 
-export const defaultDurable = (fn: string, id: string): string => `faass-${fn}-${id}`.slice(0, 64);
+// faass-NAME-ID, which names the bridge's consumer on the server; past JetStream's 64 characters
+// its start and a hash of it all, so that two bridges whose names differ only late (a name near
+// the 63-character limit) do not share one consumer. Written into the triggers file when the
+// bridge is made, so a bridge keeps its durable.
+export function defaultDurable(fn: string, id: string): string {
+  const full = `faass-${fn}-${id}`;
+  if (full.length <= 64) return full;
+  return `${full.slice(0, 55)}-${createHash('sha256').update(full).digest('hex').slice(0, 8)}`;
+}
 
 export function buildNatsTrigger(fn: string, id: string, raw: NatsInput): NatsTrigger {
   if (raw.nats === undefined) fail('FAASS_E_CONFIG_INVALID', `NATS trigger ${id}: nats (the server's URL) is required`);

@@ -48,6 +48,17 @@ t.test('--subject: tokens, * a token, > the last', async (t) => {
   for (const s of ['a.>.b', 'a..b', 'a b', 'or*ders', 'a."b"']) t.ok(refused(() => checkSubject(s), 'FAASS_E_CONFIG_INVALID', /Invalid --subject/), JSON.stringify(s));
 });
 
+t.test('durables of long names: at most 64 characters, and distinct when the names differ only late', async (t) => {
+  const long = 'f'.repeat(60);
+  const a = buildNatsTrigger(long, 'bus1', { nats: 'nats://h:1', subject: 'a' }).durable;
+  const b = buildNatsTrigger(long, 'bus2', { nats: 'nats://h:1', subject: 'a' }).durable;
+  t.not(a, b, 'two bridges of one function with a long name: two consumers');
+  t.not(buildNatsTrigger(`${long}ab`, '1', { nats: 'nats://h:1', subject: 'a' }).durable, buildNatsTrigger(`${long}ac`, '1', { nats: 'nats://h:1', subject: 'a' }).durable, 'two functions whose names differ at their end');
+  for (const d of [a, b]) t.match(d, /^faass-f+-[0-9a-f]{8}$/, 'JetStream name of 64 characters at most');
+  t.ok(a.length <= 64 && b.length <= 64);
+  t.equal(buildNatsTrigger('fn', 'bus', { nats: 'nats://h:1', subject: 'a' }).durable, 'faass-fn-bus', 'a short one as before');
+});
+
 t.test('a bridge: durable by default faass-NAME-ID, names of JetStream', async (t) => {
   t.same(buildNatsTrigger('fn', 'bus', { nats: 'nats://127.0.0.1:4222', subject: 'o.>' }), { id: 'bus', url: 'nats://127.0.0.1:4222', subject: 'o.>', durable: 'faass-fn-bus' });
   t.ok(refused(() => buildNatsTrigger('fn', '1', { nats: 'nats://h:1' }), 'FAASS_E_USAGE', /needs --subject/));
