@@ -7,9 +7,9 @@ import { applyUnits } from '../functions/deploy';
 import { listFunctionNames } from '../functions/function-config';
 import { canaryUnitBase, functionUnitBase } from '../systemd/units';
 import { hasCanaryFiles } from '../functions/canary-files';
-import { managerReachable, run } from '../systemd/systemctl';
+import { managerReachable } from '../systemd/systemctl';
 import { BROKEN_EXIT } from './status';
-import { parseShow } from '../systemd/unit-state';
+import { unitFileStates, unitStates } from '../systemd/unit-state';
 import { sayApplied } from './report';
 import { Register } from './cli';
 
@@ -21,9 +21,12 @@ async function toRepair(paths: Paths): Promise<{ functions: string[]; canaries: 
   const withCanary = names.filter((n) => hasCanaryFiles(paths, n));
   const fn = functionUnitBase;
   const units = [...names.flatMap((n) => [`${fn(n)}.socket`, `${fn(n)}.service`, `${fn(n)}-app.service`]), ...withCanary.flatMap((n) => [`${canaryUnitBase(n)}.socket`, `${canaryUnitBase(n)}.service`])];
-  const shown = parseShow((await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,UnitFileState', '--', ...units])).stdout);
+  // Two calls for all (a service the manager does not hold has not failed), not a show of each.
+  const held = await unitStates(units, new Set(units.filter((u) => u.endsWith('.service'))));
+  const shown = 'error' in held ? new Map<string, Record<string, string>>() : held.units;
+  const files = await unitFileStates();
   const failed = (u: string) => shown.get(u)?.ActiveState === 'failed';
-  const down = (base: string) => shown.get(`${base}.socket`)?.ActiveState !== 'active' || shown.get(`${base}.socket`)?.UnitFileState !== 'enabled' || failed(`${base}.service`);
+  const down = (base: string) => shown.get(`${base}.socket`)?.ActiveState !== 'active' || files.get(`${base}.socket`) !== 'enabled' || failed(`${base}.service`);
   return {
     functions: names.filter((n) => down(fn(n)) || failed(`${fn(n)}-app.service`)),
     canaries: withCanary.filter((n) => down(canaryUnitBase(n))),
