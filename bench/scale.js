@@ -19,6 +19,15 @@ const runsAt = process.argv.indexOf('--runs');
 const RUNS = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 7;
 const EDGE = 5; // deploys timed at the start and at the end (medians)
 
+// SIGINT or SIGTERM: the sandbox (its manager and every unit) is stopped before the bench exits.
+// The work between two checkpoints is synchronous: a signal is seen at the next one.
+let interrupted = null;
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => (interrupted = sig));
+async function checkpoint() {
+  await new Promise((r) => setImmediate(r));
+  if (interrupted) throw new Error(`interrupted by ${interrupted}; the sandbox is being stopped`);
+}
+
 const name = (i) => `f${String(i).padStart(4, '0')}`;
 const median = (xs) => summary(xs).p50_ms;
 const timed = (f) => {
@@ -49,12 +58,14 @@ async function coldCalls(m, port, fn) {
   const fullCold = [];
   const gatewayStart = [];
   for (let i = 0; i < RUNS; i++) {
+    await checkpoint();
     stop(m, `faass-fn-${fn}.service`);
     const r = await timedRequest(port, `/function/${fn}`);
     if (r.status !== 200) throw new Error(`cold call of ${fn} answered ${r.status}: ${r.body}`);
     runnerCold.push(r.ms);
   }
   for (let i = 0; i < RUNS; i++) {
+    await checkpoint();
     stop(m, 'faass-gateway.service', `faass-fn-${fn}.service`);
     const r = await timedRequest(port, `/function/${fn}`);
     if (r.status !== 200) throw new Error(`full cold call of ${fn} answered ${r.status}: ${r.body}`);
@@ -84,6 +95,7 @@ async function main() {
     const deploys = [first[0]];
     const t0 = Date.now();
     for (let i = 2; i <= N; i++) {
+      await checkpoint();
       deploys.push(deploy(i));
       if (i % 50 === 0) progress(`${i} deployed (last ${round(deploys[deploys.length - 1])} ms, ${round((Date.now() - t0) / 1000)} s so far)`);
     }
