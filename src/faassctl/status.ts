@@ -7,8 +7,7 @@ import { Paths, reviveRecordPath } from '../core/paths';
 import { readIfExists } from '../core/fs-atomic';
 import { FORGET_SECONDS, parseRecord } from '../revive/backoff';
 import { configuredEngine } from '../docker/engine';
-import { loadAllFunctions } from '../functions/deploy';
-import { listFunctionNames, loadFunctionConfig } from '../functions/function-config';
+import { FunctionConfig, listFunctionNames, loadFunctionConfig } from '../functions/function-config';
 import { functionUnitBase } from '../systemd/units';
 import { unitStates } from '../systemd/unit-state';
 import { readMetrics } from '../observe/metrics-store';
@@ -57,9 +56,18 @@ export function faassProcesses(manager: string): Proc[] {
   return out.sort((a, b) => a.pid - b.pid);
 }
 
-// Containers of docker functions and services, by their faass.function label.
-async function containers(paths: Paths): Promise<string> {
-  if (!loadAllFunctions(paths).some((f) => f.runtime === 'docker')) return '';
+const readable = (paths: Paths) => (name: string): FunctionConfig | null => {
+  try {
+    return loadFunctionConfig(paths, name);
+  } catch {
+    return null; // listed under Broken when shown
+  }
+};
+
+// Containers of docker functions and services, by their faass.function label, whichever function
+// status shows. fns: every function's configuration, as status read it already (not read again).
+async function containers(paths: Paths, fns: (FunctionConfig | null)[]): Promise<string> {
+  if (!fns.some((f) => f?.runtime === 'docker')) return '';
   const { docker, socketPath } = configuredEngine(paths);
   try {
     const list = await docker.listContainers({ all: true, filters: { label: ['faass.function'] } });
@@ -279,7 +287,7 @@ export async function status(paths: Paths, only?: string): Promise<number> {
   if (broken.length) process.stdout.write(`\nBroken:\n${broken.map((b) => `  ${b}\n`).join('')}`);
   process.stdout.write(`\nRunning faass processes: ${procs.length}\n`);
   for (const p of procs) process.stdout.write(`  ${String(p.pid).padStart(7)}  ${p.unit.padEnd(32)}  ${p.command.slice(0, 100)}\n`);
-  process.stdout.write(await containers(paths));
+  process.stdout.write(await containers(paths, only === undefined ? fns.map((f) => f.cfg) : listFunctionNames(paths).map(readable(paths))));
   return failed.length || broken.length ? BROKEN_EXIT : 0;
 }
 
