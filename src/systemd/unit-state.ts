@@ -71,10 +71,3 @@ export async function unitStates(units: string[], ifLoaded: ReadonlySet<string>)
   return { units: out };
 }
 
-// Each faass unit file's enablement (enabled, disabled, static…), from one list-unit-files call
-// ("UNIT STATE PRESET" lines); empty when the manager does not answer.
-export async function unitFileStates(): Promise<Map<string, string>> {
-  const r = await run('systemctl', ['--user', 'list-unit-files', '--no-legend', '--plain', '--full', '--no-pager', '--', 'faass-*']);
-  if (r.code !== 0) return new Map();
-  return new Map(r.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 2).map((f) => [f[0], f[1]] as [string, string]));
-}
