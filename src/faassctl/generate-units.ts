@@ -7,11 +7,25 @@ import { applyUnits } from '../functions/deploy';
 import { listFunctionNames } from '../functions/function-config';
 import { canaryUnitBase, functionUnitBase } from '../systemd/units';
 import { hasCanaryFiles } from '../functions/canary-files';
-import { managerReachable, run } from '../systemd/systemctl';
+import { managerReachable } from '../systemd/systemctl';
 import { BROKEN_EXIT } from './status';
-import { parseShow } from '../systemd/unit-state';
+import { unitStates } from '../systemd/unit-state';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { sayApplied } from './report';
 import { Register } from './cli';
+
+// The sockets enabled: their links in sockets.target.wants/ of the unit directory, which
+// `systemctl enable` makes of their WantedBy=sockets.target (one directory read: list-unit-files
+// works out every unit file's state, 0.4 s at 100 functions and growing faster than their number).
+// One enabled only elsewhere (enable --runtime) is repaired, as it was when systemd said so.
+function enabledSockets(paths: Paths): Set<string> {
+  try {
+    return new Set(fs.readdirSync(path.join(paths.unitDir, 'sockets.target.wants'), { withFileTypes: true }).filter((e) => e.isSymbolicLink()).map((e) => e.name));
+  } catch {
+    return new Set(); // none enabled yet
+  }
+}
 
 // Functions (and, apart, canaries) whose socket is not active, or not enabled (so gone after the
 // manager restarts), or whose runner or app failed.
@@ -21,9 +35,12 @@ async function toRepair(paths: Paths): Promise<{ functions: string[]; canaries: 
   const withCanary = names.filter((n) => hasCanaryFiles(paths, n));
   const fn = functionUnitBase;
   const units = [...names.flatMap((n) => [`${fn(n)}.socket`, `${fn(n)}.service`, `${fn(n)}-app.service`]), ...withCanary.flatMap((n) => [`${canaryUnitBase(n)}.socket`, `${canaryUnitBase(n)}.service`])];
-  const shown = parseShow((await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,UnitFileState', '--', ...units])).stdout);
+  // One call for all (a service the manager does not hold has not failed), not a show of each.
+  const held = await unitStates(units, new Set(units.filter((u) => u.endsWith('.service'))));
+  const shown = 'error' in held ? new Map<string, Record<string, string>>() : held.units;
+  const enabled = enabledSockets(paths);
   const failed = (u: string) => shown.get(u)?.ActiveState === 'failed';
-  const down = (base: string) => shown.get(`${base}.socket`)?.ActiveState !== 'active' || shown.get(`${base}.socket`)?.UnitFileState !== 'enabled' || failed(`${base}.service`);
+  const down = (base: string) => shown.get(`${base}.socket`)?.ActiveState !== 'active' || !enabled.has(`${base}.socket`) || failed(`${base}.service`);
   return {
     functions: names.filter((n) => down(fn(n)) || failed(`${fn(n)}-app.service`)),
     canaries: withCanary.filter((n) => down(canaryUnitBase(n))),

@@ -7,10 +7,9 @@ import { Paths, reviveRecordPath } from '../core/paths';
 import { readIfExists } from '../core/fs-atomic';
 import { FORGET_SECONDS, parseRecord } from '../revive/backoff';
 import { configuredEngine } from '../docker/engine';
-import { loadAllFunctions } from '../functions/deploy';
-import { listFunctionNames, loadFunctionConfig } from '../functions/function-config';
+import { FunctionConfig, listFunctionNames, loadFunctionConfig } from '../functions/function-config';
 import { functionUnitBase } from '../systemd/units';
-import { parseShow } from '../systemd/unit-state';
+import { unitStates } from '../systemd/unit-state';
 import { readMetrics } from '../observe/metrics-store';
 import { managerControllers } from '../systemd/controllers';
 import { unenforcedLimits, unenforcedDefaults } from '../functions/limits';
@@ -57,9 +56,18 @@ export function faassProcesses(manager: string): Proc[] {
   return out.sort((a, b) => a.pid - b.pid);
 }
 
-// Containers of docker functions and services, by their faass.function label.
-async function containers(paths: Paths): Promise<string> {
-  if (!loadAllFunctions(paths).some((f) => f.runtime === 'docker')) return '';
+const readable = (paths: Paths) => (name: string): FunctionConfig | null => {
+  try {
+    return loadFunctionConfig(paths, name);
+  } catch {
+    return null; // listed under Broken when shown
+  }
+};
+
+// Containers of docker functions and services, by their faass.function label, whichever function
+// status shows. fns: every function's configuration, as status read it already (not read again).
+async function containers(paths: Paths, fns: (FunctionConfig | null)[]): Promise<string> {
+  if (!fns.some((f) => f?.runtime === 'docker')) return '';
   const { docker, socketPath } = configuredEngine(paths);
   try {
     const list = await docker.listContainers({ all: true, filters: { label: ['faass.function'] } });
@@ -221,9 +229,10 @@ export async function status(paths: Paths, only?: string): Promise<number> {
   const canaryNames = withCanary(paths, fns.map((f) => f.name));
   const fnUnits = [...fns.flatMap((f) => [`${functionUnitBase(f.name)}.socket`, `${functionUnitBase(f.name)}.service`, ...(f.kind === 'service' ? [`${functionUnitBase(f.name)}-app.service`] : [])]), ...canaryUnits(canaryNames)];
   const sockets = [...gatewayUnits, ...fnUnits].filter((u) => u.endsWith('.socket'));
-  const shown = await run('systemctl', ['--user', 'show', '--property=Id,ActiveState,SubState,LoadState', '--', ...gatewayUnits, ...fnUnits, ...sockets.map(reviveUnit)]);
-  if (shown.code !== 0) fail('FAASS_E_SYSTEMD_UNREACHABLE', `No systemd user manager is reachable (${shown.stderr.trim().split('\n')[0]}); without one, use faassctl serve`);
-  const units = parseShow(shown.stdout);
+  const revives = sockets.map(reviveUnit);
+  const shown = await unitStates([...gatewayUnits, ...fnUnits, ...revives], new Set(revives));
+  if ('error' in shown) fail('FAASS_E_SYSTEMD_UNREACHABLE', `No systemd user manager is reachable (${shown.error.trim().split('\n')[0]}); without one, use faassctl serve`);
+  const units = shown.units;
   const manager = (await run('systemctl', ['--user', 'show', '--property=ControlGroup', '--value'])).stdout.trim();
   const shownUnits = new Set([...gatewayUnits, ...fnUnits]);
   const procs = manager ? faassProcesses(manager).filter((p) => shownUnits.has(p.unit)) : [];
@@ -278,7 +287,7 @@ export async function status(paths: Paths, only?: string): Promise<number> {
   if (broken.length) process.stdout.write(`\nBroken:\n${broken.map((b) => `  ${b}\n`).join('')}`);
   process.stdout.write(`\nRunning faass processes: ${procs.length}\n`);
   for (const p of procs) process.stdout.write(`  ${String(p.pid).padStart(7)}  ${p.unit.padEnd(32)}  ${p.command.slice(0, 100)}\n`);
-  process.stdout.write(await containers(paths));
+  process.stdout.write(await containers(paths, only === undefined ? fns.map((f) => f.cfg) : listFunctionNames(paths).map(readable(paths))));
   return failed.length || broken.length ? BROKEN_EXIT : 0;
 }
 

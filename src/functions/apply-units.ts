@@ -10,6 +10,7 @@ import { UnitContext, renderAllUnits, functionUnitBase, canaryUnitBase, Schedule
 import { loadTriggers, onCalendar } from './schedules';
 import { readIfExists } from '../core/fs-atomic';
 import { applyUnitFiles, UnitChanges } from '../systemd/unit-files';
+import { reloadNeeded } from '../systemd/unit-reload';
 import { FaassError } from '../core/errors';
 import { privateDir } from '../core/private-files';
 import { managerReachable, systemctl } from '../systemd/systemctl';
@@ -119,7 +120,7 @@ async function retireTimers(dir: string, keep: Record<string, string>): Promise<
 // counts from now and a bridge runs with its new command line.
 async function startTimers(written: string[], units: Record<string, string>): Promise<void> {
   for (const timer of written.filter((f) => isStarter(f, units[f] ?? ''))) {
-    await systemctl('enable', timer);
+    await systemctl('enable', '--no-reload', timer);
     await systemctl('restart', timer);
   }
 }
@@ -142,7 +143,7 @@ async function syncGatewaySockets(changes: UnitChanges): Promise<void> {
   if (changes.written.includes('faass-gateway.socket')) await systemctl('restart', 'faass-gateway.socket');
   for (const u of OPTIONAL_GATEWAY_SOCKETS) {
     if (!changes.written.includes(u)) continue;
-    await systemctl('enable', u);
+    await systemctl('enable', '--no-reload', u);
     await systemctl('restart', u);
   }
 }
@@ -212,7 +213,7 @@ async function startFinished(paths: Paths, intent: Intent): Promise<string | nul
   try {
     const app = service ? [`${base}-app.service`] : [];
     await systemctl('reset-failed', `${base}.socket`, `${base}.service`, ...app).catch(() => undefined);
-    await systemctl('enable', '--now', `${base}.socket`);
+    await systemctl('enable', '--no-reload', '--now', `${base}.socket`);
     await systemctl('try-restart', `${base}.service`, ...app);
     return null;
   } catch (e) {
@@ -225,7 +226,7 @@ async function startCanary(name: string): Promise<string | null> {
   const base = canaryUnitBase(name);
   try {
     await systemctl('reset-failed', `${base}.socket`, `${base}.service`).catch(() => undefined);
-    await systemctl('enable', '--now', `${base}.socket`);
+    await systemctl('enable', '--no-reload', '--now', `${base}.socket`);
     return null;
   } catch (e) {
     return (e as Error).message;
@@ -277,19 +278,19 @@ async function writeAndLoadHeld(paths: Paths, opts: UnitOpts): Promise<ApplyRepo
   makeInboxes(triggers.drops);
   if (!manager) return { units: changes, systemd: 'unreachable', ...aborted };
   try {
-    if (changes.written.length || changes.removed.length) await systemctl('daemon-reload');
+    if (await reloadNeeded(changes)) await systemctl('daemon-reload');
     await syncGatewaySockets(changes);
     await startTimers(changes.written, units);
     for (const name of opts.enable ?? []) {
       const base = functionUnitBase(name);
       const service = fns.find((f) => f.name === name)?.kind === 'service';
       await systemctl('reset-failed', `${base}.socket`, `${base}.service`, ...(service ? [`${base}-app.service`] : [])).catch(() => undefined);
-      await systemctl('enable', '--now', `${base}.socket`);
+      await systemctl('enable', '--no-reload', '--now', `${base}.socket`);
     }
     for (const name of (opts.enableCanaries ?? []).filter((n) => n in canaries.configs)) {
       const base = canaryUnitBase(name);
       await systemctl('reset-failed', `${base}.socket`, `${base}.service`).catch(() => undefined);
-      await systemctl('enable', '--now', `${base}.socket`);
+      await systemctl('enable', '--no-reload', '--now', `${base}.socket`);
     }
     for (const name of opts.restart ?? []) {
       const base = functionUnitBase(name);

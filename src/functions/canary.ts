@@ -98,7 +98,7 @@ async function placeCanary(paths: Paths, spec: DeployRequest, input: CanaryInput
 async function startSocket(name: string): Promise<void> {
   const base = canaryUnitBase(name);
   await systemctl('reset-failed', `${base}.socket`, `${base}.service`).catch(() => undefined);
-  await systemctl('enable', '--now', `${base}.socket`);
+  await systemctl('enable', '--no-reload', '--now', `${base}.socket`);
 }
 
 // A canary deploy that failed: short of its route, its files, record and staged code go

@@ -225,7 +225,7 @@ t.test('canaries through the management API (--gateway), and what is refused', a
   const bin = path.join(sb.dir, 'held-bin');
   const real = execFileSync('sh', ['-c', 'command -v systemctl'], { encoding: 'utf8' }).trim();
   fs.mkdirSync(bin, { recursive: true, mode: 0o755 });
-  fs.writeFileSync(path.join(bin, 'systemctl'), ['#!/bin/sh', `case " $* " in *" enable --now faass-canary-echo.socket "*) echo "$$ $PPID" > "${mark}.tmp"; mv "${mark}.tmp" "${mark}"; exec sleep 600 ;; esac`, `exec ${real} "$@"`, ''].join('\n'), { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, 'systemctl'), ['#!/bin/sh', `case " $* " in *" enable "*"--now faass-canary-echo.socket "*) echo "$$ $PPID" > "${mark}.tmp"; mv "${mark}.tmp" "${mark}"; exec sleep 600 ;; esac`, `exec ${real} "$@"`, ''].join('\n'), { mode: 0o755 });
   const killed = sb.run('env', [`PATH=${bin}:${process.env.PATH}`, process.execPath, sb.faassctlPath, 'deploy', 'echo', '--runtime', 'node', '--from-file', code(5), '--canary', '10%']);
   await waitFor('the canary deploy to reach the enable of its socket', () => fs.existsSync(mark), 60000);
   const [standIn, caller] = fs.readFileSync(mark, 'utf8').trim().split(' ').map(Number);

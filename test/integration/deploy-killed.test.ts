@@ -10,12 +10,12 @@ import { execFileSync } from 'node:child_process';
 import { startSandbox, setupGateway, request, unitState, waitFor, TEST_USER, Sandbox } from '../support/sandbox';
 
 // A stand-in for systemctl, for a PATH of the test's: it holds the caller at `systemctl --user
-// enable --now UNIT` and writes its own PID and the caller's to `mark`; every other call goes on.
+// enable [--no-reload] --now UNIT` and writes its own PID and the caller's to `mark`; every other call goes on.
 function standIn(sb: Sandbox, unit: string, mark: string): string {
   const bin = path.join(sb.dir, 'held-bin');
   const real = execFileSync('sh', ['-c', 'command -v systemctl'], { encoding: 'utf8' }).trim();
   fs.mkdirSync(bin, { recursive: true, mode: 0o755 });
-  const script = ['#!/bin/sh', `case " $* " in *" enable --now ${unit} "*) echo "$$ $PPID" > "${mark}.tmp"; mv "${mark}.tmp" "${mark}"; exec sleep 600 ;; esac`, `exec ${real} "$@"`, ''];
+  const script = ['#!/bin/sh', `case " $* " in *" enable "*"--now ${unit} "*) echo "$$ $PPID" > "${mark}.tmp"; mv "${mark}.tmp" "${mark}"; exec sleep 600 ;; esac`, `exec ${real} "$@"`, ''];
   fs.writeFileSync(path.join(bin, 'systemctl'), script.join('\n'), { mode: 0o755 });
   return bin;
 }

@@ -31,4 +31,9 @@ t.test('a function without its socket', async (t) => {
   t.equal((await sb.systemctl('is-enabled', 'faass-fn-cat.socket')).stdout.trim(), 'enabled', 'and is enabled, so it survives a restart of the manager');
   t.equal((await request(sb.port, '/function/cat', { body: 'back' })).body, 'back', 'calls are served');
   t.equal((await sb.faassctl('status')).code, 0, 'status: exit 0 again');
+
+  // Listening but disabled (gone after the manager restarts): generate-units enables it again.
+  t.equal((await sb.systemctl('disable', 'faass-fn-cat.socket')).code, 0, 'disable the socket, left listening');
+  t.match((await sb.faassctl('generate-units')).stdout, /^Sockets enabled and listening again, failed units reset: cat$/m, 'generate-units repairs it');
+  t.equal((await sb.systemctl('is-enabled', 'faass-fn-cat.socket')).stdout.trim(), 'enabled', 'enabled again');
 });

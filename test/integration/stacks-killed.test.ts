@@ -78,7 +78,7 @@ t.test('a killed up is finished or undone as a whole by the next command', async
   await t.test('killed past the commit point, with a new stack half enabled', async (t) => {
     const three = ['p', 'q', 'r'];
     const fresh = writeStack(sb, 'fresh', three, 'v1');
-    await killedAt(t, 'enable --now faass-fn-q.socket', 'up', '-f', fresh);
+    await killedAt(t, 'enable --no-reload --now faass-fn-q.socket', 'up', '-f', fresh);
     t.not(await unitState(sb, 'faass-fn-q.socket'), 'active/listening', "q's socket does not listen");
     const next = await sb.faassctl('up', '-f', fresh);
     t.equal(next.code, 0, `the next up ${next.stderr}`);

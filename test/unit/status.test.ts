@@ -2,7 +2,7 @@ import t from 'tap';
 import { faassUnitOf, renderTable, ago, brokenFunctions, socketColumn, BROKEN_EXIT } from '../../src/faassctl/status';
 import { CanaryRow, brokenCanaries, renderCanaries } from '../../src/faassctl/status-canaries';
 import { renderTop } from '../../src/faassctl/top';
-import { parseShow } from '../../src/systemd/unit-state';
+import { parseShow, parseListUnits } from '../../src/systemd/unit-state';
 
 const mine = '/user.slice/user-1000.slice/user@1000.service';
 
@@ -30,6 +30,18 @@ t.test('status: systemctl show blocks, the table, ages', async (t) => {
   t.equal(table.split('\n')[0], 'FUNCTION  KIND      SOCKET     PROCESS               RUNNING  CALLS  5XX   LAST CALL');
   t.match(table, /^a\s+function\s+listening\s+failed\s+0\s+200\s+1\.5%\s+5s ago$/m);
   t.match(table, /^web\s+service\s+listening\s+proxy idle, app idle\s+0\s+0\s+-\s+never$/m);
+});
+
+t.test('status: list-units lines, as systemctl show blocks read', async (t) => {
+  // What `systemctl --user list-units --all --plain --no-legend --full 'faass-*'` printed (systemd 252):
+  // descriptions with spaces, a failed unit marked with a bullet on a terminal, a not-found one.
+  const units = parseListUnits(
+    'faass-fn-a.service   loaded    failed   failed    faass function a (exec)\n● faass-fn-b.service loaded failed failed faass function b\nfaass-fn-a.socket     loaded    active   listening faass function a: its socket\nfaass-api.socket      not-found inactive dead      faass-api.socket\n\n',
+  );
+  t.same([...units.keys()], ['faass-fn-a.service', 'faass-fn-b.service', 'faass-fn-a.socket', 'faass-api.socket']);
+  t.same(units.get('faass-fn-a.socket'), { Id: 'faass-fn-a.socket', LoadState: 'loaded', ActiveState: 'active', SubState: 'listening' });
+  t.same(units.get('faass-fn-b.service'), { Id: 'faass-fn-b.service', LoadState: 'loaded', ActiveState: 'failed', SubState: 'failed' }, 'the bullet is not a name');
+  t.equal(units.get('faass-api.socket')?.LoadState, 'not-found');
 });
 
 t.test('top: n/a where the machine gives no figure, - for idle functions', async (t) => {
