@@ -87,8 +87,20 @@ t.test("the function's symlinks are not followed into the build context", async 
   fs.symlinkSync(path.join(root, 'outside'), path.join(code, 'dir-link'));
   fs.symlinkSync('../../../../outside/creds', path.join(code, 'relative-link'));
   fs.symlinkSync('handler.js', path.join(code, 'inner-link'));
+  // faass's own secrets beside it: a secret's value, a NATS bridge's, faass.conf's TLS key path.
+  for (const f of ['secrets/tok', 'nats/fn/1.secret', 'tls/key.pem']) {
+    fs.mkdirSync(path.dirname(path.join(paths.configDir, f)), { recursive: true });
+    fs.writeFileSync(path.join(paths.configDir, f), `${MARK} in ${f}`);
+  }
+  fs.writeFileSync(path.join(paths.configDir, 'faass.conf'), `# ${MARK}\n[gateway]\ntimeout = 7\n`);
+  fs.symlinkSync(paths.configDir, path.join(code, 'faass-config'));
   const dir = writeContext({ paths, cfg, gw: loadSettings(paths), base: 'b', root: ROOT });
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // Every regular file of the context, links not followed (as the engine's tar takes them).
+  const files = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : e.isFile() ? [path.join(d, e.name)] : []));
+  const holding = files(dir).filter((f) => fs.readFileSync(f, 'latin1').includes(MARK));
+  t.same(holding, [], 'no file of the context holds a secret of faass or anything outside the code');
+  t.match(fs.readFileSync(path.join(dir, 'config', 'faass', 'faass.conf'), 'utf8'), /^timeout = 7$/m, "the gateway's timeout goes in, as it is when the image is built");
   const inCtx = path.join(dir, 'data', 'faass', 'functions', 'fn');
   t.ok(fs.existsSync(path.join(inCtx, 'handler.js')), 'the code is there');
   for (const l of ['file-link', 'dir-link', 'relative-link', 'inner-link']) t.ok(fs.lstatSync(path.join(inCtx, l)).isSymbolicLink(), `${l} stays a link`);
