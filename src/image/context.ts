@@ -49,7 +49,7 @@ function copyCode(from: string, to: string): void {
 
 // The settings of faass.conf a call meets in the image (serve.ts): nothing else of the host's
 // file (its addresses, TLS files, engine) goes in.
-const settingsText = (gw: Settings): string => `[gateway]\nmax_body = ${gw.maxBody}\ntimeout = ${gw.timeout}\nlog_calls = ${gw.logCalls ? 'yes' : 'no'}\nmetrics = no\n`;
+const settingsText = (gw: Settings): string => `[gateway]\nmax_body = ${gw.maxBody}\ntimeout = ${gw.timeout}\nheaders_timeout = ${gw.headersTimeout}\nlog_calls = ${gw.logCalls ? 'yes' : 'no'}\nmetrics = no\n`;
 
 // The context directory; the caller removes it.
 export function writeContext(i: ContextInput): string {

@@ -16,6 +16,7 @@ import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { CallRunner, createExecutor } from '../runner/runner';
 import { sendError } from '../core/http-util';
 import { gatewayTimeout, guardAnswer, sendAnswer, takeCall } from '../gateway/function-call';
+import { serverOptions } from '../gateway/server-options';
 import { HEALTH_PATH, IMAGE_COMMAND_ENV, READY_PATH } from './layout';
 import { IMAGE_PORT } from '../export/common';
 
@@ -94,8 +95,8 @@ async function main(): Promise<void> {
       calls.close();
     },
   });
-  // The gateway's own server settings (gateway/main.ts), so connections behave alike.
-  const server = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 10000, requestTimeout: (Math.max(gw.timeout, cfg.timeout) + 30) * 1000 }, handler(cfg, calls, gw, lifecycle));
+  // The gateway's own server settings (its headers_timeout as built), so connections behave alike.
+  const server = http.createServer(serverOptions(gw, 0), handler(cfg, calls, gw, lifecycle));
   lifecycle.track(server);
   lifecycle.trackHttp(server);
   await listenOn(server, address('FAASS_LISTEN_HOST and PORT', host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`));

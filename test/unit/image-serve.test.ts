@@ -92,7 +92,7 @@ t.test("the function's symlinks are not followed into the build context", async 
     fs.mkdirSync(path.dirname(path.join(paths.configDir, f)), { recursive: true });
     fs.writeFileSync(path.join(paths.configDir, f), `${MARK} in ${f}`);
   }
-  fs.writeFileSync(path.join(paths.configDir, 'faass.conf'), `# ${MARK}\n[gateway]\ntimeout = 7\n`);
+  fs.writeFileSync(path.join(paths.configDir, 'faass.conf'), `# ${MARK}\n[gateway]\ntimeout = 7\nheaders_timeout = 3\n`);
   fs.symlinkSync(paths.configDir, path.join(code, 'faass-config'));
   const dir = writeContext({ paths, cfg, gw: loadSettings(paths), base: 'b', root: ROOT });
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -100,7 +100,9 @@ t.test("the function's symlinks are not followed into the build context", async 
   const files = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : e.isFile() ? [path.join(d, e.name)] : []));
   const holding = files(dir).filter((f) => fs.readFileSync(f, 'latin1').includes(MARK));
   t.same(holding, [], 'no file of the context holds a secret of faass or anything outside the code');
-  t.match(fs.readFileSync(path.join(dir, 'config', 'faass', 'faass.conf'), 'utf8'), /^timeout = 7$/m, "the gateway's timeout goes in, as it is when the image is built");
+  const conf = fs.readFileSync(path.join(dir, 'config', 'faass', 'faass.conf'), 'utf8');
+  t.match(conf, /^timeout = 7$/m, "the gateway's timeout goes in, as it is when the image is built");
+  t.match(conf, /^headers_timeout = 3$/m, 'and its headers_timeout (the image answers 408 past it, as the gateway does)');
   const inCtx = path.join(dir, 'data', 'faass', 'functions', 'fn');
   t.ok(fs.existsSync(path.join(inCtx, 'handler.js')), 'the code is there');
   for (const l of ['file-link', 'dir-link', 'relative-link', 'inner-link']) t.ok(fs.lstatSync(path.join(inCtx, l)).isSymbolicLink(), `${l} stays a link`);
