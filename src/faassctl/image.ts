@@ -15,6 +15,7 @@ import { ContainerFacts, writeContext } from '../image/context';
 import { NODE_CHECK, PYTHON_CHECK } from '../image/dockerfile';
 import { BuildProgress, withProgress } from './progress';
 import { Register } from './cli';
+import { sayWarnings } from './report';
 
 // The bases when --base is not given: Debian's Node 20 images; python functions need python3
 // too, which the full image has and the slim one does not.
@@ -62,6 +63,13 @@ async function containerFacts(paths: Paths, cfg: FunctionConfig): Promise<Contai
   return { command: containerCommand(cfg, argvOf(info.Config?.Entrypoint), argvOf(info.Config?.Cmd)), ...(user && !/^(root|0)(:.*)?$/.test(user) ? { user } : {}) };
 }
 
+// What the image will not do that the host does: check a caller's credential. Said before the
+// build, so a function meant for some callers is not pushed as one open to all unawares.
+export function imageWarnings(cfg: FunctionConfig): string[] {
+  if (!cfg.auth.length) return [];
+  return [`${cfg.name} is called by credentials only here (auth=${cfg.auth.join(',')}); its image checks none and answers whoever reaches it: put an authenticating ingress in front (faassctl-image(1))`];
+}
+
 // A failed check of the base, in one line (the build's own message names a RUN's exit code).
 function baseProblem(cfg: FunctionConfig, base: string, lastStep: string, e: unknown): unknown {
   if (!(e instanceof FaassError) || e.code !== 'FAASS_E_BUILD_FAILED') return e;
@@ -77,6 +85,7 @@ export async function image(paths: Paths, a: Args): Promise<number> {
   if (cfg.kind === 'service') fail('FAASS_E_USAGE', `${a.name} is a service (kind=service): its app is already an image or a command serving HTTP; faassctl image builds functions`);
   const target = imageRefOf(cfg, { imagePrefix: a.imagePrefix, tag: a.tag });
   const base = baseOf(cfg, a.base);
+  sayWarnings(imageWarnings(cfg));
   const container = cfg.runtime === 'docker' ? await containerFacts(paths, cfg) : undefined;
   const dir = writeContext({ paths, cfg, gw: loadSettings(paths), base, container });
   const progress = new BuildProgress(process.stderr);

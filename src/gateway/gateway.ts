@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Paths } from '../core/paths';
 import { Settings } from '../core/settings';
 import { Verifier, parseAuthorization } from '../auth/credentials';
-import { callId, sendFaassError } from '../core/http-util';
+import { sendFaassError } from '../core/http-util';
 import { log, errorMessage } from '../observe/log';
 import { CallLog } from '../observe/call-log';
 import { Destination, Route, routeOf } from './route';
@@ -15,7 +15,8 @@ import { RunnerForwarder } from './runner-forward';
 import { Canaries, CanaryPick } from './canaries';
 import { ServiceForwarder } from './service-forward';
 import { ApiProxy } from './api-proxy';
-import { callHeaders, keepSessionCookie, makeInert } from './headers';
+import { callHeaders, makeInert } from './headers';
+import { guardAnswer, takeCall } from './function-call';
 import { readWhole, refuse } from './answer';
 import { GatewayMetrics, METRICS_CONTENT_TYPE } from './metrics';
 import { enqueueOnce } from '../queue/idempotency';
@@ -265,13 +266,12 @@ export class Gateway {
   private async toFunction(req: http.IncomingMessage, res: http.ServerResponse, route: Route, side: Side = 'function'): Promise<void> {
     const fn = this.functions.lookup(route.name);
     if (!fn) return refuse(res, 'FAASS_E_FUNCTION_NOT_FOUND', `No function named ${route.name}`);
-    if (side === 'function') keepSessionCookie(res); // on the console's address makeInert drops every cookie
+    if (side === 'function') guardAnswer(res); // on the console's address makeInert drops every cookie
     const end = this.countCall(route.name, fn.kind === 'service', res);
     if (!(await this.authorized(req, res, { kind: 'function', name: route.name, auth: fn.auth, broken: fn.broken }, this.callerOf(req, side)))) return;
-    const body = await readWhole(req, res, this.cfg.maxBody);
-    if (!body) return;
-    const id = callId(req);
-    const call = { id, name: route.name, method: req.method ?? 'GET', path: route.path, headers: callHeaders(req, id, fn.passAuthorization), body };
+    const call = await takeCall(req, res, route, this.cfg.maxBody, fn.passAuthorization);
+    if (!call) return;
+    const id = call.id;
     // Synchronous calls alone meet a canary; queued ones go to the current version (canaries.ts).
     if (fn.kind !== 'service') return this.runners.forward(call, res, noted(this.canaries.pick(route.name, req.headers, fn.version), end));
     // A service's calls are logged here (its app does not see call ids); a function's by its runner.

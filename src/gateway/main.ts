@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // faass-gateway(8): routes HTTP requests to function sockets; takes its socket from systemd, exits when idle.
 import * as http from 'node:http';
+import { serverOptions } from './server-options';
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Paths, resolvePaths, gatewayConfPath } from '../core/paths';
@@ -92,15 +93,10 @@ async function main(): Promise<void> {
   const idle = idleArg ?? cfg.idle;
   const gateway = new Gateway(cfg, paths);
   const lifecycle = new Lifecycle({ name: 'gateway', idleSeconds: idle, drainSeconds: cfg.timeout + 1, onStop: () => gateway.stopping(), onExit: () => gateway.close(), passive: (req) => isPassive(req, cfg) });
-  // Keep-alive clients are let go before the idle time runs, so they cannot pin the gateway.
-  const keepAlive = Math.max(500, Math.min(5000, idle > 0 ? idle * 500 : 5000));
   const httpsPort = cfg.tls?.listen?.kind === 'tcp' ? cfg.tls.listen.port : null;
   // One guard for every socket: they share the process's descriptors.
   const guard = new ConnectionGuard(cfg.maxClientConnections, connectionBound(readDescriptorLimit()));
-  // A connection that sends no headers (nothing at all, or a dribble) is answered 408 and closed
-  // after headers_timeout; Node looks every connectionsCheckingInterval (30 s by default, which
-  // let a silent connection live 40 s), here every second.
-  const opts = { keepAliveTimeout: keepAlive, headersTimeout: cfg.headersTimeout * 1000, requestTimeout: Math.max(cfg.timeout + 30, cfg.headersTimeout) * 1000, connectionsCheckingInterval: 1000 };
+  const opts = serverOptions(cfg, idle);
   for (const { target, name } of targets) {
     // node:https (and tls) only when used: loading them costs every cold start.
     const secure = (name === 'https' || name === 'console') && tls;

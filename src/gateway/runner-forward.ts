@@ -5,9 +5,8 @@ import { log } from '../observe/log';
 import { RpcCallInterrupted, RpcClient, RpcConnectionError } from './rpc-client';
 import { ForwardedCall, POOL_IDLE_MS } from './call';
 import { refuse } from './answer';
-import { isFinalStatus, onTheWire, passableHeaders, statusRefused } from '../core/function-answer';
-import { sendFaassError } from '../core/http-util';
-import type { FunctionAnswer } from '../core/rpc';
+import { isFinalStatus } from '../core/function-answer';
+import { gatewayTimeout, sendAnswer } from './function-call';
 import type { CanaryPick } from './canaries';
 
 export class RunnerForwarder {
@@ -52,7 +51,7 @@ export class RunnerForwarder {
         res.off('close', onClose);
         if (toCanary) canary.done(a.status >= 500 || !isFinalStatus(a.status));
         if (res.destroyed) return;
-        return answer(call, a, res);
+        return sendAnswer(call, a, res);
       } catch (e) {
         res.off('close', onClose);
         // Not delivered to the canary: not its answer, not counted.
@@ -66,23 +65,10 @@ export class RunnerForwarder {
           log.warning(`Call ${id}: The runner of ${name} stopped during the call (${e.code}), not retrying it`);
           return refuse(res, 'FAASS_E_RUNNER_STOPPED', `The runner of function ${name} stopped during the call; the call was not retried, as it may have run (in part)`);
         }
-        if (!(e instanceof RpcConnectionError)) return refuse(res, 'FAASS_E_GATEWAY_TIMEOUT', `Function ${name} did not answer within ${this.timeoutSeconds}s`);
+        if (!(e instanceof RpcConnectionError)) return gatewayTimeout(res, name, this.timeoutSeconds);
         log.warning(`Call ${id}: Failed to reach function ${name}: ${e.code}`);
         return refuse(res, 'FAASS_E_FUNCTION_UNREACHABLE', `Function ${name} is not reachable (${e.code}); is faass-fn-${name}.socket running?`);
       }
     }
   }
-}
-
-// The runner's answer to the client. The runner keeps to the rules of core/function-answer.ts;
-// they are checked again here, where the client's connection is, since a node handler runs in
-// the runner's own process and could write any frame.
-function answer(call: ForwardedCall, a: FunctionAnswer, res: http.ServerResponse): void {
-  if (!isFinalStatus(a.status)) {
-    log.warning(`Call ${call.id}: the runner of ${call.name} answered status ${a.status}, not passed on`);
-    return sendFaassError(res, statusRefused(call.name, a.status));
-  }
-  const wire = onTheWire({ status: a.status, headers: { ...passableHeaders(a.headers), 'x-call-id': call.id }, body: a.body });
-  res.writeHead(a.status, wire.headers);
-  res.end(wire.body);
 }

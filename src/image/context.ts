@@ -25,32 +25,44 @@ export interface ContextInput {
   readonly gw: Settings;
   readonly base: string;
   readonly container?: ContainerFacts;
+  readonly root?: string; // faass's install, when not this one's (tests)
 }
 
 // Where the image's runner finds what it finds on a host: the same Paths, under other roots
 // (config/ and data/ are copied to layout.ts CONFIG_HOME and DATA_HOME, its XDG directories).
 const imagePaths = (dir: string): Paths => resolvePaths({ HOME: '/nonexistent', XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_DATA_HOME: path.join(dir, 'data') });
 
+// faass's own files (its install, the function's file): followed where they are links.
 function copyInto(from: string, to: string): void {
   fs.mkdirSync(path.dirname(to), { recursive: true });
   fs.cpSync(from, to, { recursive: true, dereference: true, preserveTimestamps: false });
 }
 
+// The function's code: its links copied as links, as deploy keeps them (code-versions.ts
+// stageCode), never followed: a link to /etc/shadow or to ~/.config/faass would otherwise put
+// this host's file in the image. In the image a link leads to what the image has there, if
+// anything (a link within the code still works).
+function copyCode(from: string, to: string): void {
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.cpSync(fs.realpathSync(from), to, { recursive: true, dereference: false, verbatimSymlinks: true, preserveTimestamps: false });
+}
+
 // The settings of faass.conf a call meets in the image (serve.ts): nothing else of the host's
 // file (its addresses, TLS files, engine) goes in.
-const settingsText = (gw: Settings): string => `[gateway]\nmax_body = ${gw.maxBody}\ntimeout = ${gw.timeout}\nlog_calls = ${gw.logCalls ? 'yes' : 'no'}\nmetrics = no\n`;
+const settingsText = (gw: Settings): string => `[gateway]\nmax_body = ${gw.maxBody}\ntimeout = ${gw.timeout}\nheaders_timeout = ${gw.headersTimeout}\nlog_calls = ${gw.logCalls ? 'yes' : 'no'}\nmetrics = no\n`;
 
 // The context directory; the caller removes it.
 export function writeContext(i: ContextInput): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-image-'));
-  for (const rel of runtimeFiles(FAASS_ROOT, 'dist/image/serve.js')) copyInto(path.join(FAASS_ROOT, rel), path.join(dir, 'app', rel));
+  const root = i.root ?? FAASS_ROOT;
+  for (const rel of runtimeFiles(root, 'dist/image/serve.js')) copyInto(path.join(root, rel), path.join(dir, 'app', rel));
   const inside = imagePaths(dir);
   copyInto(functionConfPath(i.paths, i.cfg.name), functionConfPath(inside, i.cfg.name));
   fs.writeFileSync(path.join(inside.configDir, 'faass.conf'), settingsText(i.gw));
   // A container function's code is its image; the others' is the version the function runs.
   const from = codeDirOf(i.paths, i.cfg.name, i.cfg.version);
   const hasCode = i.cfg.runtime !== 'docker' && fs.existsSync(from) && fs.readdirSync(from).length > 0;
-  if (hasCode) copyInto(from, path.join(inside.dataDir, 'functions', i.cfg.name));
+  if (hasCode) copyCode(from, path.join(inside.dataDir, 'functions', i.cfg.name));
   fs.writeFileSync(
     path.join(dir, 'Dockerfile'),
     dockerfile({ name: i.cfg.name, runtime: i.cfg.runtime, base: i.base, hasSecrets: i.cfg.secrets.length > 0, hasCode, functionImage: i.cfg.image, command: i.container?.command, user: i.container?.user }),

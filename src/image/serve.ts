@@ -14,11 +14,9 @@ import { Lifecycle, listenOn } from '../systemd/activation';
 import { address, number } from '../core/validate';
 import { log, logWithFields, errorMessage, exitAfterLog } from '../observe/log';
 import { CallRunner, createExecutor } from '../runner/runner';
-import { callId } from '../core/http-util';
-import { callHeaders } from '../gateway/headers';
-import { readWhole } from '../gateway/answer';
-import { isFinalStatus, onTheWire, passableHeaders, statusRefused } from '../core/function-answer';
-import { sendFaassError } from '../core/http-util';
+import { sendError } from '../core/http-util';
+import { gatewayTimeout, guardAnswer, sendAnswer, takeCall } from '../gateway/function-call';
+import { serverOptions } from '../gateway/server-options';
 import { HEALTH_PATH, IMAGE_COMMAND_ENV, READY_PATH } from './layout';
 import { IMAGE_PORT } from '../export/common';
 
@@ -44,18 +42,31 @@ function probe(req: http.IncomingMessage, res: http.ServerResponse, lifecycle: L
   return true;
 }
 
-export function handler(cfg: FunctionConfig, calls: CallRunner, maxBody: number, lifecycle: Lifecycle): http.RequestListener {
-  return async (req, res) => {
+// The gateway's call path (gateway/function-call.ts), with this process's runner in place of
+// faass-rpc: the same request hygiene and body limit, the same checks on the answer, and the
+// gateway's own timeout (faass.conf [gateway] timeout, as it was when the image was built): where
+// it is shorter than the function's, the call ends there with the gateway's 504, as it does on
+// the host. Path and query are the function's /PATH as they came (the gateway's /function/NAME
+// taken off).
+export function handler(cfg: FunctionConfig, calls: Pick<CallRunner, 'run'>, gw: { maxBody: number; timeout: number }, lifecycle: Lifecycle): http.RequestListener {
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     if (probe(req, res, lifecycle)) return;
-    const body = await readWhole(req, res, maxBody);
-    if (!body) return;
-    const id = callId(req);
-    const r = await calls.run({ method: req.method ?? 'GET', url: req.url ?? '/', headers: callHeaders(req, id, cfg.passAuthorization), body });
-    // As the gateway passes a runner's answer on (gateway/runner-forward.ts answer).
-    if (!isFinalStatus(r.status)) return sendFaassError(res, statusRefused(cfg.name, r.status));
-    const wire = onTheWire({ status: r.status, headers: { ...passableHeaders(r.headers), 'x-call-id': id }, body: r.body });
-    res.writeHead(r.status, wire.headers);
-    res.end(wire.body);
+    guardAnswer(res);
+    const call = await takeCall(req, res, { name: cfg.name, path: req.url ?? '/' }, gw.maxBody, cfg.passAuthorization);
+    if (!call) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), gw.timeout * 1000)));
+    const r = await Promise.race([calls.run({ method: call.method, url: call.path, headers: call.headers, body: call.body }), late]);
+    clearTimeout(timer);
+    if (res.destroyed) return;
+    if (r === null) return gatewayTimeout(res, cfg.name, gw.timeout);
+    sendAnswer(call, r, res);
+  };
+  return (req, res) => {
+    serve(req, res).catch((e) => {
+      log.err(`Failed to answer ${req.method} ${req.url}: ${errorMessage(e)}`);
+      sendError(res, 'FAASS_E_INTERNAL', 'Internal error in the image\'s runner');
+    });
   };
 }
 
@@ -84,8 +95,8 @@ async function main(): Promise<void> {
       calls.close();
     },
   });
-  // The gateway's own server settings (gateway/main.ts), so connections behave alike.
-  const server = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 10000, requestTimeout: (Math.max(gw.timeout, cfg.timeout) + 30) * 1000 }, handler(cfg, calls, gw.maxBody, lifecycle));
+  // The gateway's own server settings (its headers_timeout as built), so connections behave alike.
+  const server = http.createServer(serverOptions(gw, 0), handler(cfg, calls, gw, lifecycle));
   lifecycle.track(server);
   lifecycle.trackHttp(server);
   await listenOn(server, address('FAASS_LISTEN_HOST and PORT', host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`));

@@ -1,6 +1,7 @@
 // faassctl image (issue 17): for each runtime (exec, node, python, container) a function deployed
-// here and the image faassctl image builds of it, run with docker run -e PORT --network host,
-// answer the same requests alike: status, body bytes and headers, but for DIFFERING. The image
+// here, and each example function of the repository (hello as install.sh deploys it, the
+// stacks' greet, shout and echo by faassctl up -f), and the image faassctl image builds of it,
+// run with docker run -e PORT --network host, answer the same requests alike: status, body bytes and headers, but for DIFFERING. The image
 // also answers its health and readiness paths, finishes a call in flight on SIGTERM and exits 0,
 // runs as a user that is not root, and holds no secret's value.
 import t, { type Test } from 'tap';
@@ -10,6 +11,7 @@ import * as path from 'node:path';
 import { startSandbox, setupGateway, freePort, waitFor, writeFixture, Sandbox } from '../support/sandbox';
 import { startEngine, BUSYBOX, Engine } from '../support/docker';
 import { importNodeBase } from '../support/node-base';
+import { ROOT } from '../support/root';
 
 // Headers that must differ between the two, and why (faassctl-image(1) says the same):
 // date: the clock; x-duration-seconds: how long this call took; x-faass-start: cold or warm is
@@ -157,21 +159,35 @@ t.test('faassctl image: the image answers as the local function does', async (t)
   const secretFile = writeFixture(sb, 'tok', SECRET);
   t.equal((await sb.run(process.execPath, [sb.faassctlPath, 'secret', 'create', 'tok'], { input: SECRET })).code, 0, 'secret created');
   const ports = new Set<number>();
-  while (ports.size < 4) ports.add(await freePort());
-  const [pExec, pNode, pPy, pBox] = [...ports];
+  while (ports.size < 8) ports.add(await freePort());
+  const [pExec, pNode, pPy, pBox, pHello, pGreet, pShout, pEcho] = [...ports];
 
   // Deployed, built, run and ready: the four at once (most of it is waiting on the engine).
-  const prepare = async (name: string, port: number, deploy: string[], build: string[] = [], binds: string[] = []): Promise<Running> => {
-    const d = await sb.faassctl('deploy', name, ...deploy, ...LIMITS);
-    if (d.code !== 0) throw new Error(`deploy ${name}: ${d.stderr}`);
+  const imaged = async (name: string, port: number, build: string[] = [], binds: string[] = []): Promise<Running> => {
     const r = await sb.faassctl('image', name, '--image-prefix', 'registry.test/faass', '--base', base, ...build);
     if (r.code !== 0) throw new Error(`faassctl image ${name} exited ${r.code}: ${r.stderr.slice(-1500)}`);
     const ref = r.stdout.trim();
-    t.comment(`faassctl image ${name}: ${/Built in [\d.]+s/.exec(r.stderr)?.[0] ?? 'built'} (four builds at once)`);
+    t.comment(`faassctl image ${name}: ${/Built in [\d.]+s/.exec(r.stderr)?.[0] ?? 'built'} (eight builds at once)`);
     const id = await runImage(engine, ref, port, binds);
     containers.push(id);
     await readyOn(engine, id, port);
     return { ref, port, id };
+  };
+  const prepare = async (name: string, port: number, deploy: string[], build: string[] = [], binds: string[] = []): Promise<Running> => {
+    const d = await sb.faassctl('deploy', name, ...deploy, ...LIMITS);
+    if (d.code !== 0) throw new Error(`deploy ${name}: ${d.stderr}`);
+    return imaged(name, port, build, binds);
+  };
+  // The repository's examples, deployed as a user would: hello as install.sh deploys it, the
+  // stacks with faassctl up -f (their env, limits and x-faass settings as the files say).
+  const ok = async (what: string, p: Promise<{ code: number; stderr: string }>): Promise<void> => {
+    const r = await p;
+    if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr}`);
+  };
+  const examples = {
+    hello: ok('deploy hello', sb.faassctl('deploy', 'hello', '--runtime', 'node', '--from-file', path.join(ROOT, 'examples/hello/handler.js'))).then(() => imaged('hello', pHello)),
+    greet: ok('up -f node', sb.faassctl('up', '-f', path.join(ROOT, 'examples/stacks/node/stack.yml'))).then(() => imaged('greet', pGreet)),
+    python: ok('up -f python', sb.faassctl('up', '-f', path.join(ROOT, 'examples/stacks/python/stack.yml'))).then(() => Promise.all([imaged('shout', pShout), imaged('echo', pEcho)])),
   };
   // The container function's image: the framed script, run by its CMD (no command=). Its node
   // comes from a layer of its own, which faassctl image's does not rely on.
@@ -183,11 +199,14 @@ t.test('faassctl image: the image answers as the local function does', async (t)
     const built = await sb.run('docker', ['-H', `unix://${engine.socket}`, 'build', '-q', '-t', 'faass-test/fn-framed:1', ctx]);
     if (built.code !== 0) throw new Error(`the function's image: ${built.stderr}`);
   };
-  const [fexec, fnode, fpy, fbox] = await Promise.all([
+  const [fexec, fnode, fpy, fbox, hello, greet, [shout, echo]] = await Promise.all([
     prepare('fexec', pExec, ['--runtime', 'exec', '--from-file', writeFixture(sb, 'framed.js', FRAMED_JS, 0o755), '--protocol', 'framed', '--secret', 'tok'], [], [`${secretFile}:/var/openfaas/secrets/tok:ro`]),
     prepare('fnode', pNode, ['--runtime', 'node', '--from-file', writeFixture(sb, 'node/handler.js', NODE_JS)], ['--tag', 'v7']),
     prepare('fpy', pPy, ['--runtime', 'python', '--from-file', writeFixture(sb, 'py/handler.py', PYTHON_PY)]),
     boxImage().then(() => prepare('fbox', pBox, ['--runtime', 'docker', '--image', 'faass-test/fn-framed:1', '--protocol', 'framed'])),
+    examples.hello,
+    examples.greet,
+    examples.python,
   ]);
 
   t.test('exec (framed), with a secret', async (t) => {
@@ -246,6 +265,16 @@ t.test('faassctl image: the image answers as the local function does', async (t)
   t.test('container: built FROM its image, with node borrowed from the base', async (t) => {
     await compareAll(t, sb, 'fbox', fbox.port);
     t.match((await call(fbox.port, '/whoami')).body.toString(), /^uid [1-9]\d*$/, 'not root');
+  });
+
+  // The issue's "for each example function": the same requests, the same DIFFERING.
+  t.test("the repository's examples: hello (install.sh), greet, shout and echo (faassctl up -f)", async (t) => {
+    for (const [name, r] of Object.entries({ hello, greet, shout, echo })) await compareAll(t, sb, name, r.port);
+    // What each says in the image, its stack's env included (greet's GREETING, shout's PREFIX).
+    t.equal((await call(hello.port, '/', { method: 'POST', body: 'you' })).body.toString(), 'Hello, you!\n', 'hello');
+    t.equal((await call(greet.port, '/')).body.toString(), 'Hello, world!', "greet, with GREETING from its stack file");
+    t.equal((await call(shout.port, '/', { method: 'POST', body: 'hi' })).body.toString(), '>> HI', "shout, with PREFIX from its stack file");
+    t.equal((await call(echo.port, '/', { method: 'POST', body: 'hi' })).body.toString(), 'hi', 'echo');
   });
 
   t.test('errors', async (t) => {

@@ -5,7 +5,7 @@ import { buildFunctionConfig } from '../../src/functions/function-config';
 import { splitCommand } from '../../src/functions/command-line';
 import { dockerfile, BORROWED_NODE } from '../../src/image/dockerfile';
 import { runtimeFiles } from '../../src/image/runtime-files';
-import { containerCommand } from '../../src/faassctl/image';
+import { containerCommand, imageWarnings } from '../../src/faassctl/image';
 import { imageOf, imageRefOf } from '../../src/export/common';
 import { exportFunctions } from '../../src/export/render';
 import { ROOT } from '../support/root';
@@ -75,4 +75,12 @@ t.test("export's manifests probe the image's paths", async (t) => {
   const docs = JSON.stringify(exportFunctions('knative', [svc], { imagePrefix: 'r.example/p' }).manifests.flatMap((m) => m.docs));
   t.match(docs, '"readinessProbe":{"httpGet":{"path":"/hz","port":8080}}', "a service: its own health path");
   t.notMatch(docs, '/_/', 'not the paths of a function image');
+});
+
+t.test('a function with callers: its image checks no credential, and faassctl image says so', async (t) => {
+  t.same(imageWarnings(buildFunctionConfig('pub', { runtime: 'exec', command: 'cat' })), [], 'a public function: nothing to say');
+  const [w, ...rest] = imageWarnings(buildFunctionConfig('priv', { runtime: 'exec', command: 'cat', auth: 'alice,bob' }));
+  t.match(w, /priv is called by credentials only here \(auth=alice,bob\); its image checks none/);
+  t.match(w, /authenticating ingress/);
+  t.same(rest, []);
 });
