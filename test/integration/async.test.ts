@@ -4,7 +4,15 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startSandbox, setupGateway, request, writeFixture, waitFor, unitState, TEST_USER, Sandbox } from '../support/sandbox';
+import { startSandbox, setupGateway, request, writeFixture, waitFor, unitState, sandboxPids, TEST_USER, Sandbox } from '../support/sandbox';
+
+const comm = (pid: number): string => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return ''; // gone
+  }
+};
 
 // Fails the first time it sees a call id. It remembers in /dev/shm, its own for as long as its
 // runner lives (idle 5 min): where faass itself lives under /tmp (a clone there), /tmp is the
@@ -157,6 +165,9 @@ t.test('asynchronous calls', async (t) => {
     await waitFor('the dispatcher to run', async () => (await unitState(sb, 'faass-dispatch.service')) === 'active/running', 30000);
     const pid = Number((await sb.systemctl('show', 'faass-dispatch.service', '-p', 'MainPID', '--value')).stdout.trim());
     t.ok(pid > 0, 'the dispatcher runs');
+    // Killed while a call runs (its `sleep 2` in the sandbox), not before it sent any: on a
+    // loaded machine the dispatcher may be running a while before its first call starts.
+    await waitFor("a call's sleep running", () => sandboxPids(sb).some((p) => comm(p) === 'sleep'), 60000);
     process.kill(pid, 'SIGKILL');
     await waitFor('8 calls done', async () => (await doneLines(sb, 'slow', ids)).length >= 8, 120000).catch(() => undefined);
     const done = await doneLines(sb, 'slow', ids);
