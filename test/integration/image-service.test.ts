@@ -60,24 +60,24 @@ process.on('SIGTERM', () => { console.log('app got SIGTERM'); server.close(() =>
 
 // The same requests to both; every answer alike but for DIFFERING.
 async function sameAnswers(t: Test, sb: Sandbox, name: string, front: number): Promise<void> {
-    t.equal((await call(front, '/_/health')).status, 200, 'health answers');
-    const big = Buffer.alloc(1536 * 1024, 'x');
-    const asked: [string, { method: string; body?: Buffer | string; headers?: Record<string, string> }][] = [
-      ['/hello?name=x&y=2', { method: 'GET', headers: { 'x-in': 'abc' } }],
-      ['/echo', { method: 'POST', body: 'some body', headers: { 'x-in': 'posted', 'content-type': 'text/plain' } }],
-      ['/status', { method: 'GET' }],
-      ['/big', { method: 'GET' }],
-      ['/echo', { method: 'PUT', body: big }],
-      ['/hz', { method: 'GET' }],
-    ];
-    for (const [p, o] of asked) {
-      const headers = { ...o.headers, 'x-call-id': `svc-${name}-${p.replace(/\W/g, '')}-${o.method}` };
-      const [local, image] = await Promise.all([call(sb.port, `/function/${name}${p}`, { ...o, headers }), call(front, p, { ...o, headers })]);
-      const what = `${name}: ${o.method} ${p}`;
-      t.equal(image.status, local.status, `${what}: the same status (${local.status})`);
-      t.ok(image.body.equals(local.body), `${what}: the same body bytes (${local.body.length}) ${image.body.length <= 200 ? image.body.toString() : ''}`);
-      t.same(without(image.headers), without(local.headers), `${what}: the same headers but for ${[...DIFFERING].join(', ')}`);
-    }
+  t.equal((await call(front, '/_/health')).status, 200, 'health answers');
+  const big = Buffer.alloc(1536 * 1024, 'x');
+  const asked: [string, { method: string; body?: Buffer | string; headers?: Record<string, string> }][] = [
+    ['/hello?name=x&y=2', { method: 'GET', headers: { 'x-in': 'abc' } }],
+    ['/echo', { method: 'POST', body: 'some body', headers: { 'x-in': 'posted', 'content-type': 'text/plain' } }],
+    ['/status', { method: 'GET' }],
+    ['/big', { method: 'GET' }],
+    ['/echo', { method: 'PUT', body: big }],
+    ['/hz', { method: 'GET' }],
+  ];
+  for (const [p, o] of asked) {
+    const headers = { ...o.headers, 'x-call-id': `svc-${name}-${p.replace(/\W/g, '')}-${o.method}` };
+    const [local, image] = await Promise.all([call(sb.port, `/function/${name}${p}`, { ...o, headers }), call(front, p, { ...o, headers })]);
+    const what = `${name}: ${o.method} ${p}`;
+    t.equal(image.status, local.status, `${what}: the same status (${local.status})`);
+    t.ok(image.body.equals(local.body), `${what}: the same body bytes (${local.body.length}) ${image.body.length <= 200 ? image.body.toString() : ''}`);
+    t.same(without(image.headers), without(local.headers), `${what}: the same headers but for ${[...DIFFERING].join(', ')}`);
+  }
 }
 
 async function runImage(engine: Engine, ref: string, port: number): Promise<string> {
