@@ -50,6 +50,7 @@ const server = http.createServer((req, res) => {
     if (p === '/hz') return res.end('healthy');
     if (p === '/status') { res.writeHead(418, { 'x-fn': 'teapot', 'x-faass-version': '99' }); return res.end('short and stout\\n'); }
     if (p === '/big') return res.end('a'.repeat(3 * 1024 * 1024));
+    if (p === '/slow') { console.log('slow call started'); return setTimeout(() => res.end('slow done'), 1500); }
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-method': req.method, 'x-url': req.url, 'x-in': req.headers['x-in'] || '', 'x-seen-call-id': req.headers['x-call-id'] || '' });
     res.end(body);
   });
@@ -143,8 +144,13 @@ t.test('faassctl image of a service: the image answers as the local service does
     containers.push(id);
     await readyOn(engine, id, pFront);
     await sameAnswers(t, sb, 'web', pFront);
-    // SIGTERM: the app gets it and ends as it chooses; the image exits 0 with it.
+    // SIGTERM during a call: the call is answered, then the app gets SIGTERM and ends as it
+    // chooses; the image exits 0 with it.
+    const slow = call(pFront, '/slow');
+    await waitFor('the slow call to reach the app', async () => (await logsOf(engine, id)).includes('slow call started'), 20000);
     await engine.docker.getContainer(id).kill({ signal: 'SIGTERM' });
+    const done = await slow;
+    t.equal(`${done.status} ${done.body.toString()}`, '200 slow done', 'the call in flight at SIGTERM is answered');
     const exit = (await engine.docker.getContainer(id).wait()) as { StatusCode: number };
     t.equal(exit.StatusCode, 0, 'the image exits 0 after SIGTERM');
     t.match(await logsOf(engine, id), 'app got SIGTERM', 'the app was sent SIGTERM');
