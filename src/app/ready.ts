@@ -48,3 +48,9 @@ export async function waitReady(to: AppAddress, health: string | undefined, time
   }
   return 'timeout';
 }
+
+// One look, for a readiness probe asked now (a faassctl image's /_/ready, image/serve-service.ts):
+// the port accepts connections and the health path, if any, answers 2xx/3xx.
+export async function answersNow(to: AppAddress, health: string | undefined): Promise<boolean> {
+  return (await connects(to)) && (health === undefined || (await healthy(to, health)));
+}

@@ -45,10 +45,10 @@ export function imageRefOf(cfg: Pick<FunctionConfig, 'name' | 'version'>, o: Exp
 
 export const imageOf = (f: ExportFunction, o: ExportOptions): string => imageRefOf(f.cfg, o).ref;
 
-// A function's image answers probes of its own (faassctl image): readiness fails once a stop
-// began, so no call goes to a draining pod. A service's app has its health= instead.
-export const imageProbes = (f: ExportFunction): Doc =>
-  f.cfg.kind === 'service' ? {} : { readinessProbe: { httpGet: { path: READY_PATH, port: IMAGE_PORT } }, livenessProbe: { httpGet: { path: HEALTH_PATH, port: IMAGE_PORT } } };
+// An image answers probes of its own (faassctl image): readiness fails once a stop began, so no
+// call goes to a draining pod; a service's, also while its app's port (and health= path) does
+// not answer, so its health= is looked at through /_/ready.
+export const imageProbes = (): Doc => ({ readinessProbe: { httpGet: { path: READY_PATH, port: IMAGE_PORT } }, livenessProbe: { httpGet: { path: HEALTH_PATH, port: IMAGE_PORT } } });
 
 export const labelsOf = (name: string): Record<string, string> => ({ ...MANAGED_BY, 'app.kubernetes.io/name': name });
 

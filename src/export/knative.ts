@@ -41,7 +41,7 @@ function service(f: ExportFunction, o: ExportOptions): Doc {
               ports: [{ containerPort: IMAGE_PORT }],
               ...(Object.keys(env).length ? { env: envList(env) } : {}),
               resources: resourcesOf(f, false),
-              ...(cfg.health ? { readinessProbe: { httpGet: { path: cfg.health, port: IMAGE_PORT } } } : imageProbes(f)),
+              ...imageProbes(),
               ...(volumeMounts.length ? { volumeMounts } : {}),
             },
           ],

@@ -6,6 +6,7 @@ import { cronOf } from '../functions/cron';
 import { Schedule } from '../functions/schedules';
 import { ExportFunction, notMapped } from './mapping';
 import { Doc, ExportOptions, Exported, IMAGE_PORT, envList, imageOf, imageProbes, labelsOf, objectName, resourcesOf, secretCommands, secretVolume, uncronable } from './common';
+import { READY_PATH } from '../image/layout';
 
 // The image a CronJob calls the function with: pinned, so a schedule does not change under it.
 export const CURL_IMAGE = 'curlimages/curl:8.11.1';
@@ -17,7 +18,8 @@ function deployment(f: ExportFunction, o: ExportOptions): Doc {
   const { cfg } = f;
   const { volumes, volumeMounts } = secretVolume(f);
   const selector = { 'app.kubernetes.io/name': cfg.name };
-  const probe = (extra: Doc) => ({ httpGet: { path: cfg.health, port: IMAGE_PORT }, ...extra });
+  // A service's app may take ready_timeout to get ready: the pod is given that long, then restarted.
+  const startup = cfg.kind === 'service' ? { startupProbe: { httpGet: { path: READY_PATH, port: IMAGE_PORT }, periodSeconds: 1, failureThreshold: Math.ceil(cfg.readyTimeout) } } : {};
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -34,7 +36,8 @@ function deployment(f: ExportFunction, o: ExportOptions): Doc {
               ports: [{ name: 'http', containerPort: IMAGE_PORT }],
               env: [{ name: 'PORT', value: String(IMAGE_PORT) }, ...envList(Object.fromEntries(Object.entries(cfg.env).filter(([k]) => k !== 'PORT')))],
               resources: resourcesOf(f, true),
-              ...(cfg.health ? { readinessProbe: probe({}), startupProbe: probe({ periodSeconds: 1, failureThreshold: Math.ceil(cfg.readyTimeout) }) } : imageProbes(f)),
+              ...imageProbes(),
+              ...startup,
               ...(volumeMounts.length ? { volumeMounts } : {}),
             },
           ],

@@ -56,16 +56,16 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'workers', value: nonDefault('workers'), to: all(IN_IMAGE) },
   { key: 'max_output', value: nonDefault('maxOutput'), to: all(IN_IMAGE) },
   { key: 'content_type', value: (f) => f.cfg.contentType, to: all(IN_IMAGE) },
-  { key: 'port', value: (f) => shown(f.cfg.port), to: all(to("in the image: the app's port behind its runner, which serves on $PORT (8080)")) },
+  { key: 'port', value: (f) => shown(f.cfg.port), to: all(to("in the image: the app's port, behind the image's front, which serves on $PORT (8080)")) },
   {
     key: 'health',
     value: (f) => f.cfg.health,
-    to: { knative: to('readinessProbe.httpGet.path on port 8080'), kubernetes: to('readinessProbe.httpGet.path on port 8080'), openfaas: not("OpenFaaS probes the watchdog's own /_/health") },
+    to: { knative: to("in the image: its /_/ready, the readinessProbe, is 200 only while this path answers 2xx/3xx"), kubernetes: to("in the image: its /_/ready, the readinessProbe, is 200 only while this path answers 2xx/3xx"), openfaas: not("OpenFaaS probes the watchdog's own /_/health") },
   },
   {
     key: 'ready_timeout',
     value: (f) => (f.cfg.kind === 'service' ? String(f.cfg.readyTimeout) : undefined),
-    to: { knative: not("Knative waits for readiness under its own progress deadline (the cluster's config-deployment)"), kubernetes: to('startupProbe: failureThreshold READY_TIMEOUT at periodSeconds 1'), openfaas: not('OpenFaaS waits for readiness under its own deadline') },
+    to: { knative: not("Knative waits for readiness under its own progress deadline (the cluster's config-deployment)"), kubernetes: to('in the image, and a startupProbe on /_/ready: failureThreshold READY_TIMEOUT at periodSeconds 1'), openfaas: not('OpenFaaS waits for readiness under its own deadline') },
   },
   {
     key: 'network',

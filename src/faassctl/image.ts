@@ -1,5 +1,5 @@
 // faassctl image NAME [--tag T] [--image-prefix P] [--base IMAGE] (faassctl-image(1)): the
-// function as an OCI image that serves it on $PORT as faass does (src/image/), tagged with the
+// function, or a service's app behind its front, as an OCI image that serves it on $PORT as faass does (src/image/), tagged with the
 // reference faassctl export's manifests name for the same options (export/common.ts imageRefOf).
 import * as fs from 'node:fs';
 import { Paths } from '../core/paths';
@@ -8,7 +8,7 @@ import { validateName } from '../core/validate';
 import { FunctionConfig, IMAGE_RE, loadFunctionConfig } from '../functions/function-config';
 import { loadDockerSettings, loadSettings } from '../core/settings';
 import { splitCommand } from '../functions/command-line';
-import { DEFAULT_IMAGE_PREFIX, imageRefOf } from '../export/common';
+import { DEFAULT_IMAGE_PREFIX, IMAGE_PORT, imageRefOf } from '../export/common';
 import { BuildEvent, buildImage } from '../docker/image-build';
 import { configuredEngine, unreachableCode } from '../docker/engine';
 import { ContainerFacts, writeContext } from '../image/context';
@@ -65,9 +65,12 @@ async function containerFacts(paths: Paths, cfg: FunctionConfig): Promise<Contai
 
 // What the image will not do that the host does: check a caller's credential. Said before the
 // build, so a function meant for some callers is not pushed as one open to all unawares.
+// A service whose app listens on the image's port cannot have the front there too.
 export function imageWarnings(cfg: FunctionConfig): string[] {
-  if (!cfg.auth.length) return [];
-  return [`${cfg.name} is called by credentials only here (auth=${cfg.auth.join(',')}); its image checks none and answers whoever reaches it: put an authenticating ingress in front (faassctl-image(1))`];
+  const w: string[] = [];
+  if (cfg.auth.length) w.push(`${cfg.name} is called by credentials only here (auth=${cfg.auth.join(',')}); its image checks none and answers whoever reaches it: put an authenticating ingress in front (faassctl-image(1))`);
+  if (cfg.kind === 'service' && cfg.port === IMAGE_PORT) w.push(`${cfg.name}'s app listens on port ${IMAGE_PORT}, the image's own $PORT by default: run the image with another PORT (its front refuses to start on the app's port)`);
+  return w;
 }
 
 // A failed check of the base, in one line (the build's own message names a RUN's exit code).
@@ -82,7 +85,6 @@ export async function image(paths: Paths, a: Args): Promise<number> {
   validateName(a.name);
   if (a.base !== undefined && !IMAGE_RE.test(a.base)) fail('FAASS_E_USAGE', `Invalid --base ${JSON.stringify(a.base.slice(0, 120))}: expected an image reference such as ${DEFAULT_BASE}`);
   const cfg = loadFunctionConfig(paths, a.name);
-  if (cfg.kind === 'service') fail('FAASS_E_USAGE', `${a.name} is a service (kind=service): its app is already an image or a command serving HTTP; faassctl image builds functions`);
   const target = imageRefOf(cfg, { imagePrefix: a.imagePrefix, tag: a.tag });
   const base = baseOf(cfg, a.base);
   sayWarnings(imageWarnings(cfg));

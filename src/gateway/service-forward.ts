@@ -23,10 +23,20 @@ const BUFFER_LIMIT = 64 * 1024;
 const FAILURE_POLL_MS = 200;
 const RETRYABLE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ECONNREFUSED', 'ENOENT']);
 
-interface Upstream {
-  socketPath: string;
-  failurePath: string;
+// Where a service's app is reached: the gateway, its unit's socket; a faassctl image's front
+// (image/serve-service.ts), the app's port in the same container. failure(since): why the app
+// did not get ready, when that was said since then; else null.
+export interface Upstream {
+  target: { socketPath: string } | { host: string; port: number };
+  failure: (since: number) => string | null;
   agent: http.Agent;
+}
+
+export const serviceAgent = (): http.Agent => new http.Agent({ keepAlive: true, timeout: POOL_IDLE_MS, scheduling: 'lifo' });
+
+// One call to the app: retried once when its connection fails unanswered, ended at the timeout.
+export function forwardToService(u: Upstream, call: ForwardedCall, res: http.ServerResponse, timeoutSeconds: number): void {
+  new Attempt(u, call, res, timeoutSeconds, Date.now(), true);
 }
 
 export class ServiceForwarder {
@@ -40,7 +50,7 @@ export class ServiceForwarder {
   ) {}
 
   forward(call: ForwardedCall, res: http.ServerResponse): void {
-    new Attempt(this.upstream(call.name), call, res, this.timeoutSeconds, Date.now(), true);
+    forwardToService(this.upstream(call.name), call, res, this.timeoutSeconds);
   }
 
   // A service's call lines (its app does not see call ids), budgeted per service, with its
@@ -62,7 +72,8 @@ export class ServiceForwarder {
   private upstream(name: string): Upstream {
     let u = this.upstreams.get(name);
     if (!u) {
-      u = { socketPath: functionSocketPath(this.paths, name), failurePath: serviceFailurePath(this.paths, name), agent: new http.Agent({ keepAlive: true, timeout: POOL_IDLE_MS, scheduling: 'lifo' }) };
+      const failurePath = serviceFailurePath(this.paths, name);
+      u = { target: { socketPath: functionSocketPath(this.paths, name) }, failure: (since) => failureSince(failurePath, since), agent: serviceAgent() };
       this.upstreams.set(name, u);
     }
     return u;
@@ -88,7 +99,7 @@ class Attempt {
     this.deadline = asked + timeoutSeconds * 1000;
     this.timer = setTimeout(this.tick, Math.min(FAILURE_POLL_MS, this.deadline - Date.now()));
     call.headers['content-length'] = String(call.body.length);
-    this.up = http.request({ socketPath: u.socketPath, path: call.path, method: call.method, headers: call.headers, agent: mayRetry ? u.agent : false, insecureHTTPParser: true }, this.answer);
+    this.up = http.request({ ...u.target, path: call.path, method: call.method, headers: call.headers, agent: mayRetry ? u.agent : false, insecureHTTPParser: true }, this.answer);
     this.up.on('error', this.failed);
     res.on('close', () => {
       if (!res.writableFinished) {
@@ -134,15 +145,20 @@ class Attempt {
     refuse(res, 'FAASS_E_FUNCTION_UNREACHABLE', `Service ${call.name} is not reachable (${e.code ?? e.message}); see faassctl logs ${call.name}`);
   };
 
-  // Why the app did not get ready, when it wrote so during this call; else null.
   private failure(): string | null {
-    const st = fs.statSync(this.u.failurePath, { throwIfNoEntry: false });
-    if (!st || st.mtimeMs < this.asked - 1000) return null;
-    try {
-      return fs.readFileSync(this.u.failurePath, 'utf8').trim();
-    } catch {
-      return null; // removed meanwhile: it got ready
-    }
+    return this.u.failure(this.asked);
+  }
+}
+
+// Why the app did not get ready, when it wrote so (faass-app's failure record) about the time
+// the call began or later; else null.
+function failureSince(file: string, since: number): string | null {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st || st.mtimeMs < since - 1000) return null;
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return null; // removed meanwhile: it got ready
   }
 }
 

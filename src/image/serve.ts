@@ -8,7 +8,8 @@ import * as http from 'node:http';
 import { resolvePaths } from '../core/paths';
 import { codeDirOf } from '../functions/code-versions';
 import { FunctionConfig, loadFunctionConfig } from '../functions/function-config';
-import { loadDockerSettings, loadSettings } from '../core/settings';
+import { Settings, loadDockerSettings, loadSettings } from '../core/settings';
+import { ServiceApp, serviceHandler, serviceLifecycle } from './serve-service';
 import { FaassError } from '../core/errors';
 import { Lifecycle, listenOn } from '../systemd/activation';
 import { address, number } from '../core/validate';
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
   // A container function's command runs where its image's WORKDIR is, as in its container.
   const codeDir = given.runtime === 'docker' ? process.cwd() : codeDirOf(paths, cfg.name, cfg.version);
   process.chdir(codeDir);
+  if (cfg.kind === 'service') return serveService(cfg, codeDir, gw, host, port);
   const executor = createExecutor(cfg, codeDir, loadDockerSettings(paths), 'image');
   const calls = new CallRunner(cfg, executor, gw.logCalls);
   const lifecycle = new Lifecycle({
@@ -102,6 +104,21 @@ async function main(): Promise<void> {
   await listenOn(server, address('FAASS_LISTEN_HOST and PORT', host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`));
   lifecycle.ready();
   log.info(`Serving function ${cfg.name} (${executor.describe()}) on ${host}:${port}; health ${HEALTH_PATH}, readiness ${READY_PATH}`);
+}
+
+// A service: its app behind the front (serve-service.ts). The front listens first, so health
+// answers while the app starts; its port and the app's cannot be one.
+async function serveService(cfg: FunctionConfig, codeDir: string, gw: Settings, host: string, port: number): Promise<void> {
+  if (cfg.port === port) throw new FaassError('FAASS_E_USAGE', `PORT=${port} is the port of the app of service ${cfg.name} (port=${cfg.port}), which the image's front forwards to: run the image with another PORT`);
+  const s = new ServiceApp(cfg, codeDir);
+  const lifecycle = serviceLifecycle(s, gw.timeout + 1);
+  const server = http.createServer(serverOptions(gw, 0), serviceHandler(s, gw, lifecycle));
+  lifecycle.track(server);
+  lifecycle.trackHttp(server);
+  await listenOn(server, address('FAASS_LISTEN_HOST and PORT', host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`));
+  lifecycle.ready();
+  log.info(`Serving service ${cfg.name} (${s.app.describe()} on 127.0.0.1:${cfg.port}) on ${host}:${port}; health ${HEALTH_PATH}, readiness ${READY_PATH}`);
+  await s.start();
 }
 
 if (require.main === module) {

@@ -61,8 +61,8 @@ t.test("the reference is export's", async (t) => {
   t.throws(() => imageRefOf(cfg, { imagePrefix: 'r.example/p', tag: 'a@sha256:' + '0'.repeat(64) }), { code: 'FAASS_E_USAGE' }, 'a digest is no tag');
 });
 
-// Knative and Kubernetes probe a function's pod on the image's own paths (a service's app has
-// its health= instead, unchanged).
+// Knative and Kubernetes probe a function's pod on the image's own paths, and a service's too:
+// its image's /_/ready looks at its app's health= path (image/serve-service.ts).
 t.test("export's manifests probe the image's paths", async (t) => {
   const fn = { cfg: buildFunctionConfig('hello', { runtime: 'exec', command: 'cat' }), triggers: { schedules: [], drops: [], nats: [] }, topics: [] };
   for (const target of ['knative', 'kubernetes'] as const) {
@@ -72,9 +72,13 @@ t.test("export's manifests probe the image's paths", async (t) => {
     t.match(JSON.stringify(docs), '"livenessProbe":{"httpGet":{"path":"/_/health","port":8080}}', `${target}: liveness on /_/health`);
   }
   const svc = { ...fn, cfg: buildFunctionConfig('web', { kind: 'service', runtime: 'exec', command: 'srv', port: '8081', health: '/hz' }) };
-  const docs = JSON.stringify(exportFunctions('knative', [svc], { imagePrefix: 'r.example/p' }).manifests.flatMap((m) => m.docs));
-  t.match(docs, '"readinessProbe":{"httpGet":{"path":"/hz","port":8080}}', "a service: its own health path");
-  t.notMatch(docs, '/_/', 'not the paths of a function image');
+  for (const target of ['knative', 'kubernetes'] as const) {
+    const docs = JSON.stringify(exportFunctions(target, [svc], { imagePrefix: 'r.example/p' }).manifests.flatMap((m) => m.docs));
+    t.match(docs, '"readinessProbe":{"httpGet":{"path":"/_/ready","port":8080}}', `${target}: a service is ready by its image's /_/ready`);
+    t.notMatch(docs, '"/hz"', `${target}: not the app's own path (the image's /_/ready looks at it)`);
+  }
+  const k8s = JSON.stringify(exportFunctions('kubernetes', [svc], { imagePrefix: 'r.example/p' }).manifests.flatMap((m) => m.docs));
+  t.match(k8s, '"startupProbe":{"httpGet":{"path":"/_/ready","port":8080},"periodSeconds":1,"failureThreshold":30}', 'kubernetes: ready_timeout as the startup probe');
 });
 
 t.test('a function with callers: its image checks no credential, and faassctl image says so', async (t) => {
@@ -83,4 +87,13 @@ t.test('a function with callers: its image checks no credential, and faassctl im
   t.match(w, /priv is called by credentials only here \(auth=alice,bob\); its image checks none/);
   t.match(w, /authenticating ingress/);
   t.same(rest, []);
+});
+
+// The image's front serves on $PORT, 8080 unless the cluster says otherwise: an app on 8080
+// would be where the front must be, and the front refuses to start there.
+t.test('a service whose app listens on 8080: faassctl image says so', async (t) => {
+  t.same(imageWarnings(buildFunctionConfig('web', { kind: 'service', runtime: 'exec', command: 'srv', port: '8081' })), [], 'another port: nothing to say');
+  const w = imageWarnings(buildFunctionConfig('web', { kind: 'service', runtime: 'exec', command: 'srv', port: '8080' }));
+  t.equal(w.length, 1);
+  t.match(w[0], /web's app listens on port 8080, the image's own \$PORT by default: run the image with another PORT/);
 });
