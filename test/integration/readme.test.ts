@@ -27,6 +27,7 @@ interface Mode {
   // its own: the README gives the line for it)
   service: string;
   serve: boolean; // faassctl serve runs faass, not a user manager
+  prefix: string[]; // with a user manager, its sandbox's (sandbox.ts): its mount namespace, with its journal
 }
 
 // The user's shell: the installed faassctl first on PATH, node, the system's tools; nothing of
@@ -42,7 +43,7 @@ const CURL = `curl() { command curl -sS --write-out '\\n%{http_code}' "$@"; }\n`
 
 function bash(m: Mode, command: string, env: NodeJS.ProcessEnv = {}, cwd = m.cwd): Promise<Run> {
   return new Promise((resolve) =>
-    execFile('bash', ['-c', CURL + withPorts(command, m.ports)], { env: { ...m.env, ...env }, cwd, timeout: 300000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+    execFile(m.prefix[0] ?? 'bash', [...m.prefix.slice(1), ...(m.prefix.length ? ['bash'] : []), '-c', CURL + withPorts(command, m.ports)], { env: { ...m.env, ...env }, cwd, timeout: 300000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
@@ -57,7 +58,7 @@ function answer(r: Run): { status: number; body: string } {
 // A README line that runs until stopped (faassctl serve, logs -f), in a process group of its own
 // so that stopping it ends what it started too; its output so far.
 function background(m: Mode, command: string) {
-  const child = spawn('bash', ['-c', `exec ${withPorts(command, m.ports)}`], { env: m.env, cwd: m.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(m.prefix[0] ?? 'bash', [...m.prefix.slice(1), ...(m.prefix.length ? ['bash'] : []), '-c', `exec ${withPorts(command, m.ports)}`], { env: m.env, cwd: m.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -193,7 +194,7 @@ t.test('with a user manager: install.sh starts faass', async (t) => {
   fs.mkdirSync(cwd);
   const xdg = Object.fromEntries(Object.entries(sb.env).filter(([k]) => k.startsWith('XDG_')));
   // The service's own port stays: it is in a network of its own.
-  const m: Mode = { port: sb.port, ports: { 8080: sb.port }, env: userEnv(home, xdg), cwd, service: readme('faassctl deploy web --kind service --port 9001 --command'), serve: false };
+  const m: Mode = { port: sb.port, ports: { 8080: sb.port }, env: userEnv(home, xdg), cwd, service: readme('faassctl deploy web --kind service --port 9001 --command'), serve: false, prefix: sb.prefix };
   const inst = await install(m);
   t.equal(inst.code, 0, `install.sh exits 0: ${inst.stderr}`);
   t.match(inst.stdout, /the gateway at 127\.0\.0\.1:\d+ answers/, 'and says the gateway answers');
@@ -210,7 +211,7 @@ t.test('without a user manager: install.sh, then faassctl serve', async (t) => {
   fs.mkdirSync(runtime, { mode: 0o700 });
   const port = await freePort();
   // The service shares the host's network under serve: a port of this run's.
-  const m: Mode = { port, ports: { 8080: port, 9001: await freePort() }, env: userEnv(home, { XDG_RUNTIME_DIR: runtime }), cwd, service: readme('faassctl deploy web', '--network host'), serve: true };
+  const m: Mode = { port, ports: { 8080: port, 9001: await freePort() }, env: userEnv(home, { XDG_RUNTIME_DIR: runtime }), cwd, service: readme('faassctl deploy web', '--network host'), serve: true, prefix: [] };
   const inst = await install(m);
   t.equal(inst.code, 0, `install.sh exits 0: ${inst.stderr}`);
   t.match(inst.stdout, /nothing was started/, 'it says it started nothing');

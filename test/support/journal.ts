@@ -1,11 +1,9 @@
-// The journal of one sandbox, and of no other. Every sandbox runs a journald of its own, but they
-// all store into the same /run/log/journal (every run ever, and two test files at once), their
-// units have the same names (faass-gateway.service, faass-fn-echo.service…) and run as the same
-// user: `journalctl --user-unit=faass-gateway.service` shows the lines of every sandbox. What
-// tells them apart is the cgroup journald places each sender in (_SYSTEMD_CGROUP=, a field no
-// sender can set): every process of a sandbox runs under its slice, faass-test-PID.slice
-// (systemd-user.sh). PIDs come round again (pid_max is 32768 here), so an earlier sandbox may
-// have had the same slice name: only lines since this sandbox began are read.
+// The journal of one sandbox, and of no other. Every sandbox runs a journald of its own that
+// stores into a directory of its own (DIR/journal, bound at /run/log/journal in the sandbox's
+// mount namespace, where sb.run runs journalctl: systemd-user.sh). The cgroup journald places
+// each sender in (_SYSTEMD_CGROUP=, a field no sender can set) is checked all the same: every
+// process of a sandbox runs under its slice, faass-test-PID.slice (systemd-user.sh), and only
+// lines since this sandbox began are read.
 import * as path from 'node:path';
 import { Sandbox, systemdCgroup } from './sandbox';
 

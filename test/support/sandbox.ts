@@ -21,7 +21,11 @@ export interface Sandbox {
   started: number;
   env: NodeJS.ProcessEnv;
   port: number;
+  // Runs a command in the sandbox: in its manager's mount namespace (its own journal at
+  // /run/log/journal), as its user.
   run(cmd: string, args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<Run>;
+  // The prefix run() puts before a command (nsenter, setpriv), for tests that spawn one themselves.
+  prefix: string[];
   faassctlPath: string;
   faassctl(...args: string[]): Promise<Run>;
   systemctl(...args: string[]): Promise<Run>;
@@ -30,7 +34,7 @@ export interface Sandbox {
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const manager = require(path.join(ROOT, 'test', 'support', 'user-manager.js')) as {
-  startUserManager(prefix: string, user?: string): { dir: string; env: NodeJS.ProcessEnv; as: string[]; stop(): void };
+  startUserManager(prefix: string, user?: string): { dir: string; env: NodeJS.ProcessEnv; ns: string[]; as: string[]; stop(): void };
   freePort(): Promise<number>;
 };
 export const freePort = manager.freePort;
@@ -43,12 +47,12 @@ export const TEST_USER = 'faass-test';
 // settings an ordinary user's refuses).
 export async function startSandbox(t: { teardown(f: () => unknown): void }, opts: { user?: string } = {}): Promise<Sandbox> {
   const started = Date.now();
-  const { dir, env: managerEnv, as, stop } = manager.startUserManager('run-', opts.user);
+  const { dir, env: managerEnv, ns, as, stop } = manager.startUserManager('run-', opts.user);
   const env: NodeJS.ProcessEnv = { ...managerEnv, MANPATH: path.join(ROOT, 'man') + ':' };
   const port = await freePort();
   const run = (cmd: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}) =>
     new Promise<Run>((resolve) => {
-      const [file, ...argv] = [...as, cmd, ...args];
+      const [file, ...argv] = [...ns, ...as, cmd, ...args];
       const child = execFile(file, argv, { env, timeout: opts.timeoutMs ?? 120000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : 1) : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
@@ -61,6 +65,7 @@ export async function startSandbox(t: { teardown(f: () => unknown): void }, opts
     env,
     port,
     run,
+    prefix: [...ns, ...as],
     faassctlPath: FAASSCTL,
     faassctl: (...args) => run(process.execPath, [sb.faassctlPath, ...args]),
     systemctl: (...args) => run('systemctl', ['--user', ...args]),

@@ -45,13 +45,16 @@ start() {
     chmod 755 "$dir"
     chown -R "$user:" "$dir/runtime" "$dir/config" "$dir/data" "$dir/state" "$dir/home"
     as=(setpriv --reuid="$uid" --regid="$(id -g "$user")" --init-groups)
-    # The journal readable by systemd-journal, as systemd-tmpfiles leaves it on a booted system
-    # (here nothing ran it: the files are root's alone, and journalctl shows that user nothing).
-    mkdir -p /run/log/journal
-    chgrp -R systemd-journal /run/log/journal
-    chmod 2755 /run/log/journal
-    find /run/log/journal -mindepth 1 -type d -exec chmod 2755 {} + -o -type f -exec chmod g+r {} +
   fi
+  # The sandbox's own journal: DIR/journal, bound at /run/log/journal in its mount namespace, where
+  # its journald writes and everything run in the sandbox reads (sandbox.ts runs commands there).
+  # One journald per directory, as on a booted system: journalds of sandboxes running side by side
+  # once shared the host's, renamed each other's files as unclean, and the one directory grew to
+  # 100 files (800 MB) that every journalctl of every test read. Readable by systemd-journal, as
+  # systemd-tmpfiles leaves /run/log/journal on a booted system.
+  mkdir -p "$dir/journal" /run/log/journal
+  chgrp systemd-journal "$dir/journal"
+  chmod 2755 "$dir/journal"
   name="faass-test-$$.slice/user.slice/user-$uid.slice/user@$uid.service"
   : > "$dir/cgroups"
   local h base
@@ -82,13 +85,14 @@ start() {
     # A clean environment, as a login's manager has: the test runner's NODE_OPTIONS and the
     # like must not leak into every unit.
     exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$dir/home" LANG=C.UTF-8 \
-      XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_CONFIG_HOME="$XDG_CONFIG_HOME" XDG_DATA_HOME="$XDG_DATA_HOME" XDG_STATE_HOME="$XDG_STATE_HOME" \
+      XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_CONFIG_HOME="$XDG_CONFIG_HOME" XDG_DATA_HOME="$XDG_DATA_HOME" XDG_STATE_HOME="$XDG_STATE_HOME" FAASS_SANDBOX_JOURNAL="$dir/journal" \
       unshare -m --propagation private sh -c '
       # Shared within this namespace, as PID 1 makes / on a booted system: what the manager mounts
       # in a child namespace of its own (root'"'"'s manager puts a unit'"'"'s credentials on a ramfs so)
       # shows in its own. Private to the host all the same: unshare cut the peer groups first.
       mount --make-rshared /
       mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system
+      mount --bind "$FAASS_SANDBOX_JOURNAL" /run/log/journal && unset FAASS_SANDBOX_JOURNAL
       # What PID 1 makes on a booted system: the nodes root'"'"'s manager mounts over InaccessiblePaths=
       # (an ordinary user'"'"'s manager makes its own under $XDG_RUNTIME_DIR/systemd).
       ina=/run/systemd/inaccessible; mkdir -p $ina/dir && touch $ina/reg && mkfifo $ina/fifo && mknod $ina/chr c 0 0 && mknod $ina/blk b 0 0

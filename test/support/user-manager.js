@@ -13,7 +13,8 @@ const SCRIPT = path.join(__dirname, 'systemd-user.sh');
 const base = () => process.env.FAASS_TEST_ROOT || '/var/lib/faass-test';
 
 // Starts a manager in a new directory under the test root; returns its directory, the
-// environment to reach it (XDG_*, HOME), `as` (the command prefix that runs a command as the
+// environment to reach it (XDG_*, HOME), `ns` (the command prefix that runs a command in the
+// manager's mount namespace, with its journal), `as` (the command prefix that runs a command as the
 // manager's user: empty for root) and stop(), which ends it and removes the directory.
 // (`as` also drops NODE_OPTIONS, which tap sets on every child to track it, writing under the
 // checkout, where that user may not.)
@@ -32,6 +33,13 @@ function startUserManager(prefix, user) {
     const i = line.indexOf('=');
     env[line.slice(0, i)] = line.slice(i + 1);
   }
+  // The manager's mount namespace (systemd-user.sh): where its journal is at /run/log/journal, as
+  // for its units. Commands of the sandbox that read the journal (journalctl, faassctl logs) run
+  // there. manager.pid is the manager's own PID: unshare and sh exec it.
+  const managerPid = fs.readFileSync(path.join(dir, 'manager.pid'), 'utf8').trim();
+  // --wd=.: in the working directory it was started in (nsenter opens it before it enters, and
+  // would otherwise go to the namespace's /).
+  const ns = ['nsenter', `--mount=/proc/${managerPid}/ns/mnt`, '--wd=.', '--'];
   const as = user ? ['setpriv', `--reuid=${user}`, `--regid=${execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim()}`, '--init-groups', 'env', '-u', 'NODE_OPTIONS'] : [];
   let stopped = false;
   const stop = () => {
@@ -40,7 +48,7 @@ function startUserManager(prefix, user) {
     execFileSync('bash', [SCRIPT, 'stop', dir], { stdio: 'inherit' });
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  return { dir, env, as, stop };
+  return { dir, env, ns, as, stop };
 }
 
 function freePort() {
