@@ -40,7 +40,8 @@ export const functionSocketPath = (p: Paths, name: string) => path.join(p.runtim
 // place of the function's own (units.ts canaryView), and how the gateway routes to it; both
 // written by faassctl or the API. What the gateway saw of it (calls, errors, an abort) is state,
 // the one place of the three the gateway's unit may write.
-export const canaryConfPath = (p: Paths, name: string) => path.join(p.configDir, 'canary', `${name}.conf`);
+export const canaryDir = (p: Paths) => path.join(p.configDir, 'canary');
+export const canaryConfPath = (p: Paths, name: string) => path.join(canaryDir(p), `${name}.conf`);
 export const canaryRoutePath = (p: Paths, name: string) => path.join(p.configDir, 'canary', `${name}.json`);
 export const canaryStatePath = (p: Paths, name: string) => path.join(p.stateDir, 'canary', `${name}.json`);
 export const canarySocketPath = (p: Paths, name: string) => path.join(p.runtimeDir, 'canary', `${name}.sock`);

@@ -3,8 +3,10 @@
 import { withProcessLock } from '../core/process-lock';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Paths, functionStateDir, queueRoot } from '../core/paths';
+import { Paths, canaryDir, functionConfPath, functionStateDir, queueRoot } from '../core/paths';
+import { isValidName } from '../core/validate';
 import { FunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
+import { unitScope } from './unit-scope';
 import { loadSettings, loadDockerSettings } from '../core/settings';
 import { UnitContext, renderAllUnits, functionUnitBase, canaryUnitBase, ScheduleUnits, DropUnits, NatsUnits, MARKER, OPENFAAS_SECRETS } from '../systemd/units';
 import { loadTriggers, onCalendar } from './schedules';
@@ -98,12 +100,12 @@ const isStarter = (file: string, text: string) => maybeStarter(file) && (!file.e
 // faass's starters in the unit directory that the new set no longer has: stopped and disabled
 // while their files still exist (systemctl cannot disable a unit whose file is gone), with
 // their services, so a removed schedule never fires again and a removed bridge takes nothing more.
-async function retireTimers(dir: string, keep: Record<string, string>): Promise<void> {
+async function retireTimers(dir: string, keep: Record<string, string>, inScope: (file: string) => boolean): Promise<void> {
   let files: string[];
   try {
     // By name first: the directory holds drop-in directories and .wants/ too, which are not read.
     files = fs.readdirSync(dir).filter((f) => {
-      if (f in keep || !maybeStarter(f)) return false;
+      if (f in keep || !maybeStarter(f) || !inScope(f)) return false;
       const text = readIfExists(path.join(dir, f)) ?? '';
       return text.startsWith(MARKER) && isStarter(f, text);
     });
@@ -150,7 +152,12 @@ async function syncGatewaySockets(changes: UnitChanges): Promise<void> {
 
 // enableCanaries: as enable, for those functions' canaries (faass-canary-NAME.*), each only while
 // it is still there (an aborted one is removed first).
-type UnitOpts = { dir?: string; reload: boolean; enable?: string[]; enableCanaries?: string[]; restart?: string[] };
+// only: the functions the command changed (deployed, deleted, their triggers or canary): only
+// their units are rendered, compared, written and removed, with the shared ones, so a deploy
+// costs the same beside 10 functions or 1,000 (each unit depends on its own function alone:
+// units.ts renderFunctionUnits). Without it (generate-units, init, a changed faass.conf), or when
+// an interrupted deploy is found (its recovery may touch any function), every unit.
+type UnitOpts = { dir?: string; reload: boolean; enable?: string[]; enableCanaries?: string[]; restart?: string[]; only?: string[] };
 
 // Regenerates every unit from the config files; with a user manager, reloads it, enables the
 // sockets of `enable` (and of `enableCanaries`' canaries) and restarts the running services of
@@ -184,7 +191,7 @@ async function applyAndRecover(paths: Paths, opts: UnitOpts): Promise<ApplyRepor
   const stacks = opts.dir === undefined && opts.reload ? await recoverStacks(paths) : [];
   const interrupted = opts.dir === undefined && opts.reload ? interruptedDeploys(paths) : [];
   const verdicts = interrupted.map((i) => ({ intent: i, verdict: recoverFiles(paths, i) }));
-  const report = await writeAndLoad(paths, opts);
+  const report = await writeAndLoad(paths, interrupted.length || stacks.length ? { ...opts, only: undefined } : opts);
   if (!interrupted.length && !stacks.length) return report;
   const finishing = verdicts.filter((v) => v.verdict === 'finish').map((v) => v.intent);
   const recovered: Recovered = { stacks, finished: [], undone: verdicts.filter((v) => v.verdict === 'undo').map((v) => v.intent.name), failed: [] };
@@ -256,19 +263,29 @@ async function writeAndLoad(paths: Paths, opts: UnitOpts): Promise<ApplyReport> 
   return withProcessLock(path.join(paths.stateDir, 'units.lock'), 'writing the units', () => writeAndLoadHeld(paths, opts));
 }
 
+// The functions whose units are rendered: every one, or those of `only` that still exist.
+function loadScope(paths: Paths, only: readonly string[] | undefined): FunctionConfig[] {
+  if (only === undefined) return loadAllFunctions(paths);
+  return [...new Set(only)].filter((n) => fs.existsSync(functionConfPath(paths, n))).map((n) => loadFunctionConfig(paths, n));
+}
+
 async function writeAndLoadHeld(paths: Paths, opts: UnitOpts): Promise<ApplyReport> {
-  const fns = loadAllFunctions(paths);
+  const settled = opts.dir === undefined && opts.reload ? settleCanaries(paths, opts.only === undefined ? listFunctionNames(paths) : canaryNames(paths)) : { names: [], lines: [] };
+  // An aborted canary's units go too, whichever function it is of.
+  const only = opts.only && [...opts.only, ...settled.names];
+  const fns = loadScope(paths, only);
+  const inScope = only === undefined ? () => true : unitScope(paths, only);
   // Records an earlier faass kept among the code directories, which each unit now binds, out first.
   for (const fn of fns) recordsDir(paths, fn.name);
   const triggers = allTriggers(fns, paths);
-  const canaries = liveCanaries(paths, fns, opts.dir === undefined && opts.reload);
-  const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths), triggers.schedules, triggers.drops, triggers.nats, canaries.configs);
+  const canaries = canaryConfigs(paths, fns);
+  const units = renderAllUnits(loadSettings(paths), fns, unitContext(paths), triggers.schedules, triggers.drops, triggers.nats, canaries);
   const dir = opts.dir ?? paths.unitDir;
   const manager = opts.reload && (await managerReachable());
-  if (manager) await retireTimers(dir, units);
-  if (manager) await retireCanaries(dir, units);
-  const changes = applyUnitFiles(dir, units);
-  const aborted = canaries.aborted.length ? { canariesAborted: canaries.aborted } : {};
+  if (manager) await retireTimers(dir, units, inScope);
+  if (manager) await retireCanaries(dir, units, inScope);
+  const changes = applyUnitFiles(dir, units, inScope);
+  const aborted = settled.lines.length ? { canariesAborted: settled.lines } : {};
   if (!opts.reload) return { units: changes, systemd: 'skipped' };
   // The units may write only here (ReadWritePaths=-, BindPaths=-: ignored if missing): each
   // must exist first.
@@ -287,7 +304,7 @@ async function writeAndLoadHeld(paths: Paths, opts: UnitOpts): Promise<ApplyRepo
       await systemctl('reset-failed', `${base}.socket`, `${base}.service`, ...(service ? [`${base}-app.service`] : [])).catch(() => undefined);
       await systemctl('enable', '--no-reload', '--now', `${base}.socket`);
     }
-    for (const name of (opts.enableCanaries ?? []).filter((n) => n in canaries.configs)) {
+    for (const name of (opts.enableCanaries ?? []).filter((n) => n in canaries)) {
       const base = canaryUnitBase(name);
       await systemctl('reset-failed', `${base}.socket`, `${base}.service`).catch(() => undefined);
       await systemctl('enable', '--no-reload', '--now', `${base}.socket`);
@@ -304,34 +321,53 @@ async function writeAndLoadHeld(paths: Paths, opts: UnitOpts): Promise<ApplyRepo
   return { units: changes, systemd: 'applied', ...aborted };
 }
 
-// Every function's canary with its units (functions/canary.ts). One the gateway aborted is
-// removed here, by the next command that touches units (the gateway may not write units or
-// configuration); its route first, so the gateway never sends it a call again either way.
-// settle false (units written elsewhere, or not loaded): every canary is rendered, none removed.
-function liveCanaries(paths: Paths, fns: FunctionConfig[], settle: boolean): { configs: Record<string, FunctionConfig>; aborted: string[] } {
+// Each function's canary settings, rendered with its units (functions/canary.ts).
+function canaryConfigs(paths: Paths, fns: FunctionConfig[]): Record<string, FunctionConfig> {
   const configs: Record<string, FunctionConfig> = {};
-  const aborted: string[] = [];
   for (const fn of fns) {
     const cfg = readCanaryConfig(paths, fn.name);
-    if (cfg === null) continue;
-    const route = readCanaryRoute(paths, fn.name);
-    const abort = settle ? abortedBy(readCanaryState(paths, fn.name), route) : null;
-    if (abort) {
-      removeCanaryFiles(paths, fn.name);
-      aborted.push(`The gateway aborted the canary of ${fn.name} at ${abort.at}: ${abort.reason}; removed it`);
-    } else configs[fn.name] = cfg;
+    if (cfg !== null) configs[fn.name] = cfg;
   }
-  return { configs, aborted };
+  return configs;
+}
+
+// The functions that have a canary's settings file: a few, read from its directory, so a deploy
+// settles every aborted canary without reading every function.
+function canaryNames(paths: Paths): string[] {
+  let files: string[];
+  try {
+    files = fs.readdirSync(canaryDir(paths));
+  } catch {
+    return []; // none yet
+  }
+  const names = files.filter((f) => f.endsWith('.conf')).map((f) => f.slice(0, -'.conf'.length));
+  return names.filter((n) => isValidName(n) && fs.existsSync(functionConfPath(paths, n)));
+}
+
+// A canary the gateway aborted is removed here, by the next command that touches units (the
+// gateway may not write units or configuration); its route first, so the gateway never sends it a
+// call again either way. Only when units are written here and loaded. names: whose to look at.
+function settleCanaries(paths: Paths, names: readonly string[]): { names: string[]; lines: string[] } {
+  const out: { names: string[]; lines: string[] } = { names: [], lines: [] };
+  for (const name of names) {
+    if (readCanaryConfig(paths, name) === null) continue;
+    const abort = abortedBy(readCanaryState(paths, name), readCanaryRoute(paths, name));
+    if (!abort) continue;
+    removeCanaryFiles(paths, name);
+    out.names.push(name);
+    out.lines.push(`The gateway aborted the canary of ${name} at ${abort.at}: ${abort.reason}; removed it`);
+  }
+  return out;
 }
 
 // A canary's socket the new set no longer has (promoted, aborted, its function deleted): disabled
 // and stopped, with its runner, while its unit file still exists (systemctl cannot disable a unit
 // whose file is gone). Its runner drains: a call it took is answered; one it did not take is sent
 // by the gateway to the function's own runner (runner-forward.ts).
-async function retireCanaries(dir: string, keep: Record<string, string>): Promise<void> {
+async function retireCanaries(dir: string, keep: Record<string, string>, inScope: (file: string) => boolean): Promise<void> {
   let sockets: string[];
   try {
-    sockets = fs.readdirSync(dir).filter((f) => f.startsWith('faass-canary-') && f.endsWith('.socket') && !(f in keep) && (readIfExists(path.join(dir, f)) ?? '').startsWith(MARKER));
+    sockets = fs.readdirSync(dir).filter((f) => f.startsWith('faass-canary-') && f.endsWith('.socket') && !(f in keep) && inScope(f) && (readIfExists(path.join(dir, f)) ?? '').startsWith(MARKER));
   } catch {
     return;
   }

@@ -87,7 +87,7 @@ async function placeCanary(paths: Paths, spec: DeployRequest, input: CanaryInput
   // start of the canary's runner, and a removal must see this file once written.
   const text = withVersion(settings, { number, code });
   commitNamingSecrets(paths, [{ fn: spec.name, text }], () => writeFileAtomic(canaryConfPath(paths, spec.name), text));
-  const report = await applyUnits(paths, { reload: true });
+  const report = await applyUnits(paths, { reload: true, only: [spec.name] });
   await startSocket(spec.name);
   // The commit point: from here on the gateway sends it its share.
   writeFileAtomic(canaryRoutePath(paths, spec.name), renderCanaryRoute(route));
@@ -106,7 +106,7 @@ async function startSocket(name: string): Promise<void> {
 async function undoCanary(paths: Paths, intent: Intent): Promise<void> {
   const verdict = recoverFiles(paths, intent);
   endDeploy(paths, intent);
-  if (verdict === 'undo' && intent.record !== undefined) await applyUnits(paths, { reload: true }).catch(() => undefined);
+  if (verdict === 'undo' && intent.record !== undefined) await applyUnits(paths, { reload: true, only: [intent.name] }).catch(() => undefined);
 }
 
 // An aborted canary's line, when the gateway aborted the one asked about.
@@ -134,7 +134,7 @@ export async function promoteCanary(paths: Paths, name: string): Promise<Promote
   const claimed = () => refuseGone(paths, name, route);
   if (from !== route.version) await switchToVersion(paths, name, now, from, route.version, { restoreAccess: false, say: `abort the canary (faassctl abort ${name}) and deploy that change without --canary`, claimed });
   removeCanaryFiles(paths, name);
-  return { from, to: route.version, report: await applyUnits(paths, { reload: true }) };
+  return { from, to: route.version, report: await applyUnits(paths, { reload: true, only: [name] }) };
 }
 
 // The gateway may abort a canary at any moment (it writes no units, so it takes no claim): read
@@ -173,7 +173,7 @@ async function removeCanary(paths: Paths, name: string, undone: boolean): Promis
   const auto = abortedBy(readCanaryState(paths, name), route);
   if (!hasCanaryFiles(paths, name) && !undone) noCanary(paths, name);
   removeCanaryFiles(paths, name);
-  const report = await applyUnits(paths, { reload: true });
+  const report = await applyUnits(paths, { reload: true, only: [name] });
   if (undone) report.recovered = { stacks: [], finished: [], undone: [name], failed: [] };
   if (auto) report.canariesAborted = [...(report.canariesAborted ?? []), `The gateway had aborted it at ${auto.at}: ${auto.reason}`];
   return { version: route?.version ?? null, report };

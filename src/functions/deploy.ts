@@ -160,7 +160,7 @@ export async function deployFunction(paths: Paths, spec: DeployRequest, opts: { 
     commitFile(paths, spec.name, p.text, p.cfg.kind);
     committed = true;
     switchPrepared(paths, p);
-    const applied = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name], deferServe: true });
+    const applied = await applyUnits(paths, { reload: opts.reload ?? true, enable: [spec.name], restart: [spec.name], deferServe: true, only: [spec.name] });
     endDeploy(paths, p.intent);
     const report = await withServe(paths, applied);
     return await finishPrepared(paths, p, { ...report, recovered: report.recovered ?? recovered });
@@ -264,7 +264,7 @@ export async function deleteFunction(paths: Paths, name: string): Promise<Delete
   const recovered = await recoverFirst(paths);
   if (!fs.existsSync(functionConfPath(paths, name))) fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}`);
   const warnings = await retireFunction(paths, name);
-  const report = await applyUnits(paths, { reload: true });
+  const report = await applyUnits(paths, { reload: true, only: [name] });
   await resetRetired(name);
   return { ...report, recovered: report.recovered ?? recovered, warnings };
 }

@@ -48,7 +48,7 @@ async function dropCanary(paths: Paths, name: string): Promise<string[]> {
   if (!hasCanaryFiles(paths, name)) return [];
   const version = readCanaryConfig(paths, name)?.version?.number;
   removeCanaryFiles(paths, name);
-  const report = await applyUnits(paths, { reload: true }); // its units retired (apply-units.ts)
+  const report = await applyUnits(paths, { reload: true, only: [name] }); // its units retired (apply-units.ts)
   return [...(report.canariesAborted ?? []), `Aborted the canary of ${name}${version ? ` (version ${version})` : ''}: a rollback leaves only the version it goes to`];
 }
 
@@ -73,7 +73,7 @@ export async function switchToVersion(paths: Paths, name: string, now: FunctionC
     commitFile(paths, name, text, target.kind); // its unit names and secrets checked again, under their locks
     committed = true;
     switchVersion(paths, name, record.code, pruneRecords(paths, name, to, from));
-    const applied = await applyUnits(paths, { reload: true, enable: [name], restart: [name], deferServe: true });
+    const applied = await applyUnits(paths, { reload: true, enable: [name], restart: [name], deferServe: true, only: [name] });
     endDeploy(paths, intent);
     const report = await withServe(paths, applied);
     return { from, to, config: target, report };

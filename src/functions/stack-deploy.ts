@@ -148,7 +148,7 @@ async function commitAndApply(paths: Paths, op: StackOp, stack: string, prepared
     const warnings = await finishStackFiles(paths, intent);
     for (const p of prepared) switchPrepared(paths, p);
     const names = prepared.map((p) => p.spec.name);
-    const applied = await applyUnits(paths, { reload: true, enable: names, restart: names, deferServe: true });
+    const applied = await applyUnits(paths, { reload: true, enable: names, restart: names, deferServe: true, only: [...names, ...deletes] });
     for (const p of prepared) endDeploy(paths, p.intent);
     for (const d of deletes) await resetRetired(d);
     return { report: await withServe(paths, applied), warnings };

@@ -59,7 +59,7 @@ export async function addSchedule(p: Paths, name: string, input: ScheduleInput, 
   const chosen = freeId(p, name, id);
   const { schedule, next } = await checkSchedule(chosen, input);
   savingTrigger(p, name, chosen, () => saveSchedules(p, name, [...schedules, schedule]));
-  const report = await applyUnits(p, { reload: true });
+  const report = await applyUnits(p, { reload: true, only: [name] });
   return { view: viewOf(name, schedule), next, report };
 }
 
@@ -104,7 +104,7 @@ export async function removeSchedule(p: Paths, name: string, id: string): Promis
   saveTriggers(p, name, { schedules: other(t.schedules), drops: other(t.drops), nats: other(t.nats) });
   // A drop's inbox is in its function's unit (units.ts dropInboxes): a running runner takes the
   // unit as it was started with, so it is restarted (running calls finish first).
-  const report = await applyUnits(p, { reload: true, restart: t.drops.some((d) => d.id === id) ? [name] : [] });
+  const report = await applyUnits(p, { reload: true, restart: t.drops.some((d) => d.id === id) ? [name] : [], only: [name] });
   fs.rmSync(scheduleStatePath(p, name, id), { force: true }); // its history: a schedule added later under the id starts afresh
   fs.rmSync(dropStateDir(p, name, id), { recursive: true, force: true });
   removeNatsSecret(p, name, id); // after its bridge stopped (applyUnits): a NATS secret, if it had one
@@ -146,7 +146,7 @@ export async function addFileDrop(p: Paths, name: string, input: FileDropInput, 
   const drop = buildFileDrop(chosen, input);
   refuseWatch(p, drop.watch);
   savingTrigger(p, name, chosen, () => saveFileDrops(p, name, [...loadTriggers(p, name).drops, drop]));
-  const report = await applyUnits(p, { reload: true, restart: [name] }); // its runner: as in removeSchedule
+  const report = await applyUnits(p, { reload: true, restart: [name], only: [name] }); // its runner: as in removeSchedule
   return { view: dropViewOf(name, drop), report };
 }
 
@@ -209,7 +209,7 @@ export async function addNatsTrigger(p: Paths, name: string, input: NatsInput, i
     if (secret) removeNatsSecret(p, name, chosen);
     throw e;
   }
-  const report = await applyUnits(p, { reload: true });
+  const report = await applyUnits(p, { reload: true, only: [name] });
   return { view: natsViewOf(name, bridge), report };
 }
 

@@ -20,7 +20,7 @@ import { functionUnitBases, scheduleUnitBase, unitBaseOwners } from '../systemd/
 // service (it may be one); one whose triggers file does not read counts every trigger asked about
 // (`asked`: the bases a change would add) as its own, since its trigger units stay while the file
 // is broken (applyUnits renders nothing then) and come back when it is fixed.
-function basesOnDisk(p: Paths, name: string, kind?: Kind, asked: readonly string[] = []): string[] {
+export function basesOnDisk(p: Paths, name: string, kind?: Kind, asked: readonly string[] = []): string[] {
   let k: Kind = 'service';
   try {
     k = kind ?? loadFunctionConfig(p, name).kind;

@@ -10,8 +10,10 @@ export interface UnitChanges {
 }
 
 // Writes the units that differ, removes faass's own units that are no longer wanted (only files
-// that start with the marker line: a user's hand-written faass-*.service is left alone).
-export function applyUnitFiles(dir: string, units: UnitSet): UnitChanges {
+// that start with the marker line: a user's hand-written faass-*.service is left alone), and of
+// those only the ones `inScope` says `units` speaks for (apply-units.ts: a deploy renders the
+// units of the functions it touches; another function's files are not read).
+export function applyUnitFiles(dir: string, units: UnitSet, inScope: (file: string) => boolean = () => true): UnitChanges {
   const changes: UnitChanges = { written: [], removed: [], unchanged: [] };
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); // created private; an existing one is systemd's, left as it is
   for (const [file, text] of Object.entries(units)) {
@@ -28,7 +30,7 @@ export function applyUnitFiles(dir: string, units: UnitSet): UnitChanges {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const file = entry.name;
     // Drop-in directories (systemctl --user edit faass-fn-NAME.service) are the user's.
-    if (!entry.isFile() || !file.startsWith('faass-') || file in units) continue;
+    if (!entry.isFile() || !file.startsWith('faass-') || file in units || !inScope(file)) continue;
     const text = readIfExists(path.join(dir, file));
     if (text !== null && text.startsWith(MARKER)) {
       fs.rmSync(path.join(dir, file));

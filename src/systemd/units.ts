@@ -663,8 +663,9 @@ export type ScheduleUnits = Readonly<Record<string, readonly { schedule: Schedul
 export type DropUnits = Readonly<Record<string, readonly FileDrop[]>>;
 export type NatsUnits = Readonly<Record<string, readonly NatsTrigger[]>>;
 
-// canaries: a function's canary version's settings (functions/canary.ts), by function name.
-export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: UnitContext, schedules: ScheduleUnits = {}, drops: DropUnits = {}, nats: NatsUnits = {}, canaries: Readonly<Record<string, FunctionConfig>> = {}): UnitSet {
+// The units every host has, whatever its functions: they follow faass.conf and the context only
+// (no function's name or settings is in them), so a change to one function never changes them.
+export function renderSharedUnits(gw: Settings, ctx: UnitContext): UnitSet {
   const out: UnitSet = {
     'faass-gateway.socket': renderGatewaySocket(gw),
     'faass-gateway.service': renderGatewayService(gw, ctx),
@@ -678,24 +679,39 @@ export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: U
   if (https) out['faass-gateway-https.socket'] = https;
   const ui = renderGatewayConsoleSocket(gw);
   if (ui) out['faass-gateway-console.socket'] = ui;
+  return out;
+}
+
+// One function's units: its own, its triggers', its canary's (canary: that version's settings).
+// Each depends on this function alone, so a change to it renders these and nothing else.
+export function renderFunctionUnits(fn: FunctionConfig, ctx: UnitContext, schedules: ScheduleUnits[string] = [], drops: readonly FileDrop[] = [], nats: readonly NatsTrigger[] = [], canary?: FunctionConfig): UnitSet {
+  const out: UnitSet = {};
+  out[`${functionUnitBase(fn.name)}.socket`] = renderFunctionSocket(fn);
+  out[`${functionUnitBase(fn.name)}.service`] = renderFunctionService(fn, ctx, drops);
+  if (fn.kind === 'service') out[`${appUnitBase(fn.name)}.service`] = renderServiceApp(fn, ctx);
+  for (const { schedule, onCalendar } of schedules) {
+    out[`${scheduleUnitBase(fn.name, schedule.id)}.timer`] = renderScheduleTimer(fn.name, schedule, onCalendar);
+    out[`${scheduleUnitBase(fn.name, schedule.id)}.service`] = renderScheduleService(fn.name, schedule, ctx);
+  }
+  for (const d of drops) {
+    out[`${scheduleUnitBase(fn.name, d.id)}.path`] = renderDropPath(fn.name, d, ctx);
+    out[`${scheduleUnitBase(fn.name, d.id)}.service`] = renderDropService(fn.name, d, ctx);
+  }
+  for (const n of nats) out[`${scheduleUnitBase(fn.name, n.id)}.service`] = renderNatsService(fn.name, n, fn.queueMax, ctx);
+  if (canary) {
+    out[`${canaryUnitBase(fn.name)}.socket`] = renderCanarySocket(fn.name);
+    out[`${canaryUnitBase(fn.name)}.service`] = renderCanaryService(canary, ctx);
+  }
+  return out;
+}
+
+// The whole set (faassctl generate-units, and a command that recovers an interrupted one): the
+// shared units and every function's. canaries: a function's canary version's settings
+// (functions/canary.ts), by function name.
+export function renderAllUnits(gw: Settings, functions: FunctionConfig[], ctx: UnitContext, schedules: ScheduleUnits = {}, drops: DropUnits = {}, nats: NatsUnits = {}, canaries: Readonly<Record<string, FunctionConfig>> = {}): UnitSet {
+  const out = renderSharedUnits(gw, ctx);
   for (const fn of [...functions].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    out[`${functionUnitBase(fn.name)}.socket`] = renderFunctionSocket(fn);
-    out[`${functionUnitBase(fn.name)}.service`] = renderFunctionService(fn, ctx, drops[fn.name] ?? []);
-    if (fn.kind === 'service') out[`${appUnitBase(fn.name)}.service`] = renderServiceApp(fn, ctx);
-    for (const { schedule, onCalendar } of schedules[fn.name] ?? []) {
-      out[`${scheduleUnitBase(fn.name, schedule.id)}.timer`] = renderScheduleTimer(fn.name, schedule, onCalendar);
-      out[`${scheduleUnitBase(fn.name, schedule.id)}.service`] = renderScheduleService(fn.name, schedule, ctx);
-    }
-    for (const d of drops[fn.name] ?? []) {
-      out[`${scheduleUnitBase(fn.name, d.id)}.path`] = renderDropPath(fn.name, d, ctx);
-      out[`${scheduleUnitBase(fn.name, d.id)}.service`] = renderDropService(fn.name, d, ctx);
-    }
-    for (const n of nats[fn.name] ?? []) out[`${scheduleUnitBase(fn.name, n.id)}.service`] = renderNatsService(fn.name, n, fn.queueMax, ctx);
-    const canary = canaries[fn.name];
-    if (canary) {
-      out[`${canaryUnitBase(fn.name)}.socket`] = renderCanarySocket(fn.name);
-      out[`${canaryUnitBase(fn.name)}.service`] = renderCanaryService(canary, ctx);
-    }
+    Object.assign(out, renderFunctionUnits(fn, ctx, schedules[fn.name], drops[fn.name], nats[fn.name], canaries[fn.name]));
   }
   return out;
 }
