@@ -1,5 +1,6 @@
-// What a cold start of the gateway and of the runner reads from disk (issue 18): each program is one
-// file (scripts/bundle.js), so Node resolves, reads and compiles one file of dist/, not 40 to 60;
+// What a cold start of the gateway and of the runner loads (issue 18): each program is one module
+// of dist/ (scripts/bundle.js: main.js runs the bundle, program.js, with V8's code cache), so Node
+// resolves, reads and compiles one file, not 40 to 60;
 // and nothing a plain call does not need is loaded (node:https and tls only for HTTPS). Reads the
 // built dist/ (npm run build first), as fd-names.test.ts does.
 import t, { type Test } from 'tap';
