@@ -12,6 +12,7 @@ fs.copyFileSync(path.join(root, 'src/runner/stop-in-namespace.sh'), path.join(ro
 fs.mkdirSync(path.join(root, 'dist/ui'), { recursive: true });
 for (const f of fs.readdirSync(path.join(root, 'src/ui'))) fs.copyFileSync(path.join(root, 'src/ui', f), path.join(root, 'dist/ui', f));
 for (const [name, from] of Object.entries(require('./ui-vendor.js'))) fs.copyFileSync(path.join(root, from), path.join(root, 'dist/ui', name));
+require('./bundle.js'); // the gateway and the runner as one file each, before they are marked executable
 for (const bin of ['faassctl', 'gateway', 'runner', 'app', 'revive', 'queue']) fs.chmodSync(path.join(root, 'dist', bin, 'main.js'), 0o755);
 
 const source = path.join(root, 'src/app/forward.c');

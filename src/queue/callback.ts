@@ -10,7 +10,7 @@
 // a journal line with FAASS_CALL_ID=, and faass_async_callback_failures_total (counters.ts). Never dropped silently.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Paths } from '../core/paths';
@@ -212,7 +212,9 @@ export const post: Post = (target, cb) =>
       agent: false,
       ...(secure && !net.isIP(hostname) ? { servername: hostname } : {}),
     };
-    const req = (secure ? https : http).request(opts);
+    // node:https (and tls) only for an https callback: the gateway imports this file, and loading
+    // them would cost every cold start (docs/PERFORMANCE.md).
+    const req = (secure ? (require('node:https') as typeof https) : http).request(opts);
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${CALLBACK_TIMEOUT_MS / 1000}s`)), CALLBACK_TIMEOUT_MS);
     req.on('response', (res) => {
       res.resume(); // the receiver's answer is its status; its body is not wanted
