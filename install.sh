@@ -251,10 +251,12 @@ runtime_deps() {
 install_package() {
   cd "$SRC"
   build_deps
-  if [ ! -f dist/.built ] || [ ! -x dist/app/faass-forward ] || [ -n "$(find src package.json tsconfig.json -newer dist/.built -print -quit)" ]; then
+  # dist/.built: the Node version of the last whole build (scripts/post-build.js); another Node
+  # would reject the programs' code cache.
+  if [ ! -f dist/.built ] || [ ! -x dist/app/faass-forward ] || [ "$(cat dist/.built)" != "$(node --version)" ] \
+    || [ -n "$(find src scripts package.json tsconfig.json -newer dist/.built -print -quit)" ]; then
     say "building"
     npm run build >/dev/null || die "npm run build failed"
-    touch dist/.built
   fi
   # Production files only: dist/, package.json and the runtime dependencies' folders (what
   # npm ls --omit=dev lists, read from the lock: npm takes seconds for it).
