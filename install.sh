@@ -43,18 +43,23 @@ die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 parse_args() {
   while [ $# -gt 0 ]; do
     case $1 in
-      --prefix) PREFIX=${2:?--prefix needs a directory}; shift 2 ;;
-      --port) PORT=${2:?--port needs a number}; shift 2 ;;
-      --console-port) CONSOLE_PORT=${2:?--console-port needs a number}; shift 2 ;;
-      --idle) IDLE=${2:?--idle needs seconds}; shift 2 ;;
+      --prefix) [ $# -ge 2 ] || die "--prefix needs a directory"; PREFIX=$2; shift 2 ;;
+      --port) [ $# -ge 2 ] || die "--port needs a number"; PORT=$2; shift 2 ;;
+      --console-port) [ $# -ge 2 ] || die "--console-port needs a number"; CONSOLE_PORT=$2; shift 2 ;;
+      --idle) [ $# -ge 2 ] || die "--idle needs seconds"; IDLE=$2; shift 2 ;;
       --uninstall) UNINSTALL=1; shift ;;
       --purge) PURGE=1; shift ;;
       -h|--help) usage; exit 0 ;;
       *) usage >&2; die "unknown option $1" ;;
     esac
   done
+  # Checked before anything is installed: faassctl init would refuse a port past 65535 only
+  # after the programs, man pages and completion were in place.
   case $PORT in ''|*[!0-9]*) [ -z "$PORT" ] || die "--port must be a number, got $PORT" ;; esac
   case $CONSOLE_PORT in ''|*[!0-9]*) [ -z "$CONSOLE_PORT" ] || die "--console-port must be a number, got $CONSOLE_PORT" ;; esac
+  for p in "$PORT" "$CONSOLE_PORT"; do
+    [ -z "$p" ] || { [ "${#p}" -le 5 ] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ]; } || die "a port is a number from 1 to 65535, got $p"
+  done
   case $IDLE in ''|*[!0-9.]*) [ -z "$IDLE" ] || die "--idle must be seconds, got $IDLE" ;; esac
   [ "$PURGE" = 0 ] || [ "$UNINSTALL" = 1 ] || die "--purge goes with --uninstall"
   PREFIX=$(mkdir -p "$PREFIX" && cd "$PREFIX" && pwd)
@@ -251,10 +256,12 @@ runtime_deps() {
 install_package() {
   cd "$SRC"
   build_deps
-  if [ ! -f dist/.built ] || [ ! -x dist/app/faass-forward ] || [ -n "$(find src package.json tsconfig.json -newer dist/.built -print -quit)" ]; then
+  # dist/.built: the Node version of the last whole build (scripts/post-build.js); another Node
+  # would reject the programs' code cache.
+  if [ ! -f dist/.built ] || [ ! -x dist/app/faass-forward ] || [ "$(cat dist/.built)" != "$(node --version)" ] \
+    || [ -n "$(find src scripts package.json tsconfig.json -newer dist/.built -print -quit)" ]; then
     say "building"
-    npm run build >/dev/null || die "npm run build failed"
-    touch dist/.built
+    npm_config_update_notifier=false npm run build >/dev/null || die "npm run build failed"
   fi
   # Production files only: dist/, package.json and the runtime dependencies' folders (what
   # npm ls --omit=dev lists, read from the lock: npm takes seconds for it).

@@ -12,7 +12,7 @@
 // program.js.map leads back to the files tsc wrote: node --enable-source-maps names them.
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const esbuild = require('esbuild');
 const dist = path.join(__dirname, '..', 'dist');
 
@@ -26,19 +26,36 @@ const vm = require('node:vm');
 const file = require('node:path').join(__dirname, 'program.js');
 let cachedData;
 try {
-  cachedData = fs.readFileSync(file + '.cache');
+  // V8 checks a cache against the source's length only: one older than program.js (a build
+  // stopped between the two) could run code that is no longer there. Not used then.
+  const cache = fs.statSync(file + '.cache', { throwIfNoEntry: false });
+  if (cache && cache.mtimeMs >= fs.statSync(file).mtimeMs) cachedData = fs.readFileSync(file + '.cache');
 } catch {
   cachedData = undefined; // no cache: compiled as any file is
 }
 const source = require('node:module').wrap(fs.readFileSync(file, 'utf8'));
 const script = new vm.Script(source, { filename: file, cachedData });
-if (process.env.FAASS_WRITE_CODE_CACHE === file) process.on('exit', () => fs.writeFileSync(file + '.cache', script.createCachedData()));
+if (process.env.FAASS_WRITE_CODE_CACHE === file) {
+  process.on('exit', () => {
+    // Whole or not at all: a torn cache file can make V8 abort instead of rejecting it.
+    fs.writeFileSync(file + '.cache.tmp', script.createCachedData());
+    fs.renameSync(file + '.cache.tmp', file + '.cache');
+  });
+}
+if (process.env.FAASS_CHECK_CODE_CACHE === file) process.on('exit', () => process.stderr.write('code cache ' + (script.cachedDataRejected === false ? 'used' : 'not used') + '\\n'));
 script.runInThisContext().call(module.exports, module.exports, require, module, file, __dirname);
 `;
+
+// The environment the units give the programs: no NODE_OPTIONS (V8 rejects a cache made under
+// other flags, as a build's --max-old-space-size would be).
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS'));
 
 for (const program of ['gateway', 'runner']) {
   const main = path.join(dist, program, 'main.js');
   const bundle = path.join(dist, program, 'program.js');
+  // Bundled already (this script run twice without tsc in between): bundling the loader would
+  // make program.js a loader of itself.
+  if (fs.readFileSync(main, 'utf8') === LOADER) continue;
   esbuild.buildSync({
     entryPoints: [main],
     outfile: bundle,
@@ -56,5 +73,7 @@ for (const program of ['gateway', 'runner']) {
   fs.writeFileSync(bundle, fs.readFileSync(bundle, 'utf8').replace(/^#!/, '//'));
   fs.writeFileSync(main, LOADER, { mode: 0o755 });
   fs.rmSync(bundle + '.cache', { force: true });
-  execFileSync(process.execPath, [main, '--help'], { env: { ...process.env, FAASS_WRITE_CODE_CACHE: bundle }, stdio: 'ignore' });
+  execFileSync(process.execPath, [main, '--help'], { env: { ...cleanEnv, FAASS_WRITE_CODE_CACHE: bundle }, stdio: 'ignore' });
+  const check = spawnSync(process.execPath, [main, '--help'], { env: { ...cleanEnv, FAASS_CHECK_CODE_CACHE: bundle }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' }).stderr ?? '';
+  if (!check.includes('code cache used')) process.stderr.write(`bundle: warning: V8 does not take the code cache of dist/${program}/program.js (${check.trim() || 'no answer'}): its start compiles it\n`);
 }

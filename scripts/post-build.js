@@ -30,4 +30,6 @@ if (stale()) {
 // A whole build is done: install.sh builds again only when a source is newer than this mark
 // (or there is none). Without it, the first install.sh of a fresh clone rebuilt dist/ in place,
 // under every test of the suite's that was running a faassctl at that moment.
-fs.writeFileSync(path.join(root, 'dist/.built'), '');
+// It holds the Node version built with: V8's code cache (bundle.js) is for that one, and
+// install.sh builds again under another.
+fs.writeFileSync(path.join(root, 'dist/.built'), process.version + '\n');

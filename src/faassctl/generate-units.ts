@@ -13,6 +13,7 @@ import { unitStates } from '../systemd/unit-state';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sayApplied } from './report';
+import { FaassError } from '../core/errors';
 import { Register } from './cli';
 
 // The sockets enabled: their links in sockets.target.wants/ of the unit directory, which
@@ -37,7 +38,9 @@ async function toRepair(paths: Paths): Promise<{ functions: string[]; canaries: 
   const units = [...names.flatMap((n) => [`${fn(n)}.socket`, `${fn(n)}.service`, `${fn(n)}-app.service`]), ...withCanary.flatMap((n) => [`${canaryUnitBase(n)}.socket`, `${canaryUnitBase(n)}.service`])];
   // One call for all (a service the manager does not hold has not failed), not a show of each.
   const held = await unitStates(units, new Set(units.filter((u) => u.endsWith('.service'))));
-  const shown = 'error' in held ? new Map<string, Record<string, string>>() : held.units;
+  // Not knowing the states is not 'all down': that would re-enable and report every function.
+  if ('error' in held) throw new FaassError('FAASS_E_SYSTEMD_FAILED', `Could not read the units' states from the user manager: ${held.error.trim() || 'systemctl failed'}`);
+  const shown = held.units;
   const enabled = enabledSockets(paths);
   const failed = (u: string) => shown.get(u)?.ActiveState === 'failed';
   const down = (base: string) => shown.get(`${base}.socket`)?.ActiveState !== 'active' || !enabled.has(`${base}.socket`) || failed(`${base}.service`);

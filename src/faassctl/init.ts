@@ -4,11 +4,14 @@ import { METRICS_ACCESS, Settings, buildSettings, gatewayPorts, loadSettings, re
 import { FunctionConfig, listFunctionNames, loadFunctionConfig } from '../functions/function-config';
 import { checkGatewayPorts } from '../functions/deploy-plan';
 import { Register } from './cli';
+import { FaassError } from '../core/errors';
 import { applyUnits } from '../functions/deploy';
 import { sayApplied } from './report';
 
 // Creates or updates faass.conf; keys not given keep their value.
 export async function init(paths: Paths, a: { listen?: string; port?: number; idle?: string; dockerHost?: string; buildTimeout?: string; tlsListen?: string; httpRedirect?: boolean; metrics?: boolean; metricsAccess?: string; logCalls?: boolean; consolePort?: number; consoleListen?: string }): Promise<number> {
+  checkPort('--port', a.port);
+  checkPort('--console-port', a.consolePort);
   const raw = readSettingsIni(paths);
   const docker = readDockerIni(paths);
   if (a.tlsListen === '') delete raw.tls_listen;
@@ -36,6 +39,11 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   // unit hides of the container engine (units.ts noEngine).
   sayApplied(await applyUnits(paths, { reload: true }), 'Units updated');
   return 0;
+}
+
+// yargs reads a number option that is not one as NaN: said here, before it becomes "127.0.0.1:NaN".
+function checkPort(flag: string, v: number | undefined): void {
+  if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 65535)) throw new FaassError('FAASS_E_USAGE', `${flag} takes a port number from 1 to 65535`);
 }
 
 // The gateway's TCP ports this init adds (all of them when faass.conf is unreadable): a port kept

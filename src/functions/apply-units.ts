@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Paths, canaryDir, functionConfPath, functionStateDir, queueRoot } from '../core/paths';
 import { isValidName } from '../core/validate';
 import { FunctionConfig, listFunctionNames, loadFunctionConfig } from './function-config';
-import { unitScope } from './unit-scope';
+import { orphanOwners, unitScope } from './unit-scope';
 import { loadSettings, loadDockerSettings } from '../core/settings';
 import { UnitContext, renderAllUnits, functionUnitBase, canaryUnitBase, ScheduleUnits, DropUnits, NatsUnits, MARKER, OPENFAAS_SECRETS } from '../systemd/units';
 import { loadTriggers, onCalendar } from './schedules';
@@ -271,8 +271,10 @@ function loadScope(paths: Paths, only: readonly string[] | undefined): FunctionC
 
 async function writeAndLoadHeld(paths: Paths, opts: UnitOpts): Promise<ApplyReport> {
   const settled = opts.dir === undefined && opts.reload ? settleCanaries(paths, opts.only === undefined ? listFunctionNames(paths) : canaryNames(paths)) : { names: [], lines: [] };
-  // An aborted canary's units go too, whichever function it is of.
-  const only = opts.only && [...opts.only, ...settled.names];
+  // An aborted canary's units go too, whichever function it is of; and the units of a function
+  // whose file is gone (a delete killed before its units were removed): no later command of its
+  // own would come to them.
+  const only = opts.only && [...opts.only, ...settled.names, ...orphanOwners(paths, opts.dir ?? paths.unitDir)];
   const fns = loadScope(paths, only);
   const inScope = only === undefined ? () => true : unitScope(paths, only);
   // Records an earlier faass kept among the code directories, which each unit now binds, out first.
@@ -295,7 +297,9 @@ async function writeAndLoadHeld(paths: Paths, opts: UnitOpts): Promise<ApplyRepo
   makeInboxes(triggers.drops);
   if (!manager) return { units: changes, systemd: 'unreachable', ...aborted };
   try {
-    if (await reloadNeeded(changes)) await systemctl('daemon-reload');
+    // A render of every unit (generate-units, init, a recovery) reloads whatever it found: it is
+    // what a user runs to set things right, and what finishes a command killed half-way.
+    if (opts.only === undefined || (await reloadNeeded(changes))) await systemctl('daemon-reload');
     await syncGatewaySockets(changes);
     await startTimers(changes.written, units);
     for (const name of opts.enable ?? []) {

@@ -4,8 +4,10 @@
 // the manager holds an older text of is reloaded: a redeploy with changed settings takes effect,
 // and a function deleted and deployed again gets its new units, not the old ones.
 import t from 'tap';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startSandbox, setupGateway, request, Sandbox, TEST_USER } from '../support/sandbox';
+import { execFileSync } from 'node:child_process';
+import { startSandbox, setupGateway, request, waitFor, Sandbox, TEST_USER } from '../support/sandbox';
 
 // A unit of the test's own, started (so the manager keeps it) and then changed on disk: the
 // manager says NeedDaemonReload=yes of it until it re-reads its units. It logs nothing of a
@@ -60,4 +62,66 @@ t.test('a new function is deployed without reloading the manager; a changed one 
   t.equal((await request(sb.port, '/function/second', { body: 'back' })).body, 'back', 'it answers');
   t.equal((await request(sb.port, '/function/first', { body: 'still' })).body, 'still', 'the first one still answers');
   t.equal((await sb.faassctl('status')).code, 0, 'status: all well');
+});
+
+// A stand-in for systemctl on a PATH of the test's: CASE_LINE (a sh `case` on "$*") decides what
+// it does to a call; every other call goes to the real one.
+function standIn(sb: Sandbox, name: string, caseLine: string): string {
+  const bin = path.join(sb.dir, name);
+  const real = execFileSync('sh', ['-c', 'command -v systemctl'], { encoding: 'utf8' }).trim();
+  fs.mkdirSync(bin, { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(bin, 'systemctl'), ['#!/bin/sh', caseLine, `exec ${real} "$@"`, ''].join('\n'), { mode: 0o755 });
+  return bin;
+}
+const faassctlWith = (sb: Sandbox, bin: string, ...args: string[]) => sb.run('env', [`PATH=${bin}:${process.env.PATH}`, process.execPath, sb.faassctlPath, ...args]);
+
+// Runs faassctl ARGS until its systemctl call matching PATTERN (a sh case pattern), and kills it there.
+async function killedAt(sb: Sandbox, pattern: string, ...args: string[]): Promise<number | null> {
+  const mark = path.join(String(sb.env.XDG_RUNTIME_DIR), `held-${args[0]}`);
+  const bin = standIn(sb, `hold-${args[0]}`, `case " $* " in ${pattern}) echo "$$ $PPID" > "${mark}.tmp"; mv "${mark}.tmp" "${mark}"; exec sleep 600 ;; esac`);
+  const done = faassctlWith(sb, bin, ...args);
+  await waitFor(`faassctl ${args[0]} to reach systemctl ${pattern}`, () => fs.existsSync(mark), 60000);
+  const [standPid, caller] = fs.readFileSync(mark, 'utf8').trim().split(' ').map(Number);
+  process.kill(caller, 'SIGKILL');
+  process.kill(standPid, 'SIGKILL');
+  return (await done).code;
+}
+
+// Unit files on disk newer than what the manager holds, left by an earlier command: the next one
+// must not take them for loaded because it writes nothing new.
+t.test('units written but not loaded by an earlier command are loaded by the next', async (t) => {
+  const sb = await startSandbox(t, { user: TEST_USER });
+  await setupGateway(sb, 60);
+  t.equal((await sb.faassctl('deploy', 'y', '--command', 'cat')).code, 0, 'deploy y');
+  // The manager does not answer (`systemctl --user show --property=Version` fails, as when busy).
+  const busy = standIn(sb, 'busy', 'case " $* " in *" --property=Version "*) exit 1 ;; esac');
+  const unreachable = await faassctlWith(sb, busy, 'deploy', 'y', '--command', 'cat', '--memory-max', '64M');
+  t.match(unreachable.stderr, /units written but not loaded/, `a deploy that found no manager says so: ${unreachable.stderr}`);
+  t.equal(await held(sb, 'faass-fn-y.service'), 'loaded yes infinity', 'its files are new, the manager holds the old text');
+  const retry = await sb.faassctl('deploy', 'y', '--command', 'cat', '--memory-max', '64M');
+  t.equal(retry.code, 0, `the same deploy again: ${retry.stderr}`);
+  t.equal(await held(sb, 'faass-fn-y.service'), 'loaded no 67108864', 'the limit is in force: the files it found unchanged were loaded');
+
+  t.not(await killedAt(sb, '*" daemon-reload "*', 'deploy', 'y', '--command', 'cat', '--memory-max', '32M'), 0, 'a redeploy killed at its daemon-reload');
+  t.equal(await held(sb, 'faass-fn-y.service'), 'loaded yes 67108864', 'the manager holds the old text');
+  const next = await sb.faassctl('deploy', 'other', '--command', 'cat');
+  t.equal(next.code, 0, `the next command: ${next.stderr}`);
+  t.match(next.stdout, /Finished the interrupted deploy of y/, 'finishes the killed deploy');
+  t.equal(await held(sb, 'faass-fn-y.service'), 'loaded no 33554432', 'and its limit is in force');
+  t.equal((await request(sb.port, '/function/y', { body: 'y' })).body, 'y', 'y answers');
+});
+
+t.test("a delete killed before its units were removed: the next command removes them", async (t) => {
+  const sb = await startSandbox(t, { user: TEST_USER });
+  await setupGateway(sb, 60);
+  const unitDir = path.join(String(sb.env.XDG_CONFIG_HOME), 'systemd', 'user');
+  t.equal((await sb.faassctl('deploy', 'z', '--command', 'cat', '--schedule', '*/5 * * * *')).code, 0, 'deploy z with a schedule');
+  t.equal((await sb.systemctl('is-active', 'faass-fn-z-at-1.timer')).stdout.trim(), 'active', 'its timer is active');
+  t.not(await killedAt(sb, '*" disable --now faass-fn-z-at-1.timer "*', 'delete', 'z', '--discard'), 0, 'a delete killed at its timer');
+  t.ok(fs.existsSync(path.join(unitDir, 'faass-fn-z-at-1.timer')), 'z\'s file is gone, its units are not');
+  const other = await sb.faassctl('deploy', 'other', '--command', 'cat');
+  t.equal(other.code, 0, `deploy another function: ${other.stderr}`);
+  t.same(fs.readdirSync(unitDir).filter((f) => f.startsWith('faass-fn-z')), [], 'z\'s units are removed');
+  t.not((await sb.systemctl('is-active', 'faass-fn-z-at-1.timer')).stdout.trim(), 'active', 'its timer no longer runs');
+  t.equal((await request(sb.port, '/function/other', { body: 'o' })).body, 'o', 'the other function answers');
 });

@@ -206,7 +206,7 @@ function copySource(tmp: string, name: string, withModules: boolean): string {
     if (['node_modules', '.git', 'dist-test', '.tap', 'coverage'].includes(e)) continue;
     fs.cpSync(path.join(ROOT, e), path.join(dir, e), { recursive: true, preserveTimestamps: true });
   }
-  fs.writeFileSync(path.join(dir, 'dist/.built'), '');
+  fs.writeFileSync(path.join(dir, 'dist/.built'), process.version + '\n'); // built, by this Node (post-build.js)
   if (!withModules) return dir;
   execFileSync('cp', ['-al', path.join(ROOT, 'node_modules'), dir]);
   const lock = path.join(dir, 'node_modules/.package-lock.json');
