@@ -8,7 +8,9 @@
 // BATCH at once, the floors alternating batch by batch so both see the same load, beside
 // `stress-ng --cpu 2` (started here, ended by its PID). One JSON document on stdout: per floor,
 // starts refused (with the engine's reasons), non-zero exits, and the containers left.
-// Usage: node bench/docker-pids-floor.js [--pids 4,8] [--per 60] [--batch 6] [--no-stress]
+// --memory M (MiB) replaces the call's 16M, to see whether runc's init (in the container's memory
+// cgroup from create to start too) is refused for memory instead.
+// Usage: node bench/docker-pids-floor.js [--pids 4,8] [--per 60] [--batch 6] [--memory 16] [--no-stress]
 'use strict';
 const { spawn } = require('node:child_process');
 const { Writable } = require('node:stream');
@@ -23,6 +25,7 @@ const arg = (name, dflt) => {
 const FLOORS = arg('pids', '4,8').split(',').map(Number);
 const PER = Number(arg('per', '60'));
 const BATCH = Number(arg('batch', '6'));
+const MEMORY = Number(arg('memory', '16')) * 1024 * 1024;
 const progress = (m) => process.stderr.write(`bench: ${m}\n`);
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 
@@ -53,7 +56,7 @@ async function main() {
     const cfg = buildFunctionConfig('dpar', { runtime: 'docker', image: BUSYBOX, command: 'sleep 1', memory_max: '64M', tasks_max: '64', cpu_quota: '40' });
     const spec = (pids) => {
       const s = containerSpec(cfg, { kind: 'call', install: 'bench-pids', callId: 'c', env: {} });
-      return { ...s, HostConfig: { ...s.HostConfig, PidsLimit: pids } };
+      return { ...s, HostConfig: { ...s.HostConfig, PidsLimit: pids, Memory: MEMORY, MemorySwap: MEMORY } };
     };
     if (!process.argv.includes('--no-stress')) {
       stress = spawn('stress-ng', ['--cpu', '2', '--quiet'], { stdio: 'ignore' });
@@ -77,7 +80,7 @@ async function main() {
       progress(`${Math.min(done + BATCH, PER)}/${PER} per floor: ${FLOORS.map((p) => `pids=${p} refused ${results[p].refused}`).join(', ')}`);
     }
     const left = (await engine.docker.listContainers({ all: true, filters: { label: ['faass.install=bench-pids'] } })).length;
-    process.stdout.write(JSON.stringify({ load: stress ? 'stress-ng --cpu 2' : 'none', batch: BATCH, per_floor: PER, cmd: 'sleep 1', memory: '16M', cpu: '10%', by_pids_limit: results, containers_left: left }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ load: stress ? 'stress-ng --cpu 2' : 'none', batch: BATCH, per_floor: PER, cmd: 'sleep 1', memory: `${MEMORY / 1024 / 1024}M`, cpu: '10%', by_pids_limit: results, containers_left: left }, null, 2) + '\n');
   } finally {
     if (stress) stress.kill('SIGTERM');
     for (const f of teardowns.reverse()) await f();
