@@ -23,7 +23,8 @@ export const DEFAULT_FUNCTION_MEMORY = 2048 * MiB;
 export const DEFAULT_FUNCTION_PIDS = 1024;
 // The least share a call's container may get; a deploy that would give less is refused
 // (shareProblem). The engine refuses under 6M of memory; a shell and its command need a few
-// pids (sh -c 'a | b': 3); 1% of a CPU is the engine's least (NanoCpus 1e7).
+// pids (sh -c 'a | b': 3; runc's init needs none of them, measured: docs/DESIGN.md); 1% of a
+// CPU is the engine's least (NanoCpus 1e7).
 export const MIN_CONTAINER_MEMORY = 16 * MiB;
 export const MIN_CONTAINER_PIDS = 4;
 export const MIN_CONTAINER_CPU = 1;

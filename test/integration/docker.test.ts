@@ -3,6 +3,7 @@ import t from 'tap';
 import { startSandbox, setupGateway, request, load, writeFixture, errorCode, waitFor } from '../support/sandbox';
 import * as path from 'node:path';
 import { startEngine, BUSYBOX } from '../support/docker';
+import { journalEntries } from '../support/journal';
 import { buildFunctionConfig } from '../../src/functions/function-config';
 import { ContainerApp } from '../../src/app/container-app';
 import { installId } from '../../src/docker/names';
@@ -184,6 +185,26 @@ t.test('container functions', async (t) => {
     t.match(bad.stderr, /FAASS_E_BUILD_FAILED/);
     t.equal((await sb.faassctl('describe', 'rbad')).code, 3, 'and deploys nothing');
     t.equal((await sb.faassctl(...gw, 'delete', 'rbuilt')).code, 0);
+  });
+
+  // A start the engine refuses while the container never ran is tried once more in a fresh
+  // container (docker-executor.ts retryRefusedStart). A command the image lacks is refused every
+  // time, so this sees the whole path: two refusals, one warning, the engine's reason, no leak.
+  t.test('a start the engine refuses twice: one warning naming the call, a 500 with the reason, no container left', async (t) => {
+    await deploy('dnoexec', '--command', '/no/such/program');
+    const r = await request(sb.port, '/function/dnoexec');
+    t.equal(r.status, 500);
+    t.equal(errorCode(r.body), 'FAASS_E_FUNCTION_FAILED');
+    t.match(r.body, /the Docker engine refused the container: .*\/no\/such\/program/, `with the engine's reason ${r.body}`);
+    // The runner removes a call's containers before it answers: no wait is needed, none is allowed.
+    t.equal(await engine.countContainers('dnoexec'), 0, 'neither container is left');
+    const callId = r.headers['x-call-id'] as string;
+    // The call's own line (err: a 500) is written after its answer, so after any retry's warning.
+    const ofCall = () => journalEntries(sb, [`FAASS_CALL_ID=${callId}`, '-p', 'warning']);
+    await waitFor("the call's line in the journal", async () => (await ofCall()).some((e) => e.PRIORITY === '3'), 30_000);
+    const lines = (await ofCall()).filter((e) => /trying once more in a fresh container/.test(e.MESSAGE ?? '')).map((e) => e.MESSAGE);
+    t.equal(lines.length, 1, `one warning: ${JSON.stringify(lines)}`);
+    t.match(lines[0], new RegExp(`^Call ${callId} of dnoexec: the Docker engine refused to start its container \\(.*/no/such/program`), 'naming the call and the reason');
   });
 
   t.test('bad input: missing image, engine unreachable', async (t) => {
