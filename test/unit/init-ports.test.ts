@@ -70,3 +70,18 @@ t.test("deploy refuses a service on the console's port as on the gateway's", asy
     if (typeof e !== 'string') t.match(e.message, new RegExp(`port ${port} is the gateway's`), 'saying whose it is');
   }
 });
+
+// yargs hands a number option that is not a number on as NaN.
+t.test('init refuses a --port or --console-port that is not a port number, and writes nothing', async (t) => {
+  const paths = managerlessPaths(t, 'init-ports');
+  await quietly(() => init(paths, { port: 18080 }));
+  const before = fs.readFileSync(gatewayConfPath(paths), 'utf8');
+  for (const [what, args] of [['--port abc', { port: NaN }], ['--port 70000', { port: 70000 }], ['--console-port 0', { consolePort: 0 }], ['--port 80.5', { port: 80.5 }]] as const) {
+    const e = await refusal(() => init(paths, args));
+    t.type(e, FaassError, `${what} is refused`);
+    if (typeof e === 'string') continue;
+    t.equal(ERRORS[e.code].exit, 2, `${what}: exit code 2`);
+    t.match(e.message, /^--(console-)?port takes a port number from 1 to 65535$/, `${what}: says what a port is, no NaN`);
+    t.equal(fs.readFileSync(gatewayConfPath(paths), 'utf8'), before, `${what}: faass.conf is left as it was`);
+  }
+});
