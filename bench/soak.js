@@ -216,6 +216,15 @@ function summarize(samples, warmup, tally, asyncResult, left) {
   };
 }
 
+// Each target of the JSON: met or not.
+const met = (sum) => ({
+  errors: sum.errors === 0,
+  gateway_rss_growth_pct_after_warmup: !sum.gateway_restarted && sum.gateway_rss_kb.growth_pct < 10,
+  gateway_fds: sum.gateway_fds.last <= sum.gateway_fds.after_warmup,
+  faass_procs_left: sum.left_after_idle.faass_procs === 0,
+  containers_left: sum.left_after_idle.containers === 0,
+});
+
 async function main() {
   const { m, port, engine, close, stack } = await chosenStack({ gatewayIdle: GATEWAY_IDLE, docker: true });
   try {
@@ -263,7 +272,8 @@ async function main() {
       first_errors: tally.first_errors,
       samples,
     };
-    result.targets = { errors: 0, gateway_rss_growth_pct_after_warmup: '< 10', fds: 'flat (last = after warm-up)', faass_procs_left: 0, containers_left: 0 };
+    result.targets = { errors: 0, gateway_rss_growth_pct_after_warmup: '< 10', gateway_fds: 'flat (last <= after warm-up)', faass_procs_left: 0, containers_left: 0 };
+    result.met = met(result.summary);
     return result;
   } finally {
     await close();
