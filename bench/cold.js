@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// A cold call taken apart (issue 18): the stack ./install.sh sets up, against the stack the
-// other benchmarks start from the checkout (bench/lib.js startStack), in one run, with
+// A cold call taken apart (issue 18): the stack ./install.sh sets up (bench/lib.js
+// installedStack), against the checkout's own stack (bench/lib.js startStack), in one run, with
 // `node -e ''` as the baseline. For each cold call (no faass process of the stack running) the
 // units' own monotonic timestamps split it into
 //   connect → gateway ExecMainStart → gateway READY (ActiveEnter) → runner ExecMainStart →
@@ -10,9 +10,7 @@
 // Usage: node bench/cold.js [--runs N]   (root: it starts sandboxed user managers)
 'use strict';
 const { execFileSync } = require('node:child_process');
-const fs = require('node:fs');
-const path = require('node:path');
-const { runBench, round, summary, progress, freePort, timedRequest, startStack, startManager, waitUntil, ROOT } = require('./lib.js');
+const { runBench, round, summary, progress, timedRequest, startStack, installedStack, faassProcs, waitUntil } = require('./lib.js');
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
@@ -31,33 +29,6 @@ function nodeStartup(runs) {
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return summary(ms);
-}
-
-// Every process in the cgroups of faass units of this manager.
-function faassProcs(dir) {
-  const sd = fs.readFileSync(path.join(dir, 'cgroups'), 'utf8').split('\n').find((l) => l.startsWith('/sys/fs/cgroup/systemd/'));
-  let n = 0;
-  const walk = (d) => {
-    let entries;
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch (e) {
-      if (e.code === 'ENOENT') return;
-      throw e;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const sub = path.join(d, e.name);
-      try {
-        if (e.name.startsWith('faass-')) n += fs.readFileSync(path.join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).length;
-      } catch (err) {
-        if (err.code !== 'ENOENT') throw err;
-      }
-      walk(sub);
-    }
-  };
-  walk(sd);
-  return n;
 }
 
 function stamps(m, unit) {
@@ -96,21 +67,6 @@ async function coldCalls(m, port) {
   return { call: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, summary(v)])), healthz: summary(healthz) };
 }
 
-// The stack install.sh sets up, in a manager of its own: PREFIX under the manager's directory.
-async function installedStack() {
-  const m = startManager();
-  try {
-    const port = await freePort();
-    const prefix = path.join(m.dir, 'prefix');
-    execFileSync('bash', [path.join(ROOT, 'install.sh'), '--prefix', prefix, '--port', String(port), '--idle', '1'], { env: m.env, stdio: ['ignore', 'ignore', 'inherit'] });
-    const ctl = (...args) => execFileSync(path.join(prefix, 'bin', 'faassctl'), args, { env: m.env, encoding: 'utf8' });
-    return { m: { ...m, ctl }, port, close: async () => m.stop() };
-  } catch (e) {
-    m.stop();
-    throw e;
-  }
-}
-
 async function measure(name, stack) {
   const { m, port, close } = await stack();
   try {
@@ -125,7 +81,7 @@ async function measure(name, stack) {
 async function main() {
   const result = { machine: { node: process.version, cpus: require('node:os').cpus().length }, runs: RUNS, baselines: {}, installed: {}, checkout: {}, ratios: {} };
   result.baselines.node_startup = nodeStartup(RUNS * 2);
-  result.installed = await measure('installed stack', installedStack);
+  result.installed = await measure('installed stack', () => installedStack({ gatewayIdle: 1 }));
   result.checkout = await measure('checkout stack', () => startStack({ gatewayIdle: 1 }));
   const node = result.baselines.node_startup.p50_ms;
   result.ratios = {

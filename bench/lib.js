@@ -1,4 +1,5 @@
-// Shared by the benchmarks: sandboxed systemd user manager, ab runs, percentiles, requests.
+// Shared by the benchmarks: the stacks (installed or the checkout's, in a sandboxed systemd user
+// manager), ab and wrk runs, percentiles, requests.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -84,31 +85,113 @@ function startManager() {
   return { dir, env, ctl, systemctl, stop };
 }
 
-// The whole stack for a benchmark: a user manager, optionally a Docker engine, the gateway's
-// socket enabled on a free port. close() tears down everything, last started first.
+// The stacks started and not closed yet: what SIGINT or SIGTERM stops (runBench).
+const openStacks = new Set();
+
+// close() of a stack: runs its teardowns (last started first) once, however often it is called.
+function closer(teardowns) {
+  let closing = null;
+  const close = () => {
+    closing ??= (async () => {
+      openStacks.delete(close);
+      for (const f of teardowns) await f().catch((e) => progress(`teardown: ${e.message}`));
+    })();
+    return closing;
+  };
+  openStacks.add(close);
+  return close;
+}
+
+// A Docker engine of the stack's own (test/support/docker-engine.js), stopped with it.
+async function stackEngine(docker, teardowns) {
+  if (!docker) return null;
+  const { startEngine } = require('../test/support/docker-engine.js');
+  return startEngine((f) => teardowns.unshift(f));
+}
+
+// The checkout's own stack: a user manager, optionally a Docker engine, the gateway's socket
+// enabled on a free port. close() tears down everything, last started first.
 async function startStack({ gatewayIdle, docker = false }) {
   const teardowns = [];
-  const close = async () => {
-    for (const f of teardowns) await f().catch((e) => progress(`teardown: ${e.message}`));
-  };
+  const close = closer(teardowns);
   try {
-    let engine = null;
-    if (docker) {
-      const { startEngine } = require('../test/support/docker-engine.js');
-      engine = await startEngine((f) => teardowns.unshift(f));
-    }
+    const engine = await stackEngine(docker, teardowns);
     const m = startManager();
     teardowns.unshift(async () => m.stop());
     const port = await freePort();
     m.ctl('init', '--port', String(port), '--idle', String(gatewayIdle), ...(engine ? ['--docker-host', `unix://${engine.socket}`] : []));
     m.ctl('generate-units');
     m.systemctl('enable', '--now', 'faass-gateway.socket');
-    return { engine, m, port, close };
+    return { engine, m, port, close, stack: 'checkout' };
   } catch (e) {
     await close();
     throw e;
   }
 }
+
+// The stack users run (issue 18): ./install.sh into a user manager of its own, PREFIX under the
+// manager's directory; m.ctl is the installed faassctl. With docker, an engine of its own, given
+// to the installed stack as a user would (faassctl init --docker-host: install.sh has no option
+// for it), the gateway restarted if install.sh's own call left it running.
+async function installedStack({ gatewayIdle = 1, docker = false } = {}) {
+  const teardowns = [];
+  const close = closer(teardowns);
+  try {
+    const engine = await stackEngine(docker, teardowns);
+    const m0 = startManager();
+    teardowns.unshift(async () => m0.stop());
+    const port = await freePort();
+    const prefix = path.join(m0.dir, 'prefix');
+    execFileSync('bash', [path.join(ROOT, 'install.sh'), '--prefix', prefix, '--port', String(port), '--idle', String(gatewayIdle)], { env: m0.env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const ctl = (...args) => execFileSync(path.join(prefix, 'bin', 'faassctl'), args, { env: m0.env, encoding: 'utf8' });
+    const m = { ...m0, ctl, prefix };
+    if (engine) {
+      ctl('init', '--docker-host', `unix://${engine.socket}`);
+      m.systemctl('try-restart', 'faass-gateway.service');
+    }
+    return { engine, m, port, close, stack: 'installed' };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+// The stack a benchmark measures: the installed one, or with --checkout the checkout's own.
+const chosenStack = (opts) => (process.argv.includes('--checkout') ? startStack(opts) : installedStack(opts));
+
+// The processes of this manager's faass units, by unit (the cgroups named faass-*, found in the
+// systemd hierarchy under the sandbox's own cgroup; one may vanish as we look): unit → [pid].
+function faassUnitPids(dir) {
+  const top = fs.readFileSync(path.join(dir, 'cgroups'), 'utf8').split('\n').find((l) => l.startsWith('/sys/fs/cgroup/systemd/'));
+  const units = new Map();
+  const walk = (d) => {
+    let entries;
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch (e) {
+      if (e.code === 'ENOENT') return;
+      throw e;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const sub = path.join(d, e.name);
+      if (e.name.startsWith('faass-')) {
+        try {
+          const pids = fs.readFileSync(path.join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+          if (pids.length) units.set(e.name, [...(units.get(e.name) ?? []), ...pids]);
+        } catch (err) {
+          if (err.code !== 'ENOENT') throw err;
+        }
+      }
+      walk(sub);
+    }
+  };
+  walk(top);
+  return units;
+}
+
+// How many processes the faass units of this manager have.
+const faassProcs = (dir) => [...faassUnitPids(dir).values()].reduce((n, pids) => n + pids.length, 0);
 
 async function waitUntil(cond, timeoutMs = 30000) {
   const end = Date.now() + timeoutMs;
@@ -120,14 +203,28 @@ async function waitUntil(cond, timeoutMs = 30000) {
 }
 
 // A benchmark's entry point: its result as one JSON document on stdout, a failure as one line.
+// SIGINT or SIGTERM stops every open stack (its manager, units and engine), then exits.
+let interrupted = null;
 function runBench(main) {
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => interrupt(sig));
   main().then(
-    (result) => process.stdout.write(JSON.stringify(result, null, 2) + '\n'),
+    (result) => interrupted || process.stdout.write(JSON.stringify(result, null, 2) + '\n'),
     (e) => {
+      if (interrupted) return; // interrupt() exits once the stacks are down
       process.stderr.write(`bench: failed: ${e.stack || e}\n`);
       process.exit(1);
     },
   );
 }
 
-module.exports = { runBench, ROOT, FAASSCTL, sleep, round, pct, summary, progress, freePort, timedRequest, ab, wrk, startManager, startStack, waitUntil };
+async function interrupt(sig) {
+  interrupted = sig;
+  progress(`${sig}: stopping the sandbox`);
+  for (const close of [...openStacks]) await close();
+  process.exit(128 + require('node:os').constants.signals[sig]);
+}
+
+// Lets a pending SIGINT or SIGTERM be handled: for loops of synchronous work (execFileSync).
+const checkpoint = () => new Promise((r) => setImmediate(r));
+
+module.exports = { runBench, checkpoint, ROOT, FAASSCTL, sleep, round, pct, summary, progress, freePort, timedRequest, ab, wrk, startManager, startStack, installedStack, chosenStack, faassUnitPids, faassProcs, waitUntil };

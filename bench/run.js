@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // faass benchmarks: one JSON document on stdout. Every figure is read against a baseline
-// measured in the same run (ratios). Needs root (a sandboxed systemd --user) and ab.
-// Usage: node bench/run.js [--quick]
+// measured in the same run (ratios). The stack is the one ./install.sh sets up, unless
+// --checkout (the checkout's own: bench/lib.js). Needs root (a sandboxed systemd --user) and ab.
+// Usage: node bench/run.js [--quick] [--checkout]
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { runBench, round, summary, progress, freePort, timedRequest, ab, startStack, waitUntil } = require('./lib.js');
+const { runBench, round, summary, progress, freePort, timedRequest, ab, chosenStack, faassProcs, waitUntil } = require('./lib.js');
 
 const QUICK = process.argv.includes('--quick');
 const COLD_RUNS = QUICK ? 5 : 20;
@@ -31,30 +32,10 @@ async function bareServer(mode) {
   return r;
 }
 
-// Processes in the cgroups of faass units of this manager (a cgroup may vanish as we look).
-function faassProcs(dir) {
-  const sd = fs.readFileSync(path.join(dir, 'cgroups'), 'utf8').split('\n').find((l) => l.startsWith('/sys/fs/cgroup/systemd/'));
-  let n = 0;
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (!e.isDirectory()) continue;
-      const sub = path.join(d, e.name);
-      try {
-        if (e.name.startsWith('faass-')) n += fs.readFileSync(path.join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).length;
-        walk(sub);
-      } catch (err) {
-        if (err.code !== 'ENOENT') throw err;
-      }
-    }
-  };
-  walk(sd);
-  return n;
-}
-
 async function main() {
-  const { m, port, close } = await startStack({ gatewayIdle: 1 });
+  const { m, port, close, stack } = await chosenStack({ gatewayIdle: 1 });
   try {
-    const result = { machine: { node: process.version, cpus: require('node:os').cpus().length }, baselines: {}, faass: {}, ratios: {} };
+    const result = { machine: { node: process.version, cpus: require('node:os').cpus().length }, stack, baselines: {}, faass: {}, ratios: {} };
     progress('baselines');
     result.baselines.node_startup = nodeStartup(COLD_RUNS);
     result.baselines.bare_node_spawn_cat = await bareServer('cat');

@@ -4,29 +4,24 @@
 // `faassctl generate-units`, the user manager's RSS, the gateway's start (ExecMainStart → READY,
 // from its unit's timestamps), a cold call with the gateway warm and the runner stopped, and a
 // full cold call (gateway and runner stopped). Prints JSON with the ratios N over 1.
-// The stack is the benchmarks' own sandbox (bench/lib.js startStack: faassctl init +
-// generate-units in a sandboxed systemd --user), not one set up by install.sh: bench/lib.js has
-// no install.sh helper yet. Needs root (a sandboxed systemd --user).
+// The stack is the checkout's own (bench/lib.js startStack: faassctl init + generate-units in a
+// sandboxed systemd --user), as when its figures in docs/PERFORMANCE.md were taken, not one set
+// up by install.sh (installedStack). Needs root (a sandboxed systemd --user).
 // Usage: node bench/scale.js [N=1000] [--runs R]
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { runBench, round, summary, progress, timedRequest, startStack } = require('./lib.js');
+const { runBench, checkpoint, round, summary, progress, timedRequest, startStack } = require('./lib.js');
 
 const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1000);
 const runsAt = process.argv.indexOf('--runs');
 const RUNS = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 7;
 const EDGE = 5; // deploys timed at the start and at the end (medians)
 
-// SIGINT or SIGTERM: the sandbox (its manager and every unit) is stopped before the bench exits.
-// The work between two checkpoints is synchronous: a signal is seen at the next one.
-let interrupted = null;
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => (interrupted = sig));
-async function checkpoint() {
-  await new Promise((r) => setImmediate(r));
-  if (interrupted) throw new Error(`interrupted by ${interrupted}; the sandbox is being stopped`);
-}
+// SIGINT or SIGTERM: the sandbox (its manager and every unit) is stopped before the bench exits
+// (bench/lib.js runBench). The work between two checkpoints is synchronous: a signal is seen at
+// the next one.
 
 const name = (i) => `f${String(i).padStart(4, '0')}`;
 const median = (xs) => summary(xs).p50_ms;

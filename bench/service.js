@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // Service benchmarks (kind=service): cold start after idle (a process app and a container app),
-// and warm throughput through the gateway against the app itself in the same run.
+// and warm throughput through the gateway against the app itself in the same run. The stack is the
+// one ./install.sh sets up, unless --checkout (the checkout's own: bench/lib.js).
+// Usage: node bench/service.js [--quick] [--checkout]
 'use strict';
 const fs = require('node:fs');
 const { BUSYBOX } = require('../test/support/docker-engine.js');
-const { runBench, summary, round, progress, freePort, timedRequest, ab, wrk, startStack, waitUntil } = require('./lib.js');
+const { runBench, summary, round, progress, freePort, timedRequest, ab, wrk, chosenStack, waitUntil } = require('./lib.js');
 
 const RUNS = process.argv.includes('--quick') ? 4 : 10;
 const AB_N = process.argv.includes('--quick') ? 1000 : 3000;
 const WRK_SECONDS = process.argv.includes('--quick') ? 2 : 5;
 
 async function main() {
-  const { m, port, close } = await startStack({ gatewayIdle: 300, docker: true });
+  const { m, port, close, stack } = await chosenStack({ gatewayIdle: 300, docker: true });
   try {
     const webPort = await freePort();
     const boxPort = await freePort();
@@ -32,7 +34,7 @@ async function main() {
       return summary(ms);
     };
     progress('service cold starts');
-    const result = { faass: { process_service_cold_start: await cold('web'), container_service_cold_start: await cold('box') } };
+    const result = { stack, faass: { process_service_cold_start: await cold('web'), container_service_cold_start: await cold('box') } };
     progress('warm throughput');
     // The reference app is a small Node HTTP server, as in the figures for of-watchdog,
     // deployed twice: in a network of its own (network=none, the default: the proxy reaches it
