@@ -32,7 +32,13 @@ export interface Upstream {
   agent: http.Agent;
 }
 
-export const serviceAgent = (): http.Agent => new http.Agent({ keepAlive: true, timeout: POOL_IDLE_MS, scheduling: 'lifo' });
+// FIFO: every pooled connection is used in turn, so under a steady load none sits idle for
+// POOL_IDLE_MS and is dropped, only to be opened again (through the proxy, which connects to the
+// app anew, for each) at the next burst. LIFO left the connections at the bottom of the pool
+// idle: with ab -c 50 (a connection per request, so the gateway's concurrency comes and goes) one
+// call in five opened a connection to the proxy (docs/PERFORMANCE.md "Service path"). Unused ones
+// still close after POOL_IDLE_MS once the load stops.
+export const serviceAgent = (): http.Agent => new http.Agent({ keepAlive: true, timeout: POOL_IDLE_MS, scheduling: 'fifo' });
 
 // One call to the app: retried once when its connection fails unanswered, ended at the timeout.
 export function forwardToService(u: Upstream, call: ForwardedCall, res: http.ServerResponse, timeoutSeconds: number): void {
