@@ -161,6 +161,9 @@ static int start(const char *path, char **argv, char **envp, const char *cwd, pi
     // Node ignores SIGPIPE, and an ignored signal stays ignored across exec.
     sigset_t all, none;
     sigfillset(&all);
+    // glibc's own signals (32, 33: cancellation, setxid), which sigfillset leaves out; else its
+    // posix_spawn sets them to SIG_IGN in the child, and an ignored signal survives exec.
+    for (int s = __SIGRTMIN; s < SIGRTMIN; s++) all.__val[(s - 1) / (8 * sizeof(unsigned long))] |= 1UL << ((s - 1) % (8 * sizeof(unsigned long)));
     sigemptyset(&none);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setsigmask(&attr, &none);
