@@ -35,7 +35,10 @@ async function bareServer(mode) {
 async function main() {
   const { m, port, close, stack } = await chosenStack({ gatewayIdle: 1 });
   try {
-    const result = { machine: { node: process.version, cpus: require('node:os').cpus().length }, stack, baselines: {}, faass: {}, ratios: {} };
+    // FAASS_SPAWN=node: the runners start exec functions with Node's spawn (fast-spawn.ts), for A/B.
+    if (process.env.FAASS_SPAWN) m.systemctl('set-environment', `FAASS_SPAWN=${process.env.FAASS_SPAWN}`);
+    const os = require('node:os');
+    const result = { machine: { node: process.version, cpus: os.cpus().length, loadavg_at_start: os.loadavg().map(round) }, stack, spawn: process.env.FAASS_SPAWN || 'default', baselines: {}, faass: {}, ratios: {} };
     progress('baselines');
     result.baselines.node_startup = nodeStartup(COLD_RUNS);
     result.baselines.bare_node_spawn_cat = await bareServer('cat');
@@ -81,6 +84,7 @@ async function main() {
       warm_node_over_bare_inprocess: round(f.warm_node_handler.rps / b.bare_node_inprocess.rps),
     };
     result.targets = { full_stack_cold_p50_over_node_startup: '<= 2.7', runner_cold_p50_over_node_startup: '<= 1.5', warm_cat_over_bare_spawn_cat: '>= 0.8', warm_node_over_bare_inprocess: '>= 0.3' };
+    result.machine.loadavg_at_end = os.loadavg().map(round);
     return result;
   } finally {
     await close();

@@ -27,6 +27,21 @@ if (stale()) {
   }
 }
 
+// The runner's posix_spawn (src/runner/spawn.c, issue 18), against this Node's headers (as
+// install.sh's headers_dir finds them). N-API's symbols resolve when Node loads it, so no
+// node-gyp. Without it the runner starts exec functions with Node's spawn (fast-spawn.ts).
+const spawnSource = path.join(root, 'src/runner/spawn.c');
+const addon = path.join(root, 'dist/runner/faass-spawn.node'); // fast-spawn.ts ADDON_FILE
+const headers = process.env.npm_config_nodedir ? path.join(process.env.npm_config_nodedir, 'include/node') : path.resolve(process.execPath, '../../include/node');
+if (!fs.existsSync(addon) || fs.statSync(addon).mtimeMs < fs.statSync(spawnSource).mtimeMs) {
+  const cc = spawnSync(process.env.CC || 'cc', ['-shared', '-fPIC', '-O2', '-Wall', `-I${headers}`, '-o', addon, spawnSource], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+  if (cc.status !== 0) {
+    fs.rmSync(addon, { force: true });
+    const why = cc.error ? `${cc.error.code === 'ENOENT' ? 'no C compiler (cc)' : cc.error.message}` : cc.stderr.trim().split('\n').slice(-3).join('; ');
+    process.stderr.write(`post-build: warning: dist/runner/faass-spawn.node not built (${why}): exec functions start with Node's slower spawn; install gcc and Node's headers and build again\n`);
+  }
+}
+
 // A whole build is done: install.sh builds again only when a source is newer than this mark
 // (or there is none). Without it, the first install.sh of a fresh clone rebuilt dist/ in place,
 // under every test of the suite's that was running a faassctl at that moment.

@@ -12,7 +12,10 @@ import { builtinModules } from 'node:module';
 // in a pod). sd-notify and unix-dgram are native too, built for this host's node, not the base's.
 const NOT_IN_IMAGE: ReadonlySet<string> = new Set(['dockerode', 'sd-notify', 'unix-dgram']);
 
-// Started by path, not required: the node and python workers (runner/worker-pool.ts).
+// Started by path, not required: the node and python workers (runner/worker-pool.ts). Not the
+// runner's faass-spawn.node (fast-spawn.ts, required by a computed path, so never followed): it
+// is built against this host's glibc and Node, the base image may have neither; without it
+// the image's runner starts exec functions with Node's spawn.
 const BY_PATH = ['dist/runner/workers'];
 
 const REQUIRE_RE = /\brequire\((['"])([^'"]+)\1\)/g;

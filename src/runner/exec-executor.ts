@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { FunctionConfig } from '../functions/function-config';
 import { FaassError } from '../core/errors';
@@ -7,6 +6,7 @@ import { parseFramed } from './framed';
 import { LineLogger } from './line-logger';
 import { killGroup as killProcessGroup } from '../core/process-group';
 import { splitCommand } from '../functions/command-line';
+import { spawnFunction } from './fast-spawn';
 
 
 export function commandArgv(cfg: FunctionConfig, codeDir: string): string[] {
@@ -46,11 +46,10 @@ export class ExecExecutor implements Executor {
   invoke(call: Call): Promise<CallResult> {
     const cfg = this.cfg;
     return new Promise((resolve, reject) => {
-      const child = spawn(this.argv[0], this.argv.slice(1), {
+      // Its own process group (fast-spawn.ts), so a timeout kills everything the function started.
+      const child = spawnFunction(this.argv[0], this.argv.slice(1), {
         cwd: this.codeDir,
         env: { ...this.env, ...watchdogEnv(call), ...(call.outbox ? { FAASS_OUTBOX: call.outbox } : {}) },
-        detached: true, // own process group, so a timeout kills everything the function started
-        stdio: ['pipe', 'pipe', 'pipe'],
       });
       const chunks: Buffer[] = [];
       let outBytes = 0;
@@ -85,7 +84,7 @@ export class ExecExecutor implements Executor {
         chunks.push(d);
       });
       child.stderr.on('data', (d: Buffer) => stderr.write(d));
-      child.on('close', (code, signal) => {
+      child.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
         stderr.end();
         killGroup(); // leftovers of the group that closed their stdio but kept running
         if (settled) return;

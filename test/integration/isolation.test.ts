@@ -36,6 +36,17 @@ def others():
         if b"gateway/main.js" in c or b"systemd\\0--user" in c:
             return
     raise PermissionError("no process of faass's or the user's in sight")
+def descriptors():
+    # beyond 0-2: the runner's sockets (its listening one, the journal's) had they been inherited
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if int(fd) > 2:
+                held.append(os.readlink("/proc/self/fd/" + fd))
+        except OSError:
+            pass  # the listing's own, closed by now
+    if not held:
+        raise PermissionError("none beyond 0-2")
 probes = {
     "api": lambda: connect(rt + "/faass/api.sock"),
     "other function": lambda: connect(rt + "/faass/fn/secret.sock"),
@@ -47,6 +58,7 @@ probes = {
     "user manager": lambda: reach(rt + "/systemd/private"),
     "metrics": lambda: open(os.environ["STATE"] + "/faass/metrics.json", "a").write("{}"),
     "processes": others,
+    "runner's descriptors": descriptors,
     "own settings": lambda: read(cfg + "/faass/functions/hostile.conf"),
 }
 out = {}
@@ -220,8 +232,16 @@ t.test('a function or a service reaches nothing of faass', async (t) => {
   const r = await request(sb.port, '/function/hostile');
   t.equal(r.status, 200, `the hostile function runs (its own code is there) ${r.body}`);
   const reached = JSON.parse(r.body) as Record<string, string>;
-  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'system engine', 'user manager', 'metrics', 'processes']) t.match(reached[probe], /^refused/, `${probe}: ${reached[probe]}`);
+  // runner's descriptors: none but its stdio reaches an exec function (closefrom in spawn.c).
+  for (const probe of ['api', 'other function', 'credentials', 'other settings', 'other code', 'engine', 'system engine', 'user manager', 'metrics', 'processes', "runner's descriptors"]) t.match(reached[probe], /^refused/, `${probe}: ${reached[probe]}`);
   t.equal(reached['own settings'], 'reached', 'its own settings are readable (its runner reads them)');
+  // Its runner started it by posix_spawn, in the unit's sandbox (SystemCallFilter=, bwrap's PID
+  // namespace): the fallback to Node's spawn says so in the journal, before the call's own line.
+  let logs = '';
+  await waitFor("the call's line", async () => /status=200/.test((logs = (await sb.faassctl('logs', 'hostile', '--lines', '200')).stdout)));
+  const fallback = /Starting exec functions with Node's spawn/;
+  if (process.env.FAASS_SPAWN === 'node') t.match(logs, fallback, 'FAASS_SPAWN=node: the runner fell back, and said so');
+  else t.notMatch(logs, fallback, "the runner did not fall back to Node's spawn");
 
   // Warm workers live in the runner's unit too: the same walls hold for them.
   const node = writeFixture(sb, 'probes.js', NODE_PROBES);

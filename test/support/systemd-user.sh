@@ -83,9 +83,11 @@ start() {
     while IFS= read -r p; do echo "$BASHPID" > "$p/cgroup.procs"; done < "$dir/cgroups"
     # shellcheck disable=SC2016 # the inner script expands its own variables
     # A clean environment, as a login's manager has: the test runner's NODE_OPTIONS and the
-    # like must not leak into every unit.
+    # like must not leak into every unit. FAASS_SPAWN does (faass-runner(8)): a run of the tests
+    # with FAASS_SPAWN=node tries the runners' fallback.
     exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$dir/home" LANG=C.UTF-8 \
       XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_CONFIG_HOME="$XDG_CONFIG_HOME" XDG_DATA_HOME="$XDG_DATA_HOME" XDG_STATE_HOME="$XDG_STATE_HOME" FAASS_SANDBOX_JOURNAL="$dir/journal" \
+      ${FAASS_SPAWN:+"FAASS_SPAWN=$FAASS_SPAWN"} \
       unshare -m --propagation private sh -c '
       # Shared within this namespace, as PID 1 makes / on a booted system: what the manager mounts
       # in a child namespace of its own (root'"'"'s manager puts a unit'"'"'s credentials on a ramfs so)

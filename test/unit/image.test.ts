@@ -49,6 +49,8 @@ t.test('what of faass the image carries', async (t) => {
   t.ok(files.includes('node_modules/ini'), 'the packages it requires');
   t.notOk(files.some((f) => /node_modules\/(dockerode|sd-notify|unix-dgram|yargs)$/.test(f)), `not the engine's client, systemd's native bindings nor faassctl's: ${files.filter((f) => f.startsWith('node_modules'))}`);
   t.notOk(files.some((f) => f.startsWith('dist/faassctl/') || f.startsWith('dist/gateway/main') || f.startsWith('dist/ui/')), 'no faassctl, gateway program or console');
+  t.ok(files.includes('dist/runner/fast-spawn.js'), 'the exec spawn');
+  t.notOk(files.some((f) => f.endsWith('.node')), "but no addon built for this host's libc and Node: the image's runner uses Node's spawn");
 });
 
 t.test("the reference is export's", async (t) => {
