@@ -100,7 +100,9 @@ async function serve(handler: Handler, req: Request, convention: Convention): Pr
   try {
     const call = convention === 'openfaas-http' ? callOpenfaasHttp : convention === 'openfaas-classic' ? callOpenfaasClassic : null;
     const r = normalize(call ? await call(handler as (...args: unknown[]) => unknown, event) : await handler(event, context));
-    port?.postMessage({ id: req.id, ok: true, status: r.status, headers: r.headers, body: r.body });
+    // A copy of its own, moved (worker-transport.ts ownCopy says why; kept in step by hand).
+    const body = new Uint8Array(r.body);
+    port?.postMessage({ id: req.id, ok: true, status: r.status, headers: r.headers, body }, [body.buffer]);
   } catch (e) {
     const err = e as Error;
     port?.postMessage({ id: req.id, ok: false, error: err && err.stack ? err.stack : String(e) });
