@@ -35,7 +35,15 @@ export interface Transport {
   kill(): void;
 }
 
-// node: a worker thread; messages are structured clones, bodies are copied once, no parsing.
+// A body for postMessage: a copy in an ArrayBuffer of its own, of its own size, to be
+// transferred (moved, not copied again). A structured clone of a Buffer copies its whole
+// ArrayBuffer, which for a small one is Node's shared 8 KiB pool, or the socket read it was cut
+// from (under load, many calls' frames): measured ~25 × the cost of a message with an exact-size
+// one (docs/PERFORMANCE.md "Warm paths"). Never the Buffer's own memory: transferring detaches
+// it, and a pooled one shares it with others. node-worker.ts does the same for its answers.
+export const ownCopy = (b: Uint8Array): Uint8Array & { buffer: ArrayBuffer } => new Uint8Array(b) as Uint8Array & { buffer: ArrayBuffer };
+
+// node: a worker thread; messages are structured clones, bodies are copied once and moved, no parsing.
 // execArgv: the thread's node options, the runner's by default (tests start threads without
 // their test runner's loaders).
 export function threadTransport(script: string, data: object, env: Record<string, string>, tag: string, on: TransportEvents, execArgv?: string[]): Transport {
@@ -54,7 +62,10 @@ export function threadTransport(script: string, data: object, env: Record<string
   });
   return {
     label: `thread ${thread.threadId}`,
-    send: (req) => thread.postMessage(req),
+    send: (req) => {
+      const body = ownCopy(req.event.body);
+      thread.postMessage({ ...req, event: { ...req.event, body } }, [body.buffer]);
+    },
     kill: () => void thread.terminate(),
   };
 }

@@ -54,11 +54,31 @@ function normalize(result: unknown): Normalized {
 
 type Convention = 'faass' | 'openfaas-http' | 'openfaas-classic';
 
+// The call whose output the worker's stdout and stderr carry from now on: the one last started
+// (what a handler prints after its call ended, from a timer, is still that call's until the next
+// one starts).
+let currentCall = '';
+
+// What the handler prints is its call's: before the first write of a call to a stream, that
+// stream gets the call's mark (line-logger.ts's CALL_MARK, kept in step by hand: this file runs
+// in the worker, without the runner's modules). Written on the first write only, not at each
+// call's start: each write of a worker thread's stream is a message to the runner's thread, and
+// two marks per call were most of a warm call's cost in the worker for a handler that prints
+// nothing (docs/PERFORMANCE.md "Warm paths").
+function markCalls(stream: NodeJS.WriteStream): void {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  let marked = '';
+  stream.write = ((...args: unknown[]) => {
+    if (marked !== currentCall) {
+      marked = currentCall;
+      write(`\u0000faass-call ${currentCall}\n`);
+    }
+    return write(...args);
+  }) as typeof stream.write;
+}
+
 async function serve(handler: Handler, req: Request, convention: Convention): Promise<void> {
-  // What the handler prints from now on is this call's (line-logger.ts's CALL_MARK, kept in
-  // step by hand: this file runs in the worker, without the runner's modules).
-  process.stdout.write(`\u0000faass-call ${req.context.callId}\n`);
-  process.stderr.write(`\u0000faass-call ${req.context.callId}\n`);
+  currentCall = req.context.callId;
   const raw = Buffer.from(req.event.body.buffer, req.event.body.byteOffset, req.event.body.byteLength);
   const body = raw.toString('utf8');
   let data: unknown = body;
@@ -80,7 +100,9 @@ async function serve(handler: Handler, req: Request, convention: Convention): Pr
   try {
     const call = convention === 'openfaas-http' ? callOpenfaasHttp : convention === 'openfaas-classic' ? callOpenfaasClassic : null;
     const r = normalize(call ? await call(handler as (...args: unknown[]) => unknown, event) : await handler(event, context));
-    port?.postMessage({ id: req.id, ok: true, status: r.status, headers: r.headers, body: r.body });
+    // A copy of its own, moved (worker-transport.ts ownCopy says why; kept in step by hand).
+    const body = new Uint8Array(r.body);
+    port?.postMessage({ id: req.id, ok: true, status: r.status, headers: r.headers, body }, [body.buffer]);
   } catch (e) {
     const err = e as Error;
     port?.postMessage({ id: req.id, ok: false, error: err && err.stack ? err.stack : String(e) });
@@ -96,6 +118,8 @@ async function main(): Promise<void> {
     port?.postMessage({ fatal: `Failed to load handler ${file}${exportName ? ' export ' + exportName : ''}: ${(e as Error).message}` });
     return;
   }
+  markCalls(process.stdout);
+  markCalls(process.stderr);
   port?.on('message', (req: Request) => void serve(handler, req, convention ?? 'faass'));
   port?.postMessage({ ready: true });
 }
