@@ -157,6 +157,9 @@ function streamJournal(paths: Paths, res: http.ServerResponse, q: LogQuery, star
   // per refused write would pile up on a slow reader (MaxListenersExceededWarning).
   let paused = false;
   const lines = jsonLines((j) => {
+    // journalctl --after-cursor can give the cursor's own entry again when the matches span
+    // several journal files (a resumed console tail showed its last line twice): never here.
+    if (q.after !== undefined && j.__CURSOR === q.after) return;
     if (!res.write(JSON.stringify(journalEntry(j)) + '\n') && !paused) {
       paused = true;
       child.stdout.pause();

@@ -21,7 +21,10 @@ export function tail(name) {
   let retry = null;
   let stopped = false;
 
+  // The line a resumed stream starts after: the server leaves it out, and so does the page.
+  let resumedAfter = null;
   const append = (entry) => {
+    if (entry.cursor && entry.cursor === resumedAfter) return;
     if (entry.cursor) cursor = entry.cursor;
     const atEnd = node.scrollTop + node.clientHeight >= node.scrollHeight - 4;
     lines.append(el('div', { class: entry.priority <= 3 ? 'line err' : 'line' }, el('span', { class: 'when' }, hhmmss(entry.time)), ' ', entry.message ?? ''));
@@ -57,6 +60,7 @@ export function tail(name) {
     retry = null;
     if (stopped || ctl || document.visibilityState !== 'visible') return;
     const c = (ctl = new AbortController());
+    resumedAfter = cursor;
     const after = cursor ? `&after=${encodeURIComponent(cursor)}` : '';
     const began = Date.now();
     let failed = true;

@@ -299,3 +299,15 @@ t.test("a follow stream ends by itself after FOLLOW_MAX, whole and with journalc
   t.same(r.text().split('\n').map((l) => (l ? JSON.parse(l).message : l)), ['line 1', ''], 'its line, whole, and no error line');
   await until('journalctl gone', () => !alive(pid));
 });
+
+// journalctl --after-cursor=C can print C's own entry first when its matches span several
+// journal files: the route never passes the line it resumes after.
+t.test('after=CURSOR: the cursor\'s own entry is left out even when journalctl gives it', async (t) => {
+  const entry = (c: string, m: string) => JSON.stringify({ __REALTIME_TIMESTAMP: '1796179685037980', __CURSOR: c, PRIORITY: '6', _SYSTEMD_USER_UNIT: 'faass-fn-fn.service', MESSAGE: m });
+  fakeJournalctl(t, `case " $* " in *" -n 0 "*) ;; *) echo '${entry('c1', 'first')}'; echo '${entry('c2', 'second')}';; esac`);
+  const port = await api(t, tmpPaths(t));
+  const r = await open(port, '/system/logs/fn?lines=50&after=c1');
+  t.equal(r.status, 200);
+  await r.done;
+  t.same(r.text().trim().split('\n').map((l) => (JSON.parse(l) as { message: string }).message), ['second'], 'only what came after the cursor');
+});
