@@ -77,15 +77,21 @@ function newAddresses(paths: Paths, next: Settings): Address[] {
 async function checkBindable(addresses: Address[]): Promise<void> {
   for (const a of addresses) {
     if (a.kind !== 'tcp') continue;
-    const why = await new Promise<string | null>((resolve) => {
-      const server = net.createServer();
-      server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      server.listen({ host: a.host, port: a.port, exclusive: true }, () => server.close(() => resolve(null)));
-    });
+    let why = await bindError(a.host, a.port);
+    // A bare PORT is '::' (any address); systemd falls back to IPv4 on a host without IPv6.
+    if (a.host === '::' && (why === 'EAFNOSUPPORT' || why === 'EADDRNOTAVAIL')) why = await bindError('0.0.0.0', a.port);
     if (why === null) continue;
     const hint = why === 'EACCES' ? `: ports below ${unprivilegedPortStart()} need privileges this user does not have` : why === 'EADDRINUSE' ? ': another program listens there (ss -ltnp)' : why === 'EADDRNOTAVAIL' ? ': no such address on this host' : '';
     throw new FaassError('FAASS_E_CONFIG_INVALID', `Cannot listen on ${a.text} (${why})${hint}; faass.conf is left as it was`);
   }
+}
+
+function bindError(host: string, port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(null)));
+  });
 }
 
 function unprivilegedPortStart(): number {
