@@ -5,6 +5,9 @@ import { FunctionConfig, listFunctionNames, loadFunctionConfig } from '../functi
 import { checkGatewayPorts } from '../functions/deploy-plan';
 import { Register } from './cli';
 import { FaassError } from '../core/errors';
+import { Address } from '../core/validate';
+import * as net from 'node:net';
+import * as fs from 'node:fs';
 import { applyUnits } from '../functions/deploy';
 import { sayApplied } from './report';
 
@@ -32,7 +35,9 @@ export async function init(paths: Paths, a: { listen?: string; port?: number; id
   if (a.logCalls !== undefined) raw.log_calls = a.logCalls ? 'yes' : 'no';
   if (a.idle !== undefined) raw.idle = String(a.idle);
   else if (raw.idle === undefined) raw.idle = '10';
-  checkGatewayPorts(newPorts(paths, buildSettings(raw)), deployedConfigs(paths));
+  const next = buildSettings(raw);
+  checkGatewayPorts(newPorts(paths, next), deployedConfigs(paths));
+  await checkBindable(newAddresses(paths, next));
   writeSettings(paths, raw, docker); // checked whole before it is written: a bad input leaves the old file
   process.stdout.write(`Gateway settings in ${gatewayConfPath(paths)}: listen=${raw.listen}${raw.console_listen !== undefined ? ` console_listen=${String(raw.console_listen)}` : ''} idle=${raw.idle}\n`);
   // The units follow at once: the gateway's sockets (listen, tls_listen, console_listen), and what every function
@@ -57,6 +62,44 @@ function newPorts(paths: Paths, next: Settings): number[] {
     /* unreadable: every port is new */
   }
   return gatewayPorts(next).filter((p) => !old.includes(p));
+}
+
+// The gateway's TCP addresses this init adds (as newPorts).
+function newAddresses(paths: Paths, next: Settings): Address[] {
+  const ports = newPorts(paths, next);
+  return [next.listen, next.tls?.listen, next.consoleListen].flatMap((a) => (a?.kind === 'tcp' && ports.includes(a.port) ? [a] : []));
+}
+
+// A new address is bound here first, as this user (the user manager binds the sockets as the
+// same user): one it cannot take (a port below 1024 without the privilege, one another program
+// holds, an address not on this host) is refused before faass.conf changes. Written first, the
+// gateway's socket then failed to start, and the old port was gone with it.
+async function checkBindable(addresses: Address[]): Promise<void> {
+  for (const a of addresses) {
+    if (a.kind !== 'tcp') continue;
+    let why = await bindError(a.host, a.port);
+    // A bare PORT is '::' (any address); systemd falls back to IPv4 on a host without IPv6.
+    if (a.host === '::' && (why === 'EAFNOSUPPORT' || why === 'EADDRNOTAVAIL')) why = await bindError('0.0.0.0', a.port);
+    if (why === null) continue;
+    const hint = why === 'EACCES' ? `: ports below ${unprivilegedPortStart()} need privileges this user does not have` : why === 'EADDRINUSE' ? ': another program listens there (ss -ltnp)' : why === 'EADDRNOTAVAIL' ? ': no such address on this host' : '';
+    throw new FaassError('FAASS_E_CONFIG_INVALID', `Cannot listen on ${a.text} (${why})${hint}; faass.conf is left as it was`);
+  }
+}
+
+function bindError(host: string, port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(null)));
+  });
+}
+
+function unprivilegedPortStart(): number {
+  try {
+    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim()) || 1024;
+  } catch {
+    return 1024;
+  }
 }
 
 // Every function whose file reads; a broken one (answering 503 until fixed) holds no port now.

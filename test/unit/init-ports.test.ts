@@ -3,6 +3,7 @@
 // included). In-process, with no user manager reachable, against temporary XDG dirs.
 import t from 'tap';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import { gatewayConfPath } from '../../src/core/paths';
 import { deploy } from '../../src/faassctl/deploy';
 import { init } from '../../src/faassctl/init';
@@ -84,4 +85,27 @@ t.test('init refuses a --port or --console-port that is not a port number, and w
     t.match(e.message, /^--(console-)?port takes a port number from 1 to 65535$/, `${what}: says what a port is, no NaN`);
     t.equal(fs.readFileSync(gatewayConfPath(paths), 'utf8'), before, `${what}: faass.conf is left as it was`);
   }
+});
+
+// The user manager binds the gateway's sockets as this user: an address that cannot be bound
+// here (held by another program; a port below 1024 without the privilege) is refused before
+// faass.conf changes, not written and then failed by systemd with the old port gone.
+t.test('init refuses a new gateway or console address another program listens on, and writes nothing', async (t) => {
+  const paths = managerlessPaths(t, 'init-ports');
+  await quietly(() => init(paths, { port: 18080 }));
+  const before = fs.readFileSync(gatewayConfPath(paths), 'utf8');
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => holder.close());
+  const port = (holder.address() as net.AddressInfo).port;
+  for (const [what, args] of [['--port', { port }], ['--console-port', { consolePort: port }]] as const) {
+    const e = await refusal(() => init(paths, args));
+    t.type(e, FaassError, `${what} ${port}, held by another program, is refused`);
+    if (typeof e === 'string') continue;
+    t.equal(ERRORS[e.code].exit, 2, `${what}: exit code 2`);
+    t.match(e.message, new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\): another program listens there`), `${what}: says why`);
+    t.equal(fs.readFileSync(gatewayConfPath(paths), 'utf8'), before, `${what}: faass.conf is left as it was`);
+  }
+  await new Promise<void>((resolve) => holder.close(() => resolve()));
+  t.equal(await refusal(() => init(paths, { port })), 'no error', 'once it is free, init takes it');
 });
