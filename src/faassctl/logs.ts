@@ -5,8 +5,7 @@ import { validateName } from '../core/validate';
 import { isFaassLogName } from '../systemd/journal-match';
 import { NO_JOURNAL, journalUnreadable, logMatch } from '../functions/log-match';
 import { isValidCallId } from '../core/http-util';
-import * as fs from 'node:fs';
-import { Paths, functionConfPath, resolvePaths, versionRecordsDir } from '../core/paths';
+import { Paths, resolvePaths } from '../core/paths';
 import { readServeState } from '../systemd/serve-link';
 import { followLog, logFilter, readLogLines, serveLogPath } from '../serve/log-files';
 import { Register } from './cli';
@@ -16,12 +15,7 @@ import { Register } from './cli';
 // Chosen by the units journald saw send them, never by fields a sender sets (journal-match.ts):
 // a function can write lines into its own log only.
 export function logs(name: string, a: { follow?: boolean; lines?: number; priority?: string; since?: string; call?: string }, paths: Paths = resolvePaths()): Promise<number> {
-  if (!isFaassLogName(name)) {
-    validateName(name);
-    // A name faass never had (a typo) is said, as by stats; a deleted function whose versions
-    // are kept (delete without --discard) still has its journal to show.
-    if (!fs.existsSync(functionConfPath(paths, name)) && !fs.existsSync(versionRecordsDir(paths, name))) fail('FAASS_E_FUNCTION_NOT_FOUND', `No function named ${name}`);
-  }
+  if (!isFaassLogName(name)) validateName(name);
   if (a.call !== undefined && !isValidCallId(a.call)) fail('FAASS_E_USAGE', `Invalid call id ${JSON.stringify(a.call.slice(0, 80))}: letters, digits and . _ : - (as in X-Call-Id)`);
   if (readServeState(paths)) return serveLogs(paths, name, a);
   const args = ['--no-pager', '-o', 'short-iso', ...logMatch(paths, name, a.call)];

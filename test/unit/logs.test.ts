@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { logs } from '../../src/faassctl/logs';
 import { functionUnits, triggerIds } from '../../src/functions/log-match';
-import { resolvePaths, functionConfPath, versionRecordsDir } from '../../src/core/paths';
+import { resolvePaths, functionConfPath } from '../../src/core/paths';
 import { buildFunctionConfig, renderFunctionConfig } from '../../src/functions/function-config';
 import { buildSchedule, saveTriggers } from '../../src/functions/schedules';
 import { buildFileDrop } from '../../src/functions/file-drops';
@@ -24,27 +24,9 @@ function fakeJournalctl(t: { teardown(f: () => void): void }, stderr: string): v
   });
 }
 
-// Temporary XDG dirs where function echo is deployed (logs refuses a name faass never had).
-function withEcho(t: { teardown(f: () => void): void }): ReturnType<typeof resolvePaths> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faass-logs-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const p = resolvePaths({ HOME: dir, XDG_CONFIG_HOME: dir, XDG_STATE_HOME: dir, XDG_DATA_HOME: dir, XDG_RUNTIME_DIR: dir });
-  fs.mkdirSync(path.dirname(functionConfPath(p, 'echo')), { recursive: true });
-  fs.writeFileSync(functionConfPath(p, 'echo'), renderFunctionConfig(buildFunctionConfig('echo', { runtime: 'exec', command: 'cat' })));
-  return p;
-}
-
-t.test('a name that is no function (a typo) is said, exit 3, as by stats; a deleted one with its versions kept is not', async (t) => {
-  const p = withEcho(t);
-  t.throws(() => logs('ehco', {}, p), { code: 'FAASS_E_FUNCTION_NOT_FOUND', message: 'No function named ehco' });
-  fs.mkdirSync(versionRecordsDir(p, 'gone'), { recursive: true });
-  fakeJournalctl(t, '');
-  t.equal(await logs('gone', {}, p), 0, 'deleted, versions kept: its journal is shown');
-});
-
 t.test('a journal that cannot be read: an error that says so, not an empty log and exit 0', async (t) => {
   fakeJournalctl(t, 'No journal files were opened due to insufficient permissions.');
-  const e = await logs('echo', {}, withEcho(t)).then(() => null, (err: unknown) => err as FaassError);
+  const e = await logs('echo', {}).then(() => null, (err: unknown) => err as FaassError);
   t.equal(e?.code, 'FAASS_E_JOURNAL_UNREADABLE');
   t.match(e?.message, /^Cannot read the journal of echo: journalctl opened no journal file/);
   t.equal(e?.exitCode, 6);
@@ -56,12 +38,12 @@ t.test("journalctl's other words on stderr pass through; its exit code is faassc
   const write = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((d: string) => written.push(String(d)) > 0) as typeof process.stderr.write;
   t.teardown(() => (process.stderr.write = write));
-  t.equal(await logs('echo', {}, withEcho(t)), 0);
+  t.equal(await logs('echo', {}), 0);
   t.match(written.join(''), /^Hint: You are currently not seeing messages/);
 });
 
 t.test('--lines must be a whole number', async (t) => {
-  t.throws(() => logs('echo', { lines: NaN }, withEcho(t)), { code: 'FAASS_E_USAGE', message: /Invalid --lines "NaN": expected a whole number/ });
+  t.throws(() => logs('echo', { lines: NaN }), { code: 'FAASS_E_USAGE', message: /Invalid --lines "NaN": expected a whole number/ });
 });
 
 t.test("faassctl logs NAME: the lines of every kind of the function's triggers (their units)", async (t) => {
